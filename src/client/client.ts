@@ -1,0 +1,385 @@
+/**
+ * P4RuntimeClient: one controller's connection to one device. It owns the
+ * channel and the stream session, keeps the P4Info index of the pipeline in
+ * force, and offers typed operations by name: pipeline push, write, read,
+ * packet-out, digest acks, plus events for arbitration, reconnects,
+ * packet-ins, digests and idle timeouts.
+ */
+import { EventEmitter } from "node:events";
+import { create, equals } from "@bufbuild/protobuf";
+import type { P4Info } from "../proto/gen/p4/config/v1/p4info_pb.js";
+import { P4InfoSchema } from "../proto/gen/p4/config/v1/p4info_pb.js";
+import {
+  CapabilitiesRequestSchema,
+  DigestListAckSchema,
+  ForwardingPipelineConfigSchema,
+  ForwardingPipelineConfig_CookieSchema,
+  GetForwardingPipelineConfigRequestSchema,
+  GetForwardingPipelineConfigRequest_ResponseType,
+  ReadRequestSchema,
+  SetForwardingPipelineConfigRequestSchema,
+  SetForwardingPipelineConfigRequest_Action,
+  StreamMessageRequestSchema,
+  UpdateSchema,
+  Update_Type,
+  WriteRequestSchema,
+  WriteRequest_Atomicity,
+  type Entity,
+  type ForwardingPipelineConfig,
+  type StreamError,
+  type Update,
+} from "../proto/gen/p4/v1/p4runtime_pb.js";
+import { Code, P4ConnectionError, P4RuntimeError, isP4RuntimeError } from "./errors.js";
+import type { BytestringMode } from "./codec/bytestring.js";
+import { P4InfoIndex } from "./p4info/index.js";
+import { type DecodedEntity, type EntityInput, decodeEntity, encodeEntity } from "./entities/entity.js";
+import { type DecodedPacketIn, type PacketOutInput, decodePacketIn, encodePacketOut } from "./entities/packet-io.js";
+import { type DecodedDigestList, decodeDigestList } from "./entities/digest.js";
+import { type DecodedTableEntry, decodeTableEntry } from "./entities/table-entry.js";
+import type { ReplicaPortEncoding } from "./entities/pre.js";
+import { P4RuntimeChannel, type TlsOptions } from "./transport/channel.js";
+import { type ArbitrationStatus, StreamSession } from "./transport/session.js";
+import type { BackoffOptions } from "./transport/backoff.js";
+import { parseElectionId, toUint128 } from "./transport/election.js";
+
+export interface P4RuntimeClientOptions {
+  /** host:port of the P4Runtime server, e.g. "127.0.0.1:9559". */
+  readonly address: string;
+  readonly deviceId: bigint | number;
+  /** 128-bit election id; the highest of a role is primary. */
+  readonly electionId: bigint | number | string;
+  readonly role?: string;
+  readonly tls?: TlsOptions;
+  /** Reconnect policy when the stream drops; false: stay down. */
+  readonly reconnect?: BackoffOptions | false;
+  /** Bytestrings sent to the server: canonical (default) or padded. */
+  readonly bytestrings?: BytestringMode;
+  readonly replicaPortEncoding?: ReplicaPortEncoding;
+  readonly connectTimeoutMs?: number;
+  /** Deadline of unary RPCs (default 30 s). */
+  readonly rpcTimeoutMs?: number;
+}
+
+export type UpdateType = "insert" | "modify" | "delete";
+
+export interface UpdateInput {
+  readonly type: UpdateType;
+  readonly entity: EntityInput;
+}
+
+export type Atomicity = "continueOnError" | "rollbackOnError" | "dataplaneAtomic";
+
+export interface PipelineInput {
+  readonly p4info: P4Info;
+  /** Target configuration (BMv2: the JSON text or bytes). */
+  readonly deviceConfig: Uint8Array | string;
+  /** Identifies the pipeline; pushes are skipped when the device has it. */
+  readonly cookie?: bigint;
+  /** VERIFY_AND_COMMIT by default; RECONCILE_AND_COMMIT keeps state. */
+  readonly action?: "verifyAndCommit" | "reconcileAndCommit" | "verify" | "verifyAndSave" | "commit";
+  /** Push even when the device reports the same cookie. */
+  readonly force?: boolean;
+}
+
+export interface ClientEvents {
+  arbitration: [ArbitrationStatus];
+  /** true when this client became primary, false when it lost it. */
+  role: [boolean];
+  disconnect: [Error];
+  /** Stream re-opened and re-arbitrated: re-push state if needed. */
+  reconnect: [ArbitrationStatus];
+  packetIn: [DecodedPacketIn];
+  digest: [DecodedDigestList];
+  idleTimeout: [readonly DecodedTableEntry[]];
+  streamError: [StreamError];
+  /** A stream message that could not be decoded with the current P4Info. */
+  decodeError: [Error];
+}
+
+const updateTypes: Record<UpdateType, Update_Type> = { insert: Update_Type.INSERT, modify: Update_Type.MODIFY, delete: Update_Type.DELETE };
+const atomicities: Record<Atomicity, WriteRequest_Atomicity> = {
+  continueOnError: WriteRequest_Atomicity.CONTINUE_ON_ERROR,
+  rollbackOnError: WriteRequest_Atomicity.ROLLBACK_ON_ERROR,
+  dataplaneAtomic: WriteRequest_Atomicity.DATAPLANE_ATOMIC,
+};
+const pipelineActions = {
+  verify: SetForwardingPipelineConfigRequest_Action.VERIFY,
+  verifyAndSave: SetForwardingPipelineConfigRequest_Action.VERIFY_AND_SAVE,
+  verifyAndCommit: SetForwardingPipelineConfigRequest_Action.VERIFY_AND_COMMIT,
+  commit: SetForwardingPipelineConfigRequest_Action.COMMIT,
+  reconcileAndCommit: SetForwardingPipelineConfigRequest_Action.RECONCILE_AND_COMMIT,
+} as const;
+
+export class P4RuntimeClient extends EventEmitter<ClientEvents> {
+  readonly deviceId: bigint;
+  readonly electionId: bigint;
+  readonly channel: P4RuntimeChannel;
+  private readonly session: StreamSession;
+  private _index: P4InfoIndex | undefined;
+
+  private constructor(readonly options: P4RuntimeClientOptions) {
+    super();
+    this.deviceId = BigInt(options.deviceId);
+    this.electionId = parseElectionId(options.electionId);
+    this.channel = new P4RuntimeChannel({ address: options.address, ...(options.tls ? { tls: options.tls } : {}) });
+    this.session = new StreamSession(this.channel, {
+      deviceId: this.deviceId,
+      electionId: this.electionId,
+      ...(options.role ? { role: options.role } : {}),
+      ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
+      ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    });
+    this.session.on("arbitration", (s) => this.emit("arbitration", s));
+    this.session.on("role", (p) => this.emit("role", p));
+    this.session.on("disconnect", (e) => this.emit("disconnect", e));
+    this.session.on("reconnect", (s) => this.emit("reconnect", s));
+    this.session.on("streamError", (e) => this.emit("streamError", e));
+    this.session.on("packetIn", (p) => this.decodeAndEmit(() => this.emit("packetIn", decodePacketIn(this.index, p))));
+    this.session.on("digest", (d) => this.decodeAndEmit(() => this.emit("digest", decodeDigestList(this.index, d))));
+    this.session.on("idleTimeout", (n) => this.decodeAndEmit(() => this.emit("idleTimeout", n.tableEntry.map((te) => decodeTableEntry(this.index, te)))));
+  }
+
+  /**
+   * Connects, opens the stream and arbitrates. Resolves once the server has
+   * answered the arbitration (as primary or backup). When the device already
+   * has a pipeline, its P4Info is fetched so names work at once.
+   */
+  static async connect(options: P4RuntimeClientOptions): Promise<P4RuntimeClient> {
+    const client = new P4RuntimeClient(options);
+    try {
+      await client.session.open();
+      await client.fetchP4Info();
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+    return client;
+  }
+
+  private decodeAndEmit(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.emit("decodeError", e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  get isPrimary(): boolean {
+    return this.session.isPrimary;
+  }
+
+  get arbitration(): ArbitrationStatus | undefined {
+    return this.session.arbitration;
+  }
+
+  get address(): string {
+    return this.options.address;
+  }
+
+  /** The index of the pipeline in force; throws if none is known. */
+  get index(): P4InfoIndex {
+    if (!this._index) throw new P4ConnectionError(`no P4Info for device ${this.deviceId} at ${this.address}: push a pipeline or load a P4Info first`);
+    return this._index;
+  }
+
+  get hasP4Info(): boolean {
+    return this._index !== undefined;
+  }
+
+  /** Uses `p4info` for names without pushing it (the device already runs it). */
+  useP4Info(p4info: P4Info): void {
+    this._index = new P4InfoIndex(p4info);
+  }
+
+  private get rpc() {
+    return { timeoutMs: this.options.rpcTimeoutMs ?? 30_000 };
+  }
+
+  private get encodeOptions() {
+    return {
+      ...(this.options.bytestrings ? { mode: this.options.bytestrings } : {}),
+      ...(this.options.replicaPortEncoding ? { replicaPortEncoding: this.options.replicaPortEncoding } : {}),
+    };
+  }
+
+  async capabilities(): Promise<string> {
+    const res = await this.channel.capabilities(create(CapabilitiesRequestSchema, { deviceId: this.deviceId }), this.rpc);
+    return res.p4runtimeApiVersion;
+  }
+
+  /** Fetches the device's P4Info; undefined when it has no pipeline. */
+  async fetchP4Info(): Promise<P4Info | undefined> {
+    const cfg = await this.getPipeline("p4infoAndCookie");
+    if (cfg?.p4info && !equals(P4InfoSchema, cfg.p4info, create(P4InfoSchema))) {
+      this._index = new P4InfoIndex(cfg.p4info);
+      return cfg.p4info;
+    }
+    return undefined;
+  }
+
+  /** The device's pipeline (or part of it); undefined when none is set. */
+  async getPipeline(
+    what: "all" | "cookieOnly" | "p4infoAndCookie" | "deviceConfigAndCookie" = "all",
+  ): Promise<ForwardingPipelineConfig | undefined> {
+    const types = {
+      all: GetForwardingPipelineConfigRequest_ResponseType.ALL,
+      cookieOnly: GetForwardingPipelineConfigRequest_ResponseType.COOKIE_ONLY,
+      p4infoAndCookie: GetForwardingPipelineConfigRequest_ResponseType.P4INFO_AND_COOKIE,
+      deviceConfigAndCookie: GetForwardingPipelineConfigRequest_ResponseType.DEVICE_CONFIG_AND_COOKIE,
+    };
+    try {
+      const res = await this.channel.getForwardingPipelineConfig(
+        create(GetForwardingPipelineConfigRequestSchema, { deviceId: this.deviceId, responseType: types[what] }),
+        this.rpc,
+      );
+      return res.config;
+    } catch (e) {
+      // No pipeline yet: simple_switch_grpc answers FAILED_PRECONDITION.
+      if (isP4RuntimeError(e) && (e.code === Code.FAILED_PRECONDITION || e.code === Code.NOT_FOUND)) return undefined;
+      throw e;
+    }
+  }
+
+  /** The cookie of the device's pipeline, or undefined. */
+  async pipelineCookie(): Promise<bigint | undefined> {
+    const cfg = await this.getPipeline("cookieOnly");
+    return cfg?.cookie?.cookie;
+  }
+
+  /**
+   * Pushes a pipeline. Skips the push (returns false) when the device already
+   * reports the same cookie, unless `force`. Returns true when pushed.
+   */
+  async setPipeline(input: PipelineInput): Promise<boolean> {
+    const action = input.action ?? "verifyAndCommit";
+    if (input.cookie !== undefined && !input.force && (action === "verifyAndCommit" || action === "reconcileAndCommit")) {
+      const current = await this.pipelineCookie();
+      if (current === input.cookie) {
+        if (!this._index) await this.fetchP4Info();
+        if (!this._index) this._index = new P4InfoIndex(input.p4info);
+        return false;
+      }
+    }
+    const deviceConfig = typeof input.deviceConfig === "string" ? new TextEncoder().encode(input.deviceConfig) : input.deviceConfig;
+    await this.channel.setForwardingPipelineConfig(
+      create(SetForwardingPipelineConfigRequestSchema, {
+        deviceId: this.deviceId,
+        electionId: toUint128(this.electionId),
+        ...(this.options.role ? { role: this.options.role } : {}),
+        action: pipelineActions[action],
+        config: create(ForwardingPipelineConfigSchema, {
+          p4info: input.p4info,
+          p4DeviceConfig: action === "commit" ? new Uint8Array() : deviceConfig,
+          ...(input.cookie !== undefined ? { cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: input.cookie }) } : {}),
+        }),
+      }),
+      this.rpc,
+    );
+    if (action !== "verify") this._index = new P4InfoIndex(input.p4info);
+    return true;
+  }
+
+  /** Encodes updates against the current P4Info (throws on bad input, before sending anything). */
+  encodeUpdates(updates: readonly UpdateInput[]): Update[] {
+    return updates.map((u, i) => {
+      try {
+        return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, this.encodeOptions) });
+      } catch (e) {
+        if (e instanceof Error && updates.length > 1) e.message = `update #${i} (${u.type} ${u.entity.kind}): ${e.message}`;
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Sends one WriteRequest with all updates. On failure throws a
+   * P4RuntimeError whose `failures` list every failed update by index.
+   */
+  async write(updates: readonly UpdateInput[], atomicity: Atomicity = "continueOnError"): Promise<void> {
+    await this.writeRaw(this.encodeUpdates(updates), atomicity);
+  }
+
+  /** Sends already-encoded updates in one WriteRequest. */
+  async writeRaw(updates: Update[], atomicity: Atomicity = "continueOnError"): Promise<void> {
+    if (updates.length === 0) return;
+    await this.channel.write(
+      create(WriteRequestSchema, {
+        deviceId: this.deviceId,
+        electionId: toUint128(this.electionId),
+        ...(this.options.role ? { role: this.options.role } : {}),
+        updates,
+        atomicity: atomicities[atomicity],
+      }),
+      this.rpc,
+    );
+  }
+
+  insert(...entities: EntityInput[]): Promise<void> {
+    return this.write(entities.map((entity) => ({ type: "insert", entity })));
+  }
+
+  modify(...entities: EntityInput[]): Promise<void> {
+    return this.write(entities.map((entity) => ({ type: "modify", entity })));
+  }
+
+  delete(...entities: EntityInput[]): Promise<void> {
+    return this.write(entities.map((entity) => ({ type: "delete", entity })));
+  }
+
+  /**
+   * Reads entities. Unset fields are wildcards: `{ kind: "tableEntry", table:
+   * "ipv4_lpm" }` reads the whole table. Yields decoded entities as they
+   * arrive.
+   */
+  async *read(queries: readonly EntityInput[]): AsyncGenerator<DecodedEntity> {
+    const entities = queries.map((q) => encodeEntity(this.index, q, { ...this.encodeOptions, forRead: true }));
+    for await (const e of this.readRaw(entities)) yield decodeEntity(this.index, e);
+  }
+
+  /** Reads and collects every matching entity. */
+  async readAll(...queries: EntityInput[]): Promise<DecodedEntity[]> {
+    const out: DecodedEntity[] = [];
+    for await (const e of this.read(queries)) out.push(e);
+    return out;
+  }
+
+  async *readRaw(entities: Entity[]): AsyncGenerator<Entity> {
+    for await (const res of this.channel.read(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), this.rpc)) {
+      yield* res.entities;
+    }
+  }
+
+  /** Sends a packet through the CPU port with packet_out metadata by name. */
+  sendPacket(input: PacketOutInput): void {
+    this.session.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(this.index, input, this.encodeOptions) } }));
+  }
+
+  /** Acknowledges a digest list so the device may send the same data again. */
+  ackDigest(digest: string | number, listId: bigint): void {
+    const d = this.index.digest(digest);
+    this.session.send(create(StreamMessageRequestSchema, { update: { case: "digestAck", value: create(DigestListAckSchema, { digestId: d.id, listId }) } }));
+  }
+
+  /** Resolves with the next arbitration status in which this client is primary. */
+  waitForPrimary(timeoutMs = 10_000): Promise<void> {
+    if (this.isPrimary) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.off("role", onRole);
+        reject(new P4RuntimeError("Arbitration", Code.DEADLINE_EXCEEDED, `not primary for device ${this.deviceId} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onRole = (primary: boolean) => {
+        if (!primary) return;
+        clearTimeout(timer);
+        this.off("role", onRole);
+        resolve();
+      };
+      this.on("role", onRole);
+    });
+  }
+
+  close(): void {
+    this.session.close();
+    this.channel.close();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The gRPC channel to one P4Runtime server and typed calls for each RPC.
+ * Transport only: no P4Info, no arbitration.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { P4Runtime } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import type {
+  CapabilitiesRequest,
+  CapabilitiesResponse,
+  GetForwardingPipelineConfigRequest,
+  GetForwardingPipelineConfigResponse,
+  ReadRequest,
+  ReadResponse,
+  SetForwardingPipelineConfigRequest,
+  SetForwardingPipelineConfigResponse,
+  StreamMessageRequest,
+  StreamMessageResponse,
+  WriteRequest,
+  WriteResponse,
+} from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import { grpcMethod } from "../../proto/grpc-service.js";
+import { toP4RuntimeError } from "./status.js";
+
+export interface TlsOptions {
+  /** PEM CA certificate(s) that sign the server's certificate. */
+  readonly rootCerts?: Buffer;
+  /** PEM client key and certificate chain, for mutual TLS. */
+  readonly privateKey?: Buffer;
+  readonly certChain?: Buffer;
+  /** Expected server name when it differs from the address's host. */
+  readonly serverName?: string;
+}
+
+export interface ChannelOptions {
+  readonly address: string;
+  /** Omitted: plaintext (BMv2 and most labs). */
+  readonly tls?: TlsOptions;
+  /** Largest message accepted (default 256 MiB: big reads and pipelines). */
+  readonly maxMessageBytes?: number;
+}
+
+const methods = {
+  write: grpcMethod(P4Runtime.method.write),
+  read: grpcMethod(P4Runtime.method.read),
+  setPipeline: grpcMethod(P4Runtime.method.setForwardingPipelineConfig),
+  getPipeline: grpcMethod(P4Runtime.method.getForwardingPipelineConfig),
+  streamChannel: grpcMethod(P4Runtime.method.streamChannel),
+  capabilities: grpcMethod(P4Runtime.method.capabilities),
+};
+
+export interface CallOptions {
+  readonly timeoutMs?: number;
+  readonly waitForReady?: boolean;
+}
+
+function callOptions(o: CallOptions | undefined): grpc.CallOptions {
+  return {
+    ...(o?.timeoutMs ? { deadline: Date.now() + o.timeoutMs } : {}),
+    ...(o?.waitForReady ? { waitForReady: true } : {}),
+  } as grpc.CallOptions;
+}
+
+/** Typed P4Runtime RPCs over one grpc-js channel. */
+export class P4RuntimeChannel {
+  private readonly client: grpc.Client;
+
+  constructor(readonly options: ChannelOptions) {
+    const max = options.maxMessageBytes ?? 256 * 1024 * 1024;
+    const creds = options.tls
+      ? grpc.credentials.createSsl(options.tls.rootCerts ?? null, options.tls.privateKey ?? null, options.tls.certChain ?? null)
+      : grpc.credentials.createInsecure();
+    this.client = new grpc.Client(options.address, creds, {
+      "grpc.max_receive_message_length": max,
+      "grpc.max_send_message_length": max,
+      ...(options.tls?.serverName ? { "grpc.ssl_target_name_override": options.tls.serverName, "grpc.default_authority": options.tls.serverName } : {}),
+    });
+  }
+
+  private unary<Req, Res>(
+    operation: string,
+    m: { path: string; serialize: (r: Req) => Buffer; deserialize: (b: Buffer) => Res },
+    req: Req,
+    opts?: CallOptions,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(m.path, m.serialize, m.deserialize, req, new grpc.Metadata(), callOptions(opts), (err, res) => {
+        if (err) reject(toP4RuntimeError(operation, err));
+        else resolve(res!);
+      });
+    });
+  }
+
+  write(req: WriteRequest, opts?: CallOptions): Promise<WriteResponse> {
+    return this.unary("Write", methods.write, req, opts);
+  }
+
+  setForwardingPipelineConfig(req: SetForwardingPipelineConfigRequest, opts?: CallOptions): Promise<SetForwardingPipelineConfigResponse> {
+    return this.unary("SetForwardingPipelineConfig", methods.setPipeline, req, opts);
+  }
+
+  getForwardingPipelineConfig(req: GetForwardingPipelineConfigRequest, opts?: CallOptions): Promise<GetForwardingPipelineConfigResponse> {
+    return this.unary("GetForwardingPipelineConfig", methods.getPipeline, req, opts);
+  }
+
+  capabilities(req: CapabilitiesRequest, opts?: CallOptions): Promise<CapabilitiesResponse> {
+    return this.unary("Capabilities", methods.capabilities, req, opts);
+  }
+
+  /** Streams the read responses; errors are P4RuntimeError("Read"). */
+  async *read(req: ReadRequest, opts?: CallOptions): AsyncGenerator<ReadResponse> {
+    const call = this.client.makeServerStreamRequest(methods.read.path, methods.read.serialize, methods.read.deserialize, req, new grpc.Metadata(), callOptions(opts));
+    try {
+      for await (const res of call as AsyncIterable<ReadResponse>) yield res;
+    } catch (e) {
+      throw toP4RuntimeError("Read", e);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  openStream(opts?: CallOptions): ClientDuplexStream<StreamMessageRequest, StreamMessageResponse> {
+    return this.client.makeBidiStreamRequest(
+      methods.streamChannel.path,
+      methods.streamChannel.serialize,
+      methods.streamChannel.deserialize,
+      new grpc.Metadata(),
+      callOptions(opts),
+    );
+  }
+
+  /** Resolves when the channel is connected, or rejects after `timeoutMs`. */
+  waitForReady(timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
