@@ -186,3 +186,16 @@ export interface PipelineRuntime {
   getCloneSession(session: number): CloneSessionSpec | undefined;
   cloneSessions(): readonly number[];
 }
+
+/** A packet leaving the switch. */
+export interface PacketOutput {
+  readonly port: number;
+  readonly data: Uint8Array;
+}
+
+/** A loaded pipeline that processes packets (see loadPipeline). */
+export interface PipelineEngine extends PipelineRuntime {
+  /** Runs one packet through the whole switch; all copies are returned. */
+  process(ingressPort: number, data: Uint8Array): PacketOutput[];
+  onDigest(cb: (d: DigestMessage) => void): void;
+}
