@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast feature: heartbeats in the fast path.
+ *
+ * Only IPv4/UDP heartbeats (port 49374) addressed to this switch
+ * (ipv4_local_exact) and not inside a p4cast packet are handled here; any
+ * other heartbeat is forwarded like any packet.
+ *
+ *  - heartbeat_mode_exact hit for the message type: punt to the controller
+ *    (PUNT_REASON_HEARTBEAT, aux = peer index) -- the slow path.
+ *  - Request: reflected as a response in the data plane. Type := response,
+ *    reflect_ts := ingress timestamp, IPv4 and UDP source/destination
+ *    swapped, TTL := 64, UDP checksum adjusted incrementally. With
+ *    HB_FLAG_LINK it leaves through the ingress port with the Ethernet
+ *    addresses swapped; otherwise it is routed (L3Forward).
+ *  - Response from a known peer (heartbeat_peer_exact on the IPv4 source):
+ *    consumed; the peer's registers and counter are updated; dropped.
+ */
+#ifndef P4CAST_CONTROL_HEARTBEAT_P4
+#define P4CAST_CONTROL_HEARTBEAT_P4
+
+control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
+    /*
+     * hb_last_seen_ts[peer] (bit<48>): ingress timestamp (BMv2: us) of the
+     * last response consumed from the peer. hb_last_seq[peer] (bit<32>): its
+     * sequence number. hb_count[peer] (bit<32>): responses consumed (wraps).
+     * Written by the data plane; read by the controller (every role) to
+     * judge liveness and round-trip time (now - origin_ts is not available
+     * in the data plane; the controller compares last_seen with its clock).
+     */
+    P4CAST_REGISTER(timestamp_t, P4CAST_MAX_HB_PEERS, hb_last_seen_ts);
+    P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_last_seq);
+    P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_count);
+
+    /*
+     * hb_peer_counter[peer]: packets and bytes of responses consumed from
+     * the peer; the P4Runtime-readable twin of hb_count. Written by the data
+     * plane; read by the controller (every role).
+     */
+    P4CAST_COUNTER(P4CAST_MAX_HB_PEERS, hb_peer_counter);
+
+    action punt_heartbeat() {
+        meta.heartbeat.punt = true;
+    }
+
+    /* Slow-path switch: an entry for a message type (normally 2, response)
+     * sends such heartbeats to the controller instead of handling them
+     * here (controller, every role; no entry = fast path). */
+    table heartbeat_mode_exact {
+        key = {
+            hdr.heartbeat.msg_type : exact @name("msg_type");
+        }
+        actions = {
+            punt_heartbeat;
+            @defaultonly NoAction;
+        }
+        size = P4CAST_HB_MODE_SIZE;
+        default_action = NoAction();
+    }
+
+    action set_peer(peer_index_t peer_index) {
+        meta.heartbeat.peer_known = true;
+        meta.heartbeat.peer_index = peer_index;
+    }
+
+    /* Heartbeat peers: the responder's IPv4 address -> peer index, the cell
+     * of the hb_* registers and counter (controller, every role). */
+    table heartbeat_peer_exact {
+        key = {
+            hdr.ipv4.src_addr : exact @name("peer_addr");
+        }
+        actions = {
+            set_peer;
+            @defaultonly NoAction;
+        }
+        size = P4CAST_MAX_HB_PEERS;
+        default_action = NoAction();
+    }
+
+    apply {
+        if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && !hdr.shim.isValid()
+                && meta.l3.is_local && hdr.heartbeat.version == HB_VERSION) {
+            heartbeat_mode_exact.apply();
+            heartbeat_peer_exact.apply();
+            if (meta.heartbeat.peer_known
+                    && meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
+                meta.heartbeat.peer_known = false;  /* controller error */
+            }
+
+            if (meta.heartbeat.punt) {
+                set_punt(meta.fwd, meta.pktio, PUNT_REASON_HEARTBEAT,
+                         meta.heartbeat.peer_index[15:0]);
+            } else if (hdr.heartbeat.msg_type == HB_TYPE_REQUEST) {
+                bit<16> old_sum = csum16_add(
+                    hdr.heartbeat.version ++ hdr.heartbeat.msg_type ++ hdr.heartbeat.flags,
+                    csum16_fold64(hdr.heartbeat.reflect_ts));
+                hdr.heartbeat.msg_type = HB_TYPE_RESPONSE;
+                hdr.heartbeat.reflect_ts = (bit<64>)meta.intrinsic.ingress_ts;
+                bit<16> new_sum = csum16_add(
+                    hdr.heartbeat.version ++ hdr.heartbeat.msg_type ++ hdr.heartbeat.flags,
+                    csum16_fold64(hdr.heartbeat.reflect_ts));
+                /* Swapping addresses and ports leaves the sum unchanged. */
+                hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+
+                ipv4_addr_t a = hdr.ipv4.src_addr;
+                hdr.ipv4.src_addr = hdr.ipv4.dst_addr;
+                hdr.ipv4.dst_addr = a;
+                hdr.ipv4.ttl = 64;
+                bit<16> p = hdr.udp.src_port;
+                hdr.udp.src_port = hdr.udp.dst_port;
+                hdr.udp.dst_port = p;
+
+                meta.l3.dst4 = hdr.ipv4.dst_addr;
+                meta.l3.is_local = false;
+                meta.heartbeat.reflected = true;
+                if ((hdr.heartbeat.flags & HB_FLAG_LINK) != 0) {
+                    mac_addr_t m = hdr.ethernet.src_addr;
+                    hdr.ethernet.src_addr = hdr.ethernet.dst_addr;
+                    hdr.ethernet.dst_addr = m;
+                    meta.fwd.egress_port = meta.intrinsic.ingress_port;
+                    meta.fwd.done = true;
+                }
+                /* else: routed by L3Forward. */
+            } else if (hdr.heartbeat.msg_type == HB_TYPE_RESPONSE) {
+                if (!meta.heartbeat.peer_known) {
+                    set_drop(meta.fwd, DROP_HB_UNKNOWN_PEER);
+                } else {
+                    peer_index_t i = meta.heartbeat.peer_index;
+                    bit<32> n;
+                    P4CAST_REG_READ(hb_count, i, n);
+                    P4CAST_REG_WRITE(hb_count, i, n + 1);
+                    P4CAST_REG_WRITE(hb_last_seen_ts, i, meta.intrinsic.ingress_ts);
+                    P4CAST_REG_WRITE(hb_last_seq, i, hdr.heartbeat.seq);
+                    P4CAST_COUNT(hb_peer_counter, i);
+                    set_drop(meta.fwd, DROP_HB_CONSUMED);
+                }
+            } else {
+                set_drop(meta.fwd, DROP_MALFORMED);
+            }
+        }
+    }
+}
+
+#endif /* P4CAST_CONTROL_HEARTBEAT_P4 */

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast feature: redundant-overlay deduplication at a last-hop router.
+ *
+ * Every p4cast packet of a session served here (lasthop_session_exact hit)
+ * -- the tree copy and each overlay unicast copy -- passes one sliding
+ * window per session, kept in registers:
+ *
+ *   dedup_highest[s]  highest sequence number accepted so far (H)
+ *   dedup_history[s]  64-bit history: bit i set <=> sequence H - i accepted;
+ *                     0 <=> the window is empty (no packet seen yet)
+ *
+ * For sequence q, with d = q - H mod 2^32 (RFC 1982 serial arithmetic):
+ *   empty window        -> new; H = q, history = 1
+ *   d == 0              -> duplicate
+ *   0 < d < 2^31        -> new and ahead: gap += d - 1; history shifted left
+ *                          by d (cleared if d >= 64) | 1; H = q
+ *   otherwise (behind): b = H - q mod 2^32;
+ *                          b >= 64 -> too old
+ *                          bit b set -> duplicate, else new (bit b set)
+ *
+ * New packets are delivered to the session's local clients (egress,
+ * lasthop_delivery.p4); duplicates and too-old packets are not. The
+ * reference model is src/packet/dedup-window.ts.
+ */
+#ifndef P4CAST_CONTROL_OVERLAY_DEDUP_P4
+#define P4CAST_CONTROL_OVERLAY_DEDUP_P4
+
+control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
+    /*
+     * dedup_highest[session_id] (bit<32>) and dedup_history[session_id]
+     * (bit<64>): the window above. Read and written by the data plane of a
+     * last-hop router; the controller writes history = 0 (and highest = 0)
+     * to reset a session's window when it (re)installs the session.
+     */
+    P4CAST_REGISTER(seq_t, P4CAST_MAX_SESSIONS, dedup_highest);
+    P4CAST_REGISTER(bit<64>, P4CAST_MAX_SESSIONS, dedup_history);
+
+    /*
+     * dedup_gap[session_id] (bit<64>): total of sequence numbers skipped when
+     * the window advanced (d - 1 per advance; late arrivals that fill a hole
+     * later are still counted here and also as delivered). Written by the
+     * data plane; read (and reset) by the controller of a last-hop router.
+     */
+    P4CAST_REGISTER(bit<64>, P4CAST_MAX_SESSIONS, dedup_gap);
+
+    /*
+     * dedup_{delivered,duplicate,too_old}_counter[session_id]: packets and
+     * bytes accepted / dropped as duplicate / dropped as too old. Written by
+     * the data plane; read by the controller (last-hop router role).
+     */
+    P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_delivered_counter);
+    P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_duplicate_counter);
+    P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_too_old_counter);
+
+    action accept_session(mcast_grp_t client_grp) {
+        meta.dedup.lasthop = true;
+        meta.dedup.client_grp = client_grp;
+    }
+
+    /* Sessions with local clients on this router (controller: last-hop
+     * router role); client_grp is the PRE group with one replica per client
+     * (rid in lasthop_client_rid_exact). */
+    table lasthop_session_exact {
+        key = {
+            hdr.shim.session_id : exact @name("session_id");
+        }
+        actions = {
+            accept_session;
+            @defaultonly NoAction;
+        }
+        size = P4CAST_LASTHOP_SESSION_SIZE;
+        default_action = NoAction();
+    }
+
+    apply {
+        lasthop_session_exact.apply();
+        if (meta.dedup.lasthop && (bit<32>)hdr.shim.session_id >= P4CAST_MAX_SESSIONS) {
+            meta.dedup.lasthop = false;   /* controller error: cannot index */
+        }
+        if (meta.dedup.lasthop) {
+            session_id_t s = hdr.shim.session_id;
+            seq_t q = hdr.shim.seq;
+            seq_t highest;
+            bit<64> history;
+            P4CAST_REG_READ(dedup_highest, s, highest);
+            P4CAST_REG_READ(dedup_history, s, history);
+
+            bit<2> verdict = DEDUP_NEW;
+            if (history == 0) {
+                highest = q;
+                history = 1;
+            } else {
+                seq_t d = q - highest;
+                if (d == 0) {
+                    verdict = DEDUP_DUPLICATE;
+                } else if (d < 0x80000000) {
+                    if (d > 1) {
+                        bit<64> gap;
+                        P4CAST_REG_READ(dedup_gap, s, gap);
+                        P4CAST_REG_WRITE(dedup_gap, s, gap + (bit<64>)(d - 1));
+                    }
+                    if (d >= 64) {
+                        history = 1;
+                    } else {
+                        history = (history << (bit<8>)d) | 1;
+                    }
+                    highest = q;
+                } else {
+                    seq_t b = highest - q;
+                    if (b >= 64) {
+                        verdict = DEDUP_TOO_OLD;
+                    } else {
+                        bit<64> bit_b = (bit<64>)1 << (bit<8>)b;
+                        if ((history & bit_b) != 0) {
+                            verdict = DEDUP_DUPLICATE;
+                        } else {
+                            history = history | bit_b;
+                        }
+                    }
+                }
+            }
+
+            if (verdict == DEDUP_NEW) {
+                P4CAST_REG_WRITE(dedup_highest, s, highest);
+                P4CAST_REG_WRITE(dedup_history, s, history);
+                P4CAST_COUNT(dedup_delivered_counter, s);
+            } else if (verdict == DEDUP_DUPLICATE) {
+                P4CAST_COUNT(dedup_duplicate_counter, s);
+            } else {
+                P4CAST_COUNT(dedup_too_old_counter, s);
+            }
+            meta.dedup.verdict = verdict;
+            meta.dedup.accept = verdict == DEDUP_NEW;
+        }
+    }
+}
+
+#endif /* P4CAST_CONTROL_OVERLAY_DEDUP_P4 */

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast feature: packet-in / packet-out through CPU_PORT (255).
+ *
+ * Ingress: a packet from the controller carries packet_out_h. With
+ * PACKET_OUT_FLAG_DIRECT it leaves unchanged through packet_out.egress_port
+ * (this is how the controller sends heartbeat requests out of a given port);
+ * otherwise it runs through the pipeline like any other packet.
+ * Egress: a packet to CPU_PORT gets packet_in_h (ingress port, reason, aux).
+ */
+#ifndef P4CAST_CONTROL_PACKET_IO_P4
+#define P4CAST_CONTROL_PACKET_IO_P4
+
+control PacketIoIngress(inout headers_t hdr, inout metadata_t meta) {
+    apply {
+        if (hdr.packet_out.isValid()) {
+            meta.pktio.from_cpu = true;
+            if ((hdr.packet_out.flags & PACKET_OUT_FLAG_DIRECT) != 0) {
+                meta.fwd.egress_port = hdr.packet_out.egress_port;
+                meta.fwd.done = true;
+            }
+            hdr.packet_out.setInvalid();
+        }
+    }
+}
+
+control PacketIoEgress(inout headers_t hdr, inout metadata_t meta) {
+    /*
+     * punt_counter[reason]: packets and bytes sent to the controller for
+     * each PUNT_REASON_* code. Written by the data plane (egress, at
+     * CPU_PORT); read by the controller (all roles) for diagnostics.
+     */
+    P4CAST_COUNTER(P4CAST_REASON_CODES, punt_counter);
+
+    apply {
+        if (meta.intrinsic.egress_port == CPU_PORT) {
+            hdr.packet_in.setValid();
+            hdr.packet_in.ingress_port = meta.intrinsic.ingress_port;
+            hdr.packet_in._pad = 0;
+            hdr.packet_in.reason = meta.pktio.punt_reason;
+            hdr.packet_in.aux = meta.pktio.punt_aux;
+            P4CAST_COUNT(punt_counter, meta.pktio.punt_reason);
+        }
+    }
+}
+
+#endif /* P4CAST_CONTROL_PACKET_IO_P4 */

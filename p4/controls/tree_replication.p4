@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast feature: multicast tree replication.
+ *
+ * Ingress: the outermost IPv4 destination (for a p4cast packet: the
+ * session's group in outer_ipv4) or the IPv6 destination, if multicast, is
+ * looked up exactly and mapped to a packet replication engine (PRE) group.
+ * The controller programs the PRE group with one replica per tree branch
+ * (port, rid) and, at a last-hop router, one replica per local client. TTL
+ * / hop limit is decremented once here, before replication; a packet with
+ * TTL 0 or 1 is not replicated. The Ethernet destination becomes the IP
+ * multicast MAC (RFC 1112: 01:00:5e + low 23 bits; RFC 2464: 33:33 + low
+ * 32 bits).
+ *
+ * Egress: a tree replica (rid in mcast_replica_rid_exact) gets the source
+ * MAC of its outgoing port.
+ */
+#ifndef P4CAST_CONTROL_TREE_REPLICATION_P4
+#define P4CAST_CONTROL_TREE_REPLICATION_P4
+
+control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
+
+    action replicate_to_group(mcast_grp_t mcast_grp) {
+        meta.fwd.mcast_grp = mcast_grp;
+        meta.fwd.done = true;
+    }
+
+    action drop_no_group() {
+        set_drop(meta.fwd, DROP_NO_ROUTE);
+    }
+
+    /* IPv4 multicast group -> PRE group (controller: every router on a
+     * session's tree, for the session's group address). */
+    table ipv4_mcast_exact {
+        key = {
+            meta.l3.dst4 : exact @name("group_addr");
+        }
+        actions = {
+            replicate_to_group;
+            drop_no_group;
+        }
+        size = P4CAST_IPV4_MCAST_SIZE;
+        default_action = drop_no_group();
+    }
+
+    /* IPv6 multicast group -> PRE group (controller: routers forwarding
+     * translated or native IPv6 multicast). */
+    table ipv6_mcast_exact {
+        key = {
+            hdr.ipv6.dst_addr : exact @name("group_addr");
+        }
+        actions = {
+            replicate_to_group;
+            drop_no_group;
+        }
+        size = P4CAST_IPV6_MCAST_SIZE;
+        default_action = drop_no_group();
+    }
+
+    apply {
+        if (meta.l3.has_ipv4) {
+            bit<8> ttl = hdr.ipv4.ttl;
+            if (hdr.outer_ipv4.isValid()) {
+                ttl = hdr.outer_ipv4.ttl;
+            }
+            if (ttl <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else if (ipv4_mcast_exact.apply().hit) {
+                if (hdr.outer_ipv4.isValid()) {
+                    hdr.outer_ipv4.ttl = ttl - 1;
+                } else {
+                    hdr.ipv4.ttl = ttl - 1;
+                }
+                hdr.ethernet.dst_addr = 0x01005e000000 | (bit<48>)meta.l3.dst4[22:0];
+            }
+        } else if (hdr.ipv6.isValid()) {
+            if (hdr.ipv6.hop_limit <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else if (ipv6_mcast_exact.apply().hit) {
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                hdr.ethernet.dst_addr = 0x333300000000 | (bit<48>)hdr.ipv6.dst_addr[31:0];
+            }
+        } else {
+            drop_no_group();
+        }
+    }
+}
+
+control TreeReplicationEgress(inout headers_t hdr, inout metadata_t meta) {
+
+    action rewrite_replica_src_mac(mac_addr_t src_mac) {
+        hdr.ethernet.src_addr = src_mac;
+    }
+
+    /* Tree replicas: rid -> source MAC of the outgoing port (controller:
+     * every router on a tree, one entry per (group, branch) replica). */
+    table mcast_replica_rid_exact {
+        key = {
+            meta.intrinsic.egress_rid : exact @name("egress_rid");
+        }
+        actions = {
+            rewrite_replica_src_mac;
+            @defaultonly NoAction;
+        }
+        size = P4CAST_REPLICA_RID_SIZE;
+        default_action = NoAction();
+    }
+
+    apply {
+        mcast_replica_rid_exact.apply();
+    }
+}
+
+#endif /* P4CAST_CONTROL_TREE_REPLICATION_P4 */

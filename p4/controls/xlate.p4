@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast feature: the RFC 7915 header translation shared by unicast
+ * (Nat64) and multicast (McastXlate) address mapping.
+ *
+ * IPv6 -> IPv4 (RFC 7915 section 5.1): version 4, IHL 5, DSCP/ECN from the
+ * traffic class, total length = payload length + 20, identification 0,
+ * DF set, TTL = hop limit, protocol = next header (58 -> 1), new header
+ * checksum. Only packets without extension headers carrying UDP, TCP or an
+ * ICMPv6 echo request/reply are translated; anything else that matched a
+ * mapping is dropped (DROP_XLATE).
+ * IPv4 -> IPv6 (section 4.1): traffic class from DSCP/ECN, flow label 0,
+ * payload length = total length - IHL*4 (IPv4 options are not translated),
+ * next header = protocol (1 -> 58), hop limit = TTL. Only unfragmented UDP
+ * (with a non-zero checksum), TCP and ICMP echo request/reply are
+ * translated. An IPv4 UDP packet without checksum (0) is dropped: we never
+ * sum payloads (section 4.5 lets a stateless translator drop it).
+ * Checksums: UDP/TCP are adjusted incrementally for the pseudo-header
+ * address change (protocol and length contribute the same in both
+ * families); ICMP <-> ICMPv6 additionally adds / removes the ICMPv6
+ * pseudo-header (ICMPv4 has none) and the type change (8 <-> 128,
+ * 0 <-> 129).
+ */
+#ifndef P4CAST_CONTROL_XLATE_P4
+#define P4CAST_CONTROL_XLATE_P4
+
+control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
+    apply {
+        if (meta.xlate.to_v4 && hdr.ipv6.isValid()) {
+            bool l4_ok = hdr.udp.isValid() || hdr.tcp.isValid()
+                || (hdr.icmpv6.isValid()
+                    && (hdr.icmpv6.msg_type == ICMPV6_ECHO_REQUEST
+                        || hdr.icmpv6.msg_type == ICMPV6_ECHO_REPLY));
+            if (!meta.xlate.src_ok || !meta.xlate.dst_ok
+                    || hdr.ipv6_hbh.isValid() || !l4_ok) {
+                set_drop(meta.fwd, DROP_XLATE);
+            } else {
+                bit<16> old_sum = csum16_add(csum16_fold128(hdr.ipv6.src_addr),
+                                             csum16_fold128(hdr.ipv6.dst_addr));
+                bit<16> new_sum = csum16_add(csum16_fold32(meta.xlate.src4),
+                                             csum16_fold32(meta.xlate.dst4));
+                bit<8> protocol = hdr.ipv6.next_hdr;
+
+                if (hdr.udp.isValid()) {
+                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+                } else if (hdr.tcp.isValid()) {
+                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
+                } else {
+                    bit<8> icmp_type = ICMP_ECHO_REPLY;
+                    if (hdr.icmpv6.msg_type == ICMPV6_ECHO_REQUEST) {
+                        icmp_type = ICMP_ECHO_REQUEST;
+                    }
+                    /* remove: ICMPv6 pseudo-header (addresses, length, 58)
+                     * and the old type; add: the new type. */
+                    bit<16> old_icmp = csum16_add(
+                        csum16_add(old_sum, hdr.ipv6.payload_len),
+                        csum16_add((bit<16>)IP_PROTO_ICMPV6,
+                                   hdr.icmpv6.msg_type ++ hdr.icmpv6.code));
+                    bit<16> new_icmp = icmp_type ++ hdr.icmpv6.code;
+                    hdr.icmp = hdr.icmpv6;
+                    hdr.icmp.msg_type = icmp_type;
+                    hdr.icmp.checksum = csum16_replace(hdr.icmpv6.checksum, old_icmp, new_icmp);
+                    hdr.icmpv6.setInvalid();
+                    protocol = IP_PROTO_ICMP;
+                }
+
+                hdr.ipv4.setValid();
+                hdr.ipv4.version = 4;
+                hdr.ipv4.ihl = 5;
+                hdr.ipv4.dscp = hdr.ipv6.dscp;
+                hdr.ipv4.ecn = hdr.ipv6.ecn;
+                hdr.ipv4.total_len = hdr.ipv6.payload_len + 20;
+                hdr.ipv4.identification = 0;
+                hdr.ipv4.flags = 0b010;
+                hdr.ipv4.frag_offset = 0;
+                hdr.ipv4.ttl = hdr.ipv6.hop_limit;
+                hdr.ipv4.protocol = protocol;
+                hdr.ipv4.hdr_checksum = 0;
+                hdr.ipv4.src_addr = meta.xlate.src4;
+                hdr.ipv4.dst_addr = meta.xlate.dst4;
+                hdr.ipv6.setInvalid();
+                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+
+                meta.l3.has_ipv4 = true;
+                meta.l3.dst4 = meta.xlate.dst4;
+            }
+        } else if (meta.xlate.to_v6 && hdr.ipv4.isValid()) {
+            bool fragment = hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0;
+            bool l4_ok = (hdr.udp.isValid() && hdr.udp.checksum != 0)
+                || hdr.tcp.isValid()
+                || (hdr.icmp.isValid()
+                    && (hdr.icmp.msg_type == ICMP_ECHO_REQUEST
+                        || hdr.icmp.msg_type == ICMP_ECHO_REPLY));
+            if (!meta.xlate.src_ok || !meta.xlate.dst_ok || fragment || !l4_ok) {
+                set_drop(meta.fwd, DROP_XLATE);
+            } else {
+                bit<16> payload_len = hdr.ipv4.total_len - (((bit<16>)hdr.ipv4.ihl) << 2);
+                bit<16> old_sum = csum16_add(csum16_fold32(hdr.ipv4.src_addr),
+                                             csum16_fold32(hdr.ipv4.dst_addr));
+                bit<16> new_sum = csum16_add(csum16_fold128(meta.xlate.src6),
+                                             csum16_fold128(meta.xlate.dst6));
+                bit<8> next_hdr = hdr.ipv4.protocol;
+
+                if (hdr.udp.isValid()) {
+                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+                } else if (hdr.tcp.isValid()) {
+                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
+                } else {
+                    bit<8> icmp_type = ICMPV6_ECHO_REPLY;
+                    if (hdr.icmp.msg_type == ICMP_ECHO_REQUEST) {
+                        icmp_type = ICMPV6_ECHO_REQUEST;
+                    }
+                    /* remove: the old type; add: the new type and the
+                     * ICMPv6 pseudo-header (addresses, length, 58). */
+                    bit<16> old_icmp = hdr.icmp.msg_type ++ hdr.icmp.code;
+                    bit<16> new_icmp = csum16_add(
+                        csum16_add(new_sum, payload_len),
+                        csum16_add((bit<16>)IP_PROTO_ICMPV6, icmp_type ++ hdr.icmp.code));
+                    hdr.icmpv6 = hdr.icmp;
+                    hdr.icmpv6.msg_type = icmp_type;
+                    hdr.icmpv6.checksum = csum16_replace(hdr.icmp.checksum, old_icmp, new_icmp);
+                    hdr.icmp.setInvalid();
+                    next_hdr = IP_PROTO_ICMPV6;
+                }
+
+                hdr.ipv6.setValid();
+                hdr.ipv6.version = 6;
+                hdr.ipv6.dscp = hdr.ipv4.dscp;
+                hdr.ipv6.ecn = hdr.ipv4.ecn;
+                hdr.ipv6.flow_label = 0;
+                hdr.ipv6.payload_len = payload_len;
+                hdr.ipv6.next_hdr = next_hdr;
+                hdr.ipv6.hop_limit = hdr.ipv4.ttl;
+                hdr.ipv6.src_addr = meta.xlate.src6;
+                hdr.ipv6.dst_addr = meta.xlate.dst6;
+                hdr.ipv4.setInvalid();
+                hdr.ipv4_options.setInvalid();
+                hdr.ethernet.ether_type = ETHERTYPE_IPV6;
+
+                meta.l3.has_ipv4 = false;
+            }
+        }
+    }
+}
+
+#endif /* P4CAST_CONTROL_XLATE_P4 */
