@@ -1,0 +1,122 @@
+/**
+ * The embedded switch: one device running p4c's BMv2 JSON on the TypeScript
+ * engine, its ports, optional per-port pcap capture, and a P4Runtime gRPC
+ * server — the in-process counterpart of simple_switch_grpc.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadPipeline } from "./engine/index.js";
+import type { Port } from "./ports/port.js";
+import { PcapWriter } from "./ports/pcap.js";
+import { Device } from "./runtime/device.js";
+import { P4RuntimeServer } from "./runtime/server.js";
+
+export type LogLevel = "off" | "error" | "info" | "debug";
+
+export interface EmbeddedSwitchOptions {
+  readonly name?: string;
+  readonly deviceId?: bigint | number;
+  /** The CPU port number (packet-in/out); simple_switch_grpc's --cpu-port. */
+  readonly cpuPort?: number;
+  /** Write <pcapDir>/<name>-port<N>-{in,out}.pcap for every port. */
+  readonly pcapDir?: string;
+  readonly logLevel?: LogLevel;
+  readonly log?: (line: string) => void;
+  /** Replaces the microsecond clock (tests). */
+  readonly clockUs?: () => bigint;
+}
+
+export class EmbeddedSwitch {
+  readonly name: string;
+  readonly device: Device;
+  private readonly ports = new Map<number, Port>();
+  private readonly pcaps = new Map<string, PcapWriter>();
+  private server: P4RuntimeServer | undefined;
+  private readonly logLine: (level: LogLevel, msg: string) => void;
+  /** Frames sent to a port number with nothing attached. */
+  unattachedDrops = 0;
+
+  constructor(readonly options: EmbeddedSwitchOptions = {}) {
+    this.name = options.name ?? "s1";
+    const level = options.logLevel ?? "error";
+    const order: LogLevel[] = ["off", "error", "info", "debug"];
+    const sink = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
+    this.logLine = (lv, msg) => {
+      if (order.indexOf(lv) <= order.indexOf(level) && level !== "off") sink(`[${this.name}] ${msg}`);
+    };
+    if (options.pcapDir) mkdirSync(options.pcapDir, { recursive: true });
+    this.device = new Device({
+      deviceId: BigInt(options.deviceId ?? 0),
+      ...(options.cpuPort !== undefined ? { cpuPort: options.cpuPort } : {}),
+      ...(options.clockUs ? { clockUs: options.clockUs } : {}),
+      loadEngine: (json, clock) =>
+        loadPipeline(json, { clock, ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}) }),
+      transmit: (port, data) => this.transmit(port, data),
+      log: (m) => this.logLine("info", m),
+    });
+  }
+
+  /** Attaches a port under a port number; frames arriving on it enter the pipeline. */
+  attach(portNumber: number, port: Port): void {
+    if (this.ports.has(portNumber)) throw new Error(`${this.name}: port ${portNumber} is already attached`);
+    if (portNumber === this.options.cpuPort) throw new Error(`${this.name}: port ${portNumber} is the CPU port`);
+    this.ports.set(portNumber, port);
+    port.onReceive((frame) => {
+      this.capture(portNumber, "in", frame);
+      this.device.receive(portNumber, frame);
+    });
+  }
+
+  detach(portNumber: number): void {
+    this.ports.get(portNumber)?.close();
+    this.ports.delete(portNumber);
+  }
+
+  /** Injects a frame as if it arrived on `portNumber`. */
+  inject(portNumber: number, frame: Uint8Array): void {
+    this.capture(portNumber, "in", frame);
+    this.device.receive(portNumber, frame);
+  }
+
+  private transmit(portNumber: number, frame: Uint8Array): void {
+    this.capture(portNumber, "out", frame);
+    const p = this.ports.get(portNumber);
+    if (!p) {
+      this.unattachedDrops++;
+      this.logLine("debug", `frame to unattached port ${portNumber} dropped`);
+      return;
+    }
+    p.send(frame);
+  }
+
+  private capture(port: number, dir: "in" | "out", frame: Uint8Array): void {
+    const dirPath = this.options.pcapDir;
+    if (!dirPath) return;
+    const key = `${port}-${dir}`;
+    let w = this.pcaps.get(key);
+    if (!w) {
+      w = new PcapWriter(join(dirPath, `${this.name}-port${port}-${dir}.pcap`));
+      this.pcaps.set(key, w);
+    }
+    w.write(frame);
+  }
+
+  /** Starts the P4Runtime server; returns the bound port. */
+  async listen(address = "127.0.0.1:0"): Promise<number> {
+    if (this.server) throw new Error(`${this.name}: already listening`);
+    this.server = new P4RuntimeServer([this.device]);
+    const port = await this.server.listen(address);
+    this.logLine("info", `P4Runtime server on ${address.replace(/:0$/, `:${port}`)} (device ${this.device.deviceId})`);
+    return port;
+  }
+
+  async close(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+    this.device.close();
+    for (const p of this.ports.values()) p.close();
+    this.ports.clear();
+    for (const w of this.pcaps.values()) w.close();
+    this.pcaps.clear();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * In-process links: two ends, each a Port; a frame sent on one end arrives
+ * at the other. A link can be cut and restored (for failure experiments)
+ * and counts what it carried.
+ */
+import { FrameQueue, type Port } from "./port.js";
+
+export class LinkEnd implements Port {
+  readonly inbox = new FrameQueue();
+  peer!: LinkEnd;
+  constructor(
+    readonly name: string,
+    private readonly link: VirtualLink,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    if (!this.link.up) {
+      this.link.dropped++;
+      return;
+    }
+    this.link.carried++;
+    this.peer.inbox.push(frame);
+  }
+
+  onReceive(handler: (frame: Uint8Array) => void): void {
+    this.inbox.setHandler(handler);
+  }
+
+  close(): void {
+    this.inbox.close();
+  }
+}
+
+export class VirtualLink {
+  readonly a: LinkEnd;
+  readonly b: LinkEnd;
+  up = true;
+  carried = 0;
+  dropped = 0;
+
+  constructor(nameA: string, nameB: string) {
+    this.a = new LinkEnd(nameA, this);
+    this.b = new LinkEnd(nameB, this);
+    this.a.peer = this.b;
+    this.b.peer = this.a;
+  }
+
+  /** Cuts the link: frames in both directions are lost until restored. */
+  cut(): void {
+    this.up = false;
+  }
+
+  restore(): void {
+    this.up = true;
+  }
+}
+
+/**
+ * A host-side endpoint for tests and experiments: records what the switch
+ * sends it and can inject frames into the switch.
+ */
+export class HostPort {
+  readonly received: Uint8Array[] = [];
+  private waiters: { n: number; resolve: () => void }[] = [];
+  private listener: ((frame: Uint8Array) => void) | undefined;
+
+  constructor(readonly end: LinkEnd) {
+    end.onReceive((f) => {
+      this.received.push(f);
+      this.listener?.(f);
+      this.waiters = this.waiters.filter((w) => {
+        if (this.received.length >= w.n) {
+          w.resolve();
+          return false;
+        }
+        return true;
+      });
+    });
+  }
+
+  send(frame: Uint8Array): void {
+    this.end.send(frame);
+  }
+
+  onFrame(fn: (frame: Uint8Array) => void): void {
+    this.listener = fn;
+  }
+
+  /** Resolves once `n` frames in total have arrived, or after `timeoutMs`. */
+  waitFor(n: number, timeoutMs = 1000): Promise<void> {
+    if (this.received.length >= n) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.resolve !== done);
+        resolve();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.waiters.push({ n, resolve: done });
+    });
+  }
+
+  clear(): void {
+    this.received.length = 0;
+  }
+}

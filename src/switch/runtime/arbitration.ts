@@ -1,0 +1,115 @@
+/**
+ * Client arbitration for one device (P4Runtime "Client Arbitration and
+ * Controller Replication"): per role, every stream that sent an election id
+ * is a candidate; the one with the highest id is primary. Whenever the
+ * primary changes, every candidate of the role is told who is primary:
+ * status OK to the primary, ALREADY_EXISTS to backups when a primary exists,
+ * NOT_FOUND when none does.
+ */
+import { Code } from "../../proto/gen/google/rpc/code_pb.js";
+
+export interface Candidate {
+  readonly electionId: bigint;
+  readonly role: string;
+}
+
+export interface ArbitrationNotice<C extends Candidate> {
+  readonly to: C;
+  readonly code: Code;
+  readonly message: string;
+  /** The highest election id seen for the role; unset if there never was a primary. */
+  readonly electionId?: bigint;
+}
+
+export class ArbitrationError extends Error {
+  override readonly name = "ArbitrationError";
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface RoleState<C> {
+  readonly live: Set<C>;
+  primary: C | undefined;
+  /** The highest election id ever seen for the role ("election_id_past"). */
+  highest: bigint | undefined;
+}
+
+export class Arbitrator<C extends Candidate> {
+  private readonly roles = new Map<string, RoleState<C>>();
+
+  /** The primary of a role, if any. */
+  primary(role: string): C | undefined {
+    return this.roles.get(role)?.primary;
+  }
+
+  isPrimary(c: C): boolean {
+    return this.primary(c.role) === c;
+  }
+
+  /** The election id a Write of the role must carry. */
+  primaryElectionId(role: string): bigint | undefined {
+    return this.roles.get(role)?.primary?.electionId;
+  }
+
+  /**
+   * Handles an arbitration update from `c` (new, or live with `previous` as
+   * its former state). An election id held by another live stream of the
+   * role is rejected with INVALID_ARGUMENT. Returns the notices to send.
+   */
+  update(c: C, previous?: C): ArbitrationNotice<C>[] {
+    let st = this.roles.get(c.role);
+    if (!st) {
+      st = { live: new Set(), primary: undefined, highest: undefined };
+      this.roles.set(c.role, st);
+    }
+    for (const other of st.live) {
+      if (other !== c && other !== previous && other.electionId === c.electionId) {
+        throw new ArbitrationError(Code.INVALID_ARGUMENT, `election id ${c.electionId} is already used by another client of role "${c.role || "<default>"}"`);
+      }
+    }
+    const wasPrimary = previous !== undefined && st.primary === previous;
+    if (previous) st.live.delete(previous);
+    st.live.add(c);
+    if (st.highest === undefined || c.electionId >= st.highest) {
+      // Becomes (or stays) primary: everybody hears.
+      st.primary = c;
+      st.highest = c.electionId;
+      return this.notices(st);
+    }
+    if (wasPrimary) {
+      // A primary downgraded itself: nobody is primary now.
+      st.primary = undefined;
+      return this.notices(st);
+    }
+    return this.notices(st).filter((n) => n.to === c);
+  }
+
+  /** Removes a closed stream; returns the notices if it was primary. */
+  remove(c: C): ArbitrationNotice<C>[] {
+    const st = this.roles.get(c.role);
+    if (!st || !st.live.has(c)) return [];
+    st.live.delete(c);
+    if (st.primary !== c) return [];
+    st.primary = undefined;
+    return this.notices(st);
+  }
+
+  candidates(role?: string): C[] {
+    if (role !== undefined) return [...(this.roles.get(role)?.live ?? [])];
+    return [...this.roles.values()].flatMap((s) => [...s.live]);
+  }
+
+  private notices(st: RoleState<C>): ArbitrationNotice<C>[] {
+    const p = st.primary;
+    return [...st.live].map((to) => ({
+      to,
+      ...(st.highest !== undefined ? { electionId: st.highest } : {}),
+      code: to === p ? Code.OK : p ? Code.ALREADY_EXISTS : Code.NOT_FOUND,
+      message: to === p ? "is primary" : p ? "is backup" : "no primary",
+    }));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * What every entity handler works with: the bound pipeline, the server-side
+ * bookkeeping the engine does not hold (entry metadata, idle-timeout state,
+ * one-shot groups, replica port encodings, digest configuration), and an
+ * undo log for ROLLBACK_ON_ERROR / DATAPLANE_ATOMIC batches.
+ */
+import type { BoundPipeline } from "../pipeline.js";
+import type { EntryHandle } from "../../engine/runtime-api.js";
+import type { DigestEntry_Config } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
+
+export interface EntryExtras {
+  metadata: Uint8Array;
+  idleTimeoutNs: bigint;
+  /** Set once an idle-timeout notification was sent; cleared on a hit or modify. */
+  notifiedAtUs?: bigint;
+  /** Hidden group and members created for a one-shot action set. */
+  oneShot?: { profile: string; group: number; members: number[] };
+}
+
+export class RuntimeState {
+  /** key: `${tableId}/${handle}` */
+  readonly extras = new Map<string, EntryExtras>();
+  /** Multicast groups / clone sessions written with the uint32 egress_port form. */
+  readonly uint32Ports = { mcast: new Set<number>(), clone: new Set<number>() };
+  readonly digestConfig = new Map<number, DigestEntry_Config>();
+  /** Ids of hidden one-shot members and groups, per action profile. */
+  private readonly nextHidden = new Map<string, number>();
+
+  constructor(readonly pipeline: BoundPipeline) {}
+
+  key(tableId: number, handle: EntryHandle): string {
+    return `${tableId}/${handle}`;
+  }
+
+  /** Allocates an id from the top of the 32-bit space for hidden one-shot objects. */
+  hiddenId(profile: string): number {
+    const next = this.nextHidden.get(profile) ?? 0xffffffff;
+    this.nextHidden.set(profile, next - 1);
+    return next;
+  }
+
+  isHidden(id: number): boolean {
+    return id > 0xf0000000;
+  }
+}
+
+/**
+ * Collects inverse operations while a batch is applied, and clean-ups that
+ * may only run once the batch stands. Disabled (CONTINUE_ON_ERROR), undo
+ * steps are dropped and clean-ups run at once.
+ */
+export class UndoLog {
+  private readonly steps: (() => void)[] = [];
+  private readonly cleanups: (() => void)[] = [];
+  constructor(readonly enabled: boolean) {}
+
+  push(step: () => void): void {
+    if (this.enabled) this.steps.push(step);
+  }
+
+  onCommit(step: () => void): void {
+    if (this.enabled) this.cleanups.push(step);
+    else step();
+  }
+
+  commit(): void {
+    for (const c of this.cleanups) c();
+    this.cleanups.length = 0;
+    this.steps.length = 0;
+  }
+
+  rollback(): void {
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      try {
+        this.steps[i]!();
+      } catch {
+        // Best effort: an undo step that fails leaves the rest to run.
+      }
+    }
+    this.steps.length = 0;
+    this.cleanups.length = 0;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Conversions between P4Runtime messages and the engine's runtime values:
+ * bytestrings checked against widths, match fields in key order, actions.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  type Action,
+  ActionSchema,
+  Action_ParamSchema,
+  type FieldMatch,
+  FieldMatchSchema,
+  FieldMatch_ExactSchema,
+  FieldMatch_LPMSchema,
+  FieldMatch_OptionalSchema,
+  FieldMatch_RangeSchema,
+  FieldMatch_TernarySchema,
+} from "../../../proto/gen/p4/v1/p4runtime_pb.js";
+import { decodeUnsigned, encodeUnsigned, maxUnsigned } from "../../../client/codec/bytestring.js";
+import type { ActionInfo, MatchFieldInfo, P4InfoIndex } from "../../../client/p4info/index.js";
+import type { ActionCall, MatchValue } from "../../engine/runtime-api.js";
+import type { TableBinding } from "../pipeline.js";
+import { invalid } from "../status.js";
+
+/** An unsigned value from a bytestring, rejected when wider than `bitwidth`. */
+export function bytesToValue(bytes: Uint8Array, bitwidth: number, what: string): bigint {
+  if (bytes.length === 0) throw invalid(`${what}: empty bytestring`);
+  const v = decodeUnsigned(bytes);
+  if (v > maxUnsigned(bitwidth)) throw invalid(`${what}: value 0x${v.toString(16)} does not fit in ${bitwidth} bits`);
+  return v;
+}
+
+/** Canonical bytestring of a value. */
+export function valueToBytes(v: bigint, bitwidth: number): Uint8Array {
+  return encodeUnsigned(v, bitwidth);
+}
+
+/**
+ * Converts a P4Runtime match (fields in any order, don't-cares omitted) to
+ * engine key values in the table's key order. Checks every rule of the
+ * specification: known field ids, no repeats, the field's match kind, widths,
+ * canonical don't-care omission, lpm/ternary bits outside the prefix/mask.
+ */
+export function matchToKey(b: TableBinding, match: readonly FieldMatch[]): MatchValue[] {
+  const t = b.info;
+  const byField = new Map<number, FieldMatch>();
+  for (const fm of match) {
+    if (!t.matchFields.find(fm.fieldId)) throw invalid(`table "${t.name}": unknown match field id ${fm.fieldId}`);
+    if (byField.has(fm.fieldId)) throw invalid(`table "${t.name}": match field id ${fm.fieldId} appears twice`);
+    byField.set(fm.fieldId, fm);
+  }
+  return b.fieldAt.map((f, i) => fieldToKey(f, byField.get(f.id), b.engine.keys[i]!.matchType, `table "${t.name}" field "${f.name}"`));
+}
+
+export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engineKind: MatchValue["kind"], what: string): MatchValue {
+  const w = f.bitwidth;
+  const all = maxUnsigned(w);
+  const m = fm?.fieldMatchType;
+  if (m && m.case !== f.kind) throw invalid(`${what}: expected a ${f.kind} match, got ${m.case ?? "none"}`);
+  let spec: MatchValue;
+  switch (f.kind) {
+    case "exact":
+      if (!m || m.case !== "exact") throw invalid(`${what}: exact match fields must be given`);
+      spec = { kind: "exact", value: bytesToValue(m.value.value, w, what) };
+      break;
+    case "lpm": {
+      if (!m || m.case !== "lpm") {
+        spec = { kind: "lpm", value: 0n, prefixLength: 0 };
+        break;
+      }
+      const len = m.value.prefixLen;
+      if (len <= 0 || len > w) throw invalid(`${what}: prefix length ${len} is outside 1..${w} (omit the field for a /0 match)`);
+      const v = bytesToValue(m.value.value, w, what);
+      if ((v & maxUnsigned(w - len)) !== 0n) throw invalid(`${what}: value has bits set beyond the /${len} prefix`);
+      spec = { kind: "lpm", value: v, prefixLength: len };
+      break;
+    }
+    case "ternary": {
+      if (!m || m.case !== "ternary") {
+        spec = { kind: "ternary", value: 0n, mask: 0n };
+        break;
+      }
+      const v = bytesToValue(m.value.value, w, what);
+      const mask = bytesToValue(m.value.mask, w, `${what} mask`);
+      if (mask === 0n) throw invalid(`${what}: a zero mask is a don't-care match and must be omitted`);
+      if ((v & ~mask) !== 0n) throw invalid(`${what}: value has bits set outside the mask`);
+      spec = { kind: "ternary", value: v, mask };
+      break;
+    }
+    case "range": {
+      if (!m || m.case !== "range") {
+        spec = { kind: "range", low: 0n, high: all };
+        break;
+      }
+      const lo = bytesToValue(m.value.low, w, `${what} low`);
+      const hi = bytesToValue(m.value.high, w, `${what} high`);
+      if (lo > hi) throw invalid(`${what}: low bound above high bound`);
+      if (lo === 0n && hi === all) throw invalid(`${what}: the full range is a don't-care match and must be omitted`);
+      spec = { kind: "range", low: lo, high: hi };
+      break;
+    }
+    case "optional":
+      spec = !m || m.case !== "optional" ? { kind: "optional", value: 0n, wildcard: true } : { kind: "optional", value: bytesToValue(m.value.value, w, what), wildcard: false };
+      break;
+  }
+  return adaptKind(spec, engineKind, w);
+}
+
+/** The JSON may implement a P4Info kind with another (optional as ternary). */
+function adaptKind(spec: MatchValue, engineKind: MatchValue["kind"], w: number): MatchValue {
+  if (spec.kind === engineKind) return spec;
+  if (spec.kind === "optional" && engineKind === "ternary") return { kind: "ternary", value: spec.value, mask: spec.wildcard ? 0n : maxUnsigned(w) };
+  if (spec.kind === "exact" && engineKind === "ternary") return { kind: "ternary", value: spec.value, mask: maxUnsigned(w) };
+  throw invalid(`match kind ${spec.kind} cannot be used for a ${engineKind} key`);
+}
+
+/** Engine key back to P4Runtime fields (don't-cares omitted, canonical bytes). */
+export function keyToMatch(b: TableBinding, key: readonly MatchValue[]): FieldMatch[] {
+  const out: FieldMatch[] = [];
+  b.fieldAt.forEach((f, i) => {
+    const fm = keyToField(f, key[i]!);
+    if (fm) out.push(fm);
+  });
+  return out.sort((a, c) => a.fieldId - c.fieldId);
+}
+
+export function keyToField(f: MatchFieldInfo, k: MatchValue): FieldMatch | undefined {
+  const w = f.bitwidth;
+  const bytes = (v: bigint) => valueToBytes(v, w);
+  const fm = create(FieldMatchSchema, { fieldId: f.id });
+  switch (f.kind) {
+    case "exact": {
+      const v = k.kind === "exact" ? k.value : k.kind === "ternary" ? k.value : 0n;
+      fm.fieldMatchType = { case: "exact", value: create(FieldMatch_ExactSchema, { value: bytes(v) }) };
+      return fm;
+    }
+    case "lpm":
+      if (k.kind !== "lpm" || k.prefixLength === 0) return undefined;
+      fm.fieldMatchType = { case: "lpm", value: create(FieldMatch_LPMSchema, { value: bytes(k.value), prefixLen: k.prefixLength }) };
+      return fm;
+    case "ternary":
+      if (k.kind !== "ternary" || k.mask === 0n) return undefined;
+      fm.fieldMatchType = { case: "ternary", value: create(FieldMatch_TernarySchema, { value: bytes(k.value), mask: bytes(k.mask) }) };
+      return fm;
+    case "range":
+      if (k.kind !== "range" || (k.low === 0n && k.high === maxUnsigned(w))) return undefined;
+      fm.fieldMatchType = { case: "range", value: create(FieldMatch_RangeSchema, { low: bytes(k.low), high: bytes(k.high) }) };
+      return fm;
+    case "optional": {
+      const wildcard = k.kind === "optional" ? k.wildcard : k.kind === "ternary" ? k.mask === 0n : true;
+      if (wildcard) return undefined;
+      const v = k.kind === "optional" || k.kind === "ternary" ? k.value : 0n;
+      fm.fieldMatchType = { case: "optional", value: create(FieldMatch_OptionalSchema, { value: bytes(v) }) };
+      return fm;
+    }
+  }
+}
+
+/** A P4Runtime Action as an engine call, with every parameter checked. */
+export function actionToCall(index: P4InfoIndex, a: Action, what: string): { info: ActionInfo; call: ActionCall } {
+  const info = index.actions.find(a.actionId);
+  if (!info) throw invalid(`${what}: unknown action id ${a.actionId}`);
+  const given = new Map<number, Uint8Array>();
+  for (const p of a.params) {
+    if (!info.params.find(p.paramId)) throw invalid(`${what}: action "${info.name}" has no parameter id ${p.paramId}`);
+    if (given.has(p.paramId)) throw invalid(`${what}: action "${info.name}" parameter id ${p.paramId} given twice`);
+    given.set(p.paramId, p.value);
+  }
+  const args = [...info.params].map((p) => {
+    const raw = given.get(p.id);
+    if (!raw) throw invalid(`${what}: action "${info.name}" is missing parameter "${p.name}"`);
+    return bytesToValue(raw, p.bitwidth, `${what}: ${info.name}.${p.name}`);
+  });
+  return { info, call: { action: info.name, args } };
+}
+
+export function callToAction(index: P4InfoIndex, call: ActionCall): Action {
+  const info = index.action(call.action);
+  const params = [...info.params].map((p, i) => create(Action_ParamSchema, { paramId: p.id, value: valueToBytes(call.args[i] ?? 0n, p.bitwidth) }));
+  return create(ActionSchema, { actionId: info.id, params });
+}
