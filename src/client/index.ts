@@ -1,0 +1,68 @@
+/**
+ * p4cast's P4Runtime client library: typed, by-name access to a P4Runtime
+ * device. Layering: transport (channel, stream session, arbitration,
+ * reconnect) → codec (bytestrings, values, match fields) → P4Info index →
+ * entities (one module per family) → P4RuntimeClient.
+ */
+export { P4RuntimeClient } from "./client.js";
+export type { Atomicity, ClientEvents, P4RuntimeClientOptions, PipelineInput, UpdateInput, UpdateType } from "./client.js";
+
+export {
+  Code,
+  P4ConnectionError,
+  P4InfoLookupError,
+  P4RuntimeError,
+  P4ValueError,
+  isNotPrimary,
+  isP4ConnectionError,
+  isP4InfoLookupError,
+  isP4RuntimeError,
+  isP4ValueError,
+  isPipelineMissing,
+  isUnimplemented,
+} from "./errors.js";
+export type { UpdateFailure } from "./errors.js";
+
+export { byteWidth, canonicalize, decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned, maxUnsigned, pad } from "./codec/bytestring.js";
+export type { BytestringMode } from "./codec/bytestring.js";
+export { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "./codec/values.js";
+export type { ValueFormat, ValueInput } from "./codec/values.js";
+export { decodeMatch, encodeMatch, formatMatch, parseMatch } from "./codec/match.js";
+export type { MatchInput, MatchKind, MatchSpec } from "./codec/match.js";
+
+export { P4InfoIndex } from "./p4info/index.js";
+export type {
+  ActionInfo,
+  ActionProfileInfo,
+  ControllerPacketMetadataInfo,
+  CounterInfo,
+  DigestInfo,
+  DirectCounterInfo,
+  DirectMeterInfo,
+  MatchFieldInfo,
+  MeterInfo,
+  RegisterInfo,
+  TableInfo,
+  ValueSetInfo,
+} from "./p4info/index.js";
+export { NameIndex } from "./p4info/names.js";
+export { loadP4Info, parseP4Info, p4infoFormatOf } from "./p4info/load.js";
+export type { P4InfoFormat } from "./p4info/load.js";
+
+export { decodeEntity, encodeEntity } from "./entities/entity.js";
+export type { DecodedEntity, DecodedOf, EntityInput, EntityKind } from "./entities/entity.js";
+export { formatTableEntry } from "./entities/table-entry.js";
+export type { DecodedTableEntry, TableActionInput, TableEntryInput } from "./entities/table-entry.js";
+export type { ActionCallInput, CounterDataValue, MeterConfigValue } from "./entities/common.js";
+export type { DecodedPacketIn, PacketOutInput } from "./entities/packet-io.js";
+export type { DecodedDigestList } from "./entities/digest.js";
+
+export { Backoff } from "./transport/backoff.js";
+export type { BackoffOptions } from "./transport/backoff.js";
+export type { TlsOptions } from "./transport/channel.js";
+export type { ArbitrationStatus } from "./transport/session.js";
+export { parseElectionId } from "./transport/election.js";
+
+export { P4RuntimeRegisters, ThriftRegisters, registerAccess } from "./registers.js";
+export type { RegisterAccess } from "./registers.js";
+export { Bmv2ThriftClient, Bmv2ThriftError } from "./thrift/bmv2-standard.js";
