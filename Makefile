@@ -1,0 +1,59 @@
+# p4cast — top-level tasks. On a fresh Debian machine:
+#   make demo   runs the main job (embedded switch when BMv2 is absent)
+#   make test   runs every test suite
+# Both install what they need first (npm packages; Node.js 20 must exist).
+
+NPM_STAMP := node_modules/.install-stamp
+SOURCES   := $(shell find src -name '*.ts' 2>/dev/null)
+P4C       ?= p4c-bm2-ss
+
+.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node
+
+all: build
+
+check-node:
+	@scripts/check-node.sh
+
+$(NPM_STAMP): package.json package-lock.json
+	@scripts/check-node.sh
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NPM_STAMP)
+
+dist/.build-stamp: $(NPM_STAMP) $(SOURCES) tsconfig.json tsconfig.build.json
+	npm run build
+	@touch $@
+
+build: dist/.build-stamp
+
+demo: build
+	node dist/cli/main.js demo
+
+typecheck: install
+	npm run typecheck
+
+test: install
+	npm run typecheck
+	npm test
+
+# Recompile the data plane with p4c (needs p4c on PATH) and refresh p4/build.
+p4:
+	$(MAKE) -C p4
+
+# Recompile the test programs under test/fixtures/p4 (needs p4c).
+fixtures:
+	@command -v $(P4C) >/dev/null || { echo "make fixtures: $(P4C) not on PATH; install p4c first" >&2; exit 1; }
+	@mkdir -p test/fixtures/p4/build
+	@for f in test/fixtures/p4/*.p4; do \
+	  n=$$(basename $$f .p4); \
+	  echo "p4c: $$f"; \
+	  $(P4C) --std p4-16 -o test/fixtures/p4/build/$$n.json \
+	    --p4runtime-files test/fixtures/p4/build/$$n.p4info.txtpb,test/fixtures/p4/build/$$n.p4info.json $$f || exit 1; \
+	done
+
+bench: build
+	npm run bench:switch
+
+clean:
+	rm -rf dist dist-check

@@ -1,0 +1,78 @@
+/**
+ * `p4cast switch`: runs the embedded switch as a process, like
+ * simple_switch_grpc: a P4Runtime server on --grpc, an optional pipeline
+ * loaded at start (--json with --p4info), pcap capture per port, and pcap
+ * replay into ports.
+ */
+import { readFileSync } from "node:fs";
+import { create } from "@bufbuild/protobuf";
+import type { Command } from "commander";
+import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
+import { readPcap } from "../../switch/ports/pcap.js";
+import { loadP4Info } from "../../client/p4info/load.js";
+import { ForwardingPipelineConfigSchema, ForwardingPipelineConfig_CookieSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import { CliError, EXIT } from "../output.js";
+
+interface SwitchOptions {
+  json?: string;
+  p4info?: string;
+  grpc: string;
+  deviceId: string;
+  cpuPort: string;
+  logLevel: LogLevel;
+  pcapDir?: string;
+  replay: string[];
+  name: string;
+}
+
+export function registerSwitch(program: Command): void {
+  program
+    .command("switch")
+    .description("run the embedded switch (BMv2 JSON on the TypeScript engine) behind a P4Runtime gRPC server")
+    .option("--json <file>", "BMv2 JSON to load at start (needs --p4info)")
+    .option("--p4info <file>", "P4Info of --json (text, JSON or binary)")
+    .option("--grpc <address>", "P4Runtime server address", "127.0.0.1:9559")
+    .option("--device-id <id>", "P4Runtime device id", "1")
+    .option("--cpu-port <port>", "CPU port for packet-in/out", "255")
+    .option("--name <name>", "switch name (logs, pcap file names)", "s1")
+    .option("--log-level <level>", "off | error | info | debug", "info")
+    .option("--pcap-dir <dir>", "write <name>-port<N>-{in,out}.pcap for every port")
+    .option("--replay <port=file...>", "after start, inject the frames of a pcap file into a port", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .action(async (o: SwitchOptions) => {
+      if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
+      if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
+      const deviceId = parseInteger(o.deviceId, "--device-id");
+      const cpuPort = Number(parseInteger(o.cpuPort, "--cpu-port"));
+      const sw = new EmbeddedSwitch({
+        name: o.name,
+        deviceId,
+        cpuPort,
+        logLevel: o.logLevel,
+        ...(o.pcapDir ? { pcapDir: o.pcapDir } : {}),
+      });
+      if (o.json && o.p4info) {
+        const p4info = await loadP4Info(o.p4info);
+        const json = readFileSync(o.json);
+        sw.device.preload(
+          create(ForwardingPipelineConfigSchema, { p4info, p4DeviceConfig: new Uint8Array(json), cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: 0n }) }),
+        );
+      }
+      await sw.listen(o.grpc);
+      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc}, device ${deviceId}, CPU port ${cpuPort}\n`);
+      for (const r of o.replay) {
+        const m = /^(\d+)=(.+)$/.exec(r);
+        if (!m) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
+        for (const rec of readPcap(m[2]!)) sw.inject(Number(m[1]), rec.data);
+      }
+      const stop = () => {
+        void sw.close().then(() => process.exit(0));
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+}
+
+export function parseInteger(v: string, what: string): bigint {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v.trim())) throw new CliError(`${what} must be a non-negative integer (got "${v}")`, EXIT.usage);
+  return BigInt(v.trim());
+}

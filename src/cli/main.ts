@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The p4cast command line. Each subcommand lives in commands/; errors are
+ * printed as one line saying what was wrong (and a hint), with an exit code
+ * from output.ts: 0 ok, 1 failed, 2 bad usage or input, 3 target unreachable.
+ */
+import { Command, CommanderError } from "commander";
+import { registerSwitch } from "./commands/switch.js";
+import { registerDemo } from "./commands/demo.js";
+import { CliError, EXIT } from "./output.js";
+import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
+
+const program = new Command();
+program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
+registerSwitch(program);
+registerDemo(program);
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exit(e.exitCode === 0 ? 0 : EXIT.usage);
+  }
+  let code: number = EXIT.failed;
+  let msg = e instanceof Error ? e.message : String(e);
+  let hint: string | undefined;
+  if (e instanceof CliError) {
+    code = e.exitCode;
+    hint = e.hint;
+  } else if (isP4ValueError(e) || isP4InfoLookupError(e)) {
+    code = EXIT.usage;
+  } else if (isP4ConnectionError(e) || (isP4RuntimeError(e) && e.code === 14)) {
+    code = EXIT.unreachable;
+    hint = "is the switch running, and is --grpc its P4Runtime address?";
+  } else if (!isP4RuntimeError(e) && e instanceof Error && !(e as NodeJS.ErrnoException).code) {
+    msg = e.stack ?? msg;
+  }
+  process.stderr.write(`p4cast: error: ${msg}\n${hint ? `hint: ${hint}\n` : ""}`);
+  process.exit(code);
+}

@@ -1,0 +1,29 @@
+/** The p4c outputs of the test programs (compiled by `make fixtures`). */
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseP4Info } from "../../src/client/p4info/load.js";
+import type { P4Info } from "../../src/proto/gen/p4/config/v1/p4info_pb.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const fixtureBuildDir = join(here, "..", "fixtures", "p4", "build");
+
+export interface CompiledProgram {
+  readonly name: string;
+  readonly p4info: P4Info;
+  readonly p4infoText: string;
+  readonly deviceConfig: Uint8Array;
+  readonly json: unknown;
+}
+
+export function fixture(name: string): CompiledProgram {
+  const p4infoText = readFileSync(join(fixtureBuildDir, `${name}.p4info.txtpb`), "utf8");
+  const deviceConfig = new Uint8Array(readFileSync(join(fixtureBuildDir, `${name}.json`)));
+  return {
+    name,
+    p4info: parseP4Info(p4infoText, "text", `${name}.p4info.txtpb`),
+    p4infoText,
+    deviceConfig,
+    json: JSON.parse(new TextDecoder().decode(deviceConfig)),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The P4Runtime targets the conformance suites run against: the embedded
+ * switch always, and a real simple_switch_grpc when it is on PATH (started
+ * by the harness on free loopback ports). Suites iterate over `targets()`;
+ * an absent BMv2 is reported once with the reason, never silently skipped.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EmbeddedSwitch } from "../../src/switch/embedded-switch.js";
+import { HostPort, VirtualLink } from "../../src/switch/ports/virtual-link.js";
+
+export type TargetKind = "embedded" | "bmv2";
+
+export interface TestTarget {
+  readonly kind: TargetKind;
+  readonly address: string;
+  readonly deviceId: bigint;
+  readonly cpuPort: number;
+  /** BMv2's Thrift port (bmv2 only). */
+  readonly thriftPort?: number;
+  /** Host ends of data ports 1..n, where this target offers packet I/O. */
+  readonly hosts?: ReadonlyMap<number, HostPort>;
+  /** Whether RegisterEntry works over P4Runtime. */
+  readonly p4runtimeRegisters: boolean;
+  stop(): Promise<void>;
+}
+
+export const CPU_PORT = 255;
+
+function onPath(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+}
+
+export const bmv2Available = onPath("simple_switch_grpc");
+export const bmv2SkipReason = "simple_switch_grpc is not on PATH: the BMv2 runs of this suite are skipped (build BMv2 with PI to run them)";
+
+let reported = false;
+/** Target kinds to test; prints once why BMv2 is not among them. */
+export function targets(): TargetKind[] {
+  if (!bmv2Available && !reported) {
+    reported = true;
+    console.log(`[p4cast tests] ${bmv2SkipReason}`);
+  }
+  return bmv2Available ? ["embedded", "bmv2"] : ["embedded"];
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface StartOptions {
+  readonly deviceId?: bigint;
+  /** Data ports to create (embedded: virtual links to HostPorts). */
+  readonly ports?: readonly number[];
+}
+
+export async function startTarget(kind: TargetKind, opts: StartOptions = {}): Promise<TestTarget> {
+  return kind === "embedded" ? startEmbedded(opts) : startBmv2(opts);
+}
+
+async function startEmbedded(opts: StartOptions): Promise<TestTarget> {
+  const deviceId = opts.deviceId ?? 1n;
+  const sw = new EmbeddedSwitch({ deviceId, cpuPort: CPU_PORT, logLevel: "off" });
+  const hosts = new Map<number, HostPort>();
+  for (const p of opts.ports ?? [1, 2, 3, 4]) {
+    const link = new VirtualLink(`s1-eth${p}`, `h${p}-eth0`);
+    sw.attach(p, link.a);
+    hosts.set(p, new HostPort(link.b));
+  }
+  const port = await sw.listen("127.0.0.1:0");
+  return { kind: "embedded", address: `127.0.0.1:${port}`, deviceId, cpuPort: CPU_PORT, hosts, p4runtimeRegisters: true, stop: () => sw.close() };
+}
+
+async function startBmv2(opts: StartOptions): Promise<TestTarget> {
+  const deviceId = opts.deviceId ?? 1n;
+  const grpcPort = await freePort();
+  const thriftPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2-"));
+  const log = join(dir, "switch.log");
+  const args = [
+    "--no-p4",
+    "--device-id",
+    String(deviceId),
+    "--thrift-port",
+    String(thriftPort),
+    "--log-file",
+    join(dir, "switch"),
+    "--",
+    "--grpc-server-addr",
+    `127.0.0.1:${grpcPort}`,
+    "--cpu-port",
+    String(CPU_PORT),
+  ];
+  const child: ChildProcess = spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const address = `127.0.0.1:${grpcPort}`;
+  await waitForPort(grpcPort, child, () => `${stderr}${safeRead(log)}`);
+  return {
+    kind: "bmv2",
+    address,
+    deviceId,
+    cpuPort: CPU_PORT,
+    thriftPort,
+    p4runtimeRegisters: false,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function safeRead(p: string): string {
+  try {
+    return readFileSync(p, "utf8").split("\n").slice(-20).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Ready = the process lives and its gRPC port accepts connections. */
+async function waitForPort(port: number, child: ChildProcess, diag: () => string, timeoutMs = 20_000): Promise<void> {
+  const { connect } = await import("node:net");
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`simple_switch_grpc exited with ${child.exitCode} before listening:\n${diag()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`simple_switch_grpc did not listen on ${port} within ${timeoutMs} ms:\n${diag()}`);
+}
