@@ -90,7 +90,18 @@ export function writeBitsBig(out: Uint8Array, bitOff: number, width: number, v: 
 
 export function writeBitsNum(out: Uint8Array, bitOff: number, width: number, v: number): void {
   if (width === 0) return;
-  if (width > 32 || bitOff % 8 + width > 32) {
+  if ((bitOff & 7) === 0 && (width & 7) === 0 && width <= 32) {
+    // byte-aligned fast path
+    let i = (bitOff >> 3) + (width >> 3) - 1;
+    const first = bitOff >> 3;
+    let x = v >>> 0;
+    for (; i >= first; i--) {
+      out[i] = out[i]! | (x & 0xff);
+      x >>>= 8;
+    }
+    return;
+  }
+  if (width > 32 || (bitOff & 7) + width > 32) {
     writeBitsBig(out, bitOff, width, BigInt(v));
     return;
   }

@@ -53,6 +53,15 @@ interface EgressJob {
   readonly enqUs: number;
 }
 
+type PacketCopy = Omit<EgressJob, "port" | "snap" | "enqUs">;
+
+interface FastSlot {
+  readonly n: number;
+  readonly b: number;
+  readonly width: number;
+  readonly mod: number;
+}
+
 interface Slot {
   readonly wide: boolean;
   readonly slot: number;
@@ -62,7 +71,23 @@ interface Slot {
 export class SimpleSwitch {
   private readonly digestCbs: ((d: DigestMessage) => void)[] = [];
   private readonly f: Record<string, Slot | undefined>;
+  private readonly fs: Record<string, FastSlot>;
+  private readonly F: { egress_ts: FastSlot; ingress_ts: FastSlot; parser_error: FastSlot; checksum_error: FastSlot; enq_timestamp: FastSlot; enq_qdepth: FastSlot; deq_timedelta: FastSlot; deq_qdepth: FastSlot; qid: FastSlot; egress_rid: FastSlot };
   private readonly withQueueing: boolean;
+  private readonly N: Float64Array;
+  /** Narrow slots of hot standard metadata fields (-1 when absent or wide). */
+  private readonly sEgressSpec: number;
+  private readonly sEgressPort: number;
+  private readonly sPacketLength: number;
+  private readonly sInstanceType: number;
+  private readonly sMcastGrp: number;
+  private readonly sPriority: number;
+  private readonly sIngressPort: number;
+  private readonly mEgressPort: number;
+  private readonly mEgressSpec: number;
+  private readonly mPacketLength: number;
+  private readonly mIngressPort: number;
+  private nowAbs = 0;
 
   constructor(
     readonly prog: Program,
@@ -95,6 +120,37 @@ export class SimpleSwitch {
     }
     const f = this.f;
     this.withQueueing = !!(f.enq_timestamp && f.enq_qdepth && f.deq_timedelta && f.deq_qdepth);
+    this.N = prog.phv.N;
+    const fast = (x: Slot | undefined): FastSlot =>
+      !x ? { n: -1, b: -1, width: 0, mod: 1 } : x.wide ? { n: -1, b: x.slot, width: x.width, mod: 1 } : { n: x.slot, b: -1, width: x.width, mod: 2 ** Math.min(x.width, 53) };
+    this.fs = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, fast(v)]));
+    this.F = {
+      egress_ts: fast(f.egress_ts),
+      ingress_ts: fast(f.ingress_ts),
+      parser_error: fast(f.parser_error),
+      checksum_error: fast(f.checksum_error),
+      enq_timestamp: fast(f.enq_timestamp),
+      enq_qdepth: fast(f.enq_qdepth),
+      deq_timedelta: fast(f.deq_timedelta),
+      deq_qdepth: fast(f.deq_qdepth),
+      qid: fast(f.qid),
+      egress_rid: fast(f.egress_rid),
+    };
+    const narrow = (x: Slot | undefined): number => (x && !x.wide ? x.slot : -1);
+    const mod = (x: Slot | undefined): number => (x && !x.wide ? 2 ** Math.min(x.width, 53) : 1);
+    this.sEgressSpec = narrow(f.egress_spec);
+    this.sEgressPort = narrow(f.egress_port);
+    this.sPacketLength = narrow(f.packet_length);
+    this.sInstanceType = narrow(f.instance_type);
+    this.sMcastGrp = narrow(f.mcast_grp);
+    this.sPriority = narrow(f.priority);
+    this.sIngressPort = narrow(f.ingress_port);
+    this.mEgressPort = mod(f.egress_port);
+    this.mEgressSpec = mod(f.egress_spec);
+    this.mPacketLength = mod(f.packet_length);
+    this.mIngressPort = mod(f.ingress_port);
+    if ([f.egress_spec, f.egress_port, f.packet_length, f.instance_type, f.ingress_port].some((x) => x!.wide))
+      throw new EngineError("UNSUPPORTED", "unsupported construct: standard_metadata fields wider than 48 bits");
   }
 
   onDigest(cb: (d: DigestMessage) => void): void {
@@ -102,11 +158,13 @@ export class SimpleSwitch {
   }
 
   private set(name: string, v: number): void {
-    const s = this.f[name];
-    if (!s) return;
-    const phv = this.prog.phv;
-    if (s.wide) phv.B[s.slot] = BigInt.asUintN(s.width, BigInt(v));
-    else phv.N[s.slot] = s.width >= 53 ? v : v % 2 ** s.width;
+    const s = this.fs[name];
+    if (s !== undefined) this.put(s, v);
+  }
+
+  private put(s: FastSlot, v: number): void {
+    if (s.n >= 0) this.N[s.n] = v % s.mod;
+    else if (s.b >= 0) this.prog.phv.B[s.b] = BigInt.asUintN(s.width, BigInt(v));
   }
 
   private get(name: string): number {
@@ -116,12 +174,20 @@ export class SimpleSwitch {
     return s.wide ? Number(phv.B[s.slot]!) : phv.N[s.slot]!;
   }
 
+  /** Fast setter for narrow standard metadata fields (slot -1: absent). */
+  private setN(slot: number, mod: number, v: number): void {
+    if (slot >= 0) this.N[slot] = v % mod;
+  }
+
+  /** Microseconds since the switch started, like BMv2's get_ts(). */
   private nowUs(): number {
-    return Number(this.clock() - this.prog.initUs);
+    return this.nowAbs - Number(this.prog.initUs);
   }
 
   process(ingressPort: number, data: Uint8Array): PacketOutput[] {
     const out: PacketOutput[] = [];
+    // one clock reading per input packet
+    this.nowAbs = Number(this.clock());
     const ingressQ: IngressJob[] = [{ data, port: ingressPort, pktLen: data.length, ingressLen: data.length, timestampUs: this.nowUs() }];
     const egressQ: EgressJob[] = [];
     let passes = 0;
@@ -153,27 +219,27 @@ export class SimpleSwitch {
     S.data = job.data;
     S.pktLen = job.pktLen;
     S.ingressLen = job.ingressLen;
-    S.nowUs = Number(this.clock());
+    S.nowUs = this.nowAbs;
     if (job.restore) {
       // resubmitted / recirculated: metadata reset, then the field list copied
       this.copyFieldList(job.restore.fl, job.restore.from);
       this.set("instance_type", job.restore.instanceType);
       this.set("packet_length", job.pktLen);
     } else {
-      this.set("ingress_port", job.port);
-      this.set("packet_length", job.pktLen);
-      this.set("instance_type", PKT_INSTANCE_TYPE_NORMAL);
-      if (job.timestampUs !== undefined) this.set("ingress_ts", job.timestampUs);
+      this.setN(this.sIngressPort, this.mIngressPort, job.port);
+      this.setN(this.sPacketLength, this.mPacketLength, job.pktLen);
+      this.N[this.sInstanceType] = PKT_INSTANCE_TYPE_NORMAL;
+      if (job.timestampUs !== undefined) this.put(this.F.ingress_ts, job.timestampUs);
     }
     const ingressPacketSize = S.pktLen;
     prog.parse(job.data.length);
-    this.set("parser_error", S.err);
-    this.set("checksum_error", S.checksumError ? 1 : 0);
+    this.put(this.F.parser_error, S.err);
+    this.put(this.F.checksum_error, S.checksumError ? 1 : 0);
     prog.runIngress();
     S.exit = false;
 
-    const egressSpec = this.get("egress_spec");
-    const mgid = this.f.mcast_grp ? this.get("mcast_grp") : 0;
+    const egressSpec = this.N[this.sEgressSpec]!;
+    const mgid = this.sMcastGrp >= 0 ? this.N[this.sMcastGrp]! : this.f.mcast_grp ? this.get("mcast_grp") : 0;
 
     // INGRESS CLONING: the clone is the original packet, parsed again
     if (S.cloneValid) {
@@ -218,7 +284,7 @@ export class SimpleSwitch {
       return;
     }
 
-    const pk = { data: job.data, payloadOff: S.payloadOff, payloadLen: S.payloadLen, pktLen: S.pktLen, ingressLen: job.ingressLen, truncLen: S.truncLen };
+    const pk: PacketCopy = { data: job.data, payloadOff: S.payloadOff, payloadLen: S.payloadLen, pktLen: S.pktLen, ingressLen: job.ingressLen, truncLen: S.truncLen };
     // MULTICAST
     if (mgid !== 0) {
       this.set("instance_type", PKT_INSTANCE_TYPE_REPLICATION);
@@ -228,29 +294,41 @@ export class SimpleSwitch {
       return;
     }
     if (egressSpec === S.dropPort) return;
-    this.set("instance_type", PKT_INSTANCE_TYPE_NORMAL);
+    this.N[this.sInstanceType] = PKT_INSTANCE_TYPE_NORMAL;
     this.enqueue(egressSpec, egressQ, pk, egressQ.length === 0);
   }
 
-  private replicate(plan: GroupPlan, egressQ: EgressJob[], pk: Omit<EgressJob, "port" | "snap" | "enqUs">): void {
+  private replicate(plan: GroupPlan, egressQ: EgressJob[], pk: PacketCopy): void {
     for (const r of plan.order) {
-      this.set("egress_rid", r.rid);
+      this.put(this.F.egress_rid, r.rid);
       this.enqueue(r.port, egressQ, pk, false);
     }
   }
 
-  private enqueue(port: number, egressQ: EgressJob[], pk: Omit<EgressJob, "port" | "snap" | "enqUs">, live: boolean): void {
+  private enqueue(port: number, egressQ: EgressJob[], pk: PacketCopy, live: boolean): void {
     // simple_switch has one queue per port by default: priorities above 0 are dropped
-    if (this.f.priority && this.get("priority") >= 1) {
+    if (this.sPriority >= 0 ? this.N[this.sPriority]! >= 1 : this.f.priority && this.get("priority") >= 1) {
       this.log("Priority out of range, dropping packet");
       return;
     }
     const now = this.nowUs();
     if (this.withQueueing) {
-      this.set("enq_timestamp", now);
-      this.set("enq_qdepth", egressQ.filter((j) => j.port === port).length);
+      let depth = 0;
+      for (let i = 0; i < egressQ.length; i++) if (egressQ[i]!.port === port) depth++;
+      this.put(this.F.enq_timestamp, now);
+      this.put(this.F.enq_qdepth, depth);
     }
-    egressQ.push({ ...pk, port, snap: live ? undefined : this.prog.phv.save(), enqUs: now });
+    egressQ.push({
+      port,
+      snap: live ? undefined : this.prog.phv.save(),
+      data: pk.data,
+      payloadOff: pk.payloadOff,
+      payloadLen: pk.payloadLen,
+      pktLen: pk.pktLen,
+      ingressLen: pk.ingressLen,
+      truncLen: pk.truncLen,
+      enqUs: now,
+    });
   }
 
   private egress(job: EgressJob, egressQ: EgressJob[], ingressQ: IngressJob[], out: PacketOutput[]): void {
@@ -265,18 +343,20 @@ export class SimpleSwitch {
     S.pktLen = job.pktLen;
     S.ingressLen = job.ingressLen;
     S.truncLen = job.truncLen;
-    S.nowUs = Number(this.clock());
+    S.nowUs = this.nowAbs;
     const now = this.nowUs();
-    this.set("egress_ts", now);
+    this.put(this.F.egress_ts, now);
     if (this.withQueueing) {
-      this.set("deq_timedelta", Math.max(0, now - job.enqUs));
-      this.set("deq_qdepth", egressQ.filter((j) => j.port === job.port).length);
-      this.set("qid", 0);
+      let depth = 0;
+      for (let i = 0; i < egressQ.length; i++) if (egressQ[i]!.port === job.port) depth++;
+      this.put(this.F.deq_timedelta, Math.max(0, now - job.enqUs));
+      this.put(this.F.deq_qdepth, depth);
+      this.put(this.F.qid, 0);
     }
-    this.set("egress_port", job.port);
+    this.setN(this.sEgressPort, this.mEgressPort, job.port);
     // egress_spec starts as a value different from the drop port
-    this.set("egress_spec", S.dropPort + 1);
-    this.set("packet_length", S.pktLen);
+    this.setN(this.sEgressSpec, this.mEgressSpec, S.dropPort + 1);
+    this.setN(this.sPacketLength, this.mPacketLength, S.pktLen);
     prog.runEgress();
     S.exit = false;
 
@@ -297,7 +377,7 @@ export class SimpleSwitch {
       } else this.log(`clone session ${session} is not configured`);
     }
 
-    if (this.get("egress_spec") === S.dropPort) return;
+    if (this.N[this.sEgressSpec] === S.dropPort) return;
 
     let bytes = prog.deparse();
 
