@@ -42,6 +42,8 @@ interface Norm {
 
 export interface Entry {
   readonly handle: EntryHandle;
+  /** BMv2's internal handle: lowest free index; breaks priority ties. */
+  readonly slot: number;
   key: MatchValue[];
   priority: number;
   action: EntryAction;
@@ -66,6 +68,7 @@ export class Table {
   readonly K: Val[];
   readonly entries = new Map<EntryHandle, Entry>();
   private nextHandle = 0;
+  private readonly usedSlots = new Set<number>();
   private readonly exactMap = new Map<string | number, Entry>();
   private readonly lpmMaps = new Map<number, Map<string | number, Entry>>();
   private lpmLens: number[] = [];
@@ -222,8 +225,12 @@ export class Table {
     const bound = this.resolve(spec.action, `table ${this.name}`);
     const timeout = this.checkTimeout(spec.idleTimeoutNs);
     const handle = this.nextHandle++;
+    let slot = 0;
+    while (this.usedSlots.has(slot)) slot++;
+    this.usedSlots.add(slot);
     const e: Entry = {
       handle,
+      slot,
       key: canon,
       priority,
       action: spec.action,
@@ -258,10 +265,10 @@ export class Table {
       }
       m.set(e.norm.mapKey, e);
     } else {
-      // larger priority first; equal priorities keep insertion order
+      // larger priority first; equal priorities: lower internal handle first (BMv2)
       const list = this.scanList;
       let i = list.length;
-      while (i > 0 && list[i - 1]!.priority < e.priority) i--;
+      while (i > 0 && (list[i - 1]!.priority < e.priority || (list[i - 1]!.priority === e.priority && list[i - 1]!.slot > e.slot))) i--;
       list.splice(i, 0, e);
     }
   }
@@ -311,6 +318,7 @@ export class Table {
     const e = this.entry(handle);
     this.unindex(e);
     this.entries.delete(handle);
+    this.usedSlots.delete(e.slot);
     this.profile?.ref(e.action, -1);
   }
 
