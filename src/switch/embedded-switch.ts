@@ -4,12 +4,20 @@
  * server — the in-process counterpart of simple_switch_grpc.
  */
 import { mkdirSync } from "node:fs";
+import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { loadPipeline } from "./engine/index.js";
 import type { Port } from "./ports/port.js";
 import { PcapWriter } from "./ports/pcap.js";
 import { Device } from "./runtime/device.js";
 import { P4RuntimeServer } from "./runtime/server.js";
+
+export interface ServerTlsOptions {
+  readonly certChain: Buffer;
+  readonly privateKey: Buffer;
+  /** CA that signs client certificates; set: mutual TLS. */
+  readonly clientCa?: Buffer;
+}
 
 export type LogLevel = "off" | "error" | "info" | "debug";
 
@@ -101,11 +109,18 @@ export class EmbeddedSwitch {
     w.write(frame);
   }
 
-  /** Starts the P4Runtime server; returns the bound port. */
-  async listen(address = "127.0.0.1:0"): Promise<number> {
+  /**
+   * Starts the P4Runtime server; returns the bound port. With `tls` the
+   * server speaks TLS, and with `tls.clientCa` it requires client
+   * certificates signed by that CA (mutual TLS).
+   */
+  async listen(address = "127.0.0.1:0", tls?: ServerTlsOptions): Promise<number> {
     if (this.server) throw new Error(`${this.name}: already listening`);
     this.server = new P4RuntimeServer([this.device]);
-    const port = await this.server.listen(address);
+    const creds = tls
+      ? grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], tls.clientCa !== undefined)
+      : grpc.ServerCredentials.createInsecure();
+    const port = await this.server.listen(address, creds);
     this.logLine("info", `P4Runtime server on ${address.replace(/:0$/, `:${port}`)} (device ${this.device.deviceId})`);
     return port;
   }

@@ -25,6 +25,8 @@ export interface TestTarget {
   readonly hosts?: ReadonlyMap<number, HostPort>;
   /** Whether RegisterEntry works over P4Runtime. */
   readonly p4runtimeRegisters: boolean;
+  /** Kills the switch and starts a fresh one (no pipeline) on the same address. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,15 +71,30 @@ export async function startTarget(kind: TargetKind, opts: StartOptions = {}): Pr
 
 async function startEmbedded(opts: StartOptions): Promise<TestTarget> {
   const deviceId = opts.deviceId ?? 1n;
-  const sw = new EmbeddedSwitch({ deviceId, cpuPort: CPU_PORT, logLevel: "off" });
   const hosts = new Map<number, HostPort>();
-  for (const p of opts.ports ?? [1, 2, 3, 4]) {
-    const link = new VirtualLink(`s1-eth${p}`, `h${p}-eth0`);
-    sw.attach(p, link.a);
-    hosts.set(p, new HostPort(link.b));
-  }
-  const port = await sw.listen("127.0.0.1:0");
-  return { kind: "embedded", address: `127.0.0.1:${port}`, deviceId, cpuPort: CPU_PORT, hosts, p4runtimeRegisters: true, stop: () => sw.close() };
+  const boot = async (port: number) => {
+    const sw = new EmbeddedSwitch({ deviceId, cpuPort: CPU_PORT, logLevel: "off" });
+    for (const p of opts.ports ?? [1, 2, 3, 4]) {
+      const link = new VirtualLink(`s1-eth${p}`, `h${p}-eth0`);
+      sw.attach(p, link.a);
+      hosts.set(p, new HostPort(link.b));
+    }
+    return { sw, port: await sw.listen(`127.0.0.1:${port}`) };
+  };
+  let { sw, port } = await boot(0);
+  return {
+    kind: "embedded",
+    address: `127.0.0.1:${port}`,
+    deviceId,
+    cpuPort: CPU_PORT,
+    hosts,
+    p4runtimeRegisters: true,
+    restart: async () => {
+      await sw.close();
+      ({ sw, port } = await boot(port));
+    },
+    stop: () => sw.close(),
+  };
 }
 
 async function startBmv2(opts: StartOptions): Promise<TestTarget> {
@@ -85,7 +102,7 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
   const grpcPort = await freePort();
   const thriftPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2-"));
-  const log = join(dir, "switch.log");
+  const log = join(dir, "switch.txt");
   const args = [
     "--no-p4",
     "--device-id",
@@ -100,11 +117,19 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     "--cpu-port",
     String(CPU_PORT),
   ];
-  const child: ChildProcess = spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const launch = async () => {
+    const child: ChildProcess = spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    await waitForPort(grpcPort, child, () => `${stderr}${safeRead(log)}`);
+    return child;
+  };
+  const kill = async (child: ChildProcess) => {
+    child.kill("SIGKILL");
+    await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.once("exit", r)));
+  };
+  let child = await launch();
   const address = `127.0.0.1:${grpcPort}`;
-  await waitForPort(grpcPort, child, () => `${stderr}${safeRead(log)}`);
   return {
     kind: "bmv2",
     address,
@@ -112,9 +137,12 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     cpuPort: CPU_PORT,
     thriftPort,
     p4runtimeRegisters: false,
+    restart: async () => {
+      await kill(child);
+      child = await launch();
+    },
     stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+      await kill(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

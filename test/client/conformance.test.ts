@@ -1,0 +1,371 @@
+/**
+ * The P4Runtime client against real servers over gRPC on loopback: the
+ * embedded switch always, simple_switch_grpc when it is on PATH. Every
+ * feature of the client is exercised by name against the runtime_test
+ * program compiled by p4c.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { P4RuntimeClient } from "../../src/client/client.js";
+import { Code, isP4RuntimeError, type P4RuntimeError } from "../../src/client/errors.js";
+import type { DecodedOf } from "../../src/client/entities/entity.js";
+import { registerAccess } from "../../src/client/registers.js";
+import { fixture } from "../support/fixtures.js";
+import { startTarget, targets, type TestTarget } from "../support/targets.js";
+import { ipv4Udp } from "../support/frames.js";
+import { create } from "@bufbuild/protobuf";
+import { encodeEntity } from "../../src/client/entities/entity.js";
+import { UpdateSchema, Update_Type } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+
+const prog = fixture("runtime_test");
+
+async function expectWriteError(p: Promise<unknown>): Promise<P4RuntimeError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isP4RuntimeError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected the write to fail");
+}
+
+describe.each(targets())("P4Runtime client against %s", (kind) => {
+  let target: TestTarget;
+  let c: P4RuntimeClient;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 100n, reconnect: false });
+    await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 42n });
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await target?.stop();
+  });
+
+  it("reports its P4Runtime version", async () => {
+    expect(await c.capabilities()).toMatch(/^1\.\d+\.\d+/);
+  });
+
+  it("is primary and knows the pipeline cookie; an equal cookie skips the push unless forced", async () => {
+    expect(c.isPrimary).toBe(true);
+    expect(await c.pipelineCookie()).toBe(42n);
+    expect(await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 42n })).toBe(false);
+    expect(await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 42n, force: true })).toBe(true);
+    const cfg = await c.getPipeline("all");
+    expect(cfg?.p4info?.tables.length).toBe(prog.p4info.tables.length);
+    expect(new TextDecoder().decode(cfg?.p4DeviceConfig)).toContain("header_types");
+  });
+
+  it("writes and reads table entries of all five match kinds by name", async () => {
+    await c.insert(
+      { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" }, action: { name: "set_port", params: { port: 2 } } },
+      { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: { name: "set_nhop", params: { dmac: "00:00:00:00:02:02", port: 2 } } },
+      {
+        kind: "tableEntry",
+        table: "acl_ternary",
+        match: { "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00", "hdr.ipv4.protocol": "17&&&0xff", "hdr.udp.dst_port": "1000..2000", "standard_metadata.ingress_port": 1 },
+        action: "acl_permit",
+        priority: 10,
+      },
+    );
+    const lpm = (await c.readAll({ kind: "tableEntry", table: "ipv4_lpm" })) as DecodedOf<"tableEntry">[];
+    expect(lpm).toHaveLength(1);
+    expect(lpm[0]!.match["hdr.ipv4.dst_addr"]).toEqual({ kind: "lpm", value: 0x0a000200n, prefixLen: 24 });
+    expect(lpm[0]!.action).toEqual({ kind: "action", name: "TestIngress.set_nhop", params: { dmac: 0x202n, port: 2n } });
+    const acl = (await c.readAll({ kind: "tableEntry", table: "acl_ternary" })) as DecodedOf<"tableEntry">[];
+    expect(acl).toHaveLength(1);
+    expect(acl[0]!.priority).toBe(10);
+    expect(acl[0]!.match["hdr.udp.dst_port"]).toEqual({ kind: "range", low: 1000n, high: 2000n });
+    expect(acl[0]!.match["standard_metadata.ingress_port"]).toEqual({ kind: "optional", value: 1n });
+    // Modify then delete by key.
+    await c.modify({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: "drop" });
+    const after = (await c.readAll({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } })) as DecodedOf<"tableEntry">[];
+    expect(after[0]!.action).toMatchObject({ kind: "action", name: "TestIngress.drop" });
+    await c.delete({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } });
+    expect(await c.readAll({ kind: "tableEntry", table: "ipv4_lpm" })).toHaveLength(0);
+  });
+
+  it("reads every table with a wildcard and returns canonical bytestrings", async () => {
+    const all = await c.readRaw([{ $typeName: "p4.v1.Entity", entity: { case: "tableEntry", value: { $typeName: "p4.v1.TableEntry" } as never } } as never]);
+    let n = 0;
+    for await (const e of all) {
+      n++;
+      if (e.entity.case !== "tableEntry") continue;
+      for (const m of e.entity.value.match) {
+        const t = m.fieldMatchType;
+        const bytes = t.case === "exact" || t.case === "optional" ? [t.value.value] : t.case === "lpm" ? [t.value.value] : t.case === "ternary" ? [t.value.value, t.value.mask] : t.case === "range" ? [t.value.low, t.value.high] : [];
+        for (const b of bytes) expect(b.length === 1 || b[0] !== 0).toBe(true);
+      }
+    }
+    expect(n).toBeGreaterThanOrEqual(3); // l2, acl, const entry
+  });
+
+  it("accepts padded bytestrings and reads them back canonical", async () => {
+    const entity = encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 }, action: { name: "set_port", params: { port: 1 } } }, { mode: "padded" });
+    const te = entity.entity.case === "tableEntry" ? entity.entity.value : undefined;
+    const exact = te?.match[0]?.fieldMatchType;
+    expect(exact?.case === "exact" && exact.value.value.length).toBe(6);
+    await c.writeRaw([create(UpdateSchema, { type: Update_Type.INSERT, entity })]);
+    for await (const e of c.readRaw([encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 } }, { forRead: true })])) {
+      const m = e.entity.case === "tableEntry" ? e.entity.value.match[0]?.fieldMatchType : undefined;
+      expect(m?.case === "exact" ? [...m.value.value] : undefined).toEqual([7]);
+      const a = e.entity.case === "tableEntry" ? e.entity.value.action?.type : undefined;
+      expect(a?.case === "action" ? [...a.value.params[0]!.value] : undefined).toEqual([1]);
+    }
+  });
+
+  it("refuses writes from a backup and a second stream with the primary's election id", async () => {
+    const backup = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 99n, reconnect: false });
+    try {
+      expect(backup.isPrimary).toBe(false);
+      expect(backup.arbitration?.primaryElectionId).toBe(100n);
+      const err = await expectWriteError(backup.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 8 }, action: "drop" }));
+      expect(err.code).toBe(Code.PERMISSION_DENIED);
+    } finally {
+      backup.close();
+    }
+    const dup = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 100n, reconnect: false }).catch((e: unknown) => e);
+    expect(isP4RuntimeError(dup) && dup.code === Code.INVALID_ARGUMENT).toBe(true);
+  });
+
+  it("sets, reads and resets the default entry; const defaults are refused", async () => {
+    await c.modify({ kind: "tableEntry", table: "l2_exact", isDefault: true, action: { name: "set_port", params: { port: 3 } } });
+    const [d] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", isDefault: true })) as DecodedOf<"tableEntry">[];
+    expect(d!.action).toEqual({ kind: "action", name: "TestIngress.set_port", params: { port: 3n } });
+    await c.modify({ kind: "tableEntry", table: "l2_exact", isDefault: true });
+    const [r] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", isDefault: true })) as DecodedOf<"tableEntry">[];
+    expect(r!.action).toMatchObject({ kind: "action", name: "NoAction" });
+    const err = await expectWriteError(c.modify({ kind: "tableEntry", table: "const_table", isDefault: true, action: "drop" }));
+    expect(err.failures[0]?.code).toBe(Code.PERMISSION_DENIED);
+  });
+
+  it("throws one error carrying every failed update with its index", async () => {
+    const err = await expectWriteError(
+      c.write([
+        { type: "insert", entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" }, action: "drop" } },
+        { type: "insert", entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" }, action: "drop" } },
+        { type: "delete", entity: { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "192.168.0.0/16" } } },
+      ]),
+    );
+    expect(err.failures.map((f) => [f.index, f.code])).toEqual([
+      [1, Code.ALREADY_EXISTS],
+      [2, Code.NOT_FOUND],
+    ]);
+    expect(err.message).toMatch(/update #1: ALREADY_EXISTS/);
+    // The good update of the batch was applied.
+    expect(await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" } })).toHaveLength(1);
+  });
+
+  it("rejects bad input before sending anything, naming what was wrong", async () => {
+    await expect(c.insert({ kind: "tableEntry", table: "ipv4_lmp", match: {}, action: "drop" })).rejects.toThrow(/unknown table "ipv4_lmp"; did you mean "TestIngress.ipv4_lpm"/);
+    await expect(c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "1:2:3" }, action: "drop" })).rejects.toThrow(/hdr\.ethernet\.dst_addr/);
+    await expect(c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1 }, action: { name: "set_port", params: { port: 512 } } })).rejects.toThrow(/set_port\.port.*9 bits/);
+    await expect(c.insert({ kind: "tableEntry", table: "acl_ternary", match: {}, action: "acl_permit" })).rejects.toThrow(/need a priority/);
+  });
+
+  it("writes direct counter and meter data with entries and reads them back", async () => {
+    const match = { "hdr.ipv4.src_addr": "10.0.9.0&&&0xffffff00" };
+    await c.insert({
+      kind: "tableEntry",
+      table: "acl_ternary",
+      match,
+      action: "acl_deny",
+      priority: 5,
+      counterData: { packets: 7n, bytes: 700n },
+      meterConfig: { cir: 100, cburst: 10, pir: 200, pburst: 20 },
+    });
+    const [dc] = (await c.readAll({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directCounterEntry">[];
+    expect(dc!.data).toEqual({ packets: 7n, bytes: 700n });
+    await c.modify({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 }, data: { packets: 1n, bytes: 2n } });
+    const [dc2] = (await c.readAll({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directCounterEntry">[];
+    expect(dc2!.data).toEqual({ packets: 1n, bytes: 2n });
+    const [dm] = (await c.readAll({ kind: "directMeterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directMeterEntry">[];
+    expect(dm!.config).toMatchObject({ cir: 100n, cburst: 10n, pir: 200n, pburst: 20n });
+    const [te] = (await c.readAll({ kind: "tableEntry", table: "acl_ternary", match, priority: 5, counterData: { packets: 0n, bytes: 0n } })) as DecodedOf<"tableEntry">[];
+    expect(te!.counterData).toEqual({ packets: 1n, bytes: 2n });
+  });
+
+  it("writes and reads indexed counters and meters, one index or all", async () => {
+    await c.modify({ kind: "counterEntry", counter: "port_counter", index: 3, data: { packets: 5n, bytes: 500n } });
+    const [one] = (await c.readAll({ kind: "counterEntry", counter: "port_counter", index: 3 })) as DecodedOf<"counterEntry">[];
+    expect(one!.data).toEqual({ packets: 5n, bytes: 500n });
+    const all = (await c.readAll({ kind: "counterEntry", counter: "port_counter" })) as DecodedOf<"counterEntry">[];
+    expect(all).toHaveLength(64);
+    await c.modify({ kind: "meterEntry", meter: "port_meter", index: 2, config: { cir: 1000, cburst: 100, pir: 2000, pburst: 200 } });
+    const [m] = (await c.readAll({ kind: "meterEntry", meter: "port_meter", index: 2 })) as DecodedOf<"meterEntry">[];
+    expect(m!.config).toMatchObject({ cir: 1000n, cburst: 100n, pir: 2000n, pburst: 200n });
+    await expect(c.readAll({ kind: "counterEntry", counter: "port_counter", index: 64 })).rejects.toThrow(/index 64 is outside 0\.\.63/);
+  });
+
+  it("manages action-profile members, groups and one-shot action sets", async () => {
+    await c.insert(
+      { kind: "actionProfileMember", profile: "ecmp_selector", memberId: 1, action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:01", port: 1 } } },
+      { kind: "actionProfileMember", profile: "ecmp_selector", memberId: 2, action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:02", port: 2 } } },
+    );
+    await c.insert({ kind: "actionProfileGroup", profile: "ecmp_selector", groupId: 10, members: [{ memberId: 1 }, { memberId: 2, weight: 2 }] });
+    await c.insert(
+      { kind: "tableEntry", table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.1" }, action: { group: 10 } },
+      { kind: "tableEntry", table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.2" }, action: { member: 1 } },
+      {
+        kind: "tableEntry",
+        table: "ecmp",
+        match: { "hdr.ipv4.dst_addr": "10.1.0.3" },
+        action: { oneShot: [{ name: "set_nhop", params: { dmac: 3, port: 3 }, weight: 1 }, { name: "set_nhop", params: { dmac: 4, port: 4 }, weight: 1 }] },
+      },
+    );
+    const members = (await c.readAll({ kind: "actionProfileMember", profile: "ecmp_selector" })) as DecodedOf<"actionProfileMember">[];
+    expect(members.map((m) => m.memberId).sort()).toEqual([1, 2]);
+    const [g] = (await c.readAll({ kind: "actionProfileGroup", profile: "ecmp_selector", groupId: 10 })) as DecodedOf<"actionProfileGroup">[];
+    expect(g!.members).toEqual(expect.arrayContaining([{ memberId: 1, weight: 1 }, { memberId: 2, weight: 2 }]));
+    const entries = (await c.readAll({ kind: "tableEntry", table: "ecmp" })) as DecodedOf<"tableEntry">[];
+    const byDst = new Map(entries.map((e) => [(e.match["hdr.ipv4.dst_addr"] as { value: bigint }).value, e.action]));
+    expect(byDst.get(0x0a010001n)).toEqual({ kind: "group", group: 10 });
+    expect(byDst.get(0x0a010002n)).toEqual({ kind: "member", member: 1 });
+    const oneShot = byDst.get(0x0a010003n);
+    expect(oneShot?.kind).toBe("oneShot");
+    const err = await expectWriteError(c.delete({ kind: "actionProfileMember", profile: "ecmp_selector", memberId: 99 }));
+    expect(err.failures[0]?.code).toBe(Code.NOT_FOUND);
+  });
+
+  it("writes multicast groups and clone sessions and reads them back", async () => {
+    await c.insert({ kind: "multicastGroup", groupId: 5, replicas: [{ port: 1, instance: 1 }, { port: 2, instance: 2 }, { port: 3, instance: 1 }] });
+    await c.insert({ kind: "cloneSession", sessionId: 7, replicas: [{ port: 4 }], packetLengthBytes: 128 });
+    const [mg] = (await c.readAll({ kind: "multicastGroup", groupId: 5 })) as DecodedOf<"multicastGroup">[];
+    expect(mg!.replicas).toEqual(expect.arrayContaining([{ port: 1, instance: 1 }, { port: 2, instance: 2 }, { port: 3, instance: 1 }]));
+    await c.modify({ kind: "multicastGroup", groupId: 5, replicas: [{ port: 4, instance: 9 }] });
+    const [mg2] = (await c.readAll({ kind: "multicastGroup", groupId: 5 })) as DecodedOf<"multicastGroup">[];
+    expect(mg2!.replicas).toEqual([{ port: 4, instance: 9 }]);
+    const [cs] = (await c.readAll({ kind: "cloneSession", sessionId: 7 })) as DecodedOf<"cloneSession">[];
+    expect(cs).toMatchObject({ sessionId: 7, replicas: [{ port: 4, instance: 0 }], packetLengthBytes: 128 });
+    await c.delete({ kind: "multicastGroup", groupId: 5 });
+    expect(await c.readAll({ kind: "multicastGroup", groupId: 5 }).catch(() => [])).toHaveLength(0);
+  });
+
+  it("configures value sets and digests", async () => {
+    await c.modify({ kind: "valueSetEntry", valueSet: "udp_ports", members: [{ [valueSetField()]: 5000 }] });
+    const [vs] = (await c.readAll({ kind: "valueSetEntry", valueSet: "udp_ports" })) as DecodedOf<"valueSetEntry">[];
+    expect(vs!.members).toHaveLength(1);
+    await c.insert({ kind: "digestEntry", digest: "learn_t", config: { maxTimeoutNs: 0n, maxListSize: 1, ackTimeoutNs: 1_000_000_000n } });
+    const [d] = (await c.readAll({ kind: "digestEntry", digest: "learn_t" })) as DecodedOf<"digestEntry">[];
+    expect(d!.config?.maxListSize).toBe(1);
+  });
+
+  it("reads and writes registers (P4Runtime where supported, Thrift on simple_switch_grpc)", async () => {
+    const regs = await registerAccess(c, { port: target.thriftPort ?? 9090 });
+    try {
+      expect(regs.via).toBe(target.p4runtimeRegisters ? "p4runtime" : "thrift");
+      await regs.write("last_seen", 5, 0xdeadbeefn);
+      expect(await regs.read("last_seen", 5)).toBe(0xdeadbeefn);
+      const all = await regs.readAll("last_seen");
+      expect(all).toHaveLength(8);
+      expect(all[5]).toBe(0xdeadbeefn);
+    } finally {
+      regs.close();
+    }
+    if (target.p4runtimeRegisters) {
+      await c.modify({ kind: "registerEntry", register: "signed_cells", index: 1, value: -5n });
+      const [s] = (await c.readAll({ kind: "registerEntry", register: "signed_cells", index: 1 })) as DecodedOf<"registerEntry">[];
+      expect(s!.value).toBe(-5n);
+    } else {
+      const err = await c.readAll({ kind: "registerEntry", register: "last_seen", index: 0 }).catch((e: unknown) => e);
+      expect(isP4RuntimeError(err) && err.code === Code.UNIMPLEMENTED).toBe(true);
+    }
+  });
+
+  function valueSetField(): string {
+    return [...c.index.valueSet("udp_ports").matchFields][0]!.name;
+  }
+});
+
+describe.each(targets())("stream channel against %s", (kind) => {
+  let target: TestTarget;
+  let c: P4RuntimeClient;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 5n, reconnect: false });
+    await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 1n });
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await target?.stop();
+  });
+
+  it("arbitrates: the higher election id becomes primary and both hear about it", async () => {
+    const events: boolean[] = [];
+    c.on("role", (p) => events.push(p));
+    const hi = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 9n, reconnect: false });
+    try {
+      expect(hi.isPrimary).toBe(true);
+      await waitUntil(() => !c.isPrimary);
+      expect(c.arbitration?.primaryElectionId).toBe(9n);
+      expect(events).toContain(false);
+      // Writes from the backup are refused.
+      const err = await expectWriteError(c.modify({ kind: "counterEntry", counter: "port_counter", index: 0, data: { packets: 1n, bytes: 1n } }));
+      expect(err.code).toBe(Code.PERMISSION_DENIED);
+    } finally {
+      hi.close();
+    }
+    // The primary left: nobody is primary until an election id >= 9 arrives.
+    await waitUntil(() => c.arbitration?.code === Code.NOT_FOUND);
+    expect(c.isPrimary).toBe(false);
+    const again = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 10n, reconnect: false });
+    again.close();
+    c.close();
+    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 11n, reconnect: false });
+    expect(c.isPrimary).toBe(true);
+  });
+
+  it("rejects a device id the server does not have", async () => {
+    await expect(P4RuntimeClient.connect({ address: target.address, deviceId: 77n, electionId: 1n, reconnect: false })).rejects.toMatchObject({ code: Code.NOT_FOUND });
+  });
+
+  it("sends packet-out with metadata by name and receives packet-in decoded by name", async (ctx) => {
+    if (!target.hosts) {
+      console.log(`[p4cast tests] ${kind}: no data-port packet I/O in this harness yet; packet-in/out checked on the embedded switch`);
+      ctx.skip();
+    }
+    const frame = ipv4Udp({ dst: "10.0.2.7", dport: 6000 });
+    c.sendPacket({ payload: frame, metadata: { egress_port: 2, flags: 0, pad: 0 } });
+    const h2 = target.hosts!.get(2)!;
+    await h2.waitFor(1);
+    expect([...h2.received[0]!]).toEqual([...frame]);
+    await c.insert({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.99.0/24" }, action: "punt" });
+    const got = new Promise<{ payload: Uint8Array; metadata: Record<string, bigint> }>((resolve) => c.once("packetIn", resolve));
+    target.hosts!.get(3)!.send(ipv4Udp({ dst: "10.0.99.1", dport: 7 }));
+    const pin = await got;
+    expect(pin.metadata).toEqual({ ingress_port: 3n, reason: 1n, pad: 0n });
+    expect(pin.payload.length).toBe(frame.length);
+    // Bad metadata is refused by the client before sending.
+    expect(() => c.sendPacket({ payload: frame, metadata: { egress_port: 2 } })).toThrow(/missing metadata field "flags"/);
+  });
+
+  it("delivers digests, which the client acknowledges", async (ctx) => {
+    if (!target.hosts) ctx.skip();
+    await c.modify({ kind: "valueSetEntry", valueSet: "udp_ports", members: [{ [[...c.index.valueSet("udp_ports").matchFields][0]!.name]: 4444 }] });
+    await c.insert({ kind: "digestEntry", digest: "learn_t", config: { maxTimeoutNs: 0n, maxListSize: 1, ackTimeoutNs: 10_000_000_000n } }).catch(() => undefined);
+    const got = new Promise<{ listId: bigint; data: readonly unknown[] }>((resolve) => c.once("digest", resolve));
+    target.hosts!.get(1)!.send(ipv4Udp({ src: "10.0.1.1", dst: "10.0.2.7", dport: 4444, srcMac: "00:00:00:00:01:01" }));
+    const d = await got;
+    expect(d.data[0]).toEqual({ src_addr: 0x010101n, ingress_port: 1n });
+    c.ackDigest("learn_t", d.listId);
+  });
+
+  it("notifies idle timeouts", async (ctx) => {
+    if (!target.hosts) ctx.skip();
+    const got = new Promise<readonly { table: string }[]>((resolve) => c.once("idleTimeout", resolve));
+    await c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:77" }, action: "drop", idleTimeoutNs: 50_000_000n });
+    const entries = await got;
+    expect(entries[0]!.table).toBe("TestIngress.l2_exact");
+  });
+});
+
+async function waitUntil(cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
