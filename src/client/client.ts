@@ -41,6 +41,7 @@ import { P4RuntimeChannel, type TlsOptions } from "./transport/channel.js";
 import { type ArbitrationStatus, StreamSession } from "./transport/session.js";
 import type { BackoffOptions } from "./transport/backoff.js";
 import { parseElectionId, toUint128 } from "./transport/election.js";
+import { type CoalescerOptions, type UpdateInput, WriteCoalescer } from "./write-coalescer.js";
 
 export interface P4RuntimeClientOptions {
   /** host:port of the P4Runtime server, e.g. "127.0.0.1:9559". */
@@ -58,14 +59,12 @@ export interface P4RuntimeClientOptions {
   readonly connectTimeoutMs?: number;
   /** Deadline of unary RPCs (default 30 s). */
   readonly rpcTimeoutMs?: number;
+  /** How single-entity insert/modify/delete calls are batched (see WriteCoalescer). */
+  readonly coalescing?: CoalescerOptions;
 }
 
-export type UpdateType = "insert" | "modify" | "delete";
-
-export interface UpdateInput {
-  readonly type: UpdateType;
-  readonly entity: EntityInput;
-}
+export type UpdateType = UpdateInput["type"];
+export type { UpdateInput };
 
 export type Atomicity = "continueOnError" | "rollbackOnError" | "dataplaneAtomic";
 
@@ -116,6 +115,7 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   readonly channel: P4RuntimeChannel;
   private readonly session: StreamSession;
   private _index: P4InfoIndex | undefined;
+  private _writer: WriteCoalescer | undefined;
 
   private constructor(readonly options: P4RuntimeClientOptions) {
     super();
@@ -314,16 +314,31 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     );
   }
 
+  /**
+   * The coalescer behind single-entity insert/modify/delete: concurrent
+   * calls share WriteRequests; each caller gets its own outcome.
+   */
+  get writer(): WriteCoalescer {
+    this._writer ??= new WriteCoalescer(this, this.options.coalescing);
+    return this._writer;
+  }
+
+  /** Inserts entities: one entity goes through the coalescer, several form one batch. */
   insert(...entities: EntityInput[]): Promise<void> {
-    return this.write(entities.map((entity) => ({ type: "insert", entity })));
+    return this.apply("insert", entities);
   }
 
   modify(...entities: EntityInput[]): Promise<void> {
-    return this.write(entities.map((entity) => ({ type: "modify", entity })));
+    return this.apply("modify", entities);
   }
 
   delete(...entities: EntityInput[]): Promise<void> {
-    return this.write(entities.map((entity) => ({ type: "delete", entity })));
+    return this.apply("delete", entities);
+  }
+
+  private apply(type: UpdateType, entities: EntityInput[]): Promise<void> {
+    if (entities.length === 1) return this.writer.write({ type, entity: entities[0]! });
+    return this.write(entities.map((entity) => ({ type, entity })));
   }
 
   /**
@@ -379,6 +394,7 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   }
 
   close(): void {
+    this._writer?.close("the client was closed");
     this.session.close();
     this.channel.close();
   }

@@ -66,3 +66,5 @@ export { parseElectionId } from "./transport/election.js";
 export { P4RuntimeRegisters, ThriftRegisters, registerAccess } from "./registers.js";
 export type { RegisterAccess } from "./registers.js";
 export { Bmv2ThriftClient, Bmv2ThriftError } from "./thrift/bmv2-standard.js";
+export { WriteCoalescer, entityKey } from "./write-coalescer.js";
+export type { BatchWriter, CoalescerOptions, CoalescerStats } from "./write-coalescer.js";

@@ -19,9 +19,21 @@ import {
   TableEntrySchema,
   type Update,
 } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import type { P4RuntimeClient, UpdateInput } from "./client.js";
 import { Code, P4ConnectionError, P4RuntimeError, isP4RuntimeError } from "./errors.js";
 import type { EntityInput } from "./entities/entity.js";
+
+export interface UpdateInput {
+  readonly type: "insert" | "modify" | "delete";
+  readonly entity: EntityInput;
+}
+
+/** What the coalescer needs of a client (P4RuntimeClient implements it). */
+export interface BatchWriter {
+  encodeUpdates(updates: readonly UpdateInput[]): Update[];
+  writeRaw(updates: Update[]): Promise<void>;
+  on(event: "disconnect", fn: (e: Error) => void): unknown;
+  off(event: "disconnect", fn: (e: Error) => void): unknown;
+}
 
 export interface CoalescerOptions {
   /** Most updates in one WriteRequest (default 1000). */
@@ -66,7 +78,7 @@ export class WriteCoalescer {
   private readonly onDisconnect = (e: Error) => this.failQueued(new P4ConnectionError(`stream lost before the write was sent: ${e.message}`));
 
   constructor(
-    private readonly client: P4RuntimeClient,
+    private readonly client: BatchWriter,
     options: CoalescerOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 1000;

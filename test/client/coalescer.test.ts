@@ -1,0 +1,97 @@
+/**
+ * Write coalescing against real servers: batching, per-caller outcomes,
+ * ordering of updates to one entity, cancellation and stream loss.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { P4RuntimeClient } from "../../src/client/client.js";
+import { WriteCoalescer } from "../../src/client/write-coalescer.js";
+import { Code, isP4ConnectionError, isP4RuntimeError } from "../../src/client/errors.js";
+import type { DecodedOf } from "../../src/client/entities/entity.js";
+import type { EntityInput } from "../../src/client/entities/entity.js";
+import { fixture } from "../support/fixtures.js";
+import { startTarget, targets, type TestTarget } from "../support/targets.js";
+
+const prog = fixture("runtime_test");
+const l2 = (mac: number, port = 1): EntityInput => ({
+  kind: "tableEntry",
+  table: "l2_exact",
+  match: { "hdr.ethernet.dst_addr": mac },
+  action: { name: "set_port", params: { port } },
+});
+
+describe.each(targets())("write coalescer against %s", (kind) => {
+  let target: TestTarget;
+  let c: P4RuntimeClient;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });
+    await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 5n });
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await target?.stop();
+  });
+
+  it("gathers concurrent single writes into few requests, each caller resolved", async () => {
+    const w = new WriteCoalescer(c, { maxBatch: 100, window: 2 });
+    await Promise.all(Array.from({ length: 500 }, (_, i) => w.insert(l2(0x1000 + i))));
+    expect(w.stats.updates).toBe(500);
+    expect(w.stats.requests).toBeLessThanOrEqual(6);
+    expect(w.stats.largestBatch).toBe(100);
+    const entries = await c.readAll({ kind: "tableEntry", table: "l2_exact" });
+    expect(entries.length).toBeGreaterThanOrEqual(500);
+  });
+
+  it("fails only the caller whose update failed", async () => {
+    const w = new WriteCoalescer(c, { lingerMs: 5 });
+    await w.insert(l2(0x2000));
+    const results = await Promise.allSettled([w.insert(l2(0x2001)), w.insert(l2(0x2000)), w.insert(l2(0x2002)), w.delete(l2(0x2fff))]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
+    const e1 = (results[1] as PromiseRejectedResult).reason;
+    const e3 = (results[3] as PromiseRejectedResult).reason;
+    expect(isP4RuntimeError(e1) && e1.failures[0]?.code).toBe(Code.ALREADY_EXISTS);
+    expect(isP4RuntimeError(e3) && e3.failures[0]?.code).toBe(Code.NOT_FOUND);
+    expect(w.stats.requests).toBe(2);
+  });
+
+  it("keeps insert → modify → delete of one entry in order", async () => {
+    const w = new WriteCoalescer(c, { window: 8 });
+    const key = 0x3000;
+    const ops = [w.insert(l2(key, 1)), w.modify(l2(key, 2)), w.modify(l2(key, 3)), w.delete(l2(key)), w.insert(l2(key, 4))];
+    await Promise.all(ops);
+    const [e] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": key } })) as DecodedOf<"tableEntry">[];
+    expect(e!.action).toMatchObject({ params: { port: 4n } });
+    // Five updates of one entity cannot share a batch: five requests.
+    expect(w.stats.requests).toBe(5);
+  });
+
+  it("cancels writes not yet sent and rejects bad input at once", async () => {
+    const w = new WriteCoalescer(c, { lingerMs: 50 });
+    const ac = new AbortController();
+    const cancelled = w.insert(l2(0x4000), ac.signal);
+    const kept = w.insert(l2(0x4001));
+    ac.abort();
+    await expect(cancelled).rejects.toMatchObject({ name: "AbortError" });
+    await kept;
+    expect(await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x4000 } })).toHaveLength(0);
+    await expect(w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1n << 48n }, action: "drop" })).rejects.toThrow(/48 bits/);
+  });
+
+  it("fails queued writes with a clear error when the stream is lost, writing nothing twice", async () => {
+    const other = await startTarget(kind);
+    const d = await P4RuntimeClient.connect({ address: other.address, deviceId: other.deviceId, electionId: 1n, reconnect: { initialMs: 5000 } });
+    await d.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 5n });
+    const w = new WriteCoalescer(d, { lingerMs: 200 });
+    const pending = w.insert(l2(0x5000));
+    const lost = new Promise<void>((r) => d.once("disconnect", () => r()));
+    await other.stop();
+    await lost;
+    const err = await pending.catch((e: unknown) => e);
+    expect(isP4ConnectionError(err)).toBe(true);
+    expect((err as Error).message).toMatch(/stream lost before the write was sent/);
+    w.close();
+    d.close();
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Freshness of the committed p4c outputs (p4/build/): the manifest written
+ * by p4/manifest.mjs must match the P4 sources on disk and the outputs, the
+ * outputs must parse, and every P4Info object must be documented in
+ * docs/tables.md (the controller's contract). Regenerate with `make -C p4`.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const p4Dir = join(root, "p4");
+const manifestPath = join(p4Dir, "build", "manifest.json");
+const REBUILD = "run `make -C p4` (needs p4c-bm2-ss and p4test on PATH) and commit p4/build/";
+
+interface Manifest {
+  readonly compiler: { readonly command: string; readonly version: string; readonly flags: string; readonly main: string };
+  readonly sources: Readonly<Record<string, string>>;
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+const EXCLUDED_DIRS = new Set(["build", ".build-stage", "node_modules"]);
+
+/** Same listing as p4/manifest.mjs: every *.p4 under p4/ except build output. */
+function p4Sources(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
+    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
+      out.push(relative(p4Dir, path).split(sep).join("/"));
+    }
+  }
+  return out.sort();
+}
+
+function sha256(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+function readManifest(): Manifest {
+  if (!existsSync(manifestPath)) {
+    throw new Error(`p4/build/manifest.json is missing: ${REBUILD}`);
+  }
+  return JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest;
+}
+
+interface Preamble {
+  readonly name: string;
+}
+interface P4InfoJson {
+  readonly tables?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly actions?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly counters?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly meters?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly registers?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly controllerPacketMetadata?: ReadonlyArray<{ readonly preamble: Preamble }>;
+}
+
+describe("p4/build freshness", () => {
+  it("manifest matches the P4 sources", () => {
+    const manifest = readManifest();
+    const onDisk = p4Sources(p4Dir);
+    const recorded = Object.keys(manifest.sources).sort();
+    const changed = onDisk.filter((f) => f in manifest.sources && manifest.sources[f] !== sha256(join(p4Dir, f)));
+    const added = onDisk.filter((f) => !(f in manifest.sources));
+    const removed = recorded.filter((f) => !onDisk.includes(f));
+    const lines = [
+      ...changed.map((f) => `  changed: p4/${f}`),
+      ...added.map((f) => `  added:   p4/${f}`),
+      ...removed.map((f) => `  removed: p4/${f}`),
+    ];
+    if (lines.length) {
+      throw new Error(`p4/build is stale; these P4 sources differ from p4/build/manifest.json:\n${lines.join("\n")}\n${REBUILD}`);
+    }
+    expect(manifest.compiler.version).toMatch(/\d+\.\d+\.\d+/);
+  });
+
+  it("outputs match their recorded hashes", () => {
+    const manifest = readManifest();
+    const expected = [
+      "build/p4cast.json",
+      "build/p4cast.p4info.txtpb",
+      "build/p4cast.p4info.txt",
+      "build/p4cast.p4info.json",
+      "build/p4cast.p4info.bin",
+    ];
+    for (const f of expected) expect(Object.keys(manifest.outputs), `manifest lists ${f}`).toContain(f);
+    const wrong = Object.entries(manifest.outputs)
+      .filter(([f, h]) => !existsSync(join(p4Dir, f)) || sha256(join(p4Dir, f)) !== h)
+      .map(([f]) => `p4/${f}`);
+    if (wrong.length) throw new Error(`outputs differ from p4/build/manifest.json: ${wrong.join(", ")}; ${REBUILD}`);
+  });
+
+  it("BMv2 JSON and P4Info JSON parse and hold the program", () => {
+    const bmv2 = JSON.parse(readFileSync(join(p4Dir, "build", "p4cast.json"), "utf8")) as {
+      __meta__?: { version?: number[] };
+      pipelines?: Array<{ name: string; tables: unknown[] }>;
+    };
+    expect(bmv2.__meta__?.version?.[0]).toBe(2);
+    expect(bmv2.pipelines?.map((p) => p.name)).toEqual(["ingress", "egress"]);
+    const p4info = JSON.parse(readFileSync(join(p4Dir, "build", "p4cast.p4info.json"), "utf8")) as P4InfoJson;
+    expect(p4info.tables?.length ?? 0).toBeGreaterThan(10);
+    expect(p4info.controllerPacketMetadata?.map((m) => m.preamble.name).sort()).toEqual(["packet_in", "packet_out"]);
+  });
+
+  it("every P4Info object is documented in docs/tables.md", () => {
+    const p4info = JSON.parse(readFileSync(join(p4Dir, "build", "p4cast.p4info.json"), "utf8")) as P4InfoJson;
+    const doc = readFileSync(join(root, "docs", "tables.md"), "utf8");
+    const names = [
+      ...(p4info.tables ?? []),
+      ...(p4info.actions ?? []),
+      ...(p4info.counters ?? []),
+      ...(p4info.meters ?? []),
+      ...(p4info.registers ?? []),
+    ]
+      .map((o) => o.preamble.name)
+      .filter((n) => n !== "NoAction");
+    const missing = names.filter((n) => !doc.includes(n));
+    expect(missing, "add these to docs/tables.md").toEqual([]);
+  });
+});
