@@ -96,3 +96,27 @@ describe.skipIf(!HAVE)("behavioral-model simple_switch tests: packet_redirect.js
     expect(out.map((o) => o.port)).toEqual([0]);
   });
 });
+
+describe.skipIf(!HAVE)("behavioral-model simple_switch tests: parser_error.json", () => {
+  const e = HAVE ? loadPipeline(json("targets/simple_switch/tests/testdata/parser_error.json")) : undefined;
+  it("NoError", () => {
+    const out = ports(e!, 1, [0, 0, 0, 0]);
+    expect(out.map((o) => [o.port, o.data.length, o.data[3]])).toEqual([[1, 4, 0]]);
+  });
+  it("PacketTooShort", () => {
+    const out = ports(e!, 1, [0, 0]);
+    expect(out.map((o) => [o.port, o.data.length, o.data[3]])).toEqual([[1, 6, 1]]);
+  });
+  it("CustomError", () => {
+    const out = ports(e!, 1, [0, 0, 0, 0xab]);
+    expect(out.map((o) => [o.port, o.data.length, o.data[3]])).toEqual([[1, 4, 2]]);
+  });
+});
+
+describe.skipIf(!HAVE)("behavioral-model simple_switch tests: recirc.json", () => {
+  it("Recirc", () => {
+    const e = loadPipeline(json("targets/simple_switch/tests/testdata/recirc.json"));
+    const out = ports(e, 1, [0]);
+    expect(out.map((o) => [o.port, o.data.length, o.data[1]])).toEqual([[1, 2, 0xab]]);
+  });
+});
