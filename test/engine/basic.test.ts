@@ -42,3 +42,36 @@ describe("basic IPv4 forwarding (hand-written p4c-shaped JSON)", () => {
     expect(out).toEqual([{ port: 0, data: arp }]);
   });
 });
+
+describe("bigger program (bench): ACL, QoS, UDP checksum over the payload", () => {
+  it("updates the UDP checksum with the pseudo-header and payload", async () => {
+    const { biggerWorkload } = await import("../../bench/switch.js");
+    const w = biggerWorkload();
+    const e = loadPipeline(w.json);
+    w.setup(e);
+    const pkt = ipv4Packet({ dst: 0x0a000301, src: 0x01020304, payload: 27, proto: 17 });
+    // UDP header inside the payload: ports 1000 -> 2000, length 27
+    const dv = new DataView(pkt.buffer);
+    dv.setUint16(34, 1000);
+    dv.setUint16(36, 2000);
+    dv.setUint16(38, 27);
+    dv.setUint16(40, 0);
+    const out = e.process(1, pkt);
+    expect(out.map((o) => o.port)).toEqual([4]);
+    const o = out[0]!.data;
+    expect(o[15]).toBe(0x20); // QoS set_dscp
+    expect(Buffer.from(o.subarray(6, 12)).toString("hex")).toBe("00000000aa04"); // egress rewrite
+    // reference UDP checksum
+    let s = 0;
+    const add16 = (v: number) => (s += v);
+    add16(0x0102);
+    add16(0x0304);
+    add16(0x0a00);
+    add16(0x0301);
+    add16(17);
+    add16(27);
+    for (let i = 34; i < 34 + 27; i += 2) add16(i === 40 ? 0 : (o[i]! << 8) | (i + 1 < 34 + 27 ? o[i + 1]! : 0));
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    expect((o[40]! << 8) | o[41]!).toBe(~s & 0xffff);
+  });
+});
