@@ -283,7 +283,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   encodeUpdates(updates: readonly UpdateInput[]): Update[] {
     return updates.map((u, i) => {
       try {
-        return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, this.encodeOptions) });
+        const opts = { ...this.encodeOptions, keyOnly: u.type === "delete" };
+        return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, opts) });
       } catch (e) {
         if (e instanceof Error && updates.length > 1) e.message = `update #${i} (${u.type} ${u.entity.kind}): ${e.message}`;
         throw e;

@@ -14,7 +14,7 @@ import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { ipv4Udp } from "../support/frames.js";
 import { create } from "@bufbuild/protobuf";
 import { encodeEntity } from "../../src/client/entities/entity.js";
-import { UpdateSchema, Update_Type } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+import { EntitySchema, TableEntrySchema, UpdateSchema, Update_Type } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
 
 const prog = fixture("runtime_test");
 
@@ -64,7 +64,7 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
       {
         kind: "tableEntry",
         table: "acl_ternary",
-        match: { "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00", "hdr.ipv4.protocol": "17&&&0xff", "hdr.udp.dst_port": "1000..2000", "standard_metadata.ingress_port": 1 },
+        match: { "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00", "hdr.ipv4.protocol": "17&&&0xff", "hdr.udp.dst_port": "1000..2000", "std.ingress_port": 1 },
         action: "acl_permit",
         priority: 10,
       },
@@ -77,7 +77,7 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     expect(acl).toHaveLength(1);
     expect(acl[0]!.priority).toBe(10);
     expect(acl[0]!.match["hdr.udp.dst_port"]).toEqual({ kind: "range", low: 1000n, high: 2000n });
-    expect(acl[0]!.match["standard_metadata.ingress_port"]).toEqual({ kind: "optional", value: 1n });
+    expect(acl[0]!.match["std.ingress_port"]).toEqual({ kind: "optional", value: 1n });
     // Modify then delete by key.
     await c.modify({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: "drop" });
     const after = (await c.readAll({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } })) as DecodedOf<"tableEntry">[];
@@ -87,7 +87,7 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
   });
 
   it("reads every table with a wildcard and returns canonical bytestrings", async () => {
-    const all = await c.readRaw([{ $typeName: "p4.v1.Entity", entity: { case: "tableEntry", value: { $typeName: "p4.v1.TableEntry" } as never } } as never]);
+    const all = c.readRaw([create(EntitySchema, { entity: { case: "tableEntry", value: create(TableEntrySchema) } })]);
     let n = 0;
     for await (const e of all) {
       n++;
@@ -349,7 +349,7 @@ describe.each(targets())("stream channel against %s", (kind) => {
     const got = new Promise<{ listId: bigint; data: readonly unknown[] }>((resolve) => c.once("digest", resolve));
     target.hosts!.get(1)!.send(ipv4Udp({ src: "10.0.1.1", dst: "10.0.2.7", dport: 4444, srcMac: "00:00:00:00:01:01" }));
     const d = await got;
-    expect(d.data[0]).toEqual({ src_addr: 0x010101n, ingress_port: 1n });
+    expect(d.data[0]).toEqual({ src_addr: 0x0101n, ingress_port: 1n });
     c.ackDigest("learn_t", d.listId);
   });
 

@@ -38,10 +38,14 @@ export interface DecodedActionProfileGroup {
   readonly maxSize: number;
 }
 
-export function encodeActionProfileMember(index: P4InfoIndex, input: ActionProfileMemberInput, opts: EncodeOptions & { forRead?: boolean } = {}): ActionProfileMember {
+export function encodeActionProfileMember(
+  index: P4InfoIndex,
+  input: ActionProfileMemberInput,
+  opts: EncodeOptions & { forRead?: boolean; keyOnly?: boolean } = {},
+): ActionProfileMember {
   const profile = index.actionProfile(input.profile);
   if (!opts.forRead && input.memberId === undefined) throw new P4ValueError(`action profile "${profile.name}": a member needs a memberId`);
-  if (!opts.forRead && input.action === undefined) throw new P4ValueError(`action profile "${profile.name}": member ${input.memberId} needs an action`);
+  if (!opts.forRead && !opts.keyOnly && input.action === undefined) throw new P4ValueError(`action profile "${profile.name}": member ${input.memberId} needs an action`);
   const m = create(ActionProfileMemberSchema, { actionProfileId: profile.id, memberId: input.memberId ?? 0 });
   if (input.action !== undefined) {
     // The action must be one the profile's tables may run.

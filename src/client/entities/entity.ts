@@ -88,6 +88,8 @@ export type DecodedOf<K extends DecodedEntity["kind"]> = Extract<DecodedEntity, 
 
 export interface EntityEncodeOptions extends EncodeOptions {
   readonly forRead?: boolean;
+  /** Only the entity's key is needed (deletes): non-key parts may be omitted. */
+  readonly keyOnly?: boolean;
   readonly replicaPortEncoding?: ReplicaPortEncoding;
 }
 

@@ -87,10 +87,10 @@ export interface DecodedTableEntry {
 
 /**
  * Builds a p4.v1.TableEntry. With `forRead`, a missing action and missing
- * exact fields are allowed (a wildcard read); otherwise the entry must be
- * complete for a write.
+ * exact fields are allowed (a wildcard read); with `keyOnly` (deletes) the
+ * action may be omitted; otherwise the entry must be complete for a write.
  */
-export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opts: EncodeOptions & { forRead?: boolean } = {}): TableEntry {
+export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opts: EncodeOptions & { forRead?: boolean; keyOnly?: boolean } = {}): TableEntry {
   const table = index.table(input.table);
   const te = create(TableEntrySchema, { tableId: table.id });
   const given = input.match ?? {};
@@ -129,7 +129,7 @@ export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opt
     }
   }
   if (input.action !== undefined) te.action = encodeTableAction(index, table, input.action, opts);
-  else if (!opts.forRead && !input.isDefault) throw new P4ValueError(`table "${table.name}": an entry needs an action`);
+  else if (!opts.forRead && !opts.keyOnly && !input.isDefault) throw new P4ValueError(`table "${table.name}": an entry needs an action`);
   if (input.idleTimeoutNs !== undefined) {
     if (input.idleTimeoutNs !== 0n && !table.supportsIdleTimeout) {
       throw new P4ValueError(`table "${table.name}" does not support idle timeouts (declare support_timeout = true)`);

@@ -140,7 +140,7 @@ export class Program {
     for (const fl of arr(json.field_lists ?? [], "field_lists")) this.fieldLists.set(Number(fl.id), this.fieldList(fl));
 
     this.g = this.compileAll(json);
-    for (const a of this.actions.values()) a.fn = this.g.actions[a.idx]!;
+    for (const a of this.actionsById.values()) a.fn = this.g.actions[a.idx]!;
   }
 
   // -- helpers used at load ----------------------------------------------------

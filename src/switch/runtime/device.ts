@@ -182,6 +182,14 @@ export class Device {
     }
   }
 
+  /**
+   * Installs a pipeline given on the command line (like simple_switch_grpc
+   * started with a JSON): no arbitration is involved.
+   */
+  preload(config: ForwardingPipelineConfig): void {
+    this.install(config, this.build(config));
+  }
+
   private build(config: ForwardingPipelineConfig): PipelineEngine {
     if (!config.p4info) throw invalid("the pipeline config has no P4Info");
     let json: unknown;

@@ -224,12 +224,13 @@ export class P4RuntimeServer {
     call.on("close", done);
   }
 
-  /** Stops accepting calls and ends every stream. */
+  /**
+   * Stops the server at once: every call and stream is cancelled, as when
+   * a switch process dies, so clients see their streams fail.
+   */
   async close(): Promise<void> {
-    for (const s of this.streams) s.destroy();
     this.streams.clear();
     for (const d of this.devices.values()) d.close();
-    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     this.server.forceShutdown();
   }
 }
