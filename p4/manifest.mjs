@@ -10,7 +10,7 @@
  *                   --main v1model/p4cast.p4 --build build
  */
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -49,7 +49,10 @@ function sha256(path) {
   return createHash("sha256").update(readFileSync(path)).digest("hex");
 }
 
-const version = execFileSync(p4c, ["--version"], { encoding: "utf8" }).trim();
+// p4c prints its version on stderr.
+const run = spawnSync(p4c, ["--version"], { encoding: "utf8" });
+if (run.status !== 0) throw new Error(`manifest.mjs: ${p4c} --version failed: ${run.stderr}`);
+const version = `${run.stdout}${run.stderr}`.trim().split("\n").join(" ");
 
 const sources = {};
 for (const file of p4Sources(here)) sources[file] = sha256(join(here, file));
@@ -72,5 +75,5 @@ const manifest = {
 writeFileSync(join(buildDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
 console.log(
   `manifest.mjs: ${Object.keys(sources).length} sources, ` +
-    `${Object.keys(outputs).length} outputs, ${version.split("\n").join(" ")}`,
+    `${Object.keys(outputs).length} outputs, ${version}`,
 );

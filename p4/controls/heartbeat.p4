@@ -91,16 +91,17 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                 set_punt(meta.fwd, meta.pktio, PUNT_REASON_HEARTBEAT,
                          meta.heartbeat.peer_index[15:0]);
             } else if (hdr.heartbeat.msg_type == HB_TYPE_REQUEST) {
-                bit<16> old_sum = csum16_add(
-                    hdr.heartbeat.version ++ hdr.heartbeat.msg_type ++ hdr.heartbeat.flags,
-                    csum16_fold64(hdr.heartbeat.reflect_ts));
+                bit<16> old_word = hdr.heartbeat.version ++ hdr.heartbeat.msg_type
+                                   ++ hdr.heartbeat.flags;
+                bit<64> old_ts = hdr.heartbeat.reflect_ts;
                 hdr.heartbeat.msg_type = HB_TYPE_RESPONSE;
                 hdr.heartbeat.reflect_ts = (bit<64>)meta.intrinsic.ingress_ts;
-                bit<16> new_sum = csum16_add(
+                /* Swapping addresses and ports (below) leaves the sum
+                 * unchanged; the type word and reflect_ts change. */
+                CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                    ~old_word, ~old_ts,
                     hdr.heartbeat.version ++ hdr.heartbeat.msg_type ++ hdr.heartbeat.flags,
-                    csum16_fold64(hdr.heartbeat.reflect_ts));
-                /* Swapping addresses and ports leaves the sum unchanged. */
-                hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+                    hdr.heartbeat.reflect_ts)
 
                 ipv4_addr_t a = hdr.ipv4.src_addr;
                 hdr.ipv4.src_addr = hdr.ipv4.dst_addr;

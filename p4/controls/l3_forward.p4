@@ -113,24 +113,28 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
-        if (meta.l3.has_ipv4) {
-            bit<8> ttl = hdr.ipv4.ttl;
-            if (hdr.outer_ipv4.isValid()) {
-                ttl = hdr.outer_ipv4.ttl;
-            }
-            if (ttl <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                ipv4_lpm.apply();
-            }
+        bool    v4 = false;
+        bool    v6 = false;
+        bit<8>  ttl = 0;
+        if (hdr.outer_ipv4.isValid()) {
+            v4 = true;
+            ttl = hdr.outer_ipv4.ttl;
+        } else if (hdr.ipv4.isValid()) {
+            v4 = true;
+            ttl = hdr.ipv4.ttl;
         } else if (hdr.ipv6.isValid()) {
-            if (hdr.ipv6.hop_limit <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                ipv6_lpm.apply();
-            }
-        } else {
+            v6 = true;
+            ttl = hdr.ipv6.hop_limit;
+        }
+
+        if (!v4 && !v6) {
             drop_no_route();
+        } else if (ttl <= 1) {
+            set_drop(meta.fwd, DROP_TTL_EXPIRED);
+        } else if (v4) {
+            ipv4_lpm.apply();
+        } else if (hdr.ipv6.isValid()) {
+            ipv6_lpm.apply();
         }
 
         if (!meta.fwd.drop) {
@@ -139,11 +143,11 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
 
         if (!meta.fwd.drop) {
             if (hdr.outer_ipv4.isValid()) {
-                hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
+                hdr.outer_ipv4.ttl = ttl - 1;
             } else if (hdr.ipv4.isValid()) {
-                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-            } else {
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                hdr.ipv4.ttl = ttl - 1;
+            } else if (hdr.ipv6.isValid()) {
+                hdr.ipv6.hop_limit = ttl - 1;
             }
             meta.fwd.done = true;
         }

@@ -64,30 +64,32 @@ control LastHopDeliveryEgress(inout headers_t hdr, inout metadata_t meta) {
                        (meta.delivery.to_v6 && hdr.ipv6.isValid() && hdr.ipv6.hop_limit <= 1)) {
                 set_drop(meta.fwd, DROP_TTL_EXPIRED);
             } else if (meta.delivery.to_v4 && hdr.ipv4.isValid()) {
-                bit<16> old_sum = csum16_fold32(hdr.ipv4.dst_addr);
-                bit<16> new_sum = csum16_fold32(meta.delivery.client4);
+                /* L4 checksums first, while the old address is still there. */
+                if (hdr.udp.isValid()) {
+                    CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                        ~hdr.ipv4.dst_addr, meta.delivery.client4)
+                } else if (hdr.tcp.isValid()) {
+                    CSUM16_UPDATE(hdr.tcp.checksum,
+                        ~hdr.ipv4.dst_addr, meta.delivery.client4);
+                }
                 hdr.ipv4.dst_addr = meta.delivery.client4;
                 hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-                if (hdr.udp.isValid()) {
-                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
-                } else if (hdr.tcp.isValid()) {
-                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
-                }
                 hdr.outer_ipv4.setInvalid();
                 hdr.shim.setInvalid();
                 hdr.ethernet.ether_type = ETHERTYPE_IPV4;
             } else if (meta.delivery.to_v6 && hdr.ipv6.isValid()) {
-                bit<16> old_sum = csum16_fold128(hdr.ipv6.dst_addr);
-                bit<16> new_sum = csum16_fold128(meta.delivery.client6);
+                if (hdr.udp.isValid()) {
+                    CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                        ~hdr.ipv6.dst_addr, meta.delivery.client6)
+                } else if (hdr.tcp.isValid()) {
+                    CSUM16_UPDATE(hdr.tcp.checksum,
+                        ~hdr.ipv6.dst_addr, meta.delivery.client6);
+                } else if (hdr.icmpv6.isValid()) {
+                    CSUM16_UPDATE(hdr.icmpv6.checksum,
+                        ~hdr.ipv6.dst_addr, meta.delivery.client6);
+                }
                 hdr.ipv6.dst_addr = meta.delivery.client6;
                 hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-                if (hdr.udp.isValid()) {
-                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
-                } else if (hdr.tcp.isValid()) {
-                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
-                } else if (hdr.icmpv6.isValid()) {
-                    hdr.icmpv6.checksum = csum16_replace(hdr.icmpv6.checksum, old_sum, new_sum);
-                }
                 hdr.outer_ipv4.setInvalid();
                 hdr.shim.setInvalid();
                 hdr.ethernet.ether_type = ETHERTYPE_IPV6;

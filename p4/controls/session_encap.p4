@@ -103,7 +103,7 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
                 inner_len = hdr.ipv4.total_len;
                 dscp = hdr.ipv4.dscp;
                 ecn = hdr.ipv4.ecn;
-            } else {
+            } else if (hdr.ipv6.isValid()) {
                 ttl_ok = hdr.ipv6.hop_limit > 1;
                 hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
                 inner_len = hdr.ipv6.payload_len + 40;

@@ -58,30 +58,42 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
-        if (meta.l3.has_ipv4) {
-            bit<8> ttl = hdr.ipv4.ttl;
-            if (hdr.outer_ipv4.isValid()) {
-                ttl = hdr.outer_ipv4.ttl;
-            }
-            if (ttl <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else if (ipv4_mcast_exact.apply().hit) {
-                if (hdr.outer_ipv4.isValid()) {
-                    hdr.outer_ipv4.ttl = ttl - 1;
-                } else {
-                    hdr.ipv4.ttl = ttl - 1;
-                }
-                hdr.ethernet.dst_addr = 0x01005e000000 | (bit<48>)meta.l3.dst4[22:0];
-            }
+        bool    v4 = false;
+        bool    v6 = false;
+        bit<8>  ttl = 0;
+        if (hdr.outer_ipv4.isValid()) {
+            v4 = true;
+            ttl = hdr.outer_ipv4.ttl;
+        } else if (hdr.ipv4.isValid()) {
+            v4 = true;
+            ttl = hdr.ipv4.ttl;
         } else if (hdr.ipv6.isValid()) {
-            if (hdr.ipv6.hop_limit <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else if (ipv6_mcast_exact.apply().hit) {
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+            v6 = true;
+            ttl = hdr.ipv6.hop_limit;
+        }
+
+        bool hit = false;
+        if (!v4 && !v6) {
+            drop_no_group();
+        } else if (ttl <= 1) {
+            set_drop(meta.fwd, DROP_TTL_EXPIRED);
+        } else if (v4) {
+            hit = ipv4_mcast_exact.apply().hit;
+        } else if (hdr.ipv6.isValid()) {
+            hit = ipv6_mcast_exact.apply().hit;
+        }
+
+        if (hit) {
+            if (hdr.outer_ipv4.isValid()) {
+                hdr.outer_ipv4.ttl = ttl - 1;
+                hdr.ethernet.dst_addr = 0x01005e000000 | (bit<48>)hdr.outer_ipv4.dst_addr[22:0];
+            } else if (hdr.ipv4.isValid()) {
+                hdr.ipv4.ttl = ttl - 1;
+                hdr.ethernet.dst_addr = 0x01005e000000 | (bit<48>)hdr.ipv4.dst_addr[22:0];
+            } else if (hdr.ipv6.isValid()) {
+                hdr.ipv6.hop_limit = ttl - 1;
                 hdr.ethernet.dst_addr = 0x333300000000 | (bit<48>)hdr.ipv6.dst_addr[31:0];
             }
-        } else {
-            drop_no_group();
         }
     }
 }

@@ -35,16 +35,16 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                     || hdr.ipv6_hbh.isValid() || !l4_ok) {
                 set_drop(meta.fwd, DROP_XLATE);
             } else {
-                bit<16> old_sum = csum16_add(csum16_fold128(hdr.ipv6.src_addr),
-                                             csum16_fold128(hdr.ipv6.dst_addr));
-                bit<16> new_sum = csum16_add(csum16_fold32(meta.xlate.src4),
-                                             csum16_fold32(meta.xlate.dst4));
                 bit<8> protocol = hdr.ipv6.next_hdr;
 
                 if (hdr.udp.isValid()) {
-                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+                    CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                        ~hdr.ipv6.src_addr, ~hdr.ipv6.dst_addr,
+                        meta.xlate.src4, meta.xlate.dst4)
                 } else if (hdr.tcp.isValid()) {
-                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
+                    CSUM16_UPDATE(hdr.tcp.checksum,
+                        ~hdr.ipv6.src_addr, ~hdr.ipv6.dst_addr,
+                        meta.xlate.src4, meta.xlate.dst4);
                 } else {
                     bit<8> icmp_type = ICMP_ECHO_REPLY;
                     if (hdr.icmpv6.msg_type == ICMPV6_ECHO_REQUEST) {
@@ -52,14 +52,13 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                     }
                     /* remove: ICMPv6 pseudo-header (addresses, length, 58)
                      * and the old type; add: the new type. */
-                    bit<16> old_icmp = csum16_add(
-                        csum16_add(old_sum, hdr.ipv6.payload_len),
-                        csum16_add((bit<16>)IP_PROTO_ICMPV6,
-                                   hdr.icmpv6.msg_type ++ hdr.icmpv6.code));
-                    bit<16> new_icmp = icmp_type ++ hdr.icmpv6.code;
                     hdr.icmp = hdr.icmpv6;
                     hdr.icmp.msg_type = icmp_type;
-                    hdr.icmp.checksum = csum16_replace(hdr.icmpv6.checksum, old_icmp, new_icmp);
+                    CSUM16_UPDATE(hdr.icmp.checksum,
+                        ~hdr.ipv6.src_addr, ~hdr.ipv6.dst_addr,
+                        ~hdr.ipv6.payload_len, ~((bit<16>)IP_PROTO_ICMPV6),
+                        ~(hdr.icmpv6.msg_type ++ hdr.icmpv6.code),
+                        icmp_type ++ hdr.icmpv6.code);
                     hdr.icmpv6.setInvalid();
                     protocol = IP_PROTO_ICMP;
                 }
@@ -95,16 +94,16 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                 set_drop(meta.fwd, DROP_XLATE);
             } else {
                 bit<16> payload_len = hdr.ipv4.total_len - (((bit<16>)hdr.ipv4.ihl) << 2);
-                bit<16> old_sum = csum16_add(csum16_fold32(hdr.ipv4.src_addr),
-                                             csum16_fold32(hdr.ipv4.dst_addr));
-                bit<16> new_sum = csum16_add(csum16_fold128(meta.xlate.src6),
-                                             csum16_fold128(meta.xlate.dst6));
                 bit<8> next_hdr = hdr.ipv4.protocol;
 
                 if (hdr.udp.isValid()) {
-                    hdr.udp.checksum = csum16_replace_udp(hdr.udp.checksum, old_sum, new_sum);
+                    CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                        ~hdr.ipv4.src_addr, ~hdr.ipv4.dst_addr,
+                        meta.xlate.src6, meta.xlate.dst6)
                 } else if (hdr.tcp.isValid()) {
-                    hdr.tcp.checksum = csum16_replace(hdr.tcp.checksum, old_sum, new_sum);
+                    CSUM16_UPDATE(hdr.tcp.checksum,
+                        ~hdr.ipv4.src_addr, ~hdr.ipv4.dst_addr,
+                        meta.xlate.src6, meta.xlate.dst6);
                 } else {
                     bit<8> icmp_type = ICMPV6_ECHO_REPLY;
                     if (hdr.icmp.msg_type == ICMP_ECHO_REQUEST) {
@@ -112,13 +111,13 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                     }
                     /* remove: the old type; add: the new type and the
                      * ICMPv6 pseudo-header (addresses, length, 58). */
-                    bit<16> old_icmp = hdr.icmp.msg_type ++ hdr.icmp.code;
-                    bit<16> new_icmp = csum16_add(
-                        csum16_add(new_sum, payload_len),
-                        csum16_add((bit<16>)IP_PROTO_ICMPV6, icmp_type ++ hdr.icmp.code));
                     hdr.icmpv6 = hdr.icmp;
                     hdr.icmpv6.msg_type = icmp_type;
-                    hdr.icmpv6.checksum = csum16_replace(hdr.icmp.checksum, old_icmp, new_icmp);
+                    CSUM16_UPDATE(hdr.icmpv6.checksum,
+                        ~(hdr.icmp.msg_type ++ hdr.icmp.code),
+                        icmp_type ++ hdr.icmp.code,
+                        meta.xlate.src6, meta.xlate.dst6,
+                        payload_len, (bit<16>)IP_PROTO_ICMPV6);
                     hdr.icmp.setInvalid();
                     next_hdr = IP_PROTO_ICMPV6;
                 }

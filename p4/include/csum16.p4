@@ -1,60 +1,47 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * p4cast: Internet checksum arithmetic (RFC 1071 ones'-complement sums) as
- * plain P4 functions, for incremental checksum updates (RFC 1624, eqn. 3):
+ * p4cast: incremental Internet checksum updates (RFC 1624, eqn. 3):
  *
  *     HC' = ~(~HC + ~m + m')
  *
  * where m and m' are the ones'-complement sums of the old and new values of
- * the words that changed. The data plane never sums payloads: every L4
- * checksum change (address rewrite, IPv4<->IPv6 pseudo-header change,
- * ICMP<->ICMPv6 type change) is applied incrementally, so a packet whose
- * checksum was wrong on arrival stays wrong (it is never "repaired"), and
- * Ethernet padding can never leak into a checksum. Architecture-neutral.
+ * the words that changed. Ones'-complement negation distributes over the
+ * sum, so ~m is the sum of the complemented old words, and HC' is simply
+ * the Internet checksum (csum16) of the word list
+ *
+ *     { ~HC, ~old_1, ..., ~old_n, new_1, ..., new_m }
+ *
+ * which the architecture computes with P4CAST_CSUM16_OF (arch file). Every
+ * list element must be a multiple of 16 bits wide. Zero words are left out
+ * (their complement, -0, could flip a zero result between 0x0000 and 0xFFFF).
+ *
+ * The data plane never sums payloads: every L4 checksum change (address
+ * rewrite, IPv4<->IPv6 pseudo-header change, ICMP<->ICMPv6 type change) is
+ * applied incrementally, so a packet whose checksum was wrong on arrival
+ * stays wrong by the same amount (it is never "repaired"), and Ethernet
+ * padding never leaks into a checksum. The same arithmetic in TypeScript:
+ * csum16Replace in src/packet/checksum.ts.
+ *
+ * (Plain P4 arithmetic would do too, but p4c inlines functions and
+ * propagates copies into the end-around-carry fold, which reads its input
+ * twice: the BMv2 JSON grows exponentially with the number of folds.)
  */
 #ifndef P4CAST_CSUM16_P4
 #define P4CAST_CSUM16_P4
 
-/* Ones'-complement sum of two 16-bit words (end-around carry). */
-bit<16> csum16_add(in bit<16> a, in bit<16> b) {
-    bit<17> s = (bit<17>)a + (bit<17>)b;
-    return s[15:0] + (bit<16>)s[16:16];
-}
+/* CSUM16_UPDATE(CSUM, terms...): CSUM := checksum after the change described
+ * by terms = complemented old words followed by new words. */
+#define CSUM16_UPDATE(CSUM, ...) \
+    P4CAST_CSUM16_OF(CSUM, ~(CSUM), __VA_ARGS__)
 
-/* Ones'-complement sum of the two 16-bit words of a 32-bit value. */
-bit<16> csum16_fold32(in bit<32> x) {
-    return csum16_add(x[31:16], x[15:0]);
-}
-
-/* Ones'-complement sum of the four 16-bit words of a 64-bit value. */
-bit<16> csum16_fold64(in bit<64> x) {
-    return csum16_add(csum16_fold32(x[63:32]), csum16_fold32(x[31:0]));
-}
-
-/* Ones'-complement sum of the eight 16-bit words of a 128-bit value. */
-bit<16> csum16_fold128(in bit<128> x) {
-    bit<16> a = csum16_add(csum16_fold32(x[127:96]), csum16_fold32(x[95:64]));
-    bit<16> b = csum16_add(csum16_fold32(x[63:32]), csum16_fold32(x[31:0]));
-    return csum16_add(a, b);
-}
-
-/* RFC 1624 eqn. 3: checksum hc after words summing to old_sum were replaced
- * by words summing to new_sum. */
-bit<16> csum16_replace(in bit<16> hc, in bit<16> old_sum, in bit<16> new_sum) {
-    return ~csum16_add(csum16_add(~hc, ~old_sum), new_sum);
-}
-
-/* Same for a UDP checksum: 0 (IPv4 "no checksum") stays 0, and a computed 0
- * is sent as 0xFFFF (RFC 768). */
-bit<16> csum16_replace_udp(in bit<16> hc, in bit<16> old_sum, in bit<16> new_sum) {
-    bit<16> r = 0;
-    if (hc != 0) {
-        r = csum16_replace(hc, old_sum, new_sum);
-        if (r == 0) {
-            r = 0xFFFF;
-        }
+/* The same for a UDP checksum: 0 (IPv4 "no checksum") stays 0, and a
+ * computed 0 is sent as 0xFFFF (RFC 768). */
+#define CSUM16_UPDATE_UDP(CSUM, ...)                                    \
+    if ((CSUM) != 0) {                                                  \
+        CSUM16_UPDATE(CSUM, __VA_ARGS__);                               \
+        if ((CSUM) == 0) {                                              \
+            CSUM = 0xFFFF;                                              \
+        }                                                               \
     }
-    return r;
-}
 
 #endif /* P4CAST_CSUM16_P4 */

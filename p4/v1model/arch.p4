@@ -59,6 +59,12 @@ const bit<2> METER_RED    = V1MODEL_METER_COLOR_RED;
 #define P4CAST_UPDATE_CSUM16(COND, FIELD, ...) \
     update_checksum(COND, { __VA_ARGS__ }, FIELD, HashAlgorithm.csum16)
 
+/* RESULT := Internet checksum (ones' complement of the ones'-complement sum
+ * of 16-bit words) of the listed values, e.g. for incremental updates
+ * (csum16.p4). BMv2: hash() with the csum16 algorithm, range 0..65535. */
+#define P4CAST_CSUM16_OF(RESULT, ...) \
+    hash(RESULT, HashAlgorithm.csum16, 16w0, { __VA_ARGS__ }, 32w65536)
+
 #endif /* P4CAST_V1MODEL_ARCH_DEFS */
 
 #else /* P4CAST_ARCH_WRAPPERS */
