@@ -83,7 +83,7 @@ describe("per-protocol round trips", () => {
     fc.assert(
       fc.property(
         ctx6,
-        fc.record({ dscp: fc.integer({ min: 0, max: 63 }), ecn: fc.integer({ min: 0, max: 3 }), hopLimit: u8, flowLabel: fc.integer({ min: 0, max: 0xfffff }), nextHeader: u8 }),
+        fc.record({ dscp: fc.integer({ min: 0, max: 63 }), ecn: fc.integer({ min: 0, max: 3 }), hopLimit: u8, flowLabel: fc.integer({ min: 0, max: 0xfffff }), nextHeader: fc.integer({ min: 1, max: 255 }) }),
         fc.option(fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 6 + 8 * n, maxLength: 6 + 8 * n })), { nil: undefined }),
         payload,
         (c, f, hbh, data) => {
