@@ -1,0 +1,78 @@
+/**
+ * Runs packets through the real BMv2 simple_switch (--use-files, pcap in and
+ * out, logging off), configured through simple_switch_CLI, and returns the
+ * packets written on each port. Used for byte-for-byte comparisons.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export function writePcap(path: string, pkts: readonly Uint8Array[]): void {
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt32LE(0xa1b2c3d4, 0);
+  hdr.writeUInt16LE(2, 4);
+  hdr.writeUInt16LE(4, 6);
+  hdr.writeUInt32LE(65535, 16);
+  hdr.writeUInt32LE(1, 20);
+  const parts: Buffer[] = [hdr];
+  for (const p of pkts) {
+    const r = Buffer.alloc(16);
+    r.writeUInt32LE(p.length, 8);
+    r.writeUInt32LE(p.length, 12);
+    parts.push(r, Buffer.from(p));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+}
+
+export function readPcap(path: string): Uint8Array[] {
+  if (!existsSync(path)) return [];
+  const b = readFileSync(path);
+  const out: Uint8Array[] = [];
+  let o = 24;
+  while (o + 16 <= b.length) {
+    const len = b.readUInt32LE(o + 8);
+    out.push(new Uint8Array(b.subarray(o + 16, o + 16 + len)));
+    o += 16 + len;
+  }
+  return out;
+}
+
+let portBase = 20000 + Math.floor(Math.random() * 20000);
+
+/** Outputs per port, in the order simple_switch wrote them. */
+export async function runSimpleSwitch(json: unknown, cli: readonly string[], ingressPort: number, packets: readonly Uint8Array[], ports: readonly number[]): Promise<Map<number, Uint8Array[]>> {
+  const dir = mkdtempSync(join(tmpdir(), "p4cast-ss-"));
+  const jsonPath = join(dir, "prog.json");
+  writeFileSync(jsonPath, JSON.stringify(json));
+  const all = [...new Set([ingressPort, ...ports])];
+  for (const p of all) writePcap(join(dir, `p${p}_in.pcap`), p === ingressPort ? packets : []);
+  const thrift = portBase++;
+  const args = ["--use-files", "2", "--thrift-port", String(thrift), "--log-level", "off", "--device-id", "0"];
+  for (const p of all) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
+  args.push(jsonPath);
+  const sw = spawn("simple_switch", args, { stdio: "ignore", cwd: dir });
+  try {
+    await new Promise((r) => setTimeout(r, 700));
+    if (cli.length) execFileSync("simple_switch_CLI", ["--thrift-port", String(thrift)], { input: cli.join("\n") + "\n", stdio: ["pipe", "ignore", "ignore"], timeout: 30_000 });
+    let last = -1;
+    let stable = 0;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 400));
+      let total = 0;
+      for (const p of all) total += readPcap(join(dir, `p${p}_out.pcap`)).length;
+      stable = total === last ? stable + 1 : 0;
+      last = total;
+      if (stable >= 5 || Date.now() > deadline) break;
+    }
+    const out = new Map<number, Uint8Array[]>();
+    for (const p of all) {
+      const l = readPcap(join(dir, `p${p}_out.pcap`));
+      if (l.length) out.set(p, l);
+    }
+    return out;
+  } finally {
+    sw.kill("SIGKILL");
+  }
+}
