@@ -2,10 +2,10 @@
 /*
  * p4cast: the architecture-neutral egress pipeline.
  *
- *   to CPU_PORT        -> packet_in header            PacketIoEgress
  *   PRE replica (rid)  -> tree replica MAC            TreeReplicationEgress
  *                         overlay unicast copy        OverlayEgress
  *                         client delivery (decap)     LastHopDeliveryEgress
+ *   to CPU_PORT        -> packet_in header            PacketIoEgress
  * A rid is expected in at most one of the three rid tables.
  */
 #ifndef P4CAST_CONTROL_EGRESS_P4
@@ -30,12 +30,15 @@ control P4castEgress(inout headers_t hdr, inout metadata_t meta) {
     P4CAST_COUNTER(P4CAST_REASON_CODES, egress_drop_counter);
 
     apply {
-        if (meta.intrinsic.egress_port == CPU_PORT) {
-            packet_io.apply(hdr, meta);
-        } else if (meta.intrinsic.egress_rid != 0) {
+        if (meta.intrinsic.egress_rid != 0) {
             tree.apply(hdr, meta);
             overlay.apply(hdr, meta);
             lasthop.apply(hdr, meta);
+        }
+        /* Also for replicas to the CPU port: the controller (and a test
+         * without data ports) sees exactly what the replica became. */
+        if (!meta.fwd.drop && meta.intrinsic.egress_port == CPU_PORT) {
+            packet_io.apply(hdr, meta);
         }
         if (meta.fwd.drop) {
             P4CAST_COUNT(egress_drop_counter, meta.fwd.drop_reason);
