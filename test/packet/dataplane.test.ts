@@ -24,7 +24,12 @@ import {
   IpProtocol,
   PuntReason,
   buildFrame,
+  buildIgmpV2,
+  buildIgmpV3Report,
+  buildMldV1,
+  buildMldV2Report,
   bytesToHex,
+  routerAlertOptions,
   checksumProblems,
   decodeFrame,
   echoRest,
@@ -439,8 +444,326 @@ for (const kind of targets()) {
         expect((await exchange(1, f)).out.size).toBe(0);
       });
     });
+
+    describe("heartbeats in the fast path", () => {
+      const ME = "192.0.2.100";
+      beforeAll(async () => {
+        await insert(
+          entry("ingress.l3_classify.ipv4_local_exact", { dst_addr: ME }, "ingress.l3_classify.mark_local"),
+          entry("ingress.heartbeat.heartbeat_peer_exact", { peer_addr: "10.2.0.77" }, "ingress.heartbeat.set_peer", { peer_index: 5 }),
+        );
+      });
+
+      const hb = (from: number, src: string, dst: string, type: number, flags: number, sequence: number, reflectTimestamp = 0n, ttl = 5, macs?: { dst: string; src: string }): Uint8Array =>
+        buildFrame({
+          ethernet: macs ?? { dst: swMac(from), src: hostMac(from) },
+          packet: {
+            ip: { version: 4, src, dst, ttl },
+            l4: { kind: "heartbeat", heartbeat: { type, flags, originId: 0x1234, sequence, originTimestamp: 0x0102030405060708n, reflectTimestamp } },
+          },
+        });
+
+      it("reflects a LINK request out of its ingress port, fully in the data plane", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const { out, ins } = await exchange(1, hb(1, "10.1.0.1", ME, HeartbeatType.REQUEST, 1, 42));
+        expect(ins.length).toBe(0);
+        const d = only(out, 1);
+        const got = d.ip?.l4.kind === "udp" ? d.ip.l4.heartbeat : undefined;
+        expect(got).toMatchObject({ type: HeartbeatType.RESPONSE, sequence: 42, originId: 0x1234, originTimestamp: 0x0102030405060708n });
+        expect(got!.reflectTimestamp).toBeGreaterThan(0n);
+        const expected = hb(1, ME, "10.1.0.1", HeartbeatType.RESPONSE, 1, 42, got!.reflectTimestamp, 64, { dst: hostMac(1), src: swMac(1) });
+        expect(bytesToHex(out.get(1)![0]!)).toBe(bytesToHex(expected));
+      });
+
+      it("routes the response of a request without LINK", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const { out } = await exchange(2, hb(2, "10.2.0.77", ME, HeartbeatType.REQUEST, 0, 43));
+        const d = only(out, 2);
+        expect(d.ip?.header).toMatchObject({ src: ME, dst: "10.2.0.77", ttl: 63 });
+      });
+
+      it("consumes responses from known peers into registers and a counter; drops unknown peers", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        for (const seq of [7, 9]) {
+          const { out, ins } = await exchange(2, hb(2, "10.2.0.77", ME, HeartbeatType.RESPONSE, 0, seq, 99n));
+          expect(out.size + ins.length).toBe(0);
+        }
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
+        expect(await register("ingress.heartbeat.hb_last_seq", 5)).toBe(9n);
+        expect(await register("ingress.heartbeat.hb_last_seen_ts", 5)).toBeGreaterThan(0n);
+        expect((await counter("ingress.heartbeat.hb_peer_counter", 5)).packets).toBe(2n);
+        const { out } = await exchange(2, hb(2, "10.2.0.78", ME, HeartbeatType.RESPONSE, 0, 1));
+        expect(out.size).toBe(0);
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
+      });
+
+      it("punts responses to the controller when heartbeat_mode_exact says so", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const mode = entry("ingress.heartbeat.heartbeat_mode_exact", { msg_type: HeartbeatType.RESPONSE }, "ingress.heartbeat.punt_heartbeat");
+        await insert(mode);
+        const sent = hb(2, "10.2.0.77", ME, HeartbeatType.RESPONSE, 0, 11);
+        const { out, ins } = await exchange(2, sent);
+        expect(out.size).toBe(0);
+        expect(ins.length).toBe(1);
+        expect(ins[0]!.metadata).toMatchObject({ ingress_port: 2n, reason: BigInt(PuntReason.HEARTBEAT), aux: 5n });
+        expect(bytesToHex(ins[0]!.payload)).toBe(bytesToHex(sent));
+        await c.delete({ kind: "tableEntry", table: "ingress.heartbeat.heartbeat_mode_exact", match: { msg_type: HeartbeatType.RESPONSE } });
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
+      });
+    });
+
+    describe("burst meter", () => {
+      beforeAll(async () => {
+        await insert(
+          entry("ingress.session.session_v4_exact", { dst_addr: "10.9.0.2", l4_dst_port: 7000 }, "ingress.session.encap_session", {
+            session_id: 11, group_addr: "232.1.1.11", src_addr: "192.0.2.1", mcast_grp: 12, yellow_dscp: 10,
+          }),
+          entry("ingress.session.session_v4_exact", { dst_addr: "10.9.0.3", l4_dst_port: 7000 }, "ingress.session.encap_session", {
+            session_id: 12, group_addr: "232.1.1.12", src_addr: "192.0.2.1", mcast_grp: 12, yellow_dscp: 12,
+          }),
+          mcastGroup(12, [[2, 121]]),
+          entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 121 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(2) }),
+        );
+        await c.modify(
+          { kind: "meterEntry", meter: "ingress.burst.session_burst_meter", index: 11, config: { cir: 1, cburst: 200, pir: 1, pburst: 400 } },
+          { kind: "meterEntry", meter: "ingress.burst.session_burst_meter", index: 12, config: { cir: 1, cburst: 1, pir: 1, pburst: 100000 } },
+        );
+      });
+
+      /** 100-byte frames (14 + 20 + 8 + 58). */
+      const burstFrame = (dst: string, ecn: number): Uint8Array =>
+        buildFrame({
+          ethernet: { dst: swMac(1), src: hostMac(1) },
+          packet: { ip: { version: 4, src: "10.1.0.1", dst, ecn }, l4: { kind: "udp", udp: { srcPort: 1, dstPort: 7000 }, payload: new Uint8Array(58) } },
+        });
+
+      it("green, green, yellow (DSCP/ECN marked), yellow, red (dropped), with per-colour counters", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const colours: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const { out } = await exchange(1, burstFrame("10.9.0.2", 2));
+          if (!out.size) {
+            colours.push("red");
+            continue;
+          }
+          const d = decodeFrame(out.get(2)![0]!);
+          expect(checksumProblems(d)).toEqual([]);
+          const inner = d.ip?.version === 4 ? d.ip.header : undefined;
+          colours.push(inner?.dscp === 10 && inner.ecn === 3 ? "yellow" : inner?.dscp === 0 && inner.ecn === 2 ? "green" : "?");
+          expect(d.outer?.ipv4).toMatchObject({ dscp: inner?.dscp, ecn: inner?.ecn });
+        }
+        expect(colours).toEqual(["green", "green", "yellow", "yellow", "red"]);
+        expect((await counter("ingress.burst.burst_green_counter", 11)).packets).toBe(2n);
+        expect((await counter("ingress.burst.burst_yellow_counter", 11)).packets).toBe(2n);
+        expect((await counter("ingress.burst.burst_red_counter", 11)).packets).toBe(1n);
+      });
+
+      it("yellow marks DSCP but leaves a Not-ECT packet's ECN at 0", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const { out } = await exchange(1, burstFrame("10.9.0.3", 0));
+        const d = decodeFrame(out.get(2)![0]!);
+        expect(d.ip?.version === 4 && [d.ip.header.dscp, d.ip.header.ecn]).toEqual([12, 0]);
+      });
+    });
+
+    describe("IPv6/IPv4 translation (RFC 7915, RFC 6052, explicit mappings)", () => {
+      beforeAll(async () => {
+        await insert(
+          entry("ingress.nat64.xlate_v6_dst_lpm", { dst_addr: { value: ipv6ToBigInt("64:ff9b::"), prefixLen: 96 } }, "ingress.nat64.xlate_v6_dst_embedded"),
+          entry("ingress.nat64.xlate_v6_src_lpm", { src_addr: { value: ipv6ToBigInt("2001:db8:1::5"), prefixLen: 128 } }, "ingress.nat64.xlate_v6_src_explicit", { addr: "192.0.2.5" }),
+          entry("ingress.nat64.xlate_v4_dst_lpm", { dst_addr: { value: "198.18.0.0", prefixLen: 16 } }, "ingress.nat64.xlate_v4_dst_embedded", { prefix: ipv6ToBigInt("2001:db8:64::") }),
+          entry("ingress.nat64.xlate_v4_src_lpm", { src_addr: { value: "10.1.0.0", prefixLen: 16 } }, "ingress.nat64.xlate_v4_src_embedded", { prefix: ipv6ToBigInt("64:ff9b::") }),
+          entry("ingress.l3.ipv6_lpm", { dst_addr: { value: ipv6ToBigInt("2001:db8:64::"), prefixLen: 96 } }, "ingress.l3.route_to_nexthop", { nexthop_id: 2 }),
+        );
+      });
+
+      const v6 = (src: string, dst: string, l4: PacketSpec["l4"], hopLimit = 20): PacketSpec => ({ ip: { version: 6, src, dst, hopLimit, dscp: 5, ecn: 1, flowLabel: 0x12345 }, l4 });
+      const v4 = (src: string, dst: string, l4: PacketSpec["l4"], ttl = 19, extra: { identification?: number; flags?: number; options?: Uint8Array } = {}): PacketSpec => ({
+        ip: { version: 4, src, dst, ttl, dscp: 5, ecn: 1, identification: extra.identification ?? 0, flags: extra.flags ?? DF, ...(extra.options ? { options: extra.options } : {}) },
+        l4,
+      });
+      const udpL4 = (payload = "xlate"): PacketSpec["l4"] => ({ kind: "udp", udp: { srcPort: 3333, dstPort: 53 }, payload: text(payload) });
+      const tcpL4: PacketSpec["l4"] = { kind: "tcp", tcp: { srcPort: 40000, dstPort: 80, seq: 1000, flags: 0x02, window: 5000 }, payload: text("GET") };
+      const out2 = (packet: PacketSpec): string => bytesToHex(buildFrame({ ethernet: { dst: hostMac(2), src: swMac(2) }, packet }));
+
+      it("IPv6 -> IPv4: UDP, TCP and ICMPv6 echo -> ICMP echo, byte-exact with recomputed checksums", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const cases: Array<[PacketSpec["l4"], PacketSpec["l4"]]> = [
+          [udpL4(), udpL4()],
+          [tcpL4, tcpL4],
+          [
+            { kind: "icmpv6", icmp: { type: 128, rest: echoRest(0x77, 3) }, body: text("ping") },
+            { kind: "icmp", icmp: { type: 8, rest: echoRest(0x77, 3) }, body: text("ping") },
+          ],
+          [
+            { kind: "icmpv6", icmp: { type: 129, rest: echoRest(0x78, 4) }, body: text("pong!") },
+            { kind: "icmp", icmp: { type: 0, rest: echoRest(0x78, 4) }, body: text("pong!") },
+          ],
+        ];
+        for (const [inL4, outL4] of cases) {
+          const { out } = await exchange(1, frame({ from: 1, packet: v6("2001:db8:1::5", "64:ff9b::10.2.0.10", inL4) }));
+          expect(bytesToHex(only(out, 2) && out.get(2)![0]!), inL4.kind).toBe(out2(v4("192.0.2.5", "10.2.0.10", outL4)));
+        }
+      });
+
+      it("IPv4 -> IPv6: UDP, TCP, ICMP echo -> ICMPv6 echo (pseudo-header added), options dropped", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const src6 = "64:ff9b::a01:1";
+        const dst6 = "2001:db8:64::c612:7";
+        const cases: Array<[PacketSpec["l4"], PacketSpec["l4"], Uint8Array | undefined]> = [
+          [udpL4(), udpL4(), undefined],
+          [tcpL4, tcpL4, undefined],
+          [
+            { kind: "icmp", icmp: { type: 8, rest: echoRest(1, 2) }, body: text("ping") },
+            { kind: "icmpv6", icmp: { type: 128, rest: echoRest(1, 2) }, body: text("ping") },
+            undefined,
+          ],
+          [udpL4("with options"), udpL4("with options"), Uint8Array.of(1, 1, 1, 0)],
+        ];
+        for (const [inL4, outL4, options] of cases) {
+          const input = v4("10.1.0.1", "198.18.0.7", inL4, 20, { identification: 99, flags: 0, ...(options ? { options } : {}) });
+          const { out } = await exchange(1, frame({ from: 1, packet: input }));
+          const expected: PacketSpec = { ip: { version: 6, src: src6, dst: dst6, hopLimit: 19, dscp: 5, ecn: 1 }, l4: outL4 };
+          expect(bytesToHex(only(out, 2) && out.get(2)![0]!), inL4.kind).toBe(out2(expected));
+        }
+      });
+
+      it("drops what cannot be translated", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const drops: PacketSpec[] = [
+          v6("2001:db8:1::6", "64:ff9b::10.2.0.10", udpL4()), // source without mapping
+          v6("2001:db8:1::5", "64:ff9b::10.2.0.10", { kind: "icmpv6", icmp: { type: 1, code: 4 }, body: new Uint8Array(8) }), // ICMPv6 error
+          { ip: { version: 6, src: "2001:db8:1::5", dst: "64:ff9b::10.2.0.10", hopByHopOptions: Uint8Array.of(1, 4, 0, 0, 0, 0) }, l4: udpL4() },
+          v4("10.1.0.1", "198.18.0.7", { kind: "udp", udp: { srcPort: 1, dstPort: 2, checksum: 0 }, payload: text("no csum") }, 20),
+          v4("10.1.0.1", "198.18.0.7", udpL4(), 20, { flags: 0b001 }), // first fragment
+          v4("10.5.0.1", "198.18.0.7", udpL4(), 20), // source without mapping
+          v4("10.1.0.1", "198.18.0.7", { kind: "icmp", icmp: { type: 3, code: 1 }, body: new Uint8Array(28) }, 20),
+        ];
+        for (const packet of drops) {
+          const { out } = await exchange(1, frame({ from: 1, packet }));
+          expect(out.size, JSON.stringify(packet.ip)).toBe(0);
+        }
+        expect((await counter("ingress.ingress_drop_counter", 11)).packets).toBeGreaterThanOrEqual(BigInt(drops.length));
+      });
+    });
+
+    describe("multicast address translation (RFC 8114 style)", () => {
+      beforeAll(async () => {
+        await insert(
+          entry("ingress.mcast_xlate.mcast_xlate_v4_lpm", { group_addr: { value: "232.2.0.0", prefixLen: 16 } }, "ingress.mcast_xlate.mcast_xlate_4to6", {
+            group_prefix: ipv6ToBigInt("ff3e::"), source_prefix: ipv6ToBigInt("64:ff9b::"),
+          }),
+          entry("ingress.tree.ipv6_mcast_exact", { group_addr: ipv6ToBigInt("ff3e::e802:1") }, "ingress.tree.replicate_to_group", { mcast_grp: 30 }),
+          mcastGroup(30, [[2, 301], [3, 302]]),
+          entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 301 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(2) }),
+          entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 302 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(3) }),
+          entry("ingress.mcast_xlate.mcast_xlate_v6_lpm", { group_addr: { value: ipv6ToBigInt("ff3e:0:0:0:0:1::"), prefixLen: 96 } }, "ingress.mcast_xlate.mcast_xlate_6to4", {
+            source_prefix: ipv6ToBigInt("64:ff9b::"),
+          }),
+          entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.3.0.1" }, "ingress.tree.replicate_to_group", { mcast_grp: 31 }),
+          mcastGroup(31, [[4, 311]]),
+          entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 311 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(4) }),
+        );
+      });
+
+      const l4: PacketSpec["l4"] = { kind: "udp", udp: { srcPort: 5004, dstPort: 5004 }, payload: text("media") };
+
+      it("IPv4 (S,G) -> IPv6: G6 = ff3e::/96 + G4, S6 = 64:ff9b::/96 + S4, replicated", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const { out } = await exchange(1, frame({ from: 1, dst: ipv4MulticastMac("232.2.0.1"), packet: { ip: { version: 4, src: "10.1.0.1", dst: "232.2.0.1", ttl: 10 }, l4 } }));
+        expect([...out.keys()].sort()).toEqual([2, 3]);
+        for (const p of [2, 3]) {
+          const expected = buildFrame({
+            ethernet: { dst: "33:33:e8:02:00:01", src: swMac(p) },
+            packet: { ip: { version: 6, src: "64:ff9b::a01:1", dst: "ff3e::e802:1", hopLimit: 9 }, l4 },
+          });
+          expect(bytesToHex(out.get(p)![0]!)).toBe(bytesToHex(expected));
+        }
+      });
+
+      it("IPv6 (S,G) -> IPv4, and drops sources outside the unicast prefix", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const f = (src: string): Uint8Array =>
+          frame({ from: 1, dst: "33:33:e8:03:00:01", packet: { ip: { version: 6, src, dst: "ff3e::1:e803:1", hopLimit: 10 }, l4 } });
+        const { out } = await exchange(1, f("64:ff9b::10.1.0.1"));
+        const expected = buildFrame({
+          ethernet: { dst: ipv4MulticastMac("232.3.0.1"), src: swMac(4) },
+          packet: { ip: { version: 4, src: "10.1.0.1", dst: "232.3.0.1", ttl: 9, flags: DF }, l4 },
+        });
+        expect(bytesToHex(only(out, 4) && out.get(4)![0]!)).toBe(bytesToHex(expected));
+        expect((await exchange(1, f("2001:db8::1"))).out.size).toBe(0);
+      });
+    });
+
+    describe("IGMP / MLD reports and packet-out", () => {
+      it("punts IGMPv2 (with Router Alert option) and IGMPv3 reports; queries are not punted", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const igmp = (type: number, group: string, dst: string): Uint8Array =>
+          frame({
+            from: 1,
+            dst: ipv4MulticastMac(dst),
+            packet: {
+              ip: { version: 4, src: "10.1.0.1", dst, ttl: 1, options: Uint8Array.of(0x94, 0x04, 0, 0) },
+              l4: { kind: "raw", protocol: IpProtocol.IGMP, bytes: buildIgmpV2({ type, group }) },
+            },
+          });
+        for (const f of [
+          igmp(0x16, "239.1.2.3", "239.1.2.3"),
+          igmp(0x17, "239.1.2.3", "224.0.0.2"),
+          frame({
+            from: 1,
+            dst: ipv4MulticastMac("224.0.0.22"),
+            packet: {
+              ip: { version: 4, src: "10.1.0.1", dst: "224.0.0.22", ttl: 1 },
+              l4: { kind: "raw", protocol: IpProtocol.IGMP, bytes: buildIgmpV3Report({ records: [{ recordType: 4, group: "232.1.1.1", sources: [] }] }) },
+            },
+          }),
+        ]) {
+          const { out, ins } = await exchange(1, f);
+          expect(out.size).toBe(0);
+          expect(ins.length).toBe(1);
+          expect(ins[0]!.metadata).toMatchObject({ ingress_port: 1n, reason: BigInt(PuntReason.IGMP) });
+          expect(bytesToHex(ins[0]!.payload)).toBe(bytesToHex(f));
+        }
+        const { ins } = await exchange(1, igmp(0x11, "0.0.0.0", "224.0.0.1"));
+        expect(ins.length).toBe(0);
+      });
+
+      it("punts MLD reports behind a Hop-by-Hop header, not without one", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const ctx6 = { version: 6 as const, src: "fe80::1", dst: "ff02::16" };
+        const report = buildMldV2Report({ records: [{ recordType: 4, multicastAddress: "ff3e::8000:1", sources: [] }] }, ctx6);
+        const withHbh = frame({
+          from: 3,
+          dst: "33:33:00:00:00:16",
+          packet: { ip: { ...ctx6, hopLimit: 1, hopByHopOptions: routerAlertOptions() }, l4: { kind: "raw", protocol: IpProtocol.ICMPV6, bytes: report } },
+        });
+        const { ins } = await exchange(3, withHbh);
+        expect(ins.length).toBe(1);
+        expect(ins[0]!.metadata).toMatchObject({ ingress_port: 3n, reason: BigInt(PuntReason.MLD) });
+        const v1 = buildMldV1({ type: 131, multicastAddress: "ff3e::8000:1" }, ctx6);
+        const v1f = frame({ from: 3, dst: "33:33:00:00:00:16", packet: { ip: { ...ctx6, hopLimit: 1, hopByHopOptions: routerAlertOptions() }, l4: { kind: "raw", protocol: IpProtocol.ICMPV6, bytes: v1 } } });
+        expect((await exchange(3, v1f)).ins.length).toBe(1);
+        const noHbh = frame({ from: 3, dst: "33:33:00:00:00:16", packet: { ip: { ...ctx6, hopLimit: 1 }, l4: { kind: "raw", protocol: IpProtocol.ICMPV6, bytes: report } } });
+        expect((await exchange(3, noHbh)).ins.length).toBe(0);
+      });
+
+      it("packet-out DIRECT leaves unchanged through the given port; without DIRECT it is routed", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const hosts = target.hosts!;
+        const f = frame({ from: 1, packet: udp4("10.1.0.1", "10.2.0.5", 1) });
+        let before = hosts.get(3)!.received.length;
+        c.sendPacket({ payload: f, metadata: { egress_port: 3, flags: 1 } });
+        await hosts.get(3)!.waitFor(before + 1, 1000);
+        expect(bytesToHex(hosts.get(3)!.received[before]!)).toBe(bytesToHex(f));
+        before = hosts.get(2)!.received.length;
+        c.sendPacket({ payload: f, metadata: { egress_port: 0, flags: 0 } });
+        await hosts.get(2)!.waitFor(before + 1, 1000);
+        const d = decodeFrame(hosts.get(2)!.received[before]!);
+        expect(d.ip?.header).toMatchObject({ dst: "10.2.0.5", ttl: 63 });
+      });
+    });
   });
 }
 
-// Silence unused-import checks for helpers used by later sections.
-void [DedupWindow, HeartbeatType, IpProtocol, PuntReason, echoRest, ipv4MulticastMac, CPU_PORT];
+void CPU_PORT;
