@@ -1,0 +1,811 @@
+#!/usr/bin/python3
+"""
+p4cast_net: the topology file's network in Mininet, on P4 switches.
+
+    python3 mininet/p4cast_net.py --topology examples/line3.yaml --switch bmv2|embedded [--cli]
+    python3 mininet/p4cast_net.py --topology examples/line3.yaml --switch embedded -- <command> [args...]
+    python3 mininet/p4cast_net.py --cleanup [--topology examples/line3.yaml]
+
+Reads the same YAML/JSON topology file as the controller
+(src/controller/topology/schema.ts) and builds: one Mininet host per host
+(its MAC, IPv4/IPv6 addresses, default routes via its gateway, permanent
+neighbor entries so nothing needs ARP/NDP), one switch process per switch
+(simple_switch_grpc, or the embedded TypeScript switch on raw sockets) and
+one veth pair per host attachment and per link, with the switch side named
+<switch>-eth<port> after the file's port numbers. The address conventions
+are those of src/controller/topology/addressing.ts; docs/mininet.md lists
+them. One network per machine at a time: its state lives in --workdir, and
+--cleanup removes whatever a crashed run left (processes, veths, netns names).
+
+Mininet needs root and Debian's python3 (python3-mininet, python3-yaml).
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_WORKDIR = '/tmp/p4cast-mininet'
+NETNS_PREFIX = 'p4cast-'
+HOST_INTF = 'eth0'
+
+
+def _import_mininet():
+    """Imports Mininet; under a python3 without it (pyenv, venv) re-runs this script with /usr/bin/python3."""
+    try:
+        import mininet.net  # noqa: F401
+        import yaml  # noqa: F401
+    except ImportError as e:
+        system = '/usr/bin/python3'
+        if os.environ.get('P4CAST_NET_REEXEC') != '1' and os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
+            os.environ['P4CAST_NET_REEXEC'] = '1'
+            os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
+        sys.exit('p4cast-net: %s; install Debian\'s mininet and python3-yaml (apt-get install -y mininet python3-yaml)' % e)
+
+
+def say(msg):
+    print('p4cast-net: %s' % msg, flush=True)
+
+
+class TopologyError(Exception):
+    pass
+
+
+# --- The topology file and its conventions ------------------------------------
+
+
+def load_topology(path):
+    """Reads a YAML or JSON topology file; fills the schema's defaults; checks what Mininet relies on."""
+    import yaml
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        data = json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as e:
+        raise TopologyError('%s: not valid %s: %s' % (path, 'JSON' if path.endswith('.json') else 'YAML', e))
+    if not isinstance(data, dict) or not isinstance(data.get('switches'), list) or not data['switches']:
+        raise TopologyError('%s: needs a non-empty "switches" list' % path)
+    data.setdefault('name', 'p4cast')
+    data.setdefault('hosts', [])
+    data.setdefault('links', [])
+    problems = []
+    switches = {}
+    for i, s in enumerate(data['switches']):
+        where = 'switches[%d]' % i
+        for key in ('name', 'deviceId', 'grpc'):
+            if key not in s:
+                problems.append('%s: missing "%s"' % (where, key))
+        s.setdefault('cpuPort', 255)
+        if s.get('name') in switches:
+            problems.append('%s: switch name "%s" is used twice' % (where, s.get('name')))
+        switches[s.get('name')] = s
+    used = {}  # (switch, port) -> who uses it
+
+    def use_port(where, sw, port):
+        if sw not in switches:
+            problems.append('%s: no switch named "%s"' % (where, sw))
+            return
+        if not isinstance(port, int) or not 1 <= port <= 510:
+            problems.append('%s: port must be an integer 1..510, got %r' % (where, port))
+            return
+        if port == switches[sw]['cpuPort']:
+            problems.append('%s: port %d of %s is its CPU port' % (where, port, sw))
+        if (sw, port) in used:
+            problems.append('%s: port %d of %s is already used by %s' % (where, port, sw, used[(sw, port)]))
+        used[(sw, port)] = where
+        if len(intf_name(sw, port)) > 15:
+            problems.append('%s: interface name %s is longer than Linux allows (15); use a shorter switch name' % (where, intf_name(sw, port)))
+
+    names = set(switches)
+    for i, h in enumerate(data['hosts']):
+        where = 'hosts[%d]' % i
+        if h.get('name') in names:
+            problems.append('%s: name "%s" is used twice' % (where, h.get('name')))
+        names.add(h.get('name'))
+        if len(str(h.get('name', ''))) + 1 + len(HOST_INTF) > 15:
+            problems.append('%s: host name "%s" is too long for its interface name (at most %d characters)' % (where, h.get('name'), 14 - len(HOST_INTF)))
+        if not h.get('ipv4') and not h.get('ipv6'):
+            problems.append('%s: a host needs an ipv4 or ipv6 address' % where)
+        try:
+            for fam in ('ipv4', 'ipv6'):
+                if h.get(fam):
+                    iface = ipaddress.ip_interface(h[fam])
+                    if iface.version != (4 if fam == 'ipv4' else 6) or '/' not in h[fam]:
+                        raise ValueError('%s: %s is not an %s prefix (addr/len)' % (fam, h[fam], fam))
+                    if iface.ip == gateway(h, fam):
+                        raise ValueError('%s: %s is the gateway address of its subnet' % (fam, h[fam]))
+        except ValueError as e:
+            problems.append('%s: %s' % (where, e))
+        a = h.get('attach') or {}
+        use_port('%s.attach' % where, a.get('switch'), a.get('port'))
+    for i, link in enumerate(data['links']):
+        ends = link.get('ends') or []
+        if len(ends) != 2:
+            problems.append('links[%d]: needs two ends' % i)
+            continue
+        for j, e in enumerate(ends):
+            use_port('links[%d].ends[%d]' % (i, j), e.get('switch'), e.get('port'))
+    if problems:
+        raise TopologyError('%s:\n  %s' % (path, '\n  '.join(problems)))
+    return data
+
+
+def intf_name(switch_name, port):
+    """The Linux interface of a switch port: <switch>-eth<port>."""
+    return '%s-eth%d' % (switch_name, port)
+
+
+def port_mac(sw, port):
+    """The MAC of a switch port (the hosts' gateway MAC): the switch's `mac` with
+    the port in the last byte, or 02:50:<device id, 24 bits>:<port>."""
+    if sw.get('mac'):
+        base = int(sw['mac'].replace(':', ''), 16) & ~0xff
+    else:
+        base = (0x0250 << 32) | ((sw['deviceId'] & 0xffffff) << 8)
+    v = base | (port & 0xff)
+    return ':'.join('%02x' % ((v >> s) & 0xff) for s in range(40, -8, -8))
+
+
+def gateway(host, family):
+    """A host's gateway: IPv4 the last usable address of its subnet (.254 in a /24),
+    IPv6 <subnet>::ff. None when the host has no address of that family."""
+    if not host.get(family):
+        return None
+    net = ipaddress.ip_interface(host[family]).network
+    if family == 'ipv4':
+        return net.network_address + (net.num_addresses - 2)
+    return net.network_address + 0xff
+
+
+def plan(topo):
+    """Everything derived from the file: switches with their ports, hosts with gateways."""
+    switches = {s['name']: s for s in topo['switches']}
+    ports = {name: [] for name in switches}
+    hosts = []
+    for h in topo['hosts']:
+        sw = switches[h['attach']['switch']]
+        port = h['attach']['port']
+        ports[sw['name']].append((port, h['name']))
+        hosts.append({
+            'name': h['name'], 'mac': h['mac'].lower(), 'ipv4': h.get('ipv4'), 'ipv6': h.get('ipv6'),
+            'intf': '%s-%s' % (h['name'], HOST_INTF), 'netns': NETNS_PREFIX + h['name'],
+            'switch': sw['name'], 'port': port, 'switchIntf': intf_name(sw['name'], port),
+            'gatewayMac': port_mac(sw, port),
+            'gatewayV4': str(gateway(h, 'ipv4')) if h.get('ipv4') else None,
+            'gatewayV6': str(gateway(h, 'ipv6')) if h.get('ipv6') else None,
+        })
+    for link in topo['links']:
+        a, b = link['ends']
+        ports[a['switch']].append((a['port'], b['switch']))
+        ports[b['switch']].append((b['port'], a['switch']))
+    return {
+        'name': topo['name'],
+        'switches': [{
+            'name': s['name'], 'deviceId': s['deviceId'], 'grpc': s['grpc'], 'thrift': s.get('thrift'), 'cpuPort': s['cpuPort'],
+            'ports': [{'port': p, 'peer': peer, 'intf': intf_name(s['name'], p), 'mac': port_mac(s, p)} for p, peer in sorted(ports[s['name']])],
+        } for s in topo['switches']],
+        'hosts': hosts,
+        'links': [(l['ends'][0], l['ends'][1]) for l in topo['links']],
+    }
+
+
+# --- Processes, ports and files -------------------------------------------------
+
+
+def split_hostport(addr):
+    host, _, port = addr.rpartition(':')
+    return host.strip('[]') or '127.0.0.1', int(port)
+
+
+def port_in_use(addr):
+    """True when something listens on host:port (a bind with SO_REUSEADDR fails)."""
+    host, port = split_hostport(addr)
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        return False
+    except OSError:
+        return True
+    finally:
+        s.close()
+
+
+def who_listens(addr):
+    _, port = split_hostport(addr)
+    try:
+        out = subprocess.run(['ss', '-Hltnp', 'sport = :%d' % port], capture_output=True, text=True, timeout=5).stdout.strip()
+        return out.split('users:', 1)[1] if 'users:' in out else out
+    except (OSError, subprocess.SubprocessError):
+        return ''
+
+
+def accepts(addr, timeout=0.5):
+    host, port = split_hostport(addr)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path, n=25):
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-n:])
+    except OSError:
+        return '(no log)'
+
+
+def _die_with_parent():
+    """In the child: SIGTERM when the launcher dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return [a.decode(errors='replace') for a in f.read().split(b'\0') if a]
+    except OSError:
+        return None
+
+
+def kill_and_wait(pid, expect_argv=None, grace=5.0, sig=signal.SIGTERM):
+    """Signals pid (if it still runs `expect_argv`), waits up to `grace` seconds, then SIGKILLs."""
+    argv = cmdline(pid)
+    if argv is None or (expect_argv is not None and argv != expect_argv):
+        return False
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return True
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        if _gone(pid):
+            return True
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return True
+    deadline = time.time() + 5
+    while time.time() < deadline and not _gone(pid):
+        time.sleep(0.05)
+    return True
+
+
+def _gone(pid):
+    """True when pid no longer runs (reaps it when it is our child)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except OSError:
+        return True
+
+
+def run(args, check=True):
+    r = subprocess.run(args, capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError('%s: %s' % (' '.join(args), (r.stderr or r.stdout).strip()))
+    return r
+
+
+def link_exists(name):
+    return os.path.exists('/sys/class/net/%s' % name)
+
+
+OFFLOADS = ['rx', 'off', 'tx', 'off', 'sg', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off']
+
+
+def offloads_off(runner, intf):
+    """Checksum and segmentation offloads off: frames on the wire are what the switch sees and sends."""
+    r = runner(['ethtool', '-K', intf] + OFFLOADS)
+    code = r[2] if isinstance(r, tuple) else r.returncode
+    if code not in (0, None) and shutil.which('ethtool') is None:
+        raise RuntimeError('ethtool is missing (apt-get install -y ethtool): offloads must be off on %s' % intf)
+
+
+# --- Mininet nodes ------------------------------------------------------------------
+
+_import_mininet()
+from mininet.cli import CLI  # noqa: E402
+from mininet.log import setLogLevel  # noqa: E402
+from mininet.net import Mininet  # noqa: E402
+from mininet.node import Host, Switch  # noqa: E402
+
+
+class P4Switch(Switch):
+    """A P4 switch process on the root namespace's <name>-eth<port> interfaces.
+    Subclasses give the command line; this class starts it (log and pcaps in
+    its own directory), waits for its gRPC port, and stops it."""
+
+    kind = 'p4'
+    program = None
+    ready_timeout = 30.0
+
+    def __init__(self, name, spec=None, workdir=None, pipeline=None, pcap=True, **params):
+        params.setdefault('dpid', '%x' % (spec['deviceId'] or 1))
+        params['inNamespace'] = False
+        Switch.__init__(self, name, **params)
+        self.spec = spec
+        self.dir = os.path.join(workdir, name)
+        self.log_path = os.path.join(self.dir, 'switch.log')
+        self.pcap_dir = os.path.join(self.dir, 'pcap') if pcap else None
+        self.pipeline = pipeline  # (bmv2 json, p4info) or None
+        self.proc = None
+        self.argv = None
+
+    def port_args(self):
+        return [(p['port'], p['intf']) for p in self.spec['ports']]
+
+    def command(self):
+        raise NotImplementedError
+
+    def start(self, controllers):  # noqa: ARG002 - no OpenFlow controllers
+        os.makedirs(self.dir, exist_ok=True)
+        if self.pcap_dir:
+            os.makedirs(self.pcap_dir, exist_ok=True)
+        self.argv = self.command()
+        with open(os.path.join(self.dir, 'command.json'), 'w') as f:
+            json.dump(self.argv, f)
+        log = open(self.log_path, 'ab')
+        try:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         cwd=REPO, start_new_session=True, preexec_fn=_die_with_parent)
+        finally:
+            log.close()
+
+    def wait_ready(self, deadline):
+        """Ready = the process lives and its gRPC port accepts connections."""
+        while True:
+            code = self.proc.poll()
+            if code is not None:
+                raise RuntimeError('%s (%s) exited with %s before its gRPC server on %s answered; last lines of %s:\n%s'
+                                   % (self.name, self.kind, code, self.spec['grpc'], self.log_path, tail(self.log_path)))
+            if accepts(self.spec['grpc']):
+                return
+            if time.time() > deadline:
+                raise RuntimeError('%s (%s) did not answer on %s in time; last lines of %s:\n%s'
+                                   % (self.name, self.kind, self.spec['grpc'], self.log_path, tail(self.log_path)))
+            time.sleep(0.1)
+
+    def stop_process(self):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def stop(self, deleteIntfs=True):
+        self.stop_process()
+        Switch.stop(self, deleteIntfs)
+
+    def connected(self):
+        return self.proc is not None and self.proc.poll() is None and accepts(self.spec['grpc'])
+
+
+class Bmv2Switch(P4Switch):
+    """simple_switch_grpc, with BMv2's Thrift server for register access."""
+
+    kind = 'bmv2'
+    program = 'simple_switch_grpc'
+
+    def command(self):
+        s = self.spec
+        argv = [shutil.which(self.program) or self.program]
+        for port, intf in self.port_args():
+            argv += ['-i', '%d@%s' % (port, intf)]
+        argv += ['--device-id', str(s['deviceId']), '--thrift-port', str(split_hostport(s['thrift'])[1]), '--log-console']
+        if self.pcap_dir:
+            argv += ['--pcap', self.pcap_dir]
+        argv += [self.pipeline[0]] if self.pipeline else ['--no-p4']
+        argv += ['--', '--grpc-server-addr', s['grpc'], '--cpu-port', str(s['cpuPort'])]
+        return argv
+
+
+class EmbeddedP4Switch(P4Switch):
+    """The embedded TypeScript switch (`p4cast switch`) on raw sockets."""
+
+    kind = 'embedded'
+    program = 'node'
+    ready_timeout = 30.0
+    base_command = None  # argv before "switch"; default: node dist/cli/main.js
+
+    def command(self):
+        s = self.spec
+        argv = list(self.base_command or [shutil.which('node') or 'node', os.path.join(REPO, 'dist', 'cli', 'main.js')])
+        argv += ['switch', '--grpc', s['grpc'], '--device-id', str(s['deviceId']), '--cpu-port', str(s['cpuPort']), '--name', self.name]
+        if self.pcap_dir:
+            argv += ['--pcap-dir', self.pcap_dir]
+        if self.pipeline:
+            argv += ['--json', self.pipeline[0], '--p4info', self.pipeline[1]]
+        for port, intf in self.port_args():
+            argv += ['--interface', '%d@%s' % (port, intf)]
+        return argv
+
+
+SWITCH_KINDS = {'bmv2': Bmv2Switch, 'embedded': EmbeddedP4Switch}
+
+
+def host_exec(host, args):
+    """Runs an argument list in a host's namespace; raises with its stderr on failure."""
+    out, err, code = host.pexec(args)
+    if code != 0:
+        raise RuntimeError('%s: %s: %s' % (host.name, ' '.join(args), (err or out).strip()))
+    return out
+
+
+def configure_host(host, h, neighbors):
+    """Addresses, routes via the gateway, permanent neighbor entries, no offloads, no DAD/RA."""
+    intf = h['intf']
+    sysctls = ['net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0',
+               'net.ipv6.conf.%s.disable_ipv6=0' % intf, 'net.ipv6.conf.%s.accept_dad=0' % intf,
+               'net.ipv6.conf.%s.accept_ra=0' % intf, 'net.ipv6.conf.%s.router_solicitations=0' % intf]
+    host_exec(host, ['sysctl', '-q', '-w'] + sysctls)
+    host_exec(host, ['ip', 'link', 'set', 'dev', intf, 'address', h['mac']])
+    host_exec(host, ['ip', 'addr', 'flush', 'dev', intf, 'scope', 'global'])
+    offloads_off(host.pexec, intf)
+    host_exec(host, ['ip', 'link', 'set', 'dev', intf, 'up'])
+    host_exec(host, ['ip', 'link', 'set', 'dev', 'lo', 'up'])
+    for fam, gw_key, flag in (('ipv4', 'gatewayV4', '-4'), ('ipv6', 'gatewayV6', '-6')):
+        if not h[fam]:
+            continue
+        host_exec(host, ['ip', flag, 'addr', 'add', h[fam], 'dev', intf] + (['nodad'] if fam == 'ipv6' else []))
+        host_exec(host, ['ip', flag, 'neigh', 'replace', h[gw_key], 'lladdr', h['gatewayMac'], 'dev', intf, 'nud', 'permanent'])
+        host_exec(host, ['ip', flag, 'route', 'replace', 'default', 'via', h[gw_key], 'dev', intf])
+        for other in neighbors:  # same subnet: no ARP/NDP needed either
+            if other is not h and other[fam] and ipaddress.ip_interface(other[fam]).network == ipaddress.ip_interface(h[fam]).network:
+                addr = str(ipaddress.ip_interface(other[fam]).ip)
+                host_exec(host, ['ip', flag, 'neigh', 'replace', addr, 'lladdr', other['mac'], 'dev', intf, 'nud', 'permanent'])
+
+
+def configure_switch_intf(intf, mac):
+    """The switch side: its port MAC, no IPv6 (no kernel chatter into the switch), no offloads."""
+    run(['ip', 'link', 'set', 'dev', intf, 'address', mac])
+    run(['sysctl', '-q', '-w', 'net.ipv6.conf.%s.disable_ipv6=1' % intf], check=False)
+    offloads_off(lambda a: run(a, check=False), intf)
+    run(['ip', 'link', 'set', 'dev', intf, 'up'])
+
+
+# --- State and clean-up ---------------------------------------------------------
+
+
+class State:
+    """<workdir>/state.json: what this run created, so --cleanup can undo it after a crash."""
+
+    def __init__(self, workdir):
+        self.path = os.path.join(workdir, 'state.json')
+        self.data = {'launcher': os.getpid(), 'switches': [], 'hosts': [], 'interfaces': [], 'netns': []}
+
+    def save(self):
+        tmp = self.path + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(self.data, f, indent=1)
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def read(workdir):
+        try:
+            with open(os.path.join(workdir, 'state.json')) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+
+def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False):
+    """Stops what a run left behind: switch processes, host shells, netns names, veths.
+    Uses <workdir>/state.json, and the topology's names when given."""
+    state = State.read(workdir) or {'switches': [], 'hosts': [], 'interfaces': [], 'netns': []}
+    launcher = state.get('launcher')
+    if launcher and launcher != os.getpid() and cmdline(launcher) is not None and any('p4cast_net' in a for a in cmdline(launcher)):
+        if not quiet:
+            say('launcher %d is still running; stopping it first' % launcher)
+        kill_and_wait(launcher, grace=15, sig=signal.SIGTERM)
+    switch_pids = [(s['pid'], s['argv']) for s in state['switches'] if s.get('pid')]
+    intfs = set(state['interfaces'])
+    netns = set(state['netns'])
+    shells = {'mininet:%s' % n for n in state.get('shells', [])}
+    if topo:
+        p = plan(topo)
+        for s in p['switches']:
+            intfs.update(pt['intf'] for pt in s['ports'])
+            shells.add('mininet:%s' % s['name'])
+        for h in p['hosts']:
+            netns.add(h['netns'])
+            shells.add('mininet:%s' % h['name'])
+    killed = 0
+    for pid, argv in switch_pids:
+        killed += kill_and_wait(pid, argv)
+    # Leftover switch processes bound to our interfaces, and Mininet shells of our nodes.
+    marks = {'@' + i for i in intfs}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        argv = cmdline(int(entry))
+        if not argv:
+            continue
+        ours_switch = any(a.endswith(m) and '@' in a for a in argv for m in marks) and (
+            os.path.basename(argv[0]) == 'simple_switch_grpc' or 'switch' in argv)
+        ours_shell = argv[-1] in shells and 'bash' in ' '.join(argv[:4])
+        if ours_switch or ours_shell:
+            killed += kill_and_wait(int(entry), argv, grace=3, sig=signal.SIGTERM if ours_switch else signal.SIGHUP)
+    removed_ns = 0
+    for ns in sorted(netns):
+        if os.path.exists('/run/netns/%s' % ns):
+            run(['ip', 'netns', 'delete', ns], check=False)
+            removed_ns += 1
+    removed = 0
+    for intf in sorted(intfs):
+        if link_exists(intf):
+            run(['ip', 'link', 'del', intf], check=False)
+            removed += 1
+    # Interface deletion (and that of a namespace's veths) finishes asynchronously.
+    deadline = time.time() + 10
+    while time.time() < deadline and any(link_exists(i) for i in intfs):
+        time.sleep(0.1)
+    left = sorted(i for i in intfs if link_exists(i))
+    try:
+        os.unlink(os.path.join(workdir, 'state.json'))
+    except OSError:
+        pass
+    if not quiet:
+        say('clean-up: %d process(es) stopped, %d netns name(s) and %d interface(s) removed%s'
+            % (killed, removed_ns, removed, '; still present: ' + ', '.join(left) if left else ''))
+    return not left
+
+
+# --- The network ----------------------------------------------------------------
+
+
+class P4castNet:
+    """Builds, starts and stops the network of one topology file."""
+
+    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None):
+        self.topo = topo
+        self.plan = plan(topo)
+        self.kind = kind
+        self.workdir = workdir
+        self.pipeline = pipeline
+        self.pcap = pcap
+        self.embedded_command = embedded_command
+        self.ready_timeout = ready_timeout
+        self.net = None
+        self.state = None
+
+    def preflight(self):
+        cls = SWITCH_KINDS[self.kind]
+        if self.kind == 'bmv2' and not shutil.which(cls.program):
+            raise RuntimeError('simple_switch_grpc is not on PATH: build BMv2 with PI (gRPC) support, or use --switch embedded')
+        if self.kind == 'embedded':
+            base = self.embedded_command or [shutil.which('node') or 'node', os.path.join(REPO, 'dist', 'cli', 'main.js')]
+            if not self.embedded_command and not os.path.exists(base[1]):
+                raise RuntimeError('%s is missing: build the TypeScript first (npm run build)' % base[1])
+            addon = os.environ.get('P4CAST_AFPACKET_ADDON') or os.path.join(REPO, 'native', 'afpacket', 'build', 'Release', 'afpacket.node')
+            if not os.path.exists(addon):
+                raise RuntimeError('the AF_PACKET addon is not built (%s is missing): run native/afpacket/build.sh' % addon)
+            r = subprocess.run(base + ['switch', '--help'], capture_output=True, text=True, cwd=REPO)
+            if '--interface' not in r.stdout:
+                raise RuntimeError('%s switch has no --interface option (raw Linux interfaces as ports); '
+                                   'it needs the change described in docs/mininet.md, then npm run build' % ' '.join(base))
+        problems = []
+        for s in self.plan['switches']:
+            if self.kind == 'bmv2' and not s['thrift']:
+                s['thrift'] = '127.0.0.1:%d' % (9090 + s['deviceId'])
+            for what in ('grpc', 'thrift') if self.kind == 'bmv2' else ('grpc',):
+                if port_in_use(s[what]):
+                    owner = who_listens(s[what])
+                    problems.append('%s: %s address %s is already in use%s' % (s['name'], what, s[what], ' by ' + owner if owner else ''))
+        if problems:
+            raise RuntimeError('refusing to start:\n  ' + '\n  '.join(problems))
+
+    def start(self):
+        old = State.read(self.workdir)
+        if old:
+            launcher = old.get('launcher')
+            argv = cmdline(launcher) if launcher else None
+            if argv and any('p4cast_net' in a for a in argv):
+                raise RuntimeError('another p4cast network is running (launcher pid %d, %s); stop it or run --cleanup' % (launcher, self.workdir))
+            say('a previous run did not clean up (state in %s); cleaning up first' % self.workdir)
+            cleanup(self.workdir, self.topo)
+        self.preflight()
+        for s in self.plan['switches']:  # a crashed run may have left veths without a state file
+            for p in s['ports']:
+                if link_exists(p['intf']):
+                    run(['ip', 'link', 'del', p['intf']], check=False)
+        os.makedirs(self.workdir, exist_ok=True)
+        for s in self.plan['switches']:
+            shutil.rmtree(os.path.join(self.workdir, s['name']), ignore_errors=True)
+        self.state = State(self.workdir)
+        self.state.data['interfaces'] = [p['intf'] for s in self.plan['switches'] for p in s['ports']] + [h['intf'] for h in self.plan['hosts']]
+        self.state.data['netns'] = [h['netns'] for h in self.plan['hosts']]
+        self.state.data['shells'] = [n['name'] for n in self.plan['switches'] + self.plan['hosts']]
+        self.state.save()
+
+        cls = SWITCH_KINDS[self.kind]
+        if self.kind == 'embedded' and self.embedded_command:
+            cls = type('EmbeddedP4SwitchCustom', (EmbeddedP4Switch,), {'base_command': self.embedded_command})
+        self.net = Mininet(topo=None, controller=None, switch=cls, host=Host, build=False, autoSetMacs=False, autoStaticArp=False)
+        switches = {}
+        for s in self.plan['switches']:
+            switches[s['name']] = self.net.addSwitch(s['name'], cls=cls, spec=s, workdir=self.workdir, pipeline=self.pipeline, pcap=self.pcap)
+        hosts = {}
+        for h in self.plan['hosts']:
+            hosts[h['name']] = self.net.addHost(h['name'], ip=None, mac=h['mac'])
+        for h in self.plan['hosts']:
+            self.net.addLink(hosts[h['name']], switches[h['switch']], port1=0, port2=h['port'],
+                             intfName1=h['intf'], intfName2=h['switchIntf'], addr1=h['mac'], addr2=h['gatewayMac'])
+        by_name = {s['name']: s for s in self.topo['switches']}
+        for a, b in self.plan['links']:
+            self.net.addLink(switches[a['switch']], switches[b['switch']], port1=a['port'], port2=b['port'],
+                             intfName1=intf_name(a['switch'], a['port']), intfName2=intf_name(b['switch'], b['port']),
+                             addr1=port_mac(by_name[a['switch']], a['port']), addr2=port_mac(by_name[b['switch']], b['port']))
+        self.net.build()
+        for s in self.plan['switches']:
+            for p in s['ports']:
+                configure_switch_intf(p['intf'], p['mac'])
+        os.makedirs('/run/netns', exist_ok=True)
+        for h in self.plan['hosts']:
+            node = hosts[h['name']]
+            configure_host(node, h, self.plan['hosts'])
+            run(['ip', 'netns', 'delete', h['netns']], check=False)
+            run(['ip', 'netns', 'attach', h['netns'], str(node.pid)])
+        self.state.data['hostPids'] = {h: n.pid for h, n in hosts.items()}
+        self.state.save()
+
+        for sw in self.net.switches:
+            sw.start([])
+            self.state.data['switches'].append({'name': sw.name, 'pid': sw.proc.pid, 'argv': cmdline(sw.proc.pid) or sw.argv})
+            self.state.save()
+        timeout = self.ready_timeout or cls.ready_timeout
+        deadline = time.time() + timeout
+        for sw in self.net.switches:
+            sw.wait_ready(deadline)
+        self.write_network_file()
+
+    def network_info(self):
+        return {
+            'name': self.plan['name'],
+            'kind': self.kind,
+            'workdir': self.workdir,
+            'switches': [{
+                'name': sw.name, 'deviceId': sw.spec['deviceId'], 'grpc': sw.spec['grpc'],
+                'thrift': sw.spec['thrift'] if self.kind == 'bmv2' else None, 'cpuPort': sw.spec['cpuPort'],
+                'pid': sw.proc.pid if sw.proc else None, 'log': sw.log_path, 'pcapDir': sw.pcap_dir,
+                'ports': sw.spec['ports'],
+            } for sw in self.net.switches],
+            'hosts': [dict(h, pid=self.net[h['name']].pid) for h in self.plan['hosts']],
+        }
+
+    def write_network_file(self):
+        path = os.path.join(self.workdir, 'network.json')
+        with open(path, 'w') as f:
+            json.dump(self.network_info(), f, indent=1)
+        return path
+
+    def stop(self):
+        if self.net:
+            for sw in self.net.switches:  # switches first: no errors for vanishing ports
+                sw.stop_process()
+            self.net.stop()
+            self.net = None
+        cleanup(self.workdir, self.topo, quiet=True)
+        try:
+            os.unlink(os.path.join(self.workdir, 'network.json'))
+        except OSError:
+            pass
+
+
+# --- Command line ---------------------------------------------------------------
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog='p4cast_net.py',
+        description='Builds the network of a p4cast topology file in Mininet, on simple_switch_grpc or the embedded switch.',
+        epilog='Without --cli or a command, the network stays up until Ctrl-C or SIGTERM. '
+               'After "--", a command to run against the network (environment: P4CAST_NETWORK=<network.json>, '
+               'P4CAST_TOPOLOGY=<file>); its exit code is ours, and the network is torn down after it.')
+    ap.add_argument('--topology', '-t', help='topology file (YAML or JSON)')
+    ap.add_argument('--switch', '-s', choices=sorted(SWITCH_KINDS), default='bmv2', help='switch kind (default: bmv2)')
+    ap.add_argument('--cli', action='store_true', help='drop into the Mininet CLI once the network is up')
+    ap.add_argument('--cleanup', action='store_true', help='remove what a previous run left behind, then exit')
+    ap.add_argument('--workdir', default=DEFAULT_WORKDIR, help='state, logs and pcaps (default: %(default)s)')
+    ap.add_argument('--p4-json', help='BMv2 JSON to load at start (else the controller pushes the pipeline)')
+    ap.add_argument('--p4info', help='P4Info of --p4-json (the embedded switch needs it with --p4-json)')
+    ap.add_argument('--no-pcap', action='store_true', help='no per-interface pcap files')
+    ap.add_argument('--embedded-command', help='JSON list: the command before "switch" for the embedded kind (default: ["node", "dist/cli/main.js"])')
+    ap.add_argument('--ready-timeout', type=float, help='seconds for all switches to answer on gRPC (default: 30)')
+    ap.add_argument('--verbose', '-v', action='store_true', help="Mininet's own progress messages")
+    ap.add_argument('command', nargs=argparse.REMAINDER, help='after --: a command to run against the network')
+    a = ap.parse_args(argv)
+    command = a.command[1:] if a.command[:1] == ['--'] else a.command
+
+    if os.geteuid() != 0:
+        sys.exit('p4cast-net: Mininet needs root')
+    setLogLevel('info' if a.verbose else 'warning')
+    try:
+        topo = load_topology(a.topology) if a.topology else None
+    except (OSError, TopologyError) as e:
+        sys.exit('p4cast-net: %s' % e)
+    if a.cleanup:
+        sys.exit(0 if cleanup(a.workdir, topo) else 1)
+    if not topo:
+        ap.error('--topology is required (except with --cleanup)')
+    if a.cli and command:
+        ap.error('--cli and a command exclude each other')
+    if a.p4_json and a.switch == 'embedded' and not a.p4info:
+        ap.error('--p4-json needs --p4info for the embedded switch')
+    pipeline = (os.path.abspath(a.p4_json), os.path.abspath(a.p4info) if a.p4info else None) if a.p4_json else None
+    embedded = None
+    if a.embedded_command:
+        embedded = json.loads(a.embedded_command)
+        if not isinstance(embedded, list) or not all(isinstance(x, str) for x in embedded):
+            ap.error('--embedded-command wants a JSON list of strings')
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    net = P4castNet(topo, a.switch, workdir=os.path.abspath(a.workdir), pipeline=pipeline, pcap=not a.no_pcap,
+                    embedded_command=embedded, ready_timeout=a.ready_timeout)
+    code = 0
+    try:
+        net.start()
+        info_path = net.write_network_file()
+        for sw in net.net.switches:
+            extra = ', thrift %s' % sw.spec['thrift'] if a.switch == 'bmv2' else ''
+            say('%s (%s, device %d): gRPC %s%s, log %s' % (sw.name, a.switch, sw.spec['deviceId'], sw.spec['grpc'], extra, sw.log_path))
+        for h in net.plan['hosts']:
+            say('%s: %s %s via %s (netns %s)' % (h['name'], h['ipv4'] or '-', h['ipv6'] or '-', h['switchIntf'], h['netns']))
+        say('ready: %s' % info_path)
+        if a.cli:
+            CLI(net.net)
+        elif command:
+            env = dict(os.environ, P4CAST_NETWORK=info_path, P4CAST_TOPOLOGY=os.path.abspath(a.topology))
+            code = subprocess.call(command, env=env)
+            say('command exited with %d' % code)
+        else:
+            say('up; Ctrl-C or SIGTERM tears it down')
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        pass
+    except Exception as e:  # noqa: BLE001 - report, tear down, fail
+        print('p4cast-net: error: %s' % e, file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        say('tearing down')
+        net.stop()
+        say('down')
+    return code
+
+
+if __name__ == '__main__':
+    sys.exit(main())
