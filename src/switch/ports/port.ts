@@ -35,6 +35,12 @@ export class FrameQueue {
   close(): void {
     this.closed = true;
     this.queue.length = 0;
+    this.handler = undefined;
+  }
+
+  /** Accepts frames again after close() (a restarted switch re-attaches). */
+  reopen(): void {
+    this.closed = false;
   }
 
   private schedule(): void {

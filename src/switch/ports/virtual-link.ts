@@ -29,6 +29,10 @@ export class LinkEnd implements Port {
   close(): void {
     this.inbox.close();
   }
+
+  reopen(): void {
+    this.inbox.reopen();
+  }
 }
 
 export class VirtualLink {

@@ -1,0 +1,62 @@
+/**
+ * The desired state of one switch: table entries (by table, match and
+ * priority), multicast groups, meter cells and the per-session register
+ * cells to reset when a session is (re)installed there. Plans produce it;
+ * the reconciler compares it with what the switch holds.
+ */
+import type { TableEntryInput } from "../../client/entities/table-entry.js";
+import type { MeterConfigValue } from "../../client/entities/common.js";
+import type { ReplicaValue } from "../../client/entities/pre.js";
+
+export interface SwitchIntent {
+  readonly switch: string;
+  readonly entries: TableEntryInput[];
+  readonly groups: Map<number, ReplicaValue[]>;
+  /** Meter cells to configure, by meter name and index. */
+  readonly meters: { meter: string; index: number; config: MeterConfigValue }[];
+  /** Sessions whose last-hop dedup state this switch serves. */
+  readonly lastHopSessions: Set<number>;
+}
+
+export function emptyIntent(sw: string): SwitchIntent {
+  return { switch: sw, entries: [], groups: new Map(), meters: [], lastHopSessions: new Set() };
+}
+
+/** Table names of the p4cast program (docs/tables.md). */
+export const T = {
+  local: "ingress.l3_classify.ipv4_local_exact",
+  hbMode: "ingress.heartbeat.heartbeat_mode_exact",
+  hbPeer: "ingress.heartbeat.heartbeat_peer_exact",
+  lastHopSession: "ingress.dedup.lasthop_session_exact",
+  mcastXlateV4: "ingress.mcast_xlate.mcast_xlate_v4_lpm",
+  mcastXlateV6: "ingress.mcast_xlate.mcast_xlate_v6_lpm",
+  xlateV6Dst: "ingress.nat64.xlate_v6_dst_lpm",
+  xlateV6Src: "ingress.nat64.xlate_v6_src_lpm",
+  xlateV4Dst: "ingress.nat64.xlate_v4_dst_lpm",
+  xlateV4Src: "ingress.nat64.xlate_v4_src_lpm",
+  sessionV4: "ingress.session.session_v4_exact",
+  sessionV6: "ingress.session.session_v6_exact",
+  mcastV4: "ingress.tree.ipv4_mcast_exact",
+  mcastV6: "ingress.tree.ipv6_mcast_exact",
+  routeV4: "ingress.l3.ipv4_lpm",
+  routeV6: "ingress.l3.ipv6_lpm",
+  nexthop: "ingress.l3.nexthop_exact",
+  treeRid: "egress.tree.mcast_replica_rid_exact",
+  overlayRid: "egress.overlay.overlay_peer_rid_exact",
+  clientRid: "egress.lasthop.lasthop_client_rid_exact",
+} as const;
+
+export const METER_BURST = "ingress.burst.session_burst_meter";
+
+/**
+ * Id spaces on one switch. PRE group ids: the session id for a session's
+ * tree group (ingress or transit), CLIENT_GROUP_BASE + session id for a
+ * last hop's client group. Replication ids: the port number for tree
+ * branches (one rewrite per port), OVERLAY_RID_BASE + the last hop's device
+ * id for overlay copies, CLIENT_RID_BASE (IPv4 delivery) or
+ * CLIENT_RID_V6_BASE (IPv6 delivery) + the host's index for clients.
+ */
+export const CLIENT_GROUP_BASE = 1024;
+export const OVERLAY_RID_BASE = 0x1000;
+export const CLIENT_RID_BASE = 0x2000;
+export const CLIENT_RID_V6_BASE = 0x8000;

@@ -1,0 +1,351 @@
+/**
+ * What the controller wants on every switch, computed from the topology, the
+ * links currently up and the receivers that joined at run time: routes and
+ * neighbours, local addresses, heartbeat peers, per-session trees, overlay
+ * copies, last-hop delivery, burst meters and translation entries.
+ */
+import { formatIPv4, formatIPv6, formatMac } from "../../client/codec/values.js";
+import type { TableEntryInput } from "../../client/entities/table-entry.js";
+import { distributionTree, overlayPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
+import { pathTo, shortestPathTree } from "../paths/shortest.js";
+import { hostV4, hostV6, networkOf, overlayAddress, parsePrefix, portMac } from "../topology/addressing.js";
+import type { NetworkGraph } from "../topology/graph.js";
+import type { HostSpec, SessionSpec } from "../topology/schema.js";
+import { CLIENT_GROUP_BASE, CLIENT_RID_BASE, CLIENT_RID_V6_BASE, METER_BURST, OVERLAY_RID_BASE, type SwitchIntent, T, emptyIntent } from "./intent.js";
+import { parseIPv4 } from "../../client/codec/values.js";
+
+export interface SessionPlan {
+  readonly session: SessionSpec;
+  readonly ingress: string;
+  /** Last-hop router → its clients. */
+  readonly lastHops: ReadonlyMap<string, readonly HostSpec[]>;
+  readonly tree: DistributionTree;
+  /** Overlay paths in use (always-redundant, or overlay-on-failure after a failure). */
+  readonly overlays: ReadonlyMap<string, OverlayPath>;
+}
+
+export interface NetworkPlan {
+  readonly intents: ReadonlyMap<string, SwitchIntent>;
+  readonly sessions: ReadonlyMap<number, SessionPlan>;
+  /** Heartbeat peers: per switch, peer address → index (and the link). */
+  readonly peers: ReadonlyMap<string, readonly HeartbeatPeer[]>;
+  readonly warnings: readonly string[];
+}
+
+export interface HeartbeatPeer {
+  readonly link: number;
+  readonly port: number;
+  readonly peer: string;
+  readonly peerAddress: bigint;
+  readonly index: number;
+}
+
+export interface PlanInput {
+  readonly graph: NetworkGraph;
+  /** Receivers added at run time (IGMP/MLD joins), by session id. */
+  readonly extraClients?: ReadonlyMap<number, readonly string[]>;
+  /** Receivers removed at run time, by session id. */
+  readonly removedClients?: ReadonlyMap<number, readonly string[]>;
+  /**
+   * overlay-on-failure sessions: last hops switched to the overlay because
+   * their tree branch broke (session id → last hops).
+   */
+  readonly overlayActivated?: ReadonlyMap<number, ReadonlySet<string>>;
+  /** Meter overrides set at run time, by session id. */
+  readonly meterOverrides?: ReadonlyMap<number, SessionSpec["meter"]>;
+}
+
+const mac = (v: bigint) => formatMac(v);
+
+export function planNetwork(input: PlanInput): NetworkPlan {
+  const g = input.graph;
+  const topo = g.topology;
+  const warnings: string[] = [];
+  const intents = new Map<string, SwitchIntent>(topo.switches.map((s) => [s.name, emptyIntent(s.name)]));
+  const sw = (n: string) => g.switches.get(n)!;
+  const hostsByName = new Map(topo.hosts.map((h) => [h.name, h]));
+  const hostIndex = new Map(topo.hosts.map((h, i) => [h.name, i]));
+  const clientRid = (host: string, v6: boolean) => (v6 ? CLIENT_RID_V6_BASE : CLIENT_RID_BASE) + hostIndex.get(host)!;
+
+  // -- neighbours: one nexthop per port (link or host), id = port ---------------
+  for (const s of topo.switches) {
+    const it = intents.get(s.name)!;
+    for (const a of g.allAdjacencies(s.name)) {
+      const peer = sw(a.to);
+      it.entries.push(nexthop(a.port, portMac(s, a.port), portMac(peer, a.peerPort)));
+    }
+    for (const h of topo.hosts.filter((x) => x.attach.switch === s.name)) {
+      it.entries.push(nexthop(h.attach.port, portMac(s, h.attach.port), BigInt("0x" + h.mac.replace(/:/g, ""))));
+    }
+    it.entries.push({ table: T.local, match: { dst_addr: s.loopback.ipv4 }, action: "mark_local" });
+  }
+
+  // -- unicast routes -----------------------------------------------------------
+  for (const family of ["ipv4", "ipv6"] as const) {
+    const table = family === "ipv4" ? T.routeV4 : T.routeV6;
+    const width = family === "ipv4" ? 32 : 128;
+    const fmt = family === "ipv4" ? formatIPv4 : formatIPv6;
+    // Destinations: host subnets (at the attached switch) and loopbacks.
+    const subnets = new Map<string, { sw: string; prefix: string }>();
+    for (const h of topo.hosts) {
+      const text = family === "ipv4" ? h.ipv4 : h.ipv6;
+      if (!text) continue;
+      const p = parsePrefix(text, family);
+      const key = `${fmt(networkOf(p, width))}/${p.len}`;
+      const prev = subnets.get(key);
+      if (prev && prev.sw !== h.attach.switch) warnings.push(`${family} subnet ${key} is split between ${prev.sw} and ${h.attach.switch}: routing per host`);
+      subnets.set(key, { sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch, prefix: key });
+    }
+    for (const s of topo.switches) {
+      const it = intents.get(s.name)!;
+      const spt = shortestPathTree(g, s.name, family);
+      const firstHop = (target: string): number | undefined => pathTo(spt, target)?.[0]?.port;
+      // Local hosts: one /32 (/128) route each, straight to the host.
+      for (const h of topo.hosts.filter((x) => x.attach.switch === s.name)) {
+        const a = family === "ipv4" ? hostV4(h) : hostV6(h);
+        if (a !== undefined) it.entries.push(route(table, `${fmt(a)}/${width}`, h.attach.port));
+      }
+      for (const { sw: at, prefix } of subnets.values()) {
+        if (at === s.name) continue;
+        if (at === "*") {
+          for (const h of topo.hosts) {
+            const a = family === "ipv4" ? hostV4(h) : hostV6(h);
+            if (a === undefined || h.attach.switch === s.name) continue;
+            const hop = firstHop(h.attach.switch);
+            if (hop !== undefined) it.entries.push(route(table, `${fmt(a)}/${width}`, hop));
+          }
+          continue;
+        }
+        const hop = firstHop(at);
+        if (hop !== undefined) it.entries.push(route(table, prefix, hop));
+      }
+      for (const other of topo.switches) {
+        if (other.name === s.name) continue;
+        const lb = family === "ipv4" ? other.loopback.ipv4 : other.loopback.ipv6;
+        if (!lb) continue;
+        const hop = firstHop(other.name);
+        if (hop !== undefined) it.entries.push(route(table, `${lb}/${width}`, hop));
+      }
+    }
+  }
+
+  // -- heartbeat peers: every inter-switch link, both ends ---------------------
+  const peers = new Map<string, HeartbeatPeer[]>();
+  for (const s of topo.switches) {
+    const list: HeartbeatPeer[] = [];
+    const seen = new Set<string>();
+    for (const a of g.allAdjacencies(s.name)) {
+      const peer = sw(a.to);
+      if (seen.has(peer.name)) continue; // one index per peer address
+      seen.add(peer.name);
+      list.push({ link: a.link, port: a.port, peer: peer.name, peerAddress: parseIPv4(peer.loopback.ipv4), index: list.length });
+    }
+    peers.set(s.name, list);
+    const it = intents.get(s.name)!;
+    for (const p of list) it.entries.push({ table: T.hbPeer, match: { peer_addr: p.peerAddress }, action: { name: "set_peer", params: { peer_index: p.index } } });
+    if (topo.heartbeat.mode === "slow") it.entries.push({ table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
+  }
+
+  // -- sessions -----------------------------------------------------------------
+  const sessions = new Map<number, SessionPlan>();
+  const treeRids = new Map<string, Set<number>>();
+  const clientRids = new Map<string, Map<number, TableEntryInput>>();
+  const overlayRids = new Map<string, Map<number, TableEntryInput>>();
+  for (const s of topo.sessions) {
+    const source = hostsByName.get(s.source)!;
+    const ingress = source.attach.switch;
+    const removed = new Set(input.removedClients?.get(s.id) ?? []);
+    const clientNames = [...new Set([...s.clients, ...(input.extraClients?.get(s.id) ?? [])])].filter((c) => !removed.has(c));
+    const lastHops = new Map<string, HostSpec[]>();
+    for (const c of clientNames) {
+      const h = hostsByName.get(c);
+      if (!h) continue;
+      const list = lastHops.get(h.attach.switch) ?? [];
+      list.push(h);
+      lastHops.set(h.attach.switch, list);
+    }
+    const remoteLastHops = [...lastHops.keys()].filter((n) => n !== ingress);
+    const tree = distributionTree(g, ingress, remoteLastHops);
+    for (const u of tree.unreachable) warnings.push(`session ${s.id}: last-hop router ${u} is unreachable over IPv4`);
+    const overlays = new Map<string, OverlayPath>();
+    const wantOverlay = (lh: string) =>
+      s.redundancy === "always-redundant" || (s.redundancy === "overlay-on-failure" && (input.overlayActivated?.get(s.id)?.has(lh) ?? false));
+    for (const lh of remoteLastHops) {
+      if (!wantOverlay(lh)) continue;
+      const ov = overlayPath(g, tree, lh);
+      if (ov) overlays.set(lh, ov);
+      else warnings.push(`session ${s.id}: no overlay path to ${lh}`);
+    }
+    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays });
+    const v6 = s.service.address.includes(":");
+    const groupId = s.id;
+    const clientGroup = CLIENT_GROUP_BASE + s.id;
+
+    // Client delivery at each last hop (including the ingress router itself).
+    for (const [lh, clients] of lastHops) {
+      const it = intents.get(lh)!;
+      const lhSw = sw(lh);
+      const rids = clientRids.get(lh) ?? new Map<number, TableEntryInput>();
+      clientRids.set(lh, rids);
+      const replicas = [];
+      for (const c of clients) {
+        const rid = clientRid(c.name, v6);
+        const addr = v6 ? hostV6(c) : hostV4(c);
+        if (addr === undefined) {
+          warnings.push(`session ${s.id}: client ${c.name} has no ${v6 ? "IPv6" : "IPv4"} address; not delivered`);
+          continue;
+        }
+        rids.set(rid, {
+          table: T.clientRid,
+          match: { egress_rid: rid },
+          action: {
+            name: v6 ? "deliver_to_client_v6" : "deliver_to_client_v4",
+            params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt("0x" + c.mac.replace(/:/g, "")) },
+          },
+        });
+        replicas.push({ port: c.attach.port, instance: rid });
+      }
+      if (lh !== ingress) {
+        it.groups.set(clientGroup, replicas);
+        it.entries.push({ table: T.lastHopSession, match: { session_id: s.id }, action: { name: "accept_session", params: { client_grp: clientGroup } } });
+        it.lastHopSessions.add(s.id);
+      }
+    }
+
+    // The ingress router: classification, encapsulation, session group.
+    {
+      const it = intents.get(ingress)!;
+      const ing = sw(ingress);
+      const replicas: { port: number; instance: number }[] = [];
+      for (const a of tree.children.get(ingress) ?? []) {
+        replicas.push({ port: a.port, instance: a.port });
+        addTreeRid(treeRids, ingress, a.port);
+      }
+      for (const [lh, ov] of overlays) {
+        const first = ov.path[0]!;
+        const lhSw = sw(lh);
+        const rid = OVERLAY_RID_BASE + (lhSw.deviceId & 0xfff);
+        replicas.push({ port: first.port, instance: rid });
+        const m = overlayRids.get(ingress) ?? new Map<number, TableEntryInput>();
+        overlayRids.set(ingress, m);
+        m.set(rid, {
+          table: T.overlayRid,
+          match: { egress_rid: rid },
+          action: { name: "overlay_to_peer", params: { peer_addr: overlayAddress(ing, lhSw), src_mac: portMac(ing, first.port), dst_mac: portMac(sw(first.to), first.peerPort) } },
+        });
+      }
+      // Clients on the ingress router itself get their copies from the session group.
+      for (const c of lastHops.get(ingress) ?? []) {
+        const rid = clientRid(c.name, v6);
+        if (clientRids.get(ingress)?.has(rid)) replicas.push({ port: c.attach.port, instance: rid });
+      }
+      it.groups.set(groupId, replicas);
+      it.entries.push({
+        table: v6 ? T.sessionV6 : T.sessionV4,
+        match: { dst_addr: s.service.address, l4_dst_port: s.service.port },
+        action: {
+          name: "encap_session",
+          params: { session_id: s.id, group_addr: s.group, src_addr: ing.loopback.ipv4, mcast_grp: groupId, yellow_dscp: (input.meterOverrides?.get(s.id) ?? s.meter)?.yellowDscp ?? 8 },
+        },
+      });
+      const meter = input.meterOverrides?.has(s.id) ? input.meterOverrides.get(s.id) : s.meter;
+      if (meter) it.meters.push({ meter: METER_BURST, index: s.id, config: { cir: meter.cir, cburst: meter.cburst, pir: meter.pir, pburst: meter.pburst } });
+    }
+
+    // Transit and last-hop routers on the tree: group address → tree group.
+    for (const m of tree.members) {
+      if (m === ingress) continue;
+      const it = intents.get(m)!;
+      const replicas: { port: number; instance: number }[] = [];
+      for (const a of tree.children.get(m) ?? []) {
+        replicas.push({ port: a.port, instance: a.port });
+        addTreeRid(treeRids, m, a.port);
+      }
+      if (lastHops.has(m)) {
+        for (const c of lastHops.get(m)!) {
+          const rid = clientRid(c.name, v6);
+          if (clientRids.get(m)?.has(rid)) replicas.push({ port: c.attach.port, instance: rid });
+        }
+      }
+      it.groups.set(groupId, replicas);
+      it.entries.push({ table: T.mcastV4, match: { group_addr: s.group }, action: { name: "replicate_to_group", params: { mcast_grp: groupId } } });
+    }
+
+    // Overlay addresses: local at the last hop, routed along the overlay path.
+    for (const [lh, ov] of overlays) {
+      const addr = overlayAddress(sw(ingress), sw(lh));
+      const text = `${formatIPv4(addr)}/32`;
+      const lhIt = intents.get(lh)!;
+      addOnce(lhIt, { table: T.local, match: { dst_addr: addr }, action: "mark_local" });
+      for (const a of ov.path.slice(1)) addOnce(intents.get(a.from)!, route(T.routeV4, text, a.port));
+    }
+  }
+  for (const [s, ports] of treeRids) {
+    const it = intents.get(s)!;
+    const spec = sw(s);
+    for (const p of [...ports].sort((a, b) => a - b)) {
+      it.entries.push({ table: T.treeRid, match: { egress_rid: p }, action: { name: "rewrite_replica_src_mac", params: { src_mac: portMac(spec, p) } } });
+    }
+  }
+  for (const [s, rids] of clientRids) intents.get(s)!.entries.push(...rids.values());
+  for (const [s, rids] of overlayRids) intents.get(s)!.entries.push(...rids.values());
+
+  // -- translation --------------------------------------------------------------
+  const tr = topo.translation;
+  if (tr) {
+    for (const name of tr.translators) {
+      const it = intents.get(name)!;
+      it.entries.push({ table: T.xlateV6Dst, match: { dst_addr: tr.nat64Prefix }, action: "xlate_v6_dst_embedded" });
+      it.entries.push({ table: T.xlateV6Src, match: { src_addr: tr.nat64Prefix }, action: "xlate_v6_src_embedded" });
+      for (const m of tr.mappings) {
+        it.entries.push({ table: T.xlateV6Dst, match: { dst_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_dst_explicit", params: { addr: m.ipv4 } } });
+        it.entries.push({ table: T.xlateV6Src, match: { src_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_src_explicit", params: { addr: m.ipv4 } } });
+        it.entries.push({ table: T.xlateV4Dst, match: { dst_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: m.ipv6 } } });
+        it.entries.push({ table: T.xlateV4Src, match: { src_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_src_explicit", params: { addr: m.ipv6 } } });
+      }
+      // IPv4 sources of translated traffic get the NAT64 prefix.
+      it.entries.push({ table: T.xlateV4Src, match: { src_addr: "0.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
+      it.entries.push({ table: T.xlateV4Src, match: { src_addr: "128.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
+      it.entries.push({
+        table: T.mcastXlateV6,
+        match: { group_addr: tr.multicastPrefix },
+        action: { name: "mcast_xlate_6to4", params: { source_prefix: prefixBase(tr.sourcePrefix) } },
+      });
+    }
+    // Every switch routes the NAT64 prefix towards the nearest translator.
+    if (tr.translators.length > 0) {
+      for (const s of topo.switches) {
+        if (tr.translators.includes(s.name)) continue;
+        const spt = shortestPathTree(g, s.name, "ipv6");
+        const best = [...tr.translators].sort((a, b) => (spt.cost.get(a) ?? Infinity) - (spt.cost.get(b) ?? Infinity) || a.localeCompare(b))[0]!;
+        const hop = pathTo(spt, best)?.[0]?.port;
+        if (hop !== undefined) intents.get(s.name)!.entries.push(route(T.routeV6, tr.nat64Prefix, hop));
+      }
+    }
+  }
+  return { intents, sessions, peers, warnings };
+}
+
+function prefixBase(p: string): bigint {
+  return networkOf(parsePrefix(p, "ipv6"), 128);
+}
+
+function nexthop(port: number, src: bigint, dst: bigint): TableEntryInput {
+  return { table: T.nexthop, match: { nexthop_id: port }, action: { name: "forward_to_neighbor", params: { port, src_mac: mac(src), dst_mac: mac(dst) } } };
+}
+
+function route(table: string, prefix: string, nexthopId: number): TableEntryInput {
+  return { table, match: { dst_addr: prefix }, action: { name: "route_to_nexthop", params: { nexthop_id: nexthopId } } };
+}
+
+function addTreeRid(m: Map<string, Set<number>>, s: string, port: number): void {
+  const set = m.get(s) ?? new Set<number>();
+  set.add(port);
+  m.set(s, set);
+}
+
+/** Adds an entry several sessions may want; the reconciler merges identical ones. */
+function addOnce(it: SwitchIntent, e: TableEntryInput): void {
+  it.entries.push(e);
+}
+

@@ -1,0 +1,175 @@
+/**
+ * Link liveness from heartbeats. Every interval the controller sends, on
+ * every inter-switch link, a heartbeat request as a packet-out leaving the
+ * link's port directly; the neighbour reflects it in its data plane, and the
+ * response is consumed by the sender's data plane, which counts it per peer
+ * (fast path). The controller reads those counters in one batch per switch
+ * per interval. In slow-path mode the responses are punted to the
+ * controller as packet-ins instead. A link whose responses stop for
+ * `missThreshold` intervals is declared down; the first response after that
+ * brings it back up.
+ */
+import { EventEmitter } from "node:events";
+import type { P4RuntimeClient } from "../../client/client.js";
+import type { DecodedOf } from "../../client/entities/entity.js";
+import type { DecodedPacketIn } from "../../client/entities/packet-io.js";
+import { formatIPv4, formatMac } from "../../client/codec/values.js";
+import { buildFrame } from "../../packet/frame.js";
+import { HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
+import { portMac } from "../topology/addressing.js";
+import type { NetworkGraph } from "../topology/graph.js";
+import type { HeartbeatSpec } from "../topology/schema.js";
+import type { HeartbeatPeer } from "../plan/network-plan.js";
+
+export const HB_COUNTER = "ingress.heartbeat.hb_peer_counter";
+const PACKET_IN_HEARTBEAT = 3n;
+const PACKET_OUT_DIRECT = 1;
+
+export interface HeartbeatEvents {
+  linkDown: [{ link: number; name: string; detectedBy: string; atMs: number }];
+  linkUp: [{ link: number; name: string; detectedBy: string; atMs: number }];
+  /** One interval done: messages sent and read. */
+  tick: [{ sent: number; reads: number; durationMs: number }];
+  error: [Error];
+}
+
+interface PeerState {
+  readonly sw: string;
+  readonly peer: HeartbeatPeer;
+  lastCount: bigint | undefined;
+  misses: number;
+  /** Responses seen via packet-in since the last interval (slow path). */
+  punted: number;
+  down: boolean;
+}
+
+export interface HeartbeatStats {
+  packetOuts: number;
+  reads: number;
+  packetIns: number;
+  intervals: number;
+}
+
+export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
+  private timer: NodeJS.Timeout | undefined;
+  private seq = 0;
+  private readonly states = new Map<string, PeerState[]>();
+  private running = false;
+  readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, intervals: 0 };
+  private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
+
+  constructor(
+    private readonly graph: NetworkGraph,
+    private readonly clients: ReadonlyMap<string, P4RuntimeClient>,
+    peers: ReadonlyMap<string, readonly HeartbeatPeer[]>,
+    readonly settings: HeartbeatSpec,
+  ) {
+    super();
+    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false })));
+    if (settings.mode === "slow") {
+      for (const [sw, client] of clients) {
+        const handler = (p: DecodedPacketIn) => {
+          if (p.metadata.reason !== PACKET_IN_HEARTBEAT) return;
+          this.stats.packetIns++;
+          const st = this.states.get(sw)?.find((s) => BigInt(s.peer.index) === p.metadata.aux);
+          if (st) st.punted++;
+        };
+        this.onPacketIn.set(sw, handler);
+        client.on("packetIn", handler);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const loop = async () => {
+      if (!this.running) return;
+      const t0 = performance.now();
+      try {
+        await this.tick();
+      } catch (e) {
+        this.emit("error", e instanceof Error ? e : new Error(String(e)));
+      }
+      const spent = performance.now() - t0;
+      if (this.running) this.timer = setTimeout(() => void loop(), Math.max(0, this.settings.intervalMs - spent));
+    };
+    this.timer = setTimeout(() => void loop(), 0);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    for (const [sw, h] of this.onPacketIn) this.clients.get(sw)?.off("packetIn", h);
+  }
+
+  /** Link ids currently declared down. */
+  downLinks(): number[] {
+    const out = new Set<number>();
+    for (const list of this.states.values()) for (const s of list) if (s.down) out.add(s.peer.link);
+    return [...out];
+  }
+
+  /** One interval: read what came back since the last one, then send new requests. */
+  async tick(): Promise<void> {
+    const t0 = performance.now();
+    this.stats.intervals++;
+    const seq = ++this.seq;
+    let reads = 0;
+    await Promise.all(
+      [...this.states].map(async ([sw, list]) => {
+        const client = this.clients.get(sw);
+        if (!client || !client.isPrimary || !client.hasP4Info) return;
+        let counts: Map<number, bigint> | undefined;
+        if (this.settings.mode === "fast") {
+          try {
+            const cells = (await client.readAll({ kind: "counterEntry", counter: HB_COUNTER })) as DecodedOf<"counterEntry">[];
+            reads++;
+            counts = new Map(cells.map((c) => [Number(c.index), c.data.packets]));
+          } catch {
+            return; // the switch is unreachable: its own reconnect logic takes over
+          }
+        }
+        for (const st of list) {
+          const seen = counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
+          const first = counts ? st.lastCount === undefined : false;
+          if (counts) st.lastCount = counts.get(st.peer.index) ?? 0n;
+          st.punted = 0;
+          if (first) continue;
+          if (seen) {
+            st.misses = 0;
+            if (st.down) {
+              st.down = false;
+              this.emit("linkUp", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
+            }
+          } else if (++st.misses >= this.settings.missThreshold && !st.down) {
+            st.down = true;
+            this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
+          }
+        }
+        for (const st of list) this.sendRequest(sw, client, st.peer, seq);
+      }),
+    );
+    this.stats.reads += reads;
+    this.emit("tick", { sent: [...this.states.values()].reduce((n, l) => n + l.length, 0), reads, durationMs: performance.now() - t0 });
+  }
+
+  private sendRequest(sw: string, client: P4RuntimeClient, peer: HeartbeatPeer, seq: number): void {
+    const me = this.graph.switches.get(sw)!;
+    const them = this.graph.switches.get(peer.peer)!;
+    const adj = this.graph.allAdjacencies(sw).find((a) => a.port === peer.port)!;
+    const frame = buildFrame({
+      ethernet: { src: formatMac(portMac(me, peer.port)), dst: formatMac(portMac(them, adj.peerPort)) },
+      packet: {
+        ip: { version: 4, src: me.loopback.ipv4, dst: formatIPv4(peer.peerAddress), ttl: 64 },
+        l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: HeartbeatFlags.LINK, originId: me.deviceId & 0xffff, sequence: seq >>> 0, originTimestamp: BigInt(Date.now()) * 1000n } },
+      },
+    });
+    try {
+      client.sendPacket({ payload: frame, metadata: { egress_port: peer.port, flags: PACKET_OUT_DIRECT } });
+      this.stats.packetOuts++;
+    } catch {
+      // Stream down: this switch's heartbeats resume once it reconnects.
+    }
+  }
+}
