@@ -1,12 +1,20 @@
 /**
  * The p4cast data plane (p4/build/p4cast.json, compiled by p4c) end to end:
  * crafted frames in, exact frames (bytes and ports) out, for every feature
- * and for bad input. Targets: the embedded switch always (data ports are
- * virtual links to host ports); simple_switch_grpc has no data ports in the
- * shared harness, so its runs are reported as skipped here.
+ * and for bad input. Targets: the embedded switch always, simple_switch_grpc
+ * when it is on PATH (test/support/targets.ts).
  *
  * Switch ports 1..4 face hosts h1..h4. The switch's MAC on port p is
  * 02:00:00:00:00:0p; host hp's MAC is 02:00:00:00:0p:01.
+ *
+ * The embedded switch gives the test real data ports (virtual links). The
+ * harness's simple_switch_grpc has none, so there the suite runs in
+ * CPU-port loopback: every egress port in the entries is CPU_PORT, frames
+ * are injected as packet-outs without the DIRECT flag (they run through the
+ * pipeline as if received on port 255), and what the switch sends out comes
+ * back as packet-ins with reason 0; the "port" of such an output is read
+ * from its source MAC, which every test rewrites to the port's MAC. Punts
+ * (reason != 0) are packet-ins as usual, with ingress port 255.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
@@ -16,6 +24,7 @@ import { P4RuntimeClient } from "../../src/client/client.js";
 import { parseP4Info } from "../../src/client/p4info/load.js";
 import type { EntityInput } from "../../src/client/entities/entity.js";
 import type { DecodedPacketIn } from "../../src/client/entities/packet-io.js";
+import { registerAccess, type RegisterAccess } from "../../src/client/registers.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import {
   CPU_PORT,
@@ -53,21 +62,34 @@ for (const kind of targets()) {
   describe(`p4cast data plane on ${kind}`, () => {
     let target: TestTarget;
     let c: P4RuntimeClient;
+    let regs: RegisterAccess;
     const packetIns: DecodedPacketIn[] = [];
+    /** CPU-port loopback (no data ports on this target). */
+    let loopback = false;
 
     beforeAll(async () => {
       target = await startTarget(kind, { ports: [...PORTS] });
+      // P4CAST_DATAPLANE_LOOPBACK=1 forces the loopback mode on the embedded switch too.
+      loopback = target.hosts === undefined || process.env["P4CAST_DATAPLANE_LOOPBACK"] === "1";
       c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });
       await c.setPipeline({ p4info, deviceConfig, cookie: 1n });
       c.on("packetIn", (p) => packetIns.push(p));
-    });
+      regs = await registerAccess(c, { host: "127.0.0.1", ...(target.thriftPort ? { port: target.thriftPort } : {}) });
+    }, 60_000);
 
     afterAll(async () => {
+      regs?.close();
       c?.close();
       await target?.stop();
     });
 
-    const hasPorts = (): boolean => target.hosts !== undefined;
+    /** Every feature test runs on every target. */
+    const hasPorts = (): boolean => true;
+    /** The port to program for switch port p. */
+    const P = (p: number): number => (loopback ? CPU_PORT : p);
+    /** The ingress port a punt reports for a frame sent into port p. */
+    const inPort = (p: number): bigint => BigInt(loopback ? CPU_PORT : p);
+    const settleMs = (): number => (loopback ? 250 : 60);
 
     async function insert(...entities: EntityInput[]): Promise<void> {
       await c.insert(...entities);
@@ -82,14 +104,29 @@ for (const kind of targets()) {
       };
     }
 
-    /** Sends `frame` into port `port`; returns what came out of every port and the packet-ins. */
-    async function exchange(port: number, frame: Uint8Array, settleMs = 60): Promise<{ out: Outputs; ins: DecodedPacketIn[] }> {
+    /** Sends `frame` into port `port`; returns what came out of every port and the punts. */
+    async function exchange(port: number, frame: Uint8Array): Promise<{ out: Outputs; ins: DecodedPacketIn[] }> {
+      const insBefore = packetIns.length;
+      const out: Outputs = new Map();
+      if (loopback) {
+        c.sendPacket({ payload: frame, metadata: { egress_port: 0, flags: 0 } });
+        await new Promise((r) => setTimeout(r, settleMs()));
+        const ins: DecodedPacketIn[] = [];
+        for (const p of packetIns.slice(insBefore)) {
+          if (p.metadata["reason"] !== 0n) {
+            ins.push(p);
+            continue;
+          }
+          const src = decodeFrame(p.payload).ethernet.src;
+          const q = PORTS.find((x) => swMac(x) === src) ?? 0;
+          out.set(q, [...(out.get(q) ?? []), p.payload]);
+        }
+        return { out, ins };
+      }
       const hosts = target.hosts!;
       const before = new Map(PORTS.map((p) => [p, hosts.get(p)!.received.length]));
-      const insBefore = packetIns.length;
       hosts.get(port)!.send(frame);
-      await new Promise((r) => setTimeout(r, settleMs));
-      const out: Outputs = new Map();
+      await new Promise((r) => setTimeout(r, settleMs()));
       for (const p of PORTS) {
         const got = hosts.get(p)!.received.slice(before.get(p));
         if (got.length) out.set(p, got);
@@ -123,7 +160,7 @@ for (const kind of targets()) {
         await insert(
           entry("ingress.l3.ipv4_lpm", { dst_addr: { value: "10.2.0.0", prefixLen: 16 } }, "ingress.l3.route_to_nexthop", { nexthop_id: 2 }),
           entry("ingress.l3.ipv6_lpm", { dst_addr: { value: ipv6ToBigInt("2001:db8:2::"), prefixLen: 48 } }, "ingress.l3.route_to_nexthop", { nexthop_id: 2 }),
-          entry("ingress.l3.nexthop_exact", { nexthop_id: 2 }, "ingress.l3.forward_to_neighbor", { port: 2, src_mac: swMac(2), dst_mac: hostMac(2) }),
+          entry("ingress.l3.nexthop_exact", { nexthop_id: 2 }, "ingress.l3.forward_to_neighbor", { port: P(2), src_mac: swMac(2), dst_mac: hostMac(2) }),
         );
       });
 
@@ -196,13 +233,11 @@ for (const kind of targets()) {
     }
 
     async function register(name: string, index: number): Promise<bigint> {
-      const [e] = await c.readAll({ kind: "registerEntry", register: name, index });
-      if (!e || e.kind !== "registerEntry") throw new Error(`no register ${name}[${index}]`);
-      return e.value;
+      return regs.read(name, index);
     }
 
     function mcastGroup(groupId: number, replicas: Array<[number, number]>): EntityInput {
-      return { kind: "multicastGroup", groupId, replicas: replicas.map(([port, instance]) => ({ port, instance })) };
+      return { kind: "multicastGroup", groupId, replicas: replicas.map(([port, instance]) => ({ port: P(port), instance })) };
     }
 
     const DF = 0b010;
@@ -505,7 +540,7 @@ for (const kind of targets()) {
         const { out, ins } = await exchange(2, sent);
         expect(out.size).toBe(0);
         expect(ins.length).toBe(1);
-        expect(ins[0]!.metadata).toMatchObject({ ingress_port: 2n, reason: BigInt(PuntReason.HEARTBEAT), aux: 5n });
+        expect(ins[0]!.metadata).toMatchObject({ ingress_port: inPort(2), reason: BigInt(PuntReason.HEARTBEAT), aux: 5n });
         expect(bytesToHex(ins[0]!.payload)).toBe(bytesToHex(sent));
         await c.delete({ kind: "tableEntry", table: "ingress.heartbeat.heartbeat_mode_exact", match: { msg_type: HeartbeatType.RESPONSE } });
         expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
@@ -525,12 +560,12 @@ for (const kind of targets()) {
           entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 121 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(2) }),
         );
         await c.modify(
-          { kind: "meterEntry", meter: "ingress.burst.session_burst_meter", index: 11, config: { cir: 1, cburst: 200, pir: 1, pburst: 400 } },
+          { kind: "meterEntry", meter: "ingress.burst.session_burst_meter", index: 11, config: { cir: 1, cburst: 250, pir: 1, pburst: 450 } },
           { kind: "meterEntry", meter: "ingress.burst.session_burst_meter", index: 12, config: { cir: 1, cburst: 1, pir: 1, pburst: 100000 } },
         );
       });
 
-      /** 100-byte frames (14 + 20 + 8 + 58). */
+      /** 100-byte frames (14 + 20 + 8 + 58); 102 bytes with a packet_out header. Bursts: 250 / 450 bytes. */
       const burstFrame = (dst: string, ecn: number): Uint8Array =>
         buildFrame({
           ethernet: { dst: swMac(1), src: hostMac(1) },
@@ -722,7 +757,7 @@ for (const kind of targets()) {
           const { out, ins } = await exchange(1, f);
           expect(out.size).toBe(0);
           expect(ins.length).toBe(1);
-          expect(ins[0]!.metadata).toMatchObject({ ingress_port: 1n, reason: BigInt(PuntReason.IGMP) });
+          expect(ins[0]!.metadata).toMatchObject({ ingress_port: inPort(1), reason: BigInt(PuntReason.IGMP) });
           expect(bytesToHex(ins[0]!.payload)).toBe(bytesToHex(f));
         }
         const { ins } = await exchange(1, igmp(0x11, "0.0.0.0", "224.0.0.1"));
@@ -740,7 +775,7 @@ for (const kind of targets()) {
         });
         const { ins } = await exchange(3, withHbh);
         expect(ins.length).toBe(1);
-        expect(ins[0]!.metadata).toMatchObject({ ingress_port: 3n, reason: BigInt(PuntReason.MLD) });
+        expect(ins[0]!.metadata).toMatchObject({ ingress_port: inPort(3), reason: BigInt(PuntReason.MLD) });
         const v1 = buildMldV1({ type: 131, multicastAddress: "ff3e::8000:1" }, ctx6);
         const v1f = frame({ from: 3, dst: "33:33:00:00:00:16", packet: { ip: { ...ctx6, hopLimit: 1, hopByHopOptions: routerAlertOptions() }, l4: { kind: "raw", protocol: IpProtocol.ICMPV6, bytes: v1 } } });
         expect((await exchange(3, v1f)).ins.length).toBe(1);
@@ -749,6 +784,15 @@ for (const kind of targets()) {
       });
 
       it("packet-out DIRECT leaves unchanged through the given port; without DIRECT it is routed", async (ctx) => {
+        if (loopback) {
+          // DIRECT to the CPU port comes straight back, unchanged, as a packet-in.
+          const f = frame({ from: 1, packet: udp4("10.1.0.1", "10.2.0.5", 1) });
+          const before = packetIns.length;
+          c.sendPacket({ payload: f, metadata: { egress_port: CPU_PORT, flags: 1 } });
+          await new Promise((r) => setTimeout(r, settleMs()));
+          expect(packetIns.slice(before).map((p) => bytesToHex(p.payload))).toEqual([bytesToHex(f)]);
+          return;
+        }
         if (!hasPorts()) ctx.skip();
         const hosts = target.hosts!;
         const f = frame({ from: 1, packet: udp4("10.1.0.1", "10.2.0.5", 1) });
@@ -766,4 +810,3 @@ for (const kind of targets()) {
   });
 }
 
-void CPU_PORT;
