@@ -1,8 +1,9 @@
 /**
  * The Internet checksum (RFC 1071), pseudo-headers (RFC 768/793 for IPv4,
  * RFC 8200 8.1 for IPv6) and the incremental update of RFC 1624 eqn. 3 --
- * the same arithmetic as p4/include/csum16.p4, so tests can predict the
- * switch's checksums word for word.
+ * the update the data plane applies (p4/include/csum16.p4, where it is the
+ * csum16 of {~HC, ~old words, new words}), so tests can predict the switch's
+ * checksums word for word.
  */
 import { concatBytes } from "./bytes.js";
 import { bigIntToBytes, ipv4ToBytes, ipv6ToBytes } from "./address.js";
@@ -26,18 +27,18 @@ export function checksumVerifies(...chunks: readonly Uint8Array[]): boolean {
   return onesComplementSum(concatBytes(...chunks)) === 0xffff;
 }
 
-/** Ones'-complement sum of two 16-bit words (csum16_add). */
+/** Ones'-complement sum of two 16-bit words. */
 export function csum16Add(a: number, b: number): number {
   const s = (a & 0xffff) + (b & 0xffff);
   return (s & 0xffff) + (s >>> 16);
 }
 
-/** Sum of the two words of a 32-bit value (csum16_fold32). */
+/** Sum of the two words of a 32-bit value. */
 export function csum16Fold32(x: number): number {
   return csum16Add((x >>> 16) & 0xffff, x & 0xffff);
 }
 
-/** Sum of the 16-bit words of a value of `bits` bits (csum16_fold64/128). */
+/** Sum of the 16-bit words of a value of `bits` bits. */
 export function csum16FoldBigInt(x: bigint, bits = 128): number {
   let sum = 0;
   for (let shift = bits - 16; shift >= 0; shift -= 16) {
@@ -46,12 +47,12 @@ export function csum16FoldBigInt(x: bigint, bits = 128): number {
   return sum;
 }
 
-/** RFC 1624 eqn. 3 (csum16_replace): ~(~hc + ~oldSum + newSum). */
+/** RFC 1624 eqn. 3: ~(~hc + ~oldSum + newSum) (CSUM16_UPDATE in the data plane). */
 export function csum16Replace(hc: number, oldSum: number, newSum: number): number {
   return ~csum16Add(csum16Add(~hc & 0xffff, ~oldSum & 0xffff), newSum) & 0xffff;
 }
 
-/** csum16_replace_udp: 0 stays 0 (no checksum), a computed 0 becomes 0xffff. */
+/** The UDP variant (CSUM16_UPDATE_UDP): 0 stays 0 (no checksum), a computed 0 becomes 0xffff. */
 export function csum16ReplaceUdp(hc: number, oldSum: number, newSum: number): number {
   if (hc === 0) return 0;
   const r = csum16Replace(hc, oldSum, newSum);
