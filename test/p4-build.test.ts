@@ -52,8 +52,15 @@ interface Preamble {
   readonly name: string;
 }
 interface P4InfoJson {
-  readonly tables?: ReadonlyArray<{ readonly preamble: Preamble }>;
-  readonly actions?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly tables?: ReadonlyArray<{
+    readonly preamble: Preamble;
+    readonly matchFields?: ReadonlyArray<{ readonly name: string; readonly bitwidth: number; readonly matchType: string }>;
+    readonly size?: string;
+  }>;
+  readonly actions?: ReadonlyArray<{
+    readonly preamble: Preamble;
+    readonly params?: ReadonlyArray<{ readonly name: string; readonly bitwidth: number }>;
+  }>;
   readonly counters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly meters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly registers?: ReadonlyArray<{ readonly preamble: Preamble }>;
@@ -121,5 +128,33 @@ describe("p4/build freshness", () => {
       .filter((n) => n !== "NoAction");
     const missing = names.filter((n) => !doc.includes(n));
     expect(missing, "add these to docs/tables.md").toEqual([]);
+  });
+
+  it("docs/tables.md gives every table's keys and size and every action's parameters exactly", () => {
+    const p4info = JSON.parse(readFileSync(join(p4Dir, "build", "p4cast.p4info.json"), "utf8")) as P4InfoJson;
+    const doc = readFileSync(join(root, "docs", "tables.md"), "utf8");
+    const problems: string[] = [];
+    for (const t of p4info.tables ?? []) {
+      // The table's section: from its bold heading to the next bold heading.
+      const start = doc.indexOf(`**\`${t.preamble.name}\``);
+      if (start < 0) {
+        problems.push(`no section for table ${t.preamble.name}`);
+        continue;
+      }
+      const next = doc.indexOf("\n**`", start + 1);
+      const section = doc.slice(start, next < 0 ? undefined : next);
+      for (const m of t.matchFields ?? []) {
+        const want = `\`${m.name}\` ${m.matchType.toLowerCase()} ${m.bitwidth}`;
+        if (!section.includes(want)) problems.push(`${t.preamble.name}: key "${want}"`);
+      }
+      if (t.size && !section.includes(`size ${t.size}`)) problems.push(`${t.preamble.name}: "size ${t.size}"`);
+    }
+    for (const a of p4info.actions ?? []) {
+      if (!a.params?.length) continue;
+      const short = a.preamble.name.split(".").pop()!;
+      const signature = `${short}(${a.params.map((p) => `${p.name}: ${p.bitwidth}`).join(", ")})`;
+      if (!doc.includes(signature)) problems.push(`${a.preamble.name}: signature "${signature}"`);
+    }
+    expect(problems, "update docs/tables.md").toEqual([]);
   });
 });
