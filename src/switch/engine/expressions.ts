@@ -127,12 +127,21 @@ export function compile(ctx: ExprCtx, j: Json): CE {
     case "bool":
       return bool(j.value ? "true" : "false");
     case "field": {
-      const [hname, fname] = j.value as [string, string];
+      const [hname, fname] = j.value as [unknown, string];
+      if (hname !== null && typeof hname === "object") {
+        // [<header expression>, field]: a header chosen at run time
+        const h = compile(ctx, hname);
+        if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: field of a non-header expression`);
+        if (fname === "$valid$") return num(`V[${h.code}]`, 1);
+        const fi = h.htype.byName.get(fname);
+        if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${fname}`);
+        return fieldRead(ctx, h, h.htype.fields[fi]!).read;
+      }
       if (fname === "$valid$") {
         const h = L.header(hname);
         return num(`V[${h.idx}]`, 1);
       }
-      const aliased = L.headerByName.has(hname) ? undefined : L.findField(`${hname}.${fname}`);
+      const aliased = L.headerByName.has(String(hname)) ? undefined : L.findField(`${String(hname)}.${fname}`);
       const ref = aliased ?? L.field(hname, fname);
       return fieldRead(ctx, headerCE(ref.header), ref.field).read;
     }
@@ -144,6 +153,8 @@ export function compile(ctx: ExprCtx, j: Json): CE {
       return w <= NUM_FIELD_MAX ? num(`P[${i}]`, w) : big(`P[${i}]`, w);
     }
     case "header":
+      // p4c sometimes wraps a run-time header selection in a "header" object
+      if (j.value !== null && typeof j.value === "object") return compile(ctx, j.value);
       return headerCE(L.header(j.value));
     case "header_stack": {
       const s = L.stack(j.value);
@@ -408,6 +419,13 @@ function compileOp(ctx: ExprCtx, e: Json): CE {
 /** Compiles an lvalue (a field, or an expression resolving to one). */
 export function compileLV(ctx: ExprCtx, j: Json): LV {
   const L = ctx.layout;
+  if (j?.type === "field" && j.value?.[0] !== null && typeof j.value?.[0] === "object") {
+    const h = compile(ctx, j.value[0]);
+    if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: field of a non-header expression`);
+    const fi = h.htype.byName.get(String(j.value[1]));
+    if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${String(j.value[1])}`);
+    return fieldRead(ctx, h, h.htype.fields[fi]!);
+  }
   if (j?.type === "field") {
     const [hname, fname] = j.value as [string, string];
     const aliased = L.headerByName.has(hname) ? undefined : L.findField(`${hname}.${fname}`);

@@ -90,7 +90,12 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
         case "extract_VL": {
           const t = ps[0];
           const lenExpr = op.op === "extract_VL" ? ps[1] : undefined;
-          if (t.type === "regular") {
+          if (t.type === "regular" && t.value !== null && typeof t.value === "object") {
+            // a header chosen at run time (e.g. stack[index])
+            const hc = compile(sctx, t.value);
+            if (hc.k !== "hdr" || !hc.htype) throw unsupported(`extract target expression of kind ${hc.k} in ${where}`);
+            body.push(`{ const h = ${hc.code}; ${extractInto("h", undefined, hc.htype, lenExpr, where)} }`);
+          } else if (t.type === "regular") {
             const h = L.header(t.value);
             body.push(extractInto(String(h.idx), h, h.type, lenExpr, where));
           } else if (t.type === "stack") {

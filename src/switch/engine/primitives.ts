@@ -202,7 +202,7 @@ export function compilePrimitive(ctx: PrimCtx, prim: Json, inSwitch: boolean): s
     case "log_msg": {
       need(2);
       if (ps[0].type !== "string") throw malformed(`${ctx.where}: log_msg format must be a string`);
-      const vec: Json[] = ps[1].type === "parameters_vector" ? ps[1].value : [];
+      const vec: Json[] = ps[1].type === "parameters_vector" && Array.isArray(ps[1].value) ? ps[1].value : [];
       const vals = vec.map((v) => {
         const c = dataOf(ctx, v);
         return c.k === "bool" ? `(${c.code} ? 1 : 0)` : c.code;

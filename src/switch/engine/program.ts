@@ -574,8 +574,15 @@ return ${href}.compute(buf, (bits + 7) >> 3);`;
         width = 1;
       } else {
         const target = k.target;
-        if (!Array.isArray(target)) throw unsupported(`key target ${JSON.stringify(target)} in table ${name}`);
-        if (target[1] === "$valid$") {
+        if (target !== null && typeof target === "object" && !Array.isArray(target) && target.type === "expression") {
+          // a field of a header chosen at run time (p4c emits this for stack[index].f)
+          const lv = compileLV(ctx, target);
+          width = lv.field.width;
+          code = lv.read.code;
+          if (lv.field.signed) code = lv.field.wide ? `BigInt.asUintN(${width}, ${code})` : `wrapU(${code}, ${width})`;
+        } else if (!Array.isArray(target)) {
+          throw unsupported(`key target ${JSON.stringify(target)} in table ${name}`);
+        } else if (target[1] === "$valid$") {
           code = `V[${L.header(target[0]).idx}]`;
           width = 1;
         } else {
