@@ -340,7 +340,7 @@ class P4Switch(Switch):
     program = None
     ready_timeout = 30.0
 
-    def __init__(self, name, spec=None, workdir=None, pipeline=None, pcap=True, **params):
+    def __init__(self, name, spec=None, workdir=None, pipeline=None, pcap=True, log_level='info', **params):
         params.setdefault('dpid', '%x' % (spec['deviceId'] or 1))
         params['inNamespace'] = False
         Switch.__init__(self, name, **params)
@@ -349,6 +349,7 @@ class P4Switch(Switch):
         self.log_path = os.path.join(self.dir, 'switch.log')
         self.pcap_dir = os.path.join(self.dir, 'pcap') if pcap else None
         self.pipeline = pipeline  # (bmv2 json, p4info) or None
+        self.log_level = log_level
         self.proc = None
         self.argv = None
 
@@ -418,9 +419,10 @@ class Bmv2Switch(P4Switch):
         argv = [shutil.which(self.program) or self.program]
         for port, intf in self.port_args():
             argv += ['-i', '%d@%s' % (port, intf)]
-        argv += ['--device-id', str(s['deviceId']), '--thrift-port', str(split_hostport(s['thrift'])[1]), '--log-console']
+        argv += ['--device-id', str(s['deviceId']), '--thrift-port', str(split_hostport(s['thrift'])[1]),
+                 '--log-console', '--log-level', self.log_level]
         if self.pcap_dir:
-            argv += ['--pcap', self.pcap_dir]
+            argv += ['--pcap=' + self.pcap_dir]  # the directory is an optional value: it needs the '='
         argv += [self.pipeline[0]] if self.pipeline else ['--no-p4']
         argv += ['--', '--grpc-server-addr', s['grpc'], '--cpu-port', str(s['cpuPort'])]
         return argv
@@ -437,7 +439,9 @@ class EmbeddedP4Switch(P4Switch):
     def command(self):
         s = self.spec
         argv = list(self.base_command or [shutil.which('node') or 'node', os.path.join(REPO, 'dist', 'cli', 'main.js')])
-        argv += ['switch', '--grpc', s['grpc'], '--device-id', str(s['deviceId']), '--cpu-port', str(s['cpuPort']), '--name', self.name]
+        level = {'trace': 'debug', 'warn': 'error'}.get(self.log_level, self.log_level)
+        argv += ['switch', '--grpc', s['grpc'], '--device-id', str(s['deviceId']), '--cpu-port', str(s['cpuPort']), '--name', self.name,
+                 '--log-level', level]
         if self.pcap_dir:
             argv += ['--pcap-dir', self.pcap_dir]
         if self.pipeline:
@@ -492,6 +496,45 @@ def configure_switch_intf(intf, mac):
 
 # --- State and clean-up ---------------------------------------------------------
 
+LOCK_PATH = '/run/lock/p4cast-mininet.lock' if os.path.isdir('/run/lock') else '/tmp/p4cast-mininet.lock'
+
+
+class NetworkLock:
+    """One p4cast network per machine: an flock held for the launcher's lifetime
+    (the kernel drops it when the launcher dies, however it dies)."""
+
+    def __init__(self):
+        self.fd = None
+
+    @staticmethod
+    def holder():
+        """(pid, workdir) written by the holder of the lock, or None."""
+        try:
+            with open(LOCK_PATH) as f:
+                pid, _, workdir = f.read().strip().partition(' ')
+                return int(pid), workdir
+        except (OSError, ValueError):
+            return None
+
+    def acquire(self, workdir):
+        import fcntl
+        fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            h = self.holder()
+            raise RuntimeError('another p4cast network is running%s; stop it (Ctrl-C, SIGTERM) or run --cleanup%s'
+                               % (' (launcher pid %d, workdir %s)' % h if h else '', ' --workdir %s' % h[1] if h else ''))
+        os.ftruncate(fd, 0)
+        os.write(fd, ('%d %s\n' % (os.getpid(), workdir)).encode())
+        self.fd = fd
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
 
 class State:
     """<workdir>/state.json: what this run created, so --cleanup can undo it after a crash."""
@@ -515,7 +558,7 @@ class State:
             return None
 
 
-def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False):
+def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False, locked=False):
     """Stops what a run left behind: switch processes, host shells, netns names, veths.
     Uses <workdir>/state.json, and the topology's names when given."""
     state = State.read(workdir) or {'switches': [], 'hosts': [], 'interfaces': [], 'netns': []}
@@ -524,6 +567,21 @@ def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False):
         if not quiet:
             say('launcher %d is still running; stopping it first' % launcher)
         kill_and_wait(launcher, grace=15, sig=signal.SIGTERM)
+    lock = None
+    if not locked and launcher != os.getpid():  # not the launcher's own work: nobody else may be running
+        lock = NetworkLock()
+        try:
+            lock.acquire(workdir)
+        except RuntimeError as e:
+            raise RuntimeError('clean-up refused: %s' % e)
+    try:
+        return _cleanup(workdir, state, topo, quiet)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _cleanup(workdir, state, topo, quiet):
     switch_pids = [(s['pid'], s['argv']) for s in state['switches'] if s.get('pid')]
     intfs = set(state['interfaces'])
     netns = set(state['netns'])
@@ -583,7 +641,7 @@ def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False):
 class P4castNet:
     """Builds, starts and stops the network of one topology file."""
 
-    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None):
+    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None, log_level='info'):
         self.topo = topo
         self.plan = plan(topo)
         self.kind = kind
@@ -592,6 +650,7 @@ class P4castNet:
         self.pcap = pcap
         self.embedded_command = embedded_command
         self.ready_timeout = ready_timeout
+        self.log_level = log_level
         self.net = None
         self.state = None
 
@@ -622,6 +681,8 @@ class P4castNet:
             raise RuntimeError('refusing to start:\n  ' + '\n  '.join(problems))
 
     def start(self):
+        self.lock = NetworkLock()
+        self.lock.acquire(self.workdir)
         old = State.read(self.workdir)
         if old:
             launcher = old.get('launcher')
@@ -629,7 +690,7 @@ class P4castNet:
             if argv and any('p4cast_net' in a for a in argv):
                 raise RuntimeError('another p4cast network is running (launcher pid %d, %s); stop it or run --cleanup' % (launcher, self.workdir))
             say('a previous run did not clean up (state in %s); cleaning up first' % self.workdir)
-            cleanup(self.workdir, self.topo)
+            cleanup(self.workdir, self.topo, locked=True)
         self.preflight()
         for s in self.plan['switches']:  # a crashed run may have left veths without a state file
             for p in s['ports']:
@@ -650,7 +711,8 @@ class P4castNet:
         self.net = Mininet(topo=None, controller=None, switch=cls, host=Host, build=False, autoSetMacs=False, autoStaticArp=False)
         switches = {}
         for s in self.plan['switches']:
-            switches[s['name']] = self.net.addSwitch(s['name'], cls=cls, spec=s, workdir=self.workdir, pipeline=self.pipeline, pcap=self.pcap)
+            switches[s['name']] = self.net.addSwitch(s['name'], cls=cls, spec=s, workdir=self.workdir, pipeline=self.pipeline, pcap=self.pcap,
+                                                   log_level=self.log_level)
         hosts = {}
         for h in self.plan['hosts']:
             hosts[h['name']] = self.net.addHost(h['name'], ip=None, mac=h['mac'])
@@ -711,11 +773,13 @@ class P4castNet:
                 sw.stop_process()
             self.net.stop()
             self.net = None
-        cleanup(self.workdir, self.topo, quiet=True)
-        try:
-            os.unlink(os.path.join(self.workdir, 'network.json'))
-        except OSError:
-            pass
+        if getattr(self, 'lock', None) and self.lock.fd is not None:
+            cleanup(self.workdir, self.topo, quiet=True, locked=True)
+            try:
+                os.unlink(os.path.join(self.workdir, 'network.json'))
+            except OSError:
+                pass
+            self.lock.release()
 
 
 # --- Command line ---------------------------------------------------------------
@@ -740,6 +804,8 @@ def main(argv=None):
     ap.add_argument('--p4-json', help='BMv2 JSON to load at start (else the controller pushes the pipeline)')
     ap.add_argument('--p4info', help='P4Info of --p4-json (the embedded switch needs it with --p4-json)')
     ap.add_argument('--no-pcap', action='store_true', help='no per-interface pcap files')
+    ap.add_argument('--log-level', choices=['trace', 'debug', 'info', 'warn', 'error', 'off'], default='info',
+                    help='switch log level (default: info; trace/debug log every packet; the embedded switch maps trace to debug, warn to error)')
     ap.add_argument('--embedded-command', help='JSON list: the command before "switch" for the embedded kind (default: ["node", "dist/cli/main.js"])')
     ap.add_argument('--ready-timeout', type=float, help='seconds for all switches to answer on gRPC (default: 30)')
     ap.add_argument('--verbose', '-v', action='store_true', help="Mininet's own progress messages")
@@ -755,7 +821,10 @@ def main(argv=None):
     except (OSError, TopologyError) as e:
         sys.exit('p4cast-net: %s' % e)
     if a.cleanup:
-        sys.exit(0 if cleanup(a.workdir, topo) else 1)
+        try:
+            sys.exit(0 if cleanup(a.workdir, topo) else 1)
+        except RuntimeError as e:
+            sys.exit('p4cast-net: %s' % e)
     if not topo:
         ap.error('--topology is required (except with --cleanup)')
     if a.cli and command:
@@ -772,7 +841,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     net = P4castNet(topo, a.switch, workdir=os.path.abspath(a.workdir), pipeline=pipeline, pcap=not a.no_pcap,
-                    embedded_command=embedded, ready_timeout=a.ready_timeout)
+                    embedded_command=embedded, ready_timeout=a.ready_timeout, log_level=a.log_level)
     code = 0
     try:
         net.start()
@@ -801,9 +870,10 @@ def main(argv=None):
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        say('tearing down')
-        net.stop()
-        say('down')
+        if getattr(net, 'lock', None) and net.lock.fd is not None:
+            say('tearing down')
+            net.stop()
+            say('down')
     return code
 
 

@@ -11,99 +11,32 @@
  * has that option (dist/ is built first when missing), else the stand-in
  * test/mininet/fixtures/switch-main.ts (the run says which).
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../src/switch/ports/raw-socket.js";
+import { mininetSkipReason, repo, sh, startNetwork, type NetworkFile, type RunningNetwork } from "./support/network.js";
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const launcher = join(repo, "mininet", "p4cast_net.py");
 const topology = join(repo, "examples", "line3.yaml");
 const workdir = "/tmp/p4cast-mininet-test";
-const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-
-interface NetworkFile {
-  switches: { name: string; deviceId: number; grpc: string; pid: number; pcapDir: string; ports: { port: number; intf: string; mac: string }[] }[];
-  hosts: { name: string; mac: string; ipv4: string | null; ipv6: string | null; intf: string; netns: string; gatewayMac: string; gatewayV4: string | null; gatewayV6: string | null; pid: number }[];
-}
-
-function liveDefaultRun(): boolean {
-  try {
-    const st = JSON.parse(readFileSync("/tmp/p4cast-mininet/state.json", "utf8")) as { launcher?: number };
-    return st.launcher !== undefined && existsSync(`/proc/${st.launcher}`);
-  } catch {
-    return false;
-  }
-}
-
-const skipReason =
-  process.platform !== "linux"
-    ? "not Linux"
-    : process.getuid?.() !== 0
-      ? "not root (Mininet needs root)"
-      : spawnSync(PY, ["-c", "import mininet.net, yaml"], { stdio: "ignore" }).status !== 0
-        ? "Mininet is not installed for /usr/bin/python3 (apt-get install -y mininet python3-yaml)"
-        : !afpacketAvailable()
-          ? `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`
-          : liveDefaultRun()
-            ? "a p4cast Mininet network is running (/tmp/p4cast-mininet); its interface names would clash"
-            : undefined;
+const skipReason = mininetSkipReason("embedded");
 if (skipReason) console.log(`[p4cast tests] mininet launcher: skipped: ${skipReason}`);
 
-/** The embedded switch command: dist's CLI when it has --interface, else the fixture runner. */
-function embeddedCommand(): string[] | undefined {
-  const main = join(repo, "dist", "cli", "main.js");
-  if (!existsSync(main)) {
-    const b = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: repo, encoding: "utf8", timeout: 90_000 });
-    if (b.status !== 0) console.log(`[p4cast tests] mininet launcher: building dist/ failed (${(b.stdout + b.stderr).trim().split("\n")[0]}); using the fixture runner`);
-  }
-  if (existsSync(main) && spawnSync(process.execPath, [main, "switch", "--help"], { encoding: "utf8" }).stdout.includes("--interface")) return undefined;
-  console.log("[p4cast tests] mininet launcher: dist/cli/main.js switch has no --interface option yet (docs/mininet.md); running test/mininet/fixtures/switch-main.ts instead");
-  return [process.execPath, "--import", "tsx", join(repo, "test", "mininet", "fixtures", "switch-main.ts")];
-}
-
-function sh(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8" });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 describe.skipIf(skipReason !== undefined)("Mininet launcher (line3, embedded switches)", () => {
-  let proc: ChildProcess;
-  let output = "";
+  let run: RunningNetwork;
   let net: NetworkFile;
-  let exitCode: number | null = null;
-  const exited = () => new Promise<void>((r) => (proc.exitCode !== null || proc.signalCode !== null ? r() : proc.once("exit", () => r())));
 
   beforeAll(async () => {
-    spawnSync(PY, [launcher, "--cleanup", "--workdir", workdir, "--topology", topology], { stdio: "ignore" });
-    const custom = embeddedCommand();
-    const args = [launcher, "--topology", topology, "--switch", "embedded", "--workdir", workdir, ...(custom ? ["--embedded-command", JSON.stringify(custom)] : [])];
-    proc = spawn(PY, args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
-    proc.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    proc.once("exit", (code) => (exitCode = code));
-    const deadline = Date.now() + 40_000;
-    while (!/ready: (\S+)/.test(output)) {
-      if (proc.exitCode !== null) throw new Error(`launcher exited with ${proc.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`launcher not ready in 40 s:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    net = JSON.parse(readFileSync(/ready: (\S+)/.exec(output)![1]!, "utf8")) as NetworkFile;
+    run = await startNetwork({ kind: "embedded", topology, workdir });
+    net = run.net;
   }, 90_000);
 
   afterAll(async () => {
-    if (proc && proc.exitCode === null) {
-      proc.kill("SIGTERM");
-      await exited();
-    }
-    spawnSync(PY, [launcher, "--cleanup", "--workdir", workdir, "--topology", topology], { stdio: "ignore" });
+    await run?.stop();
   }, 30_000);
 
   it("prints every switch's gRPC address", () => {
-    for (const s of ["s1", "s2", "s3"]) expect(output).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:5000\\d`));
+    for (const s of ["s1", "s2", "s3"]) expect(run.output()).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:5000\\d`));
     expect(net.switches.map((s) => s.name)).toEqual(["s1", "s2", "s3"]);
   });
 
@@ -163,9 +96,8 @@ describe.skipIf(skipReason !== undefined)("Mininet launcher (line3, embedded swi
 
   it("tears down on SIGTERM leaving no interface, namespace name or process", async () => {
     const pids = [...net.switches.map((s) => s.pid), ...net.hosts.map((h) => h.pid)];
-    proc.kill("SIGTERM");
-    await exited();
-    expect(exitCode, output).toBe(0);
+    const code = await run.stop();
+    expect(code, run.output()).toBe(0);
     const intfs = [...net.switches.flatMap((s) => s.ports.map((p) => p.intf))];
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && intfs.some((i) => existsSync(`/sys/class/net/${i}`))) await new Promise((r) => setTimeout(r, 100));
