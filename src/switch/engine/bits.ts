@@ -63,15 +63,16 @@ export function readBitsBig(d: Uint8Array, bitOff: number, width: number): bigin
   return (v >> BigInt(tail)) & maskOf(width);
 }
 
-/** Reads up to 48 bits as an exact number. */
+/** Reads up to 48 bits as an exact number (never forming more than 53 bits). */
 export function readBitsNum(d: Uint8Array, bitOff: number, width: number): number {
   if (width === 0) return 0;
   const first = bitOff >> 3;
   const last = (bitOff + width - 1) >> 3;
-  let v = 0;
-  for (let i = first; i <= last; i++) v = v * 256 + (d[i] ?? 0);
-  const tail = (last + 1) * 8 - (bitOff + width);
-  return Math.floor(v / 2 ** tail) % 2 ** width;
+  let v = (d[first] ?? 0) & (0xff >> (bitOff & 7));
+  const used = ((bitOff + width - 1) & 7) + 1; // bits taken from the last byte
+  if (first === last) return v >> (8 - used);
+  for (let i = first + 1; i < last; i++) v = v * 256 + (d[i] ?? 0);
+  return v * 2 ** used + ((d[last] ?? 0) >> (8 - used));
 }
 
 /** ORs `width` bits of unsigned `v` into the zeroed region of `out` at `bitOff`. */

@@ -44,8 +44,15 @@ export function readFieldCode(d: string, o: string, bo: number, f: FieldInfo): s
       v = w >= 32 ? `(${sh} >>> 0)` : `(${sh} & ${2 ** w - 1})`;
     }
   } else {
-    const sh = tail ? `Math.floor(${comb} / ${2 ** tail})` : comb;
-    v = w === n * 8 && tail === 0 ? sh : `(${sh} % ${2 ** w})`;
+    // more than 4 bytes: keep every intermediate below 2^53 (exact doubles)
+    const lead = bo & 7;
+    const used = 8 - tail;
+    const parts: string[] = [lead ? `(${d}[${o} + ${first}] & ${0xff >> lead})` : `${d}[${o} + ${first}]`];
+    for (let i = first + 1; i < last; i++) parts.push(`${d}[${o} + ${i}]`);
+    let acc = parts[0]!;
+    for (let i = 1; i < parts.length; i++) acc = `(${acc} * 256 + ${parts[i]})`;
+    const lastByte = `${d}[${o} + ${last}]`;
+    v = `(${acc} * ${2 ** used} + ${tail ? `(${lastByte} >> ${tail})` : lastByte})`;
   }
   if (f.signed) v = `wrapS(${v}, ${w})`;
   return v;

@@ -1,0 +1,166 @@
+/** Unit tests of the engine's building blocks. */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { loadPipeline } from "../../src/switch/engine/index.js";
+import { readBitsBig, readBitsNum, writeBitsBig, writeBitsNum, wrapS, wrapU, and53, or53, xor53, parseHex } from "../../src/switch/engine/bits.js";
+import { Meter, MeterArray } from "../../src/switch/engine/meters.js";
+import { Pre } from "../../src/switch/engine/pre.js";
+import { ValueSet } from "../../src/switch/engine/value-sets.js";
+import { CounterArray } from "../../src/switch/engine/counters.js";
+import { RegisterArray } from "../../src/switch/engine/registers.js";
+import { ActionProfile } from "../../src/switch/engine/action-profiles.js";
+import { formatLog } from "../../src/switch/engine/program.js";
+import { type J, headerType, program } from "./fixtures.js";
+
+describe("bits", () => {
+  it("reads back what it writes, at any offset and width", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 100 }), fc.bigInt({ min: 0n, max: (1n << 100n) - 1n }), (off, w, v0) => {
+        const v = BigInt.asUintN(w, v0);
+        const buf = new Uint8Array(32);
+        writeBitsBig(buf, off, w, v);
+        expect(readBitsBig(buf, off, w)).toBe(v);
+        if (w <= 48) {
+          const b2 = new Uint8Array(32);
+          writeBitsNum(b2, off, w, Number(v));
+          expect([...b2]).toEqual([...buf]);
+          expect(readBitsNum(buf, off, w)).toBe(Number(v));
+        }
+      }),
+    );
+  });
+  it("two's complement and 53-bit bitwise helpers", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), fc.integer({ min: 2, max: 48 }), (v, w) => {
+        expect(wrapU(v, w)).toBe(Number(BigInt.asUintN(w, BigInt(v))));
+        expect(wrapS(v, w)).toBe(Number(BigInt.asIntN(w, BigInt(v))));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 53 - 1 }), fc.integer({ min: 0, max: 2 ** 53 - 1 }), (a, b) => {
+        expect(and53(a, b)).toBe(Number(BigInt(a) & BigInt(b)));
+        expect(or53(a, b)).toBe(Number(BigInt(a) | BigInt(b)));
+        expect(xor53(a, b)).toBe(Number(BigInt(a) ^ BigInt(b)));
+      }),
+    );
+    expect(parseHex("-0x10")).toBe(-16n);
+    expect(parseHex("0xABcd")).toBe(0xabcdn);
+    expect(() => parseHex("0xg")).toThrow(/hexstr/);
+  });
+});
+
+describe("header extract/emit", () => {
+  it("deparse(parse(bytes)) is the identity for random header layouts", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ w: fc.integer({ min: 1, max: 80 }), signed: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        (fields, tail) => {
+          const fs: J[] = fields.map((x, i) => [`f${i}`, Math.max(x.w, x.signed ? 2 : 1), x.signed]);
+          const bits = fs.reduce((a, f) => a + (f[1] as number), 0);
+          if (bits % 8) fs.push(["pad", 8 - (bits % 8), false]);
+          const nbytes = fs.reduce((a, f) => a + (f[1] as number), 0) / 8;
+          const j = program({
+            headerTypes: [headerType("h_t", 2, fs)],
+            headers: [{ name: "h", id: 2, header_type: "h_t", metadata: false }],
+            parser: { name: "parser", id: 0, init_state: "s", parse_states: [{ name: "s", id: 0, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "h" }] }], transition_key: [], transitions: [{ type: "default", value: null, mask: null, next_state: null }] }] },
+            deparserOrder: ["h"],
+          });
+          const e = loadPipeline(j);
+          const pkt = new Uint8Array(nbytes + tail.length);
+          for (let i = 0; i < pkt.length; i++) pkt[i] = (i * 37 + 11 + (tail[i % Math.max(1, tail.length)] ?? 0)) & 0xff;
+          const out = e.process(0, pkt);
+          expect([...out[0]!.data]).toEqual([...pkt]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe("meters", () => {
+  it("BMv2 token buckets: rates per microsecond, peak first, buckets start full", () => {
+    const m = new Meter();
+    expect(m.execute(0, 1)).toBe(0); // unconfigured: green
+    m.set({ cir: 1000n, cburst: 1500n, pir: 2000n, pburst: 3000n }); // bytes/s
+    expect(m.execute(0, 1000)).toBe(0);
+    expect(m.execute(0, 1000)).toBe(1); // committed has 500 left
+    expect(m.execute(0, 1000)).toBe(1); // peak 1000 -> 0, committed still short
+    expect(m.execute(0, 1000)).toBe(2); // peak empty
+  });
+  it("refills at the configured rate", () => {
+    const m = new Meter();
+    m.set({ cir: 1_000_000n, cburst: 10n, pir: 2_000_000n, pburst: 10n }); // 1 and 2 units per µs
+    for (let i = 0; i < 10; i++) expect(m.execute(0, 1)).toBe(0);
+    expect(m.execute(0, 1)).toBe(2);
+    expect(m.execute(3, 1)).toBe(0); // +3 committed, +6 peak tokens
+    expect(() => new Meter().set({ cir: 2n, cburst: 1n, pir: 1n, pburst: 1n })).toThrow(/committed rate/);
+    const arr = new MeterArray("m", 2, true);
+    expect(() => arr.check(2)).toThrow(/out of range/);
+  });
+});
+
+describe("PRE", () => {
+  it("orders replicas by replication id node, ports ascending", () => {
+    const p = new Pre();
+    p.setGroup(1, [
+      { port: 5, rid: 2 },
+      { port: 3, rid: 1 },
+      { port: 1, rid: 2 },
+      { port: 3, rid: 1 },
+    ]);
+    expect(p.groups.get(1)!.order).toEqual([
+      { port: 1, rid: 2 },
+      { port: 5, rid: 2 },
+      { port: 3, rid: 1 },
+    ]);
+    expect(() => p.setGroup(0, [])).toThrow(/out of range/);
+    expect(() => p.deleteGroup(7)).toThrow(/no multicast group/);
+  });
+});
+
+describe("value sets, counters, registers, action profiles, log formatting", () => {
+  it("value sets match under member and transition masks", () => {
+    const vs = new ValueSet("v", 16, 2);
+    vs.setWidths([16]);
+    vs.set([[{ value: 0x1200n, mask: 0xff00n }]]);
+    expect(vs.match([0x12ab], undefined)).toBe(true);
+    expect(vs.match([0x13ab], undefined)).toBe(false);
+    expect(vs.match([0x13ab], [0x0e00n])).toBe(true);
+    expect(() => vs.set([[{ value: 1n << 16n, mask: 0n }]])).toThrow(/wider/);
+    expect(() => vs.set([[], [], []])).toThrow(/at most/);
+  });
+  it("counters count ingress bytes; registers hold their width", () => {
+    const c = new CounterArray("c", 2);
+    c.count(1, 100);
+    c.count(5, 100); // ignored like BMv2
+    expect(c.read(1)).toEqual({ packets: 1n, bytes: 100n });
+    const r = new RegisterArray("r", 2, 64);
+    r.write(1, (1n << 64n) - 1n);
+    expect(r.read(1)).toBe((1n << 64n) - 1n);
+    expect(() => r.write(0, 1n << 64n)).toThrow(/wider/);
+  });
+  it("action profile members get BMv2-style handles; groups are ordered by handle", () => {
+    const p = new ActionProfile("p", 8, true);
+    const a = { idx: 0, id: 0, name: "a", info: { name: "a", params: [{ name: "x", bitwidth: 8 }] }, fn: () => {} };
+    p.actions.set("a", a);
+    p.addMember(10, { action: "a", args: [1n] });
+    p.addMember(20, { action: "a", args: [2n] });
+    p.deleteMember(10);
+    p.addMember(30, { action: "a", args: [3n] }); // reuses handle 0
+    p.setGroup(1, [
+      { member: 20, weight: 1 },
+      { member: 30, weight: 2 },
+    ]);
+    let h = 0;
+    p.selector = () => h;
+    const pick = () => p.select({ kind: "group", group: 1 })!.args[0];
+    expect([0, 1, 2].map((x) => ((h = x), pick()))).toEqual([3, 3, 2]);
+    expect(() => p.addMember(20, { action: "a", args: [1n] })).toThrow(/exists/);
+    expect(() => p.addMember(40, { action: "a", args: [256n] })).toThrow(/does not fit/);
+  });
+  it("formats log_msg like BMv2", () => {
+    expect(formatLog("a={} b={}", [1, 2n])).toBe("a=1 b=2");
+    expect(formatLog("x \\{} {}", [7])).toBe("x {} 7");
+  });
+});
