@@ -800,6 +800,7 @@ def main(argv=None):
     ap.add_argument('--switch', '-s', choices=sorted(SWITCH_KINDS), default='bmv2', help='switch kind (default: bmv2)')
     ap.add_argument('--cli', action='store_true', help='drop into the Mininet CLI once the network is up')
     ap.add_argument('--cleanup', action='store_true', help='remove what a previous run left behind, then exit')
+    ap.add_argument('--print-plan', action='store_true', help='print what would be built (names, MACs, gateways) as JSON, then exit; no root needed')
     ap.add_argument('--workdir', default=DEFAULT_WORKDIR, help='state, logs and pcaps (default: %(default)s)')
     ap.add_argument('--p4-json', help='BMv2 JSON to load at start (else the controller pushes the pipeline)')
     ap.add_argument('--p4info', help='P4Info of --p4-json (the embedded switch needs it with --p4-json)')
@@ -813,13 +814,19 @@ def main(argv=None):
     a = ap.parse_args(argv)
     command = a.command[1:] if a.command[:1] == ['--'] else a.command
 
-    if os.geteuid() != 0:
-        sys.exit('p4cast-net: Mininet needs root')
-    setLogLevel('info' if a.verbose else 'warning')
     try:
         topo = load_topology(a.topology) if a.topology else None
     except (OSError, TopologyError) as e:
         sys.exit('p4cast-net: %s' % e)
+    if a.print_plan:
+        if not topo:
+            ap.error('--print-plan needs --topology')
+        json.dump(plan(topo), sys.stdout, indent=1)
+        print()
+        return 0
+    if os.geteuid() != 0:
+        sys.exit('p4cast-net: Mininet needs root')
+    setLogLevel('info' if a.verbose else 'output')  # 'output': the CLI's results
     if a.cleanup:
         try:
             sys.exit(0 if cleanup(a.workdir, topo) else 1)
