@@ -767,7 +767,27 @@ class P4castNet:
             json.dump(self.network_info(), f, indent=1)
         return path
 
+    def watch(self, interval=0.5):
+        """From now on, reports a switch process that dies (with its log's last lines) while the network is up."""
+        import threading
+        self.watching = threading.Event()
+        switches = list(self.net.switches)
+
+        def run():
+            reported = set()
+            while not self.watching.wait(interval):
+                for sw in switches:
+                    proc = sw.proc
+                    code = proc.poll() if proc else None
+                    if code is not None and sw.name not in reported and not self.watching.is_set():
+                        reported.add(sw.name)
+                        print('\np4cast-net: %s (%s) died with exit code %s; last lines of %s:\n%s'
+                              % (sw.name, sw.kind, code, sw.log_path, tail(sw.log_path)), file=sys.stderr, flush=True)
+        threading.Thread(target=run, name='p4cast-watch', daemon=True).start()
+
     def stop(self):
+        if getattr(self, 'watching', None):
+            self.watching.set()
         if self.net:
             for sw in self.net.switches:  # switches first: no errors for vanishing ports
                 sw.stop_process()
@@ -859,6 +879,7 @@ def main(argv=None):
         for h in net.plan['hosts']:
             say('%s: %s %s via %s (netns %s)' % (h['name'], h['ipv4'] or '-', h['ipv6'] or '-', h['switchIntf'], h['netns']))
         say('ready: %s' % info_path)
+        net.watch()
         if a.cli:
             CLI(net.net)
         elif command:
