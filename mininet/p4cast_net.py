@@ -44,9 +44,11 @@ def _import_mininet():
         import yaml  # noqa: F401
     except ImportError as e:
         system = '/usr/bin/python3'
-        if os.environ.get('P4CAST_NET_REEXEC') != '1' and os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
+        if __name__ == '__main__' and os.environ.get('P4CAST_NET_REEXEC') != '1' and os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
             os.environ['P4CAST_NET_REEXEC'] = '1'
             os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
+        if __name__ != '__main__':
+            raise
         sys.exit('p4cast-net: %s; install Debian\'s mininet and python3-yaml (apt-get install -y mininet python3-yaml)' % e)
 
 
