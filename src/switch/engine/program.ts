@@ -6,20 +6,21 @@
  * profiles, counters, meters, registers, value sets) are plain TypeScript
  * classes the generated code calls into.
  */
-import { NUM_FIELD_MAX, and53, or53, parseHex, readBitsBig, readBitsNum, wrapS, wrapU, writeBitsBig, writeBitsNum, xor53, type Val } from "./bits.js";
+import { NUM_FIELD_MAX, parseHex, type Val } from "./bits.js";
+import { compileCalculation } from "./calculations.js";
 import { Gen } from "./codegen.js";
 import type { CompiledAction } from "./actions.js";
 import { ActionProfile } from "./action-profiles.js";
 import { CounterArray } from "./counters.js";
-import { P4AssertionError, malformed, unsupported } from "./errors.js";
-import { asBool, compile, compileLV, storeCode, type ExprCtx } from "./expressions.js";
-import { emitGeneric, extractGeneric, genEmitter, genExtractor, headerBytes, writeFieldCode } from "./headers.js";
-import { hashAlgo } from "./hashes.js";
+import { malformed, unsupported } from "./errors.js";
+import { asBool, compile, compileLV, storeCode } from "./expressions.js";
+import { genEmitter, genExtractor } from "./headers.js";
 import { MeterArray } from "./meters.js";
 import { compileParser, errorCodes, type ErrorCodes } from "./parse-graph.js";
 import { Phv, PhvLayout, arr, str, type FieldRef, type HeaderTypeInfo, type Json } from "./phv.js";
 import { compilePrimitiveList, type PrimCtx } from "./primitives.js";
 import { RegisterArray } from "./registers.js";
+import { runtimeHelpers } from "./runtime-helpers.js";
 import { EngineError, type ActionInfo, type EntryAction, type MatchValue, type TableInfo } from "./runtime-api.js";
 import { PacketState } from "./state.js";
 import { Table, type KeyDef, type KeyKind } from "./tables.js";
@@ -451,111 +452,7 @@ ${cases.join("\n")}
 
   /** Generates `function CALC<i>()`; returns i. */
   private compileCalc(algo: string, inputs: Json[], where: string, calcs: string[], numeric: boolean[]): number {
-    const L = this.layout;
-    const gen = this.gen;
-    const h = hashAlgo(algo);
-    const href = gen.ref(h, `hash_${algo}`);
-    const lines: string[] = [];
-    let maxBits = 0;
-    let payload = false;
-    // static layout, usable when every input header is valid (the common case)
-    let fast = true;
-    const fastLines: string[] = [];
-    const fastValid = new Set<number>();
-    const touched = new Set<number>();
-    const fastField = (bo: number, width: number, signed: boolean, valueCode: string, wide: boolean): void => {
-      if (wide) {
-        const first = bo >> 3;
-        const last = (bo + width - 1) >> 3;
-        for (let b = first; b <= last; b++) {
-          if (!touched.has(b)) fastLines.push(`buf[${b}] = 0;`);
-          touched.add(b);
-        }
-        fastLines.push(`writeBitsBig(buf, ${bo}, ${width}, BigInt.asUintN(${width}, ${valueCode}));`);
-      } else {
-        const fi = { name: "", width, signed, varbit: false, wide: false, local: 0, bitOffset: bo };
-        fastLines.push(writeFieldCode("buf", "0", bo, fi, valueCode, touched));
-      }
-    };
-    const ctx: ExprCtx = { layout: L, gen, where, register: () => { throw unsupported(`register in ${where}`); } };
-    for (const inp of inputs) {
-      switch (inp.type) {
-        case "field": {
-          const r = this.fieldRef(inp.value, where);
-          const f = r.field;
-          const valid = r.header.metadata ? "true" : `V[${r.header.idx}] === 1`;
-          const slot = f.wide ? `B[${r.header.bBase + f.local}]` : `N[${r.header.nBase + f.local}]`;
-          if (f.varbit) {
-            lines.push(`if (${valid}) { const w = VL[${r.header.idx}]; writeBitsBig(buf, bits, w, BigInt.asUintN(w, ${slot})); bits += w; }`);
-            fast = false;
-          } else if (f.wide) lines.push(`if (${valid}) { writeBitsBig(buf, bits, ${f.width}, BigInt.asUintN(${f.width}, ${slot})); bits += ${f.width}; }`);
-          else lines.push(`if (${valid}) { writeBitsNum(buf, bits, ${f.width}, ${slot}); bits += ${f.width}; }`);
-          if (!f.varbit) {
-            if (!r.header.metadata) fastValid.add(r.header.idx);
-            fastField(maxBits, f.width, f.signed, slot, f.wide);
-          }
-          maxBits += f.width;
-          break;
-        }
-        case "hexstr": {
-          const w = Number(inp.bitwidth);
-          if (!Number.isInteger(w) || w <= 0) throw malformed(`${where}: hexstr input without bitwidth`);
-          const v = BigInt.asUintN(w, parseHex(inp.value));
-          lines.push(`writeBitsBig(buf, bits, ${w}, ${v.toString()}n); bits += ${w};`);
-          if (w <= NUM_FIELD_MAX) fastField(maxBits, w, false, v.toString(), false);
-          else fastField(maxBits, w, false, `${v.toString()}n`, true);
-          maxBits += w;
-          break;
-        }
-        case "header": {
-          const hi = L.header(inp.value);
-          lines.push(`if (V[${hi.idx}] === 1) { const n = HBYTES(${hi.idx}); EMITG(${hi.idx}, buf, bits >> 3); bits += n * 8; }`);
-          maxBits += hi.type.maxLengthBytes * 8;
-          fast = false;
-          break;
-        }
-        case "payload":
-          payload = true;
-          break;
-        case "expression": {
-          // not in the spec, but harmless: a data expression with an explicit bitwidth
-          const c = compile(ctx, inp);
-          const w = Number(inp.bitwidth);
-          if (!Number.isInteger(w) || w <= 0) throw unsupported(`${where}: expression input without bitwidth`);
-          lines.push(`writeBitsBig(buf, bits, ${w}, BigInt.asUintN(${w}, ${c.k === "n" ? `BigInt(${c.code})` : c.code})); bits += ${w};`);
-          maxBits += w;
-          fast = false;
-          break;
-        }
-        default:
-          throw unsupported(`calculation input of type '${String(inp.type)}' in ${where}`);
-      }
-    }
-    if (fast && maxBits % 8 === 0) {
-      const cond = fastValid.size ? [...fastValid].map((h) => `V[${h}] === 1`).join(" && ") : "true";
-      const generic = lines.join("\n");
-      lines.length = 0;
-      lines.push(`if (${cond}) {\n${fastLines.join("\n")}\nbits = ${maxBits};\n} else {\nbuf.fill(0, 0, FIXED);\n${generic}\n}`);
-    } else lines.unshift("buf.fill(0, 0, FIXED);");
-    const i = calcs.length;
-    const fixedBytes = Math.ceil(maxBits / 8) + 8;
-    const holder = { buf: new Uint8Array(fixedBytes + (payload ? 2048 : 0)) };
-    const href2 = gen.ref(holder, `scratch${i}`);
-    const code = lines.join("\n").replaceAll("FIXED", String(fixedBytes));
-    const body = payload
-      ? `const need = ${fixedBytes} + S.payloadLen; let buf = ${href2}.buf; if (buf.length < need) buf = ${href2}.buf = new Uint8Array(need * 2);
-let bits = 0;
-${code}
-const n0 = (bits + 7) >> 3;
-buf.set(S.data.subarray(S.payloadOff, S.payloadOff + S.payloadLen), n0);
-return ${href}.compute(buf, n0 + S.payloadLen);`
-      : `const buf = ${href2}.buf;
-let bits = 0;
-${code}
-return ${href}.compute(buf, (bits + 7) >> 3);`;
-    calcs.push(`function CALC${i}() {\n${body}\n}`);
-    numeric.push(h.numeric);
-    return i;
+    return compileCalculation(this.layout, this.gen, (v: Json, w: string) => this.fieldRef(v, w), algo, inputs, where, calcs, numeric);
   }
 
   private compileTable(t: Json, nodeOf: (n: unknown) => number, ctx: PrimCtx, json: Json): { table: Table; keyCode: string[] } {
@@ -745,186 +642,7 @@ return ${href}.compute(buf, (bits + 7) >> 3);`;
 
   /** Functions and arrays the generated code uses. */
   private helperEnv(): Record<string, unknown> {
-    const L = this.layout;
-    const phv = this.phv;
-    const S = this.S;
-    const { N, B, V, VL, NX, UNX } = phv;
-    const NB = Int32Array.from(L.headers.map((h) => h.nBase));
-    const BB = Int32Array.from(L.headers.map((h) => h.bBase));
-    const HU = Int32Array.from(L.headers.map((h) => h.union));
-    const UH = L.unions.map((u) => Int32Array.from(u.headers));
-    const SH = L.stacks.map((s) => Int32Array.from(s.headers));
-    const US = L.unionStacks.map((u) => Int32Array.from(u.unions));
-    const stackDummy = L.stacks.map((s) => s.dummy);
-    const ustackDummy = L.unionStacks.map((u) => u.dummy);
-    const hdrBytes = (h: number): number => headerBytes(L, phv, h);
-    const SETV = (h: number): void => {
-      V[h] = 1;
-      const u = HU[h]!;
-      if (u >= 0) {
-        const ms = UH[u]!;
-        for (let i = 0; i < ms.length; i++) if (ms[i] !== h) V[ms[i]!] = 0;
-      }
-    };
-    const zero = (h: number): void => {
-      const t = L.headers[h]!.type;
-      N.fill(0, NB[h]!, NB[h]! + t.nN);
-      for (let i = 0; i < t.nB; i++) B[BB[h]! + i] = 0n;
-      VL[h] = 0;
-    };
-    const copyHeader = (d: number, s: number): void => {
-      const t = L.headers[s]!.type;
-      const nd = NB[d]!;
-      const ns = NB[s]!;
-      for (let i = 0; i < t.nN; i++) N[nd + i] = N[ns + i]!;
-      for (let i = 0; i < t.nB; i++) B[BB[d]! + i] = B[BB[s]! + i]!;
-      VL[d] = VL[s]!;
-    };
-    const AH = (d: number, s: number): void => {
-      if (V[s] !== 1) {
-        V[d] = 0;
-        return;
-      }
-      SETV(d);
-      copyHeader(d, s);
-    };
-    const stackOps = (heads: Int32Array[], nx: Int32Array, setInvalid: (h: number) => void, copy: (d: number, s: number) => void) => ({
-      push: (s: number, n: number): void => {
-        const hs = heads[s]!;
-        const depth = hs.length;
-        for (let i = depth - 1; i >= n; i--) copy(hs[i]!, hs[i - n]!);
-        for (let i = 0; i < Math.min(n, depth); i++) setInvalid(hs[i]!);
-        nx[s] = Math.min(depth, nx[s]! + n);
-      },
-      pop: (s: number, n: number): void => {
-        const hs = heads[s]!;
-        const depth = hs.length;
-        for (let i = 0; i + n < depth; i++) copy(hs[i]!, hs[i + n]!);
-        for (let i = Math.max(0, depth - n); i < depth; i++) setInvalid(hs[i]!);
-        nx[s] = Math.max(0, nx[s]! - n);
-      },
-    });
-    const hdrOps = stackOps(SH, NX, (h) => (V[h] = 0), (d, s) => {
-      V[d] = V[s]!;
-      copyHeader(d, s);
-    });
-    const unionCopy = (d: number, s: number): void => {
-      const dm = UH[d]!;
-      const sm = UH[s]!;
-      for (let i = 0; i < dm.length; i++) {
-        V[dm[i]!] = V[sm[i]!]!;
-        copyHeader(dm[i]!, sm[i]!);
-      }
-    };
-    const unionOps = stackOps(US, UNX, (u) => UH[u]!.forEach((h) => (V[h] = 0)), unionCopy);
-    const HEQ = (a: number, b: number): boolean => {
-      if (V[a] !== V[b]) return false;
-      if (V[a] !== 1) return true;
-      const t = L.headers[a]!.type;
-      for (let i = 0; i < t.nN; i++) if (N[NB[a]! + i] !== N[NB[b]! + i]) return false;
-      for (let i = 0; i < t.nB; i++) if (B[BB[a]! + i] !== B[BB[b]! + i]) return false;
-      return VL[a] === VL[b];
-    };
-    const log = (m: string): void => this.onLog(m);
-    const random = this.opts.random;
-    const initNum = Number(this.initUs);
-    return {
-      N,
-      B,
-      V,
-      VL,
-      NX,
-      UNX,
-      NB,
-      BB,
-      HU,
-      UH,
-      SH,
-      US,
-      S,
-      and53,
-      or53,
-      xor53,
-      wrapU,
-      wrapS,
-      readBitsBig,
-      writeBitsBig,
-      writeBitsNum,
-      DIVMOD: (a: bigint, b: bigint, mod: number): bigint => (b === 0n ? 0n : mod ? a % b : a / b),
-      TCM: (v: bigint, w: number): bigint => BigInt.asIntN(w, v),
-      SATN: (v: number, w: number): number => Math.min(Math.max(v, -(2 ** (w - 1))), 2 ** (w - 1) - 1),
-      USATN: (v: number, w: number): number => Math.min(Math.max(v, 0), 2 ** w - 1),
-      SATB: (v: bigint, w: number): bigint => {
-        const max = (1n << BigInt(w - 1)) - 1n;
-        const min = -(1n << BigInt(w - 1));
-        return v > max ? max : v < min ? min : v;
-      },
-      USATB: (v: bigint, w: number): bigint => {
-        const max = (1n << BigInt(w)) - 1n;
-        return v > max ? max : v < 0n ? 0n : v;
-      },
-      HEQ,
-      UEQ: (a: number, b: number): boolean => UH[a]!.every((h, i) => HEQ(h, UH[b]![i]!)),
-      UV: (u: number): boolean => UH[u]!.some((h) => V[h] === 1),
-      SD: (s: number, i: number): number => (i >= 0 && i < SH[s]!.length ? SH[s]![i]! : (log(`header stack index ${i} out of range`), stackDummy[s]!)),
-      USD: (s: number, i: number): number => (i >= 0 && i < US[s]!.length ? US[s]![i]! : (log(`header union stack index ${i} out of range`), ustackDummy[s]!)),
-      SL: (s: number): number => (NX[s]! > 0 ? SH[s]![NX[s]! - 1]! : stackDummy[s]!),
-      SETV,
-      AH,
-      AU: (d: number, s: number): void => UH[d]!.forEach((h, i) => AH(h, UH[s]![i]!)),
-      AS: (d: number, s: number): void => {
-        NX[d] = NX[s]!;
-        SH[d]!.forEach((h, i) => AH(h, SH[s]![i]!));
-      },
-      AUS: (d: number, s: number): void => {
-        UNX[d] = UNX[s]!;
-        US[d]!.forEach((u, i) => UH[u]!.forEach((h, k) => AH(h, UH[US[s]![i]!]![k]!)));
-      },
-      PUSH: hdrOps.push,
-      POP: hdrOps.pop,
-      UPUSH: unionOps.push,
-      UPOP: unionOps.pop,
-      ADDH: (h: number): void => {
-        if (V[h] === 1) return;
-        zero(h);
-        SETV(h);
-        S.pktLen += hdrBytes(h);
-      },
-      REMH: (h: number): void => {
-        if (V[h] !== 1) return;
-        S.pktLen -= hdrBytes(h);
-        V[h] = 0;
-      },
-      METER: (arr: MeterArray, i: number): number => {
-        const m = arr.meters[i];
-        if (!m) {
-          log(`meter ${arr.name}: index ${i} out of range`);
-          return -1;
-        }
-        return m.execute(S.nowUs - initNum, arr.bytes ? S.ingressLen : 1);
-      },
-      RNG: (lo: bigint, hi: bigint): bigint | undefined => {
-        if (lo > hi) {
-          log("random result is not specified when lo > hi");
-          return undefined;
-        }
-        const span = hi - lo + 1n;
-        if (span <= 2n ** 52n) return lo + BigInt(Math.floor(random() * Number(span)));
-        let r = 0n;
-        for (let i = 0; i < 4; i++) r = (r << 32n) | BigInt(Math.floor(random() * 2 ** 32));
-        return lo + (r % span);
-      },
-      LOGMSG: (fmt: string, vals: Val[]): void => log(formatLog(fmt, vals)),
-      LOGE: (m: string): void => log(m),
-      FAIL: (m: string): never => {
-        throw new P4AssertionError(m);
-      },
-      EXVL: (h: number, d: Uint8Array, off: number, nbits: number): void => extractGeneric(L, phv, h, d, off, nbits),
-      LAN: (d: Uint8Array, off: number, bo: number, w: number): number => readBitsNum(d, off * 8 + bo, w),
-      LAB: (d: Uint8Array, off: number, bo: number, w: number): bigint => readBitsBig(d, off * 8 + bo, w),
-      HBYTES: hdrBytes,
-      EMITG: (h: number, out: Uint8Array, o: number): void => emitGeneric(L, phv, h, out, o),
-    };
+    return runtimeHelpers({ layout: this.layout, phv: this.phv, S: this.S, log: (m) => this.onLog(m), random: this.opts.random, initUs: this.initUs });
   }
 
   // -- entry points for the architecture ------------------------------------------
@@ -962,25 +680,4 @@ return ${href}.compute(buf, (bits + 7) >> 3);`;
   }
 }
 
-/** BMv2's log_msg formatting: each "{}" takes the next value. */
-export function formatLog(fmt: string, vals: readonly Val[]): string {
-  let out = "";
-  let k = 0;
-  for (let i = 0; i < fmt.length; i++) {
-    const c = fmt[i]!;
-    if (c === "\\" && (fmt[i + 1] === "{" || fmt[i + 1] === "}")) {
-      out += fmt[i + 1];
-      i++;
-    } else if (c === "{") {
-      const end = fmt.indexOf("}", i);
-      if (end < 0) {
-        out += fmt.slice(i);
-        break;
-      }
-      out += k < vals.length ? String(vals[k]) : "";
-      k++;
-      i = end;
-    } else out += c;
-  }
-  return out;
-}
+export { formatLog } from "./runtime-helpers.js";
