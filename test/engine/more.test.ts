@@ -185,4 +185,18 @@ describe("more primitives", () => {
     expect(d.slice(0, 2)).toEqual([2, 1]);
     expect(d.slice(10)).toEqual([1, 2, 3, 4]);
   });
+
+  it("action_calls nodes run a parameterless action and continue", () => {
+    const j = prog([
+      { name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), assign(f("o", "a"), hex(3))] },
+      { name: "b", id: 1, runtime_data: [], primitives: [assign(f("o", "b"), expr("&", expr("+", f("o", "a"), hex(1)), hex(0xff)))] },
+    ]);
+    j.pipelines[0].init_table = "call_a";
+    j.pipelines[0].tables = [];
+    j.pipelines[0].action_calls = [
+      { name: "call_a", id: 0, action_id: 0, next_node: "call_b" },
+      { name: "call_b", id: 1, action_id: 1, next_node: null },
+    ];
+    expect(first(loadPipeline(j).process(0, new Uint8Array(0))).slice(0, 2)).toEqual([3, 4]);
+  });
 });
