@@ -328,7 +328,7 @@ ${sizeLines.join("\n")}
 const out = new Uint8Array(size + plen);
 let o = 0;
 ${emitLines.join("\n")}
-if (plen > 0) out.set(payload.subarray(poff, poff + plen), o);
+if (plen > 64) out.set(payload.subarray(poff, poff + plen), o); else for (let i = 0; i < plen; i++) out[o + i] = payload[poff + i];
 return out;
 }`);
     }

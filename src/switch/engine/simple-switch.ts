@@ -88,6 +88,7 @@ export class SimpleSwitch {
   private readonly mPacketLength: number;
   private readonly mIngressPort: number;
   private nowAbs = 0;
+  private readonly initNum: number;
 
   constructor(
     readonly prog: Program,
@@ -121,6 +122,7 @@ export class SimpleSwitch {
     const f = this.f;
     this.withQueueing = !!(f.enq_timestamp && f.enq_qdepth && f.deq_timedelta && f.deq_qdepth);
     this.N = prog.phv.N;
+    this.initNum = Number(prog.initUs);
     const fast = (x: Slot | undefined): FastSlot =>
       !x ? { n: -1, b: -1, width: 0, mod: 1 } : x.wide ? { n: -1, b: x.slot, width: x.width, mod: 1 } : { n: x.slot, b: -1, width: x.width, mod: 2 ** Math.min(x.width, 53) };
     this.fs = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, fast(v)]));
@@ -181,7 +183,7 @@ export class SimpleSwitch {
 
   /** Microseconds since the switch started, like BMv2's get_ts(). */
   private nowUs(): number {
-    return this.nowAbs - Number(this.prog.initUs);
+    return this.nowAbs - this.initNum;
   }
 
   process(ingressPort: number, data: Uint8Array): PacketOutput[] {
