@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import type { EntityInput } from "../../src/client/entities/entity.js";
 import { loadP4Info } from "../../src/client/p4info/load.js";
-import { mininetSkipReason, repo, startNetwork, type NetworkFile, type RunningNetwork, type SwitchKind } from "./support/network.js";
+import { mininetSkipReason, repo, sh, startNetwork, type NetworkFile, type RunningNetwork, type SwitchKind } from "./support/network.js";
 
 const topology = join(repo, "examples", "line3.yaml");
 const kinds: SwitchKind[] = ["embedded", "bmv2"];
@@ -137,6 +137,16 @@ for (const kind of kinds) {
       expect(await udpExchange(run.net, "h1", "h3", 6)).toBe("echo:hello from h1");
       expect(await udpExchange(run.net, "h2", "h1", 6)).toBe("echo:hello from h2");
     });
+
+    it("stops at a cut link and carries traffic again once it is restored", async () => {
+      sh(["ip", "link", "set", "s2-eth2", "down"]);
+      await expect(udpExchange(run.net, "h1", "h2", 4)).rejects.toThrow(/no reply/);
+      sh(["ip", "link", "set", "s2-eth2", "up"]);
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && !sh(["ip", "-o", "link", "show", "s3-eth3"]).stdout.includes("LOWER_UP")) await new Promise((r) => setTimeout(r, 50));
+      expect(await udpExchange(run.net, "h1", "h2", 4)).toBe("echo:hello from h1");
+      expect(await udpExchange(run.net, "h3", "h1", 6)).toBe("echo:hello from h3");
+    }, 30_000);
 
     it("tears down cleanly", async () => {
       expect(await run.stop(), run.output()).toBe(0);
