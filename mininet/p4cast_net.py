@@ -811,6 +811,25 @@ def _terminate(signum, frame):  # noqa: ARG001
     raise KeyboardInterrupt('signal %d' % signum)
 
 
+def run_command(command, env):
+    """Runs the command; if we are told to stop meanwhile, it gets SIGTERM and 5 s before SIGKILL."""
+    try:
+        child = subprocess.Popen(command, env=env)
+    except OSError as e:
+        raise RuntimeError('cannot run %s: %s' % (command[0], e))
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        raise
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog='p4cast_net.py',
@@ -886,14 +905,15 @@ def main(argv=None):
             CLI(net.net)
         elif command:
             env = dict(os.environ, P4CAST_NETWORK=info_path, P4CAST_TOPOLOGY=os.path.abspath(a.topology))
-            code = subprocess.call(command, env=env)
+            code = run_command(command, env)
             say('command exited with %d' % code)
         else:
             say('up; Ctrl-C or SIGTERM tears it down')
             while True:
                 signal.pause()
     except KeyboardInterrupt:
-        pass
+        if command:
+            code = 130  # the command was interrupted
     except Exception as e:  # noqa: BLE001 - report, tear down, fail
         print('p4cast-net: error: %s' % e, file=sys.stderr, flush=True)
         code = 1
