@@ -11,10 +11,11 @@ import { registerAccess, type RegisterAccess } from "../client/registers.js";
 import { isP4RuntimeError } from "../client/errors.js";
 import { planNetwork, type NetworkPlan } from "./plan/network-plan.js";
 import type { SwitchIntent } from "./plan/intent.js";
-import { reconcileSwitch, type ReconcileResult } from "./deploy/reconcile.js";
+import { applyDiff, desiredState, reconcileSwitch, type ReconcileResult, type SwitchState } from "./deploy/reconcile.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
+import { OVERLAY_RID_BASE } from "./plan/intent.js";
 import type { Pipeline } from "./pipeline.js";
 import { MembershipTracker, type MembershipChange } from "./runtime/membership.js";
 
@@ -41,6 +42,8 @@ export interface DeployReport {
 export interface FailoverReport {
   readonly link: string;
   readonly up: boolean;
+  /** From the heartbeat verdict to the overlay switch-over write (overlay-on-failure), if any. */
+  readonly overlayMs?: number;
   /** From the heartbeat verdict to the last write of the repair. */
   readonly repairMs: number;
   readonly writes: number;
@@ -54,6 +57,8 @@ export interface ControllerEvents {
   linkDown: [{ link: number; name: string }];
   linkUp: [{ link: number; name: string }];
   failover: [FailoverReport];
+  /** overlay-on-failure last hops were switched to the overlay (the quick write is done). */
+  overlaySwitched: [{ sessions: ReadonlyMap<number, ReadonlySet<string>>; atMs: number }];
   membership: [MembershipChange];
   error: [Error];
 }
@@ -63,7 +68,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   readonly clients = new Map<string, P4RuntimeClient>();
   readonly registers = new Map<string, RegisterAccess>();
   private plan: NetworkPlan | undefined;
-  private readonly applied = new Map<string, string>();
+  /** What the controller last wrote to each switch, and the intent it came from. */
+  private readonly applied = new Map<string, { hash: string; state: SwitchState }>();
   private heartbeat: HeartbeatMonitor | undefined;
   readonly membership: MembershipTracker;
   private readonly overlayActivated = new Map<number, Set<string>>();
@@ -142,6 +148,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       removedClients: this.membership.left(),
       overlayActivated: this.overlayActivated,
       meterOverrides: this.meterOverrides,
+      ...(this.plan ? { pinnedOverlays: new Map([...this.plan.sessions].map(([id, sp]) => [id, new Map([...sp.overlays, ...sp.standby])])) } : {}),
     });
   }
 
@@ -150,9 +157,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.clients.get(name)!.setPipeline({ p4info: p.p4info, deviceConfig: p.deviceConfig, cookie: p.cookie });
   }
 
+  /** Reads the switch and writes what differs from the intent (deploys, restarts). */
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
-    const result = await reconcileSwitch(this.clients.get(name)!, intent, { registers: await this.registersFor(name) });
-    this.applied.set(name, intentHash(intent));
+    const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, { registers: await this.registersFor(name) });
+    this.applied.set(name, { hash: intentHash(intent), state });
+    return result;
+  }
+
+  /** Writes what differs from what the controller last wrote (repairs: no reads). */
+  private async update(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
+    const last = this.applied.get(name);
+    if (!last) return this.program(name, intent);
+    const client = this.clients.get(name)!;
+    const desired = desiredState(client, intent);
+    const result = await applyDiff(client, name, last.state, desired, { registers: await this.registersFor(name) });
+    this.applied.set(name, { hash: intentHash(intent), state: desired });
     return result;
   }
 
@@ -187,19 +206,49 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.emit("reprogrammed", { switch: name, result });
   }
 
+  /**
+   * Switches overlay-on-failure last hops to their standby overlay: one
+   * MulticastGroupEntry write per affected ingress router, before anything
+   * else is recomputed.
+   */
+  private async activateOverlays(affected: ReadonlyMap<number, ReadonlySet<string>>): Promise<number> {
+    const plan = this.plan;
+    if (!plan) return 0;
+    let writes = 0;
+    await Promise.all(
+      [...affected].map(async ([sid, lastHops]) => {
+        const sp = plan.sessions.get(sid);
+        if (!sp) return;
+        const group = plan.intents.get(sp.ingress)!.groups.get(sid);
+        if (!group) return;
+        const add = [...lastHops].flatMap((lh) => {
+          const ov = sp.standby.get(lh);
+          return ov ? [{ port: ov.path[0]!.port, instance: OVERLAY_RID_BASE + (this.graph.switches.get(lh)!.deviceId & 0xfff) }] : [];
+        });
+        if (add.length === 0) return;
+        const replicas = [...group, ...add.filter((r) => !group.some((x) => x.port === r.port && x.instance === r.instance))];
+        await this.clients.get(sp.ingress)!.modify({ kind: "multicastGroup", groupId: sid, replicas });
+        const applied = this.applied.get(sp.ingress);
+        applied?.state.groups.set(sid, replicas);
+        writes++;
+      }),
+    );
+    return writes;
+  }
+
   /** Recomputes the plan and programs the switches whose intent changed. */
   private async repair(first: readonly string[] = []): Promise<{ writes: number; switches: string[] }> {
     this.plan = this.computePlan();
-    const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n) !== intentHash(this.plan!.intents.get(n)!));
+    const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
     // Some switches go first (e.g. ingress routers switching to the overlay).
     const ordered = [...first.filter((n) => changed.includes(n)), ...changed.filter((n) => !first.includes(n))];
     let writes = 0;
-    const head = ordered.slice(0, first.length);
+    const head = ordered.filter((n) => first.includes(n));
     for (const n of head) {
-      const r = await this.program(n, this.plan.intents.get(n)!);
+      const r = await this.update(n, this.plan.intents.get(n)!);
       writes += r.inserted + r.modified + r.deleted;
     }
-    const rest = await Promise.all(ordered.slice(head.length).map((n) => this.program(n, this.plan!.intents.get(n)!)));
+    const rest = await Promise.all(ordered.slice(head.length).map((n) => this.update(n, this.plan!.intents.get(n)!)));
     writes += rest.reduce((s, r) => s + r.inserted + r.modified + r.deleted, 0);
     return { writes, switches: ordered };
   }
@@ -227,9 +276,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.log(`link ${name} ${up ? "up" : "down"}`);
     this.emit(up ? "linkUp" : "linkDown", { link, name });
     const first: string[] = [];
+    let quick = 0;
+    let overlayMs: number | undefined;
     const plan = this.plan ?? this.computePlan();
     if (!up) {
-      // overlay-on-failure: last hops whose tree branch used the link switch to the overlay.
+      // overlay-on-failure: last hops whose tree branch used the link switch to the overlay at once.
+      const affected = new Map<number, Set<string>>();
       for (const sp of plan.sessions.values()) {
         if (sp.session.redundancy !== "overlay-on-failure") continue;
         for (const [lh, branch] of sp.tree.branch) {
@@ -237,12 +289,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
           const set = this.overlayActivated.get(sp.session.id) ?? new Set<string>();
           set.add(lh);
           this.overlayActivated.set(sp.session.id, set);
+          affected.set(sp.session.id, new Set([...(affected.get(sp.session.id) ?? []), lh]));
           first.push(sp.ingress);
         }
       }
+      quick = await this.activateOverlays(affected);
+      if (quick > 0) {
+        overlayMs = performance.now() - detectedAtMs;
+        this.emit("overlaySwitched", { sessions: affected, atMs: performance.now() });
+      }
+      if (quick > 0) this.log(`overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${(performance.now() - detectedAtMs).toFixed(1)} ms`);
     }
-    const { writes, switches } = await this.repair(first);
-    const report: FailoverReport = { link: name, up, repairMs: performance.now() - detectedAtMs, writes, switches };
+    const { writes: repairWrites, switches } = await this.repair(first);
+    const writes = quick + repairWrites;
+    const report: FailoverReport = { link: name, up, ...(overlayMs !== undefined ? { overlayMs } : {}), repairMs: performance.now() - detectedAtMs, writes, switches };
     this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${switches.join(", ") || "no switch"} in ${report.repairMs.toFixed(1)} ms`);
     this.emit("failover", report);
     return report;

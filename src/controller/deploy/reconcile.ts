@@ -1,20 +1,42 @@
 /**
- * Declarative programming of one switch: read what it holds (wildcard
- * reads), compare with the intent, and write only the difference, in an
- * order that never leaves a packet pointing at something missing longer than
- * needed: new leaves (neighbours, rewrite rules, PRE groups, meters) first,
- * then the entries that reference them; deletions in the reverse order.
- * Re-running it on an unchanged switch writes nothing.
+ * Declarative programming of one switch. A switch state (table entries by
+ * identity, PRE groups, meter cells) is computed from an intent or read
+ * from the switch; the difference between two states becomes updates,
+ * written in an order that never leaves a packet pointing at something
+ * missing longer than needed: new leaves (neighbours, rewrite rules, PRE
+ * groups, meters) first, then the entries that reference them; deletions in
+ * the reverse order. A deploy diffs against what the switch holds (so a
+ * second deploy writes nothing); a repair diffs against what the controller
+ * last wrote (it is the only writer), which saves the reads.
  */
 import type { P4RuntimeClient, UpdateInput } from "../../client/client.js";
 import type { DecodedOf } from "../../client/entities/entity.js";
 import { decodeTableEntry, encodeTableEntry, type TableEntryInput } from "../../client/entities/table-entry.js";
 import type { MeterConfigValue } from "../../client/entities/common.js";
+import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
 import { METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 
 /** Tables whose entries others reference: written first, deleted last. */
 const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode]);
+
+const DEDUP_REGISTERS = ["ingress.dedup.dedup_highest", "ingress.dedup.dedup_history", "ingress.dedup.dedup_gap"];
+
+export interface EntryState {
+  readonly table: string;
+  /** Canonical action and idle timeout. */
+  readonly value: string;
+  /** What to write to (re)create it. */
+  readonly input: TableEntryInput;
+}
+
+export interface SwitchState {
+  /** By canonical identity: table, match, priority. */
+  readonly entries: Map<string, EntryState>;
+  readonly groups: Map<number, readonly ReplicaValue[]>;
+  /** Configured meter cells, by "meter/index". */
+  readonly meters: Map<string, { meter: string; index: number; config: MeterConfigValue }>;
+}
 
 export interface ReconcileResult {
   readonly switch: string;
@@ -38,49 +60,61 @@ export interface ReconcileOptions {
 
 const big = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
 
-interface Desired {
-  readonly key: string;
-  readonly value: string;
-  readonly table: string;
-  readonly input: TableEntryInput;
+function identity(d: { table: string; match: object; priority: number }): string {
+  return JSON.stringify([d.table, Object.entries(d.match).sort(([a], [b]) => a.localeCompare(b)), d.priority], big);
 }
 
-/** Canonical identity (table, match, priority) and value (action) of entries. */
-function canonical(client: P4RuntimeClient, e: TableEntryInput): Desired {
-  const d = decodeTableEntry(client.index, encodeTableEntry(client.index, e));
+/** The state an intent asks for (entries canonicalised through the P4Info). */
+export function desiredState(client: P4RuntimeClient, intent: SwitchIntent): SwitchState {
+  const entries = new Map<string, EntryState>();
+  for (const e of intent.entries) {
+    const d = decodeTableEntry(client.index, encodeTableEntry(client.index, e));
+    const key = identity(d);
+    const value = JSON.stringify([d.action, d.idleTimeoutNs], big);
+    const prev = entries.get(key);
+    if (prev && prev.value !== value) throw new Error(`plan for ${intent.switch}: two different entries for one key of ${d.table}: ${prev.value} vs ${value}`);
+    entries.set(key, { table: d.table, value, input: e });
+  }
   return {
-    table: d.table,
-    key: JSON.stringify([d.table, Object.entries(d.match).sort(([a], [b]) => a.localeCompare(b)), d.priority], big),
-    value: JSON.stringify([d.action, d.idleTimeoutNs], big),
-    input: e,
+    entries,
+    groups: new Map(intent.groups),
+    meters: new Map(intent.meters.map((m) => [`${m.meter}/${m.index}`, m])),
   };
 }
 
-export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchIntent, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const batch = opts.batch ?? 1000;
-  // -- desired state, merged by key ---------------------------------------------
-  const desired = new Map<string, Desired>();
-  for (const e of intent.entries) {
-    const d = canonical(client, e);
-    const prev = desired.get(d.key);
-    if (prev && prev.value !== d.value) {
-      throw new Error(`plan for ${intent.switch}: two different entries for the same key in ${d.table}: ${prev.value} vs ${d.value}`);
-    }
-    desired.set(d.key, d);
-  }
-  // -- current state --------------------------------------------------------------
+/** What the switch holds (wildcard reads; default and const entries left out). */
+export async function readState(client: P4RuntimeClient): Promise<SwitchState> {
   const [entries, groups, meters] = await Promise.all([
     client.readAll({ kind: "tableEntry", table: "*" }),
     client.readAll({ kind: "multicastGroup" }),
     client.index.meters.find(METER_BURST) ? client.readAll({ kind: "meterEntry", meter: METER_BURST }) : Promise.resolve([]),
   ]);
-  const current = new Map<string, { table: string; value: string; entity: DecodedOf<"tableEntry"> }>();
+  const state: SwitchState = { entries: new Map(), groups: new Map(), meters: new Map() };
   for (const e of entries as DecodedOf<"tableEntry">[]) {
     if (e.isDefault || e.isConst) continue;
-    const key = JSON.stringify([e.table, Object.entries(e.match).sort(([a], [b]) => a.localeCompare(b)), e.priority], big);
-    current.set(key, { table: e.table, value: JSON.stringify([e.action, e.idleTimeoutNs], big), entity: e });
+    state.entries.set(identity(e), {
+      table: e.table,
+      value: JSON.stringify([e.action, e.idleTimeoutNs], big),
+      input: { table: e.table, match: Object.fromEntries(Object.entries(e.match).map(([k, v]) => [k, matchInput(v)])), ...(e.priority ? { priority: e.priority } : {}) },
+    });
   }
-  // -- the difference -------------------------------------------------------------
+  for (const g of groups as DecodedOf<"multicastGroup">[]) state.groups.set(g.groupId, g.replicas);
+  for (const m of meters as DecodedOf<"meterEntry">[]) if (m.config) state.meters.set(`${m.meter}/${m.index}`, { meter: m.meter, index: Number(m.index), config: m.config });
+  return state;
+}
+
+interface Diff {
+  readonly phases: UpdateInput[][];
+  readonly inserted: number;
+  readonly modified: number;
+  readonly deleted: number;
+  readonly newLastHopSessions: number[];
+}
+
+const replicaText = (r: readonly ReplicaValue[]) => JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+const meterText = (c: MeterConfigValue | undefined) => (c ? JSON.stringify([c.cir, c.cburst, c.pir, c.pburst].map((x) => BigInt(x)), big) : "");
+
+export function diffStates(current: SwitchState, desired: SwitchState): Diff {
   const leafWrites: UpdateInput[] = [];
   const refWrites: UpdateInput[] = [];
   const refDeletes: UpdateInput[] = [];
@@ -89,8 +123,8 @@ export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchInt
   let modified = 0;
   let deleted = 0;
   const newLastHopSessions: number[] = [];
-  for (const d of desired.values()) {
-    const cur = current.get(d.key);
+  for (const [key, d] of desired.entries) {
+    const cur = current.entries.get(key);
     const list = LEAF_TABLES.has(d.table) ? leafWrites : refWrites;
     if (!cur) {
       list.push({ type: "insert", entity: { kind: "tableEntry", ...d.input } });
@@ -101,70 +135,65 @@ export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchInt
       modified++;
     }
   }
-  for (const [key, cur] of current) {
-    if (desired.has(key)) continue;
-    const e = cur.entity;
-    const del: UpdateInput = {
-      type: "delete",
-      entity: { kind: "tableEntry", table: e.table, match: Object.fromEntries(Object.entries(e.match).map(([k, v]) => [k, matchInput(v)])), ...(e.priority ? { priority: e.priority } : {}) },
-    };
-    (LEAF_TABLES.has(cur.table) ? leafDeletes : refDeletes).push(del);
+  for (const [key, cur] of current.entries) {
+    if (desired.entries.has(key)) continue;
+    const { action: _a, ...keyOnly } = cur.input;
+    (LEAF_TABLES.has(cur.table) ? leafDeletes : refDeletes).push({ type: "delete", entity: { kind: "tableEntry", ...keyOnly } });
     deleted++;
   }
-  const currentGroups = new Map((groups as DecodedOf<"multicastGroup">[]).map((g) => [g.groupId, g.replicas]));
-  const sortReplicas = (r: readonly { port: number; instance?: number }[]) => JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
-  for (const [id, replicas] of intent.groups) {
-    const cur = currentGroups.get(id);
+  for (const [id, replicas] of desired.groups) {
+    const cur = current.groups.get(id);
     if (!cur) {
       leafWrites.push({ type: "insert", entity: { kind: "multicastGroup", groupId: id, replicas } });
       inserted++;
-    } else if (sortReplicas(cur) !== sortReplicas(replicas)) {
+    } else if (replicaText(cur) !== replicaText(replicas)) {
       leafWrites.push({ type: "modify", entity: { kind: "multicastGroup", groupId: id, replicas } });
       modified++;
     }
   }
-  for (const id of currentGroups.keys()) {
-    if (!intent.groups.has(id)) {
-      leafDeletes.push({ type: "delete", entity: { kind: "multicastGroup", groupId: id } });
-      deleted++;
-    }
+  for (const id of current.groups.keys()) {
+    if (desired.groups.has(id)) continue;
+    leafDeletes.push({ type: "delete", entity: { kind: "multicastGroup", groupId: id } });
+    deleted++;
   }
-  const wantMeters = new Map(intent.meters.map((m) => [`${m.meter}/${m.index}`, m]));
-  const meterText = (c: MeterConfigValue | undefined) => (c ? JSON.stringify([c.cir, c.cburst, c.pir, c.pburst].map((x) => BigInt(x)), big) : "");
-  for (const m of meters as DecodedOf<"meterEntry">[]) {
-    const want = wantMeters.get(`${m.meter}/${m.index}`);
-    if (meterText(want?.config) === meterText(m.config)) {
-      wantMeters.delete(`${m.meter}/${m.index}`);
-      continue;
-    }
-    if (!want) {
-      leafWrites.push({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index } });
-      modified++;
-    }
-  }
-  for (const m of wantMeters.values()) {
+  for (const [key, m] of desired.meters) {
+    if (meterText(current.meters.get(key)?.config) === meterText(m.config)) continue;
     leafWrites.push({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index, config: m.config } });
     modified++;
   }
-  // -- write, phase by phase ----------------------------------------------------------
+  for (const [key, m] of current.meters) {
+    if (desired.meters.has(key)) continue;
+    leafWrites.push({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index } });
+    modified++;
+  }
+  return { phases: [leafWrites, refWrites, refDeletes, leafDeletes], inserted, modified, deleted, newLastHopSessions };
+}
+
+/** Writes the difference between `current` and `desired`. */
+export async function applyDiff(client: P4RuntimeClient, name: string, current: SwitchState, desired: SwitchState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const batch = opts.batch ?? 1000;
+  const diff = diffStates(current, desired);
   let requests = 0;
   if (!opts.dryRun) {
-    // Dedup state of a newly installed last-hop session starts empty.
-    if (opts.registers && newLastHopSessions.length > 0) {
-      for (const s of newLastHopSessions) {
-        for (const r of ["ingress.dedup.dedup_highest", "ingress.dedup.dedup_history", "ingress.dedup.dedup_gap"]) {
-          await opts.registers.write(r, s, 0n);
-        }
-      }
+    // The dedup state of a newly installed last-hop session starts empty.
+    if (opts.registers) {
+      for (const s of diff.newLastHopSessions) for (const r of DEDUP_REGISTERS) await opts.registers.write(r, s, 0n);
     }
-    for (const phase of [leafWrites, refWrites, refDeletes, leafDeletes]) {
+    for (const phase of diff.phases) {
       for (let i = 0; i < phase.length; i += batch) {
         await client.write(phase.slice(i, i + batch));
         requests++;
       }
     }
   }
-  return { switch: intent.switch, inserted, modified, deleted, requests, resetSessions: newLastHopSessions };
+  return { switch: name, inserted: diff.inserted, modified: diff.modified, deleted: diff.deleted, requests, resetSessions: diff.newLastHopSessions };
+}
+
+/** Reads the switch and writes what differs from the intent. */
+export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchIntent, opts: ReconcileOptions = {}): Promise<ReconcileResult & { state: SwitchState }> {
+  const desired = desiredState(client, intent);
+  const result = await applyDiff(client, intent.switch, await readState(client), desired, opts);
+  return { ...result, state: desired };
 }
 
 function matchInput(v: DecodedOf<"tableEntry">["match"][string]) {

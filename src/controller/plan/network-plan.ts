@@ -22,6 +22,8 @@ export interface SessionPlan {
   readonly tree: DistributionTree;
   /** Overlay paths in use (always-redundant, or overlay-on-failure after a failure). */
   readonly overlays: ReadonlyMap<string, OverlayPath>;
+  /** Overlay paths installed but not fed (overlay-on-failure, before a failure). */
+  readonly standby: ReadonlyMap<string, OverlayPath>;
 }
 
 export interface NetworkPlan {
@@ -53,6 +55,12 @@ export interface PlanInput {
   readonly overlayActivated?: ReadonlyMap<number, ReadonlySet<string>>;
   /** Meter overrides set at run time, by session id. */
   readonly meterOverrides?: ReadonlyMap<number, SessionSpec["meter"]>;
+  /**
+   * Overlay paths chosen earlier (session id → last hop → path). A path is
+   * kept while all its links are up, so a repair does not move the overlay
+   * that is covering for a broken tree branch.
+   */
+  readonly pinnedOverlays?: ReadonlyMap<number, ReadonlyMap<string, OverlayPath>>;
 }
 
 const mac = (v: bigint) => formatMac(v);
@@ -167,16 +175,26 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     const remoteLastHops = [...lastHops.keys()].filter((n) => n !== ingress);
     const tree = distributionTree(g, ingress, remoteLastHops);
     for (const u of tree.unreachable) warnings.push(`session ${s.id}: last-hop router ${u} is unreachable over IPv4`);
+    // Overlay paths: in use for always-redundant sessions; for overlay-on-failure
+    // ones they are installed on standby (routes, rewrite rules, local
+    // addresses) so that switching a last hop to the overlay takes one write:
+    // adding its copy to the ingress router's session group.
     const overlays = new Map<string, OverlayPath>();
-    const wantOverlay = (lh: string) =>
+    const standby = new Map<string, OverlayPath>();
+    const active = (lh: string) =>
       s.redundancy === "always-redundant" || (s.redundancy === "overlay-on-failure" && (input.overlayActivated?.get(s.id)?.has(lh) ?? false));
     for (const lh of remoteLastHops) {
-      if (!wantOverlay(lh)) continue;
-      const ov = overlayPath(g, tree, lh);
-      if (ov) overlays.set(lh, ov);
-      else warnings.push(`session ${s.id}: no overlay path to ${lh}`);
+      if (s.redundancy === "tree-only") continue;
+      const pinned = input.pinnedOverlays?.get(s.id)?.get(lh);
+      const ov = pinned && pinned.path.every((a) => g.isUp(a.link)) ? pinned : overlayPath(g, tree, lh);
+      if (!ov) {
+        warnings.push(`session ${s.id}: no overlay path to ${lh}`);
+        continue;
+      }
+      if (active(lh)) overlays.set(lh, ov);
+      else standby.set(lh, ov);
     }
-    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays });
+    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays, standby });
     const v6 = s.service.address.includes(":");
     const groupId = s.id;
     const clientGroup = CLIENT_GROUP_BASE + s.id;
@@ -221,11 +239,11 @@ export function planNetwork(input: PlanInput): NetworkPlan {
         replicas.push({ port: a.port, instance: a.port });
         addTreeRid(treeRids, ingress, a.port);
       }
-      for (const [lh, ov] of overlays) {
+      for (const [lh, ov] of [...overlays, ...standby]) {
         const first = ov.path[0]!;
         const lhSw = sw(lh);
         const rid = OVERLAY_RID_BASE + (lhSw.deviceId & 0xfff);
-        replicas.push({ port: first.port, instance: rid });
+        if (overlays.has(lh)) replicas.push({ port: first.port, instance: rid });
         const m = overlayRids.get(ingress) ?? new Map<number, TableEntryInput>();
         overlayRids.set(ingress, m);
         m.set(rid, {
@@ -272,7 +290,7 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     }
 
     // Overlay addresses: local at the last hop, routed along the overlay path.
-    for (const [lh, ov] of overlays) {
+    for (const [lh, ov] of [...overlays, ...standby]) {
       const addr = overlayAddress(sw(ingress), sw(lh));
       const text = `${formatIPv4(addr)}/32`;
       const lhIt = intents.get(lh)!;
