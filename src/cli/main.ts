@@ -7,12 +7,17 @@
 import { Command, CommanderError } from "commander";
 import { registerSwitch } from "./commands/switch.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDeploy } from "./commands/deploy.js";
+import { registerStatus } from "./commands/status.js";
+import { registerWatch } from "./commands/watch.js";
+import { registerTopology } from "./commands/topology.js";
 import { registerTable } from "./commands/table.js";
 import { registerClone, registerMcast } from "./commands/mcast.js";
 import { registerCounter } from "./commands/counter.js";
 import { registerMeter } from "./commands/meter.js";
 import { registerRegister } from "./commands/register.js";
 import { registerPacket } from "./commands/packet.js";
+import { registerRuntime } from "./commands/runtime.js";
 import { CliError, EXIT } from "./output.js";
 import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
 
@@ -20,6 +25,10 @@ const program = new Command();
 program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
 registerSwitch(program);
 registerDemo(program);
+registerDeploy(program);
+registerStatus(program);
+registerWatch(program);
+registerTopology(program);
 registerTable(program);
 registerMcast(program);
 registerClone(program);
@@ -27,6 +36,7 @@ registerCounter(program);
 registerMeter(program);
 registerRegister(program);
 registerPacket(program);
+registerRuntime(program);
 
 program.exitOverride();
 try {
@@ -41,7 +51,7 @@ try {
   if (e instanceof CliError) {
     code = e.exitCode;
     hint = e.hint;
-  } else if (isP4ValueError(e) || isP4InfoLookupError(e)) {
+  } else if (isP4ValueError(e) || isP4InfoLookupError(e) || (e instanceof Error && e.name === "TopologyError")) {
     code = EXIT.usage;
   } else if (isP4ConnectionError(e) || (isP4RuntimeError(e) && e.code === 14)) {
     code = EXIT.unreachable;

@@ -54,6 +54,8 @@ export interface ControllerEvents {
   log: [string];
   deployed: [DeployReport];
   reprogrammed: [{ switch: string; result: ReconcileResult }];
+  /** One switch of a deploy or repair is done. */
+  programmed: [ReconcileResult];
   linkDown: [{ link: number; name: string }];
   linkUp: [{ link: number; name: string }];
   failover: [FailoverReport];
@@ -161,6 +163,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
     const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, { registers: await this.registersFor(name) });
     this.applied.set(name, { hash: intentHash(intent), state });
+    this.emit("programmed", result);
     return result;
   }
 

@@ -15,7 +15,7 @@ import type { Topology } from "../../src/controller/topology/schema.js";
 import { formatMac } from "../../src/client/codec/values.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
-import { analyse, recordClients, sendStream, settle, streamFrame } from "./stream.js";
+import { analyse, recordClients, sendStream, settle, streamFrame } from "../../src/controller/lab/stream.js";
 
 const RATE_MS = 4;
 const COUNT = 400;

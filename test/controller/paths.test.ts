@@ -46,7 +46,7 @@ describe("paths", () => {
         // Nothing routes over a link that is down.
         for (const [sw, it] of pa.intents) {
           for (const e of it.entries) {
-            if (!e.table.endsWith("_lpm") || typeof e.action !== "object" || !("params" in e.action)) continue;
+            if (!String(e.table).endsWith("_lpm") || typeof e.action !== "object" || !("params" in e.action)) continue;
             const port = Number((e.action.params as Record<string, unknown>).nexthop_id);
             const adj = a.allAdjacencies(sw).find((x) => x.port === port);
             if (adj) expect(a.isUp(adj.link)).toBe(true);

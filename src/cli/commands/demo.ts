@@ -1,108 +1,101 @@
 /**
- * `p4cast demo`: a short end-to-end run of the client against a switch. By
- * default it starts the embedded switch in-process; --target points it at a
- * running P4Runtime server (for example simple_switch_grpc). It pushes a
- * pipeline, writes entries by name, sends traffic (embedded switch), reads
- * the counters back and prints what it saw.
+ * `p4cast demo`: the main job in one command. It brings a topology up
+ * (default examples/mesh8.yaml) on embedded switches, deploys it with the
+ * controller (and once more, to show that an unchanged topology writes
+ * nothing), starts the heartbeats, streams sequenced UDP into every session,
+ * cuts a tree link half-way, and prints what every client received: lost,
+ * duplicated, reordered — per redundancy mode — and how the controller
+ * repaired the network.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { P4RuntimeClient } from "../../client/client.js";
-import { loadP4Info } from "../../client/p4info/load.js";
-import type { DecodedOf } from "../../client/entities/entity.js";
-import { EmbeddedSwitch } from "../../switch/embedded-switch.js";
-import { HostPort, VirtualLink } from "../../switch/ports/virtual-link.js";
-import { CliError, EXIT, printRows, type OutputFormat } from "../output.js";
+import Table from "cli-table3";
+import { Controller, type FailoverReport } from "../../controller/controller.js";
+import { EmbeddedNetwork } from "../../controller/lab/embedded-network.js";
+import { analyse, recordClients, sendStream, settle, streamFrame, type ClientLog } from "../../controller/lab/stream.js";
+import { loadPipeline } from "../../controller/pipeline.js";
+import { loadTopology } from "../../controller/topology/load.js";
+import { portMac } from "../../controller/topology/addressing.js";
+import { formatMac } from "../../client/codec/values.js";
+import { printDeploy } from "./deploy.js";
+import { CliError, toJson, type OutputFormat } from "../output.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 interface DemoOptions {
-  target?: string;
-  deviceId: string;
+  topology: string;
+  packets: string;
+  rateMs: string;
+  cut?: string;
   output: OutputFormat;
-}
-
-/** A minimal IPv4/UDP frame. */
-function udpFrame(dst: string, payload: string): Uint8Array {
-  const ip = dst.split(".").map(Number);
-  const body = Buffer.from(payload);
-  const f = Buffer.alloc(14 + 20 + 8 + body.length);
-  Buffer.from("0000000000020000000000010800", "hex").copy(f, 0);
-  f.writeUInt8(0x45, 14);
-  f.writeUInt16BE(20 + 8 + body.length, 16);
-  f.writeUInt8(64, 22);
-  f.writeUInt8(17, 23);
-  Buffer.from([10, 0, 1, 1]).copy(f, 26);
-  Buffer.from(ip).copy(f, 30);
-  f.writeUInt16BE(5000, 34);
-  f.writeUInt16BE(6000, 36);
-  f.writeUInt16BE(8 + body.length, 38);
-  body.copy(f, 42);
-  return new Uint8Array(f);
 }
 
 export function registerDemo(program: Command): void {
   program
     .command("demo")
-    .description("push a pipeline, program it by name, send traffic and read counters (embedded switch unless --target)")
-    .option("--target <address>", "use a running P4Runtime server instead of the embedded switch")
-    .option("--device-id <id>", "device id of --target", "1")
+    .description("deploy a topology on embedded switches, stream into every session, cut a tree link, report per client")
+    .option("-t, --topology <file>", "topology file", join(root, "examples", "mesh8.yaml"))
+    .option("--packets <n>", "packets per session", "600")
+    .option("--rate-ms <ms>", "milliseconds between packets of a session", "5")
+    .option("--cut <link>", "link to cut half-way (default: the last link of the first session's first tree branch)")
     .option("--output <format>", "table | json", "table")
     .action(async (o: DemoOptions) => {
-      const build = join(root, "test", "fixtures", "p4", "build");
-      const jsonPath = join(build, "runtime_test.json");
-      const p4infoPath = join(build, "runtime_test.p4info.txtpb");
-      if (!existsSync(jsonPath) || !existsSync(p4infoPath)) {
-        throw new CliError(`the compiled demo program is missing (${jsonPath})`, EXIT.failed, "run `make fixtures` with p4c installed, or use a fresh clone");
-      }
-      let sw: EmbeddedSwitch | undefined;
-      const hosts = new Map<number, HostPort>();
-      let address = o.target;
-      if (!address) {
-        sw = new EmbeddedSwitch({ name: "demo", deviceId: 1n, cpuPort: 255, logLevel: "error" });
-        for (const p of [1, 2]) {
-          const link = new VirtualLink(`demo-eth${p}`, `h${p}`);
-          sw.attach(p, link.a);
-          hosts.set(p, new HostPort(link.b));
-        }
-        address = `127.0.0.1:${await sw.listen("127.0.0.1:0")}`;
-      }
-      const client = await P4RuntimeClient.connect({ address, deviceId: sw ? 1n : BigInt(o.deviceId), electionId: 1n, reconnect: false });
+      const topology = loadTopology(o.topology);
+      if (topology.sessions.length === 0) throw new CliError(`${o.topology} has no sessions to stream`, 2);
+      const count = Number(o.packets);
+      const rate = Number(o.rateMs);
+      const say = (s: string) => o.output === "table" && process.stdout.write(s + "\n");
+      say(`p4cast demo: ${topology.name}: ${topology.switches.length} embedded switches, ${topology.sessions.length} sessions (BMv2 runs: see docs/mininet.md)`);
+      const net = await EmbeddedNetwork.start(topology);
+      const ctl = new Controller({ topology, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+      const failovers: FailoverReport[] = [];
+      ctl.on("failover", (r) => failovers.push(r));
       try {
-        if (!client.isPrimary) throw new CliError(`another controller is primary on ${address}`, EXIT.failed);
-        const pushed = await client.setPipeline({ p4info: await loadP4Info(p4infoPath), deviceConfig: readFileSync(jsonPath), cookie: 0xdeadbeefn });
-        await client.insert(
-          { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: { name: "set_nhop", params: { dmac: "00:00:00:00:02:02", port: 2 } } },
-          { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.0.0/8" }, action: { name: "drop" } },
-        );
-        let delivered = 0;
-        if (sw) {
-          for (let i = 0; i < 5; i++) hosts.get(1)!.send(udpFrame("10.0.2.7", `hello ${i}`));
-          for (let i = 0; i < 3; i++) hosts.get(1)!.send(udpFrame("10.9.9.9", `dropped ${i}`));
-          await hosts.get(2)!.waitFor(5, 2000);
-          delivered = hosts.get(2)!.received.length;
-        }
-        const entries = (await client.readAll({ kind: "tableEntry", table: "ipv4_lpm" })) as DecodedOf<"tableEntry">[];
-        const counters = (await client.readAll({ kind: "counterEntry", counter: "port_counter", index: 1 })) as DecodedOf<"counterEntry">[];
-        const rows = entries.map((e) => [e.table, Object.entries(e.match).map(([k, v]) => `${k}=${v.kind === "lpm" ? `${v.value}/${v.prefixLen}` : ""}`).join(" "), e.action?.kind === "action" ? e.action.name : ""]);
-        printRows(o.output, ["table", "match", "action"], rows, {
-          target: sw ? "embedded" : address,
-          pipelinePushed: pushed,
-          entries,
-          delivered,
-          portCounter: counters[0]?.data,
+        await ctl.connect();
+        const first = await ctl.deploy();
+        if (o.output === "table") printDeploy({ output: "table" }, first);
+        const second = await ctl.deploy();
+        say(`second deploy of the unchanged topology: ${second.writes} writes`);
+        ctl.startHeartbeats();
+        await new Promise((r) => setTimeout(r, 3 * topology.heartbeat.intervalMs));
+        const plan = ctl.currentPlan!;
+        const s0 = plan.sessions.get(topology.sessions[0]!.id)!;
+        const firstBranch = [...s0.tree.branch.values()][0];
+        const cutLink = o.cut ? topology.links.findIndex((_l, i) => ctl.graph.linkName(i) === o.cut) : firstBranch?.[firstBranch.length - 1]?.link;
+        if (cutLink === undefined || cutLink < 0) throw new CliError(`no link "${o.cut}" to cut`, 2, "use the s1:2-s2:1 form printed by `p4cast status`");
+        const streams = topology.sessions.map((s) => {
+          const src = topology.hosts.find((h) => h.name === s.source)!;
+          const gw = formatMac(portMac(topology.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+          return { s, logs: recordClients(net.hosts, s.clients, s.service.port), host: net.hosts.get(src.name)!, frame: (q: number) => streamFrame(src, gw, s, q) };
         });
-        if (o.output === "table") {
-          process.stdout.write(`target: ${sw ? "embedded switch (in-process)" : address}; pipeline ${pushed ? "pushed" : "already there (cookie matched)"}\n`);
-          if (sw) process.stdout.write(`sent 8 frames on port 1: ${delivered} delivered on port 2 (5 expected), 3 dropped by the /8 route\n`);
-          process.stdout.write(`port 1 counter: ${counters[0]?.data.packets ?? 0n} packets, ${counters[0]?.data.bytes ?? 0n} bytes\n`);
+        say(`streaming ${count} packets into each session every ${rate} ms; cutting ${ctl.graph.linkName(cutLink)} half-way`);
+        await Promise.all(
+          streams.map((st, i) =>
+            sendStream(st.host, st.frame, count, rate, (q) => {
+              if (i === 0 && q === Math.floor(count / 2)) net.link(cutLink).cut();
+            }),
+          ),
+        );
+        const allLogs = new Map<string, ClientLog>(streams.flatMap((st) => [...st.logs].map(([c, l]) => [`${st.s.id}/${c}`, l] as const)));
+        await settle(allLogs);
+        const rows = streams.flatMap((st) => [...st.logs].map(([c, log]) => ({ session: st.s.id, mode: st.s.redundancy, client: c, ...analyse(log, count) })));
+        if (o.output === "json") {
+          process.stdout.write(toJson({ deploy: first, redeployWrites: second.writes, cut: ctl.graph.linkName(cutLink), failovers, clients: rows }) + "\n");
+          return;
         }
-        if (sw && delivered !== 5) throw new CliError(`expected 5 frames on port 2, got ${delivered}`);
+        const t = new Table({ head: ["session", "mode", "client", "received", "lost", "duplicated", "reordered", "longest gap"], style: { head: [], border: [] } });
+        for (const r of rows) t.push([r.session, r.mode, r.client, r.received, r.lost, r.duplicated, r.reordered, r.longestGap]);
+        process.stdout.write(t.toString() + "\n");
+        for (const f of failovers) {
+          say(`failover: ${f.link} ${f.up ? "up" : "down"}: ${f.overlayMs !== undefined ? `overlay on in ${f.overlayMs.toFixed(1)} ms, ` : ""}repaired with ${f.writes} writes on ${f.switches.join(", ")} in ${f.repairMs.toFixed(1)} ms`);
+        }
+        const redundant = rows.filter((r) => r.mode === "always-redundant");
+        say(redundant.every((r) => r.lost === 0 && r.duplicated === 0) ? "always-redundant sessions: every client got every packet exactly once" : "always-redundant sessions: LOSS OR DUPLICATES (see above)");
+        if (redundant.some((r) => r.lost > 0 || r.duplicated > 0)) process.exitCode = 1;
       } finally {
-        client.close();
-        await sw?.close();
+        await ctl.close();
+        await net.stop();
       }
     });
 }

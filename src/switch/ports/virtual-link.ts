@@ -66,12 +66,12 @@ export class VirtualLink {
 export class HostPort {
   readonly received: Uint8Array[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
-  private listener: ((frame: Uint8Array) => void) | undefined;
+  private readonly listeners: ((frame: Uint8Array) => void)[] = [];
 
   constructor(readonly end: LinkEnd) {
     end.onReceive((f) => {
       this.received.push(f);
-      this.listener?.(f);
+      for (const l of this.listeners) l(f);
       this.waiters = this.waiters.filter((w) => {
         if (this.received.length >= w.n) {
           w.resolve();
@@ -86,8 +86,9 @@ export class HostPort {
     this.end.send(frame);
   }
 
+  /** Adds a listener for every frame the switch sends to this host. */
   onFrame(fn: (frame: Uint8Array) => void): void {
-    this.listener = fn;
+    this.listeners.push(fn);
   }
 
   /** Resolves once `n` frames in total have arrived, or after `timeoutMs`. */
