@@ -157,7 +157,11 @@ function connectError(e: unknown, o: ConnectOptions): unknown {
     return new CliError(`${o.grpc} has no device ${o.deviceId}: ${msg}`, EXIT.failed, "check --device-id (simple_switch_grpc: its --device-id; p4cast switch: --device-id)");
   }
   if (isP4RuntimeError(e) && e.code === Code.INVALID_ARGUMENT) {
-    return new CliError(`the switch at ${o.grpc} refused the arbitration: ${msg}`, EXIT.usage, "check --election-id and --role");
+    return new CliError(
+      `the switch at ${o.grpc} refused the arbitration: ${msg}`,
+      EXIT.failed,
+      /already used/.test(msg) ? "another client (a controller, or another p4cast running now) holds this election id: pass a different --election-id" : "check --election-id and --role",
+    );
   }
   return e;
 }

@@ -18,6 +18,7 @@ import { registerMeter } from "./commands/meter.js";
 import { registerRegister } from "./commands/register.js";
 import { registerPacket } from "./commands/packet.js";
 import { registerRuntime } from "./commands/runtime.js";
+import { registerCodegen } from "./commands/codegen.js";
 import { CliError, EXIT } from "./output.js";
 import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
 
@@ -37,6 +38,7 @@ registerMeter(program);
 registerRegister(program);
 registerPacket(program);
 registerRuntime(program);
+registerCodegen(program);
 
 program.exitOverride();
 try {

@@ -26,6 +26,7 @@ import {
   WriteRequest_Atomicity,
   type Entity,
   type ForwardingPipelineConfig,
+  type PacketOut,
   type StreamError,
   type Update,
 } from "../proto/gen/p4/v1/p4runtime_pb.js";
@@ -368,6 +369,21 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   /** Sends a packet through the CPU port with packet_out metadata by name. */
   sendPacket(input: PacketOutInput): void {
     this.session.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(this.index, input, this.encodeOptions) } }));
+  }
+
+  /** Sends an already-encoded PacketOut (hot paths that build it once). */
+  sendPacketRaw(packet: PacketOut): void {
+    this.session.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: packet } }));
+  }
+
+  /** Encodes a PacketOut against the current P4Info without sending it. */
+  encodePacketOut(input: PacketOutInput): PacketOut {
+    return encodePacketOut(this.index, input, this.encodeOptions);
+  }
+
+  /** Encodes read queries once, for reads repeated with readRaw. */
+  encodeQueries(queries: readonly EntityInput[]): Entity[] {
+    return queries.map((q) => encodeEntity(this.index, q, { ...this.encodeOptions, forRead: true }));
   }
 
   /** Acknowledges a digest list so the device may send the same data again. */

@@ -48,6 +48,7 @@ export type TableActionInput =
   | { readonly oneShot: readonly WeightedActionInput[] };
 
 export interface TableEntryInput {
+  /** Name or id; in reads, "*" (or 0) reads every table. */
   readonly table: string | number;
   /** Match values by field name; omitted ternary/lpm/range/optional fields are "don't care". */
   readonly match?: Readonly<Record<string, MatchInput>>;
@@ -91,6 +92,10 @@ export interface DecodedTableEntry {
  * action may be omitted; otherwise the entry must be complete for a write.
  */
 export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opts: EncodeOptions & { forRead?: boolean; keyOnly?: boolean } = {}): TableEntry {
+  if (opts.forRead && (input.table === "*" || input.table === 0)) {
+    if (input.match && Object.keys(input.match).length > 0) throw new P4ValueError("a read of every table (table \"*\") cannot filter by match fields");
+    return create(TableEntrySchema, { tableId: 0, ...(input.counterData ? { counterData: encodeCounterData(input.counterData) } : {}) });
+  }
   const table = index.table(input.table);
   const te = create(TableEntrySchema, { tableId: table.id });
   const given = input.match ?? {};

@@ -137,12 +137,20 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     }
   }
 
-  // -- heartbeat peers: every inter-switch link, both ends ---------------------
+  // -- heartbeat peers -------------------------------------------------------------
+  // Each link is watched from one end only: a request reflected by the other
+  // end proves the link in both directions. The end chosen is the switch with
+  // more links (then the smaller name), so that many links are read back in
+  // one batch: a hub reads all its spokes' counters in one read.
+  const degree = (n: string) => g.allAdjacencies(n).length;
+  const watcher = (a: { from: string; to: string }) =>
+    degree(a.from) > degree(a.to) || (degree(a.from) === degree(a.to) && a.from < a.to);
   const peers = new Map<string, HeartbeatPeer[]>();
   for (const s of topo.switches) {
     const list: HeartbeatPeer[] = [];
     const seen = new Set<string>();
     for (const a of g.allAdjacencies(s.name)) {
+      if (!watcher(a)) continue;
       const peer = sw(a.to);
       if (seen.has(peer.name)) continue; // one index per peer address
       seen.add(peer.name);

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
-import type { DecodedOf } from "../../client/entities/entity.js";
+import type { Entity, PacketOut } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { DecodedPacketIn } from "../../client/entities/packet-io.js";
 import { formatIPv4, formatMac } from "../../client/codec/values.js";
 import { buildFrame } from "../../packet/frame.js";
@@ -36,6 +36,8 @@ export interface HeartbeatEvents {
 interface PeerState {
   readonly sw: string;
   readonly peer: HeartbeatPeer;
+  /** The request, encoded once; sequence and timestamp are patched in place. */
+  request?: PacketOut;
   lastCount: bigint | undefined;
   misses: number;
   /** Responses seen via packet-in since the last interval (slow path). */
@@ -57,6 +59,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private running = false;
   readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, intervals: 0 };
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
+  /** Per switch, the counter cells of its peers as one pre-encoded read. */
+  private readonly queries = new Map<string, Entity[]>();
 
   constructor(
     private readonly graph: NetworkGraph,
@@ -121,11 +125,18 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
         const client = this.clients.get(sw);
         if (!client || !client.isPrimary || !client.hasP4Info) return;
         let counts: Map<number, bigint> | undefined;
-        if (this.settings.mode === "fast") {
+        if (this.settings.mode === "fast" && list.length > 0) {
           try {
-            const cells = (await client.readAll({ kind: "counterEntry", counter: HB_COUNTER })) as DecodedOf<"counterEntry">[];
+            let q = this.queries.get(sw);
+            if (!q) {
+              q = client.encodeQueries(list.map((st) => ({ kind: "counterEntry", counter: HB_COUNTER, index: st.peer.index })));
+              this.queries.set(sw, q);
+            }
+            counts = new Map();
+            for await (const e of client.readRaw(q)) {
+              if (e.entity.case === "counterEntry") counts.set(Number(e.entity.value.index?.index ?? 0n), e.entity.value.data?.packetCount ?? 0n);
+            }
             reads++;
-            counts = new Map(cells.map((c) => [Number(c.index), c.data.packets]));
           } catch {
             return; // the switch is unreachable: its own reconnect logic takes over
           }
@@ -147,29 +158,39 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
             this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
           }
         }
-        for (const st of list) this.sendRequest(sw, client, st.peer, seq);
+        for (const st of list) this.sendRequest(sw, client, st, seq);
       }),
     );
     this.stats.reads += reads;
     this.emit("tick", { sent: [...this.states.values()].reduce((n, l) => n + l.length, 0), reads, durationMs: performance.now() - t0 });
   }
 
-  private sendRequest(sw: string, client: P4RuntimeClient, peer: HeartbeatPeer, seq: number): void {
-    const me = this.graph.switches.get(sw)!;
-    const them = this.graph.switches.get(peer.peer)!;
-    const adj = this.graph.allAdjacencies(sw).find((a) => a.port === peer.port)!;
-    const frame = buildFrame({
-      ethernet: { src: formatMac(portMac(me, peer.port)), dst: formatMac(portMac(them, adj.peerPort)) },
-      packet: {
-        ip: { version: 4, src: me.loopback.ipv4, dst: formatIPv4(peer.peerAddress), ttl: 64 },
-        l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: HeartbeatFlags.LINK, originId: me.deviceId & 0xffff, sequence: seq >>> 0, originTimestamp: BigInt(Date.now()) * 1000n } },
-      },
-    });
+  private sendRequest(sw: string, client: P4RuntimeClient, st: PeerState, seq: number): void {
     try {
-      client.sendPacket({ payload: frame, metadata: { egress_port: peer.port, flags: PACKET_OUT_DIRECT } });
+      if (!st.request) {
+        const me = this.graph.switches.get(sw)!;
+        const them = this.graph.switches.get(st.peer.peer)!;
+        const adj = this.graph.allAdjacencies(sw).find((a) => a.port === st.peer.port)!;
+        const frame = buildFrame({
+          ethernet: { src: formatMac(portMac(me, st.peer.port)), dst: formatMac(portMac(them, adj.peerPort)) },
+          packet: {
+            ip: { version: 4, src: me.loopback.ipv4, dst: formatIPv4(st.peer.peerAddress), ttl: 64 },
+            // UDP checksum 0 (none, allowed over IPv4) lets sequence and timestamp change without recomputing it.
+            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: HeartbeatFlags.LINK, originId: me.deviceId & 0xffff, sequence: 0 }, udp: { checksum: 0 } },
+          },
+        });
+        st.request = client.encodePacketOut({ payload: frame, metadata: { egress_port: st.peer.port, flags: PACKET_OUT_DIRECT } });
+      }
+      // Heartbeat header after Ethernet (14), IPv4 (20) and UDP (8): sequence at +4, origin timestamp at +8.
+      const view = new DataView(st.request.payload.buffer, st.request.payload.byteOffset);
+      view.setUint32(HB_OFFSET + 4, seq >>> 0);
+      view.setBigUint64(HB_OFFSET + 8, BigInt(Date.now()) * 1000n);
+      client.sendPacketRaw(st.request);
       this.stats.packetOuts++;
     } catch {
       // Stream down: this switch's heartbeats resume once it reconnects.
     }
   }
 }
+
+const HB_OFFSET = 14 + 20 + 8;
