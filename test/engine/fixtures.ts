@@ -73,8 +73,10 @@ export const hex = (v: number | bigint): J => ({ type: "hexstr", value: "0x" + v
 export const rd = (i: number): J => ({ type: "runtime_data", value: i });
 export const expr = (op: string, left: J, right: J): J => ({ type: "expression", value: { op, left, right } });
 export const local = (i: number): J => ({ type: "local", value: i });
-export const assign = (dst: J, src: J): J => ({ op: "assign", parameters: [dst, src] });
-export const prim = (op: string, ...parameters: J[]): J => ({ op, parameters });
+/** BMv2 wants primitive parameters of type expression wrapped twice (as p4c emits them). */
+const param = (p: J): J => (p && p.type === "expression" && p.value && typeof p.value === "object" && "op" in p.value ? { type: "expression", value: p } : p);
+export const assign = (dst: J, src: J): J => ({ op: "assign", parameters: [param(dst), param(src)] });
+export const prim = (op: string, ...parameters: J[]): J => ({ op, parameters: parameters.map(param) });
 
 export interface ProgramParts {
   headerTypes?: J[];

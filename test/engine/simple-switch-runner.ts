@@ -7,6 +7,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SS_BIN, SS_CLI } from "./toolchain.js";
 
 export function writePcap(path: string, pkts: readonly Uint8Array[]): void {
   const hdr = Buffer.alloc(24);
@@ -51,10 +52,21 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
   const args = ["--use-files", "2", "--thrift-port", String(thrift), "--log-level", "off", "--device-id", "0"];
   for (const p of all) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
-  const sw = spawn("simple_switch", args, { stdio: "ignore", cwd: dir });
+  const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });
+  const t0 = Date.now();
   try {
     await new Promise((r) => setTimeout(r, 700));
-    if (cli.length) execFileSync("simple_switch_CLI", ["--thrift-port", String(thrift)], { input: cli.join("\n") + "\n", stdio: ["pipe", "ignore", "ignore"], timeout: 30_000 });
+    const [cmd, ...pre] = SS_CLI!;
+    if (cli.length) {
+      let res: string;
+      try {
+        res = execFileSync(cmd!, [...pre, "--thrift-port", String(thrift)], { input: cli.join("\n") + "\n", encoding: "utf8", timeout: 30_000 });
+      } catch (e) {
+        const x = e as { stdout?: string; stderr?: string };
+        throw new Error(`simple_switch_CLI failed:\n${x.stdout ?? ""}\n${x.stderr ?? ""}`);
+      }
+      if (/Error|Invalid|error/.test(res)) throw new Error(`simple_switch_CLI reported an error:\n${res}`);
+    }
     let last = -1;
     let stable = 0;
     const deadline = Date.now() + 30_000;
@@ -64,7 +76,8 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
       for (const p of all) total += readPcap(join(dir, `p${p}_out.pcap`)).length;
       stable = total === last ? stable + 1 : 0;
       last = total;
-      if (stable >= 5 || Date.now() > deadline) break;
+      // --use-files 2: nothing is read before two seconds have passed
+      if ((stable >= 5 && Date.now() - t0 > 4000) || Date.now() > deadline) break;
     }
     const out = new Map<number, Uint8Array[]>();
     for (const p of all) {

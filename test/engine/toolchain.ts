@@ -18,7 +18,14 @@ export function have(cmd: string): boolean {
 }
 
 export const HAVE_P4C = have("p4c-bm2-ss");
-export const HAVE_SIMPLE_SWITCH = have("simple_switch") && have("simple_switch_CLI");
+/**
+ * simple_switch and its CLI: from PATH, or from P4CAST_SIMPLE_SWITCH (binary)
+ * and P4CAST_SIMPLE_SWITCH_CLI (a command line, e.g. "/usr/bin/python3
+ * .../sswitch_CLI.py", run with the caller's PYTHONPATH).
+ */
+export const SS_BIN: string | undefined = process.env["P4CAST_SIMPLE_SWITCH"] ?? (have("simple_switch") ? "simple_switch" : undefined);
+export const SS_CLI: string[] | undefined = process.env["P4CAST_SIMPLE_SWITCH_CLI"]?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
+export const HAVE_SIMPLE_SWITCH = SS_BIN !== undefined && SS_CLI !== undefined;
 export const HAVE_MIRROR = existsSync(P4C_MIRROR);
 
 const cacheDir = join(tmpdir(), "p4cast-engine-json");
