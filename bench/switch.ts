@@ -7,11 +7,12 @@
  *
  * Run: npx vitest bench bench/switch.bench.ts  (the .bench.ts file drives this)
  */
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadPipeline, type Engine } from "../src/switch/engine/index.js";
+import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
 import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, rd, table } from "../test/engine/fixtures.js";
 
 export interface Workload {
@@ -188,8 +189,9 @@ export function readPcap(path: string): { ts: number; data: Uint8Array }[] {
   return out;
 }
 
+/** simple_switch from PATH or P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI (see test/engine/toolchain.ts). */
 export function simpleSwitchAvailable(): boolean {
-  return spawnSync("sh", ["-c", "command -v simple_switch && command -v simple_switch_CLI"]).status === 0;
+  return SS_BIN !== undefined && SS_CLI !== undefined;
 }
 
 /**
@@ -209,10 +211,11 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
   const args = ["--use-files", "3", "--thrift-port", String(port), "--log-level", "off", "-i", `1@${join(dir, "p1")}`];
   for (let p = 2; p <= 5; p++) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
-  const sw = spawn("simple_switch", args, { stdio: "ignore", cwd: dir });
+  const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });
   try {
     await new Promise((r) => setTimeout(r, 800));
-    execFileSync("simple_switch_CLI", ["--thrift-port", String(port)], { input: w.cli.join("\n") + "\n", stdio: ["pipe", "ignore", "ignore"] });
+    const [cmd, ...pre] = SS_CLI!;
+    execFileSync(cmd!, [...pre, "--thrift-port", String(port)], { input: w.cli.join("\n") + "\n", stdio: ["pipe", "ignore", "ignore"] });
     const deadline = Date.now() + 120_000;
     let last = -1;
     let stable = 0;
