@@ -49,6 +49,8 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", (
       "table_add I.fwd I.do_recirc 0x0804 => 2",
       "table_add I.fwd I.set_port 0x88b5 => 2",
       "table_add I.fwd I.set_port 0x88b6 => 2",
+      "table_add I.fwd I.do_clone 0x0806 => 5 3",
+      "mirroring_add_mc 5 9",
       "mc_mgrp_create 9",
       "mc_node_create 1 1 3",
       "mc_node_create 7 2",
@@ -65,22 +67,25 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", (
     add(0x0804, "I.do_recirc", 2);
     add(0x88b5, "I.set_port", 2);
     add(0x88b6, "I.set_port", 2);
+    add(0x0806, "I.do_clone", 5, 3);
     e.setMulticastGroup(9, [
       { port: 1, rid: 1 },
       { port: 3, rid: 1 },
       { port: 2, rid: 7 },
     ]);
     e.setCloneSession(4, { replicas: [{ port: 8, rid: 0 }], truncateBytes: 0 });
+    // a clone session through a multicast group (P4Runtime clone sessions with several replicas)
+    e.setCloneSession(5, { replicas: [{ port: 1, rid: 1 }, { port: 3, rid: 1 }, { port: 2, rid: 7 }], truncateBytes: 0 });
     const frame = (etype: number, extra: number[] = []) => {
       const p = [2, 0, 0, 0, 0, 1, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, etype >> 8, etype & 0xff, ...extra];
       while (p.length < 40) p.push(p.length);
       return Uint8Array.from(p);
     };
     // the recirculating packet last: simple_switch may take later input packets through ingress before its second pass
-    const pkts = [frame(0x0800), frame(0x0801), frame(0x0802), frame(0x0803), frame(0x88b5, [3, 1, 2, 3]), frame(0x88b5, [10, 1]), frame(0x88b6, [5, 7, 0, 9]), frame(0x9999), frame(0x0804)];
+    const pkts = [frame(0x0800), frame(0x0801), frame(0x0802), frame(0x0803), frame(0x88b5, [3, 1, 2, 3]), frame(0x88b5, [10, 1]), frame(0x88b6, [5, 7, 0, 9]), frame(0x9999), frame(0x0806), frame(0x0804)];
     const ours = engineOutputs(e, 0, pkts);
     const theirs = await runSimpleSwitch(json, cli, 0, pkts, [1, 2, 3, 5, 6, 8]);
-    expect([...theirs.values()].flat().length).toBe(11);
+    expect([...theirs.values()].flat().length).toBe(15);
     expect(hex(ours)).toEqual(hex(theirs));
   }, 60_000);
 });
