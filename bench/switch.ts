@@ -5,12 +5,13 @@
  * on PATH the same JSON and packets run through it (--use-files, logging
  * off) and the ratio is reported.
  *
- * Run: npx vitest bench bench/switch.bench.ts  (the .bench.ts file drives this)
+ * Run: npx tsx bench/switch.ts, or npx vitest bench bench/switch.bench.ts --run
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { loadPipeline, type Engine } from "../src/switch/engine/index.js";
 import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
 import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, rd, table } from "../test/engine/fixtures.js";
@@ -243,3 +244,16 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
     sw.kill("SIGKILL");
   }
 }
+
+async function main(): Promise<void> {
+  for (const w of [basicWorkload(), biggerWorkload()]) {
+    const ours = measureEngine(w, 3000).pps;
+    const theirs = await measureSimpleSwitch(w);
+    console.log(
+      `[${w.name}] engine: ${Math.round(ours)} pkt/s` + (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"),
+    );
+  }
+}
+
+// `npx tsx bench/switch.ts` runs the benchmark directly
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
