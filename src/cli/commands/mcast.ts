@@ -146,7 +146,7 @@ Examples:
           format,
           ["session", "replicas (port[:instance])", "class of service", "truncate"],
           sessions.map((s) => [s.sessionId, replicaText(s.replicas), s.classOfService, s.packetLengthBytes || "whole packet"]),
-          sessions,
+          sessions.map((s) => ({ sessionId: s.sessionId, replicas: s.replicas, classOfService: s.classOfService, packetLengthBytes: s.packetLengthBytes })),
         );
       }
     });
