@@ -89,7 +89,8 @@ for (const kind of targets()) {
     const P = (p: number): number => (loopback ? CPU_PORT : p);
     /** The ingress port a punt reports for a frame sent into port p. */
     const inPort = (p: number): bigint => BigInt(loopback ? CPU_PORT : p);
-    const settleMs = (): number => (loopback ? 250 : 60);
+    /** Extra wait after the barrier (data ports of the embedded switch). */
+    const settleMs = (): number => (loopback ? 0 : 20);
 
     async function insert(...entities: EntityInput[]): Promise<void> {
       await c.insert(...entities);
@@ -104,15 +105,39 @@ for (const kind of targets()) {
       };
     }
 
+    let markerSeq = 0;
+    /**
+     * Waits until everything the switch did with earlier packets has come
+     * out: a DIRECT packet-out to the CPU port (a frame of EtherType 0x88b5,
+     * IEEE local experimental) passes the same ingress queue and the same
+     * CPU-port egress queue after them and comes back as a packet-in.
+     */
+    async function barrier(): Promise<void> {
+      const id = ++markerSeq;
+      const marker = buildFrame({
+        ethernet: { dst: "02:ff:ff:ff:ff:ff", src: "02:ff:ff:ff:ff:fe", etherType: 0x88b5 },
+        packet: Uint8Array.of(0x00, 0x00, id >>> 8, id & 0xff),
+      });
+      const hex = bytesToHex(marker);
+      const seen = (): boolean => packetIns.some((p) => bytesToHex(p.payload) === hex);
+      c.sendPacket({ payload: marker, metadata: { egress_port: CPU_PORT, flags: 1 } });
+      const deadline = Date.now() + 10_000;
+      while (!seen() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (!seen()) throw new Error("barrier packet did not come back");
+    }
+
+    const isMarker = (p: DecodedPacketIn): boolean => p.payload.length >= 14 && p.payload[12] === 0x88 && p.payload[13] === 0xb5;
+
     /** Sends `frame` into port `port`; returns what came out of every port and the punts. */
     async function exchange(port: number, frame: Uint8Array): Promise<{ out: Outputs; ins: DecodedPacketIn[] }> {
       const insBefore = packetIns.length;
       const out: Outputs = new Map();
       if (loopback) {
         c.sendPacket({ payload: frame, metadata: { egress_port: 0, flags: 0 } });
-        await new Promise((r) => setTimeout(r, settleMs()));
+        await barrier();
         const ins: DecodedPacketIn[] = [];
         for (const p of packetIns.slice(insBefore)) {
+          if (isMarker(p)) continue;
           if (p.metadata["reason"] !== 0n) {
             ins.push(p);
             continue;
@@ -126,12 +151,13 @@ for (const kind of targets()) {
       const hosts = target.hosts!;
       const before = new Map(PORTS.map((p) => [p, hosts.get(p)!.received.length]));
       hosts.get(port)!.send(frame);
+      await barrier();
       await new Promise((r) => setTimeout(r, settleMs()));
       for (const p of PORTS) {
         const got = hosts.get(p)!.received.slice(before.get(p));
         if (got.length) out.set(p, got);
       }
-      return { out, ins: packetIns.slice(insBefore) };
+      return { out, ins: packetIns.slice(insBefore).filter((p) => !isMarker(p)) };
     }
 
     function only(out: Outputs, port: number): DecodedFrame {
@@ -480,6 +506,65 @@ for (const kind of targets()) {
       });
     });
 
+    describe("malformed p4cast packets and drop reasons", () => {
+      const drops = async (reason: number): Promise<bigint> => (await counter("ingress.ingress_drop_counter", reason)).packets;
+      const base = (): Uint8Array =>
+        buildFrame({
+          ethernet: { dst: swMac(1), src: hostMac(1) },
+          encap: { outer: { src: "192.0.2.1", dst: "10.2.0.99", ttl: 20, flags: DF }, shim: { sessionId: 8, sequence: 1 } },
+          packet: udp4("10.1.0.1", "10.9.0.1", 7000, { ttl: 63 }),
+        });
+
+      it("drops an unknown shim version (parser error) and counts it", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const before = await drops(1);
+        const f = base();
+        f[14 + 20] = 0x20; // version 2
+        expect((await exchange(1, f)).out.size).toBe(0);
+        expect(await drops(1)).toBe(before + 1n);
+      });
+
+      it("drops outer or inner lengths beyond the frame (truncated) and counts them", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const before = await drops(3);
+        const f = base();
+        expect((await exchange(1, f.subarray(0, f.length - 3))).out.size).toBe(0);
+        const g = Uint8Array.from(f);
+        // Inner IPv4 total length + 1: longer than the outer packet carries. Fix the inner header checksum.
+        const inner = 14 + 28;
+        g[inner + 3] = (g[inner + 3] ?? 0) + 1;
+        g[inner + 10] = 0;
+        g[inner + 11] = 0;
+        let sum = 0;
+        for (let i = 0; i < 20; i += 2) sum += ((g[inner + i] ?? 0) << 8) | (g[inner + i + 1] ?? 0);
+        while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+        g[inner + 10] = (~sum >>> 8) & 0xff;
+        g[inner + 11] = ~sum & 0xff;
+        expect((await exchange(1, g)).out.size).toBe(0);
+        expect(await drops(3)).toBe(before + 2n);
+      });
+
+      it("forwards protocol 253 with IPv4 options as plain IP, payload untouched", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const payload = Uint8Array.of(0x20, 0, 0, 8, 0, 0, 0, 1, 0xde, 0xad); // not a valid shim: never parsed
+        const ip = { version: 4 as const, src: "10.1.0.1", dst: "10.2.0.42", options: Uint8Array.of(1, 1, 1, 0) };
+        const l4 = { kind: "raw" as const, protocol: 253, bytes: payload };
+        const { out } = await exchange(1, frame({ from: 1, packet: { ip: { ...ip, ttl: 9 }, l4 } }));
+        const expected = buildFrame({ ethernet: { dst: hostMac(2), src: swMac(2) }, packet: { ip: { ...ip, ttl: 8 }, l4 } });
+        expect(bytesToHex(only(out, 2) && out.get(2)![0]!)).toBe(bytesToHex(expected));
+      });
+
+      it("counts TTL and no-route drops under their reasons", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const ttl0 = await drops(4);
+        const noRoute = await drops(5);
+        await exchange(1, frame({ from: 1, packet: udp4("10.1.0.1", "10.2.0.9", 1, { ttl: 1 }) }));
+        await exchange(1, frame({ from: 1, packet: udp4("10.1.0.1", "10.77.0.9", 1) }));
+        expect(await drops(4)).toBe(ttl0 + 1n);
+        expect(await drops(5)).toBe(noRoute + 1n);
+      });
+    });
+
     describe("heartbeats in the fast path", () => {
       const ME = "192.0.2.100";
       beforeAll(async () => {
@@ -789,8 +874,8 @@ for (const kind of targets()) {
           const f = frame({ from: 1, packet: udp4("10.1.0.1", "10.2.0.5", 1) });
           const before = packetIns.length;
           c.sendPacket({ payload: f, metadata: { egress_port: CPU_PORT, flags: 1 } });
-          await new Promise((r) => setTimeout(r, settleMs()));
-          expect(packetIns.slice(before).map((p) => bytesToHex(p.payload))).toEqual([bytesToHex(f)]);
+          await barrier();
+          expect(packetIns.slice(before).filter((p) => !isMarker(p)).map((p) => bytesToHex(p.payload))).toEqual([bytesToHex(f)]);
           return;
         }
         if (!hasPorts()) ctx.skip();
