@@ -64,7 +64,10 @@ interface P4InfoJson {
   readonly counters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly meters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly registers?: ReadonlyArray<{ readonly preamble: Preamble }>;
-  readonly controllerPacketMetadata?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly controllerPacketMetadata?: ReadonlyArray<{
+    readonly preamble: Preamble;
+    readonly metadata?: ReadonlyArray<{ readonly name: string; readonly bitwidth: number }>;
+  }>;
 }
 
 describe("p4/build freshness", () => {
@@ -154,6 +157,12 @@ describe("p4/build freshness", () => {
       const short = a.preamble.name.split(".").pop()!;
       const signature = `${short}(${a.params.map((p) => `${p.name}: ${p.bitwidth}`).join(", ")})`;
       if (!doc.includes(signature)) problems.push(`${a.preamble.name}: signature "${signature}"`);
+    }
+    for (const m of p4info.controllerPacketMetadata ?? []) {
+      for (const f of m.metadata ?? []) {
+        const row = `| \`${m.preamble.name}\` | \`${f.name}\` | ${f.bitwidth} |`;
+        if (!doc.includes(row)) problems.push(`${m.preamble.name}.${f.name}: row "${row}"`);
+      }
     }
     expect(problems, "update docs/tables.md").toEqual([]);
   });
