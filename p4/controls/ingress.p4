@@ -84,6 +84,8 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
                         set_drop(meta.fwd, DROP_DUPLICATE);
                     } else if (meta.dedup.verdict == DEDUP_TOO_OLD) {
                         set_drop(meta.fwd, DROP_TOO_OLD);
+                    } else if (meta.dedup.client_grp == 0) {
+                        set_drop(meta.fwd, DROP_UNKNOWN_SESSION);  /* no clients */
                     } else {
                         meta.fwd.mcast_grp = meta.dedup.client_grp;
                         meta.fwd.done = true;

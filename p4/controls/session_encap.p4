@@ -114,6 +114,8 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
 
             if (!ttl_ok) {
                 set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else if (meta.session.mcast_grp == 0) {
+                set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
             } else {
                 seq_t seq;
                 P4CAST_REG_READ(session_seq, meta.session.id, seq);

@@ -83,7 +83,9 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
             hit = ipv6_mcast_exact.apply().hit;
         }
 
-        if (hit) {
+        if (hit && meta.fwd.mcast_grp == 0) {
+            set_drop(meta.fwd, DROP_NO_ROUTE);     /* group 0: no replicas */
+        } else if (hit) {
             if (hdr.outer_ipv4.isValid()) {
                 hdr.outer_ipv4.ttl = ttl - 1;
                 hdr.ethernet.dst_addr = 0x01005e000000 | (bit<48>)hdr.outer_ipv4.dst_addr[22:0];
