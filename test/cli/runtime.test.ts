@@ -69,7 +69,7 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     const groups = await read("multicastGroup", { groupId: 0 });
     expect(groups).toEqual([{ kind: "multicastGroup", groupId: 1, replicas: [{ port: 1, instance: 1 }, { port: 2, instance: 1 }, { port: 3, instance: 1 }] }]);
     const clones = await read("cloneSession", { sessionId: 0 });
-    expect(clones[0]).toMatchObject({ sessionId: 100, packetLengthBytes: 128 });
+    expect(clones[0]).toMatchObject({ sessionId: 100, replicas: [{ port: 255, instance: 0 }] });
   });
 
   it("the entries forward traffic (10.0.2.0/24 → port 2 with the new MAC)", async () => {

@@ -67,7 +67,7 @@ export function registerCounter(program: Command): void {
 Examples:
   p4cast counter read port_counter --index 1
   p4cast counter read port_counter --output json
-  p4cast counter read --table acl_ternary src_addr=10.0.0.0&&&255.0.0.0 dst_port=1000..2000 --priority 10
+  p4cast counter read --table acl_ternary 'src_addr=10.0.0.0&&&255.0.0.0' dst_port=1000..2000 --priority 10
   p4cast counter reset port_counter`,
     );
   const read = cmd

@@ -43,7 +43,7 @@ export function registerMeter(program: Command): void {
 Examples:
   p4cast meter set port_meter --index 1 --cir 1000 --cburst 100 --pir 2000 --pburst 200
   p4cast meter read port_meter --index 1 --output json
-  p4cast meter set --table acl_ternary src_addr=10.0.0.0&&&255.0.0.0 --priority 10 --cir 10 --cburst 5 --pir 20 --pburst 10
+  p4cast meter set --table acl_ternary 'src_addr=10.0.0.0&&&255.0.0.0' --priority 10 --cir 10 --cburst 5 --pir 20 --pburst 10
   p4cast meter reset port_meter --index 1`,
     );
 

@@ -163,12 +163,12 @@ export function registerTable(program: Command): void {
     .addHelpText(
       "after",
       `
-Match values: exact 10.0.0.1 | lpm 10.0.0.0/8 | ternary 0x0a000000&&&0xff000000 | range 1000..2000 | optional 5.
+Match values: exact 10.0.0.1 | lpm 10.0.0.0/8 | ternary 'v&&&mask' (quote it for the shell) | range 1000..2000 | optional 5.
 Field names may be unique suffixes (dst_addr for hdr.ipv4.dst_addr), tables and actions too (ipv4_lpm).
 
 Examples:
   p4cast table add ipv4_lpm hdr.ipv4.dst_addr=10.0.2.0/24 --action set_nhop --param dmac=00:00:00:00:02:02 --param port=2
-  p4cast table add acl_ternary src_addr=10.0.0.0&&&255.0.0.0 dst_port=1000..2000 --action acl_deny --priority 10
+  p4cast table add acl_ternary 'src_addr=10.0.0.0&&&255.0.0.0' dst_port=1000..2000 --action acl_deny --priority 10
   p4cast table modify ipv4_lpm --default --action punt
   p4cast table delete ipv4_lpm hdr.ipv4.dst_addr=10.0.2.0/24
   p4cast table dump ipv4_lpm --output json`,
