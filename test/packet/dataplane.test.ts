@@ -172,6 +172,8 @@ for (const kind of targets()) {
     const frame = (spec: Omit<FrameSpec, "ethernet"> & { from: number; dst?: string }): Uint8Array =>
       buildFrame({ ethernet: { dst: spec.dst ?? swMac(spec.from), src: hostMac(spec.from) }, ...spec });
 
+    const text = (t: string): Uint8Array => new TextEncoder().encode(t);
+
     const udp4 = (src: string, dst: string, dport: number, extra: Partial<{ ttl: number; payload: Uint8Array }> = {}): PacketSpec => ({
       ip: { version: 4, src, dst, ttl: extra.ttl ?? 64, identification: 7 },
       l4: { kind: "udp", udp: { srcPort: 5000, dstPort: dport }, payload: extra.payload ?? new TextEncoder().encode("p4cast") },
@@ -236,6 +238,25 @@ for (const kind of targets()) {
         expect((await exchange(1, ihl4)).out.size).toBe(0);
       });
 
+      it("IPv6: drops truncated and wrong-version packets, forwards a Hop-by-Hop header untouched", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const packet: PacketSpec = {
+          ip: { version: 6, src: "2001:db8:1::1", dst: "2001:db8:2::5", hopLimit: 9, hopByHopOptions: Uint8Array.of(1, 4, 0, 0, 0, 0) },
+          l4: { kind: "udp", udp: { srcPort: 1, dstPort: 2 }, payload: text("hbh") },
+        };
+        const good = frame({ from: 1, packet });
+        expect((await exchange(1, good.subarray(0, good.length - 1))).out.size).toBe(0);
+        const v4in6 = Uint8Array.from(good);
+        v4in6[14] = 0x45;
+        expect((await exchange(1, v4in6)).out.size).toBe(0);
+        const { out } = await exchange(1, good);
+        const expected = buildFrame({
+          ethernet: { dst: hostMac(2), src: swMac(2) },
+          packet: { ...packet, ip: { version: 6, src: "2001:db8:1::1", dst: "2001:db8:2::5", hopLimit: 8, hopByHopOptions: Uint8Array.of(1, 4, 0, 0, 0, 0) } },
+        });
+        expect(bytesToHex(only(out, 2) && out.get(2)![0]!)).toBe(bytesToHex(expected));
+      });
+
       it("forwards IPv4 with options and an unknown protocol untouched except TTL", async (ctx) => {
         if (!hasPorts()) ctx.skip();
         const ip = { version: 4 as const, src: "10.1.0.1", dst: "10.2.0.9", options: Uint8Array.of(1, 1, 1, 0) };
@@ -267,7 +288,6 @@ for (const kind of targets()) {
     }
 
     const DF = 0b010;
-    const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
     describe("encapsulation at the ingress router, tree and overlay replicas", () => {
       beforeAll(async () => {
