@@ -187,8 +187,12 @@ def plan(topo):
         a, b = link['ends']
         ports[a['switch']].append((a['port'], b['switch']))
         ports[b['switch']].append((b['port'], a['switch']))
+    link_ends = [[{'node': h['name'], 'intf': h['intf'], 'netns': h['netns']}, {'node': h['switch'], 'intf': h['switchIntf'], 'netns': None}]
+                 for h in hosts]
+    link_ends += [[{'node': e['switch'], 'intf': intf_name(e['switch'], e['port']), 'netns': None} for e in l['ends']] for l in topo['links']]
     return {
         'name': topo['name'],
+        'linkEnds': link_ends,
         'switches': [{
             'name': s['name'], 'deviceId': s['deviceId'], 'grpc': s['grpc'], 'thrift': s.get('thrift'), 'cpuPort': s['cpuPort'],
             'ports': [{'port': p, 'peer': peer, 'intf': intf_name(s['name'], p), 'mac': port_mac(s, p)} for p, peer in sorted(ports[s['name']])],
@@ -422,7 +426,9 @@ class Bmv2Switch(P4Switch):
         for port, intf in self.port_args():
             argv += ['-i', '%d@%s' % (port, intf)]
         argv += ['--device-id', str(s['deviceId']), '--thrift-port', str(split_hostport(s['thrift'])[1]),
-                 '--log-console', '--log-level', self.log_level]
+                 '--log-console', '--log-level', self.log_level,
+                 # its own IPC socket: the default /tmp/bmv2-<device id>-... clashes with other BMv2s of that id
+                 '--notifications-addr', 'ipc://%s' % os.path.join(self.dir, 'notifications.ipc')]
         if self.pcap_dir:
             argv += ['--pcap=' + self.pcap_dir]  # the directory is an optional value: it needs the '='
         argv += [self.pipeline[0]] if self.pipeline else ['--no-p4']
@@ -761,6 +767,7 @@ class P4castNet:
                 'ports': sw.spec['ports'],
             } for sw in self.net.switches],
             'hosts': [dict(h, pid=self.net[h['name']].pid) for h in self.plan['hosts']],
+            'links': self.plan['linkEnds'],
         }
 
     def write_network_file(self):
@@ -804,6 +811,61 @@ class P4castNet:
             self.lock.release()
 
 
+# --- Cutting links ----------------------------------------------------------------
+#
+# A cut link drops every frame in both directions while both interfaces stay
+# up: the 'blackhole' queueing discipline on the egress of both veth ends.
+# Setting an interface down would do it too, but simple_switch_grpc stops
+# receiving on all its ports once one of its interfaces goes down.
+
+
+def find_links(links, names):
+    """The links named by one interface name, or by two node names (every link between them)."""
+    if len(names) == 1:
+        found = [l for l in links if any(e['intf'] == names[0] for e in l)]
+    elif len(names) == 2:
+        found = [l for l in links if sorted(e['node'] for e in l) == sorted(names)]
+    else:
+        found = []
+    if not found:
+        raise RuntimeError('no link %s (name one interface, e.g. s2-eth2, or two nodes, e.g. s2 s3)' % ' '.join(names))
+    return found
+
+
+def set_link(link, cut):
+    """Cuts (blackhole on both ends) or restores (default queueing discipline) one link."""
+    for e in link:
+        ns = ['-n', e['netns']] if e['netns'] else []
+        if cut:
+            run(['tc'] + ns + ['qdisc', 'replace', 'dev', e['intf'], 'root', 'blackhole'])
+        else:
+            r = run(['tc'] + ns + ['qdisc', 'del', 'dev', e['intf'], 'root'], check=False)
+            if r.returncode != 0 and 'handle of zero' not in r.stderr and 'Cannot find' not in r.stderr:
+                raise RuntimeError('tc qdisc del dev %s root: %s' % (e['intf'], r.stderr.strip()))
+    return '%s <-> %s %s' % (link[0]['intf'], link[1]['intf'], 'cut' if cut else 'restored')
+
+
+class P4castCLI(CLI):
+    """Mininet's CLI plus `cut` and `restore` (see set_link)."""
+
+    links = []
+
+    def do_cut(self, line):
+        """cut <node> <node> | cut <interface>: drop every frame on the link, both ways, interfaces staying up."""
+        self._set(line, True)
+
+    def do_restore(self, line):
+        """restore <node> <node> | restore <interface>: undo cut."""
+        self._set(line, False)
+
+    def _set(self, line, cut):
+        try:
+            for link in find_links(self.links, line.split()):
+                print(set_link(link, cut))
+        except RuntimeError as e:
+            print('*** %s' % e)
+
+
 # --- Command line ---------------------------------------------------------------
 
 
@@ -841,6 +903,8 @@ def main(argv=None):
     ap.add_argument('--switch', '-s', choices=sorted(SWITCH_KINDS), default='bmv2', help='switch kind (default: bmv2)')
     ap.add_argument('--cli', action='store_true', help='drop into the Mininet CLI once the network is up')
     ap.add_argument('--cleanup', action='store_true', help='remove what a previous run left behind, then exit')
+    ap.add_argument('--cut', nargs='+', metavar='NAME', help='on the running network: cut a link (an interface, or two nodes), then exit')
+    ap.add_argument('--restore', nargs='+', metavar='NAME', help='on the running network: restore a cut link, then exit')
     ap.add_argument('--print-plan', action='store_true', help='print what would be built (names, MACs, gateways) as JSON, then exit; no root needed')
     ap.add_argument('--workdir', default=DEFAULT_WORKDIR, help='state, logs and pcaps (default: %(default)s)')
     ap.add_argument('--p4-json', help='BMv2 JSON to load at start (else the controller pushes the pipeline)')
@@ -868,6 +932,18 @@ def main(argv=None):
     if os.geteuid() != 0:
         sys.exit('p4cast-net: Mininet needs root')
     setLogLevel('info' if a.verbose else 'output')  # 'output': the CLI's results
+    if a.cut or a.restore:
+        try:
+            with open(os.path.join(a.workdir, 'network.json')) as f:
+                links = json.load(f)['links']
+        except (OSError, ValueError, KeyError):
+            sys.exit('p4cast-net: no running network in %s (network.json)' % a.workdir)
+        try:
+            for link in find_links(links, a.cut or a.restore):
+                say(set_link(link, bool(a.cut)))
+        except RuntimeError as e:
+            sys.exit('p4cast-net: %s' % e)
+        return 0
     if a.cleanup:
         try:
             sys.exit(0 if cleanup(a.workdir, topo) else 1)
@@ -902,7 +978,8 @@ def main(argv=None):
         say('ready: %s' % info_path)
         net.watch()
         if a.cli:
-            CLI(net.net)
+            P4castCLI.links = net.plan['linkEnds']
+            P4castCLI(net.net)
         elif command:
             env = dict(os.environ, P4CAST_NETWORK=info_path, P4CAST_TOPOLOGY=os.path.abspath(a.topology))
             code = run_command(command, env)

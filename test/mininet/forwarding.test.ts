@@ -9,98 +9,16 @@
  * a real forwarding data plane. Skips with the reason when Mininet, root or
  * the switch kind is missing.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import type { EntityInput } from "../../src/client/entities/entity.js";
 import { loadP4Info } from "../../src/client/p4info/load.js";
-import { mininetSkipReason, repo, sh, startNetwork, type NetworkFile, type RunningNetwork, type SwitchKind } from "./support/network.js";
+import { launcher, mininetSkipReason, PY, repo, sh, startNetwork, type RunningNetwork, type SwitchKind } from "./support/network.js";
+import { routes, udpExchange } from "./support/traffic.js";
 
 const topology = join(repo, "examples", "line3.yaml");
 const kinds: SwitchKind[] = ["embedded", "bmv2"];
-
-/** Per switch: the port towards every other switch along a shortest path (BFS over the file's links). */
-function nextHops(net: NetworkFile): Map<string, Map<string, { port: number; peerMac: string }>> {
-  const out = new Map<string, Map<string, { port: number; peerMac: string }>>();
-  const byName = new Map(net.switches.map((s) => [s.name, s]));
-  for (const src of net.switches) {
-    const first = new Map<string, { port: number; peerMac: string }>();
-    const queue: string[] = [];
-    for (const p of src.ports) {
-      const peer = byName.get(p.peer);
-      if (!peer || first.has(peer.name)) continue;
-      const back = peer.ports.find((q) => q.peer === src.name)!;
-      first.set(peer.name, { port: p.port, peerMac: back.mac });
-      queue.push(peer.name);
-    }
-    while (queue.length) {
-      const cur = byName.get(queue.shift()!)!;
-      for (const p of cur.ports) {
-        if (!byName.has(p.peer) || p.peer === src.name || first.has(p.peer)) continue;
-        first.set(p.peer, first.get(cur.name)!);
-        queue.push(p.peer);
-      }
-    }
-    out.set(src.name, first);
-  }
-  return out;
-}
-
-/** ipv4_lpm / ipv6_lpm host routes and nexthop_exact neighbours for every host, on every switch. */
-function routes(net: NetworkFile): Map<string, EntityInput[]> {
-  const hops = nextHops(net);
-  const out = new Map<string, EntityInput[]>();
-  for (const sw of net.switches) {
-    const entities: EntityInput[] = [];
-    const nexthops = new Map<string, number>();
-    const nexthop = (port: number, dst: string): number => {
-      const key = `${port}/${dst}`;
-      let id = nexthops.get(key);
-      if (id === undefined) {
-        id = nexthops.size + 1;
-        nexthops.set(key, id);
-        const src = sw.ports.find((p) => p.port === port)!.mac;
-        entities.push({ kind: "tableEntry", table: "ingress.l3.nexthop_exact", match: { nexthop_id: id }, action: { name: "ingress.l3.forward_to_neighbor", params: { port, src_mac: src, dst_mac: dst } } });
-      }
-      return id;
-    };
-    for (const h of net.hosts) {
-      const id = h.switch === sw.name ? nexthop(h.port, h.mac) : (() => {
-        const hop = hops.get(sw.name)!.get(h.switch)!;
-        return nexthop(hop.port, hop.peerMac);
-      })();
-      if (h.ipv4) entities.push({ kind: "tableEntry", table: "ingress.l3.ipv4_lpm", match: { dst_addr: `${h.ipv4.split("/")[0]}/32` }, action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } } });
-      if (h.ipv6) entities.push({ kind: "tableEntry", table: "ingress.l3.ipv6_lpm", match: { dst_addr: `${h.ipv6.split("/")[0]}/128` }, action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } } });
-    }
-    out.set(sw.name, entities);
-  }
-  return out;
-}
-
-/** A UDP echo server in one host and one request from another; resolves with the reply text. */
-async function udpExchange(net: NetworkFile, from: string, to: string, family: 4 | 6): Promise<string> {
-  const dst = net.hosts.find((h) => h.name === to)!;
-  const src = net.hosts.find((h) => h.name === from)!;
-  const addr = (family === 4 ? dst.ipv4 : dst.ipv6)!.split("/")[0]!;
-  const type = family === 4 ? "udp4" : "udp6";
-  const server = spawn("ip", ["netns", "exec", dst.netns, process.execPath, "-e",
-    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),8000);`]);
-  await new Promise<void>((resolve, reject) => {
-    server.stdout.once("data", () => resolve());
-    server.once("exit", (c) => reject(new Error(`echo server in ${to} exited with ${c}`)));
-  });
-  const client = spawn("ip", ["netns", "exec", src.netns, process.execPath, "-e",
-    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m)=>{process.stdout.write(m.toString());process.exit(0)});` +
-    `const send=()=>s.send("hello from ${from}",7777,"${addr}");send();setInterval(send,500);setTimeout(()=>process.exit(3),4000);`]);
-  let reply = "";
-  client.stdout.on("data", (d: Buffer) => (reply += d.toString()));
-  const code = await new Promise<number | null>((r) => client.once("exit", r));
-  server.kill();
-  if (code !== 0) throw new Error(`no reply from ${to} (${addr}) to ${from} over IPv${family} (client exit ${code})`);
-  return reply;
-}
 
 for (const kind of kinds) {
   const skipReason = mininetSkipReason(kind);
@@ -139,11 +57,13 @@ for (const kind of kinds) {
     });
 
     it("stops at a cut link and carries traffic again once it is restored", async () => {
-      sh(["ip", "link", "set", "s2-eth2", "down"]);
+      const workdir = `/tmp/p4cast-mininet-test-${kind}`;
+      const cut = sh([PY, launcher, "--workdir", workdir, "--cut", "s2", "s3"]);
+      expect(cut.status, cut.stderr).toBe(0);
+      expect(cut.stdout).toContain("s2-eth2 <-> s3-eth3 cut");
       await expect(udpExchange(run.net, "h1", "h2", 4)).rejects.toThrow(/no reply/);
-      sh(["ip", "link", "set", "s2-eth2", "up"]);
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && !sh(["ip", "-o", "link", "show", "s3-eth3"]).stdout.includes("LOWER_UP")) await new Promise((r) => setTimeout(r, 50));
+      const restore = sh([PY, launcher, "--workdir", workdir, "--restore", "s3-eth3"]);
+      expect(restore.status, restore.stderr).toBe(0);
       expect(await udpExchange(run.net, "h1", "h2", 4)).toBe("echo:hello from h1");
       expect(await udpExchange(run.net, "h3", "h1", 6)).toBe("echo:hello from h3");
     }, 30_000);
