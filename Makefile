@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.install-stamp
 SOURCES   := $(shell find src -name '*.ts' 2>/dev/null)
 P4C       ?= p4c-bm2-ss
 
-.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node
+.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node native
 
 all: build
 
@@ -21,6 +21,14 @@ $(NPM_STAMP): package.json package-lock.json
 
 install: $(NPM_STAMP)
 
+# The AF_PACKET addon (raw Linux interfaces as switch ports: Mininet, BMv2
+# test ports). Optional: without it those tests say why they skip.
+AFPACKET := native/afpacket/build/Release/afpacket.node
+$(AFPACKET): native/afpacket/binding.gyp $(wildcard native/afpacket/src/*)
+	-native/afpacket/build.sh
+
+native: $(AFPACKET)
+
 dist/.build-stamp: $(NPM_STAMP) $(SOURCES) tsconfig.json tsconfig.build.json
 	npm run build
 	@touch $@
@@ -33,7 +41,7 @@ demo: build
 typecheck: install
 	npm run typecheck
 
-test: install
+test: install native
 	npm run typecheck
 	npm test
 

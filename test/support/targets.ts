@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedSwitch } from "../../src/switch/embedded-switch.js";
 import { HostPort, VirtualLink } from "../../src/switch/ports/virtual-link.js";
+import { RawSocketPort, afpacketAvailable } from "../../src/switch/ports/raw-socket.js";
+import { execFileSync } from "node:child_process";
 
 export type TargetKind = "embedded" | "bmv2";
 
@@ -97,8 +99,39 @@ async function startEmbedded(opts: StartOptions): Promise<TestTarget> {
   };
 }
 
+/** Whether BMv2 targets get real data ports (veth pairs read with raw sockets). */
+export const bmv2DataPorts = process.getuid?.() === 0 && afpacketAvailable() && onPath("ip");
+
+/** veth pairs: the switch's end is attached to BMv2, the host's end read by a raw socket. */
+function makeVeths(ports: readonly number[]): { pairs: { port: number; sw: string; host: string }[]; remove: () => void } {
+  const tag = Math.random().toString(36).slice(2, 7);
+  const pairs = ports.map((port) => ({ port, sw: `p4t${tag}${port}s`, host: `p4t${tag}${port}h` }));
+  const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
+  for (const p of pairs) {
+    ip("link", "add", p.sw, "type", "veth", "peer", "name", p.host);
+    for (const i of [p.sw, p.host]) {
+      // No IPv6 on test links: the kernel would send router solicitations and MLD reports into the switch.
+      execFileSync("sysctl", ["-qw", `net.ipv6.conf.${i}.disable_ipv6=1`], { stdio: "pipe" });
+      ip("link", "set", i, "up");
+    }
+  }
+  return {
+    pairs,
+    remove: () => {
+      for (const p of pairs) {
+        try {
+          ip("link", "del", p.sw);
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
+
 async function startBmv2(opts: StartOptions): Promise<TestTarget> {
   const deviceId = opts.deviceId ?? 1n;
+  const veths = bmv2DataPorts ? makeVeths(opts.ports ?? [1, 2, 3, 4]) : undefined;
   const grpcPort = await freePort();
   const thriftPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2-"));
@@ -111,6 +144,7 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     String(thriftPort),
     "--log-file",
     join(dir, "switch"),
+    ...(veths ? veths.pairs.flatMap((p) => ["-i", `${p.port}@${p.sw}`]) : []),
     "--",
     "--grpc-server-addr",
     `127.0.0.1:${grpcPort}`,
@@ -130,7 +164,9 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
   };
   let child = await launch();
   const address = `127.0.0.1:${grpcPort}`;
+  const hosts = veths ? new Map(veths.pairs.map((p) => [p.port, new HostPort(new RawSocketPort(p.host))])) : undefined;
   return {
+    ...(hosts ? { hosts } : {}),
     kind: "bmv2",
     address,
     deviceId,
@@ -143,6 +179,8 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     },
     stop: async () => {
       await kill(child);
+      for (const h of hosts?.values() ?? []) h.end.close();
+      veths?.remove();
       rmSync(dir, { recursive: true, force: true });
     },
   };

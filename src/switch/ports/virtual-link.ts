@@ -61,14 +61,15 @@ export class VirtualLink {
 
 /**
  * A host-side endpoint for tests and experiments: records what the switch
- * sends it and can inject frames into the switch.
+ * sends it and can inject frames into the switch. `end` is the host's side
+ * of a link: a virtual link's end, or a raw interface facing a real switch.
  */
 export class HostPort {
   readonly received: Uint8Array[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
   private readonly listeners: ((frame: Uint8Array) => void)[] = [];
 
-  constructor(readonly end: LinkEnd) {
+  constructor(readonly end: Port) {
     end.onReceive((f) => {
       this.received.push(f);
       for (const l of this.listeners) l(f);

@@ -1,10 +1,13 @@
 /**
  * Client arbitration for one device (P4Runtime "Client Arbitration and
  * Controller Replication"): per role, every stream that sent an election id
- * is a candidate; the one with the highest id is primary. Whenever the
- * primary changes, every candidate of the role is told who is primary:
- * status OK to the primary, ALREADY_EXISTS to backups when a primary exists,
- * NOT_FOUND when none does.
+ * is a candidate, and the live candidate with the highest id is primary.
+ * Whenever the primary changes, every candidate of the role is told who is
+ * primary: status OK to the primary, ALREADY_EXISTS to the backups (NOT_FOUND
+ * when nobody is left). Like simple_switch_grpc (PI), a backup takes over
+ * at once when the primary's stream closes; the specification instead keeps
+ * the role without a primary until an id at least as high as the highest
+ * ever seen arrives (docs/architecture.md lists this difference).
  */
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 
@@ -17,7 +20,7 @@ export interface ArbitrationNotice<C extends Candidate> {
   readonly to: C;
   readonly code: Code;
   readonly message: string;
-  /** The highest election id seen for the role; unset if there never was a primary. */
+  /** The primary's election id; unset when there is no primary. */
   readonly electionId?: bigint;
 }
 
@@ -34,8 +37,6 @@ export class ArbitrationError extends Error {
 interface RoleState<C> {
   readonly live: Set<C>;
   primary: C | undefined;
-  /** The highest election id ever seen for the role ("election_id_past"). */
-  highest: bigint | undefined;
 }
 
 export class Arbitrator<C extends Candidate> {
@@ -63,7 +64,7 @@ export class Arbitrator<C extends Candidate> {
   update(c: C, previous?: C): ArbitrationNotice<C>[] {
     let st = this.roles.get(c.role);
     if (!st) {
-      st = { live: new Set(), primary: undefined, highest: undefined };
+      st = { live: new Set(), primary: undefined };
       this.roles.set(c.role, st);
     }
     for (const other of st.live) {
@@ -71,30 +72,23 @@ export class Arbitrator<C extends Candidate> {
         throw new ArbitrationError(Code.INVALID_ARGUMENT, `election id ${c.electionId} is already used by another client of role "${c.role || "<default>"}"`);
       }
     }
-    const wasPrimary = previous !== undefined && st.primary === previous;
+    const before = st.primary;
     if (previous) st.live.delete(previous);
     st.live.add(c);
-    if (st.highest === undefined || c.electionId >= st.highest) {
-      // Becomes (or stays) primary: everybody hears.
-      st.primary = c;
-      st.highest = c.electionId;
-      return this.notices(st);
-    }
-    if (wasPrimary) {
-      // A primary downgraded itself: nobody is primary now.
-      st.primary = undefined;
-      return this.notices(st);
-    }
-    return this.notices(st).filter((n) => n.to === c);
+    st.primary = highest(st.live);
+    // A new primary, or the primary changing its id, is news for everybody;
+    // a backup joining or changing its id hears alone.
+    const everybody = st.primary !== before || st.primary === c || (previous !== undefined && before === previous);
+    return everybody ? this.notices(st) : this.notices(st).filter((n) => n.to === c);
   }
 
-  /** Removes a closed stream; returns the notices if it was primary. */
+  /** Removes a closed stream; if it was primary, the next highest takes over. */
   remove(c: C): ArbitrationNotice<C>[] {
     const st = this.roles.get(c.role);
     if (!st || !st.live.has(c)) return [];
     st.live.delete(c);
     if (st.primary !== c) return [];
-    st.primary = undefined;
+    st.primary = highest(st.live);
     return this.notices(st);
   }
 
@@ -107,9 +101,15 @@ export class Arbitrator<C extends Candidate> {
     const p = st.primary;
     return [...st.live].map((to) => ({
       to,
-      ...(st.highest !== undefined ? { electionId: st.highest } : {}),
+      ...(p ? { electionId: p.electionId } : {}),
       code: to === p ? Code.OK : p ? Code.ALREADY_EXISTS : Code.NOT_FOUND,
       message: to === p ? "is primary" : p ? "is backup" : "no primary",
     }));
   }
+}
+
+function highest<C extends Candidate>(set: ReadonlySet<C>): C | undefined {
+  let best: C | undefined;
+  for (const c of set) if (!best || c.electionId > best.electionId) best = c;
+  return best;
 }

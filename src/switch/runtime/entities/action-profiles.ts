@@ -11,6 +11,7 @@ import {
 import type { ActionProfileInfo } from "../../../client/p4info/index.js";
 import { alreadyExists, exhausted, invalid, notFound } from "../status.js";
 import { actionToCall, callToAction } from "./convert.js";
+import { mixing } from "./table-entries.js";
 import type { RuntimeState, UndoLog } from "./context.js";
 
 function profileOf(st: RuntimeState, id: number): ActionProfileInfo {
@@ -33,6 +34,7 @@ export function writeMember(st: RuntimeState, type: Update_Type, m: ActionProfil
     return;
   }
   if (!m.action) throw invalid(`${what}: no action`);
+  if (p.withSelector && st.selectorMode(p.name) === "oneShot") throw mixing(p.name);
   const { info, call } = actionToCall(st.pipeline.index, m.action, what);
   const tables = p.tableIds.map((id) => st.pipeline.index.table(id));
   if (tables.length > 0 && !tables.some((t) => t.actionRefs.has(info.id))) throw invalid(`${what}: action "${info.name}" is not an action of the profile's tables`);
@@ -65,6 +67,7 @@ export function writeGroup(st: RuntimeState, type: Update_Type, g: ActionProfile
     undo.push(() => engine.setGroup(p.name, g.groupId, before));
     return;
   }
+  if (st.selectorMode(p.name) === "oneShot") throw mixing(p.name);
   const members = g.members.map((x) => {
     if (!engine.members(p.name).includes(x.memberId)) throw notFound(`${what}: member ${x.memberId} does not exist`);
     if (x.weight < 1) throw invalid(`${what}: member ${x.memberId} weight must be >= 1`);
@@ -90,6 +93,7 @@ export function writeGroup(st: RuntimeState, type: Update_Type, g: ActionProfile
 export function readMembers(st: RuntimeState, q: ActionProfileMember): ActionProfileMember[] {
   const idx = st.pipeline.index;
   const profiles = q.actionProfileId === 0 ? [...idx.actionProfiles] : [profileOf(st, q.actionProfileId)];
+  if (q.actionProfileId !== 0 && st.selectorMode(profiles[0]!.name) === "oneShot") throw mixing(profiles[0]!.name);
   const engine = st.pipeline.engine;
   return profiles.flatMap((p) =>
     engine
@@ -102,6 +106,7 @@ export function readMembers(st: RuntimeState, q: ActionProfileMember): ActionPro
 export function readGroups(st: RuntimeState, q: ActionProfileGroup): ActionProfileGroup[] {
   const idx = st.pipeline.index;
   const profiles = (q.actionProfileId === 0 ? [...idx.actionProfiles] : [profileOf(st, q.actionProfileId)]).filter((p) => p.withSelector);
+  if (q.actionProfileId !== 0 && profiles[0] && st.selectorMode(profiles[0].name) === "oneShot") throw mixing(profiles[0].name);
   const engine = st.pipeline.engine;
   return profiles.flatMap((p) =>
     engine

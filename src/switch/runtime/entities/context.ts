@@ -42,6 +42,19 @@ export class RuntimeState {
   isHidden(id: number): boolean {
     return id > 0xf0000000;
   }
+
+  /**
+   * How an action selector is being programmed: with members and groups, or
+   * with one-shot action sets; simple_switch_grpc (PI) refuses to mix the two
+   * on one selector, and so does this server. Undefined while it is empty.
+   */
+  selectorMode(profile: string): "manual" | "oneShot" | undefined {
+    const engine = this.pipeline.engine;
+    const ids = [...engine.members(profile), ...engine.groups(profile)];
+    if (ids.some((id) => !this.isHidden(id))) return "manual";
+    if (ids.length > 0) return "oneShot";
+    return undefined;
+  }
 }
 
 /**

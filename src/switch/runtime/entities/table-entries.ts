@@ -47,14 +47,17 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
     }
     case "actionProfileMemberId":
       if (!profile) throw invalid(`${what} is not indirect: it takes an action, not a member`);
+      if (st.selectorMode(profile.name) === "oneShot") throw mixing(profile.name);
       if (!engine.members(profile.name).includes(type.value)) throw notFound(`${what}: member ${type.value} is not in action profile "${profile.name}"`);
       return { action: { kind: "member", member: type.value } };
     case "actionProfileGroupId":
       if (!profile?.withSelector) throw invalid(`${what} has no action selector: it cannot use groups`);
+      if (st.selectorMode(profile.name) === "oneShot") throw mixing(profile.name);
       if (!engine.groups(profile.name).includes(type.value)) throw notFound(`${what}: group ${type.value} is not in action selector "${profile.name}"`);
       return { action: { kind: "group", group: type.value } };
     case "actionProfileActionSet": {
       if (!profile?.withSelector) throw invalid(`${what} has no action selector: one-shot action sets need one`);
+      if (st.selectorMode(profile.name) === "manual") throw mixing(profile.name);
       const actions = type.value.actionProfileActions;
       if (actions.length === 0) throw invalid(`${what}: an action set needs at least one action`);
       if (profile.maxGroupSize > 0 && actions.length > profile.maxGroupSize) {
@@ -82,6 +85,10 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
     default:
       throw invalid(`${what}: unsupported action type`);
   }
+}
+
+export function mixing(profile: string) {
+  return invalid(`Invalid attempt to mix action selector programming modes on "${profile}": use members and groups, or one-shot action sets, not both`);
 }
 
 function dropOneShot(st: RuntimeState, o: EntryExtras["oneShot"]): void {
