@@ -209,7 +209,7 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
   writePcap(join(dir, "p1_in.pcap"), pkts);
   for (let p = 2; p <= 5; p++) writePcap(join(dir, `p${p}_in.pcap`), []);
   const port = 9090 + Math.floor(Math.random() * 500);
-  const args = ["--use-files", "3", "--thrift-port", String(port), "--log-level", "off", "-i", `1@${join(dir, "p1")}`];
+  const args = ["--use-files", "3", "--thrift-port", String(port), "--log-level", "off", "--notifications-addr", `ipc://${join(dir, "notifications.ipc")}`, "-i", `1@${join(dir, "p1")}`];
   for (let p = 2; p <= 5; p++) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
   const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });

@@ -49,7 +49,8 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
   const all = [...new Set([ingressPort, ...ports])];
   for (const p of all) writePcap(join(dir, `p${p}_in.pcap`), p === ingressPort ? packets : []);
   const thrift = portBase++;
-  const args = ["--use-files", "2", "--thrift-port", String(thrift), "--log-level", "off", "--device-id", "0"];
+  // a notifications socket of its own, so that several switches can run at once
+  const args = ["--use-files", "2", "--thrift-port", String(thrift), "--log-level", "off", "--notifications-addr", `ipc://${join(dir, "notifications.ipc")}`];
   for (const p of all) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
   const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });
