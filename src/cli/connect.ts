@@ -9,7 +9,8 @@ import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Option, type Command } from "commander";
 import { P4RuntimeClient } from "../client/client.js";
-import { Code, isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
+import { Code, P4InfoLookupError, isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
+import type { NameIndex, Named } from "../client/p4info/names.js";
 import { loadP4Info } from "../client/p4info/load.js";
 import { P4InfoSchema } from "../proto/gen/p4/config/v1/p4info_pb.js";
 import { CliError, EXIT, type OutputFormat } from "./output.js";
@@ -191,10 +192,31 @@ export function explainWriteError(e: unknown, what: string): unknown {
   const code = e.failures[0]?.code ?? e.code;
   const hints: Partial<Record<Code, string>> = {
     [Code.ALREADY_EXISTS]: "it exists already: use modify (or set) instead of add",
-    [Code.NOT_FOUND]: "there is no such entry: use add, or check the key with dump",
+    [Code.NOT_FOUND]: "there is no such entry: check the key with dump (add or set creates one)",
     [Code.PERMISSION_DENIED]: "this client is not primary: pass a higher --election-id",
     [Code.RESOURCE_EXHAUSTED]: "the table or resource is full",
     [Code.FAILED_PRECONDITION]: "does the device have a pipeline? push one with p4cast runtime",
   };
   return new CliError(`${what}: ${e.message}`, EXIT.failed, hints[code]);
+}
+
+/**
+ * NameIndex lookup that also suggests names for a misspelt full name
+ * ("MyIngress.ipv4_lpn" → "MyIngress.ipv4_lpm"), by retrying the last part.
+ */
+export function lookup<T extends { name: string }>(names: NameIndex<T & Named>, key: string): T {
+  try {
+    return names.get(key);
+  } catch (e) {
+    const dot = key.lastIndexOf(".");
+    if (!isP4InfoLookupError(e) || e.candidates.length > 0 || dot < 0) throw e;
+    let near: string[] = [];
+    try {
+      near = [names.get(key.slice(dot + 1)).name];
+    } catch (e2) {
+      near = isP4InfoLookupError(e2) ? [...e2.candidates] : [];
+    }
+    if (near.length === 0) throw e;
+    throw new P4InfoLookupError(`unknown ${e.kind} "${key}"; did you mean ${near.map((n) => `"${n}"`).join(", ")}?`, e.kind, key, near);
+  }
 }

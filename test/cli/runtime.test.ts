@@ -92,6 +92,12 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     expect(r.json()).toMatchObject({ pipeline: "pushed", results: [{ inserted: 5, modified: 1 }, { inserted: 1 }, { inserted: 1 }] });
   });
 
+  it("--no-pipeline writes the entries to the pipeline the switch runs", async () => {
+    const r = await p4cast(["runtime", runtimeFile, "--no-pipeline", ...g, "--output", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ pipeline: "skipped", results: [{ kind: "table_entries", modified: 6, failed: 0 }, { modified: 1 }, { modified: 1 }] });
+  });
+
   it("bad entries: exit 2, each named by its position, nothing written", async () => {
     const file = JSON.parse(readFileSync(runtimeFile, "utf8"));
     file.p4info = join(fixtureBuildDir, "runtime_test.p4info.txtpb");

@@ -23,7 +23,7 @@ import { parseP4Info, p4infoFormatOf } from "../../client/p4info/load.js";
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";
 import { type Update, UpdateSchema, Update_Type } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { CliError, EXIT, printRows, toJson } from "../output.js";
-import { type ConnectOptions, connectOptions, outputFormat, withClient } from "../connect.js";
+import { type ConnectOptions, connectOptions, lookup, outputFormat, withClient } from "../connect.js";
 
 interface RuntimeOptions extends ConnectOptions {
   json?: string;
@@ -98,10 +98,10 @@ function scalar(v: unknown, what: string): ValueInput {
  * codec's own notation (10.0.0.0/8, v&&&m, lo..hi) are accepted too.
  */
 export function matchFromRuntime(index: P4InfoIndex, tableName: string, match: Record<string, unknown>): Record<string, MatchInput> {
-  const table = index.table(tableName);
+  const table = lookup(index.tables, tableName);
   const out: Record<string, MatchInput> = {};
   for (const [name, v] of Object.entries(match)) {
-    const f = table.matchFields.get(name);
+    const f = lookup(table.matchFields, name);
     const what = `match field "${f.name}" (${f.kind})`;
     if (Array.isArray(v)) {
       if (v.length !== 2) throw new CliError(`${what}: expected [value, ${f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask"}], got ${JSON.stringify(v)}`, EXIT.usage);
@@ -122,10 +122,11 @@ export function matchFromRuntime(index: P4InfoIndex, tableName: string, match: R
 export function tableEntryFromRuntime(index: P4InfoIndex, e: RuntimeTableEntry): { type: "insert" | "modify"; entry: TableEntryInput } {
   if (!e || typeof e !== "object") throw new CliError(`expected an object, got ${JSON.stringify(e)}`, EXIT.usage);
   if (typeof e.table !== "string") throw new CliError(`"table" is missing`, EXIT.usage);
-  const table = index.table(e.table);
+  const table = lookup(index.tables, e.table);
   const params: Record<string, ValueInput> = {};
   for (const [k, v] of Object.entries(e.action_params ?? {})) params[k] = scalar(v, `action parameter "${k}"`);
-  const action = e.action_name !== undefined ? { name: e.action_name, params } : undefined;
+  if (e.action_name !== undefined && typeof e.action_name !== "string") throw new CliError(`"action_name" must be a string`, EXIT.usage);
+  const action = e.action_name !== undefined ? { name: lookup(table.actions, e.action_name).name, params } : undefined;
   if (e.default_action) {
     if (e.match && Object.keys(e.match).length) throw new CliError(`a default_action entry has no match`, EXIT.usage);
     return { type: "modify", entry: { table: table.name, isDefault: true, ...(action ? { action } : {}) } };

@@ -13,7 +13,7 @@ import { type ValueFormat, formatValue, guessFormat } from "../../client/codec/v
 import type { P4InfoIndex, TableInfo } from "../../client/p4info/index.js";
 import { isP4RuntimeError } from "../../client/errors.js";
 import { CliError, EXIT, printRows } from "../output.js";
-import { type ConnectOptions, collect, connectOptions, explainInputError, explainWriteError, keyValues, outputFormat, parseSmallUint, withClient } from "../connect.js";
+import { type ConnectOptions, collect, connectOptions, explainInputError, explainWriteError, keyValues, lookup, outputFormat, parseSmallUint, withClient } from "../connect.js";
 
 interface WriteOptions extends ConnectOptions {
   action?: string;
@@ -97,11 +97,28 @@ export function parseMatchArgs(table: TableInfo, args: readonly string[]): Recor
   const kv = keyValues(args, `table "${table.name}" match`, `${table.matchFieldList[0]?.name ?? "field"}=<value>`);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(kv)) {
-    const f = table.matchFields.get(k);
+    const f = lookup(table.matchFields, k);
     if (f.name in out) throw new CliError(`table "${table.name}": match field "${f.name}" given twice`, EXIT.usage);
     out[f.name] = v;
   }
   return out;
+}
+
+/** The table's action named `name`; an action of another table is named as such. */
+export function tableAction(index: P4InfoIndex, table: TableInfo, name: string): { name: string } {
+  try {
+    return lookup(table.actions, name);
+  } catch (e) {
+    let global: { name: string } | undefined;
+    try {
+      global = index.actions.find(name);
+    } catch {
+      global = undefined;
+    }
+    if (!global) throw e;
+    const allowed = [...table.actionRefs.values()].filter((r) => r.scope !== "default_only").map((r) => r.action.name);
+    throw new CliError(`action "${global.name}" is not an action of table "${table.name}"`, EXIT.usage, `its actions: ${allowed.join(", ") || "none"}`);
+  }
 }
 
 function describeTable(table: TableInfo): string {
@@ -111,9 +128,10 @@ function describeTable(table: TableInfo): string {
 }
 
 function buildEntry(index: P4InfoIndex, tableName: string, matchArgs: string[], o: WriteOptions, kind: "add" | "modify" | "delete"): TableEntryInput {
-  const table = index.table(tableName);
+  const table = lookup(index.tables, tableName);
   if (table.isConst) throw new CliError(`table "${table.name}" is const: its entries are fixed in the P4 program`, EXIT.usage);
   const params = keyValues(o.param, "--param", "--param port=1");
+  if (o.action) tableAction(index, table, o.action);
   if (Object.keys(params).length > 0 && !o.action) throw new CliError("--param needs --action", EXIT.usage, describeTable(table));
   if (o.default) {
     if (matchArgs.length > 0) throw new CliError(`table "${table.name}": the default entry has no match fields`, EXIT.usage);
@@ -232,7 +250,7 @@ Examples:
   connectOptions(dump).action(async (tableName: string | undefined, o: DumpOptions) => {
     const format = outputFormat(o);
     await withClient(o, {}, async (client) => {
-      const tables = tableName ? [client.index.table(tableName)] : "*";
+      const tables = tableName ? [lookup(client.index.tables, tableName)] : "*";
       const entries = await readEntries(client, tables, { defaults: o.defaults, counters: !!o.counters });
       const views = entries.map((e) => entryView(client.index, e));
       const head = ["table", "match", "priority", "action", ...(o.counters ? ["packets", "bytes"] : [])];
