@@ -16,6 +16,7 @@
  * from its source MAC, which every test rewrites to the port's MAC. Punts
  * (reason != 0) are packet-ins as usual, with ingress port 255.
  */
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -911,6 +912,74 @@ for (const kind of targets()) {
         const d = decodeFrame(hosts.get(2)!.received[before]!);
         expect(d.ip?.header).toMatchObject({ dst: "10.2.0.5", ttl: 63 });
       });
+    });
+
+    describe("random traffic (runs last: it disturbs counters and windows)", () => {
+      const v4dst = ["10.2.0.9", "10.9.0.1", "10.9.0.2", "198.18.0.7", "232.1.1.8", "232.2.0.1", "192.0.2.100", "10.77.0.1"];
+      const v6dst = ["2001:db8:2::5", "2001:db8:9::1", "64:ff9b::a02:a", "ff3e::1:e803:1", "2001:db8:64::1"];
+      const l4Arb: fc.Arbitrary<PacketSpec["l4"]> = fc.oneof(
+        fc.record({
+          kind: fc.constant("udp" as const),
+          udp: fc.record({ srcPort: fc.integer({ min: 0, max: 0xffff }), dstPort: fc.constantFrom(7000, 53, 49374, 5004, 9) }),
+          payload: fc.uint8Array({ maxLength: 40 }),
+        }),
+        fc.record({
+          kind: fc.constant("tcp" as const),
+          tcp: fc.record({ srcPort: fc.integer({ min: 0, max: 0xffff }), dstPort: fc.constantFrom(7000, 80), seq: fc.nat() }),
+          payload: fc.uint8Array({ maxLength: 40 }),
+        }),
+      );
+      const packetArb: fc.Arbitrary<{ packet: PacketSpec; icmpType: number }> = fc.oneof(
+        fc.record({
+          packet: fc.record({
+            ip: fc.record({
+              version: fc.constant(4 as const),
+              src: fc.constantFrom("10.1.0.1", "10.5.0.1", "192.0.2.9"),
+              dst: fc.constantFrom(...v4dst),
+              ttl: fc.integer({ min: 0, max: 3 }),
+              ecn: fc.integer({ min: 0, max: 3 }),
+              flags: fc.constantFrom(0, 2, 1),
+              options: fc.constantFrom(new Uint8Array(0), Uint8Array.of(1, 1, 1, 0)),
+            }),
+            l4: l4Arb,
+          }),
+          icmpType: fc.constant(8),
+        }),
+        fc.record({
+          packet: fc.record({
+            ip: fc.record({
+              version: fc.constant(6 as const),
+              src: fc.constantFrom("2001:db8:1::5", "2001:db8:1::6", "64:ff9b::a01:1"),
+              dst: fc.constantFrom(...v6dst),
+              hopLimit: fc.integer({ min: 0, max: 3 }),
+            }),
+            l4: l4Arb,
+          }),
+          icmpType: fc.constant(128),
+        }),
+      );
+
+      it("everything that comes out decodes and carries correct checksums; truncated input never comes out", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        await fc.assert(
+          fc.asyncProperty(packetArb, fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }), async ({ packet }, cut) => {
+            const whole = frame({ from: 1, packet });
+            const input = cut === undefined ? whole : whole.subarray(0, Math.max(14, whole.length - cut));
+            const { out } = await exchange(1, input);
+            let n = 0;
+            for (const frames of out.values()) {
+              for (const f of frames) {
+                n++;
+                const d = decodeFrame(f);
+                expect(checksumProblems(d)).toEqual([]);
+              }
+            }
+            if (cut !== undefined) expect(n).toBe(0);
+            expect(n).toBeLessThanOrEqual(2);
+          }),
+          { numRuns: loopback ? 60 : 200 },
+        );
+      }, 120_000);
     });
   });
 }
