@@ -42,6 +42,7 @@ def _import_mininet():
     try:
         import mininet.net  # noqa: F401
         import yaml  # noqa: F401
+        os.environ.pop('P4CAST_NET_REEXEC', None)  # not inherited by the commands we run
     except ImportError as e:
         system = '/usr/bin/python3'
         if __name__ == '__main__' and os.environ.get('P4CAST_NET_REEXEC') != '1' and os.path.exists(system) and os.path.realpath(sys.executable) != os.path.realpath(system):
