@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { parse } from "yaml";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const { values: o } = parseArgs({
@@ -33,7 +34,6 @@ const { values: o } = parseArgs({
 const network = JSON.parse(readFileSync(process.env.P4CAST_NETWORK ?? "/tmp/p4cast-mininet/network.json", "utf8"));
 const topologyFile = process.env.P4CAST_TOPOLOGY;
 if (!topologyFile) throw new Error("run me as the launcher's command (P4CAST_TOPOLOGY is not set)");
-const { parse } = await import(join(repo, "node_modules", "yaml", "dist", "index.js"));
 const topology = topologyFile.endsWith(".json") ? JSON.parse(readFileSync(topologyFile, "utf8")) : parse(readFileSync(topologyFile, "utf8"));
 const session = topology.sessions.find((s) => String(s.id) === o.session);
 if (!session) throw new Error(`no session ${o.session} in ${topologyFile}`);
