@@ -980,6 +980,29 @@ for (const kind of targets()) {
           { numRuns: loopback ? 60 : 200 },
         );
       }, 120_000);
+
+      it("a wrong L4 checksum is never repaired: every copy that comes out is still wrong", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        await fc.assert(
+          fc.asyncProperty(packetArb, async ({ packet }) => {
+            const whole = frame({ from: 1, packet });
+            const payloadLength = packet.l4.kind === "udp" || packet.l4.kind === "tcp" ? (packet.l4.payload?.length ?? 0) : 0;
+            fc.pre(payloadLength > 0);
+            const input = Uint8Array.from(whole);
+            input[input.length - 1] = (input[input.length - 1] ?? 0) ^ 0x01; // last payload byte
+            const { out } = await exchange(1, input);
+            for (const frames of out.values()) {
+              for (const f of frames) {
+                const d = decodeFrame(f);
+                const fragment = d.ip?.version === 4 && ((d.ip.header.flags & 1) !== 0 || d.ip.header.fragmentOffset !== 0);
+                if (fragment) continue;
+                expect(checksumProblems(d).some((p) => p === "UDP checksum" || p === "TCP checksum")).toBe(true);
+              }
+            }
+          }),
+          { numRuns: loopback ? 40 : 150 },
+        );
+      }, 120_000);
     });
   });
 }
