@@ -35,6 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WORKDIR = '/tmp/p4cast-mininet'
 NETNS_PREFIX = 'p4cast-'
 HOST_INTF = 'eth0'
+CORE_MTU = 9000  # switch-to-switch links; host links keep 1500
 
 
 def _import_mininet():
@@ -495,9 +496,12 @@ def configure_host(host, h, neighbors):
                 host_exec(host, ['ip', flag, 'neigh', 'replace', addr, 'lladdr', other['mac'], 'dev', intf, 'nud', 'permanent'])
 
 
-def configure_switch_intf(intf, mac):
-    """The switch side: its port MAC, no IPv6 (no kernel chatter into the switch), no offloads."""
+def configure_switch_intf(intf, mac, mtu=None):
+    """The switch side: its port MAC, no IPv6 (no kernel chatter into the switch), no offloads,
+    and between switches a larger MTU (p4cast's encapsulation adds 28 bytes to a host's packet)."""
     run(['ip', 'link', 'set', 'dev', intf, 'address', mac])
+    if mtu:
+        run(['ip', 'link', 'set', 'dev', intf, 'mtu', str(mtu)])
     run(['sysctl', '-q', '-w', 'net.ipv6.conf.%s.disable_ipv6=1' % intf], check=False)
     offloads_off(lambda a: run(a, check=False), intf)
     run(['ip', 'link', 'set', 'dev', intf, 'up'])
@@ -650,7 +654,8 @@ def _cleanup(workdir, state, topo, quiet):
 class P4castNet:
     """Builds, starts and stops the network of one topology file."""
 
-    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None, log_level='info'):
+    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None, log_level='info',
+                 core_mtu=CORE_MTU):
         self.topo = topo
         self.plan = plan(topo)
         self.kind = kind
@@ -660,6 +665,7 @@ class P4castNet:
         self.embedded_command = embedded_command
         self.ready_timeout = ready_timeout
         self.log_level = log_level
+        self.core_mtu = core_mtu
         self.net = None
         self.state = None
 
@@ -734,9 +740,10 @@ class P4castNet:
                              intfName1=intf_name(a['switch'], a['port']), intfName2=intf_name(b['switch'], b['port']),
                              addr1=port_mac(by_name[a['switch']], a['port']), addr2=port_mac(by_name[b['switch']], b['port']))
         self.net.build()
+        switch_names = {s['name'] for s in self.plan['switches']}
         for s in self.plan['switches']:
             for p in s['ports']:
-                configure_switch_intf(p['intf'], p['mac'])
+                configure_switch_intf(p['intf'], p['mac'], self.core_mtu if p['peer'] in switch_names else None)
         os.makedirs('/run/netns', exist_ok=True)
         for h in self.plan['hosts']:
             node = hosts[h['name']]
@@ -914,6 +921,9 @@ def main(argv=None):
     ap.add_argument('--log-level', choices=['trace', 'debug', 'info', 'warn', 'error', 'off'], default='info',
                     help='switch log level (default: info; trace/debug log every packet; the embedded switch maps trace to debug, warn to error)')
     ap.add_argument('--embedded-command', help='JSON list: the command before "switch" for the embedded kind (default: ["node", "dist/cli/main.js"])')
+    ap.add_argument('--core-mtu', type=int, default=CORE_MTU,
+                    help='MTU of switch-to-switch links (default: %(default)s; host links stay at 1500; '
+                         'p4cast\'s encapsulation adds 28 bytes to a host\'s packet)')
     ap.add_argument('--ready-timeout', type=float, help='seconds for all switches to answer on gRPC (default: 30)')
     ap.add_argument('--verbose', '-v', action='store_true', help="Mininet's own progress messages")
     ap.add_argument('command', nargs=argparse.REMAINDER, help='after --: a command to run against the network')
@@ -966,7 +976,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     net = P4castNet(topo, a.switch, workdir=os.path.abspath(a.workdir), pipeline=pipeline, pcap=not a.no_pcap,
-                    embedded_command=embedded, ready_timeout=a.ready_timeout, log_level=a.log_level)
+                    embedded_command=embedded, ready_timeout=a.ready_timeout, log_level=a.log_level,
+                    core_mtu=a.core_mtu)
     code = 0
     try:
         net.start()

@@ -56,6 +56,12 @@ describe.skipIf(skipReason !== undefined)("Mininet launcher (line3, embedded swi
     for (const s of net.switches) for (const p of s.ports) expect(readFileSync(`/sys/class/net/${p.intf}/address`, "utf8").trim()).toBe(p.mac);
   });
 
+  it("gives switch-to-switch links room for the encapsulation (MTU 9000) and host links 1500", () => {
+    const mtu = (i: string) => readFileSync(`/sys/class/net/${i}/mtu`, "utf8").trim();
+    for (const i of ["s1-eth2", "s2-eth1", "s2-eth2", "s3-eth3"]) expect(mtu(i), i).toBe("9000");
+    for (const i of ["s1-eth1", "s3-eth1", "s3-eth2"]) expect(mtu(i), i).toBe("1500");
+  });
+
   it("every host got its MAC, addresses, default routes and permanent gateway neighbors", () => {
     expect(net.hosts.map((h) => h.name)).toEqual(["h1", "h2", "h3"]);
     for (const h of net.hosts) {

@@ -63,4 +63,13 @@ describe.skipIf(skipReason !== undefined)(`a deployed session in Mininet (line3,
     expect(send.status).toBe(0);
     for (const c of clients) expect(await c.result).toMatch(/^p4cast-session-\d+$/);
   }, 30_000);
+
+  it("full-size datagrams (1500-byte IPv4 packets) fit through the encapsulation", async () => {
+    const clients = ["h2", "h3"].map((h) => listen(`p4cast-${h}`, 5000, 6000));
+    await Promise.all(clients.map((c) => c.ready));
+    const send = spawnSync("ip", ["netns", "exec", "p4cast-h1", process.execPath, "-e",
+      `const s=require("node:dgram").createSocket("udp4");let i=0;const t=setInterval(()=>{s.send(Buffer.alloc(1472,120),5000,"10.0.100.1");if(++i>8){clearInterval(t);setTimeout(()=>process.exit(0),100)}},250)`], { timeout: 10_000 });
+    expect(send.status).toBe(0);
+    for (const c of clients) expect((await c.result).length).toBe(1472);
+  }, 30_000);
 });
