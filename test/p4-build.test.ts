@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { parseP4Info } from "../src/client/p4info/load.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const p4Dir = join(root, "p4");
@@ -115,6 +116,14 @@ describe("p4/build freshness", () => {
     const p4info = JSON.parse(readFileSync(join(p4Dir, "build", "p4cast.p4info.json"), "utf8")) as P4InfoJson;
     expect(p4info.tables?.length ?? 0).toBeGreaterThan(10);
     expect(p4info.controllerPacketMetadata?.map((m) => m.preamble.name).sort()).toEqual(["packet_in", "packet_out"]);
+    // The text and binary P4Info say the same as the JSON one.
+    const names = (xs: ReadonlyArray<{ preamble?: { name: string } | undefined }>): string[] => xs.map((x) => x.preamble?.name ?? "").sort();
+    const text = parseP4Info(readFileSync(join(p4Dir, "build", "p4cast.p4info.txtpb"), "utf8"), "text");
+    const binary = parseP4Info(new Uint8Array(readFileSync(join(p4Dir, "build", "p4cast.p4info.bin"))), "binary");
+    const jsonTables = (p4info.tables ?? []).map((t) => t.preamble.name).sort();
+    expect(names(text.tables)).toEqual(jsonTables);
+    expect(names(binary.tables)).toEqual(jsonTables);
+    expect(names(binary.registers)).toEqual(names(text.registers));
   });
 
   it("every P4Info object is documented in docs/tables.md", () => {
