@@ -253,13 +253,18 @@ def tail(path, n=25):
         return '(no log)'
 
 
+try:
+    import ctypes
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (ImportError, OSError, AttributeError):
+    _prctl = None
+
+
 def _die_with_parent():
-    """In the child: SIGTERM when the launcher dies, even by SIGKILL (prctl PR_SET_PDEATHSIG)."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    """In the child, before exec: SIGTERM when the launcher dies, even by SIGKILL (prctl PR_SET_PDEATHSIG = 1).
+    Looked up at import time: nothing is imported between fork and exec."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)
 
 
 def cmdline(pid):
