@@ -115,7 +115,7 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
 
   it("bad input is exit 2 and says what to fix", async () => {
     // One at a time: two clients may not hold the same election id.
-    const [unknownTable, tooWide, unknownField, badParam, noAction, noPriority, badOutput, badGrpc, unknownAction] = await sequential([
+    const [unknownTable, tooWide, unknownField, badParam, noAction, noPriority, badOutput, badGrpc, unknownAction, matchTooWide, hostBits] = await sequential([
       ["table", "add", "ipv4_lmp", "dst_addr=10.0.0.0/8", "--action", "drop", ...g],
       ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_nhop", "--param", "dmac=00:00:00:00:00:01", "--param", "port=512", ...g],
       ["table", "add", "ipv4_lpm", "dst_adr=10.0.0.0/8", "--action", "drop", ...g],
@@ -125,6 +125,8 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
       ["table", "dump", "--output", "yaml", ...g],
       ["table", "dump", "--grpc", "localhost"],
       ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_port", "--param", "port=1", ...g],
+      ["table", "add", "acl_ternary", "protocol=0x1ff&&&0xff", "--action", "acl_permit", "--priority", "1", ...g],
+      ["table", "add", "ipv4_lpm", "dst_addr=10.1.2.3/8", "--action", "drop", ...g],
     ]);
     expect(unknownTable.code).toBe(2);
     expect(unknownTable.stderr).toMatch(/unknown table "ipv4_lmp"; did you mean "TestIngress.ipv4_lpm"\?/);
@@ -144,7 +146,12 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(badGrpc.code).toBe(2);
     expect(badGrpc.stderr).toMatch(/--grpc must be <host>:<port>/);
     expect(unknownAction.code).toBe(2);
-    expect(unknownAction.stderr).toMatch(/action of table "TestIngress.ipv4_lpm"/);
+    expect(unknownAction.stderr).toMatch(/action "TestIngress.set_port" is not an action of table "TestIngress.ipv4_lpm"/);
+    expect(unknownAction.stderr).toMatch(/hint: its actions: TestIngress.set_nhop, TestIngress.drop, TestIngress.punt/);
+    expect(matchTooWide.code).toBe(2);
+    expect(matchTooWide.stderr).toMatch(/hdr\.ipv4\.protocol \(bit<8>\): value "0x1ff" is wider than 8 bits/);
+    expect(hostBits.code).toBe(2);
+    expect(hostBits.stderr).toMatch(/hdr\.ipv4\.dst_addr \(lpm, 32 bits\): "10\.1\.2\.3\/8" has bits set beyond the \/8 prefix/);
   });
 
   it("an existing entry is exit 1 with a hint to use modify", async () => {
