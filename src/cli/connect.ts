@@ -191,7 +191,7 @@ export function explainWriteError(e: unknown, what: string): unknown {
   if (!isP4RuntimeError(e)) return e;
   const code = e.failures[0]?.code ?? e.code;
   const hints: Partial<Record<Code, string>> = {
-    [Code.ALREADY_EXISTS]: "it exists already: use modify (or set) instead of add",
+    [Code.ALREADY_EXISTS]: "it exists already: use modify to change it",
     [Code.NOT_FOUND]: "there is no such entry: check the key with dump (add or set creates one)",
     [Code.PERMISSION_DENIED]: "this client is not primary: pass a higher --election-id",
     [Code.RESOURCE_EXHAUSTED]: "the table or resource is full",

@@ -56,6 +56,10 @@ describe.skipIf(!bmv2Available)("p4cast one-switch commands against simple_switc
     expect(r.json()).toMatchObject({ via: "thrift", value: 1234 });
     r = await p4cast(["register", "read", "last_seen", "--index", "3", ...g, ...thrift, "--output", "json"]);
     expect(r.json()).toMatchObject({ via: "thrift", cells: [{ index: 3, value: 1234 }] });
+    r = await p4cast(["register", "write", "signed_cells", "--index", "1", "-5", ...g, ...thrift]);
+    expect(r.code, r.stderr).toBe(0);
+    r = await p4cast(["register", "read", "signed_cells", ...g, ...thrift, "--output", "json"]);
+    expect(r.json().cells.map((c: { value: number }) => c.value)).toEqual([0, -5, 0, 0]);
     r = await p4cast(["register", "read", "last_seen", ...g, "--thrift", "127.0.0.1:1"]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/hint: .*--thrift/);

@@ -44,6 +44,16 @@ export function parseCell(reg: RegisterInfo, text: string): bigint {
   }
 }
 
+/**
+ * int<W> cells as signed numbers: BMv2's Thrift runtime returns the raw
+ * two's-complement bits (P4Runtime reads are already signed).
+ */
+export function signedCell(reg: RegisterInfo, v: bigint): bigint {
+  if (!reg.signed || reg.bitwidth === undefined || v < 0n) return v;
+  const w = BigInt(reg.bitwidth);
+  return v >= 1n << (w - 1n) ? v - (1n << w) : v;
+}
+
 function show(reg: RegisterInfo, v: bigint, hex: boolean): string {
   if (reg.signed || reg.bitwidth === undefined) return v.toString();
   return formatValue(v, hex ? "hex" : fieldFormat(reg.name.split(".").pop()!, reg.bitwidth));
@@ -76,7 +86,8 @@ Examples:
       const index = o.index !== undefined ? checkIndex(reg, o.index) : undefined;
       const access = await registerAccess(client, { host: thrift.host, port: thrift.port });
       try {
-        const cells = index !== undefined ? [{ index, value: await access.read(reg.name, index) }] : (await access.readAll(reg.name)).map((value, i) => ({ index: i, value }));
+        const raw = index !== undefined ? [{ index, value: await access.read(reg.name, index) }] : (await access.readAll(reg.name)).map((value, i) => ({ index: i, value }));
+        const cells = raw.map((c) => ({ index: c.index, value: signedCell(reg, c.value) }));
         printRows(
           format,
           ["register", "index", "value"],
@@ -119,5 +130,5 @@ Examples:
 function thriftHint(e: unknown, via: string, address: string): unknown {
   if (via !== "thrift" || e instanceof CliError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(`BMv2 Thrift at ${address}: ${msg}`, /ECONNREFUSED|timed? ?out|ETIMEDOUT|EHOSTUNREACH/i.test(msg) ? EXIT.unreachable : EXIT.failed, "the target has no P4Runtime RegisterEntry; is --thrift its Thrift runtime address (simple_switch_grpc --thrift-port)?");
+  return new CliError(msg.startsWith("BMv2 Thrift") ? msg : `BMv2 Thrift at ${address}: ${msg}`, /ECONNREFUSED|timed? ?out|ETIMEDOUT|EHOSTUNREACH/i.test(msg) ? EXIT.unreachable : EXIT.failed, "the target has no P4Runtime RegisterEntry; is --thrift its Thrift runtime address (simple_switch_grpc --thrift-port)?");
 }
