@@ -71,7 +71,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   readonly registers = new Map<string, RegisterAccess>();
   private plan: NetworkPlan | undefined;
   /** What the controller last wrote to each switch, and the intent it came from. */
-  private readonly applied = new Map<string, { hash: string; state: SwitchState }>();
+  private readonly applied = new Map<string, { hash: string; state: SwitchState; intent: SwitchIntent }>();
   private heartbeat: HeartbeatMonitor | undefined;
   readonly membership: MembershipTracker;
   private readonly overlayActivated = new Map<number, Set<string>>();
@@ -126,7 +126,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         client.on("disconnect", (e) => this.log(`${s.name}: stream lost (${e.message})`));
         client.on("packetIn", (p) => {
           const change = this.membership.onPacketIn(s.name, p);
-          if (change) void this.serial(() => this.applyMembership(change));
+          if (change) void this.serial(() => this.applyMembership(change)).catch((e: unknown) => this.emit("error", e instanceof Error ? e : new Error(String(e))));
         });
       }),
     );
@@ -162,7 +162,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Reads the switch and writes what differs from the intent (deploys, restarts). */
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
     const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, { registers: await this.registersFor(name) });
-    this.applied.set(name, { hash: intentHash(intent), state });
+    this.applied.set(name, { hash: intentHash(intent), state, intent });
     this.emit("programmed", result);
     return result;
   }
@@ -172,9 +172,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const last = this.applied.get(name);
     if (!last) return this.program(name, intent);
     const client = this.clients.get(name)!;
-    const desired = desiredState(client, intent);
+    const desired = desiredState(client, intent, last.state);
     const result = await applyDiff(client, name, last.state, desired, { registers: await this.registersFor(name) });
-    this.applied.set(name, { hash: intentHash(intent), state: desired });
+    this.applied.set(name, { hash: intentHash(intent), state: desired, intent });
     return result;
   }
 
@@ -217,26 +217,24 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private async activateOverlays(affected: ReadonlyMap<number, ReadonlySet<string>>): Promise<number> {
     const plan = this.plan;
     if (!plan) return 0;
-    let writes = 0;
-    await Promise.all(
-      [...affected].map(async ([sid, lastHops]) => {
-        const sp = plan.sessions.get(sid);
-        if (!sp) return;
-        const group = plan.intents.get(sp.ingress)!.groups.get(sid);
-        if (!group) return;
-        const add = [...lastHops].flatMap((lh) => {
-          const ov = sp.standby.get(lh);
-          return ov ? [{ port: ov.path[0]!.port, instance: OVERLAY_RID_BASE + (this.graph.switches.get(lh)!.deviceId & 0xfff) }] : [];
-        });
-        if (add.length === 0) return;
-        const replicas = [...group, ...add.filter((r) => !group.some((x) => x.port === r.port && x.instance === r.instance))];
-        await this.clients.get(sp.ingress)!.modify({ kind: "multicastGroup", groupId: sid, replicas });
-        const applied = this.applied.get(sp.ingress);
-        applied?.state.groups.set(sid, replicas);
-        writes++;
-      }),
-    );
-    return writes;
+    // Per ingress router: its last intent with the overlay copies added to the session groups.
+    const byIngress = new Map<string, SwitchIntent>();
+    for (const [sid, lastHops] of affected) {
+      const sp = plan.sessions.get(sid);
+      const last = sp && this.applied.get(sp.ingress);
+      if (!sp || !last) continue;
+      const base = byIngress.get(sp.ingress) ?? { ...last.intent, groups: new Map(last.intent.groups) };
+      const group = base.groups.get(sid);
+      if (!group) continue;
+      const add = [...lastHops].flatMap((lh) => {
+        const ov = sp.standby.get(lh);
+        return ov ? [{ port: ov.path[0]!.port, instance: OVERLAY_RID_BASE + (this.graph.switches.get(lh)!.deviceId & 0xfff) }] : [];
+      });
+      base.groups.set(sid, [...group, ...add.filter((r) => !group.some((x) => x.port === r.port && x.instance === r.instance))]);
+      byIngress.set(sp.ingress, base);
+    }
+    const results = await Promise.all([...byIngress].map(([sw, intent]) => this.update(sw, intent)));
+    return results.reduce((n, r) => n + r.inserted + r.modified + r.deleted, 0);
   }
 
   /** Recomputes the plan and programs the switches whose intent changed. */
@@ -260,8 +258,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
   startHeartbeats(): HeartbeatMonitor {
     this.plan ??= this.computePlan();
     const hb = new HeartbeatMonitor(this.graph, this.clients, this.plan.peers, this.topology.heartbeat);
-    hb.on("linkDown", (e) => void this.serial(() => this.linkChanged(e.link, false, e.atMs)));
-    hb.on("linkUp", (e) => void this.serial(() => this.linkChanged(e.link, true, e.atMs)));
+    const fail = (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.log(`error: ${err.message}`);
+      this.emit("error", err);
+    };
+    hb.on("linkDown", (e) => void this.serial(() => this.linkChanged(e.link, false, e.atMs)).catch(fail));
+    hb.on("linkUp", (e) => void this.serial(() => this.linkChanged(e.link, true, e.atMs)).catch(fail));
     hb.on("error", (e) => this.emit("error", e));
     hb.start();
     this.heartbeat = hb;

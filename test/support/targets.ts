@@ -144,6 +144,8 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     String(thriftPort),
     "--log-file",
     join(dir, "switch"),
+    "--log-level",
+    "warn",
     ...(veths ? veths.pairs.flatMap((p) => ["-i", `${p.port}@${p.sw}`]) : []),
     "--",
     "--grpc-server-addr",

@@ -46,7 +46,7 @@ export function resolveTarget(client: P4RuntimeClient, family: "counter" | "mete
   throw new CliError(`unknown ${family} "${name}"`, EXIT.usage);
 }
 
-export function directEntry(_client: P4RuntimeClient, table: TableInfo, matchArgs: string[], priority: string | undefined): TableEntryInput {
+export function directEntry(table: TableInfo, matchArgs: string[], priority: string | undefined): TableEntryInput {
   const match = parseMatchArgs(table, matchArgs);
   return { table: table.name, match, ...(priority !== undefined ? { priority: parseSmallUint(priority, "--priority", 0x7fffffffn) } : {}) };
 }
@@ -98,7 +98,7 @@ Examples:
       if (o.index !== undefined) throw new CliError(`table "${target.table.name}" has a direct counter: select entries with match fields, not --index`, EXIT.usage);
       let entry: TableEntryInput;
       try {
-        entry = match.length ? directEntry(client, target.table, match, o.priority) : { table: target.table.name };
+        entry = match.length ? directEntry(target.table, match, o.priority) : { table: target.table.name };
       } catch (e) {
         throw explainInputError(e, undefined);
       }
@@ -134,7 +134,7 @@ Examples:
           n = cells.length;
         } else {
           const entries = match.length
-            ? [directEntry(client, target.table, match, o.priority)]
+            ? [directEntry(target.table, match, o.priority)]
             : ((await client.readAll({ kind: "tableEntry", table: target.table.name })) as DecodedOf<"tableEntry">[]).map((e) => ({ table: e.table, match: matchInputs(e.match), ...(e.priority ? { priority: e.priority } : {}) }));
           await client.write(entries.map((entry) => ({ type: "modify" as const, entity: { kind: "directCounterEntry" as const, entry, data: zero } })));
           n = entries.length;

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type { DecodedOf, EntityInput } from "../../client/entities/entity.js";
 import type { MeterConfigValue } from "../../client/entities/common.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
-import type { P4InfoIndex } from "../../client/p4info/index.js";
+import type { P4RuntimeClient } from "../../client/client.js";
 import { CliError, EXIT, printRows } from "../output.js";
 import { type ConnectOptions, connectOptions, explainInputError, explainWriteError, outputFormat, parseUint, withClient } from "../connect.js";
 import { entryView, matchCell } from "./table.js";
@@ -23,7 +23,7 @@ interface MeterOptions extends ConnectOptions {
   pburst?: string;
 }
 
-function unitOf(client: { index: P4InfoIndex }, t: Target): string {
+function unitOf(client: P4RuntimeClient, t: Target): string {
   if (t.kind === "indexed") return client.index.meter(t.name).unit;
   return t.table.directMeter?.unit ?? "unspecified";
 }
@@ -122,7 +122,7 @@ Examples:
       }
       let entry: TableEntryInput;
       try {
-        entry = match.length ? directEntry(client, target.table, match, o.priority) : { table: target.table.name };
+        entry = match.length ? directEntry(target.table, match, o.priority) : { table: target.table.name };
       } catch (e) {
         throw explainInputError(e, undefined);
       }
@@ -139,7 +139,7 @@ Examples:
 }
 
 function entitiesFor(
-  client: Parameters<typeof directEntry>[0],
+  client: P4RuntimeClient,
   target: Target,
   match: string[],
   o: MeterOptions,
@@ -152,13 +152,13 @@ function entitiesFor(
       return [{ kind: "meterEntry", meter: target.name, index: parseUint(o.index, "--index"), ...(config ? { config } : {}) }];
     }
     if (o.index !== undefined) throw new CliError(`table "${target.table.name}" has a direct meter: select the entry with match fields, not --index`, EXIT.usage);
-    return [{ kind: "directMeterEntry", entry: directEntry(client, target.table, match, o.priority), ...(config ? { config } : {}) }];
+    return [{ kind: "directMeterEntry", entry: directEntry(target.table, match, o.priority), ...(config ? { config } : {}) }];
   } catch (e) {
     throw explainInputError(e, undefined);
   }
 }
 
-async function writeAll(client: Parameters<typeof directEntry>[0], entities: EntityInput[], what: string): Promise<void> {
+async function writeAll(client: P4RuntimeClient, entities: EntityInput[], what: string): Promise<void> {
   let updates;
   try {
     updates = client.encodeUpdates(entities.map((entity) => ({ type: "modify" as const, entity })));

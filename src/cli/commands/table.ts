@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { DecodedOf } from "../../client/entities/entity.js";
-import type { DecodedTableEntry, TableEntryInput } from "../../client/entities/table-entry.js";
+import { type DecodedTableEntry, type TableEntryInput, decodeTableEntry } from "../../client/entities/table-entry.js";
 import type { MatchSpec } from "../../client/codec/match.js";
 import { formatMatch } from "../../client/codec/match.js";
 import { type ValueFormat, formatValue, guessFormat } from "../../client/codec/values.js";
@@ -229,15 +229,11 @@ Examples:
           throw explainWriteError(e, `${kind} in table "${entry.table}" failed`);
         }
         const verb = kind === "add" ? (entry.isDefault ? "default set" : "added") : kind === "modify" ? "modified" : entry.isDefault ? "default reset" : "deleted";
-        const view = {
-          table: entry.table,
-          match: entry.match ?? {},
-          ...(entry.priority ? { priority: entry.priority } : {}),
-          ...(entry.isDefault ? { default: true } : {}),
-          ...(o.action ? { action: { name: client.index.table(entry.table).actions.get(o.action).name, params: keyValues(o.param, "--param", "") } } : {}),
-        };
+        // What was written, in canonical notation (decoded from the encoded update).
+        const te = updates[0]!.entity!.entity;
+        const view = te.case === "tableEntry" ? entryView(client.index, decodeTableEntry(client.index, te.value)) : ({ table: entry.table, match: {} } as EntryView);
         if (format === "json") printRows(format, [], [], { result: verb, entry: view });
-        else process.stdout.write(`${verb}: ${entry.table} ${matchCell(view as EntryView).replace(/\n/g, " ")}${view.action ? ` -> ${actionCell(view as EntryView)}` : ""}\n`);
+        else process.stdout.write(`${verb}: ${entry.table} ${matchCell(view).replace(/\n/g, " ")}${view.action ? ` -> ${actionCell(view)}` : ""}\n`);
       });
     });
   }

@@ -15,7 +15,8 @@ import { decodeTableEntry, encodeTableEntry, type TableEntryInput } from "../../
 import type { MeterConfigValue } from "../../client/entities/common.js";
 import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
-import { METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
+import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
+import type { ActionCallInput } from "../../client/entities/common.js";
 
 /** Tables whose entries others reference: written first, deleted last. */
 const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode]);
@@ -64,10 +65,48 @@ function identity(d: { table: string; match: object; priority: number }): string
   return JSON.stringify([d.table, Object.entries(d.match).sort(([a], [b]) => a.localeCompare(b)), d.priority], big);
 }
 
-/** The state an intent asks for (entries canonicalised through the P4Info). */
-export function desiredState(client: P4RuntimeClient, intent: SwitchIntent): SwitchState {
+const replicaKey = (r: readonly ReplicaValue[]) => JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+
+/**
+ * Where each of the intent's (logical) groups lives: where it already is if
+ * its replicas are unchanged, in the other bank if they changed, in bank A
+ * if it is new.
+ */
+function placeGroups(intent: SwitchIntent, current?: SwitchState): Map<number, number> {
+  const placed = new Map<number, number>();
+  for (const [logical, replicas] of intent.groups) {
+    const here = [logical, logical | GROUP_BANK_B].filter((p) => current?.groups.has(p));
+    const same = here.find((p) => replicaKey(current!.groups.get(p)!) === replicaKey(replicas));
+    placed.set(logical, same ?? (here.length > 0 ? here[0]! ^ GROUP_BANK_B : logical));
+  }
+  return placed;
+}
+
+function withPhysicalGroups(e: TableEntryInput, placed: ReadonlyMap<number, number>): TableEntryInput {
+  const a = e.action;
+  if (!a || typeof a !== "object" || !("params" in a) || !a.params) return e;
+  const params = { ...a.params };
+  let changed = false;
+  for (const k of Object.keys(params)) {
+    if (!GROUP_PARAMS.has(k)) continue;
+    const phys = placed.get(Number(params[k]));
+    if (phys !== undefined) {
+      params[k] = phys;
+      changed = true;
+    }
+  }
+  return changed ? { ...e, action: { ...(a as ActionCallInput), params } } : e;
+}
+
+/**
+ * The state an intent asks for (entries canonicalised through the P4Info),
+ * with groups placed relative to `current` (see GROUP_BANK_B).
+ */
+export function desiredState(client: P4RuntimeClient, intent: SwitchIntent, current?: SwitchState): SwitchState {
+  const placed = placeGroups(intent, current);
   const entries = new Map<string, EntryState>();
-  for (const e of intent.entries) {
+  for (const raw of intent.entries) {
+    const e = withPhysicalGroups(raw, placed);
     const d = decodeTableEntry(client.index, encodeTableEntry(client.index, e));
     const key = identity(d);
     const value = JSON.stringify([d.action, d.idleTimeoutNs], big);
@@ -77,7 +116,7 @@ export function desiredState(client: P4RuntimeClient, intent: SwitchIntent): Swi
   }
   return {
     entries,
-    groups: new Map(intent.groups),
+    groups: new Map([...intent.groups].map(([logical, replicas]) => [placed.get(logical)!, replicas])),
     meters: new Map(intent.meters.map((m) => [`${m.meter}/${m.index}`, m])),
   };
 }
@@ -111,7 +150,7 @@ interface Diff {
   readonly newLastHopSessions: number[];
 }
 
-const replicaText = (r: readonly ReplicaValue[]) => JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+const replicaText = replicaKey;
 const meterText = (c: MeterConfigValue | undefined) => (c ? JSON.stringify([c.cir, c.cburst, c.pir, c.pburst].map((x) => BigInt(x)), big) : "");
 
 export function diffStates(current: SwitchState, desired: SwitchState): Diff {
@@ -191,8 +230,9 @@ export async function applyDiff(client: P4RuntimeClient, name: string, current: 
 
 /** Reads the switch and writes what differs from the intent. */
 export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchIntent, opts: ReconcileOptions = {}): Promise<ReconcileResult & { state: SwitchState }> {
-  const desired = desiredState(client, intent);
-  const result = await applyDiff(client, intent.switch, await readState(client), desired, opts);
+  const current = await readState(client);
+  const desired = desiredState(client, intent, current);
+  const result = await applyDiff(client, intent.switch, current, desired, opts);
   return { ...result, state: desired };
 }
 

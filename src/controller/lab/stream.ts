@@ -71,13 +71,18 @@ export function analyse(log: ClientLog, sent: number): StreamStats {
   return { received: log.seqs.length, lost, duplicated, reordered, longestGap };
 }
 
-/** Sends `count` packets, one every `intervalMs`, calling `at(i)` before packet i. */
+/**
+ * Sends `count` packets, one every `intervalMs`, calling `at(i)` before
+ * packet i. The pace is kept after a hook that took long (no catch-up
+ * burst), so a stream never floods the network after a pause.
+ */
 export async function sendStream(host: HostPort, frame: (seq: number) => Uint8Array, count: number, intervalMs: number, at?: (seq: number) => Promise<void> | void): Promise<void> {
-  const start = performance.now();
+  let next = performance.now();
   for (let i = 0; i < count; i++) {
     await at?.(i);
+    next = Math.max(next, performance.now() - intervalMs);
     host.send(frame(i));
-    const next = start + (i + 1) * intervalMs;
+    next += intervalMs;
     const wait = next - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }

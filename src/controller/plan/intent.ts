@@ -60,3 +60,16 @@ export const CLIENT_GROUP_BASE = 1024;
 export const OVERLAY_RID_BASE = 0x1000;
 export const CLIENT_RID_BASE = 0x2000;
 export const CLIENT_RID_V6_BASE = 0x8000;
+
+/** Action parameters that hold a PRE multicast group id. */
+export const GROUP_PARAMS: ReadonlySet<string> = new Set(["mcast_grp", "client_grp"]);
+
+/**
+ * Physical group ids come in two banks: a logical id g lives at g or at
+ * g | GROUP_BANK_B. Changing a group's replicas writes the new group in the
+ * other bank, points the entries at it, then deletes the old one, so no
+ * packet ever meets a half-rewritten group (simple_switch rebuilds a group
+ * in place node by node). Ids stay below 2^15: simple_switch_grpc (PI)
+ * reserves the ones above for itself.
+ */
+export const GROUP_BANK_B = 0x4000;

@@ -5,7 +5,7 @@
  */
 import { NUM_FIELD_MAX, parseHex } from "./bits.js";
 import { malformed, unsupported } from "./errors.js";
-import { asBig, asBool, asNum, compile, compileLV, storeCode, type CE, type ExprCtx } from "./expressions.js";
+import { asBig, asBool, asNum, compile, compileLV, fieldRead, storeCode, type CE, type ExprCtx } from "./expressions.js";
 import type { Json } from "./phv.js";
 
 export interface PrimCtx extends ExprCtx {
@@ -119,10 +119,22 @@ export function compilePrimitive(ctx: PrimCtx, prim: Json, inSwitch: boolean): s
     case "remove_header":
       need(1);
       return `REMH(${hdrCode(ctx, ps[0], op)});`;
-    case "mark_to_drop":
+    case "mark_to_drop": {
+      // BMv2 writes the egress_spec and mcast_grp fields of the header it is given,
+      // which p4c may make a copy of standard_metadata (copied back afterwards)
+      need(1);
+      const h = compile(ctx, ps[0]);
+      if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: mark_to_drop expects a header`);
+      const es = h.htype.byName.get("egress_spec");
+      if (es === undefined) throw unsupported(`mark_to_drop on header type ${h.htype.name} without an egress_spec field`);
+      const mg = h.htype.byName.get("mcast_grp");
+      const esLv = fieldRead(ctx, h, h.htype.fields[es]!);
+      let code = storeCode(esLv, { code: "S.dropPort", k: "n", bits: 32, neg: false });
+      if (mg !== undefined) code += " " + storeCode(fieldRead(ctx, h, h.htype.fields[mg]!), { code: "0", k: "n", bits: 0, neg: false });
+      return code;
+    }
     case "drop": {
-      if (op === "mark_to_drop") need(1);
-      else need(0);
+      need(0);
       if (!ctx.egressSpecSlot) throw unsupported(`${op} without standard_metadata.egress_spec`);
       return `${ctx.egressSpecSlot} = S.dropPort;${ctx.mcastGrpSlot ? ` ${ctx.mcastGrpSlot} = 0;` : ""}`;
     }

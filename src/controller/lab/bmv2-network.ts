@@ -1,0 +1,235 @@
+/**
+ * A topology on real simple_switch_grpc processes (no Mininet, no network
+ * namespaces). Every switch port is one end of a veth pair. A host's other
+ * end is read and written with a raw socket (HostPort over RawSocketPort);
+ * a switch-to-switch link joins the other ends of two pairs through a relay
+ * in this process, so that cutting a link drops its frames while both
+ * interfaces stay up (taking a veth down stalls simple_switch's transmit
+ * path for all its ports, which is not how one broken link behaves). Needs
+ * root, simple_switch_grpc and the AF_PACKET addon. It offers what
+ * EmbeddedNetwork offers, so the same end-to-end scenarios run on BMv2.
+ */
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HostPort } from "../../switch/ports/virtual-link.js";
+import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
+import type { SwitchSpec, Topology } from "../topology/schema.js";
+import { linkId } from "../topology/graph.js";
+
+export function bmv2NetworkUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return "BMv2 networks need root (veth pairs, raw sockets)";
+  if (!afpacketAvailable()) return "the AF_PACKET addon is not built (native/afpacket/build.sh)";
+  try {
+    execFileSync("sh", ["-c", "command -v simple_switch_grpc && command -v ip"], { stdio: "ignore" });
+  } catch {
+    return "simple_switch_grpc or ip (iproute2) is not on PATH";
+  }
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
+
+function makeVeth(a: string, b: string): void {
+  ip("link", "add", a, "type", "veth", "peer", "name", b);
+  for (const i of [a, b]) {
+    execFileSync("sysctl", ["-qw", `net.ipv6.conf.${i}.disable_ipv6=1`], { stdio: "pipe" });
+    ip("link", "set", i, "up");
+  }
+}
+
+interface SwitchProcess {
+  readonly spec: SwitchSpec;
+  readonly args: string[];
+  readonly grpcPort: number;
+  readonly thriftPort: number;
+  child: ChildProcess;
+}
+
+export class Bmv2Network {
+  readonly hosts = new Map<string, HostPort>();
+  private readonly procs = new Map<string, SwitchProcess>();
+  private readonly veths: string[] = [];
+  /** Relays of the inter-switch links, by index in the topology's `links`. */
+  private readonly wires: { up: boolean; ports: RawSocketPort[] }[] = [];
+  private readonly dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2net-"));
+  private readonly tag = Math.random().toString(36).slice(2, 5);
+
+  private constructor(readonly topology: Topology) {}
+
+  static async start(topology: Topology): Promise<Bmv2Network> {
+    const why = bmv2NetworkUnavailable();
+    if (why) throw new Error(why);
+    const net = new Bmv2Network(topology);
+    try {
+      await net.build();
+    } catch (e) {
+      await net.stop();
+      throw e;
+    }
+    return net;
+  }
+
+  private ifname(sw: number, port: number): string {
+    return `b${this.tag}${sw}p${port}`;
+  }
+
+  private async build(): Promise<void> {
+    const t = this.topology;
+    const index = new Map(t.switches.map((s, i) => [s.name, i]));
+    const ports = new Map<string, string[]>(t.switches.map((s) => [s.name, []]));
+    for (const l of t.links) {
+      const [a, b] = l.ends;
+      const ia = this.ifname(index.get(a.switch)!, a.port);
+      const ib = this.ifname(index.get(b.switch)!, b.port);
+      const wa = `w${ia.slice(1)}`;
+      const wb = `w${ib.slice(1)}`;
+      makeVeth(ia, wa);
+      makeVeth(ib, wb);
+      this.veths.push(ia, ib);
+      const pa = new RawSocketPort(wa);
+      const pb = new RawSocketPort(wb);
+      const wire = { up: true, ports: [pa, pb] };
+      pa.onReceive((f) => wire.up && pb.send(f));
+      pb.onReceive((f) => wire.up && pa.send(f));
+      this.wires.push(wire);
+      ports.get(a.switch)!.push(`${a.port}@${ia}`);
+      ports.get(b.switch)!.push(`${b.port}@${ib}`);
+    }
+    const hostIfs = new Map<string, string>();
+    for (const h of t.hosts) {
+      const sw = this.ifname(index.get(h.attach.switch)!, h.attach.port);
+      const host = `h${this.tag}${t.hosts.indexOf(h)}`;
+      makeVeth(sw, host);
+      this.veths.push(sw);
+      hostIfs.set(h.name, host);
+      ports.get(h.attach.switch)!.push(`${h.attach.port}@${sw}`);
+    }
+    // Ports are picked one after another so that no two switches get the same.
+    const taken = new Set<number>();
+    const pick = async () => {
+      for (;;) {
+        const p = await freePort();
+        if (!taken.has(p)) {
+          taken.add(p);
+          return p;
+        }
+      }
+    };
+    const assigned = new Map<string, [number, number]>();
+    for (const s of t.switches) assigned.set(s.name, [await pick(), await pick()]);
+    await Promise.all(
+      t.switches.map(async (s) => {
+        const [grpcPort, thriftPort] = assigned.get(s.name)!;
+        const args = [
+          "--no-p4",
+          "--device-id",
+          String(s.deviceId),
+          "--thrift-port",
+          String(thriftPort),
+          "--log-file",
+          join(this.dir, s.name),
+          // The default level (trace) logs every step of every packet: far too slow.
+          "--log-level",
+          "warn",
+          ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
+          "--",
+          "--grpc-server-addr",
+          `127.0.0.1:${grpcPort}`,
+          "--cpu-port",
+          String(s.cpuPort),
+        ];
+        const proc: SwitchProcess = { spec: s, args, grpcPort, thriftPort, child: await this.launch(s.name, args, grpcPort) };
+        this.procs.set(s.name, proc);
+      }),
+    );
+    for (const [name, intf] of hostIfs) this.hosts.set(name, new HostPort(new RawSocketPort(intf)));
+  }
+
+  private async launch(name: string, args: string[], grpcPort: number): Promise<ChildProcess> {
+    const child = spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`simple_switch_grpc for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
+      const up = await new Promise<boolean>((resolve) => {
+        const s = connect(grpcPort, "127.0.0.1");
+        s.once("connect", () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once("error", () => resolve(false));
+      });
+      if (up) return child;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill("SIGKILL");
+    throw new Error(`simple_switch_grpc for ${name} did not listen on ${grpcPort} in 20 s: ${stderr}${this.tail(name)}`);
+  }
+
+  private tail(name: string): string {
+    try {
+      return readFileSync(join(this.dir, `${name}.txt`), "utf8").split("\n").slice(-15).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  grpcAddress = (s: SwitchSpec): string => `127.0.0.1:${this.procs.get(s.name)!.grpcPort}`;
+
+  thriftAddress = (s: SwitchSpec): { host: string; port: number } => ({ host: "127.0.0.1", port: this.procs.get(s.name)!.thriftPort });
+
+  /** A link: cut() drops its frames both ways, restore() carries them again. */
+  link(nameOrIndex: string | number): { cut(): void; restore(): void } {
+    const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
+    const wire = this.wires[i];
+    if (!wire) throw new Error(`no link "${nameOrIndex}"`);
+    return {
+      cut: () => void (wire.up = false),
+      restore: () => void (wire.up = true),
+    };
+  }
+
+  /** Kills a switch and starts it again with the same ports and addresses (no pipeline). */
+  async restartSwitch(name: string, downMs = 0): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`no switch "${name}"`);
+    await kill(p.child);
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+    p.child = await this.launch(name, p.args, p.grpcPort);
+  }
+
+  async stop(): Promise<void> {
+    for (const h of this.hosts.values()) h.end.close();
+    for (const w of this.wires) for (const p of w.ports) p.close();
+    await Promise.all([...this.procs.values()].map((p) => kill(p.child)));
+    for (const v of this.veths) {
+      try {
+        ip("link", "del", v);
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise((r) => child.once("exit", r));
+  child.kill("SIGKILL");
+  await done;
+}
