@@ -70,7 +70,7 @@ Examples:
     await withClient(o, { primary: true }, async (client) => {
       const { name, match } = splitNameAndMatch(first, rest);
       const target = resolveTarget(client, "meter", name, o.table);
-      const entities = entitiesFor(client, target, match, o, config);
+      const entities = entitiesFor(target, match, o, config);
       await writeAll(client, entities, "meter set");
       const unit = unitOf(client, target);
       if (format === "json") printRows(format, [], [], { result: "set", cells: entities.length, unit, config });
@@ -91,7 +91,7 @@ Examples:
         const entries = (await client.readAll({ kind: "tableEntry", table: target.table.name })) as DecodedOf<"tableEntry">[];
         entities = entries.map((e) => ({ kind: "directMeterEntry" as const, entry: { table: e.table, match: matchInputs(e.match), ...(e.priority ? { priority: e.priority } : {}) } }));
       } else {
-        entities = entitiesFor(client, target, match, o, undefined);
+        entities = entitiesFor(target, match, o, undefined);
       }
       await writeAll(client, entities, "meter reset");
       if (format === "json") printRows(format, [], [], { result: "reset", cells: entities.length });
@@ -139,7 +139,6 @@ Examples:
 }
 
 function entitiesFor(
-  client: P4RuntimeClient,
   target: Target,
   match: string[],
   o: MeterOptions,
