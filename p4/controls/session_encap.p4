@@ -4,8 +4,10 @@
  * router (the router that receives the application's unicast stream).
  *
  * SessionClassify: (destination address, L4 destination port) of a plain
- * IPv4 or IPv6 UDP/TCP packet -> session. Unfragmented packets and first
- * fragments only (later fragments carry no port and are routed normally).
+ * IPv4 or IPv6 UDP/TCP packet -> session. Unfragmented packets only: IPv4
+ * fragments (MF or offset != 0) and IPv6 packets with a Fragment header are
+ * routed normally (later fragments carry no port, so a session's datagram
+ * would otherwise be split between the tunnel and the plain route).
  *
  * SessionEncap (after the burst meter): the original IP packet, its TTL /
  * hop limit decremented (it is routed into the tunnel; TTL 0/1 is dropped),
@@ -66,7 +68,11 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
-        if (meta.l4.valid) {
+        bool fragment = false;
+        if (hdr.ipv4.isValid()) {
+            fragment = hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0;
+        }
+        if (meta.l4.valid && !fragment) {
             if (hdr.ipv4.isValid()) {
                 session_v4_exact.apply();
             } else if (hdr.ipv6.isValid()) {
