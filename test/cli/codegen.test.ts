@@ -15,7 +15,7 @@ import { p4cast, repoRoot } from "./cli.js";
 
 const out = join(repoRoot, "test", "cli", ".generated");
 
-const usage = `import { defaultEntry, entryKey, tableEntry, type PacketOutMetadata, type RegisterName } from "./p4cast.js";
+const usage = `import { counterEntry, defaultEntry, entryKey, packetOut, registerEntry, tableEntry, type PacketOutMetadata, type RegisterName } from "./p4cast.js";
 import * as rt from "./runtime_test.js";
 import type { TableEntryInput } from "../../../src/client/index.js";
 
@@ -30,6 +30,8 @@ export const ok: TableEntryInput[] = [
 ];
 export const meta: PacketOutMetadata = { egress_port: 1, flags: 1 };
 export const reg: RegisterName = "hb_last_seq";
+export const cells = [registerEntry("hb_last_seq", 1, 5), rt.counterEntry("port_counter", 1), rt.meterEntry("TestIngress.port_meter")];
+export const out = packetOut(new Uint8Array(14), { egress_port: 2, flags: 1 });
 
 // @ts-expect-error misspelt table
 tableEntry("ipv4_lmp", { dst_addr: "10.0.2.0/24" }, "drop_no_route", {});
@@ -55,6 +57,10 @@ rt.tableEntry("acl_ternary", {}, "acl_miss", {}, { priority: 1 });
 export const badMeta: PacketOutMetadata = { egress_port: 1, flags: 1, colour: 2 };
 // @ts-expect-error unknown register
 export const badReg: RegisterName = "hb_last_seqq";
+// @ts-expect-error a register is not a counter
+counterEntry("hb_last_seq", 1);
+// @ts-expect-error packet_out field missing
+packetOut(new Uint8Array(14), { egress_port: 2 });
 `;
 
 function tsc(project: string): Promise<{ code: number | null; out: string }> {
