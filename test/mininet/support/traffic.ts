@@ -72,14 +72,14 @@ export async function udpExchange(net: NetworkFile, from: string, to: string, fa
   const addr = (family === 4 ? dst.ipv4 : dst.ipv6)!.split("/")[0]!;
   const type = family === 4 ? "udp4" : "udp6";
   const server = spawn("ip", ["netns", "exec", dst.netns, process.execPath, "-e",
-    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),8000);`]);
+    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),12000);`]);
   await new Promise<void>((resolve, reject) => {
     server.stdout.once("data", () => resolve());
     server.once("exit", (c) => reject(new Error(`echo server in ${to} exited with ${c}`)));
   });
   const client = spawn("ip", ["netns", "exec", src.netns, process.execPath, "-e",
     `const s=require("node:dgram").createSocket("${type}");s.on("message",(m)=>{process.stdout.write(m.toString());process.exit(0)});` +
-    `const send=()=>s.send("hello from ${from}",7777,"${addr}");send();setInterval(send,500);setTimeout(()=>process.exit(3),4000);`]);
+    `const send=()=>s.send("hello from ${from}",7777,"${addr}");send();setInterval(send,500);setTimeout(()=>process.exit(3),8000);`]);
   let reply = "";
   client.stdout.on("data", (d: Buffer) => (reply += d.toString()));
   const code = await new Promise<number | null>((r) => client.once("exit", r));
