@@ -148,6 +148,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       graph: this.graph,
       extraClients: this.membership.joined(),
       removedClients: this.membership.left(),
+      ipv6Joins: this.membership.ipv6Joins(),
       overlayActivated: this.overlayActivated,
       meterOverrides: this.meterOverrides,
       ...(this.plan ? { pinnedOverlays: new Map([...this.plan.sessions].map(([id, sp]) => [id, new Map([...sp.overlays, ...sp.standby])])) } : {}),

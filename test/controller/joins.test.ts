@@ -12,7 +12,7 @@ import { loadTopology } from "../../src/controller/topology/load.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import { formatMac } from "../../src/client/codec/values.js";
 import { recordClients, sendStream, settle, streamFrame } from "../../src/controller/lab/stream.js";
-import { buildFrame, buildIgmpV2, buildMldV1, IgmpType, ipv4MulticastMac, ipv6MulticastMac, routerAlertOptions } from "../../src/packet/index.js";
+import { buildFrame, buildIgmpV2, buildMldV1, decodeFrame, IgmpType, ipv4MulticastMac, ipv6MulticastMac, routerAlertOptions } from "../../src/packet/index.js";
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -109,5 +109,51 @@ describe("joins on embedded switches", () => {
       }),
     );
     expect(await joined).toMatchObject({ session: 2, host: "c72", joined: true, via: "mld" });
+  }, 60_000);
+});
+
+describe("IPv6 receivers of IPv4 sessions", () => {
+  it("an IPv6-only host that joins the IPv6 group gets the stream through the translator", async () => {
+    const t = loadTopology("examples/mesh8.yaml");
+    const net = await EmbeddedNetwork.start(t);
+    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+    cleanup = async () => {
+      await ctl.close();
+      await net.stop();
+    };
+    await ctl.connect();
+    await ctl.deploy();
+    const s = t.sessions.find((x) => x.id === 2)!;
+    const v6 = t.hosts.find((h) => h.name === "v6only")!;
+    const g6 = "ff3e::e801:102";
+    const joined = nextMembership(ctl);
+    const ll = "fe80::5:1";
+    net.hosts.get("v6only")!.send(
+      buildFrame({
+        ethernet: { src: v6.mac, dst: ipv6MulticastMac(g6) },
+        packet: {
+          ip: { version: 6, src: ll, dst: g6, hopLimit: 1, hopByHopOptions: routerAlertOptions() },
+          l4: { kind: "raw", protocol: 58, bytes: buildMldV1({ type: 131, multicastAddress: g6 }, { version: 6, src: ll, dst: g6 }) },
+        },
+      }),
+    );
+    expect(await joined).toMatchObject({ session: 2, host: "v6only", joined: true, via: "mld" });
+    await new Promise((r) => setTimeout(r, 200));
+    const d = ctl.currentPlan!.sessions.get(2)!.translated;
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ host: "v6only", translator: "s5" });
+    // The stream arrives as IPv6: destination the host, source the NAT64 form of the source.
+    const src = t.hosts.find((h) => h.name === s.source)!;
+    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+    const got: { src: string; dst: string; seq: number }[] = [];
+    net.hosts.get("v6only")!.onFrame((f) => {
+      const fr = decodeFrame(f);
+      if (fr.ip?.version === 6 && fr.ip.l4.kind === "udp") got.push({ src: fr.ip.header.src, dst: fr.ip.header.dst, seq: new DataView(fr.ip.l4.payload.buffer, fr.ip.l4.payload.byteOffset).getUint32(0) });
+    });
+    await sendStream(net.hosts.get(src.name)!, (q) => streamFrame(src, gw, s, q), 20, 3);
+    const logs = new Map([["v6only", { seqs: got.map((x) => x.seq) }]]);
+    await settle(logs);
+    expect(got.map((x) => x.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(got[0]).toMatchObject({ src: "64:ff9b::a00:101", dst: "fd00:5::1" });
   }, 60_000);
 });

@@ -24,6 +24,8 @@ export interface SessionPlan {
   readonly overlays: ReadonlyMap<string, OverlayPath>;
   /** Overlay paths installed but not fed (overlay-on-failure, before a failure). */
   readonly standby: ReadonlyMap<string, OverlayPath>;
+  /** Receivers reached through a translator (IPv6 side). */
+  readonly translated: readonly TranslatedDelivery[];
 }
 
 export interface NetworkPlan {
@@ -61,6 +63,24 @@ export interface PlanInput {
    * that is covering for a broken tree branch.
    */
   readonly pinnedOverlays?: ReadonlyMap<number, ReadonlyMap<string, OverlayPath>>;
+  /** Receivers that joined from the IPv6 side (MLD), by session id. */
+  readonly ipv6Joins?: ReadonlyMap<number, readonly string[]>;
+}
+
+/**
+ * How an IPv6 receiver of an IPv4 session is reached through a translator:
+ * the session is delivered as IPv4 unicast to a mapped address at `via`,
+ * routed over IPv4 to `translator`, translated there (RFC 7915, explicit
+ * mapping) and routed over IPv6 to the receiver.
+ */
+export interface TranslatedDelivery {
+  readonly host: string;
+  readonly via: string;
+  readonly translator: string;
+  readonly mapped: bigint;
+  readonly cost: number;
+  /** The cost of delivering over IPv4 all the way, when the host has IPv4. */
+  readonly nativeCost?: number;
 }
 
 const mac = (v: bigint) => formatMac(v);
@@ -73,7 +93,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   const sw = (n: string) => g.switches.get(n)!;
   const hostsByName = new Map(topo.hosts.map((h) => [h.name, h]));
   const hostIndex = new Map(topo.hosts.map((h, i) => [h.name, i]));
-  const clientRid = (host: string, v6: boolean) => (v6 ? CLIENT_RID_V6_BASE : CLIENT_RID_BASE) + hostIndex.get(host)!;
+  const virtualIndex = new Map<string, number>();
+  const clientRid = (host: string, v6: boolean) => (v6 ? CLIENT_RID_V6_BASE : CLIENT_RID_BASE) + (hostIndex.get(host) ?? virtualIndex.get(host)!);
 
   // -- neighbours: one nexthop per port (link or host), id = port ---------------
   for (const s of topo.switches) {
@@ -180,6 +201,49 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       list.push(h);
       lastHops.set(h.attach.switch, list);
     }
+    // Receivers on the IPv6 side: the shorter of the IPv4 path (native
+    // delivery at their own switch) and the IPv6 path through a translator.
+    const translated: TranslatedDelivery[] = [];
+    if (!s.service.address.includes(":") && topo.translation && topo.translation.translators.length > 0) {
+      const v6Side = new Set([...(input.ipv6Joins?.get(s.id) ?? []), ...clientNames.filter((c) => hostsByName.get(c)?.ipv4 === undefined)]);
+      for (const name of [...v6Side].sort()) {
+        const h = hostsByName.get(name);
+        if (!h?.ipv6 || removed.has(name)) continue;
+        const d = translatedDelivery(g, ingress, h, hostIndex.get(name)!, topo.translation.translators);
+        if (!d) {
+          warnings.push(`session ${s.id}: no IPv6 path through a translator to ${name}`);
+          continue;
+        }
+        if (d.nativeCost !== undefined && d.nativeCost <= d.cost) continue; // the IPv4 path is as short: native delivery
+        translated.push(d);
+        // Not a native client any more.
+        const list = lastHops.get(h.attach.switch);
+        if (list) {
+          const rest = list.filter((x) => x.name !== name);
+          if (rest.length > 0) lastHops.set(h.attach.switch, rest);
+          else lastHops.delete(h.attach.switch);
+        }
+        // A virtual client at `via`: the mapped IPv4 address, reached through the first hop towards the translator.
+        const spt4 = shortestPathTree(g, d.via, "ipv4");
+        const first = pathTo(spt4, d.translator)![0]!;
+        const virtual: HostSpec = {
+          name: `${name}@${d.translator}`,
+          mac: formatMac(portMac(sw(first.to), first.peerPort)),
+          ipv4: `${formatIPv4(d.mapped)}/32`,
+          attach: { switch: d.via, port: first.port },
+        };
+        const list2 = lastHops.get(d.via) ?? [];
+        list2.push(virtual);
+        lastHops.set(d.via, list2);
+        virtualIndex.set(virtual.name, topo.hosts.length + hostIndex.get(name)!);
+        // Route the mapped address from `via` to the translator; translate it there.
+        for (const a of pathTo(spt4, d.translator)!.slice(1)) intents.get(a.from)!.entries.push(route(T.routeV4, `${formatIPv4(d.mapped)}/32`, a.port));
+        intents.get(d.translator)!.entries.push({ table: T.xlateV4Dst, match: { dst_addr: `${formatIPv4(d.mapped)}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: h.ipv6.split("/")[0]! } } });
+      }
+    }
+    if (lastHops.has(ingress)) {
+      warnings.push(`session ${s.id}: clients on the ingress router ${ingress} (${lastHops.get(ingress)!.map((h) => h.name).join(", ")}) are not served: last-hop delivery happens on another router`);
+    }
     const remoteLastHops = [...lastHops.keys()].filter((n) => n !== ingress);
     const tree = distributionTree(g, ingress, remoteLastHops);
     for (const u of tree.unreachable) warnings.push(`session ${s.id}: last-hop router ${u} is unreachable over IPv4`);
@@ -202,7 +266,7 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       if (active(lh)) overlays.set(lh, ov);
       else standby.set(lh, ov);
     }
-    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays, standby });
+    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays, standby, translated });
     const v6 = s.service.address.includes(":");
     const groupId = s.id;
     const clientGroup = CLIENT_GROUP_BASE + s.id;
@@ -259,11 +323,6 @@ export function planNetwork(input: PlanInput): NetworkPlan {
           match: { egress_rid: rid },
           action: { name: "overlay_to_peer", params: { peer_addr: overlayAddress(ing, lhSw), src_mac: portMac(ing, first.port), dst_mac: portMac(sw(first.to), first.peerPort) } },
         });
-      }
-      // Clients on the ingress router itself get their copies from the session group.
-      for (const c of lastHops.get(ingress) ?? []) {
-        const rid = clientRid(c.name, v6);
-        if (clientRids.get(ingress)?.has(rid)) replicas.push({ port: c.attach.port, instance: rid });
       }
       it.groups.set(groupId, replicas);
       it.entries.push({
@@ -350,6 +409,42 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     }
   }
   return { intents, sessions, peers, warnings };
+}
+
+/** Mapped IPv4 addresses of translated receivers: 100.64.0.0/10 (RFC 6598), by host index. */
+export function mappedAddress(hostIdx: number): bigint {
+  return (100n << 24n) | (64n << 16n) | BigInt(hostIdx & 0xffff);
+}
+
+/**
+ * The cheapest (via, translator) for an IPv6 receiver: IPv4 from the
+ * ingress router to `via`, IPv4 from `via` to the translator, IPv6 from the
+ * translator to the receiver's switch; `via` is not the translator (the copy
+ * must arrive at the translator to be translated) nor the ingress router
+ * (whose copies are not yet last-hop copies). Ties: via, then translator
+ * name.
+ */
+function translatedDelivery(g: NetworkGraph, ingress: string, h: HostSpec, hostIdx: number, translators: readonly string[]): TranslatedDelivery | undefined {
+  const fromIngress = shortestPathTree(g, ingress, "ipv4");
+  let best: TranslatedDelivery | undefined;
+  for (const t of [...translators].sort()) {
+    const toT = shortestPathTree(g, t, "ipv4");
+    const v6 = shortestPathTree(g, t, "ipv6").cost.get(h.attach.switch);
+    if (v6 === undefined) continue;
+    for (const via of [...g.switches.keys()].sort()) {
+      // The copy must reach the translator from outside, and last-hop
+      // delivery happens on a switch other than the ingress router.
+      if (via === t || via === ingress) continue;
+      const a = fromIngress.cost.get(via);
+      const b = toT.cost.get(via);
+      if (a === undefined || b === undefined) continue;
+      const cost = a + b + v6;
+      if (!best || cost < best.cost) best = { host: h.name, via, translator: t, mapped: mappedAddress(hostIdx), cost };
+    }
+  }
+  if (!best) return undefined;
+  const native = h.ipv4 !== undefined ? fromIngress.cost.get(h.attach.switch) : undefined;
+  return native !== undefined ? { ...best, nativeCost: native } : best;
 }
 
 function prefixBase(p: string): bigint {

@@ -28,6 +28,8 @@ export interface MembershipChange {
 export class MembershipTracker {
   private readonly extra = new Map<number, Set<string>>();
   private readonly removed = new Map<number, Set<string>>();
+  /** Receivers whose last report came from the IPv6 side (MLD). */
+  private readonly v6 = new Map<number, Set<string>>();
 
   constructor(private readonly topology: Topology) {}
 
@@ -37,6 +39,11 @@ export class MembershipTracker {
 
   left(): Map<number, string[]> {
     return new Map([...this.removed].map(([k, v]) => [k, [...v]]));
+  }
+
+  /** Receivers that joined from the IPv6 side, by session id. */
+  ipv6Joins(): Map<number, string[]> {
+    return new Map([...this.v6].map(([k, v]) => [k, [...v]]));
   }
 
   /** The session whose group is `g4`, or whose IPv6 form is `g6`. */
@@ -56,7 +63,8 @@ export class MembershipTracker {
   record(session: number, host: string, joined: boolean, via: "igmp" | "mld"): MembershipChange | undefined {
     const add = this.extra.get(session) ?? new Set<string>();
     const rem = this.removed.get(session) ?? new Set<string>();
-    const before = `${add.has(host)}${rem.has(host)}`;
+    const v6 = this.v6.get(session) ?? new Set<string>();
+    const before = `${add.has(host)}${rem.has(host)}${v6.has(host)}`;
     const configured = this.topology.sessions.find((s) => s.id === session)?.clients.includes(host) ?? false;
     if (joined) {
       rem.delete(host);
@@ -65,9 +73,12 @@ export class MembershipTracker {
       add.delete(host);
       if (configured) rem.add(host);
     }
+    if (joined && via === "mld") v6.add(host);
+    else v6.delete(host);
     this.extra.set(session, add);
     this.removed.set(session, rem);
-    return before === `${add.has(host)}${rem.has(host)}` ? undefined : { session, host, joined, via };
+    this.v6.set(session, v6);
+    return before === `${add.has(host)}${rem.has(host)}${v6.has(host)}` ? undefined : { session, host, joined, via };
   }
 
   onPacketIn(sw: string, p: DecodedPacketIn): MembershipChange | undefined {
