@@ -36,8 +36,8 @@ export function p4cast(args: readonly string[], opts: RunOptions = {}): Promise<
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`p4cast ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 20_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`p4cast ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(timer);

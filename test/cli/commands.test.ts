@@ -5,7 +5,7 @@
  * bad input included.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { P4RuntimeClient } from "../../src/client/client.js";
@@ -14,7 +14,7 @@ import { PcapWriter, readPcap } from "../../src/switch/ports/pcap.js";
 import { fixture } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
 import { startTarget, type TestTarget } from "../support/targets.js";
-import { at, p4cast } from "./cli.js";
+import { at, p4cast, repoRoot } from "./cli.js";
 
 const prog = fixture("runtime_test");
 
@@ -384,5 +384,34 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     });
     const table = await p4cast(["table", "--help"]);
     expect(table.stdout).toMatch(/Examples:/);
+  });
+});
+
+describe("p4cast packet send on p4cast's own data plane", { timeout: 120_000 }, () => {
+  let target: TestTarget;
+  let dir: string;
+
+  beforeAll(async () => {
+    target = await startTarget("embedded");
+    dir = mkdtempSync(join(tmpdir(), "p4cast-cli-"));
+  });
+
+  afterAll(async () => {
+    await target?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("flags default to 1 (DIRECT): the frame leaves --port unchanged", async () => {
+    const file = join(dir, "p4cast-runtime.json");
+    writeFileSync(file, JSON.stringify({ p4info: join(repoRoot, "p4/build/p4cast.p4info.txtpb"), bmv2_json: join(repoRoot, "p4/build/p4cast.json"), table_entries: [] }));
+    let r = await p4cast(["runtime", file, ...at(target.address)]);
+    expect(r.code, r.stderr).toBe(0);
+    const frame = ipv4Udp({ dst: "10.9.9.9", dport: 5 });
+    r = await p4cast(["packet", "send", "--port", "2", "--hex", Buffer.from(frame).toString("hex"), ...at(target.address), "--output", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toEqual({ result: "sent", packets: 1, metadata: { egress_port: 2, flags: 1 } });
+    const h2 = target.hosts!.get(2)!;
+    await h2.waitFor(1, 2000);
+    expect(h2.received.map((f) => Buffer.from(f).toString("hex"))).toEqual([Buffer.from(frame).toString("hex")]);
   });
 });
