@@ -27,6 +27,7 @@ import type { EntityInput } from "../../src/client/entities/entity.js";
 import type { DecodedPacketIn } from "../../src/client/entities/packet-io.js";
 import { registerAccess, type RegisterAccess } from "../../src/client/registers.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
+import { startVethBmv2, vethAvailable, type RawHostPort } from "./support/bmv2-veth.js";
 import {
   CPU_PORT,
   DedupWindow,
@@ -59,9 +60,27 @@ const PORTS = [1, 2, 3, 4] as const;
 /** Frames seen per port during one `exchange`. */
 type Outputs = Map<number, Uint8Array[]>;
 
-for (const kind of targets()) {
+/** The embedded switch, simple_switch_grpc (loopback), and with P4CAST_BMV2_VETH=1 simple_switch_grpc with veth data ports. */
+const kinds: string[] = [...targets(), ...(vethAvailable() ? ["bmv2-veth"] : [])];
+
+/** What the suite needs from a target. */
+interface SuiteTarget {
+  readonly address: string;
+  readonly deviceId: bigint;
+  readonly thriftPort?: number;
+  readonly hosts?: ReadonlyMap<number, RawHostPort>;
+  stop(): Promise<void>;
+}
+
+async function start(kind: string): Promise<SuiteTarget> {
+  if (kind === "bmv2-veth") return startVethBmv2([...PORTS]);
+  const t: TestTarget = await startTarget(kind as "embedded" | "bmv2", { ports: [...PORTS] });
+  return t;
+}
+
+for (const kind of kinds) {
   describe(`p4cast data plane on ${kind}`, () => {
-    let target: TestTarget;
+    let target: SuiteTarget;
     let c: P4RuntimeClient;
     let regs: RegisterAccess;
     const packetIns: DecodedPacketIn[] = [];
@@ -69,7 +88,7 @@ for (const kind of targets()) {
     let loopback = false;
 
     beforeAll(async () => {
-      target = await startTarget(kind, { ports: [...PORTS] });
+      target = await start(kind);
       // P4CAST_DATAPLANE_LOOPBACK=1 forces the loopback mode on the embedded switch too.
       loopback = target.hosts === undefined || process.env["P4CAST_DATAPLANE_LOOPBACK"] === "1";
       c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });
