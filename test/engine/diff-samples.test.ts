@@ -22,6 +22,9 @@ const SKIP = new Set<string>([
   // a register written in ingress and in egress: simple_switch pipelines packets, so
   // the next packet's ingress can run before this packet's egress
   "issue1097-2-bmv2",
+  // mutated packets index a header stack out of range: simple_switch aborts, the
+  // engine logs and uses a scratch header
+  "runtime-index-2-bmv2",
 ]);
 
 type Op = { kind: "add"; table: string; spec: EntrySpec } | { kind: "default"; table: string; action: EntryAction } | { kind: "mc"; group: number; replicas: readonly Replica[] } | { kind: "clone"; session: number; spec: CloneSessionSpec } | { kind: "reg"; name: string; index: number; value: bigint };

@@ -199,4 +199,25 @@ describe("more primitives", () => {
     ];
     expect(first(loadPipeline(j).process(0, new Uint8Array(0))).slice(0, 2)).toEqual([3, 4]);
   });
+
+  it("mark_to_drop acts on the header it is given (p4c passes a copy of standard_metadata)", () => {
+    const j = prog([
+      {
+        name: "a",
+        id: 0,
+        runtime_data: [],
+        primitives: [
+          assign(f("smeta", "egress_spec"), sm("egress_spec")),
+          prim("mark_to_drop", H("smeta")),
+          assign(sm("egress_spec"), f("smeta", "egress_spec")),
+        ],
+      },
+    ]);
+    j.header_types.push({ name: "smeta_t", id: 9, fields: j.header_types[1].fields });
+    j.headers.push({ name: "smeta", id: 9, header_type: "smeta_t", metadata: true });
+    expect(loadPipeline(j).process(0, new Uint8Array(4))).toEqual([]);
+    // without the copy-back the packet goes out on port 0
+    j.actions[0].primitives.pop();
+    expect(loadPipeline(j).process(0, new Uint8Array(4)).map((o) => o.port)).toEqual([0]);
+  });
 });
