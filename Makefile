@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.install-stamp
 SOURCES   := $(shell find src -name '*.ts' 2>/dev/null)
 P4C       ?= p4c-bm2-ss
 
-.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node native
+.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node native mininet mininet-clean
 
 all: build
 
@@ -59,6 +59,15 @@ fixtures:
 	  $(P4C) --std p4-16 -o test/fixtures/p4/build/$$n.json \
 	    --p4runtime-files test/fixtures/p4/build/$$n.p4info.txtpb,test/fixtures/p4/build/$$n.p4info.json $$f || exit 1; \
 	done
+
+# Mininet (root): make mininet [TOPO=examples/mesh8.yaml] [SWITCH=bmv2]
+TOPO   ?= examples/line3.yaml
+SWITCH ?= embedded
+mininet: build native
+	python3 mininet/p4cast_net.py --topology $(TOPO) --switch $(SWITCH) --cli
+
+mininet-clean:
+	python3 mininet/p4cast_net.py --cleanup
 
 bench: build
 	npm run bench:switch

@@ -1,7 +1,8 @@
 /**
  * `p4cast switch`: runs the embedded switch as a process, like
  * simple_switch_grpc: a P4Runtime server on --grpc, an optional pipeline
- * loaded at start (--json with --p4info), pcap capture per port, and pcap
+ * loaded at start (--json with --p4info), raw Linux interfaces as ports
+ * (--interface, as simple_switch's -i), pcap capture per port, and pcap
  * replay into ports.
  */
 import { readFileSync } from "node:fs";
@@ -9,6 +10,7 @@ import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
 import { readPcap } from "../../switch/ports/pcap.js";
+import { parseInterfaceSpec, RawSocketPort } from "../../switch/ports/raw-socket.js";
 import { loadP4Info } from "../../client/p4info/load.js";
 import { ForwardingPipelineConfigSchema, ForwardingPipelineConfig_CookieSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { CliError, EXIT } from "../output.js";
@@ -23,6 +25,7 @@ interface SwitchOptions {
   pcapDir?: string;
   replay: string[];
   name: string;
+  interface: string[];
 }
 
 export function registerSwitch(program: Command): void {
@@ -37,6 +40,12 @@ export function registerSwitch(program: Command): void {
     .option("--name <name>", "switch name (logs, pcap file names)", "s1")
     .option("--log-level <level>", "off | error | info | debug", "info")
     .option("--pcap-dir <dir>", "write <name>-port<N>-{in,out}.pcap for every port")
+    .option(
+      "--interface <port@ifname...>",
+      "attach a Linux interface as a port via a raw socket (root; native/afpacket/build.sh), e.g. 1@s1-eth1",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option("--replay <port=file...>", "after start, inject the frames of a pcap file into a port", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(async (o: SwitchOptions) => {
       if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
@@ -56,6 +65,10 @@ export function registerSwitch(program: Command): void {
         sw.device.preload(
           create(ForwardingPipelineConfigSchema, { p4info, p4DeviceConfig: new Uint8Array(json), cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: 0n }) }),
         );
+      }
+      for (const spec of o.interface) {
+        const { port, ifname } = parseInterfaceSpec(spec);
+        sw.attach(port, new RawSocketPort(ifname, { name: `${o.name}-port${port}` }));
       }
       await sw.listen(o.grpc);
       process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc}, device ${deviceId}, CPU port ${cpuPort}\n`);
