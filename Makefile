@@ -41,7 +41,7 @@ demo: build
 typecheck: install
 	npm run typecheck
 
-test: install native
+test: build native
 	npm run typecheck
 	npm test
 
