@@ -2,8 +2,8 @@
 /**
  * Writes p4/build/manifest.json after `make -C p4` compiled the program:
  * the p4c version (`<p4c> --version`), the compiler flags, and the sha256 of
- * every P4 source file of the v1model program (p4/include, p4/controls,
- * p4/v1model) and of every build output. test/p4-build.test.ts recomputes the source hashes and fails when
+ * every P4 source file under p4/ (build/ excluded) and of every build
+ * output. test/p4-build.test.ts recomputes the source hashes and fails when
  * they differ, so stale BMv2 JSON / P4Info never go unnoticed.
  *
  * Usage (from p4/): node manifest.mjs --p4c p4c-bm2-ss --flags "--std p4-16"
@@ -29,20 +29,18 @@ const flags = arg("flags", "");
 const main = arg("main", "v1model/p4cast.p4");
 const buildDir = join(here, arg("build", "build"));
 
-/*
- * The sources of the v1model program: every *.p4 under these directories.
- * Other architectures' files (p4/tna/...) have their own builds and do not
- * make the BMv2 outputs stale.
- */
-const SOURCE_DIRS = ["include", "controls", "v1model"];
+const EXCLUDED_DIRS = new Set(["build", ".build-stage", "node_modules"]);
 
 /** Every *.p4 file under dir, as sorted '/'-separated paths relative to p4/. */
 function p4Sources(dir) {
   const out = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...p4Sources(path));
-    else if (entry.isFile() && entry.name.endsWith(".p4")) out.push(relative(here, path).split(sep).join("/"));
+    if (entry.isDirectory()) {
+      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
+    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
+      out.push(relative(here, path).split(sep).join("/"));
+    }
   }
   return out.sort();
 }
@@ -57,9 +55,7 @@ if (run.status !== 0) throw new Error(`manifest.mjs: ${p4c} --version failed: ${
 const version = `${run.stdout}${run.stderr}`.trim().split("\n").join(" ");
 
 const sources = {};
-for (const file of SOURCE_DIRS.flatMap((d) => p4Sources(join(here, d))).sort()) {
-  sources[file] = sha256(join(here, file));
-}
+for (const file of p4Sources(here)) sources[file] = sha256(join(here, file));
 
 const outputs = {};
 for (const name of readdirSync(buildDir).sort()) {
