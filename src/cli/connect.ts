@@ -172,6 +172,11 @@ export async function withClient<T>(o: ConnectOptions, needs: ConnectNeeds, fn: 
   const client = await connect(o, needs);
   try {
     return await fn(client);
+  } catch (e) {
+    if (isP4RuntimeError(e) && e.code === Code.FAILED_PRECONDITION && e.failures.length === 0) {
+      throw new CliError(e.message, EXIT.failed, "the device has no pipeline: push one first (p4cast runtime <sN-runtime.json>)");
+    }
+    throw e;
   } finally {
     client.close();
   }

@@ -39,6 +39,10 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/has no pipeline/);
     expect(r.stderr).toMatch(/hint: push one first/);
+    // PRE commands need no P4Info: the switch itself says it has no pipeline.
+    const m = await p4cast(["mcast", "dump", ...g]);
+    expect(m.code).toBe(1);
+    expect(m.stderr).toMatch(/hint: the device has no pipeline: push one first/);
   });
 
   /** Reads with an in-process client that disconnects at once (so the CLI stays primary). */
