@@ -124,8 +124,7 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
                 set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
             } else {
                 seq_t seq;
-                P4CAST_REG_READ(session_seq, meta.session.id, seq);
-                P4CAST_REG_WRITE(session_seq, meta.session.id, seq + 1);
+                P4CAST_REG_FETCH_INC(session_seq, meta.session.id, seq);
 
                 hdr.outer_ipv4.setValid();
                 hdr.outer_ipv4.version = 4;

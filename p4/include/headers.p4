@@ -30,8 +30,12 @@ typedef bit<48>  timestamp_t;   /* target ingress timestamp (BMv2: us)    */
  ********************  P R O T O C O L   N U M B E R S  ******************
  *************************************************************************/
 
-/* The CPU port: simple_switch_grpc --cpu-port 255. */
-const port_t CPU_PORT = 255;
+/* The CPU port: simple_switch_grpc --cpu-port 255. An architecture file
+ * may define P4CAST_CPU_PORT first (TNA: the device's PCIe CPU port). */
+#ifndef P4CAST_CPU_PORT
+#define P4CAST_CPU_PORT 255
+#endif
+const port_t CPU_PORT = P4CAST_CPU_PORT;
 
 const bit<16> ETHERTYPE_IPV4 = 0x0800;
 const bit<16> ETHERTYPE_IPV6 = 0x86DD;

@@ -114,6 +114,10 @@ struct metadata_t {
     delivery_md_t  delivery;
     heartbeat_md_t heartbeat;
     xlate_md_t     xlate;
+#ifdef P4CAST_ARCH_METADATA
+    /* Architecture-specific scratch fields (TNA: RegisterAction operands). */
+    P4CAST_ARCH_METADATA
+#endif
 }
 
 /* dedup_md_t.verdict */

@@ -35,6 +35,10 @@
 #define P4CAST_REGISTER(T, SIZE, NAME)      register<T, bit<32>>(SIZE) NAME
 #define P4CAST_REG_READ(NAME, IDX, DST)     NAME.read(DST, (bit<32>)(IDX))
 #define P4CAST_REG_WRITE(NAME, IDX, VAL)    NAME.write((bit<32>)(IDX), VAL)
+/* DST := NAME[IDX]; NAME[IDX] := DST + 1 (one read-modify-write; on TNA a
+ * single RegisterAction). */
+#define P4CAST_REG_FETCH_INC(NAME, IDX, DST) \
+    NAME.read(DST, (bit<32>)(IDX)); NAME.write((bit<32>)(IDX), DST + 1)
 
 /* An indirect packets-and-bytes counter array of SIZE cells. */
 #define P4CAST_COUNTER(SIZE, NAME) \

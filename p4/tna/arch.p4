@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * p4cast: the Tofino Native Architecture (TNA, Tofino 1) architecture file --
+ * the only file besides the TNA-specific stateful controls that names TNA
+ * types or externs. The v1model counterpart is p4/v1model/arch.p4; the
+ * differences are listed in docs/tofino.md.
+ *
+ * Included twice by p4/tna/p4cast_tna.p4:
+ *
+ *   1. without P4CAST_ARCH_WRAPPERS: <tna.p4> and the extern macros the
+ *      feature controls use. Counters, meters and the generic registers map
+ *      one to one (Counter, Meter, Register + RegisterAction). Checksums do
+ *      not: TNA has no checksum unit in the match-action pipeline, so
+ *      P4CAST_CSUM16_OF is empty here and the deparsers below recompute the
+ *      L4 checksums from the residual the parsers deposit (p4/tna/parser.p4).
+ *   2. with P4CAST_ARCH_WRAPPERS: the bridged-metadata header, the ingress
+ *      and egress controls that copy TNA intrinsic metadata into
+ *      metadata_t.intrinsic, run the architecture-neutral pipelines and turn
+ *      metadata_t.fwd into the traffic manager's / deparser's intrinsic
+ *      metadata, and the two deparsers.
+ *
+ * Check with the front end (no Tofino back end needed):
+ *   p4test --std p4-16 -D__TARGET_TOFINO__=1 -I <tofino p4include> p4/tna/p4cast_tna.p4
+ */
+
+#ifndef P4CAST_ARCH_WRAPPERS
+#ifndef P4CAST_TNA_ARCH_DEFS
+#define P4CAST_TNA_ARCH_DEFS
+
+#include <core.p4>
+#include <tna.p4>
+
+#define P4CAST_TARGET_TNA 1
+
+/* Tofino 1 PCIe CPU port: 192 on 2-pipe parts (e.g. Wedge100BF-32X), 320 on
+ * 4-pipe parts (-DP4CAST_CPU_PORT=320). Stratum / bf_switchd map P4Runtime
+ * packet I/O to this port. */
+#ifndef P4CAST_CPU_PORT
+#define P4CAST_CPU_PORT 192
+#endif
+
+/* The packet generator's port of pipe 0 (Tofino 1: local port 68). */
+#ifndef P4CAST_PKTGEN_PORT
+#define P4CAST_PKTGEN_PORT 68
+#endif
+
+/* Scratch fields that TNA's RegisterActions read as operands (a stateful
+ * ALU reads the PHV, so values computed one stage earlier must live in
+ * metadata); metadata.p4 adds them to metadata_t as `arch`. */
+struct tna_scratch_md_t {
+    bit<32> dedup_was_open;     /* dedup_valid[s] before this packet */
+    bit<32> dedup_gap_inc;      /* d - 1 when the window advances by d */
+}
+#define P4CAST_ARCH_METADATA tna_scratch_md_t arch;
+
+/* ---- stateful externs ------------------------------------------------ */
+
+/*
+ * Generic registers (only session_seq uses them; the dedup window and the
+ * heartbeat state have TNA controls of their own, p4/tna/*.p4). A register
+ * is a Register plus the RegisterAction of its one access per packet (one
+ * stage, one read-modify-write): the shared controls post-increment through
+ * P4CAST_REG_FETCH_INC.
+ */
+#define P4CAST_REGISTER(T, SIZE, NAME)                                       \
+    Register<T, bit<32>>(SIZE) NAME;                                         \
+    RegisterAction<T, bit<32>, T>(NAME) NAME##_fetch_inc = {                 \
+        void apply(inout T value, out T rv) { rv = value; value = value + 1; } \
+    }
+#define P4CAST_REG_FETCH_INC(NAME, IDX, DST) \
+    DST = NAME##_fetch_inc.execute((bit<32>)(IDX))
+/* A separate read and write of one register cannot be one access on
+ * Tofino: a feature that needs them gets a TNA control with its own
+ * RegisterAction (as overlay_dedup.p4 and heartbeat.p4 do). Using these is
+ * a compile error on purpose. */
+#define P4CAST_REG_READ(NAME, IDX, DST)  P4CAST_REG_READ_needs_a_RegisterAction_on_TNA
+#define P4CAST_REG_WRITE(NAME, IDX, VAL) P4CAST_REG_WRITE_needs_a_RegisterAction_on_TNA
+
+/* Indirect packets-and-bytes counters (64-bit packet and byte cells). */
+#define P4CAST_COUNTER(SIZE, NAME) \
+    Counter<bit<32>, bit<32>>(SIZE, CounterType_t.PACKETS_AND_BYTES) NAME
+#define P4CAST_COUNT(NAME, IDX)             NAME.count((bit<32>)(IDX))
+
+/* Indirect two-rate three-colour byte meters (RFC 2698 in the meter ALU). */
+#define P4CAST_METER(SIZE, NAME)            Meter<bit<32>>(SIZE, MeterType_t.BYTES) NAME
+#define P4CAST_METER_EXECUTE(NAME, IDX, COLOUR) \
+    COLOUR = (bit<2>)NAME.execute((bit<32>)(IDX))
+
+/* TNA colour encoding (MeterColor_t): green 0, yellow 1, red 3. */
+const bit<2> METER_GREEN  = 0;
+const bit<2> METER_YELLOW = 1;
+const bit<2> METER_RED    = 3;
+
+/* ---- checksum units ---------------------------------------------------- */
+
+/* checksums.p4's verify/compute controls are not used on TNA (the parser
+ * verifies, the deparsers compute: see below and p4/tna/parser.p4); the
+ * macros only keep that file compilable for its field-list macro. */
+#define P4CAST_VERIFY_CSUM16(COND, FIELD, ...) {}
+#define P4CAST_UPDATE_CSUM16(COND, FIELD, ...) {}
+
+/* Incremental L4 checksum updates: no match-action checksum unit on TNA.
+ * The deparsers recompute every L4 checksum the pipeline invalidated from
+ * the parser's residual (the sum of every covered byte that did not change),
+ * which gives the same result as csum16.p4's incremental update. */
+#define P4CAST_CSUM16_OF(RESULT, ...) {}
+
+#endif /* P4CAST_TNA_ARCH_DEFS */
+
+#else /* P4CAST_ARCH_WRAPPERS */
+#ifndef P4CAST_TNA_ARCH_WRAPPERS
+#define P4CAST_TNA_ARCH_WRAPPERS
+
+/*************************************************************************
+ *****************  B R I D G E D   M E T A D A T A  *********************
+ *************************************************************************/
+
+/*
+ * What egress needs from ingress (v1model keeps metadata across the traffic
+ * manager; TNA does not): 8 octets in front of the packet between the
+ * ingress deparser and the egress parser, never on the wire.
+ */
+const bit<8> BRIDGE_KIND_P4CAST = 0xB1;
+
+header tna_bridged_h {
+    bit<8>  kind;                 /* BRIDGE_KIND_P4CAST (mirrors would differ) */
+    @padding bit<7> _pad0;
+    port_t  ingress_port;         /* meta.intrinsic.ingress_port */
+    bit<8>  punt_reason;          /* meta.pktio.punt_reason */
+    bit<16> punt_aux;             /* meta.pktio.punt_aux */
+    @padding bit<4> _pad1;
+    bit<1>  dedup_lasthop;        /* meta.dedup.lasthop */
+    bit<1>  dedup_accept;         /* meta.dedup.accept */
+    bit<2>  dedup_verdict;        /* meta.dedup.verdict */
+    bit<8>  _reserved;
+}
+
+struct tna_ingress_headers_t {
+    tna_bridged_h         bridged;
+    pktgen_timer_header_t pktgen;     /* heartbeat timer packets (pktgen.p4) */
+    headers_t             p4cast;
+}
+
+struct tna_egress_headers_t {
+    tna_bridged_h bridged;
+    headers_t     p4cast;
+}
+
+/* Per-pass metadata: the shared metadata_t plus what only TNA needs. */
+struct tna_ingress_md_t {
+    metadata_t p4cast;
+    bit<16>    l4_residual;       /* parser: L4 checksum minus what may change */
+    bool       ipv4_opts;         /* hdr.ipv4 has options (checksum list)     */
+    bool       outer_csum_err;    /* parser: outer IPv4 header checksum wrong */
+    /* Which L4 checksum the ingress deparser recomputes (set after the
+     * pipeline; deparser conditions must be metadata). */
+    bool       csum_hb_udp;       /* heartbeat reflected                      */
+    bool       csum_v4_udp;       /* translated to IPv4 (new addresses)       */
+    bool       csum_v4_tcp;
+    bool       csum_v6_udp;       /* translated to IPv6                       */
+    bool       csum_v6_tcp;
+}
+
+struct tna_egress_md_t {
+    metadata_t p4cast;
+    bit<16>    l4_residual;
+    bool       ipv4_opts;
+    bool       outer_csum_err;
+    bool       csum_v4_udp;       /* last-hop delivery: new IPv4 destination */
+    bool       csum_v4_tcp;
+    bool       csum_v6_udp;       /* last-hop delivery: new IPv6 destination */
+    bool       csum_v6_tcp;
+    bool       csum_v6_icmp;
+}
+
+#include "parser.p4"
+#include "pktgen.p4"
+
+/*************************************************************************
+ ***********************  I N G R E S S  *********************************
+ *************************************************************************/
+
+control TnaIngress(inout tna_ingress_headers_t hdr,
+                   inout tna_ingress_md_t md,
+                   in ingress_intrinsic_metadata_t ig_intr_md,
+                   in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
+                   inout ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md,
+                   inout ingress_intrinsic_metadata_for_tm_t ig_tm_md) {
+    @name(".ingress") P4castIngress() p4cast_ingress;
+    @name(".pktgen")  HeartbeatPktgen() hb_pktgen;
+
+    apply {
+        md.p4cast.intrinsic.ingress_port  = ig_intr_md.ingress_port;
+        md.p4cast.intrinsic.ingress_ts    = ig_prsr_md.global_tstamp;   /* ns */
+        /* No packet length before the traffic manager on TNA: IpValidate's
+         * "IP length beyond the frame" test cannot fire in ingress. */
+        md.p4cast.intrinsic.packet_length = 0xFFFFFFFF;
+        md.p4cast.intrinsic.parser_error  = ig_prsr_md.parser_err != 0;
+        /* The parser verified the inner (or only) IPv4 header checksum into
+         * checksum_error and the outer one into outer_csum_err. */
+        md.p4cast.intrinsic.checksum_error =
+            md.p4cast.intrinsic.checksum_error || md.outer_csum_err;
+
+        if (hdr.pktgen.isValid()) {
+            hb_pktgen.apply(hdr.p4cast, md.p4cast, hdr.pktgen);
+            hdr.pktgen.setInvalid();
+        } else {
+            p4cast_ingress.apply(hdr.p4cast, md.p4cast);
+        }
+
+        if (md.p4cast.fwd.drop) {
+            ig_dprsr_md.drop_ctl = 1;
+        } else if (md.p4cast.fwd.mcast_grp != 0) {
+            ig_tm_md.mcast_grp_a = md.p4cast.fwd.mcast_grp;
+        } else {
+            ig_tm_md.ucast_egress_port = md.p4cast.fwd.egress_port;
+        }
+
+        /* L4 checksums the deparser must recompute (the pipeline left the
+         * old value in place: P4CAST_CSUM16_OF is empty on TNA). A UDP
+         * checksum of 0 (IPv4: none) stays 0. */
+        bool udp_csum = hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0;
+        bool tcp_csum = hdr.p4cast.tcp.isValid();
+        md.csum_hb_udp = md.p4cast.heartbeat.reflected && udp_csum;
+        if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && !md.p4cast.fwd.drop) {
+            md.csum_v4_udp = udp_csum;
+            md.csum_v4_tcp = tcp_csum;
+        }
+        if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && !md.p4cast.fwd.drop) {
+            md.csum_v6_udp = udp_csum;
+            md.csum_v6_tcp = tcp_csum;
+        }
+
+        /* Bridge what egress reads. */
+        hdr.bridged.setValid();
+        hdr.bridged.kind          = BRIDGE_KIND_P4CAST;
+        hdr.bridged._pad0         = 0;
+        hdr.bridged.ingress_port  = md.p4cast.intrinsic.ingress_port;
+        hdr.bridged.punt_reason   = md.p4cast.pktio.punt_reason;
+        hdr.bridged.punt_aux      = md.p4cast.pktio.punt_aux;
+        hdr.bridged._pad1         = 0;
+        hdr.bridged.dedup_lasthop = md.p4cast.dedup.lasthop ? 1w1 : 1w0;
+        hdr.bridged.dedup_accept  = md.p4cast.dedup.accept ? 1w1 : 1w0;
+        hdr.bridged.dedup_verdict = md.p4cast.dedup.verdict;
+        hdr.bridged._reserved     = 0;
+    }
+}
+
+control TnaIngressDeparser(packet_out pkt,
+                           inout tna_ingress_headers_t hdr,
+                           in tna_ingress_md_t md,
+                           in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
+    Checksum() outer_ipv4_csum;
+    Checksum() ipv4_csum;
+    Checksum() ipv4_opts_csum;
+    Checksum() hb_csum;
+    Checksum() v4_udp_csum;
+    Checksum() v4_tcp_csum;
+    Checksum() v6_udp_csum;
+    Checksum() v6_tcp_csum;
+    P4castDeparser() p4cast_deparser;
+
+    apply {
+        /* Every IPv4 header leaving the switch gets a fresh checksum. */
+        hdr.p4cast.outer_ipv4.hdr_checksum = outer_ipv4_csum.update({
+            P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.outer_ipv4) });
+        if (md.ipv4_opts) {
+            hdr.p4cast.ipv4.hdr_checksum = ipv4_opts_csum.update({
+                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4), hdr.p4cast.ipv4_options.data });
+        } else {
+            hdr.p4cast.ipv4.hdr_checksum = ipv4_csum.update({
+                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4) });
+        }
+
+        /* L4: residual (parser) + the fields that may have changed. */
+        if (md.csum_hb_udp) {
+            hdr.p4cast.udp.checksum = hb_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
+                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
+                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                md.l4_residual }, true);
+        }
+        if (md.csum_v4_udp) {
+            hdr.p4cast.udp.checksum = v4_udp_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
+                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
+                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                md.l4_residual }, true);
+        }
+        if (md.csum_v4_tcp) {
+            hdr.p4cast.tcp.checksum = v4_tcp_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr, md.l4_residual });
+        }
+        if (md.csum_v6_udp) {
+            hdr.p4cast.udp.checksum = v6_udp_csum.update({
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
+                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
+                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                md.l4_residual }, true);
+        }
+        if (md.csum_v6_tcp) {
+            hdr.p4cast.tcp.checksum = v6_tcp_csum.update({
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+        }
+
+        pkt.emit(hdr.bridged);
+        p4cast_deparser.apply(pkt, hdr.p4cast);
+    }
+}
+
+/*************************************************************************
+ ***********************  E G R E S S  ***********************************
+ *************************************************************************/
+
+control TnaEgress(inout tna_egress_headers_t hdr,
+                  inout tna_egress_md_t md,
+                  in egress_intrinsic_metadata_t eg_intr_md,
+                  in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
+                  inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
+                  inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    @name(".egress") P4castEgress() p4cast_egress;
+
+    apply {
+        md.p4cast.intrinsic.egress_port   = eg_intr_md.egress_port;
+        md.p4cast.intrinsic.egress_rid    = eg_intr_md.egress_rid;
+        md.p4cast.intrinsic.packet_length = (bit<32>)eg_intr_md.pkt_length;
+        md.p4cast.intrinsic.ingress_ts    = eg_prsr_md.global_tstamp;
+        md.p4cast.intrinsic.ingress_port  = hdr.bridged.ingress_port;
+        md.p4cast.pktio.punt_reason       = hdr.bridged.punt_reason;
+        md.p4cast.pktio.punt_aux          = hdr.bridged.punt_aux;
+        md.p4cast.dedup.lasthop           = hdr.bridged.dedup_lasthop == 1;
+        md.p4cast.dedup.accept            = hdr.bridged.dedup_accept == 1;
+        md.p4cast.dedup.verdict           = hdr.bridged.dedup_verdict;
+        hdr.bridged.setInvalid();
+        md.p4cast.fwd.drop = false;
+        md.p4cast.fwd.drop_reason = 0;
+
+        p4cast_egress.apply(hdr.p4cast, md.p4cast);
+
+        if (md.p4cast.fwd.drop) {
+            eg_dprsr_md.drop_ctl = 1;
+        } else {
+            bool udp_csum = hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0;
+            bool tcp_csum = hdr.p4cast.tcp.isValid();
+            if (md.p4cast.delivery.to_v4 && hdr.p4cast.ipv4.isValid()) {
+                md.csum_v4_udp = udp_csum;
+                md.csum_v4_tcp = tcp_csum;
+            } else if (md.p4cast.delivery.to_v6 && hdr.p4cast.ipv6.isValid()) {
+                md.csum_v6_udp = udp_csum;
+                md.csum_v6_tcp = tcp_csum;
+                md.csum_v6_icmp = hdr.p4cast.icmpv6.isValid();
+            }
+        }
+    }
+}
+
+control TnaEgressDeparser(packet_out pkt,
+                          inout tna_egress_headers_t hdr,
+                          in tna_egress_md_t md,
+                          in egress_intrinsic_metadata_for_deparser_t eg_dprsr_md) {
+    Checksum() outer_ipv4_csum;
+    Checksum() ipv4_csum;
+    Checksum() ipv4_opts_csum;
+    Checksum() v4_udp_csum;
+    Checksum() v4_tcp_csum;
+    Checksum() v6_udp_csum;
+    Checksum() v6_tcp_csum;
+    Checksum() v6_icmp_csum;
+    P4castDeparser() p4cast_deparser;
+
+    apply {
+        hdr.p4cast.outer_ipv4.hdr_checksum = outer_ipv4_csum.update({
+            P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.outer_ipv4) });
+        if (md.ipv4_opts) {
+            hdr.p4cast.ipv4.hdr_checksum = ipv4_opts_csum.update({
+                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4), hdr.p4cast.ipv4_options.data });
+        } else {
+            hdr.p4cast.ipv4.hdr_checksum = ipv4_csum.update({
+                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4) });
+        }
+
+        /* Last-hop delivery changed the destination address (the parser
+         * subtracted source and destination; both are added back). */
+        if (md.csum_v4_udp) {
+            hdr.p4cast.udp.checksum = v4_udp_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
+                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
+                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                md.l4_residual }, true);
+        }
+        if (md.csum_v4_tcp) {
+            hdr.p4cast.tcp.checksum = v4_tcp_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr, md.l4_residual });
+        }
+        if (md.csum_v6_udp) {
+            hdr.p4cast.udp.checksum = v6_udp_csum.update({
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
+                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
+                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                md.l4_residual }, true);
+        }
+        if (md.csum_v6_tcp) {
+            hdr.p4cast.tcp.checksum = v6_tcp_csum.update({
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+        }
+        if (md.csum_v6_icmp) {
+            hdr.p4cast.icmpv6.checksum = v6_icmp_csum.update({
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+        }
+
+        p4cast_deparser.apply(pkt, hdr.p4cast);
+    }
+}
+
+#endif /* P4CAST_TNA_ARCH_WRAPPERS */
+#endif /* P4CAST_ARCH_WRAPPERS */
