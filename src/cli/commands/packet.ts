@@ -17,7 +17,7 @@ interface SendOptions extends ConnectOptions {
   pcap?: string;
   meta: string[];
   count: string;
-  linger: string;
+  linger?: string;
 }
 
 interface CaptureOptions extends ConnectOptions {
@@ -115,7 +115,7 @@ Examples:
     .option("--pcap <file>", "send every frame of a pcap file")
     .option("--meta <name=value...>", "packet_out metadata field, repeatable (defaults: egress_port from --port, flags 1 = DIRECT on p4cast, padding 0)", collect, [] as string[])
     .option("--count <n>", "send each frame n times", "1")
-    .option("--linger <ms>", "wait before disconnecting so the stream delivers everything", "200");
+    .option("--linger <ms>", "wait before disconnecting so the stream delivers everything (default: 200 ms + 1 ms per 20 packets)");
   connectOptions(send).action(async (o: SendOptions) => {
     const format = outputFormat(o);
     if (!!o.hex === !!o.pcap) throw new CliError("give the frame with exactly one of --hex <bytes> or --pcap <file>", EXIT.usage);
@@ -130,7 +130,7 @@ Examples:
     if (frames.length === 0) throw new CliError(`${o.pcap}: the pcap file has no frames`, EXIT.usage);
     const port = o.port !== undefined ? parseSmallUint(o.port, "--port") : undefined;
     const count = parseSmallUint(o.count, "--count", 1_000_000n);
-    const linger = parseSmallUint(o.linger, "--linger", 60_000n);
+    const lingerOpt = o.linger !== undefined ? parseSmallUint(o.linger, "--linger", 600_000n) : undefined;
     const given = keyValues(o.meta, "--meta", "--meta flags=0");
     await withClient(o, { primary: true }, async (client) => {
       let metadata: Record<string, string | number>;
@@ -152,7 +152,7 @@ Examples:
       } catch (e) {
         throw explainInputError(e, `packet_out fields: ${client.index.controllerPacketMetadata.find("packet_out")?.fieldList.map((f) => `${f.name} (${f.bitwidth} bits)`).join(", ")}`);
       }
-      await new Promise((r) => setTimeout(r, linger));
+      await new Promise((r) => setTimeout(r, lingerOpt ?? 200 + Math.ceil(sent / 20)));
       if (format === "json") process.stdout.write(toJson({ result: "sent", packets: sent, metadata }) + "\n");
       else process.stdout.write(`sent ${sent} packet-out(s) with ${Object.entries(metadata).map(([k, v]) => `${k}=${v}`).join(" ") || "no metadata"}\n`);
     });
@@ -174,9 +174,13 @@ Examples:
     await withClient(o, { primary: true }, async (client) => {
       const pcap = o.pcap ? new PcapWriter(o.pcap) : undefined;
       try {
-        const n = await captureLoop(client, format, count, timeout, pcap, !!o.hex, o.grpc);
+        const { n, why } = await captureLoop(client, format, count, timeout, pcap, !!o.hex, o.grpc);
         if (count !== undefined && n < count) {
-          throw new CliError(`captured ${n} of ${count} packet-in(s) before the ${timeout} s timeout`, EXIT.failed, "is traffic being punted to the CPU port (a table entry with a punt/CPU action)?");
+          throw new CliError(
+            `captured ${n} of ${count} packet-in(s) before ${why === "timeout" ? `the ${timeout} s timeout` : "being interrupted"}`,
+            EXIT.failed,
+            why === "timeout" ? "is traffic being punted to the CPU port (a table entry with a punt/CPU action)?" : undefined,
+          );
         }
       } finally {
         pcap?.close();
@@ -185,19 +189,28 @@ Examples:
   });
 }
 
-function captureLoop(client: P4RuntimeClient, format: "table" | "json", count: number | undefined, timeout: number | undefined, pcap: PcapWriter | undefined, hex: boolean, address: string): Promise<number> {
+function captureLoop(
+  client: P4RuntimeClient,
+  format: "table" | "json",
+  count: number | undefined,
+  timeout: number | undefined,
+  pcap: PcapWriter | undefined,
+  hex: boolean,
+  address: string,
+): Promise<{ n: number; why: "count" | "timeout" | "signal" }> {
   const header = client.index.controllerPacketMetadata.find("packet_in");
   return new Promise((resolve, reject) => {
     let n = 0;
     const started = Date.now();
-    const done = () => {
+    const finish = (why: "count" | "timeout" | "signal") => {
       clearTimeout(timer);
       client.off("packetIn", onPacket);
       client.off("disconnect", onDisconnect);
-      process.off("SIGINT", done);
-      process.off("SIGTERM", done);
-      resolve(n);
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolve({ n, why });
     };
+    const onSignal = () => finish("signal");
     const onPacket = (p: DecodedPacketIn) => {
       n++;
       pcap?.write(p.payload);
@@ -210,18 +223,18 @@ function captureLoop(client: P4RuntimeClient, format: "table" | "json", count: n
         const m = Object.entries(meta).filter(([k]) => !/^_?pad/.test(k)).map(([k, v]) => `${k}=${v}`).join(" ");
         process.stdout.write(`#${n} +${t}s ${m} | ${summarizeFrame(p.payload)}\n${hex ? Buffer.from(p.payload).toString("hex") + "\n" : ""}`);
       }
-      if (count !== undefined && n >= count) done();
+      if (count !== undefined && n >= count) finish("count");
     };
     const onDisconnect = (e: Error) => {
       clearTimeout(timer);
       client.off("packetIn", onPacket);
       reject(new CliError(`lost the stream to ${address} after ${n} packet(s): ${e.message}`, EXIT.unreachable));
     };
-    const timer = timeout !== undefined ? setTimeout(done, timeout * 1000) : undefined;
+    const timer = timeout !== undefined ? setTimeout(() => finish("timeout"), timeout * 1000) : undefined;
     client.on("packetIn", onPacket);
     client.on("disconnect", onDisconnect);
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     process.stderr.write(`capturing packet-ins from ${address} (device ${client.deviceId})${count ? `, ${count} packet(s)` : ""}${timeout ? `, ${timeout} s` : ""}\n`);
   });
 }
