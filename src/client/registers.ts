@@ -57,16 +57,26 @@ export class ThriftRegisters implements RegisterAccess {
     return this.client.index.register(register).name;
   }
 
-  read(register: string, index: number): Promise<bigint> {
-    return this.thrift.readRegister(this.name(register), index);
+  /** BMv2 returns a cell's bits; int<W> cells are turned back into signed values. */
+  private fromCell(register: string, v: bigint): bigint {
+    const r = this.client.index.register(register);
+    if (!r.signed || r.bitwidth === undefined) return v;
+    const bits = BigInt.asUintN(r.bitwidth, v);
+    return BigInt.asIntN(r.bitwidth, bits);
   }
 
-  readAll(register: string): Promise<bigint[]> {
-    return this.thrift.readRegisterAll(this.name(register));
+  async read(register: string, index: number): Promise<bigint> {
+    return this.fromCell(register, await this.thrift.readRegister(this.name(register), index));
+  }
+
+  async readAll(register: string): Promise<bigint[]> {
+    return (await this.thrift.readRegisterAll(this.name(register))).map((v) => this.fromCell(register, v));
   }
 
   write(register: string, index: number, value: bigint): Promise<void> {
-    return this.thrift.writeRegister(this.name(register), index, value);
+    const r = this.client.index.register(register);
+    const cell = r.signed && r.bitwidth !== undefined ? BigInt.asUintN(r.bitwidth, value) : value;
+    return this.thrift.writeRegister(this.name(register), index, cell);
   }
 
   close(): void {

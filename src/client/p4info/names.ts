@@ -92,7 +92,8 @@ export class NameIndex<T extends Named> implements Iterable<T> {
       const full = t.name.toLowerCase();
       let score = Infinity;
       if (full.includes(q) || q.includes(last)) score = 0;
-      else score = editDistance(q, last);
+      // A dotted query is compared with the whole name, a bare one with the last part.
+      else score = q.includes(".") ? editDistance(q, full) : editDistance(q, last);
       if (score <= Math.max(2, Math.floor(q.length / 3))) scored.push({ name: t.name, score });
     }
     scored.sort((a, b) => a.score - b.score || a.name.localeCompare(b.name));
