@@ -9,7 +9,7 @@ import {
   ReplicaSchema,
   Update_Type,
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
-import type { Replica as EngineReplica } from "../../engine/runtime-api.js";
+import type { CloneSessionSpec, Replica as EngineReplica } from "../../engine/runtime-api.js";
 import { decodeUnsigned, encodeUnsigned } from "../../../client/codec/bytestring.js";
 import { alreadyExists, invalid, notFound, unimplemented } from "../status.js";
 import type { RuntimeState, UndoLog } from "./context.js";
@@ -43,65 +43,74 @@ function toReplicas(list: readonly EngineReplica[], uint32: boolean): Replica[] 
   );
 }
 
-export function writeMulticastGroup(st: RuntimeState, type: Update_Type, e: MulticastGroupEntry, undo: UndoLog): void {
-  const engine = st.pipeline.engine;
-  const id = e.multicastGroupId;
-  const what = `multicast group ${id}`;
-  if (id === 0) throw invalid("multicast group id 0 is not valid");
-  const before = engine.getMulticastGroup(id);
-  const wasUint32 = st.uint32Ports.mcast.has(id);
+/** The operations shared by multicast groups and clone sessions. */
+interface PreTable<V> {
+  readonly what: string;
+  get(id: number): V | undefined;
+  set(id: number, value: V): void;
+  remove(id: number): void;
+  /** Ids written with the uint32 `egress_port` form (echoed back in reads). */
+  readonly uint32: Set<number>;
+}
+
+/** INSERT / MODIFY / DELETE of one PRE object, with its undo step. */
+function writePre<V>(t: PreTable<V>, type: Update_Type, id: number, build: () => { value: V; uint32: boolean }, undo: UndoLog): void {
+  const what = `${t.what} ${id}`;
+  if (id === 0) throw invalid(`${t.what} id 0 is not valid`);
+  const before = t.get(id);
+  const wasUint32 = t.uint32.has(id);
   const restore = () => {
-    if (before) engine.setMulticastGroup(id, before);
-    else engine.deleteMulticastGroup(id);
-    if (wasUint32) st.uint32Ports.mcast.add(id);
-    else st.uint32Ports.mcast.delete(id);
+    if (before) t.set(id, before);
+    else t.remove(id);
+    if (wasUint32) t.uint32.add(id);
+    else t.uint32.delete(id);
   };
   if (type === Update_Type.DELETE) {
     if (!before) throw notFound(`${what} does not exist`);
-    engine.deleteMulticastGroup(id);
-    st.uint32Ports.mcast.delete(id);
+    t.remove(id);
+    t.uint32.delete(id);
     undo.push(restore);
     return;
   }
-  const { list, uint32 } = toEngineReplicas(e.replicas, what);
+  if (type !== Update_Type.INSERT && type !== Update_Type.MODIFY) throw invalid(`${what}: update type must be INSERT, MODIFY or DELETE`);
+  const { value, uint32 } = build();
   if (type === Update_Type.INSERT && before) throw alreadyExists(`${what} already exists`);
   if (type === Update_Type.MODIFY && !before) throw notFound(`${what} does not exist`);
-  if (type !== Update_Type.INSERT && type !== Update_Type.MODIFY) throw invalid(`${what}: update type must be INSERT, MODIFY or DELETE`);
-  engine.setMulticastGroup(id, list);
-  if (uint32) st.uint32Ports.mcast.add(id);
-  else st.uint32Ports.mcast.delete(id);
+  t.set(id, value);
+  if (uint32) t.uint32.add(id);
+  else t.uint32.delete(id);
   undo.push(restore);
+}
+
+export function writeMulticastGroup(st: RuntimeState, type: Update_Type, e: MulticastGroupEntry, undo: UndoLog): void {
+  const engine = st.pipeline.engine;
+  const table: PreTable<readonly EngineReplica[]> = {
+    what: "multicast group",
+    get: (id) => engine.getMulticastGroup(id),
+    set: (id, v) => engine.setMulticastGroup(id, v),
+    remove: (id) => engine.deleteMulticastGroup(id),
+    uint32: st.uint32Ports.mcast,
+  };
+  writePre(table, type, e.multicastGroupId, () => {
+    const { list, uint32 } = toEngineReplicas(e.replicas, `multicast group ${e.multicastGroupId}`);
+    return { value: list, uint32 };
+  }, undo);
 }
 
 export function writeCloneSession(st: RuntimeState, type: Update_Type, e: CloneSessionEntry, undo: UndoLog): void {
   const engine = st.pipeline.engine;
-  const id = e.sessionId;
-  const what = `clone session ${id}`;
-  if (id === 0) throw invalid("clone session id 0 is not valid");
-  if (e.packetLengthBytes < 0) throw invalid(`${what}: negative packet_length_bytes`);
-  const before = engine.getCloneSession(id);
-  const wasUint32 = st.uint32Ports.clone.has(id);
-  const restore = () => {
-    if (before) engine.setCloneSession(id, before);
-    else engine.deleteCloneSession(id);
-    if (wasUint32) st.uint32Ports.clone.add(id);
-    else st.uint32Ports.clone.delete(id);
+  const table: PreTable<CloneSessionSpec> = {
+    what: "clone session",
+    get: (id) => engine.getCloneSession(id),
+    set: (id, v) => engine.setCloneSession(id, v),
+    remove: (id) => engine.deleteCloneSession(id),
+    uint32: st.uint32Ports.clone,
   };
-  if (type === Update_Type.DELETE) {
-    if (!before) throw notFound(`${what} does not exist`);
-    engine.deleteCloneSession(id);
-    st.uint32Ports.clone.delete(id);
-    undo.push(restore);
-    return;
-  }
-  const { list, uint32 } = toEngineReplicas(e.replicas, what);
-  if (type === Update_Type.INSERT && before) throw alreadyExists(`${what} already exists`);
-  if (type === Update_Type.MODIFY && !before) throw notFound(`${what} does not exist`);
-  if (type !== Update_Type.INSERT && type !== Update_Type.MODIFY) throw invalid(`${what}: update type must be INSERT, MODIFY or DELETE`);
-  engine.setCloneSession(id, { replicas: list, truncateBytes: e.packetLengthBytes });
-  if (uint32) st.uint32Ports.clone.add(id);
-  else st.uint32Ports.clone.delete(id);
-  undo.push(restore);
+  writePre(table, type, e.sessionId, () => {
+    if (e.packetLengthBytes < 0) throw invalid(`clone session ${e.sessionId}: negative packet_length_bytes`);
+    const { list, uint32 } = toEngineReplicas(e.replicas, `clone session ${e.sessionId}`);
+    return { value: { replicas: list, truncateBytes: e.packetLengthBytes }, uint32 };
+  }, undo);
 }
 
 export function readMulticastGroups(st: RuntimeState, q: MulticastGroupEntry): MulticastGroupEntry[] {
