@@ -20,8 +20,10 @@
  *                     q + 1 for the last sequence q accepted in that slot
  *                     (0 = none): a ring of 64 tags instead of a shifted
  *                     bitmap. Inside the window (H - 63 .. H) a sequence was
- *                     accepted iff its slot holds its tag, exactly like the
- *                     v1model history bit, and "advancing" needs no shift.
+ *                     accepted iff its slot holds its tag, like the v1model
+ *                     history bit (up to two corners that need 2^32
+ *                     sequence numbers, docs/tofino.md), and "advancing"
+ *                     needs no shift.
  *   dedup_gap[s]      sequence numbers skipped when the window advanced
  *                     (32 bits: the stateful ALU has no 64-bit carry)
  *
