@@ -159,6 +159,14 @@ struct tna_ingress_md_t {
     bool       csum_v4_tcp;
     bool       csum_v6_udp;       /* translated to IPv6                       */
     bool       csum_v6_tcp;
+    bool       csum_v4_icmp;      /* ICMPv6 echo translated to ICMP           */
+    bool       csum_v6_icmp;      /* ICMP echo translated to ICMPv6           */
+    /* Checksum terms of the packet as it arrived (copied before the
+     * pipeline; a translated-away header is not read in the deparser). */
+    ipv4_addr_t orig_src4;        /* ICMP -> ICMPv6: added back (no pseudo-header in ICMPv4) */
+    ipv4_addr_t orig_dst4;
+    bit<16>    orig_len6_neg;     /* ICMPv6 -> ICMP: ~payload length (pseudo-header out) */
+    bit<16>    icmpv6_nh;         /* 58 (in) or ~58 (out): pseudo-header next header */
 }
 
 struct tna_egress_md_t {
@@ -201,6 +209,10 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         md.p4cast.intrinsic.checksum_error =
             md.p4cast.intrinsic.checksum_error || md.outer_csum_err;
 
+        md.orig_src4 = hdr.p4cast.ipv4.src_addr;
+        md.orig_dst4 = hdr.p4cast.ipv4.dst_addr;
+        md.orig_len6_neg = ~hdr.p4cast.ipv6.payload_len;
+
         if (hdr.pktgen.isValid()) {
             hb_pktgen.apply(hdr.p4cast, md.p4cast, hdr.pktgen);
             hdr.pktgen.setInvalid();
@@ -225,10 +237,14 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && !md.p4cast.fwd.drop) {
             md.csum_v4_udp = udp_csum;
             md.csum_v4_tcp = tcp_csum;
+            md.csum_v4_icmp = hdr.p4cast.icmp.isValid();
+            md.icmpv6_nh = ~(bit<16>)IP_PROTO_ICMPV6;
         }
         if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && !md.p4cast.fwd.drop) {
             md.csum_v6_udp = udp_csum;
             md.csum_v6_tcp = tcp_csum;
+            md.csum_v6_icmp = hdr.p4cast.icmpv6.isValid();
+            md.icmpv6_nh = (bit<16>)IP_PROTO_ICMPV6;
         }
 
         /* Bridge what egress reads. */
@@ -258,6 +274,8 @@ control TnaIngressDeparser(packet_out pkt,
     Checksum() v4_tcp_csum;
     Checksum() v6_udp_csum;
     Checksum() v6_tcp_csum;
+    Checksum() v4_icmp_csum;
+    Checksum() v6_icmp_csum;
     P4castDeparser() p4cast_deparser;
 
     apply {
@@ -301,6 +319,23 @@ control TnaIngressDeparser(packet_out pkt,
         if (md.csum_v6_tcp) {
             hdr.p4cast.tcp.checksum = v6_tcp_csum.update({
                 hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+        }
+        /* ICMPv6 -> ICMP: residual = -(checksum, type word, IPv6 addresses);
+         * the pseudo-header's length and next header come out too. */
+        if (md.csum_v4_icmp) {
+            hdr.p4cast.icmp.checksum = v4_icmp_csum.update({
+                hdr.p4cast.icmp.msg_type, hdr.p4cast.icmp.code,
+                md.orig_len6_neg, md.icmpv6_nh, md.l4_residual });
+        }
+        /* ICMP -> ICMPv6: residual = -(checksum, type word, IPv4 addresses);
+         * the IPv4 addresses go back in (ICMPv4 has no pseudo-header), the
+         * ICMPv6 pseudo-header and the new type word are added. */
+        if (md.csum_v6_icmp) {
+            hdr.p4cast.icmpv6.checksum = v6_icmp_csum.update({
+                hdr.p4cast.icmpv6.msg_type, hdr.p4cast.icmpv6.code,
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
+                hdr.p4cast.ipv6.payload_len, md.icmpv6_nh,
+                md.orig_src4, md.orig_dst4, md.l4_residual });
         }
 
         pkt.emit(hdr.bridged);
@@ -405,7 +440,8 @@ control TnaEgressDeparser(packet_out pkt,
         }
         if (md.csum_v6_icmp) {
             hdr.p4cast.icmpv6.checksum = v6_icmp_csum.update({
-                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
+                hdr.p4cast.icmpv6.msg_type, hdr.p4cast.icmpv6.code, md.l4_residual });
         }
 
         p4cast_deparser.apply(pkt, hdr.p4cast);

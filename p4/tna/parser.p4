@@ -10,8 +10,8 @@
  *   - the IPv4 header checksums are verified by parser Checksum units (there
  *     is no verify_checksum control on TNA);
  *   - the L4 checksum residual: the fields a feature may rewrite (inner
- *     source and destination address; heartbeat type word and reflect
- *     timestamp) and the checksum field itself are subtracted from the
+ *     source and destination address; ICMP/ICMPv6 type word; heartbeat
+ *     type word and reflect timestamp) and the checksum field itself are subtracted from the
  *     running sum, and the rest is deposited in metadata. Ingress and egress
  *     subtract the same fields (no parser conditionals); a deparser that
  *     recomputes a checksum adds all of them back with their current values
@@ -152,14 +152,19 @@ parser TnaHeaderParser(packet_in pkt,
         }
     }
 
+    /* ICMP: the type word changes in an ICMP <-> ICMPv6 translation. ICMPv4
+     * has no pseudo-header: the IPv4 addresses subtracted above are added
+     * back by the deparser from a copy (arch.p4, orig_src4/orig_dst4). */
     state parse_icmp {
         pkt.extract(hdr.icmp);
+        l4_csum.subtract({hdr.icmp.checksum, hdr.icmp.msg_type, hdr.icmp.code});
+        l4_csum.subtract_all_and_deposit(l4_residual);
         transition accept;
     }
 
     state parse_icmpv6 {
         pkt.extract(hdr.icmpv6);
-        l4_csum.subtract({hdr.icmpv6.checksum});
+        l4_csum.subtract({hdr.icmpv6.checksum, hdr.icmpv6.msg_type, hdr.icmpv6.code});
         l4_csum.subtract_all_and_deposit(l4_residual);
         transition accept;
     }
