@@ -203,7 +203,10 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         /* No packet length before the traffic manager on TNA: IpValidate's
          * "IP length beyond the frame" test cannot fire in ingress. */
         md.p4cast.intrinsic.packet_length = 0xFFFFFFFF;
-        md.p4cast.intrinsic.parser_error  = ig_prsr_md.parser_err != 0;
+        /* The parser's own error flag (parser.p4: parse_error) or the
+         * hardware's (truncation, ...). */
+        md.p4cast.intrinsic.parser_error  =
+            md.p4cast.intrinsic.parser_error || ig_prsr_md.parser_err != 0;
         /* The parser verified the inner (or only) IPv4 header checksum into
          * checksum_error and the outer one into outer_csum_err. */
         md.p4cast.intrinsic.checksum_error =

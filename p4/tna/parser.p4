@@ -19,6 +19,10 @@
  *     without a checksum unit in the match-action pipeline. A field of an
  *     invalid header adds nothing on either side.
  *
+ * The shared parser's verify() checks (IP / shim versions, IHL, TCP data
+ * offset, Hop-by-Hop length) are select transitions to parse_error here:
+ * bf-p4c drops parser verify() statements with a warning.
+ *
  * Varbit IPv4 options and Hop-by-Hop extensions are extracted as in the
  * shared parser; bf-p4c's DesugarVarbitExtract turns the length expression
  * into one parser state per possible length (docs/tofino.md).
@@ -74,23 +78,24 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_shim {
         pkt.extract(hdr.shim);
-        verify(hdr.shim.version == SHIM_VERSION, error.ShimIncorrectVersion);
-        transition select(hdr.shim.next_hdr) {
-            IP_PROTO_IPV4: parse_ipv4;
-            IP_PROTO_IPV6: parse_ipv6;
-            default:       accept;
+        transition select(hdr.shim.version, hdr.shim.next_hdr) {
+            (SHIM_VERSION, IP_PROTO_IPV4): parse_ipv4;
+            (SHIM_VERSION, IP_PROTO_IPV6): parse_ipv6;
+            (SHIM_VERSION, _):             accept;
+            default:                       parse_error;   /* ShimIncorrectVersion */
         }
     }
 
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
-        verify(hdr.ipv4.version == 4, error.IPv4IncorrectVersion);
-        verify(hdr.ipv4.ihl >= 5, error.IPv4HeaderTooShort);
         ipv4_csum.add(hdr.ipv4);
         l4_csum.subtract({hdr.ipv4.src_addr, hdr.ipv4.dst_addr});
-        transition select(hdr.ipv4.ihl) {
-            5:       parse_ipv4_no_options;
-            default: parse_ipv4_options;
+        transition select(hdr.ipv4.version, hdr.ipv4.ihl) {
+            (4, 5):              parse_ipv4_no_options;
+            (4, 4w0 &&& 4w0xC):  parse_error;   /* IHL 0..3: IPv4HeaderTooShort */
+            (4, 4):              parse_error;   /* IHL 4 */
+            (4, _):              parse_ipv4_options;
+            default:             parse_error;   /* IPv4IncorrectVersion */
         }
     }
 
@@ -119,22 +124,23 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_ipv6 {
         pkt.extract(hdr.ipv6);
-        verify(hdr.ipv6.version == 6, error.IPv6IncorrectVersion);
         l4_csum.subtract({hdr.ipv6.src_addr, hdr.ipv6.dst_addr});
-        transition select(hdr.ipv6.next_hdr) {
-            IP_PROTO_HOPOPT: parse_ipv6_hbh;
-            IP_PROTO_UDP:    parse_udp;
-            IP_PROTO_TCP:    parse_tcp;
-            IP_PROTO_ICMPV6: parse_icmpv6;
-            default:         accept;
+        transition select(hdr.ipv6.version, hdr.ipv6.next_hdr) {
+            (6, IP_PROTO_HOPOPT): parse_ipv6_hbh;
+            (6, IP_PROTO_UDP):    parse_udp;
+            (6, IP_PROTO_TCP):    parse_tcp;
+            (6, IP_PROTO_ICMPV6): parse_icmpv6;
+            (6, _):               accept;
+            default:              parse_error;   /* IPv6IncorrectVersion */
         }
     }
 
     state parse_ipv6_hbh {
         pkt.extract(hdr.ipv6_hbh);
         transition select(hdr.ipv6_hbh.hdr_ext_len) {
-            0:       parse_ipv6_after_hbh;
-            default: parse_ipv6_hbh_ext;
+            0:                   parse_ipv6_after_hbh;
+            8w0 &&& 8w0xF8:      parse_ipv6_hbh_ext;   /* 1..7: up to 56 more octets */
+            default:             parse_error;          /* longer: as v1model's varbit overflow */
         }
     }
 
@@ -176,10 +182,13 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_tcp {
         pkt.extract(hdr.tcp);
-        verify(hdr.tcp.data_offset >= 5, error.TcpHeaderTooShort);
         l4_csum.subtract({hdr.tcp.checksum});
         l4_csum.subtract_all_and_deposit(l4_residual);
-        transition accept;
+        transition select(hdr.tcp.data_offset) {
+            4w0 &&& 4w0xC: parse_error;   /* 0..3: TcpHeaderTooShort */
+            4:             parse_error;
+            default:       accept;
+        }
     }
 
     state parse_udp {
@@ -193,6 +202,14 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_udp_done {
         l4_csum.subtract_all_and_deposit(l4_residual);
+        transition accept;
+    }
+
+    /* bf-p4c ignores parser verify() ("currently unsupported"), so the
+     * shared parser's verify checks are select transitions here, and an
+     * error is a metadata flag IpValidate turns into DROP_PARSER_ERROR. */
+    state parse_error {
+        meta.intrinsic.parser_error = true;
         transition accept;
     }
 
