@@ -78,7 +78,7 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
       stable = total === last ? stable + 1 : 0;
       last = total;
       // --use-files 2: nothing is read before two seconds have passed
-      if ((stable >= 5 && Date.now() - t0 > 4000) || Date.now() > deadline) break;
+      if ((stable >= 8 && Date.now() - t0 > 4000) || Date.now() > deadline) break;
     }
     const out = new Map<number, Uint8Array[]>();
     for (const p of all) {
