@@ -220,4 +220,15 @@ describe("more primitives", () => {
     j.actions[0].primitives.pop();
     expect(loadPipeline(j).process(0, new Uint8Array(4)).map((o) => o.port)).toEqual([0]);
   });
+
+  it("stops a packet that recirculates forever", () => {
+    // the recirculate flag is the field list id, so it must be non-zero
+    const j = prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("recirculate", hex(1))] }]);
+    j.field_lists = [{ id: 1, name: "fl", elements: [] }];
+    j.pipelines[1] = { ...j.pipelines[0], name: "egress", id: 1, tables: [{ ...j.pipelines[0].tables[0], name: "te", id: 1 }], init_table: "te" };
+    const logs: string[] = [];
+    const e = loadPipeline(j, { log: (m) => logs.push(m) });
+    expect(e.process(0, new Uint8Array(8))).toEqual([]);
+    expect(logs.some((l) => /recirculation loop/.test(l))).toBe(true);
+  });
 });
