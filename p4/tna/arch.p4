@@ -146,7 +146,10 @@ struct tna_egress_headers_t {
     headers_t     p4cast;
 }
 
-/* Per-pass metadata: the shared metadata_t plus what only TNA needs. */
+/* Per-pass metadata: the shared metadata_t plus what only TNA needs.
+ * @pa_auto_init_metadata: bf-p4c zero-initialises every metadata field, as
+ * BMv2 does (the parsers' `md = {...}` says the same to the front end). */
+@pa_auto_init_metadata
 struct tna_ingress_md_t {
     metadata_t p4cast;
     bit<16>    l4_residual;       /* parser: L4 checksum minus what may change */
