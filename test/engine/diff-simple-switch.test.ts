@@ -91,9 +91,16 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", (
 });
 
 describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch on random traffic", () => {
-  it.skipIf(!HAVE_P4C)("features.p4 with random frames (parser errors, stacks, varbit, hashes)", async () => {
+  it.skipIf(!HAVE_P4C)("features.p4 with random frames (parser errors, stacks, varbit, hashes, selector, meter)", async () => {
     const json = compileP4(readFileSync(join(import.meta.dirname, "p4", "features.p4"), "utf8"), "features");
     const cli = ["table_add I.fwd I.set_port 0x0800 => 2", "table_add I.fwd I.do_mcast 0x0801 => 9", "table_add I.fwd I.set_port 0x88b5 => 3", "table_add I.fwd I.set_port 0x88b6 => 1", "mc_mgrp_create 9", "mc_node_create 4 1 2 3", "mc_node_associate 9 0"];
+    // an action selector group of five members, picked by crc16 of the source MAC
+    for (let m = 0; m < 5; m++) cli.push(`act_prof_create_member I.as I.pick ${10 + m}`);
+    cli.push("act_prof_create_group I.as");
+    for (let m = 0; m < 5; m++) cli.push(`act_prof_add_member_to_group I.as ${m} 0`);
+    cli.push("table_indirect_add_with_group I.sel_t 0x0800 => 0");
+    // a meter that never refills: colours depend on the packet count only
+    cli.push("meter_set_rates I.mt 0 0:20 0:60");
     const e = loadPipeline(json);
     const add = (etype: number, action: string, ...args: number[]) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: { kind: "action", call: { action, args: args.map(BigInt) } } });
     add(0x0800, "I.set_port", 2);
@@ -101,6 +108,10 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch on random traffic"
     add(0x88b5, "I.set_port", 3);
     add(0x88b6, "I.set_port", 1);
     e.setMulticastGroup(9, [1, 2, 3].map((port) => ({ port, rid: 4 })));
+    for (let m = 0; m < 5; m++) e.addMember("I.as", m, { action: "I.pick", args: [BigInt(10 + m)] });
+    e.setGroup("I.as", 0, [0, 1, 2, 3, 4].map((member) => ({ member, weight: 1 })));
+    e.addEntry("I.sel_t", { key: [{ kind: "exact", value: 0x0800n }], priority: 0, action: { kind: "group", group: 0 } });
+    e.setMeter("I.mt", 0, { cir: 0n, cburst: 20n, pir: 0n, pburst: 60n });
     let x = 12345;
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
     const types = [0x0800, 0x0801, 0x88b5, 0x88b6, 0x1234];
