@@ -208,7 +208,7 @@ export function compilePrimitive(ctx: PrimCtx, prim: Json, inSwitch: boolean): s
       return `S.truncLen = Math.min(S.truncLen, ${numOf(ctx, ps[0])});`;
     case "exit":
       need(0);
-      return inSwitch ? "S.exit = true;" : "S.exit = true;";
+      return "S.exit = true;";
     case "no_op":
       return "";
     case "log_msg": {
