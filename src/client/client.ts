@@ -19,10 +19,10 @@ import {
   ReadRequestSchema,
   SetForwardingPipelineConfigRequestSchema,
   SetForwardingPipelineConfigRequest_Action,
+  EntitySchema,
   StreamMessageRequestSchema,
   UpdateSchema,
   Update_Type,
-  WriteRequestSchema,
   WriteRequest_Atomicity,
   type Entity,
   type ForwardingPipelineConfig,
@@ -42,7 +42,11 @@ import { P4RuntimeChannel, type TlsOptions } from "./transport/channel.js";
 import { type ArbitrationStatus, StreamSession } from "./transport/session.js";
 import type { BackoffOptions } from "./transport/backoff.js";
 import { parseElectionId, toUint128 } from "./transport/election.js";
-import { type CoalescerOptions, type UpdateInput, WriteCoalescer } from "./write-coalescer.js";
+import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, type UpdateInput, WriteCoalescer, entityKey, writeChunked } from "./write-coalescer.js";
+import { type EncodedUpdate, TableEntryFastPath, type WireSlot, keyHash } from "./wire/table-entry.js";
+import { type SlotColumns, WriteRequestFramer } from "./wire/request.js";
+import { encodeUpdate } from "./wire/messages.js";
+import { varintSize } from "./wire/writer.js";
 
 export interface P4RuntimeClientOptions {
   /** host:port of the P4Runtime server, e.g. "127.0.0.1:9559". */
@@ -97,6 +101,7 @@ export interface ClientEvents {
 }
 
 const updateTypes: Record<UpdateType, Update_Type> = { insert: Update_Type.INSERT, modify: Update_Type.MODIFY, delete: Update_Type.DELETE };
+const fastUpdateTypes: Readonly<Record<string, 1 | 2 | 3>> = { insert: 1, modify: 2, delete: 3 };
 const atomicities: Record<Atomicity, WriteRequest_Atomicity> = {
   continueOnError: WriteRequest_Atomicity.CONTINUE_ON_ERROR,
   rollbackOnError: WriteRequest_Atomicity.ROLLBACK_ON_ERROR,
@@ -117,6 +122,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   private readonly session: StreamSession;
   private _index: P4InfoIndex | undefined;
   private _writer: WriteCoalescer | undefined;
+  private _fast: TableEntryFastPath | undefined;
+  private _framer: WriteRequestFramer | undefined;
 
   private constructor(readonly options: P4RuntimeClientOptions) {
     super();
@@ -284,36 +291,141 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   encodeUpdates(updates: readonly UpdateInput[]): Update[] {
     return updates.map((u, i) => {
       try {
-        const opts = { ...this.encodeOptions, keyOnly: u.type === "delete" };
-        return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, opts) });
+        return this.encodeUpdateMessage(u);
       } catch (e) {
-        if (e instanceof Error && updates.length > 1) e.message = `update #${i} (${u.type} ${u.entity.kind}): ${e.message}`;
-        throw e;
+        throw prefixed(e, updates, i);
       }
     });
   }
 
+  private encodeUpdateMessage(u: UpdateInput): Update {
+    const opts = { ...this.encodeOptions, keyOnly: u.type === "delete" };
+    return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, opts) });
+  }
+
+  /** The table-entry fast path for the P4Info in force (rebuilt when it changes). */
+  private get fastPath(): TableEntryFastPath | undefined {
+    const index = this._index;
+    if (!index) return undefined;
+    if (this._fast?.index !== index) this._fast = new TableEntryFastPath(index, this.options.bytestrings);
+    return this._fast;
+  }
+
+  private get framer(): WriteRequestFramer {
+    this._framer ??= new WriteRequestFramer(this.deviceId, toUint128(this.electionId), this.options.role ?? "");
+    return this._framer;
+  }
+
   /**
-   * Sends one WriteRequest with all updates. On failure throws a
-   * P4RuntimeError whose `failures` list every failed update by index.
+   * Encodes one update straight to wire bytes (a p4.v1.Update) with the
+   * identity of the entity it touches. Table entries take the fast path
+   * (src/client/wire/table-entry.ts); everything else, and any input the
+   * fast path does not handle, goes through encodeUpdates, with the same
+   * errors. Already-built Update messages are serialized as they are.
+   */
+  encodeWire(update: UpdateInput | Update): EncodedUpdate {
+    if (!isUpdateInput(update)) return { bytes: encodeUpdate(update), key: entityKey(update.entity ?? create(EntitySchema)) };
+    const type = fastUpdateTypes[update.type];
+    if (type !== undefined) {
+      const fast = this.fastPath?.update(type, update.entity, type === 3);
+      if (fast) return fast;
+    }
+    const m = this.encodeUpdateMessage(update);
+    return { bytes: encodeUpdate(m), key: entityKey(m.entity!) };
+  }
+
+  /**
+   * encodeWire for the coalescer: the update framed as a WriteRequest
+   * field, described by `slot` (no object of its own). Throws what
+   * encodeUpdates throws.
+   * @internal
+   */
+  encodeWireTo(update: UpdateInput | Update, slot: WireSlot): void {
+    if (isUpdateInput(update)) {
+      const type = fastUpdateTypes[update.type];
+      if (type !== undefined && this.fastPath?.encodeTo(type, update.entity, type === 3, slot)) return;
+      const m = this.encodeUpdateMessage(update);
+      slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
+      return;
+    }
+    slotOf(encodeUpdate(update), keyHash(entityKey(update.entity ?? create(EntitySchema))), slot);
+  }
+
+  /** Encodes a bulk write into columns; an error names the update (lists of more than one). */
+  private encodeWireColumns(updates: readonly UpdateInput[]): SlotColumns {
+    const n = updates.length;
+    const cols: SlotColumns = { bufs: new Array<Uint8Array>(n), starts: new Array<number>(n), ends: new Array<number>(n), hashes: new Array<number>(n) };
+    const fast = this.fastPath;
+    const slot: WireSlot = { buf: EMPTY, start: 0, end: 0, hash: 0 };
+    for (let i = 0; i < n; i++) {
+      const u = updates[i]!;
+      const type = fastUpdateTypes[u.type];
+      if (!(type !== undefined && fast?.encodeTo(type, u.entity, type === 3, slot))) {
+        try {
+          const m = this.encodeUpdateMessage(u);
+          slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
+        } catch (e) {
+          throw prefixed(e, updates, i);
+        }
+      }
+      cols.bufs[i] = slot.buf;
+      cols.starts[i] = slot.start;
+      cols.ends[i] = slot.end;
+      cols.hashes[i] = slot.hash;
+    }
+    return cols;
+  }
+
+  /** Batch size and window of bulk writes and of the coalescer. */
+  private get batching(): { maxBatch: number; window: number } {
+    return { maxBatch: this.options.coalescing?.maxBatch ?? DEFAULT_MAX_BATCH, window: this.options.coalescing?.window ?? DEFAULT_WINDOW };
+  }
+
+  /**
+   * Writes updates. Every update is encoded (and checked against the P4Info)
+   * before anything is sent, so bad input is an error naming the update and
+   * field and nothing is written. On failure throws a P4RuntimeError whose
+   * `failures` list every failed update by its index in `updates`.
+   *
+   * With continueOnError (the default) a write of more than `maxBatch`
+   * updates (coalescing options, default 1000) goes as consecutive requests
+   * of that size with up to `window` in flight; updates of one entity keep
+   * their order. rollbackOnError and dataplaneAtomic writes are never split:
+   * they are one WriteRequest whatever their size, since their all-or-nothing
+   * guarantee holds only within one request.
    */
   async write(updates: readonly UpdateInput[], atomicity: Atomicity = "continueOnError"): Promise<void> {
-    await this.writeRaw(this.encodeUpdates(updates), atomicity);
+    const n = updates.length;
+    if (n === 0) return;
+    const cols = this.encodeWireColumns(updates);
+    const atom = atomicities[atomicity];
+    const { maxBatch, window } = this.batching;
+    if (atomicity !== "continueOnError" || n <= maxBatch) {
+      await this.channel.writeBytes(this.framer.frameColumns(cols, atom, 0, n), this.rpc);
+      return;
+    }
+    await writeChunked(cols.hashes, (from, to) => this.channel.writeBytes(this.framer.frameColumns(cols, atom, from, to), this.rpc), { maxBatch, window });
   }
 
   /** Sends already-encoded updates in one WriteRequest. */
   async writeRaw(updates: Update[], atomicity: Atomicity = "continueOnError"): Promise<void> {
     if (updates.length === 0) return;
-    await this.channel.write(
-      create(WriteRequestSchema, {
-        deviceId: this.deviceId,
-        electionId: toUint128(this.electionId),
-        ...(this.options.role ? { role: this.options.role } : {}),
-        updates,
-        atomicity: atomicities[atomicity],
-      }),
-      this.rpc,
-    );
+    await this.channel.writeBytes(this.framer.frame(updates.map(encodeUpdate), atomicities[atomicity]), this.rpc);
+  }
+
+  /** Sends serialized updates (see encodeWire) in one WriteRequest. */
+  async writeWire(updates: readonly Uint8Array[], atomicity: Atomicity = "continueOnError"): Promise<void> {
+    if (updates.length === 0) return;
+    await this.channel.writeBytes(this.framer.frame(updates, atomicities[atomicity]), this.rpc);
+  }
+
+  /**
+   * Sends updates encoded by encodeWireTo in one WriteRequest (continue on error).
+   * @internal
+   */
+  async writeSlots(slots: readonly WireSlot[]): Promise<void> {
+    if (slots.length === 0) return;
+    await this.channel.writeBytes(this.framer.frameSlots(slots, WriteRequest_Atomicity.CONTINUE_ON_ERROR), this.rpc);
   }
 
   /**
@@ -415,4 +527,36 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     this.session.close();
     this.channel.close();
   }
+}
+
+/** An encoding error of update #i of a list names the update (lists of more than one). */
+function prefixed(e: unknown, updates: readonly UpdateInput[], i: number): unknown {
+  const u = updates[i]!;
+  if (e instanceof Error && updates.length > 1) e.message = `update #${i} (${u.type} ${u.entity.kind}): ${e.message}`;
+  return e;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function isUpdateInput(u: UpdateInput | Update): u is UpdateInput {
+  return "entity" in u && u.entity !== undefined && "kind" in u.entity;
+}
+
+/** Describes serialized Update bytes as a slot: framed as WriteRequest field 4 in a buffer of their own. */
+function slotOf(bytes: Uint8Array, hash: number, slot: WireSlot): void {
+  const n = bytes.length;
+  const framed = new Uint8Array(1 + varintSize(n) + n);
+  framed[0] = 0x22;
+  let p = 1;
+  let v = n;
+  while (v > 0x7f) {
+    framed[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  framed[p++] = v;
+  framed.set(bytes, p);
+  slot.buf = framed;
+  slot.start = 0;
+  slot.end = framed.length;
+  slot.hash = hash;
 }

@@ -79,16 +79,42 @@ describe.each(targets())("write coalescer against %s", (kind) => {
     await expect(w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1n << 48n }, action: "drop" })).rejects.toThrow(/48 bits/);
   });
 
+  it("fails only the caller whose input is bad; the rest of its batch is written", async () => {
+    const w = new WriteCoalescer(c, { maxBatch: 50 });
+    const calls = Array.from({ length: 120 }, (_, i) =>
+      i === 77 ? w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x6000 + i }, action: { name: "set_port", params: { port: 512 } } }) : w.insert(l2(0x6000 + i)),
+    );
+    const results = await Promise.allSettled(calls);
+    expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
+    expect((results[77] as PromiseRejectedResult).reason.message).toMatch(/port.*9 bits/);
+    expect(w.stats.updates).toBe(119);
+    const entries = (await c.readAll({ kind: "tableEntry", table: "l2_exact" })) as DecodedOf<"tableEntry">[];
+    const written = new Set(entries.map((e) => Number((e.match["hdr.ethernet.dst_addr"] as { value: bigint }).value)));
+    expect(Array.from({ length: 120 }, (_, i) => written.has(0x6000 + i)).filter(Boolean)).toHaveLength(119);
+    expect(written.has(0x6000 + 77)).toBe(false);
+  });
+
+  it("orders by entity whatever the spelling of its key, and keeps Update messages and inputs in one queue", async () => {
+    const w = new WriteCoalescer(c, { window: 8 });
+    const key = 0x7000;
+    const asMessage = c.encodeUpdates([{ type: "modify", entity: l2(key, 5) }])[0]!;
+    const ops = [w.insert(l2(key, 1)), w.write(asMessage), w.modify({ kind: "tableEntry", table: "TestIngress.l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:70:00" }, action: { name: "set_port", params: { port: 6 } } })];
+    await Promise.all(ops);
+    expect(w.stats.requests).toBe(3);
+    const [e] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": key } })) as DecodedOf<"tableEntry">[];
+    expect(e!.action).toMatchObject({ params: { port: 6n } });
+  });
+
   it("fails queued writes with a clear error when the stream is lost, writing nothing twice", async () => {
     const other = await startTarget(kind);
     const d = await P4RuntimeClient.connect({ address: other.address, deviceId: other.deviceId, electionId: 1n, reconnect: { initialMs: 5000 } });
     await d.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 5n });
     const w = new WriteCoalescer(d, { lingerMs: 200 });
-    const pending = w.insert(l2(0x5000));
+    const pending = w.insert(l2(0x5000)).catch((e: unknown) => e);
     const lost = new Promise<void>((r) => d.once("disconnect", () => r()));
     await other.stop();
     await lost;
-    const err = await pending.catch((e: unknown) => e);
+    const err = await pending;
     expect(isP4ConnectionError(err)).toBe(true);
     expect((err as Error).message).toMatch(/stream lost before the write was sent/);
     w.close();

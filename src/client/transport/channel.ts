@@ -49,6 +49,17 @@ const methods = {
   capabilities: grpcMethod(P4Runtime.method.capabilities),
 };
 
+/**
+ * Write with a request that is already serialized: grpc-js sends the bytes
+ * as they are (no protobuf-es pass), so callers that encode WriteRequests
+ * themselves (src/client/wire/) pay for serialization once.
+ */
+const writeBytesMethod = {
+  path: methods.write.path,
+  serialize: (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+  deserialize: methods.write.deserialize,
+};
+
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly waitForReady?: boolean;
@@ -93,6 +104,11 @@ export class P4RuntimeChannel {
 
   write(req: WriteRequest, opts?: CallOptions): Promise<WriteResponse> {
     return this.unary("Write", methods.write, req, opts);
+  }
+
+  /** Write with a serialized p4.v1.WriteRequest (sent without re-encoding). */
+  writeBytes(req: Uint8Array, opts?: CallOptions): Promise<WriteResponse> {
+    return this.unary("Write", writeBytesMethod, req, opts);
   }
 
   setForwardingPipelineConfig(req: SetForwardingPipelineConfigRequest, opts?: CallOptions): Promise<SetForwardingPipelineConfigResponse> {
