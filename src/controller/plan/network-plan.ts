@@ -361,8 +361,9 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       const addr = overlayAddress(sw(ingress), sw(lh));
       const text = `${formatIPv4(addr)}/32`;
       const lhIt = intents.get(lh)!;
-      addOnce(lhIt, { table: T.local, match: { dst_addr: addr }, action: "mark_local" });
-      for (const a of ov.path.slice(1)) addOnce(intents.get(a.from)!, route(T.routeV4, text, a.port));
+      // Sessions sharing an ingress router and a last hop want the same entries; the reconciler merges them.
+      lhIt.entries.push({ table: T.local, match: { dst_addr: addr }, action: "mark_local" });
+      for (const a of ov.path.slice(1)) intents.get(a.from)!.entries.push(route(T.routeV4, text, a.port));
     }
   }
   for (const [s, ports] of treeRids) {
@@ -465,8 +466,4 @@ function addTreeRid(m: Map<string, Set<number>>, s: string, port: number): void 
   m.set(s, set);
 }
 
-/** Adds an entry several sessions may want; the reconciler merges identical ones. */
-function addOnce(it: SwitchIntent, e: TableEntryInput): void {
-  it.entries.push(e);
-}
 

@@ -54,7 +54,7 @@ import {
 import { readValueSets, writeValueSet } from "./entities/value-sets.js";
 import { DigestManager } from "./digests.js";
 import { ControllerHeaderError, prependPacketOut, splitPacketIn } from "./controller-header.js";
-import { StatusError, failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
+import { failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
 
 /** A live StreamChannel of this device. */
 export interface StreamClient extends Candidate {
@@ -533,4 +533,3 @@ export class Device {
   }
 }
 
-export { StatusError };
