@@ -1,0 +1,206 @@
+/**
+ * Reliable multicast under failure (npx tsx experiments/failure.ts --target embedded|bmv2 [--short]).
+ *
+ * examples/mesh8.yaml with three sessions from the same source to the same
+ * six clients, one per redundancy mode (tree-only, overlay-on-failure,
+ * always-redundant). The source streams sequenced UDP into all three at a
+ * fixed rate; a tree link (the last link of s6's branch) is cut a third of
+ * the way in; the controller runs its heartbeats and repairs. Per client and
+ * mode: lost, duplicated, reordered, and the outage (longest gap × rate).
+ */
+import { formatMac } from "../src/client/codec/values.js";
+import { portMac } from "../src/controller/topology/addressing.js";
+import { loadTopology } from "../src/controller/topology/load.js";
+import type { FailoverReport } from "../src/controller/controller.js";
+import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
+import { analyse, settle, streamFrame } from "../src/controller/lab/stream.js";
+import { decodeFrame } from "../src/packet/index.js";
+import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target } from "./lib.js";
+import { join } from "node:path";
+
+export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface ClientResult {
+  readonly mode: Mode;
+  readonly session: number;
+  readonly client: string;
+  readonly sent: number;
+  readonly received: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly reordered: number;
+  readonly longestGap: number;
+  readonly outageMs: number;
+}
+
+export interface FailureResults {
+  readonly experiment: "failure";
+  readonly environment: Row;
+  readonly settings: { rateMs: number; packets: number; cutAtSeq: number; cutLink: string; heartbeat: Topology["heartbeat"] };
+  readonly detection: { cutToVerdictMs: number | null; failover: FailoverReport[] };
+  readonly clients: ClientResult[];
+}
+
+export function failureTopology(target: Target): Topology {
+  const t = loadTopology(join(REPO, "examples/mesh8.yaml"));
+  const base = t.sessions[0]!;
+  const sessions: SessionSpec[] = MODES.map((redundancy, i) => ({
+    ...base,
+    id: i + 1,
+    service: { address: `10.0.100.${i + 1}`, port: 5000 + i },
+    group: `232.1.1.${i + 1}`,
+    redundancy,
+    meter: undefined,
+  }));
+  // Eight simple_switch_grpc processes share the machine's cores: a longer heartbeat interval there.
+  return { ...t, heartbeat: { intervalMs: target === "bmv2" ? 200 : 50, missThreshold: 3, mode: "fast" }, sessions };
+}
+
+export async function main(opts: ExperimentOptions = parseOptions()): Promise<FailureResults> {
+  const t = failureTopology(opts.target);
+  const rateMs = opts.target === "bmv2" ? 5 : 4;
+  const packets = opts.short ? 300 : 1500;
+  const cutAtSeq = Math.floor(packets / 3);
+  const bar = progress(opts, "failure", packets);
+  bar.update(0, "starting the network");
+  const lab = await bringUp(t, opts.target);
+  try {
+    const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
+    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+    const plan = lab.ctl.currentPlan!.sessions.get(1)!;
+    const branch = plan.tree.branch.get("s6")!;
+    const cut = branch[branch.length - 1]!.link;
+    const cutLink = lab.ctl.graph.linkName(cut);
+    // Per (session, client): the sequence numbers received, and when.
+    const logs = new Map<string, { seqs: number[]; at: number[] }>();
+    const ports = new Map(t.sessions.map((s) => [s.service.port, s.id]));
+    const clients = [...new Set(t.sessions.flatMap((s) => s.clients))];
+    const t0 = performance.now();
+    for (const c of clients) {
+      for (const s of t.sessions) logs.set(`${s.id}/${c}`, { seqs: [], at: [] });
+      lab.hosts.get(c)!.onFrame((f) => {
+        const d = decodeFrame(f);
+        if (d.ip?.l4.kind !== "udp") return;
+        const sid = ports.get(d.ip.l4.header.dstPort);
+        if (sid === undefined) return;
+        const log = logs.get(`${sid}/${c}`)!;
+        log.seqs.push(new DataView(d.ip.l4.payload.buffer, d.ip.l4.payload.byteOffset).getUint32(0));
+        log.at.push(performance.now() - t0);
+      });
+    }
+    const failover: FailoverReport[] = [];
+    lab.ctl.on("failover", (r) => failover.push(r));
+    let verdictAt: number | undefined;
+    let cutAt = 0;
+    lab.ctl.on("linkDown", () => (verdictAt ??= performance.now()));
+    const hb = lab.ctl.startHeartbeats();
+    await sleep(5 * t.heartbeat.intervalMs);
+    // The stream: one packet per session every rateMs, paced without catch-up bursts.
+    const host = lab.hosts.get(src.name)!;
+    let next = performance.now();
+    for (let i = 0; i < packets; i++) {
+      if (i === cutAtSeq) {
+        lab.cut(cut);
+        cutAt = performance.now();
+      }
+      next = Math.max(next, performance.now() - rateMs);
+      for (const s of t.sessions) host.send(streamFrame(src, gw, s, i));
+      if (i % 25 === 0) bar.update(i, i < cutAtSeq ? "streaming" : verdictAt === undefined ? `link ${cutLink} cut` : `repaired`);
+      next += rateMs;
+      const wait = next - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    bar.update(packets, "settling");
+    const deadline = performance.now() + 10_000;
+    while (failover.length === 0 && performance.now() < deadline) await sleep(50);
+    await settle(new Map([...logs].map(([k, v]) => [k, { seqs: v.seqs }])), 500);
+    hb.stop();
+    bar.stop();
+    const results: ClientResult[] = [];
+    for (const s of t.sessions) {
+      for (const c of s.clients) {
+        const st = analyse(logs.get(`${s.id}/${c}`)!, packets);
+        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs });
+      }
+    }
+    const out: FailureResults = {
+      experiment: "failure",
+      environment: environment(opts),
+      settings: { rateMs, packets, cutAtSeq, cutLink, heartbeat: t.heartbeat },
+      detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, failover },
+      clients: results,
+    };
+    // Received sequence numbers over time for the clients behind the cut (thinned for the plot).
+    const timeline: Row[] = [];
+    for (const s of t.sessions) {
+      const log = logs.get(`${s.id}/c61`)!;
+      const step = Math.max(1, Math.floor(log.seqs.length / 300));
+      for (let i = 0; i < log.seqs.length; i += step) timeline.push({ mode: s.redundancy, ms: Math.round(log.at[i]!), seq: log.seqs[i]! });
+    }
+    const rows = results.map((r) => ({ ...r }) as unknown as Row);
+    const cutMs = cutAt - t0;
+    await writeResults(opts, "failure", out, rows, {
+      title: { text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${opts.target}, ${packets} packets every ${rateMs} ms per session)` },
+      vconcat: [
+        {
+          width: 520,
+          height: 180,
+          title: "packets lost per client",
+          data: { values: rows },
+          mark: { type: "bar", tooltip: true },
+          encoding: {
+            x: { field: "client", type: "nominal", title: null },
+            xOffset: { field: "mode", type: "nominal", sort: [...MODES] },
+            y: { field: "lost", type: "quantitative", title: "lost packets" },
+            color: { field: "mode", type: "nominal", sort: [...MODES], scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] } },
+          },
+        },
+        {
+          width: 520,
+          height: 180,
+          title: "sequence numbers received by c61 (behind the cut) over time",
+          layer: [
+            {
+              data: { values: timeline },
+              mark: { type: "point", size: 6, filled: true },
+              encoding: {
+                x: { field: "ms", type: "quantitative", title: "time (ms)" },
+                y: { field: "seq", type: "quantitative", title: "sequence number" },
+                color: { field: "mode", type: "nominal", sort: [...MODES], scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] } },
+              },
+            },
+            { data: { values: [{ ms: cutMs }] }, mark: { type: "rule", strokeDash: [4, 3], color: "black" }, encoding: { x: { field: "ms", type: "quantitative" } } },
+          ],
+        },
+      ],
+    });
+    printTable(
+      opts,
+      `failure (${opts.target}): link ${cutLink} cut at packet ${cutAtSeq}; verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
+      summarise(results),
+    );
+    return out;
+  } finally {
+    await lab.stop();
+  }
+}
+
+/** Per mode: clients, lost (total and worst), duplicated, reordered, worst outage. */
+export function summarise(results: readonly ClientResult[]): Row[] {
+  return MODES.map((mode) => {
+    const rs = results.filter((r) => r.mode === mode);
+    const worst = rs.reduce((a, b) => (b.lost > a.lost ? b : a), rs[0]!);
+    return {
+      mode,
+      clients: rs.length,
+      "lost (all clients)": rs.reduce((n, r) => n + r.lost, 0),
+      "worst client": worst.lost > 0 ? `${worst.client} (${worst.lost})` : "-",
+      duplicated: rs.reduce((n, r) => n + r.duplicated, 0),
+      reordered: rs.reduce((n, r) => n + r.reordered, 0),
+      "max outage ms": Math.max(...rs.map((r) => r.outageMs)),
+    };
+  });
+}
+
+if (isMain(import.meta.url)) await main();

@@ -1,0 +1,246 @@
+/**
+ * Heartbeat offload (npx tsx experiments/heartbeat.ts --target embedded|bmv2 [--short]).
+ *
+ * 1. Cost: controller CPU time and P4Runtime messages per second with the
+ *    fast path (responses counted in the data plane, one counter read per
+ *    interval) and the slow path (one packet-in per response), as the
+ *    number of watched links grows (star topologies: a hub and N leaves).
+ *    Embedded: the switches run in a child process (startLabProcess), so the
+ *    CPU is the controller's alone. BMv2: simple_switch_grpc processes; the
+ *    relays of the links run in this process (a few frames per interval).
+ * 2. Detection: a link is cut and the time from the cut to the linkDown
+ *    verdict is measured for intervals × miss thresholds; the bound is
+ *    (threshold + 1) × interval.
+ */
+import { Controller } from "../src/controller/controller.js";
+import { startLabProcess } from "../src/controller/lab/lab-process.js";
+import { starTopology } from "../src/controller/lab/generate.js";
+import { loadPipeline } from "../src/controller/pipeline.js";
+import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
+import { bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target } from "./lib.js";
+
+export interface CostRow {
+  readonly links: number;
+  readonly mode: "fast" | "slow";
+  readonly cpuMsPerS: number;
+  readonly packetOutsPerS: number;
+  readonly readsPerS: number;
+  readonly packetInsPerS: number;
+  readonly messagesPerS: number;
+  readonly linksDown: number;
+}
+
+export interface DetectionRow {
+  readonly intervalMs: number;
+  readonly threshold: number;
+  readonly rep: number;
+  readonly detectionMs: number;
+  /** Heartbeat intervals (ticks) the loop ran between the cut and the verdict. */
+  readonly ticks: number;
+  readonly boundMs: number;
+  readonly withinBound: boolean;
+}
+
+export interface HeartbeatResults {
+  readonly experiment: "heartbeat";
+  readonly environment: Row;
+  readonly settings: { costIntervalMs: number; costSeconds: number; peers: number[]; intervals: number[]; thresholds: number[]; reps: number };
+  readonly cost: CostRow[];
+  readonly detection: DetectionRow[];
+  readonly detectionSummary: Row[];
+}
+
+async function measureCost(target: Target, links: number, mode: "fast" | "slow", intervalMs: number, seconds: number): Promise<CostRow> {
+  const topology = starTopology(links, mode, intervalMs);
+  let ctl: Controller;
+  let stop: () => Promise<void>;
+  if (target === "embedded") {
+    const lab = await startLabProcess(topology);
+    ctl = new Controller({ topology, pipeline: await loadPipeline(), grpcAddress: (s) => lab.addresses.get(s.name)! });
+    stop = async () => {
+      await ctl.close();
+      await lab.stop();
+    };
+    await ctl.connect();
+    await ctl.deploy();
+  } else {
+    const lab = await bringUp(topology, "bmv2");
+    ctl = lab.ctl;
+    stop = () => lab.stop();
+  }
+  try {
+    const hb = ctl.startHeartbeats();
+    await sleep(4 * intervalMs);
+    const s0 = { ...hb.stats };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const dt = (performance.now() - t0) / 1000;
+    const per = (k: keyof typeof s0) => (hb.stats[k] - s0[k]) / dt;
+    return {
+      links,
+      mode,
+      cpuMsPerS: (cpu.user + cpu.system) / 1000 / dt,
+      packetOutsPerS: per("packetOuts"),
+      readsPerS: per("reads"),
+      packetInsPerS: per("packetIns"),
+      // A read is a request and a response.
+      messagesPerS: per("packetOuts") + 2 * per("reads") + per("packetIns"),
+      linksDown: hb.downLinks().length,
+    };
+  } finally {
+    await stop();
+  }
+}
+
+export async function main(opts: ExperimentOptions = parseOptions()): Promise<HeartbeatResults> {
+  const bmv2 = opts.target === "bmv2";
+  const peers = opts.short ? [1, 4] : bmv2 ? [1, 2, 4, 8, 16] : [1, 10, 25, 50, 100];
+  const costSeconds = opts.short ? 1 : 3;
+  const costIntervalMs = 100;
+  const intervals = opts.short ? [50, 100] : [50, 100, 200];
+  const thresholds = opts.short ? [2, 3] : [2, 3, 5];
+  const reps = opts.short ? 1 : 5;
+  const bar = progress(opts, "heartbeat", peers.length * 2 + intervals.length * thresholds.length * reps);
+  const cost: CostRow[] = [];
+  for (const n of peers) {
+    for (const mode of ["fast", "slow"] as const) {
+      bar.increment(`${n} links, ${mode} path`);
+      cost.push(await measureCost(opts.target, n, mode, costIntervalMs, costSeconds));
+    }
+  }
+
+  // Detection: one network (two switches, one link); a fresh monitor per grid point.
+  const detection: DetectionRow[] = [];
+  const topology = starTopology(1, "fast", 100, 54000);
+  const lab = await bringUp(topology, opts.target);
+  try {
+    const peersPlan = lab.ctl.currentPlan!.peers;
+    for (const intervalMs of intervals) {
+      for (const threshold of thresholds) {
+        for (let rep = 0; rep < reps; rep++) {
+          bar.increment(`detection: interval ${intervalMs} ms, threshold ${threshold}, run ${rep + 1}`);
+          lab.restore(0);
+          const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, { intervalMs, missThreshold: threshold, mode: "fast" });
+          const ticks: number[] = [];
+          hb.on("tick", () => ticks.push(performance.now()));
+          let downAt: number | undefined;
+          hb.on("linkDown", (e) => (downAt ??= e.atMs));
+          hb.start();
+          // Warm up: a few intervals with the link up, then cut at a random phase of the interval.
+          await sleep(3 * intervalMs + Math.random() * intervalMs);
+          lab.cut(0);
+          const cutAt = performance.now();
+          const deadline = cutAt + 20 * intervalMs * threshold;
+          while (downAt === undefined && performance.now() < deadline) await sleep(2);
+          hb.stop();
+          const detectionMs = downAt !== undefined ? downAt - cutAt : Number.NaN;
+          const boundMs = (threshold + 1) * intervalMs;
+          detection.push({
+            intervalMs,
+            threshold,
+            rep,
+            detectionMs,
+            ticks: downAt !== undefined ? ticks.filter((t) => t > cutAt && t <= downAt!).length : -1,
+            boundMs,
+            withinBound: detectionMs <= boundMs,
+          });
+          await sleep(intervalMs);
+        }
+      }
+    }
+  } finally {
+    await lab.stop();
+  }
+  bar.stop();
+
+  const detectionSummary: Row[] = [];
+  for (const intervalMs of intervals) {
+    for (const threshold of thresholds) {
+      const rs = detection.filter((d) => d.intervalMs === intervalMs && d.threshold === threshold);
+      const ms = rs.map((r) => r.detectionMs);
+      detectionSummary.push({
+        intervalMs,
+        threshold,
+        runs: rs.length,
+        meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+        minMs: Math.min(...ms),
+        maxMs: Math.max(...ms),
+        maxTicks: Math.max(...rs.map((r) => r.ticks)),
+        boundMs: (threshold + 1) * intervalMs,
+        withinBound: rs.filter((r) => r.withinBound).length,
+      });
+    }
+  }
+  const out: HeartbeatResults = {
+    experiment: "heartbeat",
+    environment: environment(opts),
+    settings: { costIntervalMs, costSeconds, peers, intervals, thresholds, reps },
+    cost,
+    detection,
+    detectionSummary,
+  };
+  const csv: Row[] = [
+    ...cost.map((c) => ({ part: "cost", ...c }) as unknown as Row),
+    ...detection.map((d) => ({ part: "detection", ...d }) as unknown as Row),
+  ];
+  const boundLines = thresholds.flatMap((threshold) => intervals.map((intervalMs) => ({ intervalMs, threshold: String(threshold), boundMs: (threshold + 1) * intervalMs })));
+  const detectPoints = detection.map((d) => ({ ...d, threshold: String(d.threshold) }));
+  await writeResults(opts, "heartbeat", out, csv, {
+    title: { text: `Heartbeat offload (${opts.target})` },
+    hconcat: [
+      {
+        width: 300,
+        height: 240,
+        title: `controller CPU vs watched links (interval ${costIntervalMs} ms)`,
+        data: { values: cost },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "links", type: "quantitative", title: "watched links (peers)" },
+          y: { field: "cpuMsPerS", type: "quantitative", title: "controller CPU (ms per s)" },
+          color: { field: "mode", type: "nominal", title: "path", scale: { domain: ["fast", "slow"], range: ["#2ca02c", "#d62728"] } },
+        },
+      },
+      {
+        width: 300,
+        height: 240,
+        title: "time from cut to link-down verdict",
+        layer: [
+          {
+            data: { values: boundLines },
+            mark: { type: "line", strokeDash: [5, 4], strokeWidth: 1 },
+            encoding: {
+              x: { field: "intervalMs", type: "quantitative", title: "heartbeat interval (ms)" },
+              y: { field: "boundMs", type: "quantitative" },
+              color: { field: "threshold", type: "nominal", title: "miss threshold (dashed: (t+1)×interval)" },
+            },
+          },
+          {
+            data: { values: detectPoints },
+            mark: { type: "line", point: true },
+            encoding: {
+              x: { field: "intervalMs", type: "quantitative" },
+              y: { aggregate: "mean", field: "detectionMs", type: "quantitative", title: "detection time (ms)" },
+              color: { field: "threshold", type: "nominal" },
+            },
+          },
+          {
+            data: { values: detectPoints },
+            mark: { type: "tick", opacity: 0.5 },
+            encoding: { x: { field: "intervalMs", type: "quantitative" }, y: { field: "detectionMs", type: "quantitative" }, color: { field: "threshold", type: "nominal" } },
+          },
+        ],
+      },
+    ],
+  });
+  printTable(
+    opts,
+    `heartbeat cost (${opts.target}): interval ${costIntervalMs} ms, ${costSeconds} s per run; messages = packet-outs + read requests and responses + packet-ins`,
+    cost.map((c) => ({ links: c.links, path: c.mode, "CPU ms/s": c.cpuMsPerS, "packet-outs/s": c.packetOutsPerS, "reads/s": c.readsPerS, "packet-ins/s": c.packetInsPerS, "messages/s": c.messagesPerS, "links down": c.linksDown })),
+  );
+  printTable(opts, `detection (${opts.target}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
+  return out;
+}
+
+if (isMain(import.meta.url)) await main();

@@ -1,0 +1,185 @@
+/**
+ * What every experiment shares: the command line (--target, --short, --out),
+ * bringing a topology up on embedded switches or simple_switch_grpc with a
+ * deployed controller, a progress bar, the summary table, and the result
+ * files (results.json, results.csv, plot.svg rendered headless by Vega-Lite).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import cliProgress from "cli-progress";
+import Table from "cli-table3";
+import { Controller } from "../src/controller/controller.js";
+import { EmbeddedNetwork } from "../src/controller/lab/embedded-network.js";
+import { Bmv2Network, bmv2NetworkUnavailable } from "../src/controller/lab/bmv2-network.js";
+import { loadPipeline } from "../src/controller/pipeline.js";
+import type { Topology } from "../src/controller/topology/schema.js";
+import type { HostPort } from "../src/switch/ports/virtual-link.js";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export type Target = "embedded" | "bmv2";
+
+export interface ExperimentOptions {
+  readonly target: Target;
+  readonly short: boolean;
+  /** Results go to <out>/<experiment>/<target>/. */
+  readonly out: string;
+  /** No progress bar, no table (tests). */
+  readonly quiet: boolean;
+}
+
+export function parseOptions(argv: readonly string[] = process.argv.slice(2)): ExperimentOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      target: { type: "string", default: "embedded" },
+      short: { type: "boolean", default: false },
+      out: { type: "string", default: join(REPO, "results") },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  const target = values.target;
+  if (target !== "embedded" && target !== "bmv2") throw new Error(`--target must be embedded or bmv2 (got ${target})`);
+  return { target, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet };
+}
+
+/** Runs `main` when the module is the program (not when a test imports it). */
+export function isMain(url: string): boolean {
+  return !!process.argv[1] && resolve(process.argv[1]) === fileURLToPath(url);
+}
+
+export interface Lab {
+  readonly net: EmbeddedNetwork | Bmv2Network;
+  readonly ctl: Controller;
+  readonly hosts: ReadonlyMap<string, HostPort>;
+  cut(link: number): void;
+  restore(link: number): void;
+  stop(): Promise<void>;
+}
+
+/** Starts the network for `target`, connects a controller and deploys. */
+export async function bringUp(topology: Topology, target: Target): Promise<Lab> {
+  if (target === "bmv2") {
+    const why = bmv2NetworkUnavailable();
+    if (why) throw new Error(`--target bmv2: ${why}`);
+  }
+  const net = target === "embedded" ? await EmbeddedNetwork.start(topology) : await Bmv2Network.start(topology);
+  const ctl = new Controller({
+    topology,
+    pipeline: await loadPipeline(),
+    grpcAddress: net.grpcAddress,
+    ...(net instanceof Bmv2Network ? { thriftAddress: net.thriftAddress } : {}),
+  });
+  try {
+    await ctl.connect();
+    await ctl.deploy();
+  } catch (e) {
+    await ctl.close();
+    await net.stop();
+    throw e;
+  }
+  return {
+    net,
+    ctl,
+    hosts: net.hosts,
+    cut: (l) => net.link(l).cut(),
+    restore: (l) => net.link(l).restore(),
+    stop: async () => {
+      await ctl.close();
+      await net.stop();
+    },
+  };
+}
+
+/** A progress bar on stderr (nothing when quiet). */
+export function progress(opts: ExperimentOptions, title: string, total: number): { update(n: number, label?: string): void; increment(label?: string): void; stop(): void } {
+  if (opts.quiet || !process.stderr.isTTY) {
+    let shown = "";
+    return {
+      update: (_n, label) => {
+        if (!opts.quiet && label && label !== shown) process.stderr.write(`${title}: ${(shown = label)}\n`);
+      },
+      increment: (label) => {
+        if (!opts.quiet && label && label !== shown) process.stderr.write(`${title}: ${(shown = label)}\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: `${title} [{bar}] {percentage}% {value}/{total} {label}`, hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { label: "" });
+  return {
+    update: (n, label) => bar.update(n, label !== undefined ? { label } : {}),
+    increment: (label) => bar.increment(1, label !== undefined ? { label } : {}),
+    stop: () => bar.stop(),
+  };
+}
+
+export type Row = Record<string, string | number | boolean | null>;
+
+/** Prints rows as a table (columns = keys of the first row). */
+export function printTable(opts: ExperimentOptions, title: string, rows: readonly Row[]): void {
+  if (opts.quiet || rows.length === 0) return;
+  const head = Object.keys(rows[0]!);
+  const t = new Table({ head, style: { head: [], border: [] } });
+  for (const r of rows) t.push(head.map((k) => fmt(r[k])));
+  process.stdout.write(`${title}\n${t.toString()}\n`);
+}
+
+function fmt(v: Row[string] | undefined): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 2 : 1);
+  return String(v);
+}
+
+export function toCsv(rows: readonly Row[]): string {
+  if (rows.length === 0) return "";
+  const head = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const cell = (v: Row[string] | undefined) => {
+    if (v === null || v === undefined) return "";
+    const s = typeof v === "number" && !Number.isInteger(v) ? String(Math.round(v * 1000) / 1000) : String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [head.join(","), ...rows.map((r) => head.map((k) => cell(r[k])).join(","))].join("\n") + "\n";
+}
+
+/** Renders a Vega-Lite spec to SVG without a browser. */
+export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
+  const vega = await import("vega");
+  const vl = await import("vega-lite");
+  const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white", ...spec } as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+export interface Written {
+  readonly dir: string;
+  readonly json: string;
+  readonly csv: string;
+  readonly svg: string;
+}
+
+/** Writes results.json, results.csv and plot.svg under <out>/<experiment>/<target>/. */
+export async function writeResults(opts: ExperimentOptions, experiment: string, json: unknown, csvRows: readonly Row[], plot: Record<string, unknown>): Promise<Written> {
+  const dir = join(opts.out, experiment, opts.target);
+  mkdirSync(dir, { recursive: true });
+  const w: Written = { dir, json: join(dir, "results.json"), csv: join(dir, "results.csv"), svg: join(dir, "plot.svg") };
+  writeFileSync(w.json, JSON.stringify(json, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
+  writeFileSync(w.csv, toCsv(csvRows));
+  writeFileSync(w.svg, await renderSvg(plot));
+  if (!opts.quiet) process.stdout.write(`results: ${w.json}, ${w.csv}, ${w.svg}\n`);
+  return w;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The environment a result was measured in (kept in results.json). */
+export function environment(opts: ExperimentOptions): Row {
+  return { target: opts.target, short: opts.short, node: process.version, date: new Date().toISOString() };
+}
