@@ -451,7 +451,11 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   }
 
   private apply(type: UpdateType, entities: EntityInput[]): Promise<void> {
-    if (entities.length === 1) return this.writer.write({ type, entity: entities[0]! });
+    if (entities.length === 1) {
+      const w = this.writer;
+      const e = entities[0]!;
+      return type === "insert" ? w.insert(e) : type === "modify" ? w.modify(e) : w.delete(e);
+    }
     return this.write(entities.map((entity) => ({ type, entity })));
   }
 

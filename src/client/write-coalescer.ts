@@ -74,11 +74,14 @@ class Pending implements WireSlot {
   start = 0;
   end = 0;
   hash = 0;
-  signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
+  /** Set while the caller's AbortSignal may still cancel it. */
+  abort: { readonly signal: AbortSignal; readonly onAbort: () => void } | undefined = undefined;
   constructor(
-    /** The caller's update until it is encoded. */
-    public input: UpdateInput | Update | undefined,
+    /** The caller's update until it is encoded: a Pending is itself the UpdateInput { type, entity }... */
+    public type: UpdateInput["type"],
+    public entity: EntityInput | undefined,
+    /** ...or an Update message. */
+    public message: Update | undefined,
     readonly resolve: () => void,
     readonly reject: (e: Error) => void,
   ) {}
@@ -155,15 +158,15 @@ export class WriteCoalescer {
   }
 
   insert(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.write({ type: "insert", entity }, signal);
+    return this.enqueue("insert", entity, undefined, signal);
   }
 
   modify(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.write({ type: "modify", entity }, signal);
+    return this.enqueue("modify", entity, undefined, signal);
   }
 
   delete(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.write({ type: "delete", entity }, signal);
+    return this.enqueue("delete", entity, undefined, signal);
   }
 
   /**
@@ -172,14 +175,18 @@ export class WriteCoalescer {
    * that error before anything of it is sent.
    */
   write(input: UpdateInput | Update, signal?: AbortSignal): Promise<void> {
+    return isUpdateInput(input) ? this.enqueue(input.type, input.entity, undefined, signal) : this.enqueue("insert", undefined, input, signal);
+  }
+
+  private enqueue(type: UpdateInput["type"], entity: EntityInput | undefined, message: Update | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(abortError());
     const promise = new Promise<void>(capture);
-    const p = new Pending(input, capturedResolve, capturedReject);
+    const p = new Pending(type, entity, message, capturedResolve, capturedReject);
     if (signal) {
-      p.signal = signal;
-      p.onAbort = () => this.cancel(p);
-      signal.addEventListener("abort", p.onAbort, { once: true });
+      const onAbort = () => this.cancel(p);
+      p.abort = { signal, onAbort };
+      signal.addEventListener("abort", onAbort, { once: true });
     }
     this.queue.push(p);
     if (this.queue.length - this.ready >= this.maxBatch) {
@@ -249,8 +256,13 @@ export class WriteCoalescer {
       }
       this.blocked = undefined;
       this.send(batch);
+      if (this.inFlight.size === 1 && this.head < this.ready && this.window > 1) {
+        // The first request of a burst goes out before the next batches are encoded.
+        this.schedulePump();
+        break;
+      }
     }
-    if (this.encoded < this.ready) this.scheduleEncode();
+    if (this.encoded < this.ready && !this.pumpScheduled) this.scheduleEncode();
     this.checkIdle();
   }
 
@@ -270,8 +282,7 @@ export class WriteCoalescer {
         const p = q[i];
         if (p === undefined || p.buf !== NOT_ENCODED) continue;
         try {
-          this.encode(p.input!, p);
-          p.input = undefined;
+          this.encodeOne(p);
         } catch (err) {
           q[i] = undefined;
           this.detach(p);
@@ -296,8 +307,7 @@ export class WriteCoalescer {
       }
       if (p.buf === NOT_ENCODED) {
         try {
-          this.encode(p.input!, p);
-          p.input = undefined;
+          this.encodeOne(p);
         } catch (err) {
           q[this.head++] = undefined;
           this.detach(p);
@@ -315,10 +325,16 @@ export class WriteCoalescer {
     return { items, keys };
   }
 
+  /** Encodes a queued update into its own slot fields and lets go of the input. */
+  private encodeOne(p: Pending): void {
+    this.encode(p.message ?? (p as unknown as UpdateInput), p);
+    p.entity = undefined;
+    p.message = undefined;
+  }
+
   private detach(p: Pending): void {
-    if (p.signal && p.onAbort) p.signal.removeEventListener("abort", p.onAbort);
-    p.signal = undefined;
-    p.onAbort = undefined;
+    if (p.abort) p.abort.signal.removeEventListener("abort", p.abort.onAbort);
+    p.abort = undefined;
   }
 
   /** Drops the consumed front of the queue now and then. */
