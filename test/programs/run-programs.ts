@@ -140,9 +140,14 @@ for (const name of readdirSync(dir).sort()) {
   }
   const p4info = parseP4Info(readFileSync(join(out, `${name}.p4info.txtpb`), "utf8"), "text");
   const json = new Uint8Array(readFileSync(join(out, `${name}.json`)));
-  const runtimes = readdirSync(join(dir, name), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .flatMap((d) => readdirSync(join(dir, name, d.name)).filter((f) => /^s\d+-runtime\.json$/.test(f)).map((f) => join(dir, name, d.name, f)))
+  // Runtime files sit in the exercise folder or in a topology folder below it.
+  const runtimeFiles = (d: string) => readdirSync(d).filter((f) => /^s\d+-runtime\.json$/.test(f)).map((f) => join(d, f));
+  const runtimes = [
+    ...runtimeFiles(join(dir, name)),
+    ...readdirSync(join(dir, name), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => runtimeFiles(join(dir, name, d.name))),
+  ]
     .sort()
     .slice(0, 2);
   if (runtimes.length === 0) runtimes.push("");
