@@ -16,6 +16,7 @@ import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
 import { OVERLAY_RID_BASE } from "./plan/intent.js";
+import type { Target } from "./targets/target.js";
 import type { Pipeline } from "./pipeline.js";
 import { MembershipTracker, type MembershipChange } from "./runtime/membership.js";
 
@@ -29,6 +30,11 @@ export interface ControllerOptions {
   readonly thriftAddress?: (sw: SwitchSpec) => { host: string; port: number } | undefined;
   readonly log?: (line: string) => void;
   readonly connectTimeoutMs?: number;
+  /**
+   * The kind of switch (src/controller/targets): how registers are reached
+   * and laid out. Default: BMv2 behaviour (P4Runtime, else BMv2 Thrift).
+   */
+  readonly target?: Target;
 }
 
 export interface DeployReport {
@@ -137,7 +143,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!r) {
       const s = this.graph.switches.get(name)!;
       const thrift = this.options.thriftAddress?.(s) ?? (s.thrift ? { host: s.thrift.split(":")[0]!, port: Number(s.thrift.split(":")[1]) } : undefined);
-      r = await registerAccess(this.clients.get(name)!, thrift ?? {});
+      r = this.options.target ? await this.options.target.registers(this.clients.get(name)!) : await registerAccess(this.clients.get(name)!, thrift ?? {});
       this.registers.set(name, r);
     }
     return r;
@@ -160,9 +166,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.clients.get(name)!.setPipeline({ p4info: p.p4info, deviceConfig: p.deviceConfig, cookie: p.cookie });
   }
 
+  private reconcileOptions(registers: RegisterAccess) {
+    const t = this.options.target;
+    return { registers, ...(t ? { dedupReset: (s: number) => t.dedupResetWrites(s) } : {}) };
+  }
+
   /** Reads the switch and writes what differs from the intent (deploys, restarts). */
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
-    const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, { registers: await this.registersFor(name) });
+    const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, this.reconcileOptions(await this.registersFor(name)));
     this.applied.set(name, { hash: intentHash(intent), state, intent });
     this.emit("programmed", result);
     return result;
@@ -174,7 +185,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!last) return this.program(name, intent);
     const client = this.clients.get(name)!;
     const desired = desiredState(client, intent, last.state);
-    const result = await applyDiff(client, name, last.state, desired, { registers: await this.registersFor(name) });
+    const result = await applyDiff(client, name, last.state, desired, this.reconcileOptions(await this.registersFor(name)));
     this.applied.set(name, { hash: intentHash(intent), state: desired, intent });
     return result;
   }

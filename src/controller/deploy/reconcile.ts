@@ -57,6 +57,8 @@ export interface ReconcileOptions {
   readonly registers?: RegisterAccess;
   /** Compute the difference without writing it. */
   readonly dryRun?: boolean;
+  /** The register writes that empty a session's dedup window (default: the v1model layout). */
+  readonly dedupReset?: (session: number) => readonly { register: string; index: number; value: bigint }[];
 }
 
 const big = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
@@ -216,7 +218,8 @@ export async function applyDiff(client: P4RuntimeClient, name: string, current: 
   if (!opts.dryRun) {
     // The dedup state of a newly installed last-hop session starts empty.
     if (opts.registers) {
-      for (const s of diff.newLastHopSessions) for (const r of DEDUP_REGISTERS) await opts.registers.write(r, s, 0n);
+      const reset = opts.dedupReset ?? ((s: number) => DEDUP_REGISTERS.map((register) => ({ register, index: s, value: 0n })));
+      for (const s of diff.newLastHopSessions) for (const w of reset(s)) await opts.registers.write(w.register, w.index, w.value);
     }
     for (const phase of diff.phases) {
       for (let i = 0; i < phase.length; i += batch) {
