@@ -269,7 +269,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Starts the heartbeat loop; link verdicts trigger repairs. */
   startHeartbeats(): HeartbeatMonitor {
     this.plan ??= this.computePlan();
-    const hb = new HeartbeatMonitor(this.graph, this.clients, this.plan.peers, this.topology.heartbeat);
+    const hb = new HeartbeatMonitor(this.graph, this.clients, this.plan.peers, this.topology.heartbeat, this.options.target?.heartbeatRequests);
     const fail = (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
       this.log(`error: ${err.message}`);

@@ -67,6 +67,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     private readonly clients: ReadonlyMap<string, P4RuntimeClient>,
     peers: ReadonlyMap<string, readonly HeartbeatPeer[]>,
     readonly settings: HeartbeatSpec,
+    /** "pktgen": the switches' packet generators send the requests (Tofino); only read. */
+    private readonly requests: "packet-out" | "pktgen" = "packet-out",
   ) {
     super();
     for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false })));
@@ -158,7 +160,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
             this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
           }
         }
-        for (const st of list) this.sendRequest(sw, client, st, seq);
+        if (this.requests === "packet-out") for (const st of list) this.sendRequest(sw, client, st, seq);
       }),
     );
     this.stats.reads += reads;
