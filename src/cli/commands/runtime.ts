@@ -93,7 +93,7 @@ function scalar(v: unknown, what: string): ValueInput {
 }
 
 /**
- * Tutorials' match notation → the client's: exact `v`, lpm `[v, len]`,
+ * Tutorials' match notation → the client's: exact `v` (or `[v]`), lpm `[v, len]`,
  * ternary `[v, mask]`, range `[lo, hi]`, optional `v`. Strings in the
  * codec's own notation (10.0.0.0/8, v&&&m, lo..hi) are accepted too.
  */
@@ -103,7 +103,10 @@ export function matchFromRuntime(index: P4InfoIndex, tableName: string, match: R
   for (const [name, v] of Object.entries(match)) {
     const f = lookup(table.matchFields, name);
     const what = `match field "${f.name}" (${f.kind})`;
-    if (Array.isArray(v)) {
+    if (Array.isArray(v) && v.length === 1 && (f.kind === "exact" || f.kind === "optional")) {
+      // The tutorials also write an exact value as a one-element list ([1]).
+      out[f.name] = scalar(v[0], what);
+    } else if (Array.isArray(v)) {
       if (v.length !== 2) throw new CliError(`${what}: expected [value, ${f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask"}], got ${JSON.stringify(v)}`, EXIT.usage);
       const a = scalar(v[0], what);
       if (f.kind === "lpm") {
