@@ -60,6 +60,8 @@ export interface SettingResult {
   readonly offeredBps: number;
   readonly deliveredBps: number;
   readonly received: number;
+  /** Frames the meter passed (green + yellow) that did not reach h2: lost downstream (queues, links). */
+  readonly lostAfterMeter: number;
   readonly measured: Record<Colour, number>;
   readonly expected: Record<Colour, number>;
   /** Largest |measured - expected| colour fraction. */
@@ -165,15 +167,18 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
         offeredBps: bytesSent / span,
         deliveredBps: bytesGot / span,
         received: received.length,
+        lostAfterMeter: measured.green + measured.yellow - received.length,
         measured,
         expected,
         maxFractionError,
       });
-      // Offered and delivered rate per 100 ms bin.
-      const binMs = 100;
+      // Offered and delivered rate per 200 ms bin (four bursts).
+      const binMs = 200;
       const bins = Math.ceil((t1 - t0) / binMs);
       for (let i = 0; i < bins; i++) {
-        const inBin = (p: { at: number }) => p.at - t0 >= i * binMs && p.at - t0 < (i + 1) * binMs;
+        // Bin edges half a period before the bursts, so that timer jitter does not move a burst across an edge.
+        const edge = (k: number) => k * binMs - periodMs / 2;
+        const inBin = (p: { at: number }) => p.at - t0 >= edge(i) && p.at - t0 < edge(i + 1);
         const ms = i * binMs;
         timeline.push({ setting: setting.name, ms, series: "offered", kBps: sent.filter(inBin).reduce((n, p) => n + p.bytes, 0) / binMs });
         timeline.push({ setting: setting.name, ms, series: "delivered", kBps: received.filter(inBin).reduce((n, p) => n + p.bytes, 0) / binMs });
@@ -200,11 +205,13 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
     model_yellow: r.expected.yellow,
     model_red: r.expected.red,
     max_fraction_error: r.maxFractionError,
+    received: r.received,
+    lost_after_meter: r.lostAfterMeter,
   }));
   const fractions = results.flatMap((r) =>
     (["green", "yellow", "red"] as const).flatMap((c) => [
-      { setting: r.setting, colour: c, source: "measured", fraction: r.measured[c] / r.sent },
-      { setting: r.setting, colour: c, source: "RFC 2698 model", fraction: r.expected[c] / r.sent },
+      { setting: r.setting, colour: c, rank: ["green", "yellow", "red"].indexOf(c), source: "measured", fraction: r.measured[c] / r.sent },
+      { setting: r.setting, colour: c, rank: ["green", "yellow", "red"].indexOf(c), source: "RFC 2698 model", fraction: r.expected[c] / r.sent },
     ]),
   );
   await writeResults(opts, "burst", out, csv, {
@@ -220,7 +227,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
           mark: { type: "line", interpolate: "step-after" },
           encoding: {
             x: { field: "ms", type: "quantitative", title: "time (ms)" },
-            y: { field: "kBps", type: "quantitative", title: "kB/s (100 ms bins)" },
+            y: { field: "kBps", type: "quantitative", title: "kB/s (200 ms bins)" },
             color: { field: "series", type: "nominal", title: null, scale: { domain: ["offered", "delivered"], range: ["#999999", "#1f77b4"] } },
           },
         },
@@ -236,7 +243,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
             x: { field: "source", type: "nominal", title: null, axis: { labelAngle: 0 } },
             y: { field: "fraction", type: "quantitative", title: "fraction of packets", stack: "zero" },
             color: { field: "colour", type: "nominal", sort: ["green", "yellow", "red"], scale: { domain: ["green", "yellow", "red"], range: ["#2ca02c", "#e6c619", "#d62728"] } },
-            order: { field: "colour", sort: "descending" },
+            order: { field: "rank", type: "quantitative", sort: "ascending" },
           },
         },
       },
@@ -255,6 +262,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
       "yellow (model)": `${r.measured.yellow} (${r.expected.yellow})`,
       "red (model)": `${r.measured.red} (${r.expected.red})`,
       "max |Δ fraction|": r.maxFractionError,
+      "lost after meter": r.lostAfterMeter,
     })),
   );
   return out;

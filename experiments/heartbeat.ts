@@ -189,6 +189,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   const detectPoints = detection.map((d) => ({ ...d, threshold: String(d.threshold) }));
   await writeResults(opts, "heartbeat", out, csv, {
     title: { text: `Heartbeat offload (${opts.target})` },
+    resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
     hconcat: [
       {
         width: 300,
@@ -205,7 +206,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
       {
         width: 300,
         height: 240,
-        title: "time from cut to link-down verdict",
+        title: "cut → link-down verdict (dashed: bound (threshold+1) × interval)",
         layer: [
           {
             data: { values: boundLines },
@@ -213,7 +214,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
             encoding: {
               x: { field: "intervalMs", type: "quantitative", title: "heartbeat interval (ms)" },
               y: { field: "boundMs", type: "quantitative" },
-              color: { field: "threshold", type: "nominal", title: "miss threshold (dashed: (t+1)×interval)" },
+              color: { field: "threshold", type: "nominal", title: "miss threshold" },
             },
           },
           {
