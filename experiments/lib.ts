@@ -149,8 +149,14 @@ export function toCsv(rows: readonly Row[]): string {
 
 /** Renders a Vega-Lite spec to SVG without a browser. */
 export async function renderSvg(spec: Record<string, unknown>): Promise<string> {
-  const vega = await import("vega");
-  const vl = await import("vega-lite");
+  let vega: typeof import("vega");
+  let vl: typeof import("vega-lite");
+  try {
+    vega = await import("vega");
+    vl = await import("vega-lite");
+  } catch (e) {
+    throw new Error(`the plots need vega and vega-lite (npm install -D vega@^6.4.0 vega-lite@^6.5.0): ${e instanceof Error ? e.message : String(e)}`);
+  }
   const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white", ...spec } as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   const svg = await view.toSVG();
