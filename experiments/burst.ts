@@ -62,6 +62,10 @@ export interface SettingResult {
   readonly received: number;
   /** Frames the meter passed (green + yellow) that did not reach h2: lost downstream (queues, links). */
   readonly lostAfterMeter: number;
+  /** Packets of the session the last hop (h2's switch) delivered: first copies (tree or overlay). */
+  readonly lastHopDelivered: number;
+  /** Second copies the last hop dropped (the session is always-redundant). */
+  readonly lastHopDuplicates: number;
   readonly measured: Record<Colour, number>;
   readonly expected: Record<Colour, number>;
   /** Largest |measured - expected| colour fraction. */
@@ -114,6 +118,16 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
     };
     return { green: await read("green"), yellow: await read("yellow"), red: await read("red") };
   };
+  /** The last hop's dedup counters: first copies delivered to the clients, and second copies dropped. */
+  const lastHop = t.hosts.find((h) => h.name === "h2")!.attach.switch;
+  const dedup = async () => {
+    const client = lab.ctl.clients.get(lastHop)!;
+    const read = async (c: string) => {
+      const [e] = (await client.readAll({ kind: "counterEntry", counter: `ingress.dedup.dedup_${c}_counter`, index: s.id })) as DecodedOf<"counterEntry">[];
+      return Number(e?.data.packets ?? 0n);
+    };
+    return { delivered: await read("delivered"), duplicate: await read("duplicate") };
+  };
   const results: SettingResult[] = [];
   const timeline: Row[] = [];
   try {
@@ -128,6 +142,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
       await lab.ctl.setMeter(s.id, setting.meter);
       await sleep(300); // buckets full again, nothing in flight
       const before = await counters();
+      const dedupBefore = await dedup();
       received = [];
       const model = new TrTcm(setting.meter);
       const expected: Record<Colour, number> = { green: 0, yellow: 0, red: 0 };
@@ -150,6 +165,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
       const t1 = performance.now();
       await sleep(500);
       const after = await counters();
+      const dedupAfter = await dedup();
       const measured = { green: after.green - before.green, yellow: after.yellow - before.yellow, red: after.red - before.red };
       const total = sent.length;
       const frac = (c: Record<Colour, number>, x: Colour) => c[x] / total;
@@ -168,6 +184,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
         deliveredBps: bytesGot / span,
         received: received.length,
         lostAfterMeter: measured.green + measured.yellow - received.length,
+        lastHopDelivered: dedupAfter.delivered - dedupBefore.delivered,
+        lastHopDuplicates: dedupAfter.duplicate - dedupBefore.duplicate,
         measured,
         expected,
         maxFractionError,
@@ -207,6 +225,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
     max_fraction_error: r.maxFractionError,
     received: r.received,
     lost_after_meter: r.lostAfterMeter,
+    last_hop_delivered: r.lastHopDelivered,
+    last_hop_duplicates: r.lastHopDuplicates,
   }));
   const fractions = results.flatMap((r) =>
     (["green", "yellow", "red"] as const).flatMap((c) => [
@@ -263,6 +283,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
       "red (model)": `${r.measured.red} (${r.expected.red})`,
       "max |Δ fraction|": r.maxFractionError,
       "lost after meter": r.lostAfterMeter,
+      [`${lastHop} delivered (dups)`]: `${r.lastHopDelivered} (${r.lastHopDuplicates})`,
     })),
   );
   return out;
