@@ -12,6 +12,8 @@
  *    verdict is measured for intervals × miss thresholds; the bound is
  *    (threshold + 1) × interval.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Controller } from "../src/controller/controller.js";
 import { startLabProcess } from "../src/controller/lab/lab-process.js";
 import { starTopology } from "../src/controller/lab/generate.js";
@@ -95,6 +97,11 @@ async function measureCost(target: Target, links: number, mode: "fast" | "slow",
 }
 
 export async function main(opts: ExperimentOptions = parseOptions()): Promise<HeartbeatResults> {
+  if (opts.replot) {
+    const out = JSON.parse(readFileSync(join(opts.out, "heartbeat", opts.target, "results.json"), "utf8")) as HeartbeatResults;
+    await report(opts, out);
+    return out;
+  }
   const bmv2 = opts.target === "bmv2";
   const peers = opts.short ? [1, 4] : bmv2 ? [1, 2, 4, 8, 16] : [1, 10, 25, 50, 100];
   const costSeconds = opts.short ? 1 : 3;
@@ -181,6 +188,14 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
     detection,
     detectionSummary,
   };
+  await report(opts, out);
+  return out;
+}
+
+/** Writes the CSV and the plot of `out` and prints its tables. */
+export async function report(opts: ExperimentOptions, out: HeartbeatResults): Promise<void> {
+  const { cost, detection, detectionSummary } = out;
+  const { costIntervalMs, costSeconds, intervals, thresholds, reps } = out.settings;
   const csv: Row[] = [
     ...cost.map((c) => ({ part: "cost", ...c }) as unknown as Row),
     ...detection.map((d) => ({ part: "detection", ...d }) as unknown as Row),
@@ -200,6 +215,18 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
         encoding: {
           x: { field: "links", type: "quantitative", title: "watched links (peers)" },
           y: { field: "cpuMsPerS", type: "quantitative", title: "controller CPU (ms per s)" },
+          color: { field: "mode", type: "nominal", title: "path", scale: { domain: ["fast", "slow"], range: ["#2ca02c", "#d62728"] } },
+        },
+      },
+      {
+        width: 300,
+        height: 240,
+        title: "P4Runtime messages/s (packet-outs + 2 × reads + packet-ins)",
+        data: { values: cost },
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "links", type: "quantitative", title: "watched links (peers)" },
+          y: { field: "messagesPerS", type: "quantitative", title: "messages/s" },
           color: { field: "mode", type: "nominal", title: "path", scale: { domain: ["fast", "slow"], range: ["#2ca02c", "#d62728"] } },
         },
       },
@@ -241,7 +268,6 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
     cost.map((c) => ({ links: c.links, path: c.mode, "CPU ms/s": c.cpuMsPerS, "packet-outs/s": c.packetOutsPerS, "reads/s": c.readsPerS, "packet-ins/s": c.packetInsPerS, "messages/s": c.messagesPerS, "links down": c.linksDown })),
   );
   printTable(opts, `detection (${opts.target}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
-  return out;
 }
 
 if (isMain(import.meta.url)) await main();

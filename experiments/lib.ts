@@ -28,6 +28,8 @@ export interface ExperimentOptions {
   readonly out: string;
   /** No progress bar, no table (tests). */
   readonly quiet: boolean;
+  /** Re-renders the CSV, plot and tables from an existing results.json (experiments that support it). */
+  readonly replot?: boolean;
 }
 
 export function parseOptions(argv: readonly string[] = process.argv.slice(2)): ExperimentOptions {
@@ -38,11 +40,12 @@ export function parseOptions(argv: readonly string[] = process.argv.slice(2)): E
       short: { type: "boolean", default: false },
       out: { type: "string", default: join(REPO, "results") },
       quiet: { type: "boolean", default: false },
+      replot: { type: "boolean", default: false },
     },
   });
   const target = values.target;
   if (target !== "embedded" && target !== "bmv2") throw new Error(`--target must be embedded or bmv2 (got ${target})`);
-  return { target, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet };
+  return { target, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot };
 }
 
 /** Runs `main` when the module is the program (not when a test imports it). */
