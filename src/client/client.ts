@@ -420,12 +420,12 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Sends updates encoded by encodeWireTo in one WriteRequest (continue on error).
+   * Sends updates encoded by encodeWireTo, held in columns, as one
+   * WriteRequest (continue on error): entries [from, to), empty ones skipped.
    * @internal
    */
-  async writeSlots(slots: readonly WireSlot[]): Promise<void> {
-    if (slots.length === 0) return;
-    await this.channel.writeBytes(this.framer.frameSlots(slots, WriteRequest_Atomicity.CONTINUE_ON_ERROR), this.rpc);
+  async writeColumns(cols: SlotColumns, from: number, to: number): Promise<void> {
+    await this.channel.writeBytes(this.framer.frameColumns(cols, WriteRequest_Atomicity.CONTINUE_ON_ERROR, from, to), this.rpc);
   }
 
   /**

@@ -30,6 +30,7 @@ import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4Runtim
 import type { EntityInput } from "./entities/entity.js";
 import { encodeEntityMessage, encodeTableEntryKey, encodeUpdate } from "./wire/messages.js";
 import { type EncodedUpdate, type WireSlot, keyHash } from "./wire/table-entry.js";
+import type { SlotColumns } from "./wire/request.js";
 
 export type { EncodedUpdate, WireSlot };
 
@@ -44,8 +45,8 @@ export interface BatchWriter {
   writeRaw(updates: Update[]): Promise<void>;
   /** Encodes one update straight to wire bytes, described by `slot` (P4RuntimeClient's fast path); optional. */
   encodeWireTo?(update: UpdateInput | Update, slot: WireSlot): void;
-  /** Sends one WriteRequest of updates encoded by encodeWireTo; optional, with it. */
-  writeSlots?(slots: readonly WireSlot[]): Promise<void>;
+  /** Sends one WriteRequest of the updates in columns [from, to) encoded by encodeWireTo (empty entries skipped); optional, with it. */
+  writeColumns?(cols: SlotColumns, from: number, to: number): Promise<void>;
   on(event: "disconnect", fn: (e: Error) => void): unknown;
   off(event: "disconnect", fn: (e: Error) => void): unknown;
 }
@@ -68,40 +69,83 @@ export interface CoalescerStats {
   largestBatch: number;
 }
 
-/** A queued update; once encoded (as its batch is formed) it is also the slot describing its bytes. */
-class Pending implements WireSlot {
-  buf: Uint8Array = NOT_ENCODED;
-  start = 0;
-  end = 0;
-  hash = 0;
-  /** Set while the caller's AbortSignal may still cancel it. */
-  abort: { readonly signal: AbortSignal; readonly onAbort: () => void } | undefined = undefined;
-  constructor(
-    /** The caller's update until it is encoded: a Pending is itself the UpdateInput { type, entity }... */
-    public type: UpdateInput["type"],
-    public entity: EntityInput | undefined,
-    /** ...or an Update message. */
-    public message: Update | undefined,
-    readonly resolve: () => void,
-    readonly reject: (e: Error) => void,
-  ) {}
+/**
+ * Queued updates in columns: no object per call beyond its promise. A burst
+ * of calls fills one segment; a batch is a range of it. Holes (cancelled,
+ * or rejected at encoding) have no resolver and no bytes.
+ */
+class Segment implements SlotColumns {
+  readonly bufs: Uint8Array[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly hashes: number[] = [];
+  /** 1 insert, 2 modify, 3 delete; 0: inputs[i] is an Update message. */
+  readonly types: number[] = [];
+  readonly inputs: (EntityInput | Update | undefined)[] = [];
+  readonly resolves: ((() => void) | undefined)[] = [];
+  readonly rejects: (((e: Error) => void) | undefined)[] = [];
+  /** Next entry to go into a batch. */
+  head = 0;
+  /** Entries [head, encoded) were encoded ahead of their batch. */
+  encoded = 0;
+  /** `base` is the sequence number of entry 0 (entries of all segments are numbered in call order). */
+  constructor(readonly base: number) {}
+  get length(): number {
+    return this.types.length;
+  }
 }
 
-// One shared promise executor: a queued write costs a promise and a Pending, no closure.
+/** A request's worth of a segment: entries [from, to), `count` of them real (not holes). */
+interface Batch {
+  readonly seg: Segment;
+  readonly from: number;
+  readonly to: number;
+  count: number;
+  /** keyHash of every entity the batch touches. */
+  readonly keys: IntSet;
+}
+
+/** A set of small non-negative integers (key hashes) in an open-addressing table; reused across batches. */
+class IntSet {
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  constructor(capacity: number) {
+    let cap = 16;
+    while (cap < capacity * 2) cap <<= 1;
+    this.table = new Int32Array(cap);
+    this.mask = cap - 1;
+  }
+  private slot(h: number): number {
+    const v = h + 1;
+    const t = this.table;
+    let s = (Math.imul(v, 0x9e3779b1) >>> 0) & this.mask;
+    while (t[s] !== 0 && t[s] !== v) s = (s + 1) & this.mask;
+    return s;
+  }
+  has(h: number): boolean {
+    return this.table[this.slot(h)] !== 0;
+  }
+  add(h: number): void {
+    this.table[this.slot(h)] = h + 1;
+  }
+  clear(): void {
+    this.table.fill(0);
+  }
+}
+
+const TYPES: Readonly<Record<string, number>> = { insert: 1, modify: 2, delete: 3 };
+const TYPE_NAMES = ["insert", "insert", "modify", "delete"] as const;
+const NOT_ENCODED = new Uint8Array(0);
+/** A burst larger than this starts a new segment (segments are dropped once formed into batches). */
+const SEGMENT_MAX = 1 << 16;
+
+// One shared promise executor: a queued write costs a promise, no closure.
 let capturedResolve: () => void = () => {};
 let capturedReject: (e: Error) => void = () => {};
 const capture = (resolve: () => void, reject: (e: Error) => void): void => {
   capturedResolve = resolve;
   capturedReject = reject;
 };
-
-interface Batch {
-  readonly items: Pending[];
-  /** keyHash of every entity the batch touches. */
-  readonly keys: Set<number>;
-}
-
-const NOT_ENCODED = new Uint8Array(0);
 
 function isUpdateInput(u: UpdateInput | Update): u is UpdateInput {
   return "entity" in u && u.entity !== undefined && "kind" in u.entity;
@@ -111,23 +155,26 @@ export class WriteCoalescer {
   private readonly maxBatch: number;
   private readonly lingerMs: number;
   private readonly window: number;
-  /** Updates not yet in a batch, in call order: queue[head..]. */
-  private queue: (Pending | undefined)[] = [];
-  private head = 0;
-  /** queue[head..ready) may be sent now (linger over, a batch's worth queued, or flushed). */
+  /** Segments with entries not yet in a batch, oldest first. */
+  private readonly segments: Segment[] = [];
+  /** Entries ever queued; entries numbered below `ready` may be sent now (linger over, a batch's worth queued, or flushed). */
+  private total = 0;
   private ready = 0;
   /** A formed batch waiting for an in-flight batch that touches one of its entities. */
   private blocked: Batch | undefined;
   private readonly inFlight = new Set<Batch>();
+  private readonly freeKeySets: IntSet[] = [];
+  private aborts: Map<number, { readonly signal: AbortSignal; readonly onAbort: () => void }> | undefined;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pumpScheduled = false;
   private encodeScheduled = false;
-  /** queue[head..encoded) are encoded (or cancelled). */
-  private encoded = 0;
   private closed: Error | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Scratch input handed to the encoder (not retained by it). */
+  private readonly scratchInput: { type: UpdateInput["type"]; entity: EntityInput | undefined } = { type: "insert", entity: undefined };
+  private readonly scratchSlot: WireSlot = { buf: NOT_ENCODED, start: 0, end: 0, hash: 0 };
   private readonly encode: (u: UpdateInput | Update, slot: WireSlot) => void;
-  private readonly sendSlots: (slots: readonly WireSlot[]) => Promise<void>;
+  private readonly sendRange: (seg: Segment, from: number, to: number) => Promise<void>;
   readonly stats: CoalescerStats = { requests: 0, updates: 0, largestBatch: 0 };
   private readonly onDisconnect = (e: Error) => this.failQueued(new P4ConnectionError(`stream lost before the write was sent: ${e.message}`));
 
@@ -139,11 +186,12 @@ export class WriteCoalescer {
     this.lingerMs = options.lingerMs ?? 0;
     this.window = options.window ?? DEFAULT_WINDOW;
     if (this.maxBatch < 1 || this.window < 1 || this.lingerMs < 0) throw new RangeError("coalescer: maxBatch and window must be >= 1 and lingerMs >= 0");
-    if (client.encodeWireTo && client.writeSlots) {
+    if (client.encodeWireTo && client.writeColumns) {
       this.encode = client.encodeWireTo.bind(client);
-      this.sendSlots = client.writeSlots.bind(client);
+      const writeColumns = client.writeColumns.bind(client);
+      this.sendRange = (seg, from, to) => writeColumns(seg, from, to);
     } else {
-      // Any BatchWriter: Update messages, serialized here.
+      // Any BatchWriter: Update messages, serialized here (unframed) and parsed back for writeRaw.
       this.encode = (u, slot) => {
         const update = isUpdateInput(u) ? client.encodeUpdates([u])[0]! : u;
         const bytes = encodeUpdate(update);
@@ -152,21 +200,25 @@ export class WriteCoalescer {
         slot.end = bytes.length;
         slot.hash = keyHash(entityKey(update.entity ?? create(EntitySchema)));
       };
-      this.sendSlots = (slots) => client.writeRaw(slots.map((x) => fromBinary(UpdateSchema, x.buf)));
+      this.sendRange = (seg, from, to) => {
+        const updates: Update[] = [];
+        for (let i = from; i < to; i++) if (seg.resolves[i] !== undefined) updates.push(fromBinary(UpdateSchema, seg.bufs[i]!));
+        return client.writeRaw(updates);
+      };
     }
     client.on("disconnect", this.onDisconnect);
   }
 
   insert(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.enqueue("insert", entity, undefined, signal);
+    return this.enqueue(1, entity, signal);
   }
 
   modify(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.enqueue("modify", entity, undefined, signal);
+    return this.enqueue(2, entity, signal);
   }
 
   delete(entity: EntityInput, signal?: AbortSignal): Promise<void> {
-    return this.enqueue("delete", entity, undefined, signal);
+    return this.enqueue(3, entity, signal);
   }
 
   /**
@@ -175,23 +227,40 @@ export class WriteCoalescer {
    * that error before anything of it is sent.
    */
   write(input: UpdateInput | Update, signal?: AbortSignal): Promise<void> {
-    return isUpdateInput(input) ? this.enqueue(input.type, input.entity, undefined, signal) : this.enqueue("insert", undefined, input, signal);
+    if (!isUpdateInput(input)) return this.enqueue(0, input, signal);
+    const type = TYPES[input.type];
+    // An unknown type goes to the encoder as it is (which rejects it as encodeUpdates does).
+    return type === undefined ? this.enqueue(0, input as unknown as Update, signal) : this.enqueue(type, input.entity, signal);
   }
 
-  private enqueue(type: UpdateInput["type"], entity: EntityInput | undefined, message: Update | undefined, signal: AbortSignal | undefined): Promise<void> {
+  private enqueue(type: number, input: EntityInput | Update, signal: AbortSignal | undefined): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     if (signal?.aborted) return Promise.reject(abortError());
+    let seg = this.segments[this.segments.length - 1];
+    if (!seg || seg.length >= SEGMENT_MAX) {
+      seg = new Segment(this.total);
+      this.segments.push(seg);
+    }
     const promise = new Promise<void>(capture);
-    const p = new Pending(type, entity, message, capturedResolve, capturedReject);
+    seg.types.push(type);
+    seg.inputs.push(input);
+    seg.resolves.push(capturedResolve);
+    seg.rejects.push(capturedReject);
+    seg.bufs.push(NOT_ENCODED);
+    seg.starts.push(0);
+    seg.ends.push(0);
+    seg.hashes.push(0);
+    const seq = this.total++;
     if (signal) {
-      const onAbort = () => this.cancel(p);
-      p.abort = { signal, onAbort };
+      const i = seg.length - 1;
+      const s = seg;
+      const onAbort = () => this.cancel(s, i);
+      (this.aborts ??= new Map()).set(seq, { signal, onAbort });
       signal.addEventListener("abort", onAbort, { once: true });
     }
-    this.queue.push(p);
-    if (this.queue.length - this.ready >= this.maxBatch) {
+    if (this.total - this.ready >= this.maxBatch) {
       // A batch's worth is waiting: no need to linger.
-      this.ready = this.queue.length;
+      this.ready = this.total;
       this.schedulePump();
     } else {
       this.scheduleLinger();
@@ -201,7 +270,7 @@ export class WriteCoalescer {
 
   /** Resolves when everything queued so far has been answered. */
   flush(): Promise<void> {
-    this.ready = this.queue.length;
+    this.ready = this.total;
     this.pump();
     if (this.isIdle()) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
@@ -218,7 +287,7 @@ export class WriteCoalescer {
     if (this.timer) return;
     const fire = () => {
       this.timer = undefined;
-      this.ready = this.queue.length;
+      this.ready = this.total;
       this.pump();
     };
     this.timer = this.lingerMs > 0 ? setTimeout(fire, this.lingerMs) : setImmediate(fire);
@@ -234,198 +303,261 @@ export class WriteCoalescer {
     });
   }
 
+  /** The oldest segment with ready entries not yet in a batch (fully formed segments are dropped). */
+  private readySegment(): Segment | undefined {
+    let seg = this.segments[0];
+    while (seg && seg.head >= seg.length) {
+      this.segments.shift();
+      seg = this.segments[0];
+    }
+    return seg && seg.head < seg.length && seg.base + seg.head < this.ready ? seg : undefined;
+  }
+
   /**
    * Forms and sends batches in order while the window and ordering allow.
-   * Updates are encoded here, as their batch is formed, so encoding later
-   * batches overlaps with earlier requests in flight.
+   * Updates are encoded as their batch is formed (or just before, see
+   * scheduleEncode), so encoding overlaps with earlier requests in flight;
+   * the first request of a burst goes out before the next are encoded.
    */
   private pump(): void {
     while (this.inFlight.size < this.window) {
       let batch = this.blocked;
       if (!batch) {
-        if (this.head >= this.ready) break;
-        batch = this.form();
-        if (batch.items.length === 0) continue;
-      }
-      for (const b of this.inFlight) {
-        if (intersects(b.keys, batch.keys)) {
-          this.blocked = batch; // wait for the earlier write of the same entity
-          this.checkIdle();
-          return;
+        const seg = this.readySegment();
+        if (!seg) break;
+        batch = this.form(seg);
+        if (batch.count === 0) {
+          this.releaseKeys(batch);
+          continue;
         }
+      }
+      if (this.conflicts(batch)) {
+        this.blocked = batch; // wait for the earlier write of the same entity
+        break;
       }
       this.blocked = undefined;
       this.send(batch);
-      if (this.inFlight.size === 1 && this.head < this.ready && this.window > 1) {
-        // The first request of a burst goes out before the next batches are encoded.
+      if (this.inFlight.size === 1 && this.window > 1 && this.readySegment()) {
         this.schedulePump();
         break;
       }
     }
-    if (this.encoded < this.ready && !this.pumpScheduled) this.scheduleEncode();
+    if (!this.pumpScheduled) this.scheduleEncode();
     this.checkIdle();
   }
 
+  /** Takes ready entries of `seg` into one batch: at most maxBatch, no entity twice. */
+  private form(seg: Segment): Batch {
+    const keys = this.freeKeySets.pop() ?? new IntSet(this.maxBatch);
+    const from = seg.head;
+    const limit = Math.min(seg.length, this.ready - seg.base);
+    let i = from;
+    let count = 0;
+    while (i < limit && count < this.maxBatch) {
+      if (seg.resolves[i] === undefined) {
+        i++; // a hole
+        continue;
+      }
+      if (seg.bufs[i] === NOT_ENCODED && !this.encodeAt(seg, i)) {
+        i++;
+        continue;
+      }
+      const h = seg.hashes[i]!;
+      if (keys.has(h)) break; // the same entity again (or a hash collision): it opens the next batch
+      keys.add(h);
+      count++;
+      i++;
+    }
+    seg.head = i;
+    return { seg, from, to: i, count, keys };
+  }
+
+  /** Encodes entry i into the columns and lets go of its input; false (and the caller rejected) when the input is bad. */
+  private encodeAt(seg: Segment, i: number): boolean {
+    const type = seg.types[i]!;
+    const slot = this.scratchSlot;
+    try {
+      if (type === 0) this.encode(seg.inputs[i] as Update, slot);
+      else {
+        const input = this.scratchInput;
+        input.type = TYPE_NAMES[type]!;
+        input.entity = seg.inputs[i] as EntityInput;
+        try {
+          this.encode(input as UpdateInput, slot);
+        } finally {
+          input.entity = undefined;
+        }
+      }
+    } catch (err) {
+      this.settleHole(seg, i, err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+    seg.bufs[i] = slot.buf;
+    seg.starts[i] = slot.start;
+    seg.ends[i] = slot.end;
+    seg.hashes[i] = slot.hash;
+    seg.inputs[i] = undefined;
+    return true;
+  }
+
   /**
-   * Encodes the ready updates that wait for a window slot, on the next turn
+   * Encodes the ready entries that wait for a window slot, on the next turn
    * of the event loop (after the requests just sent have gone out): their
    * inputs are released early, and each later batch only needs framing.
    */
   private scheduleEncode(): void {
     if (this.encodeScheduled) return;
+    const pending = this.segments.some((s) => Math.max(s.head, s.encoded) < Math.min(s.length, this.ready - s.base));
+    if (!pending) return;
     this.encodeScheduled = true;
     setImmediate(() => {
       this.encodeScheduled = false;
-      const q = this.queue;
-      let i = Math.max(this.encoded, this.head);
-      for (; i < this.ready; i++) {
-        const p = q[i];
-        if (p === undefined || p.buf !== NOT_ENCODED) continue;
-        try {
-          this.encodeOne(p);
-        } catch (err) {
-          q[i] = undefined;
-          this.detach(p);
-          p.reject(err instanceof Error ? err : new Error(String(err)));
+      for (const seg of this.segments) {
+        const limit = Math.min(seg.length, this.ready - seg.base);
+        for (let i = Math.max(seg.head, seg.encoded); i < limit; i++) {
+          if (seg.resolves[i] !== undefined && seg.bufs[i] === NOT_ENCODED) this.encodeAt(seg, i);
         }
+        seg.encoded = Math.max(seg.encoded, limit);
       }
-      this.encoded = i;
       this.pump();
     });
   }
 
-  /** Takes ready updates from the queue into one batch: at most maxBatch, no entity twice. */
-  private form(): Batch {
-    const items: Pending[] = [];
-    const keys = new Set<number>();
-    const q = this.queue;
-    while (this.head < this.ready && items.length < this.maxBatch) {
-      const p = q[this.head];
-      if (p === undefined) {
-        this.head++; // cancelled
-        continue;
-      }
-      if (p.buf === NOT_ENCODED) {
-        try {
-          this.encodeOne(p);
-        } catch (err) {
-          q[this.head++] = undefined;
-          this.detach(p);
-          p.reject(err instanceof Error ? err : new Error(String(err)));
-          continue;
-        }
-      }
-      if (keys.has(p.hash)) break; // the same entity again (or a hash collision): it opens the next batch
-      keys.add(p.hash);
-      items.push(p);
-      q[this.head++] = undefined;
-      this.detach(p);
+  private conflicts(batch: Batch): boolean {
+    if (this.inFlight.size === 0) return false;
+    const { seg, from, to } = batch;
+    for (const b of this.inFlight) {
+      for (let i = from; i < to; i++) if (seg.resolves[i] !== undefined && b.keys.has(seg.hashes[i]!)) return true;
     }
-    this.compact();
-    return { items, keys };
-  }
-
-  /** Encodes a queued update into its own slot fields and lets go of the input. */
-  private encodeOne(p: Pending): void {
-    this.encode(p.message ?? (p as unknown as UpdateInput), p);
-    p.entity = undefined;
-    p.message = undefined;
-  }
-
-  private detach(p: Pending): void {
-    if (p.abort) p.abort.signal.removeEventListener("abort", p.abort.onAbort);
-    p.abort = undefined;
-  }
-
-  /** Drops the consumed front of the queue now and then. */
-  private compact(): void {
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.ready = 0;
-      this.encoded = 0;
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.ready -= this.head;
-      this.encoded = Math.max(0, this.encoded - this.head);
-      this.head = 0;
-    }
+    return false;
   }
 
   private send(batch: Batch): void {
+    if (this.aborts && this.aborts.size > 0) for (let i = batch.from; i < batch.to; i++) this.detach(batch.seg, i); // too late to cancel now
     this.inFlight.add(batch);
-    const items = batch.items;
     this.stats.requests++;
-    this.stats.updates += items.length;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, items.length);
+    this.stats.updates += batch.count;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.count);
     let sent: Promise<void>;
     try {
-      sent = this.sendSlots(items);
+      sent = this.sendRange(batch.seg, batch.from, batch.to);
     } catch (e) {
       sent = Promise.reject(e);
     }
     sent
       .then(
-        () => {
-          for (const p of items) p.resolve();
-        },
+        () => this.settleRange(batch),
         (e: unknown) => this.settleFailed(batch, e),
       )
       .finally(() => {
         this.inFlight.delete(batch);
+        this.releaseKeys(batch);
         this.pump();
       });
   }
 
+  private releaseKeys(batch: Batch): void {
+    batch.keys.clear();
+    if (this.freeKeySets.length < this.window + 1) this.freeKeySets.push(batch.keys);
+  }
+
+  private settleRange(batch: Batch): void {
+    const { seg, from, to } = batch;
+    for (let i = from; i < to; i++) {
+      const resolve = seg.resolves[i];
+      if (resolve === undefined) continue;
+      this.forget(seg, i);
+      resolve();
+    }
+  }
+
+  /** Drops what entry i holds once it is answered. */
+  private forget(seg: Segment, i: number): void {
+    seg.resolves[i] = undefined;
+    seg.rejects[i] = undefined;
+    seg.inputs[i] = undefined;
+    seg.bufs[i] = NOT_ENCODED;
+    seg.starts[i] = 0;
+    seg.ends[i] = 0;
+  }
+
+  /** Rejects entry i and leaves a hole (nothing of it is sent). */
+  private settleHole(seg: Segment, i: number, err: Error): void {
+    const reject = seg.rejects[i];
+    this.detach(seg, i);
+    this.forget(seg, i);
+    reject?.(err);
+  }
+
   private settleFailed(batch: Batch, e: unknown): void {
+    const { seg, from, to } = batch;
     if (isP4RuntimeError(e) && e.failures.length > 0) {
+      // Failure k is the k-th update of the request: the k-th entry of the batch that is not a hole.
       const byIndex = new Map(e.failures.map((f) => [f.index, f]));
-      batch.items.forEach((p, i) => {
-        const f = byIndex.get(i);
-        if (!f) return p.resolve();
-        p.reject(new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]));
-      });
+      let k = 0;
+      for (let i = from; i < to; i++) {
+        const resolve = seg.resolves[i];
+        if (resolve === undefined) continue;
+        const reject = seg.rejects[i]!;
+        const f = byIndex.get(k++);
+        this.forget(seg, i);
+        if (!f) resolve();
+        else reject(new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]));
+      }
       return;
     }
     const err = outcomeUnknown(e);
-    for (const p of batch.items) p.reject(err);
+    for (let i = from; i < to; i++) {
+      const reject = seg.rejects[i];
+      if (reject === undefined || seg.resolves[i] === undefined) continue;
+      this.forget(seg, i);
+      reject(err);
+    }
   }
 
-  private cancel(p: Pending): void {
-    const i = this.queue.indexOf(p, this.head);
-    if (i >= 0) {
-      this.queue[i] = undefined;
-    } else {
-      const b = this.blocked;
-      const j = b ? b.items.indexOf(p) : -1;
-      if (!b || j < 0) return; // already sent
-      b.items.splice(j, 1);
-      b.keys.delete(p.hash);
-      if (b.items.length === 0) this.blocked = undefined;
+  private detach(seg: Segment, i: number): void {
+    const aborts = this.aborts;
+    if (!aborts || aborts.size === 0) return;
+    const seq = seg.base + i;
+    const a = aborts.get(seq);
+    if (!a) return;
+    a.signal.removeEventListener("abort", a.onAbort);
+    aborts.delete(seq);
+  }
+
+  private cancel(seg: Segment, i: number): void {
+    if (seg.resolves[i] === undefined) return; // already answered
+    const b = this.blocked;
+    if (i < seg.head && !(b && b.seg === seg && i >= b.from && i < b.to)) return; // already sent: too late
+    if (b && b.seg === seg && i >= b.from && i < b.to) {
+      b.count--;
+      if (b.count === 0) {
+        this.blocked = undefined;
+        this.releaseKeys(b);
+      }
     }
-    this.detach(p);
-    p.reject(abortError());
+    this.settleHole(seg, i, abortError());
     this.pump();
   }
 
   private failQueued(err: Error): void {
-    const pending: Pending[] = [];
-    for (let i = this.head; i < this.queue.length; i++) if (this.queue[i]) pending.push(this.queue[i]!);
-    if (this.blocked) pending.unshift(...this.blocked.items);
-    this.queue = [];
-    this.head = 0;
-    this.ready = 0;
-    this.encoded = 0;
+    const b = this.blocked;
     this.blocked = undefined;
-    for (const p of pending) {
-      this.detach(p);
-      p.reject(err);
+    const segments = this.segments.splice(0);
+    if (b) {
+      for (let i = b.from; i < b.to; i++) if (b.seg.resolves[i] !== undefined) this.settleHole(b.seg, i, err);
+      this.releaseKeys(b);
     }
+    for (const seg of segments) {
+      for (let i = seg.head; i < seg.length; i++) if (seg.resolves[i] !== undefined) this.settleHole(seg, i, err);
+      seg.head = seg.length;
+    }
+    this.ready = this.total;
     this.checkIdle();
   }
 
   private isIdle(): boolean {
-    return this.head >= this.queue.length && !this.blocked && this.inFlight.size === 0;
+    return !this.blocked && this.inFlight.size === 0 && this.segments.every((s) => s.head >= s.length);
   }
 
   private checkIdle(): void {
@@ -434,12 +566,6 @@ export class WriteCoalescer {
       for (const r of w) r();
     }
   }
-}
-
-function intersects(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
-  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
-  for (const k of small) if (large.has(k)) return true;
-  return false;
 }
 
 /** A request that failed as a whole: its updates may or may not have been applied. */

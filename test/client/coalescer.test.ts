@@ -10,6 +10,14 @@ import type { DecodedOf } from "../../src/client/entities/entity.js";
 import type { EntityInput } from "../../src/client/entities/entity.js";
 import { fixture } from "../support/fixtures.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import { UpdateSchema, WriteRequestSchema, type Update } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+import { P4InfoIndex } from "../../src/client/p4info/index.js";
+import { encodeEntity } from "../../src/client/entities/entity.js";
+import { TableEntryFastPath, type WireSlot } from "../../src/client/wire/table-entry.js";
+import { type SlotColumns, WriteRequestFramer } from "../../src/client/wire/request.js";
+import { P4RuntimeError, Code as RpcCode } from "../../src/client/errors.js";
+import type { BatchWriter, UpdateInput } from "../../src/client/write-coalescer.js";
 
 const prog = fixture("runtime_test");
 const l2 = (mac: number, port = 1): EntityInput => ({
@@ -17,6 +25,102 @@ const l2 = (mac: number, port = 1): EntityInput => ({
   table: "l2_exact",
   match: { "hdr.ethernet.dst_addr": mac },
   action: { name: "set_port", params: { port } },
+});
+
+/** A scripted client: the coalescer's fast interface (or only the general one), requests decoded and answered by `answer`. */
+function scripted(answer: (updates: Update[], n: number) => Promise<void>, fast = true) {
+  const index = new P4InfoIndex(prog.p4info);
+  const fp = new TableEntryFastPath(index);
+  const framer = new WriteRequestFramer(1n, { $typeName: "p4.v1.Uint128", high: 0n, low: 1n }, "");
+  const requests: Update[][] = [];
+  const types = { insert: 1, modify: 2, delete: 3 } as const;
+  const encodeUpdates = (us: readonly UpdateInput[]) =>
+    us.map((u) => create(UpdateSchema, { type: types[u.type], entity: encodeEntity(index, u.entity, { keyOnly: u.type === "delete" }) }));
+  const send = (updates: Update[]) => {
+    requests.push(updates);
+    return answer(updates, requests.length);
+  };
+  const writer: BatchWriter = {
+    encodeUpdates,
+    writeRaw: (updates) => send(updates),
+    on: () => undefined,
+    off: () => undefined,
+    ...(fast
+      ? {
+          encodeWireTo: (u: UpdateInput | Update, slot: WireSlot) => {
+            const x = u as UpdateInput;
+            if (!fp.encodeTo(types[x.type], x.entity, x.type === "delete", slot)) encodeUpdates([x]); // throws the general error
+          },
+          writeColumns: (cols: SlotColumns, from: number, to: number) => send(fromBinary(WriteRequestSchema, framer.frameColumns(cols, 0, from, to)).updates),
+        }
+      : {}),
+  };
+  return { writer, requests };
+}
+
+const portOf = (u: Update) => (u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action" ? u.entity.entity.value.action.type.value.params[0]!.value[0] : -1);
+
+describe.each([true, false])("write coalescer with a scripted server (fast interface: %s)", (fast) => {
+  it("maps a request's per-update failures to the right callers when the batch has holes", async () => {
+    // Updates 1 (bad input) and 3 (cancelled) never reach the request; the server fails request position 2 (port 5).
+    const { writer, requests } = scripted(async (updates) => {
+      const at = updates.findIndex((u) => portOf(u) === 5);
+      if (at >= 0) throw new P4RuntimeError("Write", RpcCode.UNKNOWN, "", [{ index: at, code: RpcCode.ALREADY_EXISTS, message: "exists" }]);
+    }, fast);
+    const w = new WriteCoalescer(writer, { lingerMs: 5 });
+    const ac = new AbortController();
+    const calls = [
+      w.insert(l2(0x100, 1)),
+      w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x101 }, action: { name: "set_port", params: { port: 600 } } }),
+      w.insert(l2(0x102, 2)),
+      w.insert(l2(0x103, 3), ac.signal),
+      w.insert(l2(0x104, 5)),
+      w.insert(l2(0x105, 6)),
+    ];
+    ac.abort();
+    const r = await Promise.allSettled(calls);
+    expect(r.map((x) => x.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "rejected", "fulfilled"]);
+    expect((r[1] as PromiseRejectedResult).reason.message).toMatch(/9 bits/);
+    expect((r[3] as PromiseRejectedResult).reason.name).toBe("AbortError");
+    expect((r[4] as PromiseRejectedResult).reason.failures[0].code).toBe(RpcCode.ALREADY_EXISTS);
+    expect(requests.map((u) => u.map(portOf))).toEqual([[1, 2, 5, 6]]);
+  });
+
+  it("cancels an update held back behind an in-flight write of the same entity, and sends the rest", async () => {
+    let release!: () => void;
+    const first = new Promise<void>((r) => (release = r));
+    const { writer, requests } = scripted((_u, n) => (n === 1 ? first : Promise.resolve()), fast);
+    const w = new WriteCoalescer(writer, { window: 4 });
+    const a = w.insert(l2(0x200, 1));
+    await new Promise((r) => setImmediate(r));
+    const ac = new AbortController();
+    const b = w.modify(l2(0x200, 2), ac.signal); // must wait for a
+    const c2 = w.insert(l2(0x201, 3));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(requests).toHaveLength(1); // b and c2 are blocked behind a (one batch)
+    ac.abort();
+    await expect(b).rejects.toMatchObject({ name: "AbortError" });
+    release();
+    await Promise.all([a, c2]);
+    expect(requests.map((u) => u.map(portOf))).toEqual([[1], [3]]);
+  });
+
+  it("keeps call order across many batches and answers every caller once", async () => {
+    const { writer, requests } = scripted(async () => undefined, fast);
+    const w = new WriteCoalescer(writer, { maxBatch: 7, window: 3 });
+    const n = 200;
+    const settled = new Array<number>(n).fill(0);
+    await Promise.all(Array.from({ length: n }, (_, i) => w.insert(l2(0x300 + (i % 50), i % 500)).then(() => settled[i]!++)));
+    expect(settled.every((x) => x === 1)).toBe(true);
+    const sent = requests.flat().map(portOf);
+    expect(sent).toHaveLength(n);
+    // Per entity (i % 50), its updates went in call order.
+    for (let k = 0; k < 50; k++) {
+      const mine = sent.filter((p) => p % 50 === k);
+      expect(mine).toEqual([...mine].sort((x, y) => x - y));
+    }
+    expect(Math.max(...requests.map((r) => r.length))).toBeLessThanOrEqual(7);
+  });
 });
 
 describe.each(targets())("write coalescer against %s", (kind) => {
