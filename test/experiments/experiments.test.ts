@@ -37,7 +37,7 @@ describe("experiments (--target embedded --short)", () => {
     expect(by("tree-only").filter((c) => c.client.startsWith("c6")).every((c) => c.lost > 0)).toBe(true);
     for (const m of ["tree-only", "overlay-on-failure"]) for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost).toBe(0);
     expect(r.detection.failover.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 90_000);
 
   it("heartbeat: detection within (threshold + 1) intervals; the fast path reads once per interval", async () => {
     const r = await heartbeat(opts);
@@ -45,8 +45,8 @@ describe("experiments (--target embedded --short)", () => {
     for (const d of r.detection) {
       expect(d.ticks, `interval ${d.intervalMs} threshold ${d.threshold}`).toBeGreaterThan(0);
       expect(d.ticks).toBeLessThanOrEqual(d.threshold + 1);
-      // Wall clock: the bound plus a margin for timers on a loaded machine.
-      expect(d.detectionMs).toBeLessThanOrEqual(d.boundMs + 0.5 * d.intervalMs);
+      // Wall clock: the bound, with a margin for an interval stretched by a loaded machine (CI runs test files in parallel).
+      expect(d.detectionMs).toBeLessThanOrEqual(d.boundMs + 2 * d.intervalMs);
     }
     for (const c of r.cost) {
       expect(c.linksDown).toBe(0);
@@ -67,7 +67,7 @@ describe("experiments (--target embedded --short)", () => {
       expect(m.checksumErrors).toBe(0);
       expect(m.source).toBe("64:ff9b::a00:101");
     }
-  }, 60_000);
+  }, 90_000);
 
   it("burst: colour counters within 5% of the RFC 2698 model; delivered = green + yellow", async () => {
     const r = await burst(opts);
@@ -77,7 +77,7 @@ describe("experiments (--target embedded --short)", () => {
       expect(s.measured.green + s.measured.yellow + s.measured.red).toBe(s.sent);
       expect(s.received).toBe(s.measured.green + s.measured.yellow);
     }
-  }, 60_000);
+  }, 90_000);
 });
 
 describe("the RFC 2698 reference model", () => {
