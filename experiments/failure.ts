@@ -32,13 +32,27 @@ export interface ClientResult {
   readonly reordered: number;
   readonly longestGap: number;
   readonly outageMs: number;
+  /** The missing sequence numbers as ranges ("500-548 731"). */
+  readonly missing: string;
+}
+
+/** "3-5 9" for [3, 4, 5, 9]. */
+export function ranges(xs: readonly number[]): string {
+  const out: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j]! + 1) j++;
+    out.push(j > i ? `${xs[i]}-${xs[j]}` : `${xs[i]}`);
+    i = j + 1;
+  }
+  return out.join(" ");
 }
 
 export interface FailureResults {
   readonly experiment: "failure";
   readonly environment: Row;
   readonly settings: { rateMs: number; packets: number; cutAtSeq: number; cutLink: string; heartbeat: Topology["heartbeat"] };
-  readonly detection: { cutToVerdictMs: number | null; failover: FailoverReport[] };
+  readonly detection: { cutToVerdictMs: number | null; seqAtVerdict: number | null; seqAtRepair: number | null; failover: FailoverReport[] };
   readonly clients: ClientResult[];
 }
 
@@ -91,10 +105,20 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       });
     }
     const failover: FailoverReport[] = [];
-    lab.ctl.on("failover", (r) => failover.push(r));
+    // The stream's position when the verdict fell and when the repair was done.
+    let current = 0;
+    let seqAtVerdict: number | null = null;
+    let seqAtRepair: number | null = null;
+    lab.ctl.on("failover", (r) => {
+      failover.push(r);
+      seqAtRepair ??= current;
+    });
     let verdictAt: number | undefined;
     let cutAt = 0;
-    lab.ctl.on("linkDown", () => (verdictAt ??= performance.now()));
+    lab.ctl.on("linkDown", () => {
+      verdictAt ??= performance.now();
+      seqAtVerdict ??= current;
+    });
     const hb = lab.ctl.startHeartbeats();
     await sleep(5 * t.heartbeat.intervalMs);
     // The stream: one packet per session every rateMs, paced without catch-up bursts.
@@ -105,6 +129,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
         lab.cut(cut);
         cutAt = performance.now();
       }
+      current = i;
       next = Math.max(next, performance.now() - rateMs);
       for (const s of t.sessions) host.send(streamFrame(src, gw, s, i));
       if (i % 25 === 0) bar.update(i, i < cutAtSeq ? "streaming" : verdictAt === undefined ? `link ${cutLink} cut` : `repaired`);
@@ -121,15 +146,18 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const results: ClientResult[] = [];
     for (const s of t.sessions) {
       for (const c of s.clients) {
-        const st = analyse(logs.get(`${s.id}/${c}`)!, packets);
-        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs });
+        const log = logs.get(`${s.id}/${c}`)!;
+        const st = analyse(log, packets);
+        const got = new Set(log.seqs);
+        const missing = ranges([...Array(packets).keys()].filter((q) => !got.has(q)));
+        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs, missing });
       }
     }
     const out: FailureResults = {
       experiment: "failure",
       environment: environment(opts),
       settings: { rateMs, packets, cutAtSeq, cutLink, heartbeat: t.heartbeat },
-      detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, failover },
+      detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
       clients: results,
     };
     // Received sequence numbers over time for the clients behind the cut (thinned for the plot).
