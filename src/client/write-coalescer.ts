@@ -84,14 +84,49 @@ class Segment implements SlotColumns {
   readonly inputs: (EntityInput | Update | undefined)[] = [];
   readonly resolves: ((() => void) | undefined)[] = [];
   readonly rejects: (((e: Error) => void) | undefined)[] = [];
+  /** Entries in use (the columns keep their capacity when a segment is reused). */
+  length = 0;
   /** Next entry to go into a batch. */
   head = 0;
   /** Entries [head, encoded) were encoded ahead of their batch. */
   encoded = 0;
+  /** Entries not answered yet. */
+  unsettled = 0;
+  /** No longer in the coalescer's list (every entry is in a batch). */
+  dropped = false;
   /** `base` is the sequence number of entry 0 (entries of all segments are numbered in call order). */
-  constructor(readonly base: number) {}
-  get length(): number {
-    return this.types.length;
+  constructor(public base: number) {}
+
+  reset(base: number): this {
+    this.base = base;
+    this.length = this.head = this.encoded = this.unsettled = 0;
+    this.dropped = false;
+    return this;
+  }
+
+  append(type: number, input: EntityInput | Update, resolve: () => void, reject: (e: Error) => void): number {
+    const i = this.length++;
+    this.unsettled++;
+    if (i < this.types.length) {
+      this.types[i] = type;
+      this.inputs[i] = input;
+      this.resolves[i] = resolve;
+      this.rejects[i] = reject;
+      this.bufs[i] = NOT_ENCODED;
+      this.starts[i] = 0;
+      this.ends[i] = 0;
+      this.hashes[i] = 0;
+    } else {
+      this.types.push(type);
+      this.inputs.push(input);
+      this.resolves.push(resolve);
+      this.rejects.push(reject);
+      this.bufs.push(NOT_ENCODED);
+      this.starts.push(0);
+      this.ends.push(0);
+      this.hashes.push(0);
+    }
+    return i;
   }
 }
 
@@ -157,6 +192,8 @@ export class WriteCoalescer {
   private readonly window: number;
   /** Segments with entries not yet in a batch, oldest first. */
   private readonly segments: Segment[] = [];
+  /** A drained segment kept for the next burst (its columns keep their capacity). */
+  private spare: Segment | undefined;
   /** Entries ever queued; entries numbered below `ready` may be sent now (linger over, a batch's worth queued, or flushed). */
   private total = 0;
   private ready = 0;
@@ -238,21 +275,14 @@ export class WriteCoalescer {
     if (signal?.aborted) return Promise.reject(abortError());
     let seg = this.segments[this.segments.length - 1];
     if (!seg || seg.length >= SEGMENT_MAX) {
-      seg = new Segment(this.total);
+      seg = this.spare?.reset(this.total) ?? new Segment(this.total);
+      this.spare = undefined;
       this.segments.push(seg);
     }
     const promise = new Promise<void>(capture);
-    seg.types.push(type);
-    seg.inputs.push(input);
-    seg.resolves.push(capturedResolve);
-    seg.rejects.push(capturedReject);
-    seg.bufs.push(NOT_ENCODED);
-    seg.starts.push(0);
-    seg.ends.push(0);
-    seg.hashes.push(0);
+    const i = seg.append(type, input, capturedResolve, capturedReject);
     const seq = this.total++;
     if (signal) {
-      const i = seg.length - 1;
       const s = seg;
       const onAbort = () => this.cancel(s, i);
       (this.aborts ??= new Map()).set(seq, { signal, onAbort });
@@ -308,6 +338,7 @@ export class WriteCoalescer {
     let seg = this.segments[0];
     while (seg && seg.head >= seg.length) {
       this.segments.shift();
+      this.retire(seg);
       seg = this.segments[0];
     }
     return seg && seg.head < seg.length && seg.base + seg.head < this.ready ? seg : undefined;
@@ -471,8 +502,15 @@ export class WriteCoalescer {
     }
   }
 
+  /** A segment out of the list and fully answered is kept for reuse. */
+  private retire(seg: Segment): void {
+    seg.dropped = true;
+    if (seg.unsettled === 0 && seg.types.length <= SEGMENT_MAX) this.spare = seg;
+  }
+
   /** Drops what entry i holds once it is answered. */
   private forget(seg: Segment, i: number): void {
+    if (--seg.unsettled === 0 && seg.dropped && seg.types.length <= SEGMENT_MAX) this.spare = seg;
     seg.resolves[i] = undefined;
     seg.rejects[i] = undefined;
     seg.inputs[i] = undefined;
@@ -551,6 +589,7 @@ export class WriteCoalescer {
     for (const seg of segments) {
       for (let i = seg.head; i < seg.length; i++) if (seg.resolves[i] !== undefined) this.settleHole(seg, i, err);
       seg.head = seg.length;
+      this.retire(seg);
     }
     this.ready = this.total;
     this.checkIdle();
