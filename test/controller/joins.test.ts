@@ -20,21 +20,27 @@ afterEach(async () => {
   cleanup = undefined;
 });
 
+/** mesh8 on embedded switches, deployed. */
+async function bringUp() {
+  const t = loadTopology("examples/mesh8.yaml");
+  const net = await EmbeddedNetwork.start(t);
+  const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+  cleanup = async () => {
+    await ctl.close();
+    await net.stop();
+  };
+  await ctl.connect();
+  await ctl.deploy();
+  return { t, net, ctl };
+}
+
 function nextMembership(ctl: Controller): Promise<ControllerEvents["membership"][0]> {
   return new Promise((r) => ctl.once("membership", r));
 }
 
 describe("joins on embedded switches", () => {
   it("an IGMP report adds a receiver and a leave removes it", async () => {
-    const t = loadTopology("examples/mesh8.yaml");
-    const net = await EmbeddedNetwork.start(t);
-    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
-    cleanup = async () => {
-      await ctl.close();
-      await net.stop();
-    };
-    await ctl.connect();
-    await ctl.deploy();
+    const { t, net, ctl } = await bringUp();
     const s = t.sessions.find((x) => x.id === 2)!;
     const c62 = t.hosts.find((h) => h.name === "c62")!;
     expect(s.clients).not.toContain("c62");
@@ -86,15 +92,7 @@ describe("joins on embedded switches", () => {
   }, 60_000);
 
   it("an MLD report for the IPv6 form of a session's group adds the receiver", async () => {
-    const t = loadTopology("examples/mesh8.yaml");
-    const net = await EmbeddedNetwork.start(t);
-    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
-    cleanup = async () => {
-      await ctl.close();
-      await net.stop();
-    };
-    await ctl.connect();
-    await ctl.deploy();
+    const { t, net, ctl } = await bringUp();
     const c72 = t.hosts.find((h) => h.name === "c72")!;
     const g6 = "ff3e::e801:102"; // ff3e::/96 + 232.1.1.2
     const joined = nextMembership(ctl);
@@ -114,15 +112,7 @@ describe("joins on embedded switches", () => {
 
 describe("IPv6 receivers of IPv4 sessions", () => {
   it("an IPv6-only host that joins the IPv6 group gets the stream through the translator", async () => {
-    const t = loadTopology("examples/mesh8.yaml");
-    const net = await EmbeddedNetwork.start(t);
-    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
-    cleanup = async () => {
-      await ctl.close();
-      await net.stop();
-    };
-    await ctl.connect();
-    await ctl.deploy();
+    const { t, net, ctl } = await bringUp();
     const s = t.sessions.find((x) => x.id === 2)!;
     const v6 = t.hosts.find((h) => h.name === "v6only")!;
     const g6 = "ff3e::e801:102";
