@@ -15,7 +15,8 @@
  * Ordering: two updates of the same entity never share a batch (a server may
  * apply a batch in any order), and a batch that touches an entity waits for
  * any earlier in-flight batch touching it, so insert → modify → delete of
- * one entry is applied in that order. Nothing is retried: when a request's
+ * one entry is applied in that order. Entities are compared by a hash of
+ * their key (keyHash): a collision only splits a batch or adds a wait. Nothing is retried: when a request's
  * fate is unknown (stream or channel lost, cancelled) its callers fail with
  * a clear error rather than risk a second write.
  *
@@ -23,9 +24,8 @@
  * with continueOnError): consecutive chunks, a window in flight, per-entity
  * order across chunks, failures reported by index in the caller's list.
  */
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { type Entity, EntitySchema, TableEntrySchema, type Update, UpdateSchema } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { create } from "@bufbuild/protobuf";
 import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "./errors.js";
 import type { EntityInput } from "./entities/entity.js";
 import { encodeEntityMessage, encodeTableEntryKey, encodeUpdate } from "./wire/messages.js";
@@ -575,7 +575,7 @@ export class WriteCoalescer {
       }
     }
     this.settleHole(seg, i, abortError());
-    this.pump();
+    this.schedulePump(); // not from inside the caller's abort(): more aborts may follow in the same turn
   }
 
   private failQueued(err: Error): void {

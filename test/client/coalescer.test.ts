@@ -3,6 +3,7 @@
  * ordering of updates to one entity, cancellation and stream loss.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { WriteCoalescer } from "../../src/client/write-coalescer.js";
 import { Code, isP4ConnectionError, isP4RuntimeError } from "../../src/client/errors.js";
@@ -120,6 +121,83 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
       expect(mine).toEqual([...mine].sort((x, y) => x - y));
     }
     expect(Math.max(...requests.map((r) => r.length))).toBeLessThanOrEqual(7);
+  });
+});
+
+describe("write coalescer under random load (property, scripted server)", () => {
+  it("answers every caller exactly once with its own outcome, sends nothing twice and keeps each entity's order", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            key: fc.integer({ min: 0, max: 6 }),
+            op: fc.constantFrom("insert", "modify", "delete"),
+            bad: fc.constantFrom(false, false, false, false, true),
+            cancel: fc.constantFrom(false, false, false, true),
+            fail: fc.constantFrom(false, false, false, true),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        async (ops, maxBatch, window, fastPath) => {
+          // The server fails the updates whose port says so (port = 100 + call number for failures).
+          let n = 0;
+          const { writer, requests } = scripted(async (updates) => {
+            await new Promise((r) => setTimeout(r, n++ % 2));
+            const failures = updates.flatMap((u, index) => (portOf(u) >= 100 ? [{ index, code: RpcCode.NOT_FOUND, message: `port ${portOf(u)}` }] : []));
+            if (failures.length) throw new P4RuntimeError("Write", RpcCode.UNKNOWN, "", failures);
+          }, fastPath);
+          const w = new WriteCoalescer(writer, { maxBatch, window });
+          const aborts = ops.map(() => new AbortController());
+          const calls = ops.map((o, i) => {
+            const port = o.fail ? 100 + i : i % 100;
+            const entity: EntityInput = {
+              kind: "tableEntry",
+              table: "l2_exact",
+              match: { "hdr.ethernet.dst_addr": 0x900 + o.key },
+              action: { name: "set_port", params: { port: o.bad ? 1000 : port } },
+            };
+            return o.op === "insert" ? w.insert(entity, aborts[i]!.signal) : o.op === "modify" ? w.modify(entity, aborts[i]!.signal) : w.delete(entity, aborts[i]!.signal);
+          });
+          ops.forEach((o, i) => o.cancel && aborts[i]!.abort());
+          const results = await Promise.allSettled(calls);
+          const sent = requests.flat().map(portOf);
+          // Nothing twice, nothing cancelled or bad.
+          expect(new Set(sent).size).toBe(sent.length);
+          ops.forEach((o, i) => {
+            const port = o.fail ? 100 + i : i % 100;
+            const r = results[i]!;
+            if (o.cancel) {
+              // Cancelled in the callers' turn, before anything was encoded or sent.
+              expect(r.status === "rejected" && (r.reason as Error).name === "AbortError").toBe(true);
+              expect(sent.includes(port)).toBe(false);
+              return;
+            }
+            if (o.bad) {
+              expect(r.status === "rejected" && /bits/.test((r.reason as Error).message)).toBe(true);
+              return;
+            }
+            expect(sent.filter((p) => p === port)).toHaveLength(1);
+            if (o.fail) expect(r.status === "rejected" && (r.reason as P4RuntimeError).failures[0]?.code === RpcCode.NOT_FOUND).toBe(true);
+            else expect(r.status).toBe("fulfilled");
+          });
+          // Per entity, the order sent is the order of the calls.
+          for (let k = 0; k <= 6; k++) {
+            const callOrder = ops.flatMap((o, i) => (o.key === k && !o.bad && !o.cancel ? [o.fail ? 100 + i : i % 100] : []));
+            const sentOrder = sent.filter((p) => callOrder.includes(p));
+            expect(sentOrder).toEqual(callOrder);
+          }
+          // No request holds one entity twice.
+          for (const r of requests) {
+            const keys = r.map((u) => (u.entity?.entity.case === "tableEntry" ? u.entity.entity.value.match[0]!.fieldMatchType.value : undefined)).map((m) => JSON.stringify(m && "value" in m ? [...(m.value as Uint8Array)] : m));
+            expect(new Set(keys).size).toBe(keys.length);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.COALESCER_RUNS ?? 150) },
+    );
   });
 });
 

@@ -7,9 +7,9 @@
  *
  * The fast path never raises a validation error of its own: whenever the
  * input is anything it does not handle, or anything the general encoder
- * (entities/table-entry.ts) would reject, it returns undefined and the
- * caller runs the general encoder, which produces the result or the one
- * documented error. For accepted input the bytes are exactly
+ * (entities/table-entry.ts) would reject, it declines (undefined / false,
+ * writing nothing) and the caller runs the general encoder, which produces
+ * the result or the one documented error. For accepted input the bytes are exactly
  * toBinary(UpdateSchema, create(UpdateSchema, { type, entity:
  * encodeEntity(...) })) — test/client/wire.test.ts checks both properties
  * on random valid and invalid entries.
