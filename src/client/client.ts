@@ -46,6 +46,7 @@ import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, type UpdateIn
 import { type EncodedUpdate, TableEntryFastPath, type WireSlot, keyHash } from "./wire/table-entry.js";
 import { type SlotColumns, WriteRequestFramer } from "./wire/request.js";
 import { encodeUpdate } from "./wire/messages.js";
+import { decodeReadResponse } from "./wire/reader.js";
 import { varintSize } from "./wire/writer.js";
 
 export interface P4RuntimeClientOptions {
@@ -477,8 +478,9 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   }
 
   async *readRaw(entities: Entity[]): AsyncGenerator<Entity> {
-    for await (const res of this.channel.read(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), this.rpc)) {
-      yield* res.entities;
+    // Responses are decoded by the wire decoder (table entries without reflection; the same messages fromBinary gives).
+    for await (const res of this.channel.readBytes(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), this.rpc)) {
+      yield* decodeReadResponse(res);
     }
   }
 

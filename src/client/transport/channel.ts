@@ -60,6 +60,13 @@ const writeBytesMethod = {
   deserialize: methods.write.deserialize,
 };
 
+/** Read with the responses handed over as received (the caller decodes them, see src/client/wire/reader.ts). */
+const readBytesMethod = {
+  path: methods.read.path,
+  serialize: methods.read.serialize,
+  deserialize: (b: Buffer): Buffer => b,
+};
+
 export interface CallOptions {
   readonly timeoutMs?: number;
   readonly waitForReady?: boolean;
@@ -128,6 +135,18 @@ export class P4RuntimeChannel {
     const call = this.client.makeServerStreamRequest(methods.read.path, methods.read.serialize, methods.read.deserialize, req, new grpc.Metadata(), callOptions(opts));
     try {
       for await (const res of call as AsyncIterable<ReadResponse>) yield res;
+    } catch (e) {
+      throw toP4RuntimeError("Read", e);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  /** Read with each ReadResponse as its serialized bytes; errors are P4RuntimeError("Read"). */
+  async *readBytes(req: ReadRequest, opts?: CallOptions): AsyncGenerator<Buffer> {
+    const call = this.client.makeServerStreamRequest(readBytesMethod.path, readBytesMethod.serialize, readBytesMethod.deserialize, req, new grpc.Metadata(), callOptions(opts));
+    try {
+      for await (const res of call as AsyncIterable<Buffer>) yield res;
     } catch (e) {
       throw toP4RuntimeError("Read", e);
     } finally {
