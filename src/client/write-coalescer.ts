@@ -205,6 +205,8 @@ export class WriteCoalescer {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pumpScheduled = false;
   private encodeScheduled = false;
+  /** Set while a request's callers are being answered (idle waiters wait for them). */
+  private settling = 0;
   private closed: Error | undefined;
   private idleWaiters: (() => void)[] = [];
   /** Scratch input handed to the encoder (not retained by it). */
@@ -475,16 +477,29 @@ export class WriteCoalescer {
     } catch (e) {
       sent = Promise.reject(e);
     }
-    sent
-      .then(
-        () => this.settleRange(batch),
-        (e: unknown) => this.settleFailed(batch, e),
-      )
-      .finally(() => {
-        this.inFlight.delete(batch);
-        this.releaseKeys(batch);
-        this.pump();
-      });
+    sent.then(
+      () => this.complete(batch, true, undefined),
+      (e: unknown) => this.complete(batch, false, e),
+    );
+  }
+
+  /**
+   * A request was answered: the next one goes out first (the server is
+   * never kept waiting by the callers' continuations), then its callers
+   * get their outcomes.
+   */
+  private complete(batch: Batch, ok: boolean, e: unknown): void {
+    this.inFlight.delete(batch);
+    this.releaseKeys(batch);
+    this.settling++;
+    try {
+      this.pump();
+    } finally {
+      if (ok) this.settleRange(batch);
+      else this.settleFailed(batch, e);
+      this.settling--;
+      this.checkIdle();
+    }
   }
 
   private releaseKeys(batch: Batch): void {
@@ -600,7 +615,7 @@ export class WriteCoalescer {
   }
 
   private checkIdle(): void {
-    if (this.isIdle()) {
+    if (this.settling === 0 && this.isIdle()) {
       const w = this.idleWaiters.splice(0);
       for (const r of w) r();
     }
