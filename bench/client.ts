@@ -17,14 +17,15 @@
  * inside the clock). BENCH_WARMUP untimed rounds of every figure (default
  * 2) come first, since JIT compilation makes a cold first round up to
  * three times slower. The machine is shared, so every figure, the ceiling
- * included, is then measured in each of BENCH_ROUNDS rounds (default 7;
- * each figure after a pause of BENCH_PAUSE_MS, default 200 ms, so that the previous figure's garbage collection and the switch settle), and the median and the minimum over
- * the rounds are printed, with their fractions of the median ceiling of
- * the same run and target.
+ * included, is then measured in each of BENCH_ROUNDS rounds (default 7),
+ * each after a pause of BENCH_PAUSE_MS (default 200 ms: the previous
+ * figure's garbage collection and the switch settle), and the median and
+ * the minimum over the rounds are printed, with their fractions of the
+ * median ceiling of the same run and target.
  *
  * BENCH_N (10,000), BENCH_NAIVE (2,000), BENCH_ROUNDS, BENCH_WARMUP,
- * BENCH_TARGETS (embedded,bmv2) and BENCH_JSON=1 (one JSON line per
- * target) adjust it.
+ * BENCH_PAUSE_MS, BENCH_TARGETS (embedded,bmv2) and BENCH_JSON=1 (one JSON
+ * line per target) adjust it.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { P4RuntimeClient } from "../src/client/client.js";
