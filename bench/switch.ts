@@ -8,11 +8,12 @@
  * Run: npx tsx bench/switch.ts, or npx vitest bench bench/switch.bench.ts --run
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loadPipeline, type Engine } from "../src/switch/engine/index.js";
+import { readPcap as readPcapFile, writePcapFile } from "../src/switch/ports/pcap.js";
 import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
 import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, rd, table } from "../test/engine/fixtures.js";
 
@@ -156,38 +157,9 @@ export function measureEngine(w: Workload, ms = 1000): { pps: number; outputs: n
 
 // -- simple_switch comparison ------------------------------------------------------------
 
-function writePcap(path: string, pkts: Uint8Array[]): void {
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [hdr];
-  for (const p of pkts) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(p.length, 8);
-    r.writeUInt32LE(p.length, 12);
-    parts.push(r, Buffer.from(p));
-  }
-  writeFileSync(path, Buffer.concat(parts));
-}
-
-/** Packets and timestamps (µs) of a pcap file. */
+/** Packets and timestamps (µs) of a pcap simple_switch wrote. */
 export function readPcap(path: string): { ts: number; data: Uint8Array }[] {
-  const b = readFileSync(path);
-  const out: { ts: number; data: Uint8Array }[] = [];
-  if (b.length < 24) return out;
-  const nano = b.readUInt32LE(0) === 0xa1b23c4d;
-  let o = 24;
-  while (o + 16 <= b.length) {
-    const sec = b.readUInt32LE(o);
-    const sub = b.readUInt32LE(o + 4);
-    const len = b.readUInt32LE(o + 8);
-    out.push({ ts: sec * 1e6 + (nano ? sub / 1000 : sub), data: new Uint8Array(b.subarray(o + 16, o + 16 + len)) });
-    o += 16 + len;
-  }
-  return out;
+  return readPcapFile(path, { partial: true }).map((r) => ({ ts: Number(r.timeUs), data: r.data }));
 }
 
 /** simple_switch from PATH or P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI (see test/engine/toolchain.ts). */
@@ -206,8 +178,8 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
   writeFileSync(jsonPath, JSON.stringify(w.json));
   const pkts: Uint8Array[] = [];
   for (let i = 0; i < count; i++) pkts.push(w.packets[i % w.packets.length]!);
-  writePcap(join(dir, "p1_in.pcap"), pkts);
-  for (let p = 2; p <= 5; p++) writePcap(join(dir, `p${p}_in.pcap`), []);
+  writePcapFile(join(dir, "p1_in.pcap"), pkts);
+  for (let p = 2; p <= 5; p++) writePcapFile(join(dir, `p${p}_in.pcap`), []);
   const port = 9090 + Math.floor(Math.random() * 500);
   const args = ["--use-files", "3", "--thrift-port", String(port), "--log-level", "off", "--notifications-addr", `ipc://${join(dir, "notifications.ipc")}`, "-i", `1@${join(dir, "p1")}`];
   for (let p = 2; p <= 5; p++) args.push("-i", `${p}@${join(dir, `p${p}`)}`);

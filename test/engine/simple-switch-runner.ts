@@ -4,39 +4,18 @@
  * packets written on each port. Used for byte-for-byte comparisons.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SS_BIN, SS_CLI } from "./toolchain.js";
+import { readPcap as readPcapFile, writePcapFile } from "../../src/switch/ports/pcap.js";
 
 export function writePcap(path: string, pkts: readonly Uint8Array[]): void {
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16);
-  hdr.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [hdr];
-  for (const p of pkts) {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(p.length, 8);
-    r.writeUInt32LE(p.length, 12);
-    parts.push(r, Buffer.from(p));
-  }
-  writeFileSync(path, Buffer.concat(parts));
+  writePcapFile(path, pkts);
 }
 
 export function readPcap(path: string): Uint8Array[] {
-  if (!existsSync(path)) return [];
-  const b = readFileSync(path);
-  const out: Uint8Array[] = [];
-  let o = 24;
-  while (o + 16 <= b.length) {
-    const len = b.readUInt32LE(o + 8);
-    out.push(new Uint8Array(b.subarray(o + 16, o + 16 + len)));
-    o += 16 + len;
-  }
-  return out;
+  return existsSync(path) ? readPcapFile(path, { partial: true }).map((r) => r.data) : [];
 }
 
 let portBase = 20000 + Math.floor(Math.random() * 20000);

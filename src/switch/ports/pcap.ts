@@ -47,10 +47,29 @@ export class PcapWriter {
   }
 }
 
+/** Writes `frames` as a pcap file (timestamps 0). */
+export function writePcapFile(path: string, frames: readonly Uint8Array[]): void {
+  const w = new PcapWriter(path);
+  for (const f of frames) w.write(f, 0n);
+  w.close();
+}
+
+export interface ReadPcapOptions {
+  /**
+   * Accept a file cut short (simple_switch writes its pcaps in blocks and
+   * loses the last one when stopped): an empty file or a cut last record
+   * end the list instead of raising an error.
+   */
+  readonly partial?: boolean;
+}
+
 /** Reads every record of a pcap file (either byte order, µs or ns). */
-export function readPcap(path: string): PcapRecord[] {
+export function readPcap(path: string, options: ReadPcapOptions = {}): PcapRecord[] {
   const buf = readFileSync(path);
-  if (buf.length < 24) throw new Error(`${path}: too short for a pcap file`);
+  if (buf.length < 24) {
+    if (options.partial) return [];
+    throw new Error(`${path}: too short for a pcap file`);
+  }
   const magicLE = buf.readUInt32LE(0);
   const magicBE = buf.readUInt32BE(0);
   let le: boolean;
@@ -66,7 +85,7 @@ export function readPcap(path: string): PcapRecord[] {
   }
   const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const linkType = u32(20);
-  if (linkType !== LINKTYPE_ETHERNET) throw new Error(`${path}: link type ${linkType} is not Ethernet`);
+  if (linkType !== LINKTYPE_ETHERNET && !options.partial) throw new Error(`${path}: link type ${linkType} is not Ethernet`);
   const out: PcapRecord[] = [];
   let off = 24;
   while (off + 16 <= buf.length) {
@@ -74,7 +93,10 @@ export function readPcap(path: string): PcapRecord[] {
     const frac = BigInt(u32(off + 4));
     const incl = u32(off + 8);
     off += 16;
-    if (off + incl > buf.length) throw new Error(`${path}: truncated record at byte ${off - 16}`);
+    if (off + incl > buf.length) {
+      if (options.partial) break;
+      throw new Error(`${path}: truncated record at byte ${off - 16}`);
+    }
     out.push({ timeUs: sec * 1_000_000n + (nano ? frac / 1000n : frac), data: new Uint8Array(buf.subarray(off, off + incl)) });
     off += incl;
   }
