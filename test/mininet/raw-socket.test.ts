@@ -216,6 +216,36 @@ describe.skipIf(skipReason !== undefined)("RawSocketPort on a veth pair", () => 
     expect(() => new RawSocketPort("p4nosuch0")).toThrow(/p4nosuch0.*no interface named/);
   });
 
+  it("opens an interface inside another network namespace, and the process stays in its own", async () => {
+    // THERE lives in NS only: opened with the namespace's path, it talks to HERE.
+    const inNs = new RawSocketPort(THERE, { netns: `/run/netns/${NS}` });
+    const there: Buffer[] = [];
+    inNs.onReceive((f) => {
+      if (Buffer.from(f.subarray(6, 12)).equals(MAC_HERE)) there.push(Buffer.from(f));
+    });
+    try {
+      got.length = 0;
+      const toHere = frame(MAC_THERE, 64);
+      inNs.send(toHere);
+      await until(() => got.length >= 1);
+      expect(got[0]?.toString("hex")).toBe(toHere.toString("hex"));
+      const toThere = frame(MAC_HERE, 90);
+      port.send(toThere);
+      await until(() => there.length >= 1);
+      expect(there[0]?.toString("hex")).toBe(toThere.toString("hex"));
+      // Back in our namespace: THERE is not visible here, HERE still is.
+      expect(() => new RawSocketPort(THERE)).toThrow(/no interface named/);
+      new RawSocketPort(HERE).close();
+    } finally {
+      inNs.close();
+    }
+  });
+
+  it("names a missing namespace, and an interface missing in the namespace", () => {
+    expect(() => new RawSocketPort(THERE, { netns: "/run/netns/p4cast-no-such-ns" })).toThrow(/p4cast-no-such-ns/);
+    expect(() => new RawSocketPort(HERE, { netns: `/run/netns/${NS}` })).toThrow(new RegExp(`no interface named "${HERE}" in /run/netns/${NS}`));
+  });
+
   it("drops what it is given after close", () => {
     const p = new RawSocketPort(HERE);
     p.close();

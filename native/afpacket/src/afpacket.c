@@ -3,6 +3,7 @@
  *
  *   const { AfPacketSocket } = require("./build/Release/afpacket.node");
  *   const s = new AfPacketSocket("s1-eth1", (frames) => { ... }, (err) => { ... });
+ *   const h = new AfPacketSocket("h1-eth0", onFrames, onError, "/run/netns/p4cast-h1");
  *   s.send(buffer);   // true: handed to the kernel; false: dropped (queue full, link down)
  *   s.stats();        // counters
  *   s.close();
@@ -15,6 +16,13 @@
  * RX_BATCH per callback) and handed to JavaScript as one array of Buffers.
  * VLAN tags the kernel moved into packet metadata are put back into the
  * frame, so JavaScript sees the bytes that were on the wire.
+ *
+ * With a fourth argument, the path of a network namespace (a file under
+ * /run/netns, or /proc/<pid>/ns/net of a Mininet host), the interface is
+ * looked up and the socket created inside that namespace: the calling
+ * thread enters it with setns(2), creates and binds the socket, and returns
+ * to its own namespace. A socket stays in the namespace it was created in,
+ * so one process can be every host of a network.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -253,10 +263,64 @@ static sock_t *unwrap(napi_env env, napi_value self) {
   return s;
 }
 
-/* new AfPacketSocket(ifname, onFrames, onError?) */
+/* Opens and binds the socket of `ifname` in the calling thread's namespace; -errno on failure, *what names the step. */
+static int open_bound(const char *ifname, unsigned *ifindex_out, const char **what);
+
+static int open_bound(const char *ifname, unsigned *ifindex_out, const char **what) {
+  unsigned ifindex = if_nametoindex(ifname);
+  if (ifindex == 0) {
+    *what = "if_nametoindex";
+    return -errno;
+  }
+  /* Protocol 0: receive nothing until bound to the interface below. */
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *what = "socket";
+    return -errno;
+  }
+  int one = 1;
+  int sz = RCVBUF_BYTES;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+  sz = SNDBUF_BYTES;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) {
+    *what = "setsockopt(PACKET_AUXDATA)";
+    goto fail;
+  }
+  /* Linux >= 4.20; older kernels: our own transmissions come back, which a switch must not see. */
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
+    *what = "setsockopt(PACKET_IGNORE_OUTGOING)";
+    goto fail;
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = (int)ifindex;
+  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+    *what = "bind";
+    goto fail;
+  }
+  struct packet_mreq mr;
+  memset(&mr, 0, sizeof mr);
+  mr.mr_ifindex = (int)ifindex;
+  mr.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
+    *what = "setsockopt(PACKET_MR_PROMISC)";
+    goto fail;
+  }
+  *ifindex_out = ifindex;
+  return fd;
+fail:;
+  int e = errno;
+  close(fd);
+  return -e;
+}
+
+/* new AfPacketSocket(ifname, onFrames, onError?, netnsPath?) */
 static napi_value sock_new(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], self;
+  size_t argc = 4;
+  napi_value argv[4], self;
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   if (argc < 2) {
     napi_throw_type_error(env, NULL, "AfPacketSocket(ifname, onFrames[, onError])");
@@ -283,47 +347,53 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   napi_valuetype te = napi_undefined;
   if (argc >= 3) CHECK(napi_typeof(env, argv[2], &te));
 
-  unsigned ifindex = if_nametoindex(ifname);
-  if (ifindex == 0) return throw_errno(env, "if_nametoindex", ifname, errno == ENXIO ? ENODEV : errno);
+  char netns[4096] = "";
+  if (argc >= 4) {
+    napi_valuetype tn;
+    CHECK(napi_typeof(env, argv[3], &tn));
+    if (tn == napi_string) {
+      size_t nlen = 0;
+      CHECK(napi_get_value_string_utf8(env, argv[3], netns, sizeof netns, &nlen));
+      if (nlen == 0 || nlen >= sizeof netns - 1) {
+        napi_throw_range_error(env, NULL, "afpacket: network namespace path must have 1 to 4094 characters");
+        return NULL;
+      }
+    } else if (tn != napi_undefined && tn != napi_null) {
+      napi_throw_type_error(env, NULL, "afpacket: network namespace must be a path (string)");
+      return NULL;
+    }
+  }
 
-  /* Protocol 0: receive nothing until bound to the interface below. */
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return throw_errno(env, "socket", ifname, errno);
-  int one = 1;
-  int sz = RCVBUF_BYTES;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
-  sz = SNDBUF_BYTES;
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "setsockopt(PACKET_AUXDATA)", ifname, e);
+  unsigned ifindex = 0;
+  const char *what = "socket";
+  int fd;
+  if (netns[0]) {
+    /* Enter the namespace on this thread, open there, come back. */
+    int self_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (self_ns < 0) return throw_errno(env, "open(/proc/thread-self/ns/net)", ifname, errno);
+    int target = open(netns, O_RDONLY | O_CLOEXEC);
+    if (target < 0) {
+      int e = errno;
+      close(self_ns);
+      return throw_errno(env, "open(network namespace)", netns, e);
+    }
+    if (setns(target, CLONE_NEWNET) < 0) {
+      int e = errno;
+      close(target), close(self_ns);
+      return throw_errno(env, "setns(network namespace)", netns, e);
+    }
+    close(target);
+    fd = open_bound(ifname, &ifindex, &what);
+    if (setns(self_ns, CLONE_NEWNET) < 0) {
+      /* Cannot happen for a namespace we came from; if it does, this thread is in the wrong place for good. */
+      fprintf(stderr, "afpacket: cannot return to the original network namespace: %s\n", strerror(errno));
+      abort();
+    }
+    close(self_ns);
+  } else {
+    fd = open_bound(ifname, &ifindex, &what);
   }
-  /* Linux >= 4.20; older kernels: our own transmissions come back, which a switch must not see. */
-  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "setsockopt(PACKET_IGNORE_OUTGOING)", ifname, e);
-  }
-  struct sockaddr_ll sll;
-  memset(&sll, 0, sizeof sll);
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_ALL);
-  sll.sll_ifindex = (int)ifindex;
-  if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "bind", ifname, e);
-  }
-  struct packet_mreq mr;
-  memset(&mr, 0, sizeof mr);
-  mr.mr_ifindex = (int)ifindex;
-  mr.mr_type = PACKET_MR_PROMISC;
-  if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
-    int e = errno;
-    close(fd);
-    return throw_errno(env, "setsockopt(PACKET_MR_PROMISC)", ifname, e);
-  }
+  if (fd < 0) return throw_errno(env, what, ifname, -fd == ENXIO ? ENODEV : -fd);
 
   sock_t *s = calloc(1, sizeof *s);
   uint8_t *rxbuf = malloc(RX_BUF);
@@ -489,7 +559,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_define_class(env, "AfPacketSocket", NAPI_AUTO_LENGTH, sock_new, NULL, sizeof props / sizeof props[0], props, &cls));
   CHECK(napi_set_named_property(env, exports, "AfPacketSocket", cls));
   napi_value ver;
-  CHECK(napi_create_uint32(env, 1, &ver));
+  CHECK(napi_create_uint32(env, 2, &ver));
   CHECK(napi_set_named_property(env, exports, "abiVersion", ver));
   return exports;
 }

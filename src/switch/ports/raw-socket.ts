@@ -38,7 +38,7 @@ interface AfPacketSocket {
 
 interface AfPacketAddon {
   readonly abiVersion: number;
-  readonly AfPacketSocket: new (ifname: string, onFrames: (frames: Buffer[]) => void, onError?: (err: Error) => void) => AfPacketSocket;
+  readonly AfPacketSocket: new (ifname: string, onFrames: (frames: Buffer[]) => void, onError?: (err: Error) => void, netns?: string) => AfPacketSocket;
 }
 
 /** Where the addon is looked for: $P4CAST_AFPACKET_ADDON, else the build output next to src/ and dist/. */
@@ -51,6 +51,9 @@ export function afpacketAddonPath(): string {
 
 /** The command that builds the addon, for error messages. */
 export const AFPACKET_BUILD_COMMAND = "native/afpacket/build.sh";
+
+/** The addon's interface version this code expects (2: sockets in another network namespace). */
+const ADDON_ABI = 2;
 
 let addon: AfPacketAddon | undefined;
 
@@ -67,7 +70,11 @@ export function loadAfPacket(): AfPacketAddon {
   } catch (e) {
     throw new Error(`cannot load the AF_PACKET addon ${path} (${(e as Error).message}); rebuild it with \`${AFPACKET_BUILD_COMMAND}\``);
   }
-  if (addon.abiVersion !== 1) throw new Error(`the AF_PACKET addon ${path} has interface version ${addon.abiVersion}, expected 1; rebuild it with \`${AFPACKET_BUILD_COMMAND}\``);
+  if (addon.abiVersion !== ADDON_ABI) {
+    const found = addon.abiVersion;
+    addon = undefined;
+    throw new Error(`the AF_PACKET addon ${path} has interface version ${found}, expected ${ADDON_ABI}; rebuild it with \`${AFPACKET_BUILD_COMMAND}\``);
+  }
   return addon;
 }
 
@@ -90,6 +97,12 @@ export interface RawSocketPortOptions {
    * line on stderr.
    */
   readonly onError?: (err: Error) => void;
+  /**
+   * A network namespace to open the interface in: a path such as
+   * /run/netns/<name> or /proc/<pid>/ns/net (a Mininet host). The socket
+   * lives there; this process stays where it is.
+   */
+  readonly netns?: string;
 }
 
 export class RawSocketPort implements Port {
@@ -132,13 +145,14 @@ export class RawSocketPort implements Port {
           this.socket = undefined;
           onError(err);
         },
+        options.netns,
       );
     } catch (e) {
       const err = e as Error & { code?: string };
       if (err.code === "EPERM" || err.code === "EACCES") {
         throw Object.assign(new Error(`${err.message} — raw sockets need root or CAP_NET_RAW`), { code: err.code });
       }
-      if (err.code === "ENODEV") throw Object.assign(new Error(`${err.message} — no interface named "${ifname}"`), { code: err.code });
+      if (err.code === "ENODEV") throw Object.assign(new Error(`${err.message} — no interface named "${ifname}"${options.netns ? ` in ${options.netns}` : ""}`), { code: err.code });
       throw err;
     }
   }
