@@ -17,7 +17,7 @@ import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
 import type { MeterSpec } from "../src/controller/topology/schema.js";
 import { buildFrame, decodeFrame } from "../src/packet/index.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row } from "./lib.js";
+import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, runName } from "./lib.js";
 
 export type Colour = "green" | "yellow" | "red";
 
@@ -101,7 +101,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
   const bursts = Math.round((seconds * 1000) / periodMs);
   const bar = progress(opts, "burst", SETTINGS.length * bursts);
   bar.update(0, "starting the network");
-  const lab = await bringUp({ ...t, heartbeat: { ...t.heartbeat, intervalMs: 1000 } }, opts.target);
+  const lab = await bringUp({ ...t, heartbeat: { ...t.heartbeat, intervalMs: 1000 } }, opts);
   const payload = new Uint8Array(FRAME_BYTES - 14 - 20 - 8);
   const frame = (seq: number) => {
     new DataView(payload.buffer).setUint32(0, seq);
@@ -236,7 +236,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
   );
   await writeResults(opts, "burst", out, csv, {
     resolve: { scale: { color: "independent" } },
-    title: { text: `Burst regulation at the ingress router (${opts.target}): ${burstFrames} × ${FRAME_BYTES} B every ${periodMs} ms` },
+    title: { text: `Burst regulation at the ingress router (${runName(opts)}): ${burstFrames} × ${FRAME_BYTES} B every ${periodMs} ms` },
     vconcat: [
       {
         data: { values: timeline },
@@ -271,7 +271,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
   });
   printTable(
     opts,
-    `burst (${opts.target}): measured colour counters at ${ingress} vs the RFC 2698 model (colour-blind)`,
+    `burst (${runName(opts)}): measured colour counters at ${ingress} vs the RFC 2698 model (colour-blind)`,
     results.map((r) => ({
       setting: r.setting,
       "cir/pir kB/s": `${r.cir / 1000}/${r.pir / 1000}`,

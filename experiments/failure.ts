@@ -15,7 +15,7 @@ import type { FailoverReport } from "../src/controller/controller.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
 import { analyse, settle, streamFrame } from "../src/controller/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target } from "./lib.js";
+import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
 import { join } from "node:path";
 
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
@@ -79,7 +79,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
   const cutAtSeq = Math.floor(packets / 3);
   const bar = progress(opts, "failure", packets);
   bar.update(0, "starting the network");
-  const lab = await bringUp(t, opts.target);
+  const lab = await bringUp(t, opts);
   try {
     const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
     const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
@@ -170,7 +170,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const rows = results.map((r) => ({ ...r }) as unknown as Row);
     const cutMs = cutAt - t0;
     await writeResults(opts, "failure", out, rows, {
-      title: { text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${opts.target}, ${packets} packets every ${rateMs} ms per session)` },
+      title: { text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${runName(opts)}, ${packets} packets every ${rateMs} ms per session)` },
       vconcat: [
         {
           width: 520,
@@ -209,7 +209,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     });
     printTable(
       opts,
-      `failure (${opts.target}): link ${cutLink} cut at packet ${cutAtSeq}; verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
+      `failure (${runName(opts)}): link ${cutLink} cut at packet ${cutAtSeq}; verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
       summarise(results),
     );
     return out;

@@ -19,7 +19,7 @@ import { startLabProcess } from "../src/controller/lab/lab-process.js";
 import { starTopology } from "../src/controller/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
-import { bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target } from "./lib.js";
+import { bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, runName } from "./lib.js";
 
 export interface CostRow {
   readonly links: number;
@@ -52,11 +52,12 @@ export interface HeartbeatResults {
   readonly detectionSummary: Row[];
 }
 
-async function measureCost(target: Target, links: number, mode: "fast" | "slow", intervalMs: number, seconds: number): Promise<CostRow> {
+async function measureCost(opts: ExperimentOptions, links: number, mode: "fast" | "slow", intervalMs: number, seconds: number): Promise<CostRow> {
   const topology = starTopology(links, mode, intervalMs);
   let ctl: Controller;
   let stop: () => Promise<void>;
-  if (target === "embedded") {
+  if (opts.target === "embedded" && !opts.mininet) {
+    // In a child process: the switches' CPU is not counted as the controller's.
     const lab = await startLabProcess(topology);
     ctl = new Controller({ topology, pipeline: await loadPipeline(), grpcAddress: (s) => lab.addresses.get(s.name)! });
     stop = async () => {
@@ -66,7 +67,7 @@ async function measureCost(target: Target, links: number, mode: "fast" | "slow",
     await ctl.connect();
     await ctl.deploy();
   } else {
-    const lab = await bringUp(topology, "bmv2");
+    const lab = await bringUp(topology, opts);
     ctl = lab.ctl;
     stop = () => lab.stop();
   }
@@ -98,12 +99,13 @@ async function measureCost(target: Target, links: number, mode: "fast" | "slow",
 
 export async function main(opts: ExperimentOptions = parseOptions()): Promise<HeartbeatResults> {
   if (opts.replot) {
-    const out = JSON.parse(readFileSync(join(opts.out, "heartbeat", opts.target, "results.json"), "utf8")) as HeartbeatResults;
+    const out = JSON.parse(readFileSync(join(opts.out, "heartbeat", runName(opts), "results.json"), "utf8")) as HeartbeatResults;
     await report(opts, out);
     return out;
   }
-  const bmv2 = opts.target === "bmv2";
-  const peers = opts.short ? [1, 4] : bmv2 ? [1, 2, 4, 8, 16] : [1, 10, 25, 50, 100];
+  // One switch process per peer on simple_switch_grpc and in Mininet: fewer peers there.
+  const processes = opts.target === "bmv2" || !!opts.mininet;
+  const peers = opts.short ? [1, 4] : processes ? [1, 2, 4, 8, 16] : [1, 10, 25, 50, 100];
   const costSeconds = opts.short ? 1 : 3;
   const costIntervalMs = 100;
   const intervals = opts.short ? [50, 100] : [50, 100, 200];
@@ -114,14 +116,14 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   for (const n of peers) {
     for (const mode of ["fast", "slow"] as const) {
       bar.increment(`${n} links, ${mode} path`);
-      cost.push(await measureCost(opts.target, n, mode, costIntervalMs, costSeconds));
+      cost.push(await measureCost(opts, n, mode, costIntervalMs, costSeconds));
     }
   }
 
   // Detection: one network (two switches, one link); a fresh monitor per grid point.
   const detection: DetectionRow[] = [];
   const topology = starTopology(1, "fast", 100, 54000);
-  const lab = await bringUp(topology, opts.target);
+  const lab = await bringUp(topology, opts);
   try {
     const peersPlan = lab.ctl.currentPlan!.peers;
     for (const intervalMs of intervals) {
@@ -203,7 +205,7 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   const boundLines = thresholds.flatMap((threshold) => intervals.map((intervalMs) => ({ intervalMs, threshold: String(threshold), boundMs: (threshold + 1) * intervalMs })));
   const detectPoints = detection.map((d) => ({ ...d, threshold: String(d.threshold) }));
   await writeResults(opts, "heartbeat", out, csv, {
-    title: { text: `Heartbeat offload (${opts.target})` },
+    title: { text: `Heartbeat offload (${runName(opts)})` },
     resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
     hconcat: [
       {
@@ -264,10 +266,10 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   });
   printTable(
     opts,
-    `heartbeat cost (${opts.target}): interval ${costIntervalMs} ms, ${costSeconds} s per run; messages = packet-outs + read requests and responses + packet-ins`,
+    `heartbeat cost (${runName(opts)}): interval ${costIntervalMs} ms, ${costSeconds} s per run; messages = packet-outs + read requests and responses + packet-ins`,
     cost.map((c) => ({ links: c.links, path: c.mode, "CPU ms/s": c.cpuMsPerS, "packet-outs/s": c.packetOutsPerS, "reads/s": c.readsPerS, "packet-ins/s": c.packetInsPerS, "messages/s": c.messagesPerS, "links down": c.linksDown })),
   );
-  printTable(opts, `detection (${opts.target}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
+  printTable(opts, `detection (${runName(opts)}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
 }
 
 if (isMain(import.meta.url)) await main();

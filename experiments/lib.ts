@@ -1,7 +1,8 @@
 /**
- * What every experiment shares: the command line (--target, --short, --out),
- * bringing a topology up on embedded switches or simple_switch_grpc with a
- * deployed controller, a progress bar, the summary table, and the result
+ * What every experiment shares: the command line (--target, --mininet,
+ * --short, --out), bringing a topology up on embedded switches or
+ * simple_switch_grpc (directly, or as a Mininet network) with a deployed
+ * controller, a progress bar, the summary table, and the result
  * files (results.json, results.csv, plot.svg rendered headless by Vega-Lite).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import Table from "cli-table3";
 import { Controller } from "../src/controller/controller.js";
 import { EmbeddedNetwork } from "../src/controller/lab/embedded-network.js";
 import { Bmv2Network, bmv2NetworkUnavailable } from "../src/controller/lab/bmv2-network.js";
+import { MininetNetwork, mininetNetworkUnavailable } from "../src/controller/lab/mininet-network.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import type { Topology } from "../src/controller/topology/schema.js";
 import type { HostPort } from "../src/switch/ports/virtual-link.js";
@@ -22,9 +24,16 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export type Target = "embedded" | "bmv2";
 
 export interface ExperimentOptions {
+  /** The switch: the embedded switch or simple_switch_grpc. */
   readonly target: Target;
+  /**
+   * Build the network in Mininet (hosts in their own namespaces, one switch
+   * process per switch, veth links) instead of directly: in-process embedded
+   * switches, or simple_switch_grpc processes on veth pairs.
+   */
+  readonly mininet?: boolean;
   readonly short: boolean;
-  /** Results go to <out>/<experiment>/<target>/. */
+  /** Results go to <out>/<experiment>/<target>/ (Mininet: <out>/<experiment>/mininet-<target>/). */
   readonly out: string;
   /** No progress bar, no table (tests). */
   readonly quiet: boolean;
@@ -37,6 +46,7 @@ export function parseOptions(argv: readonly string[] = process.argv.slice(2)): E
     args: [...argv],
     options: {
       target: { type: "string", default: "embedded" },
+      mininet: { type: "boolean", default: false },
       short: { type: "boolean", default: false },
       out: { type: "string", default: join(REPO, "results") },
       quiet: { type: "boolean", default: false },
@@ -45,7 +55,7 @@ export function parseOptions(argv: readonly string[] = process.argv.slice(2)): E
   });
   const target = values.target;
   if (target !== "embedded" && target !== "bmv2") throw new Error(`--target must be embedded or bmv2 (got ${target})`);
-  return { target, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot };
+  return { target, mininet: !!values.mininet, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot };
 }
 
 /** Runs `main` when the module is the program (not when a test imports it). */
@@ -53,8 +63,13 @@ export function isMain(url: string): boolean {
   return !!process.argv[1] && resolve(process.argv[1]) === fileURLToPath(url);
 }
 
+/** Where results of these options go below <out>/<experiment>/, and how they are labelled. */
+export function runName(opts: Pick<ExperimentOptions, "target" | "mininet">): string {
+  return opts.mininet ? `mininet-${opts.target}` : opts.target;
+}
+
 export interface Lab {
-  readonly net: EmbeddedNetwork | Bmv2Network;
+  readonly net: EmbeddedNetwork | Bmv2Network | MininetNetwork;
   readonly ctl: Controller;
   readonly hosts: ReadonlyMap<string, HostPort>;
   cut(link: number): void;
@@ -62,18 +77,22 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-/** Starts the network for `target`, connects a controller and deploys. */
-export async function bringUp(topology: Topology, target: Target): Promise<Lab> {
-  if (target === "bmv2") {
-    const why = bmv2NetworkUnavailable();
-    if (why) throw new Error(`--target bmv2: ${why}`);
-  }
-  const net = target === "embedded" ? await EmbeddedNetwork.start(topology) : await Bmv2Network.start(topology);
+/** Starts the network for `target` (in Mininet with `mininet`), connects a controller and deploys. */
+export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet">): Promise<Lab> {
+  const { target } = opts;
+  const mininet = !!opts.mininet;
+  const why = mininet ? mininetNetworkUnavailable(target) : target === "bmv2" ? bmv2NetworkUnavailable() : undefined;
+  if (why) throw new Error(`--target ${target}${mininet ? " --mininet" : ""}: ${why}`);
+  const net = mininet
+    ? await MininetNetwork.start(topology, { switch: target })
+    : target === "embedded"
+      ? await EmbeddedNetwork.start(topology)
+      : await Bmv2Network.start(topology);
   const ctl = new Controller({
     topology,
     pipeline: await loadPipeline(),
     grpcAddress: net.grpcAddress,
-    ...(net instanceof Bmv2Network ? { thriftAddress: net.thriftAddress } : {}),
+    ...(target === "bmv2" && !(net instanceof EmbeddedNetwork) ? { thriftAddress: net.thriftAddress } : {}),
   });
   try {
     await ctl.connect();
@@ -176,7 +195,7 @@ export interface Written {
 
 /** Writes results.json, results.csv and plot.svg under <out>/<experiment>/<target>/. */
 export async function writeResults(opts: ExperimentOptions, experiment: string, json: unknown, csvRows: readonly Row[], plot: Record<string, unknown>): Promise<Written> {
-  const dir = join(opts.out, experiment, opts.target);
+  const dir = join(opts.out, experiment, runName(opts));
   mkdirSync(dir, { recursive: true });
   const w: Written = { dir, json: join(dir, "results.json"), csv: join(dir, "results.csv"), svg: join(dir, "plot.svg") };
   writeFileSync(w.json, JSON.stringify(json, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
@@ -190,5 +209,5 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** The environment a result was measured in (kept in results.json). */
 export function environment(opts: ExperimentOptions): Row {
-  return { target: opts.target, short: opts.short, node: process.version, date: new Date().toISOString() };
+  return { target: opts.target, network: opts.mininet ? "mininet" : opts.target === "embedded" ? "in-process" : "veth", short: opts.short, node: process.version, date: new Date().toISOString() };
 }

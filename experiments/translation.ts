@@ -8,12 +8,19 @@
  * through the host v4s5).
  *
  * 1. Unicast NAT64: v6only reaches v4only at 64:ff9b::10.0.6.9 with an
- *    ICMPv6 echo, a UDP datagram and a TCP handshake (SYN, SYN-ACK, ACK), all
- *    crafted; this script answers on v4only's side. Every packet is checked
- *    at both ends: translated addresses and every checksum.
+ *    ICMPv6 echo, a UDP datagram and a TCP handshake (SYN, SYN-ACK, ACK).
+ *    Without Mininet they are crafted and this script answers on v4only's
+ *    side; in Mininet (--mininet) the hosts' own stacks do it: ping, a UDP
+ *    echo server and a TCP echo server in v4only, their clients in v6only
+ *    (and ping the other way, v4only to v6only's mapped 10.0.5.1), while
+ *    raw sockets in both hosts capture what arrives. Every packet is checked
+ *    at the receiving end: translated addresses and every checksum.
  * 2. Multicast 4→6: v6only and v6b join the IPv6 form of session 2's group
- *    with MLD; the source streams IPv4; both get it as IPv6 over the path the
- *    controller planned (its `translated` entries: via, translator, cost).
+ *    with MLD (crafted MLDv1 reports; in Mininet the receivers' kernels send
+ *    MLDv2 reports when a socket joins the group); the source streams IPv4;
+ *    both get it as IPv6 over the path the controller planned (its
+ *    `translated` entries: via, translator, cost); in Mininet the receivers'
+ *    UDP sockets count what their kernels accepted.
  */
 import { join } from "node:path";
 import { formatMac } from "../src/client/codec/values.js";
@@ -23,7 +30,8 @@ import type { HostSpec, Topology } from "../src/controller/topology/schema.js";
 import { settle, streamFrame } from "../src/controller/lab/stream.js";
 import { TopologySchema } from "../src/controller/topology/schema.js";
 import { IcmpType, Icmpv6Type, TcpFlags, buildFrame, buildMldV1, checksumProblems, decodeFrame, ipv6MulticastMac, routerAlertOptions, type DecodedFrame, type PacketSpec } from "../src/packet/index.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Lab, type Row } from "./lib.js";
+import { MininetNetwork } from "../src/controller/lab/mininet-network.js";
+import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Lab, type Row, runName } from "./lib.js";
 
 export interface ExchangeRow {
   readonly exchange: string;
@@ -53,11 +61,27 @@ export interface MulticastRow {
   readonly destination: string;
 }
 
+/** In Mininet: what the hosts' own programs saw (ping, UDP and TCP echo clients). */
+export interface StackRow {
+  readonly test: string;
+  readonly from: string;
+  readonly to: string;
+  readonly sent: number;
+  readonly answered: number;
+  /** Round trip (ping's average, or the client's own measure), ms. */
+  readonly rttMs: number | null;
+  readonly detail: string;
+}
+
 export interface TranslationResults {
   readonly experiment: "translation";
   readonly environment: Row;
   readonly unicast: ExchangeRow[];
+  /** The hosts' own stacks (Mininet only; empty otherwise). */
+  readonly stacks: StackRow[];
   readonly multicast: MulticastRow[];
+  /** Kernel-level receptions per receiver (Mininet only): datagrams its UDP socket accepted. */
+  readonly socketReceived: Record<string, number>;
   readonly allRepliesCorrect: boolean;
 }
 
@@ -121,10 +145,17 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
   const count = opts.short ? 50 : 500;
   const bar = progress(opts, "translation", 3 + count);
   bar.update(0, "starting the network");
-  const lab = await bringUp(t, opts.target);
+  const lab = await bringUp(t, opts);
   const unicast: ExchangeRow[] = [];
+  const stacks: StackRow[] = [];
   const multicast: MulticastRow[] = [];
+  const socketReceived: Record<string, number> = {};
+  const mn = lab.net instanceof MininetNetwork ? lab.net : undefined;
   try {
+    if (mn) {
+      bar.update(1, "ping, UDP and TCP between the hosts' own stacks");
+      await hostStacks(lab, mn, v6Addr, target6, unicast, stacks);
+    }
     /** Sends `spec` from `from` and checks what `to` receives; returns the decoded frame. */
     const hop = async (exchange: string, packet: string, from: string, to: string, spec: PacketSpec, expect: { src: string; dst: string; protocol: string }, content: (d: DecodedFrame) => boolean) => {
       const got = nextFrame(lab, to, (d) => d.ip !== undefined && d.ip.l4.kind === expect.protocol && d.ip.header.src === expect.src);
@@ -147,6 +178,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       });
       return d;
     };
+    if (!mn) {
     const body = new TextEncoder().encode("p4cast translation experiment");
     const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
     const to4 = { src: V6_MAPPED, dst: V4_ADDR };
@@ -171,11 +203,22 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
     const synAck = syn && (await hop("tcp", "SYN-ACK", V4_HOST, V6_HOST, { ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 }, l4: { kind: "tcp", tcp: { srcPort: 80, dstPort: 40002, seq: isn4, ack: isn6 + 1, flags: TcpFlags.SYN | TcpFlags.ACK, window: 65535 } } }, { ...to6, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK) && d.ip!.l4.header.ack === isn6 + 1));
     if (synAck) await hop("tcp", "ACK", V6_HOST, V4_HOST, { ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 }, l4: { kind: "tcp", tcp: { srcPort: 40002, dstPort: 80, seq: isn6 + 1, ack: isn4 + 1, flags: TcpFlags.ACK, window: 65535 } } }, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.header.ack === isn4 + 1);
 
+    }
+
     // Multicast 4 -> 6 after MLD joins.
     const s = t.sessions.find((x) => x.id === 2)!;
     const g6 = embed("ff3e::", s.group);
     const receivers = [V6_HOST, "v6b"];
+    // In Mininet: a UDP socket in each receiver joins the group; its kernel sends the MLD report and counts what it accepts.
+    const sockets = new Map<string, { count(): Promise<number> }>();
     for (const r of receivers) {
+      if (!mn) continue;
+      bar.update(3, `${r} joins ${g6} (its kernel's MLD report)`);
+      const joined = membershipOf(lab, r);
+      sockets.set(r, groupReceiver(mn, r, g6, s.service.port));
+      await Promise.race([joined, sleep(5000)]);
+    }
+    for (const r of mn ? [] : receivers) {
       bar.update(3, `MLD join from ${r}`);
       const h = host(r);
       const ll = `fe80::${h.attach.switch.slice(1)}:${h.attach.port}`;
@@ -219,6 +262,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       if (w > 0) await sleep(w);
     }
     await settle(logs, 400);
+    for (const [r, sock] of sockets) socketReceived[r] = await sock.count();
     bar.update(3 + count, "done");
     for (const r of receivers) {
       const d = plan.find((x) => x.host === r);
@@ -241,19 +285,22 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
     bar.stop();
     await lab.stop();
   }
-  const allRepliesCorrect = unicast.length === 7 && unicast.every((r) => r.received && r.checksumsOk && r.contentOk);
-  const out: TranslationResults = { experiment: "translation", environment: environment(opts), unicast, multicast, allRepliesCorrect };
+  const allRepliesCorrect =
+    unicast.length === (mn ? 9 : 7) &&
+    unicast.every((r) => r.received && r.checksumsOk && r.contentOk) &&
+    stacks.every((x) => x.answered === x.sent);
+  const out: TranslationResults = { experiment: "translation", environment: environment(opts), unicast, stacks, multicast, socketReceived, allRepliesCorrect };
   const csv: Row[] = [
     ...unicast.map((u) => ({ part: "unicast", ...u }) as unknown as Row),
     ...multicast.map((m) => ({ part: "multicast", ...m }) as unknown as Row),
   ];
   await writeResults(opts, "translation", out, csv, {
-    title: { text: `NAT64 and 4→6 multicast through s5 (${opts.target})` },
+    title: { text: `NAT64 and 4→6 multicast through s5 (${runName(opts)})` },
     hconcat: [
       {
         width: 320,
         height: 200,
-        title: `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4): one-way latency per packet`,
+        title: mn ? `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4), hosts' own stacks: reply arrival − request arrival` : `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4): one-way latency per packet`,
         data: { values: unicast.map((u) => ({ ...u, label: `${u.exchange}: ${u.packet}`, verdict: u.received && u.checksumsOk && u.contentOk ? "translated, checksums valid" : "wrong or missing" })) },
         mark: { type: "bar" },
         encoding: {
@@ -278,9 +325,185 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
     ],
     resolve: { scale: { color: "independent" } },
   });
-  printTable(opts, `translation (${opts.target}): unicast NAT64, ${V6_HOST} [${v6Addr}] → ${target6} (${V4_HOST})`, unicast.map((u) => ({ exchange: u.exchange, packet: u.packet, "from → to": `${u.from} → ${u.to}`, "src → dst as received": `${u.src} → ${u.dst}`, protocol: u.protocol, checksums: u.checksumsOk ? "ok" : "BAD", content: u.contentOk ? "ok" : "BAD", ms: u.latencyMs })));
-  printTable(opts, `translation (${opts.target}): session 2 (IPv4) delivered as IPv6 after MLD joins`, multicast.map((m) => ({ receiver: m.receiver, via: m.via, translator: m.translator, "path cost": m.cost, "native cost": m.nativeCost ?? "-", sent: m.sent, received: m.received, distinct: m.distinct, "checksum errors": m.checksumErrors, "src → dst": `${m.source} → ${m.destination}` })));
+  printTable(opts, `translation (${runName(opts)}): unicast NAT64, ${V6_HOST} [${v6Addr}] → ${target6} (${V4_HOST})`, unicast.map((u) => ({ exchange: u.exchange, packet: u.packet, "from → to": `${u.from} → ${u.to}`, "src → dst as received": `${u.src} → ${u.dst}`, protocol: u.protocol, checksums: u.checksumsOk ? "ok" : "BAD", content: u.contentOk ? "ok" : "BAD", ms: u.latencyMs })));
+  if (stacks.length > 0) printTable(opts, `translation (${runName(opts)}): the hosts' own programs`, stacks.map((x) => ({ test: x.test, "from → to": `${x.from} → ${x.to}`, sent: x.sent, answered: x.answered, "rtt ms": x.rttMs, detail: x.detail })));
+  printTable(opts, `translation (${runName(opts)}): session 2 (IPv4) delivered as IPv6 after MLD joins`, multicast.map((m) => ({ receiver: m.receiver, via: m.via, translator: m.translator, "path cost": m.cost, "native cost": m.nativeCost ?? "-", sent: m.sent, received: m.received, distinct: m.distinct, "checksum errors": m.checksumErrors, ...(mn ? { "socket got": socketReceived[m.receiver] ?? 0 } : {}), "src → dst": `${m.source} → ${m.destination}` })));
   return out;
+}
+
+/** Resolves when the controller reports a membership change of `host`. */
+function membershipOf(lab: Lab, host: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (c: { host: string }) => {
+      if (c.host !== host) return;
+      lab.ctl.off("membership", on);
+      resolve();
+    };
+    lab.ctl.on("membership", on);
+  });
+}
+
+/** Runs a program in a Mininet host; resolves with its exit code and output (kills it after timeoutMs). */
+function runIn(mn: MininetNetwork, host: string, command: string, args: readonly string[], timeoutMs = 15_000): Promise<{ code: number | null; out: string; err: string }> {
+  const child = mn.exec(host, command, args);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    }),
+  );
+}
+
+/** Starts a server (node -e) in a host and waits for its "ready" line. */
+async function serverIn(mn: MininetNetwork, host: string, script: string): Promise<{ stop(): void }> {
+  const child = mn.exec(host, process.execPath, ["-e", script]);
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`server in ${host} exited (${code}): ${err}`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("ready")) resolve();
+    });
+  });
+  return { stop: () => void child.kill("SIGKILL") };
+}
+
+/** A UDP socket in `host` that joins `group` and counts the datagrams on `port`; count() stops it and says how many. */
+function groupReceiver(mn: MininetNetwork, host: string, group: string, port: number): { count(): Promise<number> } {
+  const script = `
+    const s = require("node:dgram").createSocket({ type: "udp6", reuseAddr: true });
+    let n = 0;
+    s.on("message", () => n++);
+    s.bind(${port}, () => s.addMembership(${JSON.stringify(group)}));
+    process.stdin.on("end", () => { process.stdout.write("count " + n + "\\n"); process.exit(0); });
+    process.stdin.resume();
+  `;
+  const child = mn.exec(host, process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number>((resolve) => child.once("exit", () => resolve(Number(/count (\d+)/.exec(out)?.[1] ?? -1))));
+  return {
+    count: () => {
+      child.stdin!.end();
+      return done;
+    },
+  };
+}
+
+/**
+ * Mininet: NAT64 between the hosts' own stacks. ping (ICMPv6 echo to the
+ * mapped address, and ICMP echo the other way), a UDP echo and a TCP echo
+ * (64 KiB) between v6only's clients and v4only's servers; raw sockets in
+ * both hosts capture the first packet of each kind to check its translated
+ * addresses and checksums.
+ */
+async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6: string, unicast: ExchangeRow[], stacks: StackRow[]): Promise<void> {
+  const capture = (exchange: string, packet: string, from: string, to: string, expect: { src: string; dst: string; protocol: string }, match: (d: DecodedFrame) => boolean) => {
+    const p = nextFrame(lab, to, (d) => d.ip !== undefined && d.ip.l4.kind === expect.protocol && d.ip.header.src === expect.src && match(d), 10_000);
+    return async (since?: Promise<{ at: number } | undefined>) => {
+      const r = await p;
+      const before = since ? await since : undefined;
+      const d = r?.frame;
+      unicast.push({
+        exchange,
+        packet,
+        from,
+        to,
+        src: d?.ip?.header.src ?? "",
+        dst: d?.ip?.header.dst ?? "",
+        protocol: d?.ip?.l4.kind ?? "",
+        received: !!d,
+        checksumsOk: !!d && checksumProblems(d).length === 0,
+        contentOk: !!d && d.ip!.header.dst === expect.dst,
+        latencyMs: r && before ? r.at - before.at : null,
+      });
+      return r;
+    };
+  };
+  const to4 = { src: V6_MAPPED, dst: V4_ADDR };
+  const to6 = { src: target6, dst: v6Addr };
+  const pings = (out: string) => {
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    const rtt = /= [\d.]+\/([\d.]+)\//.exec(out);
+    return { sent: Number(m?.[1] ?? 0), answered: Number(m?.[2] ?? 0), rttMs: rtt ? Number(rtt[1]) : null };
+  };
+
+  // ping 6 -> 4, and 4 -> 6 (v4only pings v6only's mapped address).
+  for (const [from, to, dst, req, rep] of [
+    [V6_HOST, V4_HOST, target6, { ...to4, protocol: "icmp" }, { ...to6, protocol: "icmpv6" }],
+    [V4_HOST, V6_HOST, V6_MAPPED, { src: target6, dst: v6Addr, protocol: "icmpv6" }, { src: V6_MAPPED, dst: V4_ADDR, protocol: "icmp" }],
+  ] as const) {
+    const six = from === V6_HOST;
+    const request = capture("ping", six ? "echo request" : "echo request (4→6)", from, to, req, (d) => (six ? d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REQUEST : d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REQUEST));
+    const reply = capture("ping", six ? "echo reply" : "echo reply (4→6)", to, from, rep, (d) => (six ? d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REPLY : d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REPLY));
+    const r = await runIn(mn, from, "ping", [six ? "-6" : "-4", "-c", "5", "-i", "0.2", "-W", "2", dst]);
+    const q = request();
+    await reply(q);
+    stacks.push({ test: "ping", from, to: `${to} (${dst})`, ...pings(r.out), detail: (r.out.split("\n").find((l) => l.includes("packets transmitted")) ?? r.err.trim()).trim() });
+  }
+
+  // UDP echo: server in v4only, five datagrams from v6only.
+  const udp = await serverIn(mn, V4_HOST, `const s=require("node:dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(7007,()=>console.log("ready"));`);
+  try {
+    const request = capture("udp", "request", V6_HOST, V4_HOST, { ...to4, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.dstPort === 7007);
+    const reply = capture("udp", "reply", V4_HOST, V6_HOST, { ...to6, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.srcPort === 7007);
+    const client = `
+      const s = require("node:dgram").createSocket("udp6");
+      const N = 5; let sent = 0, answered = 0; const rtts = [];
+      function one() {
+        if (sent >= N) { console.log(JSON.stringify({ sent, answered, rtt: rtts.length ? rtts.reduce((a, b) => a + b) / rtts.length : null })); process.exit(0); }
+        const body = Buffer.from("p4cast udp " + sent); const t0 = performance.now(); sent++;
+        const timer = setTimeout(() => { s.removeAllListeners("message"); one(); }, 1000);
+        s.once("message", (m) => { clearTimeout(timer); if (m.equals(body)) { answered++; rtts.push(performance.now() - t0); } one(); });
+        s.send(body, 7007, ${JSON.stringify(target6)});
+      }
+      s.bind(0, one);`;
+    const r = await runIn(mn, V6_HOST, process.execPath, ["-e", client]);
+    await reply(request());
+    const j = safeJson(r.out) as { sent?: number; answered?: number; rtt?: number | null } | undefined;
+    stacks.push({ test: "udp echo", from: V6_HOST, to: `${V4_HOST} ([${target6}]:7007)`, sent: j?.sent ?? 5, answered: j?.answered ?? 0, rttMs: j?.rtt ?? null, detail: j ? "datagrams echoed byte for byte" : `client failed: ${r.err.trim()}` });
+  } finally {
+    udp.stop();
+  }
+
+  // TCP: handshake, 64 KiB echoed, close.
+  const tcp = await serverIn(mn, V4_HOST, `require("node:net").createServer((c)=>c.pipe(c)).listen(8080,"0.0.0.0",()=>console.log("ready"));`);
+  try {
+    const syn = capture("tcp", "SYN", V6_HOST, V4_HOST, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.SYN);
+    const synAck = capture("tcp", "SYN-ACK", V4_HOST, V6_HOST, { ...to6, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK));
+    const ack = capture("tcp", "ACK", V6_HOST, V4_HOST, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.payload.length === 0);
+    const client = `
+      const data = require("node:crypto").randomBytes(65536); const got = [];
+      const t0 = performance.now(); let connectMs = null;
+      const c = require("node:net").connect({ host: ${JSON.stringify(target6)}, port: 8080 }, () => { connectMs = performance.now() - t0; c.write(data); });
+      c.on("data", (d) => { got.push(d); if (Buffer.concat(got).length >= data.length) c.end(); });
+      c.on("close", () => { const b = Buffer.concat(got); console.log(JSON.stringify({ connectMs, bytes: b.length, same: b.equals(data) })); process.exit(0); });
+      c.on("error", (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
+      setTimeout(() => { console.log(JSON.stringify({ error: "timeout", bytes: Buffer.concat(got).length })); process.exit(1); }, 10000);`;
+    const r = await runIn(mn, V6_HOST, process.execPath, ["-e", client]);
+    const first = syn();
+    await synAck(first);
+    await ack();
+    const j = safeJson(r.out) as { connectMs?: number; bytes?: number; same?: boolean; error?: string } | undefined;
+    stacks.push({ test: "tcp echo (64 KiB)", from: V6_HOST, to: `${V4_HOST} ([${target6}]:8080)`, sent: 65536, answered: j?.same ? (j.bytes ?? 0) : 0, rttMs: j?.connectMs ?? null, detail: j?.error ? `failed: ${j.error}` : j?.same ? "connected; 65536 bytes echoed intact; rtt = connect time" : `echoed ${j?.bytes ?? 0} bytes, not the same` });
+  } finally {
+    tcp.stop();
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text.trim().split("\n").pop() ?? "");
+  } catch {
+    return undefined;
+  }
 }
 
 if (isMain(import.meta.url)) await main();

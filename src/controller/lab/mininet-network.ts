@@ -1,0 +1,221 @@
+/**
+ * A topology brought up in Mininet by mininet/p4cast_net.py: one Mininet
+ * host (its own network namespace, addresses, routes, neighbours) per host,
+ * one switch process per switch (simple_switch_grpc, or the embedded switch
+ * on raw sockets) and one veth pair per link. This process drives it from
+ * outside, as EmbeddedNetwork and Bmv2Network are driven:
+ *
+ * - hosts: a HostPort per host over a raw socket opened *inside* the host's
+ *   namespace on its interface (RawSocketPort's netns option), so frames
+ *   leave and enter through the Mininet host's own interface, next to its
+ *   kernel stack; `exec` runs a program in the host (ping, a socket server).
+ * - links: cut() puts the blackhole queueing discipline on both veth ends
+ *   (frames dropped both ways, interfaces up; a veth taken down stalls
+ *   simple_switch's transmit path on every port), restore() removes it.
+ *
+ * Needs root, Debian's mininet for /usr/bin/python3, the AF_PACKET addon,
+ * and simple_switch_grpc (bmv2) or dist/ built (embedded).
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { HostPort } from "../../switch/ports/virtual-link.js";
+import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../switch/ports/raw-socket.js";
+import type { SwitchSpec, Topology } from "../topology/schema.js";
+import { linkId } from "../topology/graph.js";
+
+export type MininetSwitchKind = "bmv2" | "embedded";
+
+/** src/controller/lab and dist/controller/lab are both three levels below the repository root. */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const LAUNCHER = join(REPO, "mininet", "p4cast_net.py");
+const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
+const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
+
+/** Why a Mininet network of this switch kind cannot be built here, or undefined. */
+export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | undefined {
+  if (process.platform !== "linux") return "Mininet needs Linux";
+  if (process.getuid?.() !== 0) return "Mininet needs root";
+  if (spawnSync(PYTHON, ["-c", "import mininet.net, yaml"], { stdio: "ignore" }).status !== 0) {
+    return `Mininet is not installed for ${PYTHON} (apt-get install -y mininet python3-yaml)`;
+  }
+  if (!onPath("ethtool") || !onPath("tc")) return "ethtool and tc are needed (apt-get install -y ethtool iproute2)";
+  if (!afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
+  if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
+  if (kind === "embedded" && !existsSync(join(REPO, "dist", "cli", "main.js"))) return "dist/cli/main.js is missing: npm run build";
+  return undefined;
+}
+
+/** The parts of the launcher's network.json this class uses. */
+interface NetworkFile {
+  switches: { name: string; grpc: string; thrift: string | null; log: string }[];
+  hosts: { name: string; intf: string; netns: string; pid: number }[];
+}
+
+export interface MininetNetworkOptions {
+  readonly switch: MininetSwitchKind;
+  /** Launcher state, logs (and pcaps with `pcap`); default: a fresh directory under the temporary directory. */
+  readonly workdir?: string;
+  /** Per-interface pcap files (default: off; they cost CPU at every frame). */
+  readonly pcap?: boolean;
+  /** Switch log level (default: warn). */
+  readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "off";
+  /** Launcher progress lines (default: none). */
+  readonly onOutput?: (line: string) => void;
+}
+
+export class MininetNetwork {
+  readonly hosts = new Map<string, HostPort>();
+  private readonly ports: RawSocketPort[] = [];
+  private info: NetworkFile | undefined;
+  private launcher: ChildProcess | undefined;
+  private readonly output: string[] = [];
+  private readonly cutLinks = new Set<number>();
+
+  private constructor(
+    readonly topology: Topology,
+    readonly kind: MininetSwitchKind,
+    private readonly dir: string,
+    private readonly ownDir: boolean,
+  ) {}
+
+  static async start(topology: Topology, opts: MininetNetworkOptions): Promise<MininetNetwork> {
+    const why = mininetNetworkUnavailable(opts.switch);
+    if (why) throw new Error(why);
+    const dir = opts.workdir ?? mkdtempSync(join(tmpdir(), "p4cast-mininet-lab-"));
+    const net = new MininetNetwork(topology, opts.switch, dir, opts.workdir === undefined);
+    try {
+      await net.launch(opts);
+      net.openHosts();
+    } catch (e) {
+      await net.stop();
+      throw e;
+    }
+    return net;
+  }
+
+  private async launch(opts: MininetNetworkOptions): Promise<void> {
+    const topoFile = join(this.dir, "topology.json");
+    writeFileSync(topoFile, JSON.stringify(this.topology, null, 1));
+    const args = [LAUNCHER, "--topology", topoFile, "--switch", this.kind, "--workdir", join(this.dir, "net"), "--log-level", opts.logLevel ?? "warn"];
+    if (!opts.pcap) args.push("--no-pcap");
+    const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
+    this.launcher = child;
+    const lines = createInterface({ input: child.stdout! });
+    const errLines = createInterface({ input: child.stderr! });
+    const keep = (l: string) => {
+      this.output.push(l);
+      if (this.output.length > 60) this.output.shift();
+      opts.onOutput?.(l);
+    };
+    errLines.on("line", keep);
+    const ready = await new Promise<string>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`the Mininet launcher exited (${code}) before the network was up:\n${this.output.slice(-25).join("\n")}`));
+      child.once("exit", onExit);
+      lines.on("line", (l) => {
+        keep(l);
+        const m = /^p4cast-net: ready: (.+)$/.exec(l);
+        if (m) {
+          child.off("exit", onExit);
+          resolve(m[1]!);
+        }
+      });
+    });
+    this.info = JSON.parse(readFileSync(ready, "utf8")) as NetworkFile;
+  }
+
+  private openHosts(): void {
+    for (const h of this.info!.hosts) {
+      const port = new RawSocketPort(h.intf, { name: `${h.name}-eth0`, netns: `/proc/${h.pid}/ns/net` });
+      this.ports.push(port);
+      this.hosts.set(h.name, new HostPort(port));
+    }
+  }
+
+  private switchInfo(name: string): NetworkFile["switches"][number] {
+    const s = this.info?.switches.find((x) => x.name === name);
+    if (!s) throw new Error(`no switch "${name}" in the Mininet network`);
+    return s;
+  }
+
+  /** The P4Runtime address of a switch (for ControllerOptions.grpcAddress). */
+  grpcAddress = (s: SwitchSpec): string => this.switchInfo(s.name).grpc;
+
+  /** simple_switch_grpc's Thrift address (bmv2 only). */
+  thriftAddress = (s: SwitchSpec): { host: string; port: number } => {
+    const t = this.switchInfo(s.name).thrift;
+    if (!t) throw new Error(`switch "${s.name}" has no Thrift server (${this.kind})`);
+    const i = t.lastIndexOf(":");
+    return { host: t.slice(0, i), port: Number(t.slice(i + 1)) };
+  };
+
+  /** A switch's log file (the launcher's --log-console output). */
+  logFile(name: string): string {
+    return this.switchInfo(name).log;
+  }
+
+  /** A link between switches: cut() drops its frames both ways (interfaces stay up), restore() carries them again. */
+  link(nameOrIndex: string | number): { cut(): void; restore(): void } {
+    const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
+    const l = this.topology.links[i];
+    if (!l) throw new Error(`no link "${nameOrIndex}"`);
+    const intfs = l.ends.map((e) => `${e.switch}-eth${e.port}`);
+    return {
+      cut: () => {
+        for (const f of intfs) tc("qdisc", "replace", "dev", f, "root", "blackhole");
+        this.cutLinks.add(i);
+      },
+      restore: () => {
+        for (const f of intfs) tc("qdisc", "del", "dev", f, "root");
+        this.cutLinks.delete(i);
+      },
+    };
+  }
+
+  /**
+   * Runs a program inside a host's network namespace (ping, a socket
+   * server, node -e ...). The child is killed when the network stops.
+   */
+  exec(host: string, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    const h = this.info?.hosts.find((x) => x.name === host);
+    if (!h) throw new Error(`no host "${host}" in the Mininet network`);
+    const child = spawn("nsenter", ["--net=" + `/proc/${h.pid}/ns/net`, "--", command, ...args], { stdio: ["ignore", "pipe", "pipe"], ...options });
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    return child;
+  }
+
+  private readonly children = new Set<ChildProcess>();
+
+  /** The launcher's last output lines (for error messages). */
+  get lastOutput(): string {
+    return this.output.join("\n");
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.children) c.kill("SIGKILL");
+    for (const p of this.ports) p.close();
+    this.hosts.clear();
+    const child = this.launcher;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const done = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      await done;
+      clearTimeout(t);
+    }
+    this.launcher = undefined;
+    if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function tc(...args: string[]): void {
+  const r = spawnSync("tc", args, { encoding: "utf8" });
+  if (r.status !== 0 && !(args[0] === "qdisc" && args[1] === "del" && /handle of zero|Cannot find|No such file/.test(r.stderr))) {
+    throw new Error(`tc ${args.join(" ")}: ${r.stderr.trim()}`);
+  }
+}
