@@ -7,6 +7,9 @@
  * fixed rate; a tree link (the last link of s6's branch) is cut a third of
  * the way in; the controller runs its heartbeats and repairs. Per client and
  * mode: lost, duplicated, reordered, and the outage (longest gap × rate).
+ * In Mininet (--mininet) the source's frames leave through the src host's
+ * own interface and every client's kernel receives them: UDP sockets in
+ * each client host record the sequence numbers and arrival times.
  */
 import { formatMac } from "../src/client/codec/values.js";
 import { portMac } from "../src/controller/topology/addressing.js";
@@ -15,7 +18,8 @@ import type { FailoverReport } from "../src/controller/controller.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
 import { analyse, settle, streamFrame } from "../src/controller/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
+import { MininetNetwork } from "../src/controller/lab/mininet-network.js";
+import { REPO, bringUp, udpRecorder, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
 import { join } from "node:path";
 
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
@@ -91,9 +95,13 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const logs = new Map<string, { seqs: number[]; at: number[] }>();
     const ports = new Map(t.sessions.map((s) => [s.service.port, s.id]));
     const clients = [...new Set(t.sessions.flatMap((s) => s.clients))];
+    const mn = lab.net instanceof MininetNetwork ? lab.net : undefined;
+    const recorders = mn ? new Map(clients.map((c) => [c, udpRecorder(mn, c, [...ports.keys()])])) : undefined;
+    if (recorders) await Promise.all([...recorders.values()].map((r) => r.ready));
     const t0 = performance.now();
     for (const c of clients) {
       for (const s of t.sessions) logs.set(`${s.id}/${c}`, { seqs: [], at: [] });
+      if (mn) continue;
       lab.hosts.get(c)!.onFrame((f) => {
         const d = decodeFrame(f);
         if (d.ip?.l4.kind !== "udp") return;
@@ -140,7 +148,16 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     bar.update(packets, "settling");
     const deadline = performance.now() + 10_000;
     while (failover.length === 0 && performance.now() < deadline) await sleep(50);
-    await settle(new Map([...logs].map(([k, v]) => [k, { seqs: v.seqs }])), 500);
+    if (recorders) {
+      await sleep(1000);
+      for (const [c, r] of recorders) {
+        for (const [port, log] of await r.stop()) {
+          logs.set(`${ports.get(port)}/${c}`, { seqs: log.seqs, at: log.at.map((x) => x - t0) });
+        }
+      }
+    } else {
+      await settle(new Map([...logs].map(([k, v]) => [k, { seqs: v.seqs }])), 500);
+    }
     hb.stop();
     bar.stop();
     const results: ClientResult[] = [];

@@ -211,3 +211,64 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export function environment(opts: ExperimentOptions): Row {
   return { target: opts.target, network: opts.mininet ? "mininet" : opts.target === "embedded" ? "in-process" : "veth", short: opts.short, node: process.version, date: new Date().toISOString() };
 }
+
+/** What a host's UDP sockets received on one port: sequence numbers (first 4 bytes, big-endian) and arrival times (ms, this process's performance clock). */
+export interface UdpLog {
+  readonly seqs: number[];
+  readonly at: number[];
+}
+
+/**
+ * Mininet: UDP sockets in `host` bound to `ports` (IPv4 and IPv6) record
+ * every datagram its kernel accepts — sequence number and arrival time.
+ * `ready` resolves once the sockets are bound; stop() ends the recording
+ * and returns the log of each port, times converted to this process's
+ * performance.now() clock.
+ */
+export function udpRecorder(mn: MininetNetwork, host: string, ports: readonly number[]): { ready: Promise<void>; stop(): Promise<Map<number, UdpLog>> } {
+  const script = `
+    const dgram = require("node:dgram");
+    const logs = {};
+    let bound = 0;
+    for (const port of ${JSON.stringify(ports)}) {
+      logs[port] = { seqs: [], at: [] };
+      for (const type of ["udp4", "udp6"]) {
+        const s = dgram.createSocket({ type, ipv6Only: type === "udp6" });
+        s.on("message", (m) => {
+          if (m.length < 4) return;
+          logs[port].seqs.push(m.readUInt32BE(0));
+          logs[port].at.push(performance.timeOrigin + performance.now());
+        });
+        s.on("error", (e) => { process.stderr.write(String(e) + "\\n"); process.exit(1); });
+        s.bind(port, () => { if (++bound === ${2 * ports.length}) process.stdout.write("ready\\n"); });
+      }
+    }
+    process.stdin.on("end", () => { process.stdout.write("logs " + JSON.stringify(logs) + "\\n"); process.exit(0); });
+    process.stdin.resume();
+  `;
+  const child = mn.exec(host, process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("ready\n")) resolve();
+    });
+    void exited.then(() => reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`)));
+  });
+  return {
+    ready,
+    stop: async () => {
+      child.stdin!.end();
+      await exited;
+      const line = out.split("\n").find((l) => l.startsWith("logs "));
+      if (!line) throw new Error(`the UDP recorder in ${host} printed no logs: ${err.trim()}`);
+      const raw = JSON.parse(line.slice(5)) as Record<string, UdpLog>;
+      // Absolute (epoch) milliseconds from the host's process -> this process's performance clock.
+      const shift = performance.timeOrigin;
+      return new Map(Object.entries(raw).map(([p, l]) => [Number(p), { seqs: l.seqs, at: l.at.map((t) => t - shift) }]));
+    },
+  };
+}
