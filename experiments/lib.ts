@@ -39,6 +39,10 @@ export interface ExperimentOptions {
   readonly quiet: boolean;
   /** Re-renders the CSV, plot and tables from an existing results.json (experiments that support it). */
   readonly replot?: boolean;
+  /** Mininet: the launcher's state, logs and pcaps (default: a fresh temporary directory). */
+  readonly mininetWorkdir?: string;
+  /** Mininet: wait this long for another p4cast network on the machine to finish (default: fail at once). */
+  readonly waitForMininetMs?: number;
 }
 
 export function parseOptions(argv: readonly string[] = process.argv.slice(2)): ExperimentOptions {
@@ -78,13 +82,17 @@ export interface Lab {
 }
 
 /** Starts the network for `target` (in Mininet with `mininet`), connects a controller and deploys. */
-export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet">): Promise<Lab> {
+export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet" | "mininetWorkdir" | "waitForMininetMs">): Promise<Lab> {
   const { target } = opts;
   const mininet = !!opts.mininet;
   const why = mininet ? mininetNetworkUnavailable(target) : target === "bmv2" ? bmv2NetworkUnavailable() : undefined;
   if (why) throw new Error(`--target ${target}${mininet ? " --mininet" : ""}: ${why}`);
   const net = mininet
-    ? await MininetNetwork.start(topology, { switch: target })
+    ? await MininetNetwork.start(topology, {
+        switch: target,
+        ...(opts.mininetWorkdir ? { workdir: opts.mininetWorkdir } : {}),
+        ...(opts.waitForMininetMs ? { waitForOtherNetworkMs: opts.waitForMininetMs } : {}),
+      })
     : target === "embedded"
       ? await EmbeddedNetwork.start(topology)
       : await Bmv2Network.start(topology);

@@ -17,7 +17,7 @@
  * and simple_switch_grpc (bmv2) or dist/ built (embedded).
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -66,6 +66,11 @@ export interface MininetNetworkOptions {
   readonly logLevel?: "trace" | "debug" | "info" | "warn" | "error" | "off";
   /** Launcher progress lines (default: none). */
   readonly onOutput?: (line: string) => void;
+  /**
+   * One p4cast network runs per machine (the launcher holds a lock): wait up
+   * to this long for another one to finish instead of failing (default 0).
+   */
+  readonly waitForOtherNetworkMs?: number;
 }
 
 export class MininetNetwork {
@@ -86,19 +91,24 @@ export class MininetNetwork {
   static async start(topology: Topology, opts: MininetNetworkOptions): Promise<MininetNetwork> {
     const why = mininetNetworkUnavailable(opts.switch);
     if (why) throw new Error(why);
-    const dir = opts.workdir ?? mkdtempSync(join(tmpdir(), "p4cast-mininet-lab-"));
-    const net = new MininetNetwork(topology, opts.switch, dir, opts.workdir === undefined);
-    try {
-      await net.launch(opts);
-      net.openHosts();
-    } catch (e) {
-      await net.stop();
-      throw e;
+    const until = Date.now() + (opts.waitForOtherNetworkMs ?? 0);
+    for (;;) {
+      const dir = opts.workdir ?? mkdtempSync(join(tmpdir(), "p4cast-mininet-lab-"));
+      const net = new MininetNetwork(topology, opts.switch, dir, opts.workdir === undefined);
+      try {
+        await net.launch(opts);
+        net.openHosts();
+        return net;
+      } catch (e) {
+        await net.stop();
+        if (!(e instanceof OtherNetworkRunning) || Date.now() >= until) throw e;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
-    return net;
   }
 
   private async launch(opts: MininetNetworkOptions): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
     const topoFile = join(this.dir, "topology.json");
     writeFileSync(topoFile, JSON.stringify(this.topology, null, 1));
     const args = [LAUNCHER, "--topology", topoFile, "--switch", this.kind, "--workdir", join(this.dir, "net"), "--log-level", opts.logLevel ?? "warn"];
@@ -114,7 +124,10 @@ export class MininetNetwork {
     };
     errLines.on("line", keep);
     const ready = await new Promise<string>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the Mininet launcher exited (${code}) before the network was up:\n${this.output.slice(-25).join("\n")}`));
+      const onExit = (code: number | null) => {
+        const text = this.output.slice(-25).join("\n");
+        reject(text.includes("another p4cast network is running") ? new OtherNetworkRunning(text) : new Error(`the Mininet launcher exited (${code}) before the network was up:\n${text}`));
+      };
       child.once("exit", onExit);
       lines.on("line", (l) => {
         keep(l);
@@ -212,6 +225,9 @@ export class MininetNetwork {
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** The launcher refused because another p4cast network holds the machine. */
+class OtherNetworkRunning extends Error {}
 
 function tc(...args: string[]): void {
   const r = spawnSync("tc", args, { encoding: "utf8" });
