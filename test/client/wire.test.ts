@@ -4,7 +4,7 @@
  * input, round trips through fromBinary, every schema field covered, and the
  * fast path never accepting input the general encoder rejects.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { type DescField, type DescMessage, ScalarType, create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
@@ -27,6 +27,7 @@ import { type EntityInput, encodeEntity } from "../../src/client/entities/entity
 import { entityKey } from "../../src/client/write-coalescer.js";
 import type { BytestringMode } from "../../src/client/codec/bytestring.js";
 import { fixture } from "../support/fixtures.js";
+import { parseP4Info } from "../../src/client/p4info/load.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 
@@ -478,6 +479,175 @@ describe("table entries straight to wire bytes", () => {
       expect(fast.update(1, input, false), JSON.stringify(input, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v))).toBeUndefined();
       expect(general("insert", input, "canonical")).toBeInstanceOf(Error);
     }
+  });
+});
+
+// ---- the direct path: exact fields and parameters given as numbers ----
+
+/**
+ * A P4Info made for the direct path's edges: field ids out of the order the
+ * fields are listed and given in, ids of two varint bytes, widths up to 52
+ * bits and beyond (64: not direct), keys and actions long enough that their
+ * lengths take two bytes, and a table of a width the direct path declines.
+ */
+const directInfo = new P4InfoIndex(
+  parseP4Info(
+    `
+tables { preamble { id: 33554433 name: "Ing.multi" alias: "multi" }
+  match_fields { id: 3 name: "hdr.a.x" bitwidth: 9 match_type: EXACT }
+  match_fields { id: 300 name: "hdr.b.y" bitwidth: 48 match_type: EXACT }
+  match_fields { id: 2 name: "hdr.c.z" bitwidth: 32 match_type: EXACT }
+  action_refs { id: 16777217 } action_refs { id: 16777218 } action_refs { id: 16777219 } action_refs { id: 16777220 }
+  size: 1024 }
+tables { preamble { id: 33554434 name: "Ing.many" alias: "many" }
+  ${Array.from({ length: 10 }, (_, i) => `match_fields { id: ${10 - i} name: "m.f${i}" bitwidth: 52 match_type: EXACT }`).join("\n  ")}
+  action_refs { id: 16777217 } action_refs { id: 16777218 } action_refs { id: 16777220 }
+  size: 1024 }
+tables { preamble { id: 33554435 name: "Ing.wide" alias: "wide" }
+  match_fields { id: 1 name: "hdr.w" bitwidth: 64 match_type: EXACT }
+  action_refs { id: 16777218 }
+  size: 16 }
+actions { preamble { id: 16777217 name: "Ing.fwd" alias: "fwd" }
+  params { id: 2 name: "port" bitwidth: 9 } params { id: 1 name: "mac" bitwidth: 48 } params { id: 3 name: "tag" bitwidth: 52 } }
+actions { preamble { id: 16777218 name: "Ing.drop" alias: "drop" } }
+actions { preamble { id: 16777219 name: "Ing.wide_param" alias: "wide_param" } params { id: 1 name: "v" bitwidth: 64 } }
+actions { preamble { id: 16777220 name: "Ing.long" alias: "long" }
+  ${Array.from({ length: 9 }, (_, i) => `params { id: ${i + 1} name: "p${i}" bitwidth: 52 }`).join(" ")} }
+`,
+    "text",
+    "direct.p4info.txtpb",
+  ),
+);
+
+/** Each table's match fields: every name a field answers to (full name, then suffixes), and its width. */
+const directTables: Record<string, readonly { names: readonly string[]; bits: number }[]> = {
+  multi: [
+    { names: ["hdr.a.x", "a.x", "x"], bits: 9 },
+    { names: ["hdr.b.y", "b.y", "y"], bits: 48 },
+    { names: ["hdr.c.z", "c.z", "z"], bits: 32 },
+  ],
+  many: Array.from({ length: 10 }, (_, i) => ({ names: [`m.f${i}`, `f${i}`], bits: 52 })),
+  wide: [{ names: ["hdr.w", "w"], bits: 64 }],
+};
+/** A value for a field of `bits` from random `r`: mostly one that fits (edges included), or, when `odd` > 0, one outside or of another type. */
+const directValue = (bits: number, r: number, odd: number): unknown => {
+  if (odd > 0) return [-1, 1.5, 2 ** bits, Number.NaN, 7n, "5", undefined, null][odd - 1];
+  const max = 2 ** Math.min(bits, 53) - 1;
+  if (r % 3 === 0) return Math.min(max, [0, 1, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 48, max][r % 10]!);
+  return (r * 2 ** 22 + (r % 4_000_037)) % (max + 1);
+};
+const oddOrNot = fc.oneof({ weight: 30, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 8 }) });
+const directParams = (names: readonly string[], bits: readonly number[]) =>
+  fc
+    .record({
+      values: fc.array(fc.tuple(fc.nat(), oddOrNot), { minLength: names.length, maxLength: names.length }),
+      order: fc.shuffledSubarray([...names.keys()], { minLength: names.length }),
+      drop: fc.oneof({ weight: 20, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat(names.length - 1) }),
+      extra: fc.oneof({ weight: 20, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant("extra") }),
+    })
+    .map(({ values, order, drop, extra }) => {
+      const out: Record<string, unknown> = {};
+      for (const i of order) if (i !== drop) out[names[i]!] = directValue(bits[i]!, values[i]![0], values[i]![1]);
+      if (extra) out[extra] = 1;
+      return out;
+    });
+const directAction = fc.oneof(
+  { weight: 6, arbitrary: directParams(["port", "mac", "tag"], [9, 48, 52]).map((params) => ({ name: "fwd", params })) },
+  { weight: 2, arbitrary: directParams(Array.from({ length: 9 }, (_, i) => `p${i}`), Array(9).fill(52)).map((params) => ({ name: "Ing.long", params })) },
+  { weight: 2, arbitrary: fc.constantFrom<unknown>("drop", { name: "drop" }, { name: 16777218, params: {} }, { name: "drop", params: undefined }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<unknown>(undefined, "nope", { name: "wide_param", params: { v: 1 } }, { name: "fwd" }, { member: 1 }, { name: "drop", group: 1 }, { name: "drop", params: null }, 5),
+  },
+);
+const directInput = fc
+  .record({
+    table: fc.constantFrom("multi", "Ing.multi", 33554433, "many", "many", "wide"),
+    order: fc.shuffledSubarray([...Array(10).keys()], { minLength: 10 }),
+    alias: fc.array(fc.nat(2), { minLength: 10, maxLength: 10 }),
+    values: fc.array(fc.tuple(fc.nat(), oddOrNot), { minLength: 10, maxLength: 10 }),
+    /** -1: every field once; otherwise a field left out, given twice (by two of its names) or inherited. */
+    change: fc.oneof({ weight: 12, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat(29) }),
+    action: directAction,
+    extra: fc.oneof(
+      { weight: 10, arbitrary: fc.constant<Record<string, unknown>>({}) },
+      { weight: 1, arbitrary: fc.constantFrom<Record<string, unknown>>({ priority: 0 }, { priority: 2 }, { idleTimeoutNs: 0n }, { withTimeSinceLastHit: false }, { metadata: new Uint8Array([1]) }, { isDefault: false }) },
+    ),
+  })
+  .map((r): EntityInput => {
+    const key = typeof r.table === "string" ? r.table.replace("Ing.", "") : "multi";
+    const fields = directTables[key]!;
+    const which = r.change % fields.length;
+    const how = r.change < 0 ? -1 : Math.floor(r.change / 10);
+    const match: Record<string, unknown> = how === 2 ? Object.create({ [fields[which]!.names[0]!]: 1 }) : {};
+    for (const i of r.order) {
+      if (i >= fields.length) continue;
+      const f = fields[i]!;
+      const value = directValue(f.bits, r.values[i]![0], r.values[i]![1]);
+      if ((how === 0 || how === 2) && i === which) continue;
+      match[f.names[r.alias[i]! % f.names.length]!] = value;
+      if (how === 1 && i === which) match[f.names[(r.alias[i]! + 1) % f.names.length]!] = value;
+    }
+    return { kind: "tableEntry", table: r.table, match, ...(r.action !== undefined ? { action: r.action } : {}), ...r.extra } as EntityInput;
+  });
+
+describe("table entries written directly (exact fields and parameters as numbers)", () => {
+  function generalOf(type: (typeof types)[number], input: EntityInput, mode: BytestringMode): Update | Error {
+    try {
+      return create(UpdateSchema, { type: types.indexOf(type) + 1, entity: encodeEntity(directInfo, input, { mode, keyOnly: type === "delete" }) });
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
+  it("writes exactly what the general encoder writes and declines everything it rejects (property; one path, so order caches and slabs carry over)", () => {
+    const paths = { canonical: new TableEntryFastPath(directInfo, "canonical"), padded: new TableEntryFastPath(directInfo, "padded") };
+    const direct = vi.spyOn(TableEntryFastPath.prototype as unknown as { encodeDirect: (...a: unknown[]) => boolean }, "encodeDirect");
+    let accepted = 0;
+    let directly = 0;
+    try {
+      fc.assert(
+        fc.property(fc.constantFrom(...types), directInput, fc.constantFrom<BytestringMode>("canonical", "padded"), (type, input, mode) => {
+          const t = (types.indexOf(type) + 1) as 1 | 2 | 3;
+          const calls = direct.mock.results.length;
+          const fast = paths[mode].update(t, input, type === "delete");
+          const tookDirect = direct.mock.results.slice(calls).some((r) => r.value === true);
+          const slow = generalOf(type, input, mode);
+          if (!fast) {
+            expect(tookDirect).toBe(false);
+            return;
+          }
+          accepted++;
+          if (tookDirect) directly++;
+          expect(slow).not.toBeInstanceOf(Error);
+          const u = slow as Update;
+          expect(hex(fast.bytes)).toBe(hex(toBinary(UpdateSchema, u)));
+          expect(fast.key).toBe(entityKey(u.entity!));
+          const slot: WireSlot = { buf: new Uint8Array(), start: 0, end: 0, hash: 0 };
+          expect(paths[mode].encodeTo(t, input, type === "delete", slot)).toBe(true);
+          expect(slot.hash).toBe(keyHash(fast.key));
+          expect(hex(slot.buf.subarray(slot.end - fast.bytes.length, slot.end))).toBe(hex(fast.bytes));
+        }),
+        { numRuns: Number(process.env.WIRE_RUNS ?? 4000) },
+      );
+    } finally {
+      direct.mockRestore();
+    }
+    if (process.env.WIRE_REPORT) console.log({ accepted, directly });
+    expect(accepted).toBeGreaterThan(1000);
+    expect(directly).toBeGreaterThan(1000);
+  });
+
+  it("moves bodies whose lengths take two bytes (a key of ten fields, an action of nine parameters)", () => {
+    const path = new TableEntryFastPath(directInfo);
+    const match = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`m.f${i}`, 2 ** 52 - 1 - i]));
+    const params = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, 2 ** 51 + i]));
+    const input: EntityInput = { kind: "tableEntry", table: "many", match, action: { name: "long", params } };
+    const fast = path.update(1, input, false)!;
+    const u = generalOf("insert", input, "canonical") as Update;
+    expect(fast.bytes.length).toBeGreaterThan(256);
+    expect(hex(fast.bytes)).toBe(hex(toBinary(UpdateSchema, u)));
+    expect(fast.key).toBe(entityKey(u.entity!));
   });
 });
 

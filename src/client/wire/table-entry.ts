@@ -22,7 +22,7 @@ import type { EntityInput } from "../entities/entity.js";
 import { encodeCounterData, encodeMeterConfig, encodeMeterCounterData } from "../entities/common.js";
 import type { ActionInfo, MatchFieldInfo, P4InfoIndex, TableInfo } from "../p4info/index.js";
 import { writeCounterData, writeMeterConfig, writeMeterCounterData } from "./messages.js";
-import { WT_LEN, WT_VARINT, WireWriter } from "./writer.js";
+import { WT_LEN, WT_VARINT, WireWriter, varintSize } from "./writer.js";
 
 /** One update, encoded: the p4.v1.Update message's bytes and the identity of the entity it touches. */
 export interface EncodedUpdate {
@@ -94,6 +94,10 @@ interface ActionPlan {
   readonly head: Uint8Array;
   readonly params: readonly ParamPlan[];
   readonly names: ReadonlySet<string>;
+  /** Every parameter fits a double (width ≤ 52): numbers are written directly (see encodeDirect). */
+  readonly direct: boolean;
+  /** Most bytes the action takes when written directly. */
+  readonly bound: number;
 }
 
 interface TablePlan {
@@ -102,7 +106,16 @@ interface TablePlan {
   /** TableEntry.table_id, encoded. */
   readonly head: Uint8Array;
   readonly exactCount: number;
+  /**
+   * Entries of this table may take encodeDirect: every match field is exact
+   * and fits a double, actions are direct, no priority, and the key's bytes
+   * are bounded well below the slab's spare room.
+   */
+  readonly direct: boolean;
   readonly fields: Map<string, FieldPlan | null>;
+  /** The match field names of the last entry, in the order given, and their plans (entries of one table mostly repeat them). */
+  readonly orderNames: (string | undefined)[];
+  readonly orderFields: (FieldPlan | undefined)[];
   readonly actions: Map<string | number, ActionPlan | null>;
   /** One-entry caches in front of the maps (entries of one table mostly repeat names). */
   lastFieldName: string | undefined;
@@ -159,6 +172,17 @@ const BAIL = undefined;
 const SLAB = 64 * 1024;
 /** Room left in a slab below which the next update starts a new one. */
 const SLAB_SPARE = 4096;
+/**
+ * Most bytes encodeDirect writes: per match field (FieldMatch tag and length,
+ * field id of up to 6 bytes, Exact tag and length, value tag and length, 8
+ * value bytes), per action (TableAction and Action tags and lengths, action id)
+ * and per parameter, plus the Update, Entity and TableEntry framing with room
+ * for their lengths to grow to 5 bytes.
+ */
+const DIRECT_FIELD_BOUND = 2 + 6 + 2 + 2 + 8;
+const DIRECT_ACTION_BOUND = 2 + 2 + 6 + 8;
+const DIRECT_PARAM_BOUND = 2 + 6 + 2 + 8;
+const DIRECT_FRAME_BOUND = 2 + 2 + 2 + 2 + 6 + 16;
 
 /**
  * Encodes table-entry updates against one P4Info index; create one per
@@ -224,7 +248,11 @@ export class TableEntryFastPath {
     const start = w.pos;
     let ok: boolean;
     try {
-      ok = this.encode(plan, type, input, keyOnly, slot);
+      ok = plan.direct && this.encodeDirect(plan, type, input, keyOnly, slot);
+      if (!ok) {
+        w.pos = start;
+        ok = this.encode(plan, type, input, keyOnly, slot);
+      }
     } catch {
       // Anything the input does wrong is the general encoder's to report.
       ok = false;
@@ -236,6 +264,146 @@ export class TableEntryFastPath {
     slot.buf = w.buf;
     slot.start = start;
     slot.end = w.pos;
+    return true;
+  }
+
+  /**
+   * The common entry written straight into the slab: exact match fields
+   * given as numbers, a direct action (by name, with number parameters) or
+   * none, nothing else. Sizes are bounded (see DIRECT_*_BOUND) so nothing is
+   * checked for room, and inner lengths are below 128, so only the outer
+   * messages may need their body moved. False (the caller rewinds and runs
+   * encode, which accepts or declines) for any other input: the bytes, when
+   * written, are exactly what encode writes.
+   */
+  private encodeDirect(plan: TablePlan, type: number, input: EntityInput & { kind: "tableEntry" }, keyOnly: boolean, slot: WireSlot): boolean {
+    if (
+      input.priority !== undefined ||
+      input.meterConfig !== undefined ||
+      input.counterData !== undefined ||
+      input.idleTimeoutNs !== undefined ||
+      input.withTimeSinceLastHit !== undefined ||
+      input.metadata !== undefined ||
+      input.meterCounterData !== undefined
+    ) {
+      return false;
+    }
+    const action = input.action;
+    let a: ActionPlan | undefined;
+    let given: Record<string, unknown> = NO_PARAMS;
+    if (action === undefined) {
+      if (!keyOnly) return false;
+    } else if (typeof action === "string") {
+      a = this.action(plan, action);
+    } else if (typeof action === "object" && action !== null && !("member" in action) && !("group" in action) && !("oneShot" in action)) {
+      const name = action.name;
+      if (typeof name !== "string" && typeof name !== "number") return false;
+      a = this.action(plan, name);
+      const params = action.params;
+      if (params !== undefined) {
+        if (typeof params !== "object" || params === null) return false;
+        given = params as Record<string, unknown>;
+      }
+    } else {
+      return false;
+    }
+    if (action !== undefined && (a === undefined || !a.direct || a.bound > SLAB_SPARE / 2)) return false;
+    const match = input.match;
+    if (typeof match !== "object" || match === null) return false;
+
+    const w = this.w;
+    const b = w.buf;
+    const padded = this.padded;
+    let p = w.pos;
+    b[p] = 0x22; // WriteRequest.updates
+    const mUpdate = p + 1;
+    b[p + 2] = 0x08; // Update.type
+    b[p + 3] = type;
+    b[p + 4] = 0x12; // Update.entity
+    const mEntity = p + 5;
+    b[p + 6] = 0x12; // Entity.table_entry
+    const mEntry = p + 7;
+    p += 8;
+    const keyStart = p;
+    p = copy(b, p, plan.head);
+
+    const seen = this.seenIds;
+    const segs = this.segments;
+    const names = plan.orderNames;
+    const known = plan.orderFields;
+    let fields = 0;
+    for (const name in match) {
+      if (!Object.hasOwn(match, name) || fields === MAX_FIELDS) return false;
+      let f = names[fields] === name ? known[fields] : undefined;
+      if (f === undefined) {
+        f = this.field(plan, name);
+        if (f === undefined) return false;
+        names[fields] = name;
+        known[fields] = f;
+      }
+      for (let i = 0; i < fields; i++) if (seen[i] === f.id) return false;
+      const v = (match as Record<string, unknown>)[name];
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > f.max) return false;
+      const start = p;
+      b[p] = 0x12; // TableEntry.match
+      const mField = p + 1;
+      p = copy(b, p + 2, f.head);
+      const len = padded ? byteWidth(f.width) : valueLength(v);
+      b[p] = 0x12; // FieldMatch.exact
+      b[p + 1] = len + 2;
+      b[p + 2] = 0x0a; // Exact.value
+      b[p + 3] = len;
+      p = writeBigEndian(b, p + 4, v, len);
+      b[mField] = p - mField - 1;
+      segs[fields * 3] = start;
+      segs[fields * 3 + 1] = p;
+      segs[fields * 3 + 2] = f.id;
+      seen[fields++] = f.id;
+    }
+    if (fields !== plan.exactCount) return false;
+    if (fields > 1) {
+      w.pos = p;
+      sortSegments(w, segs, fields);
+    }
+    const keyEnd = p;
+
+    if (a !== undefined) {
+      let count = 0;
+      for (const k in given) {
+        if (!Object.hasOwn(given, k) || !a.names.has(k)) return false;
+        count++;
+      }
+      if (count !== a.params.length) return false;
+      b[p] = 0x1a; // TableEntry.action
+      const mTa = p + 1;
+      b[p + 2] = 0x0a; // TableAction.action
+      const mA = p + 3;
+      p = copy(b, p + 4, a.head);
+      const params = a.params;
+      for (let i = 0; i < params.length; i++) {
+        const pp = params[i]!;
+        const v = given[pp.name];
+        if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0 || v > pp.max) return false;
+        b[p] = 0x22; // Action.params
+        const mP = p + 1;
+        p = copy(b, p + 2, pp.head);
+        const len = padded ? byteWidth(pp.width) : valueLength(v);
+        b[p] = 0x1a; // Param.value
+        b[p + 1] = len;
+        p = writeBigEndian(b, p + 2, v, len);
+        b[mP] = p - mP - 1;
+      }
+      p = joinAt(b, mA, p);
+      p = joinAt(b, mTa, p);
+    }
+
+    // No priority: the key is the match fields (read before the joins move the body).
+    slot.hash = tableKeyHash(b, keyStart, keyEnd, keyEnd, keyEnd);
+    if (this.wantKey) this.lastKey = tableKey(b, keyStart, keyEnd, keyEnd, keyEnd);
+    p = joinAt(b, mEntry, p);
+    p = joinAt(b, mEntity, p);
+    p = joinAt(b, mUpdate, p);
+    w.pos = p;
     return true;
   }
 
@@ -494,7 +662,14 @@ export class TableEntryFastPath {
             id: info.id,
             head: head(1, info.id),
             exactCount: info.matchFieldList.filter((f) => f.kind === "exact").length,
+            direct:
+              !info.implementation &&
+              !info.needsPriority &&
+              info.matchFieldList.every((f) => f.kind === "exact" && numericMax(f.bitwidth) >= 0) &&
+              DIRECT_FRAME_BOUND + info.matchFieldList.length * DIRECT_FIELD_BOUND <= SLAB_SPARE / 2,
             fields: new Map(),
+            orderNames: [],
+            orderFields: [],
             actions: new Map(),
             lastFieldName: undefined,
             lastField: undefined,
@@ -541,6 +716,8 @@ export class TableEntryFastPath {
             head: head(1, info.id),
             params: [...info.params].map((p) => ({ name: p.name, id: p.id, head: head(2, p.id), width: p.bitwidth, max: numericMax(p.bitwidth), label: `${info.name}.${p.name}` })),
             names: new Set([...info.params].map((p) => p.name)),
+            direct: [...info.params].every((p) => numericMax(p.bitwidth) >= 0),
+            bound: DIRECT_ACTION_BOUND + [...info.params].length * DIRECT_PARAM_BOUND,
           }
         : null;
       if (plan.actions.size < 10_000) plan.actions.set(name, a);
@@ -564,4 +741,57 @@ function sortSegments(w: WireWriter, segs: Int32Array, n: number): void {
     x.bytes.copy(w.buf, p);
     p += x.bytes.length;
   }
+}
+
+/** Copies a short encoded head into b at p; returns the position after it. */
+function copy(b: Uint8Array, p: number, src: Uint8Array): number {
+  for (let i = 0; i < src.length; i++) b[p++] = src[i]!;
+  return p;
+}
+
+/** Bytes of the canonical form of 0 ≤ v < 2^53 (at least one). */
+function valueLength(v: number): number {
+  if (v < 0x100) return 1;
+  if (v < 0x1_0000) return 2;
+  if (v < 0x100_0000) return 3;
+  if (v < 0x1_0000_0000) return 4;
+  if (v < 0x100_0000_0000) return 5;
+  if (v < 0x1_0000_0000_0000) return 6;
+  return 7;
+}
+
+/** Writes v (0 ≤ v < 2^53) big-endian in `len` bytes at p; returns the position after it. */
+function writeBigEndian(b: Uint8Array, p: number, v: number, len: number): number {
+  const end = p + len;
+  if (v <= 0xffff_ffff) {
+    for (let q = end - 1; q >= p; q--) {
+      b[q] = v & 0xff;
+      v >>>= 8;
+    }
+  } else {
+    for (let q = end - 1; q >= p; q--) {
+      const byte = v % 256;
+      b[q] = byte;
+      v = (v - byte) / 256;
+    }
+  }
+  return end;
+}
+
+/** Ends a length-delimited field whose one length byte is at `mark` and whose body ends at `end`; returns the new end (the body moves when its length needs more than one byte). */
+function joinAt(b: Uint8Array, mark: number, end: number): number {
+  let len = end - mark - 1;
+  if (len < 0x80) {
+    b[mark] = len;
+    return end;
+  }
+  const n = varintSize(len);
+  b.copyWithin(mark + n, mark + 1, end);
+  let p = mark;
+  while (len > 0x7f) {
+    b[p++] = (len & 0x7f) | 0x80;
+    len >>>= 7;
+  }
+  b[p] = len;
+  return end + n - 1;
 }
