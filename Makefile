@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.install-stamp
 SOURCES   := $(shell find src -name '*.ts' 2>/dev/null)
 P4C       ?= p4c-bm2-ss
 
-.PHONY: all install build demo test typecheck p4 fixtures bench clean check-node native mininet mininet-clean
+.PHONY: all install build demo test test-packages typecheck p4 fixtures bench clean check-node native mininet mininet-clean
 
 all: build
 
@@ -41,7 +41,11 @@ demo: build
 typecheck: install
 	npm run typecheck
 
-test: build native
+# Debian packages for the Mininet tests (root + apt-get only; never fails).
+test-packages:
+	@scripts/install-test-packages.sh
+
+test: build native test-packages
 	npm run typecheck
 	npm test
 

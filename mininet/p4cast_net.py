@@ -6,18 +6,21 @@ p4cast_net: the topology file's network in Mininet, on P4 switches.
     python3 mininet/p4cast_net.py --topology examples/line3.yaml --switch embedded -- <command> [args...]
     python3 mininet/p4cast_net.py --cleanup [--topology examples/line3.yaml]
 
-Reads the same YAML/JSON topology file as the controller
-(src/controller/topology/schema.ts) and builds: one Mininet host per host
+Reads the same YAML/JSON topology file as the controller, through the
+controller: `p4cast topology resolve` (node dist/cli/main.js) validates it
+and prints every name and address it leaves implicit, and this launcher
+builds exactly that: one Mininet host per host
 (its MAC, IPv4/IPv6 addresses, default routes via its gateway, permanent
 neighbor entries so nothing needs ARP/NDP), one switch process per switch
 (simple_switch_grpc, or the embedded TypeScript switch on raw sockets) and
 one veth pair per host attachment and per link, with the switch side named
-<switch>-eth<port> after the file's port numbers. The address conventions
-are those of src/controller/topology/addressing.ts; docs/mininet.md lists
-them. One network per machine at a time: its state lives in --workdir, and
---cleanup removes whatever a crashed run left (processes, veths, netns names).
+<switch>-eth<port> after the file's port numbers (docs/mininet.md lists the
+conventions). One network per machine at a time: its state lives in
+--workdir, and --cleanup removes whatever a crashed run left (processes,
+veths, netns names).
 
-Mininet needs root and Debian's python3 (python3-mininet, python3-yaml).
+Mininet needs root and Debian's python3 with its mininet package; the
+controller's CLI needs `npm run build`.
 """
 
 import argparse
@@ -42,7 +45,6 @@ def _import_mininet():
     """Imports Mininet; under a python3 without it (pyenv, venv) re-runs this script with /usr/bin/python3."""
     try:
         import mininet.net  # noqa: F401
-        import yaml  # noqa: F401
         os.environ.pop('P4CAST_NET_REEXEC', None)  # not inherited by the commands we run
     except ImportError as e:
         system = '/usr/bin/python3'
@@ -51,7 +53,7 @@ def _import_mininet():
             os.execv(system, [system, os.path.abspath(__file__)] + sys.argv[1:])
         if __name__ != '__main__':
             raise
-        sys.exit('p4cast-net: %s; install Debian\'s mininet and python3-yaml (apt-get install -y mininet python3-yaml)' % e)
+        sys.exit('p4cast-net: %s; install Debian\'s mininet (apt-get install -y --no-install-recommends mininet)' % e)
 
 
 def say(msg):
@@ -62,145 +64,74 @@ class TopologyError(Exception):
     pass
 
 
-# --- The topology file and its conventions ------------------------------------
+# --- The topology file, as the controller reads it ------------------------------
+#
+# The controller validates the file and derives everything it leaves
+# implicit (port MACs, gateways, interface names): `p4cast topology resolve`
+# prints that as JSON (src/controller/topology/addressing.ts), and this
+# launcher builds exactly that. Only what Linux adds is checked here:
+# interface names of at most 15 characters.
 
 
-def load_topology(path):
-    """Reads a YAML or JSON topology file; fills the schema's defaults; checks what Mininet relies on."""
-    import yaml
-    with open(path, encoding='utf-8') as f:
-        text = f.read()
-    try:
-        data = json.loads(text) if path.endswith('.json') else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as e:
-        raise TopologyError('%s: not valid %s: %s' % (path, 'JSON' if path.endswith('.json') else 'YAML', e))
-    if not isinstance(data, dict) or not isinstance(data.get('switches'), list) or not data['switches']:
-        raise TopologyError('%s: needs a non-empty "switches" list' % path)
-    data.setdefault('name', 'p4cast')
-    data.setdefault('hosts', [])
-    data.setdefault('links', [])
+def node_cli():
+    """The controller's command line: node dist/cli/main.js (built by npm run build)."""
+    main_js = os.path.join(REPO, 'dist', 'cli', 'main.js')
+    if not os.path.exists(main_js):
+        raise TopologyError('%s is missing: build the TypeScript first (npm run build, or make build)' % main_js)
+    return [shutil.which('node') or 'node', main_js]
+
+
+def resolve_topology(path):
+    """The topology file validated and resolved by the controller's own code."""
+    r = subprocess.run(node_cli() + ['topology', 'resolve', os.path.abspath(path), '--output', 'json'],
+                       capture_output=True, text=True, cwd=REPO)
+    if r.returncode != 0:
+        raise TopologyError((r.stderr or r.stdout).strip().replace('p4cast: error: ', '', 1))
+    resolved = json.loads(r.stdout)
     problems = []
-    switches = {}
-    for i, s in enumerate(data['switches']):
-        where = 'switches[%d]' % i
-        for key in ('name', 'deviceId', 'grpc'):
-            if key not in s:
-                problems.append('%s: missing "%s"' % (where, key))
-        s.setdefault('cpuPort', 255)
-        if s.get('name') in switches:
-            problems.append('%s: switch name "%s" is used twice' % (where, s.get('name')))
-        switches[s.get('name')] = s
-    used = {}  # (switch, port) -> who uses it
-
-    def use_port(where, sw, port):
-        if sw not in switches:
-            problems.append('%s: no switch named "%s"' % (where, sw))
-            return
-        if not isinstance(port, int) or not 1 <= port <= 510:
-            problems.append('%s: port must be an integer 1..510, got %r' % (where, port))
-            return
-        if port == switches[sw]['cpuPort']:
-            problems.append('%s: port %d of %s is its CPU port' % (where, port, sw))
-        if (sw, port) in used:
-            problems.append('%s: port %d of %s is already used by %s' % (where, port, sw, used[(sw, port)]))
-        used[(sw, port)] = where
-        if len(intf_name(sw, port)) > 15:
-            problems.append('%s: interface name %s is longer than Linux allows (15); use a shorter switch name' % (where, intf_name(sw, port)))
-
-    names = set(switches)
-    for i, h in enumerate(data['hosts']):
-        where = 'hosts[%d]' % i
-        if h.get('name') in names:
-            problems.append('%s: name "%s" is used twice' % (where, h.get('name')))
-        names.add(h.get('name'))
-        if len(str(h.get('name', ''))) + 1 + len(HOST_INTF) > 15:
-            problems.append('%s: host name "%s" is too long for its interface name (at most %d characters)' % (where, h.get('name'), 14 - len(HOST_INTF)))
-        if not h.get('ipv4') and not h.get('ipv6'):
-            problems.append('%s: a host needs an ipv4 or ipv6 address' % where)
-        try:
-            for fam in ('ipv4', 'ipv6'):
-                if h.get(fam):
-                    iface = ipaddress.ip_interface(h[fam])
-                    if iface.version != (4 if fam == 'ipv4' else 6) or '/' not in h[fam]:
-                        raise ValueError('%s: %s is not an %s prefix (addr/len)' % (fam, h[fam], fam))
-                    if iface.ip == gateway(h, fam):
-                        raise ValueError('%s: %s is the gateway address of its subnet' % (fam, h[fam]))
-        except ValueError as e:
-            problems.append('%s: %s' % (where, e))
-        a = h.get('attach') or {}
-        use_port('%s.attach' % where, a.get('switch'), a.get('port'))
-    for i, link in enumerate(data['links']):
-        ends = link.get('ends') or []
-        if len(ends) != 2:
-            problems.append('links[%d]: needs two ends' % i)
-            continue
-        for j, e in enumerate(ends):
-            use_port('links[%d].ends[%d]' % (i, j), e.get('switch'), e.get('port'))
+    for s in resolved['switches']:
+        for p in s['ports']:
+            if len(p['interface']) > 15:
+                problems.append('switch %s port %d: interface name %s is longer than Linux allows (15); use a shorter switch name'
+                                % (s['name'], p['port'], p['interface']))
+    for h in resolved['hosts']:
+        if len(host_intf(h['name'])) > 15:
+            problems.append('host %s: its interface name %s is longer than Linux allows (15); use a name of at most %d characters'
+                            % (h['name'], host_intf(h['name']), 14 - len(HOST_INTF)))
     if problems:
         raise TopologyError('%s:\n  %s' % (path, '\n  '.join(problems)))
-    return data
+    return resolved
 
 
-def intf_name(switch_name, port):
-    """The Linux interface of a switch port: <switch>-eth<port>."""
-    return '%s-eth%d' % (switch_name, port)
+def host_intf(name):
+    return '%s-%s' % (name, HOST_INTF)
 
 
-def port_mac(sw, port):
-    """The MAC of a switch port (the hosts' gateway MAC): the switch's `mac` with
-    the port in the last byte, or 02:50:<device id, 24 bits>:<port>."""
-    if sw.get('mac'):
-        base = int(sw['mac'].replace(':', ''), 16) & ~0xff
-    else:
-        base = (0x0250 << 32) | ((sw['deviceId'] & 0xffffff) << 8)
-    v = base | (port & 0xff)
-    return ':'.join('%02x' % ((v >> s) & 0xff) for s in range(40, -8, -8))
-
-
-def gateway(host, family):
-    """A host's gateway: IPv4 the last usable address of its subnet (.254 in a /24),
-    IPv6 <subnet>::ff. None when the host has no address of that family."""
-    if not host.get(family):
-        return None
-    net = ipaddress.ip_interface(host[family]).network
-    if family == 'ipv4':
-        return net.network_address + (net.num_addresses - 2)
-    return net.network_address + 0xff
-
-
-def plan(topo):
-    """Everything derived from the file: switches with their ports, hosts with gateways."""
-    switches = {s['name']: s for s in topo['switches']}
-    ports = {name: [] for name in switches}
-    hosts = []
-    for h in topo['hosts']:
-        sw = switches[h['attach']['switch']]
-        port = h['attach']['port']
-        ports[sw['name']].append((port, h['name']))
-        hosts.append({
-            'name': h['name'], 'mac': h['mac'].lower(), 'ipv4': h.get('ipv4'), 'ipv6': h.get('ipv6'),
-            'intf': '%s-%s' % (h['name'], HOST_INTF), 'netns': NETNS_PREFIX + h['name'],
-            'switch': sw['name'], 'port': port, 'switchIntf': intf_name(sw['name'], port),
-            'gatewayMac': port_mac(sw, port),
-            'gatewayV4': str(gateway(h, 'ipv4')) if h.get('ipv4') else None,
-            'gatewayV6': str(gateway(h, 'ipv6')) if h.get('ipv6') else None,
-        })
-    for link in topo['links']:
-        a, b = link['ends']
-        ports[a['switch']].append((a['port'], b['switch']))
-        ports[b['switch']].append((b['port'], a['switch']))
+def plan(resolved):
+    """What this launcher builds, from the resolved topology: switches with their ports, hosts with gateways, links."""
+    intf = {(s['name'], p['port']): p for s in resolved['switches'] for p in s['ports']}
+    hosts = [{
+        'name': h['name'], 'mac': h['mac'].lower(), 'ipv4': h.get('ipv4'), 'ipv6': h.get('ipv6'),
+        'intf': host_intf(h['name']), 'netns': NETNS_PREFIX + h['name'],
+        'switch': h['switch'], 'port': h['port'], 'switchIntf': h['interface'],
+        'gatewayMac': h['gatewayMac'], 'gatewayV4': h.get('gatewayV4'), 'gatewayV6': h.get('gatewayV6'),
+    } for h in resolved['hosts']]
+    links = [({'switch': l['a']['switch'], 'port': l['a']['port'], 'intf': intf[(l['a']['switch'], l['a']['port'])]['interface'],
+               'mac': intf[(l['a']['switch'], l['a']['port'])]['mac']},
+              {'switch': l['b']['switch'], 'port': l['b']['port'], 'intf': intf[(l['b']['switch'], l['b']['port'])]['interface'],
+               'mac': intf[(l['b']['switch'], l['b']['port'])]['mac']}) for l in resolved['links']]
     link_ends = [[{'node': h['name'], 'intf': h['intf'], 'netns': h['netns']}, {'node': h['switch'], 'intf': h['switchIntf'], 'netns': None}]
                  for h in hosts]
-    link_ends += [[{'node': e['switch'], 'intf': intf_name(e['switch'], e['port']), 'netns': None} for e in l['ends']] for l in topo['links']]
+    link_ends += [[{'node': e['switch'], 'intf': e['intf'], 'netns': None} for e in l] for l in links]
     return {
-        'name': topo['name'],
+        'name': resolved['name'],
         'linkEnds': link_ends,
         'switches': [{
             'name': s['name'], 'deviceId': s['deviceId'], 'grpc': s['grpc'], 'thrift': s.get('thrift'), 'cpuPort': s['cpuPort'],
-            'ports': [{'port': p, 'peer': peer, 'intf': intf_name(s['name'], p), 'mac': port_mac(s, p)} for p, peer in sorted(ports[s['name']])],
-        } for s in topo['switches']],
+            'ports': [{'port': p['port'], 'peer': p['peer'], 'intf': p['interface'], 'mac': p['mac']} for p in s['ports']],
+        } for s in resolved['switches']],
         'hosts': hosts,
-        'links': [(l['ends'][0], l['ends'][1]) for l in topo['links']],
+        'links': links,
     }
 
 
@@ -576,9 +507,9 @@ class State:
             return None
 
 
-def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False, locked=False):
+def cleanup(workdir=DEFAULT_WORKDIR, net_plan=None, quiet=False, locked=False):
     """Stops what a run left behind: switch processes, host shells, netns names, veths.
-    Uses <workdir>/state.json, and the topology's names when given."""
+    Uses <workdir>/state.json, and the names of a topology's plan when given."""
     state = State.read(workdir) or {'switches': [], 'hosts': [], 'interfaces': [], 'netns': []}
     launcher = state.get('launcher')
     if launcher and launcher != os.getpid() and cmdline(launcher) is not None and any('p4cast_net' in a for a in cmdline(launcher)):
@@ -593,19 +524,18 @@ def cleanup(workdir=DEFAULT_WORKDIR, topo=None, quiet=False, locked=False):
         except RuntimeError as e:
             raise RuntimeError('clean-up refused: %s' % e)
     try:
-        return _cleanup(workdir, state, topo, quiet)
+        return _cleanup(workdir, state, net_plan, quiet)
     finally:
         if lock:
             lock.release()
 
 
-def _cleanup(workdir, state, topo, quiet):
+def _cleanup(workdir, state, p, quiet):
     switch_pids = [(s['pid'], s['argv']) for s in state['switches'] if s.get('pid')]
     intfs = set(state['interfaces'])
     netns = set(state['netns'])
     shells = {'mininet:%s' % n for n in state.get('shells', [])}
-    if topo:
-        p = plan(topo)
+    if p:
         for s in p['switches']:
             intfs.update(pt['intf'] for pt in s['ports'])
             shells.add('mininet:%s' % s['name'])
@@ -659,10 +589,9 @@ def _cleanup(workdir, state, topo, quiet):
 class P4castNet:
     """Builds, starts and stops the network of one topology file."""
 
-    def __init__(self, topo, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None, log_level='info',
+    def __init__(self, net_plan, kind, workdir=DEFAULT_WORKDIR, pipeline=None, pcap=True, embedded_command=None, ready_timeout=None, log_level='info',
                  core_mtu=CORE_MTU):
-        self.topo = topo
-        self.plan = plan(topo)
+        self.plan = net_plan
         self.kind = kind
         self.workdir = workdir
         self.pipeline = pipeline
@@ -710,7 +639,7 @@ class P4castNet:
             if argv and any('p4cast_net' in a for a in argv):
                 raise RuntimeError('another p4cast network is running (launcher pid %d, %s); stop it or run --cleanup' % (launcher, self.workdir))
             say('a previous run did not clean up (state in %s); cleaning up first' % self.workdir)
-            cleanup(self.workdir, self.topo, locked=True)
+            cleanup(self.workdir, self.plan, locked=True)
         self.preflight()
         for s in self.plan['switches']:  # a crashed run may have left veths without a state file
             for p in s['ports']:
@@ -739,11 +668,9 @@ class P4castNet:
         for h in self.plan['hosts']:
             self.net.addLink(hosts[h['name']], switches[h['switch']], port1=0, port2=h['port'],
                              intfName1=h['intf'], intfName2=h['switchIntf'], addr1=h['mac'], addr2=h['gatewayMac'])
-        by_name = {s['name']: s for s in self.topo['switches']}
         for a, b in self.plan['links']:
             self.net.addLink(switches[a['switch']], switches[b['switch']], port1=a['port'], port2=b['port'],
-                             intfName1=intf_name(a['switch'], a['port']), intfName2=intf_name(b['switch'], b['port']),
-                             addr1=port_mac(by_name[a['switch']], a['port']), addr2=port_mac(by_name[b['switch']], b['port']))
+                             intfName1=a['intf'], intfName2=b['intf'], addr1=a['mac'], addr2=b['mac'])
         self.net.build()
         switch_names = {s['name'] for s in self.plan['switches']}
         for s in self.plan['switches']:
@@ -816,7 +743,7 @@ class P4castNet:
             self.net.stop()
             self.net = None
         if getattr(self, 'lock', None) and self.lock.fd is not None:
-            cleanup(self.workdir, self.topo, quiet=True, locked=True)
+            cleanup(self.workdir, self.plan, quiet=True, locked=True)
             try:
                 os.unlink(os.path.join(self.workdir, 'network.json'))
             except OSError:
@@ -936,13 +863,13 @@ def main(argv=None):
     command = a.command[1:] if a.command[:1] == ['--'] else a.command
 
     try:
-        topo = load_topology(a.topology) if a.topology else None
+        net_plan = plan(resolve_topology(a.topology)) if a.topology else None
     except (OSError, TopologyError) as e:
         sys.exit('p4cast-net: %s' % e)
     if a.print_plan:
-        if not topo:
+        if not net_plan:
             ap.error('--print-plan needs --topology')
-        json.dump(plan(topo), sys.stdout, indent=1)
+        json.dump(net_plan, sys.stdout, indent=1)
         print()
         return 0
     if os.geteuid() != 0:
@@ -962,10 +889,10 @@ def main(argv=None):
         return 0
     if a.cleanup:
         try:
-            sys.exit(0 if cleanup(a.workdir, topo) else 1)
+            sys.exit(0 if cleanup(a.workdir, net_plan) else 1)
         except RuntimeError as e:
             sys.exit('p4cast-net: %s' % e)
-    if not topo:
+    if not net_plan:
         ap.error('--topology is required (except with --cleanup)')
     if a.cli and command:
         ap.error('--cli and a command exclude each other')
@@ -980,7 +907,7 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    net = P4castNet(topo, a.switch, workdir=os.path.abspath(a.workdir), pipeline=pipeline, pcap=not a.no_pcap,
+    net = P4castNet(net_plan, a.switch, workdir=os.path.abspath(a.workdir), pipeline=pipeline, pcap=not a.no_pcap,
                     embedded_command=embedded, ready_timeout=a.ready_timeout, log_level=a.log_level,
                     core_mtu=a.core_mtu)
     code = 0

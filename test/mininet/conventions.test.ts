@@ -1,10 +1,13 @@
 /**
- * The launcher (Python) and the controller (TypeScript) derive the same
- * names and addresses from a topology file: switch interface names, port
- * MACs, host gateways and gateway MACs. `p4cast_net.py --print-plan` is
- * compared with src/controller/topology/addressing.ts's resolve() for every
- * example and for a switch with its own `mac`. Needs Debian's Mininet for
- * python3 (the launcher imports it); no root.
+ * The launcher (Python) builds what the controller (TypeScript) resolves
+ * from a topology file — it asks `p4cast topology resolve` — so switch
+ * interface names, port MACs, host gateways and gateway MACs are the same:
+ * `p4cast_net.py --print-plan` is compared with
+ * src/controller/topology/addressing.ts's resolve() for every example and
+ * for a switch with its own `mac`. A file the controller rejects is
+ * rejected with the controller's messages, and names too long for Linux
+ * interfaces are refused. Needs Debian's Mininet for python3 (the launcher
+ * imports it) and dist/ (npm run build); no root.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
@@ -16,7 +19,7 @@ import { resolve } from "../../src/controller/topology/addressing.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { launcher, PY, repo } from "./support/network.js";
 
-const skipReason = spawnSync(PY, ["-c", "import mininet.net, yaml"], { stdio: "ignore" }).status !== 0 ? "Mininet is not installed for /usr/bin/python3" : undefined;
+const skipReason = spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0 ? "Mininet is not installed for /usr/bin/python3" : undefined;
 if (skipReason) console.log(`[p4cast tests] mininet conventions: skipped: ${skipReason}`);
 
 interface Plan {
@@ -61,4 +64,20 @@ describe.skipIf(skipReason !== undefined)("launcher and controller agree on deri
       );
     });
   }
+
+  it("rejects a file the controller rejects, with the controller's messages", () => {
+    writeFileSync(join(dir, "bad.yaml"), "name: bad\nswitches:\n  - { name: s1, deviceId: 1, grpc: nowhere }\nhosts:\n  - { name: h1, mac: zz, ipv4: 10.0.0.1/24, attach: { switch: s9, port: 1 } }\n");
+    const r = spawnSync(PY, [launcher, "--print-plan", "--topology", join(dir, "bad.yaml")], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/bad\.yaml/);
+    expect(r.stderr).toContain("switches[0].grpc: expected host:port");
+    expect(r.stderr).toContain("hosts[0].mac: not a MAC address");
+  });
+
+  it("refuses names that make interface names longer than Linux allows", () => {
+    writeFileSync(join(dir, "long.yaml"), withOwnMac.replace(/\bedge\b/g, "edgeswitch12").replace("name: own-mac", "name: long"));
+    const r = spawnSync(PY, [launcher, "--print-plan", "--topology", join(dir, "long.yaml")], { encoding: "utf8" });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("edgeswitch12-eth17 is longer than Linux allows (15)");
+  });
 });

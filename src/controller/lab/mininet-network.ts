@@ -40,8 +40,8 @@ const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { s
 export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | undefined {
   if (process.platform !== "linux") return "Mininet needs Linux";
   if (process.getuid?.() !== 0) return "Mininet needs root";
-  if (spawnSync(PYTHON, ["-c", "import mininet.net, yaml"], { stdio: "ignore" }).status !== 0) {
-    return `Mininet is not installed for ${PYTHON} (apt-get install -y mininet python3-yaml)`;
+  if (spawnSync(PYTHON, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) {
+    return `Mininet is not installed for ${PYTHON} (apt-get install -y --no-install-recommends mininet)`;
   }
   if (!onPath("ethtool") || !onPath("tc")) return "ethtool and tc are needed (apt-get install -y ethtool iproute2)";
   if (!afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;

@@ -65,7 +65,7 @@ const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { s
 export function mininetSkipReason(kind: SwitchKind): string | undefined {
   if (process.platform !== "linux") return "not Linux";
   if (process.getuid?.() !== 0) return "not root (Mininet needs root)";
-  if (spawnSync(PY, ["-c", "import mininet.net, yaml"], { stdio: "ignore" }).status !== 0) return "Mininet is not installed for /usr/bin/python3 (apt-get install -y mininet python3-yaml)";
+  if (spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) return "Mininet is not installed for /usr/bin/python3 (apt-get install -y --no-install-recommends mininet)";
   if (!onPath("ethtool")) return "ethtool is not installed (apt-get install -y ethtool)";
   if (kind === "embedded" && !afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
   if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
