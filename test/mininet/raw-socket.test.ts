@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { networkNamespacesUnavailable } from "../../src/controller/lab/mininet-network.js";
 import { AFPACKET_BUILD_COMMAND, afpacketAddonPath, afpacketAvailable, parseInterfaceSpec, RawSocketPort } from "../../src/switch/ports/raw-socket.js";
 
 const isRoot = process.getuid?.() === 0;
@@ -22,7 +23,7 @@ const skipReason = process.platform !== "linux"
       ? "iproute2's ip is not installed"
       : !afpacketAvailable()
         ? `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`
-        : undefined;
+        : networkNamespacesUnavailable();
 if (skipReason) console.log(`[p4cast tests] raw-socket: skipped: ${skipReason}`);
 
 const tag = `${process.pid % 100000}`;

@@ -36,6 +36,20 @@ const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 
 const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 
+let namespaceProbe: string | undefined | null = null;
+
+/**
+ * Why this machine cannot make network namespaces with veth pairs (a
+ * container without CAP_SYS_ADMIN, say), or undefined. Probed once, in a
+ * throwaway namespace that disappears with the probe.
+ */
+export function networkNamespacesUnavailable(): string | undefined {
+  if (namespaceProbe !== null) return namespaceProbe;
+  const r = spawnSync("unshare", ["--net", "--", "ip", "link", "add", "p4probe0", "type", "veth", "peer", "name", "p4probe1"], { encoding: "utf8" });
+  namespaceProbe = r.status === 0 ? undefined : `cannot make a network namespace with a veth pair here (unshare --net; ip link add … type veth): ${(r.stderr || r.error?.message || "").trim()}`;
+  return namespaceProbe;
+}
+
 /** Why a Mininet network of this switch kind cannot be built here, or undefined. */
 export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | undefined {
   if (process.platform !== "linux") return "Mininet needs Linux";
@@ -43,7 +57,9 @@ export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | und
   if (spawnSync(PYTHON, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) {
     return `Mininet is not installed for ${PYTHON} (apt-get install -y --no-install-recommends mininet)`;
   }
-  if (!onPath("ethtool") || !onPath("tc")) return "ethtool and tc are needed (apt-get install -y ethtool iproute2)";
+  if (!onPath("ethtool") || !onPath("tc") || !onPath("nsenter")) return "ethtool, tc and nsenter are needed (apt-get install -y ethtool iproute2 util-linux)";
+  const ns = networkNamespacesUnavailable();
+  if (ns) return ns;
   if (!afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
   if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
   if (kind === "embedded" && !existsSync(join(REPO, "dist", "cli", "main.js"))) return "dist/cli/main.js is missing: npm run build";

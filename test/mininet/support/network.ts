@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../../src/switch/ports/raw-socket.js";
+import { networkNamespacesUnavailable } from "../../../src/controller/lab/mininet-network.js";
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const launcher = join(repo, "mininet", "p4cast_net.py");
@@ -67,6 +68,8 @@ export function mininetSkipReason(kind: SwitchKind): string | undefined {
   if (process.getuid?.() !== 0) return "not root (Mininet needs root)";
   if (spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) return "Mininet is not installed for /usr/bin/python3 (apt-get install -y --no-install-recommends mininet)";
   if (!onPath("ethtool")) return "ethtool is not installed (apt-get install -y ethtool)";
+  const ns = networkNamespacesUnavailable();
+  if (ns) return ns;
   if (kind === "embedded" && !afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
   if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
   return foreignNetwork();
