@@ -14,7 +14,8 @@
  *   simple_switch's transmit path on every port), restore() removes it.
  *
  * Needs root, Debian's mininet for /usr/bin/python3, the AF_PACKET addon,
- * and simple_switch_grpc (bmv2) or dist/ built (embedded).
+ * dist/ built (the launcher reads the topology through the CLI), and
+ * simple_switch_grpc for bmv2.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -26,6 +27,7 @@ import { HostPort } from "../../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../switch/ports/raw-socket.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
+import { interfaceName } from "../topology/addressing.js";
 
 export type MininetSwitchKind = "bmv2" | "embedded";
 
@@ -62,7 +64,8 @@ export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | und
   if (ns) return ns;
   if (!afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
   if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
-  if (kind === "embedded" && !existsSync(join(REPO, "dist", "cli", "main.js"))) return "dist/cli/main.js is missing: npm run build";
+  // The launcher resolves the topology with the controller's CLI; the embedded switch is that CLI too.
+  if (!existsSync(join(REPO, "dist", "cli", "main.js"))) return "dist/cli/main.js is missing: npm run build";
   return undefined;
 }
 
@@ -95,7 +98,8 @@ export class MininetNetwork {
   private info: NetworkFile | undefined;
   private launcher: ChildProcess | undefined;
   private readonly output: string[] = [];
-  private readonly cutLinks = new Set<number>();
+  /** Programs started in hosts by exec(); killed by stop(). */
+  private readonly children = new Set<ChildProcess>();
 
   private constructor(
     readonly topology: Topology,
@@ -192,15 +196,13 @@ export class MininetNetwork {
     const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
     const l = this.topology.links[i];
     if (!l) throw new Error(`no link "${nameOrIndex}"`);
-    const intfs = l.ends.map((e) => `${e.switch}-eth${e.port}`);
+    const intfs = l.ends.map((e) => interfaceName(this.topology.switches.find((x) => x.name === e.switch)!, e.port));
     return {
       cut: () => {
         for (const f of intfs) tc("qdisc", "replace", "dev", f, "root", "blackhole");
-        this.cutLinks.add(i);
       },
       restore: () => {
         for (const f of intfs) tc("qdisc", "del", "dev", f, "root");
-        this.cutLinks.delete(i);
       },
     };
   }
@@ -217,8 +219,6 @@ export class MininetNetwork {
     child.once("exit", () => this.children.delete(child));
     return child;
   }
-
-  private readonly children = new Set<ChildProcess>();
 
   /** The launcher's last output lines (for error messages). */
   get lastOutput(): string {
