@@ -106,6 +106,39 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
     expect(requests.map((u) => u.map(portOf))).toEqual([[1], [3]]);
   });
 
+  it("answers each caller when its own batch is answered, also when its neighbours' updates wait for a later batch", async () => {
+    // Calls made in one turn share one gate; the second update of 0x400 cannot share the first batch, so the gate spans two requests.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { writer, requests } = scripted((_u, n) => (n === 2 ? held : Promise.resolve()), fast);
+    const w = new WriteCoalescer(writer, { window: 4 });
+    const answered: string[] = [];
+    const a = w.insert(l2(0x400, 1)).then(() => answered.push("a"));
+    const b = w.modify(l2(0x400, 2)).then(() => answered.push("b"));
+    const c2 = w.insert(l2(0x401, 3)).then(() => answered.push("c"));
+    const bad = w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x402 }, action: { name: "set_port", params: { port: 600 } } });
+    await a;
+    expect(answered).toEqual(["a"]); // b and c went in the second request, still in flight
+    expect(requests.map((u) => u.map(portOf))).toEqual([[1], [2, 3]]);
+    await expect(bad).rejects.toThrow(/9 bits/);
+    release();
+    await Promise.all([b, c2]);
+    expect(answered).toEqual(["a", "b", "c"]);
+  });
+
+  it("answers callers whose updates were all rejected before sending, and callers of a closed coalescer", async () => {
+    const { writer, requests } = scripted(async () => undefined, fast);
+    const w = new WriteCoalescer(writer, { lingerMs: 20 });
+    const badInput: EntityInput = { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x500 }, action: { name: "set_port", params: { port: 600 } } };
+    const allBad = await Promise.allSettled([w.insert(badInput), w.insert({ ...badInput, table: "nope" })]);
+    expect(allBad.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    const queued = [w.insert(l2(0x501)), w.insert(l2(0x502))];
+    w.close("closed by the test");
+    const r = await Promise.allSettled(queued);
+    expect(r.map((x) => x.status === "rejected" && /closed by the test/.test((x.reason as Error).message))).toEqual([true, true]);
+    expect(requests).toHaveLength(0);
+  });
+
   it("keeps call order across many batches and answers every caller once", async () => {
     const { writer, requests } = scripted(async () => undefined, fast);
     const w = new WriteCoalescer(writer, { maxBatch: 7, window: 3 });
@@ -135,6 +168,10 @@ describe("write coalescer under random load (property, scripted server)", () => 
             bad: fc.constantFrom(false, false, false, false, true),
             cancel: fc.constantFrom(false, false, false, true),
             fail: fc.constantFrom(false, false, false, true),
+            // Calls without a signal share gates (see Gate in write-coalescer.ts); only calls with one can be cancelled.
+            signal: fc.boolean(),
+            // Before the call: 0 none; 1 a microtask, 2 an event-loop turn, 3 a timer (later calls join later gates and segments).
+            pause: fc.constantFrom(0, 0, 0, 0, 0, 1, 2, 3),
           }),
           { minLength: 1, maxLength: 60 },
         ),
@@ -151,7 +188,12 @@ describe("write coalescer under random load (property, scripted server)", () => 
           }, fastPath);
           const w = new WriteCoalescer(writer, { maxBatch, window });
           const aborts = ops.map(() => new AbortController());
-          const calls = ops.map((o, i) => {
+          for (const o of ops) o.cancel &&= o.signal;
+          const calls: Promise<void>[] = [];
+          for (const [i, o] of ops.entries()) {
+            if (o.pause === 1) await Promise.resolve();
+            else if (o.pause === 2) await new Promise((r) => setImmediate(r));
+            else if (o.pause === 3) await new Promise((r) => setTimeout(r, 1));
             const port = o.fail ? 100 + i : i % 100;
             const entity: EntityInput = {
               kind: "tableEntry",
@@ -159,9 +201,12 @@ describe("write coalescer under random load (property, scripted server)", () => 
               match: { "hdr.ethernet.dst_addr": 0x900 + o.key },
               action: { name: "set_port", params: { port: o.bad ? 1000 : port } },
             };
-            return o.op === "insert" ? w.insert(entity, aborts[i]!.signal) : o.op === "modify" ? w.modify(entity, aborts[i]!.signal) : w.delete(entity, aborts[i]!.signal);
-          });
-          ops.forEach((o, i) => o.cancel && aborts[i]!.abort());
+            const signal = o.signal ? aborts[i]!.signal : undefined;
+            const call = o.op === "insert" ? w.insert(entity, signal) : o.op === "modify" ? w.modify(entity, signal) : w.delete(entity, signal);
+            call.catch(() => undefined); // outcomes are checked below; a rejection before then is not unhandled
+            calls.push(call);
+            if (o.cancel) aborts[i]!.abort(); // in the caller's turn: before anything of it is encoded or sent
+          }
           const results = await Promise.allSettled(calls);
           const sent = requests.flat().map(portOf);
           // Nothing twice, nothing cancelled or bad.
