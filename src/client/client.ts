@@ -103,6 +103,7 @@ export interface ClientEvents {
 
 const updateTypes: Record<UpdateType, Update_Type> = { insert: Update_Type.INSERT, modify: Update_Type.MODIFY, delete: Update_Type.DELETE };
 const fastUpdateTypes: Readonly<Record<string, 1 | 2 | 3>> = { insert: 1, modify: 2, delete: 3 };
+const UPDATE_TYPE_NAMES = [undefined, "insert", "modify", "delete"] as const;
 const atomicities: Record<Atomicity, WriteRequest_Atomicity> = {
   continueOnError: WriteRequest_Atomicity.CONTINUE_ON_ERROR,
   rollbackOnError: WriteRequest_Atomicity.ROLLBACK_ON_ERROR,
@@ -350,6 +351,17 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
       return;
     }
     slotOf(encodeUpdate(update), keyHash(entityKey(update.entity ?? create(EntitySchema))), slot);
+  }
+
+  /**
+   * encodeWireTo for an insert (1), modify (2) or delete (3) of `entity`:
+   * the coalescer's path, with no UpdateInput to build.
+   * @internal
+   */
+  encodeEntityTo(type: 1 | 2 | 3, entity: EntityInput, slot: WireSlot): void {
+    if (this.fastPath?.encodeTo(type, entity, type === 3, slot)) return;
+    const m = this.encodeUpdateMessage({ type: UPDATE_TYPE_NAMES[type], entity });
+    slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
   }
 
   /** Encodes a bulk write into columns; an error names the update (lists of more than one). */

@@ -52,6 +52,8 @@ export interface BatchWriter {
   writeRaw(updates: Update[]): Promise<void>;
   /** Encodes one update straight to wire bytes, described by `slot` (P4RuntimeClient's fast path); optional. */
   encodeWireTo?(update: UpdateInput | Update, slot: WireSlot): void;
+  /** encodeWireTo for an insert (1), modify (2) or delete (3) of `entity`, with no UpdateInput to build; optional, with encodeWireTo. */
+  encodeEntityTo?(type: 1 | 2 | 3, entity: EntityInput, slot: WireSlot): void;
   /** Sends one WriteRequest of the updates in columns [from, to) encoded by encodeWireTo (empty entries skipped); optional, with it. */
   writeColumns?(cols: SlotColumns, from: number, to: number): Promise<void>;
   on(event: "disconnect", fn: (e: Error) => void): unknown;
@@ -130,10 +132,8 @@ class Segment implements SlotColumns {
       this.gates[i] = gate;
       this.resolves[i] = resolve;
       this.rejects[i] = reject;
+      // starts, ends and hashes are written when the entry is encoded (and starts and ends zeroed when it is answered).
       this.bufs[i] = NOT_ENCODED;
-      this.starts[i] = 0;
-      this.ends[i] = 0;
-      this.hashes[i] = 0;
     } else {
       this.types.push(type);
       this.inputs.push(input);
@@ -274,6 +274,11 @@ export class WriteCoalescer {
   private aborts: Map<number, { readonly signal: AbortSignal; readonly onAbort: () => void }> | undefined;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pumpScheduled = false;
+  private firstScheduled = false;
+  private readonly pumpFirst = (): void => {
+    this.firstScheduled = false;
+    this.pump();
+  };
   private encodeScheduled = false;
   /** Set while a request's callers are being answered (idle waiters wait for them). */
   private settling = 0;
@@ -283,6 +288,8 @@ export class WriteCoalescer {
   private readonly scratchInput: { type: UpdateInput["type"]; entity: EntityInput | undefined } = { type: "insert", entity: undefined };
   private readonly scratchSlot: WireSlot = { buf: NOT_ENCODED, start: 0, end: 0, hash: 0 };
   private readonly encode: (u: UpdateInput | Update, slot: WireSlot) => void;
+  /** The client encodes entities given with their update type (encodeEntityTo). */
+  private readonly entityEncoder: boolean;
   private readonly sendRange: (seg: Segment, from: number, to: number) => Promise<void>;
   readonly stats: CoalescerStats = { requests: 0, updates: 0, largestBatch: 0 };
   private readonly onDisconnect = (e: Error) => this.failQueued(new P4ConnectionError(`stream lost before the write was sent: ${e.message}`));
@@ -295,6 +302,7 @@ export class WriteCoalescer {
     this.lingerMs = options.lingerMs ?? 0;
     this.window = options.window ?? DEFAULT_WINDOW;
     if (this.maxBatch < 1 || this.window < 1 || this.lingerMs < 0) throw new RangeError("coalescer: maxBatch and window must be >= 1 and lingerMs >= 0");
+    this.entityEncoder = client.encodeWireTo !== undefined && client.writeColumns !== undefined && client.encodeEntityTo !== undefined;
     if (client.encodeWireTo && client.writeColumns) {
       this.encode = client.encodeWireTo.bind(client);
       const writeColumns = client.writeColumns.bind(client);
@@ -397,12 +405,25 @@ export class WriteCoalescer {
 
   private queued(): void {
     if (this.total - this.ready >= this.maxBatch) {
-      // A batch's worth is waiting: no need to linger.
+      // A batch's worth is waiting: no need to linger. With nothing in flight it goes out as soon as the caller's turn ends.
       this.ready = this.total;
-      this.schedulePump();
+      if (this.inFlight.size === 0) this.scheduleFirst();
+      else this.schedulePump();
     } else if (this.timer === undefined) {
       this.scheduleLinger();
     }
+  }
+
+  /**
+   * Pumps in a microtask, at the end of the caller's turn: the first
+   * request of a burst is handed to the channel before the event loop goes
+   * on (its bytes go out in this turn's write, not the next turn's), and
+   * the rest follow on the next turn (see pump).
+   */
+  private scheduleFirst(): void {
+    if (this.firstScheduled) return;
+    this.firstScheduled = true;
+    queueMicrotask(this.pumpFirst);
   }
 
   private enqueueWithSignal(type: number, input: EntityInput | Update, signal: AbortSignal): Promise<void> {
@@ -534,6 +555,7 @@ export class WriteCoalescer {
     const slot = this.scratchSlot;
     try {
       if (type === 0) this.encode(seg.inputs[i] as Update, slot);
+      else if (this.entityEncoder) this.client.encodeEntityTo!(type as 1 | 2 | 3, seg.inputs[i] as EntityInput, slot);
       else {
         const input = this.scratchInput;
         input.type = TYPE_NAMES[type]!;
