@@ -380,7 +380,10 @@ export class WriteCoalescer {
   handOver(g: Gate): Promise<void> | undefined {
     const seg = g.seg;
     let i = g.cursor;
-    while (seg.gates[i] !== g) i++; // entries between the gate's callers are calls with a signal
+    while (seg.gates[i] !== g) {
+      // Entries between the gate's callers are calls with a signal.
+      if (++i >= seg.length) throw new Error("write coalescer: a gate ran out of callers (internal error)");
+    }
     g.cursor = i + 1;
     seg.gates[i] = undefined;
     if (seg.states[i] === LIVE) {
