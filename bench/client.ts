@@ -19,14 +19,26 @@
  * three times slower. The machine is shared, so every figure, the ceiling
  * included, is then measured in each of BENCH_ROUNDS rounds (default 7),
  * each after a pause of BENCH_PAUSE_MS (default 200 ms: the previous
- * figure's garbage collection and the switch settle), and the median and
- * the minimum over the rounds are printed, with their fractions of the
- * median ceiling of the same run and target.
+ * figure's timers and the switch settle), and the median and the minimum
+ * over the rounds are printed, with their fractions of the median ceiling
+ * of the same run and target.
+ *
+ * Garbage: before each figure's clock starts, a minor collection empties
+ * the young generation (every figure alike, the ceiling included), so no
+ * figure pays for garbage another figure left. Without it, the garbage of
+ * the figures before (the wildcard read's decoded entries above all) made
+ * a collection land at random in whichever figure came next, and a
+ * collection while 10,000 single calls are pending copies all their
+ * promises and inputs: several milliseconds of a 50 ms figure, in some
+ * rounds and not others. A figure still pays for every collection its own
+ * allocation causes. BENCH_GC=0 leaves the collector alone.
  *
  * BENCH_N (10,000), BENCH_NAIVE (2,000), BENCH_ROUNDS, BENCH_WARMUP,
  * BENCH_PAUSE_MS, BENCH_TARGETS (embedded,bmv2) and BENCH_JSON=1 (one JSON
  * line per target) adjust it.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { P4RuntimeClient } from "../src/client/client.js";
 import type { EntityInput } from "../src/client/entities/entity.js";
@@ -44,6 +56,14 @@ const BATCH = 1000;
 const WINDOW = 4;
 const prog = fixture("bench_tables");
 
+/** A minor collection before each figure (see the header), unless BENCH_GC=0. */
+const collectGarbage: () => void = (() => {
+  if (process.env.BENCH_GC === "0") return () => undefined;
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as (options: { type: "minor" | "major" }) => void;
+  return () => gc({ type: "minor" });
+})();
+
 const entry = (i: number, port = 1): EntityInput => ({
   kind: "tableEntry",
   table: "host_exact",
@@ -51,9 +71,10 @@ const entry = (i: number, port = 1): EntityInput => ({
   action: { name: "set_port", params: { port } },
 });
 
-/** Runs `fn` after a short pause (the previous figure's timers, GC tasks and the switch settle) and returns its seconds. */
+/** Runs `fn` after a short pause (the previous figure's timers and the switch settle) and a minor collection, and returns its seconds. */
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   await new Promise((r) => setTimeout(r, PAUSE_MS));
+  collectGarbage();
   const t0 = performance.now();
   await fn();
   return (performance.now() - t0) / 1000;
@@ -148,6 +169,7 @@ const wanted = process.env.BENCH_TARGETS?.split(",") as TargetKind[] | undefined
 const rows: string[] = [
   `ceiling: pre-serialized WriteRequests of ${BATCH} inserts sent as raw bytes, ${WINDOW} in flight (the client's window); the target's own capacity`,
   `${N} entries per figure (naive: ${NAIVE}); ${WARMUP} untimed warm-up rounds, then ${ROUNDS} rounds; fractions are of the median ceiling of this run`,
+  process.env.BENCH_GC === "0" ? "no collection before each figure (BENCH_GC=0)" : "a minor collection before each figure's clock starts (every figure alike)",
 ];
 for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
   const rounds = await run(kind);
