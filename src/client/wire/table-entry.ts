@@ -58,6 +58,24 @@ export function keyHash(key: string): number {
   return h & 0x3fff_ffff;
 }
 
+/**
+ * Own-property test of the for-in loops over match fields and parameters:
+ * Object.prototype.hasOwnProperty called on the object being enumerated,
+ * which the optimizing compiler folds away (Object.hasOwn it does not).
+ */
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** The running state of tableKeyHash after `h` and then b[from..to). */
+function fnvBytes(h: number, b: Uint8Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) h = Math.imul(h ^ b[i]!, FNV_PRIME);
+  return h;
+}
+
+/** tableKeyHash's state after "t" and a table's id (the start of every key of the table). */
+function tableKeySeed(head: Uint8Array): number {
+  return fnvBytes(Math.imul(FNV_OFFSET ^ 0x74, FNV_PRIME), head, 0, head.length);
+}
+
 /** keyHash("t" + latin1(b[from1..to1)) + latin1(b[from2..to2))), without building the string. */
 function tableKeyHash(b: Uint8Array, from1: number, to1: number, from2: number, to2: number): number {
   let h = Math.imul(FNV_OFFSET ^ 0x74, FNV_PRIME);
@@ -112,6 +130,8 @@ interface TablePlan {
    * are bounded well below the slab's spare room.
    */
   readonly direct: boolean;
+  /** The key hash's state after the table id (see tableKeySeed). */
+  readonly keySeed: number;
   readonly fields: Map<string, FieldPlan | null>;
   /** The match field names of the last entry, in the order given, and their plans (entries of one table mostly repeat them). */
   readonly orderNames: (string | undefined)[];
@@ -333,7 +353,7 @@ export class TableEntryFastPath {
     const known = plan.orderFields;
     let fields = 0;
     for (const name in match) {
-      if (!Object.hasOwn(match, name) || fields === MAX_FIELDS) return false;
+      if (!hasOwn.call(match, name) || fields === MAX_FIELDS) return false;
       let f = names[fields] === name ? known[fields] : undefined;
       if (f === undefined) {
         f = this.field(plan, name);
@@ -368,18 +388,19 @@ export class TableEntryFastPath {
     const keyEnd = p;
 
     if (a !== undefined) {
+      const params = a.params;
       let count = 0;
       for (const k in given) {
-        if (!Object.hasOwn(given, k) || !a.names.has(k)) return false;
+        // Parameters given in the P4Info's order (the usual case) need no set lookup.
+        if (!hasOwn.call(given, k) || ((count >= params.length || params[count]!.name !== k) && !a.names.has(k))) return false;
         count++;
       }
-      if (count !== a.params.length) return false;
+      if (count !== params.length) return false;
       b[p] = 0x1a; // TableEntry.action
       const mTa = p + 1;
       b[p + 2] = 0x0a; // TableAction.action
       const mA = p + 3;
       p = copy(b, p + 4, a.head);
-      const params = a.params;
       for (let i = 0; i < params.length; i++) {
         const pp = params[i]!;
         const v = given[pp.name];
@@ -398,7 +419,7 @@ export class TableEntryFastPath {
     }
 
     // No priority: the key is the match fields (read before the joins move the body).
-    slot.hash = tableKeyHash(b, keyStart, keyEnd, keyEnd, keyEnd);
+    slot.hash = fnvBytes(plan.keySeed, b, keyStart + plan.head.length, keyEnd) & 0x3fff_ffff;
     if (this.wantKey) this.lastKey = tableKey(b, keyStart, keyEnd, keyEnd, keyEnd);
     p = joinAt(b, mEntry, p);
     p = joinAt(b, mEntity, p);
@@ -428,7 +449,7 @@ export class TableEntryFastPath {
     if (match !== undefined) {
       if (typeof match !== "object" || match === null) return false;
       for (const name in match) {
-        if (!Object.hasOwn(match, name)) return false;
+        if (!hasOwn.call(match, name)) return false;
         const f = this.field(plan, name);
         if (!f || fields === MAX_FIELDS) return false;
         for (let i = 0; i < fields; i++) if (seen[i] === f.id) return false;
@@ -588,7 +609,7 @@ export class TableEntryFastPath {
     if (typeof given !== "object" || given === null) return false;
     let count = 0;
     for (const k in given) {
-      if (!Object.hasOwn(given, k) || !a.names.has(k)) return false;
+      if (!hasOwn.call(given, k) || !a.names.has(k)) return false;
       count++;
     }
     if (count !== a.params.length) return false;
@@ -667,6 +688,7 @@ export class TableEntryFastPath {
               !info.needsPriority &&
               info.matchFieldList.every((f) => f.kind === "exact" && numericMax(f.bitwidth) >= 0) &&
               DIRECT_FRAME_BOUND + info.matchFieldList.length * DIRECT_FIELD_BOUND <= SLAB_SPARE / 2,
+            keySeed: tableKeySeed(head(1, info.id)),
             fields: new Map(),
             orderNames: [],
             orderFields: [],
