@@ -157,19 +157,18 @@ class Segment implements SlotColumns {
  * and a reaction instead of a promise with two resolving functions and their
  * context, half the memory per call. Reactions run in the order they were
  * added, so the k-th run of checkGate is the gate's k-th caller: it throws
- * that caller's error or returns. The gate opens (is resolved) when a batch
- * holding any of its callers is answered, or when all its callers are
- * answered (bad input, a closed coalescer); a caller whose update is still
- * queued or in flight then gets a promise of its own, so no caller waits
- * for a later batch than its own.
+ * that caller's error or returns. The gate opens (is resolved) as soon as
+ * any of its callers is answered (a batch holding it answered, bad input,
+ * a closed coalescer); the hand-over runs after that, so callers answered
+ * in the same pass get their outcome, and a caller whose update is still
+ * queued or in flight gets a promise of its own: no caller waits longer
+ * than it would with a promise of its own from the start.
  */
 class Gate {
   readonly promise: Promise<Gate>;
   private readonly resolve: (g: Gate) => void;
   /** Next entry for checkGate to look at. */
   cursor: number;
-  /** Callers whose outcome is not known yet. */
-  pending = 0;
   opened = false;
 
   constructor(
@@ -366,7 +365,6 @@ export class WriteCoalescer {
     let gate = this.gate;
     if (gate === undefined || gate.seg !== seg || seg.length - gate.cursor >= this.maxBatch) gate = this.gate = new Gate(this, seg, seg.length);
     seg.append(type, input, gate, undefined, undefined);
-    gate.pending++;
     this.total++;
     this.queued();
     return gate.promise.then(checkGate);
@@ -658,7 +656,7 @@ export class WriteCoalescer {
   /** A request was applied: every live entry of the batch succeeded. */
   private settleRange(batch: Batch): void {
     const { seg, from, to } = batch;
-    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, undefined, true);
+    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, undefined);
   }
 
   /** A segment out of the list and fully answered is kept for reuse. */
@@ -675,10 +673,9 @@ export class WriteCoalescer {
   /**
    * Entry i's outcome is known (`err` undefined: success): what it holds is
    * dropped and its caller answered, at once when it has a promise of its
-   * own, else through its gate, which a batch's answer (`batch`) opens and
-   * which otherwise opens once all its callers are answered.
+   * own, else through its gate, which this opens (see Gate).
    */
-  private settle(seg: Segment, i: number, err: Error | undefined, batch: boolean): void {
+  private settle(seg: Segment, i: number, err: Error | undefined): void {
     seg.states[i] = 0;
     seg.inputs[i] = undefined;
     seg.bufs[i] = NOT_ENCODED;
@@ -696,7 +693,7 @@ export class WriteCoalescer {
     }
     const gate = seg.gates[i]!;
     seg.errors[i] = err;
-    if (--gate.pending === 0 || batch) {
+    if (!gate.opened) {
       if (this.gate === gate) this.gate = undefined;
       gate.open();
     }
@@ -705,7 +702,7 @@ export class WriteCoalescer {
   /** Rejects entry i and leaves a hole (nothing of it is sent). */
   private settleHole(seg: Segment, i: number, err: Error): void {
     this.detach(seg, i);
-    this.settle(seg, i, err, false);
+    this.settle(seg, i, err);
   }
 
   private settleFailed(batch: Batch, e: unknown): void {
@@ -717,12 +714,12 @@ export class WriteCoalescer {
       for (let i = from; i < to; i++) {
         if (seg.states[i] !== LIVE) continue;
         const f = byIndex.get(k++);
-        this.settle(seg, i, f ? new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]) : undefined, true);
+        this.settle(seg, i, f ? new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]) : undefined);
       }
       return;
     }
     const err = outcomeUnknown(e);
-    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, err, true);
+    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, err);
   }
 
   private detach(seg: Segment, i: number): void {

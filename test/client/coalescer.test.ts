@@ -126,6 +126,20 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
     expect(answered).toEqual(["a", "b", "c"]);
   });
 
+  it("rejects bad input while its neighbours' request is still in flight", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const { writer, requests } = scripted(() => held, fast);
+    const w = new WriteCoalescer(writer);
+    const ok1 = w.insert(l2(0x600, 1));
+    const bad = w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x601 }, action: { name: "set_port", params: { port: 600 } } });
+    const ok2 = w.insert(l2(0x602, 2));
+    await expect(bad).rejects.toThrow(/9 bits/); // the request of the other two is held
+    expect(requests.map((u) => u.map(portOf))).toEqual([[1, 2]]);
+    release();
+    await Promise.all([ok1, ok2]);
+  });
+
   it("answers callers whose updates were all rejected before sending, and callers of a closed coalescer", async () => {
     const { writer, requests } = scripted(async () => undefined, fast);
     const w = new WriteCoalescer(writer, { lingerMs: 20 });
