@@ -64,6 +64,12 @@ describe("topology file", () => {
     expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also the address of switch "s1"']);
   });
 
+  it("refuses a host address that is its subnet's gateway (the switch's)", () => {
+    expect(problems(base.replace("ipv4: 10.0.1.1/24", "ipv4: 10.0.1.254/24"))).toEqual(["hosts[0].ipv4: 10.0.1.254/24 is the gateway address of its subnet (the switch's 10.0.1.254)"]);
+    expect(problems(base.replace("ipv4: 10.0.2.1/24", 'ipv4: 10.0.2.1/24, ipv6: "fd00:2::ff/64"'))).toEqual(["hosts[1].ipv6: fd00:2::ff/64 is the gateway address of its subnet (the switch's fd00:2::ff)"]);
+    expect(problems(base.replace("ipv4: 10.0.1.1/24", "ipv4: 10.0.1.253/24"))).toEqual([]);
+  });
+
   it("resolves derived addresses for Mininet the same way the controller uses them", () => {
     const r = resolve(parseTopology(base, "t.yaml"));
     expect(r.hosts[0]).toMatchObject({ name: "h1", interface: "s1-eth1", gatewayV4: "10.0.1.254", gatewayMac: "02:50:00:00:01:01" });

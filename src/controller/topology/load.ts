@@ -8,6 +8,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { type Topology, TopologySchema } from "./schema.js";
+import { gatewayV4, gatewayV6, hostV4, hostV6 } from "./addressing.js";
+import { formatIPv4, formatIPv6 } from "../../client/codec/values.js";
 
 export class TopologyError extends Error {
   override readonly name = "TopologyError";
@@ -77,6 +79,9 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
   t.hosts.forEach((h, i) => {
     if (hosts.has(h.name) || switches.has(h.name)) add(`hosts[${i}].name`, `"${h.name}" is already used`);
     hosts.set(h.name, i);
+    // The switch answers as the subnet's gateway (last usable IPv4 address, <subnet>::ff): a host may not take it.
+    if (h.ipv4 && hostV4(h) === gatewayV4(h)) add(`hosts[${i}].ipv4`, `${h.ipv4} is the gateway address of its subnet (the switch's ${formatIPv4(gatewayV4(h)!)})`);
+    if (h.ipv6 && hostV6(h) === gatewayV6(h)) add(`hosts[${i}].ipv6`, `${h.ipv6} is the gateway address of its subnet (the switch's ${formatIPv6(gatewayV6(h)!)})`);
   });
   const usedPorts = new Map<string, string>();
   const usePort = (sw: string, port: number, path: string, by: string) => {
