@@ -111,6 +111,23 @@ export function translationTopology(): Topology {
   });
 }
 
+/** The row of one exchanged packet as `to` received it (d undefined: it never arrived). */
+function exchangeRow(exchange: string, packet: string, from: string, to: string, d: DecodedFrame | undefined, expectDst: string, content: (d: DecodedFrame) => boolean, latencyMs: number | null): ExchangeRow {
+  return {
+    exchange,
+    packet,
+    from,
+    to,
+    src: d?.ip?.header.src ?? "",
+    dst: d?.ip?.header.dst ?? "",
+    protocol: d?.ip?.l4.kind ?? "",
+    received: !!d,
+    checksumsOk: !!d && checksumProblems(d).length === 0,
+    contentOk: !!d && d.ip!.header.dst === expectDst && content(d),
+    latencyMs,
+  };
+}
+
 /** Waits for the first frame at `host` that `match` accepts. */
 function nextFrame(lab: Lab, host: string, match: (d: DecodedFrame) => boolean, timeoutMs = 2000): Promise<{ frame: DecodedFrame; at: number } | undefined> {
   return new Promise((resolve) => {
@@ -162,21 +179,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       const t0 = performance.now();
       lab.hosts.get(from)!.send(buildFrame({ ethernet: { src: host(from).mac, dst: gw(from) }, packet: spec }));
       const r = await got;
-      const d = r?.frame;
-      unicast.push({
-        exchange,
-        packet,
-        from,
-        to,
-        src: d?.ip?.header.src ?? "",
-        dst: d?.ip?.header.dst ?? "",
-        protocol: d?.ip?.l4.kind ?? "",
-        received: !!d,
-        checksumsOk: !!d && checksumProblems(d).length === 0,
-        contentOk: !!d && d.ip!.header.dst === expect.dst && content(d),
-        latencyMs: r ? r.at - t0 : null,
-      });
-      return d;
+      unicast.push(exchangeRow(exchange, packet, from, to, r?.frame, expect.dst, content, r ? r.at - t0 : null));
+      return r?.frame;
     };
     if (!mn) {
     const body = new TextEncoder().encode("p4cast translation experiment");
@@ -410,20 +414,7 @@ async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6:
     return async (since?: Promise<{ at: number } | undefined>) => {
       const r = await p;
       const before = since ? await since : undefined;
-      const d = r?.frame;
-      unicast.push({
-        exchange,
-        packet,
-        from,
-        to,
-        src: d?.ip?.header.src ?? "",
-        dst: d?.ip?.header.dst ?? "",
-        protocol: d?.ip?.l4.kind ?? "",
-        received: !!d,
-        checksumsOk: !!d && checksumProblems(d).length === 0,
-        contentOk: !!d && d.ip!.header.dst === expect.dst,
-        latencyMs: r && before ? r.at - before.at : null,
-      });
+      unicast.push(exchangeRow(exchange, packet, from, to, r?.frame, expect.dst, () => true, r && before ? r.at - before.at : null));
       return r;
     };
   };
