@@ -131,7 +131,14 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     super();
     this.deviceId = BigInt(options.deviceId);
     this.electionId = parseElectionId(options.electionId);
-    this.channel = new P4RuntimeChannel({ address: options.address, ...(options.tls ? { tls: options.tls } : {}) });
+    // The channel's own connection backoff follows the session's reconnect cap, so a switch
+    // that returns after a long outage is reached within that cap of its return.
+    const cap = options.reconnect === false ? undefined : options.reconnect?.maxMs;
+    this.channel = new P4RuntimeChannel({
+      address: options.address,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(cap !== undefined ? { maxReconnectBackoffMs: cap } : {}),
+    });
     this.session = new StreamSession(this.channel, {
       deviceId: this.deviceId,
       electionId: this.electionId,
@@ -176,6 +183,11 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
 
   get isPrimary(): boolean {
     return this.session.isPrimary;
+  }
+
+  /** The stream is up and arbitrated (primary or backup). */
+  get connected(): boolean {
+    return this.session.state === "ready";
   }
 
   get arbitration(): ArbitrationStatus | undefined {

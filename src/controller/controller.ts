@@ -2,8 +2,20 @@
  * The p4cast controller: connects to every switch of a topology, pushes the
  * pipeline (skipped when the cookie matches), programs every switch
  * declaratively from the plan, re-programs a switch that restarted, watches
- * links with heartbeats, repairs trees and overlays when links fail, adds
- * and removes receivers on IGMP/MLD joins, and changes meters at run time.
+ * links with heartbeats, repairs trees and overlays when links or switches
+ * fail, adds and removes receivers on IGMP/MLD joins, and changes meters at
+ * run time.
+ *
+ * Faults (docs/reliability.md): nothing that goes wrong in the background
+ * ends the process. A write that fails marks its switch out of sync (logged,
+ * in `state()`, event `fault`) and the switch is read back and reconciled
+ * when it can be written again (retried with backoff, at once on return or
+ * on regaining primary). A lost stream marks the switch unreachable and its
+ * links down until it is back and re-programmed. Losing primary to another
+ * controller is logged and the switch is reconciled when primary returns;
+ * a backup controller (a lower election id) keeps reading, takes over on
+ * every switch whose primary goes away, recovers the receivers that joined
+ * from the switches' client groups, and reconciles.
  */
 import { EventEmitter } from "node:events";
 import { P4RuntimeClient } from "../client/client.js";
@@ -19,6 +31,9 @@ import { OVERLAY_RID_BASE } from "./plan/intent.js";
 import type { Target } from "./targets/target.js";
 import type { Pipeline } from "./pipeline.js";
 import { MembershipTracker, type MembershipChange } from "./runtime/membership.js";
+import { LinkFaults } from "./runtime/link-faults.js";
+import { membershipDelta, receiversInGroups, type RecoveredReceiver } from "./runtime/membership-recovery.js";
+import { readState } from "./deploy/reconcile.js";
 
 export interface ControllerOptions {
   readonly topology: Topology;
@@ -35,6 +50,15 @@ export interface ControllerOptions {
    * and laid out. Default: BMv2 behaviour (P4Runtime, else BMv2 Thrift).
    */
   readonly target?: Target;
+  /**
+   * Stay connected as a backup where another controller is primary, and take
+   * over when it goes (deploy --run). Default false: connect() fails then.
+   */
+  readonly allowBackup?: boolean;
+  /** First retry of a switch that is out of sync, in ms (default 500; doubles up to 8 s). */
+  readonly resyncMs?: number;
+  /** The reconnect backoff cap towards a switch that went away, in ms (default 2000). */
+  readonly reconnectMaxMs?: number;
 }
 
 export interface DeployReport {
@@ -43,6 +67,8 @@ export interface DeployReport {
   readonly switches: readonly ReconcileResult[];
   readonly writes: number;
   readonly warnings: readonly string[];
+  /** Switches not written because another controller is primary there. */
+  readonly backupOn: readonly string[];
 }
 
 export interface FailoverReport {
@@ -53,7 +79,42 @@ export interface FailoverReport {
   /** From the heartbeat verdict to the last write of the repair. */
   readonly repairMs: number;
   readonly writes: number;
+  /** Switches written, each once. */
   readonly switches: readonly string[];
+  /** Switches whose part of the repair could not be written now (unreachable, not primary, failed): retried. */
+  readonly deferred: readonly string[];
+}
+
+/** Something that went wrong in the background: logged, kept in `state()`, retried. */
+export interface ControllerFault {
+  readonly task: string;
+  readonly switch?: string;
+  readonly message: string;
+  /** Wall-clock time (ms since the epoch). */
+  readonly at: number;
+}
+
+export interface SwitchHealth {
+  readonly name: string;
+  /** The P4Runtime stream is up. */
+  readonly reachable: boolean;
+  /** This controller is primary on the switch. */
+  readonly primary: boolean;
+  /** The election id of the switch's primary, when another controller is primary. */
+  readonly primaryElectionId?: bigint;
+  /** What the switch holds is what this controller intends (false: a retry is due). */
+  readonly inSync: boolean;
+  readonly lastFault?: ControllerFault;
+  /** Times the switch was re-programmed after coming back. */
+  readonly reprograms: number;
+}
+
+export interface ControllerState {
+  readonly electionId: bigint;
+  readonly switches: readonly SwitchHealth[];
+  /** Down links with why (heartbeat at an end, an end unreachable). */
+  readonly downLinks: readonly { readonly link: number; readonly name: string; readonly reasons: readonly string[] }[];
+  readonly faults: readonly ControllerFault[];
 }
 
 export interface ControllerEvents {
@@ -62,14 +123,38 @@ export interface ControllerEvents {
   reprogrammed: [{ switch: string; result: ReconcileResult }];
   /** One switch of a deploy or repair is done. */
   programmed: [ReconcileResult];
-  linkDown: [{ link: number; name: string }];
+  linkDown: [{ link: number; name: string; reasons: readonly string[] }];
   linkUp: [{ link: number; name: string }];
   failover: [FailoverReport];
   /** overlay-on-failure last hops were switched to the overlay (the quick write is done). */
   overlaySwitched: [{ sessions: ReadonlyMap<number, ReadonlySet<string>>; atMs: number }];
   membership: [MembershipChange];
-  error: [Error];
+  /** The stream to a switch was lost. */
+  switchLost: [{ switch: string; reason: string }];
+  /** Primary status on a switch changed on a live stream (another controller came or went). */
+  role: [{ switch: string; primary: boolean; primaryElectionId?: bigint }];
+  /** This controller became primary on a switch it did not hold and reconciled it. */
+  takeover: [{ switch: string; result: ReconcileResult; ms: number }];
+  /** A switch that was out of sync was read back and reconciled. */
+  resynced: [{ switch: string; result: ReconcileResult }];
+  /** A background task failed; it is retried, the process goes on. */
+  fault: [ControllerFault];
 }
+
+interface SwitchRuntime {
+  reachable: boolean;
+  primary: boolean;
+  primaryElectionId: bigint | undefined;
+  inSync: boolean;
+  lastFault: ControllerFault | undefined;
+  reprograms: number;
+  retries: number;
+  nextRetryAt: number;
+}
+
+const FAULTS_KEPT = 50;
+const UNREACHABLE = (sw: string) => `${sw} unreachable`;
+const HEARTBEAT = (sw: string) => `heartbeat at ${sw}`;
 
 export class Controller extends EventEmitter<ControllerEvents> {
   readonly graph: NetworkGraph;
@@ -83,6 +168,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly overlayActivated = new Map<number, Set<string>>();
   private readonly meterOverrides = new Map<number, MeterSpec | undefined>();
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly runtime = new Map<string, SwitchRuntime>();
+  private readonly linkFaults = new LinkFaults();
+  private readonly faults: ControllerFault[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Receivers are this controller's own (it deployed as primary) or were recovered from the switches. */
+  private membershipKnown = false;
 
   constructor(readonly options: ControllerOptions) {
     super();
@@ -92,6 +184,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   get topology(): Topology {
     return this.options.topology;
+  }
+
+  get electionId(): bigint {
+    return this.options.electionId ?? 1n;
   }
 
   private log(line: string): void {
@@ -106,36 +202,124 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return run;
   }
 
-  /** Connects to every switch (in parallel) and arbitrates as primary. */
+  /** Runs a background task in turn; a failure is a fault (logged, kept), never an exception. */
+  private background(task: string, sw: string | undefined, fn: () => Promise<unknown>): void {
+    if (this.closed) return;
+    void this.serial(fn).catch((e: unknown) => this.fault(task, sw, e));
+  }
+
+  private fault(task: string, sw: string | undefined, e: unknown): ControllerFault {
+    const message = e instanceof Error ? e.message : String(e);
+    const f: ControllerFault = { task, ...(sw ? { switch: sw } : {}), message, at: Date.now() };
+    this.faults.push(f);
+    if (this.faults.length > FAULTS_KEPT) this.faults.splice(0, this.faults.length - FAULTS_KEPT);
+    if (sw) {
+      const rt = this.rt(sw);
+      rt.lastFault = f;
+      rt.inSync = false;
+    }
+    this.log(`fault: ${task}${sw ? ` on ${sw}` : ""}: ${message}${sw ? " (will retry)" : ""}`);
+    this.emit("fault", f);
+    return f;
+  }
+
+  private rt(sw: string): SwitchRuntime {
+    let r = this.runtime.get(sw);
+    if (!r) {
+      r = { reachable: false, primary: false, primaryElectionId: undefined, inSync: false, lastFault: undefined, reprograms: 0, retries: 0, nextRetryAt: 0 };
+      this.runtime.set(sw, r);
+    }
+    return r;
+  }
+
+  /** Connects to every switch (in parallel) and arbitrates. */
   async connect(): Promise<void> {
-    const electionId = this.options.electionId ?? 1n;
-    await Promise.all(
+    const electionId = this.electionId;
+    const results = await Promise.allSettled(
       this.topology.switches.map(async (s) => {
         const address = this.options.grpcAddress?.(s) ?? s.grpc;
         const client = await P4RuntimeClient.connect({
           address,
           deviceId: BigInt(s.deviceId),
           electionId,
-          reconnect: { initialMs: 100, maxMs: 2000 },
+          reconnect: { initialMs: 100, maxMs: this.options.reconnectMaxMs ?? 2000 },
           connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
         });
-        if (!client.isPrimary) {
+        if (!client.isPrimary && !this.options.allowBackup) {
           client.close();
           throw new Error(`${s.name} (${address}): another controller is primary (election id ${client.arbitration?.primaryElectionId}); use a higher --election-id`);
         }
         this.clients.set(s.name, client);
-        client.on("reconnect", (st) => {
-          if (!st.primary) return;
-          this.log(`${s.name}: reconnected; re-programming it`);
-          void this.serial(() => this.reprogram(s.name)).catch((e: unknown) => this.emit("error", e instanceof Error ? e : new Error(String(e))));
-        });
-        client.on("disconnect", (e) => this.log(`${s.name}: stream lost (${e.message})`));
-        client.on("packetIn", (p) => {
-          const change = this.membership.onPacketIn(s.name, p);
-          if (change) void this.serial(() => this.applyMembership(change)).catch((e: unknown) => this.emit("error", e instanceof Error ? e : new Error(String(e))));
-        });
+        const rt = this.rt(s.name);
+        rt.reachable = true;
+        rt.primary = client.isPrimary;
+        rt.primaryElectionId = client.arbitration?.primaryElectionId;
+        if (!client.isPrimary) this.log(`${s.name}: backup (the primary's election id is ${rt.primaryElectionId ?? "unknown"}); taking over when it goes`);
+        this.watchSwitch(s.name, client);
       }),
     );
+    const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason : new Error(String(r.reason))] : []));
+    if (failed.length > 0) {
+      for (const c of this.clients.values()) c.close();
+      this.clients.clear();
+      throw failed.length === 1 ? failed[0]! : new Error(failed.map((e) => e.message).join("; "));
+    }
+    this.retryTimer = setInterval(() => this.retryOutOfSync(), Math.max(50, Math.min(500, this.options.resyncMs ?? 500)));
+    this.retryTimer.unref?.();
+  }
+
+  private watchSwitch(name: string, client: P4RuntimeClient): void {
+    const rt = this.rt(name);
+    client.on("disconnect", (e) => {
+      if (this.closed) return;
+      const wasReachable = rt.reachable;
+      rt.reachable = false;
+      rt.primary = false;
+      rt.inSync = false;
+      this.applied.delete(name);
+      this.registers.get(name)?.close();
+      this.registers.delete(name);
+      this.heartbeat?.pause(name);
+      if (!wasReachable) return;
+      const reason = `stream lost (${e.message})`;
+      this.log(`${name}: ${reason}; its links are down until it is back and re-programmed`);
+      this.emit("switchLost", { switch: name, reason });
+      for (const a of this.graph.allAdjacencies(name)) this.linkFault(a.link, UNREACHABLE(name), true, performance.now());
+    });
+    client.on("reconnect", (st) => {
+      if (this.closed) return;
+      rt.reachable = true;
+      rt.primary = st.primary;
+      rt.primaryElectionId = st.primaryElectionId;
+      if (!st.primary) {
+        this.log(`${name}: reconnected as backup (the primary's election id is ${st.primaryElectionId ?? "unknown"})`);
+        return;
+      }
+      this.log(`${name}: reconnected; re-programming it`);
+      this.background("re-program", name, () => this.reprogram(name));
+    });
+    client.on("arbitration", (st) => {
+      if (rt.reachable) rt.primaryElectionId = st.primaryElectionId;
+    });
+    client.on("role", (primary) => {
+      // A role change while the stream is being re-opened is handled by "reconnect".
+      if (this.closed || !rt.reachable || !client.connected || primary === rt.primary) return;
+      rt.primary = primary;
+      const other = client.arbitration?.primaryElectionId;
+      this.emit("role", { switch: name, primary, ...(other !== undefined ? { primaryElectionId: other } : {}) });
+      if (!primary) {
+        rt.inSync = false; // another controller may change anything now
+        this.applied.delete(name);
+        this.log(`${name}: lost primary to election id ${other ?? "unknown"}; reconciling when primary again`);
+        return;
+      }
+      this.log(`${name}: primary (election id ${this.electionId}); reading it back and reconciling`);
+      this.background("take over", name, () => this.takeOver(name));
+    });
+    client.on("packetIn", (p) => {
+      const change = this.membership.onPacketIn(name, p);
+      if (change) this.background("membership", undefined, () => this.applyMembership(change));
+    });
   }
 
   private async registersFor(name: string): Promise<RegisterAccess> {
@@ -171,10 +355,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return { registers, ...(t ? { dedupReset: (s: number) => t.dedupResetWrites(s) } : {}) };
   }
 
-  /** Reads the switch and writes what differs from the intent (deploys, restarts). */
+  /** Reads the switch and writes what differs from the intent (deploys, returns, take-overs, retries). */
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
+    this.applied.delete(name);
     const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, this.reconcileOptions(await this.registersFor(name)));
     this.applied.set(name, { hash: intentHash(intent), state, intent });
+    const rt = this.rt(name);
+    rt.inSync = true;
+    rt.retries = 0;
     this.emit("programmed", result);
     return result;
   }
@@ -185,25 +373,56 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!last) return this.program(name, intent);
     const client = this.clients.get(name)!;
     const desired = desiredState(client, intent, last.state);
+    // Until the write is answered the switch holds something between the two states.
+    this.applied.delete(name);
     const result = await applyDiff(client, name, last.state, desired, this.reconcileOptions(await this.registersFor(name)));
     this.applied.set(name, { hash: intentHash(intent), state: desired, intent });
     return result;
   }
 
-  /** Pushes pipelines and programs every switch; returns what was written. */
+  /** Whether this controller can write `name` now. */
+  private writable(name: string): boolean {
+    const rt = this.rt(name);
+    const c = this.clients.get(name);
+    return !!c && rt.reachable && rt.primary && c.connected && c.isPrimary;
+  }
+
+  /**
+   * Brings `name` to `intent` where it can be written now; otherwise (or
+   * when the write fails) marks it out of sync for a retry. Never throws.
+   */
+  private async tryUpdate(task: string, name: string, intent: SwitchIntent): Promise<ReconcileResult | undefined> {
+    if (!this.writable(name)) {
+      this.rt(name).inSync = false;
+      return undefined;
+    }
+    try {
+      return await this.update(name, intent);
+    } catch (e) {
+      this.fault(task, name, e);
+      return undefined;
+    }
+  }
+
+  /** Pushes pipelines and programs every switch where this controller is primary; returns what was written. */
   deploy(): Promise<DeployReport> {
     return this.serial(async () => {
       const t0 = performance.now();
-      const pushed = (await Promise.all(this.topology.switches.map(async (s) => ((await this.pushPipeline(s.name)) ? s.name : undefined)))).filter((x): x is string => !!x);
+      const mine = this.topology.switches.map((s) => s.name).filter((n) => this.writable(n));
+      const backupOn = this.topology.switches.map((s) => s.name).filter((n) => !mine.includes(n));
+      if (mine.length === this.topology.switches.length) this.membershipKnown = true;
+      else if (mine.length > 0) await this.recoverMembership();
+      const pushed = (await Promise.all(mine.map(async (n) => ((await this.pushPipeline(n)) ? n : undefined)))).filter((x): x is string => !!x);
       this.plan = this.computePlan();
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
-      const results = await Promise.all(this.topology.switches.map((s) => this.program(s.name, this.plan!.intents.get(s.name)!)));
+      const results = await Promise.all(mine.map((n) => this.program(n, this.plan!.intents.get(n)!)));
       const report: DeployReport = {
         durationMs: performance.now() - t0,
         pipelinesPushed: pushed,
         switches: results,
         writes: results.reduce((n, r) => n + r.inserted + r.modified + r.deleted, 0),
         warnings: this.plan.warnings,
+        backupOn,
       };
       this.emit("deployed", report);
       return report;
@@ -212,13 +431,79 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /** A switch came back (restart): pipeline and every entry again. */
   private async reprogram(name: string): Promise<void> {
+    if (!this.writable(name)) return;
+    this.heartbeat?.pause(name);
     await this.pushPipeline(name);
     this.registers.get(name)?.close();
     this.registers.delete(name);
     this.plan ??= this.computePlan();
     const result = await this.program(name, this.plan.intents.get(name)!);
+    const rt = this.rt(name);
+    rt.reprograms++;
+    this.heartbeat?.resume(name);
     this.log(`${name}: re-programmed (${result.inserted} inserted, ${result.modified} modified, ${result.deleted} deleted)`);
     this.emit("reprogrammed", { switch: name, result });
+    // Its links are no longer down for being out of reach (a heartbeat may still hold them down).
+    for (const a of this.graph.allAdjacencies(name)) this.linkFault(a.link, UNREACHABLE(name), false, performance.now());
+  }
+
+  /** Became primary on a live stream (another controller left, or gave way): read back and reconcile. */
+  private async takeOver(name: string): Promise<void> {
+    if (!this.writable(name)) return;
+    const t0 = performance.now();
+    if (!this.membershipKnown) await this.recoverMembership();
+    // A switch that has never had this pipeline (a backup that never deployed) gets it now.
+    await this.pushPipeline(name);
+    this.plan = this.computePlan();
+    const result = await this.program(name, this.plan.intents.get(name)!);
+    const ms = performance.now() - t0;
+    this.log(`${name}: reconciled after taking over in ${ms.toFixed(1)} ms (${result.inserted + result.modified + result.deleted} writes)`);
+    this.emit("takeover", { switch: name, result, ms });
+  }
+
+  /**
+   * The receivers that joined or left at run time, read from the switches'
+   * client groups (the controller that handled the joins may be gone).
+   */
+  private async recoverMembership(): Promise<void> {
+    const filePlan = planNetwork({ graph: this.graph });
+    const installed = new Map<string, RecoveredReceiver[]>();
+    await Promise.all(
+      [...this.clients].map(async ([name, client]) => {
+        if (!client.connected || !client.hasP4Info) return;
+        try {
+          installed.set(name, receiversInGroups(this.topology, (await readState(client)).groups));
+        } catch (e) {
+          this.fault("recover receivers", name, e);
+        }
+      }),
+    );
+    const delta = membershipDelta(this.topology, filePlan, installed);
+    for (const r of delta.joined) this.membership.record(r.session, r.host, true, r.ipv6 ? "mld" : "igmp");
+    for (const r of delta.left) this.membership.record(r.session, r.host, false, "igmp");
+    this.membershipKnown = true;
+    if (delta.joined.length + delta.left.length > 0) {
+      this.log(`receivers recovered from the switches: ${[...delta.joined.map((r) => `${r.host} joined session ${r.session}`), ...delta.left.map((r) => `${r.host} left session ${r.session}`)].join(", ")}`);
+    }
+  }
+
+  /** Retries switches that are out of sync (failed writes, rival changes), with backoff per switch. */
+  private retryOutOfSync(): void {
+    if (this.closed || !this.plan) return;
+    const now = performance.now();
+    for (const [name, rt] of this.runtime) {
+      if (rt.inSync || !this.writable(name) || now < rt.nextRetryAt) continue;
+      const base = this.options.resyncMs ?? 500;
+      rt.nextRetryAt = now + Math.min(8_000, base * 2 ** Math.min(rt.retries, 4));
+      rt.retries++;
+      this.background("resync", name, async () => {
+        if (rt.inSync || !this.writable(name)) return;
+        this.plan ??= this.computePlan();
+        const result = await this.program(name, this.plan.intents.get(name)!);
+        this.log(`${name}: back in sync (${result.inserted} inserted, ${result.modified} modified, ${result.deleted} deleted)`);
+        this.emit("resynced", { switch: name, result });
+      });
+    }
   }
 
   /**
@@ -245,54 +530,72 @@ export class Controller extends EventEmitter<ControllerEvents> {
       base.groups.set(sid, [...group, ...add.filter((r) => !group.some((x) => x.port === r.port && x.instance === r.instance))]);
       byIngress.set(sp.ingress, base);
     }
-    const results = await Promise.all([...byIngress].map(([sw, intent]) => this.update(sw, intent)));
-    return results.reduce((n, r) => n + r.inserted + r.modified + r.deleted, 0);
+    const results = await Promise.all([...byIngress].map(([sw, intent]) => this.tryUpdate("overlay switch-over", sw, intent)));
+    return results.reduce((n, r) => n + (r ? r.inserted + r.modified + r.deleted : 0), 0);
   }
 
-  /** Recomputes the plan and programs the switches whose intent changed. */
-  private async repair(first: readonly string[] = []): Promise<{ writes: number; switches: string[] }> {
+  /** Recomputes the plan and programs the switches whose intent changed; a switch that cannot be written is deferred. */
+  private async repair(first: readonly string[] = []): Promise<{ writes: number; switches: string[]; deferred: string[] }> {
     this.plan = this.computePlan();
     const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
     // Some switches go first (e.g. ingress routers switching to the overlay).
-    const ordered = [...first.filter((n) => changed.includes(n)), ...changed.filter((n) => !first.includes(n))];
+    const head = [...new Set(first)].filter((n) => changed.includes(n));
+    const ordered = [...head, ...changed.filter((n) => !head.includes(n))];
     let writes = 0;
-    const head = ordered.filter((n) => first.includes(n));
-    for (const n of head) {
-      const r = await this.update(n, this.plan.intents.get(n)!);
+    const written: string[] = [];
+    const deferred: string[] = [];
+    const account = (n: string, r: ReconcileResult | undefined) => {
+      if (!r) {
+        deferred.push(n);
+        return;
+      }
       writes += r.inserted + r.modified + r.deleted;
-    }
-    const rest = await Promise.all(ordered.slice(head.length).map((n) => this.update(n, this.plan!.intents.get(n)!)));
-    writes += rest.reduce((s, r) => s + r.inserted + r.modified + r.deleted, 0);
-    return { writes, switches: ordered };
+      written.push(n);
+    };
+    for (const n of head) account(n, await this.tryUpdate("repair", n, this.plan.intents.get(n)!));
+    const rest = ordered.slice(head.length);
+    const results = await Promise.all(rest.map((n) => this.tryUpdate("repair", n, this.plan!.intents.get(n)!)));
+    rest.forEach((n, i) => account(n, results[i]));
+    return { writes, switches: written, deferred };
   }
 
   /** Starts the heartbeat loop; link verdicts trigger repairs. */
   startHeartbeats(): HeartbeatMonitor {
     this.plan ??= this.computePlan();
     const hb = new HeartbeatMonitor(this.graph, this.clients, this.plan.peers, this.topology.heartbeat, this.options.target?.heartbeatRequests);
-    const fail = (e: unknown) => {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.log(`error: ${err.message}`);
-      this.emit("error", err);
-    };
-    hb.on("linkDown", (e) => void this.serial(() => this.linkChanged(e.link, false, e.atMs)).catch(fail));
-    hb.on("linkUp", (e) => void this.serial(() => this.linkChanged(e.link, true, e.atMs)).catch(fail));
-    hb.on("error", (e) => this.emit("error", e));
+    hb.on("linkDown", (e) => this.linkFault(e.link, HEARTBEAT(e.detectedBy), true, e.atMs));
+    hb.on("linkUp", (e) => this.linkFault(e.link, HEARTBEAT(e.detectedBy), false, e.atMs));
+    hb.on("error", (e) => this.fault("heartbeat", undefined, e));
+    for (const [name, rt] of this.runtime) if (!rt.reachable) hb.pause(name);
     hb.start();
     this.heartbeat = hb;
     return hb;
   }
 
-  /** Marks a link down or up (heartbeat verdict, or by hand) and repairs. */
-  setLink(link: number, up: boolean): Promise<FailoverReport | undefined> {
-    return this.serial(() => this.linkChanged(link, up, performance.now()));
+  /** Adds or clears one reason for a link to be down; a change of the link's state repairs. */
+  private linkFault(link: number, reason: string, add: boolean, atMs: number): void {
+    const changed = add ? this.linkFaults.add(link, reason) : this.linkFaults.remove(link, reason);
+    if (!changed) return;
+    this.background(`link ${this.graph.linkName(link)} ${add ? "down" : "up"}`, undefined, () => this.linkChanged(link, !add, atMs, reason));
   }
 
-  private async linkChanged(link: number, up: boolean, detectedAtMs: number): Promise<FailoverReport | undefined> {
+  /** Marks a link down or up by hand (tests, operators) and repairs. */
+  setLink(link: number, up: boolean): Promise<FailoverReport | undefined> {
+    const reason = "set by hand";
+    const changed = up ? this.linkFaults.remove(link, reason) : this.linkFaults.add(link, reason);
+    if (!changed) return Promise.resolve(undefined);
+    return this.serial(() => this.linkChanged(link, up, performance.now(), reason));
+  }
+
+  private async linkChanged(link: number, up: boolean, detectedAtMs: number, reason: string): Promise<FailoverReport | undefined> {
+    // The verdict may have changed again while this waited its turn.
+    if (up === this.linkFaults.isDown(link)) return undefined;
     if (!this.graph.setLinkUp(link, up)) return undefined;
     const name = this.graph.linkName(link);
-    this.log(`link ${name} ${up ? "up" : "down"}`);
-    this.emit(up ? "linkUp" : "linkDown", { link, name });
+    const reasons = this.linkFaults.down().get(link) ?? [];
+    this.log(`link ${name} ${up ? "up" : `down (${reasons.join(", ") || reason})`}`);
+    if (up) this.emit("linkUp", { link, name });
+    else this.emit("linkDown", { link, name, reasons });
     const first: string[] = [];
     let quick = 0;
     let overlayMs: number | undefined;
@@ -315,13 +618,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (quick > 0) {
         overlayMs = performance.now() - detectedAtMs;
         this.emit("overlaySwitched", { sessions: affected, atMs: performance.now() });
+        this.log(`overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${overlayMs.toFixed(1)} ms`);
       }
-      if (quick > 0) this.log(`overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${(performance.now() - detectedAtMs).toFixed(1)} ms`);
     }
-    const { writes: repairWrites, switches } = await this.repair(first);
+    const { writes: repairWrites, switches, deferred } = await this.repair(first);
     const writes = quick + repairWrites;
-    const report: FailoverReport = { link: name, up, ...(overlayMs !== undefined ? { overlayMs } : {}), repairMs: performance.now() - detectedAtMs, writes, switches };
-    this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${switches.join(", ") || "no switch"} in ${report.repairMs.toFixed(1)} ms`);
+    const report: FailoverReport = {
+      link: name,
+      up,
+      ...(overlayMs !== undefined ? { overlayMs } : {}),
+      repairMs: performance.now() - detectedAtMs,
+      writes,
+      switches,
+      deferred,
+    };
+    const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
+    this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${report.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`);
     this.emit("failover", report);
     return report;
   }
@@ -346,7 +658,30 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.plan;
   }
 
+  /** Per switch: reachable, primary, in sync, last fault; down links and why; recent faults. */
+  state(): ControllerState {
+    return {
+      electionId: this.electionId,
+      switches: this.topology.switches.map((s) => {
+        const rt = this.rt(s.name);
+        return {
+          name: s.name,
+          reachable: rt.reachable,
+          primary: rt.primary,
+          ...(!rt.primary && rt.primaryElectionId !== undefined ? { primaryElectionId: rt.primaryElectionId } : {}),
+          inSync: rt.inSync,
+          ...(rt.lastFault ? { lastFault: rt.lastFault } : {}),
+          reprograms: rt.reprograms,
+        };
+      }),
+      downLinks: [...this.linkFaults.down()].map(([link, reasons]) => ({ link, name: this.graph.linkName(link), reasons })),
+      faults: [...this.faults],
+    };
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearInterval(this.retryTimer);
     this.heartbeat?.stop();
     await this.queue.catch(() => undefined);
     for (const r of this.registers.values()) r.close();

@@ -125,8 +125,8 @@ describe.each(kinds)("controller end to end (%s switches)", (kind) => {
     const cut = branch[branch.length - 1]!.link;
     const reports: { repairMs: number; overlayMs?: number }[] = [];
     ctl.on("failover", (r) => reports.push(r));
-    let failure: Error | undefined;
-    ctl.on("error", (e) => (failure = e));
+    let failure: string | undefined;
+    ctl.on("fault", (f) => (failure = `${f.task}${f.switch ? ` on ${f.switch}` : ""}: ${f.message}`));
     const hbm = ctl.startHeartbeats();
     let cutAt = 0;
     const ticks: number[] = [];

@@ -38,6 +38,14 @@ export interface ChannelOptions {
   readonly tls?: TlsOptions;
   /** Largest message accepted (default 256 MiB: big reads and pipelines). */
   readonly maxMessageBytes?: number;
+  /**
+   * Upper bound of grpc-js's own connection backoff while the server is
+   * unreachable (default 2 s). Left to grpc-js (up to 120 s) a switch that
+   * was down for a minute and a half is found again only half a minute
+   * after it answers; bounded, a stream waiting for it is ready within
+   * this bound of its return.
+   */
+  readonly maxReconnectBackoffMs?: number;
 }
 
 const methods = {
@@ -91,6 +99,8 @@ export class P4RuntimeChannel {
     this.client = new grpc.Client(options.address, creds, {
       "grpc.max_receive_message_length": max,
       "grpc.max_send_message_length": max,
+      "grpc.initial_reconnect_backoff_ms": Math.min(250, options.maxReconnectBackoffMs ?? 2_000),
+      "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 2_000,
       ...(options.tls?.serverName ? { "grpc.ssl_target_name_override": options.tls.serverName, "grpc.default_authority": options.tls.serverName } : {}),
     });
   }

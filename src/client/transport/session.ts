@@ -232,14 +232,13 @@ export class StreamSession extends EventEmitter<SessionEvents> {
       first.reject(err);
       return;
     }
+    const fatal = err instanceof P4RuntimeError && FATAL.has(err.code);
+    const retry = !!this.backoff && !fatal;
+    // The state says "not connected" before anyone hears of the loss.
+    this._state = retry ? "reconnecting" : "idle";
     if (wasPrimary) this.emit("role", false);
     this.emit("disconnect", err);
-    const fatal = err instanceof P4RuntimeError && FATAL.has(err.code);
-    if (!this.backoff || fatal) {
-      this._state = "idle";
-      return;
-    }
-    this.scheduleReconnect();
+    if (retry && this._state === "reconnecting") this.scheduleReconnect();
   }
 
   private scheduleReconnect(): void {

@@ -159,19 +159,16 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   }
 
   // -- heartbeat peers -------------------------------------------------------------
-  // Each link is watched from one end only: a request reflected by the other
-  // end proves the link in both directions. The end chosen is the switch with
-  // more links (then the smaller name), so that many links are read back in
-  // one batch: a hub reads all its spokes' counters in one read.
-  const degree = (n: string) => g.allAdjacencies(n).length;
-  const watcher = (a: { from: string; to: string }) =>
-    degree(a.from) > degree(a.to) || (degree(a.from) === degree(a.to) && a.from < a.to);
+  // Each link is watched from both ends: each end sends requests that the
+  // other reflects and counts the responses. Watched from one end only, a
+  // link whose watcher dies would never be declared down (nobody would be
+  // sending on it), so the trees through the dead switch would never be
+  // repaired; from both ends, the surviving neighbours see it.
   const peers = new Map<string, HeartbeatPeer[]>();
   for (const s of topo.switches) {
     const list: HeartbeatPeer[] = [];
     const seen = new Set<string>();
     for (const a of g.allAdjacencies(s.name)) {
-      if (!watcher(a)) continue;
       const peer = sw(a.to);
       if (seen.has(peer.name)) continue; // one index per peer address
       seen.add(peer.name);

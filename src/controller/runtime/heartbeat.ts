@@ -1,13 +1,15 @@
 /**
  * Link liveness from heartbeats. Every interval the controller sends, on
- * every inter-switch link, a heartbeat request as a packet-out leaving the
- * link's port directly; the neighbour reflects it in its data plane, and the
- * response is consumed by the sender's data plane, which counts it per peer
- * (fast path). The controller reads those counters in one batch per switch
- * per interval. In slow-path mode the responses are punted to the
- * controller as packet-ins instead. A link whose responses stop for
- * `missThreshold` intervals is declared down; the first response after that
- * brings it back up.
+ * every inter-switch link and from both of its ends, a heartbeat request as
+ * a packet-out leaving the link's port directly; the neighbour reflects it
+ * in its data plane, and the response is consumed by the sender's data
+ * plane, which counts it per peer (fast path). The controller reads those
+ * counters in one batch per switch per interval. In slow-path mode the
+ * responses are punted to the controller as packet-ins instead. A watch
+ * whose responses stop for `missThreshold` intervals declares its link
+ * down; the first response after that brings it back up. Each end's verdict
+ * is its own (the controller combines them), so a dead switch is seen by
+ * every neighbour. A backup controller only reads: the primary sends.
  */
 import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
@@ -57,6 +59,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private seq = 0;
   private readonly states = new Map<string, PeerState[]>();
   private running = false;
+  private readonly paused = new Set<string>();
   readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, intervals: 0 };
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
   /** Per switch, the counter cells of its peers as one pre-encoded read. */
@@ -109,6 +112,27 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     for (const [sw, h] of this.onPacketIn) this.clients.get(sw)?.off("packetIn", h);
   }
 
+  /**
+   * Forgets what `sw` saw (its counters restart when the switch does) and
+   * stops judging from it until `resume`: its verdicts are void while it is
+   * out of reach or being re-programmed.
+   */
+  pause(sw: string): void {
+    this.paused.add(sw);
+    for (const st of this.states.get(sw) ?? []) {
+      st.lastCount = undefined;
+      st.misses = 0;
+      st.punted = 0;
+      st.down = false;
+      st.request = undefined;
+    }
+    this.queries.delete(sw);
+  }
+
+  resume(sw: string): void {
+    this.paused.delete(sw);
+  }
+
   /** Link ids currently declared down. */
   downLinks(): number[] {
     const out = new Set<number>();
@@ -125,7 +149,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     await Promise.all(
       [...this.states].map(async ([sw, list]) => {
         const client = this.clients.get(sw);
-        if (!client || !client.isPrimary || !client.hasP4Info) return;
+        // A switch out of reach is judged by its neighbours (they watch the same links).
+        if (!client || !client.connected || !client.hasP4Info || this.paused.has(sw)) return;
         let counts: Map<number, bigint> | undefined;
         if (this.settings.mode === "fast" && list.length > 0) {
           try {
@@ -140,7 +165,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
             }
             reads++;
           } catch {
-            return; // the switch is unreachable: its own reconnect logic takes over
+            return; // the switch is unreachable: its neighbours judge its links; its reconnect logic takes over
           }
         }
         for (const st of list) {
@@ -160,7 +185,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
             this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
           }
         }
-        if (this.requests === "packet-out") for (const st of list) this.sendRequest(sw, client, st, seq);
+        // Only the primary sends; a backup controller reads the same counters and keeps its own verdicts.
+        if (this.requests === "packet-out" && client.isPrimary) for (const st of list) this.sendRequest(sw, client, st, seq);
       }),
     );
     this.stats.reads += reads;
