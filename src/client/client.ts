@@ -501,9 +501,11 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     return out;
   }
 
-  async *readRaw(entities: Entity[]): AsyncGenerator<Entity> {
+  /** Reads already-encoded queries; `timeoutMs` overrides the client's deadline for this read. */
+  async *readRaw(entities: Entity[], opts: { timeoutMs?: number } = {}): AsyncGenerator<Entity> {
     // Responses are decoded by the wire decoder (table entries without reflection; the same messages fromBinary gives).
-    for await (const res of this.channel.readBytes(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), this.rpc)) {
+    const rpc = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : this.rpc;
+    for await (const res of this.channel.readBytes(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), rpc)) {
       yield* decodeReadResponse(res);
     }
   }

@@ -57,7 +57,9 @@ export interface ControllerOptions {
   readonly allowBackup?: boolean;
   /** First retry of a switch that is out of sync, in ms (default 500; doubles up to 8 s). */
   readonly resyncMs?: number;
-  /** The reconnect backoff cap towards a switch that went away, in ms (default 2000). */
+  /** Deadline of every P4Runtime call, in ms (default 15 s). */
+  readonly rpcTimeoutMs?: number;
+  /** The reconnect backoff cap towards a switch that went away, in ms (default 1000: a switch that returns is re-programmed within about a second). */
   readonly reconnectMaxMs?: number;
 }
 
@@ -141,6 +143,12 @@ export interface ControllerEvents {
   fault: [ControllerFault];
 }
 
+interface RepairOutcome {
+  writes: number;
+  switches: string[];
+  deferred: string[];
+}
+
 interface SwitchRuntime {
   reachable: boolean;
   primary: boolean;
@@ -168,6 +176,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly overlayActivated = new Map<number, Set<string>>();
   private readonly meterOverrides = new Map<number, MeterSpec | undefined>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Per switch, the tail of its writes (see onSwitch). */
+  private readonly chains = new Map<string, Promise<unknown>>();
   private readonly runtime = new Map<string, SwitchRuntime>();
   private readonly linkFaults = new LinkFaults();
   private readonly faults: ControllerFault[] = [];
@@ -200,6 +210,23 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Runs `fn` in `name`'s turn: writes to one switch never overlap, and a
+   * switch that hangs holds up only its own writes, not the planning of the
+   * next repair nor the writes to other switches.
+   */
+  private onSwitch<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.chains.get(name) ?? Promise.resolve()).then(fn, fn);
+    this.chains.set(name, run.catch(() => undefined));
+    return run;
+  }
+
+  /** A background task of one switch, in its turn; a failure is a fault, never an exception. */
+  private switchTask(task: string, name: string, fn: () => Promise<unknown>): void {
+    if (this.closed) return;
+    void this.onSwitch(name, fn).catch((e: unknown) => this.fault(task, name, e));
   }
 
   /** Runs a background task in turn; a failure is a fault (logged, kept), never an exception. */
@@ -242,8 +269,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
           address,
           deviceId: BigInt(s.deviceId),
           electionId,
-          reconnect: { initialMs: 100, maxMs: this.options.reconnectMaxMs ?? 2000 },
+          reconnect: { initialMs: 100, maxMs: this.options.reconnectMaxMs ?? 1000 },
           connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
+          // A hung switch holds a write until this deadline; repairs wait for it.
+          rpcTimeoutMs: this.options.rpcTimeoutMs ?? 15_000,
         });
         if (!client.isPrimary && !this.options.allowBackup) {
           client.close();
@@ -296,7 +325,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         return;
       }
       this.log(`${name}: reconnected; re-programming it`);
-      this.background("re-program", name, () => this.reprogram(name));
+      this.switchTask("re-program", name, () => this.reprogram(name));
     });
     client.on("arbitration", (st) => {
       if (rt.reachable) rt.primaryElectionId = st.primaryElectionId;
@@ -314,7 +343,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         return;
       }
       this.log(`${name}: primary (election id ${this.electionId}); reading it back and reconciling`);
-      this.background("take over", name, () => this.takeOver(name));
+      this.switchTask("take over", name, () => this.takeOver(name));
     });
     client.on("packetIn", (p) => {
       const change = this.membership.onPacketIn(name, p);
@@ -388,20 +417,35 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Brings `name` to `intent` where it can be written now; otherwise (or
-   * when the write fails) marks it out of sync for a retry. Never throws.
+   * Every link of the switch is down: it is dead, hung or cut off. Nothing
+   * reaches it, so repairs leave it for later: a hung switch would hold a
+   * write (and every repair behind it) until the write's deadline.
    */
-  private async tryUpdate(task: string, name: string, intent: SwitchIntent): Promise<ReconcileResult | undefined> {
-    if (!this.writable(name)) {
-      this.rt(name).inSync = false;
-      return undefined;
-    }
-    try {
-      return await this.update(name, intent);
-    } catch (e) {
-      this.fault(task, name, e);
-      return undefined;
-    }
+  private isolated(name: string): boolean {
+    const adj = this.graph.allAdjacencies(name);
+    return adj.length > 0 && adj.every((a) => this.linkFaults.isDown(a.link));
+  }
+
+  /**
+   * Brings `name` to its intent (taken when its turn comes, so a queued
+   * write applies the newest plan) where it can be written now; otherwise
+   * (or when the write fails) marks it out of sync for a retry. Never throws.
+   */
+  private tryUpdate(task: string, name: string, intent: () => SwitchIntent | undefined): Promise<ReconcileResult | undefined> {
+    return this.onSwitch(name, async () => {
+      const want = intent();
+      if (!want) return undefined;
+      if (!this.writable(name) || this.isolated(name)) {
+        this.rt(name).inSync = false;
+        return undefined;
+      }
+      try {
+        return await this.update(name, want);
+      } catch (e) {
+        this.fault(task, name, e);
+        return undefined;
+      }
+    });
   }
 
   /** Pushes pipelines and programs every switch where this controller is primary; returns what was written. */
@@ -415,7 +459,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const pushed = (await Promise.all(mine.map(async (n) => ((await this.pushPipeline(n)) ? n : undefined)))).filter((x): x is string => !!x);
       this.plan = this.computePlan();
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
-      const results = await Promise.all(mine.map((n) => this.program(n, this.plan!.intents.get(n)!)));
+      const results = await Promise.all(mine.map((n) => this.onSwitch(n, () => this.program(n, this.plan!.intents.get(n)!))));
       const report: DeployReport = {
         durationMs: performance.now() - t0,
         pipelinesPushed: pushed,
@@ -492,12 +536,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this.closed || !this.plan) return;
     const now = performance.now();
     for (const [name, rt] of this.runtime) {
-      if (rt.inSync || !this.writable(name) || now < rt.nextRetryAt) continue;
+      if (rt.inSync || !this.writable(name) || this.isolated(name) || now < rt.nextRetryAt) continue;
       const base = this.options.resyncMs ?? 500;
       rt.nextRetryAt = now + Math.min(8_000, base * 2 ** Math.min(rt.retries, 4));
       rt.retries++;
-      this.background("resync", name, async () => {
-        if (rt.inSync || !this.writable(name)) return;
+      this.switchTask("resync", name, async () => {
+        if (rt.inSync || !this.writable(name) || this.isolated(name)) return;
         this.plan ??= this.computePlan();
         const result = await this.program(name, this.plan.intents.get(name)!);
         this.log(`${name}: back in sync (${result.inserted} inserted, ${result.modified} modified, ${result.deleted} deleted)`);
@@ -530,33 +574,35 @@ export class Controller extends EventEmitter<ControllerEvents> {
       base.groups.set(sid, [...group, ...add.filter((r) => !group.some((x) => x.port === r.port && x.instance === r.instance))]);
       byIngress.set(sp.ingress, base);
     }
-    const results = await Promise.all([...byIngress].map(([sw, intent]) => this.tryUpdate("overlay switch-over", sw, intent)));
+    const results = await Promise.all([...byIngress].map(([sw, intent]) => this.tryUpdate("overlay switch-over", sw, () => intent)));
     return results.reduce((n, r) => n + (r ? r.inserted + r.modified + r.deleted : 0), 0);
   }
 
-  /** Recomputes the plan and programs the switches whose intent changed; a switch that cannot be written is deferred. */
-  private async repair(first: readonly string[] = []): Promise<{ writes: number; switches: string[]; deferred: string[] }> {
+  /**
+   * Recomputes the plan and queues the writes of every switch whose intent
+   * changed, the `first` ones (ingress routers switching to the overlay)
+   * before the others. `head` settles when the first ones are written,
+   * `done` when all are (a switch that cannot be written is deferred).
+   */
+  private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
     this.plan = this.computePlan();
+    const plan = () => this.plan;
     const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
-    // Some switches go first (e.g. ingress routers switching to the overlay).
-    const head = [...new Set(first)].filter((n) => changed.includes(n));
-    const ordered = [...head, ...changed.filter((n) => !head.includes(n))];
-    let writes = 0;
-    const written: string[] = [];
-    const deferred: string[] = [];
-    const account = (n: string, r: ReconcileResult | undefined) => {
-      if (!r) {
-        deferred.push(n);
-        return;
-      }
-      writes += r.inserted + r.modified + r.deleted;
-      written.push(n);
-    };
-    for (const n of head) account(n, await this.tryUpdate("repair", n, this.plan.intents.get(n)!));
-    const rest = ordered.slice(head.length);
-    const results = await Promise.all(rest.map((n) => this.tryUpdate("repair", n, this.plan!.intents.get(n)!)));
-    rest.forEach((n, i) => account(n, results[i]));
-    return { writes, switches: written, deferred };
+    const headNames = [...new Set(first)].filter((n) => changed.includes(n));
+    const restNames = changed.filter((n) => !headNames.includes(n));
+    const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
+    const rest = restNames.map((n) => head.then(() => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
+    const done = Promise.all([head, Promise.all(rest)]).then(([h, r]) => {
+      const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [] };
+      [...headNames, ...restNames].forEach((n, i) => {
+        const res = [...h, ...r][i];
+        if (!res) return void outcome.deferred.push(n);
+        outcome.writes += res.inserted + res.modified + res.deleted;
+        outcome.switches.push(n);
+      });
+      return outcome;
+    });
+    return { head: head.then(() => undefined), done };
   }
 
   /** Starts the heartbeat loop; link verdicts trigger repairs. */
@@ -576,7 +622,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private linkFault(link: number, reason: string, add: boolean, atMs: number): void {
     const changed = add ? this.linkFaults.add(link, reason) : this.linkFaults.remove(link, reason);
     if (!changed) return;
-    this.background(`link ${this.graph.linkName(link)} ${add ? "down" : "up"}`, undefined, () => this.linkChanged(link, !add, atMs, reason));
+    // The verdict is logged when it is reached; the repair follows in turn.
+    this.log(`link ${this.graph.linkName(link)} ${add ? `down (${reason})` : "up"}`);
+    this.background(`link ${this.graph.linkName(link)} ${add ? "down" : "up"}`, undefined, () => this.linkChanged(link, !add, atMs));
   }
 
   /** Marks a link down or up by hand (tests, operators) and repairs. */
@@ -584,16 +632,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const reason = "set by hand";
     const changed = up ? this.linkFaults.remove(link, reason) : this.linkFaults.add(link, reason);
     if (!changed) return Promise.resolve(undefined);
-    return this.serial(() => this.linkChanged(link, up, performance.now(), reason));
+    this.log(`link ${this.graph.linkName(link)} ${up ? "up" : `down (${reason})`}`);
+    return this.serial(() => this.linkChanged(link, up, performance.now())).then((r) => r?.report);
   }
 
-  private async linkChanged(link: number, up: boolean, detectedAtMs: number, reason: string): Promise<FailoverReport | undefined> {
+  /**
+   * Applies a link verdict: overlay switch-over first, then the repair. The
+   * turn ends when the first writes are done; `report` settles when every
+   * switch is written (or deferred), so a hung switch never holds the next verdict.
+   */
+  private async linkChanged(link: number, up: boolean, detectedAtMs: number): Promise<{ report: Promise<FailoverReport> } | undefined> {
     // The verdict may have changed again while this waited its turn.
     if (up === this.linkFaults.isDown(link)) return undefined;
     if (!this.graph.setLinkUp(link, up)) return undefined;
     const name = this.graph.linkName(link);
     const reasons = this.linkFaults.down().get(link) ?? [];
-    this.log(`link ${name} ${up ? "up" : `down (${reasons.join(", ") || reason})`}`);
     if (up) this.emit("linkUp", { link, name });
     else this.emit("linkDown", { link, name, reasons });
     const first: string[] = [];
@@ -621,37 +674,44 @@ export class Controller extends EventEmitter<ControllerEvents> {
         this.log(`overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${overlayMs.toFixed(1)} ms`);
       }
     }
-    const { writes: repairWrites, switches, deferred } = await this.repair(first);
-    const writes = quick + repairWrites;
-    const report: FailoverReport = {
-      link: name,
-      up,
-      ...(overlayMs !== undefined ? { overlayMs } : {}),
-      repairMs: performance.now() - detectedAtMs,
-      writes,
-      switches,
-      deferred,
-    };
-    const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
-    this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${report.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`);
-    this.emit("failover", report);
-    return report;
+    const { head, done } = this.repair(first);
+    await head;
+    const report = done.then(({ writes: repairWrites, switches, deferred }) => {
+      const writes = quick + repairWrites;
+      const r: FailoverReport = {
+        link: name,
+        up,
+        ...(overlayMs !== undefined ? { overlayMs } : {}),
+        repairMs: performance.now() - detectedAtMs,
+        writes,
+        switches,
+        deferred,
+      };
+      const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
+      this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`);
+      this.emit("failover", r);
+      return r;
+    });
+    return { report };
   }
 
   private async applyMembership(change: MembershipChange): Promise<void> {
     this.log(`membership: ${change.host} ${change.joined ? "joined" : "left"} session ${change.session} (${change.via})`);
     this.emit("membership", change);
-    await this.repair();
+    const { done } = this.repair();
+    void done.then((o) => this.log(`repair after the membership change: ${o.writes} writes on ${o.switches.length} switches${o.deferred.length ? `; deferred on ${o.deferred.join(", ")}` : ""}`));
   }
 
   /** Changes a session's burst meter at run time (undefined: back to the file). */
-  setMeter(session: number, meter: MeterSpec | undefined): Promise<void> {
-    return this.serial(async () => {
+  async setMeter(session: number, meter: MeterSpec | undefined): Promise<void> {
+    const { done } = await this.serial(async () => {
       if (!this.topology.sessions.some((s) => s.id === session)) throw new Error(`no session ${session} in the topology`);
       if (meter) this.meterOverrides.set(session, meter);
       else this.meterOverrides.delete(session);
-      await this.repair();
+      return this.repair();
     });
+    const o = await done;
+    if (o.deferred.length > 0) throw new Error(`meter of session ${session}: not written to ${o.deferred.join(", ")} yet (not writable now; retried)`);
   }
 
   get currentPlan(): NetworkPlan | undefined {
@@ -684,6 +744,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.heartbeat?.stop();
     await this.queue.catch(() => undefined);
+    // Writes under way finish first, unless a switch hangs.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all([...this.chains.values()]), new Promise((r) => (timer = setTimeout(r, 2_000)))]);
+    clearTimeout(timer);
     for (const r of this.registers.values()) r.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();

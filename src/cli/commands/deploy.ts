@@ -10,6 +10,7 @@ import { Controller, type DeployReport } from "../../controller/controller.js";
 import { EmbeddedNetwork } from "../../controller/lab/embedded-network.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
 import { printRows } from "../output.js";
+import { publishRunState } from "../run-state.js";
 
 interface DeployOptions extends TopologyOptions {
   run?: boolean;
@@ -48,9 +49,12 @@ export function registerDeploy(program: Command): void {
       topology,
       pipeline,
       electionId: electionId(o),
+      // With --run a controller whose election id is not the highest stays up as a backup and takes over.
+      allowBackup: !!(o.run || o.embedded),
       ...(net ? { grpcAddress: net.grpcAddress } : {}),
       log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
+    const cleanups: (() => void)[] = [];
     const bar = o.output === "table" && process.stderr.isTTY ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic) : undefined;
     try {
       await ctl.connect();
@@ -60,6 +64,15 @@ export function registerDeploy(program: Command): void {
       bar?.stop();
       printDeploy(o, report);
       if (!o.run && !o.embedded) return;
+      // A long-running controller reports a failure it did not expect and keeps running (docs/reliability.md).
+      process.on("unhandledRejection", (e) => process.stderr.write(`${new Date().toISOString()} fault: unexpected: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+      if (report.backupOn.length > 0) {
+        process.stderr.write(`backup on ${report.backupOn.join(", ")}: another controller is primary there; this one takes over when it goes\n`);
+      }
+      // `p4cast status -t <file>` shows what this controller knows (switch health, down links, faults).
+      const published = publishRunState(o.topology, () => ctl.state());
+      for (const ev of ["fault", "linkDown", "linkUp", "switchLost", "role", "reprogrammed", "takeover", "resynced", "failover"] as const) ctl.on(ev, () => published.update());
+      cleanups.push(() => published.stop());
       if (o.heartbeats) ctl.startHeartbeats();
       process.stderr.write(`running: ${topology.switches.length} switches, ${topology.sessions.length} sessions; Ctrl-C stops\n`);
       await new Promise<void>((resolve) => {
@@ -68,6 +81,7 @@ export function registerDeploy(program: Command): void {
       });
     } finally {
       bar?.stop();
+      for (const c of cleanups) c();
       await ctl.close();
       await net?.stop();
     }

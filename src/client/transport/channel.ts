@@ -81,10 +81,23 @@ export interface CallOptions {
 }
 
 function callOptions(o: CallOptions | undefined): grpc.CallOptions {
-  return {
-    ...(o?.timeoutMs ? { deadline: Date.now() + o.timeoutMs } : {}),
-    ...(o?.waitForReady ? { waitForReady: true } : {}),
-  } as grpc.CallOptions;
+  return o?.timeoutMs ? { deadline: Date.now() + o.timeoutMs } : {};
+}
+
+/**
+ * A call's metadata. grpc-js takes wait-for-ready from the metadata's
+ * options (a CallOptions field of that name is ignored): without it a call
+ * made while the channel is between connection attempts fails at once
+ * instead of waiting for the next one.
+ */
+function callMetadata(o: CallOptions | undefined): grpc.Metadata {
+  const m = new grpc.Metadata();
+  if (o?.waitForReady) m.setOptions({ waitForReady: true });
+  return m;
+}
+
+function reconnectCap(o: ChannelOptions): number {
+  return Math.max(1, Math.floor((o.maxReconnectBackoffMs ?? 2_000) / 1.2));
 }
 
 /** Typed P4Runtime RPCs over one grpc-js channel. */
@@ -99,8 +112,9 @@ export class P4RuntimeChannel {
     this.client = new grpc.Client(options.address, creds, {
       "grpc.max_receive_message_length": max,
       "grpc.max_send_message_length": max,
-      "grpc.initial_reconnect_backoff_ms": Math.min(250, options.maxReconnectBackoffMs ?? 2_000),
-      "grpc.max_reconnect_backoff_ms": options.maxReconnectBackoffMs ?? 2_000,
+      // grpc-js spreads each delay by up to 20%: the cap is set so that the spread delay stays within the bound.
+      "grpc.initial_reconnect_backoff_ms": Math.min(250, reconnectCap(options)),
+      "grpc.max_reconnect_backoff_ms": reconnectCap(options),
       ...(options.tls?.serverName ? { "grpc.ssl_target_name_override": options.tls.serverName, "grpc.default_authority": options.tls.serverName } : {}),
     });
   }
@@ -112,7 +126,7 @@ export class P4RuntimeChannel {
     opts?: CallOptions,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(m.path, m.serialize, m.deserialize, req, new grpc.Metadata(), callOptions(opts), (err, res) => {
+      this.client.makeUnaryRequest(m.path, m.serialize, m.deserialize, req, callMetadata(opts), callOptions(opts), (err, res) => {
         if (err) reject(toP4RuntimeError(operation, err));
         else resolve(res!);
       });
@@ -142,7 +156,7 @@ export class P4RuntimeChannel {
 
   /** Streams the read responses; errors are P4RuntimeError("Read"). */
   async *read(req: ReadRequest, opts?: CallOptions): AsyncGenerator<ReadResponse> {
-    const call = this.client.makeServerStreamRequest(methods.read.path, methods.read.serialize, methods.read.deserialize, req, new grpc.Metadata(), callOptions(opts));
+    const call = this.client.makeServerStreamRequest(methods.read.path, methods.read.serialize, methods.read.deserialize, req, callMetadata(opts), callOptions(opts));
     try {
       for await (const res of call as AsyncIterable<ReadResponse>) yield res;
     } catch (e) {
@@ -154,7 +168,7 @@ export class P4RuntimeChannel {
 
   /** Read with each ReadResponse as its serialized bytes; errors are P4RuntimeError("Read"). */
   async *readBytes(req: ReadRequest, opts?: CallOptions): AsyncGenerator<Buffer> {
-    const call = this.client.makeServerStreamRequest(readBytesMethod.path, readBytesMethod.serialize, readBytesMethod.deserialize, req, new grpc.Metadata(), callOptions(opts));
+    const call = this.client.makeServerStreamRequest(readBytesMethod.path, readBytesMethod.serialize, readBytesMethod.deserialize, req, callMetadata(opts), callOptions(opts));
     try {
       for await (const res of call as AsyncIterable<Buffer>) yield res;
     } catch (e) {
@@ -169,7 +183,7 @@ export class P4RuntimeChannel {
       methods.streamChannel.path,
       methods.streamChannel.serialize,
       methods.streamChannel.deserialize,
-      new grpc.Metadata(),
+      callMetadata(opts),
       callOptions(opts),
     );
   }

@@ -1,31 +1,52 @@
 /**
- * A topology on real simple_switch_grpc processes (no Mininet, no network
- * namespaces). Every switch port is one end of a veth pair. A host's other
- * end is read and written with a raw socket (HostPort over RawSocketPort);
- * a switch-to-switch link joins the other ends of two pairs through a relay
- * in this process, so that cutting a link drops its frames while both
- * interfaces stay up (taking a veth down stalls simple_switch's transmit
- * path for all its ports, which is not how one broken link behaves). Needs
- * root, simple_switch_grpc and the AF_PACKET addon. It offers what
+ * A topology on switch processes joined by veth pairs (no Mininet, no
+ * network namespaces): real simple_switch_grpc processes by default, or
+ * embedded switches as `p4cast switch --interface` processes (the fault
+ * suite kills either kind with SIGKILL). Every switch port is one end of a
+ * veth pair. A host's other end is read and written with a raw socket
+ * (HostPort over RawSocketPort); a switch-to-switch link joins the other
+ * ends of two pairs through a relay in this process, so that cutting a link
+ * drops its frames while both interfaces stay up (taking a veth down stalls
+ * simple_switch's transmit path for all its ports, which is not how one
+ * broken link behaves). Needs root and the AF_PACKET addon (and
+ * simple_switch_grpc, or the built CLI in dist/). It offers what
  * EmbeddedNetwork offers, so the same end-to-end scenarios run on BMv2.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { HostPort } from "../../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
 
-export function bmv2NetworkUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "BMv2 networks need root (veth pairs, raw sockets)";
+/** Which program each switch process runs. */
+export type SwitchProgram = "simple_switch_grpc" | "p4cast";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The built CLI (dist/cli/main.js), whichever of src/ or dist/ this module runs from. */
+export const CLI_MAIN = join(here, "..", "..", "..", "dist", "cli", "main.js");
+
+/** Why a network of `program` processes cannot be made here, or undefined. */
+export function bmv2NetworkUnavailable(program: SwitchProgram = "simple_switch_grpc"): string | undefined {
+  if (process.getuid?.() !== 0) return "switch-process networks need root (veth pairs, raw sockets)";
   if (!afpacketAvailable()) return "the AF_PACKET addon is not built (native/afpacket/build.sh)";
   try {
-    execFileSync("sh", ["-c", "command -v simple_switch_grpc && command -v ip"], { stdio: "ignore" });
+    execFileSync("sh", ["-c", "command -v ip"], { stdio: "ignore" });
   } catch {
-    return "simple_switch_grpc or ip (iproute2) is not on PATH";
+    return "ip (iproute2) is not on PATH";
+  }
+  if (program === "simple_switch_grpc") {
+    try {
+      execFileSync("sh", ["-c", "command -v simple_switch_grpc"], { stdio: "ignore" });
+    } catch {
+      return "simple_switch_grpc is not on PATH";
+    }
+  } else if (!existsSync(CLI_MAIN)) {
+    return "the CLI is not built (npm run build)";
   }
   return undefined;
 }
@@ -39,6 +60,9 @@ async function freePort(): Promise<number> {
     });
   });
 }
+
+/** How long a switch process may take to listen (eight of them start at once on a busy 2-core machine). */
+const LISTEN_DEADLINE_MS = 60_000;
 
 const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
 
@@ -67,12 +91,16 @@ export class Bmv2Network {
   private readonly dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2net-"));
   private readonly tag = Math.random().toString(36).slice(2, 5);
 
-  private constructor(readonly topology: Topology) {}
+  private constructor(
+    readonly topology: Topology,
+    readonly program: SwitchProgram,
+  ) {}
 
-  static async start(topology: Topology): Promise<Bmv2Network> {
-    const why = bmv2NetworkUnavailable();
+  static async start(topology: Topology, opts: { program?: SwitchProgram } = {}): Promise<Bmv2Network> {
+    const program = opts.program ?? "simple_switch_grpc";
+    const why = bmv2NetworkUnavailable(program);
     if (why) throw new Error(why);
-    const net = new Bmv2Network(topology);
+    const net = new Bmv2Network(topology, program);
     try {
       await net.build();
     } catch (e) {
@@ -133,7 +161,21 @@ export class Bmv2Network {
     await Promise.all(
       t.switches.map(async (s) => {
         const [grpcPort, thriftPort] = assigned.get(s.name)!;
-        const args = [
+        const args = this.program === "p4cast" ? [
+          CLI_MAIN,
+          "switch",
+          "--grpc",
+          `127.0.0.1:${grpcPort}`,
+          "--device-id",
+          String(s.deviceId),
+          "--cpu-port",
+          String(s.cpuPort),
+          "--name",
+          s.name,
+          "--log-level",
+          "error",
+          ...ports.get(s.name)!.flatMap((p) => ["--interface", p]),
+        ] : [
           "--no-p4",
           "--device-id",
           String(s.deviceId),
@@ -159,12 +201,14 @@ export class Bmv2Network {
   }
 
   private async launch(name: string, args: string[], grpcPort: number): Promise<ChildProcess> {
-    const child = spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = this.program === "p4cast"
+      ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] })
+      : spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + LISTEN_DEADLINE_MS;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`simple_switch_grpc for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
+      if (child.exitCode !== null) throw new Error(`${this.program} for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
       const up = await new Promise<boolean>((resolve) => {
         const s = connect(grpcPort, "127.0.0.1");
         s.once("connect", () => {
@@ -177,7 +221,7 @@ export class Bmv2Network {
       await new Promise((r) => setTimeout(r, 100));
     }
     child.kill("SIGKILL");
-    throw new Error(`simple_switch_grpc for ${name} did not listen on ${grpcPort} in 20 s: ${stderr}${this.tail(name)}`);
+    throw new Error(`${this.program} for ${name} did not listen on ${grpcPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`);
   }
 
   private tail(name: string): string {
@@ -201,6 +245,26 @@ export class Bmv2Network {
       cut: () => void (wire.up = false),
       restore: () => void (wire.up = true),
     };
+  }
+
+  /** Kills a switch (SIGKILL) and leaves it dead. */
+  async killSwitch(name: string): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`no switch "${name}"`);
+    await kill(p.child);
+  }
+
+  /** Starts a killed switch again with the same ports and addresses (no pipeline). */
+  async startSwitch(name: string): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p) throw new Error(`no switch "${name}"`);
+    if (p.child.exitCode === null && p.child.signalCode === null) throw new Error(`switch "${name}" is running`);
+    p.child = await this.launch(name, p.args, p.grpcPort);
+  }
+
+  /** The process of a switch (its pid, to check it is alive). */
+  process(name: string): ChildProcess | undefined {
+    return this.procs.get(name)?.child;
   }
 
   /** Kills a switch and starts it again with the same ports and addresses (no pipeline). */

@@ -48,18 +48,30 @@ export interface OverlayPath {
   readonly path: readonly Adjacency[];
   /** How many of its links are also on the last hop's tree branch. */
   readonly sharedWithTree: number;
+  /** How many switches it passes through that the tree branch also passes through (ingress and last hop aside). */
+  readonly sharedSwitches: number;
 }
 
 /**
  * The overlay path from the ingress router to `lastHop`: shortest by the
- * number of links shared with the tree branch first, then by cost.
+ * number of links and switches shared with the tree branch first (so that
+ * neither a broken link nor a dead switch of the branch takes both copies),
+ * then by cost.
  */
 export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: string): OverlayPath | undefined {
-  const branchLinks = new Set((tree.branch.get(lastHop) ?? []).map((a) => a.link));
-  // A shared link costs more than any path of unshared links can.
+  const branch = tree.branch.get(lastHop) ?? [];
+  const branchLinks = new Set(branch.map((a) => a.link));
+  // The switches inside the branch: if one of them dies, the branch breaks; the overlay should not need it either.
+  const branchSwitches = new Set(branch.map((a) => a.to).filter((n) => n !== lastHop));
+  // A shared link or switch costs more than any path of unshared ones can.
   const penalty = 1 + g.topology.links.reduce((s, l) => s + l.cost, 0);
-  const spt = shortestPathTree(g, tree.ingress, "ipv4", (a) => a.cost + (branchLinks.has(a.link) ? penalty : 0));
+  const spt = shortestPathTree(g, tree.ingress, "ipv4", (a) => a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0));
   const path = pathTo(spt, lastHop);
   if (!path) return undefined;
-  return { lastHop, path, sharedWithTree: path.filter((a) => branchLinks.has(a.link)).length };
+  return {
+    lastHop,
+    path,
+    sharedWithTree: path.filter((a) => branchLinks.has(a.link)).length,
+    sharedSwitches: path.filter((a) => branchSwitches.has(a.to)).length,
+  };
 }

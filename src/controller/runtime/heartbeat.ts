@@ -32,6 +32,8 @@ export interface HeartbeatEvents {
   linkUp: [{ link: number; name: string; detectedBy: string; atMs: number }];
   /** One interval done: messages sent and read. */
   tick: [{ sent: number; reads: number; durationMs: number }];
+  /** One switch's interval judged (its counters read and its watches updated). */
+  judged: [{ switch: string; atMs: number }];
   error: [Error];
 }
 
@@ -60,6 +62,10 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private readonly states = new Map<string, PeerState[]>();
   private running = false;
   private readonly paused = new Set<string>();
+  /** Switches whose interval is under way. */
+  private readonly busy = new Set<string>();
+  /** Bumped when a switch is paused, so a read that was under way then is not used. */
+  private readonly generation = new Map<string, number>();
   readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, intervals: 0 };
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
   /** Per switch, the counter cells of its peers as one pre-encoded read. */
@@ -119,6 +125,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
    */
   pause(sw: string): void {
     this.paused.add(sw);
+    this.generation.set(sw, (this.generation.get(sw) ?? 0) + 1);
     for (const st of this.states.get(sw) ?? []) {
       st.lastCount = undefined;
       st.misses = 0;
@@ -145,52 +152,70 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     const t0 = performance.now();
     this.stats.intervals++;
     const seq = ++this.seq;
-    let reads = 0;
-    await Promise.all(
-      [...this.states].map(async ([sw, list]) => {
-        const client = this.clients.get(sw);
-        // A switch out of reach is judged by its neighbours (they watch the same links).
-        if (!client || !client.connected || !client.hasP4Info || this.paused.has(sw)) return;
-        let counts: Map<number, bigint> | undefined;
-        if (this.settings.mode === "fast" && list.length > 0) {
-          try {
-            let q = this.queries.get(sw);
-            if (!q) {
-              q = client.encodeQueries(list.map((st) => ({ kind: "counterEntry", counter: HB_COUNTER, index: st.peer.index })));
-              this.queries.set(sw, q);
-            }
-            counts = new Map();
-            for await (const e of client.readRaw(q)) {
-              if (e.entity.case === "counterEntry") counts.set(Number(e.entity.value.index?.index ?? 0n), e.entity.value.data?.packetCount ?? 0n);
-            }
-            reads++;
-          } catch {
-            return; // the switch is unreachable: its neighbours judge its links; its reconnect logic takes over
-          }
-        }
-        for (const st of list) {
-          const seen = counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
-          const first = counts ? st.lastCount === undefined : false;
-          if (counts) st.lastCount = counts.get(st.peer.index) ?? 0n;
-          st.punted = 0;
-          if (first) continue;
-          if (seen) {
-            st.misses = 0;
-            if (st.down) {
-              st.down = false;
-              this.emit("linkUp", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
-            }
-          } else if (++st.misses >= this.settings.missThreshold && !st.down) {
-            st.down = true;
-            this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
-          }
-        }
-        // Only the primary sends; a backup controller reads the same counters and keeps its own verdicts.
-        if (this.requests === "packet-out" && client.isPrimary) for (const st of list) this.sendRequest(sw, client, st, seq);
-      }),
-    );
-    this.stats.reads += reads;
+    const tasks: Promise<boolean>[] = [];
+    for (const [sw, list] of this.states) {
+      // A switch whose last interval is still under way (hung, or very slow) is skipped:
+      // its neighbours judge its links, and one hung switch never holds up the others.
+      if (this.busy.has(sw)) continue;
+      this.busy.add(sw);
+      tasks.push(this.tickSwitch(sw, list, seq).finally(() => this.busy.delete(sw)));
+    }
+    // Wait for the switches that answer within the interval; a slow one finishes on its own.
+    let timer: NodeJS.Timeout | undefined;
+    const reads = await Promise.race([
+      Promise.all(tasks).then((r) => r.filter(Boolean).length),
+      new Promise<number>((r) => (timer = setTimeout(() => r(0), this.settings.intervalMs))),
+    ]);
+    clearTimeout(timer);
     this.emit("tick", { sent: [...this.states.values()].reduce((n, l) => n + l.length, 0), reads, durationMs: performance.now() - t0 });
+  }
+
+  /** One switch's interval: read its counters, judge its watches, send its requests. True when it read. */
+  private async tickSwitch(sw: string, list: PeerState[], seq: number): Promise<boolean> {
+    const client = this.clients.get(sw);
+    // A switch out of reach is judged by its neighbours (they watch the same links).
+    if (!client || !client.connected || !client.hasP4Info || this.paused.has(sw)) return false;
+    const generation = this.generation.get(sw) ?? 0;
+    let counts: Map<number, bigint> | undefined;
+    if (this.settings.mode === "fast" && list.length > 0) {
+      try {
+        let q = this.queries.get(sw);
+        if (!q) {
+          q = client.encodeQueries(list.map((st) => ({ kind: "counterEntry", counter: HB_COUNTER, index: st.peer.index })));
+          this.queries.set(sw, q);
+        }
+        counts = new Map();
+        for await (const e of client.readRaw(q, { timeoutMs: READ_DEADLINE_MS })) {
+          if (e.entity.case === "counterEntry") counts.set(Number(e.entity.value.index?.index ?? 0n), e.entity.value.data?.packetCount ?? 0n);
+        }
+        this.stats.reads++;
+      } catch {
+        return false; // unreachable or hung: its neighbours judge its links; its reconnect logic takes over
+      }
+    }
+    // Paused (lost, restarted) while the read was under way: what it read is void.
+    if (this.paused.has(sw) || generation !== (this.generation.get(sw) ?? 0)) return false;
+    for (const st of list) {
+      const seen = counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
+      const first = counts ? st.lastCount === undefined : false;
+      if (counts) st.lastCount = counts.get(st.peer.index) ?? 0n;
+      st.punted = 0;
+      if (first) continue;
+      if (seen) {
+        st.misses = 0;
+        if (st.down) {
+          st.down = false;
+          this.emit("linkUp", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
+        }
+      } else if (++st.misses >= this.settings.missThreshold && !st.down) {
+        st.down = true;
+        this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
+      }
+    }
+    this.emit("judged", { switch: sw, atMs: performance.now() });
+    // Only the primary sends; a backup controller reads the same counters and keeps its own verdicts.
+    if (this.requests === "packet-out" && client.isPrimary) for (const st of list) this.sendRequest(sw, client, st, seq);
+    return counts !== undefined;
   }
 
   private sendRequest(sw: string, client: P4RuntimeClient, st: PeerState, seq: number): void {
@@ -222,3 +247,5 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 }
 
 const HB_OFFSET = 14 + 20 + 8;
+/** A counter read that takes longer than this is given up (a hung switch). */
+const READ_DEADLINE_MS = 3_000;
