@@ -54,7 +54,7 @@ import {
 import { readValueSets, writeValueSet } from "./entities/value-sets.js";
 import { DigestManager } from "./digests.js";
 import { ControllerHeaderError, prependPacketOut, splitPacketIn } from "./controller-header.js";
-import { failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
+import { StatusError, failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
 
 /** A live StreamChannel of this device. */
 export interface StreamClient extends Candidate {
@@ -72,6 +72,8 @@ export interface DeviceOptions {
   /** Microseconds since some fixed start (ingress_global_timestamp). */
   readonly clockUs?: () => bigint;
   readonly log?: (msg: string) => void;
+  /** Errors that leave the device in a state nobody asked for (a failed rollback). Default: `log`, else stderr. */
+  readonly logError?: (msg: string) => void;
 }
 
 /** Outcome of each update of a Write, in order. */
@@ -106,6 +108,11 @@ export class Device {
 
   get pipeline(): BoundPipeline | undefined {
     return this.state?.pipeline;
+  }
+
+  private logError(msg: string): void {
+    const sink = this.options.logError ?? this.options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+    sink(msg);
   }
 
   private requirePipeline(): RuntimeState {
@@ -282,11 +289,13 @@ export class Device {
     const undo = new UndoLog(atomic);
     const statuses: UpdateStatus[] = [];
     let failed = false;
-    for (const u of req.updates) {
+    for (let i = 0; i < req.updates.length; i++) {
+      const u = req.updates[i]!;
       if (atomic && failed) {
         statuses.push({ code: Code.ABORTED, message: "not applied: an earlier update of the batch failed" });
         continue;
       }
+      undo.at(i, `${Update_Type[u.type] ?? u.type} ${u.entity?.entity.case ?? "(no entity)"}`);
       try {
         this.applyOne(st, u, undo);
         statuses.push({ code: Code.OK, message: "" });
@@ -298,7 +307,14 @@ export class Device {
     }
     if (failed && atomic) {
       // Packets are processed on this same thread, so none sees a partial batch.
-      undo.rollback();
+      const undoFailures = undo.rollback();
+      if (undoFailures.length > 0) {
+        const first = statuses.findIndex((s) => s.code !== Code.OK && s.code !== Code.ABORTED);
+        const what = undoFailures.map((f) => `update #${f.index} (${f.what}): ${f.error}`).join("; ");
+        const message = `Write: update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message}) and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
+        this.logError(`device ${this.deviceId}: ${message}`);
+        throw new StatusError(Code.INTERNAL, message);
+      }
       for (let i = 0; i < statuses.length; i++) {
         if (statuses[i]!.code === Code.OK) statuses[i] = { code: Code.ABORTED, message: "rolled back: another update of the batch failed" };
       }
