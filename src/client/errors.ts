@@ -63,6 +63,12 @@ export class P4RuntimeError extends Error {
     readonly code: Code,
     readonly details: string,
     readonly failures: readonly UpdateFailure[] = [],
+    /**
+     * How many updates the server's per-update status list covers (OK ones
+     * included), when it sent one. A list shorter than the request means the
+     * server cut it short: updates past it may have failed unreported.
+     */
+    readonly reported?: number,
   ) {
     super(formatRuntimeError(operation, code, details, failures));
   }

@@ -89,6 +89,20 @@ export class WriteFailure extends Error {
   }
 }
 
+/** Names of the BMv2 JSON's tables that have match keys. */
+function tablesWithKeys(json: unknown): string[] {
+  const pipelines = (json as { pipelines?: unknown } | null)?.pipelines;
+  if (!Array.isArray(pipelines)) return [];
+  const out: string[] = [];
+  for (const p of pipelines as { tables?: unknown }[]) {
+    if (!Array.isArray(p?.tables)) continue;
+    for (const t of p.tables as { name?: unknown; key?: unknown }[]) {
+      if (typeof t?.name === "string" && Array.isArray(t.key) && t.key.length > 0) out.push(t.name);
+    }
+  }
+  return out;
+}
+
 export class Device {
   readonly deviceId: bigint;
   readonly arbitrator = new Arbitrator<StreamClient>();
@@ -212,7 +226,16 @@ export class Device {
       throw invalid(`cannot load the BMv2 JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
     // Binding checks that P4Info and JSON describe the same program.
-    new BoundPipeline(config.p4info, config.p4DeviceConfig, engine, config.cookie?.cookie);
+    const bound = new BoundPipeline(config.p4info, config.p4DeviceConfig, engine, config.cookie?.cookie);
+    // ...and that the P4Info leaves none of the JSON's control-plane tables out
+    // (p4c's hidden tables that only run an action have no key and no P4Info entry).
+    const missing = tablesWithKeys(json).filter((name) => !bound.index.tables.find(name));
+    if (missing.length > 0) {
+      const empty = bound.index.tables.size === 0 && bound.index.actions.size === 0;
+      throw invalid(
+        `${empty ? "the P4Info is empty but" : "the P4Info does not describe"} the device config (BMv2 JSON)${empty ? " has" : "'s"} ${missing.length} table(s) with match keys (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}): are they from the same p4c run?`,
+      );
+    }
     return engine;
   }
 
@@ -463,11 +486,13 @@ export class Device {
     const st = this.requirePipeline();
     if (this.options.cpuPort === undefined) throw failedPrecondition("PacketOut: this switch has no CPU port");
     const header = st.pipeline.index.controllerPacketMetadata.find("packet_out");
+    if (p.payload.length === 0) throw invalid("PacketOut: the payload is empty (it must hold the whole frame); dropped");
+    if (!header && p.metadata.length > 0) throw invalid(`PacketOut: the P4Info has no packet_out header, but ${p.metadata.length} metadata field(s) were given; dropped`);
     let bytes: Uint8Array;
     try {
       bytes = header ? prependPacketOut(header, p.metadata, p.payload) : p.payload;
     } catch (e) {
-      if (e instanceof ControllerHeaderError) throw invalid(e.message);
+      if (e instanceof ControllerHeaderError) throw new StatusError(e.code, `PacketOut dropped: ${e.message}`);
       throw e;
     }
     this.emitOutputs(st.pipeline.engine.process(this.options.cpuPort, bytes));

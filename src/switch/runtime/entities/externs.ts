@@ -184,12 +184,19 @@ export function writeRegister(st: RuntimeState, type: Update_Type, e: RegisterEn
   if (!e.data || e.data.data.case !== "bitstring") throw invalid(`${what}: the value must be a bitstring`);
   const raw = e.data.data.value;
   let v: bigint;
+  // Empty or too wide: OUT_OF_RANGE ("Bytestrings").
+  if (raw.length === 0) throw outOfRange(`${what}: the value is an empty bytestring`);
   if (r.signed) {
-    const s = decodeSigned(raw, width, what);
+    let s: bigint;
+    try {
+      s = decodeSigned(raw, width, what);
+    } catch (e) {
+      throw outOfRange(e instanceof Error ? e.message : String(e));
+    }
     v = s < 0n ? (1n << BigInt(width)) + s : s;
   } else {
     v = decodeUnsigned(raw);
-    if (v > maxUnsigned(width)) throw invalid(`${what}: value does not fit in ${width} bits`);
+    if (v > maxUnsigned(width)) throw outOfRange(`${what}: value does not fit in ${width} bits`);
   }
   for (const i of indices(e.index?.index, engine.registerSize(r.name), what)) {
     const before = engine.readRegister(r.name, i);

@@ -155,6 +155,8 @@ function checkIdleTimeout(b: TableBinding, ns: bigint): void {
 export function writeTableEntry(st: RuntimeState, type: Update_Type, te: TableEntry, undo: UndoLog): void {
   const b = st.pipeline.table(te.tableId);
   const t = b.info;
+  // "The is_const field must be false in any INSERT, MODIFY, or DELETE" (TableEntry).
+  if (te.isConst) throw invalid(`table "${t.name}": is_const must be false in a write (the server sets it in reads)`);
   if (te.isDefaultAction) return writeDefaultEntry(st, b, type, te, undo);
   if (te.meterCounterData) throw unimplemented(`table "${t.name}": writing meter_counter_data is not supported`);
   const key = matchToKey(b, te.match);
