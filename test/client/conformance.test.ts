@@ -398,6 +398,7 @@ describe.each(targets())("stream channel against %s", (kind) => {
     expect(pin.payload.length).toBe(frame.length);
     // Bad metadata is refused by the client before sending.
     expect(() => c.sendPacket({ payload: frame, metadata: { egress_port: 2 } })).toThrow(/missing metadata field "flags"/);
+    expect(() => c.sendPacket({ payload: new Uint8Array(), metadata: { egress_port: 2, flags: 0, pad: 0 } })).toThrow(/payload is empty/);
   });
 
   it("delivers digests, which the client acknowledges", async (ctx) => {
@@ -709,11 +710,15 @@ describe.each(targets())("stream rules against %s", (kind) => {
     ];
     for (const k of cases) {
       const got = new Promise<StreamError | undefined>((resolve) => {
-        const t = setTimeout(() => resolve(undefined), 500);
-        c.once("streamError", (e) => {
+        const on = (e: StreamError) => {
           clearTimeout(t);
           resolve(e);
-        });
+        };
+        const t = setTimeout(() => {
+          c.off("streamError", on);
+          resolve(undefined);
+        }, 500);
+        c.once("streamError", on);
       });
       const packet = create(PacketOutSchema, k.p);
       c.sendPacketRaw(packet);
