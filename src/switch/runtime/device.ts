@@ -334,7 +334,8 @@ export class Device {
       if (undoFailures.length > 0) {
         const first = statuses.findIndex((s) => s.code !== Code.OK && s.code !== Code.ABORTED);
         const what = undoFailures.map((f) => `update #${f.index} (${f.what}): ${f.error}`).join("; ");
-        const message = `Write: update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message}) and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
+        const cause = first >= 0 ? `update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message})` : "an update failed";
+        const message = `Write: ${cause} and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
         this.logError(`device ${this.deviceId}: ${message}`);
         throw new StatusError(Code.INTERNAL, message);
       }
