@@ -11,7 +11,9 @@ import { UndoLog } from "../../src/switch/runtime/entities/context.js";
 import { StatusSchema } from "../../src/proto/gen/google/rpc/status_pb.js";
 import { ErrorSchema } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { Code } from "../../src/proto/gen/google/rpc/code_pb.js";
-import { decodeStatusDetails } from "../../src/client/transport/status.js";
+import { STATUS_DETAILS_KEY, decodeStatusDetails, toP4RuntimeError } from "../../src/client/transport/status.js";
+import { Metadata } from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
 
 const fail = (i: number) => ({ code: Code.NOT_FOUND, message: `table "TestIngress.l2_exact": no entry with this match and priority (update ${i})` });
 const ok = { code: Code.OK, message: "" };
@@ -76,5 +78,27 @@ describe("UndoLog", () => {
     log.onCommit(() => (cleaned = true));
     expect(cleaned).toBe(true);
     expect(log.rollback()).toEqual([]);
+  });
+});
+
+describe("per-update lists as the client reads them", () => {
+  function serviceError(code: Code, details: Uint8Array) {
+    const metadata = new Metadata();
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(details));
+    return Object.assign(new Error("x"), { code, details: "request-level failure", metadata });
+  }
+
+  it("a request-level error with an empty list (as simple_switch_grpc sends) reports no per-update list", () => {
+    const e = toP4RuntimeError("Write", serviceError(Code.UNIMPLEMENTED, toBinary(StatusSchema, create(StatusSchema, { code: Code.UNIMPLEMENTED, message: "atomic" }))));
+    expect(e.code).toBe(Code.UNIMPLEMENTED);
+    expect(e.failures).toEqual([]);
+    expect(e.reported).toBeUndefined();
+  });
+
+  it("a cut-short list says how many updates it covers", () => {
+    const { details } = writeFailureStatus(Array.from({ length: 1000 }, (_, i) => fail(i)));
+    const e = toP4RuntimeError("Write", serviceError(Code.UNKNOWN, details));
+    expect(e.reported).toBe(e.failures.length);
+    expect(e.reported).toBeLessThan(1000);
   });
 });

@@ -55,7 +55,9 @@ export function toP4RuntimeError(operation: string, e: unknown): P4RuntimeError 
   if (isServiceError(e)) {
     const raw = e.metadata?.get(STATUS_DETAILS_KEY)?.[0];
     const decoded = typeof raw === "string" ? undefined : decodeStatusDetails(raw);
-    return new P4RuntimeError(operation, e.code as number as Code, e.details ?? e.message, decoded?.failures ?? [], decoded?.reported);
+    // An empty list is no per-update answer (simple_switch_grpc attaches one to request-level errors too).
+    const reported = decoded && decoded.reported > 0 ? decoded.reported : undefined;
+    return new P4RuntimeError(operation, e.code as number as Code, e.details ?? e.message, decoded?.failures ?? [], reported);
   }
   const message = e instanceof Error ? e.message : String(e);
   return new P4RuntimeError(operation, Code.UNKNOWN, message);
