@@ -30,7 +30,7 @@ import {
   type StreamError,
   type Update,
 } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError, isP4RuntimeError } from "./errors.js";
+import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "./errors.js";
 import type { BytestringMode } from "./codec/bytestring.js";
 import { P4InfoIndex } from "./p4info/index.js";
 import { type DecodedEntity, type EntityInput, decodeEntity, encodeEntity } from "./entities/entity.js";
@@ -116,6 +116,20 @@ const pipelineActions = {
   commit: SetForwardingPipelineConfigRequest_Action.COMMIT,
   reconcileAndCommit: SetForwardingPipelineConfigRequest_Action.RECONCILE_AND_COMMIT,
 } as const;
+
+/**
+ * A failed Write of `n` updates whose per-update list the server cut short
+ * (see P4RuntimeError.reported): the updates past the list are added to the
+ * failures as UNKNOWN, since they may or may not have been applied.
+ */
+function withUnreported(e: unknown, n: number): unknown {
+  if (!isP4RuntimeError(e) || e.reported === undefined || e.reported >= n) return e;
+  const extra: UpdateFailure[] = [];
+  for (let i = e.reported; i < n; i++) {
+    extra.push({ index: i, code: Code.UNKNOWN, message: `outcome not reported: the switch's per-update error list stopped after ${e.reported} of ${n} updates` });
+  }
+  return new P4RuntimeError(e.operation, e.code, e.details, [...e.failures, ...extra], e.reported);
+}
 
 export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   readonly deviceId: bigint;
@@ -413,7 +427,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
    * `failures` list every failed update by its index in `updates`.
    *
    * With continueOnError (the default) a write of more than `maxBatch`
-   * updates (coalescing options, default 1000) goes as consecutive requests
+   * updates (coalescing options, default 128: it bounds the error list of a
+   * failed request) goes as consecutive requests
    * of that size with up to `window` in flight; updates of one entity keep
    * their order. rollbackOnError and dataplaneAtomic writes are never split:
    * they are one WriteRequest whatever their size, since their all-or-nothing
@@ -426,7 +441,9 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     const atom = atomicities[atomicity];
     const { maxBatch, window } = this.batching;
     if (atomicity !== "continueOnError" || n <= maxBatch) {
-      await this.channel.writeBytes(this.framer.frameColumns(cols, atom, 0, n), this.rpc);
+      await this.channel.writeBytes(this.framer.frameColumns(cols, atom, 0, n), this.rpc).catch((e: unknown) => {
+        throw withUnreported(e, n);
+      });
       return;
     }
     await writeChunked(cols.hashes, (from, to) => this.channel.writeBytes(this.framer.frameColumns(cols, atom, from, to), this.rpc), { maxBatch, window });
@@ -435,13 +452,17 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   /** Sends already-encoded updates in one WriteRequest. */
   async writeRaw(updates: Update[], atomicity: Atomicity = "continueOnError"): Promise<void> {
     if (updates.length === 0) return;
-    await this.channel.writeBytes(this.framer.frame(updates.map(encodeUpdate), atomicities[atomicity]), this.rpc);
+    await this.channel.writeBytes(this.framer.frame(updates.map(encodeUpdate), atomicities[atomicity]), this.rpc).catch((e: unknown) => {
+      throw withUnreported(e, updates.length);
+    });
   }
 
   /** Sends serialized updates (see encodeWire) in one WriteRequest. */
   async writeWire(updates: readonly Uint8Array[], atomicity: Atomicity = "continueOnError"): Promise<void> {
     if (updates.length === 0) return;
-    await this.channel.writeBytes(this.framer.frame(updates, atomicities[atomicity]), this.rpc);
+    await this.channel.writeBytes(this.framer.frame(updates, atomicities[atomicity]), this.rpc).catch((e: unknown) => {
+      throw withUnreported(e, updates.length);
+    });
   }
 
   /**

@@ -63,6 +63,13 @@ export class P4RuntimeError extends Error {
     readonly code: Code,
     readonly details: string,
     readonly failures: readonly UpdateFailure[] = [],
+    /**
+     * How many updates the server's per-update status list covers (OK ones
+     * included), when it sent one. A list shorter than the request means the
+     * server cut it short: updates past it may have failed unreported.
+     * Undefined when the server sent no list, or an empty one.
+     */
+    readonly reported?: number,
   ) {
     super(formatRuntimeError(operation, code, details, failures));
   }

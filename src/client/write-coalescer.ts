@@ -61,7 +61,7 @@ export interface BatchWriter {
 }
 
 export interface CoalescerOptions {
-  /** Most updates in one WriteRequest (default 1000). */
+  /** Most updates in one WriteRequest (default DEFAULT_MAX_BATCH, 128). */
   readonly maxBatch?: number;
   /** How long a batch may wait for more updates, in ms (default 0: the next turn of the event loop). */
   readonly lingerMs?: number;
@@ -69,7 +69,17 @@ export interface CoalescerOptions {
   readonly window?: number;
 }
 
-export const DEFAULT_MAX_BATCH = 1000;
+/**
+ * Most updates per WriteRequest by default. It bounds the per-update error
+ * list a failed continue-on-error request brings back in its trailer: a
+ * switch answers with one status per update (about 120 bytes each for a
+ * failure, 35 for an OK), and simple_switch_grpc sends them all, while a
+ * grpc-js client takes at most 64 KiB of trailer (Node's HTTP/2 header list
+ * limit); past it the call never gets an answer. 128 failures stay near
+ * 16 KB (21 KB as base64), within the embedded switch's budget too
+ * (STATUS_DETAILS_BUDGET in switch/runtime/server.ts).
+ */
+export const DEFAULT_MAX_BATCH = 128;
 export const DEFAULT_WINDOW = 4;
 
 export interface CoalescerStats {
@@ -713,7 +723,13 @@ export class WriteCoalescer {
       let k = 0;
       for (let i = from; i < to; i++) {
         if (seg.states[i] !== LIVE) continue;
-        const f = byIndex.get(k++);
+        const idx = k++;
+        const f = byIndex.get(idx);
+        if (!f && e.reported !== undefined && idx >= e.reported) {
+          // The server cut its per-update list short: this update's outcome is unknown.
+          this.settle(seg, i, new P4RuntimeError("Write", Code.UNKNOWN, `outcome not reported: ${unreported(e.reported)}`, [{ index: 0, code: Code.UNKNOWN, message: `outcome not reported: ${unreported(e.reported)}` }]));
+          continue;
+        }
         this.settle(seg, i, f ? new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]) : undefined);
       }
       return;
@@ -815,6 +831,10 @@ export interface ChunkOptions {
  * all was applied because the first chunks failed as a whole, that
  * request's error is thrown as it is, as a single request's would be.
  */
+function unreported(reported: number): string {
+  return `the switch's per-update error list stopped after ${reported} update(s) of this request (write smaller batches)`;
+}
+
 export async function writeChunked(keys: ArrayLike<number>, send: (from: number, to: number) => Promise<unknown>, opts: ChunkOptions): Promise<void> {
   const n = keys.length;
   const size = Math.max(1, opts.maxBatch);
@@ -856,6 +876,10 @@ export async function writeChunked(keys: ArrayLike<number>, send: (from: number,
                 firstUpdateError ??= e;
                 if (e.failures.length < to - from) applied = true;
                 for (const f of e.failures) failures.push({ ...f, index: f.index + from });
+                // A list cut short by the server: the updates past it have no known outcome.
+                if (e.reported !== undefined) {
+                  for (let i = from + e.reported; i < to; i++) failures.push({ index: i, code: Code.UNKNOWN, message: `outcome not reported: ${unreported(e.reported)}` });
+                }
               } else {
                 wholesale.set(c, e);
               }

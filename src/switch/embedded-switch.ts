@@ -61,6 +61,7 @@ export class EmbeddedSwitch {
         loadPipeline(json, { clock, ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}) }),
       transmit: (port, data) => this.transmit(port, data),
       log: (m) => this.logLine("info", m),
+      logError: (m) => this.logLine("error", m),
     });
   }
 

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
-import { startTarget, type TestTarget } from "../support/targets.js";
+import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { fixtureBuildDir } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
 import { at, p4cast, repoRoot } from "./cli.js";
@@ -153,5 +153,57 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     expect(r2.stderr).toMatch(/is not valid JSON/);
     const r3 = await p4cast(["runtime", join(dir, "absent.json"), ...g]);
     expect(r3.code).toBe(2);
+  });
+});
+
+describe.each(targets())("p4cast runtime with a 1,000-entry file against %s", { timeout: 120_000 }, (kind) => {
+  let target: TestTarget;
+  let dir: string;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+    dir = mkdtempSync(join(tmpdir(), "p4cast-runtime-big-"));
+  });
+
+  afterAll(async () => {
+    await target?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("applies it, then applies it again harmlessly (every insert found present becomes a modify)", async () => {
+    const mac = (i: number) => `02:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`;
+    const file = {
+      p4info: join(fixtureBuildDir, "runtime_test.p4info.txtpb"),
+      bmv2_json: join(fixtureBuildDir, "runtime_test.json"),
+      table_entries: Array.from({ length: 1000 }, (_, i) => ({
+        table: "TestIngress.l2_exact",
+        match: { "hdr.ethernet.dst_addr": mac(i) },
+        action_name: "TestIngress.set_port",
+        action_params: { port: 1 + (i % 4) },
+      })),
+    };
+    const path = join(dir, "big-runtime.json");
+    writeFileSync(path, JSON.stringify(file));
+    const g = at(target.address);
+    let t0 = performance.now();
+    const first = await p4cast(["runtime", path, ...g, "--output", "json"]);
+    const firstMs = performance.now() - t0;
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.json()).toMatchObject({ pipeline: "pushed", results: [{ kind: "table_entries", inserted: 1000, modified: 0, failed: 0 }] });
+    t0 = performance.now();
+    const second = await p4cast(["runtime", path, ...g, "--output", "json"]);
+    const secondMs = performance.now() - t0;
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.json()).toMatchObject({ pipeline: "unchanged", results: [{ kind: "table_entries", inserted: 0, modified: 1000, failed: 0 }], failures: [] });
+    console.log(`[p4cast tests] ${kind}: 1,000-entry runtime file applied in ${firstMs.toFixed(0)} ms, re-applied in ${secondMs.toFixed(0)} ms (command runs, process start included)`);
+    // Well under the client's 30 s deadline, which the re-run used to hit.
+    expect(secondMs).toBeLessThan(20_000);
+    const c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });
+    try {
+      const entries = (await c.readAll({ kind: "tableEntry", table: "l2_exact" })) as DecodedOf<"tableEntry">[];
+      expect(entries).toHaveLength(1000);
+    } finally {
+      c.close();
+    }
   });
 });

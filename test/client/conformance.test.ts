@@ -14,7 +14,24 @@ import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { ipv4Udp } from "../support/frames.js";
 import { create } from "@bufbuild/protobuf";
 import { encodeEntity } from "../../src/client/entities/entity.js";
-import { EntitySchema, TableEntrySchema, UpdateSchema, Update_Type } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+import {
+  EntitySchema,
+  PacketMetadataSchema,
+  PacketOutSchema,
+  ReadRequestSchema,
+  type StreamError,
+  type StreamMessageRequest,
+  StreamMessageRequestSchema,
+  type StreamMessageResponse,
+  TableEntrySchema,
+  UpdateSchema,
+  Update_Type,
+  WriteRequestSchema,
+} from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+import { P4InfoSchema } from "../../src/proto/gen/p4/config/v1/p4info_pb.js";
+import { fromUint128, toUint128 } from "../../src/client/transport/election.js";
+import { P4RuntimeChannel } from "../../src/client/transport/channel.js";
+import { encodePacketOut } from "../../src/client/entities/packet-io.js";
 
 const prog = fixture("runtime_test");
 
@@ -381,6 +398,7 @@ describe.each(targets())("stream channel against %s", (kind) => {
     expect(pin.payload.length).toBe(frame.length);
     // Bad metadata is refused by the client before sending.
     expect(() => c.sendPacket({ payload: frame, metadata: { egress_port: 2 } })).toThrow(/missing metadata field "flags"/);
+    expect(() => c.sendPacket({ payload: new Uint8Array(), metadata: { egress_port: 2, flags: 0, pad: 0 } })).toThrow(/payload is empty/);
   });
 
   it("delivers digests, which the client acknowledges", async (ctx) => {
@@ -409,3 +427,318 @@ async function waitUntil(cond: () => boolean, timeoutMs = 3000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Bytes of an unsigned value, `n` bytes long (big-endian). */
+function bytesOf(v: bigint, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+describe.each(targets())("limits and malformed requests against %s", (kind) => {
+  let target: TestTarget;
+  let c: P4RuntimeClient;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 100n, reconnect: false });
+    await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 3n });
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await target?.stop();
+  });
+
+  /** An l2_exact entry with its match value and set_port parameter given as raw bytes. */
+  function rawL2(match: Uint8Array, port: Uint8Array, type = Update_Type.INSERT) {
+    const entity = encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1 }, action: { name: "set_port", params: { port: 1 } } });
+    const te = entity.entity.case === "tableEntry" ? entity.entity.value : undefined;
+    const m = te!.match[0]!.fieldMatchType;
+    if (m.case !== "exact") throw new Error("l2_exact should have an exact match");
+    m.value.value = match;
+    const a = te!.action!.type;
+    if (a.case !== "action") throw new Error("expected a direct action");
+    a.value.params[0]!.value = port;
+    return create(UpdateSchema, { type, entity });
+  }
+
+  it("answers a Write of 600 failing updates promptly; the connection keeps working; the client's chunked write lists every failure", async () => {
+    const deletes = Array.from({ length: 600 }, (_, i) => ({
+      type: "delete" as const,
+      entity: { kind: "tableEntry" as const, table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0d0000000000n + BigInt(i) } },
+    }));
+    const raw = deletes.map((u) => create(UpdateSchema, { type: Update_Type.DELETE, entity: encodeEntity(c.index, u.entity, { keyOnly: true }) }));
+    if (kind === "embedded") {
+      const t0 = performance.now();
+      const err = await expectWriteError(c.writeRaw(raw));
+      const ms = performance.now() - t0;
+      console.log(`[p4cast tests] ${kind}: one Write of 600 failing deletes answered in ${ms.toFixed(0)} ms: ${Code[err.code]}, ${err.reported ?? "no"} per-update statuses`);
+      expect(ms).toBeLessThan(5000);
+      // The list is cut to the trailer budget; every listed failure keeps its index, the rest are UNKNOWN for the caller.
+      expect(err.code).toBe(Code.UNKNOWN);
+      const reported = err.reported!;
+      expect(reported).toBeGreaterThan(50);
+      expect(reported).toBeLessThan(600);
+      expect(err.details).toMatch(new RegExp(`listed for updates #0\\.\\.#${reported - 1} only .* ${600 - reported} failure\\(s\\) of updates #${reported}\\.\\.#599 are not listed \\(#${reported}, `));
+      expect(err.failures.filter((f) => f.code === Code.NOT_FOUND).map((f) => f.index)).toEqual([...Array(reported).keys()]);
+      expect(err.failures.filter((f) => f.code === Code.UNKNOWN).map((f) => f.index)).toEqual(Array.from({ length: 600 - reported }, (_, i) => reported + i));
+    } else {
+      // simple_switch_grpc (PI) sends the whole list, about 66 KB once base64-encoded: more than the
+      // 64 KiB header list a grpc-js client accepts. Sent on a channel of its own with a 3 s deadline
+      // so that the suite's connection is not the one at stake; the outcome is reported.
+      const own = new P4RuntimeChannel({ address: target.address });
+      try {
+        const req = create(WriteRequestSchema, { deviceId: target.deviceId, electionId: toUint128(100n), updates: raw });
+        const t0 = performance.now();
+        const e = await own.write(req, { timeoutMs: 3000 }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        const ms = performance.now() - t0;
+        expect(isP4RuntimeError(e)).toBe(true);
+        const err = e as P4RuntimeError;
+        console.log(`[p4cast tests] bmv2: one Write of 600 failing deletes: ${Code[err.code]} after ${ms.toFixed(0)} ms, ${err.reported ?? "no"} per-update statuses`);
+        if (err.reported !== undefined) expect(err.failures.map((f) => f.index)).toEqual([...Array(600).keys()]);
+        else expect([Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.INTERNAL]).toContain(err.code);
+      } finally {
+        own.close();
+      }
+      // A batch whose list fits is answered whole.
+      const err300 = await expectWriteError(c.writeRaw(raw.slice(0, 300)));
+      expect(err300.failures.map((f) => [f.index, f.code])).toEqual(raw.slice(0, 300).map((_, i) => [i, Code.NOT_FOUND]));
+    }
+    // The connection still works: a capabilities call, a write and a read.
+    expect(await c.capabilities()).toMatch(/^1\./);
+    await c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0e0000000001n }, action: "drop" });
+    expect(await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0e0000000001n } })).toHaveLength(1);
+    await c.delete({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0e0000000001n } });
+    // write() sends requests of 128 updates: every failure comes back with its index.
+    const chunked = await expectWriteError(c.write(deletes));
+    expect(chunked.failures.map((f) => [f.index, f.code])).toEqual(deletes.map((_, i) => [i, Code.NOT_FOUND]));
+  });
+
+  it("answers OUT_OF_RANGE for too-wide and empty bytestrings (simple_switch_grpc: INVALID_ARGUMENT, and empty strings read as 0)", async () => {
+    const mac = bytesOf(0x0f0000000001n, 6);
+    const cases = [
+      { what: "match value of 49 bits", update: rawL2(bytesOf(1n << 48n, 7), new Uint8Array([1])), bmv2: Code.INVALID_ARGUMENT },
+      { what: "port parameter of 10 bits", update: rawL2(mac, bytesOf(0x200n, 2)), bmv2: Code.INVALID_ARGUMENT },
+      { what: "empty match value", update: rawL2(new Uint8Array(), new Uint8Array([1])), bmv2: Code.OK },
+      { what: "empty port parameter", update: rawL2(mac, new Uint8Array()), bmv2: Code.OK },
+    ];
+    for (const k of cases) {
+      const err = await c.writeRaw([k.update]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const code = err === undefined ? Code.OK : isP4RuntimeError(err) ? (err.failures[0]?.code ?? err.code) : undefined;
+      expect(code, k.what).toBe(kind === "embedded" ? Code.OUT_OF_RANGE : k.bmv2);
+      if (kind === "embedded") expect((err as P4RuntimeError).message, k.what).toMatch(kind === "embedded" && k.what.startsWith("empty") ? /empty bytestring/ : /does not fit in/);
+      if (code === Code.OK) await c.writeRaw([rawL2(k.update.entity!.entity.case === "tableEntry" ? (k.update.entity!.entity.value.match[0]!.fieldMatchType.value as { value: Uint8Array }).value : mac, new Uint8Array([1]), Update_Type.DELETE)]);
+    }
+    expect(await c.readAll({ kind: "tableEntry", table: "l2_exact" })).toHaveLength(0);
+  });
+
+  it("refuses a table entry written with is_const = true: INVALID_ARGUMENT (simple_switch_grpc ignores the flag)", async () => {
+    const u = rawL2(bytesOf(0x0f0000000002n, 6), new Uint8Array([2]));
+    if (u.entity!.entity.case === "tableEntry") u.entity!.entity.value.isConst = true;
+    if (kind === "embedded") {
+      const err = await expectWriteError(c.writeRaw([u]));
+      expect(err.failures.map((f) => [f.index, f.code])).toEqual([[0, Code.INVALID_ARGUMENT]]);
+      expect(err.message).toMatch(/is_const must be false/);
+      expect(await c.readAll({ kind: "tableEntry", table: "l2_exact" })).toHaveLength(0);
+    } else {
+      await c.writeRaw([u]);
+      expect(await c.readAll({ kind: "tableEntry", table: "l2_exact" })).toHaveLength(1);
+      await c.delete({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0f0000000002n } });
+    }
+  });
+
+  it("refuses a replica on port 4,000,000,000 (embedded: OUT_OF_RANGE for the port bytestring; simple_switch_grpc: INVALID_ARGUMENT)", async () => {
+    const err = await expectWriteError(c.insert({ kind: "multicastGroup", groupId: 9, replicas: [{ port: 4_000_000_000, instance: 1 }] }));
+    expect(err.failures.map((f) => f.code)).toEqual([kind === "embedded" ? Code.OUT_OF_RANGE : Code.INVALID_ARGUMENT]);
+    expect(await c.readAll({ kind: "multicastGroup", groupId: 9 }).catch(() => [])).toHaveLength(0);
+    if (kind === "embedded") {
+      // The deprecated uint32 egress_port form: INVALID_ARGUMENT, like an out-of-range instance.
+      // (Not sent to simple_switch_grpc: its BMv2 PRE builds a port bitmap as long as the port number.)
+      const entity = encodeEntity(c.index, { kind: "multicastGroup", groupId: 9, replicas: [{ port: 1, instance: 1 }] });
+      const pre = entity.entity.case === "packetReplicationEngineEntry" ? entity.entity.value.type : undefined;
+      if (pre?.case !== "multicastGroupEntry") throw new Error("expected a multicast group entry");
+      pre.value.replicas[0]!.portKind = { case: "egressPort", value: 4_000_000_000 };
+      const e2 = await expectWriteError(c.writeRaw([create(UpdateSchema, { type: Update_Type.INSERT, entity })]));
+      expect(e2.failures.map((f) => f.code)).toEqual([Code.INVALID_ARGUMENT]);
+      expect(e2.message).toMatch(/egress_port 4000000000 is outside the target's ports 0\.\.511/);
+    }
+  });
+
+  it("refuses an empty P4Info with a valid device config at SetForwardingPipelineConfig: INVALID_ARGUMENT (simple_switch_grpc accepts it)", async () => {
+    const empty = create(P4InfoSchema);
+    const push = c.setPipeline({ p4info: empty, deviceConfig: prog.deviceConfig, cookie: 4n, force: true });
+    if (kind === "embedded") {
+      await expect(push).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/the P4Info is empty but the device config/) });
+      expect(await c.pipelineCookie()).toBe(3n);
+    } else {
+      await push;
+      expect(await c.pipelineCookie()).toBe(4n);
+      await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 3n });
+    }
+  });
+});
+
+/** A StreamChannel driven by hand (no election id, raw messages). */
+function rawStream(channel: P4RuntimeChannel) {
+  const call = channel.openStream();
+  const queue: StreamMessageResponse[] = [];
+  const waiters: ((m: StreamMessageResponse) => void)[] = [];
+  const errors: Error[] = [];
+  let closing = false;
+  call.on("data", (m: StreamMessageResponse) => {
+    const w = waiters.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  call.on("error", (e: Error) => {
+    if (!closing) errors.push(e);
+  });
+  return {
+    errors,
+    send: (m: StreamMessageRequest) => call.write(m),
+    /** The next message, or undefined when none comes within `ms`. */
+    next: (ms = 3000) =>
+      new Promise<StreamMessageResponse | undefined>((resolve) => {
+        const m = queue.shift();
+        if (m) return resolve(m);
+        const t = setTimeout(() => {
+          waiters.splice(waiters.indexOf(w), 1);
+          resolve(undefined);
+        }, ms);
+        const w = (x: StreamMessageResponse) => {
+          clearTimeout(t);
+          resolve(x);
+        };
+        waiters.push(w);
+      }),
+    close: () => {
+      closing = true;
+      call.cancel();
+    },
+  };
+}
+
+function arbitrationOf(m: StreamMessageResponse | undefined) {
+  if (m?.update.case !== "arbitration") throw new Error(`expected an arbitration update, got ${m?.update.case ?? "nothing"}`);
+  return { code: m.update.value.status?.code, electionId: fromUint128(m.update.value.electionId) };
+}
+
+describe.each(targets())("stream rules against %s", (kind) => {
+  let target: TestTarget;
+  let c: P4RuntimeClient;
+
+  beforeAll(async () => {
+    target = await startTarget(kind);
+  });
+
+  afterAll(async () => {
+    c?.close();
+    await target?.stop();
+  });
+
+  it("a stream without election id is never primary: alone it is told there is no primary (simple_switch_grpc makes it primary as id 0)", async () => {
+    const probe = new P4RuntimeChannel({ address: target.address });
+    const none = rawStream(probe);
+    try {
+      none.send(create(StreamMessageRequestSchema, { update: { case: "arbitration", value: { deviceId: target.deviceId } } }));
+      const a = arbitrationOf(await none.next());
+      if (kind === "embedded") {
+        // No primary ever: NOT_FOUND, and the election id is left unset.
+        expect(a).toEqual({ code: Code.NOT_FOUND, electionId: undefined });
+      } else {
+        expect(a).toEqual({ code: Code.OK, electionId: 0n });
+      }
+      // A Write without election id: refused by the embedded switch; PI lets it through to the (missing) pipeline.
+      const w = await probe.write(create(WriteRequestSchema, { deviceId: target.deviceId, updates: [] })).then(
+        () => undefined,
+        (e: unknown) => e as { code: number },
+      );
+      expect(w?.code).toBe(kind === "embedded" ? Code.PERMISSION_DENIED : Code.FAILED_PRECONDITION);
+      // A client with an election id becomes primary; the id-less stream hears it.
+      c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 2n, reconnect: false });
+      expect(c.isPrimary).toBe(true);
+      expect(arbitrationOf(await none.next())).toEqual({ code: Code.ALREADY_EXISTS, electionId: 2n });
+      await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 1n });
+      // It may read.
+      const all = [];
+      for await (const e of probe.read(create(ReadRequestSchema, { deviceId: target.deviceId, entities: [create(EntitySchema, { entity: { case: "tableEntry", value: create(TableEntrySchema) } })] }))) all.push(e);
+      expect(all.length).toBeGreaterThan(0);
+      // Its packet-outs are refused (embedded: a StreamError; PI drops them silently).
+      const frame = ipv4Udp({ dst: "10.0.2.7", dport: 6000 });
+      const h2 = target.hosts?.get(2);
+      const before = h2?.received.length ?? 0;
+      none.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(c.index, { payload: frame, metadata: { egress_port: 2, flags: 0, pad: 0 } }) } }));
+      const m = await none.next(500);
+      if (kind === "embedded") {
+        expect(m?.update.case).toBe("error");
+        if (m?.update.case === "error") {
+          expect(m.update.value.canonicalCode).toBe(Code.PERMISSION_DENIED);
+          expect(m.update.value.details.case).toBe("packetOut");
+        }
+      } else {
+        expect(m).toBeUndefined();
+      }
+      if (h2) expect(h2.received.length).toBe(before);
+      expect(none.errors).toEqual([]);
+    } finally {
+      none.close();
+      probe.close();
+    }
+  });
+
+  it("drops PacketOuts with missing, repeated or empty metadata and empty payloads, reporting each with the PacketOut (simple_switch_grpc sends them)", async () => {
+    const h = c.index.controllerPacketMetadata.find("packet_out")!;
+    const id = (n: string) => h.fieldList.find((f) => f.name === n)!.id;
+    const md = (n: string, v: Uint8Array) => create(PacketMetadataSchema, { metadataId: id(n), value: v });
+    const frame = ipv4Udp({ dst: "10.0.2.7", dport: 6000 });
+    const full = [md("egress_port", new Uint8Array([2])), md("flags", new Uint8Array([0])), md("pad", new Uint8Array([0]))];
+    const cases = [
+      { what: "missing flags and pad", p: { payload: frame, metadata: [full[0]!] }, code: Code.INVALID_ARGUMENT, msg: /missing/ },
+      { what: "egress_port twice", p: { payload: frame, metadata: [...full, md("egress_port", new Uint8Array([3]))] }, code: Code.INVALID_ARGUMENT, msg: /given twice/ },
+      { what: "empty egress_port", p: { payload: frame, metadata: [md("egress_port", new Uint8Array()), full[1]!, full[2]!] }, code: Code.OUT_OF_RANGE, msg: /empty bytestring/ },
+      { what: "empty payload", p: { payload: new Uint8Array(), metadata: full }, code: Code.INVALID_ARGUMENT, msg: /payload is empty/ },
+    ];
+    for (const k of cases) {
+      const got = new Promise<StreamError | undefined>((resolve) => {
+        const on = (e: StreamError) => {
+          clearTimeout(t);
+          resolve(e);
+        };
+        const t = setTimeout(() => {
+          c.off("streamError", on);
+          resolve(undefined);
+        }, 500);
+        c.once("streamError", on);
+      });
+      const packet = create(PacketOutSchema, k.p);
+      c.sendPacketRaw(packet);
+      const e = await got;
+      if (kind === "embedded") {
+        expect(e?.canonicalCode, k.what).toBe(k.code);
+        expect(e?.message, k.what).toMatch(k.msg);
+        expect(e?.details.case === "packetOut" && e.details.value.packetOut?.payload.length, k.what).toBe(k.p.payload.length);
+      } else {
+        // PI: missing fields are zeros, the last repeat wins, empty values are 0, an empty payload is a header-only frame.
+        expect(e, k.what).toBeUndefined();
+      }
+    }
+    if (kind === "embedded") {
+      // Nothing went out of any port.
+      await new Promise((r) => setTimeout(r, 100));
+      for (const [, host] of target.hosts!) expect(host.received).toHaveLength(0);
+      // A well-formed one still goes.
+      c.sendPacketRaw(create(PacketOutSchema, { payload: frame, metadata: full }));
+      await target.hosts!.get(2)!.waitFor(1);
+    }
+  });
+});

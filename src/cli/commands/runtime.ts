@@ -18,6 +18,7 @@ import { encodeEntity } from "../../client/entities/entity.js";
 import { create } from "@bufbuild/protobuf";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { Code, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../../client/errors.js";
+import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
 import { P4InfoIndex } from "../../client/p4info/index.js";
 import { parseP4Info, p4infoFormatOf } from "../../client/p4info/load.js";
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";
@@ -340,22 +341,31 @@ Examples:
   });
 }
 
+/** Entries per WriteRequest: keeps each request's error list small (see DEFAULT_MAX_BATCH). */
+export const RUNTIME_CHUNK = DEFAULT_MAX_BATCH;
+
 /**
- * Writes one kind's entries in one WriteRequest; inserts that fail with
- * ALREADY_EXISTS are retried as modifies (in one more request).
+ * Writes one kind's entries in requests of RUNTIME_CHUNK, one after the
+ * other (entries of the file keep their order); inserts that fail with
+ * ALREADY_EXISTS are retried as modifies (in more requests), so applying a
+ * file twice is harmless.
  */
 async function writeBatch(client: P4RuntimeClient, batch: Prepared[]): Promise<{ inserted: number; modified: number; failed: EntryProblem[] }> {
   const failedAt = async (items: Prepared[]): Promise<Map<number, { code: Code; message: string }>> => {
     const out = new Map<number, { code: Code; message: string }>();
-    try {
-      await client.writeRaw(items.map((p) => p.encoded!));
-    } catch (e) {
-      if (!isP4RuntimeError(e)) throw e;
-      if (e.failures.length === 0) {
-        if (e.code === Code.UNAVAILABLE) throw e;
-        items.forEach((_, i) => out.set(i, { code: e.code, message: e.details || e.message }));
+    for (let from = 0; from < items.length; from += RUNTIME_CHUNK) {
+      const chunk = items.slice(from, from + RUNTIME_CHUNK);
+      try {
+        // writeRaw lists updates a cut-short error list left out as UNKNOWN failures.
+        await client.writeRaw(chunk.map((p) => p.encoded!));
+      } catch (e) {
+        if (!isP4RuntimeError(e)) throw e;
+        if (e.failures.length === 0) {
+          if (e.code === Code.UNAVAILABLE) throw e;
+          chunk.forEach((_, i) => out.set(from + i, { code: e.code, message: e.details || e.message }));
+        }
+        for (const f of e.failures) out.set(from + f.index, { code: f.code, message: f.message });
       }
-      for (const f of e.failures) out.set(f.index, { code: f.code, message: f.message });
     }
     return out;
   };

@@ -24,6 +24,8 @@ export interface DecodedPacketIn {
 
 export function encodePacketOut(index: P4InfoIndex, input: PacketOutInput, opts: EncodeOptions = {}): PacketOut {
   const given = input.metadata ?? {};
+  // A switch drops a PacketOut without a frame (the embedded switch reports it; PI sends a header-only frame).
+  if (input.payload.length === 0) throw new P4ValueError("packet_out: the payload is empty; it must hold the whole frame", "payload");
   const header = index.controllerPacketMetadata.find("packet_out");
   if (!header) {
     if (Object.keys(given).length > 0) throw new P4ValueError("the P4 program has no packet_out controller header: packet-out metadata cannot be sent");

@@ -18,12 +18,20 @@ function isServiceError(e: unknown): e is ServiceError {
 
 /** Decodes per-update failures from a status-details trailer, if present. */
 export function decodeUpdateFailures(details: Buffer | Uint8Array | undefined): UpdateFailure[] {
-  if (!details || details.length === 0) return [];
+  return decodeStatusDetails(details)?.failures ?? [];
+}
+
+/**
+ * The per-update failures of a status-details trailer and how many updates
+ * its list covers; undefined when there is no trailer or it does not decode.
+ */
+export function decodeStatusDetails(details: Buffer | Uint8Array | undefined): { failures: UpdateFailure[]; reported: number } | undefined {
+  if (!details || details.length === 0) return undefined;
   let status;
   try {
     status = fromBinary(StatusSchema, details instanceof Uint8Array ? details : new Uint8Array(details));
   } catch {
-    return [];
+    return undefined;
   }
   const failures: UpdateFailure[] = [];
   status.details.forEach((any, index) => {
@@ -38,7 +46,7 @@ export function decodeUpdateFailures(details: Buffer | Uint8Array | undefined): 
       ...(err.code ? { targetCode: err.code } : {}),
     });
   });
-  return failures;
+  return { failures, reported: status.details.length };
 }
 
 /** Wraps whatever an RPC threw as a P4RuntimeError naming the operation. */
@@ -46,8 +54,10 @@ export function toP4RuntimeError(operation: string, e: unknown): P4RuntimeError 
   if (e instanceof P4RuntimeError) return e;
   if (isServiceError(e)) {
     const raw = e.metadata?.get(STATUS_DETAILS_KEY)?.[0];
-    const failures = typeof raw === "string" ? [] : decodeUpdateFailures(raw);
-    return new P4RuntimeError(operation, e.code as number as Code, e.details ?? e.message, failures);
+    const decoded = typeof raw === "string" ? undefined : decodeStatusDetails(raw);
+    // An empty list is no per-update answer (simple_switch_grpc attaches one to request-level errors too).
+    const reported = decoded && decoded.reported > 0 ? decoded.reported : undefined;
+    return new P4RuntimeError(operation, e.code as number as Code, e.details ?? e.message, decoded?.failures ?? [], reported);
   }
   const message = e instanceof Error ? e.message : String(e);
   return new P4RuntimeError(operation, Code.UNKNOWN, message);

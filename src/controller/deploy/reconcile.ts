@@ -17,6 +17,7 @@ import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
+import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
 
 /** Tables whose entries others reference: written first, deleted last. */
 const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode]);
@@ -51,7 +52,7 @@ export interface ReconcileResult {
 }
 
 export interface ReconcileOptions {
-  /** Updates per WriteRequest (default 1000). */
+  /** Updates per WriteRequest (default: the client's DEFAULT_MAX_BATCH, 128, which bounds a failed request's error list). */
   readonly batch?: number;
   /** Register access, to reset dedup state of newly installed last-hop sessions. */
   readonly registers?: RegisterAccess;
@@ -212,7 +213,7 @@ export function diffStates(current: SwitchState, desired: SwitchState): Diff {
 
 /** Writes the difference between `current` and `desired`. */
 export async function applyDiff(client: P4RuntimeClient, name: string, current: SwitchState, desired: SwitchState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
-  const batch = opts.batch ?? 1000;
+  const batch = opts.batch ?? DEFAULT_MAX_BATCH;
   const diff = diffStates(current, desired);
   let requests = 0;
   if (!opts.dryRun) {

@@ -8,11 +8,17 @@
  * at once when the primary's stream closes; the specification instead keeps
  * the role without a primary until an id at least as high as the highest
  * ever seen arrives (docs/architecture.md lists this difference).
+ *
+ * A stream whose MasterArbitrationUpdate has no election_id is a candidate
+ * that can never be primary (P4Runtime "Unset Election ID": lower than any
+ * id, 0 included): it is told who is primary and may read, but its writes
+ * and packet-outs are refused. Several such streams may coexist.
  */
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 
 export interface Candidate {
-  readonly electionId: bigint;
+  /** undefined: the stream sent no election_id and can never be primary. */
+  readonly electionId: bigint | undefined;
   readonly role: string;
 }
 
@@ -20,7 +26,7 @@ export interface ArbitrationNotice<C extends Candidate> {
   readonly to: C;
   readonly code: Code;
   readonly message: string;
-  /** The primary's election id; unset when there is no primary. */
+  /** The primary's election id, else the highest id seen for the role; unset when there never was one. */
   readonly electionId?: bigint;
 }
 
@@ -37,6 +43,8 @@ export class ArbitrationError extends Error {
 interface RoleState<C> {
   readonly live: Set<C>;
   primary: C | undefined;
+  /** The highest election id any stream of the role has sent. */
+  highestSeen: bigint | undefined;
 }
 
 export class Arbitrator<C extends Candidate> {
@@ -64,17 +72,18 @@ export class Arbitrator<C extends Candidate> {
   update(c: C, previous?: C): ArbitrationNotice<C>[] {
     let st = this.roles.get(c.role);
     if (!st) {
-      st = { live: new Set(), primary: undefined };
+      st = { live: new Set(), primary: undefined, highestSeen: undefined };
       this.roles.set(c.role, st);
     }
     for (const other of st.live) {
-      if (other !== c && other !== previous && other.electionId === c.electionId) {
+      if (c.electionId !== undefined && other !== c && other !== previous && other.electionId === c.electionId) {
         throw new ArbitrationError(Code.INVALID_ARGUMENT, `election id ${c.electionId} is already used by another client of role "${c.role || "<default>"}"`);
       }
     }
     const before = st.primary;
     if (previous) st.live.delete(previous);
     st.live.add(c);
+    if (c.electionId !== undefined && (st.highestSeen === undefined || c.electionId > st.highestSeen)) st.highestSeen = c.electionId;
     st.primary = highest(st.live);
     // A new primary, or the primary changing its id, is news for everybody;
     // a backup joining or changing its id hears alone.
@@ -99,9 +108,10 @@ export class Arbitrator<C extends Candidate> {
 
   private notices(st: RoleState<C>): ArbitrationNotice<C>[] {
     const p = st.primary;
+    const id = p ? p.electionId : st.highestSeen;
     return [...st.live].map((to) => ({
       to,
-      ...(p ? { electionId: p.electionId } : {}),
+      ...(id !== undefined ? { electionId: id } : {}),
       code: to === p ? Code.OK : p ? Code.ALREADY_EXISTS : Code.NOT_FOUND,
       message: to === p ? "is primary" : p ? "is backup" : "no primary",
     }));
@@ -110,6 +120,9 @@ export class Arbitrator<C extends Candidate> {
 
 function highest<C extends Candidate>(set: ReadonlySet<C>): C | undefined {
   let best: C | undefined;
-  for (const c of set) if (!best || c.electionId > best.electionId) best = c;
+  for (const c of set) {
+    if (c.electionId === undefined) continue; // an unset election id never becomes primary
+    if (!best || c.electionId > best.electionId!) best = c;
+  }
   return best;
 }

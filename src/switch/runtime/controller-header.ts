@@ -8,10 +8,23 @@
 import { create } from "@bufbuild/protobuf";
 import { type PacketMetadata, PacketMetadataSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { canonicalize, decodeUnsigned, maxUnsigned } from "../../client/codec/bytestring.js";
+import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 import type { ControllerPacketMetadataInfo } from "../../client/p4info/index.js";
 
 export class ControllerHeaderError extends Error {
   override readonly name = "ControllerHeaderError";
+  /**
+   * INVALID_ARGUMENT when the metadata list does not match the P4Info
+   * (missing, repeated or unknown ids: "Stream Error Reporting"); OUT_OF_RANGE
+   * when a value is not a valid bytestring for its width (empty, too wide:
+   * "Bytestrings").
+   */
+  constructor(
+    message: string,
+    readonly code: Code = Code.INVALID_ARGUMENT,
+  ) {
+    super(message);
+  }
 }
 
 function totalBits(h: ControllerPacketMetadataInfo): number {
@@ -22,15 +35,21 @@ function totalBits(h: ControllerPacketMetadataInfo): number {
 export function prependPacketOut(h: ControllerPacketMetadataInfo, metadata: readonly PacketMetadata[], payload: Uint8Array): Uint8Array {
   const bits = totalBits(h);
   if (bits % 8 !== 0) throw new ControllerHeaderError(`packet_out header is ${bits} bits, not a whole number of bytes`);
-  const byId = new Map(metadata.map((m) => [m.metadataId, m.value]));
+  const byId = new Map<number, Uint8Array>();
   for (const m of metadata) {
-    if (!h.fields.find(m.metadataId)) throw new ControllerHeaderError(`packet_out has no metadata field with id ${m.metadataId}`);
+    const f = h.fields.find(m.metadataId);
+    if (!f) throw new ControllerHeaderError(`packet_out has no metadata field with id ${m.metadataId}`);
+    if (byId.has(m.metadataId)) throw new ControllerHeaderError(`packet_out.${f.name} (id ${m.metadataId}) is given twice`);
+    byId.set(m.metadataId, m.value);
   }
+  const missing = h.fieldList.filter((f) => !byId.has(f.id));
+  if (missing.length > 0) throw new ControllerHeaderError(`packet_out metadata ${missing.map((f) => `${f.name} (id ${f.id})`).join(", ")} missing: every field of the P4Info's packet_out header must be given once`);
   let acc = 0n;
   for (const f of h.fieldList) {
-    const raw = byId.get(f.id);
-    const v = raw ? decodeUnsigned(raw) : 0n;
-    if (v > maxUnsigned(f.bitwidth)) throw new ControllerHeaderError(`packet_out.${f.name}: value does not fit in ${f.bitwidth} bits`);
+    const raw = byId.get(f.id)!;
+    if (raw.length === 0) throw new ControllerHeaderError(`packet_out.${f.name}: the value is an empty bytestring`, Code.OUT_OF_RANGE);
+    const v = decodeUnsigned(raw);
+    if (v > maxUnsigned(f.bitwidth)) throw new ControllerHeaderError(`packet_out.${f.name}: value does not fit in ${f.bitwidth} bits`, Code.OUT_OF_RANGE);
     acc = (acc << BigInt(f.bitwidth)) | v;
   }
   const n = bits / 8;

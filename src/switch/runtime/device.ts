@@ -54,7 +54,7 @@ import {
 import { readValueSets, writeValueSet } from "./entities/value-sets.js";
 import { DigestManager } from "./digests.js";
 import { ControllerHeaderError, prependPacketOut, splitPacketIn } from "./controller-header.js";
-import { failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
+import { StatusError, failedPrecondition, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "./status.js";
 
 /** A live StreamChannel of this device. */
 export interface StreamClient extends Candidate {
@@ -72,6 +72,8 @@ export interface DeviceOptions {
   /** Microseconds since some fixed start (ingress_global_timestamp). */
   readonly clockUs?: () => bigint;
   readonly log?: (msg: string) => void;
+  /** Errors that leave the device in a state nobody asked for (a failed rollback). Default: `log`, else stderr. */
+  readonly logError?: (msg: string) => void;
 }
 
 /** Outcome of each update of a Write, in order. */
@@ -85,6 +87,20 @@ export class WriteFailure extends Error {
   constructor(readonly statuses: readonly UpdateStatus[]) {
     super(`${statuses.filter((s) => s.code !== Code.OK).length} of ${statuses.length} updates failed`);
   }
+}
+
+/** Names of the BMv2 JSON's tables that have match keys. */
+function tablesWithKeys(json: unknown): string[] {
+  const pipelines = (json as { pipelines?: unknown } | null)?.pipelines;
+  if (!Array.isArray(pipelines)) return [];
+  const out: string[] = [];
+  for (const p of pipelines as { tables?: unknown }[]) {
+    if (!Array.isArray(p?.tables)) continue;
+    for (const t of p.tables as { name?: unknown; key?: unknown }[]) {
+      if (typeof t?.name === "string" && Array.isArray(t.key) && t.key.length > 0) out.push(t.name);
+    }
+  }
+  return out;
 }
 
 export class Device {
@@ -106,6 +122,11 @@ export class Device {
 
   get pipeline(): BoundPipeline | undefined {
     return this.state?.pipeline;
+  }
+
+  private logError(msg: string): void {
+    const sink = this.options.logError ?? this.options.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+    sink(msg);
   }
 
   private requirePipeline(): RuntimeState {
@@ -205,7 +226,16 @@ export class Device {
       throw invalid(`cannot load the BMv2 JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
     // Binding checks that P4Info and JSON describe the same program.
-    new BoundPipeline(config.p4info, config.p4DeviceConfig, engine, config.cookie?.cookie);
+    const bound = new BoundPipeline(config.p4info, config.p4DeviceConfig, engine, config.cookie?.cookie);
+    // ...and that the P4Info leaves none of the JSON's control-plane tables out
+    // (p4c's hidden tables that only run an action have no key and no P4Info entry).
+    const missing = tablesWithKeys(json).filter((name) => !bound.index.tables.find(name));
+    if (missing.length > 0) {
+      const empty = bound.index.tables.size === 0 && bound.index.actions.size === 0;
+      throw invalid(
+        `${empty ? "the P4Info is empty but" : "the P4Info does not describe"} the device config (BMv2 JSON)${empty ? " has" : "'s"} ${missing.length} table(s) with match keys (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}): are they from the same p4c run?`,
+      );
+    }
     return engine;
   }
 
@@ -282,11 +312,13 @@ export class Device {
     const undo = new UndoLog(atomic);
     const statuses: UpdateStatus[] = [];
     let failed = false;
-    for (const u of req.updates) {
+    for (let i = 0; i < req.updates.length; i++) {
+      const u = req.updates[i]!;
       if (atomic && failed) {
         statuses.push({ code: Code.ABORTED, message: "not applied: an earlier update of the batch failed" });
         continue;
       }
+      undo.at(i, `${Update_Type[u.type] ?? u.type} ${u.entity?.entity.case ?? "(no entity)"}`);
       try {
         this.applyOne(st, u, undo);
         statuses.push({ code: Code.OK, message: "" });
@@ -298,7 +330,15 @@ export class Device {
     }
     if (failed && atomic) {
       // Packets are processed on this same thread, so none sees a partial batch.
-      undo.rollback();
+      const undoFailures = undo.rollback();
+      if (undoFailures.length > 0) {
+        const first = statuses.findIndex((s) => s.code !== Code.OK && s.code !== Code.ABORTED);
+        const what = undoFailures.map((f) => `update #${f.index} (${f.what}): ${f.error}`).join("; ");
+        const cause = first >= 0 ? `update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message})` : "an update failed";
+        const message = `Write: ${cause} and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
+        this.logError(`device ${this.deviceId}: ${message}`);
+        throw new StatusError(Code.INTERNAL, message);
+      }
       for (let i = 0; i < statuses.length; i++) {
         if (statuses[i]!.code === Code.OK) statuses[i] = { code: Code.ABORTED, message: "rolled back: another update of the batch failed" };
       }
@@ -447,11 +487,13 @@ export class Device {
     const st = this.requirePipeline();
     if (this.options.cpuPort === undefined) throw failedPrecondition("PacketOut: this switch has no CPU port");
     const header = st.pipeline.index.controllerPacketMetadata.find("packet_out");
+    if (p.payload.length === 0) throw invalid("PacketOut: the payload is empty (it must hold the whole frame); dropped");
+    if (!header && p.metadata.length > 0) throw invalid(`PacketOut: the P4Info has no packet_out header, but ${p.metadata.length} metadata field(s) were given; dropped`);
     let bytes: Uint8Array;
     try {
       bytes = header ? prependPacketOut(header, p.metadata, p.payload) : p.payload;
     } catch (e) {
-      if (e instanceof ControllerHeaderError) throw invalid(e.message);
+      if (e instanceof ControllerHeaderError) throw new StatusError(e.code, `PacketOut dropped: ${e.message}`);
       throw e;
     }
     this.emitOutputs(st.pipeline.engine.process(this.options.cpuPort, bytes));

@@ -3,11 +3,12 @@
  * maps each RPC onto a Device and reports failures with the canonical codes;
  * a Write with failed updates answers UNKNOWN with a google.rpc.Status in
  * "grpc-status-details-bin" holding one p4.v1.Error per update (as
- * simple_switch_grpc does).
+ * simple_switch_grpc does), cut short when it would not fit the trailer
+ * budget (STATUS_DETAILS_BUDGET).
  */
 import * as grpc from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { anyPack } from "@bufbuild/protobuf/wkt";
+import { AnySchema, anyPack } from "@bufbuild/protobuf/wkt";
 import {
   CapabilitiesResponseSchema,
   ErrorSchema,
@@ -51,14 +52,72 @@ function serviceError(code: Code, details: string, statusDetails?: Uint8Array): 
   return { code: code as number as grpc.status, details, metadata };
 }
 
+/**
+ * Most bytes the serialized google.rpc.Status of a failed Write may take in
+ * the "grpc-status-details-bin" trailer. Binary metadata travels base64
+ * encoded (4/3 larger: 24,000 bytes become 32,000 characters). grpc-js
+ * clients accept a trailer block of at most Node's HTTP/2 default
+ * SETTINGS_MAX_HEADER_LIST_SIZE, 65,535 octets (grpc-js sets no other
+ * limit); a larger block is never delivered: the call gets no answer and the
+ * connection stops working. 24,000 bytes leave half of that limit for the
+ * status message and the other headers. (gRPC C-core clients, such as
+ * Python's, default to a smaller metadata limit, 8 KiB soft / 16 KiB hard;
+ * such clients should keep their batches small.)
+ */
+export const STATUS_DETAILS_BUDGET = 24_000;
+
+/** Indexes of left-out failures named in the status message, at most. */
+const OMITTED_NAMED = 10;
+
+/**
+ * The status of a failed Write: one p4.v1.Error per update, in order (OK
+ * ones included, as the specification asks), as long as they fit the
+ * budget. The list is positional, so when it would not fit it is cut after
+ * the last update that fits: every failure reported keeps its index, and
+ * the message says which updates have no entry and how many of them failed.
+ */
+export function writeFailureStatus(statuses: readonly { code: Code; message: string }[], budget = STATUS_DETAILS_BUDGET): { message: string; details: Uint8Array } {
+  const failed = statuses.filter((s) => s.code !== Code.OK).length;
+  let message = `${failed} of ${statuses.length} updates failed`;
+  const anys = [];
+  let size = 0;
+  for (const s of statuses) {
+    const any = anyPack(ErrorSchema, create(ErrorSchema, { canonicalCode: s.code, message: s.message }));
+    const n = toBinary(AnySchema, any).length;
+    // field tag + length prefix of the repeated `details` entry
+    const entry = 1 + varintSize(n) + n;
+    if (size + entry > budget - 1024) break; // keep room for the status's own code and message
+    size += entry;
+    anys.push(any);
+  }
+  if (anys.length < statuses.length) {
+    const omitted: number[] = [];
+    for (let i = anys.length; i < statuses.length; i++) if (statuses[i]!.code !== Code.OK) omitted.push(i);
+    const named = omitted.slice(0, OMITTED_NAMED).map((i) => `#${i}`).join(", ");
+    const listed = anys.length > 0 ? `for updates #0..#${anys.length - 1} only` : "for no update";
+    message +=
+      `; per-update errors are listed ${listed} (a trailer budget of ${budget} bytes):` +
+      ` ${omitted.length} failure(s) of updates #${anys.length}..#${statuses.length - 1} are not listed` +
+      (omitted.length > 0 ? ` (${named}${omitted.length > OMITTED_NAMED ? ", ..." : ""})` : "") +
+      "; send smaller batches to get every error";
+  }
+  const status = create(StatusSchema, { code: Code.UNKNOWN, message, details: anys });
+  return { message, details: toBinary(StatusSchema, status) };
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
 function failureToError(e: unknown): Partial<grpc.StatusObject> {
   if (e instanceof WriteFailure) {
-    const status = create(StatusSchema, {
-      code: Code.UNKNOWN,
-      message: e.message,
-      details: e.statuses.map((s) => anyPack(ErrorSchema, create(ErrorSchema, { canonicalCode: s.code, message: s.message }))),
-    });
-    return serviceError(Code.UNKNOWN, e.message, toBinary(StatusSchema, status));
+    const { message, details } = writeFailureStatus(e.statuses);
+    return serviceError(Code.UNKNOWN, message, details);
   }
   const s = toStatusError(e);
   return serviceError(s.code, s.message);
@@ -170,7 +229,8 @@ export class P4RuntimeServer {
         if (u.case === "arbitration") {
           const a = u.value;
           const role = a.role?.name ?? "";
-          const electionId = fromUint128(a.electionId) ?? 0n;
+          // Unset is not 0: such a stream is never primary (see arbitration.ts).
+          const electionId = fromUint128(a.electionId);
           if (client) {
             if (a.deviceId !== client.device.deviceId) return fail(Code.FAILED_PRECONDITION, "arbitration: the device id of a live stream cannot change");
             if (role !== client.role) return fail(Code.FAILED_PRECONDITION, "arbitration: the role of a live stream cannot change; open a new stream");

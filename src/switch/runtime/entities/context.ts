@@ -57,18 +57,38 @@ export class RuntimeState {
   }
 }
 
+/** An undo step that threw while a batch was rolled back. */
+export interface UndoFailure {
+  /** Index of the update (in its WriteRequest) whose effect could not be undone. */
+  readonly index: number;
+  readonly what: string;
+  readonly error: string;
+}
+
 /**
  * Collects inverse operations while a batch is applied, and clean-ups that
  * may only run once the batch stands. Disabled (CONTINUE_ON_ERROR), undo
  * steps are dropped and clean-ups run at once.
+ *
+ * Undo steps must not hold engine entry handles across updates: an earlier
+ * update's undo may re-insert an entry under a new handle. Table entries are
+ * therefore found again by match key and priority when they are undone.
  */
 export class UndoLog {
-  private readonly steps: (() => void)[] = [];
+  private readonly steps: { index: number; what: string; run: () => void }[] = [];
   private readonly cleanups: (() => void)[] = [];
+  private index = -1;
+  private what = "";
   constructor(readonly enabled: boolean) {}
 
+  /** Names the update the following steps belong to (for failure reports). */
+  at(index: number, what: string): void {
+    this.index = index;
+    this.what = what;
+  }
+
   push(step: () => void): void {
-    if (this.enabled) this.steps.push(step);
+    if (this.enabled) this.steps.push({ index: this.index, what: this.what, run: step });
   }
 
   onCommit(step: () => void): void {
@@ -82,15 +102,23 @@ export class UndoLog {
     this.steps.length = 0;
   }
 
-  rollback(): void {
+  /**
+   * Runs the undo steps, last first. A step that throws does not stop the
+   * others; every failure is returned, never dropped: the caller must report
+   * them (the device answers INTERNAL and logs them).
+   */
+  rollback(): UndoFailure[] {
+    const failures: UndoFailure[] = [];
     for (let i = this.steps.length - 1; i >= 0; i--) {
+      const s = this.steps[i]!;
       try {
-        this.steps[i]!();
-      } catch {
-        // Best effort: an undo step that fails leaves the rest to run.
+        s.run();
+      } catch (e) {
+        failures.push({ index: s.index, what: s.what, error: e instanceof Error ? e.message : String(e) });
       }
     }
     this.steps.length = 0;
     this.cleanups.length = 0;
+    return failures;
   }
 }

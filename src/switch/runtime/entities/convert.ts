@@ -19,13 +19,16 @@ import { decodeUnsigned, encodeUnsigned, maxUnsigned } from "../../../client/cod
 import type { ActionInfo, MatchFieldInfo, P4InfoIndex } from "../../../client/p4info/index.js";
 import type { ActionCall, MatchValue } from "../../engine/runtime-api.js";
 import type { TableBinding } from "../pipeline.js";
-import { invalid } from "../status.js";
+import { invalid, outOfRange } from "../status.js";
 
-/** An unsigned value from a bytestring, rejected when wider than `bitwidth`. */
+/**
+ * An unsigned value from a bytestring. An empty string, or a value wider than
+ * `bitwidth`, is OUT_OF_RANGE (P4Runtime "Bytestrings").
+ */
 export function bytesToValue(bytes: Uint8Array, bitwidth: number, what: string): bigint {
-  if (bytes.length === 0) throw invalid(`${what}: empty bytestring`);
+  if (bytes.length === 0) throw outOfRange(`${what}: empty bytestring`);
   const v = decodeUnsigned(bytes);
-  if (v > maxUnsigned(bitwidth)) throw invalid(`${what}: value 0x${v.toString(16)} does not fit in ${bitwidth} bits`);
+  if (v > maxUnsigned(bitwidth)) throw outOfRange(`${what}: value 0x${v.toString(16)} does not fit in ${bitwidth} bits`);
   return v;
 }
 

@@ -71,25 +71,38 @@ function notFoundThrow(m: string): never {
 }
 
 /** Finds the table entry a direct resource belongs to. */
-function directHandle(st: RuntimeState, te: TableEntry | undefined, what: string): { b: TableBinding; handle: EntryHandle | "default" } {
+function directHandle(
+  st: RuntimeState,
+  te: TableEntry | undefined,
+  what: string,
+): { b: TableBinding; handle: EntryHandle | "default"; again: () => EntryHandle } {
   if (!te) throw invalid(`${what}: no table entry given`);
   const b = st.pipeline.table(te.tableId);
-  if (te.isDefaultAction) return { b, handle: "default" };
+  const none = () => {
+    throw invalid(`${what}: the default entry has no handle`);
+  };
+  if (te.isDefaultAction) return { b, handle: "default", again: none };
   const key = matchToKey(b, te.match);
   const h = st.pipeline.engine.findEntry(b.info.name, key, te.priority);
   if (h === undefined) throw notFound(`${what}: table "${b.info.name}" has no entry with this match and priority`);
-  return { b, handle: h };
+  // Undo steps find the entry again by key: an earlier undo step may have re-inserted it under a new handle.
+  const again = () => {
+    const now = st.pipeline.engine.findEntry(b.info.name, key, te.priority);
+    if (now === undefined) throw new Error(`undo of ${what} write: table "${b.info.name}" has no entry with this match and priority`);
+    return now;
+  };
+  return { b, handle: h, again };
 }
 
 export function writeDirectCounter(st: RuntimeState, type: Update_Type, e: DirectCounterEntry, undo: UndoLog): void {
   onlyModify(type, "direct counter");
-  const { b, handle } = directHandle(st, e.tableEntry, "direct counter");
+  const { b, handle, again } = directHandle(st, e.tableEntry, "direct counter");
   if (!b.info.directCounter) throw invalid(`table "${b.info.name}" has no direct counter`);
   if (handle === "default") throw unimplemented(`table "${b.info.name}": the default entry's direct counter is not supported`);
   const engine = st.pipeline.engine;
   const before = engine.readDirectCounter(b.info.name, handle);
   engine.writeDirectCounter(b.info.name, handle, e.data ? counterDataOf(e.data) : { packets: 0n, bytes: 0n });
-  undo.push(() => engine.writeDirectCounter(b.info.name, handle, before));
+  undo.push(() => engine.writeDirectCounter(b.info.name, again(), before));
 }
 
 export function readDirectCounters(st: RuntimeState, q: DirectCounterEntry, readEntries: (te: TableEntry) => TableEntry[]): DirectCounterEntry[] {
@@ -136,14 +149,14 @@ export function readMeters(st: RuntimeState, q: MeterEntry): MeterEntry[] {
 
 export function writeDirectMeter(st: RuntimeState, type: Update_Type, e: DirectMeterEntry, undo: UndoLog): void {
   onlyModify(type, "direct meter");
-  const { b, handle } = directHandle(st, e.tableEntry, "direct meter");
+  const { b, handle, again } = directHandle(st, e.tableEntry, "direct meter");
   if (!b.info.directMeter) throw invalid(`table "${b.info.name}" has no direct meter`);
   if (handle === "default") throw unimplemented(`table "${b.info.name}": the default entry's direct meter is not supported`);
   if (e.counterData) throw unimplemented("writing direct meter counter data is not supported");
   const engine = st.pipeline.engine;
   const before = engine.getDirectMeter(b.info.name, handle);
   engine.setDirectMeter(b.info.name, handle, e.config ? meterRatesOf(e.config, `direct meter of "${b.info.name}"`) : undefined);
-  undo.push(() => engine.setDirectMeter(b.info.name, handle, before));
+  undo.push(() => engine.setDirectMeter(b.info.name, again(), before));
 }
 
 export function readDirectMeters(st: RuntimeState, q: DirectMeterEntry, readEntries: (te: TableEntry) => TableEntry[]): DirectMeterEntry[] {
@@ -171,12 +184,19 @@ export function writeRegister(st: RuntimeState, type: Update_Type, e: RegisterEn
   if (!e.data || e.data.data.case !== "bitstring") throw invalid(`${what}: the value must be a bitstring`);
   const raw = e.data.data.value;
   let v: bigint;
+  // Empty or too wide: OUT_OF_RANGE ("Bytestrings").
+  if (raw.length === 0) throw outOfRange(`${what}: the value is an empty bytestring`);
   if (r.signed) {
-    const s = decodeSigned(raw, width, what);
+    let s: bigint;
+    try {
+      s = decodeSigned(raw, width, what);
+    } catch (e) {
+      throw outOfRange(e instanceof Error ? e.message : String(e));
+    }
     v = s < 0n ? (1n << BigInt(width)) + s : s;
   } else {
     v = decodeUnsigned(raw);
-    if (v > maxUnsigned(width)) throw invalid(`${what}: value does not fit in ${width} bits`);
+    if (v > maxUnsigned(width)) throw outOfRange(`${what}: value does not fit in ${width} bits`);
   }
   for (const i of indices(e.index?.index, engine.registerSize(r.name), what)) {
     const before = engine.readRegister(r.name, i);

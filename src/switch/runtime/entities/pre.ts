@@ -11,8 +11,12 @@ import {
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { CloneSessionSpec, Replica as EngineReplica } from "../../engine/runtime-api.js";
 import { decodeUnsigned, encodeUnsigned } from "../../../client/codec/bytestring.js";
-import { alreadyExists, invalid, notFound, unimplemented } from "../status.js";
+import { alreadyExists, invalid, notFound, outOfRange, unimplemented } from "../status.js";
 import type { RuntimeState, UndoLog } from "./context.js";
+
+/** v1model's port width (standard_metadata.egress_spec is bit<9>), as on simple_switch. */
+export const PORT_BITS = 9;
+const MAX_PORT = (1 << PORT_BITS) - 1;
 
 function toEngineReplicas(replicas: readonly Replica[], what: string): { list: EngineReplica[]; uint32: boolean } {
   let uint32 = false;
@@ -22,9 +26,13 @@ function toEngineReplicas(replicas: readonly Replica[], what: string): { list: E
     if (r.portKind.case === "egressPort") {
       port = r.portKind.value;
       uint32 = true;
+      if (port > MAX_PORT) throw invalid(`${what}: replica egress_port ${port} is outside the target's ports 0..${MAX_PORT}`);
     } else if (r.portKind.case === "port") {
-      if (r.portKind.value.length === 0 || r.portKind.value.length > 4) throw invalid(`${what}: replica port must be 1 to 4 bytes`);
-      port = Number(decodeUnsigned(r.portKind.value));
+      // A bytestring of PORT_BITS bits: empty or wider is OUT_OF_RANGE ("Bytestrings").
+      if (r.portKind.value.length === 0) throw outOfRange(`${what}: replica port is an empty bytestring`);
+      const v = decodeUnsigned(r.portKind.value);
+      if (v > BigInt(MAX_PORT)) throw outOfRange(`${what}: replica port ${v} does not fit in the target's ${PORT_BITS}-bit ports (0..${MAX_PORT})`);
+      port = Number(v);
     } else {
       throw invalid(`${what}: replica without a port`);
     }

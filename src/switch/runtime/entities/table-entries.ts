@@ -16,7 +16,8 @@ import {
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { EntryAction, EntryHandle, EntrySpec, MatchValue } from "../../engine/runtime-api.js";
 import type { TableBinding } from "../pipeline.js";
-import { alreadyExists, invalid, notFound, permissionDenied, unimplemented } from "../status.js";
+import { StatusError, alreadyExists, invalid, notFound, permissionDenied, toStatusError, unimplemented } from "../status.js";
+import { Code } from "../../../proto/gen/google/rpc/code_pb.js";
 import { actionToCall, callToAction, keyToMatch, matchToKey } from "./convert.js";
 import { type EntryExtras, type RuntimeState, UndoLog } from "./context.js";
 import { counterDataOf, meterRatesOf, toCounterData, toMeterConfig } from "./resources.js";
@@ -91,6 +92,27 @@ export function mixing(profile: string) {
   return invalid(`Invalid attempt to mix action selector programming modes on "${profile}": use members and groups, or one-shot action sets, not both`);
 }
 
+/**
+ * Undoes the partial effect of an update that failed half-way and rethrows
+ * its error; if undoing fails too, the error says so (INTERNAL).
+ */
+function unwind(local: UndoLog, e: unknown): never {
+  const failures = local.rollback();
+  if (failures.length === 0) throw e;
+  const s = toStatusError(e);
+  throw new StatusError(Code.INTERNAL, `${s.message}; undoing its partial effect failed: ${failures.map((f) => f.error).join("; ")}`);
+}
+
+/**
+ * The handle of the entry with this key and priority, at the time an undo
+ * step runs (an earlier undo step may have re-inserted it under a new handle).
+ */
+function handleAt(st: RuntimeState, b: TableBinding, key: readonly MatchValue[], priority: number, step: string): EntryHandle {
+  const h = st.pipeline.engine.findEntry(b.info.name, key, priority);
+  if (h === undefined) throw new Error(`${step}: table "${b.info.name}" has no entry with this match and priority (priority ${priority})`);
+  return h;
+}
+
 function dropOneShot(st: RuntimeState, o: EntryExtras["oneShot"]): void {
   if (!o) return;
   const engine = st.pipeline.engine;
@@ -133,6 +155,8 @@ function checkIdleTimeout(b: TableBinding, ns: bigint): void {
 export function writeTableEntry(st: RuntimeState, type: Update_Type, te: TableEntry, undo: UndoLog): void {
   const b = st.pipeline.table(te.tableId);
   const t = b.info;
+  // "The is_const field must be false in any INSERT, MODIFY, or DELETE" (TableEntry).
+  if (te.isConst) throw invalid(`table "${t.name}": is_const must be false in a write (the server sets it in reads)`);
   if (te.isDefaultAction) return writeDefaultEntry(st, b, type, te, undo);
   if (te.meterCounterData) throw unimplemented(`table "${t.name}": writing meter_counter_data is not supported`);
   const key = matchToKey(b, te.match);
@@ -147,10 +171,10 @@ export function writeTableEntry(st: RuntimeState, type: Update_Type, te: TableEn
       return insertEntry(st, b, te, key, undo);
     case Update_Type.MODIFY:
       if (existing === undefined) throw notFound(`table "${t.name}": no entry with this match and priority`);
-      return modifyEntry(st, b, te, existing, undo);
+      return modifyEntry(st, b, te, key, existing, undo);
     case Update_Type.DELETE:
       if (existing === undefined) throw notFound(`table "${t.name}": no entry with this match and priority`);
-      return deleteEntry(st, b, existing, undo);
+      return deleteEntry(st, b, key, te.priority, existing, undo);
     default:
       throw invalid(`table "${t.name}": update type must be INSERT, MODIFY or DELETE`);
   }
@@ -174,17 +198,17 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
     const k = st.key(t.id, handle);
     st.extras.set(k, { metadata: te.metadata, idleTimeoutNs: te.idleTimeoutNs, ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}) });
     undo.push(() => {
-      engine.deleteEntry(t.name, handle);
+      const h = handleAt(st, b, key, te.priority, "undo of INSERT");
+      engine.deleteEntry(t.name, h);
       dropOneShot(st, resolved.oneShot);
-      st.extras.delete(k);
+      st.extras.delete(st.key(t.id, h));
     });
   } catch (e) {
-    local.rollback();
-    throw e;
+    unwind(local, e);
   }
 }
 
-function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, handle: EntryHandle, undo: UndoLog): void {
+function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: readonly MatchValue[], handle: EntryHandle, undo: UndoLog): void {
   const engine = st.pipeline.engine;
   const t = b.info;
   const k = st.key(t.id, handle);
@@ -200,8 +224,9 @@ function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, handle: 
     if (te.counterData) engine.writeDirectCounter(t.name, handle, counterDataOf(te.counterData));
     if (te.meterConfig) engine.setDirectMeter(t.name, handle, rates);
     undo.push(() => {
-      if (prevCounter) engine.writeDirectCounter(t.name, handle, prevCounter);
-      if (t.directMeter) engine.setDirectMeter(t.name, handle, prevRates);
+      const h = handleAt(st, b, key, te.priority, "undo of MODIFY");
+      if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
+      if (t.directMeter) engine.setDirectMeter(t.name, h, prevRates);
     });
     return;
   }
@@ -217,19 +242,19 @@ function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, handle: 
     const { notifiedAtUs: _n, oneShot: _o, ...kept } = extras;
     st.extras.set(k, { ...kept, metadata: te.metadata, idleTimeoutNs: te.idleTimeoutNs, ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}) });
     undo.push(() => {
-      engine.modifyEntry(t.name, handle, before.action, before.idleTimeoutNs ?? 0n);
+      const h = handleAt(st, b, key, te.priority, "undo of MODIFY");
+      engine.modifyEntry(t.name, h, before.action, before.idleTimeoutNs ?? 0n);
       dropOneShot(st, resolved.oneShot);
-      if (prevCounter) engine.writeDirectCounter(t.name, handle, prevCounter);
-      if (t.directMeter) engine.setDirectMeter(t.name, handle, prevRates);
-      st.extras.set(k, extras);
+      if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
+      if (t.directMeter) engine.setDirectMeter(t.name, h, prevRates);
+      st.extras.set(st.key(t.id, h), extras);
     });
   } catch (e) {
-    local.rollback();
-    throw e;
+    unwind(local, e);
   }
 }
 
-function deleteEntry(st: RuntimeState, b: TableBinding, handle: EntryHandle, undo: UndoLog): void {
+function deleteEntry(st: RuntimeState, b: TableBinding, key: readonly MatchValue[], priority: number, handle: EntryHandle, undo: UndoLog): void {
   const engine = st.pipeline.engine;
   const t = b.info;
   const k = st.key(t.id, handle);
@@ -240,6 +265,7 @@ function deleteEntry(st: RuntimeState, b: TableBinding, handle: EntryHandle, und
   engine.deleteEntry(t.name, handle);
   st.extras.delete(k);
   undo.push(() => {
+    if (engine.findEntry(t.name, key, priority) !== undefined) throw new Error(`undo of DELETE: table "${t.name}" already has an entry with this match and priority`);
     const h = engine.addEntry(t.name, before);
     if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
     if (prevRates) engine.setDirectMeter(t.name, h, prevRates);
