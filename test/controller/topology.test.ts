@@ -61,7 +61,7 @@ describe("topology file", () => {
       'sessions[0].clients[3]: the source "h1" cannot be its own client',
     ]);
     expect(problems(base.replace("port: 2 }, { switch: s2", "port: 255 }, { switch: s2"))).toEqual(['links[0].ends[0].port: port 255 is the CPU port of "s1"']);
-    expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also the address of switch "s1"']);
+    expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")']);
   });
 
   it("refuses a host address that is its subnet's gateway (the switch's)", () => {
