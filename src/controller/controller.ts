@@ -12,6 +12,8 @@ import { isP4RuntimeError } from "../client/errors.js";
 import { planNetwork, type NetworkPlan } from "./plan/network-plan.js";
 import type { SwitchIntent } from "./plan/intent.js";
 import { applyDiff, desiredState, reconcileSwitch, type ReconcileResult, type SwitchState } from "./deploy/reconcile.js";
+import { applyPrepared, checkIntents, prepareSwitches } from "./deploy/reconcile.js";
+import { P4InfoIndex } from "../client/p4info/index.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
@@ -190,14 +192,31 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return result;
   }
 
-  /** Pushes pipelines and programs every switch; returns what was written. */
+  /**
+   * Pushes pipelines and programs every switch; returns what was written.
+   * Every switch is planned and checked before the first write: the plan,
+   * each switch's entries, groups and meters against the pipeline's P4Info
+   * (before a pipeline push), then, after reading the switches, every
+   * update. A topology that cannot be planned throws a PlanError naming the
+   * topology paths involved, and no switch is written.
+   */
   deploy(): Promise<DeployReport> {
     return this.serial(async () => {
       const t0 = performance.now();
+      const plan = this.computePlan();
+      checkIntents(new P4InfoIndex(this.options.pipeline.p4info), plan.intents.values());
       const pushed = (await Promise.all(this.topology.switches.map(async (s) => ((await this.pushPipeline(s.name)) ? s.name : undefined)))).filter((x): x is string => !!x);
-      this.plan = this.computePlan();
+      const prepared = await prepareSwitches(this.topology.switches.map((s) => ({ client: this.clients.get(s.name)!, intent: plan.intents.get(s.name)! })));
+      this.plan = plan;
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
-      const results = await Promise.all(this.topology.switches.map((s) => this.program(s.name, this.plan!.intents.get(s.name)!)));
+      const results = await Promise.all(
+        prepared.map(async (p) => {
+          const { state, ...result } = await applyPrepared(p, this.reconcileOptions(await this.registersFor(p.switch)));
+          this.applied.set(p.switch, { hash: intentHash(p.intent), state, intent: p.intent });
+          this.emit("programmed", result);
+          return result;
+        }),
+      );
       const report: DeployReport = {
         durationMs: performance.now() - t0,
         pipelinesPushed: pushed,
