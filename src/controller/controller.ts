@@ -204,9 +204,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.serial(async () => {
       const t0 = performance.now();
       const plan = this.computePlan();
-      checkIntents(new P4InfoIndex(this.options.pipeline.p4info), plan.intents.values());
+      const checked = checkIntents(new P4InfoIndex(this.options.pipeline.p4info), plan.intents.values());
       const pushed = (await Promise.all(this.topology.switches.map(async (s) => ((await this.pushPipeline(s.name)) ? s.name : undefined)))).filter((x): x is string => !!x);
-      const prepared = await prepareSwitches(this.topology.switches.map((s) => ({ client: this.clients.get(s.name)!, intent: plan.intents.get(s.name)! })));
+      const prepared = await prepareSwitches(this.topology.switches.map((s) => ({ client: this.clients.get(s.name)!, intent: plan.intents.get(s.name)! })), checked);
       this.plan = plan;
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
       const results = await Promise.all(

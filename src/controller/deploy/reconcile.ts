@@ -118,14 +118,24 @@ export function desiredState(client: P4RuntimeClient, intent: SwitchIntent, curr
 }
 
 /**
+ * Entries already encoded and canonicalised against a P4Info (by
+ * checkIntents), by the intent's entry object. Valid for switches that run
+ * the pipeline of that P4Info; entries whose group ids are placed
+ * differently are encoded again.
+ */
+export type CheckedEntries = WeakMap<TableEntryInput, { readonly key: string; readonly value: string; readonly decoded: DecodedTableEntry }>;
+
+/**
  * Checks intents against a P4Info with no switch involved: every entry,
  * group and meter cell encodes, and no key has two different entries.
- * Throws one PlanError with the problems of every switch.
+ * Throws one PlanError with the problems of every switch; returns the
+ * entries' canonical forms, for prepareSwitches to reuse.
  */
-export function checkIntents(index: P4InfoIndex, intents: Iterable<SwitchIntent>): void {
+export function checkIntents(index: P4InfoIndex, intents: Iterable<SwitchIntent>): CheckedEntries {
   const problems: PlanProblem[] = [];
+  const checked: CheckedEntries = new WeakMap();
   for (const intent of intents) {
-    const desired = buildDesired(index, intent, undefined, problems);
+    const desired = buildDesired(index, intent, undefined, problems, checked);
     for (const u of otherUpdates(desired)) {
       try {
         encodeEntity(index, u.entity);
@@ -135,6 +145,7 @@ export function checkIntents(index: P4InfoIndex, intents: Iterable<SwitchIntent>
     }
   }
   if (problems.length > 0) throw new PlanError(problems);
+  return checked;
 }
 
 /** The intent's multicast groups and meter cells as updates (for checking them against a P4Info). */
@@ -157,7 +168,12 @@ function refused(intent: SwitchIntent, u: UpdateInput, e: unknown): PlanProblem 
   return { switch: intent.switch, paths: [], message: `${what}: ${e.message}` };
 }
 
-function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchState | undefined, problems: PlanProblem[]): SwitchState {
+/**
+ * The desired state; problems are gathered, not thrown. `checked`: entries
+ * encoded before (reused when their group ids are placed the same), and
+ * filled with the ones encoded here.
+ */
+function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchState | undefined, problems: PlanProblem[], checked?: CheckedEntries): SwitchState {
   const placed = placeGroups(intent, current);
   const entries = new Map<string, EntryState>();
   const from = new Map<string, { path: string | undefined; decoded: DecodedTableEntry }>();
@@ -165,16 +181,24 @@ function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchS
   for (const raw of intent.entries) {
     const path = intent.origins?.entries.get(raw);
     const e = withPhysicalGroups(raw, placed);
+    // An entry without group ids is the same whatever the placement.
+    const known = e === raw ? checked?.get(raw) : undefined;
     let d: DecodedTableEntry;
-    try {
-      d = decodeTableEntry(index, encodeTableEntry(index, e));
-    } catch (err) {
-      if (!isP4ValueError(err) && !isP4InfoLookupError(err)) throw err;
-      problems.push({ switch: intent.switch, paths: path ? [path] : [], message: `${label(path)}: an entry of ${e.table} is refused by the P4Info: ${err.message}` });
-      continue;
+    let key: string;
+    let value: string;
+    if (known) ({ decoded: d, key, value } = known);
+    else {
+      try {
+        d = decodeTableEntry(index, encodeTableEntry(index, e));
+      } catch (err) {
+        if (!isP4ValueError(err) && !isP4InfoLookupError(err)) throw err;
+        problems.push({ switch: intent.switch, paths: path ? [path] : [], message: `${label(path)}: an entry of ${e.table} is refused by the P4Info: ${err.message}` });
+        continue;
+      }
+      key = identity(d);
+      value = JSON.stringify([d.action, d.idleTimeoutNs], big);
+      if (e === raw) checked?.set(raw, { key, value, decoded: d });
     }
-    const key = identity(d);
-    const value = JSON.stringify([d.action, d.idleTimeoutNs], big);
     const prev = entries.get(key);
     if (prev) {
       if (prev.value !== value) {
@@ -328,15 +352,16 @@ export interface PreparedSwitch {
  * Plans every switch before any is written: reads each one (in parallel),
  * computes its desired state and the difference, and encodes every group
  * and meter update against the switch's P4Info (table entries are encoded
- * by the desired state already). Problems of every switch are gathered into
- * one PlanError; nothing is written.
+ * by the desired state already, or by checkIntents: `checked`, for switches
+ * that run the pipeline it checked against). Problems of every switch are
+ * gathered into one PlanError; nothing is written.
  */
-export async function prepareSwitches(targets: readonly { client: P4RuntimeClient; intent: SwitchIntent }[]): Promise<PreparedSwitch[]> {
+export async function prepareSwitches(targets: readonly { client: P4RuntimeClient; intent: SwitchIntent }[], checked?: CheckedEntries): Promise<PreparedSwitch[]> {
   const currents = await Promise.all(targets.map((t) => readState(t.client)));
   const problems: PlanProblem[] = [];
   const prepared = targets.map(({ client, intent }, i): PreparedSwitch => {
     const current = currents[i]!;
-    const desired = buildDesired(client.index, intent, current, problems);
+    const desired = buildDesired(client.index, intent, current, problems, checked);
     const diff = diffStates(current, desired);
     for (const u of diff.phases.flat()) {
       if (u.entity.kind === "tableEntry") continue;
