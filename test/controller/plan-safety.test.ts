@@ -18,6 +18,10 @@ import { loadTopology } from "../../src/controller/topology/load.js";
 import { type Topology, TopologySchema } from "../../src/controller/topology/schema.js";
 import { isPlanError } from "../../src/controller/plan/plan-error.js";
 import { p4cast } from "../cli/cli.js";
+import { checkIntents } from "../../src/controller/deploy/reconcile.js";
+import { T, emptyIntent } from "../../src/controller/plan/intent.js";
+import { P4InfoIndex } from "../../src/client/p4info/index.js";
+import type { TableEntryInput } from "../../src/client/entities/table-entry.js";
 
 const fixture = (name: string) => `test/controller/fixtures/${name}`;
 /** The file's shape only, without the cross-checks: what a program may hand the Controller directly. */
@@ -75,6 +79,41 @@ const text = (m: Map<string, SwitchState>) =>
     [...m].map(([n, s]) => [n, [...s.entries].map(([k, e]) => [k, e.value]).sort(), [...s.groups].sort(([a], [b]) => a - b), [...s.meters.keys()].sort()]),
     (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
   );
+
+describe("checkIntents: every switch against the P4Info, before any switch is contacted", () => {
+  it("names the origin and value of what the P4Info refuses, and both sides of a key clash (with or without an origin)", async () => {
+    const index = new P4InfoIndex((await loadPipeline()).p4info);
+    const a = emptyIntent("s1");
+    const wide: TableEntryInput = { table: T.nexthop, match: { nexthop_id: 3 }, action: { name: "forward_to_neighbor", params: { port: 4096, src_mac: "02:50:00:00:01:03", dst_mac: "00:00:00:00:00:01" } } };
+    a.entries.push(wide);
+    a.origins!.entries.set(wide, "hosts[2].attach");
+    const b = emptyIntent("s2");
+    const r1: TableEntryInput = { table: T.routeV4, match: { dst_addr: "10.9.0.0/16" }, action: { name: "route_to_nexthop", params: { nexthop_id: 1 } } };
+    const r2: TableEntryInput = { table: T.routeV4, match: { dst_addr: "10.9.0.0/16" }, action: { name: "route_to_nexthop", params: { nexthop_id: 2 } } };
+    const same: TableEntryInput = { ...r1 };
+    b.entries.push(r1, same, r2);
+    b.origins!.entries.set(r2, "sessions[0].clients[1]");
+    let err: unknown;
+    try {
+      checkIntents(index, [a, b]);
+    } catch (e) {
+      err = e;
+    }
+    expect(isPlanError(err)).toBe(true);
+    if (!isPlanError(err)) return;
+    expect(err.problems.map((p) => [p.switch, ...p.paths])).toEqual([
+      ["s1", "hosts[2].attach"],
+      ["s2", "sessions[0].clients[1]"],
+    ]);
+    expect(err.problems[0]!.message).toMatch(/^hosts\[2\]\.attach: an entry of ingress\.l3\.nexthop_exact is refused by the P4Info: .*port.*4096/);
+    // The identical entry is merged; the different one is the clash.
+    expect(err.problems[1]!.message).toBe(
+      "two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.9.0.0/16: an entry with no recorded origin wants ingress.l3.route_to_nexthop(nexthop_id=1), sessions[0].clients[1] wants ingress.l3.route_to_nexthop(nexthop_id=2)",
+    );
+    // Without the clash and the refusal: accepted.
+    expect(() => checkIntents(index, [{ ...b, entries: [r1, same] }])).not.toThrow();
+  });
+});
 
 describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, () => {
   it("two hosts with one IPv4 address on s3: the deploy fails naming both, every switch keeps the previous deploy", async () => {
