@@ -117,12 +117,19 @@ describe("topology file", () => {
         .replace("deviceId: 1,", 'deviceId: 1, mac: "0a:00:00:00:00:00",')
         .replace("deviceId: 2,", 'deviceId: 2, mac: "0a:00:00:00:00:00",');
       expect(problems(macs)).toEqual(['switches[1].mac: 0a:00:00:00:00:01 (port 1 of "s2") is also switches[0].mac (port 1 of "s1")']);
+      // (Their low 8 bits are equal too: the overlay addresses clash as well.)
       expect(problems(base.replace("deviceId: 2,", "deviceId: 16777217,"))).toEqual([
+        "switches[1].deviceId: 16777217 gives the same overlay addresses (10.254.x.1) as switches[0].deviceId 1: device ids must differ in their low 8 bits",
         'switches[1].deviceId: 02:50:00:00:01:01 (port 1 of "s2") is also switches[0].deviceId (port 1 of "s1")',
       ]);
     });
     it("device ids and gRPC addresses", () => {
       expect(problems(base.replace("deviceId: 2,", "deviceId: 1,"))).toEqual(['switches[1].deviceId: 1 is also switches[0].deviceId ("s1")']);
+      expect(problems(base.replace("deviceId: 2,", "deviceId: 257,"))).toEqual([
+        "switches[1].deviceId: 257 gives the same overlay addresses (10.254.x.1) as switches[0].deviceId 1: device ids must differ in their low 8 bits",
+      ]);
+      // Without sessions there are no overlay addresses.
+      expect(problems(base.replace("deviceId: 2,", "deviceId: 257,").replace(/sessions:\n.*\n/, ""))).toEqual([]);
       expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")']);
     });
     it("reports every clash at once", () => {
@@ -195,7 +202,7 @@ const randomTopology: fc.Arbitrary<RawTopology> = fc
     return { switches: sw, hosts, links, sessions: ses };
   });
 
-const clashKinds = ["hostV4", "hostV6", "loopbackV4", "loopbackV6", "hostIsLoopback", "serviceIsHost", "serviceIsLoopback", "sessionService", "hostMac", "hostMacIsPortMac", "deviceId", "grpc"] as const;
+const clashKinds = ["hostV4", "hostV6", "loopbackV4", "loopbackV6", "hostIsLoopback", "serviceIsHost", "serviceIsLoopback", "sessionService", "hostMac", "hostMacIsPortMac", "deviceId", "overlayDeviceId", "grpc"] as const;
 const clashKind = fc.constantFrom(...clashKinds);
 
 /** Two distinct indices below n (n >= 2): a < b. */
@@ -253,6 +260,10 @@ function inject(t: RawTopology, kind: (typeof clashKinds)[number], r1: number, r
     }
     case "deviceId":
       t.switches[y]!.deviceId = t.switches[x]!.deviceId;
+      return { path: `switches[${y}].deviceId`, other: `switches[${x}].deviceId` };
+    case "overlayDeviceId":
+      ensureSession();
+      t.switches[y]!.deviceId = t.switches[x]!.deviceId + 256;
       return { path: `switches[${y}].deviceId`, other: `switches[${x}].deviceId` };
     case "grpc":
       t.switches[y]!.grpc = t.switches[x]!.grpc;

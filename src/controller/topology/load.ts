@@ -73,6 +73,16 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
     if (other !== undefined) add(`switches[${i}].deviceId`, `${s.deviceId} is also switches[${other}].deviceId ("${t.switches[other]!.name}")`);
     else deviceIds.set(s.deviceId, i);
   });
+  // Overlay addresses (10.254.<ingress>.<last hop>) take a device id's low 8 bits.
+  if (t.sessions.length > 0) {
+    const low = new Map<number, number>();
+    t.switches.forEach((s, i) => {
+      const other = low.get(s.deviceId & 0xff);
+      if (other === undefined) low.set(s.deviceId & 0xff, i);
+      else if (t.switches[other]!.deviceId !== s.deviceId)
+        add(`switches[${i}].deviceId`, `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`);
+    });
+  }
   const grpcSeen = new Map<string, number>();
   t.switches.forEach((s, i) => {
     const other = grpcSeen.get(s.grpc);
