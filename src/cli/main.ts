@@ -21,9 +21,12 @@ import { registerRuntime } from "./commands/runtime.js";
 import { registerCodegen } from "./commands/codegen.js";
 import { CliError, EXIT } from "./output.js";
 import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
+import { isPlanError } from "../controller/plan/plan-error.js";
 
 const program = new Command();
 program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
+// Before the subcommands are added: they inherit it, so bad usage of a subcommand is exit 2 too.
+program.exitOverride();
 registerSwitch(program);
 registerDemo(program);
 registerDeploy(program);
@@ -40,7 +43,6 @@ registerPacket(program);
 registerRuntime(program);
 registerCodegen(program);
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
@@ -55,6 +57,10 @@ try {
     hint = e.hint;
   } else if (isP4ValueError(e) || isP4InfoLookupError(e) || (e instanceof Error && e.name === "TopologyError")) {
     code = EXIT.usage;
+  } else if (isPlanError(e)) {
+    // A topology that passes validation but cannot be planned: bad input; a deploy writes nothing then.
+    code = EXIT.usage;
+    hint = "fix the topology file at the paths named; no switch was written";
   } else if (isP4ConnectionError(e) || (isP4RuntimeError(e) && e.code === 14)) {
     code = EXIT.unreachable;
     hint = "is the switch running, and is --grpc its P4Runtime address?";

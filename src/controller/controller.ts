@@ -23,7 +23,18 @@ import { registerAccess, type RegisterAccess } from "../client/registers.js";
 import { isP4RuntimeError } from "../client/errors.js";
 import { planNetwork, type NetworkPlan } from "./plan/network-plan.js";
 import type { SwitchIntent } from "./plan/intent.js";
-import { applyDiff, desiredState, reconcileSwitch, type ReconcileResult, type SwitchState } from "./deploy/reconcile.js";
+import {
+  applyDiff,
+  applyPrepared,
+  checkIntents,
+  desiredState,
+  prepareSwitches,
+  readState,
+  reconcileSwitch,
+  type ReconcileResult,
+  type SwitchState,
+} from "./deploy/reconcile.js";
+import { P4InfoIndex } from "../client/p4info/index.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
@@ -33,7 +44,6 @@ import type { Pipeline } from "./pipeline.js";
 import { MembershipTracker, type MembershipChange } from "./runtime/membership.js";
 import { LinkFaults } from "./runtime/link-faults.js";
 import { membershipDelta, receiversInGroups, type RecoveredReceiver } from "./runtime/membership-recovery.js";
-import { readState } from "./deploy/reconcile.js";
 
 export interface ControllerOptions {
   readonly topology: Topology;
@@ -448,7 +458,15 @@ export class Controller extends EventEmitter<ControllerEvents> {
     });
   }
 
-  /** Pushes pipelines and programs every switch where this controller is primary; returns what was written. */
+  /**
+   * Pushes pipelines and programs every switch where this controller is
+   * primary; returns what was written. Every switch is planned and checked
+   * before the first write: the plan, each switch's entries, groups and
+   * meters against the pipeline's P4Info (before a pipeline push), then,
+   * after reading the switches, every update. A topology that cannot be
+   * planned throws a PlanError naming the topology paths involved, and no
+   * switch is written.
+   */
   deploy(): Promise<DeployReport> {
     return this.serial(async () => {
       const t0 = performance.now();
@@ -456,10 +474,26 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const backupOn = this.topology.switches.map((s) => s.name).filter((n) => !mine.includes(n));
       if (mine.length === this.topology.switches.length) this.membershipKnown = true;
       else if (mine.length > 0) await this.recoverMembership();
+      const plan = this.computePlan();
+      const checked = checkIntents(new P4InfoIndex(this.options.pipeline.p4info), plan.intents.values());
       const pushed = (await Promise.all(mine.map(async (n) => ((await this.pushPipeline(n)) ? n : undefined)))).filter((x): x is string => !!x);
-      this.plan = this.computePlan();
+      const prepared = await prepareSwitches(mine.map((n) => ({ client: this.clients.get(n)!, intent: plan.intents.get(n)! })), checked);
+      this.plan = plan;
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
-      const results = await Promise.all(mine.map((n) => this.onSwitch(n, () => this.program(n, this.plan!.intents.get(n)!))));
+      const results = await Promise.all(
+        prepared.map((p) =>
+          this.onSwitch(p.switch, async () => {
+            this.applied.delete(p.switch);
+            const { state, ...result } = await applyPrepared(p, this.reconcileOptions(await this.registersFor(p.switch)));
+            this.applied.set(p.switch, { hash: intentHash(p.intent), state, intent: p.intent });
+            const rt = this.rt(p.switch);
+            rt.inSync = true;
+            rt.retries = 0;
+            this.emit("programmed", result);
+            return result;
+          }),
+        ),
+      );
       const report: DeployReport = {
         durationMs: performance.now() - t0,
         pipelinesPushed: pushed,

@@ -158,6 +158,31 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(hostBits.stderr).toMatch(/hdr\.ipv4\.dst_addr \(lpm, 32 bits\): "10\.1\.2\.3\/8" has bits set beyond the \/8 prefix/);
   });
 
+  it("user errors outside table commands: exit 2, one line, no stack trace", async () => {
+    const [switchPort, switchHost, switchIface, unknownOption, badTopology] = await sequential([
+      ["switch", "--grpc", "127.0.0.1:99999"],
+      ["switch", "--grpc", "nohost"],
+      ["switch", "--interface", "eth0"],
+      ["deploy", "-t", "examples/line3.yaml", "--connect-timeout", "5"],
+      ["topology", "check", "test/controller/fixtures/duplicate-host-ipv4.yaml"],
+    ]);
+    for (const r of [switchPort, switchHost, switchIface, unknownOption, badTopology]) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
+    expect(switchPort.stderr).toMatch(/^p4cast: error: --grpc must be <host>:<port>, e\.g\. 127\.0\.0\.1:9559 \(got "127\.0\.0\.1:99999"\)$/m);
+    expect(switchHost.stderr).toMatch(/--grpc must be <host>:<port>.*\(got "nohost"\)/);
+    expect(switchIface.stderr).toMatch(/^p4cast: error: --interface wants <port>@<interface>.*got "eth0"/m);
+    expect(unknownOption.stderr).toMatch(/unknown option '--connect-timeout'/);
+    expect(badTopology.stderr).toMatch(/hosts\[4\]\.ipv4: 10\.0\.3\.2 is also hosts\[1\]\.ipv4/);
+    // An address in use (the test switch's): the operation failed, exit 1, with a hint.
+    const inUse = await p4cast(["switch", "--grpc", target.address]);
+    expect(inUse.code, inUse.stderr).toBe(1);
+    expect(inUse.stderr).toMatch(new RegExp(`^p4cast: error: cannot listen on ${target.address.replace(/\./g, "\\.")}: `, "m"));
+    expect(inUse.stderr).toMatch(/^hint: is another server listening there/m);
+    expect(inUse.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it("an existing entry is exit 1 with a hint to use modify", async () => {
     const args = ["table", "add", "l2_exact", "dst_addr=00:00:00:00:00:0a", "--action", "drop", ...g];
     const r = await p4cast(args);

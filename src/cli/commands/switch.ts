@@ -14,6 +14,7 @@ import { parseInterfaceSpec, RawSocketPort } from "../../switch/ports/raw-socket
 import { loadP4Info } from "../../client/p4info/load.js";
 import { ForwardingPipelineConfigSchema, ForwardingPipelineConfig_CookieSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { CliError, EXIT } from "../output.js";
+import { parseAddress } from "../connect.js";
 
 interface SwitchOptions {
   json?: string;
@@ -50,6 +51,7 @@ export function registerSwitch(program: Command): void {
     .action(async (o: SwitchOptions) => {
       if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
+      parseAddress(o.grpc, "--grpc");
       const deviceId = parseInteger(o.deviceId, "--device-id");
       const cpuPort = Number(parseInteger(o.cpuPort, "--cpu-port"));
       const sw = new EmbeddedSwitch({
@@ -67,10 +69,18 @@ export function registerSwitch(program: Command): void {
         );
       }
       for (const spec of o.interface) {
-        const { port, ifname } = parseInterfaceSpec(spec);
+        let parsed: { port: number; ifname: string };
+        try {
+          parsed = parseInterfaceSpec(spec);
+        } catch (e) {
+          throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+        }
+        const { port, ifname } = parsed;
         sw.attach(port, new RawSocketPort(ifname, { name: `${o.name}-port${port}` }));
       }
-      await sw.listen(o.grpc);
+      await sw.listen(o.grpc).catch((e: unknown) => {
+        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failed, "is another server listening there, or is the address not one of this machine's?");
+      });
       process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc}, device ${deviceId}, CPU port ${cpuPort}\n`);
       for (const r of o.replay) {
         const m = /^(\d+)=(.+)$/.exec(r);

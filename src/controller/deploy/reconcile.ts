@@ -11,8 +11,12 @@
  */
 import type { P4RuntimeClient, UpdateInput } from "../../client/client.js";
 import type { DecodedOf } from "../../client/entities/entity.js";
-import { decodeTableEntry, encodeTableEntry, type TableEntryInput } from "../../client/entities/table-entry.js";
-import type { MeterConfigValue } from "../../client/entities/common.js";
+import { decodeTableEntry, encodeTableEntry, formatTableEntry, type DecodedTableEntry, type TableEntryInput } from "../../client/entities/table-entry.js";
+import { formatAction, type MeterConfigValue } from "../../client/entities/common.js";
+import { encodeEntity } from "../../client/entities/entity.js";
+import { isP4InfoLookupError, isP4ValueError } from "../../client/errors.js";
+import type { P4InfoIndex } from "../../client/p4info/index.js";
+import { PlanError, type PlanProblem } from "../plan/plan-error.js";
 import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
@@ -103,25 +107,125 @@ function withPhysicalGroups(e: TableEntryInput, placed: ReadonlyMap<number, numb
 
 /**
  * The state an intent asks for (entries canonicalised through the P4Info),
- * with groups placed relative to `current` (see GROUP_BANK_B).
+ * with groups placed relative to `current` (see GROUP_BANK_B). Throws a
+ * PlanError naming every entry that the P4Info refuses and every pair of
+ * different entries for one key, with the topology paths they came from.
  */
 export function desiredState(client: P4RuntimeClient, intent: SwitchIntent, current?: SwitchState): SwitchState {
+  const problems: PlanProblem[] = [];
+  const state = buildDesired(client.index, intent, current, problems);
+  if (problems.length > 0) throw new PlanError(problems);
+  return state;
+}
+
+/**
+ * Entries already encoded and canonicalised against a P4Info (by
+ * checkIntents), by the intent's entry object. Valid for switches that run
+ * the pipeline of that P4Info; entries whose group ids are placed
+ * differently are encoded again.
+ */
+export type CheckedEntries = WeakMap<TableEntryInput, { readonly key: string; readonly value: string; readonly decoded: DecodedTableEntry }>;
+
+/**
+ * Checks intents against a P4Info with no switch involved: every entry,
+ * group and meter cell encodes, and no key has two different entries.
+ * Throws one PlanError with the problems of every switch; returns the
+ * entries' canonical forms, for prepareSwitches to reuse.
+ */
+export function checkIntents(index: P4InfoIndex, intents: Iterable<SwitchIntent>): CheckedEntries {
+  const problems: PlanProblem[] = [];
+  const checked: CheckedEntries = new WeakMap();
+  for (const intent of intents) {
+    const desired = buildDesired(index, intent, undefined, problems, checked);
+    for (const u of otherUpdates(desired)) {
+      try {
+        encodeEntity(index, u.entity);
+      } catch (e) {
+        problems.push(refused(intent, u, e));
+      }
+    }
+  }
+  if (problems.length > 0) throw new PlanError(problems);
+  return checked;
+}
+
+/** The intent's multicast groups and meter cells as updates (for checking them against a P4Info). */
+function otherUpdates(desired: SwitchState): UpdateInput[] {
+  return [
+    ...[...desired.groups].map(([groupId, replicas]): UpdateInput => ({ type: "insert", entity: { kind: "multicastGroup", groupId, replicas } })),
+    ...[...desired.meters.values()].map((m): UpdateInput => ({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index, config: m.config } })),
+  ];
+}
+
+/** A P4Info refusal of a group or meter update, as a plan problem (other errors are bugs: rethrown). */
+function refused(intent: SwitchIntent, u: UpdateInput, e: unknown): PlanProblem {
+  if (!isP4ValueError(e) && !isP4InfoLookupError(e)) throw e;
+  const what =
+    u.entity.kind === "multicastGroup"
+      ? `multicast group ${u.entity.groupId}${intent.origins?.groups.get(Number(u.entity.groupId) & ~GROUP_BANK_B) ? ` (${intent.origins.groups.get(Number(u.entity.groupId) & ~GROUP_BANK_B)})` : ""}`
+      : u.entity.kind === "meterEntry"
+        ? `meter ${u.entity.meter}[${u.entity.index}]`
+        : u.entity.kind;
+  return { switch: intent.switch, paths: [], message: `${what}: ${e.message}` };
+}
+
+/**
+ * The desired state; problems are gathered, not thrown. `checked`: entries
+ * encoded before (reused when their group ids are placed the same), and
+ * filled with the ones encoded here.
+ */
+function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchState | undefined, problems: PlanProblem[], checked?: CheckedEntries): SwitchState {
   const placed = placeGroups(intent, current);
   const entries = new Map<string, EntryState>();
+  const from = new Map<string, { path: string | undefined; decoded: DecodedTableEntry }>();
+  const label = (path: string | undefined) => path ?? "an entry with no recorded origin";
   for (const raw of intent.entries) {
+    const path = intent.origins?.entries.get(raw);
     const e = withPhysicalGroups(raw, placed);
-    const d = decodeTableEntry(client.index, encodeTableEntry(client.index, e));
-    const key = identity(d);
-    const value = JSON.stringify([d.action, d.idleTimeoutNs], big);
+    // An entry without group ids is the same whatever the placement.
+    const known = e === raw ? checked?.get(raw) : undefined;
+    let d: DecodedTableEntry;
+    let key: string;
+    let value: string;
+    if (known) ({ decoded: d, key, value } = known);
+    else {
+      try {
+        d = decodeTableEntry(index, encodeTableEntry(index, e));
+      } catch (err) {
+        if (!isP4ValueError(err) && !isP4InfoLookupError(err)) throw err;
+        problems.push({ switch: intent.switch, paths: path ? [path] : [], message: `${label(path)}: an entry of ${e.table} is refused by the P4Info: ${err.message}` });
+        continue;
+      }
+      key = identity(d);
+      value = JSON.stringify([d.action, d.idleTimeoutNs], big);
+      if (e === raw) checked?.set(raw, { key, value, decoded: d });
+    }
     const prev = entries.get(key);
-    if (prev && prev.value !== value) throw new Error(`plan for ${intent.switch}: two different entries for one key of ${d.table}: ${prev.value} vs ${value}`);
+    if (prev) {
+      if (prev.value !== value) {
+        const first = from.get(key)!;
+        problems.push({
+          switch: intent.switch,
+          paths: [first.path, path].filter((p): p is string => p !== undefined),
+          message: `two different entries for one key, ${formatTableEntry(index, { ...d, action: undefined })}: ${label(first.path)} wants ${actionText(index, first.decoded)}, ${label(path)} wants ${actionText(index, d)}`,
+        });
+      }
+      continue;
+    }
     entries.set(key, { table: d.table, value, input: e });
+    from.set(key, { path, decoded: d });
   }
   return {
     entries,
     groups: new Map([...intent.groups].map(([logical, replicas]) => [placed.get(logical)!, replicas])),
     meters: new Map(intent.meters.map((m) => [`${m.meter}/${m.index}`, m])),
   };
+}
+
+function actionText(index: P4InfoIndex, d: DecodedTableEntry): string {
+  const a = d.action;
+  if (!a) return "no action";
+  return a.kind === "action" ? formatAction(index, a) : JSON.stringify(a, big);
 }
 
 /** What the switch holds (wildcard reads; default and const entries left out). */
@@ -213,8 +317,11 @@ export function diffStates(current: SwitchState, desired: SwitchState): Diff {
 
 /** Writes the difference between `current` and `desired`. */
 export async function applyDiff(client: P4RuntimeClient, name: string, current: SwitchState, desired: SwitchState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+  return writeDiff(client, name, diffStates(current, desired), opts);
+}
+
+async function writeDiff(client: P4RuntimeClient, name: string, diff: Diff, opts: ReconcileOptions): Promise<ReconcileResult> {
   const batch = opts.batch ?? DEFAULT_MAX_BATCH;
-  const diff = diffStates(current, desired);
   let requests = 0;
   if (!opts.dryRun) {
     // The dedup state of a newly installed last-hop session starts empty.
@@ -232,12 +339,55 @@ export async function applyDiff(client: P4RuntimeClient, name: string, current: 
   return { switch: name, inserted: diff.inserted, modified: diff.modified, deleted: diff.deleted, requests, resetSessions: diff.newLastHopSessions };
 }
 
+/** One switch, planned and checked, ready to be written (prepareSwitches). */
+export interface PreparedSwitch {
+  readonly switch: string;
+  readonly client: P4RuntimeClient;
+  readonly intent: SwitchIntent;
+  readonly current: SwitchState;
+  readonly desired: SwitchState;
+  readonly diff: Diff;
+}
+
+/**
+ * Plans every switch before any is written: reads each one (in parallel),
+ * computes its desired state and the difference, and encodes every group
+ * and meter update against the switch's P4Info (table entries are encoded
+ * by the desired state already, or by checkIntents: `checked`, for switches
+ * that run the pipeline it checked against). Problems of every switch are
+ * gathered into one PlanError; nothing is written.
+ */
+export async function prepareSwitches(targets: readonly { client: P4RuntimeClient; intent: SwitchIntent }[], checked?: CheckedEntries): Promise<PreparedSwitch[]> {
+  const currents = await Promise.all(targets.map((t) => readState(t.client)));
+  const problems: PlanProblem[] = [];
+  const prepared = targets.map(({ client, intent }, i): PreparedSwitch => {
+    const current = currents[i]!;
+    const desired = buildDesired(client.index, intent, current, problems, checked);
+    const diff = diffStates(current, desired);
+    for (const u of diff.phases.flat()) {
+      if (u.entity.kind === "tableEntry") continue;
+      try {
+        client.encodeUpdates([u]);
+      } catch (e) {
+        problems.push(refused(intent, u, e));
+      }
+    }
+    return { switch: intent.switch, client, intent, current, desired, diff };
+  });
+  if (problems.length > 0) throw new PlanError(problems);
+  return prepared;
+}
+
+/** Writes a prepared switch's difference; returns what was written and the state it leaves. */
+export async function applyPrepared(p: PreparedSwitch, opts: ReconcileOptions = {}): Promise<ReconcileResult & { state: SwitchState }> {
+  const result = await writeDiff(p.client, p.switch, p.diff, opts);
+  return { ...result, state: p.desired };
+}
+
 /** Reads the switch and writes what differs from the intent. */
 export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchIntent, opts: ReconcileOptions = {}): Promise<ReconcileResult & { state: SwitchState }> {
-  const current = await readState(client);
-  const desired = desiredState(client, intent, current);
-  const result = await applyDiff(client, intent.switch, current, desired, opts);
-  return { ...result, state: desired };
+  const [prepared] = await prepareSwitches([{ client, intent }]);
+  return applyPrepared(prepared!, opts);
 }
 
 function matchInput(v: DecodedOf<"tableEntry">["match"][string]) {

@@ -16,10 +16,22 @@ export interface SwitchIntent {
   readonly meters: { meter: string; index: number; config: MeterConfigValue }[];
   /** Sessions whose last-hop dedup state this switch serves. */
   readonly lastHopSessions: Set<number>;
+  /**
+   * Provenance: the topology element (path in the file, e.g.
+   * `hosts[3].ipv4`, `sessions[1].clients[0]`) that produced each entry and
+   * group, so that a plan error can name it. Entries without one are named
+   * by their table and key only.
+   */
+  readonly origins?: Origins;
+}
+
+export interface Origins {
+  readonly entries: WeakMap<TableEntryInput, string>;
+  readonly groups: Map<number, string>;
 }
 
 export function emptyIntent(sw: string): SwitchIntent {
-  return { switch: sw, entries: [], groups: new Map(), meters: [], lastHopSessions: new Set() };
+  return { switch: sw, entries: [], groups: new Map(), meters: [], lastHopSessions: new Set(), origins: { entries: new WeakMap(), groups: new Map() } };
 }
 
 /** Table names of the p4cast program (docs/tables.md). */

@@ -13,6 +13,8 @@ import type { NetworkGraph } from "../topology/graph.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import { CLIENT_GROUP_BASE, CLIENT_RID_BASE, CLIENT_RID_V6_BASE, METER_BURST, OVERLAY_RID_BASE, type SwitchIntent, T, emptyIntent } from "./intent.js";
 import { parseIPv4 } from "../../client/codec/values.js";
+import type { ReplicaValue } from "../../client/entities/pre.js";
+import { PlanError, type PlanProblem } from "./plan-error.js";
 
 export interface SessionPlan {
   readonly session: SessionSpec;
@@ -95,18 +97,34 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   const hostIndex = new Map(topo.hosts.map((h, i) => [h.name, i]));
   const virtualIndex = new Map<string, number>();
   const clientRid = (host: string, v6: boolean) => (v6 ? CLIENT_RID_V6_BASE : CLIENT_RID_BASE) + (hostIndex.get(host) ?? virtualIndex.get(host)!);
+  // Provenance: the path in the topology file of what produced an entry or group.
+  const switchIndex = new Map(topo.switches.map((s, i) => [s.name, i]));
+  const sp = (n: string) => `switches[${switchIndex.get(n)}]`;
+  const hp = (n: string) => `hosts[${hostIndex.get(n)}]`;
+  const sessionIndex = new Map(topo.sessions.map((s, i) => [s.id, i]));
+  const problems: PlanProblem[] = [];
+  const setGroup = (it: SwitchIntent, id: number, replicas: ReplicaValue[], from: string) => {
+    const prev = it.groups.get(id);
+    const prevFrom = it.origins?.groups.get(id) ?? "another element";
+    if (prev && replicasText(prev) !== replicasText(replicas)) {
+      problems.push({ switch: it.switch, paths: [prevFrom, from], message: `multicast group ${id}: ${from} wants replicas ${replicasText(replicas)} but ${prevFrom} wants ${replicasText(prev)}` });
+      return;
+    }
+    it.groups.set(id, replicas);
+    if (!prev) it.origins?.groups.set(id, from);
+  };
 
   // -- neighbours: one nexthop per port (link or host), id = port ---------------
   for (const s of topo.switches) {
     const it = intents.get(s.name)!;
     for (const a of g.allAdjacencies(s.name)) {
       const peer = sw(a.to);
-      it.entries.push(nexthop(a.port, portMac(s, a.port), portMac(peer, a.peerPort)));
+      add(it, `links[${a.link}]`, nexthop(a.port, portMac(s, a.port), portMac(peer, a.peerPort)));
     }
     for (const h of topo.hosts.filter((x) => x.attach.switch === s.name)) {
-      it.entries.push(nexthop(h.attach.port, portMac(s, h.attach.port), BigInt("0x" + h.mac.replace(/:/g, ""))));
+      add(it, `${hp(h.name)}.attach`, nexthop(h.attach.port, portMac(s, h.attach.port), BigInt("0x" + h.mac.replace(/:/g, ""))));
     }
-    it.entries.push({ table: T.local, match: { dst_addr: s.loopback.ipv4 }, action: "mark_local" });
+    add(it, `${sp(s.name)}.loopback.ipv4`, { table: T.local, match: { dst_addr: s.loopback.ipv4 }, action: "mark_local" });
   }
 
   // -- unicast routes -----------------------------------------------------------
@@ -115,7 +133,7 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     const width = family === "ipv4" ? 32 : 128;
     const fmt = family === "ipv4" ? formatIPv4 : formatIPv6;
     // Destinations: host subnets (at the attached switch) and loopbacks.
-    const subnets = new Map<string, { sw: string; prefix: string }>();
+    const subnets = new Map<string, { sw: string; prefix: string; from: string }>();
     for (const h of topo.hosts) {
       const text = family === "ipv4" ? h.ipv4 : h.ipv6;
       if (!text) continue;
@@ -123,7 +141,7 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       const key = `${fmt(networkOf(p, width))}/${p.len}`;
       const prev = subnets.get(key);
       if (prev && prev.sw !== h.attach.switch) warnings.push(`${family} subnet ${key} is split between ${prev.sw} and ${h.attach.switch}: routing per host`);
-      subnets.set(key, { sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch, prefix: key });
+      subnets.set(key, { sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch, prefix: key, from: prev?.from ?? `${hp(h.name)}.${family}` });
     }
     for (const s of topo.switches) {
       const it = intents.get(s.name)!;
@@ -132,28 +150,28 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       // Local hosts: one /32 (/128) route each, straight to the host.
       for (const h of topo.hosts.filter((x) => x.attach.switch === s.name)) {
         const a = family === "ipv4" ? hostV4(h) : hostV6(h);
-        if (a !== undefined) it.entries.push(route(table, `${fmt(a)}/${width}`, h.attach.port));
+        if (a !== undefined) add(it, `${hp(h.name)}.${family}`, route(table, `${fmt(a)}/${width}`, h.attach.port));
       }
-      for (const { sw: at, prefix } of subnets.values()) {
+      for (const { sw: at, prefix, from } of subnets.values()) {
         if (at === s.name) continue;
         if (at === "*") {
           for (const h of topo.hosts) {
             const a = family === "ipv4" ? hostV4(h) : hostV6(h);
             if (a === undefined || h.attach.switch === s.name) continue;
             const hop = firstHop(h.attach.switch);
-            if (hop !== undefined) it.entries.push(route(table, `${fmt(a)}/${width}`, hop));
+            if (hop !== undefined) add(it, `${hp(h.name)}.${family}`, route(table, `${fmt(a)}/${width}`, hop));
           }
           continue;
         }
         const hop = firstHop(at);
-        if (hop !== undefined) it.entries.push(route(table, prefix, hop));
+        if (hop !== undefined) add(it, from, route(table, prefix, hop));
       }
       for (const other of topo.switches) {
         if (other.name === s.name) continue;
         const lb = family === "ipv4" ? other.loopback.ipv4 : other.loopback.ipv6;
         if (!lb) continue;
         const hop = firstHop(other.name);
-        if (hop !== undefined) it.entries.push(route(table, `${lb}/${width}`, hop));
+        if (hop !== undefined) add(it, `${sp(other.name)}.loopback.${family}`, route(table, `${lb}/${width}`, hop));
       }
     }
   }
@@ -176,8 +194,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     }
     peers.set(s.name, list);
     const it = intents.get(s.name)!;
-    for (const p of list) it.entries.push({ table: T.hbPeer, match: { peer_addr: p.peerAddress }, action: { name: "set_peer", params: { peer_index: p.index } } });
-    if (topo.heartbeat.mode === "slow") it.entries.push({ table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
+    for (const p of list) add(it, `links[${p.link}]`, { table: T.hbPeer, match: { peer_addr: p.peerAddress }, action: { name: "set_peer", params: { peer_index: p.index } } });
+    if (topo.heartbeat.mode === "slow") add(it, "heartbeat.mode", { table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
   }
 
   // -- sessions -----------------------------------------------------------------
@@ -188,6 +206,13 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   for (const s of topo.sessions) {
     const source = hostsByName.get(s.source)!;
     const ingress = source.attach.switch;
+    const ses = `sessions[${sessionIndex.get(s.id)}]`;
+    /** A receiver's path: its place in the session's clients, else a receiver that joined at run time. */
+    const clientPath = (name: string) => {
+      const host = name.split("@")[0]!;
+      const j = s.clients.indexOf(host);
+      return j >= 0 ? `${ses}.clients[${j}]` : `${ses} (${host}, joined at run time)`;
+    };
     const removed = new Set(input.removedClients?.get(s.id) ?? []);
     const clientNames = [...new Set([...s.clients, ...(input.extraClients?.get(s.id) ?? [])])].filter((c) => !removed.has(c));
     const lastHops = new Map<string, HostSpec[]>();
@@ -234,8 +259,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
         lastHops.set(d.via, list2);
         virtualIndex.set(virtual.name, topo.hosts.length + hostIndex.get(name)!);
         // Route the mapped address from `via` to the translator; translate it there.
-        for (const a of pathTo(spt4, d.translator)!.slice(1)) intents.get(a.from)!.entries.push(route(T.routeV4, `${formatIPv4(d.mapped)}/32`, a.port));
-        intents.get(d.translator)!.entries.push({ table: T.xlateV4Dst, match: { dst_addr: `${formatIPv4(d.mapped)}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: h.ipv6.split("/")[0]! } } });
+        for (const a of pathTo(spt4, d.translator)!.slice(1)) add(intents.get(a.from)!, clientPath(name), route(T.routeV4, `${formatIPv4(d.mapped)}/32`, a.port));
+        add(intents.get(d.translator)!, clientPath(name), { table: T.xlateV4Dst, match: { dst_addr: `${formatIPv4(d.mapped)}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: h.ipv6.split("/")[0]! } } });
       }
     }
     if (lastHops.has(ingress)) {
@@ -282,19 +307,19 @@ export function planNetwork(input: PlanInput): NetworkPlan {
           warnings.push(`session ${s.id}: client ${c.name} has no ${v6 ? "IPv6" : "IPv4"} address; not delivered`);
           continue;
         }
-        rids.set(rid, {
+        rids.set(rid, origin(it, clientPath(c.name), {
           table: T.clientRid,
           match: { egress_rid: rid },
           action: {
             name: v6 ? "deliver_to_client_v6" : "deliver_to_client_v4",
             params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt("0x" + c.mac.replace(/:/g, "")) },
           },
-        });
+        }));
         replicas.push({ port: c.attach.port, instance: rid });
       }
       if (lh !== ingress) {
-        it.groups.set(clientGroup, replicas);
-        it.entries.push({ table: T.lastHopSession, match: { session_id: s.id }, action: { name: "accept_session", params: { client_grp: clientGroup } } });
+        setGroup(it, clientGroup, replicas, `${ses}.clients`);
+        add(it, `${ses}.clients`, { table: T.lastHopSession, match: { session_id: s.id }, action: { name: "accept_session", params: { client_grp: clientGroup } } });
         it.lastHopSessions.add(s.id);
       }
     }
@@ -315,14 +340,14 @@ export function planNetwork(input: PlanInput): NetworkPlan {
         if (overlays.has(lh)) replicas.push({ port: first.port, instance: rid });
         const m = overlayRids.get(ingress) ?? new Map<number, TableEntryInput>();
         overlayRids.set(ingress, m);
-        m.set(rid, {
+        m.set(rid, origin(it, ses, {
           table: T.overlayRid,
           match: { egress_rid: rid },
           action: { name: "overlay_to_peer", params: { peer_addr: overlayAddress(ing, lhSw), src_mac: portMac(ing, first.port), dst_mac: portMac(sw(first.to), first.peerPort) } },
-        });
+        }));
       }
-      it.groups.set(groupId, replicas);
-      it.entries.push({
+      setGroup(it, groupId, replicas, ses);
+      add(it, `${ses}.service`, {
         table: v6 ? T.sessionV6 : T.sessionV4,
         match: { dst_addr: s.service.address, l4_dst_port: s.service.port },
         action: {
@@ -349,8 +374,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
           if (clientRids.get(m)?.has(rid)) replicas.push({ port: c.attach.port, instance: rid });
         }
       }
-      it.groups.set(groupId, replicas);
-      it.entries.push({ table: T.mcastV4, match: { group_addr: s.group }, action: { name: "replicate_to_group", params: { mcast_grp: groupId } } });
+      setGroup(it, groupId, replicas, ses);
+      add(it, `${ses}.group`, { table: T.mcastV4, match: { group_addr: s.group }, action: { name: "replicate_to_group", params: { mcast_grp: groupId } } });
     }
 
     // Overlay addresses: local at the last hop, routed along the overlay path.
@@ -359,15 +384,15 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       const text = `${formatIPv4(addr)}/32`;
       const lhIt = intents.get(lh)!;
       // Sessions sharing an ingress router and a last hop want the same entries; the reconciler merges them.
-      lhIt.entries.push({ table: T.local, match: { dst_addr: addr }, action: "mark_local" });
-      for (const a of ov.path.slice(1)) intents.get(a.from)!.entries.push(route(T.routeV4, text, a.port));
+      add(lhIt, ses, { table: T.local, match: { dst_addr: addr }, action: "mark_local" });
+      for (const a of ov.path.slice(1)) add(intents.get(a.from)!, ses, route(T.routeV4, text, a.port));
     }
   }
   for (const [s, ports] of treeRids) {
     const it = intents.get(s)!;
     const spec = sw(s);
     for (const p of [...ports].sort((a, b) => a - b)) {
-      it.entries.push({ table: T.treeRid, match: { egress_rid: p }, action: { name: "rewrite_replica_src_mac", params: { src_mac: portMac(spec, p) } } });
+      add(it, sp(s), { table: T.treeRid, match: { egress_rid: p }, action: { name: "rewrite_replica_src_mac", params: { src_mac: portMac(spec, p) } } });
     }
   }
   for (const [s, rids] of clientRids) intents.get(s)!.entries.push(...rids.values());
@@ -378,18 +403,19 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   if (tr) {
     for (const name of tr.translators) {
       const it = intents.get(name)!;
-      it.entries.push({ table: T.xlateV6Dst, match: { dst_addr: tr.nat64Prefix }, action: "xlate_v6_dst_embedded" });
-      it.entries.push({ table: T.xlateV6Src, match: { src_addr: tr.nat64Prefix }, action: "xlate_v6_src_embedded" });
-      for (const m of tr.mappings) {
-        it.entries.push({ table: T.xlateV6Dst, match: { dst_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_dst_explicit", params: { addr: m.ipv4 } } });
-        it.entries.push({ table: T.xlateV6Src, match: { src_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_src_explicit", params: { addr: m.ipv4 } } });
-        it.entries.push({ table: T.xlateV4Dst, match: { dst_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: m.ipv6 } } });
-        it.entries.push({ table: T.xlateV4Src, match: { src_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_src_explicit", params: { addr: m.ipv6 } } });
-      }
+      add(it, "translation.nat64Prefix", { table: T.xlateV6Dst, match: { dst_addr: tr.nat64Prefix }, action: "xlate_v6_dst_embedded" });
+      add(it, "translation.nat64Prefix", { table: T.xlateV6Src, match: { src_addr: tr.nat64Prefix }, action: "xlate_v6_src_embedded" });
+      tr.mappings.forEach((m, k) => {
+        const from = `translation.mappings[${k}]`;
+        add(it, from, { table: T.xlateV6Dst, match: { dst_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_dst_explicit", params: { addr: m.ipv4 } } });
+        add(it, from, { table: T.xlateV6Src, match: { src_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_src_explicit", params: { addr: m.ipv4 } } });
+        add(it, from, { table: T.xlateV4Dst, match: { dst_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: m.ipv6 } } });
+        add(it, from, { table: T.xlateV4Src, match: { src_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_src_explicit", params: { addr: m.ipv6 } } });
+      });
       // IPv4 sources of translated traffic get the NAT64 prefix.
-      it.entries.push({ table: T.xlateV4Src, match: { src_addr: "0.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
-      it.entries.push({ table: T.xlateV4Src, match: { src_addr: "128.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
-      it.entries.push({
+      add(it, "translation.nat64Prefix", { table: T.xlateV4Src, match: { src_addr: "0.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
+      add(it, "translation.nat64Prefix", { table: T.xlateV4Src, match: { src_addr: "128.0.0.0/1" }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
+      add(it, "translation.multicastPrefix", {
         table: T.mcastXlateV6,
         match: { group_addr: tr.multicastPrefix },
         action: { name: "mcast_xlate_6to4", params: { source_prefix: prefixBase(tr.sourcePrefix) } },
@@ -402,10 +428,11 @@ export function planNetwork(input: PlanInput): NetworkPlan {
         const spt = shortestPathTree(g, s.name, "ipv6");
         const best = [...tr.translators].sort((a, b) => (spt.cost.get(a) ?? Infinity) - (spt.cost.get(b) ?? Infinity) || a.localeCompare(b))[0]!;
         const hop = pathTo(spt, best)?.[0]?.port;
-        if (hop !== undefined) intents.get(s.name)!.entries.push(route(T.routeV6, tr.nat64Prefix, hop));
+        if (hop !== undefined) add(intents.get(s.name)!, "translation.nat64Prefix", route(T.routeV6, tr.nat64Prefix, hop));
       }
     }
   }
+  if (problems.length > 0) throw new PlanError(problems);
   return { intents, sessions, peers, warnings };
 }
 
@@ -455,6 +482,22 @@ function nexthop(port: number, src: bigint, dst: bigint): TableEntryInput {
 
 function route(table: string, prefix: string, nexthopId: number): TableEntryInput {
   return { table, match: { dst_addr: prefix }, action: { name: "route_to_nexthop", params: { nexthop_id: nexthopId } } };
+}
+
+/** Adds entries to an intent, recording the topology path that produced them. */
+function add(it: SwitchIntent, from: string, ...entries: TableEntryInput[]): void {
+  for (const e of entries) it.origins?.entries.set(e, from);
+  it.entries.push(...entries);
+}
+
+/** Records the topology path that produced an entry added to `it` later. */
+function origin(it: SwitchIntent, from: string, e: TableEntryInput): TableEntryInput {
+  it.origins?.entries.set(e, from);
+  return e;
+}
+
+function replicasText(r: readonly ReplicaValue[]): string {
+  return `[${[...r].sort((a, b) => a.port - b.port || (a.instance ?? 0) - (b.instance ?? 0)).map((x) => `${x.port}:${x.instance ?? 0}`).join(", ")}]`;
 }
 
 function addTreeRid(m: Map<string, Set<number>>, s: string, port: number): void {

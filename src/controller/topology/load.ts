@@ -8,8 +8,8 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { type Topology, TopologySchema } from "./schema.js";
-import { gatewayV4, gatewayV6, hostV4, hostV6 } from "./addressing.js";
-import { formatIPv4, formatIPv6 } from "../../client/codec/values.js";
+import { gatewayV4, gatewayV6, hostV4, hostV6, portMac } from "./addressing.js";
+import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../client/codec/values.js";
 
 export class TopologyError extends Error {
   override readonly name = "TopologyError";
@@ -61,20 +61,33 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
   const switches = new Map<string, number>();
-  const deviceIds = new Map<string, string>();
   const hosts = new Map<string, number>();
   t.switches.forEach((s, i) => {
     if (switches.has(s.name)) add(`switches[${i}].name`, `"${s.name}" is already the name of switches[${switches.get(s.name)}]`);
     switches.set(s.name, i);
-    const dev = `${s.grpc}#${s.deviceId}`;
-    if (deviceIds.has(dev)) add(`switches[${i}].deviceId`, `device ${s.deviceId} at ${s.grpc} is also ${deviceIds.get(dev)}`);
-    deviceIds.set(dev, s.name);
   });
-  const grpcSeen = new Map<string, string>();
+  // Device ids name the switch in P4Runtime and in its derived MACs and overlay addresses: one per switch.
+  const deviceIds = new Map<number, number>();
+  t.switches.forEach((s, i) => {
+    const other = deviceIds.get(s.deviceId);
+    if (other !== undefined) add(`switches[${i}].deviceId`, `${s.deviceId} is also switches[${other}].deviceId ("${t.switches[other]!.name}")`);
+    else deviceIds.set(s.deviceId, i);
+  });
+  // Overlay addresses (10.254.<ingress>.<last hop>) take a device id's low 8 bits.
+  if (t.sessions.length > 0) {
+    const low = new Map<number, number>();
+    t.switches.forEach((s, i) => {
+      const other = low.get(s.deviceId & 0xff);
+      if (other === undefined) low.set(s.deviceId & 0xff, i);
+      else if (t.switches[other]!.deviceId !== s.deviceId)
+        add(`switches[${i}].deviceId`, `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`);
+    });
+  }
+  const grpcSeen = new Map<string, number>();
   t.switches.forEach((s, i) => {
     const other = grpcSeen.get(s.grpc);
-    if (other) add(`switches[${i}].grpc`, `${s.grpc} is also the address of switch "${other}"`);
-    grpcSeen.set(s.grpc, s.name);
+    if (other !== undefined) add(`switches[${i}].grpc`, `${s.grpc} is also switches[${other}].grpc ("${t.switches[other]!.name}")`);
+    else grpcSeen.set(s.grpc, i);
   });
   t.hosts.forEach((h, i) => {
     if (hosts.has(h.name) || switches.has(h.name)) add(`hosts[${i}].name`, `"${h.name}" is already used`);
@@ -123,5 +136,66 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
   t.translation?.translators.forEach((n, i) => {
     if (!switches.has(n)) add(`translation.translators[${i}]`, `unknown switch "${n}"`);
   });
+  addressClashes(t, add);
   return problems;
+}
+
+/**
+ * Addresses that must name one thing: switch loopbacks, host addresses and
+ * session service addresses (per family, compared as numbers so that
+ * `fd00::1` and `fd00:0::1` are one address), a session's service address
+ * and port, host MACs and the MACs of the switch ports in use (explicit
+ * `mac` or derived from the device id). Each clash names both paths.
+ */
+function addressClashes(t: Topology, add: (path: string, message: string) => void): void {
+  const seen = new Map<string, string>();
+  const reported = new Set<string>();
+  /** Records `key` for `label` (default: `path`); reports `path` once per pair when another has it. */
+  const claim = (key: string, path: string, shown: string, label = path): void => {
+    const prev = seen.get(key);
+    if (prev === undefined) seen.set(key, label);
+    else if (!reported.has(`${path} ${prev.split(" ")[0]}`)) {
+      reported.add(`${path} ${prev.split(" ")[0]}`);
+      add(path, `${shown} is also ${prev}`);
+    }
+  };
+  const v4 = (a: bigint) => `ipv4 ${a}`;
+  const v6 = (a: bigint) => `ipv6 ${a}`;
+  t.switches.forEach((s, i) => {
+    claim(v4(parseIPv4(s.loopback.ipv4)), `switches[${i}].loopback.ipv4`, s.loopback.ipv4);
+    if (s.loopback.ipv6) claim(v6(parseIPv6(s.loopback.ipv6)), `switches[${i}].loopback.ipv6`, s.loopback.ipv6);
+  });
+  t.hosts.forEach((h, i) => {
+    const a4 = hostV4(h);
+    const a6 = hostV6(h);
+    if (a4 !== undefined) claim(v4(a4), `hosts[${i}].ipv4`, formatIPv4(a4));
+    if (a6 !== undefined) claim(v6(a6), `hosts[${i}].ipv6`, formatIPv6(a6));
+  });
+  t.sessions.forEach((s, i) => {
+    const six = s.service.address.includes(":");
+    const a = six ? parseIPv6(s.service.address) : parseIPv4(s.service.address);
+    const key = six ? v6(a) : v4(a);
+    const prev = seen.get(key);
+    // Sessions may share a service address on different ports; hosts and loopbacks may not use one.
+    if (prev !== undefined && !prev.startsWith("sessions[")) add(`sessions[${i}].service.address`, `${s.service.address} is also ${prev}`);
+    else if (prev === undefined) seen.set(key, `sessions[${i}].service.address`);
+    claim(`service ${key} ${s.service.port}`, `sessions[${i}].service`, `${s.service.address} port ${s.service.port}`);
+  });
+  // MACs: hosts' own, then every switch port in use (hosts' and links' ends).
+  t.hosts.forEach((h, i) => claim(`mac ${parseMac(h.mac)}`, `hosts[${i}].mac`, h.mac));
+  const ports = new Map<string, Set<number>>();
+  for (const h of t.hosts) ports.set(h.attach.switch, (ports.get(h.attach.switch) ?? new Set()).add(h.attach.port));
+  for (const l of t.links) for (const e of l.ends) ports.set(e.switch, (ports.get(e.switch) ?? new Set()).add(e.port));
+  const firstWithId = new Map<number, number>();
+  t.switches.forEach((s, i) => firstWithId.set(s.deviceId, firstWithId.get(s.deviceId) ?? i));
+  t.switches.forEach((s, i) => {
+    // Derived MACs of a switch whose device id is another's: that clash is reported already.
+    if (!s.mac && firstWithId.get(s.deviceId) !== i) return;
+    const path = s.mac ? `switches[${i}].mac` : `switches[${i}].deviceId`;
+    for (const p of [...(ports.get(s.name) ?? [])].sort((a, b) => a - b)) {
+      const m = portMac(s, p);
+      const where = `port ${p} of "${s.name}"`;
+      claim(`mac ${m}`, path, `${formatMac(m)} (${where})`, `${path} (${where})`);
+    }
+  });
 }
