@@ -15,6 +15,7 @@ import { HB_COUNTER } from "../../controller/runtime/heartbeat.js";
 import { NetworkGraph } from "../../controller/topology/graph.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
 import { printRows, toJson } from "../output.js";
+import { notRunningError, unreachableSwitches } from "../network.js";
 import Table from "cli-table3";
 
 export function registerStatus(program: Command): void {
@@ -23,6 +24,8 @@ export function registerStatus(program: Command): void {
     .action(async (o: TopologyOptions & { links: boolean }) => {
       const topology = readTopology(o);
       const pipeline = await readPipeline(o);
+      const down = await unreachableSwitches(topology);
+      if (down.length === topology.switches.length) throw notRunningError(o.topology, down, topology.switches.length);
       const graph = new NetworkGraph(topology);
       const plan = planNetwork({ graph });
       const clients = new Map<string, P4RuntimeClient>();
@@ -85,6 +88,9 @@ export function registerStatus(program: Command): void {
       for (const s of sessions) t.push([s.session, s.redundancy, s.ingress, s.lastHops, s.tree, s.overlay || "-"]);
       process.stdout.write(t.toString() + "\n");
       if (links.length) printRows("table", ["link", "state"], links.map((l) => [l.link, l.state]), links);
-      if (switches.some((s) => !s.reachable)) process.exitCode = 3;
+      if (switches.some((s) => !s.reachable)) {
+        process.stderr.write(`hint: ${notRunningError(o.topology, down, topology.switches.length).hint}\n`);
+        process.exitCode = 3;
+      }
     });
 }

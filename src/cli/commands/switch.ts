@@ -50,7 +50,19 @@ export function registerSwitch(program: Command): void {
     .action(async (o: SwitchOptions) => {
       if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
+      const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):(\d{1,5})$/.exec(o.grpc.trim());
+      if (!m || Number(m[2]) > 65535) throw new CliError(`--grpc must be <host>:<port> (port 0: any free port), e.g. 127.0.0.1:9559 (got "${o.grpc}")`, EXIT.usage);
       const deviceId = parseInteger(o.deviceId, "--device-id");
+      // Replay files are read before the switch starts: a bad one is bad usage.
+      const replays = o.replay.map((r) => {
+        const rm = /^(\d+)=(.+)$/.exec(r);
+        if (!rm) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
+        try {
+          return { port: Number(rm[1]), frames: readPcap(rm[2]!).map((rec) => rec.data) };
+        } catch (e) {
+          throw new CliError(`--replay ${r}: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage, "--replay takes a pcap file (libpcap format, e.g. written by tcpdump -w or --pcap-dir)");
+        }
+      });
       const cpuPort = Number(parseInteger(o.cpuPort, "--cpu-port"));
       const sw = new EmbeddedSwitch({
         name: o.name,
@@ -70,13 +82,15 @@ export function registerSwitch(program: Command): void {
         const { port, ifname } = parseInterfaceSpec(spec);
         sw.attach(port, new RawSocketPort(ifname, { name: `${o.name}-port${port}` }));
       }
-      await sw.listen(o.grpc);
-      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc}, device ${deviceId}, CPU port ${cpuPort}\n`);
-      for (const r of o.replay) {
-        const m = /^(\d+)=(.+)$/.exec(r);
-        if (!m) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
-        for (const rec of readPcap(m[2]!)) sw.inject(Number(m[1]), rec.data);
+      let bound: number;
+      try {
+        bound = await sw.listen(o.grpc);
+      } catch (e) {
+        await sw.close();
+        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failed, "is another switch listening on that address? pick another --grpc");
       }
+      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc.replace(/:\d+$/, `:${bound}`)}, device ${deviceId}, CPU port ${cpuPort}\n`);
+      for (const r of replays) for (const f of r.frames) sw.inject(r.port, f);
       const stop = () => {
         void sw.close().then(() => process.exit(0));
       };

@@ -18,6 +18,7 @@ import { HostPort } from "../../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
+import { AddressInUseError, addressFree } from "./embedded-network.js";
 
 export function bmv2NetworkUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "BMv2 networks need root (veth pairs, raw sockets)";
@@ -67,12 +68,20 @@ export class Bmv2Network {
   private readonly dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2net-"));
   private readonly tag = Math.random().toString(36).slice(2, 5);
 
-  private constructor(readonly topology: Topology) {}
+  private constructor(
+    readonly topology: Topology,
+    private readonly addressing: "random" | "topology",
+  ) {}
 
-  static async start(topology: Topology): Promise<Bmv2Network> {
+  /**
+   * `addresses`: "random" (default) picks free loopback ports; "topology"
+   * uses every switch's `grpc` and `thrift` addresses from the topology file
+   * (refused, naming the switch, when one is taken).
+   */
+  static async start(topology: Topology, opts: { addresses?: "random" | "topology" } = {}): Promise<Bmv2Network> {
     const why = bmv2NetworkUnavailable();
     if (why) throw new Error(why);
-    const net = new Bmv2Network(topology);
+    const net = new Bmv2Network(topology, opts.addresses ?? "random");
     try {
       await net.build();
     } catch (e) {
@@ -129,7 +138,16 @@ export class Bmv2Network {
       }
     };
     const assigned = new Map<string, [number, number]>();
-    for (const s of t.switches) assigned.set(s.name, [await pick(), await pick()]);
+    if (this.addressing === "topology") {
+      for (const s of t.switches) {
+        const thrift = s.thrift ?? "127.0.0.1:9090";
+        for (const a of [s.grpc, thrift]) {
+          const why = await addressFree(a);
+          if (why) throw new AddressInUseError(s.name, a, why);
+        }
+        assigned.set(s.name, [Number(s.grpc.slice(s.grpc.lastIndexOf(":") + 1)), Number(thrift.slice(thrift.lastIndexOf(":") + 1))]);
+      }
+    } else for (const s of t.switches) assigned.set(s.name, [await pick(), await pick()]);
     await Promise.all(
       t.switches.map(async (s) => {
         const [grpcPort, thriftPort] = assigned.get(s.name)!;
@@ -147,7 +165,7 @@ export class Bmv2Network {
           ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
           "--",
           "--grpc-server-addr",
-          `127.0.0.1:${grpcPort}`,
+          `${this.grpcHost(s)}:${grpcPort}`,
           "--cpu-port",
           String(s.cpuPort),
         ];
@@ -166,7 +184,7 @@ export class Bmv2Network {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`simple_switch_grpc for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
       const up = await new Promise<boolean>((resolve) => {
-        const s = connect(grpcPort, "127.0.0.1");
+        const s = connect(grpcPort, this.grpcHost(this.topology.switches.find((x) => x.name === name)!));
         s.once("connect", () => {
           s.destroy();
           resolve(true);
@@ -188,7 +206,11 @@ export class Bmv2Network {
     }
   }
 
-  grpcAddress = (s: SwitchSpec): string => `127.0.0.1:${this.procs.get(s.name)!.grpcPort}`;
+  private grpcHost(s: SwitchSpec): string {
+    return this.addressing === "topology" ? s.grpc.slice(0, s.grpc.lastIndexOf(":")) : "127.0.0.1";
+  }
+
+  grpcAddress = (s: SwitchSpec): string => `${this.grpcHost(s)}:${this.procs.get(s.name)!.grpcPort}`;
 
   thriftAddress = (s: SwitchSpec): { host: string; port: number } => ({ host: "127.0.0.1", port: this.procs.get(s.name)!.thriftPort });
 
