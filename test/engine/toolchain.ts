@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Requirement } from "../support/skips.js";
 
-export const P4C_MIRROR = "/work/.mirror/p4lang+p4c/repo";
 
 export function have(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
