@@ -49,7 +49,8 @@ export function registerDeploy(program: Command): void {
     let net: RunningNetwork | undefined;
     if (o.embedded) {
       net = await startNetwork(topology, "embedded", "topology");
-      process.stdout.write(`${topology.name}: ${topology.switches.length} embedded switches listening:\n${listeningLines(topology, net)}\n`);
+      // With --output json, stdout carries only the report.
+      (o.output === "json" ? process.stderr : process.stdout).write(`${topology.name}: ${topology.switches.length} embedded switches listening:\n${listeningLines(topology, net)}\n`);
     } else {
       const down = await unreachableSwitches(topology);
       if (down.length) throw notRunningError(o.topology, down, topology.switches.length);
