@@ -38,10 +38,10 @@ export function printSkip(title: string, note: string): void {
  * `describe(title, body)` when every requirement is met; otherwise one
  * skipped test carrying the reason, and the reason printed.
  */
-export function describeWith(title: string, reqs: readonly Requirement[], body: () => void): void {
+export function describeWith(title: string, reqs: readonly Requirement[], body: () => void, opts: { timeout?: number } = {}): void {
   const note = missingNote(reqs);
   if (note === undefined) {
-    describe(title, body);
+    describe(title, opts, body);
     return;
   }
   printSkip(title, note);
