@@ -63,7 +63,7 @@ try {
     code = EXIT.usage;
   } else if (isP4ConnectionError(e) || (isP4RuntimeError(e) && e.code === 14)) {
     code = EXIT.unreachable;
-    hint = "is the switch running, and is --grpc its P4Runtime address?";
+    hint = "is the switch running, and is its P4Runtime address right (--grpc, or the grpc address in the topology file)?";
   } else if (e instanceof Error && (e as NodeJS.ErrnoException).code === "ENOENT") {
     code = EXIT.usage;
   }

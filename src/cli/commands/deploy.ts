@@ -61,6 +61,8 @@ export function registerDeploy(program: Command): void {
       electionId: eid,
       log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
+    // Staying up: a Ctrl-C from here on (during the deploy too) stops cleanly.
+    const signalled = o.run || o.embedded ? untilSignal() : undefined;
     const bar = o.output === "table" && process.stderr.isTTY ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic) : undefined;
     try {
       await ctl.connect();
@@ -69,10 +71,10 @@ export function registerDeploy(program: Command): void {
       const report = await ctl.deploy();
       bar?.stop();
       printDeploy(o, { ...report, warnings: [...report.warnings, ...warnings] });
-      if (!o.run && !o.embedded) return;
+      if (!signalled) return;
       if (o.heartbeats) ctl.startHeartbeats();
       process.stderr.write(`running: ${topology.switches.length} switches, ${plural(topology.sessions.length, "session")}; Ctrl-C stops\n`);
-      const sig = await untilSignal();
+      const sig = await signalled;
       process.stderr.write(`${sig}: stopping${net ? " the controller and the embedded switches" : " the controller"}\n`);
     } finally {
       bar?.stop();
