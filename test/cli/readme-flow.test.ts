@@ -116,6 +116,8 @@ describe("p4cast net up", { timeout: 120_000 }, () => {
       const d = await p4cast(["deploy", "-t", topo.path]);
       expect(d.code, d.stderr).toBe(0);
       expect(d.stdout).toMatch(/pipeline pushed to s1, s2, s3/);
+      // line3's last hop cannot be protected: deploy says so.
+      expect(d.stdout).toMatch(/warning: protection coverage: session 1 \(always-redundant\): last hop s3 is not protected/);
       up.child.kill("SIGTERM");
       expect(await up.exited()).toEqual({ code: 0, signal: null });
       expect(up.stderr()).toMatch(/SIGTERM: stopping the switches\nstopped\n/);
