@@ -1,7 +1,8 @@
 /**
  * No path of a developer's machine belongs in the repository: the tracked
- * files must not name absolute paths under /work, /opt/p4src, /root or
- * /home/<user>, nor a DEVELOPERS.md that is not part of the repository.
+ * files must not name absolute paths of the machine's work, p4 source, root
+ * or home directories (the patterns below), nor a developers' guide file
+ * (DEVELOPERS dot md) that is not part of the repository.
  * Source trees and tools are found through PATH and environment variables
  * (P4C_SRC, BMV2_SRC, TOFINO_INCLUDE).
  */
@@ -39,7 +40,7 @@ export function machinePaths(files: readonly string[], read: (f: string) => Buff
 }
 
 describe("tracked files", () => {
-  it("name no absolute path of a developer's machine and no DEVELOPERS.md", () => {
+  it("name no absolute path of a developer's machine and no developers' guide file", () => {
     const files = execFileSync("git", ["ls-files", "-z"], { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 })
       .split("\0")
       .filter((f) => f);
@@ -53,7 +54,7 @@ describe("tracked files", () => {
         throw e;
       }
     });
-    expect(hits, `absolute paths of a machine or DEVELOPERS.md in tracked files:\n${hits.join("\n")}`).toEqual([]);
+    expect(hits, `absolute paths of a machine, or a developers' guide file, in tracked files:\n${hits.join("\n")}`).toEqual([]);
   });
 
   it("the check finds such paths, naming file and line", () => {
