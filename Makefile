@@ -10,6 +10,7 @@ P4C       ?= p4c-bm2-ss
 .PHONY: all install build demo test test-packages typecheck p4 fixtures bench clean check-node native mininet mininet-clean
 
 all: build
+	@echo "built. The command line, from this checkout: npx p4cast --help (npm link once puts p4cast on PATH)"
 
 check-node:
 	@scripts/check-node.sh
@@ -35,8 +36,11 @@ dist/.build-stamp: $(NPM_STAMP) $(SOURCES) tsconfig.json tsconfig.build.json
 
 build: dist/.build-stamp
 
+# simple_switch_grpc when it is on PATH and usable, else embedded switches
+# (the demo says which ran); make demo TARGET=embedded|bmv2 picks one.
+TARGET ?= auto
 demo: build
-	node dist/cli/main.js demo
+	node dist/cli/main.js demo --target $(TARGET)
 
 typecheck: install
 	npm run typecheck

@@ -3,6 +3,7 @@
  * The p4cast command line. Each subcommand lives in commands/; errors are
  * printed as one line saying what was wrong (and a hint), with an exit code
  * from output.ts: 0 ok, 1 failed, 2 bad usage or input, 3 target unreachable.
+ * No stack traces unless P4CAST_DEBUG is set.
  */
 import { Command, CommanderError } from "commander";
 import { registerSwitch } from "./commands/switch.js";
@@ -19,13 +20,16 @@ import { registerRegister } from "./commands/register.js";
 import { registerPacket } from "./commands/packet.js";
 import { registerRuntime } from "./commands/runtime.js";
 import { registerCodegen } from "./commands/codegen.js";
+import { registerNet } from "./commands/net.js";
 import { CliError, EXIT } from "./output.js";
 import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
 import { isPlanError } from "../controller/plan/plan-error.js";
 
 const program = new Command();
 program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
-// Before the subcommands are added: they inherit it, so bad usage of a subcommand is exit 2 too.
+// Before the subcommands are added, so that they inherit it: a usage error
+// (missing argument or option, unknown option or command) then reaches the
+// catch below and exits 2 instead of commander's own exit 1.
 program.exitOverride();
 registerSwitch(program);
 registerDemo(program);
@@ -42,6 +46,7 @@ registerRegister(program);
 registerPacket(program);
 registerRuntime(program);
 registerCodegen(program);
+registerNet(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -63,10 +68,12 @@ try {
     hint = "fix the topology file at the paths named; no switch was written";
   } else if (isP4ConnectionError(e) || (isP4RuntimeError(e) && e.code === 14)) {
     code = EXIT.unreachable;
-    hint = "is the switch running, and is --grpc its P4Runtime address?";
-  } else if (!isP4RuntimeError(e) && e instanceof Error && !(e as NodeJS.ErrnoException).code) {
-    msg = e.stack ?? msg;
+    hint = "is the switch running, and is its P4Runtime address right (--grpc, or the grpc address in the topology file)?";
+  } else if (e instanceof Error && (e as NodeJS.ErrnoException).code === "ENOENT") {
+    code = EXIT.usage;
   }
+  // Stack traces are for developers: P4CAST_DEBUG=1 shows them.
+  if (process.env.P4CAST_DEBUG && e instanceof Error && e.stack) msg = e.stack;
   process.stderr.write(`p4cast: error: ${msg}\n${hint ? `hint: ${hint}\n` : ""}`);
   process.exit(code);
 }

@@ -38,3 +38,8 @@ export class CliError extends Error {
 
 /** Exit codes: 0 ok, 1 operation failed, 2 bad usage or input, 3 cannot reach the target. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
+
+/** "1 session", "2 sessions" (a plural in `many` when it is not noun + "s"). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -4,15 +4,14 @@
  * meters, multicast groups, and registers through BMv2's Thrift runtime
  * (simple_switch_grpc has no P4Runtime RegisterEntry).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { describeWith } from "../support/skips.js";
 import { join } from "node:path";
-import { bmv2Available, bmv2SkipReason, startTarget, type TestTarget } from "../support/targets.js";
+import { bmv2Available, startTarget, type TestTarget } from "../support/targets.js";
 import { at, p4cast, repoRoot } from "./cli.js";
 
 const runtimeFile = join(repoRoot, "test", "cli", "fixtures", "s1-runtime.json");
-if (!bmv2Available) console.log(`[p4cast tests] test/cli/bmv2.test.ts: ${bmv2SkipReason}`);
-
-describe.skipIf(!bmv2Available)("p4cast one-switch commands against simple_switch_grpc", { timeout: 120_000 }, () => {
+describeWith("p4cast one-switch commands against simple_switch_grpc", [{ tool: "simple_switch_grpc", missing: bmv2Available ? undefined : "not on PATH (build BMv2 with PI)" }], () => {
   let target: TestTarget;
   let g: string[];
 
@@ -77,4 +76,4 @@ describe.skipIf(!bmv2Available)("p4cast one-switch commands against simple_switc
     r = await p4cast(["mcast", "dump", ...g, "--output", "json"]);
     expect(r.json()).toEqual([{ groupId: 1, replicas: [{ port: 1, instance: 1 }, { port: 2, instance: 1 }, { port: 3, instance: 1 }] }]);
   });
-});
+}, { timeout: 120_000 });

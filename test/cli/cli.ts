@@ -3,7 +3,7 @@
  * without blocking this process's event loop, so an embedded switch started
  * in-process keeps answering while the CLI talks to it.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -60,4 +60,63 @@ export function p4cast(args: readonly string[], opts: RunOptions = {}): Promise<
 /** Connection options for a test target. */
 export function at(address: string): string[] {
   return ["--grpc", address, "--device-id", "1"];
+}
+
+/** A long-running p4cast (e.g. `deploy --embedded`): its output so far, a wait for a line, and its exit. */
+export interface RunningCli {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout+stderr match `re`; rejects when the process exits first or after `timeoutMs`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves with the exit code (or the signal that ended it). */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startP4cast(args: readonly string[]): RunningCli {
+  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  let out = "";
+  let err = "";
+  const listeners = new Set<() => void>();
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+    for (const l of listeners) l();
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited: () => exit,
+    waitFor(re, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (re.test(out + err)) {
+            done();
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`p4cast ${args.join(" ")}: no ${re} within ${timeoutMs} ms\nstdout: ${out}\nstderr: ${err}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        void exit.then(({ code, signal }) => {
+          if (!re.test(out + err)) {
+            done();
+            reject(new Error(`p4cast ${args.join(" ")} exited (${code ?? signal}) before ${re}\nstdout: ${out}\nstderr: ${err}`));
+          }
+        });
+        check();
+      });
+    },
+  };
 }

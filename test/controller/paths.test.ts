@@ -1,8 +1,12 @@
-/** Trees, overlay paths and the plan: deterministic, disjoint where possible. */
+/**
+ * Trees, overlay paths and the plan: deterministic, disjoint where possible.
+ * Tree and overlay costs are checked against an independent oracle: every
+ * simple path of small random graphs, enumerated by brute force.
+ */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { loadTopology } from "../../src/controller/topology/load.js";
-import { NetworkGraph } from "../../src/controller/topology/graph.js";
+import { loadTopology, parseTopology } from "../../src/controller/topology/load.js";
+import { NetworkGraph, type Adjacency } from "../../src/controller/topology/graph.js";
 import { distributionTree, overlayPath } from "../../src/controller/paths/multicast.js";
 import { pathTo, shortestPathTree } from "../../src/controller/paths/shortest.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
@@ -10,19 +14,112 @@ import type { Topology } from "../../src/controller/topology/schema.js";
 
 const mesh = loadTopology("examples/mesh8.yaml");
 
+/** A random topology of n switches s1..sn and the given links (pairs of switch indices with a cost). */
+function randomTopology(n: number, links: readonly { a: number; b: number; cost: number }[]): Topology {
+  const nextPort = new Map<number, number>();
+  const port = (i: number) => {
+    const p = (nextPort.get(i) ?? 1) + 1;
+    nextPort.set(i, p);
+    return p;
+  };
+  const lines = [
+    "name: random",
+    "switches:",
+    ...[...Array(n).keys()].map((i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`),
+    "hosts: []",
+    links.length ? "links:" : "links: []",
+    ...links.map((l) => `  - { ends: [{ switch: s${l.a + 1}, port: ${port(l.a)} }, { switch: s${l.b + 1}, port: ${port(l.b)} }], cost: ${l.cost} }`),
+  ];
+  return parseTopology(lines.join("\n"));
+}
+
+/** Every simple path from `from` to `to`, as lists of link indices (brute force, from the file's links alone). */
+function simplePaths(t: Topology, from: string, to: string): number[][] {
+  const out: number[][] = [];
+  const walk = (at: string, seen: Set<string>, path: number[]) => {
+    if (at === to) {
+      out.push([...path]);
+      return;
+    }
+    t.links.forEach((l, i) => {
+      const [x, y] = l.ends;
+      const next = x.switch === at ? y.switch : y.switch === at ? x.switch : undefined;
+      if (next === undefined || seen.has(next)) return;
+      seen.add(next);
+      path.push(i);
+      walk(next, seen, path);
+      path.pop();
+      seen.delete(next);
+    });
+  };
+  walk(from, new Set([from]), []);
+  return out;
+}
+
+/** The adjacencies form a walk from `from` to `to` over the file's links. */
+function expectWalk(t: Topology, path: readonly Adjacency[], from: string, to: string): void {
+  let at = from;
+  for (const a of path) {
+    expect(a.from).toBe(at);
+    const ends = t.links[a.link]!.ends.map((e) => e.switch);
+    expect(ends).toContain(a.from);
+    expect(ends).toContain(a.to);
+    at = a.to;
+  }
+  expect(at).toBe(to);
+}
+
+const arbGraph = fc.integer({ min: 2, max: 6 }).chain((n) =>
+  fc
+    .uniqueArray(fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n - 1 })).filter(([a, b]) => a < b), { maxLength: (n * (n - 1)) / 2, selector: ([a, b]) => `${a}-${b}` })
+    .chain((pairs) => fc.tuple(fc.constant(n), fc.tuple(...pairs.map(([a, b]) => fc.integer({ min: 1, max: 4 }).map((cost) => ({ a, b, cost }))))))
+);
+
 describe("paths", () => {
   it("the tree reaches every last hop along shortest paths; overlays avoid its branches", () => {
     const g = new NetworkGraph(mesh);
     const tree = distributionTree(g, "s1", ["s6", "s7", "s8"]);
     expect(tree.unreachable).toEqual([]);
-    const spt = shortestPathTree(g, "s1");
     for (const lh of ["s6", "s7", "s8"]) {
       const branch = tree.branch.get(lh)!;
-      expect(branch.reduce((c, a) => c + a.cost, 0)).toBe(spt.cost.get(lh));
+      const cheapest = Math.min(...simplePaths(mesh, "s1", lh).map((p) => p.reduce((c, l) => c + mesh.links[l]!.cost, 0)));
+      expect(branch.reduce((c, a) => c + a.cost, 0)).toBe(cheapest);
       const ov = overlayPath(g, tree, lh)!;
       expect(ov.sharedWithTree).toBe(0);
       expect(ov.path[ov.path.length - 1]!.to).toBe(lh);
     }
+  });
+
+  it("tree branches have the least cost and overlays the fewest shared links of any path (brute-force oracle, property)", () => {
+    fc.assert(
+      fc.property(arbGraph, ([n, links]) => {
+        const t = randomTopology(n, links);
+        const g = new NetworkGraph(t);
+        const lastHops = t.switches.slice(1).map((s) => s.name);
+        const tree = distributionTree(g, "s1", lastHops);
+        const cost = (p: readonly number[]) => p.reduce((c, l) => c + t.links[l]!.cost, 0);
+        for (const lh of lastHops) {
+          const all = simplePaths(t, "s1", lh);
+          if (all.length === 0) {
+            expect(tree.unreachable).toContain(lh);
+            expect(overlayPath(g, tree, lh)).toBeUndefined();
+            continue;
+          }
+          const branch = tree.branch.get(lh)!;
+          expectWalk(t, branch, "s1", lh);
+          expect(cost(branch.map((a) => a.link))).toBe(Math.min(...all.map(cost)));
+          const onBranch = new Set(branch.map((a) => a.link));
+          const shared = (p: readonly number[]) => p.filter((l) => onBranch.has(l)).length;
+          const fewest = Math.min(...all.map(shared));
+          const ov = overlayPath(g, tree, lh)!;
+          expectWalk(t, ov.path, "s1", lh);
+          expect(ov.sharedWithTree).toBe(shared(ov.path.map((a) => a.link)));
+          expect(ov.sharedWithTree).toBe(fewest);
+          expect(cost(ov.path.map((a) => a.link))).toBe(Math.min(...all.filter((p) => shared(p) === fewest).map(cost)));
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it("shares as few links as the topology allows when no disjoint path exists", () => {

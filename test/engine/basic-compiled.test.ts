@@ -4,13 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { loadPipeline } from "../../src/switch/engine/index.js";
 import { basicWorkload } from "../../bench/switch.js";
 import { ipv4Packet } from "./fixtures.js";
-import { HAVE_P4C, compileP4 } from "./toolchain.js";
+import { NEED_P4C, compileP4 } from "./toolchain.js";
+import { describeWith } from "../support/skips.js";
 
-describe.skipIf(!HAVE_P4C)("basic.p4 compiled by p4c vs the hand-written fixture", () => {
+describeWith("basic.p4 compiled by p4c vs the hand-written fixture", [NEED_P4C], () => {
   it("produce the same packets", () => {
     const compiled = compileP4(readFileSync(join(import.meta.dirname, "p4", "basic.p4"), "utf8"), "basic");
     const w = basicWorkload();

@@ -6,11 +6,12 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { loadPipeline, type Engine } from "../../src/switch/engine/index.js";
 import { basicWorkload, biggerWorkload } from "../../bench/switch.js";
 import { runSimpleSwitch } from "./simple-switch-runner.js";
-import { HAVE_P4C, HAVE_SIMPLE_SWITCH, compileP4 } from "./toolchain.js";
+import { NEED_P4C, NEED_SIMPLE_SWITCH, compileP4 } from "./toolchain.js";
+import { describeWith, skipUnless } from "../support/skips.js";
 import { ipv4Packet } from "./fixtures.js";
 
 function engineOutputs(e: Engine, port: number, packets: readonly Uint8Array[]): Map<number, Uint8Array[]> {
@@ -26,7 +27,7 @@ function engineOutputs(e: Engine, port: number, packets: readonly Uint8Array[]):
 
 const hex = (m: Map<number, Uint8Array[]>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0] - b[0]).map(([p, l]) => [p, l.map((d) => Buffer.from(d).toString("hex"))]));
 
-describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", () => {
+describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () => {
   for (const w of [basicWorkload(), biggerWorkload()]) {
     it(w.name, async () => {
       const pkts = [...w.packets.slice(0, 64), ipv4Packet({ dst: 0x0b000001 }), ipv4Packet({ ttl: 1, dst: 0x0a000101 }), ipv4Packet({ ttl: 0, dst: 0x0a000201 })];
@@ -39,7 +40,8 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", (
     }, 60_000);
   }
 
-  it.skipIf(!HAVE_P4C)("features.p4: unicast, multicast, clone, resubmit, recirculate, varbit, stacks", async () => {
+  it("features.p4: unicast, multicast, clone, resubmit, recirculate, varbit, stacks", async (ctx) => {
+    skipUnless(ctx, [NEED_P4C]);
     const json = compileP4(readFileSync(join(import.meta.dirname, "p4", "features.p4"), "utf8"), "features");
     const cli = [
       "table_add I.fwd I.set_port 0x0800 => 2",
@@ -90,8 +92,9 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch, byte for byte", (
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch on random traffic", () => {
-  it.skipIf(!HAVE_P4C)("features.p4 with random frames (parser errors, stacks, varbit, hashes, selector, meter)", async () => {
+describeWith("engine vs simple_switch on random traffic", [NEED_SIMPLE_SWITCH], () => {
+  it("features.p4 with random frames (parser errors, stacks, varbit, hashes, selector, meter)", async (ctx) => {
+    skipUnless(ctx, [NEED_P4C]);
     const json = compileP4(readFileSync(join(import.meta.dirname, "p4", "features.p4"), "utf8"), "features");
     const cli = ["table_add I.fwd I.set_port 0x0800 => 2", "table_add I.fwd I.do_mcast 0x0801 => 9", "table_add I.fwd I.set_port 0x88b5 => 3", "table_add I.fwd I.set_port 0x88b6 => 1", "mc_mgrp_create 9", "mc_node_create 4 1 2 3", "mc_node_associate 9 0"];
     // an action selector group of five members, picked by crc16 of the source MAC
@@ -134,9 +137,10 @@ describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch on random traffic"
   }, 60_000);
 });
 
-describe.skipIf(!HAVE_SIMPLE_SWITCH)("engine vs simple_switch on the project's data plane", () => {
+describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE_SWITCH], () => {
   const path = join(import.meta.dirname, "..", "..", "p4", "build", "p4cast.json");
-  it.skipIf(!existsSync(path))("p4/build/p4cast.json: routes, multicast trees, session encapsulation, random frames", async () => {
+  it("p4/build/p4cast.json: routes, multicast trees, session encapsulation, random frames", async (ctx) => {
+    skipUnless(ctx, [{ tool: "p4/build/p4cast.json", missing: existsSync(path) ? undefined : "not built (make p4)" }]);
     const json = JSON.parse(readFileSync(path, "utf8"));
     const e = loadPipeline(json);
     const cli: string[] = [];

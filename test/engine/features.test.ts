@@ -6,10 +6,11 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { loadPipeline, type DigestMessage, type Engine } from "../../src/switch/engine/index.js";
 import { csum16, hashAlgo } from "../../src/switch/engine/hashes.js";
-import { HAVE_P4C, compileP4 } from "./toolchain.js";
+import { NEED_P4C, compileP4 } from "./toolchain.js";
+import { describeWith } from "../support/skips.js";
 
 const SRC = readFileSync(join(import.meta.dirname, "p4", "features.p4"), "utf8");
 
@@ -45,8 +46,8 @@ function frame(etype: number, extra: number[] = [], src = 0x0000aabbccddn): Uint
 
 const act = (action: string, ...args: number[]) => ({ kind: "action" as const, call: { action, args: args.map(BigInt) } });
 
-describe.skipIf(!HAVE_P4C)("features.p4 compiled by p4c-bm2-ss", () => {
-  const json = HAVE_P4C ? compileP4(SRC, "features") : undefined;
+describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
+  const json = compileP4(SRC, "features");
   let now = 1_000_000n;
   const mk = (): Engine => {
     const e = loadPipeline(json, { clock: () => now });

@@ -1,43 +1,61 @@
 /**
  * p4c's own v1model test programs with their STF expectations, compiled by
- * the real p4c-bm2-ss and run through the engine. Needs p4c and the local
- * mirror of p4lang/p4c; skipped otherwise. Nothing from p4c is committed.
+ * the real p4c-bm2-ss and run through the engine. Needs p4c-bm2-ss and a p4c
+ * source tree in P4C_SRC (a checkout, or a git directory read at HEAD);
+ * without them the suite skips and says which is missing. Nothing from p4c
+ * is committed.
+ *
+ * A sample p4c rejects is listed in the output. Rejections named in
+ * p4c-samples-rejections.txt (with the reason) are expected; any other
+ * rejection, a timeout or a crash of p4c fails.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { EngineError, loadPipeline } from "../../src/switch/engine/index.js";
-import { runStf } from "./stf.js";
-import { HAVE_MIRROR, HAVE_P4C, samplesDir } from "./toolchain.js";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { EngineError, loadPipeline } from "../../src/switch/engine/index.js";
+import { describeWith } from "../support/skips.js";
+import { runStf } from "./stf.js";
+import { NEED_P4C, NEED_P4C_SRC, P4C_SRC, compileFile, samplesDir } from "./toolchain.js";
+import { readExpectations } from "./expectations.js";
 
 /** Samples whose STF uses commands or externs the engine does not model (reason). */
 const KNOWN_SKIPS = new Map<string, string>([]);
 
-describe.skipIf(!HAVE_P4C || !HAVE_MIRROR)("p4c testdata (v1model) with STF expectations", () => {
-  const dir = HAVE_P4C && HAVE_MIRROR ? samplesDir() : "";
+const EXPECTED_REJECTIONS = readExpectations(join(import.meta.dirname, "p4c-samples-rejections.txt"));
+
+describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C_SRC], () => {
+  const dir = samplesDir();
   // every STF whose program is written for v1model
-  const stfs = dir
-    ? execFileSync("sh", ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`], { encoding: "utf8" })
-        .split("\n")
-        .filter((x) => x)
-    : [];
+  const stfs = execFileSync("sh", ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`], { encoding: "utf8" })
+    .split("\n")
+    .filter((x) => x);
+  console.log(`[p4cast tests] p4c samples: ${typeof P4C_SRC === "string" ? P4C_SRC : P4C_SRC.describe()}: ${stfs.length} v1model programs with an STF`);
   const outDir = join(tmpdir(), "p4cast-engine-json", "samples-out");
   mkdirSync(outDir, { recursive: true });
+  const rejected: string[] = [];
+
+  afterAll(() => {
+    if (rejected.length) console.log(`[p4cast tests] p4c rejected ${rejected.length} sample${rejected.length === 1 ? "" : "s"}:\n${rejected.map((r) => `  ${r}`).join("\n")}`);
+    const unused = [...EXPECTED_REJECTIONS.keys()].filter((n) => !rejected.some((r) => r.startsWith(`${n}:`)) && stfs.some((s) => s.endsWith(`/${n}.stf`)));
+    if (unused.length) console.log(`[p4cast tests] p4c-samples-rejections.txt names samples p4c now compiles: ${unused.join(", ")}`);
+  });
+
   for (const stf of stfs) {
     const name = stf.split("/").pop()!.replace(/\.stf$/, "");
     const p4 = join(dir, `${name}.p4`);
-    if (!existsSync(p4)) continue;
-    it.skipIf(KNOWN_SKIPS.has(name))(name, (ctx) => {
+    it(name, (ctx) => {
+      const known = KNOWN_SKIPS.get(name);
+      if (known) ctx.skip(known);
       const out = join(outDir, `${name}.json`);
       if (!existsSync(out)) {
-        try {
-          execFileSync("p4c-bm2-ss", ["-I", dir, "-o", out, p4], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
-        } catch {
-          ctx.skip(); // p4c itself rejects it (negative or arch-specific test)
-          return;
+        const r = compileFile(p4, out, [dir]);
+        if (!r.ok) {
+          const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
+          rejected.push(`${name}: ${r.kind}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`);
+          if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
+          throw new Error(`p4c-bm2-ss ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}: ${r.detail}${r.kind === "rejected" ? "\nif p4c is right to reject it, add it with the reason to test/engine/p4c-samples-rejections.txt" : ""}`);
         }
       }
       const json = JSON.parse(readFileSync(out, "utf8"));

@@ -5,13 +5,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
+import { describeWith } from "../support/skips.js";
 import { loadPipeline } from "../../src/switch/engine/index.js";
 import { ipv4Packet } from "./fixtures.js";
 
 const PATH = join(import.meta.dirname, "..", "..", "p4", "build", "p4cast.json");
 
-describe.skipIf(!existsSync(PATH))("p4/build/p4cast.json", () => {
+describeWith("p4/build/p4cast.json", [{ tool: "p4/build/p4cast.json", missing: existsSync(PATH) ? undefined : "not built (make p4)" }], () => {
   const json = existsSync(PATH) ? JSON.parse(readFileSync(PATH, "utf8")) : undefined;
   it("loads, and every table is visible through the runtime API", () => {
     const e = loadPipeline(json);

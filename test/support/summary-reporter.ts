@@ -1,20 +1,71 @@
-/** Prints one closing line, "N passed, N failed, N skipped", after the run. */
-import type { Reporter, TestModule } from "vitest/node";
+/**
+ * Prints the closing lines after the run: "N passed, N failed, N skipped"
+ * (tests), the files skipped entirely (every test skipped, or none
+ * registered) with their reasons, and the tools whose absence caused skips
+ * (from skip notes of the form "missing <tool>: <detail>", test/support/
+ * skips.ts). A skip without a note is listed too, so no skip is silent.
+ */
+import { relative } from "node:path";
+import type { Reporter, TestCase, TestModule } from "vitest/node";
+
+export interface SkipSummary {
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+  /** Files whose every test was skipped (or that registered none), with their reasons. */
+  readonly skippedFiles: { file: string; reasons: string[] }[];
+  /** Tools named in skip notes, sorted. */
+  readonly missingTools: string[];
+  /** Skipped tests without a note: "file > test". */
+  readonly unexplained: string[];
+}
+
+export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd()): SkipSummary {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  const skippedFiles: { file: string; reasons: string[] }[] = [];
+  const tools = new Set<string>();
+  const unexplained: string[] = [];
+  for (const m of modules) {
+    const file = relative(root, m.moduleId);
+    const tests: TestCase[] = [...m.children.allTests()];
+    const reasons = new Set<string>();
+    let fileSkipped = 0;
+    for (const t of tests) {
+      const r = t.result();
+      if (r.state === "passed") passed++;
+      else if (r.state === "failed") failed++;
+      else {
+        skipped++;
+        fileSkipped++;
+        const note = r.state === "skipped" ? r.note : undefined;
+        if (note) {
+          reasons.add(note);
+          for (const mt of note.matchAll(/missing ([^:;]+):/g)) tools.add(mt[1]!.trim());
+        } else unexplained.push(`${file} > ${t.fullName}`);
+      }
+    }
+    if (m.state() === "failed" && tests.length === 0) failed++;
+    else if (tests.length === 0) skippedFiles.push({ file, reasons: ["registered no tests"] });
+    else if (fileSkipped === tests.length) skippedFiles.push({ file, reasons: reasons.size ? [...reasons] : ["every test skipped, without a reason"] });
+  }
+  return { passed, failed, skipped, skippedFiles, missingTools: [...tools].sort(), unexplained };
+}
+
+export function formatSummary(s: SkipSummary): string {
+  const lines = [""];
+  for (const f of s.skippedFiles) lines.push(`skipped suite ${f.file}: ${f.reasons.join("; ")}`);
+  for (const u of s.unexplained) lines.push(`skipped without a reason: ${u}`);
+  lines.push(
+    `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ${s.skippedFiles.length} suite${s.skippedFiles.length === 1 ? "" : "s"} (files) skipped` +
+      (s.missingTools.length ? `; missing: ${s.missingTools.join(", ")}` : ""),
+  );
+  return lines.join("\n") + "\n";
+}
 
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
-    for (const m of modules) {
-      for (const t of m.children.allTests()) {
-        const s = t.result().state;
-        if (s === "passed") passed++;
-        else if (s === "failed") failed++;
-        else skipped++;
-      }
-      if (m.state() === "failed" && [...m.children.allTests()].length === 0) failed++;
-    }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    process.stdout.write(formatSummary(summarise(modules)));
   }
 }

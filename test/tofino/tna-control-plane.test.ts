@@ -12,12 +12,16 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
+import { describeWith } from "../support/skips.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const includeDir = process.env.TOFINO_INCLUDE ?? "/opt/p4src/tofino-include";
+const includeDir = process.env.TOFINO_INCLUDE ?? "";
 const hasP4test = spawnSync("sh", ["-c", "command -v p4test"], { stdio: "ignore" }).status === 0;
-const skip = !hasP4test || !existsSync(join(includeDir, "tna.p4"));
+const needs = [
+  { tool: "p4test", missing: hasP4test ? undefined : "not on PATH (install p4c: https://github.com/p4lang/p4c)" },
+  { tool: "TOFINO_INCLUDE", missing: !includeDir ? "not set (docs/tofino.md)" : !existsSync(join(includeDir, "tna.p4")) ? `no tna.p4 in ${includeDir} (docs/tofino.md)` : undefined },
+];
 
 interface Api {
   tables: Map<string, { keys: string[]; actions: string[]; size: number }>;
@@ -84,7 +88,7 @@ function tnaApi(p4: string): Api {
 
 const diff = <T,>(a: Map<string, T>, b: Map<string, T>) => [...a.keys()].filter((k) => !b.has(k)).sort();
 
-describe.skipIf(skip)("TNA control-plane API vs the v1model P4Info", () => {
+describeWith("TNA control-plane API vs the v1model P4Info", needs, () => {
   let tna: Api;
   const v1 = v1modelApi();
 
@@ -132,4 +136,3 @@ describe.skipIf(skip)("TNA control-plane API vs the v1model P4Info", () => {
     for (const [n, r] of tna.registers) expect(r.width, n).toBe(32); // every cell a 32-bit P4Runtime bitstring
   });
 });
-if (skip) console.log("[p4cast tests] TNA control-plane check skipped: p4test or the Tofino include files are missing (docs/tofino.md)");

@@ -7,9 +7,10 @@
 import { SingleBar, Presets } from "cli-progress";
 import type { Command } from "commander";
 import { Controller, type DeployReport } from "../../controller/controller.js";
-import { EmbeddedNetwork } from "../../controller/lab/embedded-network.js";
+import { listeningLines, notRunningError, startNetwork, unreachableSwitches, untilSignal, type RunningNetwork } from "../network.js";
+import { protectionWarnings } from "../coverage.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
-import { printRows } from "../output.js";
+import { plural, printRows } from "../output.js";
 import { publishRunState } from "../run-state.js";
 
 interface DeployOptions extends TopologyOptions {
@@ -40,21 +41,32 @@ export function registerDeploy(program: Command): void {
       .description("program every switch of a topology (only the difference is written)")
       .option("--run", "stay up: heartbeats, failover, restarts, joins")
       .option("--no-heartbeats", "with --run: do not watch links")
-      .option("--embedded", "bring the topology up on in-process embedded switches first (implies --run)"),
+      .option("--embedded", "first bring the topology up on in-process embedded switches, on the file's grpc addresses (implies --run; Ctrl-C stops)"),
   ).action(async (o: DeployOptions) => {
     const topology = readTopology(o);
     const pipeline = await readPipeline(o);
-    const net = o.embedded ? await EmbeddedNetwork.start(topology) : undefined;
+    const eid = electionId(o);
+    const warnings = protectionWarnings(topology);
+    let net: RunningNetwork | undefined;
+    if (o.embedded) {
+      net = await startNetwork(topology, "embedded", "topology");
+      // With --output json, stdout carries only the report.
+      (o.output === "json" ? process.stderr : process.stdout).write(`${topology.name}: ${topology.switches.length} embedded switches listening:\n${listeningLines(topology, net)}\n`);
+    } else {
+      const down = await unreachableSwitches(topology);
+      if (down.length) throw notRunningError(o.topology, down, topology.switches.length);
+    }
     const ctl = new Controller({
       topology,
       pipeline,
-      electionId: electionId(o),
+      electionId: eid,
       // With --run a controller whose election id is not the highest stays up as a backup and takes over.
       allowBackup: !!(o.run || o.embedded),
-      ...(net ? { grpcAddress: net.grpcAddress } : {}),
       log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
     const cleanups: (() => void)[] = [];
+    // Staying up: a Ctrl-C from here on (during the deploy too) stops cleanly.
+    const signalled = o.run || o.embedded ? untilSignal() : undefined;
     const bar = o.output === "table" && process.stderr.isTTY ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic) : undefined;
     try {
       await ctl.connect();
@@ -62,8 +74,8 @@ export function registerDeploy(program: Command): void {
       ctl.on("programmed", () => bar?.increment());
       const report = await ctl.deploy();
       bar?.stop();
-      printDeploy(o, report);
-      if (!o.run && !o.embedded) return;
+      printDeploy(o, { ...report, warnings: [...report.warnings, ...warnings] });
+      if (!signalled) return;
       // A long-running controller reports a failure it did not expect and keeps running (docs/reliability.md).
       process.on("unhandledRejection", (e) => process.stderr.write(`${new Date().toISOString()} fault: unexpected: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
       if (report.backupOn.length > 0) {
@@ -74,16 +86,15 @@ export function registerDeploy(program: Command): void {
       for (const ev of ["fault", "linkDown", "linkUp", "switchLost", "role", "reprogrammed", "takeover", "resynced", "failover"] as const) ctl.on(ev, () => published.update());
       cleanups.push(() => published.stop());
       if (o.heartbeats) ctl.startHeartbeats();
-      process.stderr.write(`running: ${topology.switches.length} switches, ${topology.sessions.length} sessions; Ctrl-C stops\n`);
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
+      process.stderr.write(`running: ${topology.switches.length} switches, ${plural(topology.sessions.length, "session")}; Ctrl-C stops\n`);
+      const sig = await signalled;
+      process.stderr.write(`${sig}: stopping${net ? " the controller and the embedded switches" : " the controller"}\n`);
     } finally {
       bar?.stop();
       for (const c of cleanups) c();
       await ctl.close();
       await net?.stop();
     }
+    if (o.embedded || o.run) process.stderr.write("stopped\n");
   });
 }

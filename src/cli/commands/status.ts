@@ -1,20 +1,22 @@
 /**
- * `p4cast status`: what the switches of a topology hold and how the
- * sessions are laid out: reachability, primary/backup (this command connects
- * as a backup unless --election-id is higher than the controller's), pipeline
- * cookie, entry counts; per session its ingress router, last hops, tree and
- * overlay; per link whether heartbeats are answered right now (read twice,
- * two heartbeat intervals apart).
+ * `p4cast status`: what the switches of a topology hold: reachability,
+ * primary/backup (this command connects as a backup unless --election-id is
+ * higher than the controller's), pipeline cookie, entry counts; per session
+ * the tree installed now (read from the switches' session entries and PRE
+ * groups, installed-state.ts), the overlay copies fed now, and whether that
+ * is what the file plans (after a failover it is not); per link whether
+ * heartbeats are answered right now (read twice, two heartbeat intervals
+ * apart) and which links are down.
  */
 import type { Command } from "commander";
 import { P4RuntimeClient } from "../../client/client.js";
-import type { DecodedOf } from "../../client/entities/entity.js";
 import { pipelineCookie } from "../../controller/pipeline.js";
 import { planNetwork } from "../../controller/plan/network-plan.js";
-import { HB_COUNTER } from "../../controller/runtime/heartbeat.js";
 import { NetworkGraph } from "../../controller/topology/graph.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
 import { printRows, toJson } from "../output.js";
+import { notRunningError, unreachableSwitches } from "../network.js";
+import { switchStateSource, type InstalledState } from "../installed-state.js";
 import Table from "cli-table3";
 
 export function registerStatus(program: Command): void {
@@ -23,6 +25,8 @@ export function registerStatus(program: Command): void {
     .action(async (o: TopologyOptions & { links: boolean }) => {
       const topology = readTopology(o);
       const pipeline = await readPipeline(o);
+      const down = await unreachableSwitches(topology);
+      if (down.length === topology.switches.length) throw notRunningError(o.topology, down, topology.switches.length);
       const graph = new NetworkGraph(topology);
       const plan = planNetwork({ graph });
       const clients = new Map<string, P4RuntimeClient>();
@@ -47,44 +51,59 @@ export function registerStatus(program: Command): void {
           }
         }),
       );
-      // Link liveness: heartbeat counters must move between two reads.
-      const links: { link: string; state: string }[] = [];
-      if (o.links) {
-        const read = async () =>
-          new Map(
-            await Promise.all(
-              [...clients].map(async ([n, c]) => [n, c.hasP4Info ? ((await c.readAll({ kind: "counterEntry", counter: HB_COUNTER }).catch(() => [])) as DecodedOf<"counterEntry">[]) : []] as const),
-            ),
-          );
-        const before = await read();
-        await new Promise((r) => setTimeout(r, 2 * topology.heartbeat.intervalMs + 50));
-        const after = await read();
-        topology.links.forEach((_l, i) => {
-          const name = graph.linkName(i);
-          const answered = [...plan.peers].some(([sw, peers]) =>
-            peers.some((p) => p.link === i && (after.get(sw)?.find((x) => Number(x.index) === p.index)?.data.packets ?? 0n) > (before.get(sw)?.find((x) => Number(x.index) === p.index)?.data.packets ?? 0n)),
-          );
-          links.push({ link: name, state: answered ? "up (heartbeats answered)" : "no heartbeats (down, or no controller running)" });
-        });
+      // What is installed now, read from the switches (another StateSource,
+      // e.g. a running controller's, can take its place).
+      const source = switchStateSource({ topology, graph, plan, clients, links: o.links });
+      let installed: InstalledState;
+      try {
+        installed = await source.read();
+      } finally {
+        for (const c of clients.values()) c.close();
       }
-      const sessions = [...plan.sessions.values()].map((sp) => ({
-        session: sp.session.id,
-        redundancy: sp.session.redundancy,
-        ingress: sp.ingress,
-        lastHops: [...sp.lastHops.keys()].join(" "),
-        tree: [...sp.tree.children].flatMap(([from, adj]) => adj.map((a) => `${from}→${a.to}`)).join(" "),
-        overlay: [...sp.overlays, ...sp.standby].map(([lh, ov]) => `${lh}: ${[sp.ingress, ...ov.path.map((a) => a.to)].join("→")}${sp.standby.has(lh) ? " (standby)" : ""}`).join("; "),
-      }));
-      for (const c of clients.values()) c.close();
+      const chain = (ingress: string, path: readonly { to: string }[]) => [ingress, ...path.map((a) => a.to)].join("→");
+      const sessions = [...plan.sessions.values()].map((sp) => {
+        const inst = installed.sessions.find((x) => x.session === sp.session.id);
+        const fileTree = [...sp.tree.children].flatMap(([from, adj]) => adj.map((a) => `${from}→${a.to}`));
+        const fileOverlays = [...sp.overlays.keys()].sort();
+        const same = inst !== undefined && inst.ingress !== undefined && [...inst.tree].sort().join(" ") === [...fileTree].sort().join(" ") && inst.overlays.join(" ") === fileOverlays.join(" ");
+        return {
+          session: sp.session.id,
+          redundancy: sp.session.redundancy,
+          ingress: inst?.ingress ?? "-",
+          lastHops: inst?.lastHops.join(" ") ?? "",
+          tree: inst?.tree.join(" ") ?? "",
+          overlaysActive: inst?.overlays ?? [],
+          installed: inst?.ingress !== undefined,
+          asInFile: same,
+          fileTree: fileTree.join(" "),
+          fileOverlay: [...sp.overlays, ...sp.standby].map(([lh, ov]) => `${lh}: ${chain(sp.ingress, ov.path)}${sp.standby.has(lh) ? " (standby)" : ""}`).join("; "),
+        };
+      });
+      const links = installed.links;
+
       if (o.output === "json") {
-        process.stdout.write(toJson({ switches, sessions, links, expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig) }) + "\n");
+        process.stdout.write(toJson({ switches, source: installed.source, sessions, links, expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig) }) + "\n");
         return;
       }
       printRows("table", ["switch", "address", "reachable", "role", "pipeline", "entries"], switches.map((s) => [s.switch, s.address, s.reachable ? "yes" : `no: ${"error" in s ? s.error : ""}`, s.role, s.pipeline, s.entries]), switches);
-      const t = new Table({ head: ["session", "mode", "ingress", "last hops", "tree", "overlay"], style: { head: [], border: [] }, wordWrap: true, colWidths: [9, 20, 9, 14, 40, 50] });
-      for (const s of sessions) t.push([s.session, s.redundancy, s.ingress, s.lastHops, s.tree, s.overlay || "-"]);
-      process.stdout.write(t.toString() + "\n");
-      if (links.length) printRows("table", ["link", "state"], links.map((l) => [l.link, l.state]), links);
-      if (switches.some((s) => !s.reachable)) process.exitCode = 3;
+      const t = new Table({ head: ["session", "mode", "ingress", "last hops", "installed tree", "overlay copies now", "vs. the file"], style: { head: [], border: [] }, wordWrap: true, colWidths: [9, 20, 9, 12, 36, 16, 40] });
+      for (const s of sessions)
+        t.push([
+          s.session,
+          s.redundancy,
+          s.ingress,
+          s.lastHops || "-",
+          s.installed ? s.tree || "(no tree)" : "not installed",
+          s.overlaysActive.join(" ") || "-",
+          !s.installed ? `planned: ${s.fileTree}` : s.asInFile ? "as planned" : `differs (failover?); the file's tree: ${s.fileTree}`,
+        ]);
+      process.stdout.write(`installed state, read from ${installed.source}:\n${t.toString()}\n`);
+      const linksDown = links.filter((l) => l.state === "down");
+      if (links.length) printRows("table", ["link", "state"], links.map((l) => [l.link, l.detail]), links);
+      if (links.length) process.stdout.write(linksDown.length ? `links down: ${linksDown.map((l) => l.link).join(", ")}\n` : links.every((l) => l.state === "up") ? "links down: none\n" : "");
+      if (switches.some((s) => !s.reachable)) {
+        process.stderr.write(`hint: ${notRunningError(o.topology, down, topology.switches.length).hint}\n`);
+        process.exitCode = 3;
+      }
     });
 }

@@ -53,6 +53,16 @@ export function registerSwitch(program: Command): void {
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
       parseAddress(o.grpc, "--grpc");
       const deviceId = parseInteger(o.deviceId, "--device-id");
+      // Replay files are read before the switch starts: a bad one is bad usage.
+      const replays = o.replay.map((r) => {
+        const rm = /^(\d+)=(.+)$/.exec(r);
+        if (!rm) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
+        try {
+          return { port: Number(rm[1]), frames: readPcap(rm[2]!).map((rec) => rec.data) };
+        } catch (e) {
+          throw new CliError(`--replay ${r}: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage, "--replay takes a pcap file (libpcap format, e.g. written by tcpdump -w or --pcap-dir)");
+        }
+      });
       const cpuPort = Number(parseInteger(o.cpuPort, "--cpu-port"));
       const sw = new EmbeddedSwitch({
         name: o.name,
@@ -78,15 +88,15 @@ export function registerSwitch(program: Command): void {
         const { port, ifname } = parsed;
         sw.attach(port, new RawSocketPort(ifname, { name: `${o.name}-port${port}` }));
       }
-      await sw.listen(o.grpc).catch((e: unknown) => {
-        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failed, "is another server listening there, or is the address not one of this machine's?");
-      });
-      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc}, device ${deviceId}, CPU port ${cpuPort}\n`);
-      for (const r of o.replay) {
-        const m = /^(\d+)=(.+)$/.exec(r);
-        if (!m) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
-        for (const rec of readPcap(m[2]!)) sw.inject(Number(m[1]), rec.data);
+      let bound: number;
+      try {
+        bound = await sw.listen(o.grpc);
+      } catch (e) {
+        await sw.close();
+        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failed, "is another switch listening on that address? pick another --grpc");
       }
+      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc.replace(/:\d+$/, `:${bound}`)}, device ${deviceId}, CPU port ${cpuPort}\n`);
+      for (const r of replays) for (const f of r.frames) sw.inject(r.port, f);
       const stop = () => {
         void sw.close().then(() => process.exit(0));
       };

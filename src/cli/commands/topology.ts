@@ -6,7 +6,8 @@
 import type { Command } from "commander";
 import { loadTopology } from "../../controller/topology/load.js";
 import { resolve } from "../../controller/topology/addressing.js";
-import { printRows, toJson } from "../output.js";
+import { plural, printRows, toJson } from "../output.js";
+import { protectionWarnings } from "../coverage.js";
 
 export function registerTopology(program: Command): void {
   const cmd = program.command("topology").description("check a topology file, or print its derived addresses");
@@ -15,7 +16,10 @@ export function registerTopology(program: Command): void {
     .description("validate the file; exit 2 with every problem and its path")
     .action((file: string) => {
       const t = loadTopology(file);
-      process.stdout.write(`${file}: ok (${t.switches.length} switches, ${t.hosts.length} hosts, ${t.links.length} links, ${t.sessions.length} sessions)\n`);
+      process.stdout.write(
+        `${file}: ok (${plural(t.switches.length, "switch", "switches")}, ${plural(t.hosts.length, "host")}, ${plural(t.links.length, "link")}, ${plural(t.sessions.length, "session")})\n`,
+      );
+      for (const w of protectionWarnings(t)) process.stdout.write(`warning: ${w}\n`);
     });
   cmd
     .command("resolve <file>")

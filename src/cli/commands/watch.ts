@@ -12,7 +12,8 @@ import { planNetwork } from "../../controller/plan/network-plan.js";
 import { HB_COUNTER } from "../../controller/runtime/heartbeat.js";
 import { NetworkGraph } from "../../controller/topology/graph.js";
 import { addTopologyOptions, electionId, readTopology, type TopologyOptions } from "../controller-options.js";
-import { toJson } from "../output.js";
+import { CliError, EXIT, toJson } from "../output.js";
+import { notRunningError, unreachableSwitches } from "../network.js";
 
 const COUNTERS = {
   delivered: "ingress.dedup.dedup_delivered_counter",
@@ -26,11 +27,17 @@ const COUNTERS = {
 export function registerWatch(program: Command): void {
   addTopologyOptions(program.command("watch").description("live heartbeats and session counters of a running deployment"), "1")
     .option("--interval <ms>", "refresh period", "1000")
-    .option("--count <n>", "stop after n refreshes (default: until Ctrl-C)")
-    .action(async (o: TopologyOptions & { interval: string; count?: string }) => {
+    .option("--count <n>", "stop after n refreshes (default: until Ctrl-C); --once is --count 1")
+    .option("--once", "one refresh, then exit")
+    .action(async (o: TopologyOptions & { interval: string; count?: string; once?: boolean }) => {
+      if (o.once) o.count = "1";
       const topology = readTopology(o);
       const graph = new NetworkGraph(topology);
       const plan = planNetwork({ graph });
+      if (o.count !== undefined && !/^[1-9]\d*$/.test(o.count)) throw new CliError(`--count must be a positive integer (got "${o.count}")`, EXIT.usage);
+      if (!/^[1-9]\d*$/.test(o.interval)) throw new CliError(`--interval must be a positive number of milliseconds (got "${o.interval}")`, EXIT.usage);
+      const down = await unreachableSwitches(topology);
+      if (down.length) throw notRunningError(o.topology, down, topology.switches.length);
       const clients = new Map<string, P4RuntimeClient>();
       await Promise.all(
         topology.switches.map(async (s) => {
@@ -51,7 +58,7 @@ export function registerWatch(program: Command): void {
       for (let n = 0; n < limit && !stop; n++) {
         const hb = new Map(await Promise.all(topology.switches.map(async (s) => [s.name, await read(s.name, HB_COUNTER)] as const)));
         const links = [...plan.peers].flatMap(([sw, peers]) =>
-          peers.map((p) => ({ link: graph.linkName(p.link), from: sw, responses: Number((hb.get(sw)?.get(p.index) ?? 0n) - (prevHb.get(sw)?.get(p.index) ?? hb.get(sw)?.get(p.index) ?? 0n)) })),
+          peers.map((p) => ({ link: graph.linkName(p.link), from: sw, total: hb.get(sw)?.get(p.index) ?? 0n, responses: Number((hb.get(sw)?.get(p.index) ?? 0n) - (prevHb.get(sw)?.get(p.index) ?? hb.get(sw)?.get(p.index) ?? 0n)) })),
         );
         prevHb = hb;
         const sessions = [];
@@ -73,8 +80,8 @@ export function registerWatch(program: Command): void {
         if (o.output === "json") {
           process.stdout.write(toJson({ time: new Date().toISOString(), links, sessions }) + "\n");
         } else {
-          const lt = new Table({ head: ["link", "seen from", `responses / ${o.interval} ms`], style: { head: [], border: [] } });
-          for (const l of links) lt.push([l.link, l.from, n === 0 ? "-" : l.responses]);
+          const lt = new Table({ head: ["link", "seen from", "heartbeat responses (total)", `in the last ${o.interval} ms`], style: { head: [], border: [] } });
+          for (const l of links) lt.push([l.link, l.from, String(l.total), n === 0 ? "-" : l.responses]);
           const st = new Table({ head: ["session", "last hop", "delivered", "duplicate", "too old", "green", "yellow", "red"], style: { head: [], border: [] } });
           for (const s of sessions) st.push([s.session, s.lastHop, String(s.delivered), String(s.duplicate), String(s.tooOld), String(s.green), String(s.yellow), String(s.red)]);
           if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");

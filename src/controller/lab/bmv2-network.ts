@@ -22,6 +22,7 @@ import { HostPort } from "../../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
+import { AddressInUseError, addressFree } from "./embedded-network.js";
 
 /** Which program each switch process runs. */
 export type SwitchProgram = "simple_switch_grpc" | "p4cast";
@@ -94,13 +95,21 @@ export class Bmv2Network {
   private constructor(
     readonly topology: Topology,
     readonly program: SwitchProgram,
+    private readonly addressing: "random" | "topology",
   ) {}
 
-  static async start(topology: Topology, opts: { program?: SwitchProgram } = {}): Promise<Bmv2Network> {
+  /**
+   * `program`: simple_switch_grpc (default) or embedded switches as
+   * `p4cast switch` processes. `addresses`: "random" (default) picks free
+   * loopback ports; "topology" uses every switch's `grpc` and `thrift`
+   * addresses from the topology file (refused, naming the switch, when one
+   * is taken).
+   */
+  static async start(topology: Topology, opts: { program?: SwitchProgram; addresses?: "random" | "topology" } = {}): Promise<Bmv2Network> {
     const program = opts.program ?? "simple_switch_grpc";
     const why = bmv2NetworkUnavailable(program);
     if (why) throw new Error(why);
-    const net = new Bmv2Network(topology, program);
+    const net = new Bmv2Network(topology, program, opts.addresses ?? "random");
     try {
       await net.build();
     } catch (e) {
@@ -157,7 +166,16 @@ export class Bmv2Network {
       }
     };
     const assigned = new Map<string, [number, number]>();
-    for (const s of t.switches) assigned.set(s.name, [await pick(), await pick()]);
+    if (this.addressing === "topology") {
+      for (const s of t.switches) {
+        const thrift = s.thrift ?? "127.0.0.1:9090";
+        for (const a of [s.grpc, thrift]) {
+          const why = await addressFree(a);
+          if (why) throw new AddressInUseError(s.name, a, why);
+        }
+        assigned.set(s.name, [Number(s.grpc.slice(s.grpc.lastIndexOf(":") + 1)), Number(thrift.slice(thrift.lastIndexOf(":") + 1))]);
+      }
+    } else for (const s of t.switches) assigned.set(s.name, [await pick(), await pick()]);
     await Promise.all(
       t.switches.map(async (s) => {
         const [grpcPort, thriftPort] = assigned.get(s.name)!;
@@ -165,7 +183,7 @@ export class Bmv2Network {
           CLI_MAIN,
           "switch",
           "--grpc",
-          `127.0.0.1:${grpcPort}`,
+          `${this.grpcHost(s)}:${grpcPort}`,
           "--device-id",
           String(s.deviceId),
           "--cpu-port",
@@ -189,7 +207,7 @@ export class Bmv2Network {
           ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
           "--",
           "--grpc-server-addr",
-          `127.0.0.1:${grpcPort}`,
+          `${this.grpcHost(s)}:${grpcPort}`,
           "--cpu-port",
           String(s.cpuPort),
         ];
@@ -210,7 +228,7 @@ export class Bmv2Network {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`${this.program} for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
       const up = await new Promise<boolean>((resolve) => {
-        const s = connect(grpcPort, "127.0.0.1");
+        const s = connect(grpcPort, this.grpcHost(this.topology.switches.find((x) => x.name === name)!));
         s.once("connect", () => {
           s.destroy();
           resolve(true);
@@ -232,7 +250,11 @@ export class Bmv2Network {
     }
   }
 
-  grpcAddress = (s: SwitchSpec): string => `127.0.0.1:${this.procs.get(s.name)!.grpcPort}`;
+  private grpcHost(s: SwitchSpec): string {
+    return this.addressing === "topology" ? s.grpc.slice(0, s.grpc.lastIndexOf(":")) : "127.0.0.1";
+  }
+
+  grpcAddress = (s: SwitchSpec): string => `${this.grpcHost(s)}:${this.procs.get(s.name)!.grpcPort}`;
 
   thriftAddress = (s: SwitchSpec): { host: string; port: number } => ({ host: "127.0.0.1", port: this.procs.get(s.name)!.thriftPort });
 

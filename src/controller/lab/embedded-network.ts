@@ -9,10 +9,42 @@ import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
 import { HostPort, VirtualLink } from "../../switch/ports/virtual-link.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
+import { createServer } from "node:net";
 
 export interface EmbeddedNetworkOptions {
   readonly logLevel?: LogLevel;
   readonly pcapDir?: string;
+  /**
+   * "random" (default): every switch listens on a free loopback port (tests,
+   * the demo). "topology": on the switch's `grpc` address from the topology
+   * file, so that other commands (status, watch, table ...) find it there;
+   * an address that is taken is refused with the switch's name.
+   */
+  readonly addresses?: "random" | "topology";
+}
+
+/** A switch's P4Runtime address could not be bound. */
+export class AddressInUseError extends Error {
+  override readonly name = "AddressInUseError";
+  constructor(
+    readonly switchName: string,
+    readonly address: string,
+    reason: string,
+  ) {
+    super(`switch ${switchName} cannot listen on ${address}: ${reason}`);
+  }
+}
+
+/** Checks that host:port can be bound now (a plain TCP listen, closed at once). */
+export async function addressFree(address: string): Promise<string | undefined> {
+  const i = address.lastIndexOf(":");
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(address.slice(i + 1));
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRINUSE" ? "the address is in use (another p4cast deploy or net up, or another switch, listens there)" : e.message));
+    s.listen(port, host, () => s.close(() => resolve(undefined)));
+  });
 }
 
 export class EmbeddedNetwork {
@@ -22,12 +54,18 @@ export class EmbeddedNetwork {
   /** Inter-switch links by index in the topology's `links`. */
   readonly links: VirtualLink[] = [];
   private ports = new Map<string, number>();
+  private hostsOf = new Map<string, string>();
 
   private constructor(readonly topology: Topology) {}
 
   static async start(topology: Topology, opts: EmbeddedNetworkOptions = {}): Promise<EmbeddedNetwork> {
     const net = new EmbeddedNetwork(topology);
-    for (const s of topology.switches) await net.bootSwitch(s, 0, opts);
+    try {
+      for (const s of topology.switches) await net.bootSwitch(s, opts);
+    } catch (e) {
+      await net.stop();
+      throw e;
+    }
     for (const l of topology.links) {
       const [a, b] = l.ends;
       const link = new VirtualLink(`${a.switch}-eth${a.port}`, `${b.switch}-eth${b.port}`);
@@ -46,7 +84,13 @@ export class EmbeddedNetwork {
 
   private readonly hostLinks = new Map<string, VirtualLink>();
 
-  private async bootSwitch(s: SwitchSpec, port: number, opts: EmbeddedNetworkOptions): Promise<void> {
+  private async bootSwitch(s: SwitchSpec, opts: EmbeddedNetworkOptions): Promise<void> {
+    let address = "127.0.0.1:0";
+    if (opts.addresses === "topology") {
+      address = s.grpc;
+      const why = await addressFree(address);
+      if (why) throw new AddressInUseError(s.name, address, why);
+    }
     const sw = new EmbeddedSwitch({
       name: s.name,
       deviceId: BigInt(s.deviceId),
@@ -54,10 +98,18 @@ export class EmbeddedNetwork {
       logLevel: opts.logLevel ?? "off",
       ...(opts.pcapDir ? { pcapDir: opts.pcapDir } : {}),
     });
-    const bound = await sw.listen(`127.0.0.1:${port}`);
+    let bound: number;
+    try {
+      bound = await sw.listen(address);
+    } catch (e) {
+      await sw.close();
+      throw new AddressInUseError(s.name, address, e instanceof Error ? e.message : String(e));
+    }
+    const host = address.slice(0, address.lastIndexOf(":"));
     this.switches.set(s.name, sw);
+    this.hostsOf.set(s.name, host);
     this.ports.set(s.name, bound);
-    this.addresses.set(s.name, `127.0.0.1:${bound}`);
+    this.addresses.set(s.name, `${host}:${bound}`);
   }
 
   /** The P4Runtime address of a switch (for ControllerOptions.grpcAddress). */
@@ -92,7 +144,7 @@ export class EmbeddedNetwork {
     await old.close();
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     const sw = new EmbeddedSwitch({ name, deviceId: BigInt(spec.deviceId), cpuPort: spec.cpuPort, logLevel: "off" });
-    await sw.listen(`127.0.0.1:${this.ports.get(name)}`);
+    await sw.listen(`${this.hostsOf.get(name)}:${this.ports.get(name)}`);
     for (const a of attached) {
       a.end.reopen();
       sw.attach(a.port, a.end);
