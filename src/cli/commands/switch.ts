@@ -72,6 +72,14 @@ export function registerSwitch(program: Command): void {
         logLevel: o.logLevel,
         ...(o.pcapDir ? { pcapDir: o.pcapDir } : {}),
       });
+      // Before anything can be asked for (SIGUSR2's default action would end the process).
+      let printed = 0;
+      const printStats = () => {
+        const n = ++printed;
+        const lines = sw.portStatsLines();
+        process.stderr.write([...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n");
+      };
+      process.on("SIGUSR2", printStats);
       if (o.json && o.p4info) {
         const p4info = await loadP4Info(o.p4info);
         const json = readFileSync(o.json);
@@ -90,14 +98,7 @@ export function registerSwitch(program: Command): void {
         if (!m) throw new CliError(`--replay wants <port>=<file.pcap>, got "${r}"`, EXIT.usage);
         for (const rec of readPcap(m[2]!)) sw.inject(Number(m[1]), rec.data);
       }
-      let printed = 0;
-      const printStats = () => {
-        const n = ++printed;
-        const lines = sw.portStatsLines();
-        process.stderr.write([...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n");
-      };
       sw.watchDrops();
-      process.on("SIGUSR2", printStats);
       if (statsEvery !== undefined && statsEvery > 0) setInterval(printStats, statsEvery * 1000).unref();
       const stop = () => {
         if (statsEvery !== undefined) printStats();
