@@ -56,6 +56,11 @@ for (const { opts, skip } of runs) {
       for (const c of by("tree-only").filter((x) => x.client.startsWith("c6"))) expect(c.lost, `${c.client} (tree-only) behind the cut lost nothing`).toBeGreaterThan(0);
       for (const m of ["tree-only", "overlay-on-failure"]) for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost, lossReport(r, c)).toBe(0);
       expect(r.detection.failover.length).toBeGreaterThan(0);
+      // In Mininet the host's counters were collected: the embedded switches' every port (simple_switch_grpc has none), the clients' UDP counters.
+      if (opts.mininet) {
+        expect(Object.keys(r.hostCounters!.udp).sort()).toEqual([...new Set(r.clients.map((c) => c.client))].sort());
+        if (opts.target === "embedded") expect(r.hostCounters!.switchPorts.length).toBe(r.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
+      }
       expect(r.environment["network"]).toBe(opts.mininet ? "mininet" : "in-process");
     }, 600_000);
 
