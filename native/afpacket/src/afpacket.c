@@ -13,9 +13,10 @@
  * closes), not seeing its own transmissions (PACKET_IGNORE_OUTGOING).
  * Reception runs on the Node event loop: a uv_poll watches the socket and,
  * when it is readable, frames are read until the socket is empty and handed
- * to JavaScript in arrays of at most RX_BATCH Buffers (at most RX_WAKEUP
- * frames per wakeup, so timers and other I/O still run under a flood; the
- * poll is level-triggered and fires again at once for the rest).
+ * to JavaScript in arrays of at most RX_BATCH Buffers, at most RX_WAKEUP
+ * frames per wakeup so timers and other I/O still run under a flood (the
+ * poll is level-triggered and fires again at once for the rest: the queue
+ * is drained, yielding to the loop between batches).
  *
  * Every frame is accounted for: rx_frames counts what JavaScript got; the
  * kernel's PACKET_STATISTICS (tp_packets: frames offered to the socket,
@@ -61,7 +62,14 @@
 
 #define RX_BUF (65536 + 4) /* largest frame plus a reinserted VLAN tag */
 #define RX_BATCH 256
-#define RX_WAKEUP 4096
+/*
+ * Frames per wakeup: one batch, then back to the event loop (the poll is
+ * level-triggered and fires again at once while frames are queued). Longer
+ * drains (4096) hold the loop for a whole burst and changed what the burst
+ * experiment's meters measured in Mininet (6.5 % off the RFC 2698 model
+ * instead of under 5 %); no receive-queue drop was ever counted at 256.
+ */
+#define RX_WAKEUP RX_BATCH
 /* Per socket; the kernel doubles the value for its bookkeeping. SO_*BUFFORCE (root) ignores net.core.[rw]mem_max. */
 #define RCVBUF_BYTES (8 * 1024 * 1024)
 #define SNDBUF_BYTES (4 * 1024 * 1024)
