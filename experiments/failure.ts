@@ -18,8 +18,10 @@ import type { FailoverReport } from "../src/controller/controller.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
 import { analyse, settle, streamFrame } from "../src/controller/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
-import { MininetNetwork } from "../src/controller/lab/mininet-network.js";
-import { REPO, bringUp, udpRecorder, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
+import { MininetNetwork, type InterfaceDrops, type SwitchPortCounters } from "../src/controller/lab/mininet-network.js";
+import { hostDrops, type PortStats } from "../src/switch/ports/port.js";
+import type { Adjacency } from "../src/controller/topology/graph.js";
+import { REPO, RECORDER_RCVBUF, bringUp, udpRecorder, environment, type UdpKernelCounters, type UdpRecorder, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
 import { join } from "node:path";
 
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
@@ -38,6 +40,8 @@ export interface ClientResult {
   readonly outageMs: number;
   /** The missing sequence numbers as ranges ("500-548 731"). */
   readonly missing: string;
+  /** Longest time from a packet's send to its arrival at this client (ms): how far behind the switches ran. */
+  readonly maxDelayMs: number;
 }
 
 /** "3-5 9" for [3, 4, 5, 9]. */
@@ -52,12 +56,69 @@ export function ranges(xs: readonly number[]): string {
   return out.join(" ");
 }
 
+/**
+ * Mininet: where the host (rather than the protocol) could have lost
+ * frames, counted by the kernel and the switches, so a loss can be told
+ * apart from the protocol's.
+ */
+export interface HostCounters {
+  /** Every port of every embedded switch (none for simple_switch_grpc). */
+  readonly switchPorts: SwitchPortCounters[];
+  /** The source host's raw socket (this process sends the stream through it). */
+  readonly source: { host: string; txFrames: number; txNoBuffer: number; txLinkDown: number; txErrors: number };
+  /** Per client: its kernel's UDP counters over the recording, and its sockets' receive buffer (bytes). */
+  readonly udp: Record<string, UdpKernelCounters & { rcvbuf: number | null }>;
+  /** Every veth end's own drop counters. */
+  readonly interfaces: InterfaceDrops[];
+  /** Per "session/client": the switch ports its packets cross ("s1:1"), tree and overlay, before the cut. */
+  readonly paths: Record<string, string[]>;
+}
+
 export interface FailureResults {
   readonly experiment: "failure";
   readonly environment: Row;
   readonly settings: { rateMs: number; packets: number; cutAtSeq: number; cutLink: string; heartbeat: Topology["heartbeat"] };
   readonly detection: { cutToVerdictMs: number | null; seqAtVerdict: number | null; seqAtRepair: number | null; failover: FailoverReport[] };
   readonly clients: ClientResult[];
+  /** Mininet only. */
+  readonly hostCounters?: HostCounters;
+}
+
+/**
+ * One client's loss in words, for assertion messages: who, which mode, the
+ * missing sequence numbers, and what the host counted on its path — so a
+ * failure says whether an overloaded machine dropped the frames (and where)
+ * or the protocol lost them.
+ *   "c71 (overlay-on-failure, session 2) missed seq 120-130 (11); host drops on its path: s4 port 4 kernelDrops=11; …"
+ */
+export function lossReport(r: FailureResults, c: ClientResult): string {
+  const head = `${c.client} (${c.mode}, session ${c.session}) missed ${c.lost > 0 ? `seq ${c.missing} (${c.lost})` : "nothing"}${c.duplicated ? `, ${c.duplicated} duplicated` : ""} (max delay ${c.maxDelayMs} ms; link verdicts: ${r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none"})`;
+  const h = r.hostCounters;
+  if (!h) return head;
+  const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
+  const onPath = h.switchPorts.filter((p) => path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0).map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
+  const src = h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors > 0 ? [`source ${h.source.host} send failures ${h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors}`] : [];
+  const u = h.udp[c.client];
+  const udp = u && u.rcvbufErrors + u.inErrors > 0 ? [`${c.client} UDP RcvbufErrors=${u.rcvbufErrors} InErrors=${u.inErrors} (rcvbuf ${u.rcvbuf} bytes)`] : [];
+  const veths = h.interfaces.filter((i) => i.rxDropped + i.txDropped > 0).map((i) => `${i.intf} rx_dropped=${i.rxDropped} tx_dropped=${i.txDropped}`);
+  const elsewhere = h.switchPorts.filter((p) => !path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0).map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
+  const counted = [...src, ...onPath, ...udp, ...veths];
+  const ports = [...path].join(" ");
+  return `${head}; ${counted.length > 0 ? `host drops on its path: ${counted.join("; ")}` : `no host drop counted on its path (switch ports ${ports || "-"}, the source's socket, ${c.client}'s UDP sockets, the veths)`}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.join("; ")}` : ""}`;
+}
+
+function dropText(s: PortStats): string {
+  return (["kernelDrops", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const).filter((k) => s[k] > 0).map((k) => `${k}=${s[k]}`).join(" ");
+}
+
+/** The switch ports ("s1:2") a client's packets cross in a session's plan: source port, tree branch, overlay path, client port. */
+function pathPorts(t: Topology, sp: { ingress: string; tree: { branch: ReadonlyMap<string, readonly Adjacency[]> }; overlays: ReadonlyMap<string, { path: readonly Adjacency[] }>; standby: ReadonlyMap<string, { path: readonly Adjacency[] }> }, src: string, client: string): string[] {
+  const h = t.hosts.find((x) => x.name === client)!;
+  const s = t.hosts.find((x) => x.name === src)!;
+  const lh = h.attach.switch;
+  const arcs = [...(sp.tree.branch.get(lh) ?? []), ...(sp.overlays.get(lh)?.path ?? []), ...(sp.standby.get(lh)?.path ?? [])];
+  const ports = new Set([`${s.attach.switch}:${s.attach.port}`, ...arcs.flatMap((a) => [`${a.from}:${a.port}`, `${a.to}:${a.peerPort}`]), `${lh}:${h.attach.port}`]);
+  return [...ports];
 }
 
 export function failureTopology(target: Target): Topology {
@@ -96,7 +157,9 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const ports = new Map(t.sessions.map((s) => [s.service.port, s.id]));
     const clients = [...new Set(t.sessions.flatMap((s) => s.clients))];
     const mn = lab.net instanceof MininetNetwork ? lab.net : undefined;
-    const recorders = mn ? new Map(clients.map((c) => [c, udpRecorder(mn, c, [...ports.keys()])])) : undefined;
+    const paths: Record<string, string[]> = {};
+    for (const s of t.sessions) for (const c of s.clients) paths[`${s.id}/${c}`] = pathPorts(t, lab.ctl.currentPlan!.sessions.get(s.id)!, src.name, c);
+    const recorders = mn ? new Map(clients.map((c) => [c, udpRecorder(mn, c, [...ports.keys()], RECORDER_RCVBUF)])) : undefined;
     if (recorders) await Promise.all([...recorders.values()].map((r) => r.ready));
     const t0 = performance.now();
     for (const c of clients) {
@@ -131,6 +194,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     await sleep(5 * t.heartbeat.intervalMs);
     // The stream: one packet per session every rateMs, paced without catch-up bursts.
     const host = lab.hosts.get(src.name)!;
+    const sentAt: number[] = [];
     let next = performance.now();
     for (let i = 0; i < packets; i++) {
       if (i === cutAtSeq) {
@@ -139,6 +203,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       }
       current = i;
       next = Math.max(next, performance.now() - rateMs);
+      sentAt[i] = performance.now() - t0;
       for (const s of t.sessions) host.send(streamFrame(src, gw, s, i));
       if (i % 25 === 0) bar.update(i, i < cutAtSeq ? "streaming" : verdictAt === undefined ? `link ${cutLink} cut` : `repaired`);
       next += rateMs;
@@ -148,8 +213,9 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     bar.update(packets, "settling");
     const deadline = performance.now() + 10_000;
     while (failover.length === 0 && performance.now() < deadline) await sleep(50);
-    if (recorders) {
-      await sleep(1000);
+    if (mn && recorders) {
+      // Not a fixed pause: a loaded machine's switches may still be working through queued frames.
+      await settleMininet(mn, [...recorders.values()]);
       for (const [c, r] of recorders) {
         for (const [port, log] of await r.stop()) {
           logs.set(`${ports.get(port)}/${c}`, { seqs: log.seqs, at: log.at.map((x) => x - t0) });
@@ -159,6 +225,17 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       await settle(new Map([...logs].map(([k, v]) => [k, { seqs: v.seqs }])), 500);
     }
     hb.stop();
+    let hostCounters: HostCounters | undefined;
+    if (mn && recorders) {
+      const s = mn.hostCounters().get(src.name)!;
+      hostCounters = {
+        switchPorts: await mn.switchCounters(),
+        source: { host: src.name, txFrames: s.txFrames, txNoBuffer: s.txNoBuffer, txLinkDown: s.txLinkDown, txErrors: s.txErrors },
+        udp: Object.fromEntries([...recorders].map(([c, r]) => [c, { ...(r.kernel ?? { inDatagrams: NaN, rcvbufErrors: NaN, inErrors: NaN }), rcvbuf: r.rcvbuf ?? null }])),
+        interfaces: mn.interfaceDrops(),
+        paths,
+      };
+    }
     bar.stop();
     const results: ClientResult[] = [];
     for (const s of t.sessions) {
@@ -167,7 +244,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
         const st = analyse(log, packets);
         const got = new Set(log.seqs);
         const missing = ranges([...Array(packets).keys()].filter((q) => !got.has(q)));
-        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs, missing });
+        const maxDelayMs = log.seqs.reduce((m, q, k) => Math.max(m, log.at[k]! - (sentAt[q] ?? Infinity)), 0);
+        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs, missing, maxDelayMs: Math.round(maxDelayMs * 10) / 10 });
       }
     }
     const out: FailureResults = {
@@ -176,6 +254,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       settings: { rateMs, packets, cutAtSeq, cutLink, heartbeat: t.heartbeat },
       detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
       clients: results,
+      ...(hostCounters ? { hostCounters } : {}),
     };
     // Received sequence numbers over time for the clients behind the cut (thinned for the plot).
     const timeline: Row[] = [];
@@ -235,6 +314,25 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
   }
 }
 
+/**
+ * Mininet: waits until every switch has read all that is queued on its
+ * ports and no client's count has changed for `quietMs` (at most `maxMs`).
+ */
+async function settleMininet(mn: MininetNetwork, recorders: readonly UdpRecorder[], quietMs = 500, maxMs = 30_000): Promise<void> {
+  const end = performance.now() + maxMs;
+  let last = -1;
+  let quietSince = performance.now();
+  while (performance.now() < end) {
+    const total = (await Promise.all(recorders.map((r) => r.count()))).reduce((a, b) => a + b, 0);
+    const queued = (await mn.switchCounters()).some((p) => p.stats.kernelPackets > p.stats.rxFrames + p.stats.kernelDrops);
+    if (total !== last || queued) {
+      last = total;
+      quietSince = performance.now();
+    } else if (performance.now() - quietSince >= quietMs) return;
+    await sleep(100);
+  }
+}
+
 /** Per mode: clients, lost (total and worst), duplicated, reordered, worst outage. */
 export function summarise(results: readonly ClientResult[]): Row[] {
   return MODES.map((mode) => {
@@ -248,6 +346,7 @@ export function summarise(results: readonly ClientResult[]): Row[] {
       duplicated: rs.reduce((n, r) => n + r.duplicated, 0),
       reordered: rs.reduce((n, r) => n + r.reordered, 0),
       "max outage ms": Math.max(...rs.map((r) => r.outageMs)),
+      "max delay ms": Math.max(...rs.map((r) => r.maxDelayMs)),
     };
   });
 }

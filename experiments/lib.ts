@@ -227,56 +227,119 @@ export interface UdpLog {
 }
 
 /**
+ * The host kernel's UDP counters over a recording (differences of
+ * /proc/net/snmp in the host's namespace): datagrams delivered to sockets,
+ * and datagrams its sockets had no room for (the recorder did not read in
+ * time) or that were bad.
+ */
+export interface UdpKernelCounters {
+  readonly inDatagrams: number;
+  readonly rcvbufErrors: number;
+  readonly inErrors: number;
+}
+
+/** The receive buffer the recorder asks for (the kernel caps it at net.core.rmem_max). */
+export const RECORDER_RCVBUF = 4 * 1024 * 1024;
+
+/**
  * Mininet: UDP sockets in `host` bound to `ports` (IPv4 and IPv6) record
  * every datagram its kernel accepts — sequence number and arrival time.
- * `ready` resolves once the sockets are bound; stop() ends the recording
- * and returns the log of each port, times converted to this process's
- * performance.now() clock.
+ * `ready` resolves once the sockets are bound; count() says how many
+ * datagrams arrived so far; stop() ends the recording and returns the log
+ * of each port, times converted to this process's performance.now() clock;
+ * then `kernel` holds the host kernel's UDP counters over the recording.
+ * `rcvbuf`: the sockets' receive buffer to ask for (default: the kernel's).
  */
-export function udpRecorder(mn: MininetNetwork, host: string, ports: readonly number[]): { ready: Promise<void>; stop(): Promise<Map<number, UdpLog>> } {
+export interface UdpRecorder {
+  readonly ready: Promise<void>;
+  count(): Promise<number>;
+  stop(): Promise<Map<number, UdpLog>>;
+  readonly kernel: UdpKernelCounters | undefined;
+  /** The sockets' receive buffer as the kernel reports it (bytes). */
+  readonly rcvbuf: number | undefined;
+}
+
+export function udpRecorder(mn: MininetNetwork, host: string, ports: readonly number[], rcvbuf?: number): UdpRecorder {
+  // /proc/net/snmp is the namespace's: the host's kernel counts what its sockets dropped.
   const script = `
     const dgram = require("node:dgram");
+    const fs = require("node:fs");
+    const udp = () => {
+      const lines = fs.readFileSync("/proc/net/snmp", "utf8").split("\\n").filter((l) => l.startsWith("Udp:"));
+      const keys = lines[0].split(/\\s+/), vals = lines[1].split(/\\s+/).map(Number);
+      const get = (k) => vals[keys.indexOf(k)] ?? 0;
+      return { inDatagrams: get("InDatagrams"), rcvbufErrors: get("RcvbufErrors"), inErrors: get("InErrors") };
+    };
     const logs = {};
-    let bound = 0;
+    let bound = 0, before, rcvbuf = Infinity;
     for (const port of ${JSON.stringify(ports)}) {
       logs[port] = { seqs: [], at: [] };
       for (const type of ["udp4", "udp6"]) {
-        const s = dgram.createSocket({ type, ipv6Only: type === "udp6" });
+        const s = dgram.createSocket({ type, ipv6Only: type === "udp6"${rcvbuf ? `, recvBufferSize: ${rcvbuf}` : ""} });
         s.on("message", (m) => {
           if (m.length < 4) return;
           logs[port].seqs.push(m.readUInt32BE(0));
           logs[port].at.push(performance.timeOrigin + performance.now());
         });
         s.on("error", (e) => { process.stderr.write(String(e) + "\\n"); process.exit(1); });
-        s.bind(port, () => { if (++bound === ${2 * ports.length}) process.stdout.write("ready\\n"); });
+        s.bind(port, () => {
+          rcvbuf = Math.min(rcvbuf, s.getRecvBufferSize());
+          if (++bound === ${2 * ports.length}) { before = udp(); process.stdout.write("ready\\n"); }
+        });
       }
     }
-    process.stdin.on("end", () => { process.stdout.write("logs " + JSON.stringify(logs) + "\\n"); process.exit(0); });
-    process.stdin.resume();
+    // A line on stdin: how many datagrams so far; end of stdin: the logs.
+    const input = require("node:readline").createInterface({ input: process.stdin });
+    input.on("line", () => process.stdout.write("count " + Object.values(logs).reduce((n, l) => n + l.seqs.length, 0) + "\\n"));
+    input.on("close", () => {
+      const after = udp();
+      const kernel = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+      process.stdout.write("logs " + JSON.stringify({ logs, kernel, rcvbuf }) + "\\n");
+      process.exit(0);
+    });
   `;
   const child = mn.exec(host, process.execPath, ["-e", script], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const counts: ((n: number) => void)[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout!.on("data", (d: Buffer) => {
+      const before = out.length;
       out += d.toString();
       if (out.includes("ready\n")) resolve();
+      for (const m of out.slice(Math.max(0, out.lastIndexOf("\n", before - 1) + 1)).matchAll(/^count (\d+)\n/gm)) counts.shift()?.(Number(m[1]));
     });
     void exited.then(() => reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`)));
   });
+  let kernel: UdpKernelCounters | undefined;
+  let rcvbufBytes: number | undefined;
   return {
     ready,
+    count: () =>
+      new Promise<number>((resolve, reject) => {
+        if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`));
+        counts.push(resolve);
+        child.stdin!.write("?\n");
+      }),
     stop: async () => {
       child.stdin!.end();
       await exited;
       const line = out.split("\n").find((l) => l.startsWith("logs "));
       if (!line) throw new Error(`the UDP recorder in ${host} printed no logs: ${err.trim()}`);
-      const raw = JSON.parse(line.slice(5)) as Record<string, UdpLog>;
+      const raw = JSON.parse(line.slice(5)) as { logs: Record<string, UdpLog>; kernel: UdpKernelCounters; rcvbuf: number };
+      kernel = raw.kernel;
+      rcvbufBytes = raw.rcvbuf;
       // Absolute (epoch) milliseconds from the host's process -> this process's performance clock.
       const shift = performance.timeOrigin;
-      return new Map(Object.entries(raw).map(([p, l]) => [Number(p), { seqs: l.seqs, at: l.at.map((t) => t - shift) }]));
+      return new Map(Object.entries(raw.logs).map(([p, l]) => [Number(p), { seqs: l.seqs, at: l.at.map((t) => t - shift) }]));
+    },
+    get kernel() {
+      return kernel;
+    },
+    get rcvbuf() {
+      return rcvbufBytes;
     },
   };
 }

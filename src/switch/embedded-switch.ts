@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
 import { loadPipeline } from "./engine/index.js";
-import type { Port } from "./ports/port.js";
+import { formatPortStats, hostDrops, type Port, type PortStats } from "./ports/port.js";
 import { PcapWriter } from "./ports/pcap.js";
 import { Device } from "./runtime/device.js";
 import { P4RuntimeServer } from "./runtime/server.js";
@@ -43,6 +43,9 @@ export class EmbeddedSwitch {
   private readonly logLine: (level: LogLevel, msg: string) => void;
   /** Frames sent to a port number with nothing attached. */
   unattachedDrops = 0;
+  /** Host drops per port at the last drop check (see watchDrops). */
+  private readonly dropsSeen = new Map<number, number>();
+  private dropTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly options: EmbeddedSwitchOptions = {}) {
     this.name = options.name ?? "s1";
@@ -110,6 +113,38 @@ export class EmbeddedSwitch {
     w.write(frame);
   }
 
+  /** The counters of every attached port that has them (raw sockets), by port number. */
+  portStats(): Map<number, { name: string; stats: PortStats }> {
+    const out = new Map<number, { name: string; stats: PortStats }>();
+    for (const [n, p] of [...this.ports].sort(([a], [b]) => a - b)) if (p.stats) out.set(n, { name: p.name, stats: p.stats() });
+    return out;
+  }
+
+  /** One line per port with counters: `port=<n> name=<port name> rxFrames=… …` (formatPortStats). */
+  portStatsLines(): string[] {
+    return [...this.portStats()].map(([n, { name, stats }]) => `port=${n} name=${name} ${formatPortStats(stats)}`);
+  }
+
+  /**
+   * Checks the ports' counters every `intervalMs` and logs (at error level)
+   * every port whose host drops (kernel receive-queue drops, send failures)
+   * grew since the last check: frames an overloaded host lost, which the
+   * pipeline never saw. close() checks once more.
+   */
+  watchDrops(intervalMs = 2000): void {
+    if (this.dropTimer) clearInterval(this.dropTimer);
+    this.dropTimer = setInterval(() => this.logNewDrops(), intervalMs);
+    this.dropTimer.unref();
+  }
+
+  private logNewDrops(): void {
+    for (const [n, { name, stats }] of this.portStats()) {
+      const d = hostDrops(stats);
+      if (d > (this.dropsSeen.get(n) ?? 0)) this.logLine("error", `port ${n} (${name}) lost ${d - (this.dropsSeen.get(n) ?? 0)} frames outside the pipeline (${d} in all): ${formatPortStats(stats)}`);
+      this.dropsSeen.set(n, d);
+    }
+  }
+
   /**
    * Starts the P4Runtime server; returns the bound port. With `tls` the
    * server speaks TLS, and with `tls.clientCa` it requires client
@@ -127,6 +162,9 @@ export class EmbeddedSwitch {
   }
 
   async close(): Promise<void> {
+    if (this.dropTimer) clearInterval(this.dropTimer);
+    this.dropTimer = undefined;
+    this.logNewDrops();
     await this.server?.close();
     this.server = undefined;
     this.device.close();

@@ -34,6 +34,8 @@ const THERE = `p4rsb${tag}`; // peer side, in NS
 /** Frames from the test carry these source MACs; anything else (kernel chatter) is ignored. */
 const MAC_HERE = Buffer.from("020000aa0001", "hex");
 const MAC_THERE = Buffer.from("020000aa0002", "hex");
+/** Source MAC of the flood test's frames. */
+const MAC_FLOOD = Buffer.from("020000aa0003", "hex");
 
 function ip(...args: string[]): void {
   const r = spawnSync("ip", args, { encoding: "utf8" });
@@ -122,6 +124,7 @@ describe.skipIf(skipReason !== undefined)("RawSocketPort on a veth pair", () => 
   let port: RawSocketPort;
   let peer: Peer;
   const got: Buffer[] = [];
+  let floodSeen = 0;
 
   beforeAll(async () => {
     spawnSync("ip", ["netns", "del", NS], { stdio: "ignore" }); // a leftover of a killed run
@@ -135,7 +138,9 @@ describe.skipIf(skipReason !== undefined)("RawSocketPort on a veth pair", () => 
     ip("-n", NS, "link", "set", THERE, "up");
     port = new RawSocketPort(HERE);
     port.onReceive((f) => {
-      if (Buffer.from(f.subarray(6, 12)).equals(MAC_THERE)) got.push(Buffer.from(f));
+      const src = Buffer.from(f.subarray(6, 12));
+      if (src.equals(MAC_THERE)) got.push(Buffer.from(f));
+      else if (src.equals(MAC_FLOOD)) floodSeen++;
     });
     peer = await Peer.start();
   });
@@ -246,6 +251,46 @@ describe.skipIf(skipReason !== undefined)("RawSocketPort on a veth pair", () => 
     expect(() => new RawSocketPort(THERE, { netns: "/run/netns/p4cast-no-such-ns" })).toThrow(/p4cast-no-such-ns/);
     expect(() => new RawSocketPort(HERE, { netns: `/run/netns/${NS}` })).toThrow(new RegExp(`no interface named "${HERE}" in /run/netns/${NS}`));
   });
+
+  it("accounts for every frame when flooded past its capacity: sent = received + dropped", async () => {
+    // The sender lives in this process (its socket in NS on THERE): while the loop below sends,
+    // this event loop cannot read HERE, so its receive queue fills and the kernel drops the rest.
+    const sender = new RawSocketPort(THERE, { netns: `/run/netns/${NS}` });
+    try {
+      const before = port.stats();
+      expect(before.rcvbuf, "receive buffer (bytes, as the kernel reports it)").toBeGreaterThanOrEqual(8 * 1024 * 1024);
+      floodSeen = 0;
+      const f = frame(MAC_FLOOD, 46);
+      let attempts = 0;
+      // Until the kernel has dropped plenty (the buffer holds some 10^4 small frames), at most 10^6 frames.
+      while (attempts < 1_000_000 && port.stats().kernelDrops - before.kernelDrops < 2000) {
+        for (let i = 0; i < 5000; i++, attempts++) sender.send(f);
+      }
+      // Now let the port drain its queue: the kernel's count of frames offered = read + dropped.
+      const drained = () => {
+        const s = port.stats();
+        return s.kernelPackets - before.kernelPackets === s.rxFrames - before.rxFrames + (s.kernelDrops - before.kernelDrops);
+      };
+      await until(drained, 20_000);
+      const rx = port.stats();
+      const tx = sender.stats();
+      const dropped = rx.kernelDrops - before.kernelDrops;
+      const report = `attempts ${attempts}; sender ${JSON.stringify(tx)}; receiver ${JSON.stringify(rx)}; flood frames seen ${floodSeen}`;
+      console.log(`[p4cast tests] raw-socket flood: ${attempts} sends, ${tx.txFrames} taken by the kernel, ${tx.txNoBuffer} refused for want of room; received ${floodSeen}, kernel drops ${dropped} (receive buffer ${rx.rcvbuf} bytes)`);
+      expect(dropped, `the kernel dropped frames at the receiver: ${report}`).toBeGreaterThan(0);
+      // Sending: every call counted once.
+      expect(tx.txFrames + tx.txNoBuffer + tx.txLinkDown + tx.txErrors + tx.droppedClosed, report).toBe(attempts);
+      // Receiving: every frame the sender's kernel took was handed to the switch or counted as dropped.
+      expect(floodSeen + dropped, report).toBe(tx.txFrames);
+      expect(rx.kernelPackets - before.kernelPackets, report).toBe(rx.rxFrames - before.rxFrames + dropped);
+      expect(rx.kernelStatsErrno).toBe(0);
+      // The counters stay after close.
+      sender.close();
+      expect(sender.stats().txFrames).toBe(tx.txFrames);
+    } finally {
+      sender.close();
+    }
+  }, 60_000);
 
   it("drops what it is given after close", () => {
     const p = new RawSocketPort(HERE);

@@ -4,6 +4,15 @@
  * loaded at start (--json with --p4info), raw Linux interfaces as ports
  * (--interface, as simple_switch's -i), pcap capture per port, and pcap
  * replay into ports.
+ *
+ * Port counters (raw interfaces): frames lost outside the pipeline (the
+ * kernel's receive-queue drops, send failures) are logged at error level
+ * when they happen (checked every 2 s) and at exit. `--stats <seconds>`
+ * prints every port's counters periodically and at exit; SIGUSR2 prints
+ * them at once, with or without --stats. Each print is a block
+ *   [s1] stats #3 port=1 name=s1-port1 rxFrames=… kernelPackets=… kernelDrops=… txFrames=… txNoBuffer=… …
+ *   [s1] stats #3 end ports=2
+ * on stderr (parsePortStats reads a line back).
  */
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
@@ -27,6 +36,7 @@ interface SwitchOptions {
   replay: string[];
   name: string;
   interface: string[];
+  stats?: string;
 }
 
 export function registerSwitch(program: Command): void {
@@ -47,11 +57,14 @@ export function registerSwitch(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option("--stats <seconds>", "print every port's counters (frames in/out, the kernel's drops, send failures) every <seconds> (0: at exit and on SIGUSR2 only)")
     .option("--replay <port=file...>", "after start, inject the frames of a pcap file into a port", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(async (o: SwitchOptions) => {
       if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
       parseAddress(o.grpc, "--grpc");
+      const statsEvery = o.stats === undefined ? undefined : Number(o.stats);
+      if (statsEvery !== undefined && !(Number.isFinite(statsEvery) && statsEvery >= 0)) throw new CliError(`--stats wants seconds >= 0 (got "${o.stats}")`, EXIT.usage);
       const deviceId = parseInteger(o.deviceId, "--device-id");
       // Replay files are read before the switch starts: a bad one is bad usage.
       const replays = o.replay.map((r) => {
@@ -71,6 +84,14 @@ export function registerSwitch(program: Command): void {
         logLevel: o.logLevel,
         ...(o.pcapDir ? { pcapDir: o.pcapDir } : {}),
       });
+      // Before anything can be asked for (SIGUSR2's default action would end the process).
+      let printed = 0;
+      const printStats = () => {
+        const n = ++printed;
+        const lines = sw.portStatsLines();
+        process.stderr.write([...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n");
+      };
+      process.on("SIGUSR2", printStats);
       if (o.json && o.p4info) {
         const p4info = await loadP4Info(o.p4info);
         const json = readFileSync(o.json);
@@ -97,7 +118,10 @@ export function registerSwitch(program: Command): void {
       }
       process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc.replace(/:\d+$/, `:${bound}`)}, device ${deviceId}, CPU port ${cpuPort}\n`);
       for (const r of replays) for (const f of r.frames) sw.inject(r.port, f);
+      sw.watchDrops();
+      if (statsEvery !== undefined && statsEvery > 0) setInterval(printStats, statsEvery * 1000).unref();
       const stop = () => {
+        if (statsEvery !== undefined) printStats();
         void sw.close().then(() => process.exit(0));
       };
       process.once("SIGINT", stop);

@@ -18,13 +18,14 @@
  * simple_switch_grpc for bmv2.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { HostPort } from "../../switch/ports/virtual-link.js";
-import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../switch/ports/raw-socket.js";
+import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND, type RawSocketStats } from "../../switch/ports/raw-socket.js";
+import { parsePortStats, type PortStats } from "../../switch/ports/port.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
 import { interfaceName } from "../topology/addressing.js";
@@ -71,8 +72,23 @@ export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | und
 
 /** The parts of the launcher's network.json this class uses. */
 interface NetworkFile {
-  switches: { name: string; grpc: string; thrift: string | null; log: string }[];
+  switches: { name: string; grpc: string; thrift: string | null; log: string; pid: number | null; ports: { port: number; intf: string }[] }[];
   hosts: { name: string; intf: string; netns: string; pid: number }[];
+}
+
+/** One switch port's counters as its switch process reported them. */
+export interface SwitchPortCounters {
+  readonly switch: string;
+  readonly port: number;
+  readonly stats: PortStats;
+}
+
+/** A veth end's own drop counters (the kernel's, /sys/class/net/<if>/statistics): frames lost between two sockets. */
+export interface InterfaceDrops {
+  readonly node: string;
+  readonly intf: string;
+  readonly rxDropped: number;
+  readonly txDropped: number;
 }
 
 export interface MininetNetworkOptions {
@@ -220,6 +236,68 @@ export class MininetNetwork {
     return child;
   }
 
+  /**
+   * Embedded switches: every port's counters (frames in and out, the
+   * kernel's receive-queue drops, send failures), asked of each switch
+   * process with SIGUSR2 and read back from its log. simple_switch_grpc has
+   * no such counters: an empty list.
+   */
+  async switchCounters(timeoutMs = 5000): Promise<SwitchPortCounters[]> {
+    if (this.kind !== "embedded" || !this.info) return [];
+    const out: SwitchPortCounters[] = [];
+    await Promise.all(
+      this.info.switches.map(async (sw) => {
+        if (!sw.pid) return;
+        const from = fileSize(sw.log);
+        try {
+          process.kill(sw.pid, "SIGUSR2");
+        } catch (e) {
+          throw new Error(`switch ${sw.name} (pid ${sw.pid}) cannot be asked for its counters: ${(e as Error).message}`);
+        }
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const text = readFrom(sw.log, from);
+          const end = new RegExp(`^\\[${sw.name}\\] stats #(\\d+) end`, "m").exec(text);
+          if (end) {
+            const re = new RegExp(`^\\[${sw.name}\\] stats #${end[1]} port=(\\d+) (.*)$`, "gm");
+            for (const m of text.matchAll(re)) out.push({ switch: sw.name, port: Number(m[1]), stats: parsePortStats(m[2]!) });
+            return;
+          }
+          if (Date.now() > deadline) throw new Error(`switch ${sw.name} printed no counters within ${timeoutMs} ms of SIGUSR2 (log ${sw.log})`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }),
+    );
+    return out.sort((a, b) => a.switch.localeCompare(b.switch, "en", { numeric: true }) || a.port - b.port);
+  }
+
+  /** The counters of this process's raw sockets in the hosts (the frames it sent and captured as each host). */
+  hostCounters(): Map<string, RawSocketStats> {
+    return new Map(this.ports.map((p, i) => [this.info!.hosts[i]!.name, p.stats()]));
+  }
+
+  /**
+   * The kernel's own drop counters of every veth end (switch side in this
+   * namespace, host side in the host's): a veth counts a frame it could not
+   * hand to the other end (the receiving CPU's backlog full).
+   */
+  interfaceDrops(): InterfaceDrops[] {
+    if (!this.info) return [];
+    const out: InterfaceDrops[] = [];
+    for (const sw of this.info.switches) {
+      for (const p of sw.ports) {
+        const st = (k: string) => Number(readIfExists(`/sys/class/net/${p.intf}/statistics/${k}`) ?? NaN);
+        out.push({ node: sw.name, intf: p.intf, rxDropped: st("rx_dropped"), txDropped: st("tx_dropped") });
+      }
+    }
+    for (const h of this.info.hosts) {
+      const r = spawnSync("ip", ["-n", h.netns, "-s", "-j", "link", "show", "dev", h.intf], { encoding: "utf8" });
+      const j = r.status === 0 ? (JSON.parse(r.stdout) as { stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }[])[0] : undefined;
+      out.push({ node: h.name, intf: h.intf, rxDropped: j?.stats64?.rx?.dropped ?? NaN, txDropped: j?.stats64?.tx?.dropped ?? NaN });
+    }
+    return out;
+  }
+
   /** The launcher's last output lines (for error messages). */
   get lastOutput(): string {
     return this.output.join("\n");
@@ -239,6 +317,45 @@ export class MininetNetwork {
     }
     this.launcher = undefined;
     if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 0;
+  }
+}
+
+/** A file's text from byte `offset` on ("" when missing). */
+function readFrom(path: string, offset: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return "";
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    readSync(fd, buf, 0, buf.length, offset);
+    return buf.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,6 +9,52 @@ export interface Port {
   /** Registers the handler for frames arriving at the switch on this port. */
   onReceive(handler: (frame: Uint8Array) => void): void;
   close(): void;
+  /** Counters, for ports that can lose frames outside the pipeline (raw sockets). */
+  stats?(): PortStats;
+}
+
+/**
+ * Where a port's frames went, totals since it opened. A frame the host lost
+ * (an overloaded machine: a full receive queue, a full send queue) is
+ * counted here, so it can be told apart from a frame the pipeline dropped.
+ */
+export interface PortStats {
+  /** Frames handed to the switch. */
+  readonly rxFrames: number;
+  /** Frames the kernel offered to the port (received + kernelDrops + still queued). */
+  readonly kernelPackets: number;
+  /** Frames the kernel dropped because the port's receive queue was full (the switch did not read in time). */
+  readonly kernelDrops: number;
+  /** Frames the kernel took to send. */
+  readonly txFrames: number;
+  /** Frames not sent for want of room (EAGAIN/ENOBUFS: send buffer or device queue full). */
+  readonly txNoBuffer: number;
+  /** Frames not sent because the link was down. */
+  readonly txLinkDown: number;
+  /** Frames the kernel refused (e.g. longer than the MTU). */
+  readonly txErrors: number;
+  /** Frames that arrived before the switch listened, or were sent after the port closed. */
+  readonly droppedUnhandled: number;
+  readonly droppedClosed: number;
+}
+
+/** Frames a port lost outside the pipeline: the host's doing, not the program's. */
+export function hostDrops(s: PortStats): number {
+  return s.kernelDrops + s.txNoBuffer + s.txLinkDown + s.txErrors + s.droppedUnhandled + s.droppedClosed;
+}
+
+/** One line of counters: `rxFrames=… kernelPackets=… kernelDrops=… txFrames=… txNoBuffer=… txLinkDown=… txErrors=… droppedUnhandled=… droppedClosed=…`. */
+export function formatPortStats(s: PortStats): string {
+  return PORT_STATS_KEYS.map((k) => `${k}=${s[k]}`).join(" ");
+}
+
+export const PORT_STATS_KEYS = ["rxFrames", "kernelPackets", "kernelDrops", "txFrames", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const satisfies readonly (keyof PortStats)[];
+
+/** Parses what formatPortStats wrote (other keys are ignored; missing ones are 0). */
+export function parsePortStats(text: string): PortStats {
+  const out: Record<string, number> = Object.fromEntries(PORT_STATS_KEYS.map((k) => [k, 0]));
+  for (const m of text.matchAll(/(\w+)=(\d+)/g)) if ((PORT_STATS_KEYS as readonly string[]).includes(m[1]!)) out[m[1]!] = Number(m[2]);
+  return out as unknown as PortStats;
 }
 
 /**

@@ -9,30 +9,51 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import type { Port } from "./port.js";
+import type { Port, PortStats } from "./port.js";
 
-/** Counters of one raw port (the kernel's drop count is reset on every read). */
-export interface RawSocketStats {
+/** Counters of the addon's socket, totals since it opened (the addon accumulates the kernel's, which reset on every read). */
+export interface AfPacketStats {
   readonly rxFrames: number;
   readonly rxBytes: number;
   /** Frames longer than the receive buffer (64 KiB), delivered cut. */
   readonly rxTruncated: number;
+  /** Times the socket was found readable (each drains the queue). */
+  readonly rxWakeups: number;
   readonly txFrames: number;
   readonly txBytes: number;
-  /** Frames lost because the queue was full or the link was down. */
+  /** txNoBuffer + txLinkDown. */
   readonly txDropped: number;
+  /** Frames not sent because the send buffer or the device's queue was full (EAGAIN/ENOBUFS). */
+  readonly txNoBuffer: number;
+  /** Frames not sent because the link was down (ENETDOWN/ENXIO). */
+  readonly txLinkDown: number;
   /** Frames the kernel refused (e.g. longer than the MTU). */
   readonly txErrors: number;
   readonly lastTxErrno: number;
-  /** Frames the kernel dropped because the socket's receive queue was full. */
+  /** Frames the kernel offered to the socket, dropped ones included (PACKET_STATISTICS tp_packets). */
+  readonly kernelPackets: number;
+  /** Frames the kernel dropped because the socket's receive queue was full (PACKET_STATISTICS tp_drops). */
   readonly kernelDrops: number;
+  /** errno of the last failed PACKET_STATISTICS read (0: read now, or the socket is closed). */
+  readonly kernelStatsErrno: number;
+  /** Effective buffer sizes in bytes (as the kernel reports them: twice what was asked). */
+  readonly rcvbuf: number;
+  readonly sndbuf: number;
+}
+
+/** A raw port's counters: the socket's, plus what the port dropped itself. */
+export interface RawSocketStats extends AfPacketStats, PortStats {
+  /** Frames that arrived before a handler was registered. */
+  readonly droppedUnhandled: number;
+  /** Frames given to send() after close() or after the socket failed. */
+  readonly droppedClosed: number;
 }
 
 interface AfPacketSocket {
   readonly fd: number;
   readonly ifindex: number;
   send(frame: Uint8Array): boolean;
-  stats(): RawSocketStats;
+  stats(): AfPacketStats;
   close(): void;
 }
 
@@ -52,8 +73,8 @@ export function afpacketAddonPath(): string {
 /** The command that builds the addon, for error messages. */
 export const AFPACKET_BUILD_COMMAND = "native/afpacket/build.sh";
 
-/** The addon's interface version this code expects (2: sockets in another network namespace). */
-const ADDON_ABI = 2;
+/** The addon's interface version this code expects (3: kernel counters accumulated, send failures split). */
+const ADDON_ABI = 3;
 
 let addon: AfPacketAddon | undefined;
 
@@ -114,7 +135,8 @@ export class RawSocketPort implements Port {
   /** Frames given to send() after close() or after the socket failed. */
   droppedClosed = 0;
   private failure: Error | undefined;
-  private lastStats: RawSocketStats = { rxFrames: 0, rxBytes: 0, rxTruncated: 0, txFrames: 0, txBytes: 0, txDropped: 0, txErrors: 0, lastTxErrno: 0, kernelDrops: 0 };
+  /** The socket's counters when the port closed (or failed). */
+  private final: AfPacketStats | undefined;
 
   /**
    * Opens the interface. Throws when the addon is not built, the interface
@@ -140,7 +162,7 @@ export class RawSocketPort implements Port {
           for (const f of frames) h(f);
         },
         (err) => {
-          this.stats();
+          this.final = this.socket?.stats();
           this.failure = err;
           this.socket = undefined;
           onError(err);
@@ -169,10 +191,15 @@ export class RawSocketPort implements Port {
     this.handler = handler;
   }
 
-  /** Counters (after close(): as they were when the port closed). */
-  stats(): RawSocketStats & { droppedUnhandled: number; droppedClosed: number } {
-    if (this.socket) this.lastStats = accumulate(this.lastStats, this.socket.stats());
-    return { ...this.lastStats, droppedUnhandled: this.droppedUnhandled, droppedClosed: this.droppedClosed };
+  /**
+   * Counters, totals since the port opened (after close(): as they were
+   * when it closed). Every frame is accounted for: on receive, kernelPackets
+   * = rxFrames + kernelDrops + frames still queued; on send, every call
+   * counts once in txFrames, txNoBuffer, txLinkDown, txErrors or droppedClosed.
+   */
+  stats(): RawSocketStats {
+    const s = this.socket?.stats() ?? this.final ?? EMPTY;
+    return { ...s, droppedUnhandled: this.droppedUnhandled, droppedClosed: this.droppedClosed };
   }
 
   /** The error that closed the socket, if it failed. */
@@ -181,17 +208,19 @@ export class RawSocketPort implements Port {
   }
 
   close(): void {
-    this.stats();
-    this.socket?.close();
+    if (this.socket) {
+      this.socket.close(); // reads the kernel's counters once more before closing
+      this.final = this.socket.stats();
+    }
     this.socket = undefined;
     this.handler = undefined;
   }
 }
 
-/** The socket's counters are totals, except the kernel's drops, which restart at every read. */
-function accumulate(prev: RawSocketStats, now: RawSocketStats): RawSocketStats {
-  return { ...now, kernelDrops: prev.kernelDrops + now.kernelDrops };
-}
+const EMPTY: AfPacketStats = {
+  rxFrames: 0, rxBytes: 0, rxTruncated: 0, rxWakeups: 0, txFrames: 0, txBytes: 0, txDropped: 0, txNoBuffer: 0, txLinkDown: 0, txErrors: 0,
+  lastTxErrno: 0, kernelPackets: 0, kernelDrops: 0, kernelStatsErrno: 0, rcvbuf: 0, sndbuf: 0,
+};
 
 /**
  * Parses `<port>@<ifname>` (the switch command's --interface and
