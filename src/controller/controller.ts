@@ -38,7 +38,7 @@ import { P4InfoIndex } from "../client/p4info/index.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
-import { OVERLAY_RID_BASE } from "./plan/intent.js";
+import { OVERLAY_RID_BASE, unionIntent } from "./plan/intent.js";
 import type { Target } from "./targets/target.js";
 import type { Pipeline } from "./pipeline.js";
 import { MembershipTracker, type MembershipChange } from "./runtime/membership.js";
@@ -67,9 +67,12 @@ export interface ControllerOptions {
   readonly allowBackup?: boolean;
   /** First retry of a switch that is out of sync, in ms (default 500; doubles up to 8 s). */
   readonly resyncMs?: number;
-  /** Deadline of every P4Runtime call, in ms (default 15 s). */
+  /**
+   * Deadline of every P4Runtime call, in ms (default 5 s). A write that
+   * misses it leaves its switch out of sync: read back and reconciled later.
+   */
   readonly rpcTimeoutMs?: number;
-  /** The reconnect backoff cap towards a switch that went away, in ms (default 1000: a switch that returns is re-programmed within about a second). */
+  /** The reconnect backoff cap towards a switch that went away, in ms (default 500: a switch that returns is re-programmed within about a second). */
   readonly reconnectMaxMs?: number;
 }
 
@@ -195,6 +198,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private closed = false;
   /** Receivers are this controller's own (it deployed as primary) or were recovered from the switches. */
   private membershipKnown = false;
+  private recovering: Promise<void> | undefined;
 
   constructor(readonly options: ControllerOptions) {
     super();
@@ -279,10 +283,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
           address,
           deviceId: BigInt(s.deviceId),
           electionId,
-          reconnect: { initialMs: 100, maxMs: this.options.reconnectMaxMs ?? 1000 },
+          reconnect: { initialMs: 100, maxMs: this.options.reconnectMaxMs ?? 500 },
           connectTimeoutMs: this.options.connectTimeoutMs ?? 10_000,
           // A hung switch holds a write until this deadline; repairs wait for it.
-          rpcTimeoutMs: this.options.rpcTimeoutMs ?? 15_000,
+          rpcTimeoutMs: this.options.rpcTimeoutMs ?? 5_000,
         });
         if (!client.isPrimary && !this.options.allowBackup) {
           client.close();
@@ -543,7 +547,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * The receivers that joined or left at run time, read from the switches'
    * client groups (the controller that handled the joins may be gone).
    */
-  private async recoverMembership(): Promise<void> {
+  private recoverMembership(): Promise<void> {
+    // Switches taken over at once share one recovery.
+    this.recovering ??= this.readMembership().finally(() => (this.recovering = undefined));
+    return this.recovering;
+  }
+
+  private async readMembership(): Promise<void> {
+    if (this.membershipKnown) return;
     const filePlan = planNetwork({ graph: this.graph });
     const installed = new Map<string, RecoveredReceiver[]>();
     await Promise.all(
@@ -614,9 +625,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /**
    * Recomputes the plan and queues the writes of every switch whose intent
-   * changed, the `first` ones (ingress routers switching to the overlay)
-   * before the others. `head` settles when the first ones are written,
-   * `done` when all are (a switch that cannot be written is deferred).
+   * changed, make-before-break across switches: the `first` ones (ingress
+   * routers switching to the overlay) go first; then every changed switch
+   * gets the union of what it holds and what it will hold (new branches
+   * ready, old ones still fed); only when all of them have it does each get
+   * its new intent. `head` settles when the first ones are written, `done`
+   * when all are (a switch that cannot be written is deferred).
    */
   private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
     this.plan = this.computePlan();
@@ -625,13 +639,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const headNames = [...new Set(first)].filter((n) => changed.includes(n));
     const restNames = changed.filter((n) => !headNames.includes(n));
     const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
-    const rest = restNames.map((n) => head.then(() => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
-    const done = Promise.all([head, Promise.all(rest)]).then(([h, r]) => {
+    const union = (n: string) => {
+      const next = plan()?.intents.get(n);
+      const last = this.applied.get(n)?.intent;
+      return next && last ? unionIntent(last, next) : next;
+    };
+    const make = head.then(() => Promise.all(restNames.length > 1 ? restNames.map((n) => this.tryUpdate("repair", n, () => union(n))) : []));
+    const rest = restNames.map((n) => make.then(() => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
+    const done = Promise.all([head, make, Promise.all(rest)]).then(([h, m, r]) => {
       const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [] };
-      [...headNames, ...restNames].forEach((n, i) => {
+      const names = [...headNames, ...restNames];
+      names.forEach((n, i) => {
         const res = [...h, ...r][i];
+        const step = i >= headNames.length ? m[i - headNames.length] : undefined;
         if (!res) return void outcome.deferred.push(n);
-        outcome.writes += res.inserted + res.modified + res.deleted;
+        outcome.writes += res.inserted + res.modified + res.deleted + (step ? step.inserted + step.modified + step.deleted : 0);
         outcome.switches.push(n);
       });
       return outcome;

@@ -63,9 +63,19 @@ export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: st
   const branchLinks = new Set(branch.map((a) => a.link));
   // The switches inside the branch: if one of them dies, the branch breaks; the overlay should not need it either.
   const branchSwitches = new Set(branch.map((a) => a.to).filter((n) => n !== lastHop));
+  // Another last hop of the session on the way would run the copy through its
+  // own dedup window (which takes it as its own and then drops its real
+  // copies as duplicates): worst of all, so avoided first.
+  const otherLastHops = new Set([...tree.branch.keys()].filter((n) => n !== lastHop));
   // A shared link or switch costs more than any path of unshared ones can.
   const penalty = 1 + g.topology.links.reduce((s, l) => s + l.cost, 0);
-  const spt = shortestPathTree(g, tree.ingress, "ipv4", (a) => a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0));
+  const transit = penalty * (2 * g.topology.links.length + 1);
+  const spt = shortestPathTree(
+    g,
+    tree.ingress,
+    "ipv4",
+    (a) => a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0) + (otherLastHops.has(a.to) ? transit : 0),
+  );
   const path = pathTo(spt, lastHop);
   if (!path) return undefined;
   return {

@@ -85,3 +85,32 @@ export const GROUP_PARAMS: ReadonlySet<string> = new Set(["mcast_grp", "client_g
  * reserves the ones above for itself.
  */
 export const GROUP_BANK_B = 0x4000;
+
+const entryKey = (e: TableEntryInput) =>
+  JSON.stringify([e.table, Object.entries(e.match ?? {}).sort(([x], [y]) => x.localeCompare(y)), e.priority ?? 0, e.isDefault ?? false], (_k, v: unknown) =>
+    typeof v === "bigint" ? v.toString() : v,
+  );
+
+/**
+ * The make-before-break step between two intents of one switch: every entry
+ * of `next`, plus the entries of `last` whose key `next` does not use; every
+ * group with the replicas of both. Written to every switch of a repair
+ * before `next` is, so that no switch stops feeding a branch before the
+ * switches of its replacement are ready (a packet that takes both ways
+ * meanwhile is a duplicate the last hop's window drops).
+ */
+export function unionIntent(last: SwitchIntent, next: SwitchIntent): SwitchIntent {
+  const keys = new Set(next.entries.map(entryKey));
+  const groups = new Map<number, ReplicaValue[]>();
+  for (const [id, replicas] of [...last.groups, ...next.groups]) {
+    const have = groups.get(id) ?? [];
+    for (const r of replicas) if (!have.some((x) => x.port === r.port && (x.instance ?? 0) === (r.instance ?? 0))) have.push(r);
+    groups.set(id, have);
+  }
+  return {
+    ...next,
+    entries: [...next.entries, ...last.entries.filter((e) => !keys.has(entryKey(e)))],
+    groups,
+    lastHopSessions: new Set([...last.lastHopSessions, ...next.lastHopSessions]),
+  };
+}
