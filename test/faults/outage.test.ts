@@ -5,7 +5,9 @@
  * 2 s of the switch listening again, and its clients get the sessions again.
  * P4CAST_FAULT_OUTAGE_S shortens the outage for a quick local run.
  */
+import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
+import { CLI_MAIN } from "../../src/controller/lab/bmv2-network.js";
 import { faultKinds, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
 
 const { kinds, skipped } = faultKinds();
@@ -26,6 +28,13 @@ async function outage(kind: Kind): Promise<void> {
   await lab.net.killSwitch(sw);
   await ctl.waitFor(new RegExp(`${sw}: stream lost`), 10_000, killedAt);
   await ctl.waitFor(/repair after \S+ down: /, 10_000, killedAt);
+  // `p4cast status` shows what the running controller knows: the switch unreachable, its links down and why.
+  const status = spawnSync(process.execPath, [CLI_MAIN, "status", "-t", lab.file, "--output", "json", "--no-links"], { encoding: "utf8", timeout: 60_000 });
+  const shown = JSON.parse(status.stdout) as { controllers: { state: { switches: { name: string; reachable: boolean; inSync: boolean }[]; downLinks: { name: string; reasons: string[] }[] } }[] };
+  expect(shown.controllers).toHaveLength(1);
+  const health = shown.controllers[0]!.state;
+  expect(health.switches.find((x) => x.name === sw)).toMatchObject({ reachable: false, inSync: false });
+  expect(health.downLinks.filter((l) => l.reasons.includes(`${sw} unreachable`)).length).toBe(2);
   await new Promise((r) => setTimeout(r, OUTAGE_S * 1000));
   expect(ctl.alive, `the controller exited during the outage: ${JSON.stringify(ctl.exit)}`).toBe(true);
   await lab.net.startSwitch(sw);

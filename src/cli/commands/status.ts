@@ -15,6 +15,7 @@ import { planNetwork } from "../../controller/plan/network-plan.js";
 import { NetworkGraph } from "../../controller/topology/graph.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
 import { printRows, toJson } from "../output.js";
+import { readRunStates } from "../run-state.js";
 import { notRunningError, unreachableSwitches } from "../network.js";
 import { switchStateSource, type InstalledState } from "../installed-state.js";
 import Table from "cli-table3";
@@ -80,9 +81,11 @@ export function registerStatus(program: Command): void {
         };
       });
       const links = installed.links;
+      // What the running controllers (deploy --run) know: switch health, why links are down, faults.
+      const controllers = readRunStates(o.topology);
 
       if (o.output === "json") {
-        process.stdout.write(toJson({ switches, source: installed.source, sessions, links, expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig) }) + "\n");
+        process.stdout.write(toJson({ switches, source: installed.source, sessions, links, controllers, expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig) }) + "\n");
         return;
       }
       printRows("table", ["switch", "address", "reachable", "role", "pipeline", "entries"], switches.map((s) => [s.switch, s.address, s.reachable ? "yes" : `no: ${"error" in s ? s.error : ""}`, s.role, s.pipeline, s.entries]), switches);
@@ -101,6 +104,25 @@ export function registerStatus(program: Command): void {
       const linksDown = links.filter((l) => l.state === "down");
       if (links.length) printRows("table", ["link", "state"], links.map((l) => [l.link, l.detail]), links);
       if (links.length) process.stdout.write(linksDown.length ? `links down: ${linksDown.map((l) => l.link).join(", ")}\n` : links.every((l) => l.state === "up") ? "links down: none\n" : "");
+      if (controllers.length === 0) process.stdout.write("controllers: none running for this topology file (p4cast deploy --run publishes its state)\n");
+      for (const c of controllers) {
+        const st = c.state;
+        process.stdout.write(`controller pid ${c.pid}, election id ${st.electionId} (state of ${c.updatedAt}):\n`);
+        printRows(
+          "table",
+          ["switch", "reachable", "primary", "in sync", "re-programmed", "last fault"],
+          st.switches.map((h) => [
+            h.name,
+            h.reachable ? "yes" : "no",
+            h.primary ? "yes" : h.primaryElectionId !== undefined ? `no (primary: ${h.primaryElectionId})` : "no",
+            h.inSync ? "yes" : "no (retrying)",
+            h.reprograms,
+            h.lastFault ? `${new Date(h.lastFault.at).toISOString()} ${h.lastFault.task}: ${h.lastFault.message}` : "-",
+          ]),
+          st.switches,
+        );
+        process.stdout.write(st.downLinks.length ? `links down (controller): ${st.downLinks.map((l) => `${l.name} (${l.reasons.join(", ")})`).join("; ")}\n` : "links down (controller): none\n");
+      }
       if (switches.some((s) => !s.reachable)) {
         process.stderr.write(`hint: ${notRunningError(o.topology, down, topology.switches.length).hint}\n`);
         process.exitCode = 3;
