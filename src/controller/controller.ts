@@ -11,6 +11,7 @@ import { registerAccess, type RegisterAccess } from "../client/registers.js";
 import { isP4RuntimeError } from "../client/errors.js";
 import { planNetwork, type NetworkPlan } from "./plan/network-plan.js";
 import type { SwitchIntent } from "./plan/intent.js";
+import { trustOf, withTrust } from "./plan/trust.js";
 import { applyDiff, desiredState, reconcileSwitch, type ReconcileResult, type SwitchState } from "./deploy/reconcile.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
@@ -255,15 +256,44 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
     // Some switches go first (e.g. ingress routers switching to the overlay).
     const ordered = [...first.filter((n) => changed.includes(n)), ...changed.filter((n) => !first.includes(n))];
-    let writes = 0;
+    // Neighbour trust, make before break: every switch admits its new tree
+    // parents, overlay senders and heartbeat neighbours before any tree or
+    // overlay moves, and keeps the old ones until every switch has moved.
+    let writes = await this.admitTrust(ordered);
+    const during = (n: string) => withTrust(this.plan!.intents.get(n)!, trustOf(this.applied.get(n)?.intent ?? this.plan!.intents.get(n)!));
     const head = ordered.filter((n) => first.includes(n));
     for (const n of head) {
-      const r = await this.update(n, this.plan.intents.get(n)!);
+      const r = await this.update(n, during(n));
       writes += r.inserted + r.modified + r.deleted;
     }
-    const rest = await Promise.all(ordered.slice(head.length).map((n) => this.update(n, this.plan!.intents.get(n)!)));
+    const rest = await Promise.all(ordered.slice(head.length).map((n) => this.update(n, during(n))));
     writes += rest.reduce((s, r) => s + r.inserted + r.modified + r.deleted, 0);
+    writes += await this.retireTrust(ordered);
     return { writes, switches: ordered };
+  }
+
+  /** Adds the current plan's trust entries to what `names` hold (nothing else changes). */
+  private async admitTrust(names: readonly string[]): Promise<number> {
+    const results = await Promise.all(
+      names.map((n) => {
+        const last = this.applied.get(n);
+        if (!last) return undefined;
+        const target = withTrust(last.intent, trustOf(this.plan!.intents.get(n)!));
+        return target === last.intent ? undefined : this.update(n, target);
+      }),
+    );
+    return results.reduce((s, r) => s + (r ? r.inserted + r.modified + r.deleted : 0), 0);
+  }
+
+  /** Removes trust entries the current plan no longer has (after every switch moved). */
+  private async retireTrust(names: readonly string[]): Promise<number> {
+    const results = await Promise.all(
+      names.map((n) => {
+        const want = this.plan!.intents.get(n)!;
+        return this.applied.get(n)?.hash === intentHash(want) ? undefined : this.update(n, want);
+      }),
+    );
+    return results.reduce((s, r) => s + (r ? r.inserted + r.modified + r.deleted : 0), 0);
   }
 
   /** Starts the heartbeat loop; link verdicts trigger repairs. */

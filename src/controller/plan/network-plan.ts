@@ -13,6 +13,7 @@ import type { NetworkGraph } from "../topology/graph.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import { CLIENT_GROUP_BASE, CLIENT_RID_BASE, CLIENT_RID_V6_BASE, METER_BURST, OVERLAY_RID_BASE, type SwitchIntent, T, emptyIntent } from "./intent.js";
 import { parseIPv4 } from "../../client/codec/values.js";
+import { addTrustEntries } from "./trust.js";
 
 export interface SessionPlan {
   readonly session: SessionSpec;
@@ -409,6 +410,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       }
     }
   }
+  // -- neighbour trust (plan/trust.ts) --------------------------------------------
+  addTrustEntries(g, intents, sessions, peers);
   return { intents, sessions, peers, warnings };
 }
 
