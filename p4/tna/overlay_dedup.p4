@@ -103,13 +103,13 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
 
     /* The resync run, step 2: its length n (one stage after step 1). */
     RegisterAction<bit<32>, bit<32>, bit<32>>(dedup_resync_count) dedup_track_count = {
-        void apply(inout bit<32> n, out bit<32> length) {
+        void apply(inout bit<32> n, out bit<32> run_len) {
             if (meta.arch.dedup_run_step == 1) {
                 n = n + 1;
             } else if (meta.arch.dedup_run_step == 2) {
                 n = 1;
             }
-            length = n;
+            run_len = n;
         }
     };
 
