@@ -52,9 +52,9 @@
  * overlay path through the router. Heartbeat neighbours: one per (port,
  * peer address) of each watched link, at both ends.
  */
-#define P4CAST_TREE_TRUST_SIZE       (2 * P4CAST_MAX_SESSIONS)
+#define P4CAST_TREE_TRUST_SIZE       2048   /* 2 x P4CAST_MAX_SESSIONS */
 #define P4CAST_OVERLAY_TRUST_SIZE    4096
-#define P4CAST_HB_TRUST_SIZE         (2 * P4CAST_MAX_HB_PEERS)
+#define P4CAST_HB_TRUST_SIZE         512    /* 2 x P4CAST_MAX_HB_PEERS */
 
 /*
  * Dedup window (controls/overlay_dedup.p4, tna/overlay_dedup.p4).
