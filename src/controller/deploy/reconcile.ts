@@ -18,8 +18,12 @@ import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
 
-/** Tables whose entries others reference: written first, deleted last. */
-/** Trust entries (plan/trust.ts) are leaves too: a switch admits new neighbours before its tree and overlay entries change, and forgets old ones last. */
+/**
+ * Tables whose entries others reference: written first, deleted last. The
+ * trust tables (plan/trust.ts) are leaves too: a switch admits its new
+ * neighbours before its tree and overlay entries change, and forgets the
+ * old ones last.
+ */
 const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
 
 const DEDUP_REGISTERS = [
