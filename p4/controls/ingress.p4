@@ -9,6 +9,8 @@
  *   validation  -> drop malformed           IpValidate
  *   classify    -> outermost dst, local?    L3Classify
  *   IGMP / MLD  -> packet-in                MembershipPunt
+ *   trust       -> p4cast / heartbeat from
+ *                  an installed neighbour?   NeighbourTrust
  *   heartbeat   -> reflect / consume / punt Heartbeat
  *   p4cast packet (outer IPv4 + shim):
  *       dedup (last hop)                    OverlayDedup
@@ -27,6 +29,7 @@
 #include "validate.p4"
 #include "l3_forward.p4"
 #include "membership.p4"
+#include "trust.p4"
 #include "heartbeat.p4"
 #include "overlay_dedup.p4"
 #include "tree_replication.p4"
@@ -41,6 +44,7 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
     IpValidate()             validate;
     L3Classify()             l3_classify;
     MembershipPunt()         membership;
+    NeighbourTrust()         trust;
     Heartbeat()              heartbeat;
     OverlayDedup()           dedup;
     McastXlate()             mcast_xlate;
@@ -69,6 +73,9 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
             membership.apply(hdr, meta);
         }
         if (!meta.fwd.done) {
+            trust.apply(hdr, meta);
+        }
+        if (!meta.fwd.done) {
             heartbeat.apply(hdr, meta);
         }
 
@@ -76,7 +83,15 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
         bool to_route = false;
         if (!meta.fwd.done) {
             if (hdr.shim.isValid()) {
-                dedup.apply(hdr, meta);
+                /* Only a copy meant for this router passes its window: a tree
+                 * copy (multicast outer destination) or an overlay copy
+                 * addressed to it. An overlay copy passing through on its way
+                 * to another last hop of the same session must not take its
+                 * sequence number from this router's window (the router's own
+                 * copies of it would then be dropped as duplicates). */
+                if (meta.l3.is_local || meta.l3.dst4[31:28] == 0xE) {
+                    dedup.apply(hdr, meta);
+                }
                 if (meta.l3.is_local) {
                     if (!meta.dedup.lasthop) {
                         set_drop(meta.fwd, DROP_UNKNOWN_SESSION);
@@ -84,6 +99,8 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
                         set_drop(meta.fwd, DROP_DUPLICATE);
                     } else if (meta.dedup.verdict == DEDUP_TOO_OLD) {
                         set_drop(meta.fwd, DROP_TOO_OLD);
+                    } else if (meta.dedup.verdict == DEDUP_OUT_OF_WINDOW) {
+                        set_drop(meta.fwd, DROP_OUT_OF_WINDOW);
                     } else if (meta.dedup.client_grp == 0) {
                         set_drop(meta.fwd, DROP_UNKNOWN_SESSION);  /* no clients */
                     } else {

@@ -55,6 +55,8 @@ control LastHopDeliveryEgress(inout headers_t hdr, inout metadata_t meta) {
             if (!meta.dedup.accept) {
                 if (meta.dedup.verdict == DEDUP_TOO_OLD) {
                     set_drop(meta.fwd, DROP_TOO_OLD);
+                } else if (meta.dedup.verdict == DEDUP_OUT_OF_WINDOW) {
+                    set_drop(meta.fwd, DROP_OUT_OF_WINDOW);
                 } else if (meta.dedup.lasthop) {
                     set_drop(meta.fwd, DROP_DUPLICATE);
                 } else {

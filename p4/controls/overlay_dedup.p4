@@ -10,14 +10,30 @@
  *   dedup_history[s]  64-bit history: bit i set <=> sequence H - i accepted;
  *                     0 <=> the window is empty (no packet seen yet)
  *
- * For sequence q, with d = q - H mod 2^32 (RFC 1982 serial arithmetic):
+ * For sequence q, with d = q - H mod 2^32 (RFC 1982 serial arithmetic),
+ * W = P4CAST_DEDUP_WINDOW (64), S = P4CAST_DEDUP_SPAN, N = P4CAST_DEDUP_RESYNC
+ * (include/sizes.p4):
  *   empty window        -> new; H = q, history = 1
  *   d == 0              -> duplicate
- *   0 < d < 2^31        -> new and ahead: gap += d - 1; history shifted left
+ *   0 < d <= S          -> new and ahead: gap += d - 1; history shifted left
  *                          by d (cleared if d >= 64) | 1; H = q
- *   otherwise (behind): b = H - q mod 2^32;
- *                          b >= 64 -> too old
+ *   0 < b = -d <= S     -> behind: b >= W -> too old;
  *                          bit b set -> duplicate, else new (bit b set)
+ *   otherwise           -> out of window (more than S away on either side):
+ *                          dropped, the window does not move -- unless q
+ *                          completes a run of N agreeing packets (below):
+ *                          then resync: new, H = q, history = 1 (no gap).
+ *
+ * The run (dedup_resync_seq C, dedup_resync_count n) follows every packet of
+ * the session: e = q - C; 0 < e <= W -> n += 1, C = q (the run goes on);
+ * q within C - W + 1 .. C -> unchanged (a copy of the run's recent past);
+ * otherwise -> n = 1, C = q (a new run starts). A steady stream keeps
+ * n >= N, but a lone forged or corrupted sequence number starts its own run
+ * of 1 and cannot move the window; a restarted ingress router (sequence
+ * back to 0) or a loss longer than S on every path costs N - 1 packets.
+ *
+ * Nothing behind the window moves it: a too-old copy (b >= W) is counted and
+ * dropped; an out-of-window one behind needs the same N-packet run.
  *
  * New packets are delivered to the session's local clients (egress,
  * lasthop_delivery.p4); duplicates and too-old packets are not. The
@@ -45,13 +61,26 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
     P4CAST_REGISTER(bit<64>, P4CAST_MAX_SESSIONS, dedup_gap);
 
     /*
+     * dedup_resync_seq[session_id] (bit<32>, C) and
+     * dedup_resync_count[session_id] (bit<32>, n): the run of agreeing
+     * sequence numbers above (n wraps after 2^32 agreeing packets). Written
+     * by the data plane; the controller resets both to 0 with the window.
+     */
+    P4CAST_REGISTER(seq_t, P4CAST_MAX_SESSIONS, dedup_resync_seq);
+    P4CAST_REGISTER(bit<32>, P4CAST_MAX_SESSIONS, dedup_resync_count);
+
+    /*
      * dedup_{delivered,duplicate,too_old}_counter[session_id]: packets and
-     * bytes accepted / dropped as duplicate / dropped as too old. Written by
+     * bytes accepted / dropped as duplicate / dropped as too old (>= 64 and
+     * <= P4CAST_DEDUP_SPAN behind). Written by
      * the data plane; read by the controller (last-hop router role).
      */
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_delivered_counter);
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_duplicate_counter);
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_too_old_counter);
+    /* dedup_out_of_window_counter[session_id]: copies dropped as out of
+     * window (more than P4CAST_DEDUP_SPAN from H, no resync). */
+    P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_out_of_window_counter);
 
     action accept_session(mcast_grp_t client_grp) {
         meta.dedup.lasthop = true;
@@ -86,29 +115,44 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
             P4CAST_REG_READ(dedup_highest, s, highest);
             P4CAST_REG_READ(dedup_history, s, history);
 
+            /* The run of agreeing sequence numbers (resync rule). */
+            seq_t run_last;
+            bit<32> run_n;
+            P4CAST_REG_READ(dedup_resync_seq, s, run_last);
+            P4CAST_REG_READ(dedup_resync_count, s, run_n);
+            if (q - run_last - 1 < P4CAST_DEDUP_WINDOW) {
+                run_n = run_n + 1;
+                run_last = q;
+            } else if (run_last - q >= P4CAST_DEDUP_WINDOW) {
+                run_n = 1;
+                run_last = q;
+            }
+            P4CAST_REG_WRITE(dedup_resync_seq, s, run_last);
+            P4CAST_REG_WRITE(dedup_resync_count, s, run_n);
+
             bit<2> verdict = DEDUP_NEW;
             if (history == 0) {
                 highest = q;
                 history = 1;
             } else {
                 seq_t d = q - highest;
+                seq_t b = highest - q;
                 if (d == 0) {
                     verdict = DEDUP_DUPLICATE;
-                } else if (d < 0x80000000) {
+                } else if (d <= P4CAST_DEDUP_SPAN) {
                     if (d > 1) {
                         bit<64> gap;
                         P4CAST_REG_READ(dedup_gap, s, gap);
                         P4CAST_REG_WRITE(dedup_gap, s, gap + (bit<64>)(d - 1));
                     }
-                    if (d >= 64) {
+                    if (d >= P4CAST_DEDUP_WINDOW) {
                         history = 1;
                     } else {
                         history = (history << (bit<8>)d) | 1;
                     }
                     highest = q;
-                } else {
-                    seq_t b = highest - q;
-                    if (b >= 64) {
+                } else if (b <= P4CAST_DEDUP_SPAN) {
+                    if (b >= P4CAST_DEDUP_WINDOW) {
                         verdict = DEDUP_TOO_OLD;
                     } else {
                         bit<64> bit_b = (bit<64>)1 << (bit<8>)b;
@@ -118,6 +162,11 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                             history = history | bit_b;
                         }
                     }
+                } else if (run_n >= P4CAST_DEDUP_RESYNC) {
+                    highest = q;           /* resync: N agreeing packets */
+                    history = 1;
+                } else {
+                    verdict = DEDUP_OUT_OF_WINDOW;
                 }
             }
 
@@ -127,8 +176,10 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 P4CAST_COUNT(dedup_delivered_counter, s);
             } else if (verdict == DEDUP_DUPLICATE) {
                 P4CAST_COUNT(dedup_duplicate_counter, s);
-            } else {
+            } else if (verdict == DEDUP_TOO_OLD) {
                 P4CAST_COUNT(dedup_too_old_counter, s);
+            } else {
+                P4CAST_COUNT(dedup_out_of_window_counter, s);
             }
             meta.dedup.verdict = verdict;
             meta.dedup.accept = verdict == DEDUP_NEW;

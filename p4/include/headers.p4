@@ -107,6 +107,10 @@ const bit<8> DROP_XLATE           = 11;  /* translation impossible           */
 const bit<8> DROP_HB_UNKNOWN_PEER = 12;  /* heartbeat response, unknown peer */
 const bit<8> DROP_HB_CONSUMED     = 13;  /* heartbeat response consumed      */
 const bit<8> DROP_MALFORMED       = 14;  /* IP header fields inconsistent    */
+const bit<8> DROP_UNTRUSTED_TREE  = 15;  /* tree copy not from the tree parent (tree_parent_exact) */
+const bit<8> DROP_UNTRUSTED_OVERLAY = 16; /* unicast p4cast copy not from an overlay path (overlay_sender_exact) */
+const bit<8> DROP_UNTRUSTED_HEARTBEAT = 17; /* heartbeat to us not from a heartbeat neighbour (heartbeat_neighbor_exact) */
+const bit<8> DROP_OUT_OF_WINDOW   = 18;  /* dedup: more than SPAN from the window, no resync */
 
 /*************************************************************************
  *********************  S T A N D A R D   H E A D E R S  *****************

@@ -124,6 +124,7 @@ struct metadata_t {
 const bit<2> DEDUP_NEW       = 0;
 const bit<2> DEDUP_DUPLICATE = 1;
 const bit<2> DEDUP_TOO_OLD   = 2;
+const bit<2> DEDUP_OUT_OF_WINDOW = 3;  /* > P4CAST_DEDUP_SPAN from H, not a resync */
 
 /* Decide to drop, for reason `reason` (DROP_*); later features are skipped. */
 void set_drop(inout fwd_md_t fwd, in bit<8> reason) {

@@ -43,6 +43,38 @@
 /* Heartbeat mode table (keyed by message type: at most 16 entries). */
 #define P4CAST_HB_MODE_SIZE          16
 
+/*
+ * Neighbour trust (controls/trust.p4): which neighbour may send which p4cast
+ * or heartbeat packet. Tree parents: one entry per (session, port) a router
+ * receives the session's tree copies on -- one per session, two while a
+ * repair moves the tree (the new parent is admitted before the old one is
+ * removed). Overlay senders: one per (session, ingress router, port) of each
+ * overlay path through the router. Heartbeat neighbours: one per (port,
+ * peer address) of each watched link, at both ends.
+ */
+#define P4CAST_TREE_TRUST_SIZE       2048   /* 2 x P4CAST_MAX_SESSIONS */
+#define P4CAST_OVERLAY_TRUST_SIZE    4096
+#define P4CAST_HB_TRUST_SIZE         512    /* 2 x P4CAST_MAX_HB_PEERS */
+
+/*
+ * Dedup window (controls/overlay_dedup.p4, tna/overlay_dedup.p4).
+ *   WINDOW  history length: sequence numbers H-63 .. H are remembered.
+ *   SPAN    how far from H a sequence number is still "in the window's
+ *           reach": up to SPAN ahead it advances the window as usual (a
+ *           gap of up to SPAN - 1 lost packets); up to SPAN behind it is a
+ *           duplicate / late copy / too old as usual. Farther away (either
+ *           side) it is OUT OF WINDOW: dropped, and the window does not move.
+ *   RESYNC  the window jumps to an out-of-window sequence number only when
+ *           it is the RESYNC-th packet of a run that agrees: every packet of
+ *           the run 1..64 ahead of the run's previous one (copies of the
+ *           run's last 64 neither extend nor break it). P4-Protect-style
+ *           reset: one forged or corrupted sequence number never moves the
+ *           window, a restarted sender costs RESYNC - 1 packets.
+ */
+#define P4CAST_DEDUP_WINDOW          64
+#define P4CAST_DEDUP_SPAN            1024
+#define P4CAST_DEDUP_RESYNC          4
+
 /* Diagnostic counters indexed by small codes (drop reason, punt reason). */
 #define P4CAST_REASON_CODES          32
 

@@ -50,6 +50,8 @@
 struct tna_scratch_md_t {
     bit<32> dedup_was_open;     /* dedup_valid[s] before this packet */
     bit<32> dedup_gap_inc;      /* d - 1 when the window advances by d */
+    bit<32> dedup_seq_m1;       /* shim seq - 1 (one operand for the ALU compares) */
+    bit<32> dedup_run_step;     /* dedup_track_seq: 0 copy, 1 run goes on, 2 new run */
 }
 #define P4CAST_ARCH_METADATA tna_scratch_md_t arch;
 

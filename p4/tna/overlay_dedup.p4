@@ -27,24 +27,37 @@
  *   dedup_gap[s]      sequence numbers skipped when the window advanced
  *                     (32 bits: the stateful ALU has no 64-bit carry)
  *
- * Per packet (four stages after the table):
+ *   dedup_resync_seq[s], dedup_resync_count[s]
+ *                     the run of agreeing sequence numbers of the resync
+ *                     rule (shared controls/overlay_dedup.p4 explains it)
+ *
+ * Per packet (five dependent steps after the table):
  *   1. dedup_open:    was = valid[s]; valid[s] = 1
- *   2. dedup_advance: empty -> d = 1, H = q; else d = q - H and H = q when
- *                     0 < d < 2^31 (serial-number comparison as the sign of
- *                     a 32-bit difference, a single ALU condition)
- *   3. match-action:  verdict from d: 0 duplicate; ahead -> new; behind by
- *                     b = -d: b >= 64 too old, else the slot decides
- *   4. dedup_mark:    tag - q == 1 ? seen : (tag = q + 1, new);
+ *      dedup_track_seq (same stage, other register): C = resync_seq[s];
+ *                     q - C in 1..64 -> run goes on (C = q);
+ *                     C - q < 64 -> copy (unchanged); else new run (C = q)
+ *   2. dedup_track_count: goes on -> n + 1; new run -> 1; copy -> n
+ *   3. dedup_advance (window open and n < N) or dedup_advance_jump (window
+ *                     empty, or n >= N): d = q - H (old H);
+ *                     advance:      H = q iff 0 < d <= SPAN
+ *                     advance_jump: H = q iff empty or H - q > SPAN (ahead
+ *                                   in span, or out of window: resync)
+ *   4. match-action:  verdict from d: empty -> new; 0 duplicate;
+ *                     1..SPAN ahead -> new; 1..SPAN behind: b >= 64 too
+ *                     old, else the slot decides; farther: resync (new) if
+ *                     n >= N, else out of window
+ *   5. dedup_mark:    tag - q == 1 ? seen : (tag = q + 1, new);
  *      dedup_gap_add: gap += d - 1 (ahead and d > 1)   -- same stage
  *
  * The controller resets a session by writing 0 to dedup_valid[s],
- * dedup_highest[s], dedup_gap[s] and the 64 cells dedup_slots[s*64 ..]
+ * dedup_highest[s], dedup_gap[s], dedup_resync_seq[s], dedup_resync_count[s]
+ * and the 64 cells dedup_slots[s*64 ..]
  * (src/controller/targets/tofino.ts, dedupResetWrites).
  */
 #ifndef P4CAST_CONTROL_OVERLAY_DEDUP_P4
 #define P4CAST_CONTROL_OVERLAY_DEDUP_P4
 
-#define P4CAST_DEDUP_WINDOW      64
+/* P4CAST_DEDUP_WINDOW (64), _SPAN and _RESYNC: include/sizes.p4. */
 #define P4CAST_DEDUP_WINDOW_BITS 6
 #define P4CAST_DEDUP_SLOTS       (P4CAST_MAX_SESSIONS * P4CAST_DEDUP_WINDOW)
 
@@ -53,13 +66,17 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
     Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_highest;
     Register<bit<32>, bit<32>>(P4CAST_DEDUP_SLOTS)  dedup_slots;
     Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_gap;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_resync_seq;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_resync_count;
 
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_delivered_counter);
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_duplicate_counter);
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_too_old_counter);
+    P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_out_of_window_counter);
 
     /* Operands the stateful ALUs read are PHV fields computed one stage
-     * earlier: meta.arch.dedup_was_open, meta.arch.dedup_gap_inc (arch.p4). */
+     * earlier: meta.arch.dedup_was_open, dedup_gap_inc, dedup_seq_m1,
+     * dedup_run_step (arch.p4). */
 
     RegisterAction<bit<32>, bit<32>, bit<32>>(dedup_valid) dedup_open = {
         void apply(inout bit<32> value, out bit<32> was) {
@@ -68,16 +85,53 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
         }
     };
 
+    /* The resync run, step 1: where q stands relative to the run's last
+     * sequence C (two conditions on one subtraction each). */
+    RegisterAction<seq_t, bit<32>, bit<32>>(dedup_resync_seq) dedup_track_seq = {
+        void apply(inout seq_t run_last, out bit<32> step) {
+            if (meta.arch.dedup_seq_m1 - run_last < P4CAST_DEDUP_WINDOW) {
+                step = 1;                            /* 1..64 ahead: goes on */
+                run_last = hdr.shim.seq;
+            } else if (run_last - hdr.shim.seq < P4CAST_DEDUP_WINDOW) {
+                step = 0;                            /* a copy of its recent past */
+            } else {
+                step = 2;                            /* a new run starts */
+                run_last = hdr.shim.seq;
+            }
+        }
+    };
+
+    /* The resync run, step 2: its length n (one stage after step 1). */
+    RegisterAction<bit<32>, bit<32>, bit<32>>(dedup_resync_count) dedup_track_count = {
+        void apply(inout bit<32> n, out bit<32> run_len) {
+            if (meta.arch.dedup_run_step == 1) {
+                n = n + 1;
+            } else if (meta.arch.dedup_run_step == 2) {
+                n = 1;
+            }
+            run_len = n;
+        }
+    };
+
+    /* The window may only advance within the span. */
     RegisterAction<seq_t, bit<32>, seq_t>(dedup_highest) dedup_advance = {
         void apply(inout seq_t highest, out seq_t d) {
+            d = hdr.shim.seq - highest;
+            if (meta.arch.dedup_seq_m1 - highest < P4CAST_DEDUP_SPAN) {
+                highest = hdr.shim.seq;              /* 1..SPAN ahead */
+            }
+        }
+    };
+
+    /* The window is empty, or the run is long enough to resync: H = q
+     * unless q is H or at most SPAN behind it. */
+    RegisterAction<seq_t, bit<32>, seq_t>(dedup_highest) dedup_advance_jump = {
+        void apply(inout seq_t highest, out seq_t d) {
+            d = hdr.shim.seq - highest;
             if (meta.arch.dedup_was_open == 0) {
-                d = 1;                               /* empty: new, no gap */
-                highest = hdr.shim.seq;
-            } else if ((int<32>)(hdr.shim.seq - highest) > 0) {
-                d = hdr.shim.seq - highest;          /* ahead */
-                highest = hdr.shim.seq;
-            } else {
-                d = hdr.shim.seq - highest;          /* equal or behind */
+                highest = hdr.shim.seq;              /* empty window */
+            } else if (highest - hdr.shim.seq > P4CAST_DEDUP_SPAN) {
+                highest = hdr.shim.seq;              /* ahead, or resync */
             }
         }
     };
@@ -126,22 +180,41 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
             bit<32> slot = (s << P4CAST_DEDUP_WINDOW_BITS)
                          | (bit<32>)hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0];
 
+            meta.arch.dedup_seq_m1 = hdr.shim.seq - 1;
             meta.arch.dedup_was_open = dedup_open.execute(s);
-            seq_t d = dedup_advance.execute(s);
+            meta.arch.dedup_run_step = dedup_track_seq.execute(s);
+            bit<32> run_n = dedup_track_count.execute(s);
+            bool may_jump = meta.arch.dedup_was_open == 0 || run_n >= P4CAST_DEDUP_RESYNC;
+            seq_t d;
+            if (may_jump) {
+                d = dedup_advance_jump.execute(s);
+            } else {
+                d = dedup_advance.execute(s);
+            }
 
             bit<2> verdict = DEDUP_NEW;
             bool ahead = false;
             bool mark = false;
-            if (d == 0) {
+            if (meta.arch.dedup_was_open == 0) {
+                ahead = true;                        /* empty: new, no gap */
+                mark = true;
+            } else if (d == 0) {
                 verdict = DEDUP_DUPLICATE;
-            } else if (d[31:31] == 0) {
+            } else if (d - 1 < P4CAST_DEDUP_SPAN) {
                 ahead = true;
                 mark = true;
                 meta.arch.dedup_gap_inc = d - 1;
-            } else if (0 - d >= P4CAST_DEDUP_WINDOW) {
-                verdict = DEDUP_TOO_OLD;
-            } else {
+            } else if (0 - d <= P4CAST_DEDUP_SPAN) {
+                if (0 - d >= P4CAST_DEDUP_WINDOW) {
+                    verdict = DEDUP_TOO_OLD;
+                } else {
+                    mark = true;
+                }
+            } else if (may_jump) {
+                ahead = true;                        /* resync: new, no gap */
                 mark = true;
+            } else {
+                verdict = DEDUP_OUT_OF_WINDOW;
             }
 
             if (mark) {
@@ -158,8 +231,10 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 P4CAST_COUNT(dedup_delivered_counter, s);
             } else if (verdict == DEDUP_DUPLICATE) {
                 P4CAST_COUNT(dedup_duplicate_counter, s);
-            } else {
+            } else if (verdict == DEDUP_TOO_OLD) {
                 P4CAST_COUNT(dedup_too_old_counter, s);
+            } else {
+                P4CAST_COUNT(dedup_out_of_window_counter, s);
             }
             meta.dedup.verdict = verdict;
             meta.dedup.accept = verdict == DEDUP_NEW;

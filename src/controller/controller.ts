@@ -35,6 +35,7 @@ import {
   type SwitchState,
 } from "./deploy/reconcile.js";
 import { P4InfoIndex } from "../client/p4info/index.js";
+import { trustOf, withTrust } from "./plan/trust.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";
 import type { MeterSpec, SwitchSpec, Topology } from "./topology/schema.js";
@@ -627,10 +628,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * Recomputes the plan and queues the writes of every switch whose intent
    * changed, make-before-break across switches: the `first` ones (ingress
    * routers switching to the overlay) go first; then every changed switch
-   * gets the union of what it holds and what it will hold (new branches
-   * ready, old ones still fed); only when all of them have it does each get
-   * its new intent. `head` settles when the first ones are written, `done`
-   * when all are (a switch that cannot be written is deferred).
+   * gets the union of what it holds and what it will hold (new branches,
+   * routes and trusted neighbours ready, old ones still fed); only when all
+   * of them have it does each move to its new intent, still trusting its old
+   * neighbours; when all have moved, the old trust entries go. `head`
+   * settles when the first ones are written, `done` when all are (a switch
+   * that cannot be written is deferred).
    */
   private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
     this.plan = this.computePlan();
@@ -638,22 +641,34 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
     const headNames = [...new Set(first)].filter((n) => changed.includes(n));
     const restNames = changed.filter((n) => !headNames.includes(n));
-    const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
+    const names = [...headNames, ...restNames];
+    // The new plan, keeping the neighbours the switch trusts now (tree parents,
+    // overlay senders, heartbeat neighbours): a packet still on its old way is admitted.
+    const during = (n: string) => {
+      const next = plan()?.intents.get(n);
+      const last = this.applied.get(n)?.intent;
+      return next && last ? withTrust(next, trustOf(last)) : next;
+    };
+    // The old and the new state at once: new branches, routes and trusted neighbours ready, old ones still fed.
     const union = (n: string) => {
       const next = plan()?.intents.get(n);
       const last = this.applied.get(n)?.intent;
       return next && last ? unionIntent(last, next) : next;
     };
+    const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => during(n))));
+    // One switch alone changes atomically enough: its own writes are ordered leaves first (reconcile).
     const make = head.then(() => Promise.all(restNames.length > 1 ? restNames.map((n) => this.tryUpdate("repair", n, () => union(n))) : []));
-    const rest = restNames.map((n) => make.then(() => this.tryUpdate("repair", n, () => plan()?.intents.get(n))));
-    const done = Promise.all([head, make, Promise.all(rest)]).then(([h, m, r]) => {
+    const move = make.then(() => Promise.all(restNames.map((n) => this.tryUpdate("repair", n, () => during(n)))));
+    // Old trust entries go when every switch has moved.
+    const retire = move.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n)))));
+    const done = Promise.all([head, make, move, retire]).then(([h, mk, mv, rt]) => {
       const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [] };
-      const names = [...headNames, ...restNames];
+      const count = (r: ReconcileResult | undefined) => (r ? r.inserted + r.modified + r.deleted : 0);
       names.forEach((n, i) => {
-        const res = [...h, ...r][i];
-        const step = i >= headNames.length ? m[i - headNames.length] : undefined;
-        if (!res) return void outcome.deferred.push(n);
-        outcome.writes += res.inserted + res.modified + res.deleted + (step ? step.inserted + step.modified + step.deleted : 0);
+        const steps = i < headNames.length ? [h[i]] : [mk[i - headNames.length], mv[i - headNames.length]];
+        const last = rt[i];
+        if (!last) return void outcome.deferred.push(n);
+        outcome.writes += steps.reduce((w, r) => w + count(r), 0) + count(last);
         outcome.switches.push(n);
       });
       return outcome;

@@ -30,6 +30,8 @@ import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { startVethBmv2, vethAvailable, type RawHostPort } from "./support/bmv2-veth.js";
 import {
   CPU_PORT,
+  DEDUP_RESYNC,
+  DEDUP_SPAN,
   DedupWindow,
   HeartbeatType,
   IpProtocol,
@@ -317,6 +319,16 @@ for (const kind of kinds) {
 
     const DF = 0b010;
 
+    /** Neighbour trust (p4/controls/trust.p4): what the controller installs for a tree parent, an overlay sender, a heartbeat neighbour. */
+    const treeParent = (sessionId: number, port: number): EntityInput =>
+      entry("ingress.trust.tree_parent_exact", { session_id: sessionId, ingress_port: P(port) }, "ingress.trust.admit");
+    const overlaySender = (sessionId: number, sender: string, port: number): EntityInput =>
+      entry("ingress.trust.overlay_sender_exact", { session_id: sessionId, sender_addr: sender, ingress_port: P(port) }, "ingress.trust.admit");
+    const hbNeighbor = (port: number, peer: string): EntityInput =>
+      entry("ingress.trust.heartbeat_neighbor_exact", { ingress_port: P(port), peer_addr: peer }, "ingress.trust.admit");
+    /** Drop reasons (docs/packet-formats.md). */
+    const DROP = { UNTRUSTED_TREE: 15, UNTRUSTED_OVERLAY: 16, UNTRUSTED_HEARTBEAT: 17, OUT_OF_WINDOW: 18 } as const;
+
     describe("encapsulation at the ingress router, tree and overlay replicas", () => {
       beforeAll(async () => {
         await insert(
@@ -386,6 +398,9 @@ for (const kind of kinds) {
           mcastGroup(11, [[2, 111], [4, 112]]),
           entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 111 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(2) }),
           entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 112 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(4) }),
+          // Session 8's tree parent and overlay copies come in on port 1.
+          treeParent(8, 1),
+          overlaySender(8, "192.0.2.1", 1),
         );
       });
 
@@ -452,6 +467,9 @@ for (const kind of kinds) {
           entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.7" }, "ingress.tree.replicate_to_group", { mcast_grp: 21 }),
           mcastGroup(21, [[2, 211], [3, 201]]),
           entry("egress.tree.mcast_replica_rid_exact", { egress_rid: 211 }, "egress.tree.rewrite_replica_src_mac", { src_mac: swMac(2) }),
+          // Everything comes from the ingress router 192.0.2.1 through port 1 (77: a session this router does not serve).
+          treeParent(7, 1),
+          ...[7, 9, 10, 77].map((sid) => overlaySender(sid, "192.0.2.1", 1)),
         );
       });
 
@@ -624,6 +642,10 @@ for (const kind of kinds) {
         await insert(
           entry("ingress.l3_classify.ipv4_local_exact", { dst_addr: ME }, "ingress.l3_classify.mark_local"),
           entry("ingress.heartbeat.heartbeat_peer_exact", { peer_addr: "10.2.0.77" }, "ingress.heartbeat.set_peer", { peer_index: 5 }),
+          // Heartbeat neighbours: 10.1.0.1 on port 1, 10.2.0.77 and 10.2.0.78 (no peer index: not watched from here) on port 2.
+          hbNeighbor(1, "10.1.0.1"),
+          hbNeighbor(2, "10.2.0.77"),
+          hbNeighbor(2, "10.2.0.78"),
         );
       });
 
@@ -665,9 +687,11 @@ for (const kind of kinds) {
         expect(await register("ingress.heartbeat.hb_last_seq", 5)).toBe(9n);
         expect(await register("ingress.heartbeat.hb_last_seen_ts", 5)).toBeGreaterThan(0n);
         expect((await counter("ingress.heartbeat.hb_peer_counter", 5)).packets).toBe(2n);
+        const unknown = (await counter("ingress.ingress_drop_counter", 12)).packets;
         const { out } = await exchange(2, hb(2, "10.2.0.78", ME, HeartbeatType.RESPONSE, 0, 1));
         expect(out.size).toBe(0);
         expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
+        expect((await counter("ingress.ingress_drop_counter", 12)).packets).toBe(unknown + 1n);
       });
 
       it("punts responses to the controller when heartbeat_mode_exact says so", async (ctx) => {
@@ -944,6 +968,208 @@ for (const kind of kinds) {
         const d = decodeFrame(hosts.get(2)!.received[before]!);
         expect(d.ip?.header).toMatchObject({ dst: "10.2.0.5", ttl: 63 });
       });
+    });
+
+    describe("neighbour trust and the dedup window's resync", () => {
+      const LB = "198.51.100.12";
+      const INGRESS = "192.0.2.1";
+      beforeAll(async () => {
+        await insert(
+          entry("ingress.l3_classify.ipv4_local_exact", { dst_addr: LB }, "ingress.l3_classify.mark_local"),
+          entry("ingress.dedup.lasthop_session_exact", { session_id: 12 }, "ingress.dedup.accept_session", { client_grp: 42 }),
+          entry("ingress.dedup.lasthop_session_exact", { session_id: 13 }, "ingress.dedup.accept_session", { client_grp: 43 }),
+          mcastGroup(42, [[4, 204]]),
+          mcastGroup(43, [[4, 204]]),
+          entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 204 }, "egress.lasthop.deliver_to_client_v4", {
+            client_addr: "10.4.0.4", src_mac: swMac(4), dst_mac: hostMac(4),
+          }),
+          // Session 12's tree at this last hop: a branch on port 2 and the client on port 4.
+          entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.12" }, "ingress.tree.replicate_to_group", { mcast_grp: 44 }),
+          mcastGroup(44, [[2, 211], [4, 204]]),
+          // The tree parent and the overlay path both come in on port 1; h4 (port 4) is a client, h3 (port 3) a neighbour switch.
+          treeParent(12, 1),
+          overlaySender(12, INGRESS, 1),
+          overlaySender(13, INGRESS, 1),
+          // Session 14 only passes through this router (no last-hop entry: no dedup here).
+          overlaySender(14, INGRESS, 1),
+          entry("ingress.heartbeat.heartbeat_peer_exact", { peer_addr: "10.3.0.33" }, "ingress.heartbeat.set_peer", { peer_index: 6 }),
+          hbNeighbor(3, "10.3.0.33"),
+        );
+      });
+
+      const payload = (sid: number, seq: number): string => `s${sid} q${seq >>> 0}`;
+      const shim = (from: number, o: { src?: string; dst: string; sid: number; seq: number; overlay?: boolean }): Uint8Array =>
+        buildFrame({
+          ethernet: { dst: swMac(from), src: hostMac(from) },
+          encap: { outer: { src: o.src ?? INGRESS, dst: o.dst, ttl: 60, flags: DF }, shim: { sessionId: o.sid, sequence: o.seq >>> 0, flags: o.overlay ? 1 : 0 } },
+          packet: udp4("10.1.0.1", "10.9.0.1", 7000, { ttl: 63, payload: text(payload(o.sid, o.seq)) }),
+        });
+      const tree = (from: number, seq: number, sid = 12): Uint8Array => shim(from, { dst: "232.1.1.12", sid, seq });
+      const overlay = (from: number, seq: number, sid = 12, src = INGRESS): Uint8Array => shim(from, { src, dst: LB, sid, seq, overlay: true });
+      /** What reached the client (port 4): the payloads. */
+      const atClient = (out: Outputs): string[] =>
+        (out.get(4) ?? []).map((f) => {
+          const d = decodeFrame(f);
+          expect(d.ip?.header.dst).toBe("10.4.0.4");
+          return new TextDecoder().decode(d.ip?.l4.kind === "udp" ? d.ip.l4.payload : new Uint8Array());
+        });
+      const drops = async (reason: number): Promise<bigint> => (await counter("ingress.ingress_drop_counter", reason)).packets;
+
+      it("a forged shim packet from a client's access port is dropped and counted, and does not touch the window: the next real packets all arrive", async (ctx) => {
+        if (loopback) ctx.skip(); // every frame enters on the CPU port there: ports cannot be told apart
+        for (let q = 1; q <= 5; q++) expect(atClient((await exchange(1, tree(1, q))).out)).toEqual([payload(12, q)]);
+        const tree0 = await drops(DROP.UNTRUSTED_TREE);
+        const overlay0 = await drops(DROP.UNTRUSTED_OVERLAY);
+        // The issue's attack: a copy about 2^31 ahead, sent by the client h4 on its own port, as a tree copy and as an overlay copy.
+        const forgedTree = await exchange(4, tree(4, 5 + 0x80000000));
+        const forgedOverlay = await exchange(4, overlay(4, 5 + 0x7fffff00));
+        expect(forgedTree.out.size + forgedOverlay.out.size).toBe(0);
+        expect(await drops(DROP.UNTRUSTED_TREE)).toBe(tree0 + 1n);
+        expect(await drops(DROP.UNTRUSTED_OVERLAY)).toBe(overlay0 + 1n);
+        expect(await register("ingress.dedup.dedup_highest", 12)).toBe(5n);
+        // The next 50 real packets (tree and overlay copies of each) all reach the client, once.
+        for (let q = 6; q <= 55; q++) {
+          const first = q % 2 ? tree(1, q) : overlay(1, q);
+          const second = q % 2 ? overlay(1, q) : tree(1, q);
+          expect(atClient((await exchange(1, first)).out), `seq ${q}`).toEqual([payload(12, q)]);
+          expect(atClient((await exchange(1, second)).out), `seq ${q} again`).toEqual([]);
+        }
+        expect(await register("ingress.dedup.dedup_highest", 12)).toBe(55n);
+        // A neighbour switch's port is not the tree parent's either.
+        expect((await exchange(3, tree(3, 56))).out.size).toBe(0);
+        expect(await drops(DROP.UNTRUSTED_TREE)).toBe(tree0 + 2n);
+      });
+
+      it("overlay copies from a wrong sender or through a wrong port are dropped, at the last hop and in transit", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const before = await drops(DROP.UNTRUSTED_OVERLAY);
+        // Wrong sender address on the right port.
+        expect((await exchange(1, overlay(1, 1, 13, "192.0.2.66"))).out.size).toBe(0);
+        // In transit (to another router's overlay address, routed through port 2): the same check.
+        expect((await exchange(1, shim(1, { src: "192.0.2.66", dst: "10.2.0.99", sid: 14, seq: 1, overlay: true }))).out.size).toBe(0);
+        expect([...(await exchange(1, shim(1, { dst: "10.2.0.99", sid: 14, seq: 1, overlay: true }))).out.keys()]).toEqual([2]);
+        let expected = before + 2n;
+        if (!loopback) {
+          // Right sender, wrong port: a neighbour's port (3) and the client's (4).
+          expect((await exchange(3, overlay(3, 1, 13))).out.size).toBe(0);
+          expect((await exchange(4, shim(4, { dst: "10.2.0.99", sid: 14, seq: 2, overlay: true }))).out.size).toBe(0);
+          expected += 2n;
+        }
+        expect(await drops(DROP.UNTRUSTED_OVERLAY)).toBe(expected);
+        // None of it touched session 13's window: its first real copy is new.
+        expect(atClient((await exchange(1, overlay(1, 1, 13))).out)).toEqual([payload(13, 1)]);
+      });
+
+      it("a heartbeat response from a non-neighbour does not count as liveness; requests from one are not reflected", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const ME = "198.51.100.12";
+        const hb = (from: number, src: string, type: number, sequence: number): Uint8Array =>
+          buildFrame({
+            ethernet: { dst: swMac(from), src: hostMac(from) },
+            packet: { ip: { version: 4, src, dst: ME, ttl: 64 }, l4: { kind: "heartbeat", heartbeat: { type, flags: 1, originId: 1, sequence, reflectTimestamp: 5n } } },
+          });
+        const untrusted = await drops(DROP.UNTRUSTED_HEARTBEAT);
+        expect((await exchange(3, hb(3, "10.3.0.33", HeartbeatType.RESPONSE, 1))).out.size).toBe(0);
+        expect(await register("ingress.heartbeat.hb_count", 6)).toBe(1n);
+        let expected = untrusted;
+        // Not a neighbour's address.
+        expect((await exchange(3, hb(3, "10.3.0.34", HeartbeatType.RESPONSE, 2))).out.size).toBe(0);
+        expect((await exchange(3, hb(3, "10.3.0.34", HeartbeatType.REQUEST, 3))).out.size).toBe(0);
+        expected += 2n;
+        if (!loopback) {
+          // The neighbour's address on another port (a client's): no liveness, no reflection.
+          expect((await exchange(4, hb(4, "10.3.0.33", HeartbeatType.RESPONSE, 4))).out.size).toBe(0);
+          expect((await exchange(4, hb(4, "10.3.0.33", HeartbeatType.REQUEST, 5))).out.size).toBe(0);
+          expected += 2n;
+        }
+        expect(await register("ingress.heartbeat.hb_count", 6)).toBe(1n);
+        expect(await register("ingress.heartbeat.hb_last_seq", 6)).toBe(1n);
+        expect(await drops(DROP.UNTRUSTED_HEARTBEAT)).toBe(expected);
+        // The neighbour on its port still is.
+        expect((await exchange(3, hb(3, "10.3.0.33", HeartbeatType.RESPONSE, 6))).out.size).toBe(0);
+        expect(await register("ingress.heartbeat.hb_count", 6)).toBe(2n);
+      });
+
+      it(`an out-of-window sequence number does not move the window; ${DEDUP_RESYNC} agreeing ones resync it, like the reference window`, async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const model = new DedupWindow();
+        model.offer(1); // the first real copy of the previous test
+        const far = 0x40000000;
+        const seqs = [
+          ...Array.from({ length: 10 }, (_, i) => 1000 + i), // 1000..1009 (a gap: within the span)
+          1009 + 0x80000000, // about 2^31 ahead
+          1009 + DEDUP_SPAN + 1, // just beyond the span, ahead and behind
+          1009 - DEDUP_SPAN - 1,
+          1010,
+          1009 - DEDUP_SPAN + 5, // too old, within the span
+          ...Array.from({ length: DEDUP_RESYNC + 2 }, (_, i) => far + i), // a run: the N-th resyncs
+          far, // a late copy of the run's first: it was dropped, so now it is new
+          1011, // the old stream: out of window now
+        ];
+        const ow0 = await drops(DROP.OUT_OF_WINDOW);
+        let outOfWindow = 0;
+        for (const q of seqs) {
+          const verdict = model.offer(q);
+          const got = atClient((await exchange(1, overlay(1, q, 13))).out);
+          expect(got, `seq ${q >>> 0}: ${verdict}`).toEqual(verdict === "new" ? [payload(13, q)] : []);
+          if (verdict === "out-of-window") outOfWindow++;
+        }
+        expect(outOfWindow).toBe(3 + (DEDUP_RESYNC - 1) + 1);
+        expect(await drops(DROP.OUT_OF_WINDOW)).toBe(ow0 + BigInt(outOfWindow));
+        expect((await counter("ingress.dedup.dedup_out_of_window_counter", 13)).packets).toBe(BigInt(model.counters.outOfWindow));
+        const r = model.registers();
+        expect(await register("ingress.dedup.dedup_highest", 13)).toBe(r.highest);
+        expect(await register("ingress.dedup.dedup_history", 13)).toBe(r.history);
+        expect(await register("ingress.dedup.dedup_resync_seq", 13)).toBe(r.resyncSeq);
+        expect(await register("ingress.dedup.dedup_resync_count", 13)).toBe(r.resyncCount);
+        expect(await register("ingress.dedup.dedup_gap", 13)).toBe(model.counters.gap);
+      });
+
+      it("a tree copy out of the window still goes down the tree, but not to the clients (egress drop, OUT_OF_WINDOW)", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        // Open the window if no earlier test did (loopback), then go far ahead of it.
+        const h = (await register("ingress.dedup.dedup_highest", 12)) + 1n;
+        await exchange(1, tree(1, Number(h)));
+        expect(await register("ingress.dedup.dedup_highest", 12)).toBe(h);
+        const before = (await counter("egress.egress_drop_counter", DROP.OUT_OF_WINDOW)).packets;
+        const { out } = await exchange(1, tree(1, Number(h) + 0x10000));
+        expect([...out.keys()]).toEqual([2]);
+        expect((await counter("egress.egress_drop_counter", DROP.OUT_OF_WINDOW)).packets).toBe(before + 1n);
+        expect(await register("ingress.dedup.dedup_highest", 12)).toBe(h);
+      });
+
+      it("random interleavings of legitimate and forged packets never lose (or repeat) a legitimate in-order packet", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        let next = Number(await register("ingress.dedup.dedup_highest", 12)) + 1;
+        type Step = { legit: true; viaTree: boolean; copy: boolean } | { legit: false; viaTree: boolean; port: number; wrongSender: boolean; seq: number; near: boolean };
+        const legit = fc.record({ legit: fc.constant(true as const), viaTree: fc.boolean(), copy: fc.boolean() });
+        const forged = fc.record({
+          legit: fc.constant(false as const),
+          viaTree: loopback ? fc.constant(false) : fc.boolean(),
+          port: loopback ? fc.constant(1) : fc.constantFrom(2, 3, 4),
+          wrongSender: loopback ? fc.constant(true) : fc.boolean(),
+          seq: fc.integer({ min: 0, max: 0xffffffff }),
+          near: fc.boolean(), // a sequence number the legitimate stream is about to use, or anything
+        });
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.oneof(legit, forged) as fc.Arbitrary<Step>, { minLength: 1, maxLength: 12 }), async (steps) => {
+            for (const st of steps) {
+              if (st.legit) {
+                const q = next++;
+                const a = st.viaTree ? tree(1, q) : overlay(1, q);
+                const r = await exchange(1, a);
+                expect(atClient(r.out), `legit ${q}`).toEqual([payload(12, q)]);
+                if (st.copy) expect(atClient((await exchange(1, st.viaTree ? overlay(1, q) : tree(1, q))).out)).toEqual([]);
+              } else {
+                const q = st.near ? next + (st.seq % 3) : st.seq;
+                const f = st.viaTree ? tree(st.port, q) : overlay(st.port, q, 12, st.wrongSender ? "192.0.2.66" : INGRESS);
+                expect((await exchange(st.port, f)).out.size, `forged ${JSON.stringify(st)}`).toBe(0);
+              }
+            }
+          }),
+          { numRuns: loopback ? 6 : 25 },
+        );
+      }, 240_000);
     });
 
     describe("random traffic (runs last: it disturbs counters and windows)", () => {

@@ -2,11 +2,12 @@
  * Properties of the dedup window reference model (the switch's registers
  * must behave the same way): each sequence number is delivered at most once,
  * anything within 64 of the highest is judged exactly, wrap-around at 2^32
- * is invisible.
+ * is invisible; nothing farther than DEDUP_SPAN moves the window except a
+ * run of DEDUP_RESYNC agreeing packets.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEDUP_WINDOW_BITS, DedupWindow, dedupStep, seqAfter, seqDiff } from "../../src/packet/index.js";
+import { DEDUP_RESYNC, DEDUP_SPAN, DEDUP_WINDOW_BITS, DedupWindow, dedupStep, seqAfter, seqDiff } from "../../src/packet/index.js";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
@@ -33,7 +34,7 @@ describe("dedup window", () => {
     expect(w.offer(104 + 64)).toBe("new");
     expect(w.offer(104)).toBe("too-old"); // 64 behind
     expect(w.offer(105)).toBe("new"); // 63 behind, never seen
-    expect(w.counters).toEqual({ delivered: 6, duplicate: 2, tooOld: 1, gap: 2n + 63n });
+    expect(w.counters).toEqual({ delivered: 6, duplicate: 2, tooOld: 1, outOfWindow: 0, gap: 2n + 63n });
   });
 
   it("wraps around 2^32", () => {
@@ -61,7 +62,7 @@ describe("dedup window", () => {
           }
         }
         expect(w.counters.delivered).toBe(delivered.size);
-        expect(w.counters.delivered + w.counters.duplicate + w.counters.tooOld).toBe(offsets.length);
+        expect(w.counters.delivered + w.counters.duplicate + w.counters.tooOld + w.counters.outOfWindow).toBe(offsets.length);
       }),
     );
   });
@@ -125,4 +126,76 @@ describe("dedup window", () => {
       }),
     );
   });
+
+  it("an out-of-window sequence number does not move the window; N agreeing ones resync", () => {
+    const w = new DedupWindow();
+    for (let q = 100; q < 110; q++) expect(w.offer(q)).toBe("new");
+    // 2^31 ahead (the forged packet of the issue): dropped, H stays.
+    expect(w.offer(100 + 0x80000000)).toBe("out-of-window");
+    expect(w.state.highest).toBe(109);
+    for (let q = 110; q < 160; q++) expect(w.offer(q), `seq ${q}`).toBe("new");
+    // Just beyond the span ahead and behind: out of window; at the span: normal.
+    expect(w.offer(159 + DEDUP_SPAN + 1)).toBe("out-of-window");
+    expect(w.offer((159 - DEDUP_SPAN - 1) >>> 0)).toBe("out-of-window");
+    expect(w.offer(159 - DEDUP_SPAN)).toBe("too-old");
+    expect(w.state.highest).toBe(159);
+    expect(w.offer(160)).toBe("new");
+    // A run of N: the first N - 1 are dropped, the N-th resyncs, the rest follow.
+    const far = 5_000_000;
+    for (let i = 0; i < DEDUP_RESYNC - 1; i++) expect(w.offer(far + i)).toBe("out-of-window");
+    expect(w.offer(far + DEDUP_RESYNC - 1)).toBe("new");
+    expect(w.state.highest).toBe(far + DEDUP_RESYNC - 1);
+    expect(w.offer(far + DEDUP_RESYNC)).toBe("new");
+    // The run's earlier packets were dropped, not delivered: their late copies are new.
+    expect(w.offer(far)).toBe("new");
+    expect(w.counters.gap).toBe(0n);
+  });
+
+  it("a restarted sender (sequence back to 0) is followed after N packets, copies and reordering included", () => {
+    const w = new DedupWindow();
+    for (let q = 70_000; q < 70_100; q++) w.offer(q);
+    const verdicts: string[] = [];
+    for (const q of [0, 0, 1, 2, 1, 3, 3, 4, 5]) verdicts.push(w.offer(q));
+    expect(verdicts).toEqual(["out-of-window", "out-of-window", "out-of-window", "out-of-window", "out-of-window", "new", "duplicate", "new", "new"]);
+  });
+
+  it("too-old and out-of-window copies behind never move the window", () => {
+    fc.assert(
+      fc.property(u32, fc.array(fc.integer({ min: DEDUP_WINDOW_BITS, max: 0x7fffffff }), { maxLength: 50 }), (base, backs) => {
+        const w = new DedupWindow();
+        w.offer(base);
+        w.offer((base + 1) >>> 0);
+        for (const b of backs) {
+          const v = w.offer((base + 1 - b) >>> 0);
+          expect(v === "too-old" || v === "out-of-window" || v === "new").toBe(true);
+          // Only a resync (a run of N far behind) may move it, and then it moved to that run.
+          if (v !== "new") expect(w.state.highest).toBe((base + 1) >>> 0);
+        }
+      }),
+    );
+  });
+
+  it("forged sequence numbers far from the stream, in bursts shorter than N, never cost a legitimate in-order packet", () => {
+    const far = fc.integer({ min: DEDUP_SPAN + DEDUP_WINDOW_BITS + 1000, max: 0xffffffff - (DEDUP_SPAN + DEDUP_WINDOW_BITS + 1000) });
+    fc.assert(
+      fc.property(
+        u32,
+        fc.array(fc.tuple(fc.boolean(), fc.array(far, { maxLength: DEDUP_RESYNC - 1 })), { minLength: 1, maxLength: 120 }),
+        (base, steps) => {
+          // The first packet of an empty window sets it, whatever it is: that one
+          // must come from a trusted neighbour (the trust tables' job).
+          const w = new DedupWindow();
+          expect(w.offer(base)).toBe("new");
+          let next = (base + 1) >>> 0;
+          for (const [copy, forged] of steps) {
+            for (const f of forged) w.offer((next + f) >>> 0); // far from every legitimate number (< 200 of them)
+            expect(w.offer(next), `legit ${next}`).toBe("new");
+            if (copy) expect(w.offer(next)).toBe("duplicate"); // the other path's copy
+            next = (next + 1) >>> 0;
+          }
+        },
+      ),
+    );
+  });
 });
+

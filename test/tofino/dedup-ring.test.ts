@@ -3,12 +3,13 @@
  * a ring of 64 sequence tags per session, dedup_gap) modelled RegisterAction
  * by RegisterAction, against the v1model reference (src/packet/dedup-window.ts):
  * the same verdicts and gap on random streams with duplicates, reordering,
- * losses, big jumps and the 2^32 boundary, except the documented corners:
- * q = 2^32 - 1 arriving behind into a never-written slot, and a tag left
- * from a full 2^32 cycle earlier (the ring is never cleared on a jump).
+ * losses, jumps within and beyond the span (resync runs) and the 2^32
+ * boundary, except the documented corners: q = 2^32 - 1 arriving behind into
+ * a never-written slot, and a tag left from before a jump (the ring is never
+ * cleared) that matches again when the window comes back to it.
  */
 import { describe, expect, it } from "vitest";
-import { DedupWindow, type DedupVerdict } from "../../src/packet/dedup-window.js";
+import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow, type DedupVerdict } from "../../src/packet/dedup-window.js";
 
 const WINDOW = 64;
 
@@ -18,36 +19,58 @@ class TnaRing {
   highest = 0;
   readonly slots = new Uint32Array(WINDOW);
   gap = 0;
+  runLast = 0;
+  runCount = 0;
 
   offer(q: number): DedupVerdict {
     q >>>= 0;
-    // stage 1: dedup_open
+    const seqM1 = (q - 1) >>> 0;
+    // stage 1: dedup_open, dedup_track_seq
     const wasOpen = this.valid;
     this.valid = 1;
-    // stage 2: dedup_advance (serial comparison = sign of the 32-bit difference)
-    let d: number;
-    if (wasOpen === 0) {
-      d = 1;
-      this.highest = q;
-    } else if ((((q - this.highest) | 0) > 0)) {
-      d = (q - this.highest) >>> 0;
-      this.highest = q;
+    let step: number;
+    if (((seqM1 - this.runLast) >>> 0) < WINDOW) {
+      step = 1;
+      this.runLast = q;
+    } else if (((this.runLast - q) >>> 0) < WINDOW) {
+      step = 0;
     } else {
-      d = (q - this.highest) >>> 0;
+      step = 2;
+      this.runLast = q;
     }
-    // stage 3: match-action verdict
+    // stage 2: dedup_track_count
+    if (step === 1) this.runCount = (this.runCount + 1) >>> 0;
+    else if (step === 2) this.runCount = 1;
+    const mayJump = wasOpen === 0 || this.runCount >= DEDUP_RESYNC;
+    // stage 3: dedup_advance or dedup_advance_jump (d from the old H)
+    const d = (q - this.highest) >>> 0;
+    if (mayJump) {
+      if (wasOpen === 0) this.highest = q;
+      else if (((this.highest - q) >>> 0) > DEDUP_SPAN) this.highest = q;
+    } else if (((seqM1 - this.highest) >>> 0) < DEDUP_SPAN) {
+      this.highest = q;
+    }
+    // stage 4: match-action verdict
     let verdict: DedupVerdict = "new";
     let ahead = false;
     let mark = false;
     let gapInc = 0;
-    if (d === 0) verdict = "duplicate";
-    else if (d >>> 31 === 0) {
+    if (wasOpen === 0) {
+      ahead = true;
+      mark = true;
+    } else if (d === 0) verdict = "duplicate";
+    else if (((d - 1) >>> 0) < DEDUP_SPAN) {
       ahead = true;
       mark = true;
       gapInc = d - 1;
-    } else if (((0 - d) >>> 0) >= WINDOW) verdict = "too-old";
-    else mark = true;
-    // stage 4: dedup_mark and dedup_gap_add
+    } else if (((0 - d) >>> 0) <= DEDUP_SPAN) {
+      if (((0 - d) >>> 0) >= WINDOW) verdict = "too-old";
+      else mark = true;
+    } else if (mayJump) {
+      ahead = true;
+      mark = true;
+    } else verdict = "out-of-window";
+    // stage 5: dedup_mark and dedup_gap_add
     if (mark) {
       const slot = q % WINDOW;
       const tag = this.slots[slot]!;
@@ -80,8 +103,9 @@ function stream(seed: number, start: number, n: number): number[] {
     else if (x < 0.7 && out.length) out.push(out[Math.floor(r() * out.length)]!); // duplicate of anything seen
     else if (x < 0.82) out.push((next - 1 - Math.floor(r() * 80)) >>> 0); // late, maybe too old
     else if (x < 0.92) next = (next + 1 + Math.floor(r() * 10)) >>> 0; // loss
-    else if (x < 0.97) next = (next + 60 + Math.floor(r() * 20)) >>> 0; // jump around the window size
-    else next = (next + Math.floor(r() * 2 ** 20)) >>> 0; // far jump (the stream stays well below one 2^32 wrap)
+    else if (x < 0.96) next = (next + 60 + Math.floor(r() * 20)) >>> 0; // jump around the window size
+    else if (x < 0.98) next = (next + 900 + Math.floor(r() * 300)) >>> 0; // jump around the span
+    else next = (next + Math.floor(r() * 2 ** 20)) >>> 0; // far jump: out of window until a run resyncs (the stream stays well below one 2^32 wrap)
     next >>>= 0;
   }
   return out;
@@ -120,15 +144,20 @@ describe("TNA dedup ring vs the v1model window", () => {
     expect(fresh.offer(0xffffffff)).toBe("duplicate");
   });
 
-  it("corner: a tag from one full 2^32 cycle earlier survives jumps and matches again", () => {
+  it("corner: after a resync back below numbers accepted before, their old tags match again", () => {
     const ref = new DedupWindow();
     const tna = new TnaRing();
-    // 10 accepted, then the window jumps ahead (>= 64 each time) around the whole
-    // sequence space without any acceptance in slot 10 mod 64, and 10 comes back
-    // behind 12 (ahead packets are always new, as in v1model).
-    const seqs = [10, 20, 0x40000000, 0x80000000 - 1, 0xc0000000, 0xfffffff0, 12, 10];
+    // 5000..5009 accepted; the sender restarts at 0 (a run of N resyncs),
+    // then climbs back in steps within the span that skip slot 5001 % 64,
+    // and 5001 arrives late, 2 behind H: v1model cleared its history when
+    // the window jumped, the ring still holds 5001's tag.
+    const seqs: number[] = [];
+    for (let q = 5000; q < 5010; q++) seqs.push(q);
+    for (let q = 0; q < DEDUP_RESYNC; q++) seqs.push(q);
+    seqs.push(1003, 2003, 3003, 4003, 5003);
     const got = seqs.map((q) => [ref.offer(q), tna.offer(q)]);
-    expect(got.at(-1)).toEqual(["new", "duplicate"]);
-    expect(got.slice(0, -1).every(([a, b]) => a === b)).toBe(true);
+    expect(got.every(([a, b]) => a === b)).toBe(true);
+    expect(got.slice(10, 10 + DEDUP_RESYNC).map(([a]) => a)).toEqual([...Array(DEDUP_RESYNC - 1).fill("out-of-window"), "new"]);
+    expect([ref.offer(5001), tna.offer(5001)]).toEqual(["new", "duplicate"]);
   });
 });

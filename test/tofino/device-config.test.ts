@@ -124,9 +124,10 @@ describe("TofinoTarget", () => {
     expect([...c.profiles[0]!.binary]).toEqual([1, 2, 3]);
   });
 
-  it("resets a session's TNA dedup window: valid, highest, gap and 64 slots", () => {
+  it("resets a session's TNA dedup window: valid, highest, gap, the resync run and 64 slots", () => {
     const w = tnaDedupResetWrites(3);
-    expect(w).toHaveLength(67);
+    expect(w).toHaveLength(69);
+    expect(w.filter((x) => x.register.includes("dedup_resync")).map((x) => [x.register, x.index])).toEqual([["ingress.dedup.dedup_resync_seq", 3], ["ingress.dedup.dedup_resync_count", 3]]);
     expect(w.filter((x) => x.register.endsWith("dedup_slots")).map((x) => x.index)).toEqual(Array.from({ length: 64 }, (_, i) => 192 + i));
     expect(w.every((x) => x.value === 0n)).toBe(true);
   });

@@ -19,6 +19,7 @@ const COUNTERS = {
   delivered: "ingress.dedup.dedup_delivered_counter",
   duplicate: "ingress.dedup.dedup_duplicate_counter",
   tooOld: "ingress.dedup.dedup_too_old_counter",
+  outOfWindow: "ingress.dedup.dedup_out_of_window_counter",
   green: "ingress.burst.burst_green_counter",
   yellow: "ingress.burst.burst_yellow_counter",
   red: "ingress.burst.burst_red_counter",
@@ -73,6 +74,7 @@ export function registerWatch(program: Command): void {
               delivered: (await read(lh, COUNTERS.delivered)).get(id) ?? 0n,
               duplicate: (await read(lh, COUNTERS.duplicate)).get(id) ?? 0n,
               tooOld: (await read(lh, COUNTERS.tooOld)).get(id) ?? 0n,
+              outOfWindow: (await read(lh, COUNTERS.outOfWindow)).get(id) ?? 0n,
               ...colours,
             });
           }
@@ -82,8 +84,8 @@ export function registerWatch(program: Command): void {
         } else {
           const lt = new Table({ head: ["link", "seen from", "heartbeat responses (total)", `in the last ${o.interval} ms`], style: { head: [], border: [] } });
           for (const l of links) lt.push([l.link, l.from, String(l.total), n === 0 ? "-" : l.responses]);
-          const st = new Table({ head: ["session", "last hop", "delivered", "duplicate", "too old", "green", "yellow", "red"], style: { head: [], border: [] } });
-          for (const s of sessions) st.push([s.session, s.lastHop, String(s.delivered), String(s.duplicate), String(s.tooOld), String(s.green), String(s.yellow), String(s.red)]);
+          const st = new Table({ head: ["session", "last hop", "delivered", "duplicate", "too old", "out of window", "green", "yellow", "red"], style: { head: [], border: [] } });
+          for (const s of sessions) st.push([s.session, s.lastHop, String(s.delivered), String(s.duplicate), String(s.tooOld), String(s.outOfWindow), String(s.green), String(s.yellow), String(s.red)]);
           if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
           process.stdout.write(`${new Date().toISOString()}\n${lt.toString()}\n${st.toString()}\n`);
         }

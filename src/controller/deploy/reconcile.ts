@@ -23,10 +23,21 @@ import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from ".
 import type { ActionCallInput } from "../../client/entities/common.js";
 import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
 
-/** Tables whose entries others reference: written first, deleted last. */
-const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode]);
+/**
+ * Tables whose entries others reference: written first, deleted last. The
+ * trust tables (plan/trust.ts) are leaves too: a switch admits its new
+ * neighbours before its tree and overlay entries change, and forgets the
+ * old ones last.
+ */
+const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
 
-const DEDUP_REGISTERS = ["ingress.dedup.dedup_highest", "ingress.dedup.dedup_history", "ingress.dedup.dedup_gap"];
+const DEDUP_REGISTERS = [
+  "ingress.dedup.dedup_highest",
+  "ingress.dedup.dedup_history",
+  "ingress.dedup.dedup_gap",
+  "ingress.dedup.dedup_resync_seq",
+  "ingress.dedup.dedup_resync_count",
+];
 
 export interface EntryState {
   readonly table: string;

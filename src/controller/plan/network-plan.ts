@@ -15,6 +15,7 @@ import { CLIENT_GROUP_BASE, CLIENT_RID_BASE, CLIENT_RID_V6_BASE, METER_BURST, OV
 import { parseIPv4 } from "../../client/codec/values.js";
 import type { ReplicaValue } from "../../client/entities/pre.js";
 import { PlanError, type PlanProblem } from "./plan-error.js";
+import { addTrustEntries } from "./trust.js";
 
 export interface SessionPlan {
   readonly session: SessionSpec;
@@ -432,6 +433,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       }
     }
   }
+  // -- neighbour trust (plan/trust.ts) --------------------------------------------
+  addTrustEntries(g, intents, sessions, peers);
   if (problems.length > 0) throw new PlanError(problems);
   return { intents, sessions, peers, warnings };
 }

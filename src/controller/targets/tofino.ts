@@ -33,6 +33,8 @@ export const TNA_DEDUP = {
   highest: "ingress.dedup.dedup_highest",
   slots: "ingress.dedup.dedup_slots",
   gap: "ingress.dedup.dedup_gap",
+  resyncSeq: "ingress.dedup.dedup_resync_seq",
+  resyncCount: "ingress.dedup.dedup_resync_count",
   /** v1model only: the 64-bit history; on TNA a reset of it empties valid + slots. */
   history: "ingress.dedup.dedup_history",
 } as const;
@@ -106,6 +108,8 @@ export function tnaDedupResetWrites(session: number): RegisterWrite[] {
     { register: TNA_DEDUP.valid, index: session, value: 0n },
     { register: TNA_DEDUP.highest, index: session, value: 0n },
     { register: TNA_DEDUP.gap, index: session, value: 0n },
+    { register: TNA_DEDUP.resyncSeq, index: session, value: 0n },
+    { register: TNA_DEDUP.resyncCount, index: session, value: 0n },
     ...Array.from({ length: TNA_DEDUP_WINDOW }, (_, i) => ({ register: TNA_DEDUP.slots, index: base + i, value: 0n })),
   ];
 }
