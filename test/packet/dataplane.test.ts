@@ -527,6 +527,20 @@ for (const kind of kinds) {
         expect([...r.out.keys()]).toEqual([2]);
       });
 
+      it("an overlay copy passing through to another last hop of the session leaves this router's window alone", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const before = await register("ingress.dedup.dedup_highest", 7);
+        const q = Number(before) + 1;
+        // On its way to 10.2.0.99 (another router): routed out of port 2, not delivered here, window unchanged.
+        let r = await exchange(1, copy("10.2.0.99", 7, q, true));
+        expect([...r.out.keys()]).toEqual([2]);
+        expect(await register("ingress.dedup.dedup_highest", 7)).toBe(before);
+        // This router's own copy of that sequence number is still new here.
+        r = await exchange(1, copy(LOOPBACK, 7, q, true));
+        expect([...r.out.keys()].sort()).toEqual([3, 4]);
+        expect(bytesToHex(r.out.get(3)![0]!)).toBe(delivered("10.3.0.3", 3, 7, q));
+      });
+
       it("handles sequence wrap-around at 2^32 and too-old copies", async (ctx) => {
         if (!hasPorts()) ctx.skip();
         const model = new DedupWindow();
