@@ -9,6 +9,7 @@
  * right, and in Mininet the hosts' own ping, UDP and TCP get answers; meter
  * colours close to the RFC 2698 model).
  */
+import { describeUnless } from "../support/skips.js";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +43,7 @@ for (const r of runs) if (r.skip) console.log(`[p4cast tests] experiments (${run
 
 for (const { opts, skip } of runs) {
   const name = runName(opts);
-  describe.skipIf(skip !== undefined).sequential(`experiments (--target ${opts.target}${opts.mininet ? " --mininet" : ""} --short)`, () => {
+  describeUnless(skip, `experiments (--target ${opts.target}${opts.mininet ? " --mininet" : ""} --short)`, () => {
     it("failure: always-redundant loses nothing; the other modes lose only behind the cut", async () => {
       const r = await failure(opts);
       files(opts, "failure");

@@ -8,6 +8,7 @@
  * written then).
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { describeUnless } from "../support/skips.js";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { readState, type SwitchState } from "../../src/controller/deploy/reconcile.js";
 import { GROUP_BANK_B } from "../../src/controller/plan/intent.js";
@@ -179,11 +180,7 @@ async function rival(kind: Kind): Promise<void> {
   for (const st of streams) expect(lossReport(st, TOTAL, undefined, resumeFrom)).toEqual([]);
 }
 
-if (kinds.length === 0) {
-  describe("fault suite: controllers", () => {
-    it.skip(`skipped: ${skipped.join("; ")}`, () => undefined);
-  });
-}
+if (kinds.length === 0) describeUnless(skipped.join("; "), "fault suite: controllers", () => undefined);
 
 describe.each(kinds)("fault suite: controllers (%s switches)", (kind) => {
   it("two controllers: the primary is killed, the backup takes over every switch, keeps the joined receiver and repairs", () => twoControllers(kind), 120_000);

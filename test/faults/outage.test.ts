@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
+import { describeUnless } from "../support/skips.js";
 import { CLI_MAIN } from "../../src/controller/lab/bmv2-network.js";
 import { faultKinds, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
 
@@ -55,11 +56,7 @@ async function outage(kind: Kind): Promise<void> {
   expect(ctl.alive).toBe(true);
 }
 
-if (kinds.length === 0) {
-  describe("fault suite: long outage", () => {
-    it.skip(`skipped: ${skipped.join("; ")}`, () => undefined);
-  });
-}
+if (kinds.length === 0) describeUnless(skipped.join("; "), "fault suite: long outage", () => undefined);
 
 describe.each(kinds)("fault suite: long outage (%s switches)", (kind) => {
   it(`a last hop down for ${OUTAGE_S} s is re-programmed within 2 s of its return`, () => outage(kind), (OUTAGE_S + 90) * 1000);

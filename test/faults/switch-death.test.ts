@@ -8,6 +8,7 @@
  * re-programs the switch when it returns.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { describeUnless } from "../support/skips.js";
 import { NetworkGraph } from "../../src/controller/topology/graph.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import {
@@ -127,11 +128,7 @@ function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-if (kinds.length === 0) {
-  describe("fault suite: switch death", () => {
-    it.skip(`skipped: ${skipped.join("; ")}`, () => undefined);
-  });
-}
+if (kinds.length === 0) describeUnless(skipped.join("; "), "fault suite: switch death", () => undefined);
 
 describe.each(kinds)("fault suite: switch death (%s switches)", (kind) => {
   it("SIGKILL of a switch inside the tree: detected, repaired, re-programmed on return", () => killAndReturn(kind, 0, "SIGKILL"), 120_000);

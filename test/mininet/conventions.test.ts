@@ -14,11 +14,12 @@
  * interfaces are refused. Needs Debian's Mininet for python3 (the launcher
  * imports it) and dist/ (npm run build); no root.
  */
+import { describeUnless } from "../support/skips.js";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { parseIPv4, parseIPv6 } from "../../src/client/codec/values.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
@@ -86,7 +87,7 @@ links:
   - { ends: [{ switch: edge, port: 1 }, { switch: core, port: 2 }] }
 `;
 
-describe.skipIf(skipReason !== undefined)("launcher and controller agree on derived names and addresses", () => {
+describeUnless(skipReason, "launcher and controller agree on derived names and addresses", () => {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-conv-"));
   writeFileSync(join(dir, "own-mac.yaml"), withOwnMac);
   const files = [...readdirSync(join(repo, "examples")).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => join(repo, "examples", f)), join(dir, "own-mac.yaml")];

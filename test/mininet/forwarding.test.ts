@@ -9,9 +9,10 @@
  * a real forwarding data plane. Skips with the reason when Mininet, root or
  * the switch kind is missing.
  */
+import { describeUnless } from "../support/skips.js";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { loadP4Info } from "../../src/client/p4info/load.js";
 import { launcher, mininetSkipReason, PY, repo, sh, startNetwork, type RunningNetwork, type SwitchKind } from "./support/network.js";
@@ -24,7 +25,7 @@ for (const kind of kinds) {
   const skipReason = mininetSkipReason(kind);
   if (skipReason) console.log(`[p4cast tests] mininet forwarding on ${kind}: skipped: ${skipReason}`);
 
-  describe.skipIf(skipReason !== undefined)(`Mininet forwarding on ${kind} (line3, p4cast data plane)`, () => {
+  describeUnless(skipReason, `Mininet forwarding on ${kind} (line3, p4cast data plane)`, () => {
     let run: RunningNetwork;
     const clients: P4RuntimeClient[] = [];
 

@@ -11,9 +11,10 @@
  * has that option (dist/ is built first when missing), else the stand-in
  * test/mininet/fixtures/switch-main.ts (the run says which).
  */
+import { describeUnless } from "../support/skips.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { mininetSkipReason, repo, sh, startNetwork, type NetworkFile, type RunningNetwork } from "./support/network.js";
 
@@ -22,7 +23,7 @@ const workdir = "/tmp/p4cast-mininet-test";
 const skipReason = mininetSkipReason("embedded");
 if (skipReason) console.log(`[p4cast tests] mininet launcher: skipped: ${skipReason}`);
 
-describe.skipIf(skipReason !== undefined)("Mininet launcher (line3, embedded switches)", () => {
+describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => {
   let run: RunningNetwork;
   let net: NetworkFile;
 

@@ -6,6 +6,7 @@
  * and the built addon (native/afpacket/build.sh); skips with the reason
  * otherwise.
  */
+import { describeUnless } from "../support/skips.js";
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
@@ -120,7 +121,7 @@ async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
-describe.skipIf(skipReason !== undefined)("RawSocketPort on a veth pair", () => {
+describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
   let port: RawSocketPort;
   let peer: Peer;
   const got: Buffer[] = [];

@@ -5,11 +5,12 @@
  * left (netns names, switch-to-switch veths). Needs root, Mininet and the
  * AF_PACKET addon; skips with the reason otherwise.
  */
+import { describeUnless } from "../support/skips.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { embeddedCommand, launcher, mininetSkipReason, PY, repo, sh, startNetwork } from "./support/network.js";
 
 const topology = join(repo, "examples", "line3.yaml");
@@ -27,7 +28,7 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-describe.skipIf(skipReason !== undefined)("Mininet launcher robustness (line3, embedded)", () => {
+describeUnless(skipReason, "Mininet launcher robustness (line3, embedded)", () => {
   it("refuses a gRPC address in use, naming it, and builds nothing", async () => {
     const custom = embeddedCommand(() => undefined);
     const args = [launcher, "--topology", topology, "--switch", "embedded", "--workdir", workdir, ...(custom ? ["--embedded-command", JSON.stringify(custom)] : []), "--", "true"];

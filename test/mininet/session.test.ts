@@ -8,10 +8,11 @@
  * Needs root, Mininet and dist/ (built when missing); skips with the reason
  * otherwise.
  */
+import { describeUnless } from "../support/skips.js";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { mininetSkipReason, repo, startNetwork, type RunningNetwork, type SwitchKind } from "./support/network.js";
 
 const topology = join(repo, "examples", "line3.yaml");
@@ -39,7 +40,7 @@ function listen(netns: string, port: number, ms: number): { ready: Promise<void>
   return { ready, result };
 }
 
-describe.skipIf(skipReason !== undefined)(`a deployed session in Mininet (line3, ${kind})`, () => {
+describeUnless(skipReason, `a deployed session in Mininet (line3, ${kind})`, () => {
   let run: RunningNetwork;
 
   beforeAll(async () => {

@@ -57,3 +57,18 @@ export function skipUnless(ctx: { skip(note?: string): never; task: { name: stri
   printSkip(ctx.task.name, note);
   ctx.skip(note);
 }
+
+/**
+ * `describe(title, body)` unless `reason` says why the suite cannot run
+ * here; then one skipped test carrying the reason, and the reason printed.
+ */
+export function describeUnless(reason: string | undefined, title: string, body: () => void, opts: { sequential?: boolean } = {}): void {
+  if (reason === undefined) {
+    (opts.sequential ? describe.sequential : describe)(title, body);
+    return;
+  }
+  printSkip(title, reason);
+  describe(title, () => {
+    it("cannot run here", (ctx) => ctx.skip(reason));
+  });
+}

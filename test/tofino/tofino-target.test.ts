@@ -8,6 +8,7 @@
  * (simple_switch_grpc, when on PATH) is an error rather than a silent
  * switch to Thrift, which the BMv2 target does instead.
  */
+import { describeUnless } from "../support/skips.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { isP4RuntimeError } from "../../src/client/errors.js";
@@ -119,7 +120,7 @@ describe("Tofino target: the v1model register contract on the TNA layout", () =>
   });
 });
 
-describe.skipIf(!bmv2Available)("Tofino target vs BMv2 target on simple_switch_grpc (no RegisterEntry)", () => {
+describeUnless(bmv2Available ? undefined : bmv2SkipReason, "Tofino target vs BMv2 target on simple_switch_grpc (no RegisterEntry)", () => {
   let target: TestTarget;
   let c: P4RuntimeClient;
 
