@@ -99,7 +99,9 @@ function checkPlan(plan: NetworkPlan, g: NetworkGraph, exact = true): { tree: nu
       }
     }
   }
-  // Heartbeats: the watcher's requests at the peer, the peer's responses at the watcher.
+  // Heartbeats: each end's requests at the other end, the responses back at the sender.
+  // Both ends of a link watch it, so the same (switch, port, neighbour) is needed by both watches: counted once.
+  const needed = new Set<string>();
   for (const [sw, list] of plan.peers) {
     const me = ip(g.switches.get(sw)!.loopback.ipv4);
     for (const p of list) {
@@ -107,9 +109,11 @@ function checkPlan(plan: NetworkPlan, g: NetworkGraph, exact = true): { tree: nu
       expect(a.to).toBe(p.peer);
       expect(r.has(sw, T.hbNeighbor, { ingress_port: p.port, peer_addr: p.peerAddress })).toBe(true);
       expect(r.has(p.peer, T.hbNeighbor, { ingress_port: a.peerPort, peer_addr: me })).toBe(true);
-      heartbeat += 2;
+      needed.add(`${sw}/${p.port}/${p.peerAddress}`);
+      needed.add(`${p.peer}/${a.peerPort}/${me}`);
     }
   }
+  heartbeat = needed.size;
   const hbEntries = [...plan.intents.keys()].reduce((n, sw) => n + r.entries(sw, T.hbNeighbor).length, 0);
   if (exact) expect(hbEntries).toBe(heartbeat);
   return { tree, overlay, heartbeat };
