@@ -179,7 +179,7 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     const inUse = await p4cast(["switch", "--grpc", target.address]);
     expect(inUse.code, inUse.stderr).toBe(1);
     expect(inUse.stderr).toMatch(new RegExp(`^p4cast: error: cannot listen on ${target.address.replace(/\./g, "\\.")}: `, "m"));
-    expect(inUse.stderr).toMatch(/^hint: is another server listening there/m);
+    expect(inUse.stderr).toMatch(/^hint: is another switch listening on that address/m);
     expect(inUse.stderr).not.toMatch(/^\s+at /m);
   });
 

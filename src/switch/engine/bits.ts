@@ -124,7 +124,8 @@ export function wrapU(v: number, width: number): number {
   if (width === 32) return v >>> 0;
   const m = 2 ** width;
   const r = v % m;
-  return r < 0 ? r + m : r;
+  // A negative multiple of m leaves -0: + 0 makes it 0.
+  return r < 0 ? r + m : r + 0;
 }
 
 export function wrapS(v: number, width: number): number {
