@@ -195,6 +195,18 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     }
     // Paused (lost, restarted) while the read was under way: what it read is void.
     if (this.paused.has(sw) || generation !== (this.generation.get(sw) ?? 0)) return false;
+    // Requests leave a switch only from its primary. Where this controller is primary, it sent them;
+    // a controller that is primary nowhere (a standby) watches what the primary's requests bring back.
+    // Backup on this switch alone (another client took it), nobody may be sending: no verdict from here.
+    const judge = this.requests === "pktgen" || client.isPrimary || ![...this.clients.values()].some((c) => c.isPrimary);
+    if (!judge) {
+      for (const st of list) {
+        if (counts) st.lastCount = counts.get(st.peer.index) ?? st.lastCount;
+        st.misses = 0;
+        st.punted = 0;
+      }
+      return counts !== undefined;
+    }
     for (const st of list) {
       const seen = counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
       const first = counts ? st.lastCount === undefined : false;
