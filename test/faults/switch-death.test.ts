@@ -87,9 +87,12 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
       returnedAt = performance.now();
       if (how === "SIGKILL") await lab!.net.startSwitch(sw);
       else lab!.net.process(sw)!.kill("SIGCONT");
+      // The bound runs from when the switch answers again (its gRPC port accepts), not from the
+      // process start: a node process takes a second or more to start on a busy machine.
+      const listeningAt = performance.now();
       if (how === "SIGKILL") {
         const start = await ctl.waitFor(new RegExp(`^\\S+ ${sw}: reconnected; re-programming it`), 10_000, returnedAt);
-        reprogramStartMs = start.atMs - returnedAt;
+        reprogramStartMs = Math.max(0, start.atMs - listeningAt);
         await ctl.waitFor(new RegExp(`^\\S+ ${sw}: re-programmed`), 15_000, returnedAt);
       }
       // Its links come back (heartbeats answered again) and the trees go back through it.

@@ -62,7 +62,7 @@ export function registerSwitch(program: Command): void {
     .action(async (o: SwitchOptions) => {
       if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
-      parseAddress(o.grpc, "--grpc");
+      parseAddress(o.grpc, "--grpc", { listen: true });
       const statsEvery = o.stats === undefined ? undefined : Number(o.stats);
       if (statsEvery !== undefined && !(Number.isFinite(statsEvery) && statsEvery >= 0)) throw new CliError(`--stats wants seconds >= 0 (got "${o.stats}")`, EXIT.usage);
       const deviceId = parseInteger(o.deviceId, "--device-id");

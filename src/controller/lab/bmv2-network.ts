@@ -236,7 +236,7 @@ export class Bmv2Network {
         s.once("error", () => resolve(false));
       });
       if (up) return child;
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGKILL");
     throw new Error(`${this.program} for ${name} did not listen on ${grpcPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`);
