@@ -15,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import { loadPipeline, type Engine } from "../src/switch/engine/index.js";
 import { readPcap as readPcapFile, writePcapFile } from "../src/switch/ports/pcap.js";
 import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
+import { endToEndUnavailable, measureEndToEnd, type EndToEndResult } from "./switch-end-to-end.js";
 import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, rd, table } from "../test/engine/fixtures.js";
 
 export interface Workload {
@@ -218,12 +219,38 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
 }
 
 async function main(): Promise<void> {
+  console.log("Engine alone, in memory (no ports), against the whole simple_switch process reading and writing pcap files:");
   for (const w of [basicWorkload(), biggerWorkload()]) {
     const ours = measureEngine(w, 3000).pps;
     const theirs = await measureSimpleSwitch(w);
     console.log(
       `[${w.name}] engine: ${Math.round(ours)} pkt/s` + (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"),
     );
+  }
+  console.log("\nEnd to end: frames in through a veth, through the switch process, out through another veth (bench_tables.p4, one exact entry):");
+  const results: EndToEndResult[] = [];
+  for (const program of ["p4cast", "simple_switch_grpc"] as const) {
+    const why = endToEndUnavailable(program);
+    if (why) {
+      console.log(`[${program}] not measured: ${why}`);
+      continue;
+    }
+    const r = await measureEndToEnd(program, { seconds: Number(process.env.BENCH_SECONDS ?? 2) });
+    results.push(r);
+    for (const f of r.figures) {
+      const offered = f.offeredPps === undefined ? "top speed" : `${(f.offeredPps / 1000).toFixed(0)}k pkt/s offered`;
+      console.log(
+        `[${r.switch}] ${offered}: sent ${Math.round(f.sentPps)} pkt/s, delivered ${f.delivered}/${f.sent} (${(f.deliveredFraction * 100).toFixed(1)}%)` +
+          (f.lostAtReceiver ? `, ${f.lostAtReceiver} lost in the bench's receiving socket` : ""),
+      );
+    }
+    console.log(`[${r.switch}] highest offered rate delivered whole: ${r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`}`);
+  }
+  if (results.length === 2) {
+    const [ours, theirs] = results;
+    const top = (r: EndToEndResult) => r.figures.at(-1)!.delivered / r.figures.at(-1)!.sent * r.figures.at(-1)!.sentPps;
+    console.log(`ratio at top speed (delivered pkt/s): ${(top(ours!) / top(theirs!)).toFixed(2)}x` +
+      (ours!.highestZeroDropPps && theirs!.highestZeroDropPps ? `; highest whole rate: ${(ours!.highestZeroDropPps / theirs!.highestZeroDropPps).toFixed(2)}x` : ""));
   }
 }
 
