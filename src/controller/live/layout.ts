@@ -4,7 +4,9 @@
  * browser. Switches are placed in columns by hop distance from the root (the
  * first session's ingress router, else the first switch); each column is
  * ordered by the mean row of its neighbours in the previous column (ties by
- * name). A switch's hosts fan out beside it.
+ * name) and bent into an arc (x grows with the square of the row), so that
+ * no link between two switches of one column runs through a third. A
+ * switch's hosts fan out beside it.
  */
 import type { Topology } from "../topology/schema.js";
 
@@ -15,6 +17,8 @@ export interface Point {
 
 const COLUMN = 240;
 const ROW = 130;
+/** x offset per squared row within a column. */
+const ARC = 30;
 const HOST_DX = 100;
 const HOST_DY = 38;
 
@@ -56,7 +60,7 @@ export function layout(topology: Topology): { switches: Map<string, Point>; host
     col.sort((a, b) => key(a) - key(b) || (a < b ? -1 : a > b ? 1 : 0));
     col.forEach((n, i) => row.set(n, i - (col.length - 1) / 2));
   });
-  const switches = new Map<string, Point>(names.map((n) => [n, { x: depth.get(n)! * COLUMN, y: row.get(n)! * ROW }]));
+  const switches = new Map<string, Point>(names.map((n) => [n, { x: depth.get(n)! * COLUMN + ARC * row.get(n)! ** 2, y: row.get(n)! * ROW }]));
   const hosts = new Map<string, Point>();
   const last = columns.length - 1;
   for (const sw of names) {

@@ -44,7 +44,11 @@ export interface LiveWatch {
   readonly rttMs?: number;
 }
 
-/** "up": heartbeats answered; "missing": some intervals unanswered, no verdict yet; "down"; "unwatched": no heartbeats run. */
+/**
+ * "up": heartbeats answered; "missing": at least two intervals in a row (or
+ * the miss threshold, if lower) unanswered at an end, no verdict yet; "down";
+ * "unwatched": no heartbeats run.
+ */
 export type LinkState = "up" | "missing" | "down" | "unwatched";
 
 export interface LiveLink {
@@ -136,7 +140,9 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
     const [a, b] = l.ends;
     const ws = watches.filter((w) => w.link === i);
     const reasons = down.get(i) ?? [];
-    const state: LinkState = reasons.length > 0 ? "down" : !hb ? "unwatched" : ws.some((w) => w.misses > 0) ? "missing" : "up";
+    // One late interval is common on a busy machine; two in a row are worth showing.
+    const missing = Math.min(2, t.heartbeat.missThreshold);
+    const state: LinkState = reasons.length > 0 ? "down" : !hb ? "unwatched" : ws.some((w) => w.misses >= missing) ? "missing" : "up";
     return {
       id: i,
       name: ctl.graph.linkName(i),
