@@ -116,3 +116,51 @@ describe("status and watch ask a running controller", { timeout: 180_000 }, () =
     expect(once.stderr).toMatch(/add --run/);
   });
 });
+
+describe("deploy --embedded --http serves the view while it runs", { timeout: 180_000 }, () => {
+  it("prints the URL, serves the page, /api/state and /metrics, publishes the URL for status, and stops on SIGINT", async () => {
+    const { spawn } = await import("node:child_process");
+    const topo = await topologyWithFreePorts(join(repoRoot, "examples", "mesh8.yaml"));
+    const runDir = mkdtempSync(join(tmpdir(), "p4cast-live-run-"));
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), "deploy", "-t", topo.path, "--embedded", "--http", "127.0.0.1:0"], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_NO_WARNINGS: "1", P4CAST_RUN_DIR: runDir },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    try {
+      await until(() => /running: /.test(stderr), 90_000, `deploy --embedded runs; stderr so far:\n${stderr}`, 100);
+      const url = /live view: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stderr)?.[1];
+      expect(url, stderr).toBeDefined();
+      const page = await fetch(url!);
+      expect(page.status).toBe(200);
+      const st = (await (await fetch(new URL("api/state", url))).json()) as { deployed: boolean; switches: unknown[] };
+      expect(st.deployed).toBe(true);
+      expect(st.switches.length).toBe(8);
+      const metrics = await (await fetch(new URL("metrics", url))).text();
+      expect(metrics).toMatch(/^p4cast_switch_reachable\{switch="s1"\} 1$/m);
+      const found = await new Promise<{ code: number | null; out: string }>((resolve) => {
+        const s = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), "status", "-t", topo.path, "--output", "json"], {
+          cwd: repoRoot,
+          stdio: ["ignore", "pipe", "ignore"],
+          env: { ...process.env, NODE_NO_WARNINGS: "1", P4CAST_RUN_DIR: runDir },
+        });
+        let out = "";
+        s.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        s.once("exit", (code) => resolve({ code, out }));
+      });
+      expect(found.code).toBe(0);
+      expect((JSON.parse(found.out) as StatusJson).source).toMatch(new RegExp(`^the controller at ${url!.replace(/[.]/g, "\\.")}`));
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(stderr).toMatch(/stopped\n$/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      topo.remove();
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  });
+});
