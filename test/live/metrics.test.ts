@@ -99,7 +99,7 @@ describe("live server endpoints (mesh8, embedded switches)", { timeout: 120_000 
       const src = t.hosts.find((h) => h.name === s.source)!;
       const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
       for (const [c, l] of recordClients(lab.net.hosts, s.clients, s.service.port)) logs.set(`${s.id}/${c}`, l);
-      return sendStream(lab.net.hosts.get(src.name)!, (q) => streamFrame(src, gw, s, q), COUNT, 2);
+      return sendStream(lab.net.hosts.get(src.name)!, (q) => streamFrame(src, gw, s, q), COUNT, 4);
     });
     await Promise.all(sends);
     await settle(logs, 500, 20_000);
