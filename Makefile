@@ -45,7 +45,7 @@ demo: build
 typecheck: install
 	npm run typecheck
 
-# Debian packages for the Mininet tests (root + apt-get only; never fails).
+# Debian packages for the Mininet tests and the live view's browser test (chromium); root + apt-get only; never fails.
 test-packages:
 	@scripts/install-test-packages.sh
 

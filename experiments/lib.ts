@@ -18,6 +18,7 @@ import { MininetNetwork, mininetNetworkUnavailable } from "../src/controller/lab
 import { loadPipeline } from "../src/controller/pipeline.js";
 import type { Topology } from "../src/controller/topology/schema.js";
 import type { HostPort } from "../src/switch/ports/virtual-link.js";
+import { LiveServer } from "../src/controller/live/server.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -43,6 +44,8 @@ export interface ExperimentOptions {
   readonly mininetWorkdir?: string;
   /** Mininet: wait this long for another p4cast network on the machine to finish (default: fail at once). */
   readonly waitForMininetMs?: number;
+  /** Serve the controller's live view (page, /api/state, /metrics) on this loopback host:port while the experiment runs. */
+  readonly http?: string;
 }
 
 export function parseOptions(argv: readonly string[] = process.argv.slice(2)): ExperimentOptions {
@@ -55,11 +58,12 @@ export function parseOptions(argv: readonly string[] = process.argv.slice(2)): E
       out: { type: "string", default: join(REPO, "results") },
       quiet: { type: "boolean", default: false },
       replot: { type: "boolean", default: false },
+      http: { type: "string" },
     },
   });
   const target = values.target;
   if (target !== "embedded" && target !== "bmv2") throw new Error(`--target must be embedded or bmv2 (got ${target})`);
-  return { target, mininet: !!values.mininet, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot };
+  return { target, mininet: !!values.mininet, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot, ...(values.http ? { http: values.http } : {}) };
 }
 
 /** Runs `main` when the module is the program (not when a test imports it). */
@@ -82,7 +86,7 @@ export interface Lab {
 }
 
 /** Starts the network for `target` (in Mininet with `mininet`), connects a controller and deploys. */
-export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet" | "mininetWorkdir" | "waitForMininetMs">): Promise<Lab> {
+export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet" | "mininetWorkdir" | "waitForMininetMs" | "http">): Promise<Lab> {
   const { target } = opts;
   const mininet = !!opts.mininet;
   const why = mininet ? mininetNetworkUnavailable(target) : target === "bmv2" ? bmv2NetworkUnavailable() : undefined;
@@ -102,10 +106,16 @@ export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, 
     grpcAddress: net.grpcAddress,
     ...(target === "bmv2" && !(net instanceof EmbeddedNetwork) ? { thriftAddress: net.thriftAddress } : {}),
   });
+  let live: LiveServer | undefined;
   try {
+    if (opts.http) {
+      live = await LiveServer.start(ctl, { address: opts.http });
+      process.stderr.write(`live view: ${live.url}\n`);
+    }
     await ctl.connect();
     await ctl.deploy();
   } catch (e) {
+    await live?.close();
     await ctl.close();
     await net.stop();
     throw e;
@@ -117,6 +127,7 @@ export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, 
     cut: (l) => net.link(l).cut(),
     restore: (l) => net.link(l).restore(),
     stop: async () => {
+      await live?.close();
       await ctl.close();
       await net.stop();
     },

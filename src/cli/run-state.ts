@@ -25,6 +25,8 @@ export interface RunStateFile {
   readonly pid: number;
   readonly topology: string;
   readonly updatedAt: string;
+  /** The controller's live view (deploy --run --http), for status and watch. */
+  readonly http?: string;
   readonly state: Serialized<ControllerState>;
 }
 
@@ -39,14 +41,14 @@ function topologyKey(topologyFile: string): string {
 const bigints = (_k: string, v: unknown) => (typeof v === "bigint" ? v.toString() : v);
 
 /** Keeps the state file of one running controller up to date; `stop` removes it. */
-export function publishRunState(topologyFile: string, state: () => ControllerState): { update(): void; stop(): void } {
+export function publishRunState(topologyFile: string, state: () => ControllerState, http?: string): { update(): void; stop(): void } {
   const dir = runDir();
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let file: string | undefined;
   const update = () => {
     const s = state();
     file ??= join(dir, `${topologyKey(topologyFile)}-${s.electionId}.json`);
-    const body = { pid: process.pid, topology: resolve(topologyFile), updatedAt: new Date().toISOString(), state: s };
+    const body = { pid: process.pid, topology: resolve(topologyFile), updatedAt: new Date().toISOString(), ...(http ? { http } : {}), state: s };
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(body, bigints, 2));
     renameSync(tmp, file);

@@ -139,6 +139,8 @@ export interface ControllerEvents {
   reprogrammed: [{ switch: string; result: ReconcileResult }];
   /** One switch of a deploy or repair is done. */
   programmed: [ReconcileResult];
+  /** Updates were written to one switch (deploys, repairs, re-programs, retries, take-overs). */
+  written: [ReconcileResult];
   linkDown: [{ link: number; name: string; reasons: readonly string[] }];
   linkUp: [{ link: number; name: string }];
   failover: [FailoverReport];
@@ -407,6 +409,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const rt = this.rt(name);
     rt.inSync = true;
     rt.retries = 0;
+    this.emit("written", result);
     this.emit("programmed", result);
     return result;
   }
@@ -421,6 +424,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.applied.delete(name);
     const result = await applyDiff(client, name, last.state, desired, this.reconcileOptions(await this.registersFor(name)));
     this.applied.set(name, { hash: intentHash(intent), state: desired, intent });
+    this.emit("written", result);
     return result;
   }
 
@@ -494,6 +498,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
             const rt = this.rt(p.switch);
             rt.inSync = true;
             rt.retries = 0;
+            this.emit("written", result);
             this.emit("programmed", result);
             return result;
           }),
@@ -787,6 +792,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   get currentPlan(): NetworkPlan | undefined {
     return this.plan;
+  }
+
+  /** The heartbeat loop, once started (read-only use: its watches). */
+  get heartbeats(): HeartbeatMonitor | undefined {
+    return this.heartbeat;
   }
 
   /** Per switch: reachable, primary, in sync, last fault; down links and why; recent faults. */

@@ -26,6 +26,12 @@ import { printDeploy } from "./deploy.js";
 import { CliError, EXIT, plural, toJson, type OutputFormat } from "../output.js";
 import { parseTarget, simpleSwitchOnPath, startNetwork, type TargetName } from "../network.js";
 import { coverageWarning, unprotectedLastHops } from "../coverage.js";
+import { addHttpOptions, checkHttpAddress, startLiveView } from "../live.js";
+import { untilSignal } from "../network.js";
+import type { LiveServer } from "../../controller/live/server.js";
+
+/** The live view's address when --http is not given; taken: a free port instead. */
+export const DEMO_HTTP = "127.0.0.1:8080";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
@@ -36,6 +42,10 @@ interface DemoOptions {
   cut?: string;
   target: string;
   output: OutputFormat;
+  /** false with --no-http. */
+  http: string | false;
+  httpAllowRemote?: boolean;
+  keep?: boolean;
 }
 
 /** Which switches the demo runs on, and why. */
@@ -50,7 +60,7 @@ export function chooseTarget(asked: TargetName | "auto"): { target: TargetName; 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 
 export function registerDemo(program: Command): void {
-  program
+  const cmd = program
     .command("demo")
     .description("bring a topology up (simple_switch_grpc when present, else embedded switches), deploy it, stream into every session, cut a tree link, report per client")
     .option("-t, --topology <file>", "topology file", join(root, "examples", "mesh8.yaml"))
@@ -59,8 +69,12 @@ export function registerDemo(program: Command): void {
     .option("--rate-ms <ms>", "milliseconds between packets of a session", "5")
     .option("--cut <link>", "link to cut half-way (default: the last link of the first session's first tree branch)")
     .option("--output <format>", "table | json", "table")
+    .option("--no-http", "do not serve the live view")
+    .option("--keep", "stay up after the report, with the live view, until Ctrl-C")
     .action(async (o: DemoOptions) => {
       const asked = parseTarget(o.target, true);
+      const httpAsked = o.http !== false && o.http !== DEMO_HTTP;
+      if (o.http !== false) checkHttpAddress(o.http, !!o.httpAllowRemote);
       if (!["table", "json"].includes(o.output)) throw new CliError(`--output must be table or json (got "${o.output}")`, EXIT.usage);
       const topology = loadTopology(o.topology);
       if (topology.sessions.length === 0) throw new CliError(`${o.topology} has no sessions to stream`, EXIT.usage);
@@ -77,6 +91,7 @@ export function registerDemo(program: Command): void {
       for (const u of unprotected) say(`warning: ${coverageWarning(u)}`);
       const net = await startNetwork(topology, target, "random");
       const ctl = new Controller({ topology, pipeline: await loadPipeline(), grpcAddress: (s) => net.grpcAddress(s), ...(net.thriftAddress ? { thriftAddress: (s) => net.thriftAddress!(s) } : {}) });
+      let live: LiveServer | undefined;
       const failovers: FailoverReport[] = [];
       let cutAt: number | undefined;
       let detectedMs: number | undefined;
@@ -85,6 +100,16 @@ export function registerDemo(program: Command): void {
         if (cutAt !== undefined && detectedMs === undefined) detectedMs = performance.now() - cutAt;
       });
       try {
+        if (o.http !== false) {
+          try {
+            live = await startLiveView(ctl, o.http, !!o.httpAllowRemote);
+          } catch (e) {
+            // The default port may be taken (another demo, another program): any free one will do.
+            if (httpAsked || !(e instanceof CliError) || e.exitCode !== EXIT.failed) throw e;
+            live = await startLiveView(ctl, "127.0.0.1:0", false);
+          }
+          (table ? process.stdout : process.stderr).write(`live view: ${live.url} (open it in a browser; metrics: ${live.url}metrics)\n`);
+        }
         await ctl.connect();
         const first = await ctl.deploy();
         if (table) printDeploy({ output: "table" }, first);
@@ -141,10 +166,16 @@ export function registerDemo(program: Command): void {
         if (failures.length) process.exitCode = 1;
         if (!table) {
           process.stdout.write(
-            toJson({ target, targetReason: why, deploy: first, redeployWrites: second.writes, cut: cutName, detectionMs: detectedMs, failovers: repairs, unprotected, clients: rows, verdict, ok: failures.length === 0 }) + "\n",
+            toJson({ target, targetReason: why, ...(live ? { liveView: live.url } : {}), deploy: first, redeployWrites: second.writes, cut: cutName, detectionMs: detectedMs, failovers: repairs, unprotected, clients: rows, verdict, ok: failures.length === 0 }) + "\n",
           );
-          return;
+        } else {
+          printReport();
         }
+        if (o.keep) {
+          (table ? process.stdout : process.stderr).write(`staying up${live ? ` with the live view at ${live.url}` : ""}; Ctrl-C stops\n`);
+          await untilSignal();
+        }
+        function printReport(): void {
         const t = new Table({ head: ["session", "mode", "client", "received", "lost", "duplicated", "reordered", "longest gap"], style: { head: [], border: [] } });
         for (const r of rows)
           t.push([
@@ -171,9 +202,12 @@ export function registerDemo(program: Command): void {
             `always-redundant sessions: ${redundant.some((r) => r.protected) ? "every protected client got every packet exactly once" : "no client is protected in this topology"}; ${expectedLoss.map((r) => r.client).join(", ")} lost packets because ${lhs.join(", ")} ${lhs.length === 1 ? "is" : "are"} unprotected: no overlay path avoids ${cutName} (expected, not a failure; see the protection-coverage warning)`,
           );
         } else say("always-redundant sessions: every client got every packet exactly once");
+        }
       } finally {
+        await live?.close();
         await ctl.close();
         await net.stop();
       }
     });
+  addHttpOptions(cmd, DEMO_HTTP);
 }

@@ -10,13 +10,17 @@ import { Controller, type DeployReport } from "../../controller/controller.js";
 import { listeningLines, notRunningError, startNetwork, unreachableSwitches, untilSignal, type RunningNetwork } from "../network.js";
 import { protectionWarnings } from "../coverage.js";
 import { addTopologyOptions, electionId, readPipeline, readTopology, type TopologyOptions } from "../controller-options.js";
-import { plural, printRows } from "../output.js";
+import { CliError, EXIT, plural, printRows } from "../output.js";
 import { publishRunState } from "../run-state.js";
+import { addHttpOptions, checkHttpAddress, startLiveView } from "../live.js";
+import type { LiveServer } from "../../controller/live/server.js";
 
 interface DeployOptions extends TopologyOptions {
   run?: boolean;
   embedded?: boolean;
   heartbeats: boolean;
+  http?: string;
+  httpAllowRemote?: boolean;
 }
 
 export function printDeploy(o: { output: "table" | "json" }, report: DeployReport): void {
@@ -35,14 +39,16 @@ export function printDeploy(o: { output: "table" | "json" }, report: DeployRepor
 }
 
 export function registerDeploy(program: Command): void {
-  addTopologyOptions(
+  addHttpOptions(addTopologyOptions(
     program
       .command("deploy")
       .description("program every switch of a topology (only the difference is written)")
       .option("--run", "stay up: heartbeats, failover, restarts, joins")
       .option("--no-heartbeats", "with --run: do not watch links")
       .option("--embedded", "first bring the topology up on in-process embedded switches, on the file's grpc addresses (implies --run; Ctrl-C stops)"),
-  ).action(async (o: DeployOptions) => {
+  )).action(async (o: DeployOptions) => {
+    if (o.http !== undefined && !o.run && !o.embedded) throw new CliError("--http serves the view of a controller that stays up: add --run", EXIT.usage);
+    if (o.http !== undefined) checkHttpAddress(o.http, !!o.httpAllowRemote);
     const topology = readTopology(o);
     const pipeline = await readPipeline(o);
     const eid = electionId(o);
@@ -64,11 +70,17 @@ export function registerDeploy(program: Command): void {
       allowBackup: !!(o.run || o.embedded),
       log: (l) => process.stderr.write(`${new Date().toISOString()} ${l}\n`),
     });
-    const cleanups: (() => void)[] = [];
+    const cleanups: (() => void | Promise<void>)[] = [];
+    let live: LiveServer | undefined;
     // Staying up: a Ctrl-C from here on (during the deploy too) stops cleanly.
     const signalled = o.run || o.embedded ? untilSignal() : undefined;
     const bar = o.output === "table" && process.stderr.isTTY ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic) : undefined;
     try {
+      if (o.http !== undefined) {
+        live = await startLiveView(ctl, o.http, !!o.httpAllowRemote);
+        cleanups.push(() => live!.close());
+        process.stderr.write(`live view: ${live.url} (metrics: ${live.url}metrics, state: ${live.url}api/state)\n`);
+      }
       await ctl.connect();
       bar?.start(topology.switches.length, 0);
       ctl.on("programmed", () => bar?.increment());
@@ -82,7 +94,7 @@ export function registerDeploy(program: Command): void {
         process.stderr.write(`backup on ${report.backupOn.join(", ")}: another controller is primary there; this one takes over when it goes\n`);
       }
       // `p4cast status -t <file>` shows what this controller knows (switch health, down links, faults).
-      const published = publishRunState(o.topology, () => ctl.state());
+      const published = publishRunState(o.topology, () => ctl.state(), live?.url);
       for (const ev of ["fault", "linkDown", "linkUp", "switchLost", "role", "reprogrammed", "takeover", "resynced", "failover"] as const) ctl.on(ev, () => published.update());
       cleanups.push(() => published.stop());
       if (o.heartbeats) ctl.startHeartbeats();
@@ -91,7 +103,7 @@ export function registerDeploy(program: Command): void {
       process.stderr.write(`${sig}: stopping${net ? " the controller and the embedded switches" : " the controller"}\n`);
     } finally {
       bar?.stop();
-      for (const c of cleanups) c();
+      for (const c of cleanups) await c();
       await ctl.close();
       await net?.stop();
     }

@@ -18,13 +18,16 @@ import { printRows, toJson } from "../output.js";
 import { readRunStates } from "../run-state.js";
 import { notRunningError, unreachableSwitches } from "../network.js";
 import { switchStateSource, type InstalledState } from "../installed-state.js";
+import { controllerStateSource, controllerUrl } from "../live.js";
 import Table from "cli-table3";
 
 export function registerStatus(program: Command): void {
   addTopologyOptions(program.command("status").description("switches, pipelines, sessions, trees and link states of a topology"), "1")
     .option("--no-links", "skip the heartbeat check of links")
-    .action(async (o: TopologyOptions & { links: boolean }) => {
+    .option("--controller <url>", "a running controller's live view (deploy --run --http) to ask for the installed trees and link states (default: the one published for this topology file; else the switches are read)")
+    .action(async (o: TopologyOptions & { links: boolean; controller?: string }) => {
       const topology = readTopology(o);
+      const liveUrl = controllerUrl(o.topology, o.controller);
       const pipeline = await readPipeline(o);
       const down = await unreachableSwitches(topology);
       if (down.length === topology.switches.length) throw notRunningError(o.topology, down, topology.switches.length);
@@ -52,12 +55,17 @@ export function registerStatus(program: Command): void {
           }
         }),
       );
-      // What is installed now, read from the switches (another StateSource,
-      // e.g. a running controller's, can take its place).
-      const source = switchStateSource({ topology, graph, plan, clients, links: o.links });
-      let installed: InstalledState;
+      // What is installed now: a running controller's view when one answers, else read from the switches.
+      let installed: InstalledState | undefined;
+      if (liveUrl) {
+        try {
+          installed = await controllerStateSource(liveUrl).read();
+        } catch (e) {
+          process.stderr.write(`note: the controller at ${liveUrl} does not answer (${e instanceof Error ? e.message : String(e)}); reading the switches\n`);
+        }
+      }
       try {
-        installed = await source.read();
+        installed ??= await switchStateSource({ topology, graph, plan, clients, links: o.links }).read();
       } finally {
         for (const c of clients.values()) c.close();
       }

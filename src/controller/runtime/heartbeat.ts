@@ -47,6 +47,22 @@ interface PeerState {
   /** Responses seen via packet-in since the last interval (slow path). */
   punted: number;
   down: boolean;
+  /** Round trip of the last response seen as a packet-in (slow path), in ms. */
+  rttMs: number | undefined;
+}
+
+/** One end's watch of a link, as the monitor sees it now (read-only view). */
+export interface WatchView {
+  readonly switch: string;
+  readonly link: number;
+  readonly peer: string;
+  /** Intervals without a response since the last one. */
+  readonly misses: number;
+  readonly down: boolean;
+  /** The switch's response counter for this peer at the last read (fast path). */
+  readonly responses: bigint | undefined;
+  /** Round trip of the last response (slow path only: fast-path responses never reach the controller). */
+  readonly rttMs: number | undefined;
 }
 
 export interface HeartbeatStats {
@@ -80,14 +96,21 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     private readonly requests: "packet-out" | "pktgen" = "packet-out",
   ) {
     super();
-    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false })));
+    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined })));
     if (settings.mode === "slow") {
       for (const [sw, client] of clients) {
         const handler = (p: DecodedPacketIn) => {
           if (p.metadata.reason !== PACKET_IN_HEARTBEAT) return;
           this.stats.packetIns++;
           const st = this.states.get(sw)?.find((s) => BigInt(s.peer.index) === p.metadata.aux);
-          if (st) st.punted++;
+          if (!st) return;
+          st.punted++;
+          // The request's origin timestamp (µs since the epoch, set when it was sent) comes back in the response.
+          if (p.payload.length >= HB_OFFSET + 16) {
+            const sent = new DataView(p.payload.buffer, p.payload.byteOffset, p.payload.length).getBigUint64(HB_OFFSET + 8);
+            const rtt = Number(BigInt(Date.now()) * 1000n - sent) / 1000;
+            if (rtt >= 0 && rtt < 60_000) st.rttMs = rtt;
+          }
         };
         this.onPacketIn.set(sw, handler);
         client.on("packetIn", handler);
@@ -138,6 +161,13 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 
   resume(sw: string): void {
     this.paused.delete(sw);
+  }
+
+  /** Every watch (one per link end) with its misses, verdict, counter and round trip. */
+  watches(): WatchView[] {
+    return [...this.states.values()].flatMap((list) =>
+      list.map((s) => ({ switch: s.sw, link: s.peer.link, peer: s.peer.peer, misses: s.misses, down: s.down, responses: s.lastCount, rttMs: s.rttMs })),
+    );
   }
 
   /** Link ids currently declared down. */
