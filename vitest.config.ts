@@ -13,6 +13,7 @@ const LABS = [
   "test/experiments/**/*.test.ts",
   "test/mininet/{launcher,robustness,forwarding,session}.test.ts",
   "test/cli/demo.test.ts",
+  "test/live/{page,metrics}.test.ts",
 ];
 
 const common = {

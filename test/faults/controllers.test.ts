@@ -111,8 +111,9 @@ async function twoControllers(kind: Kind): Promise<void> {
   expect(backup.alive, `the backup exited: ${JSON.stringify(backup.exit)}`).toBe(true);
   expect(backup.linesSince(killAt, /receivers recovered from the switches: c62 joined session 2/).length).toBe(1);
   const [redundant, treeOnly] = streams;
-  // Packets sent just before the cut may still be inside the switches when the link goes (a loaded
-  // machine holds them for tens of ms): the take-over is judged on what was sent 200 ms before the cut.
+  // The take-over is judged on the packets sent from the kill until 200 ms before the later cut: the
+  // last ones before the cut may still be inside the switches when the link goes (a loaded machine
+  // holds them for tens of ms).
   const beforeCut = (st: typeof treeOnly) => lossReport(st!, cutSeq - IN_FLIGHT, [...st!.logs.keys()], KILL_SEQ);
   const treeOnlyLost = [...treeOnly!.logs.values()].reduce((n, l) => n + (TOTAL - new Set(l.seqs).size), 0);
   console.log(
