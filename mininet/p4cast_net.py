@@ -30,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -352,11 +353,60 @@ class P4Switch(Switch):
         return self.proc is not None and self.proc.poll() is None and accepts(self.spec['grpc'])
 
 
+# Packets each egress queue of simple_switch holds (it starts with 64). A switch process the machine
+# stalls for a moment replicates the packets that waited in its sockets all at once when it runs again;
+# 64 per queue drop the tail of that burst on every port.
+BMV2_EGRESS_QUEUE_PACKETS = 1024
+
+
+def thrift_call_i32(addr, service, method, args, timeout=5.0):
+    """One call of a multiplexed Thrift service (binary protocol, unframed) whose arguments and result are
+    i32: `args` are the field values 1..n. Returns the result, raises OSError/RuntimeError on failure."""
+    name = ('%s:%s' % (service, method)).encode()
+    body = struct.pack('!iI', -2147418111, len(name)) + name + struct.pack('!i', 1)  # version 1, CALL; seqid 1
+    for i, v in enumerate(args, 1):
+        body += struct.pack('!bhi', 8, i, v)  # T_I32, field id, value
+    body += b'\x00'  # end of the args struct
+    host, port = split_hostport(addr)
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(body)
+        data = b''
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise RuntimeError('%s: %s closed the connection before answering' % (method, addr))
+            data += chunk
+            try:
+                version, nlen = struct.unpack_from('!iI', data, 0)
+                off = 8 + nlen + 4
+                if version & 0xff == 3:
+                    raise RuntimeError('%s: %s answered with an exception' % (method, addr))
+                ftype, fid = struct.unpack_from('!bh', data, off)
+                if ftype == 8 and fid == 0:
+                    return struct.unpack_from('!i', data, off + 3)[0]
+                raise RuntimeError('%s: unexpected answer from %s' % (method, addr))
+            except struct.error:
+                continue  # not all of it yet
+
+
 class Bmv2Switch(P4Switch):
     """simple_switch_grpc, with BMv2's Thrift server for register access."""
 
     kind = 'bmv2'
     program = 'simple_switch_grpc'
+
+    def wait_ready(self, deadline):
+        P4Switch.wait_ready(self, deadline)
+        while True:
+            try:
+                rc = thrift_call_i32(self.spec['thrift'], 'simple_switch', 'set_all_egress_queue_depths', [BMV2_EGRESS_QUEUE_PACKETS])
+                if rc != 0:
+                    raise RuntimeError('%s: set_all_egress_queue_depths answered %d' % (self.name, rc))
+                return
+            except OSError as e:
+                if time.time() > deadline:
+                    raise RuntimeError('%s: its Thrift server on %s did not answer: %s' % (self.name, self.spec['thrift'], e))
+                time.sleep(0.1)
 
     def command(self):
         s = self.spec

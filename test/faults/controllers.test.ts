@@ -16,7 +16,7 @@ import { GROUP_BANK_B } from "../../src/controller/plan/intent.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import { NetworkGraph } from "../../src/controller/topology/graph.js";
 import { buildFrame, buildIgmpV2, IgmpType, ipv4MulticastMac } from "../../src/packet/index.js";
-import { faultKinds, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
+import { faultKinds, hostLossNote, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
 
 const { kinds, skipped } = faultKinds();
 for (const why of skipped) console.log(`[p4cast tests] fault suite (controllers) skipped for ${why}`);
@@ -125,14 +125,15 @@ async function twoControllers(kind: Kind): Promise<void> {
   // writes nothing. A busy machine can make one of them see a link flap the other did not; the take-over
   // then writes the difference, which is what it is for.
   const verdicts = [...primary.linesSince(0, / link \S+ (down|up)/), ...backup.linesSince(0, / link \S+ (down|up)/).filter((l) => l.atMs < killAt)];
-  if (verdicts.length === 0) expect(takeoverWrites).toBe(0);
+  const backupLog = () => `backup's log from the kill on:\n${backup.linesSince(killAt, /./).slice(0, 60).map((l) => `  +${(l.atMs - killAt).toFixed(0)} ms ${l.text}`).join("\n")}`;
+  if (verdicts.length === 0) expect(takeoverWrites, backupLog()).toBe(0);
   else console.log(`[faults] ${kind}: link verdicts before the kill (${verdicts.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): take-over wrote ${takeoverWrites}`);
   // always-redundant: nothing lost or duplicated anywhere, across the take-over and the later cut.
-  expect(lossReport(redundant!, TOTAL)).toEqual([]);
+  expect(lossReport(redundant!, TOTAL), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
   // tree-only (with the joined c62): nothing lost across the take-over itself, unless a switch the
   // machine starved missed heartbeats meanwhile (a link verdict: a tree-only session has no second copy).
   const flaps = backup.linesSince(killAt, / link \S+ (down|up)/).filter((l) => l.atMs < cutAt);
-  if (flaps.length === 0) expect(beforeCut(treeOnly)).toEqual([]);
+  if (flaps.length === 0) expect(beforeCut(treeOnly), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
   else console.log(`[faults] ${kind}: link verdicts during the take-over (${flaps.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): tree-only losses ${beforeCut(treeOnly).join("; ") || "none"}`);
 }
 
@@ -196,7 +197,7 @@ async function rival(kind: Kind): Promise<void> {
   const state = readRunStates(lab.file)[0]!.state;
   expect(state.switches.find((x) => x.name === target)).toMatchObject({ reachable: true, primary: true, inSync: true });
   // Every packet after the controller took the switch back and the link returned reached every client.
-  for (const st of streams) expect(lossReport(st, TOTAL, undefined, resumeFrom)).toEqual([]);
+  for (const st of streams) expect(lossReport(st, TOTAL, undefined, resumeFrom), hostLossNote(lab!)).toEqual([]);
 }
 
 if (kinds.length === 0) describeUnless(skipped.join("; "), "fault suite: controllers", () => undefined);

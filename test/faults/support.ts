@@ -53,7 +53,14 @@ export function faultTopology(kind: Kind): Topology {
 }
 
 export interface LogLine {
+  /** When this process read the line (performance.now()). */
   readonly atMs: number;
+  /**
+   * When the controller wrote it, on the same clock: from the line's own
+   * ISO time stamp where it has one (else atMs). A busy test process reads
+   * lines late; bounds are judged on the controller's time.
+   */
+  readonly loggedAtMs: number;
   readonly text: string;
 }
 
@@ -67,7 +74,10 @@ export class ControllerProcess {
     readonly child: ChildProcess,
   ) {
     const onLine = (text: string) => {
-      const line = { atMs: performance.now(), text };
+      const atMs = performance.now();
+      const stamp = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) /.exec(text);
+      const lag = stamp ? Date.now() - Date.parse(stamp[1]!) : 0;
+      const line = { atMs, loggedAtMs: atMs - Math.max(0, lag), text };
       this.lines.push(line);
       if (process.env.P4CAST_DEBUG) console.log(`${line.atMs.toFixed(0)} ${name}: ${text}`);
       this.waiters = this.waiters.filter((w) => {
@@ -208,6 +218,12 @@ export function lossReport(stream: SessionStream, sent: number, clients: readonl
     out.push(`${c} (session ${stream.session.id}, ${stream.session.redundancy}) missed ${missing.length} (${ranges(missing)}), duplicated ${st.duplicated}`);
   }
   return out;
+}
+
+/** What to print next to a loss: where this machine lost frames outside the switches, if anywhere. */
+export function hostLossNote(lab: FaultLab): string {
+  const where = lab.net.hostLosses();
+  return where.length === 0 ? "the host lost no frame outside the switches (relays, veths, backlog)" : `the host itself lost frames: ${where.join("; ")}`;
 }
 
 /** 3,4,5,9 → "seq 3–5, 9". */

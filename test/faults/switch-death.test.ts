@@ -14,6 +14,7 @@ import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import {
   HEARTBEAT,
   faultKinds,
+  hostLossNote,
   lossReport,
   sendStreams,
   sessionStream,
@@ -79,7 +80,7 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
       else lab!.net.process(sw)!.kill("SIGSTOP");
       // Every link of the switch is declared down, and the network repaired around it.
       const downs = await Promise.all(links.map((l) => ctl.waitFor(new RegExp(`^\\S+ link ${escape(l)} down`), 10_000, faultAt)));
-      detectedMs = Math.min(...downs.map((d) => d.atMs)) - faultAt;
+      detectedMs = Math.min(...downs.map((d) => d.loggedAtMs)) - faultAt;
       const lastDown = Math.max(...downs.map((d) => d.atMs));
       await ctl.waitFor(/repair after \S+ down: /, 10_000, lastDown);
     }
@@ -92,7 +93,7 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
       const listeningAt = performance.now();
       if (how === "SIGKILL") {
         const start = await ctl.waitFor(new RegExp(`^\\S+ ${sw}: reconnected; re-programming it`), 10_000, returnedAt);
-        reprogramStartMs = Math.max(0, start.atMs - listeningAt);
+        reprogramStartMs = Math.max(0, start.loggedAtMs - listeningAt);
         await ctl.waitFor(new RegExp(`^\\S+ ${sw}: re-programmed`), 15_000, returnedAt);
       }
       // Its links come back (heartbeats answered again) and the trees go back through it.
@@ -101,6 +102,9 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
     }
   });
   await settleAll(streams);
+  /** The controller's verdicts and repairs from `t` on, timed from `ref` (the fault by default). */
+  const verdictsSince = (t: number, ref = faultAt) =>
+    ctl.linesSince(t, / link \S+ (down|up)|repair after|reconnected|re-programmed|stream lost/).map((l) => `${(l.atMs - ref).toFixed(0)} ms: ${l.text.replace(/^\S+ /, "")}`).join(" | ") || "no verdicts";
 
   expect(ctl.alive, `the controller exited: ${JSON.stringify(ctl.exit)}`).toBe(true);
   expect(ctl.linesSince(0, /fault: unexpected/).map((l) => l.text)).toEqual([]);
@@ -114,14 +118,14 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
   // always-redundant: nothing lost or duplicated at any client not behind the dead switch.
   const [redundant, treeOnly] = streams;
   const others = s1!.clients.filter((c) => !behind.has(c));
-  expect(lossReport(redundant!, TOTAL, others)).toEqual([]);
+  expect(lossReport(redundant!, TOTAL, others), `${hostLossNote(lab)}; the controller (ms from the fault, sent at packet 150): ${verdictsSince(0)}`).toEqual([]);
   // tree-only: no duplicates anywhere; every packet after the return's repair reached every client.
   for (const st of streams) {
     for (const [c, log] of st.logs) {
       const got = new Set(log.seqs);
       expect({ c, session: st.session.id, duplicated: log.seqs.length - got.size }).toEqual({ c, session: st.session.id, duplicated: 0 });
       const missing = [...Array(TOTAL - resumeFrom).keys()].map((k) => k + resumeFrom).filter((x) => !got.has(x));
-      expect({ c, session: st.session.id, missingAfterReturn: missing }).toEqual({ c, session: st.session.id, missingAfterReturn: [] });
+      expect({ c, session: st.session.id, missingAfterReturn: missing }, `${hostLossNote(lab!)}; the controller after the return (ms from it): ${verdictsSince(returnedAt, returnedAt)}`).toEqual({ c, session: st.session.id, missingAfterReturn: [] });
     }
   }
   expect(treeOnly).toBeDefined();

@@ -1,11 +1,13 @@
 /**
  * A client for the register calls of BMv2's Thrift runtime service
  * ("standard", multiplexed, binary protocol over a buffered TCP transport,
- * port 9090 by default). simple_switch_grpc answers UNIMPLEMENTED to
- * P4Runtime RegisterEntry reads and writes; this is the way to reach its
- * registers. Method names, field ids and types are those of BMv2's
- * standard.thrift; the client class follows the shape the `thrift` package
- * expects of generated clients (_reqs, new_seqid, recv_<method>).
+ * port 9090 by default), and for simple_switch's own service
+ * ("simple_switch": the egress queue depth). simple_switch_grpc answers
+ * UNIMPLEMENTED to P4Runtime RegisterEntry reads and writes; this is the way
+ * to reach its registers. Method names, field ids and types are those of
+ * BMv2's standard.thrift and simple_switch.thrift; the client class follows
+ * the shape the `thrift` package expects of generated clients (_reqs,
+ * new_seqid, recv_<method>).
  */
 import thrift from "thrift";
 
@@ -65,8 +67,8 @@ function bigIntToInt64(v: bigint): unknown {
 
 type Arg = { id: number; type: number; value: number | string | bigint };
 
-/** The generated-client shape for the `standard` service's register calls. */
-class StandardClient {
+/** The generated-client shape for one multiplexed service's calls. */
+class ServiceClient {
   _seqid = 0;
   _reqs: Record<number, Callback> = {};
   new_seqid!: () => number;
@@ -113,6 +115,7 @@ class StandardClient {
       const f = input.readFieldBegin();
       if (f.ftype === T.STOP) break;
       if (f.fid === 0 && f.ftype === T.I64) success = int64ToBigInt(input.readI64());
+      else if (f.fid === 0 && f.ftype === T.I32) success = input.readI32();
       else if (f.fid === 0 && f.ftype === T.LIST) {
         const l = input.readListBegin();
         const values: bigint[] = [];
@@ -152,6 +155,9 @@ class StandardClient {
   recv_bm_register_reset(input: Protocol, mtype: number, rseqid: number): void {
     this.receive(input, mtype, rseqid, "bm_register_reset");
   }
+  recv_set_all_egress_queue_depths(input: Protocol, mtype: number, rseqid: number): void {
+    this.receive(input, mtype, rseqid, "set_all_egress_queue_depths");
+  }
 }
 
 export interface Bmv2ThriftOptions {
@@ -162,10 +168,11 @@ export interface Bmv2ThriftOptions {
   readonly timeoutMs?: number;
 }
 
-/** Register access through BMv2's Thrift runtime. */
+/** Register access (and simple_switch's queue depth) through BMv2's Thrift runtime. */
 export class Bmv2ThriftClient {
   private readonly connection: ReturnType<typeof thrift.createConnection>;
-  private readonly client: StandardClient;
+  private readonly client: ServiceClient;
+  private readonly simpleSwitch: ServiceClient;
   private readonly cxt: number;
   private readonly ready: Promise<void>;
   private readonly timeoutMs: number;
@@ -188,15 +195,16 @@ export class Bmv2ThriftClient {
     this.ready.catch(() => undefined);
     this.connection.on("error", () => undefined);
     const mux = new thrift.Multiplexer();
-    this.client = mux.createClient("standard", StandardClient as never, this.connection) as unknown as StandardClient;
+    this.client = mux.createClient("standard", ServiceClient as never, this.connection) as unknown as ServiceClient;
+    this.simpleSwitch = mux.createClient("simple_switch", ServiceClient as never, this.connection) as unknown as ServiceClient;
   }
 
-  private invoke<R>(method: string, args: Arg[]): Promise<R> {
+  private invoke<R>(method: string, args: Arg[], service = this.client): Promise<R> {
     return this.ready.then(
       () =>
         new Promise<R>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Bmv2ThriftError(method, "DEADLINE_EXCEEDED", `${method}: no answer in ${this.timeoutMs} ms`)), this.timeoutMs);
-          this.client.call(method, args, (err, result) => {
+          service.call(method, args, (err, result) => {
             clearTimeout(timer);
             if (err) reject(err);
             else resolve(result as R);
@@ -234,6 +242,17 @@ export class Bmv2ThriftClient {
       { id: 1, type: T.I32, value: this.cxt },
       { id: 2, type: T.STRING, value: name },
     ]);
+  }
+
+  /**
+   * simple_switch only: every egress queue holds `packets` packets (64 when
+   * the switch starts). A queue that is full drops what comes next, so a
+   * switch process the machine stalls for a moment loses the burst it then
+   * replicates unless its queues hold that burst.
+   */
+  async setAllEgressQueueDepths(packets: number): Promise<void> {
+    const rc = await this.invoke<number>("set_all_egress_queue_depths", [{ id: 1, type: T.I32, value: packets }], this.simpleSwitch);
+    if (rc !== 0) throw new Bmv2ThriftError("set_all_egress_queue_depths", "ERROR", `set_all_egress_queue_depths: simple_switch answered ${rc}`);
   }
 
   close(): void {

@@ -20,8 +20,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HostPort } from "../../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
+import { formatPortStats, hostDrops } from "../../switch/ports/port.js";
 import type { SwitchSpec, Topology } from "../topology/schema.js";
 import { linkId } from "../topology/graph.js";
+import { Bmv2ThriftClient } from "../../client/thrift/bmv2-standard.js";
 import { AddressInUseError, addressFree } from "./embedded-network.js";
 
 /** Which program each switch process runs. */
@@ -39,6 +41,11 @@ export function bmv2NetworkUnavailable(program: SwitchProgram = "simple_switch_g
     execFileSync("sh", ["-c", "command -v ip"], { stdio: "ignore" });
   } catch {
     return "ip (iproute2) is not on PATH";
+  }
+  try {
+    execFileSync("sh", ["-c", "command -v ethtool"], { stdio: "ignore" });
+  } catch {
+    return "ethtool is not on PATH (apt-get install -y ethtool)";
   }
   if (program === "simple_switch_grpc") {
     try {
@@ -62,15 +69,54 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Packets each of simple_switch's egress queues holds (it starts with 64).
+ * The machine stalls a switch process now and then (eight of them, the
+ * controller and the hosts share two cores); when the process runs again it
+ * replicates the packets that waited in its socket all at once, and 64 per
+ * queue drop the tail of that burst on every port.
+ */
+export const BMV2_EGRESS_QUEUE_PACKETS = 1024;
+
+/** Sets every egress queue of a simple_switch_grpc to BMV2_EGRESS_QUEUE_PACKETS through its Thrift server (retried while that server starts). */
+export async function deepenEgressQueues(thrift: { host: string; port: number }, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const client = new Bmv2ThriftClient({ host: thrift.host, port: thrift.port, timeoutMs: 2_000 });
+    try {
+      await client.setAllEgressQueueDepths(BMV2_EGRESS_QUEUE_PACKETS);
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw new Error(`simple_switch_grpc's Thrift server at ${thrift.host}:${thrift.port}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      client.close();
+    }
+  }
+}
+
 /** How long a switch process may take to listen (eight of them start at once on a busy 2-core machine). */
 const LISTEN_DEADLINE_MS = 60_000;
 
 const ip = (...a: string[]) => execFileSync("ip", a, { stdio: "pipe" });
 
-function makeVeth(a: string, b: string): void {
+/**
+ * Checksum and segmentation offloads off: frames are what the switch sees
+ * and sends. It also sizes simple_switch's receive rings: libpcap (in the
+ * immediate mode BMv2 asks for) gives each captured frame a slot of the
+ * interface's MTU when no offload is on, but of 64 KiB when one is, so its
+ * 2 MiB ring holds about 1,300 frames, or only about 31: a switch process
+ * the machine stalls for a few tens of milliseconds would lose what arrives
+ * meanwhile on every port.
+ */
+const OFFLOADS_OFF = ["rx", "off", "tx", "off", "sg", "off", "tso", "off", "gso", "off", "gro", "off"];
+
+function makeVeth(a: string, b: string, made?: string[]): void {
   ip("link", "add", a, "type", "veth", "peer", "name", b);
+  made?.push(a, b);
   for (const i of [a, b]) {
     execFileSync("sysctl", ["-qw", `net.ipv6.conf.${i}.disable_ipv6=1`], { stdio: "pipe" });
+    execFileSync("ethtool", ["-K", i, ...OFFLOADS_OFF], { stdio: "pipe" });
     ip("link", "set", i, "up");
   }
 }
@@ -91,6 +137,9 @@ export class Bmv2Network {
   private readonly wires: { up: boolean; ports: RawSocketPort[] }[] = [];
   private readonly dir = mkdtempSync(join(tmpdir(), "p4cast-bmv2net-"));
   private readonly tag = Math.random().toString(36).slice(2, 5);
+  /** Every veth end this network made (both ends of each pair), for the kernel's drop counters. */
+  private readonly allIfs: string[] = [];
+  private readonly softnetAtStart = softnetDrops();
 
   private constructor(
     readonly topology: Topology,
@@ -133,8 +182,8 @@ export class Bmv2Network {
       const ib = this.ifname(index.get(b.switch)!, b.port);
       const wa = `w${ia.slice(1)}`;
       const wb = `w${ib.slice(1)}`;
-      makeVeth(ia, wa);
-      makeVeth(ib, wb);
+      makeVeth(ia, wa, this.allIfs);
+      makeVeth(ib, wb, this.allIfs);
       this.veths.push(ia, ib);
       const pa = new RawSocketPort(wa);
       const pb = new RawSocketPort(wb);
@@ -149,7 +198,7 @@ export class Bmv2Network {
     for (const h of t.hosts) {
       const sw = this.ifname(index.get(h.attach.switch)!, h.attach.port);
       const host = `h${this.tag}${t.hosts.indexOf(h)}`;
-      makeVeth(sw, host);
+      makeVeth(sw, host, this.allIfs);
       this.veths.push(sw);
       hostIfs.set(h.name, host);
       ports.get(h.attach.switch)!.push(`${h.attach.port}@${sw}`);
@@ -211,14 +260,14 @@ export class Bmv2Network {
           "--cpu-port",
           String(s.cpuPort),
         ];
-        const proc: SwitchProcess = { spec: s, args, grpcPort, thriftPort, child: await this.launch(s.name, args, grpcPort) };
+        const proc: SwitchProcess = { spec: s, args, grpcPort, thriftPort, child: await this.launch(s.name, args, grpcPort, thriftPort) };
         this.procs.set(s.name, proc);
       }),
     );
     for (const [name, intf] of hostIfs) this.hosts.set(name, new HostPort(new RawSocketPort(intf)));
   }
 
-  private async launch(name: string, args: string[], grpcPort: number): Promise<ChildProcess> {
+  private async launch(name: string, args: string[], grpcPort: number, thriftPort: number): Promise<ChildProcess> {
     const child = this.program === "p4cast"
       ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] })
       : spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -235,7 +284,10 @@ export class Bmv2Network {
         });
         s.once("error", () => resolve(false));
       });
-      if (up) return child;
+      if (up) {
+        if (this.program === "simple_switch_grpc") await deepenEgressQueues({ host: "127.0.0.1", port: thriftPort });
+        return child;
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGKILL");
@@ -269,6 +321,31 @@ export class Bmv2Network {
     };
   }
 
+  /**
+   * Where this machine, not a switch, lost frames since the network started:
+   * the relays' and hosts' raw sockets (full receive queue, no room to send),
+   * the veths' own drop counters, and the kernel's input backlog (softnet).
+   * Empty when the host lost nothing, so a loss elsewhere is the switches'.
+   */
+  hostLosses(): string[] {
+    const out: string[] = [];
+    this.wires.forEach((w, i) => {
+      for (const p of w.ports) if (hostDrops(p.stats()) > 0) out.push(`link ${linkId(this.topology.links[i]!)} relay ${p.name}: ${formatPortStats(p.stats())}`);
+    });
+    for (const [name, h] of this.hosts) {
+      const s = h.end.stats?.();
+      if (s && hostDrops(s) > 0) out.push(`host ${name}: ${formatPortStats(s)}`);
+    }
+    for (const i of this.allIfs) {
+      const rx = sysCounter(i, "rx_dropped");
+      const tx = sysCounter(i, "tx_dropped");
+      if (rx + tx > 0) out.push(`veth ${i}: rx_dropped=${rx} tx_dropped=${tx}`);
+    }
+    const softnet = softnetDrops() - this.softnetAtStart;
+    if (softnet > 0) out.push(`kernel input backlog (softnet_stat): ${softnet} dropped`);
+    return out;
+  }
+
   /** Kills a switch (SIGKILL) and leaves it dead. */
   async killSwitch(name: string): Promise<void> {
     const p = this.procs.get(name);
@@ -281,7 +358,7 @@ export class Bmv2Network {
     const p = this.procs.get(name);
     if (!p) throw new Error(`no switch "${name}"`);
     if (p.child.exitCode === null && p.child.signalCode === null) throw new Error(`switch "${name}" is running`);
-    p.child = await this.launch(name, p.args, p.grpcPort);
+    p.child = await this.launch(name, p.args, p.grpcPort, p.thriftPort);
   }
 
   /** The process of a switch (its pid, to check it is alive). */
@@ -295,7 +372,7 @@ export class Bmv2Network {
     if (!p) throw new Error(`no switch "${name}"`);
     await kill(p.child);
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    p.child = await this.launch(name, p.args, p.grpcPort);
+    p.child = await this.launch(name, p.args, p.grpcPort, p.thriftPort);
   }
 
   async stop(): Promise<void> {
@@ -310,6 +387,26 @@ export class Bmv2Network {
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function sysCounter(ifname: string, counter: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${ifname}/statistics/${counter}`, "utf8"));
+  } catch {
+    return 0;
+  }
+}
+
+/** Frames the kernel dropped for a full per-CPU input backlog, all CPUs (second column of /proc/net/softnet_stat, hex). */
+function softnetDrops(): number {
+  try {
+    return readFileSync("/proc/net/softnet_stat", "utf8")
+      .trim()
+      .split("\n")
+      .reduce((n, line) => n + parseInt(line.split(/\s+/)[1] ?? "0", 16), 0);
+  } catch {
+    return 0;
   }
 }
 

@@ -7,9 +7,14 @@
  * counters in one batch per switch per interval. In slow-path mode the
  * responses are punted to the controller as packet-ins instead. A watch
  * whose responses stop for `missThreshold` intervals declares its link
- * down; the first response after that brings it back up. Each end's verdict
- * is its own (the controller combines them), so a dead switch is seen by
- * every neighbour. A backup controller only reads: the primary sends.
+ * down; the first response after that brings it back up. A link is
+ * declared down when a watch of it trips and its other end agrees: that end
+ * missed responses too, or is not being judged (out of reach, hung, paused).
+ * A round trip crosses the link both ways, so any failure of the link shows
+ * at both ends; silence at one end alone while the other still hears its
+ * replies means that end's requests did not leave (its switch or its stream
+ * stalled on a busy machine), not that the link broke. A dead or hung switch
+ * is seen by every neighbour. A backup controller only reads: the primary sends.
  */
 import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
@@ -49,6 +54,10 @@ interface PeerState {
   down: boolean;
   /** Round trip of the last response seen as a packet-in (slow path), in ms. */
   rttMs: number | undefined;
+  /** This controller sent a request on the watch since its last judgment. */
+  sent: boolean;
+  /** A response came back since the watch was (re)started: it has heard its peer. */
+  heard: boolean;
 }
 
 /** One end's watch of a link, as the monitor sees it now (read-only view). */
@@ -86,6 +95,12 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
   /** Per switch, the counter cells of its peers as one pre-encoded read. */
   private readonly queries = new Map<string, Entity[]>();
+  /** The watches of each link (one per end that watches it). */
+  private readonly ends = new Map<number, PeerState[]>();
+  /** Links declared down, with the end whose watch tripped the verdict. */
+  private readonly verdicts = new Map<number, string>();
+  /** When each switch's watches were last judged (performance.now()). */
+  private readonly lastJudged = new Map<string, number>();
 
   constructor(
     private readonly graph: NetworkGraph,
@@ -96,7 +111,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     private readonly requests: "packet-out" | "pktgen" = "packet-out",
   ) {
     super();
-    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined })));
+    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined, sent: false, heard: false })));
+    for (const st of [...this.states.values()].flat()) this.ends.set(st.peer.link, [...(this.ends.get(st.peer.link) ?? []), st]);
     if (settings.mode === "slow") {
       for (const [sw, client] of clients) {
         const handler = (p: DecodedPacketIn) => {
@@ -154,6 +170,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       st.misses = 0;
       st.punted = 0;
       st.down = false;
+      st.sent = false;
+      st.heard = false;
       st.request = undefined;
     }
     this.queries.delete(sw);
@@ -172,9 +190,34 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 
   /** Link ids currently declared down. */
   downLinks(): number[] {
-    const out = new Set<number>();
-    for (const list of this.states.values()) for (const s of list) if (s.down) out.add(s.peer.link);
-    return [...out];
+    return [...this.verdicts.keys()];
+  }
+
+  /**
+   * A link's verdict from its ends: down when a watch tripped and every
+   * other end being judged missed responses too; up again as soon as that
+   * no longer holds (an end hears replies: the link carries both ways).
+   */
+  private judgeLink(link: number, now: number): void {
+    const ends = this.ends.get(link) ?? [];
+    const judged = (st: PeerState) => !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
+    const tripped = ends.find((st) => st.down);
+    // An end says the link works only when it is judged and heard its last reply.
+    const hears = (st: PeerState) => judged(st) && st.heard && st.misses === 0;
+    const down = tripped !== undefined && !ends.some(hears);
+    const by = this.verdicts.get(link);
+    if (down && by === undefined) {
+      this.verdicts.set(link, tripped.sw);
+      this.emit("linkDown", { link, name: this.graph.linkName(link), detectedBy: tripped.sw, atMs: now });
+    } else if (!down && by !== undefined) {
+      this.verdicts.delete(link);
+      this.emit("linkUp", { link, name: this.graph.linkName(link), detectedBy: by, atMs: now });
+    }
+  }
+
+  private judgeLinks(links: Iterable<number>): void {
+    const now = performance.now();
+    for (const l of links) this.judgeLink(l, now);
   }
 
   /** One interval: read what came back since the last one, then send new requests. */
@@ -197,6 +240,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       new Promise<number>((r) => (timer = setTimeout(() => r(0), this.settings.intervalMs))),
     ]);
     clearTimeout(timer);
+    // An end that stopped being judged (hung, paused) leaves the verdict to the other.
+    this.judgeLinks(this.ends.keys());
     this.emit("tick", { sent: [...this.states.values()].reduce((n, l) => n + l.length, 0), reads, durationMs: performance.now() - t0 });
   }
 
@@ -228,32 +273,42 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     // Requests leave a switch only from its primary. Where this controller is primary, it sent them;
     // a controller that is primary nowhere (a standby) watches what the primary's requests bring back.
     // Backup on this switch alone (another client took it), nobody may be sending: no verdict from here.
-    const judge = this.requests === "pktgen" || client.isPrimary || ![...this.clients.values()].some((c) => c.isPrimary);
+    const pktgen = this.requests === "pktgen";
+    const primaryHere = client.isPrimary;
+    const judge = pktgen || primaryHere || ![...this.clients.values()].some((c) => c.isPrimary);
     if (!judge) {
       for (const st of list) {
         if (counts) st.lastCount = counts.get(st.peer.index) ?? st.lastCount;
         st.misses = 0;
         st.punted = 0;
+        st.sent = false;
       }
       return counts !== undefined;
     }
+    const seenOf = (st: PeerState) => (counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0);
+    // Silence is a miss only where a request went out. A primary knows what it sent (nothing in the
+    // interval it became primary in). A standby cannot see the primary's requests, only what they bring
+    // back: when none of this switch's watches heard anything, the primary is most likely gone (it is
+    // killed, the take-over is under way) rather than every link at once, so the interval says nothing.
+    const standbyHeard = list.some(seenOf);
     for (const st of list) {
-      const seen = counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
+      const seen = seenOf(st);
       const first = counts ? st.lastCount === undefined : false;
+      const informative = pktgen || seen || (primaryHere ? st.sent : standbyHeard);
       if (counts) st.lastCount = counts.get(st.peer.index) ?? 0n;
       st.punted = 0;
-      if (first) continue;
+      st.sent = false;
+      if (first || !informative) continue;
       if (seen) {
         st.misses = 0;
-        if (st.down) {
-          st.down = false;
-          this.emit("linkUp", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
-        }
-      } else if (++st.misses >= this.settings.missThreshold && !st.down) {
+        st.down = false;
+        st.heard = true;
+      } else if (++st.misses >= this.settings.missThreshold) {
         st.down = true;
-        this.emit("linkDown", { link: st.peer.link, name: this.graph.linkName(st.peer.link), detectedBy: sw, atMs: performance.now() });
       }
     }
+    this.lastJudged.set(sw, performance.now());
+    this.judgeLinks(list.map((st) => st.peer.link));
     this.emit("judged", { switch: sw, atMs: performance.now() });
     // Only the primary sends; a backup controller reads the same counters and keeps its own verdicts.
     if (this.requests === "packet-out" && client.isPrimary) for (const st of list) this.sendRequest(sw, client, st, seq);
@@ -281,6 +336,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       view.setUint32(HB_OFFSET + 4, seq >>> 0);
       view.setBigUint64(HB_OFFSET + 8, BigInt(Date.now()) * 1000n);
       client.sendPacketRaw(st.request);
+      st.sent = true;
       this.stats.packetOuts++;
     } catch {
       // Stream down: this switch's heartbeats resume once it reconnects.
@@ -289,5 +345,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 }
 
 const HB_OFFSET = 14 + 20 + 8;
+/** An end not judged for this many intervals (hung, skipped, paused) no longer has a say in its links' verdicts. */
+const STALE_INTERVALS = 2.5;
 /** A counter read that takes longer than this is given up (a hung switch). */
 const READ_DEADLINE_MS = 3_000;
