@@ -15,6 +15,7 @@ import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { fixtureBuildDir } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
 import { at, p4cast, repoRoot } from "./cli.js";
+import { defaultBuildDir, loadPipeline, pipelineCookie } from "../../src/controller/pipeline.js";
 
 const runtimeFile = join(repoRoot, "test", "cli", "fixtures", "s1-runtime.json");
 
@@ -138,6 +139,23 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     expect(r.code).toBe(1);
     expect(r.json()).toMatchObject({ results: [{ kind: "table_entries", inserted: 2, failed: 1 }], failures: [{ where: "table_entries[1]", code: "PERMISSION_DENIED" }] });
     expect(r.stderr).toMatch(/1 entry of .* failed:\n  table_entries\[1\] \(const_table/);
+  });
+
+  it("a pipeline has one cookie whichever command pushed it: `runtime` and `deploy` agree", async () => {
+    const file = join(dir, "p4cast-runtime.json");
+    writeFileSync(file, JSON.stringify({ target: "bmv2", p4info: join(defaultBuildDir, "p4cast.p4info.txtpb"), bmv2_json: join(defaultBuildDir, "p4cast.json"), table_entries: [] }));
+    const r = await p4cast(["runtime", file, ...g, "--force", "--output", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const pipeline = await loadPipeline();
+    expect(BigInt(r.json().cookie)).toBe(pipeline.cookie);
+    const c = await P4RuntimeClient.connect({ address: target.address, deviceId: 1n, electionId: 1n, reconnect: false });
+    try {
+      expect(await c.pipelineCookie()).toBe(pipeline.cookie);
+    } finally {
+      c.close();
+    }
+    // The cookie depends on both halves.
+    expect(pipelineCookie(pipeline.p4info, new Uint8Array([1]))).not.toBe(pipeline.cookie);
   });
 
   it("missing files and bad JSON are exit 2 with what to fix", async () => {

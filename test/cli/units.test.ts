@@ -5,7 +5,7 @@ import { CliError } from "../../src/cli/output.js";
 import { keyValues, parseAddress, parseUint } from "../../src/cli/connect.js";
 import { parseReplicas } from "../../src/cli/commands/mcast.js";
 import { packetOutMetadata, parseHex, summarizeFrame } from "../../src/cli/commands/packet.js";
-import { matchFromRuntime, pipelineCookie, tableEntryFromRuntime } from "../../src/cli/commands/runtime.js";
+import { matchFromRuntime, tableEntryFromRuntime } from "../../src/cli/commands/runtime.js";
 import { loadP4Info } from "../../src/client/p4info/load.js";
 import { fixture } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
@@ -106,12 +106,6 @@ describe("runtime files (p4lang/tutorials notation)", () => {
     expect(() => tableEntryFromRuntime(rt, { table: "MyIngress.ipv4_lpm", action_name: "drop" })).toThrow(/did you mean "TestIngress.ipv4_lpm"/);
   });
 
-  it("the cookie depends on both the P4Info and the device config", () => {
-    const a = pipelineCookie(new Uint8Array([1]), new Uint8Array([2]));
-    expect(a).toBe(pipelineCookie(new Uint8Array([1]), new Uint8Array([2])));
-    expect(a).not.toBe(pipelineCookie(new Uint8Array([1]), new Uint8Array([3])));
-    expect(a).toBeLessThan(1n << 64n);
-  });
 });
 
 describe("frame summaries", () => {

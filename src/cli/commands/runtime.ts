@@ -7,7 +7,6 @@
  * Inserts that find the entry present become modifies, so applying a file
  * twice is harmless.
  */
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { Command } from "commander";
@@ -23,6 +22,7 @@ import { P4InfoIndex } from "../../client/p4info/index.js";
 import { parseP4Info, p4infoFormatOf } from "../../client/p4info/load.js";
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";
 import { type Update, UpdateSchema, Update_Type } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import { pipelineCookie } from "../../controller/pipeline.js";
 import { CliError, EXIT, printRows, toJson } from "../output.js";
 import { type ConnectOptions, connectOptions, lookup, outputFormat, withClient } from "../connect.js";
 
@@ -77,12 +77,6 @@ export interface EntryProblem {
 }
 
 const KINDS: Kind[] = ["table_entries", "multicast_group_entries", "clone_session_entries"];
-
-/** Cookie of a pipeline: the first 8 bytes of SHA-256 over P4Info and device config. */
-export function pipelineCookie(p4info: Uint8Array, deviceConfig: Uint8Array): bigint {
-  const h = createHash("sha256").update(p4info).update(deviceConfig).digest();
-  return h.readBigUInt64BE(0);
-}
 
 function scalar(v: unknown, what: string): ValueInput {
   if (typeof v === "number") {
@@ -276,7 +270,8 @@ Examples:
     const jsonPath = o.json ?? (file.bmv2_json !== undefined ? locate(file.bmv2_json, path, "bmv2_json") : undefined);
     if (o.pipeline && !jsonPath) throw new CliError(`${path} has no "bmv2_json" and no --json was given`, EXIT.usage, "or pass --no-pipeline to write to the pipeline the switch runs");
     const deviceConfig = jsonPath ? new Uint8Array(readFileSync(jsonPath)) : new Uint8Array();
-    const cookie = pipelineCookie(p4infoBytes, deviceConfig);
+    // The same cookie `deploy` gives the same pipeline: a switch programmed by either is recognised by both.
+    const cookie = pipelineCookie(p4info, deviceConfig);
 
     // Encode everything before touching the switch: bad input is exit 2 and nothing is written.
     for (const p of prepared) {
