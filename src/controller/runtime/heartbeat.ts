@@ -6,8 +6,8 @@
  * plane, which counts it per peer (fast path). The controller reads those
  * counters in one batch per switch per interval. In slow-path mode the
  * responses are punted to the controller as packet-ins instead. A watch
- * whose responses stop for `missThreshold` intervals declares its link
- * down; the first response after that brings it back up. A link is
+ * whose responses stop for `missThreshold` intervals (in which requests
+ * went out) trips; the first response after that resets it. A link is
  * declared down when a watch of it trips and its other end agrees: that end
  * missed responses too, or is not being judged (out of reach, hung, paused).
  * A round trip crosses the link both ways, so any failure of the link shows
