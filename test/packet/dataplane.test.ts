@@ -142,16 +142,19 @@ for (const kind of kinds) {
       });
       const hex = bytesToHex(marker);
       const seen = (): boolean => packetIns.some((p) => bytesToHex(p.payload) === hex);
+      const sentAt = performance.now();
       c.sendPacket({ payload: marker, metadata: { egress_port: CPU_PORT, flags: 1 } });
       const deadline = Date.now() + 10_000;
       while (!seen() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
       if (!seen()) throw new Error("barrier packet did not come back");
       // simple_switch_grpc may hand packet-ins of one packet's replicas to the
-      // stream out of order with later packets: also wait for quiet.
+      // stream out of order with later packets: also wait for quiet, for
+      // longer when the machine is slow (twice the marker's round trip).
       if (loopback) {
+        const quietMs = Math.max(40, 2 * (performance.now() - sentAt));
         for (let n = -1; n !== packetIns.length; ) {
           n = packetIns.length;
-          await new Promise((r) => setTimeout(r, 40));
+          await new Promise((r) => setTimeout(r, quietMs));
         }
       }
     }

@@ -9,7 +9,8 @@
  * whose responses stop for `missThreshold` intervals (in which requests
  * went out) trips; the first response after that resets it. A link is
  * declared down when a watch of it trips and its other end agrees: that end
- * missed responses too, or is not being judged (out of reach, hung, paused).
+ * missed its recent responses too (all but the last threshold interval), or
+ * is not being judged (out of reach, hung, paused).
  * A round trip crosses the link both ways, so any failure of the link shows
  * at both ends; silence at one end alone while the other still hears its
  * replies means that end's requests did not leave (its switch or its stream
@@ -194,16 +195,19 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   }
 
   /**
-   * A link's verdict from its ends: down when a watch tripped and every
-   * other end being judged missed responses too; up again as soon as that
-   * no longer holds (an end hears replies: the link carries both ways).
+   * A link's verdict from its ends: down when a watch tripped and no other
+   * end vouches for the link (judged, heard its peer, and missed fewer than
+   * missThreshold − 1 intervals in a row); up again as soon as one does.
    */
   private judgeLink(link: number, now: number): void {
     const ends = this.ends.get(link) ?? [];
     const judged = (st: PeerState) => !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
     const tripped = ends.find((st) => st.down);
-    // An end says the link works only when it is judged and heard its last reply.
-    const hears = (st: PeerState) => judged(st) && st.heard && st.misses === 0;
+    // An end vouches for the link while it is judged, has heard its peer, and missed fewer intervals in a row
+    // than one short of tripping: a real failure shows at both ends in the same intervals (the other end is at
+    // most one behind), while one late reply at a busy end says nothing.
+    const agreeAt = Math.max(1, this.settings.missThreshold - 1);
+    const hears = (st: PeerState) => judged(st) && st.heard && st.misses < agreeAt;
     const down = tripped !== undefined && !ends.some(hears);
     const by = this.verdicts.get(link);
     if (down && by === undefined) {
