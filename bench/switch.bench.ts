@@ -1,11 +1,11 @@
 /** `npx vitest bench bench/switch.bench.ts --run` */
 import { bench, describe } from "vitest";
-import { loadPipeline } from "../src/switch/engine/index.js";
+import { loadEngine } from "../src/switch/engine/index.js";
 import { basicWorkload, biggerWorkload, measureEngine, measureSimpleSwitch } from "./switch.js";
 
 for (const w of [basicWorkload(), biggerWorkload()]) {
   describe(w.name, async () => {
-    const e = loadPipeline(w.json);
+    const e = loadEngine(w.json);
     w.setup(e);
     let i = 0;
     bench("engine.process (1 packet)", () => {

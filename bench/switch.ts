@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loadPipeline, type Engine } from "../src/switch/engine/index.js";
+import { loadEngine, type Engine } from "../src/switch/engine/index.js";
 import { readPcap as readPcapFile, writePcapFile } from "../src/switch/ports/pcap.js";
 import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
 import { endToEndUnavailable, measureEndToEnd, type EndToEndResult } from "./switch-end-to-end.js";
@@ -140,7 +140,7 @@ export function biggerWorkload(): Workload {
 
 /** Packets per second of the engine over `ms` milliseconds. */
 export function measureEngine(w: Workload, ms = 1000): { pps: number; outputs: number } {
-  const e = loadPipeline(w.json);
+  const e = loadEngine(w.json);
   w.setup(e);
   const pk = w.packets;
   let n = 0;

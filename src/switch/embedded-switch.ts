@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
-import { loadPipeline } from "./engine/index.js";
+import { loadEngine } from "./engine/index.js";
 import { formatPortStats, hostDrops, type Port, type PortStats } from "./ports/port.js";
 import { PcapWriter } from "./ports/pcap.js";
 import { Device } from "./runtime/device.js";
@@ -61,7 +61,7 @@ export class EmbeddedSwitch {
       ...(options.cpuPort !== undefined ? { cpuPort: options.cpuPort } : {}),
       ...(options.clockUs ? { clockUs: options.clockUs } : {}),
       loadEngine: (json, clock) =>
-        loadPipeline(json, { clock, ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}) }),
+        loadEngine(json, { clock, ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}) }),
       transmit: (port, data) => this.transmit(port, data),
       log: (m) => this.logLine("info", m),
       logError: (m) => this.logLine("error", m),

@@ -55,10 +55,11 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     }
   }
 
-  async function sequential(argvs: string[][]) {
-    const out = [];
-    for (const a of argvs) out.push(await p4cast(a));
-    return out;
+  /** Runs each argv in turn; one result per argv, in order. */
+  async function sequential<const A extends readonly (readonly string[])[]>(argvs: A): Promise<{ -readonly [K in keyof A]: Awaited<ReturnType<typeof p4cast>> }> {
+    const out: Awaited<ReturnType<typeof p4cast>>[] = [];
+    for (const a of argvs) out.push(await p4cast([...a]));
+    return out as { -readonly [K in keyof A]: Awaited<ReturnType<typeof p4cast>> };
   }
 
   it("pushes the program (client in-process) so the rest can run", async () => {

@@ -59,7 +59,7 @@ function scripted(answer: (updates: Update[], n: number) => Promise<void>, fast 
   return { writer, requests };
 }
 
-const portOf = (u: Update) => (u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action" ? u.entity.entity.value.action.type.value.params[0]!.value[0] : -1);
+const portOf = (u: Update) => (u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action" ? (u.entity.entity.value.action.type.value.params[0]!.value[0] ?? -1) : -1);
 
 describe.each([true, false])("write coalescer with a scripted server (fast interface: %s)", (fast) => {
   it("maps a request's per-update failures to the right callers when the batch has holes", async () => {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadPipeline } from "../../src/switch/engine/index.js";
+import { loadEngine } from "../../src/switch/engine/index.js";
 import { basicWorkload } from "../../bench/switch.js";
 import { ipv4Packet } from "./fixtures.js";
 import { NEED_P4C, compileP4 } from "./toolchain.js";
@@ -15,8 +15,8 @@ describeWith("basic.p4 compiled by p4c vs the hand-written fixture", [NEED_P4C],
   it("produce the same packets", () => {
     const compiled = compileP4(readFileSync(join(import.meta.dirname, "p4", "basic.p4"), "utf8"), "basic");
     const w = basicWorkload();
-    const a = loadPipeline(w.json);
-    const b = loadPipeline(compiled);
+    const a = loadEngine(w.json);
+    const b = loadEngine(compiled);
     w.setup(a);
     w.setup(b);
     const pkts = [...w.packets.slice(0, 100)];

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { loadPipeline } from "../../src/switch/engine/index.js";
+import { loadEngine } from "../../src/switch/engine/index.js";
 import { basicProgram, ipChecksum, ipv4Packet } from "./fixtures.js";
 
 describe("basic IPv4 forwarding (hand-written p4c-shaped JSON)", () => {
   it("forwards by longest prefix, rewrites MACs, decrements TTL, fixes the checksum", () => {
-    const e = loadPipeline(basicProgram(), { clock: () => 1000n });
+    const e = loadEngine(basicProgram(), { clock: () => 1000n });
     e.addEntry("MyIngress.ipv4_lpm", {
       key: [{ kind: "lpm", value: 0x0a000100n, prefixLength: 24 }],
       priority: 0,
@@ -34,7 +34,7 @@ describe("basic IPv4 forwarding (hand-written p4c-shaped JSON)", () => {
   });
 
   it("passes non-IPv4 frames through the (miss-free) path: egress_spec 0", () => {
-    const e = loadPipeline(basicProgram());
+    const e = loadEngine(basicProgram());
     const arp = new Uint8Array(42);
     arp[12] = 0x08;
     arp[13] = 0x06;
@@ -47,7 +47,7 @@ describe("bigger program (bench): ACL, QoS, UDP checksum over the payload", () =
   it("updates the UDP checksum with the pseudo-header and payload", async () => {
     const { biggerWorkload } = await import("../../bench/switch.js");
     const w = biggerWorkload();
-    const e = loadPipeline(w.json);
+    const e = loadEngine(w.json);
     w.setup(e);
     const pkt = ipv4Packet({ dst: 0x0a000301, src: 0x01020304, payload: 27, proto: 17 });
     // UDP header inside the payload: ports 1000 -> 2000, length 27

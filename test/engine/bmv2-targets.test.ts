@@ -6,7 +6,7 @@
  * from behavioral-model is committed.
  */
 import { expect, it } from "vitest";
-import { loadPipeline, type Engine, type MatchValue } from "../../src/switch/engine/index.js";
+import { loadEngine, type Engine, type MatchValue } from "../../src/switch/engine/index.js";
 import { describeWith } from "../support/skips.js";
 import { BMV2_SRC, NEED_BMV2_SRC } from "./toolchain.js";
 
@@ -23,7 +23,7 @@ const ports = (e: Engine, port: number, pkt: number[]) => e.process(port, Uint8A
 
 describeWith("behavioral-model simple_switch tests: packet_redirect.json", [NEED_BMV2_SRC], () => {
   const load = () => {
-    const e = loadPipeline(json("targets/simple_switch/tests/testdata/packet_redirect.json"));
+    const e = loadEngine(json("targets/simple_switch/tests/testdata/packet_redirect.json"));
     // the C++ fixture's SetUp()
     e.setDefaultAction("t_ingress_1", act("_nop"));
     e.setDefaultAction("t_ingress_2", act("_nop"));
@@ -101,7 +101,7 @@ describeWith("behavioral-model simple_switch tests: packet_redirect.json", [NEED
 });
 
 describeWith("behavioral-model simple_switch tests: parser_error.json", [NEED_BMV2_SRC], () => {
-  const e: Engine | undefined = loadPipeline(json("targets/simple_switch/tests/testdata/parser_error.json"));
+  const e: Engine | undefined = loadEngine(json("targets/simple_switch/tests/testdata/parser_error.json"));
   it("NoError", () => {
     const out = ports(e!, 1, [0, 0, 0, 0]);
     expect(out.map((o) => [o.port, o.data.length, o.data[3]])).toEqual([[1, 4, 0]]);
@@ -118,7 +118,7 @@ describeWith("behavioral-model simple_switch tests: parser_error.json", [NEED_BM
 
 describeWith("behavioral-model simple_switch tests: recirc.json", [NEED_BMV2_SRC], () => {
   it("Recirc", () => {
-    const e = loadPipeline(json("targets/simple_switch/tests/testdata/recirc.json"));
+    const e = loadEngine(json("targets/simple_switch/tests/testdata/recirc.json"));
     const out = ports(e, 1, [0]);
     expect(out.map((o) => [o.port, o.data.length, o.data[1]])).toEqual([[1, 2, 0xab]]);
   });

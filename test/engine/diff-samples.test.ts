@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadPipeline, type Engine, type EntryAction, type EntrySpec, type Replica, type CloneSessionSpec } from "../../src/switch/engine/index.js";
+import { loadEngine, type Engine, type EntryAction, type EntrySpec, type Replica, type CloneSessionSpec } from "../../src/switch/engine/index.js";
 import { runSimpleSwitch } from "./simple-switch-runner.js";
 import { runStf } from "./stf.js";
 import { NEED_P4C, NEED_P4C_SRC, NEED_SIMPLE_SWITCH, compileFile, samplesDir } from "./toolchain.js";
@@ -176,10 +176,10 @@ describeWith("p4c samples: engine vs simple_switch on STF configuration and muta
       }
       const json = JSON.parse(readFileSync(out, "utf8"));
       const tables = (json.pipelines as { tables: { name: string }[] }[]).flatMap((p) => p.tables.map((t) => t.name));
-      const { ops, packets } = record(loadPipeline(json, { clock: () => 0n }), readFileSync(stf, "utf8"), tables);
+      const { ops, packets } = record(loadEngine(json, { clock: () => 0n }), readFileSync(stf, "utf8"), tables);
       let cli: string[] = [];
       try {
-        cli = toCli(loadPipeline(json), ops);
+        cli = toCli(loadEngine(json), ops);
       } catch (e) {
         const note = `its STF configuration cannot be written as simple_switch_CLI commands: ${e instanceof Error ? e.message : String(e)}`;
         console.log(`[p4cast tests] skipped: ${name}: ${note}`);
@@ -197,9 +197,9 @@ describeWith("p4c samples: engine vs simple_switch on STF configuration and muta
           // undefined (the engine reads 0, simple_switch stale values of an earlier packet)
           pkts.push(rnd(5) === 0 ? q.subarray(0, Math.min(q.length, 16 + rnd(q.length + 1))) : q);
         }
-      const e = loadPipeline(json, { clock: () => 0n });
+      const e = loadEngine(json, { clock: () => 0n });
       apply(e, ops);
-      const dbg = loadPipeline(json, { clock: () => 0n });
+      const dbg = loadEngine(json, { clock: () => 0n });
       apply(dbg, ops);
       const e2ports = (p: Uint8Array) => dbg.process(0, p).map((o) => `${o.port}:${Buffer.from(o.data).toString("hex")}`).join(" ");
       const ours = new Map<number, string[]>();

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadPipeline, type Engine } from "../../src/switch/engine/index.js";
+import { loadEngine, type Engine } from "../../src/switch/engine/index.js";
 import { basicWorkload, biggerWorkload } from "../../bench/switch.js";
 import { runSimpleSwitch } from "./simple-switch-runner.js";
 import { NEED_P4C, NEED_SIMPLE_SWITCH, compileP4 } from "./toolchain.js";
@@ -31,7 +31,7 @@ describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () 
   for (const w of [basicWorkload(), biggerWorkload()]) {
     it(w.name, async () => {
       const pkts = [...w.packets.slice(0, 64), ipv4Packet({ dst: 0x0b000001 }), ipv4Packet({ ttl: 1, dst: 0x0a000101 }), ipv4Packet({ ttl: 0, dst: 0x0a000201 })];
-      const e = loadPipeline(w.json);
+      const e = loadEngine(w.json);
       w.setup(e);
       const ours = engineOutputs(e, 1, pkts);
       const theirs = await runSimpleSwitch(w.json, w.cli, 1, pkts, [1, 2, 3, 4]);
@@ -60,7 +60,7 @@ describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () 
       "mc_node_associate 9 1",
       "mirroring_add 4 8",
     ];
-    const e = loadPipeline(json);
+    const e = loadEngine(json);
     const add = (etype: number, action: string, ...args: number[]) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: { kind: "action", call: { action, args: args.map(BigInt) } } });
     add(0x0800, "I.set_port", 2);
     add(0x0801, "I.do_mcast", 9);
@@ -104,7 +104,7 @@ describeWith("engine vs simple_switch on random traffic", [NEED_SIMPLE_SWITCH], 
     cli.push("table_indirect_add_with_group I.sel_t 0x0800 => 0");
     // a meter that never refills: colours depend on the packet count only
     cli.push("meter_set_rates I.mt 0 0:20 0:60");
-    const e = loadPipeline(json);
+    const e = loadEngine(json);
     const add = (etype: number, action: string, ...args: number[]) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: { kind: "action", call: { action, args: args.map(BigInt) } } });
     add(0x0800, "I.set_port", 2);
     add(0x0801, "I.do_mcast", 9);
@@ -142,7 +142,7 @@ describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE
   it("p4/build/p4cast.json: routes, multicast trees, session encapsulation, random frames", async (ctx) => {
     skipUnless(ctx, [{ tool: "p4/build/p4cast.json", missing: existsSync(path) ? undefined : "not built (make p4)" }]);
     const json = JSON.parse(readFileSync(path, "utf8"));
-    const e = loadPipeline(json);
+    const e = loadEngine(json);
     const cli: string[] = [];
     type K = { kind: "exact"; v: bigint } | { kind: "lpm"; v: bigint; len: number };
     const add = (table: string, keys: K[], action: string, args: bigint[]) => {

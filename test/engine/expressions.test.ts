@@ -5,7 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadPipeline } from "../../src/switch/engine/index.js";
+import { loadEngine } from "../../src/switch/engine/index.js";
 import { type J, expr, f, headerType, local, prim, program, table } from "./fixtures.js";
 
 const PARAM_WIDTHS = [8, 16, 32, 48, 64, 100];
@@ -212,7 +212,7 @@ describe("expression compiler", () => {
         const r = new Rng(seed);
         const e = data(r, 4);
         const params = raw.map((v, i) => BigInt.asUintN(PARAM_WIDTHS[i]!, v));
-        const eng = loadPipeline(buildProgram(e));
+        const eng = loadEngine(buildProgram(e));
         eng.setDefaultAction("t", { kind: "action", call: { action: "compute", args: params } });
         const out = eng.process(0, new Uint8Array(0));
         expect(out).toHaveLength(1);

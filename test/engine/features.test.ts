@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadPipeline, type DigestMessage, type Engine } from "../../src/switch/engine/index.js";
+import { loadEngine, type DigestMessage, type Engine } from "../../src/switch/engine/index.js";
 import { csum16, hashAlgo } from "../../src/switch/engine/hashes.js";
 import { NEED_P4C, compileP4 } from "./toolchain.js";
 import { describeWith } from "../support/skips.js";
@@ -50,7 +50,7 @@ describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
   const json = compileP4(SRC, "features");
   let now = 1_000_000n;
   const mk = (): Engine => {
-    const e = loadPipeline(json, { clock: () => now });
+    const e = loadEngine(json, { clock: () => now });
     const add = (etype: number, a: ReturnType<typeof act>) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: a });
     add(0x0800, act("I.set_port", 2));
     add(0x0801, act("I.do_mcast", 9));

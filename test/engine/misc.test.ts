@@ -1,6 +1,6 @@
 /** Hashes, load-time rejection, selectors, direct resources, unions, stacks, checksums, logging. */
 import { describe, expect, it } from "vitest";
-import { EngineError, P4AssertionError, loadPipeline } from "../../src/switch/engine/index.js";
+import { EngineError, P4AssertionError, loadEngine } from "../../src/switch/engine/index.js";
 import { csum16, hashAlgo } from "../../src/switch/engine/hashes.js";
 import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, program, rd, table } from "./fixtures.js";
 
@@ -28,7 +28,7 @@ describe("load-time validation", () => {
     mut(j);
     let err: unknown;
     try {
-      loadPipeline(j);
+      loadEngine(j);
     } catch (e) {
       err = e;
     }
@@ -49,8 +49,8 @@ describe("load-time validation", () => {
     reject((j) => (j.meter_arrays = [{ name: "m3", id: 0, type: "packets", rate_count: 3, size: 1, is_direct: false }]), /rate_count 3/);
   });
   it("rejects malformed documents", () => {
-    expect(() => loadPipeline(null)).toThrow(EngineError);
-    expect(() => loadPipeline({ __meta__: { version: [2, 0] }, headers: 3 })).toThrow(/header_types must be an array|headers/);
+    expect(() => loadEngine(null)).toThrow(EngineError);
+    expect(() => loadEngine({ __meta__: { version: [2, 0] }, headers: 3 })).toThrow(/header_types must be an array|headers/);
   });
 });
 
@@ -98,7 +98,7 @@ const frame = (etherType: number, src: number) => {
 
 describe("action profiles and selectors", () => {
   it("selects group members by hash; direct counters count hits", () => {
-    const e = loadPipeline(selectorProgram());
+    const e = loadEngine(selectorProgram());
     const fwd = (p: bigint) => ({ action: "fwd", args: [p] });
     e.addMember("sel", 1, fwd(1n));
     e.addMember("sel", 2, fwd(2n));
@@ -131,7 +131,7 @@ describe("action profiles and selectors", () => {
 
   it("direct meters write their colour to the result target; idle time is recorded", () => {
     let now = 5_000_000n;
-    const e = loadPipeline(selectorProgram(), { clock: () => now });
+    const e = loadEngine(selectorProgram(), { clock: () => now });
     const h = e.addEntry("t2", { key: [{ kind: "exact", value: 0x801n }], priority: 0, action: { kind: "action", call: { action: "fwd", args: [4n] } }, idleTimeoutNs: 1_000_000n });
     expect(e.entryLastHitUs("t2", h)).toBe(5_000_000n);
     e.setDirectMeter("t2", h, { cir: 0n, cburst: 1n, pir: 0n, pburst: 1n });
@@ -207,14 +207,14 @@ describe("headers: unions, stacks, assign_header, checksum verify, logging, asse
 
   it("union validity, stack push and dynamic indexing, checksum_error", () => {
     const logs: string[] = [];
-    const e = loadPipeline(unionProgram(), { log: (m) => logs.push(m) });
+    const e = loadEngine(unionProgram(), { log: (m) => logs.push(m) });
     const ip = ipv4Packet({ payload: 0 }).subarray(14);
     const pkt = new Uint8Array([...ip, 1, 0x10, 0xff]);
     const out = e.process(0, pkt)[0]!.data;
     // copy(a)=01, ipv4, u.a invalid (u.b made valid), u.b = 0000, s[0] new (x=0), s[1]=0x77 (old s[0] was 0x10, overwritten by s[u.a.x=1]), 0xff payload
     expect([...out]).toEqual([1, ...ip, 0, 0, 0, 0x77, 0xff]);
     expect(logs).toContain("x=1 err=0");
-    ip[24 - 14] ^= 0xff; // corrupt checksum
+    ip[24 - 14]! ^= 0xff; // corrupt checksum
     const out2 = e.process(0, new Uint8Array([...ip, 1, 0x10, 0xff]))[0]!.data;
     expect([out2[21], out2[22]]).toEqual([0, 1]);
     expect(() => e.process(0, new Uint8Array([...ip, 0xee, 0x10]))).toThrow(P4AssertionError);

@@ -1,7 +1,7 @@
 /** Unit tests of the engine's building blocks. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadPipeline } from "../../src/switch/engine/index.js";
+import { loadEngine } from "../../src/switch/engine/index.js";
 import { readBitsBig, readBitsNum, writeBitsBig, writeBitsNum, wrapS, wrapU, and53, or53, xor53, parseHex } from "../../src/switch/engine/bits.js";
 import { Meter, MeterArray } from "../../src/switch/engine/meters.js";
 import { Pre } from "../../src/switch/engine/pre.js";
@@ -66,7 +66,7 @@ describe("header extract/emit", () => {
             parser: { name: "parser", id: 0, init_state: "s", parse_states: [{ name: "s", id: 0, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "h" }] }], transition_key: [], transitions: [{ type: "default", value: null, mask: null, next_state: null }] }] },
             deparserOrder: ["h"],
           });
-          const e = loadPipeline(j);
+          const e = loadEngine(j);
           const pkt = new Uint8Array(nbytes + tail.length);
           for (let i = 0; i < pkt.length; i++) pkt[i] = (i * 37 + 11 + (tail[i % Math.max(1, tail.length)] ?? 0)) & 0xff;
           const out = e.process(0, pkt);
@@ -219,7 +219,7 @@ describe("calculations", () => {
           const nbytes = (bits + ((8 - (bits % 8)) % 8)) / 8;
           const pkt = new Uint8Array(nbytes);
           for (let i = 0; i < nbytes; i++) pkt[i] = (i * 91 + widths.length * 7 + cw) & 0xff;
-          const out = loadPipeline(j).process(0, pkt)[0]!.data;
+          const out = loadEngine(j).process(0, pkt)[0]!.data;
           const got = ((out[0]! << 24) | (out[1]! << 16) | (out[2]! << 8) | out[3]!) >>> 0;
           // reference: the fields' bits (the packet's leading bits) then the constant, zero-padded
           let acc = 0n;

@@ -1,6 +1,6 @@
 /** exit, _jump, random, header equality, union stacks, timestamps, priority queues, const entries. */
 import { describe, expect, it } from "vitest";
-import { EngineError, loadPipeline } from "../../src/switch/engine/index.js";
+import { EngineError, loadEngine } from "../../src/switch/engine/index.js";
 import { type J, assign, expr, f, headerType, hex, prim, program, rd, table } from "./fixtures.js";
 
 const sm = (x: string) => f("standard_metadata", x);
@@ -31,14 +31,14 @@ describe("more primitives", () => {
     j.pipelines[0].tables[0].next_tables = { a: "t2" };
     j.actions.push({ name: "b", id: 1, runtime_data: [], primitives: [assign(f("o", "a"), hex(2))] });
     j.pipelines[0].tables.push(table("t2", 1, [], [["b", 1]], [1, []], null));
-    const e = loadPipeline(j);
+    const e = loadEngine(j);
     expect(first(e.process(0, new Uint8Array(0)))[0]).toBe(1);
     j.actions[0].primitives.pop();
-    expect(first(loadPipeline(j).process(0, new Uint8Array(0)))[0]).toBe(2);
+    expect(first(loadEngine(j).process(0, new Uint8Array(0)))[0]).toBe(2);
   });
 
   it("_jump / _jump_if_zero", () => {
-    const e = loadPipeline(
+    const e = loadEngine(
       prog([
         {
           name: "a",
@@ -63,7 +63,7 @@ describe("more primitives", () => {
 
   it("modify_field_rng_uniform draws from the given source", () => {
     let r = 0;
-    const e = loadPipeline(prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), prim("modify_field_rng_uniform", f("o", "c"), hex(100), hex(199))] }]), { random: () => r });
+    const e = loadEngine(prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), prim("modify_field_rng_uniform", f("o", "c"), hex(100), hex(199))] }]), { random: () => r });
     const c = () => {
       const d = first(e.process(0, new Uint8Array(0)));
       return (d[2]! << 8) | d[3]!;
@@ -76,7 +76,7 @@ describe("more primitives", () => {
   });
 
   it("header equality, assign_header, remove_header updates packet_length", () => {
-    const e = loadPipeline(
+    const e = loadEngine(
       prog([
         {
           name: "a",
@@ -101,7 +101,7 @@ describe("more primitives", () => {
 
   it("timestamps are microseconds since start; priority > 0 is dropped like simple_switch's single queue", () => {
     let now = 10_000_000n;
-    const e = loadPipeline(prog([{ name: "a", id: 0, runtime_data: [{ name: "p", bitwidth: 3 }], primitives: [prim("add_header", H("o")), assign(f("o", "d"), sm("ingress_global_timestamp")), assign(sm("priority"), rd(0))] }]), { clock: () => now });
+    const e = loadEngine(prog([{ name: "a", id: 0, runtime_data: [{ name: "p", bitwidth: 3 }], primitives: [prim("add_header", H("o")), assign(f("o", "d"), sm("ingress_global_timestamp")), assign(sm("priority"), rd(0))] }]), { clock: () => now });
     now += 1234n;
     const d = first(e.process(0, new Uint8Array(0)));
     expect(d.slice(4, 10)).toEqual([0, 0, 0, 0, 0x04, 0xd2]);
@@ -126,7 +126,7 @@ describe("more primitives", () => {
         },
       },
     );
-    const e = loadPipeline(j);
+    const e = loadEngine(j);
     expect(first(e.process(3, new Uint8Array(0)))[0]).toBe(0x33);
     expect(first(e.process(1, new Uint8Array(0)))[0]).toBe(0x11);
     expect(e.process(2, new Uint8Array(0))[0]!.data.length).toBe(0);
@@ -181,7 +181,7 @@ describe("more primitives", () => {
         },
       },
     );
-    const d = first(loadPipeline(j).process(0, new Uint8Array([1, 2, 3, 4])));
+    const d = first(loadEngine(j).process(0, new Uint8Array([1, 2, 3, 4])));
     expect(d.slice(0, 2)).toEqual([2, 1]);
     expect(d.slice(10)).toEqual([1, 2, 3, 4]);
   });
@@ -197,7 +197,7 @@ describe("more primitives", () => {
       { name: "call_a", id: 0, action_id: 0, next_node: "call_b" },
       { name: "call_b", id: 1, action_id: 1, next_node: null },
     ];
-    expect(first(loadPipeline(j).process(0, new Uint8Array(0))).slice(0, 2)).toEqual([3, 4]);
+    expect(first(loadEngine(j).process(0, new Uint8Array(0))).slice(0, 2)).toEqual([3, 4]);
   });
 
   it("mark_to_drop acts on the header it is given (p4c passes a copy of standard_metadata)", () => {
@@ -215,10 +215,10 @@ describe("more primitives", () => {
     ]);
     j.header_types.push({ name: "smeta_t", id: 9, fields: j.header_types[1].fields });
     j.headers.push({ name: "smeta", id: 9, header_type: "smeta_t", metadata: true });
-    expect(loadPipeline(j).process(0, new Uint8Array(4))).toEqual([]);
+    expect(loadEngine(j).process(0, new Uint8Array(4))).toEqual([]);
     // without the copy-back the packet goes out on port 0
     j.actions[0].primitives.pop();
-    expect(loadPipeline(j).process(0, new Uint8Array(4)).map((o) => o.port)).toEqual([0]);
+    expect(loadEngine(j).process(0, new Uint8Array(4)).map((o) => o.port)).toEqual([0]);
   });
 
   it("stops a packet that recirculates forever", () => {
@@ -227,7 +227,7 @@ describe("more primitives", () => {
     j.field_lists = [{ id: 1, name: "fl", elements: [] }];
     j.pipelines[1] = { ...j.pipelines[0], name: "egress", id: 1, tables: [{ ...j.pipelines[0].tables[0], name: "te", id: 1 }], init_table: "te" };
     const logs: string[] = [];
-    const e = loadPipeline(j, { log: (m) => logs.push(m) });
+    const e = loadEngine(j, { log: (m) => logs.push(m) });
     expect(e.process(0, new Uint8Array(8))).toEqual([]);
     expect(logs.some((l) => /recirculation loop/.test(l))).toBe(true);
   });

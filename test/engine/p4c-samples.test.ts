@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { EngineError, loadPipeline } from "../../src/switch/engine/index.js";
+import { EngineError, loadEngine } from "../../src/switch/engine/index.js";
 import { describeWith } from "../support/skips.js";
 import { runStf } from "./stf.js";
 import { NEED_P4C, NEED_P4C_SRC, P4C_SRC, compileFile, samplesDir } from "./toolchain.js";
@@ -61,7 +61,7 @@ describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C
       const json = JSON.parse(readFileSync(out, "utf8"));
       let engine;
       try {
-        engine = loadPipeline(json, { clock: () => 0n });
+        engine = loadEngine(json, { clock: () => 0n });
       } catch (e) {
         if (e instanceof EngineError && e.code === "UNSUPPORTED") throw new Error(`rejected at load: ${e.message}`);
         throw e;

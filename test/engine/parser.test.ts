@@ -1,7 +1,7 @@
 /** Parser: stacks, varbit, lookahead, verify, advance, value sets, errors; fuzzing. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { loadPipeline } from "../../src/switch/engine/index.js";
+import { loadEngine } from "../../src/switch/engine/index.js";
 import { ERRORS, ETHERNET, type J, expr, f, headerType, prim, program, table } from "./fixtures.js";
 
 const MPLS: J[] = [
@@ -92,7 +92,7 @@ function mpls(label: number, bos: boolean, ttl = 64): number[] {
 const info = (d: Uint8Array) => ({ err: (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!, n: d[4], last: d[5], optlen: d[6], ck: d[7] });
 
 describe("parser", () => {
-  const e = loadPipeline(parserProgram());
+  const e = loadEngine(parserProgram());
 
   it("extracts a stack until bottom-of-stack, a varbit header, and deparses it back", () => {
     const pkt = new Uint8Array([...eth(0x8847), ...mpls(100, false), ...mpls(200, true), 3, 0xaa, 0xbb, 0xcc, 9, 9, 9]);
@@ -121,7 +121,7 @@ describe("parser", () => {
   });
 
   it("selects through a parse value set with lookahead and advances", () => {
-    const e2 = loadPipeline(parserProgram());
+    const e2 = loadEngine(parserProgram());
     const pkt = new Uint8Array([...eth(0x8847), ...mpls(1, true), 1, 0x77, 0xab, 0xcd, 5, 6]);
     expect(info(e2.process(0, pkt)[0]!.data).ck).toBe(0);
     e2.setValueSet("vs", [[{ value: 0xabcdn, mask: 0xffffn }]]);

@@ -1,7 +1,7 @@
 /** Match units against brute-force references, and the table runtime API. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EngineError, loadPipeline, type MatchValue } from "../../src/switch/engine/index.js";
+import { EngineError, loadEngine, type MatchValue } from "../../src/switch/engine/index.js";
 import { type J, f, headerType, prim, program, table } from "./fixtures.js";
 
 /** Program: key fields k0..k(n-1) from header "in" (extracted), action writes param to out.v. */
@@ -80,7 +80,7 @@ describe("match units vs brute force", () => {
       fc.assert(
         fc.property(fc.array(fc.constantFrom(...WIDTHS), { minLength: kinds.length, maxLength: kinds.length }), fc.integer(), (widths, seed) => {
           const keys = kinds.map((kind, i) => ({ kind, width: widths[i]! }));
-          const e = loadPipeline(tableProgram(keys));
+          const e = loadEngine(tableProgram(keys));
           let x = seed >>> 0 || 1;
           const rnd = (w: number): bigint => {
             let v = 0n;
@@ -154,7 +154,7 @@ describe("match units vs brute force", () => {
 describe("table runtime API", () => {
   const keys = [{ kind: "ternary", width: 16 }];
   it("validates keys, actions and handles; default actions", () => {
-    const e = loadPipeline(tableProgram(keys));
+    const e = loadEngine(tableProgram(keys));
     const hit = (v: bigint) => ({ kind: "action" as const, call: { action: "hit", args: [v] } });
     expect(() => e.addEntry("t", { key: [{ kind: "exact", value: 1n }], priority: 1, action: hit(1n) })).toThrow(/ternary/);
     expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n << 16n, mask: 1n }], priority: 1, action: hit(1n) })).toThrow(EngineError);

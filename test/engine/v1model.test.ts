@@ -1,6 +1,6 @@
 /** v1model architecture: clone, multicast, resubmit, recirculate, digests, externs. */
 import { describe, expect, it } from "vitest";
-import { loadPipeline, type DigestMessage } from "../../src/switch/engine/index.js";
+import { loadEngine, type DigestMessage } from "../../src/switch/engine/index.js";
 import { ETHERNET, type J, assign, expr, f, headerType, hex, prim, program, rd, table } from "./fixtures.js";
 
 const sm = (x: string) => f("standard_metadata", x);
@@ -156,7 +156,7 @@ const REP_LEN = 14;
 
 function setup() {
   let now = 1_000_000n;
-  const e = loadPipeline(archProgram(), { clock: () => now });
+  const e = loadEngine(archProgram(), { clock: () => now });
   const add = (etherType: number, action: string, args: bigint[]) =>
     e.addEntry("t_main", { key: [{ kind: "exact", value: BigInt(etherType) }], priority: 0, action: { kind: "action", call: { action, args } } });
   return { e, add, tick: (us: bigint) => (now += us) };

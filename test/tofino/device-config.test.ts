@@ -90,7 +90,7 @@ describe("BfPipelineConfig protobuf (stratum bf.proto)", () => {
     expect(new TextDecoder().decode(back.bfruntimeInfo)).toBe("{}");
     expect(back.profiles).toHaveLength(1);
     expect(back.profiles[0]!.profileName).toBe("pipe");
-    expect(hex(back.profiles[0]!.binary)).toBe(hex(big.profiles[0].binary));
+    expect(hex(back.profiles[0]!.binary)).toBe(hex(big.profiles[0]!.binary));
     expect(back.profiles[0]!.pipeScope).toEqual([0, 1, 2, 3, 200]);
   });
 });

@@ -18,13 +18,13 @@ interface ReadOptions extends ConnectOptions {
   priority?: string;
 }
 
-export type Target = { kind: "indexed"; name: string; size: bigint } | { kind: "direct"; table: TableInfo };
+export type CounterTarget = { kind: "indexed"; name: string; size: bigint } | { kind: "direct"; table: TableInfo };
 
 /**
  * What `name` and --table address: an indexed extern, or the direct extern
  * of a table (found by the extern's name, the table's name, or --table).
  */
-export function resolveTarget(client: P4RuntimeClient, family: "counter" | "meter", name: string | undefined, tableOpt: string | undefined): Target {
+export function resolveTarget(client: P4RuntimeClient, family: "counter" | "meter", name: string | undefined, tableOpt: string | undefined): CounterTarget {
   const index = client.index;
   const indexed = family === "counter" ? index.counters : index.meters;
   const direct = family === "counter" ? index.directCounters : index.directMeters;

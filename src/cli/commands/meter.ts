@@ -11,7 +11,7 @@ import type { P4RuntimeClient } from "../../client/client.js";
 import { CliError, EXIT, printRows } from "../output.js";
 import { type ConnectOptions, connectOptions, explainInputError, explainWriteError, outputFormat, parseUint, withClient } from "../connect.js";
 import { entryView, matchCell } from "./table.js";
-import { type Target, directEntry, matchInputs, resolveTarget, splitNameAndMatch } from "./counter.js";
+import { type CounterTarget, directEntry, matchInputs, resolveTarget, splitNameAndMatch } from "./counter.js";
 
 interface MeterOptions extends ConnectOptions {
   index?: string;
@@ -23,7 +23,7 @@ interface MeterOptions extends ConnectOptions {
   pburst?: string;
 }
 
-function unitOf(client: P4RuntimeClient, t: Target): string {
+function unitOf(client: P4RuntimeClient, t: CounterTarget): string {
   if (t.kind === "indexed") return client.index.meter(t.name).unit;
   return t.table.directMeter?.unit ?? "unspecified";
 }
@@ -139,7 +139,7 @@ Examples:
 }
 
 function entitiesFor(
-  target: Target,
+  target: CounterTarget,
   match: string[],
   o: MeterOptions,
   config: MeterConfigValue | undefined,

@@ -301,7 +301,8 @@ Examples:
       return;
     }
 
-    await withClient({ ...o, p4info: undefined }, { primary: true, p4info: false }, async (client) => {
+    const { p4info: _pushedBelow, ...connect } = o;
+    await withClient(connect, { primary: true, p4info: false }, async (client) => {
       let pipeline: "pushed" | "unchanged" | "skipped" = "skipped";
       if (o.pipeline) {
         try {

@@ -22,6 +22,7 @@ import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
 import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
+import { BMV2_DEDUP_REGISTERS } from "../targets/bmv2.js";
 
 /**
  * Tables whose entries others reference: written first, deleted last. The
@@ -29,15 +30,13 @@ import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
  * neighbours before its tree and overlay entries change, and forgets the
  * old ones last.
  */
-const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
+/** The entry with its key only (to name the key two entries share). */
+function keyOnly(d: DecodedTableEntry): DecodedTableEntry {
+  const { action: _action, ...key } = d;
+  return key;
+}
 
-const DEDUP_REGISTERS = [
-  "ingress.dedup.dedup_highest",
-  "ingress.dedup.dedup_history",
-  "ingress.dedup.dedup_gap",
-  "ingress.dedup.dedup_resync_seq",
-  "ingress.dedup.dedup_resync_count",
-];
+const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
 
 export interface EntryState {
   readonly table: string;
@@ -218,7 +217,7 @@ function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchS
         problems.push({
           switch: intent.switch,
           paths: [first.path, path].filter((p): p is string => p !== undefined),
-          message: `two different entries for one key, ${formatTableEntry(index, { ...d, action: undefined })}: ${label(first.path)} wants ${actionText(index, first.decoded)}, ${label(path)} wants ${actionText(index, d)}`,
+          message: `two different entries for one key, ${formatTableEntry(index, keyOnly(d))}: ${label(first.path)} wants ${actionText(index, first.decoded)}, ${label(path)} wants ${actionText(index, d)}`,
         });
       }
       continue;
@@ -337,7 +336,7 @@ async function writeDiff(client: P4RuntimeClient, name: string, diff: Diff, opts
   if (!opts.dryRun) {
     // The dedup state of a newly installed last-hop session starts empty.
     if (opts.registers) {
-      const reset = opts.dedupReset ?? ((s: number) => DEDUP_REGISTERS.map((register) => ({ register, index: s, value: 0n })));
+      const reset = opts.dedupReset ?? ((s: number) => BMV2_DEDUP_REGISTERS.map((register) => ({ register, index: s, value: 0n })));
       for (const s of diff.newLastHopSessions) for (const w of reset(s)) await opts.registers.write(w.register, w.index, w.value);
     }
     for (const phase of diff.phases) {

@@ -47,7 +47,7 @@ interface PeerState {
   readonly sw: string;
   readonly peer: HeartbeatPeer;
   /** The request, encoded once; sequence and timestamp are patched in place. */
-  request?: PacketOut;
+  request: PacketOut | undefined;
   lastCount: bigint | undefined;
   misses: number;
   /** Responses seen via packet-in since the last interval (slow path). */
@@ -112,7 +112,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     private readonly requests: "packet-out" | "pktgen" = "packet-out",
   ) {
     super();
-    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined, sent: false, heard: false })));
+    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined, sent: false, heard: false, request: undefined })));
     for (const st of [...this.states.values()].flat()) this.ends.set(st.peer.link, [...(this.ends.get(st.peer.link) ?? []), st]);
     if (settings.mode === "slow") {
       for (const [sw, client] of clients) {

@@ -17,8 +17,18 @@ export interface Bmv2TargetOptions {
   readonly thrift?: Bmv2ThriftOptions;
 }
 
-/** Registers of the v1model program a controller resets for a new last-hop session. */
-export const BMV2_DEDUP_REGISTERS = ["ingress.dedup.dedup_highest", "ingress.dedup.dedup_history", "ingress.dedup.dedup_gap"] as const;
+/**
+ * The dedup state registers of the v1model program (p4/controls/overlay_dedup.p4),
+ * all reset to 0 for a new last-hop session: the window (highest, history),
+ * the gap record and the resynchronisation run.
+ */
+export const BMV2_DEDUP_REGISTERS = [
+  "ingress.dedup.dedup_highest",
+  "ingress.dedup.dedup_history",
+  "ingress.dedup.dedup_gap",
+  "ingress.dedup.dedup_resync_seq",
+  "ingress.dedup.dedup_resync_count",
+] as const;
 
 export class Bmv2Target implements Target {
   readonly kind = "bmv2" as const;

@@ -1,6 +1,6 @@
 /** Compiled actions as the tables and action profiles see them. */
 import { NUM_FIELD_MAX, maskOf, type Val } from "./bits.js";
-import { EngineError, type ActionCall, type ActionInfo } from "./runtime-api.js";
+import { EngineError, type ActionCall, type ProgramAction } from "./runtime-api.js";
 
 export type ActionFn = (P: Val[]) => void;
 
@@ -8,7 +8,7 @@ export interface CompiledAction {
   readonly idx: number;
   readonly id: number;
   readonly name: string;
-  readonly info: ActionInfo;
+  readonly info: ProgramAction;
   /** Set once the program's code is generated. */
   fn: ActionFn;
 }

@@ -1,5 +1,5 @@
 /**
- * loadPipeline(): the engine's entry point. Compiles a BMv2 JSON (v1model,
+ * loadEngine(): the engine's entry point. Compiles a BMv2 JSON (v1model,
  * as p4c-bm2-ss emits it) and returns an Engine: the packet API plus the
  * PipelineRuntime the P4Runtime server programs it through.
  */
@@ -8,7 +8,7 @@ import { Program } from "./program.js";
 import {
   EngineError,
   type ActionCall,
-  type ActionInfo,
+  type ProgramAction,
   type CloneSessionSpec,
   type CounterValue,
   type DigestMessage,
@@ -17,15 +17,15 @@ import {
   type EntrySpec,
   type MatchValue,
   type MeterRates,
-  type PipelineRuntime,
+  type Engine,
+  type PacketOutput,
   type Replica,
-  type TableInfo,
+  type ProgramTable,
 } from "./runtime-api.js";
-import { SimpleSwitch, type PacketOutput } from "./simple-switch.js";
+import { SimpleSwitch } from "./simple-switch.js";
 import type { ActionProfile } from "./action-profiles.js";
 import type { Table } from "./tables.js";
 
-export type { PacketOutput } from "./simple-switch.js";
 
 export interface EngineOptions {
   /** Microsecond clock; defaults to process.hrtime. */
@@ -37,15 +37,9 @@ export interface EngineOptions {
   readonly random?: () => number;
 }
 
-export interface Engine extends PipelineRuntime {
-  /** Runs one packet to completion; outputs in the order BMv2 emits them. */
-  process(ingressPort: number, data: Uint8Array): PacketOutput[];
-  onDigest(cb: (d: DigestMessage) => void): void;
-}
-
 const defaultClock = (): bigint => process.hrtime.bigint() / 1000n;
 
-export function loadPipeline(json: unknown, options: EngineOptions = {}): Engine {
+export function loadEngine(json: unknown, options: EngineOptions = {}): Engine {
   return new EngineImpl(json, options);
 }
 
@@ -81,11 +75,11 @@ class EngineImpl implements Engine {
     return this.prog.table(name);
   }
 
-  table(name: string): TableInfo {
+  table(name: string): ProgramTable {
     return this.t(name).info;
   }
 
-  action(name: string): ActionInfo {
+  action(name: string): ProgramAction {
     const a = this.prog.actions.get(name);
     if (!a) throw new EngineError("NO_SUCH_OBJECT", `no action ${name}`);
     return a.info;

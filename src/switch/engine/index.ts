@@ -1,22 +1,24 @@
 /** The embedded switch's packet engine (BMv2 simple_switch semantics). */
-export { loadPipeline } from "./engine.js";
-export type { Engine, EngineOptions, PacketOutput } from "./engine.js";
+export { loadEngine } from "./engine.js";
+export type { EngineOptions } from "./engine.js";
 export { EngineError } from "./runtime-api.js";
 export type {
   ActionCall,
-  ActionInfo,
+  ProgramAction,
   CloneSessionSpec,
   CounterValue,
   DigestMessage,
+  Engine,
   EngineErrorCode,
   EntryAction,
   EntryHandle,
   EntrySpec,
   MatchValue,
   MeterRates,
+  PacketOutput,
   PipelineRuntime,
   Replica,
-  TableInfo,
+  ProgramTable,
 } from "./runtime-api.js";
 export { P4AssertionError } from "./errors.js";
 export {

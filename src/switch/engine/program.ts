@@ -21,7 +21,7 @@ import { Phv, PhvLayout, arr, str, type FieldRef, type HeaderTypeInfo, type Json
 import { compilePrimitiveList, type PrimCtx } from "./primitives.js";
 import { RegisterArray } from "./registers.js";
 import { runtimeHelpers } from "./runtime-helpers.js";
-import { EngineError, type ActionInfo, type EntryAction, type MatchValue, type TableInfo } from "./runtime-api.js";
+import { EngineError, type ProgramAction, type EntryAction, type MatchValue, type ProgramTable } from "./runtime-api.js";
 import { PacketState } from "./state.js";
 import { Table, type KeyDef, type KeyKind } from "./tables.js";
 import { ValueSet } from "./value-sets.js";
@@ -243,7 +243,7 @@ export class Program {
     for (const a of arr(json.actions ?? [], "actions")) {
       const name = str(a.name, "action name");
       const params = arr(a.runtime_data ?? [], `runtime_data of ${name}`).map((p: Json) => ({ name: String(p.name), bitwidth: Number(p.bitwidth) }));
-      const info: ActionInfo = { name, params };
+      const info: ProgramAction = { name, params };
       const ca: CompiledAction = { idx: actionSrc.length, id: Number(a.id), name, info, fn: () => {} };
       const ctx = baseCtx(`action ${name}`, params.map((p) => p.bitwidth));
       const body = compilePrimitiveList(ctx, arr(a.primitives ?? [], `primitives of ${name}`));
@@ -523,7 +523,7 @@ ${cases.join("\n")}
       const m = arr(json.meter_arrays ?? [], "meter_arrays").find((x: Json) => x.name === directMeters);
       if (!m) throw malformed(`table ${name}: unknown direct meter ${directMeters}`);
     }
-    const info: TableInfo = {
+    const info: ProgramTable = {
       name,
       keys: keyDefs.map((k) => ({ name: k.name, matchType: Table.kindOf(k.kind), bitwidth: k.width })),
       actions: actionNames,

@@ -100,7 +100,7 @@ export class EngineError extends Error {
 }
 
 /** What a loaded program contains, for the runtime layer's validation. */
-export interface TableInfo {
+export interface ProgramTable {
   readonly name: string;
   readonly keys: readonly { readonly name: string; readonly matchType: MatchValue["kind"]; readonly bitwidth: number }[];
   readonly actions: readonly string[];
@@ -112,7 +112,7 @@ export interface TableInfo {
   readonly supportTimeout: boolean;
 }
 
-export interface ActionInfo {
+export interface ProgramAction {
   readonly name: string;
   readonly params: readonly { readonly name: string; readonly bitwidth: number }[];
 }
@@ -122,8 +122,8 @@ export interface ActionInfo {
  * applies or throws an {@link EngineError} and changes nothing.
  */
 export interface PipelineRuntime {
-  table(name: string): TableInfo;
-  action(name: string): ActionInfo;
+  table(name: string): ProgramTable;
+  action(name: string): ProgramAction;
 
   // -- match-action tables -------------------------------------------------
   addEntry(table: string, spec: EntrySpec): EntryHandle;
@@ -193,9 +193,9 @@ export interface PacketOutput {
   readonly data: Uint8Array;
 }
 
-/** A loaded pipeline that processes packets (see loadPipeline). */
-export interface PipelineEngine extends PipelineRuntime {
-  /** Runs one packet through the whole switch; all copies are returned. */
+/** A loaded program that processes packets (see loadEngine). */
+export interface Engine extends PipelineRuntime {
+  /** Runs one packet to completion; every copy that leaves, in the order BMv2 emits them. */
   process(ingressPort: number, data: Uint8Array): PacketOutput[];
   onDigest(cb: (d: DigestMessage) => void): void;
 }

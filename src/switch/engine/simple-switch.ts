@@ -8,7 +8,7 @@
  * the queues: egress work is processed first-in first-out, and resubmitted or
  * recirculated packets re-enter ingress once the egress queue is empty.
  */
-import { EngineError, type DigestMessage } from "./runtime-api.js";
+import { EngineError, type DigestMessage, type PacketOutput } from "./runtime-api.js";
 import type { FieldList, Program } from "./program.js";
 import type { PhvSnapshot } from "./phv.js";
 import type { Pre, GroupPlan } from "./pre.js";
@@ -24,11 +24,6 @@ export const PKT_INSTANCE_TYPE_RESUBMIT = 6;
 
 /** Upper bound on pipeline passes spawned by one input packet. */
 const MAX_PASSES = 4096;
-
-export interface PacketOutput {
-  readonly port: number;
-  readonly data: Uint8Array;
-}
 
 interface IngressJob {
   readonly data: Uint8Array;

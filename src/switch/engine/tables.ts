@@ -15,7 +15,7 @@ import {
   type EntrySpec,
   type MatchValue,
   type MeterRates,
-  type TableInfo,
+  type ProgramTable,
 } from "./runtime-api.js";
 
 export type KeyKind = "exact" | "lpm" | "ternary" | "range" | "optional" | "valid";
@@ -62,7 +62,7 @@ export interface TableRuntimeEnv {
 }
 
 export class Table {
-  readonly info: TableInfo;
+  readonly info: ProgramTable;
   readonly unit: Unit;
   /** Key values written by the generated key builder before apply(). */
   readonly K: Val[];
@@ -88,7 +88,7 @@ export class Table {
   profile: ActionProfile | undefined;
 
   constructor(
-    info: TableInfo,
+    info: ProgramTable,
     readonly keyDefs: readonly KeyDef[],
     readonly allowed: Map<string, CompiledAction>,
     opts: { immutable: boolean; defaultAction?: EntryAction; defaultConst: boolean; defaultEntryConst: boolean },

@@ -31,12 +31,12 @@ import {
   type DigestList,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
-import type { PipelineEngine, PacketOutput } from "../engine/runtime-api.js";
+import type { Engine, PacketOutput } from "../engine/runtime-api.js";
 import { fromUint128, toUint128 } from "../../client/transport/election.js";
 import { Arbitrator, type ArbitrationNotice, type Candidate } from "./arbitration.js";
 import { BoundPipeline } from "./pipeline.js";
 import { RuntimeState, UndoLog } from "./entities/context.js";
-import { entryMessage, readTableEntries, writeTableEntry } from "./entities/table-entries.js";
+import { entryMessage, readTableEntries, applyTableEntryUpdate } from "./entities/table-entries.js";
 import { readGroups, readMembers, writeGroup, writeMember } from "./entities/action-profiles.js";
 import { readCloneSessions, readMulticastGroups, writeCloneSession, writeMulticastGroup } from "./entities/pre.js";
 import {
@@ -66,7 +66,7 @@ export interface DeviceOptions {
   /** The CPU port (simple_switch_grpc --cpu-port); undefined: no packet I/O. */
   readonly cpuPort?: number;
   /** Builds an engine from a BMv2 JSON document. */
-  readonly loadEngine: (json: unknown, clock: () => bigint) => PipelineEngine;
+  readonly loadEngine: (json: unknown, clock: () => bigint) => Engine;
   /** Sends a packet out of a data port. */
   readonly transmit: (port: number, data: Uint8Array) => void;
   /** Microseconds since some fixed start (ingress_global_timestamp). */
@@ -107,7 +107,7 @@ export class Device {
   readonly deviceId: bigint;
   readonly arbitrator = new Arbitrator<StreamClient>();
   private state: RuntimeState | undefined;
-  private saved: { config: ForwardingPipelineConfig; engine: PipelineEngine } | undefined;
+  private saved: { config: ForwardingPipelineConfig; engine: Engine } | undefined;
   private digests: DigestManager | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly start = process.hrtime.bigint();
@@ -211,7 +211,7 @@ export class Device {
     this.install(config, this.build(config));
   }
 
-  private build(config: ForwardingPipelineConfig): PipelineEngine {
+  private build(config: ForwardingPipelineConfig): Engine {
     if (!config.p4info) throw invalid("the pipeline config has no P4Info");
     let json: unknown;
     try {
@@ -219,7 +219,7 @@ export class Device {
     } catch (e) {
       throw invalid(`p4_device_config is not BMv2 JSON: ${e instanceof Error ? e.message : String(e)}`);
     }
-    let engine: PipelineEngine;
+    let engine: Engine;
     try {
       engine = this.options.loadEngine(json, this.clockUs);
     } catch (e) {
@@ -239,7 +239,7 @@ export class Device {
     return engine;
   }
 
-  private install(config: ForwardingPipelineConfig, engine: PipelineEngine, reconcile = false): void {
+  private install(config: ForwardingPipelineConfig, engine: Engine, reconcile = false): void {
     const previous = this.state;
     const bound = new BoundPipeline(config.p4info!, config.p4DeviceConfig, engine, config.cookie?.cookie);
     const state = new RuntimeState(bound);
@@ -358,7 +358,7 @@ export class Device {
     const x = entity.entity;
     switch (x.case) {
       case "tableEntry":
-        return writeTableEntry(st, type, x.value, undo);
+        return applyTableEntryUpdate(st, type, x.value, undo);
       case "actionProfileMember":
         return writeMember(st, type, x.value, undo);
       case "actionProfileGroup":

@@ -7,14 +7,14 @@
  */
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";
 import { P4InfoIndex, type MatchFieldInfo, type TableInfo } from "../../client/p4info/index.js";
-import type { PipelineEngine as Engine } from "../engine/runtime-api.js";
-import type { TableInfo as EngineTableInfo } from "../engine/runtime-api.js";
+import type { Engine } from "../engine/runtime-api.js";
+import type { ProgramTable } from "../engine/runtime-api.js";
 import { EngineError } from "../engine/runtime-api.js";
 import { invalid } from "./status.js";
 
 export interface TableBinding {
   readonly info: TableInfo;
-  readonly engine: EngineTableInfo;
+  readonly engine: ProgramTable;
   /** For each engine key position, the P4Info match field. */
   readonly fieldAt: readonly MatchFieldInfo[];
 }

@@ -152,7 +152,7 @@ function checkIdleTimeout(b: TableBinding, ns: bigint): void {
   if (ns > 0n && !b.info.supportsIdleTimeout) throw invalid(`table "${b.info.name}" does not support idle timeouts`);
 }
 
-export function writeTableEntry(st: RuntimeState, type: Update_Type, te: TableEntry, undo: UndoLog): void {
+export function applyTableEntryUpdate(st: RuntimeState, type: Update_Type, te: TableEntry, undo: UndoLog): void {
   const b = st.pipeline.table(te.tableId);
   const t = b.info;
   // "The is_const field must be false in any INSERT, MODIFY, or DELETE" (TableEntry).
