@@ -50,7 +50,7 @@ import { runInNewContext } from "node:vm";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { P4RuntimeClient } from "../src/client/client.js";
 import type { EntityInput } from "../src/client/entities/entity.js";
-import { toUint128 } from "../src/client/transport/election.js";
+import { toUint128 } from "../src/p4runtime/election.js";
 import { Update_Type, WriteRequestSchema } from "../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { fixture } from "../test/support/fixtures.js";
 import { startTarget, targets, type TargetKind } from "../test/support/targets.js";

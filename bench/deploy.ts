@@ -5,8 +5,8 @@
  * controller's peak memory, and the write count of a second deploy (0).
  */
 import { Controller } from "../src/controller/controller.js";
-import { startLabProcess } from "../src/controller/lab/lab-process.js";
-import { scaleTopology } from "../src/controller/lab/generate.js";
+import { startLabProcess } from "../src/lab/lab-process.js";
+import { scaleTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 
 const topology = scaleTopology({

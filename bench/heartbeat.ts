@@ -7,8 +7,8 @@
  * process, so the CPU figures are the controller's alone.
  */
 import { Controller } from "../src/controller/controller.js";
-import { startLabProcess } from "../src/controller/lab/lab-process.js";
-import { starTopology } from "../src/controller/lab/generate.js";
+import { startLabProcess } from "../src/lab/lab-process.js";
+import { starTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -11,7 +11,7 @@
  * the offered rate over time.
  */
 import { join } from "node:path";
-import { formatMac } from "../src/client/codec/values.js";
+import { formatMac } from "../src/p4runtime/codec/values.js";
 import type { DecodedOf } from "../src/client/entities/entity.js";
 import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";

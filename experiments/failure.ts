@@ -11,14 +11,14 @@
  * own interface and every client's kernel receives them: UDP sockets in
  * each client host record the sequence numbers and arrival times.
  */
-import { formatMac } from "../src/client/codec/values.js";
+import { formatMac } from "../src/p4runtime/codec/values.js";
 import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
 import type { FailoverReport } from "../src/controller/controller.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
-import { analyse, settle, streamFrame } from "../src/controller/lab/stream.js";
+import { analyse, settle, streamFrame } from "../src/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
-import { MininetNetwork, type InterfaceDrops, type SwitchPortCounters } from "../src/controller/lab/mininet-network.js";
+import { MininetNetwork, type InterfaceDrops, type SwitchPortCounters } from "../src/lab/mininet-network.js";
 import { hostDrops, type PortStats } from "../src/switch/ports/port.js";
 import type { Adjacency } from "../src/controller/topology/graph.js";
 import { REPO, RECORDER_RCVBUF, bringUp, udpRecorder, environment, type UdpKernelCounters, type UdpRecorder, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";

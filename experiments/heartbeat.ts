@@ -15,8 +15,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Controller } from "../src/controller/controller.js";
-import { startLabProcess } from "../src/controller/lab/lab-process.js";
-import { starTopology } from "../src/controller/lab/generate.js";
+import { startLabProcess } from "../src/lab/lab-process.js";
+import { starTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
 import { bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, runName } from "./lib.js";

@@ -23,14 +23,14 @@
  *    UDP sockets count what their kernels accepted.
  */
 import { join } from "node:path";
-import { formatMac } from "../src/client/codec/values.js";
+import { formatMac } from "../src/p4runtime/codec/values.js";
 import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
 import type { HostSpec, Topology } from "../src/controller/topology/schema.js";
-import { settle, streamFrame } from "../src/controller/lab/stream.js";
+import { settle, streamFrame } from "../src/lab/stream.js";
 import { TopologySchema } from "../src/controller/topology/schema.js";
 import { IcmpType, Icmpv6Type, TcpFlags, buildFrame, buildMldV1, checksumProblems, decodeFrame, ipv6MulticastMac, routerAlertOptions, type DecodedFrame, type PacketSpec } from "../src/packet/index.js";
-import { MininetNetwork } from "../src/controller/lab/mininet-network.js";
+import { MininetNetwork } from "../src/lab/mininet-network.js";
 import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Lab, type Row, runName } from "./lib.js";
 
 export interface ExchangeRow {

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseP4Info } from "../src/client/p4info/load.js";
+import { parseP4Info } from "../src/p4runtime/p4info/load.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const p4Dir = join(root, "p4");

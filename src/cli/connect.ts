@@ -9,9 +9,9 @@ import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Option, type Command } from "commander";
 import { P4RuntimeClient } from "../client/client.js";
-import { Code, P4InfoLookupError, isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
-import type { NameIndex, Named } from "../client/p4info/names.js";
-import { loadP4Info } from "../client/p4info/load.js";
+import { Code, P4InfoLookupError, isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../p4runtime/errors.js";
+import type { NameIndex, Named } from "../p4runtime/p4info/names.js";
+import { loadP4Info } from "../p4runtime/p4info/load.js";
 import { P4InfoSchema } from "../proto/gen/p4/config/v1/p4info_pb.js";
 import { CliError, EXIT, type OutputFormat } from "./output.js";
 

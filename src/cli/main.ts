@@ -22,7 +22,7 @@ import { registerRuntime } from "./commands/runtime.js";
 import { registerCodegen } from "./commands/codegen.js";
 import { registerNet } from "./commands/net.js";
 import { CliError, EXIT } from "./output.js";
-import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../client/errors.js";
+import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../p4runtime/errors.js";
 import { isPlanError } from "../controller/plan/plan-error.js";
 
 const program = new Command();

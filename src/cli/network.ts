@@ -7,8 +7,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
-import { AddressInUseError, EmbeddedNetwork } from "../controller/lab/embedded-network.js";
-import { Bmv2Network, bmv2NetworkUnavailable } from "../controller/lab/bmv2-network.js";
+import { AddressInUseError, EmbeddedNetwork } from "../lab/embedded-network.js";
+import { Bmv2Network, bmv2NetworkUnavailable } from "../lab/bmv2-network.js";
 import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
 import type { HostPort } from "../switch/ports/virtual-link.js";
 import { CliError, EXIT } from "./output.js";

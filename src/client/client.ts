@@ -30,9 +30,9 @@ import {
   type StreamError,
   type Update,
 } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "./errors.js";
-import type { BytestringMode } from "./codec/bytestring.js";
-import { P4InfoIndex } from "./p4info/index.js";
+import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "../p4runtime/errors.js";
+import type { BytestringMode } from "../p4runtime/codec/bytestring.js";
+import { P4InfoIndex } from "../p4runtime/p4info/index.js";
 import { type DecodedEntity, type EntityInput, decodeEntity, encodeEntity } from "./entities/entity.js";
 import { type DecodedPacketIn, type PacketOutInput, decodePacketIn, encodePacketOut } from "./entities/packet-io.js";
 import { type DecodedDigestList, decodeDigestList } from "./entities/digest.js";
@@ -41,7 +41,7 @@ import type { ReplicaPortEncoding } from "./entities/pre.js";
 import { P4RuntimeChannel, type TlsOptions } from "./transport/channel.js";
 import { type ArbitrationStatus, StreamSession } from "./transport/session.js";
 import type { BackoffOptions } from "./transport/backoff.js";
-import { parseElectionId, toUint128 } from "./transport/election.js";
+import { parseElectionId, toUint128 } from "../p4runtime/election.js";
 import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, type UpdateInput, WriteCoalescer, entityKey, writeChunked } from "./write-coalescer.js";
 import { type EncodedUpdate, TableEntryFastPath, type WireSlot, keyHash } from "./wire/table-entry.js";
 import { type SlotColumns, WriteRequestFramer } from "./wire/request.js";

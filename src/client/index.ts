@@ -20,17 +20,17 @@ export {
   isP4ValueError,
   isPipelineMissing,
   isUnimplemented,
-} from "./errors.js";
-export type { UpdateFailure } from "./errors.js";
+} from "../p4runtime/errors.js";
+export type { UpdateFailure } from "../p4runtime/errors.js";
 
-export { byteWidth, canonicalize, decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned, maxUnsigned, pad } from "./codec/bytestring.js";
-export type { BytestringMode } from "./codec/bytestring.js";
-export { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "./codec/values.js";
-export type { ValueFormat, ValueInput } from "./codec/values.js";
-export { decodeMatch, encodeMatch, formatMatch, parseMatch } from "./codec/match.js";
-export type { MatchInput, MatchKind, MatchSpec } from "./codec/match.js";
+export { byteWidth, canonicalize, decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned, maxUnsigned, pad } from "../p4runtime/codec/bytestring.js";
+export type { BytestringMode } from "../p4runtime/codec/bytestring.js";
+export { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "../p4runtime/codec/values.js";
+export type { ValueFormat, ValueInput } from "../p4runtime/codec/values.js";
+export { decodeMatch, encodeMatch, formatMatch, parseMatch } from "../p4runtime/codec/match.js";
+export type { MatchInput, MatchKind, MatchSpec } from "../p4runtime/codec/match.js";
 
-export { P4InfoIndex } from "./p4info/index.js";
+export { P4InfoIndex } from "../p4runtime/p4info/index.js";
 export type {
   ActionInfo,
   ActionProfileInfo,
@@ -44,10 +44,10 @@ export type {
   RegisterInfo,
   TableInfo,
   ValueSetInfo,
-} from "./p4info/index.js";
-export { NameIndex } from "./p4info/names.js";
-export { loadP4Info, parseP4Info, p4infoFormatOf } from "./p4info/load.js";
-export type { P4InfoFormat } from "./p4info/load.js";
+} from "../p4runtime/p4info/index.js";
+export { NameIndex } from "../p4runtime/p4info/names.js";
+export { loadP4Info, parseP4Info, p4infoFormatOf } from "../p4runtime/p4info/load.js";
+export type { P4InfoFormat } from "../p4runtime/p4info/load.js";
 
 export { decodeEntity, encodeEntity } from "./entities/entity.js";
 export type { DecodedEntity, DecodedOf, EntityInput, EntityKind } from "./entities/entity.js";
@@ -61,7 +61,7 @@ export { Backoff } from "./transport/backoff.js";
 export type { BackoffOptions } from "./transport/backoff.js";
 export type { TlsOptions } from "./transport/channel.js";
 export type { ArbitrationStatus } from "./transport/session.js";
-export { parseElectionId } from "./transport/election.js";
+export { parseElectionId } from "../p4runtime/election.js";
 
 export { P4RuntimeRegisters, ThriftRegisters, registerAccess } from "./registers.js";
 export type { RegisterAccess } from "./registers.js";

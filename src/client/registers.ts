@@ -5,7 +5,7 @@
  * (simple_switch_grpc). `registerAccess` probes once and picks.
  */
 import type { P4RuntimeClient } from "./client.js";
-import { isUnimplemented } from "./errors.js";
+import { isUnimplemented } from "../p4runtime/errors.js";
 import type { DecodedOf } from "./entities/entity.js";
 import { Bmv2ThriftClient, type Bmv2ThriftOptions } from "./thrift/bmv2-standard.js";
 

@@ -33,7 +33,7 @@
  */
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { type Entity, EntitySchema, TableEntrySchema, type Update, UpdateSchema } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "./errors.js";
+import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "../p4runtime/errors.js";
 import type { EntityInput } from "./entities/entity.js";
 import { encodeEntityMessage, encodeTableEntryKey, encodeUpdate } from "./wire/messages.js";
 import { type EncodedUpdate, type WireSlot, keyHash } from "./wire/table-entry.js";

@@ -20,7 +20,7 @@
 import { EventEmitter } from "node:events";
 import { P4RuntimeClient } from "../client/client.js";
 import { registerAccess, type RegisterAccess } from "../client/registers.js";
-import { isP4RuntimeError } from "../client/errors.js";
+import { isP4RuntimeError } from "../p4runtime/errors.js";
 import { planNetwork, type NetworkPlan } from "./plan/network-plan.js";
 import type { SwitchIntent } from "./plan/intent.js";
 import {
@@ -34,7 +34,7 @@ import {
   type ReconcileResult,
   type SwitchState,
 } from "./deploy/reconcile.js";
-import { P4InfoIndex } from "../client/p4info/index.js";
+import { P4InfoIndex } from "../p4runtime/p4info/index.js";
 import { trustOf, withTrust } from "./plan/trust.js";
 import { HeartbeatMonitor } from "./runtime/heartbeat.js";
 import { NetworkGraph } from "./topology/graph.js";

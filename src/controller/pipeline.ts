@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toBinary } from "@bufbuild/protobuf";
-import { loadP4Info } from "../client/p4info/load.js";
+import { loadP4Info } from "../p4runtime/p4info/load.js";
 import { type P4Info, P4InfoSchema } from "../proto/gen/p4/config/v1/p4info_pb.js";
 
 export interface Pipeline {

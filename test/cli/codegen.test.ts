@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { P4InfoIndex } from "../../src/client/p4info/index.js";
-import { loadP4Info } from "../../src/client/p4info/load.js";
+import { P4InfoIndex } from "../../src/p4runtime/p4info/index.js";
+import { loadP4Info } from "../../src/p4runtime/p4info/load.js";
 import { p4cast, repoRoot } from "./cli.js";
 
 const out = join(repoRoot, "test", "cli", ".generated");

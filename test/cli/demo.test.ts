@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { unprotectedLastHops } from "../../src/cli/coverage.js";
-import { bmv2NetworkUnavailable } from "../../src/controller/lab/bmv2-network.js";
+import { bmv2NetworkUnavailable } from "../../src/lab/bmv2-network.js";
 import { simpleSwitchOnPath } from "../../src/cli/network.js";
 import { p4cast, repoRoot } from "./cli.js";
 

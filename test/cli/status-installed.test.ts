@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { Controller, type FailoverReport } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { p4cast, repoRoot } from "./cli.js";

@@ -1,12 +1,12 @@
 /** The CLI's pure helpers: argument parsers, packet_out defaults, runtime-file match notation, frame summaries. */
 import { describe, expect, it } from "vitest";
-import { P4InfoIndex } from "../../src/client/p4info/index.js";
+import { P4InfoIndex } from "../../src/p4runtime/p4info/index.js";
 import { CliError } from "../../src/cli/output.js";
 import { keyValues, parseAddress, parseUint } from "../../src/cli/connect.js";
 import { parseReplicas } from "../../src/cli/commands/mcast.js";
 import { packetOutMetadata, parseHex, summarizeFrame } from "../../src/cli/commands/packet.js";
 import { matchFromRuntime, tableEntryFromRuntime } from "../../src/cli/commands/runtime.js";
-import { loadP4Info } from "../../src/client/p4info/load.js";
+import { loadP4Info } from "../../src/p4runtime/p4info/load.js";
 import { fixture } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
 

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { P4RuntimeClient, type UpdateInput } from "../../src/client/client.js";
-import { Code, isP4RuntimeError, type P4RuntimeError } from "../../src/client/errors.js";
+import { Code, isP4RuntimeError, type P4RuntimeError } from "../../src/p4runtime/errors.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
 import { EmbeddedSwitch } from "../../src/switch/embedded-switch.js";
 import { fixture } from "../support/fixtures.js";

@@ -9,10 +9,10 @@ import {
   encodeUnsigned,
   maxUnsigned,
   pad,
-} from "../../src/client/codec/bytestring.js";
-import { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "../../src/client/codec/values.js";
-import { decodeMatch, encodeMatch, formatMatch, parseMatch, type MatchFieldShape } from "../../src/client/codec/match.js";
-import { P4ValueError } from "../../src/client/errors.js";
+} from "../../src/p4runtime/codec/bytestring.js";
+import { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "../../src/p4runtime/codec/values.js";
+import { decodeMatch, encodeMatch, formatMatch, parseMatch, type MatchFieldShape } from "../../src/p4runtime/codec/match.js";
+import { P4ValueError } from "../../src/p4runtime/errors.js";
 
 const width = fc.integer({ min: 1, max: 160 });
 const valueOfWidth = width.chain((w) => fc.tuple(fc.constant(w), fc.bigInt({ min: 0n, max: maxUnsigned(w) })));

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { Code, isP4RuntimeError, type P4RuntimeError } from "../../src/client/errors.js";
+import { Code, isP4RuntimeError, type P4RuntimeError } from "../../src/p4runtime/errors.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
 import { registerAccess } from "../../src/client/registers.js";
 import { fixture } from "../support/fixtures.js";
@@ -29,7 +29,7 @@ import {
   WriteRequestSchema,
 } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { P4InfoSchema } from "../../src/proto/gen/p4/config/v1/p4info_pb.js";
-import { fromUint128, toUint128 } from "../../src/client/transport/election.js";
+import { fromUint128, toUint128 } from "../../src/p4runtime/election.js";
 import { P4RuntimeChannel } from "../../src/client/transport/channel.js";
 import { encodePacketOut } from "../../src/client/entities/packet-io.js";
 

@@ -22,12 +22,12 @@ import { WireWriter } from "../../src/client/wire/writer.js";
 import { decodeReadResponse, readerStats } from "../../src/client/wire/reader.js";
 import { decodeEntity } from "../../src/client/entities/entity.js";
 import { ReadResponseSchema } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
-import { P4InfoIndex } from "../../src/client/p4info/index.js";
+import { P4InfoIndex } from "../../src/p4runtime/p4info/index.js";
 import { type EntityInput, encodeEntity } from "../../src/client/entities/entity.js";
 import { entityKey } from "../../src/client/write-coalescer.js";
-import type { BytestringMode } from "../../src/client/codec/bytestring.js";
+import type { BytestringMode } from "../../src/p4runtime/codec/bytestring.js";
 import { fixture } from "../support/fixtures.js";
-import { parseP4Info } from "../../src/client/p4info/load.js";
+import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
 

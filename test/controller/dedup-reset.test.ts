@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadP4Info } from "../../src/client/p4info/load.js";
+import { loadP4Info } from "../../src/p4runtime/p4info/load.js";
 import { defaultBuildDir } from "../../src/controller/pipeline.js";
 import { Bmv2Target, BMV2_DEDUP_REGISTERS } from "../../src/controller/targets/index.js";
 

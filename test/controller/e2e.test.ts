@@ -7,17 +7,17 @@
  * switch killed mid-stream is re-programmed and delivery resumes.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { Bmv2Network, bmv2NetworkUnavailable } from "../../src/controller/lab/bmv2-network.js";
+import { Bmv2Network, bmv2NetworkUnavailable } from "../../src/lab/bmv2-network.js";
 import { registerAccess } from "../../src/client/registers.js";
 import { Controller } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
-import { formatMac } from "../../src/client/codec/values.js";
+import { formatMac } from "../../src/p4runtime/codec/values.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
-import { analyse, recordClients, sendStream, settle, streamFrame } from "../../src/controller/lab/stream.js";
+import { analyse, recordClients, sendStream, settle, streamFrame } from "../../src/lab/stream.js";
 
 const RATE_MS = 4;
 const COUNT = 400;

@@ -15,7 +15,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { Controller } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";

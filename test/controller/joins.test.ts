@@ -6,12 +6,12 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, type ControllerEvents } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
-import { formatMac } from "../../src/client/codec/values.js";
-import { recordClients, sendStream, settle, streamFrame } from "../../src/controller/lab/stream.js";
+import { formatMac } from "../../src/p4runtime/codec/values.js";
+import { recordClients, sendStream, settle, streamFrame } from "../../src/lab/stream.js";
 import { buildFrame, buildIgmpV2, buildMldV1, decodeFrame, IgmpType, ipv4MulticastMac, ipv6MulticastMac, routerAlertOptions } from "../../src/packet/index.js";
 
 let cleanup: (() => Promise<void>) | undefined;

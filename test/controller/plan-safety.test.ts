@@ -12,7 +12,7 @@ import { parse as parseYaml } from "yaml";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { readState, type SwitchState } from "../../src/controller/deploy/reconcile.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { type Topology, TopologySchema } from "../../src/controller/topology/schema.js";
@@ -20,7 +20,7 @@ import { isPlanError } from "../../src/controller/plan/plan-error.js";
 import { p4cast } from "../cli/cli.js";
 import { checkIntents } from "../../src/controller/deploy/reconcile.js";
 import { T, emptyIntent } from "../../src/controller/plan/intent.js";
-import { P4InfoIndex } from "../../src/client/p4info/index.js";
+import { P4InfoIndex } from "../../src/p4runtime/p4info/index.js";
 import type { TableEntryInput } from "../../src/client/entities/table-entry.js";
 
 const fixture = (name: string) => `test/controller/fixtures/${name}`;

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TopologyError, loadTopology, parseTopology } from "../../src/controller/topology/load.js";
 import { portMac, resolve } from "../../src/controller/topology/addressing.js";
-import { formatMac } from "../../src/client/codec/values.js";
+import { formatMac } from "../../src/p4runtime/codec/values.js";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 

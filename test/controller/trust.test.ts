@@ -13,7 +13,7 @@ import { planNetwork, type NetworkPlan, type PlanInput } from "../../src/control
 import { OVERLAY_RID_BASE, T } from "../../src/controller/plan/intent.js";
 import { NetworkGraph } from "../../src/controller/topology/graph.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
-import { parseIPv4 } from "../../src/client/codec/values.js";
+import { parseIPv4 } from "../../src/p4runtime/codec/values.js";
 import type { TableEntryInput } from "../../src/client/entities/table-entry.js";
 import { trustOf, withTrust } from "../../src/controller/plan/trust.js";
 

@@ -19,7 +19,7 @@ import { lossReport, main as failure } from "../../experiments/failure.js";
 import { main as heartbeat } from "../../experiments/heartbeat.js";
 import { main as translation } from "../../experiments/translation.js";
 import { TrTcm, main as burst } from "../../experiments/burst.js";
-import { mininetNetworkUnavailable } from "../../src/controller/lab/mininet-network.js";
+import { mininetNetworkUnavailable } from "../../src/lab/mininet-network.js";
 
 const out = mkdtempSync(join(tmpdir(), "p4cast-experiments-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

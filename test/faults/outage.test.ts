@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeUnless } from "../support/skips.js";
-import { CLI_MAIN } from "../../src/controller/lab/bmv2-network.js";
+import { CLI_MAIN } from "../../src/lab/bmv2-network.js";
 import { faultKinds, hostLossNote, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
 
 const { kinds, skipped } = faultKinds();

@@ -11,11 +11,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { Bmv2Network, CLI_MAIN, bmv2NetworkUnavailable, type SwitchProgram } from "../../src/controller/lab/bmv2-network.js";
-import { analyse, recordClients, sendStream, settle, streamFrame, type ClientLog } from "../../src/controller/lab/stream.js";
+import { Bmv2Network, CLI_MAIN, bmv2NetworkUnavailable, type SwitchProgram } from "../../src/lab/bmv2-network.js";
+import { analyse, recordClients, sendStream, settle, streamFrame, type ClientLog } from "../../src/lab/stream.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import type { SessionSpec, Topology } from "../../src/controller/topology/schema.js";
-import { formatMac } from "../../src/client/codec/values.js";
+import { formatMac } from "../../src/p4runtime/codec/values.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 
 export type Kind = "embedded" | "bmv2";

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Controller } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { LiveServer } from "../../src/controller/live/server.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Controller, type FailoverReport } from "../../src/controller/controller.js";
-import { EmbeddedNetwork } from "../../src/controller/lab/embedded-network.js";
+import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 import { LiveServer } from "../../src/controller/live/server.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";

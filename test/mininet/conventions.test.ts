@@ -20,7 +20,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { parseIPv4, parseIPv6 } from "../../src/client/codec/values.js";
+import { parseIPv4, parseIPv6 } from "../../src/p4runtime/codec/values.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
 import { launcher, PY, repo } from "./support/network.js";

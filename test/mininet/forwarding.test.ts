@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { loadP4Info } from "../../src/client/p4info/load.js";
+import { loadP4Info } from "../../src/p4runtime/p4info/load.js";
 import { launcher, mininetSkipReason, PY, repo, sh, startNetwork, type RunningNetwork, type SwitchKind } from "./support/network.js";
 import { routes, udpExchange } from "./support/traffic.js";
 

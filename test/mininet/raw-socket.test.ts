@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:chil
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { networkNamespacesUnavailable } from "../../src/controller/lab/mininet-network.js";
+import { networkNamespacesUnavailable } from "../../src/lab/mininet-network.js";
 import { AFPACKET_BUILD_COMMAND, afpacketAddonPath, afpacketAvailable, parseInterfaceSpec, RawSocketPort } from "../../src/switch/ports/raw-socket.js";
 
 const isRoot = process.getuid?.() === 0;

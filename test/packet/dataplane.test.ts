@@ -22,7 +22,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { parseP4Info } from "../../src/client/p4info/load.js";
+import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
 import type { EntityInput } from "../../src/client/entities/entity.js";
 import type { DecodedPacketIn } from "../../src/client/entities/packet-io.js";
 import { registerAccess, type RegisterAccess } from "../../src/client/registers.js";

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseP4Info } from "../../src/client/p4info/load.js";
+import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
 import type { P4Info } from "../../src/proto/gen/p4/config/v1/p4info_pb.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

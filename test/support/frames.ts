@@ -1,5 +1,5 @@
 /** Small frame builders for client tests (the packet library has the full set). */
-import { parseIPv4, parseMac } from "../../src/client/codec/values.js";
+import { parseIPv4, parseMac } from "../../src/p4runtime/codec/values.js";
 
 export interface UdpFrameSpec {
   readonly src?: string;

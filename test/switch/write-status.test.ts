@@ -11,7 +11,7 @@ import { UndoLog } from "../../src/switch/runtime/entities/context.js";
 import { StatusSchema } from "../../src/proto/gen/google/rpc/status_pb.js";
 import { ErrorSchema } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { Code } from "../../src/proto/gen/google/rpc/code_pb.js";
-import { STATUS_DETAILS_KEY, decodeStatusDetails, toP4RuntimeError } from "../../src/client/transport/status.js";
+import { STATUS_DETAILS_KEY, decodeStatusDetails, toP4RuntimeError } from "../../src/p4runtime/status.js";
 import { Metadata } from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
 

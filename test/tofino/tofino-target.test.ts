@@ -11,7 +11,7 @@
 import { describeUnless } from "../support/skips.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { isP4RuntimeError } from "../../src/client/errors.js";
+import { isP4RuntimeError } from "../../src/p4runtime/errors.js";
 import type { RegisterAccess } from "../../src/client/registers.js";
 import { Bmv2Target, TNA_DEDUP, TofinoRegisters, TofinoTarget } from "../../src/controller/targets/index.js";
 import { buildFrame } from "../../src/packet/frame.js";

@@ -5,7 +5,7 @@
  * that return the client's TableEntryInput. A wrong table, field, action or
  * parameter name — or a missing priority — is then a compile error.
  */
-import type { ActionInfo, P4InfoIndex, TableInfo } from "../../client/p4info/index.js";
+import type { ActionInfo, P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
 
 export interface GenerateOptions {
   /** Module the generated file imports the client's types from. */

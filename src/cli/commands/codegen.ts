@@ -7,8 +7,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import type { Command } from "commander";
-import { P4InfoIndex } from "../../client/p4info/index.js";
-import { parseP4Info, p4infoFormatOf } from "../../client/p4info/load.js";
+import { P4InfoIndex } from "../../p4runtime/p4info/index.js";
+import { parseP4Info, p4infoFormatOf } from "../../p4runtime/p4info/load.js";
 import { generateDeclarations } from "../codegen/generate.js";
 import { CliError, EXIT } from "../output.js";
 

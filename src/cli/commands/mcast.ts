@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { DecodedOf, EntityInput } from "../../client/entities/entity.js";
-import { Code, isP4RuntimeError, isP4ValueError } from "../../client/errors.js";
+import { Code, isP4RuntimeError, isP4ValueError } from "../../p4runtime/errors.js";
 import { CliError, EXIT, printRows } from "../output.js";
 import { type ConnectOptions, collect, connectOptions, explainWriteError, outputFormat, parseSmallUint, withClient } from "../connect.js";
 

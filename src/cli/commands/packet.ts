@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import type { P4RuntimeClient } from "../../client/client.js";
 import { type DecodedPacketIn, encodePacketOut } from "../../client/entities/packet-io.js";
-import type { ControllerPacketMetadataInfo } from "../../client/p4info/index.js";
+import type { ControllerPacketMetadataInfo } from "../../p4runtime/p4info/index.js";
 import { PcapWriter, readPcap } from "../../switch/ports/pcap.js";
 import { CliError, EXIT, toJson } from "../output.js";
 import { type ConnectOptions, collect, connectOptions, explainInputError, keyValues, outputFormat, parseSmallUint, withClient } from "../connect.js";

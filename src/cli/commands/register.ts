@@ -5,10 +5,10 @@
  */
 import type { Command } from "commander";
 import { registerAccess } from "../../client/registers.js";
-import { formatValue } from "../../client/codec/values.js";
-import { parseValue } from "../../client/codec/values.js";
-import { isP4ValueError } from "../../client/errors.js";
-import type { RegisterInfo } from "../../client/p4info/index.js";
+import { formatValue } from "../../p4runtime/codec/values.js";
+import { parseValue } from "../../p4runtime/codec/values.js";
+import { isP4ValueError } from "../../p4runtime/errors.js";
+import type { RegisterInfo } from "../../p4runtime/p4info/index.js";
 import { CliError, EXIT, printRows } from "../output.js";
 import { type ConnectOptions, connectOptions, explainWriteError, outputFormat, parseAddress, parseUint, withClient } from "../connect.js";
 import { fieldFormat } from "./table.js";

@@ -20,7 +20,7 @@ import type { Command } from "commander";
 import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
 import { readPcap } from "../../switch/ports/pcap.js";
 import { parseInterfaceSpec, RawSocketPort } from "../../switch/ports/raw-socket.js";
-import { loadP4Info } from "../../client/p4info/load.js";
+import { loadP4Info } from "../../p4runtime/p4info/load.js";
 import { ForwardingPipelineConfigSchema, ForwardingPipelineConfig_CookieSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { CliError, EXIT } from "../output.js";
 import { parseAddress } from "../connect.js";

@@ -7,11 +7,11 @@ import type { Command } from "commander";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { DecodedOf } from "../../client/entities/entity.js";
 import { type DecodedTableEntry, type TableEntryInput, decodeTableEntry } from "../../client/entities/table-entry.js";
-import type { MatchSpec } from "../../client/codec/match.js";
-import { formatMatch } from "../../client/codec/match.js";
-import { type ValueFormat, formatValue, guessFormat } from "../../client/codec/values.js";
-import type { P4InfoIndex, TableInfo } from "../../client/p4info/index.js";
-import { isP4RuntimeError } from "../../client/errors.js";
+import type { MatchSpec } from "../../p4runtime/codec/match.js";
+import { formatMatch } from "../../p4runtime/codec/match.js";
+import { type ValueFormat, formatValue, guessFormat } from "../../p4runtime/codec/values.js";
+import type { P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
+import { isP4RuntimeError } from "../../p4runtime/errors.js";
 import { CliError, EXIT, printRows } from "../output.js";
 import { type ConnectOptions, collect, connectOptions, explainInputError, explainWriteError, keyValues, lookup, outputFormat, parseSmallUint, withClient } from "../connect.js";
 

@@ -4,11 +4,11 @@
  * counter and meter data.
  */
 import { create } from "@bufbuild/protobuf";
-import { P4ValueError } from "../errors.js";
-import type { BytestringMode } from "../codec/bytestring.js";
-import { decodeUnsigned, encodeUnsigned } from "../codec/bytestring.js";
-import { type ValueInput, formatValue, guessFormat, parseValue } from "../codec/values.js";
-import type { ActionInfo, P4InfoIndex, TableInfo } from "../p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import type { BytestringMode } from "../../p4runtime/codec/bytestring.js";
+import { decodeUnsigned, encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
+import { type ValueInput, formatValue, guessFormat, parseValue } from "../../p4runtime/codec/values.js";
+import type { ActionInfo, P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
 import {
   type Action,
   ActionSchema,

@@ -1,6 +1,6 @@
 /** Digest configuration entries and received digest lists. */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex } from "../p4info/index.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { type DigestEntry, DigestEntrySchema, DigestEntry_ConfigSchema, type DigestList } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { P4Data } from "../../proto/gen/p4/v1/p4data_pb.js";
 import { decodeP4Data, type P4Value } from "./p4data.js";

@@ -3,7 +3,7 @@
  * read, and what reads return. `kind` selects the family.
  */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex } from "../p4info/index.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { type Entity, EntitySchema, PacketReplicationEngineEntrySchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { EncodeOptions } from "./common.js";
 import { type DecodedTableEntry, type TableEntryInput, decodeTableEntry, encodeTableEntry } from "./table-entry.js";

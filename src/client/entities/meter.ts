@@ -1,7 +1,7 @@
 /** Indexed meters and direct (per-table-entry) meters. */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex } from "../p4info/index.js";
-import { P4ValueError } from "../errors.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
 import {
   type DirectMeterEntry,
   DirectMeterEntrySchema,

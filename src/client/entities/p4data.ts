@@ -3,10 +3,10 @@
  * P4Info type spec: bit strings become bigints, structs and headers become
  * records keyed by member name, tuples and stacks become arrays.
  */
-import type { P4InfoIndex } from "../p4info/index.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import type { P4Data } from "../../proto/gen/p4/v1/p4data_pb.js";
 import type { P4DataTypeSpec } from "../../proto/gen/p4/config/v1/p4types_pb.js";
-import { decodeSigned, decodeUnsigned } from "../codec/bytestring.js";
+import { decodeSigned, decodeUnsigned } from "../../p4runtime/codec/bytestring.js";
 
 export type P4Value = bigint | boolean | string | null | readonly P4Value[] | { readonly [name: string]: P4Value };
 

@@ -4,10 +4,10 @@
  * ("packet_in") headers, as listed in the P4Info.
  */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex } from "../p4info/index.js";
-import { P4ValueError } from "../errors.js";
-import { decodeUnsigned, encodeUnsigned } from "../codec/bytestring.js";
-import { type ValueInput, parseValue } from "../codec/values.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import { decodeUnsigned, encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
+import { type ValueInput, parseValue } from "../../p4runtime/codec/values.js";
 import { type PacketIn, type PacketOut, PacketMetadataSchema, PacketOutSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { EncodeOptions } from "./common.js";
 

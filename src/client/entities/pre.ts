@@ -5,8 +5,8 @@
  * the client is set to the older uint32 `egress_port` form.
  */
 import { create } from "@bufbuild/protobuf";
-import { P4ValueError } from "../errors.js";
-import { decodeUnsigned, encodeUnsigned } from "../codec/bytestring.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import { decodeUnsigned, encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
 import {
   type CloneSessionEntry,
   CloneSessionEntrySchema,

@@ -1,9 +1,9 @@
 /** Register cells as P4Runtime RegisterEntry (bit<W> and int<W> cells). */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex, RegisterInfo } from "../p4info/index.js";
-import { P4ValueError } from "../errors.js";
-import { decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned } from "../codec/bytestring.js";
-import { type ValueInput, parseValue } from "../codec/values.js";
+import type { P4InfoIndex, RegisterInfo } from "../../p4runtime/p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import { decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
+import { type ValueInput, parseValue } from "../../p4runtime/codec/values.js";
 import { IndexSchema, type RegisterEntry, RegisterEntrySchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { type P4Data, P4DataSchema } from "../../proto/gen/p4/v1/p4data_pb.js";
 import { type EncodeOptions, checkIndex } from "./common.js";

@@ -4,10 +4,10 @@
  * priority, default entry, idle timeout, and direct counter/meter data.
  */
 import { create } from "@bufbuild/protobuf";
-import { P4ValueError } from "../errors.js";
-import { type MatchInput, type MatchSpec, decodeMatch, encodeMatch, formatMatch, parseMatch } from "../codec/match.js";
-import { guessFormat } from "../codec/values.js";
-import type { P4InfoIndex, TableInfo } from "../p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import { type MatchInput, type MatchSpec, decodeMatch, encodeMatch, formatMatch, parseMatch } from "../../p4runtime/codec/match.js";
+import { guessFormat } from "../../p4runtime/codec/values.js";
+import type { P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
 import {
   ActionProfileActionSchema,
   ActionProfileActionSetSchema,

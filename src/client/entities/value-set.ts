@@ -1,8 +1,8 @@
 /** Parser value sets: members given as match values per field. */
 import { create } from "@bufbuild/protobuf";
-import type { P4InfoIndex } from "../p4info/index.js";
-import { P4ValueError } from "../errors.js";
-import { type MatchInput, type MatchSpec, decodeMatch, encodeMatch, parseMatch } from "../codec/match.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
+import { P4ValueError } from "../../p4runtime/errors.js";
+import { type MatchInput, type MatchSpec, decodeMatch, encodeMatch, parseMatch } from "../../p4runtime/codec/match.js";
 import { type ValueSetEntry, ValueSetEntrySchema, ValueSetMemberSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { EncodeOptions } from "./common.js";
 

@@ -20,7 +20,7 @@ import type {
   WriteResponse,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { grpcMethod } from "../../proto/grpc-service.js";
-import { toP4RuntimeError } from "./status.js";
+import { toP4RuntimeError } from "../../p4runtime/status.js";
 
 export interface TlsOptions {
   /** PEM CA certificate(s) that sign the server's certificate. */

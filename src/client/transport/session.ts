@@ -17,11 +17,11 @@ import {
   StreamMessageRequestSchema,
   type StreamMessageResponse,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError } from "../errors.js";
+import { Code, P4ConnectionError, P4RuntimeError } from "../../p4runtime/errors.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import type { P4RuntimeChannel } from "./channel.js";
-import { fromUint128, toUint128 } from "./election.js";
-import { toP4RuntimeError } from "./status.js";
+import { fromUint128, toUint128 } from "../../p4runtime/election.js";
+import { toP4RuntimeError } from "../../p4runtime/status.js";
 
 export type SessionState = "idle" | "arbitrating" | "ready" | "reconnecting" | "closed";
 

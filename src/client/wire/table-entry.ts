@@ -14,13 +14,13 @@
  * encodeEntity(...) })) — test/client/wire.test.ts checks both properties
  * on random valid and invalid entries.
  */
-import type { BytestringMode } from "../codec/bytestring.js";
-import { byteWidth, encodeUnsigned } from "../codec/bytestring.js";
-import { type MatchInput, type MatchKind, parseMatch } from "../codec/match.js";
-import { parseValue } from "../codec/values.js";
+import type { BytestringMode } from "../../p4runtime/codec/bytestring.js";
+import { byteWidth, encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
+import { type MatchInput, type MatchKind, parseMatch } from "../../p4runtime/codec/match.js";
+import { parseValue } from "../../p4runtime/codec/values.js";
 import type { EntityInput } from "../entities/entity.js";
 import { encodeCounterData, encodeMeterConfig, encodeMeterCounterData } from "../entities/common.js";
-import type { ActionInfo, MatchFieldInfo, P4InfoIndex, TableInfo } from "../p4info/index.js";
+import type { ActionInfo, MatchFieldInfo, P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
 import { writeCounterData, writeMeterConfig, writeMeterCounterData } from "./messages.js";
 import { WT_LEN, WT_VARINT, WireWriter, varintSize } from "./writer.js";
 

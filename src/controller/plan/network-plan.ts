@@ -4,7 +4,7 @@
  * neighbours, local addresses, heartbeat peers, per-session trees, overlay
  * copies, last-hop delivery, burst meters and translation entries.
  */
-import { formatIPv4, formatIPv6, formatMac } from "../../client/codec/values.js";
+import { formatIPv4, formatIPv6, formatMac } from "../../p4runtime/codec/values.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { distributionTree, overlayPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
 import { pathTo, shortestPathTree } from "../paths/shortest.js";
@@ -12,7 +12,7 @@ import { hostV4, hostV6, networkOf, overlayAddress, parsePrefix, portMac } from 
 import type { NetworkGraph } from "../topology/graph.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import { CLIENT_GROUP_BASE, CLIENT_RID_BASE, CLIENT_RID_V6_BASE, METER_BURST, OVERLAY_RID_BASE, type SwitchIntent, T, emptyIntent } from "./intent.js";
-import { parseIPv4 } from "../../client/codec/values.js";
+import { parseIPv4 } from "../../p4runtime/codec/values.js";
 import type { ReplicaValue } from "../../client/entities/pre.js";
 import { PlanError, type PlanProblem } from "./plan-error.js";
 import { addTrustEntries } from "./trust.js";

@@ -17,7 +17,7 @@
  * Everything else is dropped by the tables' default actions.
  */
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
-import { parseIPv4 } from "../../client/codec/values.js";
+import { parseIPv4 } from "../../p4runtime/codec/values.js";
 import type { Adjacency, NetworkGraph } from "../topology/graph.js";
 import { T, type SwitchIntent } from "./intent.js";
 

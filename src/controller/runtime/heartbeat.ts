@@ -21,7 +21,7 @@ import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { Entity, PacketOut } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { DecodedPacketIn } from "../../client/entities/packet-io.js";
-import { formatIPv4, formatMac } from "../../client/codec/values.js";
+import { formatIPv4, formatMac } from "../../p4runtime/codec/values.js";
 import { buildFrame } from "../../packet/frame.js";
 import { HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
 import { portMac } from "../topology/addressing.js";

@@ -11,7 +11,7 @@ import { decodeFrame } from "../../packet/frame.js";
 import { GroupRecordType, IgmpType, type IgmpMessage } from "../../packet/igmp.js";
 import { parseMld, type MldMessage } from "../../packet/mld.js";
 import { Icmpv6Type } from "../../packet/icmpv6.js";
-import { parseIPv4, parseIPv6 } from "../../client/codec/values.js";
+import { parseIPv4, parseIPv6 } from "../../p4runtime/codec/values.js";
 import { networkOf, parsePrefix } from "../topology/addressing.js";
 import type { Topology } from "../topology/schema.js";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { P4RuntimeClient } from "../../client/client.js";
 import { registerAccess, type RegisterAccess } from "../../client/registers.js";
 import type { Bmv2ThriftOptions } from "../../client/thrift/bmv2-standard.js";
-import { loadP4Info } from "../../client/p4info/load.js";
+import { loadP4Info } from "../../p4runtime/p4info/load.js";
 import { defaultBuildDir, pipelineCookie, type Pipeline } from "../pipeline.js";
 import type { RegisterWrite, Target } from "./target.js";
 

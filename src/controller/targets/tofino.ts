@@ -17,7 +17,7 @@
 import { readFileSync } from "node:fs";
 import type { P4RuntimeClient } from "../../client/client.js";
 import { P4RuntimeRegisters, type RegisterAccess } from "../../client/registers.js";
-import { loadP4Info } from "../../client/p4info/load.js";
+import { loadP4Info } from "../../p4runtime/p4info/load.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { buildFrame } from "../../packet/frame.js";
 import { HEARTBEAT_UDP_PORT, HeartbeatType } from "../../packet/heartbeat.js";

@@ -3,7 +3,7 @@
  * controller and for Mininet (`p4cast topology resolve` prints them):
  * switch port MACs, host gateways, overlay addresses, interface names.
  */
-import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../client/codec/values.js";
+import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../p4runtime/codec/values.js";
 import type { HostSpec, SwitchSpec, Topology } from "./schema.js";
 
 /** MAC of a switch port: the switch's `mac` with the port in the last byte, or 02:50:<device id 24 bits>:<port>. */

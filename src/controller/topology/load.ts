@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { type Topology, TopologySchema } from "./schema.js";
 import { gatewayV4, gatewayV6, hostV4, hostV6, portMac } from "./addressing.js";
-import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../client/codec/values.js";
+import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../p4runtime/codec/values.js";
 
 export class TopologyError extends Error {
   override readonly name = "TopologyError";

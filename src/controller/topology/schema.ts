@@ -5,7 +5,7 @@
  * problem with its path in the file.
  */
 import { z } from "zod";
-import { parseIPv4, parseIPv6, parseMac } from "../../client/codec/values.js";
+import { parseIPv4, parseIPv6, parseMac } from "../../p4runtime/codec/values.js";
 
 const ipv4 = z.string().refine((s) => ok(() => parseIPv4(s)), { message: "not an IPv4 address" });
 const ipv6 = z.string().refine((s) => ok(() => parseIPv6(s)), { message: "not an IPv6 address" });

@@ -7,9 +7,9 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { type PacketMetadata, PacketMetadataSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
-import { canonicalize, decodeUnsigned, maxUnsigned } from "../../client/codec/bytestring.js";
+import { canonicalize, decodeUnsigned, maxUnsigned } from "../../p4runtime/codec/bytestring.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
-import type { ControllerPacketMetadataInfo } from "../../client/p4info/index.js";
+import type { ControllerPacketMetadataInfo } from "../../p4runtime/p4info/index.js";
 
 export class ControllerHeaderError extends Error {
   override readonly name = "ControllerHeaderError";

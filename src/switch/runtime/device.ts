@@ -32,7 +32,7 @@ import {
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 import type { Engine, PacketOutput } from "../engine/runtime-api.js";
-import { fromUint128, toUint128 } from "../../client/transport/election.js";
+import { fromUint128, toUint128 } from "../../p4runtime/election.js";
 import { Arbitrator, type ArbitrationNotice, type Candidate } from "./arbitration.js";
 import { BoundPipeline } from "./pipeline.js";
 import { RuntimeState, UndoLog } from "./entities/context.js";

@@ -8,9 +8,9 @@
 import { create } from "@bufbuild/protobuf";
 import { type DigestEntry, DigestEntrySchema, type DigestEntry_Config, type DigestList, DigestListSchema, Update_Type } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { type P4Data, P4DataSchema, P4StructLikeSchema } from "../../proto/gen/p4/v1/p4data_pb.js";
-import type { P4InfoIndex, DigestInfo } from "../../client/p4info/index.js";
+import type { P4InfoIndex, DigestInfo } from "../../p4runtime/p4info/index.js";
 import type { DigestMessage } from "../engine/runtime-api.js";
-import { encodeUnsigned } from "../../client/codec/bytestring.js";
+import { encodeUnsigned } from "../../p4runtime/codec/bytestring.js";
 import { alreadyExists, invalid, notFound } from "./status.js";
 import type { UndoLog } from "./entities/context.js";
 

@@ -6,7 +6,7 @@
  * program.
  */
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";
-import { P4InfoIndex, type MatchFieldInfo, type TableInfo } from "../../client/p4info/index.js";
+import { P4InfoIndex, type MatchFieldInfo, type TableInfo } from "../../p4runtime/p4info/index.js";
 import type { Engine } from "../engine/runtime-api.js";
 import type { ProgramTable } from "../engine/runtime-api.js";
 import { EngineError } from "../engine/runtime-api.js";

@@ -34,8 +34,8 @@ import {
 import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 import { grpcServiceDefinition } from "../../proto/grpc-service.js";
-import { STATUS_DETAILS_KEY } from "../../client/transport/status.js";
-import { fromUint128 } from "../../client/transport/election.js";
+import { STATUS_DETAILS_KEY } from "../../p4runtime/status.js";
+import { fromUint128 } from "../../p4runtime/election.js";
 import { ArbitrationError } from "./arbitration.js";
 import { type Device, type StreamClient, WriteFailure } from "./device.js";
 import { StatusError, toStatusError } from "./status.js";

@@ -4,7 +4,7 @@
  */
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 import { EngineError } from "../engine/runtime-api.js";
-import { isP4ValueError, isP4InfoLookupError } from "../../client/errors.js";
+import { isP4ValueError, isP4InfoLookupError } from "../../p4runtime/errors.js";
 
 export class StatusError extends Error {
   override readonly name = "StatusError";

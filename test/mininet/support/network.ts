@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND } from "../../../src/switch/ports/raw-socket.js";
-import { networkNamespacesUnavailable } from "../../../src/controller/lab/mininet-network.js";
+import { networkNamespacesUnavailable } from "../../../src/lab/mininet-network.js";
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const launcher = join(repo, "mininet", "p4cast_net.py");

@@ -8,7 +8,7 @@ import {
   ActionProfileMemberSchema,
   Update_Type,
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
-import type { ActionProfileInfo } from "../../../client/p4info/index.js";
+import type { ActionProfileInfo } from "../../../p4runtime/p4info/index.js";
 import { alreadyExists, exhausted, invalid, notFound } from "../status.js";
 import { actionToCall, callToAction } from "./convert.js";
 import { mixing } from "./table-entries.js";

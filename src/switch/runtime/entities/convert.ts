@@ -15,8 +15,8 @@ import {
   FieldMatch_RangeSchema,
   FieldMatch_TernarySchema,
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
-import { decodeUnsigned, encodeUnsigned, maxUnsigned } from "../../../client/codec/bytestring.js";
-import type { ActionInfo, MatchFieldInfo, P4InfoIndex } from "../../../client/p4info/index.js";
+import { decodeUnsigned, encodeUnsigned, maxUnsigned } from "../../../p4runtime/codec/bytestring.js";
+import type { ActionInfo, MatchFieldInfo, P4InfoIndex } from "../../../p4runtime/p4info/index.js";
 import type { ActionCall, MatchValue } from "../../engine/runtime-api.js";
 import type { TableBinding } from "../pipeline.js";
 import { invalid, outOfRange } from "../status.js";

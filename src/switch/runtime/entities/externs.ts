@@ -21,7 +21,7 @@ import {
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
 import { P4DataSchema } from "../../../proto/gen/p4/v1/p4data_pb.js";
 import type { EntryHandle } from "../../engine/runtime-api.js";
-import { decodeUnsigned, encodeSigned, decodeSigned, encodeUnsigned, maxUnsigned } from "../../../client/codec/bytestring.js";
+import { decodeUnsigned, encodeSigned, decodeSigned, encodeUnsigned, maxUnsigned } from "../../../p4runtime/codec/bytestring.js";
 import { invalid, notFound, outOfRange, unimplemented } from "../status.js";
 import { matchToKey } from "./convert.js";
 import type { RuntimeState, UndoLog } from "./context.js";

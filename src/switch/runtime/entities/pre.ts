@@ -10,7 +10,7 @@ import {
   Update_Type,
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { CloneSessionSpec, Replica as EngineReplica } from "../../engine/runtime-api.js";
-import { decodeUnsigned, encodeUnsigned } from "../../../client/codec/bytestring.js";
+import { decodeUnsigned, encodeUnsigned } from "../../../p4runtime/codec/bytestring.js";
 import { alreadyExists, invalid, notFound, outOfRange, unimplemented } from "../status.js";
 import type { RuntimeState, UndoLog } from "./context.js";
 

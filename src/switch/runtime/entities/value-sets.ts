@@ -4,7 +4,7 @@ import { type ValueSetEntry, ValueSetEntrySchema, ValueSetMemberSchema, Update_T
 import { exhausted, invalid, notFound } from "../status.js";
 import { fieldToKey, keyToField } from "./convert.js";
 import type { RuntimeState, UndoLog } from "./context.js";
-import { maxUnsigned } from "../../../client/codec/bytestring.js";
+import { maxUnsigned } from "../../../p4runtime/codec/bytestring.js";
 import type { MatchValue } from "../../engine/runtime-api.js";
 
 export function writeValueSet(st: RuntimeState, type: Update_Type, e: ValueSetEntry, undo: UndoLog): void {

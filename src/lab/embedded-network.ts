@@ -5,10 +5,10 @@
  * the end-to-end tests and the experiments when BMv2 is absent; the same
  * topology file drives Mininet.
  */
-import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
-import { HostPort, VirtualLink } from "../../switch/ports/virtual-link.js";
-import type { SwitchSpec, Topology } from "../topology/schema.js";
-import { linkId } from "../topology/graph.js";
+import { EmbeddedSwitch, type LogLevel } from "../switch/embedded-switch.js";
+import { HostPort, VirtualLink } from "../switch/ports/virtual-link.js";
+import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
+import { linkId } from "../controller/topology/graph.js";
 import { createServer } from "node:net";
 
 export interface EmbeddedNetworkOptions {

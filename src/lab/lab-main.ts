@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { EmbeddedNetwork } from "./embedded-network.js";
-import type { Topology } from "../topology/schema.js";
+import type { Topology } from "../controller/topology/schema.js";
 
 const topology = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Topology;
 const net = await EmbeddedNetwork.start(topology);

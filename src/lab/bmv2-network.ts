@@ -18,12 +18,12 @@ import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { HostPort } from "../../switch/ports/virtual-link.js";
-import { RawSocketPort, afpacketAvailable } from "../../switch/ports/raw-socket.js";
-import { formatPortStats, hostDrops } from "../../switch/ports/port.js";
-import type { SwitchSpec, Topology } from "../topology/schema.js";
-import { linkId } from "../topology/graph.js";
-import { Bmv2ThriftClient } from "../../client/thrift/bmv2-standard.js";
+import { HostPort } from "../switch/ports/virtual-link.js";
+import { RawSocketPort, afpacketAvailable } from "../switch/ports/raw-socket.js";
+import { formatPortStats, hostDrops } from "../switch/ports/port.js";
+import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
+import { linkId } from "../controller/topology/graph.js";
+import { Bmv2ThriftClient } from "../client/thrift/bmv2-standard.js";
 import { AddressInUseError, addressFree } from "./embedded-network.js";
 
 /** Which program each switch process runs. */

@@ -23,17 +23,17 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { HostPort } from "../../switch/ports/virtual-link.js";
-import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND, type RawSocketStats } from "../../switch/ports/raw-socket.js";
-import { parsePortStats, type PortStats } from "../../switch/ports/port.js";
-import type { SwitchSpec, Topology } from "../topology/schema.js";
-import { linkId } from "../topology/graph.js";
-import { interfaceName } from "../topology/addressing.js";
+import { HostPort } from "../switch/ports/virtual-link.js";
+import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND, type RawSocketStats } from "../switch/ports/raw-socket.js";
+import { parsePortStats, type PortStats } from "../switch/ports/port.js";
+import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
+import { linkId } from "../controller/topology/graph.js";
+import { interfaceName } from "../controller/topology/addressing.js";
 
 export type MininetSwitchKind = "bmv2" | "embedded";
 
-/** src/controller/lab and dist/controller/lab are both three levels below the repository root. */
-const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/** src/lab and dist/lab are both two levels below the repository root. */
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const LAUNCHER = join(REPO, "mininet", "p4cast_net.py");
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 

@@ -4,8 +4,8 @@
  * p4.v1.Uint128.
  */
 import { create } from "@bufbuild/protobuf";
-import { type Uint128, Uint128Schema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
-import { P4ValueError } from "../errors.js";
+import { type Uint128, Uint128Schema } from "../proto/gen/p4/v1/p4runtime_pb.js";
+import { P4ValueError } from "./errors.js";
 
 const MASK64 = (1n << 64n) - 1n;
 

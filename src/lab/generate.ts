@@ -2,8 +2,8 @@
  * Generated topologies for benchmarks: a star of heartbeat peers, and a
  * large multi-session network (50 switches, 1,000 sessions, 5,000 clients).
  */
-import { formatIPv4 } from "../../client/codec/values.js";
-import { TopologySchema, type Topology } from "../topology/schema.js";
+import { formatIPv4 } from "../p4runtime/codec/values.js";
+import { TopologySchema, type Topology } from "../controller/topology/schema.js";
 
 /** One hub switch linked to `leaves` switches: `leaves` links to watch. */
 export function starTopology(leaves: number, mode: "fast" | "slow", intervalMs = 100, basePort = 52000): Topology {

@@ -6,9 +6,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
 import type { ServiceError } from "@grpc/grpc-js";
-import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
-import { ErrorSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4RuntimeError, type UpdateFailure } from "../errors.js";
+import { StatusSchema } from "../proto/gen/google/rpc/status_pb.js";
+import { ErrorSchema } from "../proto/gen/p4/v1/p4runtime_pb.js";
+import { Code, P4RuntimeError, type UpdateFailure } from "./errors.js";
 
 export const STATUS_DETAILS_KEY = "grpc-status-details-bin";
 

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import type { Topology } from "../topology/schema.js";
+import type { Topology } from "../controller/topology/schema.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 

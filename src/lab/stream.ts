@@ -3,9 +3,9 @@
  * host sends numbered packets to a session's service address at a fixed
  * rate; every client records every sequence number it receives.
  */
-import { buildFrame, decodeFrame } from "../../packet/frame.js";
-import type { HostPort } from "../../switch/ports/virtual-link.js";
-import type { HostSpec, SessionSpec } from "../topology/schema.js";
+import { buildFrame, decodeFrame } from "../packet/frame.js";
+import type { HostPort } from "../switch/ports/virtual-link.js";
+import type { HostSpec, SessionSpec } from "../controller/topology/schema.js";
 
 export interface ClientLog {
   readonly seqs: number[];
