@@ -29,7 +29,7 @@ const flags = arg("flags", "");
 const main = arg("main", "v1model/p4cast.p4");
 const buildDir = join(here, arg("build", "build"));
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", "node_modules"]);
+const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
 /** Every *.p4 file under dir, as sorted '/'-separated paths relative to p4/. */
 function p4Sources(dir) {

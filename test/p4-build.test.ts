@@ -22,7 +22,7 @@ interface Manifest {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", "node_modules"]);
+const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
 /** Same listing as p4/manifest.mjs: every *.p4 under p4/ except build output. */
 function p4Sources(dir: string): string[] {

@@ -60,10 +60,23 @@ control McastXlate(inout headers_t hdr, inout metadata_t meta) {
     apply {
         if (hdr.ipv6.isValid()) {
             if (mcast_xlate_v6_lpm.apply().hit) {
+#ifdef P4CAST_TARGET_TNA
+                /* A Tofino gateway compares at most 32 bits of two fields:
+                 * the /96 prefix in three steps. */
+                if (hdr.ipv6.src_addr[127:96] == meta.xlate.src6[127:96]) {
+                    if (hdr.ipv6.src_addr[95:64] == meta.xlate.src6[95:64]) {
+                        if (hdr.ipv6.src_addr[63:32] == meta.xlate.src6[63:32]) {
+                            meta.xlate.src_ok = true;
+                            meta.xlate.src4 = hdr.ipv6.src_addr[31:0];
+                        }
+                    }
+                }
+#else
                 if (hdr.ipv6.src_addr[127:32] == meta.xlate.src6[127:32]) {
                     meta.xlate.src_ok = true;
                     meta.xlate.src4 = hdr.ipv6.src_addr[31:0];
                 }
+#endif
             }
         } else if (hdr.ipv4.isValid()) {
             mcast_xlate_v4_lpm.apply();

@@ -70,7 +70,14 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
     apply {
         bool fragment = false;
         if (hdr.ipv4.isValid()) {
+#ifdef P4CAST_TARGET_TNA
+            /* Tofino actions cannot assign a comparison: an if instead. */
+            if (hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0) {
+                fragment = true;
+            }
+#else
             fragment = hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0;
+#endif
         }
         if (meta.l4.valid && !fragment) {
             if (hdr.ipv4.isValid()) {
@@ -96,6 +103,88 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
      */
     P4CAST_REGISTER(seq_t, P4CAST_MAX_SESSIONS, session_seq);
 
+#ifdef P4CAST_TARGET_TNA
+    /*
+     * TNA: the same steps, arranged for Tofino's match-action units (the
+     * v1model body below is the reference):
+     *   - the inner traffic class (DSCP ++ ECN) is gathered as one byte by
+     *     the hash unit (IPv6's straddles a byte boundary, and an action
+     *     cannot merge rotated header bits with the outer header's
+     *     constants), in an action of its own;
+     *   - comparisons are if statements (an action cannot assign one);
+     *   - session_seq's RegisterAction runs in an action of its own and
+     *     writes the shim directly: an action that addresses a register
+     *     from the PHV (through the hash unit) cannot also carry the outer
+     *     header's constants in a table without a key.
+     */
+    Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv4;
+    Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv6;
+
+    apply {
+        if (meta.session.hit) {
+            bit<16> inner_len = 0;
+            bit<8>  inner_proto = IP_PROTO_IPV4;
+            bool    ttl_ok = false;
+            bit<8>  tc = 0;
+            if (hdr.ipv4.isValid()) {
+                tc = tc_of_ipv4.get({hdr.ipv4.dscp, hdr.ipv4.ecn});
+            } else if (hdr.ipv6.isValid()) {
+                tc = tc_of_ipv6.get({hdr.ipv6.dscp, hdr.ipv6.ecn});
+            }
+            if (hdr.ipv4.isValid()) {
+                if (hdr.ipv4.ttl > 1) {
+                    ttl_ok = true;
+                }
+                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+                inner_len = hdr.ipv4.total_len;
+            } else if (hdr.ipv6.isValid()) {
+                if (hdr.ipv6.hop_limit > 1) {
+                    ttl_ok = true;
+                }
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                inner_len = hdr.ipv6.payload_len + 40;
+                inner_proto = IP_PROTO_IPV6;
+            }
+
+            if (!ttl_ok) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else if (meta.session.mcast_grp == 0) {
+                set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
+            } else {
+                hdr.outer_ipv4.setValid();
+                hdr.outer_ipv4.version = 4;
+                hdr.outer_ipv4.ihl = 5;
+                hdr.outer_ipv4.dscp = tc[7:2];
+                hdr.outer_ipv4.ecn = tc[1:0];
+                hdr.outer_ipv4.total_len = inner_len + 28;
+                hdr.outer_ipv4.identification = 0;
+                hdr.outer_ipv4.flags = 0b010;
+                hdr.outer_ipv4.frag_offset = 0;
+                hdr.outer_ipv4.ttl = 64;
+                hdr.outer_ipv4.protocol = IP_PROTO_P4CAST;
+                hdr.outer_ipv4.hdr_checksum = 0;
+                hdr.outer_ipv4.src_addr = meta.session.src_addr;
+                hdr.outer_ipv4.dst_addr = meta.session.group_addr;
+
+                hdr.shim.setValid();
+                hdr.shim.version = SHIM_VERSION;
+                hdr.shim.flags = 0;
+                hdr.shim.next_hdr = inner_proto;
+                hdr.shim.session_id = meta.session.id;
+
+                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+                hdr.ethernet.dst_addr = 0x01005e000000
+                    | (bit<48>)meta.session.group_addr[22:0];
+
+                meta.fwd.mcast_grp = meta.session.mcast_grp;
+                meta.fwd.done = true;
+            }
+            if (ttl_ok && meta.session.mcast_grp != 0) {
+                P4CAST_REG_FETCH_INC(session_seq, meta.session.id, hdr.shim.seq);
+            }
+        }
+    }
+#else
     apply {
         if (meta.session.hit) {
             bit<16> inner_len = 0;
@@ -157,6 +246,7 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
             }
         }
     }
+#endif
 }
 
 control OverlayEgress(inout headers_t hdr, inout metadata_t meta) {

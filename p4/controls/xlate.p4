@@ -25,6 +25,15 @@
 #define P4CAST_CONTROL_XLATE_P4
 
 control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
+#ifdef P4CAST_TARGET_TNA
+    /* The traffic class (DSCP ++ ECN) of the header being replaced,
+     * gathered by the hash unit: IPv6's straddles a byte boundary, and a
+     * Tofino action cannot merge rotated header bits with the new header's
+     * constants. */
+    Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv6;
+    Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv4;
+#endif
+
     apply {
         if (meta.xlate.to_v4 && hdr.ipv6.isValid()) {
             bool l4_ok = hdr.udp.isValid() || hdr.tcp.isValid()
@@ -36,6 +45,10 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                 set_drop(meta.fwd, DROP_XLATE);
             } else {
                 bit<8> protocol = hdr.ipv6.next_hdr;
+#ifdef P4CAST_TARGET_TNA
+                /* gathered one action before the header is built */
+                bit<8> tc6 = tc_of_ipv6.get({hdr.ipv6.dscp, hdr.ipv6.ecn});
+#endif
 
                 if (hdr.udp.isValid()) {
                     CSUM16_UPDATE_UDP(hdr.udp.checksum,
@@ -66,8 +79,13 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
                 hdr.ipv4.setValid();
                 hdr.ipv4.version = 4;
                 hdr.ipv4.ihl = 5;
+#ifdef P4CAST_TARGET_TNA
+                hdr.ipv4.dscp = tc6[7:2];
+                hdr.ipv4.ecn = tc6[1:0];
+#else
                 hdr.ipv4.dscp = hdr.ipv6.dscp;
                 hdr.ipv4.ecn = hdr.ipv6.ecn;
+#endif
                 hdr.ipv4.total_len = hdr.ipv6.payload_len + 20;
                 hdr.ipv4.identification = 0;
                 hdr.ipv4.flags = 0b010;
@@ -85,16 +103,42 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
             }
         } else if (meta.xlate.to_v6 && hdr.ipv4.isValid()) {
             bool fragment = hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0;
+#ifdef P4CAST_TARGET_TNA
+            /* The same test in pieces: as one expression it is more than a
+             * Tofino gateway takes ("gateway condition too complex"). */
+            bool udp_ok = false;
+            bool icmp_ok = false;
+            if (hdr.udp.isValid() && hdr.udp.checksum != 0) {
+                udp_ok = true;
+            }
+            if (hdr.icmp.isValid()
+                    && (hdr.icmp.msg_type == ICMP_ECHO_REQUEST
+                        || hdr.icmp.msg_type == ICMP_ECHO_REPLY)) {
+                icmp_ok = true;
+            }
+            bool l4_ok = udp_ok || hdr.tcp.isValid() || icmp_ok;
+#else
             bool l4_ok = (hdr.udp.isValid() && hdr.udp.checksum != 0)
                 || hdr.tcp.isValid()
                 || (hdr.icmp.isValid()
                     && (hdr.icmp.msg_type == ICMP_ECHO_REQUEST
                         || hdr.icmp.msg_type == ICMP_ECHO_REPLY));
+#endif
             if (!meta.xlate.src_ok || !meta.xlate.dst_ok || fragment || !l4_ok) {
                 set_drop(meta.fwd, DROP_XLATE);
             } else {
+#ifdef P4CAST_TARGET_TNA
+                /* IHL * 4 comes from the TNA parser: a Tofino action does
+                 * one ALU operation per field, and the shift and the
+                 * subtraction would be two. */
+                bit<16> payload_len = hdr.ipv4.total_len - meta.arch.ipv4_hdr_bytes;
+#else
                 bit<16> payload_len = hdr.ipv4.total_len - (((bit<16>)hdr.ipv4.ihl) << 2);
+#endif
                 bit<8> next_hdr = hdr.ipv4.protocol;
+#ifdef P4CAST_TARGET_TNA
+                bit<8> tc4 = tc_of_ipv4.get({hdr.ipv4.dscp, hdr.ipv4.ecn});
+#endif
 
                 if (hdr.udp.isValid()) {
                     CSUM16_UPDATE_UDP(hdr.udp.checksum,
@@ -124,8 +168,13 @@ control XlateHeader(inout headers_t hdr, inout metadata_t meta) {
 
                 hdr.ipv6.setValid();
                 hdr.ipv6.version = 6;
+#ifdef P4CAST_TARGET_TNA
+                hdr.ipv6.dscp = tc4[7:2];
+                hdr.ipv6.ecn = tc4[1:0];
+#else
                 hdr.ipv6.dscp = hdr.ipv4.dscp;
                 hdr.ipv6.ecn = hdr.ipv4.ecn;
+#endif
                 hdr.ipv6.flow_label = 0;
                 hdr.ipv6.payload_len = payload_len;
                 hdr.ipv6.next_hdr = next_hdr;

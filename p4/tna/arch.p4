@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * p4cast: the Tofino Native Architecture (TNA, Tofino 1) architecture file --
+ * p4cast: the Tofino Native Architecture (TNA: Tofino 1; t2na for Tofino 2)
+ * architecture file --
  * the only file besides the TNA-specific stateful controls that names TNA
  * types or externs. The v1model counterpart is p4/v1model/arch.p4; the
  * differences are listed in docs/tofino.md.
  *
  * Included twice by p4/tna/p4cast_tna.p4:
  *
- *   1. without P4CAST_ARCH_WRAPPERS: <tna.p4> and the extern macros the
+ *   1. without P4CAST_ARCH_WRAPPERS: <tna.p4> (<t2na.p4>) and the extern macros the
  *      feature controls use. Counters, meters and the generic registers map
  *      one to one (Counter, Meter, Register + RegisterAction). Checksums do
  *      not: TNA has no checksum unit in the match-action pipeline, so
  *      P4CAST_CSUM16_OF is empty here and the deparsers below recompute the
- *      L4 checksums from the residual the parsers deposit (p4/tna/parser.p4).
+ *      L4 checksums from the residual the ingress parser deposits
+ *      (p4/tna/parser.p4; "Checksums" below).
  *   2. with P4CAST_ARCH_WRAPPERS: the bridged-metadata header, the ingress
  *      and egress controls that copy TNA intrinsic metadata into
  *      metadata_t.intrinsic, run the architecture-neutral pipelines and turn
@@ -28,30 +30,49 @@
 #define P4CAST_TNA_ARCH_DEFS
 
 #include <core.p4>
+#if __TARGET_TOFINO__ == 2
+/* Tofino 2: bf-p4c's driver takes only t2na for it. The names this program
+ * uses are the same in tofino2_arch.p4. */
+#include <t2na.p4>
+#else
 #include <tna.p4>
+#endif
 
 #define P4CAST_TARGET_TNA 1
 
-/* Tofino 1 PCIe CPU port: 192 on 2-pipe parts (e.g. Wedge100BF-32X), 320 on
- * 4-pipe parts (-DP4CAST_CPU_PORT=320). Stratum / bf_switchd map P4Runtime
- * packet I/O to this port. */
+/* PCIe CPU port. Tofino 1: 192 on 2-pipe parts (e.g. Wedge100BF-32X), 320
+ * on 4-pipe parts (-DP4CAST_CPU_PORT=320); Tofino 2: 0. Stratum /
+ * bf_switchd map P4Runtime packet I/O to this port. */
 #ifndef P4CAST_CPU_PORT
+#if __TARGET_TOFINO__ == 2
+#define P4CAST_CPU_PORT 0
+#else
 #define P4CAST_CPU_PORT 192
 #endif
+#endif
 
-/* The packet generator's port of pipe 0 (Tofino 1: local port 68). */
+/* The packet generator's port of pipe 0 (Tofino 1: local port 68;
+ * Tofino 2: local port 6). */
 #ifndef P4CAST_PKTGEN_PORT
+#if __TARGET_TOFINO__ == 2
+#define P4CAST_PKTGEN_PORT 6
+#else
 #define P4CAST_PKTGEN_PORT 68
+#endif
 #endif
 
 /* Scratch fields that TNA's RegisterActions read as operands (a stateful
  * ALU reads the PHV, so values computed one stage earlier must live in
- * metadata); metadata.p4 adds them to metadata_t as `arch`. */
+ * metadata), and intermediate results the shared controls keep here on TNA
+ * where one Tofino action cannot compute them; metadata.p4 adds them to
+ * metadata_t as `arch`. */
 struct tna_scratch_md_t {
     bit<32> dedup_was_open;     /* dedup_valid[s] before this packet */
     bit<32> dedup_gap_inc;      /* d - 1 when the window advances by d */
     bit<32> dedup_seq_m1;       /* shim seq - 1 (one operand for the ALU compares) */
     bit<32> dedup_run_step;     /* dedup_track_seq: 0 copy, 1 run goes on, 2 new run */
+    bit<16> ipv4_hdr_bytes;     /* IPv4 IHL * 4, a constant per IHL from the parser */
+    bool    outer_csum_err;     /* parser: outer IPv4 header checksum wrong (IpValidate) */
 }
 #define P4CAST_ARCH_METADATA tna_scratch_md_t arch;
 
@@ -104,7 +125,8 @@ const bit<2> METER_RED    = 3;
 /* Incremental L4 checksum updates: no match-action checksum unit on TNA.
  * The deparsers recompute every L4 checksum the pipeline invalidated from
  * the parser's residual (the sum of every covered byte that did not change),
- * which gives the same result as csum16.p4's incremental update. */
+ * which gives the same result as csum16.p4's incremental update
+ * (wrapper part below, "Checksums"). */
 #define P4CAST_CSUM16_OF(RESULT, ...) {}
 
 #endif /* P4CAST_TNA_ARCH_DEFS */
@@ -112,6 +134,52 @@ const bit<2> METER_RED    = 3;
 #else /* P4CAST_ARCH_WRAPPERS */
 #ifndef P4CAST_TNA_ARCH_WRAPPERS
 #define P4CAST_TNA_ARCH_WRAPPERS
+
+/*************************************************************************
+ ***************************  C H E C K S U M S  *************************
+ *************************************************************************/
+
+/*
+ * Tofino 1 has six deparser checksum engines: two for each deparser and
+ * four that either may use, i.e. at most 8 checksum updates for both
+ * deparsers together, and bf-p4c spends one engine per update() call (per
+ * destination field and field list). The v1model program changes six
+ * checksum fields (outer and inner IPv4 header, UDP, TCP, ICMP, ICMPv6), in
+ * ingress and in egress. So each is recomputed in one deparser only where
+ * possible:
+ *
+ *   ingress deparser (3 engines)
+ *     udp.checksum     heartbeat reflection (csum_hb_udp)
+ *     icmp.checksum    ICMPv6 -> ICMP translation (csum_v4_icmp)
+ *     icmpv6.checksum  ICMP -> ICMPv6 translation (csum_v6_icmp)
+ *   egress deparser (5 engines)
+ *     outer_ipv4.hdr_checksum, ipv4.hdr_checksum
+ *                      every valid IPv4 header, from scratch, for the
+ *                      changes of both pipelines (TTL, encapsulation,
+ *                      translation, overlay and client addresses)
+ *     udp.checksum, tcp.checksum, icmpv6.checksum
+ *                      when ingress set bridged.l4_fix: UDP/TCP translation
+ *                      (ingress) and last-hop client delivery (egress)
+ *
+ * The egress updates of an L4 checksum need the ingress parser's residual:
+ * ingress writes it INTO the checksum field (the bytes travel with the
+ * packet, no bridged field, no egress parser depth) and sets
+ * bridged.l4_fix; the egress parser reads it back (md.l4_residual) and the
+ * egress deparser adds the current addresses to it. Every packet whose
+ * checksum field carries a residual gets its checksum back in egress, a
+ * copy that egress did not change included. Ingress sets l4_fix for a
+ * translated UDP (non-zero checksum) or TCP packet and for an accepted
+ * p4cast packet at its last hop (its client copies are rewritten in
+ * egress), UDP (non-zero checksum), TCP or ICMPv6, unless an IPv6
+ * Hop-by-Hop header longer than egress parses hides the L4 header.
+ *
+ * On Tofino 1 a deparser checksum sums its fields whether or not their
+ * header is valid (no per-field validity); a header the parser did not
+ * extract holds zeros (all PHV containers are zeroed at the start of a
+ * packet), and bf-p4c keeps other fields out of a checksum field's
+ * containers. So the egress UDP/TCP lists name both the IPv4 and the IPv6
+ * addresses: the family egress did not parse adds nothing.
+ */
 
 /*************************************************************************
  *****************  B R I D G E D   M E T A D A T A  *********************
@@ -126,15 +194,16 @@ const bit<8> BRIDGE_KIND_P4CAST = 0xB1;
 
 header tna_bridged_h {
     bit<8>  kind;                 /* BRIDGE_KIND_P4CAST (mirrors would differ) */
-    @padding bit<7> _pad0;
-    port_t  ingress_port;         /* meta.intrinsic.ingress_port */
+    port_t  ingress_port;         /* meta.intrinsic.ingress_port; the same bit */
+    @padding bit<7> _pad0;        /* positions as in packet_in_h (one ALU move) */
     bit<8>  punt_reason;          /* meta.pktio.punt_reason */
     bit<16> punt_aux;             /* meta.pktio.punt_aux */
-    @padding bit<4> _pad1;
+    @padding bit<3> _pad1;
+    bit<1>  l4_fix;               /* the L4 checksum field holds the residual */
     bit<1>  dedup_lasthop;        /* meta.dedup.lasthop */
     bit<1>  dedup_accept;         /* meta.dedup.accept */
     bit<2>  dedup_verdict;        /* meta.dedup.verdict */
-    bit<8>  _reserved;
+    @padding bit<8> _reserved;
 }
 
 struct tna_ingress_headers_t {
@@ -155,35 +224,25 @@ struct tna_egress_headers_t {
 struct tna_ingress_md_t {
     metadata_t p4cast;
     bit<16>    l4_residual;       /* parser: L4 checksum minus what may change */
-    bool       ipv4_opts;         /* hdr.ipv4 has options (checksum list)     */
-    bool       outer_csum_err;    /* parser: outer IPv4 header checksum wrong */
     /* Which L4 checksum the ingress deparser recomputes (set after the
      * pipeline; deparser conditions must be metadata). */
     bool       csum_hb_udp;       /* heartbeat reflected                      */
-    bool       csum_v4_udp;       /* translated to IPv4 (new addresses)       */
-    bool       csum_v4_tcp;
-    bool       csum_v6_udp;       /* translated to IPv6                       */
-    bool       csum_v6_tcp;
     bool       csum_v4_icmp;      /* ICMPv6 echo translated to ICMP           */
     bool       csum_v6_icmp;      /* ICMP echo translated to ICMPv6           */
     /* Checksum terms of the packet as it arrived (copied before the
      * pipeline; a translated-away header is not read in the deparser). */
-    ipv4_addr_t orig_src4;        /* ICMP -> ICMPv6: added back (no pseudo-header in ICMPv4) */
-    ipv4_addr_t orig_dst4;
     bit<16>    orig_len6_neg;     /* ICMPv6 -> ICMP: ~payload length (pseudo-header out) */
     bit<16>    icmpv6_nh;         /* 58 (in) or ~58 (out): pseudo-header next header */
+    bit<16>    hb_word_neg;       /* ~(heartbeat version, type, flags) as received */
+    bit<64>    hb_reflect_ts_neg; /* ~heartbeat reflect_ts as received */
 }
 
+@pa_auto_init_metadata
 struct tna_egress_md_t {
     metadata_t p4cast;
-    bit<16>    l4_residual;
-    bool       ipv4_opts;
-    bool       outer_csum_err;
-    bool       csum_v4_udp;       /* last-hop delivery: new IPv4 destination */
-    bool       csum_v4_tcp;
-    bool       csum_v6_udp;       /* last-hop delivery: new IPv6 destination */
-    bool       csum_v6_tcp;
-    bool       csum_v6_icmp;
+    bit<16>    l4_residual;       /* parser: the residual ingress left in the L4 checksum */
+    bit<1>     l4_fix;            /* parser: bridged.l4_fix */
+    bool       l4_unparsed;       /* parser: a long Hop-by-Hop header hides the L4 header */
 }
 
 #include "parser.p4"
@@ -209,24 +268,32 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
          * "IP length beyond the frame" test cannot fire in ingress. */
         md.p4cast.intrinsic.packet_length = 0xFFFFFFFF;
         /* The parser's own error flag (parser.p4: parse_error) or the
-         * hardware's (truncation, ...). */
-        md.p4cast.intrinsic.parser_error  =
-            md.p4cast.intrinsic.parser_error || ig_prsr_md.parser_err != 0;
-        /* The parser verified the inner (or only) IPv4 header checksum into
-         * checksum_error and the outer one into outer_csum_err. */
-        md.p4cast.intrinsic.checksum_error =
-            md.p4cast.intrinsic.checksum_error || md.outer_csum_err;
+         * hardware's (truncation, ...). (Boolean expressions are assigned
+         * through if statements: a Tofino action only moves and computes
+         * bits.) The parser verified the IPv4 header checksums
+         * (checksum_error, arch.outer_csum_err; IpValidate reads both). */
+        if (ig_prsr_md.parser_err != 0) {
+            md.p4cast.intrinsic.parser_error = true;
+        }
 
-        md.orig_src4 = hdr.p4cast.ipv4.src_addr;
-        md.orig_dst4 = hdr.p4cast.ipv4.dst_addr;
         md.orig_len6_neg = ~hdr.p4cast.ipv6.payload_len;
+        md.hb_word_neg = ~(hdr.p4cast.heartbeat.version ++ hdr.p4cast.heartbeat.msg_type
+                           ++ hdr.p4cast.heartbeat.flags);
+        md.hb_reflect_ts_neg = ~hdr.p4cast.heartbeat.reflect_ts;
 
+        /* Two if statements, not if/else: with the two in exclusive
+         * branches, bf-p4c (p4c 34b86e9b) shares containers between their
+         * metadata and then orders tables of the two branches, which stops
+         * it with an internal error ("Metadata initialization analysis
+         * incorrect. Live ranges between tbl_pktgen93 and
+         * tbl_session_encap125 overlap"). */
         if (hdr.pktgen.isValid()) {
             hb_pktgen.apply(hdr.p4cast, md.p4cast, hdr.pktgen);
-            hdr.pktgen.setInvalid();
-        } else {
+        }
+        if (!hdr.pktgen.isValid()) {
             p4cast_ingress.apply(hdr.p4cast, md.p4cast);
         }
+        hdr.pktgen.setInvalid();
 
         if (md.p4cast.fwd.drop) {
             ig_dprsr_md.drop_ctl = 1;
@@ -236,37 +303,59 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
             ig_tm_md.ucast_egress_port = md.p4cast.fwd.egress_port;
         }
 
-        /* L4 checksums the deparser must recompute (the pipeline left the
-         * old value in place: P4CAST_CSUM16_OF is empty on TNA). A UDP
-         * checksum of 0 (IPv4: none) stays 0. */
-        bool udp_csum = hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0;
-        bool tcp_csum = hdr.p4cast.tcp.isValid();
-        md.csum_hb_udp = md.p4cast.heartbeat.reflected && udp_csum;
-        if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && !md.p4cast.fwd.drop) {
-            md.csum_v4_udp = udp_csum;
-            md.csum_v4_tcp = tcp_csum;
-            md.csum_v4_icmp = hdr.p4cast.icmp.isValid();
+        /* L4 checksums (see "Checksums" above; the pipeline left the old
+         * value in place: P4CAST_CSUM16_OF is empty on TNA). A UDP checksum
+         * of 0 (IPv4: none) stays 0. Each flag is one condition on values
+         * the pipeline settled before its end, not on the drop decision
+         * (a dropped packet's flags do not matter), so that the compiler
+         * can place them early and side by side. */
+        if (md.p4cast.heartbeat.reflected
+                && hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0) {
+            md.csum_hb_udp = true;
+        }
+        if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && hdr.p4cast.icmp.isValid()) {
+            md.csum_v4_icmp = true;                      /* ICMPv6 -> ICMP */
             md.icmpv6_nh = ~(bit<16>)IP_PROTO_ICMPV6;
         }
-        if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && !md.p4cast.fwd.drop) {
-            md.csum_v6_udp = udp_csum;
-            md.csum_v6_tcp = tcp_csum;
-            md.csum_v6_icmp = hdr.p4cast.icmpv6.isValid();
+        if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && hdr.p4cast.icmpv6.isValid()) {
+            md.csum_v6_icmp = true;                      /* ICMP -> ICMPv6 */
             md.icmpv6_nh = (bit<16>)IP_PROTO_ICMPV6;
         }
-
-        /* Bridge what egress reads. */
+        /* To egress (bridged.l4_fix, the residual in the checksum field): a
+         * translated UDP/TCP packet, or an accepted p4cast packet at its
+         * last hop whose L4 header egress reaches (IPv6 Hop-by-Hop header
+         * of at most 16 octets, parser.p4). */
+        bool translated = (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid())
+            || (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid());
+        bool deliverable = hdr.p4cast.shim.isValid() && md.p4cast.dedup.accept
+            && (!hdr.p4cast.ipv6_hbh.isValid() || hdr.p4cast.ipv6_hbh.hdr_ext_len[7:1] == 0);
         hdr.bridged.setValid();
+        hdr.bridged.l4_fix = 0;
+        if (hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0 && (translated || deliverable)) {
+            hdr.p4cast.udp.checksum = md.l4_residual;
+            hdr.bridged.l4_fix = 1;
+        } else if (hdr.p4cast.tcp.isValid() && (translated || deliverable)) {
+            hdr.p4cast.tcp.checksum = md.l4_residual;
+            hdr.bridged.l4_fix = 1;
+        } else if (hdr.p4cast.icmpv6.isValid() && deliverable) {
+            hdr.p4cast.icmpv6.checksum = md.l4_residual;
+            hdr.bridged.l4_fix = 1;
+        }
+
+        /* Bridge the rest of what egress reads. */
         hdr.bridged.kind          = BRIDGE_KIND_P4CAST;
-        hdr.bridged._pad0         = 0;
         hdr.bridged.ingress_port  = md.p4cast.intrinsic.ingress_port;
         hdr.bridged.punt_reason   = md.p4cast.pktio.punt_reason;
         hdr.bridged.punt_aux      = md.p4cast.pktio.punt_aux;
-        hdr.bridged._pad1         = 0;
-        hdr.bridged.dedup_lasthop = md.p4cast.dedup.lasthop ? 1w1 : 1w0;
-        hdr.bridged.dedup_accept  = md.p4cast.dedup.accept ? 1w1 : 1w0;
+        hdr.bridged.dedup_lasthop = 0;
+        if (md.p4cast.dedup.lasthop) {
+            hdr.bridged.dedup_lasthop = 1;
+        }
+        hdr.bridged.dedup_accept  = 0;
+        if (md.p4cast.dedup.accept) {
+            hdr.bridged.dedup_accept = 1;
+        }
         hdr.bridged.dedup_verdict = md.p4cast.dedup.verdict;
-        hdr.bridged._reserved     = 0;
     }
 }
 
@@ -274,59 +363,24 @@ control TnaIngressDeparser(packet_out pkt,
                            inout tna_ingress_headers_t hdr,
                            in tna_ingress_md_t md,
                            in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {
-    Checksum() outer_ipv4_csum;
-    Checksum() ipv4_csum;
-    Checksum() ipv4_opts_csum;
     Checksum() hb_csum;
-    Checksum() v4_udp_csum;
-    Checksum() v4_tcp_csum;
-    Checksum() v6_udp_csum;
-    Checksum() v6_tcp_csum;
     Checksum() v4_icmp_csum;
     Checksum() v6_icmp_csum;
     P4castDeparser() p4cast_deparser;
 
     apply {
-        /* Every IPv4 header leaving the switch gets a fresh checksum. */
-        hdr.p4cast.outer_ipv4.hdr_checksum = outer_ipv4_csum.update({
-            P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.outer_ipv4) });
-        if (md.ipv4_opts) {
-            hdr.p4cast.ipv4.hdr_checksum = ipv4_opts_csum.update({
-                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4), hdr.p4cast.ipv4_options.data });
-        } else {
-            hdr.p4cast.ipv4.hdr_checksum = ipv4_csum.update({
-                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4) });
-        }
+        /* IPv4 header checksums: egress. L4: residual (parser) + the fields
+         * that may have changed. */
 
-        /* L4: residual (parser) + the fields that may have changed. */
+        /* Heartbeat reflection: the addresses (swapped), and the type word
+         * and reflect_ts with their old values taken out (copied before the
+         * pipeline). The ports are swapped: their sum stays. */
         if (md.csum_hb_udp) {
             hdr.p4cast.udp.checksum = hb_csum.update({
                 hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
                 hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
                 hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
-                md.l4_residual }, true);
-        }
-        if (md.csum_v4_udp) {
-            hdr.p4cast.udp.checksum = v4_udp_csum.update({
-                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
-                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
-                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
-                md.l4_residual }, true);
-        }
-        if (md.csum_v4_tcp) {
-            hdr.p4cast.tcp.checksum = v4_tcp_csum.update({
-                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr, md.l4_residual });
-        }
-        if (md.csum_v6_udp) {
-            hdr.p4cast.udp.checksum = v6_udp_csum.update({
-                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
-                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
-                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
-                md.l4_residual }, true);
-        }
-        if (md.csum_v6_tcp) {
-            hdr.p4cast.tcp.checksum = v6_tcp_csum.update({
-                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
+                md.hb_word_neg, md.hb_reflect_ts_neg, md.l4_residual }, true);
         }
         /* ICMPv6 -> ICMP: residual = -(checksum, type word, IPv6 addresses);
          * the pseudo-header's length and next header come out too. */
@@ -335,15 +389,14 @@ control TnaIngressDeparser(packet_out pkt,
                 hdr.p4cast.icmp.msg_type, hdr.p4cast.icmp.code,
                 md.orig_len6_neg, md.icmpv6_nh, md.l4_residual });
         }
-        /* ICMP -> ICMPv6: residual = -(checksum, type word, IPv4 addresses);
-         * the IPv4 addresses go back in (ICMPv4 has no pseudo-header), the
-         * ICMPv6 pseudo-header and the new type word are added. */
+        /* ICMP -> ICMPv6: residual = -(checksum, type word) (the IPv4
+         * addresses are not subtracted for ICMP, parser.p4); the ICMPv6
+         * pseudo-header and the new type word are added. */
         if (md.csum_v6_icmp) {
             hdr.p4cast.icmpv6.checksum = v6_icmp_csum.update({
                 hdr.p4cast.icmpv6.msg_type, hdr.p4cast.icmpv6.code,
                 hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
-                hdr.p4cast.ipv6.payload_len, md.icmpv6_nh,
-                md.orig_src4, md.orig_dst4, md.l4_residual });
+                hdr.p4cast.ipv6.payload_len, md.icmpv6_nh, md.l4_residual });
         }
 
         pkt.emit(hdr.bridged);
@@ -371,28 +424,26 @@ control TnaEgress(inout tna_egress_headers_t hdr,
         md.p4cast.intrinsic.ingress_port  = hdr.bridged.ingress_port;
         md.p4cast.pktio.punt_reason       = hdr.bridged.punt_reason;
         md.p4cast.pktio.punt_aux          = hdr.bridged.punt_aux;
-        md.p4cast.dedup.lasthop           = hdr.bridged.dedup_lasthop == 1;
-        md.p4cast.dedup.accept            = hdr.bridged.dedup_accept == 1;
         md.p4cast.dedup.verdict           = hdr.bridged.dedup_verdict;
+        if (hdr.bridged.dedup_lasthop == 1) {
+            md.p4cast.dedup.lasthop = true;
+        }
+        if (hdr.bridged.dedup_accept == 1) {
+            md.p4cast.dedup.accept = true;
+        }
         hdr.bridged.setInvalid();
-        md.p4cast.fwd.drop = false;
-        md.p4cast.fwd.drop_reason = 0;
 
         p4cast_egress.apply(hdr.p4cast, md.p4cast);
 
+        /* A client copy whose L4 header egress could not reach (IPv6
+         * Hop-by-Hop header longer than 16 octets) would leave with a
+         * checksum for the old destination: dropped (not in
+         * egress_drop_counter). */
+        if (md.l4_unparsed && md.p4cast.delivery.to_v6 && !md.p4cast.fwd.drop) {
+            md.p4cast.fwd.drop = true;
+        }
         if (md.p4cast.fwd.drop) {
             eg_dprsr_md.drop_ctl = 1;
-        } else {
-            bool udp_csum = hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0;
-            bool tcp_csum = hdr.p4cast.tcp.isValid();
-            if (md.p4cast.delivery.to_v4 && hdr.p4cast.ipv4.isValid()) {
-                md.csum_v4_udp = udp_csum;
-                md.csum_v4_tcp = tcp_csum;
-            } else if (md.p4cast.delivery.to_v6 && hdr.p4cast.ipv6.isValid()) {
-                md.csum_v6_udp = udp_csum;
-                md.csum_v6_tcp = tcp_csum;
-                md.csum_v6_icmp = hdr.p4cast.icmpv6.isValid();
-            }
         }
     }
 }
@@ -403,53 +454,39 @@ control TnaEgressDeparser(packet_out pkt,
                           in egress_intrinsic_metadata_for_deparser_t eg_dprsr_md) {
     Checksum() outer_ipv4_csum;
     Checksum() ipv4_csum;
-    Checksum() ipv4_opts_csum;
-    Checksum() v4_udp_csum;
-    Checksum() v4_tcp_csum;
-    Checksum() v6_udp_csum;
-    Checksum() v6_tcp_csum;
-    Checksum() v6_icmp_csum;
+    Checksum() udp_csum;
+    Checksum() tcp_csum;
+    Checksum() icmpv6_csum;
     P4castDeparser() p4cast_deparser;
 
     apply {
+        /* Every IPv4 header leaving the switch gets a fresh checksum (the
+         * options of a header without them add nothing). */
         hdr.p4cast.outer_ipv4.hdr_checksum = outer_ipv4_csum.update({
             P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.outer_ipv4) });
-        if (md.ipv4_opts) {
-            hdr.p4cast.ipv4.hdr_checksum = ipv4_opts_csum.update({
-                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4), hdr.p4cast.ipv4_options.data });
-        } else {
-            hdr.p4cast.ipv4.hdr_checksum = ipv4_csum.update({
-                P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4) });
-        }
+        hdr.p4cast.ipv4.hdr_checksum = ipv4_csum.update({
+            P4CAST_IPV4_CSUM_FIELDS(hdr.p4cast.ipv4), hdr.p4cast.ipv4_options.data });
 
-        /* Last-hop delivery changed the destination address (the parser
-         * subtracted source and destination; both are added back). */
-        if (md.csum_v4_udp) {
-            hdr.p4cast.udp.checksum = v4_udp_csum.update({
+        /* L4, when ingress left the residual in the checksum field: the
+         * residual + the current addresses (one family is valid, the other
+         * adds nothing; see "Checksums"). */
+        if (md.l4_fix == 1) {
+            hdr.p4cast.udp.checksum = udp_csum.update({
                 hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
-                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
-                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
+                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
                 md.l4_residual }, true);
         }
-        if (md.csum_v4_tcp) {
-            hdr.p4cast.tcp.checksum = v4_tcp_csum.update({
-                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr, md.l4_residual });
-        }
-        if (md.csum_v6_udp) {
-            hdr.p4cast.udp.checksum = v6_udp_csum.update({
+        if (md.l4_fix == 1) {
+            hdr.p4cast.tcp.checksum = tcp_csum.update({
+                hdr.p4cast.ipv4.src_addr, hdr.p4cast.ipv4.dst_addr,
                 hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
-                hdr.p4cast.heartbeat.version, hdr.p4cast.heartbeat.msg_type,
-                hdr.p4cast.heartbeat.flags, hdr.p4cast.heartbeat.reflect_ts,
-                md.l4_residual }, true);
+                md.l4_residual });
         }
-        if (md.csum_v6_tcp) {
-            hdr.p4cast.tcp.checksum = v6_tcp_csum.update({
-                hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr, md.l4_residual });
-        }
-        if (md.csum_v6_icmp) {
-            hdr.p4cast.icmpv6.checksum = v6_icmp_csum.update({
+        if (md.l4_fix == 1) {
+            hdr.p4cast.icmpv6.checksum = icmpv6_csum.update({
                 hdr.p4cast.ipv6.src_addr, hdr.p4cast.ipv6.dst_addr,
-                hdr.p4cast.icmpv6.msg_type, hdr.p4cast.icmpv6.code, md.l4_residual });
+                hdr.p4cast.icmpv6.msg_type, hdr.p4cast.icmpv6.code,
+                md.l4_residual });
         }
 
         p4cast_deparser.apply(pkt, hdr.p4cast);

@@ -130,11 +130,16 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                 if (!meta.heartbeat.peer_known) {
                     set_drop(meta.fwd, DROP_HB_UNKNOWN_PEER);
                 } else {
+                    /* The registers and the counter (addressed from the PHV
+                     * through the hash unit) and the drop's constants in
+                     * two actions: a table without a key cannot have both. */
                     peer_index_t i = meta.heartbeat.peer_index;
                     hb_count_inc.execute(i);
                     hb_seen_write.execute(i);
                     hb_seq_write.execute(i);
                     P4CAST_COUNT(hb_peer_counter, i);
+                }
+                if (meta.heartbeat.peer_known) {
                     set_drop(meta.fwd, DROP_HB_CONSUMED);
                 }
             } else {

@@ -37,11 +37,14 @@
  *                     q - C in 1..64 -> run goes on (C = q);
  *                     C - q < 64 -> copy (unchanged); else new run (C = q)
  *   2. dedup_track_count: goes on -> n + 1; new run -> 1; copy -> n
- *   3. dedup_advance (window open and n < N) or dedup_advance_jump (window
- *                     empty, or n >= N): d = q - H (old H);
+ *   3. dedup_advance (window open and n < N), dedup_advance_jump (open,
+ *                     n >= N) or dedup_advance_open (empty): d = q - H
+ *                     (old H), returned as d - 1 (the tests of step 4 are
+ *                     then constants);
  *                     advance:      H = q iff 0 < d <= SPAN
- *                     advance_jump: H = q iff empty or H - q > SPAN (ahead
- *                                   in span, or out of window: resync)
+ *                     advance_jump: H = q iff H - q > SPAN (ahead in span,
+ *                                   or out of window: resync)
+ *                     advance_open: H = q
  *   4. match-action:  verdict from d: empty -> new; 0 duplicate;
  *                     1..SPAN ahead -> new; 1..SPAN behind: b >= 64 too
  *                     old, else the slot decides; farther: resync (new) if
@@ -57,7 +60,15 @@
 #ifndef P4CAST_CONTROL_OVERLAY_DEDUP_P4
 #define P4CAST_CONTROL_OVERLAY_DEDUP_P4
 
-/* P4CAST_DEDUP_WINDOW (64), _SPAN and _RESYNC: include/sizes.p4. */
+/* P4CAST_DEDUP_WINDOW (64), _SPAN and _RESYNC: include/sizes.p4. The
+ * verdict below compares d - 1 with the span in its low 12 bits (a Tofino
+ * gateway compares at most 12 bits for order). */
+#if P4CAST_DEDUP_SPAN >= 4096 || P4CAST_DEDUP_SPAN <= P4CAST_DEDUP_WINDOW
+#error "TNA dedup: P4CAST_DEDUP_SPAN must be above the window and below 4096"
+#endif
+#if P4CAST_DEDUP_RESYNC >= 256
+#error "TNA dedup: P4CAST_DEDUP_RESYNC must be below 256"
+#endif
 #define P4CAST_DEDUP_WINDOW_BITS 6
 #define P4CAST_DEDUP_SLOTS       (P4CAST_MAX_SESSIONS * P4CAST_DEDUP_WINDOW)
 
@@ -113,26 +124,36 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
         }
     };
 
-    /* The window may only advance within the span. */
+    /* The window may only advance within the span. Both return d - 1
+     * (d = q - H, old H): the tests on d below are then comparisons of a
+     * field with constants, which is what a Tofino gateway does. */
     RegisterAction<seq_t, bit<32>, seq_t>(dedup_highest) dedup_advance = {
-        void apply(inout seq_t highest, out seq_t d) {
-            d = hdr.shim.seq - highest;
+        void apply(inout seq_t highest, out seq_t d_m1) {
+            d_m1 = meta.arch.dedup_seq_m1 - highest;
             if (meta.arch.dedup_seq_m1 - highest < P4CAST_DEDUP_SPAN) {
                 highest = hdr.shim.seq;              /* 1..SPAN ahead */
             }
         }
     };
 
-    /* The window is empty, or the run is long enough to resync: H = q
-     * unless q is H or at most SPAN behind it. */
+    /* The run is long enough to resync: H = q unless q is H or at most
+     * SPAN behind it. */
     RegisterAction<seq_t, bit<32>, seq_t>(dedup_highest) dedup_advance_jump = {
-        void apply(inout seq_t highest, out seq_t d) {
-            d = hdr.shim.seq - highest;
-            if (meta.arch.dedup_was_open == 0) {
-                highest = hdr.shim.seq;              /* empty window */
-            } else if (highest - hdr.shim.seq > P4CAST_DEDUP_SPAN) {
+        void apply(inout seq_t highest, out seq_t d_m1) {
+            d_m1 = meta.arch.dedup_seq_m1 - highest;
+            if (highest - hdr.shim.seq > P4CAST_DEDUP_SPAN) {
                 highest = hdr.shim.seq;              /* ahead, or resync */
             }
+        }
+    };
+
+    /* The window is empty: H = q. (Not a branch of dedup_advance_jump: the
+     * three RegisterActions of a register share the stateful ALU's two PHV
+     * inputs, seq - 1 and seq.) */
+    RegisterAction<seq_t, bit<32>, seq_t>(dedup_highest) dedup_advance_open = {
+        void apply(inout seq_t highest, out seq_t d_m1) {
+            d_m1 = meta.arch.dedup_seq_m1 - highest;
+            highest = hdr.shim.seq;
         }
     };
 
@@ -184,37 +205,52 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
             meta.arch.dedup_was_open = dedup_open.execute(s);
             meta.arch.dedup_run_step = dedup_track_seq.execute(s);
             bit<32> run_n = dedup_track_count.execute(s);
-            bool may_jump = meta.arch.dedup_was_open == 0 || run_n >= P4CAST_DEDUP_RESYNC;
-            seq_t d;
-            if (may_jump) {
-                d = dedup_advance_jump.execute(s);
+            /* n >= N, with the order comparison on 8 bits (gateway) */
+            bool run_long = run_n[31:8] != 0 || run_n[7:0] >= P4CAST_DEDUP_RESYNC;
+            /* d - 1, so that  d == 0  <=>  d_m1 == 2^32 - 1,
+             * 1 <= d <= SPAN  <=>  d_m1 < SPAN,  -SPAN <= d < 0  <=>
+             * d_m1 >= ~SPAN, and within that -d >= 64  <=>  d_m1 <= ~64. */
+            seq_t d_m1;
+            if (meta.arch.dedup_was_open == 0) {
+                d_m1 = dedup_advance_open.execute(s);
+            } else if (run_long) {
+                d_m1 = dedup_advance_jump.execute(s);
             } else {
-                d = dedup_advance.execute(s);
+                d_m1 = dedup_advance.execute(s);
             }
 
             bit<2> verdict = DEDUP_NEW;
             bool ahead = false;
             bool mark = false;
+            /* Nested so that each gateway reads few bytes (a Tofino gateway
+             * reads at most 4 bytes + 12 bits of PHV, and compares for order
+             * only those 12 bits): with H12 = d_m1[31:12], L12 = d_m1[11:0],
+             *   d_m1 < SPAN      <=>  H12 == 0 && L12 < SPAN
+             *   d_m1 >= ~SPAN    <=>  H12 == 0xFFFFF && L12 >= ~SPAN & 0xFFF
+             *   d_m1 <= ~WINDOW  (then)  <=>  L12 <= ~WINDOW & 0xFFF */
             if (meta.arch.dedup_was_open == 0) {
                 ahead = true;                        /* empty: new, no gap */
                 mark = true;
-            } else if (d == 0) {
-                verdict = DEDUP_DUPLICATE;
-            } else if (d - 1 < P4CAST_DEDUP_SPAN) {
-                ahead = true;
-                mark = true;
-                meta.arch.dedup_gap_inc = d - 1;
-            } else if (0 - d <= P4CAST_DEDUP_SPAN) {
-                if (0 - d >= P4CAST_DEDUP_WINDOW) {
-                    verdict = DEDUP_TOO_OLD;
-                } else {
-                    mark = true;
-                }
-            } else if (may_jump) {
-                ahead = true;                        /* resync: new, no gap */
-                mark = true;
             } else {
-                verdict = DEDUP_OUT_OF_WINDOW;
+                if (d_m1 == 0xFFFFFFFF) {
+                    verdict = DEDUP_DUPLICATE;
+                } else if (d_m1[31:12] == 0 && d_m1[11:0] < P4CAST_DEDUP_SPAN) {
+                    ahead = true;
+                    mark = true;
+                    meta.arch.dedup_gap_inc = d_m1;
+                } else if (d_m1[31:12] == 0xFFFFF
+                           && d_m1[11:0] >= (~(bit<12>)P4CAST_DEDUP_SPAN)) {
+                    if (d_m1[11:0] <= (~(bit<12>)P4CAST_DEDUP_WINDOW)) {
+                        verdict = DEDUP_TOO_OLD;
+                    } else {
+                        mark = true;
+                    }
+                } else if (run_long) {
+                    ahead = true;                    /* resync: new, no gap */
+                    mark = true;
+                } else {
+                    verdict = DEDUP_OUT_OF_WINDOW;
+                }
             }
 
             if (mark) {
@@ -237,7 +273,9 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 P4CAST_COUNT(dedup_out_of_window_counter, s);
             }
             meta.dedup.verdict = verdict;
-            meta.dedup.accept = verdict == DEDUP_NEW;
+            if (verdict == DEDUP_NEW) {
+                meta.dedup.accept = true;
+            }
         }
     }
 }

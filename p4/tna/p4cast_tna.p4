@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * p4cast: the TNA (Tofino 1) main. Includes only; the shared logic is in
- * p4/include and p4/controls, the TNA specifics in p4/tna/arch.p4 and the
- * TNA versions of the two stateful features (p4/tna/overlay_dedup.p4,
- * p4/tna/heartbeat.p4), which are included first so that their include
- * guards keep p4/controls/ingress.p4 from pulling in the v1model versions.
+ * p4cast: the TNA main (Tofino 1 with tna, Tofino 2 with t2na). Includes
+ * only; the shared logic is in p4/include and p4/controls, the TNA
+ * specifics in p4/tna/arch.p4 and the TNA versions of three features
+ * (p4/tna/validate.p4, p4/tna/overlay_dedup.p4, p4/tna/heartbeat.p4),
+ * which are included first so that their include guards keep
+ * p4/controls/ingress.p4 from pulling in the v1model versions. A few shared
+ * controls have `#ifdef P4CAST_TARGET_TNA` blocks where Tofino needs the
+ * same step written differently (docs/tofino.md lists them).
  *
  *   p4test --std p4-16 -D__TARGET_TOFINO__=1 -I <tofino p4include> p4/tna/p4cast_tna.p4
  *   (make -C p4 tna TOFINO_INCLUDE=<dir>; docs/tofino.md)
+ *   bf-p4c --target tofino --arch tna p4/tna/p4cast_tna.p4   (make -C p4 tofino)
  */
 #include "arch.p4"
 
@@ -18,6 +22,7 @@
 #include "../include/parser.p4"
 #include "../include/checksums.p4"
 #include "../include/deparser.p4"
+#include "validate.p4"
 #include "overlay_dedup.p4"
 #include "heartbeat.p4"
 #include "../controls/ingress.p4"

@@ -80,15 +80,20 @@ control HeartbeatPktgen(inout headers_t hdr,
                     && meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
                 set_drop(meta.fwd, DROP_MALFORMED);
             }
+            /* Two actions: one that addresses the register and the counter
+             * from the PHV (through the hash unit), one with the constants
+             * (a table without a key cannot have both). */
+            if (!meta.fwd.drop) {
+                hdr.heartbeat.seq = hb_tx_seq_next.execute(meta.heartbeat.peer_index);
+                P4CAST_COUNT(hb_request_counter, meta.heartbeat.peer_index);
+            }
             if (!meta.fwd.drop) {
                 hdr.heartbeat.version = HB_VERSION;
                 hdr.heartbeat.msg_type = HB_TYPE_REQUEST;
-                hdr.heartbeat.seq = hb_tx_seq_next.execute(meta.heartbeat.peer_index);
                 hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
                 hdr.heartbeat.reflect_ts = 0;
                 hdr.ipv4.ttl = 64;
                 hdr.udp.checksum = 0;
-                P4CAST_COUNT(hb_request_counter, meta.heartbeat.peer_index);
                 meta.fwd.done = true;
             }
         } else {

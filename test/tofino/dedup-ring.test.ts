@@ -41,16 +41,19 @@ class TnaRing {
     // stage 2: dedup_track_count
     if (step === 1) this.runCount = (this.runCount + 1) >>> 0;
     else if (step === 2) this.runCount = 1;
-    const mayJump = wasOpen === 0 || this.runCount >= DEDUP_RESYNC;
-    // stage 3: dedup_advance or dedup_advance_jump (d from the old H)
-    const d = (q - this.highest) >>> 0;
-    if (mayJump) {
-      if (wasOpen === 0) this.highest = q;
-      else if (((this.highest - q) >>> 0) > DEDUP_SPAN) this.highest = q;
+    const runLong = this.runCount >>> 8 !== 0 || (this.runCount & 0xff) >= DEDUP_RESYNC;
+    // stage 3: dedup_advance_open, dedup_advance_jump or dedup_advance; each
+    // returns d - 1 (d = q - H, old H)
+    const dM1 = (seqM1 - this.highest) >>> 0;
+    if (wasOpen === 0) this.highest = q;
+    else if (runLong) {
+      if (((this.highest - q) >>> 0) > DEDUP_SPAN) this.highest = q;
     } else if (((seqM1 - this.highest) >>> 0) < DEDUP_SPAN) {
       this.highest = q;
     }
-    // stage 4: match-action verdict
+    // stage 4: the verdict gateways, on the high 20 and low 12 bits of d - 1
+    const h12 = dM1 >>> 12;
+    const l12 = dM1 & 0xfff;
     let verdict: DedupVerdict = "new";
     let ahead = false;
     let mark = false;
@@ -58,15 +61,15 @@ class TnaRing {
     if (wasOpen === 0) {
       ahead = true;
       mark = true;
-    } else if (d === 0) verdict = "duplicate";
-    else if (((d - 1) >>> 0) < DEDUP_SPAN) {
+    } else if (dM1 === 0xffffffff) verdict = "duplicate";
+    else if (h12 === 0 && l12 < DEDUP_SPAN) {
       ahead = true;
       mark = true;
-      gapInc = d - 1;
-    } else if (((0 - d) >>> 0) <= DEDUP_SPAN) {
-      if (((0 - d) >>> 0) >= WINDOW) verdict = "too-old";
+      gapInc = dM1;
+    } else if (h12 === 0xfffff && l12 >= (~DEDUP_SPAN & 0xfff)) {
+      if (l12 <= (~WINDOW & 0xfff)) verdict = "too-old";
       else mark = true;
-    } else if (mayJump) {
+    } else if (runLong) {
       ahead = true;
       mark = true;
     } else verdict = "out-of-window";

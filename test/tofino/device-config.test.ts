@@ -4,7 +4,7 @@
  * BfPipelineConfigToPiConfig) and of Stratum's BfPipelineConfig protobuf,
  * round trips, and the Tofino target's pipeline / pktgen helpers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -95,18 +95,24 @@ describe("BfPipelineConfig protobuf (stratum bf.proto)", () => {
   });
 });
 
-describe("TofinoTarget", () => {
+describe("TofinoTarget, with the committed bf-p4c outputs (p4/build/tofino)", () => {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-tofino-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // The assembler does not produce tofino.bin / context.json for this program
+  // yet (docs/tofino.md, "Result"): small blobs stand in for those two only.
   writeFileSync(join(dir, "tofino.bin"), Uint8Array.from([1, 2, 3]));
   writeFileSync(join(dir, "context.json"), '{"program_name":"p4cast_tna"}');
-  writeFileSync(join(dir, "bfrt.json"), "{}");
-  // bf-p4c's P4Info is not available here; the BMv2 P4Info stands in.
-  const p4info = join(defaultBuildDir, "p4cast.p4info.txtpb");
+  const tofinoBuild = join(defaultBuildDir, "tofino");
+  const p4info = join(tofinoBuild, "p4cast_tna.p4info.txtpb");
+  const bfrtJson = join(tofinoBuild, "bfrt.json");
 
-  it("pipeline(): P4Info + the PI-packed blobs + a cookie over both", async () => {
+  it("pipeline(): bf-p4c's P4Info + the PI-packed blobs + a cookie over both", async () => {
     const t = new TofinoTarget({ p4info, tofinoBin: join(dir, "tofino.bin"), contextJson: join(dir, "context.json") });
     const p = await t.pipeline();
+    // The real TNA P4Info: the pktgen table is there, the v1model history register is not.
+    expect(p.p4info.tables.map((x) => x.preamble?.name)).toContain("pktgen.hb_pktgen_peer_exact");
+    expect(p.p4info.registers.map((x) => x.preamble?.name)).toContain("ingress.dedup.dedup_slots");
+    expect(p.p4info.registers.map((x) => x.preamble?.name)).not.toContain("ingress.dedup.dedup_history");
     const blobs = unpackTofinoDeviceConfig(p.deviceConfig);
     expect(blobs.programName).toBe("p4cast_tna");
     expect([...blobs.tofinoBin]).toEqual([1, 2, 3]);
@@ -116,10 +122,13 @@ describe("TofinoTarget", () => {
     expect(t.cpuPort).toBe(192);
   });
 
-  it("pipeline() in Stratum-bfrt's BfPipelineConfig format", async () => {
-    const t = new TofinoTarget({ p4info, tofinoBin: join(dir, "tofino.bin"), contextJson: join(dir, "context.json"), format: "bf-pipeline-config", bfrtJson: join(dir, "bfrt.json"), pipeScope: [0, 1, 2, 3] });
+  it("pipeline() in Stratum-bfrt's BfPipelineConfig format carries bf-p4c's bfrt.json byte for byte", async () => {
+    const t = new TofinoTarget({ p4info, tofinoBin: join(dir, "tofino.bin"), contextJson: join(dir, "context.json"), format: "bf-pipeline-config", bfrtJson, pipeScope: [0, 1, 2, 3] });
     const c = decodeBfPipelineConfig((await t.pipeline()).deviceConfig);
     expect(c.p4Name).toBe("p4cast_tna");
+    expect(hex(c.bfruntimeInfo)).toBe(hex(new Uint8Array(readFileSync(bfrtJson))));
+    const bfrt = JSON.parse(new TextDecoder().decode(c.bfruntimeInfo)) as { tables: { name: string }[] };
+    expect(bfrt.tables.map((x) => x.name)).toContain("pipe.ingress.dedup.lasthop_session_exact");
     expect(c.profiles[0]).toMatchObject({ profileName: "pipe", pipeScope: [0, 1, 2, 3] });
     expect([...c.profiles[0]!.binary]).toEqual([1, 2, 3]);
   });
