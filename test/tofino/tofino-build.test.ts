@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseP4Info } from "../../src/client/p4info/load.js";
+import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
 import { describeWith } from "../support/skips.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
