@@ -206,7 +206,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
     bar.stop();
     await lab.stop();
   }
-  const out: BurstResults = { experiment: "burst", environment: environment(opts), traffic: { frameBytes: FRAME_BYTES, burstFrames, periodMs, seconds }, settings: results, timeline };
+  const out: BurstResults = { experiment: "burst", environment: environment("burst", opts), traffic: { frameBytes: FRAME_BYTES, burstFrames, periodMs, seconds }, settings: results, timeline };
   const csv: Row[] = results.map((r) => ({
     setting: r.setting,
     cir: r.cir,

@@ -250,7 +250,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     }
     const out: FailureResults = {
       experiment: "failure",
-      environment: environment(opts),
+      environment: environment("failure", opts),
       settings: { rateMs, packets, cutAtSeq, cutLink, heartbeat: t.heartbeat },
       detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
       clients: results,

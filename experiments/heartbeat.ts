@@ -184,7 +184,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   }
   const out: HeartbeatResults = {
     experiment: "heartbeat",
-    environment: environment(opts),
+    environment: environment("heartbeat", opts),
     settings: { costIntervalMs, costSeconds, peers, intervals, thresholds, reps },
     cost,
     detection,

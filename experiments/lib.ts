@@ -5,7 +5,9 @@
  * controller, a progress bar, the summary table, and the result
  * files (results.json, results.csv, plot.svg rendered headless by Vega-Lite).
  */
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -226,9 +228,33 @@ export async function writeResults(opts: ExperimentOptions, experiment: string, 
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** The environment a result was measured in (kept in results.json). */
-export function environment(opts: ExperimentOptions): Row {
-  return { target: opts.target, network: opts.mininet ? "mininet" : opts.target === "embedded" ? "in-process" : "veth", short: opts.short, node: process.version, date: new Date().toISOString() };
+/** The command that reproduces a run of `experiment` with these options (from the repository root). */
+export function experimentCommand(experiment: string, opts: ExperimentOptions): string {
+  return ["npx tsx", `experiments/${experiment}.ts`, "--target", opts.target, ...(opts.mininet ? ["--mininet"] : []), ...(opts.short ? ["--short"] : [])].join(" ");
+}
+
+/** The checked-out commit (with "-dirty" when the tree has changes), or "unknown" outside a git checkout. */
+function sourceCommit(): string {
+  const run = (args: string[]) => spawnSync("git", ["-C", REPO, ...args], { encoding: "utf8" });
+  const head = run(["rev-parse", "--short=12", "HEAD"]);
+  if (head.status !== 0) return "unknown";
+  const dirty = run(["status", "--porcelain", "--untracked-files=no"]).stdout.trim() !== "";
+  return head.stdout.trim() + (dirty ? "-dirty" : "");
+}
+
+/** The environment a result was measured in, and how to measure it again (kept in results.json). */
+export function environment(experiment: string, opts: ExperimentOptions): Row {
+  return {
+    command: experimentCommand(experiment, opts),
+    commit: sourceCommit(),
+    date: new Date().toISOString(),
+    target: opts.target,
+    network: opts.mininet ? "mininet" : opts.target === "embedded" ? "in-process" : "veth",
+    short: opts.short,
+    node: process.version,
+    cores: availableParallelism(),
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100).join(" "),
+  };
 }
 
 /** What a host's UDP sockets received on one port: sequence numbers (first 4 bytes, big-endian) and arrival times (ms, this process's performance clock). */

@@ -293,7 +293,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
     unicast.length === (mn ? 9 : 7) &&
     unicast.every((r) => r.received && r.checksumsOk && r.contentOk) &&
     stacks.every((x) => x.answered === x.sent);
-  const out: TranslationResults = { experiment: "translation", environment: environment(opts), unicast, stacks, multicast, socketReceived, allRepliesCorrect };
+  const out: TranslationResults = { experiment: "translation", environment: environment("translation", opts), unicast, stacks, multicast, socketReceived, allRepliesCorrect };
   const csv: Row[] = [
     ...unicast.map((u) => ({ part: "unicast", ...u }) as unknown as Row),
     ...multicast.map((m) => ({ part: "multicast", ...m }) as unknown as Row),
