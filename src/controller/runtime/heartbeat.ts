@@ -27,7 +27,7 @@ import { HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
 import { portMac } from "../topology/addressing.js";
 import type { NetworkGraph } from "../topology/graph.js";
 import type { HeartbeatSpec } from "../topology/schema.js";
-import type { HeartbeatPeer } from "../plan/network-plan.js";
+import type { HeartbeatPeer } from "../plan/heartbeat.js";
 
 export const HB_COUNTER = "ingress.heartbeat.hb_peer_counter";
 const PACKET_IN_HEARTBEAT = 3n;

@@ -1,0 +1,40 @@
+/**
+ * Heartbeat peers (p4/controls/heartbeat.p4; the monitor is
+ * runtime/heartbeat.ts). Each link is watched from both ends: each end
+ * sends requests that the other reflects and counts the responses. Watched
+ * from one end only, a link whose watcher dies would never be declared down
+ * (nobody would be sending on it), so the trees through the dead switch
+ * would never be repaired; from both ends, the surviving neighbours see it.
+ */
+import { parseIPv4 } from "../../p4runtime/codec/values.js";
+import { T } from "./intent.js";
+import { add, type PlanContext } from "./context.js";
+
+export interface HeartbeatPeer {
+  readonly link: number;
+  readonly port: number;
+  readonly peer: string;
+  readonly peerAddress: bigint;
+  readonly index: number;
+}
+
+/** Per switch, its peers (one index per peer address) and their entries; slow mode punts responses. */
+export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[]> {
+  const { topo, graph: g } = ctx;
+  const peers = new Map<string, HeartbeatPeer[]>();
+  for (const s of topo.switches) {
+    const list: HeartbeatPeer[] = [];
+    const seen = new Set<string>();
+    for (const a of g.allAdjacencies(s.name)) {
+      const peer = ctx.sw(a.to);
+      if (seen.has(peer.name)) continue; // one index per peer address
+      seen.add(peer.name);
+      list.push({ link: a.link, port: a.port, peer: peer.name, peerAddress: parseIPv4(peer.loopback.ipv4), index: list.length });
+    }
+    peers.set(s.name, list);
+    const it = ctx.intent(s.name);
+    for (const p of list) add(it, `links[${p.link}]`, { table: T.hbPeer, match: { peer_addr: p.peerAddress }, action: { name: "set_peer", params: { peer_index: p.index } } });
+    if (topo.heartbeat.mode === "slow") add(it, "heartbeat.mode", { table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
+  }
+  return peers;
+}
