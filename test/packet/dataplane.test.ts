@@ -30,9 +30,6 @@ import { startTarget, targets, type TestTarget } from "../support/targets.js";
 import { startVethBmv2, vethAvailable, type RawHostPort } from "./support/bmv2-veth.js";
 import {
   CPU_PORT,
-  DEDUP_RESYNC,
-  DEDUP_SPAN,
-  DedupWindow,
   HeartbeatType,
   IpProtocol,
   PuntReason,
@@ -50,6 +47,7 @@ import {
   ipv6ToBigInt,
 } from "../../src/packet/index.js";
 import type { DecodedFrame, FrameSpec, PacketSpec } from "../../src/packet/index.js";
+import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow } from "../features/support/overlay-dedup-model.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const p4info = parseP4Info(readFileSync(join(root, "p4/build/p4cast.p4info.txtpb"), "utf8"), "text", "p4cast.p4info.txtpb");

