@@ -123,8 +123,6 @@ export {
   inIpv6Prefix,
   mapMulticastSourceGroup,
 } from "./rfc6052.js";
-export type { DedupVerdict, DedupState, DedupCounters } from "./dedup-window.js";
-export { DEDUP_WINDOW_BITS, DEDUP_SPAN, DEDUP_RESYNC, seqDiff, seqAfter, dedupRun, dedupStep, DedupWindow } from "./dedup-window.js";
 export type {
   L4Spec,
   IpSpec,

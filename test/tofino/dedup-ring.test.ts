@@ -1,15 +1,16 @@
 /**
  * The TNA dedup window (p4/tna/overlay_dedup.p4: dedup_valid, dedup_highest,
  * a ring of 64 sequence tags per session, dedup_gap) modelled RegisterAction
- * by RegisterAction, against the v1model reference (src/packet/dedup-window.ts):
- * the same verdicts and gap on random streams with duplicates, reordering,
- * losses, jumps within and beyond the span (resync runs) and the 2^32
- * boundary, except the documented corners: q = 2^32 - 1 arriving behind into
- * a never-written slot, and a tag left from before a jump (the ring is never
- * cleared) that matches again when the window comes back to it.
+ * by RegisterAction, against the v1model reference
+ * (test/features/support/overlay-dedup-model.ts): the same verdicts and gap
+ * on random streams with duplicates, reordering, losses, jumps within and
+ * beyond the span (resync runs) and the 2^32 boundary, except the
+ * documented corners: q = 2^32 - 1 arriving behind into a never-written
+ * slot, and a tag left from before a jump (the ring is never cleared) that
+ * matches again when the window comes back to it.
  */
 import { describe, expect, it } from "vitest";
-import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow, type DedupVerdict } from "../../src/packet/dedup-window.js";
+import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow, type DedupVerdict } from "../features/support/overlay-dedup-model.js";
 
 const WINDOW = 64;
 

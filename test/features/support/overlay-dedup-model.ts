@@ -53,7 +53,9 @@ export interface DedupCounters {
 /** The run of agreeing sequence numbers after q: goes on, unchanged (a copy of its recent past) or restarts. */
 export function dedupRun(runLast: number, runCount: number, q: number): { runLast: number; runCount: number } {
   const seq = q >>> 0;
-  if (seqDiff(seq, runLast) - 1 < DEDUP_WINDOW_BITS && seqDiff(seq, runLast) !== 0) return { runLast: seq, runCount: (runCount + 1) >>> 0 };
+  if (seqDiff(seq, runLast) - 1 < DEDUP_WINDOW_BITS && seqDiff(seq, runLast) !== 0) {
+    return { runLast: seq, runCount: (runCount + 1) >>> 0 };
+  }
   if (seqDiff(runLast, seq) < DEDUP_WINDOW_BITS) return { runLast, runCount };
   return { runLast: seq, runCount: 1 };
 }
