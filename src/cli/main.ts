@@ -5,48 +5,13 @@
  * from output.ts: 0 ok, 1 failed, 2 bad usage or input, 3 target unreachable.
  * No stack traces unless P4CAST_DEBUG is set.
  */
-import { Command, CommanderError } from "commander";
-import { registerSwitch } from "./commands/switch.js";
-import { registerDemo } from "./commands/demo.js";
-import { registerDeploy } from "./commands/deploy.js";
-import { registerStatus } from "./commands/status.js";
-import { registerWatch } from "./commands/watch.js";
-import { registerTopology } from "./commands/topology.js";
-import { registerTable } from "./commands/table.js";
-import { registerClone, registerMcast } from "./commands/mcast.js";
-import { registerCounter } from "./commands/counter.js";
-import { registerMeter } from "./commands/meter.js";
-import { registerRegister } from "./commands/register.js";
-import { registerPacket } from "./commands/packet.js";
-import { registerRuntime } from "./commands/runtime.js";
-import { registerCodegen } from "./commands/codegen.js";
-import { registerNet } from "./commands/net.js";
+import { CommanderError } from "commander";
 import { CliError, EXIT } from "./output.js";
+import { buildProgram } from "./program.js";
 import { isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../p4runtime/errors.js";
 import { isPlanError } from "../controller/plan/plan-error.js";
 
-const program = new Command();
-program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
-// Before the subcommands are added, so that they inherit it: a usage error
-// (missing argument or option, unknown option or command) then reaches the
-// catch below and exits 2 instead of commander's own exit 1.
-program.exitOverride();
-registerSwitch(program);
-registerDemo(program);
-registerDeploy(program);
-registerStatus(program);
-registerWatch(program);
-registerTopology(program);
-registerTable(program);
-registerMcast(program);
-registerClone(program);
-registerCounter(program);
-registerMeter(program);
-registerRegister(program);
-registerPacket(program);
-registerRuntime(program);
-registerCodegen(program);
-registerNet(program);
+const program = buildProgram();
 
 try {
   await program.parseAsync(process.argv);

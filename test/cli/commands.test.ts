@@ -14,6 +14,8 @@ import { PcapWriter, readPcap } from "../../src/switch/ports/pcap.js";
 import { fixture } from "../support/fixtures.js";
 import { ipv4Udp } from "../support/frames.js";
 import { startTarget, type TestTarget } from "../support/targets.js";
+import type { Command } from "commander";
+import { buildProgram } from "../../src/cli/program.js";
 import { at, p4cast, repoRoot } from "./cli.js";
 
 const prog = fixture("runtime_test");
@@ -406,13 +408,25 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
   });
 
   it("every command has --help", async () => {
-    const cmds = [["table", "add"], ["table", "dump"], ["mcast", "set"], ["clone", "dump"], ["counter", "read"], ["meter", "set"], ["register", "write"], ["packet", "send"], ["packet", "capture"], ["runtime"], ["codegen"]];
-    const results = await sequential(cmds.map((c) => [...c, "--help"]));
-    results.forEach((r, i) => {
-      expect(r.code, cmds[i]!.join(" ")).toBe(0);
-      expect(r.stdout).toMatch(/Usage: p4cast/);
-    });
+    // Every command and subcommand of the command tree, rendered in-process (commander's own help);
+    // one real process below checks that `--help` reaches it and prints the examples.
+    const all: Command[] = [];
+    const walk = (c: Command): void => {
+      for (const sub of c.commands) {
+        all.push(sub);
+        walk(sub);
+      }
+    };
+    walk(buildProgram());
+    const names = (c: Command): string => (c.parent && c.parent.name() !== "p4cast" ? `${names(c.parent)} ${c.name()}` : c.name());
+    expect(all.map(names)).toEqual(expect.arrayContaining(["table add", "table dump", "mcast set", "clone dump", "counter read", "meter set", "register write", "packet send", "packet capture", "runtime", "codegen"]));
+    for (const c of all) {
+      expect(c.helpInformation(), names(c)).toMatch(new RegExp(`^Usage: p4cast ${names(c)}`));
+      expect(c.description(), `${names(c)} has a description`).not.toBe("");
+    }
     const table = await p4cast(["table", "--help"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/Usage: p4cast table/);
     expect(table.stdout).toMatch(/Examples:/);
   });
 });
