@@ -1,5 +1,5 @@
 /**
- * The one-switch CLI commands end to end: `node --import tsx src/cli/main.ts`
+ * The one-switch CLI commands end to end: the p4cast command (test/cli/cli.ts)
  * as a child process against an embedded switch running in this process
  * with the runtime_test program; stdout (--output json) and exit codes,
  * bad input included.

@@ -17,7 +17,7 @@ import { LiveServer } from "../../src/controller/live/server.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { publishRunState } from "../../src/cli/run-state.js";
-import { p4cast, repoRoot } from "../cli/cli.js";
+import { cliEntry, p4cast, repoRoot } from "../cli/cli.js";
 import { topologyWithFreePorts, type TopologyCopy } from "../support/free-topology.js";
 import { until } from "./support.js";
 
@@ -122,7 +122,7 @@ describe("deploy --embedded --http serves the view while it runs", { timeout: 18
     const { spawn } = await import("node:child_process");
     const topo = await topologyWithFreePorts(join(repoRoot, "examples", "mesh8.yaml"));
     const runDir = mkdtempSync(join(tmpdir(), "p4cast-live-run-"));
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), "deploy", "-t", topo.path, "--embedded", "--http", "127.0.0.1:0"], {
+    const child = spawn(process.execPath, [...cliEntry, "deploy", "-t", topo.path, "--embedded", "--http", "127.0.0.1:0"], {
       cwd: repoRoot,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, NODE_NO_WARNINGS: "1", P4CAST_RUN_DIR: runDir },
@@ -143,7 +143,7 @@ describe("deploy --embedded --http serves the view while it runs", { timeout: 18
       const metrics = await (await fetch(new URL("metrics", url))).text();
       expect(metrics).toMatch(/^p4cast_switch_reachable\{switch="s1"\} 1$/m);
       const found = await new Promise<{ code: number | null; out: string }>((resolve) => {
-        const s = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src", "cli", "main.ts"), "status", "-t", topo.path, "--output", "json"], {
+        const s = spawn(process.execPath, [...cliEntry, "status", "-t", topo.path, "--output", "json"], {
           cwd: repoRoot,
           stdio: ["ignore", "pipe", "ignore"],
           env: { ...process.env, NODE_NO_WARNINGS: "1", P4CAST_RUN_DIR: runDir },
