@@ -148,6 +148,9 @@ export class PhvLayout {
       const memberNames = unionTypes.get(u.union_type);
       if (!memberNames) throw malformed(`header union ${name}: unknown union type ${u.union_type}`);
       const headers = u.header_ids.map((id) => hdrOfId(id, `union ${name}`).idx);
+      if (headers.length !== memberNames.length) {
+        throw malformed(`header union ${name}: ${headers.length} headers for ${memberNames.length} members`);
+      }
       const info: UnionInfo = { idx: this.unions.length, name, memberNames, headers };
       for (const h of headers) this.headers[h]!.union = info.idx;
       this.unions.push(info);
