@@ -52,6 +52,25 @@ describe("load-time validation", () => {
     expect(() => loadEngine(null)).toThrow(EngineError);
     expect(() => loadEngine({ __meta__: { version: [2, 0] }, headers: 3 })).toThrow(/header_types must be an array|headers/);
   });
+  it("reports the shape errors it finds as malformed JSON, naming the place", () => {
+    reject((j) => (j.pipelines[0] = null), /malformed BMv2 JSON: a pipeline must be an object/);
+    reject((j) => (j.actions[2].primitives[1].parameters[0].value = null), /action MyIngress.ipv4_forward: bad field reference null/);
+    reject((j) => (j.actions[2].primitives[3].parameters[1].value.value.left = 7), /action MyIngress.ipv4_forward: bad operand 7/);
+    reject((j) => (j.parsers[0].parse_states[0].parser_ops[0].parameters = []), /parser state start: extract expects 1 parameter/);
+    reject((j) => (j.parsers[0].parse_states[0].transitions[0].mask = 255), /expected hexstr, got 255/);
+    reject((j) => (j.pipelines[0].tables[0].default_entry.action_id = "1"), /default action id of table MyIngress.ipv4_lpm must be an integer/);
+    reject((j) => (j.pipelines[0].tables[0].next_tables = "node_2"), /next_tables of table MyIngress.ipv4_lpm must be an object/);
+    reject((j) => (j.headers[2].id = null), /id of header ethernet must be an integer/);
+    reject((j) => (j.checksums[0].target = ["ipv4"]), /checksum cksum: bad field reference \["ipv4"\]/);
+    reject((j) => (j.calculations[0].input[0] = { type: "hexstr", value: "0x1" }), /calculation calc: hexstr input without bitwidth/);
+  });
+  it("accepts what p4c writes: empty log_msg vectors as {}, direct counters without a size, old-style default transitions", () => {
+    const j = basicProgram();
+    j.actions[0].primitives.push(prim("log_msg", { type: "string", value: "hello" }, { type: "parameters_vector", value: {} }));
+    j.counter_arrays = [{ name: "dc", id: 0, is_direct: true, binding: "MyIngress.ipv4_lpm" }];
+    j.parsers[0].parse_states[1].transitions = [{ value: "default", mask: null, next_state: null }];
+    expect(() => loadEngine(j)).not.toThrow();
+  });
 });
 
 function selectorProgram(): J {

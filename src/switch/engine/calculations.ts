@@ -6,19 +6,20 @@
  */
 import { NUM_FIELD_MAX, parseHex } from "./bits.js";
 import type { Gen } from "./codegen.js";
-import { malformed, unsupported } from "./errors.js";
+import { unsupported } from "./errors.js";
 import { compile, type ExprCtx } from "./expressions.js";
 import { writeFieldCode } from "./headers.js";
 import { hashAlgo } from "./hashes.js";
-import type { FieldRef, Json, PhvLayout } from "./phv.js";
+import type { CalculationInput, FieldName } from "./bmv2-json.js";
+import type { FieldRef, PhvLayout } from "./phv.js";
 
 /** Generates `function CALC<i>()` into `calcs`; returns i. */
 export function compileCalculation(
   L: PhvLayout,
   gen: Gen,
-  fieldRef: (v: Json, where: string) => FieldRef,
+  fieldRef: (v: FieldName) => FieldRef,
   algo: string,
-  inputs: Json[],
+  inputs: readonly CalculationInput[],
   where: string,
   calcs: string[],
   numeric: boolean[],
@@ -51,7 +52,7 @@ export function compileCalculation(
   for (const inp of inputs) {
     switch (inp.type) {
       case "field": {
-        const r = fieldRef(inp.value, where);
+        const r = fieldRef(inp.value);
         const f = r.field;
         const valid = r.header.metadata ? "true" : `V[${r.header.idx}] === 1`;
         const slot = f.wide ? `B[${r.header.bBase + f.local}]` : `N[${r.header.nBase + f.local}]`;
@@ -68,8 +69,7 @@ export function compileCalculation(
         break;
       }
       case "hexstr": {
-        const w = Number(inp.bitwidth);
-        if (!Number.isInteger(w) || w <= 0) throw malformed(`${where}: hexstr input without bitwidth`);
+        const w = inp.bitwidth;
         const v = BigInt.asUintN(w, parseHex(inp.value));
         lines.push(`writeBitsBig(buf, bits, ${w}, ${v.toString()}n); bits += ${w};`);
         if (w <= NUM_FIELD_MAX) fastField(maxBits, w, false, v.toString(), false);
@@ -90,15 +90,12 @@ export function compileCalculation(
       case "expression": {
         // not in the spec, but harmless: a data expression with an explicit bitwidth
         const c = compile(ctx, inp);
-        const w = Number(inp.bitwidth);
-        if (!Number.isInteger(w) || w <= 0) throw unsupported(`${where}: expression input without bitwidth`);
+        const w = inp.bitwidth;
         lines.push(`writeBitsBig(buf, bits, ${w}, BigInt.asUintN(${w}, ${c.k === "n" ? `BigInt(${c.code})` : c.code})); bits += ${w};`);
         maxBits += w;
         fast = false;
         break;
       }
-      default:
-        throw unsupported(`calculation input of type '${String(inp.type)}' in ${where}`);
     }
   }
   if (fast && maxBits % 8 === 0) {

@@ -10,7 +10,8 @@
 import { NUM_FIELD_MAX, SAFE_BITS, bitLength, parseHex } from "./bits.js";
 import type { Gen } from "./codegen.js";
 import { malformed, unsupported } from "./errors.js";
-import type { FieldInfo, HeaderInfo, HeaderTypeInfo, Json, PhvLayout } from "./phv.js";
+import type { Expression, TypeValue } from "./bmv2-json.js";
+import type { FieldInfo, HeaderInfo, HeaderTypeInfo, PhvLayout } from "./phv.js";
 
 export type Kind = "n" | "b" | "bool" | "hdr" | "stack" | "union" | "ustack";
 
@@ -112,14 +113,13 @@ function headerCE(h: HeaderInfo): CE {
   return { code: String(h.idx), k: "hdr", bits: 0, neg: false, stat: h.idx, htype: h.type };
 }
 
-/** Compiles a type/value object or expression into a CE. */
-export function compile(ctx: ExprCtx, j: Json): CE {
-  if (j === null || typeof j !== "object") throw malformed(`${ctx.where}: bad operand ${JSON.stringify(j)}`);
+/** Compiles a type/value object (checked by readTypeValue()) into a CE. */
+export function compile(ctx: ExprCtx, j: TypeValue): CE {
   const L = ctx.layout;
   switch (j.type) {
     case "expression": {
       const v = j.value;
-      if (v && typeof v === "object" && "op" in v) return compileOp(ctx, v);
+      if ("op" in v) return compileOp(ctx, v);
       return compile(ctx, v);
     }
     case "hexstr":
@@ -127,8 +127,8 @@ export function compile(ctx: ExprCtx, j: Json): CE {
     case "bool":
       return bool(j.value ? "true" : "false");
     case "field": {
-      const [hname, fname] = j.value as [unknown, string];
-      if (hname !== null && typeof hname === "object") {
+      const [hname, fname] = j.value;
+      if (typeof hname !== "string") {
         // [<header expression>, field]: a header chosen at run time
         const h = compile(ctx, hname);
         if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: field of a non-header expression`);
@@ -141,20 +141,20 @@ export function compile(ctx: ExprCtx, j: Json): CE {
         const h = L.header(hname);
         return num(`V[${h.idx}]`, 1);
       }
-      const aliased = L.headerByName.has(String(hname)) ? undefined : L.findField(`${String(hname)}.${fname}`);
+      const aliased = L.headerByName.has(hname) ? undefined : L.findField(`${hname}.${fname}`);
       const ref = aliased ?? L.field(hname, fname);
       return fieldRead(ctx, headerCE(ref.header), ref.field).read;
     }
     case "local":
     case "runtime_data": {
-      const i = Number(j.value);
+      const i = j.value;
       const w = ctx.params?.[i];
       if (w === undefined) throw malformed(`${ctx.where}: runtime data index ${i} out of range`);
       return w <= NUM_FIELD_MAX ? num(`P[${i}]`, w) : big(`P[${i}]`, w);
     }
     case "header":
       // p4c sometimes wraps a run-time header selection in a "header" object
-      if (j.value !== null && typeof j.value === "object") return compile(ctx, j.value);
+      if (typeof j.value !== "string") return compile(ctx, j.value);
       return headerCE(L.header(j.value));
     case "header_stack": {
       const s = L.stack(j.value);
@@ -169,7 +169,7 @@ export function compile(ctx: ExprCtx, j: Json): CE {
       return { code: String(u.idx), k: "ustack", bits: 0, neg: false, stat: u.idx };
     }
     case "stack_field": {
-      const [sname, fname] = j.value as [string, string];
+      const [sname, fname] = j.value;
       const s = L.stack(sname);
       const fi = s.type.byName.get(fname);
       if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${fname} of stack ${sname}`);
@@ -177,7 +177,7 @@ export function compile(ctx: ExprCtx, j: Json): CE {
       return fieldRead(ctx, { code: hc, k: "hdr", bits: 0, neg: false, htype: s.type }, s.type.fields[fi]!).read;
     }
     case "register": {
-      const [rname, idx] = j.value as [string, Json];
+      const [rname, idx] = j.value;
       const r = ctx.register(rname);
       const store = ctx.gen.ref(r.store, `reg_${rname}`);
       const ic = asNum(data(compile(ctx, idx), ctx.where));
@@ -188,12 +188,12 @@ export function compile(ctx: ExprCtx, j: Json): CE {
   }
 }
 
-function compileOp(ctx: ExprCtx, e: Json): CE {
-  const op = String(e.op);
+function compileOp(ctx: ExprCtx, e: Expression): CE {
+  const op = e.op;
   const w = ctx.where;
   const L = ctx.layout;
-  const sub = (x: Json): CE => compile(ctx, x);
-  switch (op) {
+  const sub = (x: TypeValue): CE => compile(ctx, x);
+  switch (e.op) {
     case "+":
     case "-": {
       const l = e.left == null ? constant(0n) : data(sub(e.left), w);
@@ -393,14 +393,14 @@ function compileOp(ctx: ExprCtx, e: Json): CE {
     case "access_field": {
       const h = sub(e.left);
       if (h.k !== "hdr" || !h.htype) throw malformed(`${w}: access_field on ${h.k}`);
-      const f = h.htype.fields[Number(e.right)];
-      if (!f) throw malformed(`${w}: access_field offset ${String(e.right)} out of range`);
+      const f = h.htype.fields[e.right];
+      if (!f) throw malformed(`${w}: access_field offset ${e.right} out of range`);
       return fieldRead(ctx, h, f).read;
     }
     case "access_union_header": {
       const u = sub(e.left);
       if (u.k !== "union") throw malformed(`${w}: access_union_header on ${u.k}`);
-      const k = Number(e.right);
+      const k = e.right;
       if (u.stat !== undefined) {
         const h = L.unions[u.stat]!.headers[k];
         if (h === undefined) throw malformed(`${w}: union member ${k} out of range`);
@@ -411,44 +411,42 @@ function compileOp(ctx: ExprCtx, e: Json): CE {
       const htype = anyUnion ? L.headers[anyUnion.headers[k]!]!.type : undefined;
       return { code: `UH[${u.code}][${k}]`, k: "hdr", bits: 0, neg: false, ...(htype ? { htype } : {}) };
     }
-    default:
-      throw unsupported(`expression operator '${op}' in ${w}`);
   }
 }
 
 /** Compiles an lvalue (a field, or an expression resolving to one). */
-export function compileLV(ctx: ExprCtx, j: Json): LV {
+export function compileLV(ctx: ExprCtx, j: TypeValue): LV {
   const L = ctx.layout;
-  if (j?.type === "field" && j.value?.[0] !== null && typeof j.value?.[0] === "object") {
-    const h = compile(ctx, j.value[0]);
-    if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: field of a non-header expression`);
-    const fi = h.htype.byName.get(String(j.value[1]));
-    if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${String(j.value[1])}`);
-    return fieldRead(ctx, h, h.htype.fields[fi]!);
-  }
-  if (j?.type === "field") {
-    const [hname, fname] = j.value as [string, string];
+  if (j.type === "field") {
+    const [hname, fname] = j.value;
+    if (typeof hname !== "string") {
+      const h = compile(ctx, hname);
+      if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: field of a non-header expression`);
+      const fi = h.htype.byName.get(fname);
+      if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${fname}`);
+      return fieldRead(ctx, h, h.htype.fields[fi]!);
+    }
     const aliased = L.headerByName.has(hname) ? undefined : L.findField(`${hname}.${fname}`);
     const ref = aliased ?? L.field(hname, fname);
     return fieldRead(ctx, headerCE(ref.header), ref.field);
   }
-  if (j?.type === "stack_field") {
-    const [sname, fname] = j.value as [string, string];
+  if (j.type === "stack_field") {
+    const [sname, fname] = j.value;
     const s = L.stack(sname);
     const fi = s.type.byName.get(fname);
     if (fi === undefined) throw malformed(`${ctx.where}: unknown field ${fname} of stack ${sname}`);
     return fieldRead(ctx, { code: `SL(${s.idx})`, k: "hdr", bits: 0, neg: false, htype: s.type }, s.type.fields[fi]!);
   }
-  if (j?.type === "expression") {
-    const v = j.value?.type === "expression" ? j.value.value : j.value;
-    if (v?.op === "access_field") {
+  if (j.type === "expression") {
+    const v = "type" in j.value && j.value.type === "expression" ? j.value.value : j.value;
+    if ("op" in v && v.op === "access_field") {
       const h = compile(ctx, v.left);
       if (h.k !== "hdr" || !h.htype) throw malformed(`${ctx.where}: access_field on ${h.k}`);
-      const f = h.htype.fields[Number(v.right)];
+      const f = h.htype.fields[v.right];
       if (!f) throw malformed(`${ctx.where}: access_field offset out of range`);
       return fieldRead(ctx, h, f);
     }
-    if (v?.type) return compileLV(ctx, v);
+    if ("type" in v) return compileLV(ctx, v);
   }
   throw malformed(`${ctx.where}: not an assignable field: ${JSON.stringify(j)}`);
 }

@@ -8,7 +8,8 @@ import { NUM_FIELD_MAX, maskOf, parseHex } from "./bits.js";
 import { malformed, unsupported } from "./errors.js";
 import { asBool, asNum, compile, compileLV, storeCode, type CE } from "./expressions.js";
 import { compilePrimitive, type PrimCtx } from "./primitives.js";
-import { arr, str, type HeaderInfo, type Json } from "./phv.js";
+import { arr, readError, type Bmv2Document, type Expression, type Parser, type TypeValue } from "./bmv2-json.js";
+import type { HeaderInfo } from "./phv.js";
 
 export interface ErrorCodes {
   readonly byName: Map<string, number>;
@@ -21,11 +22,11 @@ export interface ErrorCodes {
 
 const CORE_ERRORS = ["NoError", "PacketTooShort", "NoMatch", "StackOutOfBounds", "HeaderTooShort", "ParserTimeout", "ParserInvalidArgument"];
 
-export function errorCodes(json: Json): ErrorCodes {
+export function errorCodes(doc: Bmv2Document): ErrorCodes {
   const byName = new Map<string, number>();
-  for (const e of arr(json.errors ?? [], "errors")) {
-    if (!Array.isArray(e) || e.length !== 2) throw malformed("errors entry");
-    byName.set(String(e[0]), Number(e[1]));
+  for (const e of arr(doc.errors ?? [], "errors")) {
+    const [name, value] = readError(e);
+    byName.set(name, value);
   }
   // core errors the JSON does not declare get fresh values
   let next = Math.max(-1, ...byName.values()) + 1;
@@ -50,26 +51,28 @@ export interface ParserDeps {
 }
 
 /** Returns the source of `function PARSE(d, len)`; it returns bytes parsed. */
-export function compileParser(p: Json, deps: ParserDeps, fname: string): string {
+export function compileParser(p: Parser, deps: ParserDeps, fname: string): string {
   const { ctx, errors } = deps;
   const L = ctx.layout;
-  const states = arr(p.parse_states, "parse_states");
+  const states = p.parse_states;
   const index = new Map<string, number>();
-  states.forEach((s, i) => index.set(str(s.name, "parse state name"), i));
-  const stateIdx = (n: unknown): number => {
+  states.forEach((s, i) => index.set(s.name, i));
+  const stateIdx = (n: string | null | undefined): number => {
     if (n === null || n === undefined) return -1;
-    const i = index.get(String(n));
-    if (i === undefined) throw malformed(`parser ${String(p.name)}: unknown state ${String(n)}`);
+    const i = index.get(n);
+    if (i === undefined) throw malformed(`parser ${p.name}: unknown state ${n}`);
     return i;
   };
   const PTS = errors.PacketTooShort;
   const cases: string[] = [];
 
-  const extractInto = (hcode: string, h: HeaderInfo | undefined, type: HeaderInfo["type"], lenExpr: Json | undefined, where: string): string => {
+  type HeaderType = HeaderInfo["type"];
+  type LengthExpr = TypeValue | undefined;
+  const extractInto = (hcode: string, h: HeaderInfo | undefined, type: HeaderType, lenExpr: LengthExpr, where: string): string => {
     if (type.varbitIndex >= 0) {
-      const le = lenExpr ?? type.lengthExp;
+      const le: TypeValue | Expression | null = lenExpr ?? type.lengthExp;
       if (!le) throw unsupported(`extract of varbit header ${h?.name ?? type.name} without a length expression`);
-      const c = compile({ ...ctx, where }, le.type ? le : { type: "expression", value: le });
+      const c = compile({ ...ctx, where }, "type" in le ? le : { type: "expression", value: le });
       const fixed = type.fixedBits >> 3;
       return `{ const nbits = ${asNum(c)}; if (nbits % 8 !== 0) throw ${errors.ParserInvalidArgument}; const nbytes = ${fixed} + nbits / 8; if (len - off < nbytes) throw ${PTS}; if (${type.maxLengthBytes} < nbytes) throw ${errors.HeaderTooShort}; EXVL(${hcode}, d, off, nbits); SETV(${hcode}); off += nbytes; }`;
     }
@@ -80,17 +83,16 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
 
   for (let si = 0; si < states.length; si++) {
     const s = states[si]!;
-    const where = `parser state ${String(s.name)}`;
+    const where = `parser state ${s.name}`;
     const sctx: PrimCtx = { ...ctx, where };
     const body: string[] = [];
-    for (const op of arr(s.parser_ops ?? [], "parser_ops")) {
-      const ps: Json[] = arr(op.parameters ?? [], "parser op parameters");
+    for (const op of s.parser_ops) {
       switch (op.op) {
         case "extract":
         case "extract_VL": {
-          const t = ps[0];
-          const lenExpr = op.op === "extract_VL" ? ps[1] : undefined;
-          if (t.type === "regular" && t.value !== null && typeof t.value === "object") {
+          const t = op.parameters[0];
+          const lenExpr = op.op === "extract_VL" ? op.parameters[1] : undefined;
+          if (t.type === "regular" && typeof t.value !== "string") {
             // a header chosen at run time (e.g. stack[index])
             const hc = compile(sctx, t.value);
             if (hc.k !== "hdr" || !hc.htype) throw unsupported(`extract target expression of kind ${hc.k} in ${where}`);
@@ -103,8 +105,8 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
             body.push(
               `{ if (NX[${st.idx}] >= ${st.headers.length}) throw ${errors.StackOutOfBounds}; const h = SH[${st.idx}][NX[${st.idx}]]; ${extractInto("h", undefined, st.type, lenExpr, where)} NX[${st.idx}]++; }`,
             );
-          } else if (t.type === "union_stack") {
-            const [usName, member] = t.value as [string, string];
+          } else {
+            const [usName, member] = t.value;
             const us = L.unionStack(usName);
             const k = us.memberNames.indexOf(member);
             if (k < 0) throw malformed(`${where}: unknown union member ${member}`);
@@ -112,56 +114,51 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
             body.push(
               `{ if (UNX[${us.idx}] >= ${us.unions.length}) throw ${errors.StackOutOfBounds}; const h = UH[US[${us.idx}][UNX[${us.idx}]]][${k}]; ${extractInto("h", undefined, mtype, lenExpr, where)} UNX[${us.idx}]++; }`,
             );
-          } else throw unsupported(`extract target type '${String(t.type)}' in ${where}`);
+          }
           break;
         }
         case "set": {
-          if (ps.length !== 2) throw malformed(`${where}: set expects 2 parameters`);
-          const dst = compileLV(sctx, ps[0]);
-          if (ps[1].type === "lookahead") {
-            const [bo, bw] = ps[1].value as [number, number];
+          const [dstJ, src] = op.parameters;
+          const dst = compileLV(sctx, dstJ);
+          if (src.type === "lookahead") {
+            const [bo, bw] = src.value;
             const need = Math.ceil((bo + bw) / 8);
             const v: CE = bw <= NUM_FIELD_MAX ? { code: `LAN(d, off, ${bo}, ${bw})`, k: "n", bits: bw, neg: false } : { code: `LAB(d, off, ${bo}, ${bw})`, k: "b", bits: bw, neg: false };
             body.push(`if (len - off < ${need}) throw ${PTS}; ${storeCode(dst, v)}`);
           } else {
-            body.push(storeCode(dst, compile(sctx, ps[1])));
+            body.push(storeCode(dst, compile(sctx, src)));
           }
           break;
         }
         case "verify": {
-          if (ps.length !== 2) throw malformed(`${where}: verify expects 2 parameters`);
-          const cond = asBool(compile(sctx, ps[0]));
-          const err = asNum(compile(sctx, ps[1]));
+          const cond = asBool(compile(sctx, op.parameters[0]));
+          const err = asNum(compile(sctx, op.parameters[1]));
           body.push(`if (!${cond}) throw ${err};`);
           break;
         }
         case "shift": {
-          const n = Number(parseHex(ps[0].value));
+          const n = Number(parseHex(op.parameters[0].value));
           body.push(`if (len - off < ${n}) throw ${PTS}; off += ${n};`);
           break;
         }
         case "advance": {
-          const c = compile(sctx, ps[0]);
+          const c = compile(sctx, op.parameters[0]);
           body.push(`{ const nb = ${asNum(c)}; if (nb % 8 !== 0) throw ${errors.ParserInvalidArgument}; if (len - off < nb / 8) throw ${PTS}; off += nb / 8; }`);
           break;
         }
-        case "primitive": {
-          const prim = ps[0];
-          body.push(compilePrimitive(sctx, prim, false));
+        case "primitive":
+          body.push(compilePrimitive(sctx, op.parameters[0], false));
           break;
-        }
-        default:
-          throw unsupported(`parser op '${String(op.op)}' in ${where}`);
       }
     }
     // transition key
     const keyParts: { code: string; width: number }[] = [];
-    for (const k of arr(s.transition_key ?? [], "transition_key")) {
+    for (const k of s.transition_key) {
       if (k.type === "lookahead") {
-        const [bo, bw] = k.value as [number, number];
+        const [bo, bw] = k.value;
         keyParts.push({ code: bw <= NUM_FIELD_MAX ? `LAN(d, off, ${bo}, ${bw})` : `LAB(d, off, ${bo}, ${bw})`, width: bw });
       } else if (k.type === "union_stack_field") {
-        const [usName, member, fname] = k.value as [string, string, string];
+        const [usName, member, fname] = k.value;
         const us = L.unionStack(usName);
         const m = us.memberNames.indexOf(member);
         const mt = L.headers[L.unions[us.unions[0]!]!.headers[m]!]!.type;
@@ -183,9 +180,9 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
     const decl = keyParts.map((kp, i) => `const k${i} = ${kp.code};`).join(" ");
     const trans: string[] = [];
     let hasDefault = false;
-    for (const t of arr(s.transitions ?? [], "transitions")) {
+    for (const t of s.transitions) {
       const next = stateIdx(t.next_state);
-      if (t.type === "default" || t.value === "default") {
+      if (t.type === "default") {
         trans.push(`st = ${next}; continue;`);
         hasDefault = true;
         break;
@@ -217,8 +214,8 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
           }
         }
         trans.push(`if (${conds.length ? conds.join(" && ") : "true"}) { st = ${next}; continue; }`);
-      } else if (t.type === "parse_vset") {
-        const vs = deps.valueSet(String(t.value));
+      } else {
+        const vs = deps.valueSet(t.value);
         const widths = keyParts.map((k) => k.width);
         vs.setWidths(widths);
         let maskArr = "undefined";
@@ -234,7 +231,7 @@ export function compileParser(p: Json, deps: ParserDeps, fname: string): string 
           maskArr = `[${parts.join(", ")}]`;
         }
         trans.push(`if (${vs.ref}.match([${kv.join(", ")}], ${maskArr})) { st = ${next}; continue; }`);
-      } else throw unsupported(`transition type '${String(t.type)}' in ${where}`);
+      }
     }
     if (!hasDefault) trans.push("st = -1; continue;");
     cases.push(`case ${si}: {\n${body.join("\n")}\n${decl}\n${trans.join("\n")}\n}`);

@@ -10,10 +10,21 @@
  * (a stack element) is found as N[nBase[h] + local].
  */
 import { NUM_FIELD_MAX } from "./bits.js";
-import { malformed, unsupported } from "./errors.js";
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
+import {
+  arr,
+  readFieldAlias,
+  readHeader,
+  readHeaderStack,
+  readHeaderType,
+  readHeaderUnion,
+  readHeaderUnionStack,
+  readHeaderUnionType,
+  type Bmv2Document,
+  type Expression,
+  type HeaderType,
+  type TypeValue,
+} from "./bmv2-json.js";
+import { malformed } from "./errors.js";
 
 export interface FieldInfo {
   readonly name: string;
@@ -41,7 +52,8 @@ export interface HeaderTypeInfo {
   readonly varbitIndex: number;
   /** Maximum header length in bytes (varbit headers), else fixedBits/8. */
   readonly maxLengthBytes: number;
-  readonly lengthExp: Json | null;
+  /** The header type's length_exp (width of its varbit field), if any. */
+  readonly lengthExp: TypeValue | Expression | null;
 }
 
 export interface HeaderInfo {
@@ -101,54 +113,63 @@ export class PhvLayout {
   nCount = 0;
   bCount = 0;
 
-  constructor(json: Json) {
-    for (const t of arr(json.header_types, "header_types")) this.addType(t);
+  constructor(doc: Bmv2Document) {
+    for (const t of arr(doc.header_types, "header_types")) this.addType(readHeaderType(t));
     const byId = new Map<number, HeaderInfo>();
-    for (const h of arr(json.headers, "headers")) {
-      const info = this.addHeader(str(h.name, "header name"), this.type(h.header_type), !!h.metadata, false);
-      byId.set(Number(h.id), info);
+    for (const raw of arr(doc.headers, "headers")) {
+      const h = readHeader(raw);
+      const info = this.addHeader(h.name, this.type(h.header_type), !!h.metadata, false);
+      byId.set(h.id, info);
     }
-    const hdrOfId = (id: unknown, ctx: string): HeaderInfo => {
-      const h = byId.get(Number(id));
-      if (!h) throw malformed(`${ctx}: unknown header id ${String(id)}`);
+    const hdrOfId = (id: number, ctx: string): HeaderInfo => {
+      const h = byId.get(id);
+      if (!h) throw malformed(`${ctx}: unknown header id ${id}`);
       return h;
     };
-    for (const s of arr(json.header_stacks ?? [], "header_stacks")) {
-      const name = str(s.name, "header stack name");
+    for (const raw of arr(doc.header_stacks ?? [], "header_stacks")) {
+      const s = readHeaderStack(raw);
+      const name = s.name;
       const type = this.type(s.header_type);
-      const headers = arr(s.header_ids, "header_ids").map((id: unknown) => hdrOfId(id, `stack ${name}`).idx);
+      const headers = s.header_ids.map((id) => hdrOfId(id, `stack ${name}`).idx);
       const dummy = this.addHeader(`${name}$oob`, type, false, true).idx;
       const st: StackInfo = { idx: this.stacks.length, name, type, headers, dummy };
       this.stacks.push(st);
       this.stackByName.set(name, st);
     }
     const unionTypes = new Map<string, string[]>();
-    for (const u of arr(json.header_union_types ?? [], "header_union_types")) {
-      unionTypes.set(str(u.name, "union type name"), arr(u.headers, "union headers").map((p: Json) => String(p[0])));
+    for (const raw of arr(doc.header_union_types ?? [], "header_union_types")) {
+      const u = readHeaderUnionType(raw);
+      unionTypes.set(u.name, u.headers.map((p) => p[0]));
     }
     const unionById = new Map<number, UnionInfo>();
-    for (const u of arr(json.header_unions ?? [], "header_unions")) {
-      const name = str(u.name, "header union name");
+    for (const raw of arr(doc.header_unions ?? [], "header_unions")) {
+      const u = readHeaderUnion(raw);
+      const name = u.name;
       const memberNames = unionTypes.get(u.union_type);
-      if (!memberNames) throw malformed(`header union ${name}: unknown union type ${String(u.union_type)}`);
-      const headers = arr(u.header_ids, "header_ids").map((id: unknown) => hdrOfId(id, `union ${name}`).idx);
+      if (!memberNames) throw malformed(`header union ${name}: unknown union type ${u.union_type}`);
+      const headers = u.header_ids.map((id) => hdrOfId(id, `union ${name}`).idx);
+      if (headers.length !== memberNames.length) {
+        throw malformed(`header union ${name}: ${headers.length} headers for ${memberNames.length} members`);
+      }
       const info: UnionInfo = { idx: this.unions.length, name, memberNames, headers };
       for (const h of headers) this.headers[h]!.union = info.idx;
       this.unions.push(info);
       this.unionByName.set(name, info);
-      unionById.set(Number(u.id), info);
+      unionById.set(u.id, info);
     }
-    for (const us of arr(json.header_union_stacks ?? [], "header_union_stacks")) {
-      const name = str(us.name, "header union stack name");
+    for (const raw of arr(doc.header_union_stacks ?? [], "header_union_stacks")) {
+      const us = readHeaderUnionStack(raw);
+      const name = us.name;
       const memberNames = unionTypes.get(us.union_type);
       if (!memberNames) throw malformed(`union stack ${name}: unknown union type`);
-      const unions = arr(us.header_union_ids, "header_union_ids").map((id: unknown) => {
-        const u = unionById.get(Number(id));
-        if (!u) throw malformed(`union stack ${name}: unknown union id ${String(id)}`);
+      const unions = us.header_union_ids.map((id) => {
+        const u = unionById.get(id);
+        if (!u) throw malformed(`union stack ${name}: unknown union id ${id}`);
         return u.idx;
       });
       // scratch union for out-of-range indices
-      const first = this.unions[unions[0]!]!;
+      const first = this.unions[unions[0] ?? -1];
+      if (!first) throw malformed(`union stack ${name} has no unions`);
       const dummyHeaders = first.headers.map((h, i) => this.addHeader(`${name}$oob.${first.memberNames[i]}`, this.headers[h]!.type, false, true).idx);
       const dummyUnion: UnionInfo = { idx: this.unions.length, name: `${name}$oob`, memberNames, headers: dummyHeaders };
       for (const h of dummyHeaders) this.headers[h]!.union = dummyUnion.idx;
@@ -157,44 +178,41 @@ export class PhvLayout {
       this.unionStacks.push(info);
       this.unionStackByName.set(name, info);
     }
-    for (const a of arr(json.field_aliases ?? [], "field_aliases")) {
-      if (!Array.isArray(a) || a.length !== 2 || !Array.isArray(a[1])) throw malformed("field_aliases entry");
-      this.aliases.set(String(a[0]), [String(a[1][0]), String(a[1][1])]);
+    for (const raw of arr(doc.field_aliases ?? [], "field_aliases")) {
+      const [alias, [hdr, fname]] = readFieldAlias(raw);
+      this.aliases.set(alias, [hdr, fname]);
     }
   }
 
-  private addType(t: Json): void {
-    const name = str(t.name, "header type name");
+  private addType(t: HeaderType): void {
+    const name = t.name;
     const fields: FieldInfo[] = [];
     const byName = new Map<string, number>();
     let nN = 0;
     let nB = 0;
     let bits = 0;
     let varbitIndex = -1;
-    for (const f of arr(t.fields, `fields of ${name}`)) {
-      if (!Array.isArray(f) || f.length < 2) throw malformed(`field of header type ${name}`);
-      const fname = String(f[0]);
-      const signed = f.length > 2 && f[2] === true;
+    for (const [fname, fwidth, fsigned] of t.fields) {
+      const signed = fsigned === true;
       let width: number;
       let varbit = false;
-      if (f[1] === "*") {
+      if (fwidth === "*") {
         if (varbitIndex >= 0) throw malformed(`header type ${name} has two varbit fields`);
         varbit = true;
         varbitIndex = fields.length;
-        const maxLen = Number(t.max_length);
-        if (!Number.isInteger(maxLen) || maxLen <= 0) throw malformed(`varbit header type ${name} without max_length`);
         width = -1; // fixed below
       } else {
-        width = Number(f[1]);
-        if (!Number.isInteger(width) || width < 0) throw malformed(`width of ${name}.${fname}`);
+        width = fwidth;
         if (signed && width < 2) throw malformed(`signed field ${name}.${fname} narrower than 2 bits`);
       }
       fields.push({ name: fname, width, signed, varbit, wide: false, local: 0, bitOffset: varbitIndex >= 0 && !varbit ? -1 : bits });
       if (!varbit) bits += width;
       byName.set(fname, fields.length - 1);
     }
+    // readHeaderType() requires max_length when there is a varbit field
+    const maxLength = varbitIndex >= 0 ? t.max_length ?? 0 : Math.ceil(bits / 8);
     if (varbitIndex >= 0) {
-      const maxBits = Number(t.max_length) * 8 - bits;
+      const maxBits = maxLength * 8 - bits;
       if (maxBits < 0) throw malformed(`max_length of ${name} is smaller than its fixed fields`);
       const f = fields[varbitIndex]!;
       fields[varbitIndex] = { ...f, width: maxBits };
@@ -211,7 +229,7 @@ export class PhvLayout {
       nB,
       fixedBits: bits,
       varbitIndex,
-      maxLengthBytes: varbitIndex >= 0 ? Number(t.max_length) : Math.ceil(bits / 8),
+      maxLengthBytes: maxLength,
       lengthExp: t.length_exp ?? null,
     });
   }
@@ -365,14 +383,3 @@ export interface PhvSnapshot {
   readonly UNX: Int32Array;
 }
 
-export function arr(v: unknown, what: string): Json[] {
-  if (!Array.isArray(v)) throw malformed(`${what} must be an array`);
-  return v;
-}
-
-export function str(v: unknown, what: string): string {
-  if (typeof v !== "string") throw malformed(`${what} must be a string`);
-  return v;
-}
-
-export { unsupported };

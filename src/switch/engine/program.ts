@@ -17,42 +17,40 @@ import { asBool, compile, compileLV, storeCode } from "./expressions.js";
 import { genEmitter, genExtractor } from "./headers.js";
 import { MeterArray } from "./meters.js";
 import { compileParser, errorCodes, type ErrorCodes } from "./parse-graph.js";
-import { Phv, PhvLayout, arr, str, type FieldRef, type HeaderTypeInfo, type Json } from "./phv.js";
+import {
+  arr,
+  obj,
+  readAction,
+  readCalculation,
+  readChecksum,
+  readCounterArray,
+  readDeparser,
+  readDocument,
+  readEnum,
+  readExternInstance,
+  readFieldList,
+  readLearnList,
+  readMeterArray,
+  readParser,
+  readParseVset,
+  readPipeline,
+  readRegisterArray,
+  str,
+  type Bmv2Document,
+  type CalculationInput,
+  type FieldList as FieldListSpec,
+  type FieldName,
+  type MeterArray as MeterArraySpec,
+  type Table as TableSpec,
+} from "./bmv2-json.js";
+import { Phv, PhvLayout, type FieldRef, type HeaderTypeInfo } from "./phv.js";
 import { compilePrimitiveList, type PrimCtx } from "./primitives.js";
 import { RegisterArray } from "./registers.js";
 import { runtimeHelpers } from "./runtime-helpers.js";
 import { EngineError, type ProgramAction, type EntryAction, type MatchValue, type ProgramTable } from "./runtime-api.js";
 import { PacketState } from "./state.js";
-import { Table, type KeyDef, type KeyKind } from "./tables.js";
+import { Table, type KeyDef } from "./tables.js";
 import { ValueSet } from "./value-sets.js";
-
-const KNOWN_TOP_LEVEL = new Set([
-  "__meta__",
-  "program",
-  "header_types",
-  "headers",
-  "header_stacks",
-  "header_union_types",
-  "header_unions",
-  "header_union_stacks",
-  "field_lists",
-  "errors",
-  "enums",
-  "parsers",
-  "parse_vsets",
-  "deparsers",
-  "meter_arrays",
-  "counter_arrays",
-  "register_arrays",
-  "calculations",
-  "learn_lists",
-  "actions",
-  "pipelines",
-  "checksums",
-  "force_arith",
-  "extern_instances",
-  "field_aliases",
-]);
 
 export interface ProgramOptions {
   readonly clock: () => bigint;
@@ -100,68 +98,77 @@ export class Program {
   readonly learnLists = new Map<number, LearnList>();
   readonly fieldLists = new Map<number, FieldList>();
   readonly initUs: bigint;
+  /** The document's meter arrays (direct ones included), for tables' direct meters. */
+  private readonly meterSpecs: MeterArraySpec[] = [];
   private readonly calcIndex = new Map<string, number>();
   private readonly gen = new Gen();
   private readonly g: Generated;
   /** Hooks filled in by the architecture. */
   onLog: (msg: string) => void;
 
-  constructor(json: Json, private readonly opts: ProgramOptions) {
-    if (json === null || typeof json !== "object" || Array.isArray(json)) throw malformed("the document is not a JSON object");
-    for (const k of Object.keys(json)) if (!KNOWN_TOP_LEVEL.has(k)) throw unsupported(`top-level JSON attribute '${k}'`);
-    const ver = json.__meta__?.version;
-    if (!Array.isArray(ver) || ver[0] !== 2) throw unsupported(`BMv2 JSON version ${JSON.stringify(ver)} (need 2.x)`);
+  constructor(json: unknown, private readonly opts: ProgramOptions) {
+    const doc = readDocument(json);
     this.onLog = opts.log;
     this.initUs = opts.clock();
     this.S.dropPort = opts.dropPort;
-    this.layout = new PhvLayout(json);
+    this.layout = new PhvLayout(doc);
     this.phv = new Phv(this.layout);
-    this.errors = errorCodes(json);
-    for (const e of arr(json.enums ?? [], "enums")) {
-      str(e.name, "enum name");
-      arr(e.entries, "enum entries");
+    this.errors = errorCodes(doc);
+    for (const e of arr(doc.enums ?? [], "enums")) readEnum(e);
+    for (const raw of arr(doc.extern_instances ?? [], "extern_instances")) {
+      const x = readExternInstance(raw);
+      throw unsupported(`extern instance '${x.name}' of type '${x.type}'`);
     }
-    for (const x of arr(json.extern_instances ?? [], "extern_instances")) throw unsupported(`extern instance '${String(x.name)}' of type '${String(x.type)}'`);
-    for (const c of arr(json.counter_arrays ?? [], "counter_arrays")) {
+    for (const raw of arr(doc.counter_arrays ?? [], "counter_arrays")) {
+      const c = readCounterArray(raw);
       if (c.is_direct) continue;
-      this.counters.set(str(c.name, "counter name"), new CounterArray(c.name, Number(c.size)));
+      this.counters.set(c.name, new CounterArray(c.name, c.size));
     }
-    for (const m of arr(json.meter_arrays ?? [], "meter_arrays")) {
-      if (m.type !== "bytes" && m.type !== "packets") throw unsupported(`meter type '${String(m.type)}' of ${String(m.name)}`);
-      if (Number(m.rate_count ?? 2) !== 2) throw unsupported(`meter ${String(m.name)} with rate_count ${String(m.rate_count)}`);
+    for (const raw of arr(doc.meter_arrays ?? [], "meter_arrays")) {
+      const m = readMeterArray(raw);
+      this.meterSpecs.push(m);
       if (m.is_direct) continue;
-      this.meters.set(str(m.name, "meter name"), new MeterArray(m.name, Number(m.size), m.type === "bytes"));
+      this.meters.set(m.name, new MeterArray(m.name, m.size, m.type === "bytes"));
     }
-    for (const r of arr(json.register_arrays ?? [], "register_arrays")) {
-      this.registers.set(str(r.name, "register name"), new RegisterArray(r.name, Number(r.size), Number(r.bitwidth)));
+    for (const raw of arr(doc.register_arrays ?? [], "register_arrays")) {
+      const r = readRegisterArray(raw);
+      this.registers.set(r.name, new RegisterArray(r.name, r.size, r.bitwidth));
     }
-    for (const v of arr(json.parse_vsets ?? [], "parse_vsets")) {
-      this.valueSets.set(str(v.name, "parse_vset name"), new ValueSet(v.name, Number(v.compressed_bitwidth), Number(v.max_size ?? 0)));
+    for (const raw of arr(doc.parse_vsets ?? [], "parse_vsets")) {
+      const v = readParseVset(raw);
+      this.valueSets.set(v.name, new ValueSet(v.name, v.compressed_bitwidth, v.max_size ?? 0));
     }
-    for (const fl of arr(json.field_lists ?? [], "field_lists")) this.fieldLists.set(Number(fl.id), this.fieldList(fl));
+    for (const raw of arr(doc.field_lists ?? [], "field_lists")) {
+      const fl = readFieldList(raw);
+      this.fieldLists.set(fl.id, this.fieldList(fl));
+    }
 
-    this.g = this.compileAll(json);
+    this.g = this.compileAll(doc);
     for (const a of this.actionsById.values()) a.fn = this.g.actions[a.idx]!;
   }
 
   // -- helpers used at load ----------------------------------------------------
 
-  private fieldRef(v: Json, where: string): FieldRef {
-    if (!Array.isArray(v) || v.length !== 2) throw malformed(`${where}: bad field reference ${JSON.stringify(v)}`);
+  /** Resolves a [header, field] pair, also through field_aliases. */
+  private fieldRef(v: FieldName): FieldRef {
     const L = this.layout;
-    return (L.headerByName.has(String(v[0])) ? undefined : L.findField(`${String(v[0])}.${String(v[1])}`)) ?? L.field(v[0], v[1]);
+    return (L.headerByName.has(v[0]) ? undefined : L.findField(`${v[0]}.${v[1]}`)) ?? L.field(v[0], v[1]);
   }
 
-  private fieldList(fl: Json): FieldList {
+  private fieldList(fl: FieldListSpec): FieldList {
     const nSlots: number[] = [];
     const bSlots: number[] = [];
-    for (const e of arr(fl.elements ?? [], "field list elements")) {
-      if (e.type !== "field") throw unsupported(`field list element of type '${String(e.type)}' in ${String(fl.name)}`);
-      const r = this.fieldRef(e.value, `field list ${String(fl.name)}`);
+    for (const e of fl.elements ?? []) {
+      const r = this.fieldRef(e.value);
       if (r.field.wide) bSlots.push(r.header.bBase + r.field.local);
       else nSlots.push(r.header.nBase + r.field.local);
     }
     return { nSlots, bSlots };
+  }
+
+  /** The first meter array of that name. */
+  private meterSpec(name: string): MeterArraySpec | undefined {
+    return this.meterSpecs.find((m) => m.name === name);
   }
 
   /** Accessor to a named field ("standard_metadata.egress_spec", aliases allowed). */
@@ -173,7 +180,7 @@ export class Program {
 
   // -- the compiler ----------------------------------------------------------------
 
-  private compileAll(json: Json): Generated {
+  private compileAll(doc: Bmv2Document): Generated {
     const gen = this.gen;
     const L = this.layout;
     const phv = this.phv;
@@ -182,14 +189,15 @@ export class Program {
     const calcNumeric: boolean[] = [];
 
     // calculations (named): generated lazily by name
-    const calcJson = new Map<string, Json>();
-    for (const c of arr(json.calculations ?? [], "calculations")) calcJson.set(str(c.name, "calculation name"), c);
+    const calcJson = new Map<string, unknown>();
+    for (const c of arr(doc.calculations ?? [], "calculations")) calcJson.set(str(obj(c, "a calculation")["name"], "calculation name"), c);
     const calcByName = (name: string): { ref: string; numeric: boolean } => {
       let i = this.calcIndex.get(name);
       if (i === undefined) {
-        const c = calcJson.get(name);
-        if (!c) throw malformed(`unknown calculation ${name}`);
-        i = this.compileCalc(String(c.algo), arr(c.input, `inputs of ${name}`), `calculation ${name}`, calcs, calcNumeric);
+        const raw = calcJson.get(name);
+        if (!raw) throw malformed(`unknown calculation ${name}`);
+        const c = readCalculation(raw);
+        i = this.compileCalc(c.algo, c.input, `calculation ${name}`, calcs, calcNumeric);
         this.calcIndex.set(name, i);
       }
       return { ref: `CALC${i}`, numeric: calcNumeric[i]! };
@@ -240,13 +248,14 @@ export class Program {
 
     // actions
     const actionSrc: string[] = [];
-    for (const a of arr(json.actions ?? [], "actions")) {
-      const name = str(a.name, "action name");
-      const params = arr(a.runtime_data ?? [], `runtime_data of ${name}`).map((p: Json) => ({ name: String(p.name), bitwidth: Number(p.bitwidth) }));
+    for (const raw of arr(doc.actions ?? [], "actions")) {
+      const a = readAction(raw);
+      const name = a.name;
+      const params = (a.runtime_data ?? []).map((p) => ({ name: p.name, bitwidth: p.bitwidth }));
       const info: ProgramAction = { name, params };
-      const ca: CompiledAction = { idx: actionSrc.length, id: Number(a.id), name, info, fn: () => {} };
+      const ca: CompiledAction = { idx: actionSrc.length, id: a.id, name, info, fn: () => {} };
       const ctx = baseCtx(`action ${name}`, params.map((p) => p.bitwidth));
-      const body = compilePrimitiveList(ctx, arr(a.primitives ?? [], `primitives of ${name}`));
+      const body = compilePrimitiveList(ctx, a.primitives ?? []);
       actionSrc.push(`function A${ca.idx}(P) {\n${body}\n}`);
       if (this.actionsById.has(ca.id)) throw malformed(`duplicate action id ${ca.id}`);
       this.actionsById.set(ca.id, ca);
@@ -263,11 +272,11 @@ export class Program {
     };
 
     // parser
-    const parsers = arr(json.parsers ?? [], "parsers");
-    const parserJson = parsers.find((p) => p.name === "parser") ?? parsers[0];
+    const parsers = arr(doc.parsers ?? [], "parsers").map((p) => obj(p, "a parser"));
+    const parserJson = parsers.find((p) => p["name"] === "parser") ?? parsers[0];
     if (parserJson) {
       gen.decl(
-        compileParser(parserJson, {
+        compileParser(readParser(parserJson), {
           ctx: baseCtx("parser"),
           errors: this.errors,
           extractor: (t) => {
@@ -283,11 +292,11 @@ export class Program {
     // checksums
     const verifies: string[] = [];
     const updates: string[] = [];
-    for (const c of arr(json.checksums ?? [], "checksums")) {
-      const where = `checksum ${String(c.name)}`;
-      if (c.type !== undefined && c.type !== "generic") throw unsupported(`${where} of type '${String(c.type)}'`);
+    for (const raw of arr(doc.checksums ?? [], "checksums")) {
+      const c = readChecksum(raw);
+      const where = `checksum ${c.name}`;
       const target = compileLV(baseCtx(where), { type: "field", value: c.target });
-      const calc = calcByName(String(c.calculation));
+      const calc = calcByName(c.calculation);
       const cond = c.if_cond ? asBool(compile(baseCtx(where), c.if_cond)) : "true";
       const v = target.read;
       if (c.verify !== false) {
@@ -302,10 +311,9 @@ export class Program {
     gen.decl(`function VERIFY() {\n${verifies.join("\n")}\n}`);
 
     // deparser
-    const deparsers = arr(json.deparsers ?? [], "deparsers");
-    const dj = deparsers.find((d) => d.name === "deparser") ?? deparsers[0];
-    const order: number[] = dj ? arr(dj.order, "deparser order").map((n: Json) => L.header(n).idx) : [];
-    if (dj && Array.isArray(dj.primitives) && dj.primitives.length > 0) throw unsupported("deparser primitives");
+    const deparsers = arr(doc.deparsers ?? [], "deparsers").map((d) => obj(d, "a deparser"));
+    const deparserJson = deparsers.find((d) => d["name"] === "deparser") ?? deparsers[0];
+    const order: number[] = deparserJson ? readDeparser(deparserJson).order.map((n) => L.header(n).idx) : [];
     {
       const sizeLines: string[] = [];
       const emitLines: string[] = [];
@@ -335,45 +343,46 @@ return out;
 
     // learn lists
     const learnSrc: string[] = [];
-    for (const ll of arr(json.learn_lists ?? [], "learn_lists")) {
-      const where = `learn list ${String(ll.name)}`;
-      const vals = arr(ll.elements ?? [], `${where} elements`).map((e: Json) => {
-        if (e.type !== "field") throw unsupported(`${where} element of type '${String(e.type)}'`);
+    for (const raw of arr(doc.learn_lists ?? [], "learn_lists")) {
+      const ll = readLearnList(raw);
+      const where = `learn list ${ll.name}`;
+      const vals = (ll.elements ?? []).map((e) => {
         const r = compile(baseCtx(where), e);
         return r.k === "n" ? `BigInt(${r.code})` : r.code;
       });
-      const id = Number(ll.id);
+      const id = ll.id;
       learnSrc.push(`[${id}, () => [${vals.join(", ")}]]`);
-      this.learnLists.set(id, { id, name: String(ll.name), values: () => [] });
+      this.learnLists.set(id, { id, name: ll.name, values: () => [] });
     }
 
     // pipelines
     const pipelineRuns: string[] = [];
     const applies: [number, () => number][] = [];
     const applyIdx: string[] = [];
-    const pipelines = arr(json.pipelines ?? [], "pipelines");
+    const pipelines = arr(doc.pipelines ?? [], "pipelines");
     const selectorJobs: [ActionProfile, number][] = [];
-    for (const p of pipelines) {
-      const pname = str(p.name, "pipeline name");
+    for (const raw of pipelines) {
+      const p = readPipeline(raw);
+      const pname = p.name;
       const nodeIdx = new Map<string, number>();
-      const tablesJ = arr(p.tables ?? [], `tables of ${pname}`);
-      const condsJ = arr(p.conditionals ?? [], `conditionals of ${pname}`);
-      const callsJ = arr(p.action_calls ?? [], `action_calls of ${pname}`);
+      const tablesJ = p.tables ?? [];
+      const condsJ = p.conditionals ?? [];
+      const callsJ = p.action_calls ?? [];
       for (const n of [...tablesJ, ...condsJ, ...callsJ]) {
-        const nm = str(n.name, "node name");
+        const nm = n.name;
         if (nodeIdx.has(nm)) throw malformed(`pipeline ${pname}: duplicate node name ${nm}`);
         nodeIdx.set(nm, nodeIdx.size);
       }
-      const nodeOf = (n: unknown): number => {
+      const nodeOf = (n: string | null | undefined): number => {
         if (n === null || n === undefined) return -1;
-        const i = nodeIdx.get(String(n));
-        if (i === undefined) throw malformed(`pipeline ${pname}: unknown node ${String(n)}`);
+        const i = nodeIdx.get(n);
+        if (i === undefined) throw malformed(`pipeline ${pname}: unknown node ${n}`);
         return i;
       };
-      for (const ap of arr(p.action_profiles ?? [], `action_profiles of ${pname}`)) {
-        const prof = new ActionProfile(str(ap.name, "action profile name"), Number(ap.max_size ?? 1024), !!ap.selector);
+      for (const ap of p.action_profiles ?? []) {
+        const prof = new ActionProfile(ap.name, ap.max_size ?? 1024, !!ap.selector);
         if (ap.selector) {
-          const i = this.compileCalc(String(ap.selector.algo), arr(ap.selector.input, "selector input"), `selector of ${prof.name}`, calcs, calcNumeric);
+          const i = this.compileCalc(ap.selector.algo, ap.selector.input, `selector of ${prof.name}`, calcs, calcNumeric);
           selectorJobs.push([prof, i]);
         }
         this.profiles.set(prof.name, prof);
@@ -381,22 +390,22 @@ return out;
       const cases: string[] = [];
       for (const t of tablesJ) {
         const idx = nodeOf(t.name);
-        const { table, keyCode } = this.compileTable(t, nodeOf, baseCtx(`table ${String(t.name)}`), json);
+        const { table, keyCode } = this.compileTable(t, nodeOf, baseCtx(`table ${t.name}`));
         const ai = applies.length;
-        applies.push([ai, this.makeApply(table, json)]);
+        applies.push([ai, this.makeApply(table)]);
         const tref = gen.ref(table.K, `K_${table.name}`);
         applyIdx.push(`APPLY${ai}`);
         cases.push(`case ${idx}: ${keyCode.map((c, i) => `${tref}[${i}] = ${c};`).join(" ")} n = APPLY${ai}(); break;`);
       }
       for (const c of condsJ) {
-        const where = `conditional ${String(c.name)}`;
+        const where = `conditional ${c.name}`;
         const cond = asBool(compile(baseCtx(where), c.expression));
         cases.push(`case ${nodeOf(c.name)}: n = ${cond} ? ${nodeOf(c.true_next)} : ${nodeOf(c.false_next)}; break;`);
       }
       for (const c of callsJ) {
-        const a = this.actionsById.get(Number(c.action_id));
-        if (!a) throw malformed(`action call ${String(c.name)}: unknown action id ${String(c.action_id)}`);
-        if (a.info.params.length > 0) throw malformed(`action call ${String(c.name)}: action ${a.name} takes parameters`);
+        const a = this.actionsById.get(c.action_id);
+        if (!a) throw malformed(`action call ${c.name}: unknown action id ${c.action_id}`);
+        if (a.info.params.length > 0) throw malformed(`action call ${c.name}: action ${a.name} takes parameters`);
         cases.push(`case ${nodeOf(c.name)}: A${a.idx}([]); n = ${nodeOf(c.next_node)}; break;`);
       }
       const init = nodeOf(p.init_table);
@@ -451,44 +460,45 @@ ${cases.join("\n")}
   }
 
   /** Generates `function CALC<i>()`; returns i. */
-  private compileCalc(algo: string, inputs: Json[], where: string, calcs: string[], numeric: boolean[]): number {
-    return compileCalculation(this.layout, this.gen, (v: Json, w: string) => this.fieldRef(v, w), algo, inputs, where, calcs, numeric);
+  private compileCalc(algo: string, inputs: readonly CalculationInput[], where: string, calcs: string[], numeric: boolean[]): number {
+    return compileCalculation(this.layout, this.gen, (v) => this.fieldRef(v), algo, inputs, where, calcs, numeric);
   }
 
-  private compileTable(t: Json, nodeOf: (n: unknown) => number, ctx: PrimCtx, json: Json): { table: Table; keyCode: string[] } {
-    const name = str(t.name, "table name");
+  private compileTable(t: TableSpec, nodeOf: (n: string | null | undefined) => number, ctx: PrimCtx): { table: Table; keyCode: string[] } {
+    const name = t.name;
     const L = this.layout;
     const keyDefs: KeyDef[] = [];
     const keyCode: string[] = [];
-    for (const k of arr(t.key ?? [], `key of ${name}`)) {
-      const mt = String(k.match_type) as KeyKind;
-      if (!["exact", "lpm", "ternary", "range", "optional", "valid"].includes(mt)) throw unsupported(`match type '${mt}' in table ${name}`);
+    for (const k of t.key ?? []) {
       let code: string;
       let width: number;
-      if (mt === "valid") {
+      let targetName: string;
+      if (k.match_type === "valid") {
         const h = L.header(k.target);
         code = `V[${h.idx}]`;
         width = 1;
+        targetName = k.target;
       } else {
         const target = k.target;
-        if (target !== null && typeof target === "object" && !Array.isArray(target) && target.type === "expression") {
+        if ("type" in target) {
           // a field of a header chosen at run time (p4c emits this for stack[index].f)
           const lv = compileLV(ctx, target);
           width = lv.field.width;
           code = lv.read.code;
           if (lv.field.signed) code = lv.field.wide ? `BigInt.asUintN(${width}, ${code})` : `wrapU(${code}, ${width})`;
-        } else if (!Array.isArray(target)) {
-          throw unsupported(`key target ${JSON.stringify(target)} in table ${name}`);
+          targetName = String(target);
         } else if (target[1] === "$valid$") {
           code = `V[${L.header(target[0]).idx}]`;
           width = 1;
+          targetName = target.join(".");
         } else {
-          const r = this.fieldRef(target, `table ${name}`);
+          const r = this.fieldRef(target);
           if (r.field.varbit) throw unsupported(`varbit key field in table ${name}`);
           const lv = compileLV(ctx, { type: "field", value: target });
           width = r.field.width;
           code = lv.read.code;
           if (r.field.signed) code = r.field.wide ? `BigInt.asUintN(${width}, ${code})` : `wrapU(${code}, ${width})`;
+          targetName = target.join(".");
         }
         if (k.mask != null) {
           const m = BigInt.asUintN(width, parseHex(k.mask));
@@ -497,19 +507,18 @@ ${cases.join("\n")}
           else code = `(${code} & ${m}n)`;
         }
       }
-      keyDefs.push({ name: String(k.name ?? (Array.isArray(k.target) ? k.target.join(".") : k.target)), kind: mt, width });
+      keyDefs.push({ name: k.name ?? targetName, kind: k.match_type, width });
       keyCode.push(code);
     }
-    const actionNames: string[] = arr(t.actions ?? [], `actions of ${name}`).map(String);
-    const actionIds: number[] = Array.isArray(t.action_ids) ? t.action_ids.map(Number) : [];
+    const actionNames: string[] = [...(t.actions ?? [])];
+    const actionIds = t.action_ids ?? [];
     const allowed = new Map<string, CompiledAction>();
     actionNames.forEach((an, i) => {
       const a = (actionIds[i] !== undefined ? this.actionsById.get(actionIds[i]!) : undefined) ?? this.actions.get(an);
       if (!a) throw malformed(`table ${name}: unknown action ${an}`);
       allowed.set(an, a);
     });
-    const ttype = String(t.type ?? "simple");
-    if (!["simple", "indirect", "indirect_ws"].includes(ttype)) throw unsupported(`table type '${ttype}' of ${name}`);
+    const ttype = t.type ?? "simple";
     let profile: ActionProfile | undefined;
     if (ttype !== "simple") {
       profile = this.profiles.get(String(t.action_profile));
@@ -519,15 +528,14 @@ ${cases.join("\n")}
     }
     let directMeters: string | undefined;
     if (t.direct_meters) {
-      directMeters = String(t.direct_meters);
-      const m = arr(json.meter_arrays ?? [], "meter_arrays").find((x: Json) => x.name === directMeters);
-      if (!m) throw malformed(`table ${name}: unknown direct meter ${directMeters}`);
+      directMeters = t.direct_meters;
+      if (!this.meterSpec(directMeters)) throw malformed(`table ${name}: unknown direct meter ${directMeters}`);
     }
     const info: ProgramTable = {
       name,
       keys: keyDefs.map((k) => ({ name: k.name, matchType: Table.kindOf(k.kind), bitwidth: k.width })),
       actions: actionNames,
-      maxSize: Number(t.max_size ?? 1024),
+      maxSize: t.max_size ?? 1024,
       ...(profile ? { actionProfile: profile.name } : {}),
       withCounters: !!t.with_counters,
       ...(directMeters ? { directMeters } : {}),
@@ -538,16 +546,16 @@ ${cases.join("\n")}
     let defEntryConst = false;
     const de = t.default_entry;
     if (de) {
-      const a = this.actionsById.get(Number(de.action_id));
-      if (!a) throw malformed(`table ${name}: default action id ${String(de.action_id)} unknown`);
-      const args = arr(de.action_data ?? [], "action_data").map((x: Json) => parseHex(x));
+      const a = this.actionsById.get(de.action_id);
+      if (!a) throw malformed(`table ${name}: default action id ${de.action_id} unknown`);
+      const args = (de.action_data ?? []).map((x) => parseHex(x));
       defaultAction = { kind: "action", call: { action: a.name, args } };
       defConst = !!de.action_const;
       defEntryConst = !!de.action_entry_const;
       if (profile) throw unsupported(`default_entry with an action on indirect table ${name}`);
       if (!allowed.has(a.name)) allowed.set(a.name, a);
     }
-    const entriesJ = Array.isArray(t.entries) ? t.entries : [];
+    const entriesJ = t.entries ?? [];
     const table = new Table(info, keyDefs, allowed, {
       immutable: entriesJ.length > 0,
       ...(defaultAction ? { defaultAction } : {}),
@@ -566,7 +574,7 @@ ${cases.join("\n")}
     table.nextNoAction = t.base_default_next !== undefined ? nodeOf(t.base_default_next) : -1;
     // const entries (JSON priority: lower value wins; API priority: larger wins)
     for (const e of entriesJ) {
-      const key: MatchValue[] = arr(e.match_key, `entry of ${name}`).map((mk: Json, i: number) => {
+      const key: MatchValue[] = e.match_key.map((mk, i) => {
         const d = keyDefs[i];
         if (!d) throw malformed(`table ${name}: entry has too many key fields`);
         switch (mk.match_type) {
@@ -582,30 +590,29 @@ ${cases.join("\n")}
             return { kind: "range", low: BigInt.asUintN(d.width, parseHex(mk.start)), high: BigInt.asUintN(d.width, parseHex(mk.end)) };
           case "optional":
             return { kind: "optional", value: BigInt.asUintN(d.width, parseHex(mk.key)), wildcard: false };
-          default:
-            throw unsupported(`match type '${String(mk.match_type)}' in const entry of ${name}`);
         }
       });
-      const a = this.actionsById.get(Number(e.action_entry?.action_id));
+      const a = this.actionsById.get(e.action_entry.action_id);
       if (!a) throw malformed(`table ${name}: const entry with unknown action`);
-      const args = arr(e.action_entry.action_data ?? [], "action_data").map((x: Json) => parseHex(x));
-      const priority = 0x7fffffff - Number(e.priority ?? 0);
+      const args = (e.action_entry.action_data ?? []).map((x) => parseHex(x));
+      const priority = 0x7fffffff - (e.priority ?? 0);
       table.add({ key, priority, action: { kind: "action", call: { action: a.name, args } } }, this.initUs, true);
     }
     this.tables.set(name, table);
     return { table, keyCode };
   }
 
-  private makeApply(table: Table, json: Json): () => number {
+  private makeApply(table: Table): () => number {
     const S = this.S;
     const initUs = this.initUs;
     let setColor: ((c: number) => void) | undefined;
     let meterBytes = false;
     if (table.info.directMeters) {
-      const m = arr(json.meter_arrays ?? [], "meter_arrays").find((x: Json) => x.name === table.info.directMeters);
-      meterBytes = m.type === "bytes";
-      if (m.result_target) {
-        const r = this.fieldRef(m.result_target, `direct meter ${String(m.name)}`);
+      // compileTable() has checked that the meter array exists
+      const m = this.meterSpec(table.info.directMeters);
+      meterBytes = m?.type === "bytes";
+      if (m?.result_target) {
+        const r = this.fieldRef(m.result_target);
         const slot = r.field.wide ? r.header.bBase + r.field.local : r.header.nBase + r.field.local;
         const N = this.phv.N;
         const B = this.phv.B;
