@@ -167,7 +167,7 @@ describe("write coalescer under random load (property, scripted server)", () => 
             bad: fc.constantFrom(false, false, false, false, true),
             cancel: fc.constantFrom(false, false, false, true),
             fail: fc.constantFrom(false, false, false, true),
-            // Calls without a signal share gates (see Gate in write-coalescer.ts); only calls with one can be cancelled.
+            // Calls without a signal share gates (see Gate in write/coalescer.ts); only calls with one can be cancelled.
             signal: fc.boolean(),
             // Before the call: 0 none; 1 a microtask, 2 an event-loop turn, 3 a timer (later calls join later gates and segments).
             pause: fc.constantFrom(0, 0, 0, 0, 0, 1, 2, 3),
