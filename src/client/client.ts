@@ -19,18 +19,14 @@ import {
   ReadRequestSchema,
   SetForwardingPipelineConfigRequestSchema,
   SetForwardingPipelineConfigRequest_Action,
-  EntitySchema,
   StreamMessageRequestSchema,
-  UpdateSchema,
-  Update_Type,
-  WriteRequest_Atomicity,
   type Entity,
   type ForwardingPipelineConfig,
   type PacketOut,
   type StreamError,
   type Update,
 } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "../p4runtime/errors.js";
+import { Code, P4ConnectionError, P4RuntimeError, isP4RuntimeError } from "../p4runtime/errors.js";
 import type { BytestringMode } from "../p4runtime/codec/bytestring.js";
 import { P4InfoIndex } from "../p4runtime/p4info/index.js";
 import { type DecodedEntity, type EntityInput, decodeEntity, encodeEntity } from "./entities/entity.js";
@@ -42,12 +38,10 @@ import { P4RuntimeChannel, type TlsOptions } from "./transport/channel.js";
 import { type ArbitrationStatus, StreamSession } from "./transport/session.js";
 import type { BackoffOptions } from "./transport/backoff.js";
 import { parseElectionId, toUint128 } from "../p4runtime/election.js";
-import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, type UpdateInput, WriteCoalescer, entityKey, writeChunked } from "./write-coalescer.js";
-import { type EncodedUpdate, TableEntryFastPath, type WireSlot, keyHash } from "./wire/table-entry.js";
-import { type SlotColumns, WriteRequestFramer } from "./wire/request.js";
-import { encodeUpdate } from "./wire/messages.js";
+import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, WriteCoalescer } from "./write/coalescer.js";
+import { type Atomicity, WritePath } from "./write/write-path.js";
+import type { UpdateInput } from "./wire/encode-update.js";
 import { decodeReadResponse } from "./wire/reader.js";
-import { varintSize } from "./wire/writer.js";
 
 export interface P4RuntimeClientOptions {
   /** host:port of the P4Runtime server, e.g. "127.0.0.1:9559". */
@@ -70,9 +64,7 @@ export interface P4RuntimeClientOptions {
 }
 
 export type UpdateType = UpdateInput["type"];
-export type { UpdateInput };
-
-export type Atomicity = "continueOnError" | "rollbackOnError" | "dataplaneAtomic";
+export type { Atomicity, UpdateInput };
 
 export interface PipelineInput {
   readonly p4info: P4Info;
@@ -101,14 +93,6 @@ export interface ClientEvents {
   decodeError: [Error];
 }
 
-const updateTypes: Record<UpdateType, Update_Type> = { insert: Update_Type.INSERT, modify: Update_Type.MODIFY, delete: Update_Type.DELETE };
-const fastUpdateTypes: Readonly<Record<string, 1 | 2 | 3>> = { insert: 1, modify: 2, delete: 3 };
-const UPDATE_TYPE_NAMES = [undefined, "insert", "modify", "delete"] as const;
-const atomicities: Record<Atomicity, WriteRequest_Atomicity> = {
-  continueOnError: WriteRequest_Atomicity.CONTINUE_ON_ERROR,
-  rollbackOnError: WriteRequest_Atomicity.ROLLBACK_ON_ERROR,
-  dataplaneAtomic: WriteRequest_Atomicity.DATAPLANE_ATOMIC,
-};
 const pipelineActions = {
   verify: SetForwardingPipelineConfigRequest_Action.VERIFY,
   verifyAndSave: SetForwardingPipelineConfigRequest_Action.VERIFY_AND_SAVE,
@@ -117,20 +101,6 @@ const pipelineActions = {
   reconcileAndCommit: SetForwardingPipelineConfigRequest_Action.RECONCILE_AND_COMMIT,
 } as const;
 
-/**
- * A failed Write of `n` updates whose per-update list the server cut short
- * (see P4RuntimeError.reported): the updates past the list are added to the
- * failures as UNKNOWN, since they may or may not have been applied.
- */
-function withUnreported(e: unknown, n: number): unknown {
-  if (!isP4RuntimeError(e) || e.reported === undefined || e.reported >= n) return e;
-  const extra: UpdateFailure[] = [];
-  for (let i = e.reported; i < n; i++) {
-    extra.push({ index: i, code: Code.UNKNOWN, message: `outcome not reported: the switch's per-update error list stopped after ${e.reported} of ${n} updates` });
-  }
-  return new P4RuntimeError(e.operation, e.code, e.details, [...e.failures, ...extra], e.reported);
-}
-
 export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   readonly deviceId: bigint;
   readonly electionId: bigint;
@@ -138,8 +108,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   private readonly session: StreamSession;
   private _index: P4InfoIndex | undefined;
   private _writer: WriteCoalescer | undefined;
-  private _fast: TableEntryFastPath | undefined;
-  private _framer: WriteRequestFramer | undefined;
+  /** encode → batch → frame → send (src/client/write/). */
+  private readonly writePath: WritePath;
 
   private constructor(readonly options: P4RuntimeClientOptions) {
     super();
@@ -160,9 +130,22 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
       ...(options.reconnect !== undefined ? { reconnect: options.reconnect } : {}),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
+    this.writePath = new WritePath({
+      deviceId: this.deviceId,
+      electionId: toUint128(this.electionId),
+      role: options.role ?? "",
+      encoding: this.encodeOptions,
+      index: () => this.index,
+      send: (request) => this.channel.writeBytes(request, this.rpc),
+      maxBatch: options.coalescing?.maxBatch ?? DEFAULT_MAX_BATCH,
+      window: options.coalescing?.window ?? DEFAULT_WINDOW,
+    });
     this.session.on("arbitration", (s) => this.emit("arbitration", s));
     this.session.on("role", (p) => this.emit("role", p));
-    this.session.on("disconnect", (e) => this.emit("disconnect", e));
+    this.session.on("disconnect", (e) => {
+      this.writePath.disconnected(e);
+      this.emit("disconnect", e);
+    });
     this.session.on("reconnect", (s) => this.emit("reconnect", s));
     this.session.on("streamError", (e) => this.emit("streamError", e));
     this.session.on("packetIn", (p) => this.decodeAndEmit(() => this.emit("packetIn", decodePacketIn(this.index, p))));
@@ -315,109 +298,9 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     return true;
   }
 
-  /** Encodes updates against the current P4Info (throws on bad input, before sending anything). */
+  /** Encodes updates against the current P4Info as protobuf-es messages (throws on bad input, naming the update and field). */
   encodeUpdates(updates: readonly UpdateInput[]): Update[] {
-    return updates.map((u, i) => {
-      try {
-        return this.encodeUpdateMessage(u);
-      } catch (e) {
-        throw prefixed(e, updates, i);
-      }
-    });
-  }
-
-  private encodeUpdateMessage(u: UpdateInput): Update {
-    const opts = { ...this.encodeOptions, keyOnly: u.type === "delete" };
-    return create(UpdateSchema, { type: updateTypes[u.type], entity: encodeEntity(this.index, u.entity, opts) });
-  }
-
-  /** The table-entry fast path for the P4Info in force (rebuilt when it changes). */
-  private get fastPath(): TableEntryFastPath | undefined {
-    const index = this._index;
-    if (!index) return undefined;
-    if (this._fast?.index !== index) this._fast = new TableEntryFastPath(index, this.options.bytestrings);
-    return this._fast;
-  }
-
-  private get framer(): WriteRequestFramer {
-    this._framer ??= new WriteRequestFramer(this.deviceId, toUint128(this.electionId), this.options.role ?? "");
-    return this._framer;
-  }
-
-  /**
-   * Encodes one update straight to wire bytes (a p4.v1.Update) with the
-   * identity of the entity it touches. Table entries take the fast path
-   * (src/client/wire/table-entry.ts); everything else, and any input the
-   * fast path does not handle, goes through encodeUpdates, with the same
-   * errors. Already-built Update messages are serialized as they are.
-   */
-  encodeWire(update: UpdateInput | Update): EncodedUpdate {
-    if (!isUpdateInput(update)) return { bytes: encodeUpdate(update), key: entityKey(update.entity ?? create(EntitySchema)) };
-    const type = fastUpdateTypes[update.type];
-    if (type !== undefined) {
-      const fast = this.fastPath?.update(type, update.entity, type === 3);
-      if (fast) return fast;
-    }
-    const m = this.encodeUpdateMessage(update);
-    return { bytes: encodeUpdate(m), key: entityKey(m.entity!) };
-  }
-
-  /**
-   * encodeWire for the coalescer: the update framed as a WriteRequest
-   * field, described by `slot` (no object of its own). Throws what
-   * encodeUpdates throws.
-   * @internal
-   */
-  encodeWireTo(update: UpdateInput | Update, slot: WireSlot): void {
-    if (isUpdateInput(update)) {
-      const type = fastUpdateTypes[update.type];
-      if (type !== undefined && this.fastPath?.encodeTo(type, update.entity, type === 3, slot)) return;
-      const m = this.encodeUpdateMessage(update);
-      slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
-      return;
-    }
-    slotOf(encodeUpdate(update), keyHash(entityKey(update.entity ?? create(EntitySchema))), slot);
-  }
-
-  /**
-   * encodeWireTo for an insert (1), modify (2) or delete (3) of `entity`:
-   * the coalescer's path, with no UpdateInput to build.
-   * @internal
-   */
-  encodeEntityTo(type: 1 | 2 | 3, entity: EntityInput, slot: WireSlot): void {
-    if (this.fastPath?.encodeTo(type, entity, type === 3, slot)) return;
-    const m = this.encodeUpdateMessage({ type: UPDATE_TYPE_NAMES[type], entity });
-    slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
-  }
-
-  /** Encodes a bulk write into columns; an error names the update (lists of more than one). */
-  private encodeWireColumns(updates: readonly UpdateInput[]): SlotColumns {
-    const n = updates.length;
-    const cols: SlotColumns = { bufs: new Array<Uint8Array>(n), starts: new Array<number>(n), ends: new Array<number>(n), hashes: new Array<number>(n) };
-    const fast = this.fastPath;
-    const slot: WireSlot = { buf: EMPTY, start: 0, end: 0, hash: 0 };
-    for (let i = 0; i < n; i++) {
-      const u = updates[i]!;
-      const type = fastUpdateTypes[u.type];
-      if (!(type !== undefined && fast?.encodeTo(type, u.entity, type === 3, slot))) {
-        try {
-          const m = this.encodeUpdateMessage(u);
-          slotOf(encodeUpdate(m), keyHash(entityKey(m.entity!)), slot);
-        } catch (e) {
-          throw prefixed(e, updates, i);
-        }
-      }
-      cols.bufs[i] = slot.buf;
-      cols.starts[i] = slot.start;
-      cols.ends[i] = slot.end;
-      cols.hashes[i] = slot.hash;
-    }
-    return cols;
-  }
-
-  /** Batch size and window of bulk writes and of the coalescer. */
-  private get batching(): { maxBatch: number; window: number } {
-    return { maxBatch: this.options.coalescing?.maxBatch ?? DEFAULT_MAX_BATCH, window: this.options.coalescing?.window ?? DEFAULT_WINDOW };
+    return this.writePath.messages(updates);
   }
 
   /**
@@ -435,43 +318,12 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
    * guarantee holds only within one request.
    */
   async write(updates: readonly UpdateInput[], atomicity: Atomicity = "continueOnError"): Promise<void> {
-    const n = updates.length;
-    if (n === 0) return;
-    const cols = this.encodeWireColumns(updates);
-    const atom = atomicities[atomicity];
-    const { maxBatch, window } = this.batching;
-    if (atomicity !== "continueOnError" || n <= maxBatch) {
-      await this.channel.writeBytes(this.framer.frameColumns(cols, atom, 0, n), this.rpc).catch((e: unknown) => {
-        throw withUnreported(e, n);
-      });
-      return;
-    }
-    await writeChunked(cols.hashes, (from, to) => this.channel.writeBytes(this.framer.frameColumns(cols, atom, from, to), this.rpc), { maxBatch, window });
+    await this.writePath.write(updates, atomicity);
   }
 
   /** Sends already-encoded updates in one WriteRequest. */
-  async writeRaw(updates: Update[], atomicity: Atomicity = "continueOnError"): Promise<void> {
-    if (updates.length === 0) return;
-    await this.channel.writeBytes(this.framer.frame(updates.map(encodeUpdate), atomicities[atomicity]), this.rpc).catch((e: unknown) => {
-      throw withUnreported(e, updates.length);
-    });
-  }
-
-  /** Sends serialized updates (see encodeWire) in one WriteRequest. */
-  async writeWire(updates: readonly Uint8Array[], atomicity: Atomicity = "continueOnError"): Promise<void> {
-    if (updates.length === 0) return;
-    await this.channel.writeBytes(this.framer.frame(updates, atomicities[atomicity]), this.rpc).catch((e: unknown) => {
-      throw withUnreported(e, updates.length);
-    });
-  }
-
-  /**
-   * Sends updates encoded by encodeWireTo, held in columns, as one
-   * WriteRequest (continue on error): entries [from, to), empty ones skipped.
-   * @internal
-   */
-  async writeColumns(cols: SlotColumns, from: number, to: number): Promise<void> {
-    await this.channel.writeBytes(this.framer.frameColumns(cols, WriteRequest_Atomicity.CONTINUE_ON_ERROR, from, to), this.rpc);
+  async writeRaw(updates: readonly Update[], atomicity: Atomicity = "continueOnError"): Promise<void> {
+    await this.writePath.writeMessages(updates, atomicity);
   }
 
   /**
@@ -479,8 +331,13 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
    * calls share WriteRequests; each caller gets its own outcome.
    */
   get writer(): WriteCoalescer {
-    this._writer ??= new WriteCoalescer(this, this.options.coalescing);
+    this._writer ??= this.coalescer(this.options.coalescing);
     return this._writer;
+  }
+
+  /** A coalescer of its own (see WriteCoalescer) writing through this client; close it when done. */
+  coalescer(options?: CoalescerOptions): WriteCoalescer {
+    return new WriteCoalescer(this.writePath, options);
   }
 
   /** Inserts entities: one entity goes through the coalescer, several form one batch. */
@@ -580,36 +437,4 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     this.session.close();
     this.channel.close();
   }
-}
-
-/** An encoding error of update #i of a list names the update (lists of more than one). */
-function prefixed(e: unknown, updates: readonly UpdateInput[], i: number): unknown {
-  const u = updates[i]!;
-  if (e instanceof Error && updates.length > 1) e.message = `update #${i} (${u.type} ${u.entity.kind}): ${e.message}`;
-  return e;
-}
-
-const EMPTY = new Uint8Array(0);
-
-function isUpdateInput(u: UpdateInput | Update): u is UpdateInput {
-  return "entity" in u && u.entity !== undefined && "kind" in u.entity;
-}
-
-/** Describes serialized Update bytes as a slot: framed as WriteRequest field 4 in a buffer of their own. */
-function slotOf(bytes: Uint8Array, hash: number, slot: WireSlot): void {
-  const n = bytes.length;
-  const framed = new Uint8Array(1 + varintSize(n) + n);
-  framed[0] = 0x22;
-  let p = 1;
-  let v = n;
-  while (v > 0x7f) {
-    framed[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  framed[p++] = v;
-  framed.set(bytes, p);
-  slot.buf = framed;
-  slot.start = 0;
-  slot.end = framed.length;
-  slot.hash = hash;
 }

@@ -66,5 +66,6 @@ export { parseElectionId } from "../p4runtime/election.js";
 export { P4RuntimeRegisters, ThriftRegisters, registerAccess } from "./registers.js";
 export type { RegisterAccess } from "./registers.js";
 export { Bmv2ThriftClient, Bmv2ThriftError } from "./thrift/bmv2-standard.js";
-export { WriteCoalescer, entityKey } from "./write-coalescer.js";
-export type { BatchWriter, CoalescerOptions, CoalescerStats } from "./write-coalescer.js";
+export { WriteCoalescer } from "./write/coalescer.js";
+export type { CoalescerOptions, CoalescerStats, WriteSink } from "./write/coalescer.js";
+export { entityKey } from "./wire/encode-update.js";

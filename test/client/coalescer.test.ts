@@ -5,20 +5,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { P4RuntimeClient } from "../../src/client/client.js";
-import { WriteCoalescer } from "../../src/client/write-coalescer.js";
+import { WriteCoalescer, type WriteSink } from "../../src/client/write/coalescer.js";
 import { Code, isP4ConnectionError, isP4RuntimeError } from "../../src/p4runtime/errors.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
 import type { EntityInput } from "../../src/client/entities/entity.js";
 import { fixture } from "../support/fixtures.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { UpdateSchema, WriteRequestSchema, type Update } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { WriteRequestSchema, type Update } from "../../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { P4InfoIndex } from "../../src/p4runtime/p4info/index.js";
-import { encodeEntity } from "../../src/client/entities/entity.js";
-import { TableEntryFastPath, type WireSlot } from "../../src/client/wire/table-entry.js";
-import { type SlotColumns, WriteRequestFramer } from "../../src/client/wire/request.js";
+import { UpdateEncoder, encodeMessage } from "../../src/client/wire/encode-update.js";
+import { WriteRequestFramer } from "../../src/client/wire/frame.js";
 import { P4RuntimeError, Code as RpcCode } from "../../src/p4runtime/errors.js";
-import type { BatchWriter, UpdateInput } from "../../src/client/write-coalescer.js";
 
 const prog = fixture("runtime_test");
 const l2 = (mac: number, port = 1): EntityInput => ({
@@ -28,46 +26,33 @@ const l2 = (mac: number, port = 1): EntityInput => ({
   action: { name: "set_port", params: { port } },
 });
 
-/** A scripted client: the coalescer's fast interface (or only the general one), requests decoded and answered by `answer`. */
-function scripted(answer: (updates: Update[], n: number) => Promise<void>, fast = true) {
-  const index = new P4InfoIndex(prog.p4info);
-  const fp = new TableEntryFastPath(index);
+/** A scripted sink: the real encoder and framer, requests decoded and answered by `answer`. */
+function scripted(answer: (updates: Update[], n: number) => Promise<void>) {
+  const encoder = new UpdateEncoder(new P4InfoIndex(prog.p4info));
   const framer = new WriteRequestFramer(1n, { $typeName: "p4.v1.Uint128", high: 0n, low: 1n }, "");
   const requests: Update[][] = [];
-  const types = { insert: 1, modify: 2, delete: 3 } as const;
-  const encodeUpdates = (us: readonly UpdateInput[]) =>
-    us.map((u) => create(UpdateSchema, { type: types[u.type], entity: encodeEntity(index, u.entity, { keyOnly: u.type === "delete" }) }));
-  const send = (updates: Update[]) => {
-    requests.push(updates);
-    return answer(updates, requests.length);
-  };
-  const writer: BatchWriter = {
-    encodeUpdates,
-    writeRaw: (updates) => send(updates),
-    on: () => undefined,
-    off: () => undefined,
-    ...(fast
-      ? {
-          encodeWireTo: (u: UpdateInput | Update, slot: WireSlot) => {
-            const x = u as UpdateInput;
-            if (!fp.encodeTo(types[x.type], x.entity, x.type === "delete", slot)) encodeUpdates([x]); // throws the general error
-          },
-          writeColumns: (cols: SlotColumns, from: number, to: number) => send(fromBinary(WriteRequestSchema, framer.frameColumns(cols, 0, from, to)).updates),
-        }
-      : {}),
+  const writer: WriteSink = {
+    encode: (type, entity, slot) => encoder.encode(type, entity, slot),
+    encodeMessage,
+    send: (cols, from, to) => {
+      const updates = fromBinary(WriteRequestSchema, framer.frame(cols, 0, from, to)).updates;
+      requests.push(updates);
+      return answer(updates, requests.length);
+    },
+    onDisconnect: () => () => undefined,
   };
   return { writer, requests };
 }
 
 const portOf = (u: Update) => (u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action" ? (u.entity.entity.value.action.type.value.params[0]!.value[0] ?? -1) : -1);
 
-describe.each([true, false])("write coalescer with a scripted server (fast interface: %s)", (fast) => {
+describe("write coalescer with a scripted server", () => {
   it("maps a request's per-update failures to the right callers when the batch has holes", async () => {
     // Updates 1 (bad input) and 3 (cancelled) never reach the request; the server fails request position 2 (port 5).
     const { writer, requests } = scripted(async (updates) => {
       const at = updates.findIndex((u) => portOf(u) === 5);
       if (at >= 0) throw new P4RuntimeError("Write", RpcCode.UNKNOWN, "", [{ index: at, code: RpcCode.ALREADY_EXISTS, message: "exists" }]);
-    }, fast);
+    });
     const w = new WriteCoalescer(writer, { lingerMs: 5 });
     const ac = new AbortController();
     const calls = [
@@ -90,7 +75,7 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
   it("cancels an update held back behind an in-flight write of the same entity, and sends the rest", async () => {
     let release!: () => void;
     const first = new Promise<void>((r) => (release = r));
-    const { writer, requests } = scripted((_u, n) => (n === 1 ? first : Promise.resolve()), fast);
+    const { writer, requests } = scripted((_u, n) => (n === 1 ? first : Promise.resolve()));
     const w = new WriteCoalescer(writer, { window: 4 });
     const a = w.insert(l2(0x200, 1));
     await new Promise((r) => setImmediate(r));
@@ -110,7 +95,7 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
     // Calls made in one turn share one gate; the second update of 0x400 cannot share the first batch, so the gate spans two requests.
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const { writer, requests } = scripted((_u, n) => (n === 2 ? held : Promise.resolve()), fast);
+    const { writer, requests } = scripted((_u, n) => (n === 2 ? held : Promise.resolve()));
     const w = new WriteCoalescer(writer, { window: 4 });
     const answered: string[] = [];
     const a = w.insert(l2(0x400, 1)).then(() => answered.push("a"));
@@ -129,7 +114,7 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
   it("rejects bad input while its neighbours' request is still in flight", async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const { writer, requests } = scripted(() => held, fast);
+    const { writer, requests } = scripted(() => held);
     const w = new WriteCoalescer(writer);
     const ok1 = w.insert(l2(0x600, 1));
     const bad = w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x601 }, action: { name: "set_port", params: { port: 600 } } });
@@ -141,7 +126,7 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
   });
 
   it("answers callers whose updates were all rejected before sending, and callers of a closed coalescer", async () => {
-    const { writer, requests } = scripted(async () => undefined, fast);
+    const { writer, requests } = scripted(async () => undefined);
     const w = new WriteCoalescer(writer, { lingerMs: 20 });
     const badInput: EntityInput = { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x500 }, action: { name: "set_port", params: { port: 600 } } };
     const allBad = await Promise.allSettled([w.insert(badInput), w.insert({ ...badInput, table: "nope" })]);
@@ -154,7 +139,7 @@ describe.each([true, false])("write coalescer with a scripted server (fast inter
   });
 
   it("keeps call order across many batches and answers every caller once", async () => {
-    const { writer, requests } = scripted(async () => undefined, fast);
+    const { writer, requests } = scripted(async () => undefined);
     const w = new WriteCoalescer(writer, { maxBatch: 7, window: 3 });
     const n = 200;
     const settled = new Array<number>(n).fill(0);
@@ -182,7 +167,7 @@ describe("write coalescer under random load (property, scripted server)", () => 
             bad: fc.constantFrom(false, false, false, false, true),
             cancel: fc.constantFrom(false, false, false, true),
             fail: fc.constantFrom(false, false, false, true),
-            // Calls without a signal share gates (see Gate in write-coalescer.ts); only calls with one can be cancelled.
+            // Calls without a signal share gates (see Gate in write/coalescer.ts); only calls with one can be cancelled.
             signal: fc.boolean(),
             // Before the call: 0 none; 1 a microtask, 2 an event-loop turn, 3 a timer (later calls join later gates and segments).
             pause: fc.constantFrom(0, 0, 0, 0, 0, 1, 2, 3),
@@ -191,15 +176,14 @@ describe("write coalescer under random load (property, scripted server)", () => 
         ),
         fc.integer({ min: 1, max: 8 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.boolean(),
-        async (ops, maxBatch, window, fastPath) => {
+        async (ops, maxBatch, window) => {
           // The server fails the updates whose port says so (port = 100 + call number for failures).
           let n = 0;
           const { writer, requests } = scripted(async (updates) => {
             await new Promise((r) => setTimeout(r, n++ % 2));
             const failures = updates.flatMap((u, index) => (portOf(u) >= 100 ? [{ index, code: RpcCode.NOT_FOUND, message: `port ${portOf(u)}` }] : []));
             if (failures.length) throw new P4RuntimeError("Write", RpcCode.UNKNOWN, "", failures);
-          }, fastPath);
+          });
           const w = new WriteCoalescer(writer, { maxBatch, window });
           const aborts = ops.map(() => new AbortController());
           for (const o of ops) o.cancel &&= o.signal;
@@ -276,7 +260,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("gathers concurrent single writes into few requests, each caller resolved", async () => {
-    const w = new WriteCoalescer(c, { maxBatch: 100, window: 2 });
+    const w = c.coalescer({ maxBatch: 100, window: 2 });
     await Promise.all(Array.from({ length: 500 }, (_, i) => w.insert(l2(0x1000 + i))));
     expect(w.stats.updates).toBe(500);
     expect(w.stats.requests).toBeLessThanOrEqual(6);
@@ -286,7 +270,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("fails only the caller whose update failed", async () => {
-    const w = new WriteCoalescer(c, { lingerMs: 5 });
+    const w = c.coalescer({ lingerMs: 5 });
     await w.insert(l2(0x2000));
     const results = await Promise.allSettled([w.insert(l2(0x2001)), w.insert(l2(0x2000)), w.insert(l2(0x2002)), w.delete(l2(0x2fff))]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
@@ -298,7 +282,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("keeps insert → modify → delete of one entry in order", async () => {
-    const w = new WriteCoalescer(c, { window: 8 });
+    const w = c.coalescer({ window: 8 });
     const key = 0x3000;
     const ops = [w.insert(l2(key, 1)), w.modify(l2(key, 2)), w.modify(l2(key, 3)), w.delete(l2(key)), w.insert(l2(key, 4))];
     await Promise.all(ops);
@@ -309,7 +293,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("cancels writes not yet sent and rejects bad input at once", async () => {
-    const w = new WriteCoalescer(c, { lingerMs: 50 });
+    const w = c.coalescer({ lingerMs: 50 });
     const ac = new AbortController();
     const cancelled = w.insert(l2(0x4000), ac.signal);
     const kept = w.insert(l2(0x4001));
@@ -321,7 +305,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("fails only the caller whose input is bad; the rest of its batch is written", async () => {
-    const w = new WriteCoalescer(c, { maxBatch: 50 });
+    const w = c.coalescer({ maxBatch: 50 });
     const calls = Array.from({ length: 120 }, (_, i) =>
       i === 77 ? w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x6000 + i }, action: { name: "set_port", params: { port: 512 } } }) : w.insert(l2(0x6000 + i)),
     );
@@ -336,7 +320,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
   });
 
   it("orders by entity whatever the spelling of its key, and keeps Update messages and inputs in one queue", async () => {
-    const w = new WriteCoalescer(c, { window: 8 });
+    const w = c.coalescer({ window: 8 });
     const key = 0x7000;
     const asMessage = c.encodeUpdates([{ type: "modify", entity: l2(key, 5) }])[0]!;
     const ops = [w.insert(l2(key, 1)), w.write(asMessage), w.modify({ kind: "tableEntry", table: "TestIngress.l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:70:00" }, action: { name: "set_port", params: { port: 6 } } })];
@@ -350,7 +334,7 @@ describe.each(targets())("write coalescer against %s", (kind) => {
     const other = await startTarget(kind);
     const d = await P4RuntimeClient.connect({ address: other.address, deviceId: other.deviceId, electionId: 1n, reconnect: { initialMs: 5000 } });
     await d.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 5n });
-    const w = new WriteCoalescer(d, { lingerMs: 200 });
+    const w = d.coalescer({ lingerMs: 200 });
     const pending = w.insert(l2(0x5000)).catch((e: unknown) => e);
     const lost = new Promise<void>((r) => d.once("disconnect", () => r()));
     await other.stop();

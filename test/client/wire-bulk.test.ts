@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { P4RuntimeClient, type UpdateInput } from "../../src/client/client.js";
 import { Code, P4RuntimeError, isP4RuntimeError } from "../../src/p4runtime/errors.js";
 import type { DecodedOf, EntityInput } from "../../src/client/entities/entity.js";
-import { writeChunked } from "../../src/client/write-coalescer.js";
+import { writeChunked } from "../../src/client/write/bulk.js";
 import { fixture } from "../support/fixtures.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
 

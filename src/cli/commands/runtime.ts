@@ -17,7 +17,7 @@ import { encodeEntity } from "../../client/entities/entity.js";
 import { create } from "@bufbuild/protobuf";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { Code, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../../p4runtime/errors.js";
-import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
+import { DEFAULT_MAX_BATCH } from "../../client/write/coalescer.js";
 import { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { parseP4Info, p4infoFormatOf } from "../../p4runtime/p4info/load.js";
 import type { P4Info } from "../../proto/gen/p4/config/v1/p4info_pb.js";

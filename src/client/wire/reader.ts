@@ -7,7 +7,7 @@
  * (unknown fields, one-shot action sets, a message field given twice, a
  * wrong wire type), is decoded by fromBinary from its own bytes, so the
  * result is always what fromBinary(ReadResponseSchema, bytes) gives.
- * test/client/wire.test.ts compares the two on random responses.
+ * test/client/reader.test.ts compares the two on random responses.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {

@@ -1,17 +1,16 @@
 /**
- * A protobuf binary writer for the client's hot write path: one growable
- * byte buffer, varints written in place, and nested messages length-prefixed
- * by reserving one byte and moving the body in the rare case it is 128
- * bytes or longer. The output is the protobuf wire format exactly as
- * protobuf-es's toBinary writes it (the same field order and varint forms),
- * which test/client/wire.test.ts checks byte for byte.
+ * A protobuf binary writer for the table-entry encoder: one growable byte
+ * buffer, varints written in place, and nested messages length-prefixed by
+ * reserving one byte and moving the body in the rare case it is 128 bytes
+ * or longer, with the field order and varint forms protobuf's encoding
+ * takes.
  *
  * Values outside a field's range are not encoded here: `Unencodable` is
- * thrown and the caller falls back to protobuf-es, which raises its own
- * error for them.
+ * thrown, and the encoder declines the input (the general encoder then
+ * reports it).
  */
 
-/** Thrown when a value is outside what this writer encodes; callers fall back to toBinary. */
+/** Thrown when a value is outside what this writer encodes; the encoder declines the input. */
 export class Unencodable extends Error {
   override readonly name = "Unencodable";
 }
@@ -20,7 +19,6 @@ export const WT_VARINT = 0;
 export const WT_LEN = 2;
 
 const TWO_32 = 0x1_0000_0000n;
-const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 const MIN_I64 = -0x8000_0000_0000_0000n;
 const MAX_I64 = 0x7fff_ffff_ffff_ffffn;
 
@@ -35,11 +33,6 @@ export class WireWriter {
 
   constructor(initial = 256) {
     this.buf = Buffer.allocUnsafe(initial);
-  }
-
-  reset(): this {
-    this.pos = 0;
-    return this;
   }
 
   /** Makes room for `n` more bytes. */
@@ -112,13 +105,6 @@ export class WireWriter {
     else this.varintBig(BigInt.asUintN(64, BigInt(v)));
   }
 
-  uint64(field: number, v: bigint): void {
-    if (v === 0n) return;
-    if (typeof v !== "bigint" || v < 0n || v > MAX_U64) throw new Unencodable(`uint64 ${String(v)}`);
-    this.tag(field, WT_VARINT);
-    this.varintBig(v);
-  }
-
   int64(field: number, v: bigint): void {
     if (v === 0n) return;
     if (typeof v !== "bigint" || v < MIN_I64 || v > MAX_I64) throw new Unencodable(`int64 ${String(v)}`);
@@ -161,29 +147,6 @@ export class WireWriter {
     }
   }
 
-  string(field: number, v: string): void {
-    if (v === "") return;
-    this.stringAlways(field, v);
-  }
-
-  stringAlways(field: number, v: string): void {
-    if (typeof v !== "string") throw new Unencodable("string value is not a string");
-    this.tag(field, WT_LEN);
-    const max = v.length * 3;
-    this.ensure(max + 5);
-    // Short strings: reserve one length byte and write in place.
-    if (max < 0x80) {
-      const start = this.pos++;
-      const n = this.buf.write(v, this.pos, "utf8");
-      this.buf[start] = n;
-      this.pos += n;
-      return;
-    }
-    const bytes = Buffer.from(v, "utf8");
-    this.varint(bytes.byteLength);
-    this.raw(bytes);
-  }
-
   /** Starts a length-delimited field; returns the mark for `join`. */
   fork(field: number): number {
     this.tag(field, WT_LEN);
@@ -211,10 +174,8 @@ export class WireWriter {
     this.buf[p] = v;
   }
 
-  /** A copy of what was written (a plain Uint8Array, as toBinary returns). */
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
-    return out;
+  /** A copy of what was written. */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
   }
 }

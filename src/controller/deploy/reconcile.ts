@@ -21,7 +21,7 @@ import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
-import { DEFAULT_MAX_BATCH } from "../../client/write-coalescer.js";
+import { DEFAULT_MAX_BATCH } from "../../client/write/coalescer.js";
 import { BMV2_DEDUP_REGISTERS } from "../targets/bmv2.js";
 
 /**

@@ -5,11 +5,13 @@
  * caller still gets its own outcome: its own per-update error when its
  * update failed, success otherwise.
  *
- * Each update is encoded to wire bytes as its batch is formed, after the
- * caller's turn of the event loop, so a burst of calls costs the caller
- * little and later batches are encoded while earlier ones are in flight;
- * bad input fails only its caller, with the encoder's error. A batch is
- * those bytes framed as one WriteRequest (src/client/wire/): nothing is
+ * The coalescer only schedules; the work is done by its sink (WriteSink,
+ * the client's WritePath) in one direction: each update is encoded (the
+ * sink's encode) as its batch is formed, after the caller's turn of the
+ * event loop, so a burst of calls costs the caller little and later batches
+ * are encoded while earlier ones are in flight; bad input fails only its
+ * caller, with the encoder's error. A batch is a range of those encoded
+ * updates, which the sink frames as one WriteRequest and sends: nothing is
  * encoded twice.
  *
  * A call costs its promise and nothing else: entries live in the columns of
@@ -18,46 +20,31 @@
  * call instead of 230, so a burst of calls leaves the garbage collector less
  * to do (and less often) while the calls are pending.
  *
- * Ordering: two updates of the same entity never share a batch (a server may
- * apply a batch in any order), and a batch that touches an entity waits for
- * any earlier in-flight batch touching it, so insert → modify → delete of
- * one entry is applied in that order. Entities are compared by a hash of
- * their key (keyHash): a collision only splits a batch or adds a wait.
+ * Ordering (batch.ts): two updates of the same entity never share a batch,
+ * and a batch that touches an entity waits for any in-flight batch touching
+ * it, so insert → modify → delete of one entry is applied in that order.
  * Nothing is retried: when a request's fate is unknown (stream or channel
  * lost, cancelled) its callers fail with a clear error rather than risk a
- * second write.
- *
- * `writeChunked` is the same machinery for one bulk write (P4RuntimeClient.write
- * with continueOnError): consecutive chunks, a window in flight, per-entity
- * order across chunks, failures reported by index in the caller's list.
+ * second write (outcome.ts).
  */
-import { create, fromBinary } from "@bufbuild/protobuf";
-import { type Entity, EntitySchema, TableEntrySchema, type Update, UpdateSchema } from "../proto/gen/p4/v1/p4runtime_pb.js";
-import { Code, P4ConnectionError, P4RuntimeError, type UpdateFailure, isP4RuntimeError } from "../p4runtime/errors.js";
-import type { EntityInput } from "./entities/entity.js";
-import { encodeEntityMessage, encodeTableEntryKey, encodeUpdate } from "./wire/messages.js";
-import { type EncodedUpdate, type WireSlot, keyHash } from "./wire/table-entry.js";
-import type { SlotColumns } from "./wire/request.js";
+import type { Update } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import { P4ConnectionError } from "../../p4runtime/errors.js";
+import type { EntityInput } from "../entities/entity.js";
+import { type UpdateInput, type UpdateTypeCode, type WireSlot, updateTypeCode } from "../wire/encode-update.js";
+import type { SlotColumns } from "../wire/frame.js";
+import { InFlight, type KeySet } from "./batch.js";
+import { perUpdate } from "./outcome.js";
 
-export type { EncodedUpdate, WireSlot };
-
-export interface UpdateInput {
-  readonly type: "insert" | "modify" | "delete";
-  readonly entity: EntityInput;
-}
-
-/** What the coalescer needs of a client (P4RuntimeClient implements it). */
-export interface BatchWriter {
-  encodeUpdates(updates: readonly UpdateInput[]): Update[];
-  writeRaw(updates: Update[]): Promise<void>;
-  /** Encodes one update straight to wire bytes, described by `slot` (P4RuntimeClient's fast path); optional. */
-  encodeWireTo?(update: UpdateInput | Update, slot: WireSlot): void;
-  /** encodeWireTo for an insert (1), modify (2) or delete (3) of `entity`, with no UpdateInput to build; optional, with encodeWireTo. */
-  encodeEntityTo?(type: 1 | 2 | 3, entity: EntityInput, slot: WireSlot): void;
-  /** Sends one WriteRequest of the updates in columns [from, to) encoded by encodeWireTo (empty entries skipped); optional, with it. */
-  writeColumns?(cols: SlotColumns, from: number, to: number): Promise<void>;
-  on(event: "disconnect", fn: (e: Error) => void): unknown;
-  off(event: "disconnect", fn: (e: Error) => void): unknown;
+/** Where the coalescer's updates go: encoded, then sent a batch at a time (P4RuntimeClient's write path). */
+export interface WriteSink {
+  /** Encodes update `type` of `entity` into `slot`; throws the encoder's error for bad input. */
+  encode(type: UpdateTypeCode, entity: EntityInput, slot: WireSlot): void;
+  /** Encodes an Update message into `slot`. */
+  encodeMessage(update: Update, slot: WireSlot): void;
+  /** Sends updates [from, to) of `cols` (holes, with no bytes, skipped) as one continue-on-error WriteRequest. */
+  send(cols: SlotColumns, from: number, to: number): Promise<void>;
+  /** Calls `fn` when the stream is lost; returns the function that stops it. */
+  onDisconnect(fn: (e: Error) => void): () => void;
 }
 
 export interface CoalescerOptions {
@@ -132,7 +119,13 @@ class Segment implements SlotColumns {
   }
 
   /** Appends a live entry answered through `gate` or, without one, through `resolve`/`reject`. */
-  append(type: number, input: EntityInput | Update, gate: Gate | undefined, resolve: (() => void) | undefined, reject: ((e: Error) => void) | undefined): number {
+  append(
+    type: number,
+    input: EntityInput | Update,
+    gate: Gate | undefined,
+    resolve: (() => void) | undefined,
+    reject: ((e: Error) => void) | undefined,
+  ): number {
     const i = this.length++;
     this.unsettled++;
     if (i < this.types.length) {
@@ -182,7 +175,8 @@ class Gate {
   opened = false;
 
   constructor(
-    readonly owner: WriteCoalescer,
+    /** Called when one of the gate's callers has been handed its outcome. */
+    readonly answered: (seg: Segment) => void,
     readonly seg: Segment,
     from: number,
   ) {
@@ -204,40 +198,10 @@ interface Batch {
   readonly from: number;
   readonly to: number;
   count: number;
-  /** keyHash of every entity the batch touches. */
-  readonly keys: IntSet;
+  /** The hash of every entity the batch touches. */
+  readonly keys: KeySet;
 }
 
-/** A set of small non-negative integers (key hashes) in an open-addressing table; reused across batches. */
-class IntSet {
-  private readonly table: Int32Array;
-  private readonly mask: number;
-  constructor(capacity: number) {
-    let cap = 16;
-    while (cap < capacity * 2) cap <<= 1;
-    this.table = new Int32Array(cap);
-    this.mask = cap - 1;
-  }
-  private slot(h: number): number {
-    const v = h + 1;
-    const t = this.table;
-    let s = (Math.imul(v, 0x9e3779b1) >>> 0) & this.mask;
-    while (t[s] !== 0 && t[s] !== v) s = (s + 1) & this.mask;
-    return s;
-  }
-  has(h: number): boolean {
-    return this.table[this.slot(h)] !== 0;
-  }
-  add(h: number): void {
-    this.table[this.slot(h)] = h + 1;
-  }
-  clear(): void {
-    this.table.fill(0);
-  }
-}
-
-const TYPES: Readonly<Record<string, number>> = { insert: 1, modify: 2, delete: 3 };
-const TYPE_NAMES = ["insert", "insert", "modify", "delete"] as const;
 const NOT_ENCODED = new Uint8Array(0);
 /** A burst larger than this starts a new segment (segments are dropped once formed into batches). */
 const SEGMENT_MAX = 1 << 16;
@@ -256,8 +220,32 @@ let capturedGateResolve: (g: Gate) => void = () => {};
 const captureGate = (resolve: (g: Gate) => void): void => {
   capturedGateResolve = resolve;
 };
-/** The reaction of every gated caller's promise (see Gate). */
-const checkGate = (g: Gate): Promise<void> | undefined => g.owner.handOver(g);
+/**
+ * The reaction of every gated caller's promise (see Gate), run once per
+ * caller in call order: the outcome when it is known, else a promise of the
+ * caller's own that its settlement will answer.
+ */
+const checkGate = (g: Gate): Promise<void> | undefined => {
+  const seg = g.seg;
+  let i = g.cursor;
+  while (seg.gates[i] !== g) {
+    // Entries between the gate's callers are calls with a signal.
+    if (++i >= seg.length) throw new Error("write coalescer: a gate ran out of callers (internal error)");
+  }
+  g.cursor = i + 1;
+  seg.gates[i] = undefined;
+  if (seg.states[i] === LIVE) {
+    const promise = new Promise<void>(capture);
+    seg.resolves[i] = capturedResolve;
+    seg.rejects[i] = capturedReject;
+    return promise;
+  }
+  const e = seg.errors[i];
+  seg.errors[i] = undefined;
+  g.answered(seg);
+  if (e !== undefined) throw e;
+  return undefined;
+};
 
 function isUpdateInput(u: UpdateInput | Update): u is UpdateInput {
   return "entity" in u && u.entity !== undefined && "kind" in u.entity;
@@ -278,8 +266,7 @@ export class WriteCoalescer {
   private gate: Gate | undefined;
   /** A formed batch waiting for an in-flight batch that touches one of its entities. */
   private blocked: Batch | undefined;
-  private readonly inFlight = new Set<Batch>();
-  private readonly freeKeySets: IntSet[] = [];
+  private readonly inFlight: InFlight<Batch>;
   private aborts: Map<number, { readonly signal: AbortSignal; readonly onAbort: () => void }> | undefined;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pumpScheduled = false;
@@ -293,46 +280,26 @@ export class WriteCoalescer {
   private settling = 0;
   private closed: Error | undefined;
   private idleWaiters: (() => void)[] = [];
-  /** Scratch input handed to the encoder (not retained by it). */
-  private readonly scratchInput: { type: UpdateInput["type"]; entity: EntityInput | undefined } = { type: "insert", entity: undefined };
   private readonly scratchSlot: WireSlot = { buf: NOT_ENCODED, start: 0, end: 0, hash: 0 };
-  private readonly encode: (u: UpdateInput | Update, slot: WireSlot) => void;
-  /** The client encodes entities given with their update type (encodeEntityTo). */
-  private readonly entityEncoder: boolean;
-  private readonly sendRange: (seg: Segment, from: number, to: number) => Promise<void>;
   readonly stats: CoalescerStats = { requests: 0, updates: 0, largestBatch: 0 };
-  private readonly onDisconnect = (e: Error) => this.failQueued(new P4ConnectionError(`stream lost before the write was sent: ${e.message}`));
+  private readonly stopListening: () => void;
+  /** An entry's caller has its outcome (shared by the gates, see Gate). */
+  private readonly answeredFn = (seg: Segment): void => this.answered(seg);
 
   constructor(
-    private readonly client: BatchWriter,
+    private readonly sink: WriteSink,
     options: CoalescerOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
     this.lingerMs = options.lingerMs ?? 0;
     this.window = options.window ?? DEFAULT_WINDOW;
-    if (this.maxBatch < 1 || this.window < 1 || this.lingerMs < 0) throw new RangeError("coalescer: maxBatch and window must be >= 1 and lingerMs >= 0");
-    this.entityEncoder = client.encodeWireTo !== undefined && client.writeColumns !== undefined && client.encodeEntityTo !== undefined;
-    if (client.encodeWireTo && client.writeColumns) {
-      this.encode = client.encodeWireTo.bind(client);
-      const writeColumns = client.writeColumns.bind(client);
-      this.sendRange = (seg, from, to) => writeColumns(seg, from, to);
-    } else {
-      // Any BatchWriter: Update messages, serialized here (unframed) and parsed back for writeRaw.
-      this.encode = (u, slot) => {
-        const update = isUpdateInput(u) ? client.encodeUpdates([u])[0]! : u;
-        const bytes = encodeUpdate(update);
-        slot.buf = bytes;
-        slot.start = 0;
-        slot.end = bytes.length;
-        slot.hash = keyHash(entityKey(update.entity ?? create(EntitySchema)));
-      };
-      this.sendRange = (seg, from, to) => {
-        const updates: Update[] = [];
-        for (let i = from; i < to; i++) if (seg.states[i] === LIVE) updates.push(fromBinary(UpdateSchema, seg.bufs[i]!));
-        return client.writeRaw(updates);
-      };
+    if (this.maxBatch < 1 || this.window < 1 || this.lingerMs < 0) {
+      throw new RangeError("coalescer: maxBatch and window must be >= 1 and lingerMs >= 0");
     }
-    client.on("disconnect", this.onDisconnect);
+    this.inFlight = new InFlight(this.maxBatch, this.window);
+    this.stopListening = sink.onDisconnect((e) =>
+      this.failQueued(new P4ConnectionError(`stream lost before the write was sent: ${e.message}`)),
+    );
   }
 
   insert(entity: EntityInput, signal?: AbortSignal): Promise<void> {
@@ -348,15 +315,19 @@ export class WriteCoalescer {
   }
 
   /**
-   * Queues one update; resolves when the server applied it. Bad input
-   * (what encodeUpdates rejects) fails this call, and only this call, with
-   * that error before anything of it is sent.
+   * Queues one update (or an Update message); resolves when the server
+   * applied it. Bad input fails this call, and only this call, with the
+   * encoder's error before anything of it is sent.
    */
   write(input: UpdateInput | Update, signal?: AbortSignal): Promise<void> {
     if (!isUpdateInput(input)) return this.enqueue(0, input, signal);
-    const type = TYPES[input.type];
-    // An unknown type goes to the encoder as it is (which rejects it as encodeUpdates does).
-    return type === undefined ? this.enqueue(0, input as unknown as Update, signal) : this.enqueue(type, input.entity, signal);
+    let type: UpdateTypeCode;
+    try {
+      type = updateTypeCode(input.type);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.enqueue(type, input.entity, signal);
   }
 
   /**
@@ -373,38 +344,13 @@ export class WriteCoalescer {
     let seg = this.segments[this.segments.length - 1];
     if (seg === undefined || seg.length >= SEGMENT_MAX) seg = this.newSegment();
     let gate = this.gate;
-    if (gate === undefined || gate.seg !== seg || seg.length - gate.cursor >= this.maxBatch) gate = this.gate = new Gate(this, seg, seg.length);
+    if (gate === undefined || gate.seg !== seg || seg.length - gate.cursor >= this.maxBatch) {
+      gate = this.gate = new Gate(this.answeredFn, seg, seg.length);
+    }
     seg.append(type, input, gate, undefined, undefined);
     this.total++;
     this.queued();
     return gate.promise.then(checkGate);
-  }
-
-  /**
-   * A gate's reaction for its next caller (see Gate): the outcome when it is
-   * known, else a promise of the caller's own that its settlement will answer.
-   * @internal
-   */
-  handOver(g: Gate): Promise<void> | undefined {
-    const seg = g.seg;
-    let i = g.cursor;
-    while (seg.gates[i] !== g) {
-      // Entries between the gate's callers are calls with a signal.
-      if (++i >= seg.length) throw new Error("write coalescer: a gate ran out of callers (internal error)");
-    }
-    g.cursor = i + 1;
-    seg.gates[i] = undefined;
-    if (seg.states[i] === LIVE) {
-      const promise = new Promise<void>(capture);
-      seg.resolves[i] = capturedResolve;
-      seg.rejects[i] = capturedReject;
-      return promise;
-    }
-    const e = seg.errors[i];
-    seg.errors[i] = undefined;
-    this.answered(seg);
-    if (e !== undefined) throw e;
-    return undefined;
   }
 
   private newSegment(): Segment {
@@ -464,7 +410,7 @@ export class WriteCoalescer {
   /** Fails every queued (unsent) write and refuses new ones. */
   close(reason = "the write coalescer was closed"): void {
     this.closed = new P4ConnectionError(reason);
-    this.client.off("disconnect", this.onDisconnect);
+    this.stopListening();
     this.failQueued(this.closed);
   }
 
@@ -513,7 +459,7 @@ export class WriteCoalescer {
         if (!seg) break;
         batch = this.form(seg);
         if (batch.count === 0) {
-          this.releaseKeys(batch);
+          this.inFlight.release(batch.keys);
           continue;
         }
       }
@@ -534,7 +480,7 @@ export class WriteCoalescer {
 
   /** Takes ready entries of `seg` into one batch: at most maxBatch, no entity twice. */
   private form(seg: Segment): Batch {
-    const keys = this.freeKeySets.pop() ?? new IntSet(this.maxBatch);
+    const keys = this.inFlight.keySet();
     const from = seg.head;
     const limit = Math.min(seg.length, this.ready - seg.base);
     let i = from;
@@ -565,18 +511,8 @@ export class WriteCoalescer {
     const type = seg.types[i]!;
     const slot = this.scratchSlot;
     try {
-      if (type === 0) this.encode(seg.inputs[i] as Update, slot);
-      else if (this.entityEncoder) this.client.encodeEntityTo!(type as 1 | 2 | 3, seg.inputs[i] as EntityInput, slot);
-      else {
-        const input = this.scratchInput;
-        input.type = TYPE_NAMES[type]!;
-        input.entity = seg.inputs[i] as EntityInput;
-        try {
-          this.encode(input as UpdateInput, slot);
-        } finally {
-          input.entity = undefined;
-        }
-      }
+      if (type === 0) this.sink.encodeMessage(seg.inputs[i] as Update, slot);
+      else this.sink.encode(type as UpdateTypeCode, seg.inputs[i] as EntityInput, slot);
     } catch (err) {
       this.settleHole(seg, i, err instanceof Error ? err : new Error(String(err)));
       return false;
@@ -613,23 +549,19 @@ export class WriteCoalescer {
   }
 
   private conflicts(batch: Batch): boolean {
-    if (this.inFlight.size === 0) return false;
-    const { seg, from, to } = batch;
-    for (const b of this.inFlight) {
-      for (let i = from; i < to; i++) if (seg.states[i] === LIVE && b.keys.has(seg.hashes[i]!)) return true;
-    }
-    return false;
+    return this.inFlight.conflicts(batch.seg.hashes, batch.from, batch.to, batch.seg.states);
   }
 
   private send(batch: Batch): void {
-    if (this.aborts && this.aborts.size > 0) for (let i = batch.from; i < batch.to; i++) this.detach(batch.seg, i); // too late to cancel now
+    // Too late to cancel now.
+    if (this.aborts && this.aborts.size > 0) for (let i = batch.from; i < batch.to; i++) this.detach(batch.seg, i);
     this.inFlight.add(batch);
     this.stats.requests++;
     this.stats.updates += batch.count;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.count);
     let sent: Promise<void>;
     try {
-      sent = this.sendRange(batch.seg, batch.from, batch.to);
+      sent = this.sink.send(batch.seg, batch.from, batch.to);
     } catch (e) {
       sent = Promise.reject(e);
     }
@@ -646,7 +578,6 @@ export class WriteCoalescer {
    */
   private complete(batch: Batch, ok: boolean, e: unknown): void {
     this.inFlight.delete(batch);
-    this.releaseKeys(batch);
     this.settling++;
     try {
       this.pump();
@@ -656,11 +587,6 @@ export class WriteCoalescer {
       this.settling--;
       this.checkIdle();
     }
-  }
-
-  private releaseKeys(batch: Batch): void {
-    batch.keys.clear();
-    if (this.freeKeySets.length < this.window + 1) this.freeKeySets.push(batch.keys);
   }
 
   /** A request was applied: every live entry of the batch succeeded. */
@@ -715,27 +641,12 @@ export class WriteCoalescer {
     this.settle(seg, i, err);
   }
 
+  /** A request failed: each live entry of the batch gets the outcome of its position in the request. */
   private settleFailed(batch: Batch, e: unknown): void {
     const { seg, from, to } = batch;
-    if (isP4RuntimeError(e) && e.failures.length > 0) {
-      // Failure k is the k-th update of the request: the k-th entry of the batch that is not a hole.
-      const byIndex = new Map(e.failures.map((f) => [f.index, f]));
-      let k = 0;
-      for (let i = from; i < to; i++) {
-        if (seg.states[i] !== LIVE) continue;
-        const idx = k++;
-        const f = byIndex.get(idx);
-        if (!f && e.reported !== undefined && idx >= e.reported) {
-          // The server cut its per-update list short: this update's outcome is unknown.
-          this.settle(seg, i, new P4RuntimeError("Write", Code.UNKNOWN, `outcome not reported: ${unreported(e.reported)}`, [{ index: 0, code: Code.UNKNOWN, message: `outcome not reported: ${unreported(e.reported)}` }]));
-          continue;
-        }
-        this.settle(seg, i, f ? new P4RuntimeError("Write", f.code, "", [{ ...f, index: 0 }]) : undefined);
-      }
-      return;
-    }
-    const err = outcomeUnknown(e);
-    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, err);
+    const outcome = perUpdate(e);
+    let k = 0;
+    for (let i = from; i < to; i++) if (seg.states[i] === LIVE) this.settle(seg, i, outcome(k++));
   }
 
   private detach(seg: Segment, i: number): void {
@@ -756,7 +667,7 @@ export class WriteCoalescer {
       b.count--;
       if (b.count === 0) {
         this.blocked = undefined;
-        this.releaseKeys(b);
+        this.inFlight.release(b.keys);
       }
     }
     this.settleHole(seg, i, abortError());
@@ -769,7 +680,7 @@ export class WriteCoalescer {
     const segments = this.segments.splice(0);
     if (b) {
       for (let i = b.from; i < b.to; i++) if (b.seg.states[i] === LIVE) this.settleHole(b.seg, i, err);
-      this.releaseKeys(b);
+      this.inFlight.release(b.keys);
     }
     for (const seg of segments) {
       for (let i = seg.head; i < seg.length; i++) if (seg.states[i] === LIVE) this.settleHole(seg, i, err);
@@ -792,201 +703,8 @@ export class WriteCoalescer {
   }
 }
 
-/** A request that failed as a whole: its updates may or may not have been applied. */
-function outcomeUnknown(e: unknown): Error {
-  return isP4RuntimeError(e) && (e.code === Code.UNAVAILABLE || e.code === Code.CANCELLED || e.code === Code.DEADLINE_EXCEEDED)
-    ? new P4RuntimeError("Write", e.code, `write outcome unknown (${e.details}); not retried to avoid writing twice`)
-    : e instanceof Error
-      ? e
-      : new Error(String(e));
-}
-
 function abortError(): Error {
   const e = new Error("the write was cancelled before it was sent");
   e.name = "AbortError";
   return e;
-}
-
-export interface ChunkOptions {
-  /** Most updates in one request. */
-  readonly maxBatch: number;
-  /** Most requests in flight at once. */
-  readonly window: number;
-}
-
-/**
- * Sends one bulk write (continue-on-error semantics) as consecutive chunks:
- * `keys[i]` is keyHash() of update i's entity, and `send(from, to)` sends
- * updates [from..to) as one WriteRequest.
- * At most `window` chunks are in flight; a chunk that touches an entity an
- * earlier chunk touches is sent only once that chunk has been answered, so
- * the caller's order per entity holds. After a chunk fails as a whole (its
- * outcome unknown: connection lost, deadline, not primary...) no further
- * chunk is sent.
- *
- * Outcome: resolves when every update was applied. Otherwise one
- * P4RuntimeError whose `failures` index the caller's list: every update the
- * server rejected, and, when a chunk failed as a whole, each of its updates
- * (outcome unknown) and each update never sent (ABORTED). When nothing at
- * all was applied because the first chunks failed as a whole, that
- * request's error is thrown as it is, as a single request's would be.
- */
-function unreported(reported: number): string {
-  return `the switch's per-update error list stopped after ${reported} update(s) of this request (write smaller batches)`;
-}
-
-export async function writeChunked(keys: ArrayLike<number>, send: (from: number, to: number) => Promise<unknown>, opts: ChunkOptions): Promise<void> {
-  const n = keys.length;
-  const size = Math.max(1, opts.maxBatch);
-  const window = Math.max(1, opts.window);
-  const chunks = Math.ceil(n / size);
-  const deps = chunkDependencies(keys, size, chunks);
-  const done = new Uint8Array(chunks);
-  /** Chunks that failed as a whole, by chunk number. */
-  const wholesale = new Map<number, unknown>();
-  const failures: UpdateFailure[] = [];
-  let firstUpdateError: P4RuntimeError | undefined;
-  let applied = false;
-  let next = 0;
-
-  await new Promise<void>((finish) => {
-    let inFlight = 0;
-    const pump = (): void => {
-      while (wholesale.size === 0 && next < chunks && inFlight < window) {
-        const c = next;
-        const d = deps[c];
-        if (d && d.some((j) => done[j] === 0)) break; // an earlier chunk touching the same entity is in flight
-        next++;
-        inFlight++;
-        const from = c * size;
-        const to = Math.min(n, from + size);
-        let sent: Promise<unknown>;
-        try {
-          sent = send(from, to);
-        } catch (e) {
-          sent = Promise.reject(e);
-        }
-        sent
-          .then(
-            () => {
-              applied = true;
-            },
-            (e: unknown) => {
-              if (isP4RuntimeError(e) && e.failures.length > 0) {
-                firstUpdateError ??= e;
-                if (e.failures.length < to - from) applied = true;
-                for (const f of e.failures) failures.push({ ...f, index: f.index + from });
-                // A list cut short by the server: the updates past it have no known outcome.
-                if (e.reported !== undefined) {
-                  for (let i = from + e.reported; i < to; i++) failures.push({ index: i, code: Code.UNKNOWN, message: `outcome not reported: ${unreported(e.reported)}` });
-                }
-              } else {
-                wholesale.set(c, e);
-              }
-            },
-          )
-          .finally(() => {
-            done[c] = 1;
-            inFlight--;
-            pump();
-          });
-      }
-      if (inFlight === 0 && (wholesale.size > 0 || next >= chunks)) finish();
-    };
-    pump();
-  });
-
-  if (wholesale.size === 0 && failures.length === 0) return;
-  const first = wholesale.size > 0 ? Math.min(...wholesale.keys()) : -1;
-  if (first >= 0 && !applied && failures.length === 0) throw wholesale.get(first);
-  const outcome: UpdateFailure[] = failures;
-  let code: Code;
-  let details: string;
-  if (first >= 0) {
-    const e = wholesale.get(first);
-    code = isP4RuntimeError(e) ? e.code : Code.UNKNOWN;
-    const why = isP4RuntimeError(e) ? e.details || e.message : e instanceof Error ? e.message : String(e);
-    const ranges: string[] = [];
-    for (const [c, err] of [...wholesale].sort((a, b) => a[0] - b[0])) {
-      const from = c * size;
-      const to = Math.min(n, from + size);
-      const cCode = isP4RuntimeError(err) ? err.code : Code.UNKNOWN;
-      const cWhy = isP4RuntimeError(err) ? err.details || err.message : err instanceof Error ? err.message : String(err);
-      for (let i = from; i < to; i++) outcome.push({ index: i, code: cCode, message: `outcome unknown: ${cWhy}` });
-      ranges.push(`#${from}..#${to - 1} outcome unknown`);
-    }
-    const unsent = next * size;
-    for (let i = unsent; i < n; i++) outcome.push({ index: i, code: Code.ABORTED, message: "not sent: an earlier request of this write failed" });
-    if (unsent < n) ranges.push(`#${unsent}..#${n - 1} not sent`);
-    details = `${why} (the write went as requests of up to ${size} updates: ${ranges.join(", ")})`;
-  } else {
-    code = firstUpdateError!.code;
-    details = firstUpdateError!.details;
-  }
-  outcome.sort((a, b) => a.index - b.index);
-  throw new P4RuntimeError("Write", code, details, outcome);
-}
-
-/** For each chunk, the earlier chunks that touch one of its entities (by key hash: a collision only adds a wait). */
-function chunkDependencies(keys: ArrayLike<number>, size: number, chunks: number): (number[] | undefined)[] {
-  const deps = new Array<number[] | undefined>(chunks);
-  if (chunks < 2) return deps;
-  // Open addressing over the hashes (no allocation per update): slot = hash + 1 (0 is empty), value = last chunk.
-  const n = keys.length;
-  let cap = 1;
-  while (cap < n * 2) cap <<= 1;
-  const mask = cap - 1;
-  const table = new Int32Array(cap);
-  const last = new Int32Array(cap);
-  for (let c = 0; c < chunks; c++) {
-    const end = Math.min(n, (c + 1) * size);
-    for (let i = c * size; i < end; i++) {
-      const h = keys[i]! + 1;
-      let s = (Math.imul(h, 0x9e3779b1) >>> 0) & mask;
-      while (table[s] !== 0 && table[s] !== h) s = (s + 1) & mask;
-      if (table[s] === h) {
-        const j = last[s]!;
-        if (j !== c) {
-          const d = (deps[c] ??= []);
-          if (!d.includes(j)) d.push(j);
-        }
-      } else {
-        table[s] = h;
-      }
-      last[s] = c;
-    }
-  }
-  return deps;
-}
-
-const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
-
-/** Identity of the entity an update touches (its key fields only). */
-export function entityKey(e: Entity): string {
-  const x = e.entity;
-  switch (x.case) {
-    case "tableEntry":
-      return "t" + latin1(encodeTableEntryKey(x.value));
-    case "actionProfileMember":
-      return `m${x.value.actionProfileId}/${x.value.memberId}`;
-    case "actionProfileGroup":
-      return `g${x.value.actionProfileId}/${x.value.groupId}`;
-    case "packetReplicationEngineEntry":
-      return x.value.type.case === "multicastGroupEntry" ? `mc${x.value.type.value.multicastGroupId}` : `cs${x.value.type.value?.sessionId ?? 0}`;
-    case "counterEntry":
-      return `c${x.value.counterId}/${x.value.index?.index ?? "*"}`;
-    case "meterEntry":
-      return `me${x.value.meterId}/${x.value.index?.index ?? "*"}`;
-    case "registerEntry":
-      return `r${x.value.registerId}/${x.value.index?.index ?? "*"}`;
-    case "directCounterEntry":
-    case "directMeterEntry":
-      return "t" + latin1(encodeTableEntryKey(x.value.tableEntry ?? create(TableEntrySchema)));
-    case "valueSetEntry":
-      return `v${x.value.valueSetId}`;
-    case "digestEntry":
-      return `d${x.value.digestId}`;
-    default:
-      return "x" + latin1(encodeEntityMessage(e));
-  }
 }
