@@ -103,6 +103,10 @@ struct tna_scratch_md_t {
 #define P4CAST_COUNTER(SIZE, NAME) \
     Counter<bit<32>, bit<32>>(SIZE, CounterType_t.PACKETS_AND_BYTES) NAME
 #define P4CAST_COUNT(NAME, IDX)             NAME.count((bit<32>)(IDX))
+/* Direct packets-and-bytes counters: an action of the table counts. */
+#define P4CAST_DIRECT_COUNTER(NAME) \
+    DirectCounter<bit<32>>(CounterType_t.PACKETS_AND_BYTES) NAME
+#define P4CAST_DIRECT_COUNT(NAME)           NAME.count()
 
 /* Indirect two-rate three-colour byte meters (RFC 2698 in the meter ALU). */
 #define P4CAST_METER(SIZE, NAME)            Meter<bit<32>>(SIZE, MeterType_t.BYTES) NAME

@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
-import type { EntityInput } from "../../src/client/entities/entity.js";
+import type { DecodedOf, EntityInput } from "../../src/client/entities/entity.js";
 import type { DecodedPacketIn } from "../../src/client/entities/packet-io.js";
 import { registerAccess, type RegisterAccess } from "../../src/client/registers.js";
 import { startTarget, targets, type TestTarget } from "../support/targets.js";
@@ -33,6 +33,7 @@ import {
   DEDUP_RESYNC,
   DEDUP_SPAN,
   DedupWindow,
+  HeartbeatFlags,
   HeartbeatType,
   IpProtocol,
   PuntReason,
@@ -56,6 +57,8 @@ const p4info = parseP4Info(readFileSync(join(root, "p4/build/p4cast.p4info.txtpb
 const deviceConfig = new Uint8Array(readFileSync(join(root, "p4/build/p4cast.json")));
 
 const swMac = (p: number): string => `02:00:00:00:00:0${p}`;
+/** Per-(session, client) delivered counters (direct counter lasthop_client_delivered_counter). */
+const CLIENT_SESSION = "egress.lasthop.lasthop_client_session_exact";
 const hostMac = (p: number): string => `02:00:00:00:0${p}:01`;
 const PORTS = [1, 2, 3, 4] as const;
 
@@ -466,6 +469,8 @@ for (const kind of kinds) {
           entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 203 }, "egress.lasthop.deliver_to_client_v6", {
             client_addr: ipv6ToBigInt("2001:db8:4::4"), src_mac: swMac(4), dst_mac: hostMac(4),
           }),
+          // Per-(session, client) delivered counters; (9, 202) has none: delivered all the same, not counted.
+          ...[[7, 201], [7, 202], [10, 203]].map(([sid, rid]) => entry(CLIENT_SESSION, { session_id: sid, egress_rid: rid }, "egress.lasthop.count_client_copy")),
           // A tree group at this last hop: one branch (port 2) and the session's client on port 3.
           entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.7" }, "ingress.tree.replicate_to_group", { mcast_grp: 21 }),
           mcastGroup(21, [[2, 211], [3, 201]]),
@@ -475,6 +480,13 @@ for (const kind of kinds) {
           ...[7, 9, 10, 77].map((sid) => overlaySender(sid, "192.0.2.1", 1)),
         );
       });
+
+      /** Copies the last hop sent client replica `rid` of session `sid` (the direct counter of its lasthop_client_session_exact entry). */
+      const clientCount = async (sid: number, rid: number): Promise<bigint> => {
+        const [e] = await c.readAll({ kind: "directCounterEntry", entry: { table: CLIENT_SESSION, match: { session_id: sid, egress_rid: rid } } });
+        if (!e || e.kind !== "directCounterEntry") throw new Error(`no direct counter for (${sid}, ${rid})`);
+        return e.data.packets;
+      };
 
       const copy = (outerDst: string, sessionId: number, seq: number, overlay: boolean): Uint8Array =>
         buildFrame({
@@ -507,6 +519,9 @@ for (const kind of kinds) {
           }
         }
         expect((await counter("ingress.dedup.dedup_delivered_counter", 7)).packets).toBe(BigInt(model.counters.delivered));
+        // Each client got exactly the new ones: its own counter.
+        expect(await clientCount(7, 201)).toBe(BigInt(model.counters.delivered));
+        expect(await clientCount(7, 202)).toBe(BigInt(model.counters.delivered));
         expect((await counter("ingress.dedup.dedup_duplicate_counter", 7)).packets).toBe(BigInt(model.counters.duplicate));
         expect((await counter("ingress.dedup.dedup_too_old_counter", 7)).packets).toBe(BigInt(model.counters.tooOld));
         expect(await register("ingress.dedup.dedup_gap", 7)).toBe(model.counters.gap);
@@ -585,12 +600,41 @@ for (const kind of kinds) {
 
       it("drops client copies whose original has TTL 1 (it cannot be routed once more)", async (ctx) => {
         if (!hasPorts()) ctx.skip();
+        const before = [await clientCount(7, 201), await clientCount(7, 202)];
         const f = buildFrame({
           ethernet: { dst: swMac(1), src: hostMac(1) },
           encap: { outer: { src: "192.0.2.1", dst: LOOPBACK, ttl: 60, flags: DF }, shim: { sessionId: 7, sequence: 300, flags: 1 } },
           packet: udp4("10.1.0.1", "10.9.0.1", 7000, { ttl: 1 }),
         });
         expect((await exchange(1, f)).out.size).toBe(0);
+        // Not delivered, not counted.
+        expect([await clientCount(7, 201), await clientCount(7, 202)]).toEqual(before);
+      });
+
+      it("counts every copy a client got, per session and client: the clients' counters against what came out of their ports", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const sid7 = [await clientCount(7, 201), await clientCount(7, 202)];
+        const sid10 = await clientCount(10, 203);
+        // Session 10's one IPv6 delivery (above); the IPv4 original its IPv6 client could not take was not counted.
+        expect(sid10).toBe(1n);
+        const base = Number(await register("ingress.dedup.dedup_highest", 7)) + 1;
+        // Session 7: three new sequence numbers (both clients), one duplicate; session 9's client on port 4 (no counter entry).
+        let port3 = 0;
+        let port4 = 0;
+        for (const [sid, q] of [[7, base], [7, base + 1], [7, base + 1], [9, 3], [7, base + 2]] as const) {
+          const { out } = await exchange(1, copy(LOOPBACK, sid, q, true));
+          port3 += out.get(3)?.length ?? 0;
+          if (sid === 7) port4 += out.get(4)?.length ?? 0;
+        }
+        expect([port3, port4]).toEqual([3, 3]);
+        expect(await clientCount(7, 201)).toBe(sid7[0]! + BigInt(port3));
+        expect(await clientCount(7, 202)).toBe(sid7[1]! + BigInt(port4));
+        // The other session's client on the same port is not counted under session 7, nor is session 10's.
+        expect(await clientCount(10, 203)).toBe(sid10);
+        // One wildcard read gives every entry's cell (what the controller reads), the same values.
+        const all = (await c.readAll({ kind: "directCounterEntry", entry: { table: CLIENT_SESSION } })) as DecodedOf<"directCounterEntry">[];
+        const cells = new Map(all.map((e) => [`${e.entry.match["session_id"]?.kind === "exact" ? e.entry.match["session_id"].value : "?"}/${e.entry.match["egress_rid"]?.kind === "exact" ? e.entry.match["egress_rid"].value : "?"}`, e.data.packets]));
+        expect(cells).toEqual(new Map([["7/201", await clientCount(7, 201)], ["7/202", await clientCount(7, 202)], ["10/203", sid10]]));
       });
     });
 
@@ -711,18 +755,105 @@ for (const kind of kinds) {
         expect((await counter("ingress.ingress_drop_counter", 12)).packets).toBe(unknown + 1n);
       });
 
+      /** A DIRECT packet-out to switch port `port`: what leaves it (loopback: what comes back from the CPU port). */
+      async function direct(port: number, f: Uint8Array): Promise<Uint8Array> {
+        if (loopback) {
+          const before = packetIns.length;
+          c.sendPacket({ payload: f, metadata: { egress_port: CPU_PORT, flags: 1 } });
+          await barrier();
+          const got = packetIns.slice(before).filter((p) => !isMarker(p));
+          expect(got.length).toBe(1);
+          return got[0]!.payload;
+        }
+        const host = target.hosts!.get(port)!;
+        const before = host.received.length;
+        c.sendPacket({ payload: f, metadata: { egress_port: port, flags: 1 } });
+        await host.waitFor(before + 1, 2000);
+        return host.received[before]!;
+      }
+
+      const heartbeatOf = (b: Uint8Array) => {
+        const d = decodeFrame(b);
+        expect(checksumProblems(d)).toEqual([]);
+        return d.ip?.l4.kind === "udp" ? d.ip.l4.heartbeat : undefined;
+      };
+
+      it("STAMP: a request sent as a DIRECT packet-out leaves with the switch's timestamp as origin timestamp, UDP checksum adjusted (0 stays 0)", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const macs = { dst: hostMac(2), src: swMac(2) };
+        const request = (flags: number, checksum?: number) =>
+          buildFrame({
+            ethernet: macs,
+            packet: {
+              ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 },
+              l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags, originId: 7, sequence: 1000, originTimestamp: 0x0102030405060708n }, ...(checksum !== undefined ? { udp: { checksum } } : {}) },
+            },
+          });
+        for (const checksum of [undefined, 0]) {
+          const out = await direct(2, request(HeartbeatFlags.LINK | HeartbeatFlags.STAMP, checksum));
+          const got = heartbeatOf(out)!;
+          expect(got).toMatchObject({ type: HeartbeatType.REQUEST, flags: 3, sequence: 1000, originId: 7, reflectTimestamp: 0n });
+          // The switch's own ingress timestamp: 48 bits of microseconds since it started.
+          expect(got.originTimestamp).toBeGreaterThan(0n);
+          expect(got.originTimestamp).toBeLessThan(1n << 48n);
+          const expected = buildFrame({
+            ethernet: macs,
+            packet: {
+              ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 },
+              l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: 3, originId: 7, sequence: 1000, originTimestamp: got.originTimestamp }, ...(checksum !== undefined ? { udp: { checksum } } : {}) },
+            },
+          });
+          expect(bytesToHex(out), `UDP checksum ${checksum ?? "computed"}`).toBe(bytesToHex(expected));
+        }
+        // Without STAMP (the slow path's requests: the controller's own timestamp) it leaves unchanged.
+        const plain = request(HeartbeatFlags.LINK);
+        expect(bytesToHex(await direct(2, plain))).toBe(bytesToHex(plain));
+      });
+
+      it("STAMP: a response's round trip in the switch's own clock goes to hb_rtt; without STAMP hb_rtt is left alone", async (ctx) => {
+        if (!hasPorts()) ctx.skip();
+        const t0 = performance.now();
+        const stamped = heartbeatOf(
+          await direct(2, buildFrame({ ethernet: { dst: hostMac(2), src: swMac(2) }, packet: { ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 }, l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: 3, sequence: 2000 } } } })),
+        )!;
+        const count = await register("ingress.heartbeat.hb_count", 5);
+        // The peer's response echoes the origin timestamp; it comes back a little later.
+        await new Promise((r) => setTimeout(r, 30));
+        const response = (flags: number, seq: number) =>
+          buildFrame({
+            ethernet: { dst: swMac(2), src: hostMac(2) },
+            packet: { ip: { version: 4, src: "10.2.0.77", dst: ME, ttl: 64 }, l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.RESPONSE, flags, originId: 7, sequence: seq, originTimestamp: stamped.originTimestamp, reflectTimestamp: 5n } } },
+          });
+        const { out, ins } = await exchange(2, response(3, 2000));
+        expect(out.size + ins.length).toBe(0);
+        const elapsedUs = BigInt(Math.ceil((performance.now() - t0) * 1000));
+        const rtt = await register("ingress.heartbeat.hb_rtt", 5);
+        expect(rtt).toBeGreaterThanOrEqual(30_000n);
+        expect(rtt).toBeLessThanOrEqual(elapsedUs + 5_000n);
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(count + 1n);
+        // A response without STAMP counts, but its origin timestamp is not this switch's: no round trip from it.
+        await exchange(2, response(1, 2001));
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(count + 2n);
+        expect(await register("ingress.heartbeat.hb_rtt", 5)).toBe(rtt);
+        console.log(`[dataplane ${kind}] hb_rtt after a 30 ms wait: ${rtt} us (wall clock ${elapsedUs} us)`);
+      });
+
       it("punts responses to the controller when heartbeat_mode_exact says so", async (ctx) => {
         if (!hasPorts()) ctx.skip();
         const mode = entry("ingress.heartbeat.heartbeat_mode_exact", { msg_type: HeartbeatType.RESPONSE }, "ingress.heartbeat.punt_heartbeat");
         await insert(mode);
-        const sent = hb(2, "10.2.0.77", ME, HeartbeatType.RESPONSE, 0, 11);
+        const count = await register("ingress.heartbeat.hb_count", 5);
+        const rtt = await register("ingress.heartbeat.hb_rtt", 5);
+        // Even with STAMP: the slow path's round trip is the controller's to time.
+        const sent = hb(2, "10.2.0.77", ME, HeartbeatType.RESPONSE, HeartbeatFlags.STAMP, 11);
         const { out, ins } = await exchange(2, sent);
         expect(out.size).toBe(0);
         expect(ins.length).toBe(1);
         expect(ins[0]!.metadata).toMatchObject({ ingress_port: inPort(2), reason: BigInt(PuntReason.HEARTBEAT), aux: 5n });
         expect(bytesToHex(ins[0]!.payload)).toBe(bytesToHex(sent));
         await c.delete({ kind: "tableEntry", table: "ingress.heartbeat.heartbeat_mode_exact", match: { msg_type: HeartbeatType.RESPONSE } });
-        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(2n);
+        expect(await register("ingress.heartbeat.hb_count", 5)).toBe(count);
+        expect(await register("ingress.heartbeat.hb_rtt", 5)).toBe(rtt);
       });
     });
 
