@@ -29,6 +29,12 @@ export interface SessionPlan {
   readonly standby: ReadonlyMap<string, OverlayPath>;
   /** Receivers reached through a translator (IPv6 side). */
   readonly translated: readonly TranslatedDelivery[];
+  /**
+   * Last hop → client → the client's replica id there: the key, with the
+   * session id, of its lasthop_client_session_exact entry (the per-client
+   * delivered counter). Clients the last hop delivers to only.
+   */
+  readonly clientRids: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 export interface NetworkPlan {
@@ -289,7 +295,8 @@ export function planNetwork(input: PlanInput): NetworkPlan {
       if (active(lh)) overlays.set(lh, ov);
       else standby.set(lh, ov);
     }
-    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays, standby, translated });
+    const delivered = new Map<string, Map<string, number>>();
+    sessions.set(s.id, { session: s, ingress, lastHops, tree, overlays, standby, translated, clientRids: delivered });
     const v6 = s.service.address.includes(":");
     const groupId = s.id;
     const clientGroup = CLIENT_GROUP_BASE + s.id;
@@ -317,6 +324,11 @@ export function planNetwork(input: PlanInput): NetworkPlan {
           },
         }));
         replicas.push({ port: c.attach.port, instance: rid });
+        if (lh !== ingress) {
+          // The client's delivered counter for this session.
+          add(it, clientPath(c.name), { table: T.clientSession, match: { session_id: s.id, egress_rid: rid }, action: "count_client_copy" });
+          delivered.set(lh, (delivered.get(lh) ?? new Map<string, number>()).set(c.name, rid));
+        }
       }
       if (lh !== ingress) {
         setGroup(it, clientGroup, replicas, `${ses}.clients`);
