@@ -7,8 +7,8 @@
  * (ingress.heartbeat.*).
  *
  * What differs is the state: one RegisterAction per register, each a single
- * read-modify-write in one stage (all four run in the same stage, they are
- * independent registers):
+ * read-modify-write in one stage (independent registers, side by side;
+ * hb_rtt's value is computed one stage earlier, meta.arch.hb_rtt):
  *
  *   hb_last_seen_ts[peer]  bit<32>: ingress timestamp >> 10 of the last
  *                          response (units of 1.024 us, wraps after 73 min);
@@ -64,10 +64,13 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
         }
     };
 
-    /* now - stamp in one ALU: both operands come from the PHV. */
+    /* The round trip is computed in an action first (meta.arch.hb_rtt): a
+     * stateful ALU cannot subtract one PHV operand from another (the
+     * assembler: "Can't reference phv in first operand of sub
+     * instruction"). */
     RegisterAction<bit<32>, bit<32>, bit<32>>(hb_rtt) hb_rtt_write = {
         void apply(inout bit<32> value) {
-            value = meta.intrinsic.ingress_ts[31:0] - hdr.heartbeat.origin_ts[31:0];
+            value = meta.arch.hb_rtt;
         }
     };
 
@@ -151,6 +154,8 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     hb_seen_write.execute(i);
                     hb_seq_write.execute(i);
                     if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
+                        meta.arch.hb_rtt = meta.intrinsic.ingress_ts[31:0]
+                                           - hdr.heartbeat.origin_ts[31:0];
                         hb_rtt_write.execute(i);
                     }
                     P4CAST_COUNT(hb_peer_counter, i);
