@@ -1,8 +1,9 @@
 /**
  * Freshness of the committed p4c outputs (p4/build/): the manifest written
  * by p4/manifest.mjs must match the P4 sources on disk and the outputs, the
- * outputs must parse, and every P4Info object must be documented in
- * docs/tables.md (the controller's contract). Regenerate with `make -C p4`.
+ * outputs must parse, and every P4Info object (direct counters included)
+ * must be documented in docs/tables.md (the controller's contract).
+ * Regenerate with `make -C p4`.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -63,6 +64,7 @@ interface P4InfoJson {
     readonly params?: ReadonlyArray<{ readonly name: string; readonly bitwidth: number }>;
   }>;
   readonly counters?: ReadonlyArray<{ readonly preamble: Preamble }>;
+  readonly directCounters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly meters?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly registers?: ReadonlyArray<{ readonly preamble: Preamble }>;
   readonly controllerPacketMetadata?: ReadonlyArray<{
@@ -133,6 +135,7 @@ describe("p4/build freshness", () => {
       ...(p4info.tables ?? []),
       ...(p4info.actions ?? []),
       ...(p4info.counters ?? []),
+      ...(p4info.directCounters ?? []),
       ...(p4info.meters ?? []),
       ...(p4info.registers ?? []),
     ]

@@ -14,7 +14,10 @@
  *    HB_FLAG_LINK it leaves through the ingress port with the Ethernet
  *    addresses swapped; otherwise it is routed (L3Forward).
  *  - Response from a known peer (heartbeat_peer_exact on the IPv4 source):
- *    consumed; the peer's registers and counter are updated; dropped.
+ *    consumed; the peer's registers and counter are updated; dropped. With
+ *    HB_FLAG_STAMP its origin timestamp is this switch's own, put there as
+ *    the request left (packet_io.p4; pktgen.p4 on TNA): now - origin_ts is
+ *    the round trip in this switch's clock, kept in hb_rtt.
  */
 #ifndef P4CAST_CONTROL_HEARTBEAT_P4
 #define P4CAST_CONTROL_HEARTBEAT_P4
@@ -24,13 +27,16 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
      * hb_last_seen_ts[peer] (bit<48>): ingress timestamp (BMv2: us) of the
      * last response consumed from the peer. hb_last_seq[peer] (bit<32>): its
      * sequence number. hb_count[peer] (bit<32>): responses consumed (wraps).
-     * Written by the data plane; read by the controller (every role) to
-     * judge liveness and round-trip time (now - origin_ts is not available
-     * in the data plane; the controller compares last_seen with its clock).
+     * hb_rtt[peer] (bit<32>): round trip of the last response consumed with
+     * HB_FLAG_STAMP, ingress timestamp - origin_ts in this switch's clock
+     * (BMv2: us; the low 32 bits of the difference); 0 until one came back.
+     * Written by the data plane; read by the controller (every role; hb_rtt
+     * on demand, for the live view and p4cast watch).
      */
     P4CAST_REGISTER(timestamp_t, P4CAST_MAX_HB_PEERS, hb_last_seen_ts);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_last_seq);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_count);
+    P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_rtt);
 
     /*
      * hb_peer_counter[peer]: packets and bytes of responses consumed from
@@ -132,6 +138,10 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     P4CAST_REG_WRITE(hb_count, i, n + 1);
                     P4CAST_REG_WRITE(hb_last_seen_ts, i, meta.intrinsic.ingress_ts);
                     P4CAST_REG_WRITE(hb_last_seq, i, hdr.heartbeat.seq);
+                    if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
+                        P4CAST_REG_WRITE(hb_rtt, i,
+                            (bit<32>)(meta.intrinsic.ingress_ts - hdr.heartbeat.origin_ts[47:0]));
+                    }
                     P4CAST_COUNT(hb_peer_counter, i);
                     set_drop(meta.fwd, DROP_HB_CONSUMED);
                 }

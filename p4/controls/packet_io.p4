@@ -3,9 +3,12 @@
  * p4cast feature: packet-in / packet-out through CPU_PORT (255).
  *
  * Ingress: a packet from the controller carries packet_out_h. With
- * PACKET_OUT_FLAG_DIRECT it leaves unchanged through packet_out.egress_port
- * (this is how the controller sends heartbeat requests out of a given port);
- * otherwise it runs through the pipeline like any other packet.
+ * PACKET_OUT_FLAG_DIRECT it leaves through packet_out.egress_port unchanged
+ * (this is how the controller sends heartbeat requests out of a given port),
+ * except for a heartbeat request with HB_FLAG_STAMP: its origin timestamp
+ * becomes this switch's ingress timestamp, so that the switch can measure the
+ * round trip in its own clock when the response comes back (heartbeat.p4,
+ * hb_rtt). Without DIRECT it runs through the pipeline like any other packet.
  * Egress: a packet to CPU_PORT gets packet_in_h (ingress port, reason, aux).
  */
 #ifndef P4CAST_CONTROL_PACKET_IO_P4
@@ -18,6 +21,22 @@ control PacketIoIngress(inout headers_t hdr, inout metadata_t meta) {
             if ((hdr.packet_out.flags & PACKET_OUT_FLAG_DIRECT) != 0) {
                 meta.fwd.egress_port = hdr.packet_out.egress_port;
                 meta.fwd.done = true;
+                if (hdr.heartbeat.isValid() && hdr.udp.isValid()
+                        && hdr.heartbeat.msg_type == HB_TYPE_REQUEST
+                        && (hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
+                    /* The checksum first, while the old value is there. */
+#ifdef P4CAST_TARGET_TNA
+                    /* No checksum unit in the pipeline and no deparser
+                     * checksum engine left (docs/tofino.md): the stamped
+                     * request leaves without a UDP checksum (0: none, allowed
+                     * over IPv4; the controller sends requests with 0). */
+                    hdr.udp.checksum = 0;
+#else
+                    CSUM16_UPDATE_UDP(hdr.udp.checksum,
+                        ~hdr.heartbeat.origin_ts, (bit<64>)meta.intrinsic.ingress_ts)
+#endif
+                    hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
+                }
             }
             hdr.packet_out.setInvalid();
         }

@@ -82,6 +82,9 @@ const bit<4> HB_VERSION       = 1;
 const bit<4> HB_TYPE_REQUEST  = 1;
 const bit<4> HB_TYPE_RESPONSE = 2;
 const bit<8> HB_FLAG_LINK     = 0x01;   /* reflect out of the ingress port  */
+const bit<8> HB_FLAG_STAMP    = 0x02;   /* origin_ts is the requesting switch's
+                                         * own timestamp (round trip in its
+                                         * data plane: hb_rtt)               */
 
 /* Packet-out flags. */
 const bit<7> PACKET_OUT_FLAG_DIRECT = 0x01; /* skip ingress, use egress_port */
@@ -302,10 +305,13 @@ header p4cast_shim_h {
  *
  * Version: 1. Type: 1 request, 2 response. Flags: 0x01 LINK (reflect out of
  * the port the request came in on, Ethernet addresses swapped; otherwise the
- * response is routed). Origin ID, Sequence Number, Origin Timestamp: chosen
- * by the requester and echoed unchanged. Reflect Timestamp: zero in a
- * request; the reflecting switch's ingress timestamp (BMv2: microseconds)
- * in a response.
+ * response is routed); 0x02 STAMP (the requesting switch's data plane puts
+ * its own ingress timestamp into Origin Timestamp as the request leaves, and
+ * measures the round trip in its own clock when the response comes back).
+ * Origin ID, Sequence Number, Origin Timestamp: chosen by the requester (with
+ * STAMP: Origin Timestamp by its switch) and echoed unchanged. Reflect
+ * Timestamp: zero in a request; the reflecting switch's ingress timestamp
+ * (BMv2: microseconds) in a response.
  */
 header heartbeat_h {
     bit<4>  version;

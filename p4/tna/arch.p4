@@ -71,6 +71,7 @@ struct tna_scratch_md_t {
     bit<32> dedup_gap_inc;      /* d - 1 when the window advances by d */
     bit<32> dedup_seq_m1;       /* shim seq - 1 (one operand for the ALU compares) */
     bit<32> dedup_run_step;     /* dedup_track_seq: 0 copy, 1 run goes on, 2 new run */
+    bit<32> hb_rtt;             /* heartbeat: now - origin_ts (low 32 bits), hb_rtt's value */
     bit<16> ipv4_hdr_bytes;     /* IPv4 IHL * 4, a constant per IHL from the parser */
     bool    outer_csum_err;     /* parser: outer IPv4 header checksum wrong (IpValidate) */
 }
@@ -103,6 +104,10 @@ struct tna_scratch_md_t {
 #define P4CAST_COUNTER(SIZE, NAME) \
     Counter<bit<32>, bit<32>>(SIZE, CounterType_t.PACKETS_AND_BYTES) NAME
 #define P4CAST_COUNT(NAME, IDX)             NAME.count((bit<32>)(IDX))
+/* Direct packets-and-bytes counters: an action of the table counts. */
+#define P4CAST_DIRECT_COUNTER(NAME) \
+    DirectCounter<bit<32>>(CounterType_t.PACKETS_AND_BYTES) NAME
+#define P4CAST_DIRECT_COUNT(NAME)           NAME.count()
 
 /* Indirect two-rate three-colour byte meters (RFC 2698 in the meter ALU). */
 #define P4CAST_METER(SIZE, NAME)            Meter<bit<32>>(SIZE, MeterType_t.BYTES) NAME

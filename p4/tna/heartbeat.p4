@@ -7,8 +7,8 @@
  * (ingress.heartbeat.*).
  *
  * What differs is the state: one RegisterAction per register, each a single
- * read-modify-write in one stage (all three run in the same stage, they are
- * independent registers):
+ * read-modify-write in one stage (independent registers, side by side;
+ * hb_rtt's value is computed one stage earlier, meta.arch.hb_rtt):
  *
  *   hb_last_seen_ts[peer]  bit<32>: ingress timestamp >> 10 of the last
  *                          response (units of 1.024 us, wraps after 73 min);
@@ -19,6 +19,11 @@
  *   hb_last_seq[peer]      bit<32>: the response's sequence number
  *   hb_count[peer]         bit<32>: responses consumed (value + 1 in the ALU;
  *                          v1model reads, adds and writes back)
+ *   hb_rtt[peer]           bit<32>: round trip of the last response with
+ *                          HB_FLAG_STAMP, the low 32 bits of ingress
+ *                          timestamp - origin_ts in nanoseconds (the request
+ *                          was stamped by pktgen.p4 or, from the CPU, by
+ *                          packet_io.p4; wraps after 4.29 s; BMv2: us)
  *
  * reflect_ts is the TNA global timestamp in nanoseconds (BMv2:
  * microseconds); the UDP checksum of a reflected request is recomputed by
@@ -37,6 +42,7 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
     Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_last_seen_ts;
     Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_last_seq;
     Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_count;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_rtt;
 
     P4CAST_COUNTER(P4CAST_MAX_HB_PEERS, hb_peer_counter);
 
@@ -55,6 +61,16 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
     RegisterAction<bit<32>, bit<32>, bit<32>>(hb_count) hb_count_inc = {
         void apply(inout bit<32> value) {
             value = value + 1;
+        }
+    };
+
+    /* The round trip is computed in an action first (meta.arch.hb_rtt): a
+     * stateful ALU cannot subtract one PHV operand from another (the
+     * assembler: "Can't reference phv in first operand of sub
+     * instruction"). */
+    RegisterAction<bit<32>, bit<32>, bit<32>>(hb_rtt) hb_rtt_write = {
+        void apply(inout bit<32> value) {
+            value = meta.arch.hb_rtt;
         }
     };
 
@@ -137,6 +153,11 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     hb_count_inc.execute(i);
                     hb_seen_write.execute(i);
                     hb_seq_write.execute(i);
+                    if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
+                        meta.arch.hb_rtt = meta.intrinsic.ingress_ts[31:0]
+                                           - hdr.heartbeat.origin_ts[31:0];
+                        hb_rtt_write.execute(i);
+                    }
                     P4CAST_COUNT(hb_peer_counter, i);
                 }
                 if (meta.heartbeat.peer_known) {

@@ -15,11 +15,13 @@
  *   - the ingress parser extracts that header (parser.p4), then the template
  *     like any packet; this control turns batch b of application a into the
  *     request to peer hb_pktgen_peer_exact[(a, b)]: addresses, port, MACs,
- *     a per-peer sequence number (hb_tx_seq, one RegisterAction), the origin
- *     timestamp (ns). The UDP checksum is 0 (allowed over IPv4).
+ *     a per-peer sequence number (hb_tx_seq, one RegisterAction), the flags
+ *     (the controller gives LINK and STAMP), the origin timestamp: this
+ *     switch's own, in ns. The UDP checksum is 0 (allowed over IPv4).
  *
  * The responses come back to this switch and are consumed by Heartbeat
- * (heartbeat.p4) exactly as on BMv2.
+ * (heartbeat.p4) exactly as on BMv2; with STAMP the round trip, measured in
+ * this switch's clock, lands in hb_rtt.
  */
 #ifndef P4CAST_TNA_PKTGEN_P4
 #define P4CAST_TNA_PKTGEN_P4

@@ -45,6 +45,13 @@
     counter<bit<32>>(SIZE, CounterType.packets_and_bytes) NAME
 #define P4CAST_COUNT(NAME, IDX)             NAME.count((bit<32>)(IDX))
 
+/* A direct packets-and-bytes counter (one cell per entry of the table whose
+ * `counters` property names it); an action of that table counts the hit
+ * (BMv2 counts every hit anyway; the call keeps the actions portable). */
+#define P4CAST_DIRECT_COUNTER(NAME) \
+    direct_counter(CounterType.packets_and_bytes) NAME
+#define P4CAST_DIRECT_COUNT(NAME)           NAME.count()
+
 /* An indirect two-rate three-colour (RFC 2698) byte meter array. */
 #define P4CAST_METER(SIZE, NAME)            meter<bit<32>>(SIZE, MeterType.bytes) NAME
 #define P4CAST_METER_EXECUTE(NAME, IDX, COLOUR) \

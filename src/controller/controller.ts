@@ -799,6 +799,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.heartbeat;
   }
 
+  /**
+   * Register access to a connected switch (the one reconciles use: P4Runtime,
+   * else BMv2 Thrift, or the target's), for reads on demand such as the live
+   * view's hb_rtt; undefined while the switch has no stream or pipeline.
+   */
+  async registerReader(name: string): Promise<RegisterAccess | undefined> {
+    const c = this.clients.get(name);
+    if (!c || !c.connected || !c.hasP4Info) return undefined;
+    return this.registersFor(name);
+  }
+
+  /** Nanoseconds per unit of the data plane's hb_rtt (the target's; BMv2: us). */
+  get rttUnitNs(): number {
+    return this.options.target?.rttUnitNs ?? 1000;
+  }
+
   /** Per switch: reachable, primary, in sync, last fault; down links and why; recent faults. */
   state(): ControllerState {
     return {

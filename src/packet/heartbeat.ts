@@ -14,7 +14,13 @@ export const HEARTBEAT_VERSION = 1;
 /** 0xC0DE, in the IANA dynamic port range (RFC 6335). */
 export const HEARTBEAT_UDP_PORT = 49374;
 export const HeartbeatType = { REQUEST: 1, RESPONSE: 2 } as const;
-export const HeartbeatFlags = { LINK: 0x01 } as const;
+/**
+ * LINK: reflect out of the port the request came in on. STAMP: the requesting
+ * switch's data plane puts its own timestamp into the origin timestamp as the
+ * request leaves and measures the round trip when the response comes back
+ * (hb_rtt, docs/packet-formats.md).
+ */
+export const HeartbeatFlags = { LINK: 0x01, STAMP: 0x02 } as const;
 
 export interface HeartbeatHeader {
   readonly version: number;

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, decodeFrame } from "../../src/packet/index.js";
 import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow } from "./support/overlay-dedup-model.js";
 import {
-  ADDR, dataplane, dataplaneKinds, DROP, installForwarding, installLastHop, installTrustedSessions, lastHopCopy, lastHopDelivered,
+  ADDR, clientCount, dataplane, dataplaneKinds, DROP, installForwarding, installLastHop, installTrustedSessions, lastHopCopy, lastHopDelivered,
   trusted,
 } from "./support/dataplane.js";
 
@@ -45,6 +45,9 @@ for (const kind of dataplaneKinds) {
         }
       }
       expect((await counter("ingress.dedup.dedup_delivered_counter", 7)).packets).toBe(BigInt(model.counters.delivered));
+      // Each client got exactly the new ones: its own counter.
+      expect(await clientCount(h, 7, 201)).toBe(BigInt(model.counters.delivered));
+      expect(await clientCount(h, 7, 202)).toBe(BigInt(model.counters.delivered));
       expect((await counter("ingress.dedup.dedup_duplicate_counter", 7)).packets).toBe(BigInt(model.counters.duplicate));
       expect((await counter("ingress.dedup.dedup_too_old_counter", 7)).packets).toBe(BigInt(model.counters.tooOld));
       expect(await register("ingress.dedup.dedup_gap", 7)).toBe(model.counters.gap);

@@ -27,6 +27,14 @@ interface StatusJson {
   links: { link: string; state: string }[];
 }
 
+interface WatchJson {
+  links: { link: string; from: string; total: number; rttMs?: number }[];
+  sessions: { session: number; lastHop: string }[];
+  clients: { session: number; client: string; lastHop: string; delivered: number }[];
+}
+
+const CLIENTS = ["1/c61@s6", "1/c62@s6", "1/c71@s7", "1/c72@s7", "1/c81@s8", "1/c82@s8", "2/c61@s6", "2/c71@s7", "2/c81@s8"];
+
 describe("status and watch ask a running controller", { timeout: 180_000 }, () => {
   let topo: TopologyCopy;
   let net: EmbeddedNetwork;
@@ -77,13 +85,19 @@ describe("status and watch ask a running controller", { timeout: 180_000 }, () =
   it("watch --controller URL --once prints the controller's counters", async () => {
     const r = await p4cast(["watch", "-t", topo.path, "--controller", live.url, "--once", "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
-    const j = r.json<{ links: { link: string; from: string; total: number }[]; sessions: { session: number; lastHop: string }[] }>();
+    const j = r.json<WatchJson>();
     expect(j.links.length).toBe(24); // every link from both ends
     expect(j.links.every((l) => l.total > 0)).toBe(true);
+    // Fast-path heartbeats: every link end's round trip, as its switch measured it (the controller read it).
+    expect(j.links.every((l) => typeof l.rttMs === "number" && l.rttMs > 0)).toBe(true);
     expect(j.sessions.map((s) => `${s.session}/${s.lastHop}`)).toEqual(["1/s6", "1/s7", "1/s8", "2/s6", "2/s7", "2/s8"]);
+    expect(j.clients.map((c) => `${c.session}/${c.client}@${c.lastHop}`)).toEqual(CLIENTS);
     const table = await p4cast(["watch", "-t", topo.path, "--controller", live.url, "--once"]);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toContain(`(from the controller at ${live.url})`);
+    expect(table.stdout).toMatch(/round trip \(ms\)/);
+    expect(table.stdout).toMatch(/duplicate \(last hop\)/);
+    expect(table.stdout).toContain("c62");
   });
 
   it("without --controller, status finds the controller through its run-state file", async () => {
@@ -104,7 +118,11 @@ describe("status and watch ask a running controller", { timeout: 180_000 }, () =
     expect(r.stderr).toMatch(/note: the controller at http:\/\/127\.0\.0\.1:1\/ does not answer .*; reading the switches/);
     const w = await p4cast(["watch", "-t", topo.path, "--controller", "http://127.0.0.1:1/", "--once", "--output", "json"]);
     expect(w.code, w.stderr).toBe(0);
-    expect(w.json<{ sessions: unknown[] }>().sessions.length).toBe(6);
+    const j = w.json<WatchJson>();
+    expect(j.sessions.length).toBe(6);
+    // From the switches: the per-client counters, and each switch's hb_rtt (registers over P4Runtime here).
+    expect(j.clients.map((c) => `${c.session}/${c.client}@${c.lastHop}`)).toEqual(CLIENTS);
+    expect(j.links.every((l) => typeof l.rttMs === "number" && l.rttMs > 0)).toBe(true);
   });
 
   it("deploy --http: a non-loopback address needs --http-allow-remote, and --http needs --run (exit 2, nothing written)", async () => {

@@ -1,7 +1,9 @@
 /**
  * The live page in headless Chromium (Debian's chromium driven by
  * playwright-core, which downloads no browser): mesh8 on embedded switches,
- * the graph shows the eight switches and session 1's tree; a tree link is
+ * the graph shows the eight switches and session 1's tree, every link
+ * labelled with its ends' round trips (fast-path heartbeats: the switches'
+ * hb_rtt), and a row with its own delivered count per session and client; a tree link is
  * cut in the lab and the page shows the link down and the repaired tree
  * within 2 s of the controller's repair event. Screenshots go to
  * test-output/live/.
@@ -23,6 +25,10 @@ interface PageView {
   linkState: Record<string, string>;
   linksDown: string[];
   clientRows: number;
+  /** "session/client@lastHop" → the copies the client got, as the clients table shows them. */
+  delivered: Record<string, number>;
+  /** Link name → its label (the round trips of its ends). */
+  linkLabel: Record<string, string>;
   timeline: string[];
 }
 
@@ -33,9 +39,17 @@ async function pageView(page: Page): Promise<PageView> {
     const v = g.p4castView as { cy?: any; updates: number; selected?: number };
     const document = g.document;
     const cy = v.cy;
-    if (!cy) return { updates: v.updates, switches: [], tree: [], selected: v.selected, linkState: {}, linksDown: [], clientRows: 0, timeline: [] };
+    if (!cy) return { updates: v.updates, switches: [], tree: [], selected: v.selected, linkState: {}, linksDown: [], clientRows: 0, delivered: {}, linkLabel: {}, timeline: [] };
     const linkState: Record<string, string> = {};
-    cy.edges('[kind = "link"]').forEach((e: any) => (linkState[e.data("name")] = e.data("state")));
+    const linkLabel: Record<string, string> = {};
+    cy.edges('[kind = "link"]').forEach((e: any) => {
+      linkState[e.data("name")] = e.data("state");
+      linkLabel[e.data("name")] = e.data("label");
+    });
+    const delivered: Record<string, number> = {};
+    for (const tr of document.querySelectorAll("#clients tbody tr") as any) {
+      delivered[`${tr.getAttribute("data-session")}/${tr.getAttribute("data-client")}@${tr.getAttribute("data-last-hop")}`] = Number(tr.getAttribute("data-delivered"));
+    }
     return {
       updates: v.updates,
       switches: cy.nodes('[kind = "switch"]').map((n: any) => n.data("label")).sort(),
@@ -44,6 +58,8 @@ async function pageView(page: Page): Promise<PageView> {
       linkState,
       linksDown: [...document.querySelectorAll("#links-down li[data-link]")].map((li: any) => li.getAttribute("data-link") as string),
       clientRows: document.querySelectorAll("#clients tbody tr").length,
+      delivered,
+      linkLabel,
       timeline: [...document.querySelectorAll("#timeline li")].map((li: any) => li.getAttribute("data-kind") as string),
     };
   });
@@ -80,8 +96,12 @@ describeUnless(chromium.missing, "live view in headless Chromium (mesh8, embedde
     expect(v.tree).toEqual(["s1→s2", "s1→s3", "s2→s4", "s3→s5", "s4→s6", "s4→s7", "s5→s8"]);
     // Heartbeats answered on all twelve links (a busy machine may take a few intervals).
     await until(async () => Object.values((await pageView(page)).linkState).filter((s) => s === "up").length === 12, 30_000, "every link shown up");
-    // Per-client counters: six clients of session 1, three of session 2.
+    // Per-client counters: six clients of session 1, three of session 2, each with its own delivered count (nothing sent yet).
     await until(async () => (await pageView(page)).clientRows === 9, 30_000, "the page lists the clients' counters");
+    expect(Object.keys((await pageView(page)).delivered).sort()).toEqual(["1/c61@s6", "1/c62@s6", "1/c71@s7", "1/c72@s7", "1/c81@s8", "1/c82@s8", "2/c61@s6", "2/c71@s7", "2/c81@s8"]);
+    expect(Object.values((await pageView(page)).delivered).every((n) => n === 0)).toBe(true);
+    // Fast-path heartbeats: each link is labelled with its ends' round trips, as the switches' data planes measured them.
+    await until(async () => Object.values((await pageView(page)).linkLabel).filter((l) => /^\d+\.\d+ ms \/ \d+\.\d+ ms$/.test(l)).length === 12, 30_000, "every link labelled with its ends' round trips");
     await page.screenshot({ path: join(outputDir(), "mesh8-before-cut.png") });
     expect((lab as { pageErrors?: string[] }).pageErrors).toEqual([]);
   });

@@ -1,11 +1,13 @@
 /**
- * The live view's lab: mesh8 on embedded switches in this process, a
- * controller with heartbeats, and its live server on a free loopback port.
+ * The live view's lab: mesh8 on embedded switches in this process (or on
+ * simple_switch_grpc processes joined by veth pairs: root), a controller
+ * with heartbeats, and its live server on a free loopback port.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Controller, type FailoverReport } from "../../src/controller/controller.js";
 import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
+import { Bmv2Network } from "../../src/lab/bmv2-network.js";
 import { LiveServer } from "../../src/controller/live/server.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
@@ -26,15 +28,18 @@ export function chromiumMissing(): { path: string; missing?: string } {
   return existsSync(path) ? { path } : { path, missing: `missing chromium: ${path} not found (apt-get install chromium, as root; make test installs it; or set CHROMIUM_PATH)` };
 }
 
-/** mesh8 with heartbeats a busy two-core machine keeps up with (no spurious verdicts). */
-export function mesh8(): Topology {
+export type LabKind = "embedded" | "bmv2";
+
+/** mesh8 with heartbeats a busy two-core machine keeps up with (no spurious verdicts; eight simple_switch_grpc processes get a longer interval). */
+export function mesh8(kind: LabKind = "embedded"): Topology {
   const t = loadTopology(join(repoRoot, "examples", "mesh8.yaml"));
-  return { ...t, heartbeat: { intervalMs: 100, missThreshold: 5, mode: "fast" } };
+  return { ...t, heartbeat: { intervalMs: kind === "bmv2" ? 200 : 100, missThreshold: 5, mode: "fast" } };
 }
 
 export interface LiveLab {
+  readonly kind: LabKind;
   readonly topology: Topology;
-  readonly net: EmbeddedNetwork;
+  readonly net: EmbeddedNetwork | Bmv2Network;
   readonly ctl: Controller;
   readonly live: LiveServer;
   readonly failovers: (FailoverReport & { atMs: number })[];
@@ -43,10 +48,19 @@ export interface LiveLab {
   stop(): Promise<void>;
 }
 
-export async function startLiveLab(t: Topology = mesh8(), o: { countersMs?: number } = {}): Promise<LiveLab> {
-  const net = await EmbeddedNetwork.start(t);
+export async function startLiveLab(t: Topology = mesh8(), o: { countersMs?: number; kind?: LabKind } = {}): Promise<LiveLab> {
+  const kind = o.kind ?? "embedded";
+  const net = kind === "bmv2" ? await Bmv2Network.start(t) : await EmbeddedNetwork.start(t);
   const log: { atMs: number; text: string }[] = [];
-  const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress, electionId: 10n, log: (text) => log.push({ atMs: performance.now(), text }) });
+  const ctl = new Controller({
+    topology: t,
+    pipeline: await loadPipeline(),
+    grpcAddress: net.grpcAddress,
+    // Eight simple_switch_grpc processes loading the pipeline on a shared machine can take longer than the 5 s default.
+    ...(net instanceof Bmv2Network ? { thriftAddress: net.thriftAddress, rpcTimeoutMs: 30_000 } : {}),
+    electionId: 10n,
+    log: (text) => log.push({ atMs: performance.now(), text }),
+  });
   const failovers: LiveLab["failovers"] = [];
   ctl.on("failover", (r) => failovers.push({ ...r, atMs: performance.now() }));
   let live: LiveServer | undefined;
@@ -62,6 +76,7 @@ export async function startLiveLab(t: Topology = mesh8(), o: { countersMs?: numb
     throw e;
   }
   return {
+    kind,
     topology: t,
     net,
     ctl,

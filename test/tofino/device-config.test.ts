@@ -163,5 +163,7 @@ describe("heartbeats from the packet generator", () => {
   it("hb_pktgen_peer_exact: batch b -> peer b's request", () => {
     const e = pktgenPeerEntries([{ peerIndex: 7, srcAddr: "10.0.0.1", dstAddr: "10.0.0.2", port: 3, srcMac: "00:00:00:00:00:01", dstMac: "00:00:00:00:00:02" }], 2);
     expect(e[0]).toMatchObject({ table: "pktgen.hb_pktgen_peer_exact", match: { app_id: 2n, batch_id: 0n }, action: { name: "pktgen.hb_request_to_peer" } });
+    // LINK | STAMP: the responses' round trips, timed from the generator's timestamp, land in hb_rtt.
+    expect(e[0]!.action).toMatchObject({ params: { peer_index: 7n, flags: 3n } });
   });
 });

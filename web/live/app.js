@@ -107,7 +107,7 @@ function render(st) {
   const edges = new Map();
   for (const h of st.hosts) edges.set(`ha:${h.name}`, { group: "edges", data: { kind: "access", source: `sw:${h.switch}`, target: `h:${h.name}` } });
   for (const l of st.links) {
-    const rtt = l.watches.filter((w) => w.rttMs !== undefined).map((w) => `${w.rttMs.toFixed(1)} ms`);
+    const rtt = l.watches.filter((w) => w.rttMs !== undefined).map((w) => `${w.rttMs.toFixed(w.rttMs < 10 ? 2 : 1)} ms`);
     edges.set(`l:${l.id}`, { group: "edges", data: { kind: "link", source: `sw:${l.a.switch}`, target: `sw:${l.b.switch}`, state: l.state, name: l.name, label: rtt.length ? rtt.join(" / ") : "", reasons: l.reasons.join(", ") } });
   }
   if (session && showTree) {
@@ -135,17 +135,17 @@ function render(st) {
 
   const c = st.counters;
   const rows = [];
-  for (const d of c ? c.dedup : []) {
-    for (const client of d.clients) {
-      rows.push(
-        `<tr data-session="${d.session}" data-client="${esc(client)}"><td>${d.session}</td><td>${esc(client)}</td><td>${esc(d.lastHop)}</td><td class="n">${fmt(d.delivered)}</td>` +
-          `<td class="n${d.duplicate ? " bad" : ""}">${fmt(d.duplicate)}</td><td class="n${d.tooOld ? " bad" : ""}">${fmt(d.tooOld)}</td><td class="n${d.outOfWindow ? " bad" : ""}">${fmt(d.outOfWindow)}</td></tr>`,
-      );
-    }
+  // Per session and client: delivered is the client's own (the copies its last hop sent it); duplicated, late
+  // and gap are its last hop's (dedup runs once per last hop, before the copies are made).
+  for (const d of c ? c.clients || [] : []) {
+    rows.push(
+      `<tr data-session="${d.session}" data-client="${esc(d.client)}" data-last-hop="${esc(d.lastHop)}" data-delivered="${d.delivered}"><td>${d.session}</td><td>${esc(d.client)}</td><td>${esc(d.lastHop)}</td><td class="n">${fmt(d.delivered)}</td>` +
+        `<td class="n${d.duplicate ? " bad" : ""}">${fmt(d.duplicate)}</td><td class="n${d.tooOld ? " bad" : ""}">${fmt(d.tooOld)}</td><td class="n${d.outOfWindow ? " bad" : ""}">${fmt(d.outOfWindow)}</td></tr>`,
+    );
   }
   $("clients").tBodies[0].innerHTML = rows.join("");
   $("meters").tBodies[0].innerHTML = (c ? c.colours : []).map((m) => `<tr><td>${m.session}</td><td>${esc(m.ingress)}</td><td class="n">${fmt(m.green)}</td><td class="n">${fmt(m.yellow)}</td><td class="n${m.red ? " bad" : ""}">${fmt(m.red)}</td></tr>`).join("");
-  $("counters-at").textContent = c ? `data-plane counters read at ${new Date(c.at).toLocaleTimeString()} (clients behind one last hop share its counters)${c.unread.length ? `; not readable: ${c.unread.join(", ")}` : ""}` : "counters not read yet";
+  $("counters-at").textContent = c ? `data-plane counters read at ${new Date(c.at).toLocaleTimeString()} (delivered: per client; duplicated, late, gap: the client's last hop's, shared by its clients)${c.unread.length ? `; not readable: ${c.unread.join(", ")}` : ""}` : "counters not read yet";
 
   const yes = (b) => (b ? "yes" : "<b class=bad>no</b>");
   $("switches").tBodies[0].innerHTML = st.switches

@@ -36,7 +36,7 @@ function keyOnly(d: DecodedTableEntry): DecodedTableEntry {
   return key;
 }
 
-const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
+const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.clientSession, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
 
 export interface EntryState {
   readonly table: string;

@@ -1,9 +1,12 @@
 /**
  * The controller's metrics in the Prometheus text exposition format
  * (prom-client, a registry of its own): switch reachability and primary
- * status, link states and heartbeat watches, the data plane's per-session
- * counters (dedup verdicts at each last hop, burst colours at the ingress
- * router) as last read, repairs with their duration, P4Runtime writes and
+ * status, link states and heartbeat watches (round trips: the controller's
+ * timing of punted responses in the slow path, the data plane's hb_rtt in
+ * the fast path), the data plane's per-session counters as last read
+ * (per client: the copies its last hop sent it, and its last hop's dedup
+ * verdicts; per last hop: the copies its window accepted; burst colours at
+ * the ingress router), repairs with their duration, P4Runtime writes and
  * faults. Gauges and data-plane counters are filled from the controller's
  * state at each scrape; repairs, writes and faults are counted from its events.
  */
@@ -24,7 +27,7 @@ export class ControllerMetrics {
     // One view of the controller per scrape (every gauge below reads it).
     let view: { at: number; state: ReturnType<typeof liveState> } | undefined;
     const st = () => {
-      if (!view || performance.now() - view.at > 100) view = { at: performance.now(), state: liveState(ctl) };
+      if (!view || performance.now() - view.at > 100) view = { at: performance.now(), state: liveState(ctl, { counters: counters() }) };
       return view.state;
     };
     const b = (x: boolean) => (x ? 1 : 0);
@@ -63,21 +66,25 @@ export class ControllerMetrics {
     gauge("p4cast_link_heartbeat_down", "1 while the watching end's heartbeat verdict is down", ["link", "watcher"], () =>
       st().links.flatMap((l) => l.watches.map((w) => [{ link: l.name, watcher: w.switch }, b(w.down)] as [Record<string, string>, number])),
     );
-    gauge("p4cast_link_heartbeat_rtt_seconds", "round trip of the last heartbeat response (slow-path heartbeats only; fast-path responses stay in the data plane)", ["link", "watcher"], () =>
+    gauge("p4cast_link_heartbeat_rtt_seconds", "round trip of the last heartbeat response, per watching end (slow path: timed by the controller; fast path: by the watching switch's data plane, hb_rtt as last read)", ["link", "watcher"], () =>
       st().links.flatMap((l) => l.watches.flatMap((w) => (w.rttMs === undefined ? [] : [[{ link: l.name, watcher: w.switch }, w.rttMs / 1000] as [Record<string, string>, number]]))),
     );
     const names = new Map(ctl.topology.links.map((_l, i) => [i, ctl.graph.linkName(i)]));
     absolute("p4cast_link_heartbeat_responses_total", "heartbeat responses the watching switch's data plane consumed from its peer (hb_peer_counter)", ["link", "watcher"], () =>
       (counters()?.heartbeats ?? []).map((h) => [{ link: names.get(h.link)!, watcher: h.switch }, Number(h.responses)]),
     );
-    const dedup = (name: string, help: string, pick: (d: CounterSnapshot["dedup"][number]) => bigint) =>
-      absolute(name, `${help} (per session and last hop, the data plane's dedup counters)`, ["session", "last_hop"], () =>
-        (counters()?.dedup ?? []).map((d) => [{ session: String(d.session), last_hop: d.lastHop }, Number(pick(d))]),
+    const perClient = (name: string, help: string, pick: (d: CounterSnapshot["clients"][number]) => bigint) =>
+      absolute(name, help, ["session", "client", "last_hop"], () =>
+        (counters()?.clients ?? []).map((d) => [{ session: String(d.session), client: d.client, last_hop: d.lastHop }, Number(pick(d))]),
       );
-    dedup("p4cast_session_delivered_total", "copies delivered to the last hop's clients (first copy of a sequence)", (d) => d.delivered);
-    dedup("p4cast_session_duplicates_total", "copies dropped as duplicates", (d) => d.duplicate);
-    dedup("p4cast_session_late_total", "copies dropped as too old (late)", (d) => d.tooOld);
-    dedup("p4cast_session_gap_total", "copies dropped as out of window (a gap past the window)", (d) => d.outOfWindow);
+    const lastHops = " (per session and client; dedup runs once per last hop, before replication: every client behind a last hop has its last hop's value)";
+    perClient("p4cast_session_delivered_total", "copies the client's last hop sent it (per session and client: the data plane's lasthop_client_delivered_counter)", (d) => d.delivered);
+    perClient("p4cast_session_duplicates_total", `copies dropped as duplicates at the client's last hop${lastHops}`, (d) => d.duplicate);
+    perClient("p4cast_session_late_total", `copies dropped as too old (late) at the client's last hop${lastHops}`, (d) => d.tooOld);
+    perClient("p4cast_session_gap_total", `copies dropped as out of window (a gap past the window) at the client's last hop${lastHops}`, (d) => d.outOfWindow);
+    absolute("p4cast_session_accepted_total", "copies the last hop's dedup window accepted (first copy of a sequence, before replication to the clients; per session and last hop)", ["session", "last_hop"], () =>
+      (counters()?.dedup ?? []).map((d) => [{ session: String(d.session), last_hop: d.lastHop }, Number(d.delivered)]),
+    );
     absolute("p4cast_session_meter_packets_total", "session packets at the ingress router by burst-meter colour", ["session", "ingress", "colour"], () =>
       (counters()?.colours ?? []).flatMap((c) =>
         (["green", "yellow", "red"] as const).map((colour) => [{ session: String(c.session), ingress: c.ingress, colour }, Number(c[colour])] as [Record<string, string>, number]),

@@ -86,7 +86,15 @@ export class LiveServer {
     countersMs: number,
   ) {
     this.timeline = new Timeline(ctl);
-    this.counters = new CounterPoller({ plan: () => ctl.currentPlan, clients: ctl.clients }, countersMs);
+    this.counters = new CounterPoller(
+      {
+        plan: () => ctl.currentPlan,
+        clients: ctl.clients,
+        // Fast-path heartbeats: the round trips the switches measured (hb_rtt), read with the counters.
+        options: () => (ctl.heartbeats && ctl.topology.heartbeat.mode === "fast" ? { registers: (sw: string) => ctl.registerReader(sw), rttUnitNs: ctl.rttUnitNs } : {}),
+      },
+      countersMs,
+    );
     this.metrics = new ControllerMetrics(ctl, () => this.counters.latest);
     for (const ev of CHANGES) {
       const f = () => this.changed();

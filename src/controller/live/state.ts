@@ -41,6 +41,11 @@ export interface LiveWatch {
   readonly misses: number;
   readonly down: boolean;
   readonly responses?: number;
+  /**
+   * Round trip of the last heartbeat response: timed by the controller from
+   * the punted response (slow path), or by the watching switch's data plane
+   * (fast path: hb_rtt, as last read with the counters).
+   */
   readonly rttMs?: number;
 }
 
@@ -94,9 +99,17 @@ export interface LiveSession {
 
 export interface LiveCounters {
   readonly at: number;
+  /** Per session and last hop: its dedup window's verdicts (`delivered`: copies accepted, before replication). */
   readonly dedup: readonly { session: number; lastHop: string; clients: readonly string[]; delivered: number; duplicate: number; tooOld: number; outOfWindow: number }[];
+  /**
+   * Per session and client: `delivered`, the copies its last hop sent it
+   * (the client's own counter); duplicate / tooOld / outOfWindow, its last
+   * hop's (dedup runs once per last hop, before replication).
+   */
+  readonly clients: readonly { session: number; client: string; lastHop: string; delivered: number; duplicate: number; tooOld: number; outOfWindow: number }[];
   readonly colours: readonly { session: number; ingress: string; green: number; yellow: number; red: number }[];
-  readonly heartbeats: readonly { switch: string; link: number; peer: string; responses: number }[];
+  /** rttMs: the data plane's round trip (fast-path heartbeats), when read. */
+  readonly heartbeats: readonly { switch: string; link: number; peer: string; responses: number; rttMs?: number }[];
   readonly unread: readonly string[];
 }
 
@@ -122,6 +135,7 @@ export function countersJson(c: CounterSnapshot): LiveCounters {
   return {
     at: c.at,
     dedup: c.dedup.map((d) => ({ ...d, delivered: Number(d.delivered), duplicate: Number(d.duplicate), tooOld: Number(d.tooOld), outOfWindow: Number(d.outOfWindow) })),
+    clients: c.clients.map((d) => ({ ...d, delivered: Number(d.delivered), duplicate: Number(d.duplicate), tooOld: Number(d.tooOld), outOfWindow: Number(d.outOfWindow) })),
     colours: c.colours.map((x) => ({ ...x, green: Number(x.green), yellow: Number(x.yellow), red: Number(x.red) })),
     heartbeats: c.heartbeats.map((h) => ({ ...h, responses: Number(h.responses) })),
     unread: c.unread,
@@ -135,6 +149,8 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
   const plan = ctl.currentPlan;
   const hb = ctl.heartbeats;
   const watches = hb?.watches() ?? [];
+  // Fast path: the round trips the switches' data planes measured (hb_rtt), as last read.
+  const measured = new Map((extra.counters?.heartbeats ?? []).flatMap((h) => (h.rttMs === undefined ? [] : [[`${h.switch}|${h.link}`, h.rttMs] as const])));
   const down = new Map(st.downLinks.map((d) => [d.link, d.reasons]));
   const links: LiveLink[] = t.links.map((l, i) => {
     const [a, b] = l.ends;
@@ -151,13 +167,16 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
       cost: l.cost,
       state,
       reasons,
-      watches: ws.map((w) => ({
-        switch: w.switch,
-        misses: w.misses,
-        down: w.down,
-        ...(w.responses !== undefined ? { responses: Number(w.responses) } : {}),
-        ...(w.rttMs !== undefined ? { rttMs: w.rttMs } : {}),
-      })),
+      watches: ws.map((w) => {
+        const rttMs = w.rttMs ?? measured.get(`${w.switch}|${w.link}`);
+        return {
+          switch: w.switch,
+          misses: w.misses,
+          down: w.down,
+          ...(w.responses !== undefined ? { responses: Number(w.responses) } : {}),
+          ...(rttMs !== undefined ? { rttMs } : {}),
+        };
+      }),
     };
   });
   const sessions: LiveSession[] = plan

@@ -59,7 +59,11 @@ export const T = {
   treeRid: "egress.tree.mcast_replica_rid_exact",
   overlayRid: "egress.overlay.overlay_peer_rid_exact",
   clientRid: "egress.lasthop.lasthop_client_rid_exact",
+  clientSession: "egress.lasthop.lasthop_client_session_exact",
 } as const;
+
+/** The per-(session, client) delivered counter, direct on T.clientSession. */
+export const CLIENT_DELIVERED_COUNTER = "egress.lasthop.lasthop_client_delivered_counter";
 
 export const METER_BURST = "ingress.burst.session_burst_meter";
 

@@ -3,7 +3,8 @@
  * router of a session, one unicast copy per client through the session's
  * client group (a replica per client; egress rewrites it by replica id to
  * the client's address and MACs), and the entry that accepts the session's
- * copies there.
+ * copies there; per (session, client) an entry whose direct counter counts
+ * the copies the client was sent.
  */
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { hostV4, hostV6, portMac } from "../topology/addressing.js";
@@ -15,7 +16,12 @@ import type { SessionPlan } from "./sessions.js";
 export const clientGroupOf = (id: number): number => CLIENT_GROUP_BASE + id;
 
 /** Client delivery of one session at each last hop; the per-client rewrite entries go to `clientRids` (one per replica id per switch). */
-export function planLastHopDelivery(ctx: PlanContext, plan: SessionPlan, clientRids: Map<string, Map<number, TableEntryInput>>): void {
+export function planLastHopDelivery(
+  ctx: PlanContext,
+  plan: SessionPlan,
+  clientRids: Map<string, Map<number, TableEntryInput>>,
+  delivered: Map<string, Map<string, number>>,
+): void {
   const s = plan.session;
   const v6 = s.service.address.includes(":");
   const ses = ctx.sessionPath(s.id);
@@ -41,6 +47,11 @@ export function planLastHopDelivery(ctx: PlanContext, plan: SessionPlan, clientR
         },
       }));
       replicas.push({ port: c.attach.port, instance: rid });
+      if (lh !== plan.ingress) {
+        // The client's delivered counter for this session.
+        add(it, ctx.clientPath(s, c.name), { table: T.clientSession, match: { session_id: s.id, egress_rid: rid }, action: "count_client_copy" });
+        delivered.set(lh, (delivered.get(lh) ?? new Map<string, number>()).set(c.name, rid));
+      }
     }
     if (lh !== plan.ingress) {
       ctx.setGroup(it, clientGroupOf(s.id), replicas, `${ses}.clients`);

@@ -83,9 +83,10 @@ export function planNetwork(input: PlanInput): NetworkPlan {
   const clientRids = new Map<string, Map<number, TableEntryInput>>();
   const overlayRids = new Map<string, Map<number, TableEntryInput>>();
   for (const s of ctx.topo.sessions) {
-    const plan = planSession(ctx, s, input);
+    const delivered = new Map<string, Map<string, number>>();
+    const plan = planSession(ctx, s, input, delivered);
     sessions.set(s.id, plan);
-    planLastHopDelivery(ctx, plan, clientRids);
+    planLastHopDelivery(ctx, plan, clientRids, delivered);
     planSessionEncap(ctx, plan, treeRids, overlayRids, input.meterOverrides);
     planBurstMeter(ctx, plan, input.meterOverrides);
     planTreeReplication(ctx, plan, treeRids, clientRids);

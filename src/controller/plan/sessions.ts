@@ -22,6 +22,13 @@ export interface SessionPlan {
   readonly standby: ReadonlyMap<string, OverlayPath>;
   /** Receivers reached through a translator (IPv6 side). */
   readonly translated: readonly TranslatedDelivery[];
+  /**
+   * Last hop → client → the client's replica id there: the key, with the
+   * session id, of its lasthop_client_session_exact entry (the per-client
+   * delivered counter). Clients the last hop delivers to only; filled by
+   * lasthop-delivery.ts.
+   */
+  readonly clientRids: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /** What changed at run time (PlanInput's fields a session's shape depends on). */
@@ -33,7 +40,8 @@ export interface SessionChanges {
   readonly ipv6Joins?: ReadonlyMap<number, readonly string[]>;
 }
 
-export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionChanges): SessionPlan {
+/** `delivered` becomes the plan's clientRids (planLastHopDelivery fills it). */
+export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionChanges, delivered: ReadonlyMap<string, ReadonlyMap<string, number>>): SessionPlan {
   const { graph: g, warnings } = ctx;
   const ingress = ctx.hostsByName.get(s.source)!.attach.switch;
   const removed = new Set(changes.removedClients?.get(s.id) ?? []);
@@ -72,5 +80,5 @@ export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionCh
     if (active(lh)) overlays.set(lh, ov);
     else standby.set(lh, ov);
   }
-  return { session: s, ingress, lastHops, tree, overlays, standby, translated };
+  return { session: s, ingress, lastHops, tree, overlays, standby, translated, clientRids: delivered };
 }

@@ -4,8 +4,12 @@
  * a packet-out leaving the link's port directly; the neighbour reflects it
  * in its data plane, and the response is consumed by the sender's data
  * plane, which counts it per peer (fast path). The controller reads those
- * counters in one batch per switch per interval. In slow-path mode the
- * responses are punted to the controller as packet-ins instead. A watch
+ * counters in one batch per switch per interval. Fast-path requests carry
+ * the STAMP flag: the sending switch's data plane stamps them as they leave
+ * and keeps the round trip of each response in hb_rtt, in its own clock
+ * (read on demand by the live view and `p4cast watch`, live/counters.ts,
+ * not here). In slow-path mode the responses are punted to the controller
+ * as packet-ins instead, and the controller times them itself. A watch
  * whose responses stop for `missThreshold` intervals (in which requests
  * went out) trips; the first response after that resets it. A link is
  * declared down when a watch of it trips and its other end agrees: that end
@@ -30,6 +34,8 @@ import type { HeartbeatSpec } from "../topology/schema.js";
 import type { HeartbeatPeer } from "../plan/heartbeat.js";
 
 export const HB_COUNTER = "ingress.heartbeat.hb_peer_counter";
+/** Round trip of each peer's last STAMP response, in the switch's clock (target.rttUnitNs per unit). */
+export const HB_RTT_REGISTER = "ingress.heartbeat.hb_rtt";
 const PACKET_IN_HEARTBEAT = 3n;
 const PACKET_OUT_DIRECT = 1;
 
@@ -71,7 +77,11 @@ export interface WatchView {
   readonly down: boolean;
   /** The switch's response counter for this peer at the last read (fast path). */
   readonly responses: bigint | undefined;
-  /** Round trip of the last response (slow path only: fast-path responses never reach the controller). */
+  /**
+   * Round trip of the last response seen as a packet-in (slow path). Fast-path
+   * responses never reach the controller: their round trip is the data plane's
+   * hb_rtt, read on demand (live/counters.ts).
+   */
   readonly rttMs: number | undefined;
 }
 
@@ -330,7 +340,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
           packet: {
             ip: { version: 4, src: me.loopback.ipv4, dst: formatIPv4(st.peer.peerAddress), ttl: 64 },
             // UDP checksum 0 (none, allowed over IPv4) lets sequence and timestamp change without recomputing it.
-            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: HeartbeatFlags.LINK, originId: me.deviceId & 0xffff, sequence: 0 }, udp: { checksum: 0 } },
+            // Fast path: STAMP, the switch times the round trip (its origin timestamp replaces ours).
+            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: requestFlags(this.settings.mode), originId: me.deviceId & 0xffff, sequence: 0 }, udp: { checksum: 0 } },
           },
         });
         st.request = client.encodePacketOut({ payload: frame, metadata: { egress_port: st.peer.port, flags: PACKET_OUT_DIRECT } });
@@ -349,6 +360,11 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 }
 
 const HB_OFFSET = 14 + 20 + 8;
+
+/** A request's flags: LINK always; STAMP in the fast path (the data plane measures the round trip, hb_rtt). */
+export function requestFlags(mode: HeartbeatSpec["mode"]): number {
+  return HeartbeatFlags.LINK | (mode === "fast" ? HeartbeatFlags.STAMP : 0);
+}
 /** An end not judged for this many intervals (hung, skipped, paused) no longer has a say in its links' verdicts. */
 const STALE_INTERVALS = 2.5;
 /** A counter read that takes longer than this is given up (a hung switch). */

@@ -34,6 +34,8 @@ export class Bmv2Target implements Target {
   readonly kind = "bmv2" as const;
   readonly lastSeenUnitNs = 1000;
   readonly reflectTsUnitNs = 1000;
+  /** hb_rtt: microseconds (ingress_global_timestamp). */
+  readonly rttUnitNs = 1000;
   readonly heartbeatRequests = "packet-out" as const;
   readonly cpuPort = 255;
 

@@ -6,13 +6,14 @@
  *
  *   bmv2   p4c-bm2-ss's JSON as device config; registers over P4Runtime
  *          where the server implements RegisterEntry (embedded switch), else
- *          BMv2's Thrift service (simple_switch_grpc); timestamps in us;
+ *          BMv2's Thrift service (simple_switch_grpc); timestamps and
+ *          hb_rtt in us;
  *          the controller sends heartbeat requests as packet-outs.
  *   tofino bf-p4c's tofino.bin + context.json packed for Stratum / bf_switchd
  *          (tofino-device-config.ts); registers over P4Runtime only (there is
  *          no Thrift register service; bf_switchd's and Stratum's P4Runtime
- *          servers implement RegisterEntry); timestamps in ns, hb_last_seen_ts
- *          in units of 1024 ns; requests made by the packet generator
+ *          servers implement RegisterEntry); timestamps and hb_rtt in ns,
+ *          hb_last_seen_ts in units of 1024 ns; requests made by the packet generator
  *          (p4/tna/pktgen.p4, docs/tofino.md).
  *
  * The controller takes a target's `pipeline()` as its `pipeline` option and
@@ -43,6 +44,8 @@ export interface Target {
   readonly lastSeenUnitNs: number;
   /** Nanoseconds per unit of a heartbeat response's reflect_ts. */
   readonly reflectTsUnitNs: number;
+  /** Nanoseconds per unit of hb_rtt (the data plane's round trip of a STAMP response). */
+  readonly rttUnitNs: number;
   /** Who sends heartbeat requests: the controller (packet-out) or the switch's packet generator. */
   readonly heartbeatRequests: "packet-out" | "pktgen";
   /** The data-plane port of the CPU (packet-in / packet-out). */

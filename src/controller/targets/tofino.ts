@@ -20,7 +20,7 @@ import { P4RuntimeRegisters, type RegisterAccess } from "../../client/registers.
 import { loadP4Info } from "../../p4runtime/p4info/load.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { buildFrame } from "../../packet/frame.js";
-import { HEARTBEAT_UDP_PORT, HeartbeatType } from "../../packet/heartbeat.js";
+import { HEARTBEAT_UDP_PORT, HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
 import { pipelineCookie, type Pipeline } from "../pipeline.js";
 import type { RegisterWrite, Target } from "./target.js";
 import { encodeBfPipelineConfig, packTofinoDeviceConfig, type TofinoConfigFormat } from "./tofino-device-config.js";
@@ -66,6 +66,8 @@ export class TofinoTarget implements Target {
   /** hb_last_seen_ts holds global_tstamp >> 10 (p4/tna/heartbeat.p4). */
   readonly lastSeenUnitNs = 1024;
   readonly reflectTsUnitNs = 1;
+  /** hb_rtt: nanoseconds, the low 32 bits of global_tstamp's difference (p4/tna/heartbeat.p4). */
+  readonly rttUnitNs = 1;
   readonly heartbeatRequests = "pktgen" as const;
   readonly cpuPort: number;
 
@@ -231,7 +233,11 @@ export interface PktgenPeer {
   readonly srcMac: string;
   readonly dstMac: string;
   readonly originId?: number;
-  /** HB_FLAG_LINK (1): the peer reflects out of the port the request came in on. */
+  /**
+   * Heartbeat flags (default LINK | STAMP, 3): LINK (1) the peer reflects out
+   * of the port the request came in on; STAMP (2) the response's round trip,
+   * timed from the generator's timestamp, lands in hb_rtt.
+   */
   readonly flags?: number;
 }
 
@@ -250,7 +256,7 @@ export function pktgenPeerEntries(peers: readonly PktgenPeer[], appId = 1): Tabl
         src_mac: p.srcMac,
         dst_mac: p.dstMac,
         origin_id: BigInt(p.originId ?? 0),
-        flags: BigInt(p.flags ?? 0x01),
+        flags: BigInt(p.flags ?? HeartbeatFlags.LINK | HeartbeatFlags.STAMP),
       },
     },
   }));

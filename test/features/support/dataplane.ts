@@ -415,6 +415,8 @@ export async function installLastHop(h: Dataplane): Promise<void> {
       entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 203 }, "egress.lasthop.deliver_to_client_v6", {
         client_addr: v6("2001:db8:4::4"), src_mac: swMac(4), dst_mac: hostMac(4),
       }),
+      // Per-(session, client) delivered counters; (9, 202) has none: delivered all the same, not counted.
+      ...[[7, 201], [7, 202], [10, 203]].map(([sid, rid]) => entry(CLIENT_SESSION, { session_id: sid, egress_rid: rid }, "egress.lasthop.count_client_copy")),
       // A tree group at this last hop: one branch (port 2, installLastHopBranch) and the session's client on port 3.
       entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.7" }, "ingress.tree.replicate_to_group", { mcast_grp: 21 }),
       h.mcastGroup(21, [[2, 211], [3, 201]]),
@@ -423,6 +425,16 @@ export async function installLastHop(h: Dataplane): Promise<void> {
       ...[7, 9, 10, 77].map((sid) => h.overlaySender(sid, ADDR.INGRESS, 1)),
     ),
   );
+}
+
+/** Per-(session, client) delivered counters (direct counter lasthop_client_delivered_counter). */
+export const CLIENT_SESSION = "egress.lasthop.lasthop_client_session_exact";
+
+/** Copies the last hop sent client replica `rid` of session `sid` (the direct counter of its lasthop_client_session_exact entry). */
+export async function clientCount(h: Dataplane, sid: number, rid: number): Promise<bigint> {
+  const [e] = await h.c.readAll({ kind: "directCounterEntry", entry: { table: CLIENT_SESSION, match: { session_id: sid, egress_rid: rid } } });
+  if (!e || e.kind !== "directCounterEntry") throw new Error(`no direct counter for (${sid}, ${rid})`);
+  return e.data.packets;
 }
 
 /** A copy of session `sessionId` for installLastHop's router, from the ingress router on port 1. */
