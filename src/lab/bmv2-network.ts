@@ -31,7 +31,7 @@ export type SwitchProgram = "simple_switch_grpc" | "p4cast";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The built CLI (dist/cli/main.js), whichever of src/ or dist/ this module runs from. */
-export const CLI_MAIN = join(here, "..", "..", "..", "dist", "cli", "main.js");
+export const CLI_MAIN = join(here, "..", "..", "dist", "cli", "main.js");
 
 /** Why a network of `program` processes cannot be made here, or undefined. */
 export function bmv2NetworkUnavailable(program: SwitchProgram = "simple_switch_grpc"): string | undefined {
