@@ -9,11 +9,11 @@
  * Usage (from p4/): node manifest.mjs --p4c p4c-bm2-ss --flags "--std p4-16"
  *                   --main v1model/p4cast.p4 --build build
  */
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync, statSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { readdirSync, writeFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { p4Sources, sha256 } from "./sources.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -29,25 +29,8 @@ const flags = arg("flags", "");
 const main = arg("main", "v1model/p4cast.p4");
 const buildDir = join(here, arg("build", "build"));
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
-/** Every *.p4 file under dir, as sorted '/'-separated paths relative to p4/. */
-function p4Sources(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
-    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
-      out.push(relative(here, path).split(sep).join("/"));
-    }
-  }
-  return out.sort();
-}
 
-function sha256(path) {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
 
 // p4c prints its version on stderr.
 const run = spawnSync(p4c, ["--version"], { encoding: "utf8" });

@@ -22,11 +22,11 @@
  *   --arch tna --flags "--std p4-16 -g --p4runtime-force-std-externs" --main tna/p4cast_tna.p4
  *   --stage .tofino-stage --out build/tofino
  */
-import { createHash } from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { basename, join, relative, sep } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { p4Sources, sha256 } from "./sources.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
@@ -46,25 +46,8 @@ const stage = join(here, arg("stage", ".tofino-stage"));
 const outDir = join(here, arg("out", "build/tofino"));
 const program = basename(main, ".p4");
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
-/** Every *.p4 file under dir, as sorted '/'-separated paths relative to p4/ (as manifest.mjs). */
-function p4Sources(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
-    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
-      out.push(relative(here, path).split(sep).join("/"));
-    }
-  }
-  return out.sort();
-}
 
-function sha256(path) {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
 
 function readIfExists(path) {
   return existsSync(path) ? readFileSync(path, "utf8") : undefined;

@@ -5,9 +5,9 @@
  * must be documented in docs/tables.md (the controller's contract).
  * Regenerate with `make -C p4`.
  */
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { p4Sources, sha256 } from "../p4/sources.mjs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseP4Info } from "../src/p4runtime/p4info/load.js";
@@ -23,25 +23,8 @@ interface Manifest {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
-/** Same listing as p4/manifest.mjs: every *.p4 under p4/ except build output. */
-function p4Sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
-    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
-      out.push(relative(p4Dir, path).split(sep).join("/"));
-    }
-  }
-  return out.sort();
-}
 
-function sha256(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
-}
 
 function readManifest(): Manifest {
   if (!existsSync(manifestPath)) {

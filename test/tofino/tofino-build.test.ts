@@ -13,10 +13,10 @@
  * differently from run to run: those are compared by name only).
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { join } from "node:path";
+import { p4Sources, sha256 } from "../../p4/sources.mjs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
@@ -42,23 +42,8 @@ interface TofinoManifest {
   readonly notCommitted: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
 }
 
-const EXCLUDED_DIRS = new Set(["build", ".build-stage", ".tofino-stage", "node_modules"]);
 
-/** Same listing as p4/tofino-manifest.mjs: every *.p4 under p4/ except build output. */
-function p4Sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!EXCLUDED_DIRS.has(entry.name)) out.push(...p4Sources(path));
-    } else if (entry.isFile() && entry.name.endsWith(".p4")) {
-      out.push(relative(p4Dir, path).split(sep).join("/"));
-    }
-  }
-  return out.sort();
-}
 
-const sha256 = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
 
 function readManifest(): TofinoManifest {
   const path = join(outDir, "manifest.json");
