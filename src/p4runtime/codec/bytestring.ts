@@ -5,6 +5,7 @@
  * "\x00"); the padded form has exactly ceil(W/8) bytes. Servers must accept
  * both; this client sends canonical strings unless asked otherwise.
  */
+import { bigIntToBytes } from "../../packet/address.js";
 import { P4ValueError } from "../errors.js";
 
 export type BytestringMode = "canonical" | "padded";
@@ -29,7 +30,7 @@ export function encodeUnsigned(value: bigint, bitwidth: number, mode: Bytestring
     throw new P4ValueError(`${field}: value ${value} (0x${value.toString(16)}) does not fit in ${bitwidth} bits`, field);
   }
   const length = mode === "padded" ? byteWidth(bitwidth) : minimalLength(value);
-  return toBytes(value, length);
+  return bigIntToBytes(value, length);
 }
 
 /**
@@ -45,7 +46,7 @@ export function encodeSigned(value: bigint, bitwidth: number, mode: BytestringMo
   }
   const length = mode === "padded" ? byteWidth(bitwidth) : byteWidth(bits);
   const modulus = 1n << BigInt(length * 8);
-  return toBytes(value < 0n ? modulus + value : value, length);
+  return bigIntToBytes(value < 0n ? modulus + value : value, length);
 }
 
 /**
@@ -100,14 +101,4 @@ function minimalLength(value: bigint): number {
   let n = 0;
   for (let v = value; v > 0n; v >>= 8n) n++;
   return n;
-}
-
-function toBytes(value: bigint, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
