@@ -103,7 +103,12 @@ function serialized(c: P4RuntimeClient, type: Update_Type): Uint8Array[] {
   for (const u of updates) u.type = type;
   const out: Uint8Array[] = [];
   for (let i = 0; i < N; i += BATCH) {
-    out.push(toBinary(WriteRequestSchema, create(WriteRequestSchema, { deviceId: c.deviceId, electionId: toUint128(c.electionId), updates: updates.slice(i, i + BATCH) })));
+    out.push(
+      toBinary(
+        WriteRequestSchema,
+        create(WriteRequestSchema, { deviceId: c.deviceId, electionId: toUint128(c.electionId), updates: updates.slice(i, i + BATCH) }),
+      ),
+    );
   }
   return out;
 }
@@ -145,17 +150,21 @@ async function run(kind: TargetKind): Promise<Figures[]> {
       out.b_bulk = N / (await timed(() => c.write(Array.from({ length: N }, (_, i) => ({ type: "insert" as const, entity: entry(i) })))));
 
       let read = 0;
-      out.c_wildcard_read = N / (await timed(async () => {
-        read = (await c.readAll({ kind: "tableEntry", table: "host_exact" })).length;
-      }));
+      out.c_wildcard_read =
+        N /
+        (await timed(async () => {
+          read = (await c.readAll({ kind: "tableEntry", table: "host_exact" })).length;
+        }));
       if (read !== N) throw new Error(`wildcard read returned ${read} entries, expected ${N}`);
 
       out.d_single_deletes = N / (await timed(() => Promise.all(Array.from({ length: N }, (_, i) => c.delete(entry(i))))));
 
       if (r === 0) {
-        out.naive_one_rpc_each = NAIVE / (await timed(async () => {
-          for (let i = 0; i < NAIVE; i++) await c.write([{ type: "insert", entity: entry(i) }]);
-        }));
+        out.naive_one_rpc_each =
+          NAIVE /
+          (await timed(async () => {
+            for (let i = 0; i < NAIVE; i++) await c.write([{ type: "insert", entity: entry(i) }]);
+          }));
         await c.write(Array.from({ length: NAIVE }, (_, i) => ({ type: "delete" as const, entity: entry(i) })));
       }
       rounds.push(out);
@@ -177,7 +186,9 @@ const wanted = process.env.BENCH_TARGETS?.split(",") as TargetKind[] | undefined
 const rows: string[] = [
   `ceiling: pre-serialized WriteRequests of ${BATCH} inserts sent as raw bytes, ${WINDOW} in flight (the client's window); the target's own capacity`,
   `${N} entries per figure (naive: ${NAIVE}); ${WARMUP} untimed warm-up rounds, then ${ROUNDS} rounds; fractions are of the median ceiling of this run`,
-  process.env.BENCH_GC === "0" ? "no collection before each figure (BENCH_GC=0)" : "a minor collection before each figure's clock starts (every figure alike)",
+  process.env.BENCH_GC === "0"
+    ? "no collection before each figure (BENCH_GC=0)"
+    : "a minor collection before each figure's clock starts (every figure alike)",
 ];
 for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
   const rounds = await run(kind);
@@ -189,11 +200,19 @@ for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
     const vals = rounds.map((r) => r[k]).filter((v): v is number => v !== undefined);
     const med = median(vals);
     const min = Math.min(...vals);
-    rows.push(`  ${k.padEnd(20)} ${med.toFixed(0).padStart(9)} ${min.toFixed(0).padStart(9)}        ${(med / ceiling).toFixed(2).padStart(6)} ${(min / ceiling).toFixed(2).padStart(6)}`);
-    summary[k] = { median: Math.round(med), min: Math.round(min), fraction: { median: +(med / ceiling).toFixed(3), min: +(min / ceiling).toFixed(3) } };
+    rows.push(
+      `  ${k.padEnd(20)} ${med.toFixed(0).padStart(9)} ${min.toFixed(0).padStart(9)}        ${(med / ceiling).toFixed(2).padStart(6)} ${(min / ceiling).toFixed(2).padStart(6)}`,
+    );
+    summary[k] = {
+      median: Math.round(med),
+      min: Math.round(min),
+      fraction: { median: +(med / ceiling).toFixed(3), min: +(min / ceiling).toFixed(3) },
+    };
   }
   const naive = rounds[0]!.naive_one_rpc_each!;
-  rows.push(`  coalesced single calls vs one RPC per entry: ${(median(rounds.map((r) => r.a_single_calls!)) / naive).toFixed(1)}x; bulk: ${(median(rounds.map((r) => r.b_bulk!)) / naive).toFixed(1)}x`);
+  rows.push(
+    `  coalesced single calls vs one RPC per entry: ${(median(rounds.map((r) => r.a_single_calls!)) / naive).toFixed(1)}x; bulk: ${(median(rounds.map((r) => r.b_bulk!)) / naive).toFixed(1)}x`,
+  );
   if (process.env.BENCH_JSON) console.log(JSON.stringify(summary));
 }
 console.log(rows.join("\n"));

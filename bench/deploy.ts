@@ -25,8 +25,12 @@ try {
   const second = await ctl.deploy();
   peak = Math.max(peak, process.memoryUsage().rss);
   const hosts = topology.hosts.length;
-  console.log(`topology: ${topology.switches.length} switches, ${topology.sessions.length} sessions, ${hosts - topology.switches.length} clients, ${topology.links.length} links`);
-  console.log(`first deploy:  ${first.writes} entries written in ${(first.durationMs / 1000).toFixed(2)} s (${(first.writes / (first.durationMs / 1000)).toFixed(0)} entries/s), ${first.switches.reduce((n, r) => n + r.requests, 0)} WriteRequests`);
+  console.log(
+    `topology: ${topology.switches.length} switches, ${topology.sessions.length} sessions, ${hosts - topology.switches.length} clients, ${topology.links.length} links`,
+  );
+  console.log(
+    `first deploy:  ${first.writes} entries written in ${(first.durationMs / 1000).toFixed(2)} s (${(first.writes / (first.durationMs / 1000)).toFixed(0)} entries/s), ${first.switches.reduce((n, r) => n + r.requests, 0)} WriteRequests`,
+  );
   console.log(`second deploy: ${second.writes} entries written in ${(second.durationMs / 1000).toFixed(2)} s`);
   console.log(`controller peak RSS: ${(peak / 2 ** 20).toFixed(0)} MiB (at start ${(base / 2 ** 20).toFixed(0)} MiB)`);
   if (second.writes !== 0) process.exitCode = 1;

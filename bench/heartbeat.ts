@@ -71,5 +71,7 @@ for (const r of rows) {
 for (const n of SIZES) {
   const f = rows.find((r) => r.links === n && r.mode === "fast")!;
   const s = rows.find((r) => r.links === n && r.mode === "slow")!;
-  console.log(`${n} links: slow/fast CPU ${(s.cpuMsPerS / f.cpuMsPerS).toFixed(2)}x, messages ${(s.messagesPerS / f.messagesPerS).toFixed(2)}x`);
+  console.log(
+    `${n} links: slow/fast CPU ${(s.cpuMsPerS / f.cpuMsPerS).toFixed(2)}x, messages ${(s.messagesPerS / f.messagesPerS).toFixed(2)}x`,
+  );
 }

@@ -61,7 +61,12 @@ export function endToEndUnavailable(program: SwitchProgram): string | undefined 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends `frame` at `pps` (or flat out) for `seconds`; returns the frames given to the socket and in how long. */
-async function offer(port: RawSocketPort, frame: Uint8Array, pps: number | undefined, seconds: number): Promise<{ sent: number; ms: number }> {
+async function offer(
+  port: RawSocketPort,
+  frame: Uint8Array,
+  pps: number | undefined,
+  seconds: number,
+): Promise<{ sent: number; ms: number }> {
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   let sent = 0;
@@ -79,7 +84,10 @@ async function offer(port: RawSocketPort, frame: Uint8Array, pps: number | undef
   return { sent, ms: performance.now() - t0 };
 }
 
-export async function measureEndToEnd(program: SwitchProgram, opts: { seconds?: number; rates?: readonly number[] } = {}): Promise<EndToEndResult> {
+export async function measureEndToEnd(
+  program: SwitchProgram,
+  opts: { seconds?: number; rates?: readonly number[] } = {},
+): Promise<EndToEndResult> {
   const seconds = opts.seconds ?? 2;
   const rates = opts.rates ?? OFFERED_RATES;
   const topology = parseTopology(TOPOLOGY, "bench end-to-end topology");
@@ -89,7 +97,12 @@ export async function measureEndToEnd(program: SwitchProgram, opts: { seconds?: 
   const client = await P4RuntimeClient.connect({ address: net.grpcAddress(s1), deviceId: 1n, electionId: 1n, reconnect: false });
   try {
     await client.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 1n });
-    await client.insert({ kind: "tableEntry", table: "host_exact", match: { "hdr.ipv4.dst_addr": "10.0.0.2" }, action: { name: "set_port", params: { port: 2 } } });
+    await client.insert({
+      kind: "tableEntry",
+      table: "host_exact",
+      match: { "hdr.ipv4.dst_addr": "10.0.0.2" },
+      action: { name: "set_port", params: { port: 2 } },
+    });
     const sender = net.hosts.get("h1")!;
     const receiver = net.hosts.get("h2")!;
     const receiverSocket = receiver.end as RawSocketPort;
@@ -97,7 +110,10 @@ export async function measureEndToEnd(program: SwitchProgram, opts: { seconds?: 
     receiver.onFrame(() => void delivered++);
     const frame = buildFrame({
       ethernet: { src: "00:00:00:00:00:01", dst: "00:00:00:00:00:02" },
-      packet: { ip: { version: 4, src: "10.0.0.1", dst: "10.0.0.2", ttl: 64 }, l4: { kind: "udp", udp: { srcPort: 40000, dstPort: 5000 }, payload: new Uint8Array(18) } },
+      packet: {
+        ip: { version: 4, src: "10.0.0.1", dst: "10.0.0.2", ttl: 64 },
+        l4: { kind: "udp", udp: { srcPort: 40000, dstPort: 5000 }, payload: new Uint8Array(18) },
+      },
     });
     // One frame through first: the switch is programmed and the path works.
     sender.send(frame);
@@ -125,7 +141,11 @@ export async function measureEndToEnd(program: SwitchProgram, opts: { seconds?: 
       await sleep(200);
     }
     const whole = figures.filter((f) => f.offeredPps !== undefined && f.delivered + f.lostAtReceiver >= f.sent);
-    return { switch: program === "p4cast" ? "embedded switch" : "simple_switch_grpc", figures, highestZeroDropPps: whole.length ? Math.max(...whole.map((f) => f.offeredPps!)) : undefined };
+    return {
+      switch: program === "p4cast" ? "embedded switch" : "simple_switch_grpc",
+      figures,
+      highestZeroDropPps: whole.length ? Math.max(...whole.map((f) => f.offeredPps!)) : undefined,
+    };
   } finally {
     client.close();
     await net.stop();

@@ -13,6 +13,9 @@ for (const w of [basicWorkload(), biggerWorkload()]) {
     });
     const ours = measureEngine(w, 2000).pps;
     const theirs = await measureSimpleSwitch(w);
-    console.log(`[${w.name}] engine: ${Math.round(ours)} pkt/s` + (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"));
+    console.log(
+      `[${w.name}] engine: ${Math.round(ours)} pkt/s` +
+        (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"),
+    );
   });
 }

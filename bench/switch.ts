@@ -16,7 +16,21 @@ import { loadEngine, type Engine } from "../src/switch/engine/index.js";
 import { readPcap as readPcapFile, writePcapFile } from "../src/switch/ports/pcap.js";
 import { SS_BIN, SS_CLI } from "../test/engine/toolchain.js";
 import { endToEndUnavailable, measureEndToEnd, type EndToEndResult } from "./switch-end-to-end.js";
-import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, rd, table } from "../test/engine/fixtures.js";
+import {
+  ETHERNET,
+  IPV4,
+  type J,
+  assign,
+  basicProgram,
+  expr,
+  f,
+  headerType,
+  hex,
+  ipv4Packet,
+  prim,
+  rd,
+  table,
+} from "../test/engine/fixtures.js";
 
 export interface Workload {
   readonly name: string;
@@ -30,14 +44,18 @@ export interface Workload {
 
 function packets(n: number, routes: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) out.push(ipv4Packet({ dst: 0x0a000000 + ((i % routes) << 8) + 1 + (i % 200), src: 0xc0a80000 + i, payload: 46 }));
+  for (let i = 0; i < n; i++)
+    out.push(ipv4Packet({ dst: 0x0a000000 + ((i % routes) << 8) + 1 + (i % 200), src: 0xc0a80000 + i, payload: 46 }));
   return out;
 }
 
 export function basicWorkload(): Workload {
   const routes = 64;
   const cli: string[] = [];
-  for (let r = 0; r < routes; r++) cli.push(`table_add MyIngress.ipv4_lpm MyIngress.ipv4_forward 10.0.${r}.0/24 => 00:00:00:00:01:${(r % 256).toString(16).padStart(2, "0")} ${1 + (r % 4)}`);
+  for (let r = 0; r < routes; r++)
+    cli.push(
+      `table_add MyIngress.ipv4_lpm MyIngress.ipv4_forward 10.0.${r}.0/24 => 00:00:00:00:01:${(r % 256).toString(16).padStart(2, "0")} ${1 + (r % 4)}`,
+    );
   return {
     name: "basic IPv4 forwarding",
     json: basicProgram(),
@@ -57,8 +75,21 @@ export function basicWorkload(): Workload {
 /** basic + UDP header + a ternary ACL + per-port counters + MAC rewrite in egress. */
 export function biggerProgram(): J {
   const j = basicProgram();
-  j.header_types.push(headerType("udp_t", 4, [["srcPort", 16, false], ["dstPort", 16, false], ["length_", 16, false], ["checksum", 16, false]]));
-  j.header_types.push(headerType("meta_t", 5, [["acl_hit", 1, false], ["nhop", 16, false], ["_pad", 7, false]]));
+  j.header_types.push(
+    headerType("udp_t", 4, [
+      ["srcPort", 16, false],
+      ["dstPort", 16, false],
+      ["length_", 16, false],
+      ["checksum", 16, false],
+    ]),
+  );
+  j.header_types.push(
+    headerType("meta_t", 5, [
+      ["acl_hit", 1, false],
+      ["nhop", 16, false],
+      ["_pad", 7, false],
+    ]),
+  );
   j.headers.push({ name: "udp", id: 4, header_type: "udp_t", metadata: false });
   j.headers.push({ name: "meta", id: 5, header_type: "meta_t", metadata: true });
   j.parsers[0].parse_states[1].transition_key = [f("ipv4", "protocol")];
@@ -66,14 +97,33 @@ export function biggerProgram(): J {
     { type: "hexstr", value: "0x11", mask: null, next_state: "parse_udp" },
     { type: "default", value: null, mask: null, next_state: null },
   ];
-  j.parsers[0].parse_states.push({ name: "parse_udp", id: 2, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "udp" }] }], transitions: [{ type: "default", value: null, mask: null, next_state: null }], transition_key: [] });
+  j.parsers[0].parse_states.push({
+    name: "parse_udp",
+    id: 2,
+    parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "udp" }] }],
+    transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+    transition_key: [],
+  });
   j.deparsers[0].order = ["ethernet", "ipv4", "udp"];
   j.counter_arrays = [{ name: "port_ctr", id: 0, is_direct: false, size: 512 }];
   j.actions.push(
     { name: "acl_permit", id: 3, runtime_data: [], primitives: [assign(f("meta", "acl_hit"), hex(1))] },
     { name: "acl_deny", id: 4, runtime_data: [], primitives: [prim("mark_to_drop", { type: "header", value: "standard_metadata" })] },
-    { name: "rewrite", id: 5, runtime_data: [{ name: "smac", bitwidth: 48 }], primitives: [assign(f("ethernet", "srcAddr"), rd(0)), prim("count", { type: "counter_array", value: "port_ctr" }, f("standard_metadata", "egress_port"))] },
-    { name: "set_dscp", id: 6, runtime_data: [], primitives: [assign(f("ipv4", "diffserv"), expr("&", expr("|", f("ipv4", "diffserv"), hex(0x20)), hex(0xff)))] },
+    {
+      name: "rewrite",
+      id: 5,
+      runtime_data: [{ name: "smac", bitwidth: 48 }],
+      primitives: [
+        assign(f("ethernet", "srcAddr"), rd(0)),
+        prim("count", { type: "counter_array", value: "port_ctr" }, f("standard_metadata", "egress_port")),
+      ],
+    },
+    {
+      name: "set_dscp",
+      id: 6,
+      runtime_data: [],
+      primitives: [assign(f("ipv4", "diffserv"), expr("&", expr("|", f("ipv4", "diffserv"), hex(0x20)), hex(0xff)))],
+    },
   );
   const ing = j.pipelines[0];
   ing.conditionals[0].true_next = "MyIngress.acl";
@@ -89,16 +139,65 @@ export function biggerProgram(): J {
         { match_type: "ternary", name: "proto", target: ["ipv4", "protocol"], mask: null },
         { match_type: "ternary", name: "dport", target: ["udp", "dstPort"], mask: null },
       ],
-      [["acl_permit", 3], ["acl_deny", 4]],
+      [
+        ["acl_permit", 3],
+        ["acl_deny", 4],
+      ],
       [3, []],
       "MyIngress.ipv4_lpm",
     ),
-    table("MyIngress.qos", 2, [{ match_type: "exact", name: "proto", target: ["ipv4", "protocol"], mask: null }], [["set_dscp", 6], ["NoAction", 0]], [0, []], null),
+    table(
+      "MyIngress.qos",
+      2,
+      [{ match_type: "exact", name: "proto", target: ["ipv4", "protocol"], mask: null }],
+      [
+        ["set_dscp", 6],
+        ["NoAction", 0],
+      ],
+      [0, []],
+      null,
+    ),
   );
   j.pipelines[1].init_table = "MyEgress.smac";
-  j.pipelines[1].tables.push(table("MyEgress.smac", 3, [{ match_type: "exact", name: "port", target: ["standard_metadata", "egress_port"], mask: null }], [["rewrite", 5], ["NoAction", 0]], [0, []], null));
-  j.calculations.push({ name: "udp_ck", id: 1, algo: "csum16", input: [f("ipv4", "srcAddr"), f("ipv4", "dstAddr"), { type: "hexstr", value: "0x00", bitwidth: 8 }, f("ipv4", "protocol"), f("udp", "length_"), f("udp", "srcPort"), f("udp", "dstPort"), f("udp", "length_"), { type: "payload", value: null }] });
-  j.checksums.push({ name: "udp_cksum", id: 1, target: ["udp", "checksum"], type: "generic", calculation: "udp_ck", verify: false, update: true, if_cond: { type: "expression", value: { op: "d2b", left: null, right: f("udp", "$valid$") } } });
+  j.pipelines[1].tables.push(
+    table(
+      "MyEgress.smac",
+      3,
+      [{ match_type: "exact", name: "port", target: ["standard_metadata", "egress_port"], mask: null }],
+      [
+        ["rewrite", 5],
+        ["NoAction", 0],
+      ],
+      [0, []],
+      null,
+    ),
+  );
+  j.calculations.push({
+    name: "udp_ck",
+    id: 1,
+    algo: "csum16",
+    input: [
+      f("ipv4", "srcAddr"),
+      f("ipv4", "dstAddr"),
+      { type: "hexstr", value: "0x00", bitwidth: 8 },
+      f("ipv4", "protocol"),
+      f("udp", "length_"),
+      f("udp", "srcPort"),
+      f("udp", "dstPort"),
+      f("udp", "length_"),
+      { type: "payload", value: null },
+    ],
+  });
+  j.checksums.push({
+    name: "udp_cksum",
+    id: 1,
+    target: ["udp", "checksum"],
+    type: "generic",
+    calculation: "udp_ck",
+    verify: false,
+    update: true,
+    if_cond: { type: "expression", value: { op: "d2b", left: null, right: f("udp", "$valid$") } },
+  });
   void ETHERNET;
   void IPV4;
   return j;
@@ -110,7 +209,9 @@ export function biggerWorkload(): Workload {
   const acl: [number, number, number, number, number, number, number, number, string][] = [];
   for (let i = 0; i < 16; i++) acl.push([0xc0a80000 + i * 16, 0xfffffff0, 0, 0, 6, 0xff, 0, 0, "acl_deny"]);
   acl.push([0, 0, 0x0a000000, 0xff000000, 17, 0xff, 0, 0, "acl_permit"]);
-  acl.forEach((a, i) => cli.push(`table_add MyIngress.acl ${a[8]} ${a[0]}&&&${a[1]} ${a[2]}&&&${a[3]} ${a[4]}&&&${a[5]} ${a[6]}&&&${a[7]} => ${100 - i}`));
+  acl.forEach((a, i) =>
+    cli.push(`table_add MyIngress.acl ${a[8]} ${a[0]}&&&${a[1]} ${a[2]}&&&${a[3]} ${a[4]}&&&${a[5]} ${a[6]}&&&${a[7]} => ${100 - i}`),
+  );
   cli.push("table_add MyIngress.qos set_dscp 17 =>");
   for (let p = 1; p <= 4; p++) cli.push(`table_add MyEgress.smac rewrite ${p} => 00:00:00:00:aa:0${p}`);
   return {
@@ -130,8 +231,17 @@ export function biggerWorkload(): Workload {
           action: { kind: "action", call: { action: a[8], args: [] } },
         }),
       );
-      e.addEntry("MyIngress.qos", { key: [{ kind: "exact", value: 17n }], priority: 0, action: { kind: "action", call: { action: "set_dscp", args: [] } } });
-      for (let p = 1; p <= 4; p++) e.addEntry("MyEgress.smac", { key: [{ kind: "exact", value: BigInt(p) }], priority: 0, action: { kind: "action", call: { action: "rewrite", args: [BigInt(0xaa00 + p)] } } });
+      e.addEntry("MyIngress.qos", {
+        key: [{ kind: "exact", value: 17n }],
+        priority: 0,
+        action: { kind: "action", call: { action: "set_dscp", args: [] } },
+      });
+      for (let p = 1; p <= 4; p++)
+        e.addEntry("MyEgress.smac", {
+          key: [{ kind: "exact", value: BigInt(p) }],
+          priority: 0,
+          action: { kind: "action", call: { action: "rewrite", args: [BigInt(0xaa00 + p)] } },
+        });
     },
     cli,
     packets: base.packets,
@@ -182,7 +292,18 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
   writePcapFile(join(dir, "p1_in.pcap"), pkts);
   for (let p = 2; p <= 5; p++) writePcapFile(join(dir, `p${p}_in.pcap`), []);
   const port = 9090 + Math.floor(Math.random() * 500);
-  const args = ["--use-files", "3", "--thrift-port", String(port), "--log-level", "off", "--notifications-addr", `ipc://${join(dir, "notifications.ipc")}`, "-i", `1@${join(dir, "p1")}`];
+  const args = [
+    "--use-files",
+    "3",
+    "--thrift-port",
+    String(port),
+    "--log-level",
+    "off",
+    "--notifications-addr",
+    `ipc://${join(dir, "notifications.ipc")}`,
+    "-i",
+    `1@${join(dir, "p1")}`,
+  ];
   for (let p = 2; p <= 5; p++) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
   const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });
@@ -224,10 +345,13 @@ async function main(): Promise<void> {
     const ours = measureEngine(w, 3000).pps;
     const theirs = await measureSimpleSwitch(w);
     console.log(
-      `[${w.name}] engine: ${Math.round(ours)} pkt/s` + (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"),
+      `[${w.name}] engine: ${Math.round(ours)} pkt/s` +
+        (theirs ? `, simple_switch: ${Math.round(theirs)} pkt/s, ratio ${(ours / theirs).toFixed(1)}x` : ", simple_switch not available"),
     );
   }
-  console.log("\nEnd to end: frames in through a veth, through the switch process, out through another veth (bench_tables.p4, one exact entry):");
+  console.log(
+    "\nEnd to end: frames in through a veth, through the switch process, out through another veth (bench_tables.p4, one exact entry):",
+  );
   const results: EndToEndResult[] = [];
   for (const program of ["p4cast", "simple_switch_grpc"] as const) {
     const why = endToEndUnavailable(program);
@@ -244,13 +368,19 @@ async function main(): Promise<void> {
           (f.lostAtReceiver ? `, ${f.lostAtReceiver} lost in the bench's receiving socket` : ""),
       );
     }
-    console.log(`[${r.switch}] highest offered rate delivered whole: ${r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`}`);
+    console.log(
+      `[${r.switch}] highest offered rate delivered whole: ${r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`}`,
+    );
   }
   if (results.length === 2) {
     const [ours, theirs] = results;
-    const top = (r: EndToEndResult) => r.figures.at(-1)!.delivered / r.figures.at(-1)!.sent * r.figures.at(-1)!.sentPps;
-    console.log(`ratio at top speed (delivered pkt/s): ${(top(ours!) / top(theirs!)).toFixed(2)}x` +
-      (ours!.highestZeroDropPps && theirs!.highestZeroDropPps ? `; highest whole rate: ${(ours!.highestZeroDropPps / theirs!.highestZeroDropPps).toFixed(2)}x` : ""));
+    const top = (r: EndToEndResult) => (r.figures.at(-1)!.delivered / r.figures.at(-1)!.sent) * r.figures.at(-1)!.sentPps;
+    console.log(
+      `ratio at top speed (delivered pkt/s): ${(top(ours!) / top(theirs!)).toFixed(2)}x` +
+        (ours!.highestZeroDropPps && theirs!.highestZeroDropPps
+          ? `; highest whole rate: ${(ours!.highestZeroDropPps / theirs!.highestZeroDropPps).toFixed(2)}x`
+          : ""),
+    );
   }
 }
 

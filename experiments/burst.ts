@@ -17,7 +17,20 @@ import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
 import type { MeterSpec } from "../src/controller/topology/schema.js";
 import { buildFrame, decodeFrame } from "../src/packet/index.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, runName } from "./lib.js";
+import {
+  REPO,
+  bringUp,
+  environment,
+  isMain,
+  parseOptions,
+  printTable,
+  progress,
+  sleep,
+  writeResults,
+  type ExperimentOptions,
+  type Row,
+  runName,
+} from "./lib.js";
 
 export type Colour = "green" | "yellow" | "red";
 
@@ -107,13 +120,20 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
     new DataView(payload.buffer).setUint32(0, seq);
     return buildFrame({
       ethernet: { src: src.mac, dst: gw },
-      packet: { ip: { version: 4, src: src.ipv4!.split("/")[0]!, dst: s.service.address, ttl: 64 }, l4: { kind: "udp", udp: { srcPort: 40000, dstPort: s.service.port }, payload } },
+      packet: {
+        ip: { version: 4, src: src.ipv4!.split("/")[0]!, dst: s.service.address, ttl: 64 },
+        l4: { kind: "udp", udp: { srcPort: 40000, dstPort: s.service.port }, payload },
+      },
     });
   };
   const counters = async (): Promise<Record<Colour, number>> => {
     const client = lab.ctl.clients.get(ingress)!;
     const read = async (c: Colour) => {
-      const [e] = (await client.readAll({ kind: "counterEntry", counter: `ingress.burst.burst_${c}_counter`, index: s.id })) as DecodedOf<"counterEntry">[];
+      const [e] = (await client.readAll({
+        kind: "counterEntry",
+        counter: `ingress.burst.burst_${c}_counter`,
+        index: s.id,
+      })) as DecodedOf<"counterEntry">[];
       return Number(e?.data.packets ?? 0n);
     };
     return { green: await read("green"), yellow: await read("yellow"), red: await read("red") };
@@ -123,7 +143,11 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
   const dedup = async () => {
     const client = lab.ctl.clients.get(lastHop)!;
     const read = async (c: string) => {
-      const [e] = (await client.readAll({ kind: "counterEntry", counter: `ingress.dedup.dedup_${c}_counter`, index: s.id })) as DecodedOf<"counterEntry">[];
+      const [e] = (await client.readAll({
+        kind: "counterEntry",
+        counter: `ingress.dedup.dedup_${c}_counter`,
+        index: s.id,
+      })) as DecodedOf<"counterEntry">[];
       return Number(e?.data.packets ?? 0n);
     };
     return { delivered: await read("delivered"), duplicate: await read("duplicate") };
@@ -169,7 +193,9 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
       const measured = { green: after.green - before.green, yellow: after.yellow - before.yellow, red: after.red - before.red };
       const total = sent.length;
       const frac = (c: Record<Colour, number>, x: Colour) => c[x] / total;
-      const maxFractionError = Math.max(...(["green", "yellow", "red"] as const).map((x) => Math.abs(frac(measured, x) - frac(expected, x))));
+      const maxFractionError = Math.max(
+        ...(["green", "yellow", "red"] as const).map((x) => Math.abs(frac(measured, x) - frac(expected, x))),
+      );
       const span = (t1 - t0) / 1000;
       const bytesSent = sent.reduce((n, p) => n + p.bytes, 0);
       const bytesGot = received.reduce((n, p) => n + p.bytes, 0);
@@ -199,14 +225,25 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
         const inBin = (p: { at: number }) => p.at - t0 >= edge(i) && p.at - t0 < edge(i + 1);
         const ms = i * binMs;
         timeline.push({ setting: setting.name, ms, series: "offered", kBps: sent.filter(inBin).reduce((n, p) => n + p.bytes, 0) / binMs });
-        timeline.push({ setting: setting.name, ms, series: "delivered", kBps: received.filter(inBin).reduce((n, p) => n + p.bytes, 0) / binMs });
+        timeline.push({
+          setting: setting.name,
+          ms,
+          series: "delivered",
+          kBps: received.filter(inBin).reduce((n, p) => n + p.bytes, 0) / binMs,
+        });
       }
     }
   } finally {
     bar.stop();
     await lab.stop();
   }
-  const out: BurstResults = { experiment: "burst", environment: environment("burst", opts), traffic: { frameBytes: FRAME_BYTES, burstFrames, periodMs, seconds }, settings: results, timeline };
+  const out: BurstResults = {
+    experiment: "burst",
+    environment: environment("burst", opts),
+    traffic: { frameBytes: FRAME_BYTES, burstFrames, periodMs, seconds },
+    settings: results,
+    timeline,
+  };
   const csv: Row[] = results.map((r) => ({
     setting: r.setting,
     cir: r.cir,
@@ -231,7 +268,13 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
   const fractions = results.flatMap((r) =>
     (["green", "yellow", "red"] as const).flatMap((c) => [
       { setting: r.setting, colour: c, rank: ["green", "yellow", "red"].indexOf(c), source: "measured", fraction: r.measured[c] / r.sent },
-      { setting: r.setting, colour: c, rank: ["green", "yellow", "red"].indexOf(c), source: "RFC 2698 model", fraction: r.expected[c] / r.sent },
+      {
+        setting: r.setting,
+        colour: c,
+        rank: ["green", "yellow", "red"].indexOf(c),
+        source: "RFC 2698 model",
+        fraction: r.expected[c] / r.sent,
+      },
     ]),
   );
   await writeResults(opts, "burst", out, csv, {
@@ -248,7 +291,12 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
           encoding: {
             x: { field: "ms", type: "quantitative", title: "time (ms)" },
             y: { field: "kBps", type: "quantitative", title: "kB/s (200 ms bins)" },
-            color: { field: "series", type: "nominal", title: null, scale: { domain: ["offered", "delivered"], range: ["#999999", "#1f77b4"] } },
+            color: {
+              field: "series",
+              type: "nominal",
+              title: null,
+              scale: { domain: ["offered", "delivered"], range: ["#999999", "#1f77b4"] },
+            },
           },
         },
       },
@@ -262,7 +310,12 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Bu
           encoding: {
             x: { field: "source", type: "nominal", title: null, axis: { labelAngle: 0 } },
             y: { field: "fraction", type: "quantitative", title: "fraction of packets", stack: "zero" },
-            color: { field: "colour", type: "nominal", sort: ["green", "yellow", "red"], scale: { domain: ["green", "yellow", "red"], range: ["#2ca02c", "#e6c619", "#d62728"] } },
+            color: {
+              field: "colour",
+              type: "nominal",
+              sort: ["green", "yellow", "red"],
+              scale: { domain: ["green", "yellow", "red"], range: ["#2ca02c", "#e6c619", "#d62728"] },
+            },
             order: { field: "rank", type: "quantitative", sort: "ascending" },
           },
         },

@@ -21,7 +21,25 @@ import { decodeFrame } from "../src/packet/index.js";
 import { MininetNetwork, type InterfaceDrops, type SwitchPortCounters } from "../src/lab/mininet-network.js";
 import { hostDrops, type PortStats } from "../src/switch/ports/port.js";
 import type { Adjacency } from "../src/controller/topology/graph.js";
-import { REPO, RECORDER_RCVBUF, bringUp, udpRecorder, environment, type UdpKernelCounters, type UdpRecorder, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, type Target, runName } from "./lib.js";
+import {
+  REPO,
+  RECORDER_RCVBUF,
+  bringUp,
+  udpRecorder,
+  environment,
+  type UdpKernelCounters,
+  type UdpRecorder,
+  isMain,
+  parseOptions,
+  printTable,
+  progress,
+  sleep,
+  writeResults,
+  type ExperimentOptions,
+  type Row,
+  type Target,
+  runName,
+} from "./lib.js";
 import { join } from "node:path";
 
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
@@ -78,7 +96,12 @@ export interface FailureResults {
   readonly experiment: "failure";
   readonly environment: Row;
   readonly settings: { rateMs: number; packets: number; cutAtSeq: number; cutLink: string; heartbeat: Topology["heartbeat"] };
-  readonly detection: { cutToVerdictMs: number | null; seqAtVerdict: number | null; seqAtRepair: number | null; failover: FailoverReport[] };
+  readonly detection: {
+    cutToVerdictMs: number | null;
+    seqAtVerdict: number | null;
+    seqAtRepair: number | null;
+    failover: FailoverReport[];
+  };
   readonly clients: ClientResult[];
   /** Mininet only. */
   readonly hostCounters?: HostCounters;
@@ -96,28 +119,57 @@ export function lossReport(r: FailureResults, c: ClientResult): string {
   const h = r.hostCounters;
   if (!h) return head;
   const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
-  const onPath = h.switchPorts.filter((p) => path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0).map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
-  const src = h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors > 0 ? [`source ${h.source.host} send failures ${h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors}`] : [];
+  const onPath = h.switchPorts
+    .filter((p) => path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0)
+    .map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
+  const src =
+    h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors > 0
+      ? [`source ${h.source.host} send failures ${h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors}`]
+      : [];
   const u = h.udp[c.client];
-  const udp = u && u.rcvbufErrors + u.inErrors > 0 ? [`${c.client} UDP RcvbufErrors=${u.rcvbufErrors} InErrors=${u.inErrors} (rcvbuf ${u.rcvbuf} bytes)`] : [];
-  const veths = h.interfaces.filter((i) => i.rxDropped + i.txDropped > 0).map((i) => `${i.intf} rx_dropped=${i.rxDropped} tx_dropped=${i.txDropped}`);
-  const elsewhere = h.switchPorts.filter((p) => !path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0).map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
+  const udp =
+    u && u.rcvbufErrors + u.inErrors > 0
+      ? [`${c.client} UDP RcvbufErrors=${u.rcvbufErrors} InErrors=${u.inErrors} (rcvbuf ${u.rcvbuf} bytes)`]
+      : [];
+  const veths = h.interfaces
+    .filter((i) => i.rxDropped + i.txDropped > 0)
+    .map((i) => `${i.intf} rx_dropped=${i.rxDropped} tx_dropped=${i.txDropped}`);
+  const elsewhere = h.switchPorts
+    .filter((p) => !path.has(`${p.switch}:${p.port}`) && hostDrops(p.stats) > 0)
+    .map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
   const counted = [...src, ...onPath, ...udp, ...veths];
   const ports = [...path].join(" ");
   return `${head}; ${counted.length > 0 ? `host drops on its path: ${counted.join("; ")}` : `no host drop counted on its path (switch ports ${ports || "-"}, the source's socket, ${c.client}'s UDP sockets, the veths)`}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.join("; ")}` : ""}`;
 }
 
 function dropText(s: PortStats): string {
-  return (["kernelDrops", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const).filter((k) => s[k] > 0).map((k) => `${k}=${s[k]}`).join(" ");
+  return (["kernelDrops", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const)
+    .filter((k) => s[k] > 0)
+    .map((k) => `${k}=${s[k]}`)
+    .join(" ");
 }
 
 /** The switch ports ("s1:2") a client's packets cross in a session's plan: source port, tree branch, overlay path, client port. */
-function pathPorts(t: Topology, sp: { ingress: string; tree: { branch: ReadonlyMap<string, readonly Adjacency[]> }; overlays: ReadonlyMap<string, { path: readonly Adjacency[] }>; standby: ReadonlyMap<string, { path: readonly Adjacency[] }> }, src: string, client: string): string[] {
+function pathPorts(
+  t: Topology,
+  sp: {
+    ingress: string;
+    tree: { branch: ReadonlyMap<string, readonly Adjacency[]> };
+    overlays: ReadonlyMap<string, { path: readonly Adjacency[] }>;
+    standby: ReadonlyMap<string, { path: readonly Adjacency[] }>;
+  },
+  src: string,
+  client: string,
+): string[] {
   const h = t.hosts.find((x) => x.name === client)!;
   const s = t.hosts.find((x) => x.name === src)!;
   const lh = h.attach.switch;
   const arcs = [...(sp.tree.branch.get(lh) ?? []), ...(sp.overlays.get(lh)?.path ?? []), ...(sp.standby.get(lh)?.path ?? [])];
-  const ports = new Set([`${s.attach.switch}:${s.attach.port}`, ...arcs.flatMap((a) => [`${a.from}:${a.port}`, `${a.to}:${a.peerPort}`]), `${lh}:${h.attach.port}`]);
+  const ports = new Set([
+    `${s.attach.switch}:${s.attach.port}`,
+    ...arcs.flatMap((a) => [`${a.from}:${a.port}`, `${a.to}:${a.peerPort}`]),
+    `${lh}:${h.attach.port}`,
+  ]);
   return [...ports];
 }
 
@@ -158,7 +210,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const clients = [...new Set(t.sessions.flatMap((s) => s.clients))];
     const mn = lab.net instanceof MininetNetwork ? lab.net : undefined;
     const paths: Record<string, string[]> = {};
-    for (const s of t.sessions) for (const c of s.clients) paths[`${s.id}/${c}`] = pathPorts(t, lab.ctl.currentPlan!.sessions.get(s.id)!, src.name, c);
+    for (const s of t.sessions)
+      for (const c of s.clients) paths[`${s.id}/${c}`] = pathPorts(t, lab.ctl.currentPlan!.sessions.get(s.id)!, src.name, c);
     const recorders = mn ? new Map(clients.map((c) => [c, udpRecorder(mn, c, [...ports.keys()], RECORDER_RCVBUF)])) : undefined;
     if (recorders) await Promise.all([...recorders.values()].map((r) => r.ready));
     const t0 = performance.now();
@@ -231,7 +284,12 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       hostCounters = {
         switchPorts: await mn.switchCounters(),
         source: { host: src.name, txFrames: s.txFrames, txNoBuffer: s.txNoBuffer, txLinkDown: s.txLinkDown, txErrors: s.txErrors },
-        udp: Object.fromEntries([...recorders].map(([c, r]) => [c, { ...(r.kernel ?? { inDatagrams: NaN, rcvbufErrors: NaN, inErrors: NaN }), rcvbuf: r.rcvbuf ?? null }])),
+        udp: Object.fromEntries(
+          [...recorders].map(([c, r]) => [
+            c,
+            { ...(r.kernel ?? { inDatagrams: NaN, rcvbufErrors: NaN, inErrors: NaN }), rcvbuf: r.rcvbuf ?? null },
+          ]),
+        ),
         interfaces: mn.interfaceDrops(),
         paths,
       };
@@ -245,7 +303,20 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
         const got = new Set(log.seqs);
         const missing = ranges([...Array(packets).keys()].filter((q) => !got.has(q)));
         const maxDelayMs = log.seqs.reduce((m, q, k) => Math.max(m, log.at[k]! - (sentAt[q] ?? Infinity)), 0);
-        results.push({ mode: s.redundancy as Mode, session: s.id, client: c, sent: packets, received: st.received, lost: st.lost, duplicated: st.duplicated, reordered: st.reordered, longestGap: st.longestGap, outageMs: st.longestGap * rateMs, missing, maxDelayMs: Math.round(maxDelayMs * 10) / 10 });
+        results.push({
+          mode: s.redundancy as Mode,
+          session: s.id,
+          client: c,
+          sent: packets,
+          received: st.received,
+          lost: st.lost,
+          duplicated: st.duplicated,
+          reordered: st.reordered,
+          longestGap: st.longestGap,
+          outageMs: st.longestGap * rateMs,
+          missing,
+          maxDelayMs: Math.round(maxDelayMs * 10) / 10,
+        });
       }
     }
     const out: FailureResults = {
@@ -266,7 +337,9 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const rows = results.map((r) => ({ ...r }) as unknown as Row);
     const cutMs = cutAt - t0;
     await writeResults(opts, "failure", out, rows, {
-      title: { text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${runName(opts)}, ${packets} packets every ${rateMs} ms per session)` },
+      title: {
+        text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${runName(opts)}, ${packets} packets every ${rateMs} ms per session)`,
+      },
       vconcat: [
         {
           width: 520,
@@ -294,7 +367,13 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
                 encoding: {
                   x: { field: "ms", type: "quantitative", title: "time (ms)" },
                   y: { field: "seq", type: "quantitative", title: "sequence" },
-                  color: { field: "mode", type: "nominal", sort: [...MODES], scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] }, legend: null },
+                  color: {
+                    field: "mode",
+                    type: "nominal",
+                    sort: [...MODES],
+                    scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] },
+                    legend: null,
+                  },
                 },
               },
               { mark: { type: "rule", strokeDash: [4, 3], color: "black" }, encoding: { x: { datum: Math.round(cutMs) } } },

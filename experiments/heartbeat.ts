@@ -19,7 +19,19 @@ import { startLabProcess } from "../src/lab/lab-process.js";
 import { starTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
-import { bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Row, runName } from "./lib.js";
+import {
+  bringUp,
+  environment,
+  isMain,
+  parseOptions,
+  printTable,
+  progress,
+  sleep,
+  writeResults,
+  type ExperimentOptions,
+  type Row,
+  runName,
+} from "./lib.js";
 
 export interface CostRow {
   readonly links: number;
@@ -46,13 +58,26 @@ export interface DetectionRow {
 export interface HeartbeatResults {
   readonly experiment: "heartbeat";
   readonly environment: Row;
-  readonly settings: { costIntervalMs: number; costSeconds: number; peers: number[]; intervals: number[]; thresholds: number[]; reps: number };
+  readonly settings: {
+    costIntervalMs: number;
+    costSeconds: number;
+    peers: number[];
+    intervals: number[];
+    thresholds: number[];
+    reps: number;
+  };
   readonly cost: CostRow[];
   readonly detection: DetectionRow[];
   readonly detectionSummary: Row[];
 }
 
-async function measureCost(opts: ExperimentOptions, links: number, mode: "fast" | "slow", intervalMs: number, seconds: number): Promise<CostRow> {
+async function measureCost(
+  opts: ExperimentOptions,
+  links: number,
+  mode: "fast" | "slow",
+  intervalMs: number,
+  seconds: number,
+): Promise<CostRow> {
   const topology = starTopology(links, mode, intervalMs);
   let ctl: Controller;
   let stop: () => Promise<void>;
@@ -131,7 +156,11 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
         for (let rep = 0; rep < reps; rep++) {
           bar.increment(`detection: interval ${intervalMs} ms, threshold ${threshold}, run ${rep + 1}`);
           lab.restore(0);
-          const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, { intervalMs, missThreshold: threshold, mode: "fast" });
+          const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, {
+            intervalMs,
+            missThreshold: threshold,
+            mode: "fast",
+          });
           const ticks: number[] = [];
           hb.on("tick", () => ticks.push(performance.now()));
           let downAt: number | undefined;
@@ -202,7 +231,9 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
     ...cost.map((c) => ({ part: "cost", ...c }) as unknown as Row),
     ...detection.map((d) => ({ part: "detection", ...d }) as unknown as Row),
   ];
-  const boundLines = thresholds.flatMap((threshold) => intervals.map((intervalMs) => ({ intervalMs, threshold: String(threshold), boundMs: (threshold + 1) * intervalMs })));
+  const boundLines = thresholds.flatMap((threshold) =>
+    intervals.map((intervalMs) => ({ intervalMs, threshold: String(threshold), boundMs: (threshold + 1) * intervalMs })),
+  );
   const detectPoints = detection.map((d) => ({ ...d, threshold: String(d.threshold) }));
   await writeResults(opts, "heartbeat", out, csv, {
     title: { text: `Heartbeat offload (${runName(opts)})` },
@@ -258,7 +289,11 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
           {
             data: { values: detectPoints },
             mark: { type: "tick", opacity: 0.5 },
-            encoding: { x: { field: "intervalMs", type: "quantitative" }, y: { field: "detectionMs", type: "quantitative" }, color: { field: "threshold", type: "nominal" } },
+            encoding: {
+              x: { field: "intervalMs", type: "quantitative" },
+              y: { field: "detectionMs", type: "quantitative" },
+              color: { field: "threshold", type: "nominal" },
+            },
           },
         ],
       },
@@ -267,7 +302,16 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   printTable(
     opts,
     `heartbeat cost (${runName(opts)}): interval ${costIntervalMs} ms, ${costSeconds} s per run; messages = packet-outs + read requests and responses + packet-ins`,
-    cost.map((c) => ({ links: c.links, path: c.mode, "CPU ms/s": c.cpuMsPerS, "packet-outs/s": c.packetOutsPerS, "reads/s": c.readsPerS, "packet-ins/s": c.packetInsPerS, "messages/s": c.messagesPerS, "links down": c.linksDown })),
+    cost.map((c) => ({
+      links: c.links,
+      path: c.mode,
+      "CPU ms/s": c.cpuMsPerS,
+      "packet-outs/s": c.packetOutsPerS,
+      "reads/s": c.readsPerS,
+      "packet-ins/s": c.packetInsPerS,
+      "messages/s": c.messagesPerS,
+      "links down": c.linksDown,
+    })),
   );
   printTable(opts, `detection (${runName(opts)}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
 }

@@ -65,7 +65,15 @@ export function parseOptions(argv: readonly string[] = process.argv.slice(2)): E
   });
   const target = values.target;
   if (target !== "embedded" && target !== "bmv2") throw new Error(`--target must be embedded or bmv2 (got ${target})`);
-  return { target, mininet: !!values.mininet, short: !!values.short, out: resolve(values.out!), quiet: !!values.quiet, replot: !!values.replot, ...(values.http ? { http: values.http } : {}) };
+  return {
+    target,
+    mininet: !!values.mininet,
+    short: !!values.short,
+    out: resolve(values.out!),
+    quiet: !!values.quiet,
+    replot: !!values.replot,
+    ...(values.http ? { http: values.http } : {}),
+  };
 }
 
 /** Runs `main` when the module is the program (not when a test imports it). */
@@ -88,7 +96,10 @@ export interface Lab {
 }
 
 /** Starts the network for `target` (in Mininet with `mininet`), connects a controller and deploys. */
-export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, "target" | "mininet" | "mininetWorkdir" | "waitForMininetMs" | "http">): Promise<Lab> {
+export async function bringUp(
+  topology: Topology,
+  opts: Pick<ExperimentOptions, "target" | "mininet" | "mininetWorkdir" | "waitForMininetMs" | "http">,
+): Promise<Lab> {
   const { target } = opts;
   const mininet = !!opts.mininet;
   const why = mininet ? mininetNetworkUnavailable(target) : target === "bmv2" ? bmv2NetworkUnavailable() : undefined;
@@ -137,7 +148,11 @@ export async function bringUp(topology: Topology, opts: Pick<ExperimentOptions, 
 }
 
 /** A progress bar on stderr (nothing when quiet). */
-export function progress(opts: ExperimentOptions, title: string, total: number): { update(n: number, label?: string): void; increment(label?: string): void; stop(): void } {
+export function progress(
+  opts: ExperimentOptions,
+  title: string,
+  total: number,
+): { update(n: number, label?: string): void; increment(label?: string): void; stop(): void } {
   if (opts.quiet || !process.stderr.isTTY) {
     let shown = "";
     return {
@@ -198,7 +213,9 @@ export async function renderSvg(spec: Record<string, unknown>): Promise<string> 
     vega = await import("vega");
     vl = await import("vega-lite");
   } catch (e) {
-    throw new Error(`the plots need vega and vega-lite (npm install -D vega@^6.4.0 vega-lite@^6.5.0): ${e instanceof Error ? e.message : String(e)}`);
+    throw new Error(
+      `the plots need vega and vega-lite (npm install -D vega@^6.4.0 vega-lite@^6.5.0): ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   const compiled = vl.compile({ $schema: "https://vega.github.io/schema/vega-lite/v6.json", background: "white", ...spec } as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
@@ -215,7 +232,13 @@ export interface Written {
 }
 
 /** Writes results.json, results.csv and plot.svg under <out>/<experiment>/<target>/. */
-export async function writeResults(opts: ExperimentOptions, experiment: string, json: unknown, csvRows: readonly Row[], plot: Record<string, unknown>): Promise<Written> {
+export async function writeResults(
+  opts: ExperimentOptions,
+  experiment: string,
+  json: unknown,
+  csvRows: readonly Row[],
+  plot: Record<string, unknown>,
+): Promise<Written> {
   const dir = join(opts.out, experiment, runName(opts));
   mkdirSync(dir, { recursive: true });
   const w: Written = { dir, json: join(dir, "results.json"), csv: join(dir, "results.csv"), svg: join(dir, "plot.svg") };
@@ -230,7 +253,14 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** The command that reproduces a run of `experiment` with these options (from the repository root). */
 export function experimentCommand(experiment: string, opts: ExperimentOptions): string {
-  return ["npx tsx", `experiments/${experiment}.ts`, "--target", opts.target, ...(opts.mininet ? ["--mininet"] : []), ...(opts.short ? ["--short"] : [])].join(" ");
+  return [
+    "npx tsx",
+    `experiments/${experiment}.ts`,
+    "--target",
+    opts.target,
+    ...(opts.mininet ? ["--mininet"] : []),
+    ...(opts.short ? ["--short"] : []),
+  ].join(" ");
 }
 
 /** The checked-out commit (with "-dirty" when the tree has changes), or "unknown" outside a git checkout. */
@@ -253,7 +283,9 @@ export function environment(experiment: string, opts: ExperimentOptions): Row {
     short: opts.short,
     node: process.version,
     cores: availableParallelism(),
-    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100).join(" "),
+    loadAverage: loadavg()
+      .map((x) => Math.round(x * 100) / 100)
+      .join(" "),
   };
 }
 
@@ -346,7 +378,8 @@ export function udpRecorder(mn: MininetNetwork, host: string, ports: readonly nu
       const before = out.length;
       out += d.toString();
       if (out.includes("ready\n")) resolve();
-      for (const m of out.slice(Math.max(0, out.lastIndexOf("\n", before - 1) + 1)).matchAll(/^count (\d+)\n/gm)) counts.shift()?.(Number(m[1]));
+      for (const m of out.slice(Math.max(0, out.lastIndexOf("\n", before - 1) + 1)).matchAll(/^count (\d+)\n/gm))
+        counts.shift()?.(Number(m[1]));
     });
     void exited.then(() => reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`)));
   });
@@ -356,7 +389,8 @@ export function udpRecorder(mn: MininetNetwork, host: string, ports: readonly nu
     ready,
     count: () =>
       new Promise<number>((resolve, reject) => {
-        if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`));
+        if (child.exitCode !== null || child.signalCode !== null)
+          return reject(new Error(`the UDP recorder in ${host} exited: ${err.trim()}`));
         counts.push(resolve);
         child.stdin!.write("?\n");
       }),

@@ -29,9 +29,35 @@ import { loadTopology } from "../src/controller/topology/load.js";
 import type { HostSpec, Topology } from "../src/controller/topology/schema.js";
 import { settle, streamFrame } from "../src/lab/stream.js";
 import { TopologySchema } from "../src/controller/topology/schema.js";
-import { IcmpType, Icmpv6Type, TcpFlags, buildFrame, buildMldV1, checksumProblems, decodeFrame, ipv6MulticastMac, routerAlertOptions, type DecodedFrame, type PacketSpec } from "../src/packet/index.js";
+import {
+  IcmpType,
+  Icmpv6Type,
+  TcpFlags,
+  buildFrame,
+  buildMldV1,
+  checksumProblems,
+  decodeFrame,
+  ipv6MulticastMac,
+  routerAlertOptions,
+  type DecodedFrame,
+  type PacketSpec,
+} from "../src/packet/index.js";
 import { MininetNetwork } from "../src/lab/mininet-network.js";
-import { REPO, bringUp, environment, isMain, parseOptions, printTable, progress, sleep, writeResults, type ExperimentOptions, type Lab, type Row, runName } from "./lib.js";
+import {
+  REPO,
+  bringUp,
+  environment,
+  isMain,
+  parseOptions,
+  printTable,
+  progress,
+  sleep,
+  writeResults,
+  type ExperimentOptions,
+  type Lab,
+  type Row,
+  runName,
+} from "./lib.js";
 
 export interface ExchangeRow {
   readonly exchange: string;
@@ -112,7 +138,16 @@ export function translationTopology(): Topology {
 }
 
 /** The row of one exchanged packet as `to` received it (d undefined: it never arrived). */
-function exchangeRow(exchange: string, packet: string, from: string, to: string, d: DecodedFrame | undefined, expectDst: string, content: (d: DecodedFrame) => boolean, latencyMs: number | null): ExchangeRow {
+function exchangeRow(
+  exchange: string,
+  packet: string,
+  from: string,
+  to: string,
+  d: DecodedFrame | undefined,
+  expectDst: string,
+  content: (d: DecodedFrame) => boolean,
+  latencyMs: number | null,
+): ExchangeRow {
   return {
     exchange,
     packet,
@@ -129,7 +164,12 @@ function exchangeRow(exchange: string, packet: string, from: string, to: string,
 }
 
 /** Waits for the first frame at `host` that `match` accepts. */
-function nextFrame(lab: Lab, host: string, match: (d: DecodedFrame) => boolean, timeoutMs = 2000): Promise<{ frame: DecodedFrame; at: number } | undefined> {
+function nextFrame(
+  lab: Lab,
+  host: string,
+  match: (d: DecodedFrame) => boolean,
+  timeoutMs = 2000,
+): Promise<{ frame: DecodedFrame; at: number } | undefined> {
   return new Promise((resolve) => {
     let done = false;
     const timer = setTimeout(() => {
@@ -174,7 +214,15 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       await hostStacks(lab, mn, v6Addr, target6, unicast, stacks);
     }
     /** Sends `spec` from `from` and checks what `to` receives; returns the decoded frame. */
-    const hop = async (exchange: string, packet: string, from: string, to: string, spec: PacketSpec, expect: { src: string; dst: string; protocol: string }, content: (d: DecodedFrame) => boolean) => {
+    const hop = async (
+      exchange: string,
+      packet: string,
+      from: string,
+      to: string,
+      spec: PacketSpec,
+      expect: { src: string; dst: string; protocol: string },
+      content: (d: DecodedFrame) => boolean,
+    ) => {
       const got = nextFrame(lab, to, (d) => d.ip !== undefined && d.ip.l4.kind === expect.protocol && d.ip.header.src === expect.src);
       const t0 = performance.now();
       lab.hosts.get(from)!.send(buildFrame({ ethernet: { src: host(from).mac, dst: gw(from) }, packet: spec }));
@@ -183,30 +231,122 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       return r?.frame;
     };
     if (!mn) {
-    const body = new TextEncoder().encode("p4cast translation experiment");
-    const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-    const to4 = { src: V6_MAPPED, dst: V4_ADDR };
-    const to6 = { src: target6, dst: v6Addr };
+      const body = new TextEncoder().encode("p4cast translation experiment");
+      const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+      const to4 = { src: V6_MAPPED, dst: V4_ADDR };
+      const to6 = { src: target6, dst: v6Addr };
 
-    // ICMPv6 echo -> ICMP echo; the reply back.
-    bar.update(1, "ping");
-    const rest = (0x1234 << 16) | 1;
-    const req = await hop("ping", "echo request", V6_HOST, V4_HOST, { ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 }, l4: { kind: "icmpv6", icmp: { type: Icmpv6Type.ECHO_REQUEST, rest }, body } }, { ...to4, protocol: "icmp" }, (d) => d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REQUEST && d.ip!.l4.header.rest === rest && same(d.ip!.l4.body, body));
-    if (req) await hop("ping", "echo reply", V4_HOST, V6_HOST, { ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 }, l4: { kind: "icmp", icmp: { type: IcmpType.ECHO_REPLY, rest }, body } }, { ...to6, protocol: "icmpv6" }, (d) => d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REPLY && d.ip!.l4.header.rest === rest && same(d.ip!.l4.body, body));
+      // ICMPv6 echo -> ICMP echo; the reply back.
+      bar.update(1, "ping");
+      const rest = (0x1234 << 16) | 1;
+      const req = await hop(
+        "ping",
+        "echo request",
+        V6_HOST,
+        V4_HOST,
+        {
+          ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 },
+          l4: { kind: "icmpv6", icmp: { type: Icmpv6Type.ECHO_REQUEST, rest }, body },
+        },
+        { ...to4, protocol: "icmp" },
+        (d) =>
+          d.ip!.l4.kind === "icmp" &&
+          d.ip!.l4.header.type === IcmpType.ECHO_REQUEST &&
+          d.ip!.l4.header.rest === rest &&
+          same(d.ip!.l4.body, body),
+      );
+      if (req)
+        await hop(
+          "ping",
+          "echo reply",
+          V4_HOST,
+          V6_HOST,
+          {
+            ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 },
+            l4: { kind: "icmp", icmp: { type: IcmpType.ECHO_REPLY, rest }, body },
+          },
+          { ...to6, protocol: "icmpv6" },
+          (d) =>
+            d.ip!.l4.kind === "icmpv6" &&
+            d.ip!.l4.header.type === Icmpv6Type.ECHO_REPLY &&
+            d.ip!.l4.header.rest === rest &&
+            same(d.ip!.l4.body, body),
+        );
 
-    // UDP both ways.
-    bar.update(2, "udp");
-    const u = await hop("udp", "request", V6_HOST, V4_HOST, { ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 }, l4: { kind: "udp", udp: { srcPort: 40001, dstPort: 7 }, payload: body } }, { ...to4, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.dstPort === 7 && same(d.ip!.l4.payload, body));
-    if (u) await hop("udp", "reply", V4_HOST, V6_HOST, { ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 }, l4: { kind: "udp", udp: { srcPort: 7, dstPort: 40001 }, payload: body } }, { ...to6, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.srcPort === 7 && same(d.ip!.l4.payload, body));
+      // UDP both ways.
+      bar.update(2, "udp");
+      const u = await hop(
+        "udp",
+        "request",
+        V6_HOST,
+        V4_HOST,
+        {
+          ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 },
+          l4: { kind: "udp", udp: { srcPort: 40001, dstPort: 7 }, payload: body },
+        },
+        { ...to4, protocol: "udp" },
+        (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.dstPort === 7 && same(d.ip!.l4.payload, body),
+      );
+      if (u)
+        await hop(
+          "udp",
+          "reply",
+          V4_HOST,
+          V6_HOST,
+          {
+            ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 },
+            l4: { kind: "udp", udp: { srcPort: 7, dstPort: 40001 }, payload: body },
+          },
+          { ...to6, protocol: "udp" },
+          (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.srcPort === 7 && same(d.ip!.l4.payload, body),
+        );
 
-    // TCP three-way handshake, crafted: SYN (6->4), SYN-ACK (4->6), ACK (6->4).
-    bar.update(3, "tcp handshake");
-    const isn6 = 0x10000000;
-    const isn4 = 0x20000000;
-    const syn = await hop("tcp", "SYN", V6_HOST, V4_HOST, { ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 }, l4: { kind: "tcp", tcp: { srcPort: 40002, dstPort: 80, seq: isn6, flags: TcpFlags.SYN, window: 65535 } } }, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.SYN && d.ip!.l4.header.seq === isn6);
-    const synAck = syn && (await hop("tcp", "SYN-ACK", V4_HOST, V6_HOST, { ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 }, l4: { kind: "tcp", tcp: { srcPort: 80, dstPort: 40002, seq: isn4, ack: isn6 + 1, flags: TcpFlags.SYN | TcpFlags.ACK, window: 65535 } } }, { ...to6, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK) && d.ip!.l4.header.ack === isn6 + 1));
-    if (synAck) await hop("tcp", "ACK", V6_HOST, V4_HOST, { ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 }, l4: { kind: "tcp", tcp: { srcPort: 40002, dstPort: 80, seq: isn6 + 1, ack: isn4 + 1, flags: TcpFlags.ACK, window: 65535 } } }, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.header.ack === isn4 + 1);
-
+      // TCP three-way handshake, crafted: SYN (6->4), SYN-ACK (4->6), ACK (6->4).
+      bar.update(3, "tcp handshake");
+      const isn6 = 0x10000000;
+      const isn4 = 0x20000000;
+      const syn = await hop(
+        "tcp",
+        "SYN",
+        V6_HOST,
+        V4_HOST,
+        {
+          ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 },
+          l4: { kind: "tcp", tcp: { srcPort: 40002, dstPort: 80, seq: isn6, flags: TcpFlags.SYN, window: 65535 } },
+        },
+        { ...to4, protocol: "tcp" },
+        (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.SYN && d.ip!.l4.header.seq === isn6,
+      );
+      const synAck =
+        syn &&
+        (await hop(
+          "tcp",
+          "SYN-ACK",
+          V4_HOST,
+          V6_HOST,
+          {
+            ip: { version: 4, src: V4_ADDR, dst: V6_MAPPED, ttl: 64 },
+            l4: {
+              kind: "tcp",
+              tcp: { srcPort: 80, dstPort: 40002, seq: isn4, ack: isn6 + 1, flags: TcpFlags.SYN | TcpFlags.ACK, window: 65535 },
+            },
+          },
+          { ...to6, protocol: "tcp" },
+          (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK) && d.ip!.l4.header.ack === isn6 + 1,
+        ));
+      if (synAck)
+        await hop(
+          "tcp",
+          "ACK",
+          V6_HOST,
+          V4_HOST,
+          {
+            ip: { version: 6, src: v6Addr, dst: target6, hopLimit: 64 },
+            l4: { kind: "tcp", tcp: { srcPort: 40002, dstPort: 80, seq: isn6 + 1, ack: isn4 + 1, flags: TcpFlags.ACK, window: 65535 } },
+          },
+          { ...to4, protocol: "tcp" },
+          (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.header.ack === isn4 + 1,
+        );
     }
 
     // Multicast 4 -> 6 after MLD joins.
@@ -237,7 +377,10 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       lab.hosts.get(r)!.send(
         buildFrame({
           ethernet: { src: h.mac, dst: ipv6MulticastMac(g6) },
-          packet: { ip: { version: 6, src: ll, dst: g6, hopLimit: 1, hopByHopOptions: routerAlertOptions() }, l4: { kind: "raw", protocol: 58, bytes: buildMldV1({ type: 131, multicastAddress: g6 }, { version: 6, src: ll, dst: g6 }) } },
+          packet: {
+            ip: { version: 6, src: ll, dst: g6, hopLimit: 1, hopByHopOptions: routerAlertOptions() },
+            l4: { kind: "raw", protocol: 58, bytes: buildMldV1({ type: 131, multicastAddress: g6 }, { version: 6, src: ll, dst: g6 }) },
+          },
         }),
       );
       await Promise.race([joined, sleep(5000)]);
@@ -293,7 +436,15 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
     unicast.length === (mn ? 9 : 7) &&
     unicast.every((r) => r.received && r.checksumsOk && r.contentOk) &&
     stacks.every((x) => x.answered === x.sent);
-  const out: TranslationResults = { experiment: "translation", environment: environment("translation", opts), unicast, stacks, multicast, socketReceived, allRepliesCorrect };
+  const out: TranslationResults = {
+    experiment: "translation",
+    environment: environment("translation", opts),
+    unicast,
+    stacks,
+    multicast,
+    socketReceived,
+    allRepliesCorrect,
+  };
   const csv: Row[] = [
     ...unicast.map((u) => ({ part: "unicast", ...u }) as unknown as Row),
     ...multicast.map((m) => ({ part: "multicast", ...m }) as unknown as Row),
@@ -304,34 +455,104 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Tr
       {
         width: 320,
         height: 200,
-        title: mn ? `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4), hosts' own stacks: reply arrival − request arrival` : `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4): one-way latency per packet`,
-        data: { values: unicast.map((u) => ({ ...u, label: `${u.exchange}: ${u.packet}`, verdict: u.received && u.checksumsOk && u.contentOk ? "translated, checksums valid" : "wrong or missing" })) },
+        title: mn
+          ? `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4), hosts' own stacks: reply arrival − request arrival`
+          : `${V6_HOST} (IPv6) ↔ ${V4_HOST} (IPv4): one-way latency per packet`,
+        data: {
+          values: unicast.map((u) => ({
+            ...u,
+            label: `${u.exchange}: ${u.packet}`,
+            verdict: u.received && u.checksumsOk && u.contentOk ? "translated, checksums valid" : "wrong or missing",
+          })),
+        },
         mark: { type: "bar" },
         encoding: {
           y: { field: "label", type: "nominal", sort: null, title: null },
           x: { field: "latencyMs", type: "quantitative", title: "ms from send to arrival" },
-          color: { field: "verdict", type: "nominal", title: null, legend: { orient: "bottom", labelLimit: 300 }, scale: { domain: ["translated, checksums valid", "wrong or missing"], range: ["#2ca02c", "#d62728"] } },
+          color: {
+            field: "verdict",
+            type: "nominal",
+            title: null,
+            legend: { orient: "bottom", labelLimit: 300 },
+            scale: { domain: ["translated, checksums valid", "wrong or missing"], range: ["#2ca02c", "#d62728"] },
+          },
         },
       },
       {
         width: 260,
         height: 120,
         title: "IPv4 session 2 → IPv6 receivers after MLD joins",
-        data: { values: multicast.flatMap((m) => [{ receiver: `${m.receiver}: via ${m.via}, translator ${m.translator}, cost ${m.cost}`, what: "sent (IPv4)", n: m.sent }, { receiver: `${m.receiver}: via ${m.via}, translator ${m.translator}, cost ${m.cost}`, what: "received (IPv6, checksums valid)", n: m.distinct - m.checksumErrors }]) },
+        data: {
+          values: multicast.flatMap((m) => [
+            { receiver: `${m.receiver}: via ${m.via}, translator ${m.translator}, cost ${m.cost}`, what: "sent (IPv4)", n: m.sent },
+            {
+              receiver: `${m.receiver}: via ${m.via}, translator ${m.translator}, cost ${m.cost}`,
+              what: "received (IPv6, checksums valid)",
+              n: m.distinct - m.checksumErrors,
+            },
+          ]),
+        },
         mark: { type: "bar" },
         encoding: {
           y: { field: "receiver", type: "nominal", title: null, axis: { labelLimit: 300 } },
           yOffset: { field: "what", type: "nominal" },
           x: { field: "n", type: "quantitative", title: "packets" },
-          color: { field: "what", type: "nominal", title: null, legend: { orient: "bottom", labelLimit: 300 }, scale: { range: ["#1f77b4", "#999999"] } },
+          color: {
+            field: "what",
+            type: "nominal",
+            title: null,
+            legend: { orient: "bottom", labelLimit: 300 },
+            scale: { range: ["#1f77b4", "#999999"] },
+          },
         },
       },
     ],
     resolve: { scale: { color: "independent" } },
   });
-  printTable(opts, `translation (${runName(opts)}): unicast NAT64, ${V6_HOST} [${v6Addr}] → ${target6} (${V4_HOST})`, unicast.map((u) => ({ exchange: u.exchange, packet: u.packet, "from → to": `${u.from} → ${u.to}`, "src → dst as received": `${u.src} → ${u.dst}`, protocol: u.protocol, checksums: u.checksumsOk ? "ok" : "BAD", content: u.contentOk ? "ok" : "BAD", ms: u.latencyMs })));
-  if (stacks.length > 0) printTable(opts, `translation (${runName(opts)}): the hosts' own programs`, stacks.map((x) => ({ test: x.test, "from → to": `${x.from} → ${x.to}`, sent: x.sent, answered: x.answered, "rtt ms": x.rttMs, detail: x.detail })));
-  printTable(opts, `translation (${runName(opts)}): session 2 (IPv4) delivered as IPv6 after MLD joins`, multicast.map((m) => ({ receiver: m.receiver, via: m.via, translator: m.translator, "path cost": m.cost, "native cost": m.nativeCost ?? "-", sent: m.sent, received: m.received, distinct: m.distinct, "checksum errors": m.checksumErrors, ...(mn ? { "socket got": socketReceived[m.receiver] ?? 0 } : {}), "src → dst": `${m.source} → ${m.destination}` })));
+  printTable(
+    opts,
+    `translation (${runName(opts)}): unicast NAT64, ${V6_HOST} [${v6Addr}] → ${target6} (${V4_HOST})`,
+    unicast.map((u) => ({
+      exchange: u.exchange,
+      packet: u.packet,
+      "from → to": `${u.from} → ${u.to}`,
+      "src → dst as received": `${u.src} → ${u.dst}`,
+      protocol: u.protocol,
+      checksums: u.checksumsOk ? "ok" : "BAD",
+      content: u.contentOk ? "ok" : "BAD",
+      ms: u.latencyMs,
+    })),
+  );
+  if (stacks.length > 0)
+    printTable(
+      opts,
+      `translation (${runName(opts)}): the hosts' own programs`,
+      stacks.map((x) => ({
+        test: x.test,
+        "from → to": `${x.from} → ${x.to}`,
+        sent: x.sent,
+        answered: x.answered,
+        "rtt ms": x.rttMs,
+        detail: x.detail,
+      })),
+    );
+  printTable(
+    opts,
+    `translation (${runName(opts)}): session 2 (IPv4) delivered as IPv6 after MLD joins`,
+    multicast.map((m) => ({
+      receiver: m.receiver,
+      via: m.via,
+      translator: m.translator,
+      "path cost": m.cost,
+      "native cost": m.nativeCost ?? "-",
+      sent: m.sent,
+      received: m.received,
+      distinct: m.distinct,
+      "checksum errors": m.checksumErrors,
+      ...(mn ? { "socket got": socketReceived[m.receiver] ?? 0 } : {}),
+      "src → dst": `${m.source} → ${m.destination}`,
+    })),
+  );
   return out;
 }
 
@@ -348,7 +569,13 @@ function membershipOf(lab: Lab, host: string): Promise<void> {
 }
 
 /** Runs a program in a Mininet host; resolves with its exit code and output (kills it after timeoutMs). */
-function runIn(mn: MininetNetwork, host: string, command: string, args: readonly string[], timeoutMs = 15_000): Promise<{ code: number | null; out: string; err: string }> {
+function runIn(
+  mn: MininetNetwork,
+  host: string,
+  command: string,
+  args: readonly string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = mn.exec(host, command, args);
   let out = "";
   let err = "";
@@ -408,9 +635,28 @@ function groupReceiver(mn: MininetNetwork, host: string, group: string, port: nu
  * both hosts capture the first packet of each kind to check its translated
  * addresses and checksums.
  */
-async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6: string, unicast: ExchangeRow[], stacks: StackRow[]): Promise<void> {
-  const capture = (exchange: string, packet: string, from: string, to: string, expect: { src: string; dst: string; protocol: string }, match: (d: DecodedFrame) => boolean) => {
-    const p = nextFrame(lab, to, (d) => d.ip !== undefined && d.ip.l4.kind === expect.protocol && d.ip.header.src === expect.src && match(d), 10_000);
+async function hostStacks(
+  lab: Lab,
+  mn: MininetNetwork,
+  v6Addr: string,
+  target6: string,
+  unicast: ExchangeRow[],
+  stacks: StackRow[],
+): Promise<void> {
+  const capture = (
+    exchange: string,
+    packet: string,
+    from: string,
+    to: string,
+    expect: { src: string; dst: string; protocol: string },
+    match: (d: DecodedFrame) => boolean,
+  ) => {
+    const p = nextFrame(
+      lab,
+      to,
+      (d) => d.ip !== undefined && d.ip.l4.kind === expect.protocol && d.ip.header.src === expect.src && match(d),
+      10_000,
+    );
     return async (since?: Promise<{ at: number } | undefined>) => {
       const r = await p;
       const before = since ? await since : undefined;
@@ -432,19 +678,51 @@ async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6:
     [V4_HOST, V6_HOST, V6_MAPPED, { src: target6, dst: v6Addr, protocol: "icmpv6" }, { src: V6_MAPPED, dst: V4_ADDR, protocol: "icmp" }],
   ] as const) {
     const six = from === V6_HOST;
-    const request = capture("ping", six ? "echo request" : "echo request (4→6)", from, to, req, (d) => (six ? d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REQUEST : d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REQUEST));
-    const reply = capture("ping", six ? "echo reply" : "echo reply (4→6)", to, from, rep, (d) => (six ? d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REPLY : d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REPLY));
+    const request = capture("ping", six ? "echo request" : "echo request (4→6)", from, to, req, (d) =>
+      six
+        ? d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REQUEST
+        : d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REQUEST,
+    );
+    const reply = capture("ping", six ? "echo reply" : "echo reply (4→6)", to, from, rep, (d) =>
+      six
+        ? d.ip!.l4.kind === "icmpv6" && d.ip!.l4.header.type === Icmpv6Type.ECHO_REPLY
+        : d.ip!.l4.kind === "icmp" && d.ip!.l4.header.type === IcmpType.ECHO_REPLY,
+    );
     const r = await runIn(mn, from, "ping", [six ? "-6" : "-4", "-c", "5", "-i", "0.2", "-W", "2", dst]);
     const q = request();
     await reply(q);
-    stacks.push({ test: "ping", from, to: `${to} (${dst})`, ...pings(r.out), detail: (r.out.split("\n").find((l) => l.includes("packets transmitted")) ?? r.err.trim()).trim() });
+    stacks.push({
+      test: "ping",
+      from,
+      to: `${to} (${dst})`,
+      ...pings(r.out),
+      detail: (r.out.split("\n").find((l) => l.includes("packets transmitted")) ?? r.err.trim()).trim(),
+    });
   }
 
   // UDP echo: server in v4only, five datagrams from v6only.
-  const udp = await serverIn(mn, V4_HOST, `const s=require("node:dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(7007,()=>console.log("ready"));`);
+  const udp = await serverIn(
+    mn,
+    V4_HOST,
+    `const s=require("node:dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(7007,()=>console.log("ready"));`,
+  );
   try {
-    const request = capture("udp", "request", V6_HOST, V4_HOST, { ...to4, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.dstPort === 7007);
-    const reply = capture("udp", "reply", V4_HOST, V6_HOST, { ...to6, protocol: "udp" }, (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.srcPort === 7007);
+    const request = capture(
+      "udp",
+      "request",
+      V6_HOST,
+      V4_HOST,
+      { ...to4, protocol: "udp" },
+      (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.dstPort === 7007,
+    );
+    const reply = capture(
+      "udp",
+      "reply",
+      V4_HOST,
+      V6_HOST,
+      { ...to6, protocol: "udp" },
+      (d) => d.ip!.l4.kind === "udp" && d.ip!.l4.header.srcPort === 7007,
+    );
     const client = `
       const s = require("node:dgram").createSocket("udp6");
       const N = 5; let sent = 0, answered = 0; const rtts = [];
@@ -459,17 +737,50 @@ async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6:
     const r = await runIn(mn, V6_HOST, process.execPath, ["-e", client]);
     await reply(request());
     const j = safeJson(r.out) as { sent?: number; answered?: number; rtt?: number | null } | undefined;
-    stacks.push({ test: "udp echo", from: V6_HOST, to: `${V4_HOST} ([${target6}]:7007)`, sent: j?.sent ?? 5, answered: j?.answered ?? 0, rttMs: j?.rtt ?? null, detail: j ? "datagrams echoed byte for byte" : `client failed: ${r.err.trim()}` });
+    stacks.push({
+      test: "udp echo",
+      from: V6_HOST,
+      to: `${V4_HOST} ([${target6}]:7007)`,
+      sent: j?.sent ?? 5,
+      answered: j?.answered ?? 0,
+      rttMs: j?.rtt ?? null,
+      detail: j ? "datagrams echoed byte for byte" : `client failed: ${r.err.trim()}`,
+    });
   } finally {
     udp.stop();
   }
 
   // TCP: handshake, 64 KiB echoed, close.
-  const tcp = await serverIn(mn, V4_HOST, `require("node:net").createServer((c)=>c.pipe(c)).listen(8080,"0.0.0.0",()=>console.log("ready"));`);
+  const tcp = await serverIn(
+    mn,
+    V4_HOST,
+    `require("node:net").createServer((c)=>c.pipe(c)).listen(8080,"0.0.0.0",()=>console.log("ready"));`,
+  );
   try {
-    const syn = capture("tcp", "SYN", V6_HOST, V4_HOST, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.SYN);
-    const synAck = capture("tcp", "SYN-ACK", V4_HOST, V6_HOST, { ...to6, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK));
-    const ack = capture("tcp", "ACK", V6_HOST, V4_HOST, { ...to4, protocol: "tcp" }, (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.payload.length === 0);
+    const syn = capture(
+      "tcp",
+      "SYN",
+      V6_HOST,
+      V4_HOST,
+      { ...to4, protocol: "tcp" },
+      (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.SYN,
+    );
+    const synAck = capture(
+      "tcp",
+      "SYN-ACK",
+      V4_HOST,
+      V6_HOST,
+      { ...to6, protocol: "tcp" },
+      (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === (TcpFlags.SYN | TcpFlags.ACK),
+    );
+    const ack = capture(
+      "tcp",
+      "ACK",
+      V6_HOST,
+      V4_HOST,
+      { ...to4, protocol: "tcp" },
+      (d) => d.ip!.l4.kind === "tcp" && d.ip!.l4.header.flags === TcpFlags.ACK && d.ip!.l4.payload.length === 0,
+    );
     const client = `
       const data = require("node:crypto").randomBytes(65536); const got = [];
       const t0 = performance.now(); let connectMs = null;
@@ -483,7 +794,19 @@ async function hostStacks(lab: Lab, mn: MininetNetwork, v6Addr: string, target6:
     await synAck(first);
     await ack();
     const j = safeJson(r.out) as { connectMs?: number; bytes?: number; same?: boolean; error?: string } | undefined;
-    stacks.push({ test: "tcp echo (64 KiB)", from: V6_HOST, to: `${V4_HOST} ([${target6}]:8080)`, sent: 65536, answered: j?.same ? (j.bytes ?? 0) : 0, rttMs: j?.connectMs ?? null, detail: j?.error ? `failed: ${j.error}` : j?.same ? "connected; 65536 bytes echoed intact; rtt = connect time" : `echoed ${j?.bytes ?? 0} bytes, not the same` });
+    stacks.push({
+      test: "tcp echo (64 KiB)",
+      from: V6_HOST,
+      to: `${V4_HOST} ([${target6}]:8080)`,
+      sent: 65536,
+      answered: j?.same ? (j.bytes ?? 0) : 0,
+      rttMs: j?.connectMs ?? null,
+      detail: j?.error
+        ? `failed: ${j.error}`
+        : j?.same
+          ? "connected; 65536 bytes echoed intact; rtt = connect time"
+          : `echoed ${j?.bytes ?? 0} bytes, not the same`,
+    });
   } finally {
     tcp.stop();
   }

@@ -52,7 +52,15 @@ export type { HostSpec, LinkSpec, SessionSpec, SwitchSpec, Topology } from "./co
 export { NetworkGraph } from "./controller/topology/graph.js";
 
 export { Controller } from "./controller/controller.js";
-export type { ControllerEvents, ControllerFault, ControllerOptions, ControllerState, DeployReport, FailoverReport, SwitchHealth } from "./controller/controller.js";
+export type {
+  ControllerEvents,
+  ControllerFault,
+  ControllerOptions,
+  ControllerState,
+  DeployReport,
+  FailoverReport,
+  SwitchHealth,
+} from "./controller/controller.js";
 export { loadPipeline, pipelineCookie } from "./controller/pipeline.js";
 export type { Pipeline } from "./controller/pipeline.js";
 

@@ -10,13 +10,28 @@ import { describe, expect, it } from "vitest";
 const src = join(dirname(fileURLToPath(import.meta.url)), "..", "src");
 
 /** Layer rank by top-level folder of src/. */
-const layers: Record<string, number> = { proto: 0, packet: 0, p4runtime: 1, client: 2, switch: 2, controller: 3, lab: 4, cli: 5, "index.ts": 6 };
+const layers: Record<string, number> = {
+  proto: 0,
+  packet: 0,
+  p4runtime: 1,
+  client: 2,
+  switch: 2,
+  controller: 3,
+  lab: 4,
+  cli: 5,
+  "index.ts": 6,
+};
 
 /** Folders of one rank that must not import each other (peers). */
-const peers: readonly (readonly [string, string])[] = [["client", "switch"], ["switch", "client"]];
+const peers: readonly (readonly [string, string])[] = [
+  ["client", "switch"],
+  ["switch", "client"],
+];
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 function imports(file: string): string[] {
@@ -51,13 +66,21 @@ describe("architecture", () => {
   it("peers do not import each other: the P4Runtime client and the switch share only p4runtime/", () => {
     const bad = all.flatMap((f) => {
       const top = relative(src, f).split("/")[0];
-      return imports(f).filter((t) => peers.some(([a, b]) => a === top && relative(src, t).split("/")[0] === b)).map((t) => `${relative(src, f)} -> ${relative(src, t)}`);
+      return imports(f)
+        .filter((t) => peers.some(([a, b]) => a === top && relative(src, t).split("/")[0] === b))
+        .map((t) => `${relative(src, f)} -> ${relative(src, t)}`);
     });
     expect(bad).toEqual([]);
   });
 
   it("the controller does not import the switch (the lab, a layer above both, joins them)", () => {
-    const bad = all.flatMap((f) => (relative(src, f).startsWith("controller/") ? imports(f).filter((t) => relative(src, t).startsWith("switch/")).map((t) => `${relative(src, f)} -> ${relative(src, t)}`) : []));
+    const bad = all.flatMap((f) =>
+      relative(src, f).startsWith("controller/")
+        ? imports(f)
+            .filter((t) => relative(src, t).startsWith("switch/"))
+            .map((t) => `${relative(src, f)} -> ${relative(src, t)}`)
+        : [],
+    );
     expect(bad).toEqual([]);
   });
 
@@ -65,7 +88,9 @@ describe("architecture", () => {
     const bad = all.flatMap((f) => {
       const top = relative(src, f).split("/")[0];
       if (top !== "packet" && top !== "proto") return [];
-      return imports(f).filter((t) => relative(src, t).split("/")[0] !== top).map((t) => `${relative(src, f)} -> ${relative(src, t)}`);
+      return imports(f)
+        .filter((t) => relative(src, t).split("/")[0] !== top)
+        .map((t) => `${relative(src, f)} -> ${relative(src, t)}`);
     });
     expect(bad).toEqual([]);
   });

@@ -23,9 +23,6 @@ interface Manifest {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
-
-
-
 function readManifest(): Manifest {
   if (!existsSync(manifestPath)) {
     throw new Error(`p4/build/manifest.json is missing: ${REBUILD}`);
@@ -102,7 +99,8 @@ describe("p4/build freshness", () => {
     expect(p4info.tables?.length ?? 0).toBeGreaterThan(10);
     expect(p4info.controllerPacketMetadata?.map((m) => m.preamble.name).sort()).toEqual(["packet_in", "packet_out"]);
     // The text and binary P4Info say the same as the JSON one.
-    const names = (xs: ReadonlyArray<{ preamble?: { name: string } | undefined }>): string[] => xs.map((x) => x.preamble?.name ?? "").sort();
+    const names = (xs: ReadonlyArray<{ preamble?: { name: string } | undefined }>): string[] =>
+      xs.map((x) => x.preamble?.name ?? "").sort();
     const text = parseP4Info(readFileSync(join(p4Dir, "build", "p4cast.p4info.txtpb"), "utf8"), "text");
     const binary = parseP4Info(new Uint8Array(readFileSync(join(p4Dir, "build", "p4cast.p4info.bin"))), "binary");
     const jsonTables = (p4info.tables ?? []).map((t) => t.preamble.name).sort();

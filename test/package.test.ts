@@ -11,7 +11,18 @@
  * checkout's node_modules and npm installs the tarball `--offline`.
  */
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,7 +65,10 @@ function newestMtime(path: string): number {
 function distIsFresh(): boolean {
   const index = join(repo, "dist", "index.js");
   if (!existsSync(index)) return false;
-  const sources = Math.max(newestMtime(join(repo, "src")), ...["tsconfig.json", "tsconfig.build.json"].map((f) => statSync(join(repo, f)).mtimeMs));
+  const sources = Math.max(
+    newestMtime(join(repo, "src")),
+    ...["tsconfig.json", "tsconfig.build.json"].map((f) => statSync(join(repo, f)).mtimeMs),
+  );
   return statSync(index).mtimeMs >= sources;
 }
 
@@ -84,7 +98,16 @@ const documented: Record<string, readonly string[]> = {
     "VirtualLink",
     "EmbeddedNetwork",
   ],
-  "p4cast/client": ["P4RuntimeClient", "P4RuntimeError", "loadP4Info", "registerAccess", "P4InfoIndex", "encodeMatch", "parseValue", "WriteCoalescer"],
+  "p4cast/client": [
+    "P4RuntimeClient",
+    "P4RuntimeError",
+    "loadP4Info",
+    "registerAccess",
+    "P4InfoIndex",
+    "encodeMatch",
+    "parseValue",
+    "WriteCoalescer",
+  ],
   "p4cast/proto": ["p4v1", "p4info", "p4data", "p4types", "rpcStatus", "rpcCode", "grpcServiceDefinition"],
 };
 
@@ -111,15 +134,25 @@ describe("the npm package", { timeout: 120_000 }, () => {
     // What npm packs from this checkout (the `files` of package.json), copied
     // into a stage; dist/ from the checkout when fresh, else built there.
     const fresh = distIsFresh();
-    const listed = JSON.parse((await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], repo)).stdout) as { files: { path: string }[] }[];
+    const listed = JSON.parse((await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], repo)).stdout) as {
+      files: { path: string }[];
+    }[];
     for (const { path } of listed[0]!.files) {
       if (!fresh && path.startsWith("dist/")) continue;
       mkdirSync(dirname(join(stage, path)), { recursive: true });
       cpSync(join(repo, path), join(stage, path));
     }
-    if (!fresh) await run(process.execPath, [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--outDir", join(stage, "dist")], repo);
+    if (!fresh)
+      await run(
+        process.execPath,
+        [join(repo, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json", "--outDir", join(stage, "dist")],
+        repo,
+      );
 
-    const pack = JSON.parse((await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage)).stdout) as { filename: string; files: { path: string }[] }[];
+    const pack = JSON.parse((await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage)).stdout) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     packed = pack[0]!.files.map((f) => f.path);
 
     // An empty project with the package's dependencies linked from this
@@ -132,7 +165,20 @@ describe("the npm package", { timeout: 120_000 }, () => {
       mkdirSync(dirname(join(consumer, "node_modules", dep)), { recursive: true });
       symlinkSync(join(repo, "node_modules", dep), join(consumer, "node_modules", dep), "dir");
     }
-    await run("npm", ["install", "--offline", "--no-save", "--no-package-lock", "--ignore-scripts", "--no-audit", "--no-fund", join(work, pack[0]!.filename)], consumer);
+    await run(
+      "npm",
+      [
+        "install",
+        "--offline",
+        "--no-save",
+        "--no-package-lock",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        join(work, pack[0]!.filename),
+      ],
+      consumer,
+    );
 
     exported = JSON.parse((await run(process.execPath, ["--input-type=module", "-e", probe], consumer)).stdout);
   }, SETUP_MS);
@@ -142,10 +188,18 @@ describe("the npm package", { timeout: 120_000 }, () => {
   });
 
   it("holds the built entry points, their type declarations and the files the code reads at run time", () => {
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/client/index.js", "dist/client/index.d.ts", "dist/proto/index.js", "dist/cli/main.js"]) {
+    for (const f of [
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/client/index.js",
+      "dist/client/index.d.ts",
+      "dist/proto/index.js",
+      "dist/cli/main.js",
+    ]) {
       expect(packed, f).toContain(f);
     }
-    for (const f of ["p4/build/p4cast.json", "p4/build/p4cast.p4info.txtpb", "web/live/index.html", "examples/mesh8.yaml"]) expect(packed, f).toContain(f);
+    for (const f of ["p4/build/p4cast.json", "p4/build/p4cast.p4info.txtpb", "web/live/index.html", "examples/mesh8.yaml"])
+      expect(packed, f).toContain(f);
     expect(packed.filter((f) => f.startsWith("src/") || f.startsWith("test/"))).toEqual([]);
   });
 

@@ -9,7 +9,14 @@ import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { Option, type Command } from "commander";
 import { P4RuntimeClient } from "../client/client.js";
-import { Code, P4InfoLookupError, isP4ConnectionError, isP4InfoLookupError, isP4RuntimeError, isP4ValueError } from "../p4runtime/errors.js";
+import {
+  Code,
+  P4InfoLookupError,
+  isP4ConnectionError,
+  isP4InfoLookupError,
+  isP4RuntimeError,
+  isP4ValueError,
+} from "../p4runtime/errors.js";
 import type { NameIndex, Named } from "../p4runtime/p4info/names.js";
 import { loadP4Info } from "../p4runtime/p4info/load.js";
 import { P4InfoSchema } from "../proto/gen/p4/config/v1/p4info_pb.js";
@@ -43,7 +50,12 @@ export function connectOptions(cmd: Command, opts: { thrift?: boolean; p4infoHel
     .option("--p4info <file>", opts.p4infoHelp ?? "P4Info for names (text, JSON or binary); default: fetched from the device")
     .option("--connect-timeout <ms>", "how long to wait for the switch to answer", "5000")
     .addOption(new Option("--output <format>", "table | json").default("table"));
-  if (opts.thrift) cmd.option("--thrift <host:port>", "BMv2 Thrift runtime, used for registers when P4Runtime lacks RegisterEntry (simple_switch_grpc)", "127.0.0.1:9090");
+  if (opts.thrift)
+    cmd.option(
+      "--thrift <host:port>",
+      "BMv2 Thrift runtime, used for registers when P4Runtime lacks RegisterEntry (simple_switch_grpc)",
+      "127.0.0.1:9090",
+    );
   else cmd.addOption(new Option("--thrift <host:port>").default("127.0.0.1:9090").hideHelp());
   return cmd;
 }
@@ -57,7 +69,8 @@ export function outputFormat(o: { output: string }): OutputFormat {
 export function parseAddress(v: string, what: string, opts: { listen?: boolean } = {}): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):(\d{1,5})$/.exec(v.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < (opts.listen ? 0 : 1) || port > 65535) throw new CliError(`${what} must be <host>:<port>, e.g. 127.0.0.1:9559 (got "${v}")`, EXIT.usage);
+  if (!m || port < (opts.listen ? 0 : 1) || port > 65535)
+    throw new CliError(`${what} must be <host>:<port>, e.g. 127.0.0.1:9559 (got "${v}")`, EXIT.usage);
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
 
@@ -152,16 +165,26 @@ export async function connect(o: ConnectOptions, needs: ConnectNeeds = {}): Prom
 function connectError(e: unknown, o: ConnectOptions): unknown {
   const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*Resolution note:.*$/s, "").replace(/\.?\s*$/, "");
   if (isP4ConnectionError(e) || (isP4RuntimeError(e) && (e.code === Code.UNAVAILABLE || e.code === Code.DEADLINE_EXCEEDED))) {
-    return new CliError(`cannot reach a P4Runtime server at ${o.grpc}: ${msg}`, EXIT.unreachable, "is the switch running, and is --grpc its P4Runtime address?");
+    return new CliError(
+      `cannot reach a P4Runtime server at ${o.grpc}: ${msg}`,
+      EXIT.unreachable,
+      "is the switch running, and is --grpc its P4Runtime address?",
+    );
   }
   if (isP4RuntimeError(e) && e.code === Code.NOT_FOUND) {
-    return new CliError(`${o.grpc} has no device ${o.deviceId}: ${msg}`, EXIT.failed, "check --device-id (simple_switch_grpc: its --device-id; p4cast switch: --device-id)");
+    return new CliError(
+      `${o.grpc} has no device ${o.deviceId}: ${msg}`,
+      EXIT.failed,
+      "check --device-id (simple_switch_grpc: its --device-id; p4cast switch: --device-id)",
+    );
   }
   if (isP4RuntimeError(e) && e.code === Code.INVALID_ARGUMENT) {
     return new CliError(
       `the switch at ${o.grpc} refused the arbitration: ${msg}`,
       EXIT.failed,
-      /already used/.test(msg) ? "another client (a controller, or another p4cast running now) holds this election id: pass a different --election-id" : "check --election-id and --role",
+      /already used/.test(msg)
+        ? "another client (a controller, or another p4cast running now) holds this election id: pass a different --election-id"
+        : "check --election-id and --role",
     );
   }
   return e;

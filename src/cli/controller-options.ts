@@ -36,7 +36,11 @@ export async function readPipeline(o: TopologyOptions): Promise<Pipeline> {
   try {
     return await loadPipeline(o.json, o.p4info);
   } catch (e) {
-    throw new CliError(`cannot load the pipeline: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage, "check --json and --p4info, or run `make p4`");
+    throw new CliError(
+      `cannot load the pipeline: ${e instanceof Error ? e.message : String(e)}`,
+      EXIT.usage,
+      "check --json and --p4info, or run `make p4`",
+    );
   }
 }
 

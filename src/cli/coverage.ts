@@ -30,7 +30,12 @@ export function unprotectedLastHops(topology: Topology): UnprotectedLastHop[] {
       if (!ov) {
         out.push({ session: sp.session.id, lastHop: lh, sharedLinks: branch.map((a) => graph.linkName(a.link)), noOverlay: true });
       } else if (ov.sharedWithTree > 0) {
-        out.push({ session: sp.session.id, lastHop: lh, sharedLinks: ov.path.filter((a) => branchLinks.has(a.link)).map((a) => graph.linkName(a.link)), noOverlay: false });
+        out.push({
+          session: sp.session.id,
+          lastHop: lh,
+          sharedLinks: ov.path.filter((a) => branchLinks.has(a.link)).map((a) => graph.linkName(a.link)),
+          noOverlay: false,
+        });
       }
     }
   }

@@ -65,7 +65,8 @@ export function switchStateSource(o: SwitchSourceOptions): StateSource {
   return { name: "switches", read: () => readFromSwitches(o) };
 }
 
-const actionParam = (e: DecodedTableEntry, name: string): bigint | undefined => (e.action?.kind === "action" ? e.action.params[name] : undefined);
+const actionParam = (e: DecodedTableEntry, name: string): bigint | undefined =>
+  e.action?.kind === "action" ? e.action.params[name] : undefined;
 const exact = (e: DecodedTableEntry, field: string): bigint | undefined => {
   const m = e.match[field];
   return m && m.kind === "exact" ? m.value : undefined;
@@ -74,12 +75,20 @@ const exact = (e: DecodedTableEntry, field: string): bigint | undefined => {
 async function readFromSwitches(o: SwitchSourceOptions): Promise<InstalledState> {
   const { topology, graph, clients } = o;
   // Per switch: session entries, tree entries (group address → PRE group), PRE groups.
-  const perSwitch = new Map<string, { sessions: DecodedTableEntry[]; trees: DecodedTableEntry[]; groups: Map<number, { port: number; instance: number }[]> }>();
+  const perSwitch = new Map<
+    string,
+    { sessions: DecodedTableEntry[]; trees: DecodedTableEntry[]; groups: Map<number, { port: number; instance: number }[]> }
+  >();
   await Promise.all(
     [...clients].map(async ([name, c]) => {
       if (!c.hasP4Info) return;
       const read = async (table: string) => (await c.readAll({ kind: "tableEntry", table })) as DecodedTableEntry[];
-      const [v4, v6, trees, groups] = await Promise.all([read(T.sessionV4), read(T.sessionV6), read(T.mcastV4), c.readAll({ kind: "multicastGroup" }) as Promise<DecodedOf<"multicastGroup">[]>]);
+      const [v4, v6, trees, groups] = await Promise.all([
+        read(T.sessionV4),
+        read(T.sessionV6),
+        read(T.mcastV4),
+        c.readAll({ kind: "multicastGroup" }) as Promise<DecodedOf<"multicastGroup">[]>,
+      ]);
       perSwitch.set(name, {
         sessions: [...v4, ...v6].filter((e) => !e.isDefault),
         trees: trees.filter((e) => !e.isDefault),
@@ -108,7 +117,8 @@ async function readFromSwitches(o: SwitchSourceOptions): Promise<InstalledState>
         ingressGroup = Number(actionParam(e, "mcast_grp"));
       }
     }
-    if (ingress === undefined || groupAddr === undefined || ingressGroup === undefined) return { session: spec.id, ingress: undefined, tree: [], lastHops: [], overlays: [] };
+    if (ingress === undefined || groupAddr === undefined || ingressGroup === undefined)
+      return { session: spec.id, ingress: undefined, tree: [], lastHops: [], overlays: [] };
     const groupAt = (sw: string): { port: number; instance: number }[] | undefined => {
       const st = perSwitch.get(sw);
       if (!st) return undefined;
@@ -149,7 +159,13 @@ async function readFromSwitches(o: SwitchSourceOptions): Promise<InstalledState>
     const read = async () =>
       new Map(
         await Promise.all(
-          [...clients].map(async ([n, c]) => [n, c.hasP4Info ? ((await c.readAll({ kind: "counterEntry", counter: HB_COUNTER })) as DecodedOf<"counterEntry">[]) : []] as const),
+          [...clients].map(
+            async ([n, c]) =>
+              [
+                n,
+                c.hasP4Info ? ((await c.readAll({ kind: "counterEntry", counter: HB_COUNTER })) as DecodedOf<"counterEntry">[]) : [],
+              ] as const,
+          ),
         ),
       );
     const waitMs = 2 * topology.heartbeat.intervalMs + 50;
@@ -174,8 +190,14 @@ async function readFromSwitches(o: SwitchSourceOptions): Promise<InstalledState>
       const link = graph.linkName(i);
       if (s === true) links.push({ link, state: "up", detail: "up (heartbeats answered)" });
       else if (s === undefined) links.push({ link, state: "unknown", detail: "unknown (its switches cannot be read)" });
-      else if (anyAnswered) links.push({ link, state: "down", detail: `down (no heartbeat answered in ${waitMs} ms while other links answer)` });
-      else links.push({ link, state: "unknown", detail: "no heartbeats on any link: is a controller with heartbeats running (deploy --run)?" });
+      else if (anyAnswered)
+        links.push({ link, state: "down", detail: `down (no heartbeat answered in ${waitMs} ms while other links answer)` });
+      else
+        links.push({
+          link,
+          state: "unknown",
+          detail: "no heartbeats on any link: is a controller with heartbeats running (deploy --run)?",
+        });
     });
   }
   return { source: "switches (P4Runtime reads of session entries, PRE groups and heartbeat counters)", sessions, links };

@@ -15,8 +15,15 @@ import type { InstalledLink, InstalledSession, InstalledState, StateSource } fro
 
 export function addHttpOptions(cmd: Command, defaultAddress?: string): Command {
   return cmd
-    .option("--http <host:port>", `serve the live view (page, /api/state, /metrics) on this address${defaultAddress ? "" : " (off unless given)"}; loopback only unless --http-allow-remote`, defaultAddress)
-    .option("--http-allow-remote", "let --http listen on an address other than loopback (the view shows the whole network to whoever reaches it)");
+    .option(
+      "--http <host:port>",
+      `serve the live view (page, /api/state, /metrics) on this address${defaultAddress ? "" : " (off unless given)"}; loopback only unless --http-allow-remote`,
+      defaultAddress,
+    )
+    .option(
+      "--http-allow-remote",
+      "let --http listen on an address other than loopback (the view shows the whole network to whoever reaches it)",
+    );
 }
 
 /** Checks an --http address before anything starts (exit 2 when it is malformed or not loopback without the flag). */
@@ -36,7 +43,12 @@ export async function startLiveView(ctl: Controller, address: string, allowRemot
   } catch (e) {
     if (e instanceof HttpAddressError) throw new CliError(`--http: ${e.message}`, EXIT.usage);
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EADDRINUSE") throw new CliError(`--http ${address}: the address is in use`, EXIT.failed, "pick another port (--http 127.0.0.1:0 picks a free one)");
+    if (code === "EADDRINUSE")
+      throw new CliError(
+        `--http ${address}: the address is in use`,
+        EXIT.failed,
+        "pick another port (--http 127.0.0.1:0 picks a free one)",
+      );
     if (code === "EADDRNOTAVAIL") throw new CliError(`--http ${address}: no interface of this machine has that address`, EXIT.usage);
     throw e;
   }
@@ -74,13 +86,22 @@ export function controllerStateSource(url: string): StateSource {
         session: s.id,
         ingress: s.ingress,
         tree: s.tree.map((e) => `${e.from}→${e.to}`),
-        lastHops: Object.keys(s.lastHops).filter((lh) => lh !== s.ingress).sort(),
-        overlays: s.overlays.filter((o) => o.active).map((o) => o.lastHop).sort(),
+        lastHops: Object.keys(s.lastHops)
+          .filter((lh) => lh !== s.ingress)
+          .sort(),
+        overlays: s.overlays
+          .filter((o) => o.active)
+          .map((o) => o.lastHop)
+          .sort(),
       }));
       const links: InstalledLink[] = st.links.map((l) => {
         if (l.state === "down") return { link: l.name, state: "down", detail: `down (${l.reasons.join(", ")})` };
         if (l.state === "unwatched") return { link: l.name, state: "unknown", detail: "unknown (the controller runs no heartbeats)" };
-        return { link: l.name, state: "up", detail: l.state === "missing" ? "up (heartbeats missing at an end; no verdict yet)" : "up (heartbeats answered)" };
+        return {
+          link: l.name,
+          state: "up",
+          detail: l.state === "missing" ? "up (heartbeats missing at an end; no verdict yet)" : "up (heartbeats answered)",
+        };
       });
       return { source: `the controller at ${url} (its view: trees and overlays it wrote, link verdicts)`, sessions, links };
     },

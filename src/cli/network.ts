@@ -50,15 +50,27 @@ export async function startNetwork(topology: Topology, target: TargetName, addre
   try {
     if (target === "bmv2") {
       const why = bmv2NetworkUnavailable();
-      if (why) throw new CliError(`cannot run the topology on BMv2: ${why}`, EXIT.failed, "use --target embedded (in-process embedded switches)");
+      if (why)
+        throw new CliError(`cannot run the topology on BMv2: ${why}`, EXIT.failed, "use --target embedded (in-process embedded switches)");
       const net = await Bmv2Network.start(topology, { addresses });
-      return { target, hosts: net.hosts, grpcAddress: net.grpcAddress, thriftAddress: net.thriftAddress, link: (i) => net.link(i), stop: () => net.stop() };
+      return {
+        target,
+        hosts: net.hosts,
+        grpcAddress: net.grpcAddress,
+        thriftAddress: net.thriftAddress,
+        link: (i) => net.link(i),
+        stop: () => net.stop(),
+      };
     }
     const net = await EmbeddedNetwork.start(topology, { addresses });
     return { target, hosts: net.hosts, grpcAddress: net.grpcAddress, link: (i) => net.link(i), stop: () => net.stop() };
   } catch (e) {
     if (e instanceof AddressInUseError) {
-      throw new CliError(e.message, EXIT.failed, "stop whatever listens there (an earlier `p4cast deploy --embedded` or `p4cast net up`?), or change the switch's grpc address in the topology file");
+      throw new CliError(
+        e.message,
+        EXIT.failed,
+        "stop whatever listens there (an earlier `p4cast deploy --embedded` or `p4cast net up`?), or change the switch's grpc address in the topology file",
+      );
     }
     throw e;
   }
@@ -68,7 +80,10 @@ export async function startNetwork(topology: Topology, target: TargetName, addre
 export function listeningLines(topology: Topology, net: RunningNetwork): string {
   const width = Math.max(...topology.switches.map((s) => s.name.length));
   return topology.switches
-    .map((s) => `  ${s.name.padEnd(width)}  P4Runtime ${net.grpcAddress(s)}  device ${s.deviceId}${net.thriftAddress ? `  Thrift ${net.thriftAddress(s).host}:${net.thriftAddress(s).port}` : ""}`)
+    .map(
+      (s) =>
+        `  ${s.name.padEnd(width)}  P4Runtime ${net.grpcAddress(s)}  device ${s.deviceId}${net.thriftAddress ? `  Thrift ${net.thriftAddress(s).host}:${net.thriftAddress(s).port}` : ""}`,
+    )
     .join("\n");
 }
 
@@ -117,7 +132,10 @@ export async function unreachableSwitches(topology: Topology, address: (s: Switc
 /** The error for a topology command whose switches are not running. */
 export function notRunningError(file: string, down: readonly SwitchSpec[], total: number): CliError {
   const names = down.map((s) => `${s.name} (${s.grpc})`);
-  const what = down.length === total ? `no switch of ${file} is running: cannot reach ${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}` : `cannot reach ${names.join(", ")}`;
+  const what =
+    down.length === total
+      ? `no switch of ${file} is running: cannot reach ${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}`
+      : `cannot reach ${names.join(", ")}`;
   return new CliError(
     what,
     EXIT.unreachable,

@@ -9,7 +9,14 @@ export type OutputFormat = "table" | "json";
 export function toJson(value: unknown): string {
   return JSON.stringify(
     value,
-    (_k, v: unknown) => (typeof v === "bigint" ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()) : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v),
+    (_k, v: unknown) =>
+      typeof v === "bigint"
+        ? v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)
+          ? Number(v)
+          : v.toString()
+        : v instanceof Uint8Array
+          ? Buffer.from(v).toString("hex")
+          : v,
     2,
   );
 }

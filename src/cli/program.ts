@@ -19,7 +19,11 @@ import { registerNet } from "./commands/net.js";
 /** The p4cast command with every subcommand registered (main.ts parses the command line with it). */
 export function buildProgram(): Command {
   const program = new Command();
-  program.name("p4cast").description("reliable multicast over a redundant unicast overlay, on P4 switches").version("0.1.0").showHelpAfterError();
+  program
+    .name("p4cast")
+    .description("reliable multicast over a redundant unicast overlay, on P4 switches")
+    .version("0.1.0")
+    .showHelpAfterError();
   // Before the subcommands are added, so that they inherit it: a usage error
   // (missing argument or option, unknown option or command) then reaches the
   // catch in main.ts and exits 2 instead of commander's own exit 1.

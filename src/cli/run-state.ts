@@ -48,7 +48,13 @@ export function publishRunState(topologyFile: string, state: () => ControllerSta
   const update = () => {
     const s = state();
     file ??= join(dir, `${topologyKey(topologyFile)}-${s.electionId}.json`);
-    const body = { pid: process.pid, topology: resolve(topologyFile), updatedAt: new Date().toISOString(), ...(http ? { http } : {}), state: s };
+    const body = {
+      pid: process.pid,
+      topology: resolve(topologyFile),
+      updatedAt: new Date().toISOString(),
+      ...(http ? { http } : {}),
+      state: s,
+    };
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(body, bigints, 2));
     renameSync(tmp, file);

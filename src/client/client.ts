@@ -150,7 +150,14 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     this.session.on("streamError", (e) => this.emit("streamError", e));
     this.session.on("packetIn", (p) => this.decodeAndEmit(() => this.emit("packetIn", decodePacketIn(this.index, p))));
     this.session.on("digest", (d) => this.decodeAndEmit(() => this.emit("digest", decodeDigestList(this.index, d))));
-    this.session.on("idleTimeout", (n) => this.decodeAndEmit(() => this.emit("idleTimeout", n.tableEntry.map((te) => decodeTableEntry(this.index, te)))));
+    this.session.on("idleTimeout", (n) =>
+      this.decodeAndEmit(() =>
+        this.emit(
+          "idleTimeout",
+          n.tableEntry.map((te) => decodeTableEntry(this.index, te)),
+        ),
+      ),
+    );
   }
 
   /**
@@ -197,7 +204,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
 
   /** The index of the pipeline in force; throws if none is known. */
   get index(): P4InfoIndex {
-    if (!this._index) throw new P4ConnectionError(`no P4Info for device ${this.deviceId} at ${this.address}: push a pipeline or load a P4Info first`);
+    if (!this._index)
+      throw new P4ConnectionError(`no P4Info for device ${this.deviceId} at ${this.address}: push a pipeline or load a P4Info first`);
     return this._index;
   }
 
@@ -383,14 +391,19 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   async *readRaw(entities: Entity[], opts: { timeoutMs?: number } = {}): AsyncGenerator<Entity> {
     // Responses are decoded by the wire decoder (table entries without reflection; the same messages fromBinary gives).
     const rpc = opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : this.rpc;
-    for await (const res of this.channel.readBytes(create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }), rpc)) {
+    for await (const res of this.channel.readBytes(
+      create(ReadRequestSchema, { deviceId: this.deviceId, entities, ...(this.options.role ? { role: this.options.role } : {}) }),
+      rpc,
+    )) {
       yield* decodeReadResponse(res);
     }
   }
 
   /** Sends a packet through the CPU port with packet_out metadata by name. */
   sendPacket(input: PacketOutInput): void {
-    this.session.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(this.index, input, this.encodeOptions) } }));
+    this.session.send(
+      create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(this.index, input, this.encodeOptions) } }),
+    );
   }
 
   /** Sends an already-encoded PacketOut (hot paths that build it once). */
@@ -411,7 +424,9 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   /** Acknowledges a digest list so the device may send the same data again. */
   ackDigest(digest: string | number, listId: bigint): void {
     const d = this.index.digest(digest);
-    this.session.send(create(StreamMessageRequestSchema, { update: { case: "digestAck", value: create(DigestListAckSchema, { digestId: d.id, listId }) } }));
+    this.session.send(
+      create(StreamMessageRequestSchema, { update: { case: "digestAck", value: create(DigestListAckSchema, { digestId: d.id, listId }) } }),
+    );
   }
 
   /** Resolves with the next arbitration status in which this client is primary. */

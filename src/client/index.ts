@@ -23,9 +23,28 @@ export {
 } from "../p4runtime/errors.js";
 export type { UpdateFailure } from "../p4runtime/errors.js";
 
-export { byteWidth, canonicalize, decodeSigned, decodeUnsigned, encodeSigned, encodeUnsigned, maxUnsigned, pad } from "../p4runtime/codec/bytestring.js";
+export {
+  byteWidth,
+  canonicalize,
+  decodeSigned,
+  decodeUnsigned,
+  encodeSigned,
+  encodeUnsigned,
+  maxUnsigned,
+  pad,
+} from "../p4runtime/codec/bytestring.js";
 export type { BytestringMode } from "../p4runtime/codec/bytestring.js";
-export { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "../p4runtime/codec/values.js";
+export {
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  formatValue,
+  guessFormat,
+  parseIPv4,
+  parseIPv6,
+  parseMac,
+  parseValue,
+} from "../p4runtime/codec/values.js";
 export type { ValueFormat, ValueInput } from "../p4runtime/codec/values.js";
 export { decodeMatch, encodeMatch, formatMatch, parseMatch } from "../p4runtime/codec/match.js";
 export type { MatchInput, MatchKind, MatchSpec } from "../p4runtime/codec/match.js";

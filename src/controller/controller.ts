@@ -236,7 +236,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
    */
   private onSwitch<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const run = (this.chains.get(name) ?? Promise.resolve()).then(fn, fn);
-    this.chains.set(name, run.catch(() => undefined));
+    this.chains.set(
+      name,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
@@ -270,7 +273,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private rt(sw: string): SwitchRuntime {
     let r = this.runtime.get(sw);
     if (!r) {
-      r = { reachable: false, primary: false, primaryElectionId: undefined, inSync: false, lastFault: undefined, reprograms: 0, retries: 0, nextRetryAt: 0 };
+      r = {
+        reachable: false,
+        primary: false,
+        primaryElectionId: undefined,
+        inSync: false,
+        lastFault: undefined,
+        reprograms: 0,
+        retries: 0,
+        nextRetryAt: 0,
+      };
       this.runtime.set(sw, r);
     }
     return r;
@@ -293,18 +305,23 @@ export class Controller extends EventEmitter<ControllerEvents> {
         });
         if (!client.isPrimary && !this.options.allowBackup) {
           client.close();
-          throw new Error(`${s.name} (${address}): another controller is primary (election id ${client.arbitration?.primaryElectionId}); use a higher --election-id`);
+          throw new Error(
+            `${s.name} (${address}): another controller is primary (election id ${client.arbitration?.primaryElectionId}); use a higher --election-id`,
+          );
         }
         this.clients.set(s.name, client);
         const rt = this.rt(s.name);
         rt.reachable = true;
         rt.primary = client.isPrimary;
         rt.primaryElectionId = client.arbitration?.primaryElectionId;
-        if (!client.isPrimary) this.log(`${s.name}: backup (the primary's election id is ${rt.primaryElectionId ?? "unknown"}); taking over when it goes`);
+        if (!client.isPrimary)
+          this.log(`${s.name}: backup (the primary's election id is ${rt.primaryElectionId ?? "unknown"}); taking over when it goes`);
         this.watchSwitch(s.name, client);
       }),
     );
-    const failed = results.flatMap((r) => (r.status === "rejected" ? [r.reason instanceof Error ? r.reason : new Error(String(r.reason))] : []));
+    const failed = results.flatMap((r) =>
+      r.status === "rejected" ? [r.reason instanceof Error ? r.reason : new Error(String(r.reason))] : [],
+    );
     if (failed.length > 0) {
       for (const c of this.clients.values()) c.close();
       this.clients.clear();
@@ -372,8 +389,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let r = this.registers.get(name);
     if (!r) {
       const s = this.graph.switches.get(name)!;
-      const thrift = this.options.thriftAddress?.(s) ?? (s.thrift ? { host: s.thrift.split(":")[0]!, port: Number(s.thrift.split(":")[1]) } : undefined);
-      r = this.options.target ? await this.options.target.registers(this.clients.get(name)!) : await registerAccess(this.clients.get(name)!, thrift ?? {});
+      const thrift =
+        this.options.thriftAddress?.(s) ?? (s.thrift ? { host: s.thrift.split(":")[0]!, port: Number(s.thrift.split(":")[1]) } : undefined);
+      r = this.options.target
+        ? await this.options.target.registers(this.clients.get(name)!)
+        : await registerAccess(this.clients.get(name)!, thrift ?? {});
       this.registers.set(name, r);
     }
     return r;
@@ -387,7 +407,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       ipv6Joins: this.membership.ipv6Joins(),
       overlayActivated: this.overlayActivated,
       meterOverrides: this.meterOverrides,
-      ...(this.plan ? { pinnedOverlays: new Map([...this.plan.sessions].map(([id, sp]) => [id, new Map([...sp.overlays, ...sp.standby])])) } : {}),
+      ...(this.plan
+        ? { pinnedOverlays: new Map([...this.plan.sessions].map(([id, sp]) => [id, new Map([...sp.overlays, ...sp.standby])])) }
+        : {}),
     });
   }
 
@@ -404,7 +426,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Reads the switch and writes what differs from the intent (deploys, returns, take-overs, retries). */
   private async program(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
     this.applied.delete(name);
-    const { state, ...result } = await reconcileSwitch(this.clients.get(name)!, intent, this.reconcileOptions(await this.registersFor(name)));
+    const { state, ...result } = await reconcileSwitch(
+      this.clients.get(name)!,
+      intent,
+      this.reconcileOptions(await this.registersFor(name)),
+    );
     this.applied.set(name, { hash: intentHash(intent), state, intent });
     const rt = this.rt(name);
     rt.inSync = true;
@@ -485,8 +511,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
       else if (mine.length > 0) await this.recoverMembership();
       const plan = this.computePlan();
       const checked = checkIntents(new P4InfoIndex(this.options.pipeline.p4info), plan.intents.values());
-      const pushed = (await Promise.all(mine.map(async (n) => ((await this.pushPipeline(n)) ? n : undefined)))).filter((x): x is string => !!x);
-      const prepared = await prepareSwitches(mine.map((n) => ({ client: this.clients.get(n)!, intent: plan.intents.get(n)! })), checked);
+      const pushed = (await Promise.all(mine.map(async (n) => ((await this.pushPipeline(n)) ? n : undefined)))).filter(
+        (x): x is string => !!x,
+      );
+      const prepared = await prepareSwitches(
+        mine.map((n) => ({ client: this.clients.get(n)!, intent: plan.intents.get(n)! })),
+        checked,
+      );
       this.plan = plan;
       for (const w of this.plan.warnings) this.log(`warning: ${w}`);
       const results = await Promise.all(
@@ -578,7 +609,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     for (const r of delta.left) this.membership.record(r.session, r.host, false, "igmp");
     this.membershipKnown = true;
     if (delta.joined.length + delta.left.length > 0) {
-      this.log(`receivers recovered from the switches: ${[...delta.joined.map((r) => `${r.host} joined session ${r.session}`), ...delta.left.map((r) => `${r.host} left session ${r.session}`)].join(", ")}`);
+      this.log(
+        `receivers recovered from the switches: ${[...delta.joined.map((r) => `${r.host} joined session ${r.session}`), ...delta.left.map((r) => `${r.host} left session ${r.session}`)].join(", ")}`,
+      );
     }
   }
 
@@ -643,7 +676,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
     this.plan = this.computePlan();
     const plan = () => this.plan;
-    const changed = this.topology.switches.map((s) => s.name).filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
+    const changed = this.topology.switches
+      .map((s) => s.name)
+      .filter((n) => this.applied.get(n)?.hash !== intentHash(this.plan!.intents.get(n)!));
     const headNames = [...new Set(first)].filter((n) => changed.includes(n));
     const restNames = changed.filter((n) => !headNames.includes(n));
     const names = [...headNames, ...restNames];
@@ -662,7 +697,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     };
     const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => during(n))));
     // One switch alone changes atomically enough: its own writes are ordered leaves first (reconcile).
-    const make = head.then(() => Promise.all(restNames.length > 1 ? restNames.map((n) => this.tryUpdate("repair", n, () => union(n))) : []));
+    const make = head.then(() =>
+      Promise.all(restNames.length > 1 ? restNames.map((n) => this.tryUpdate("repair", n, () => union(n))) : []),
+    );
     const move = make.then(() => Promise.all(restNames.map((n) => this.tryUpdate("repair", n, () => during(n)))));
     // Old trust entries go when every switch has moved.
     const retire = move.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n)))));
@@ -684,7 +721,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Starts the heartbeat loop; link verdicts trigger repairs. */
   startHeartbeats(): HeartbeatMonitor {
     this.plan ??= this.computePlan();
-    const hb = new HeartbeatMonitor(this.graph, this.clients, this.plan.peers, this.topology.heartbeat, this.options.target?.heartbeatRequests);
+    const hb = new HeartbeatMonitor(
+      this.graph,
+      this.clients,
+      this.plan.peers,
+      this.topology.heartbeat,
+      this.options.target?.heartbeatRequests,
+    );
     hb.on("linkDown", (e) => this.linkFault(e.link, HEARTBEAT(e.detectedBy), true, e.atMs));
     hb.on("linkUp", (e) => this.linkFault(e.link, HEARTBEAT(e.detectedBy), false, e.atMs));
     hb.on("error", (e) => this.fault("heartbeat", undefined, e));
@@ -747,7 +790,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (quick > 0) {
         overlayMs = performance.now() - detectedAtMs;
         this.emit("overlaySwitched", { sessions: affected, atMs: performance.now() });
-        this.log(`overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${overlayMs.toFixed(1)} ms`);
+        this.log(
+          `overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${overlayMs.toFixed(1)} ms`,
+        );
       }
     }
     const { head, done } = this.repair(first);
@@ -764,7 +809,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
         deferred,
       };
       const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
-      this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`);
+      this.log(
+        `repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`,
+      );
       this.emit("failover", r);
       return r;
     });
@@ -775,7 +822,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.log(`membership: ${change.host} ${change.joined ? "joined" : "left"} session ${change.session} (${change.via})`);
     this.emit("membership", change);
     const { done } = this.repair();
-    void done.then((o) => this.log(`repair after the membership change: ${o.writes} writes on ${o.switches.length} switches${o.deferred.length ? `; deferred on ${o.deferred.join(", ")}` : ""}`));
+    void done.then((o) =>
+      this.log(
+        `repair after the membership change: ${o.writes} writes on ${o.switches.length} switches${o.deferred.length ? `; deferred on ${o.deferred.join(", ")}` : ""}`,
+      ),
+    );
   }
 
   /** Changes a session's burst meter at run time (undefined: back to the file). */
@@ -787,7 +838,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return this.repair();
     });
     const o = await done;
-    if (o.deferred.length > 0) throw new Error(`meter of session ${session}: not written to ${o.deferred.join(", ")} yet (not writable now; retried)`);
+    if (o.deferred.length > 0)
+      throw new Error(`meter of session ${session}: not written to ${o.deferred.join(", ")} yet (not writable now; retried)`);
   }
 
   get currentPlan(): NetworkPlan | undefined {
@@ -852,9 +904,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
 }
 
 function intentHash(i: SwitchIntent): string {
-  return JSON.stringify(
-    [i.entries, [...i.groups].sort(([a], [b]) => a - b), i.meters],
-    (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+  return JSON.stringify([i.entries, [...i.groups].sort(([a], [b]) => a - b), i.meters], (_k, v: unknown) =>
+    typeof v === "bigint" ? v.toString() : v,
   );
 }
 

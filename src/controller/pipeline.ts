@@ -22,7 +22,10 @@ export function pipelineCookie(p4info: P4Info, deviceConfig: Uint8Array): bigint
   return h.readBigUInt64BE(0) & ((1n << 63n) - 1n);
 }
 
-export async function loadPipeline(json = join(defaultBuildDir, "p4cast.json"), p4infoPath = join(defaultBuildDir, "p4cast.p4info.txtpb")): Promise<Pipeline> {
+export async function loadPipeline(
+  json = join(defaultBuildDir, "p4cast.json"),
+  p4infoPath = join(defaultBuildDir, "p4cast.p4info.txtpb"),
+): Promise<Pipeline> {
   const p4info = await loadP4Info(p4infoPath);
   const deviceConfig = new Uint8Array(readFileSync(json));
   return { p4info, deviceConfig, cookie: pipelineCookie(p4info, deviceConfig) };

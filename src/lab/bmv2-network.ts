@@ -228,38 +228,41 @@ export class Bmv2Network {
     await Promise.all(
       t.switches.map(async (s) => {
         const [grpcPort, thriftPort] = assigned.get(s.name)!;
-        const args = this.program === "p4cast" ? [
-          CLI_MAIN,
-          "switch",
-          "--grpc",
-          `${this.grpcHost(s)}:${grpcPort}`,
-          "--device-id",
-          String(s.deviceId),
-          "--cpu-port",
-          String(s.cpuPort),
-          "--name",
-          s.name,
-          "--log-level",
-          "error",
-          ...ports.get(s.name)!.flatMap((p) => ["--interface", p]),
-        ] : [
-          "--no-p4",
-          "--device-id",
-          String(s.deviceId),
-          "--thrift-port",
-          String(thriftPort),
-          "--log-file",
-          join(this.dir, s.name),
-          // The default level (trace) logs every step of every packet: far too slow.
-          "--log-level",
-          "warn",
-          ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
-          "--",
-          "--grpc-server-addr",
-          `${this.grpcHost(s)}:${grpcPort}`,
-          "--cpu-port",
-          String(s.cpuPort),
-        ];
+        const args =
+          this.program === "p4cast"
+            ? [
+                CLI_MAIN,
+                "switch",
+                "--grpc",
+                `${this.grpcHost(s)}:${grpcPort}`,
+                "--device-id",
+                String(s.deviceId),
+                "--cpu-port",
+                String(s.cpuPort),
+                "--name",
+                s.name,
+                "--log-level",
+                "error",
+                ...ports.get(s.name)!.flatMap((p) => ["--interface", p]),
+              ]
+            : [
+                "--no-p4",
+                "--device-id",
+                String(s.deviceId),
+                "--thrift-port",
+                String(thriftPort),
+                "--log-file",
+                join(this.dir, s.name),
+                // The default level (trace) logs every step of every packet: far too slow.
+                "--log-level",
+                "warn",
+                ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
+                "--",
+                "--grpc-server-addr",
+                `${this.grpcHost(s)}:${grpcPort}`,
+                "--cpu-port",
+                String(s.cpuPort),
+              ];
         const proc: SwitchProcess = { spec: s, args, grpcPort, thriftPort, child: await this.launch(s.name, args, grpcPort, thriftPort) };
         this.procs.set(s.name, proc);
       }),
@@ -268,9 +271,10 @@ export class Bmv2Network {
   }
 
   private async launch(name: string, args: string[], grpcPort: number, thriftPort: number): Promise<ChildProcess> {
-    const child = this.program === "p4cast"
-      ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] })
-      : spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child =
+      this.program === "p4cast"
+        ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] })
+        : spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + LISTEN_DEADLINE_MS;
@@ -291,12 +295,17 @@ export class Bmv2Network {
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGKILL");
-    throw new Error(`${this.program} for ${name} did not listen on ${grpcPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`);
+    throw new Error(
+      `${this.program} for ${name} did not listen on ${grpcPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`,
+    );
   }
 
   private tail(name: string): string {
     try {
-      return readFileSync(join(this.dir, `${name}.txt`), "utf8").split("\n").slice(-15).join("\n");
+      return readFileSync(join(this.dir, `${name}.txt`), "utf8")
+        .split("\n")
+        .slice(-15)
+        .join("\n");
     } catch {
       return "";
     }
@@ -330,7 +339,8 @@ export class Bmv2Network {
   hostLosses(): string[] {
     const out: string[] = [];
     this.wires.forEach((w, i) => {
-      for (const p of w.ports) if (hostDrops(p.stats()) > 0) out.push(`link ${linkId(this.topology.links[i]!)} relay ${p.name}: ${formatPortStats(p.stats())}`);
+      for (const p of w.ports)
+        if (hostDrops(p.stats()) > 0) out.push(`link ${linkId(this.topology.links[i]!)} relay ${p.name}: ${formatPortStats(p.stats())}`);
     });
     for (const [name, h] of this.hosts) {
       const s = h.end.stats?.();

@@ -42,7 +42,11 @@ export async function addressFree(address: string): Promise<string | undefined> 
   const port = Number(address.slice(i + 1));
   return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "EADDRINUSE" ? "the address is in use (another p4cast deploy or net up, or another switch, listens there)" : e.message));
+    s.once("error", (e: NodeJS.ErrnoException) =>
+      resolve(
+        e.code === "EADDRINUSE" ? "the address is in use (another p4cast deploy or net up, or another switch, listens there)" : e.message,
+      ),
+    );
     s.listen(port, host, () => s.close(() => resolve(undefined)));
   });
 }
@@ -140,7 +144,8 @@ export class EmbeddedNetwork {
         if (e.switch === name) attached.push({ port: e.port, end: j === 0 ? this.links[i]!.a : this.links[i]!.b });
       });
     }
-    for (const h of this.topology.hosts) if (h.attach.switch === name) attached.push({ port: h.attach.port, end: this.hostLinks.get(h.name)!.a });
+    for (const h of this.topology.hosts)
+      if (h.attach.switch === name) attached.push({ port: h.attach.port, end: this.hostLinks.get(h.name)!.a });
     await old.close();
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
     const sw = new EmbeddedSwitch({ name, deviceId: BigInt(spec.deviceId), cpuPort: spec.cpuPort, logLevel: "off" });

@@ -13,7 +13,12 @@ export function starTopology(leaves: number, mode: "fast" | "slow", intervalMs =
     grpc: `127.0.0.1:${basePort + i}`,
     loopback: { ipv4: formatIPv4((10n << 24n) | (255n << 16n) | BigInt(i + 1)) },
   }));
-  const links = Array.from({ length: leaves }, (_, i) => ({ ends: [{ switch: "s0", port: i + 1 }, { switch: `s${i + 1}`, port: 1 }] }));
+  const links = Array.from({ length: leaves }, (_, i) => ({
+    ends: [
+      { switch: "s0", port: i + 1 },
+      { switch: `s${i + 1}`, port: 1 },
+    ],
+  }));
   return TopologySchema.parse({ name: `star${leaves}`, switches, links, heartbeat: { intervalMs, missThreshold: 3, mode } });
 }
 
@@ -43,7 +48,14 @@ export function scaleTopology(o: ScaleOptions = {}): Topology {
   }));
   const links: { ends: { switch: string; port: number }[]; cost: number }[] = [];
   const nextPort = new Array<number>(n).fill(400);
-  const link = (a: number, b: number, cost = 1) => links.push({ ends: [{ switch: sw(a), port: nextPort[a]!++ }, { switch: sw(b), port: nextPort[b]!++ }], cost });
+  const link = (a: number, b: number, cost = 1) =>
+    links.push({
+      ends: [
+        { switch: sw(a), port: nextPort[a]!++ },
+        { switch: sw(b), port: nextPort[b]!++ },
+      ],
+      cost,
+    });
   for (let i = 0; i < n; i++) link(i, (i + 1) % n);
   for (let i = 0; i < n; i += 5) link(i, (i + Math.floor(n / 2)) % n, 3);
   const hosts: { name: string; mac: string; ipv4: string; attach: { switch: string; port: number } }[] = [];

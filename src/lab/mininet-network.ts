@@ -24,7 +24,13 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { HostPort } from "../switch/ports/virtual-link.js";
-import { RawSocketPort, afpacketAddonPath, afpacketAvailable, AFPACKET_BUILD_COMMAND, type RawSocketStats } from "../switch/ports/raw-socket.js";
+import {
+  RawSocketPort,
+  afpacketAddonPath,
+  afpacketAvailable,
+  AFPACKET_BUILD_COMMAND,
+  type RawSocketStats,
+} from "../switch/ports/raw-socket.js";
 import { parsePortStats, type PortStats } from "../switch/ports/port.js";
 import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
 import { linkId } from "../controller/topology/graph.js";
@@ -48,8 +54,13 @@ let namespaceProbe: string | undefined | null = null;
  */
 export function networkNamespacesUnavailable(): string | undefined {
   if (namespaceProbe !== null) return namespaceProbe;
-  const r = spawnSync("unshare", ["--net", "--", "ip", "link", "add", "p4probe0", "type", "veth", "peer", "name", "p4probe1"], { encoding: "utf8" });
-  namespaceProbe = r.status === 0 ? undefined : `cannot make a network namespace with a veth pair here (unshare --net; ip link add … type veth): ${(r.stderr || r.error?.message || "").trim()}`;
+  const r = spawnSync("unshare", ["--net", "--", "ip", "link", "add", "p4probe0", "type", "veth", "peer", "name", "p4probe1"], {
+    encoding: "utf8",
+  });
+  namespaceProbe =
+    r.status === 0
+      ? undefined
+      : `cannot make a network namespace with a veth pair here (unshare --net; ip link add … type veth): ${(r.stderr || r.error?.message || "").trim()}`;
   return namespaceProbe;
 }
 
@@ -60,7 +71,8 @@ export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | und
   if (spawnSync(PYTHON, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) {
     return `Mininet is not installed for ${PYTHON} (apt-get install -y --no-install-recommends mininet)`;
   }
-  if (!onPath("ethtool") || !onPath("tc") || !onPath("nsenter")) return "ethtool, tc and nsenter are needed (apt-get install -y ethtool iproute2 util-linux)";
+  if (!onPath("ethtool") || !onPath("tc") || !onPath("nsenter"))
+    return "ethtool, tc and nsenter are needed (apt-get install -y ethtool iproute2 util-linux)";
   const ns = networkNamespacesUnavailable();
   if (ns) return ns;
   if (!afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
@@ -72,7 +84,14 @@ export function mininetNetworkUnavailable(kind: MininetSwitchKind): string | und
 
 /** The parts of the launcher's network.json this class uses. */
 interface NetworkFile {
-  switches: { name: string; grpc: string; thrift: string | null; log: string; pid: number | null; ports: { port: number; intf: string }[] }[];
+  switches: {
+    name: string;
+    grpc: string;
+    thrift: string | null;
+    log: string;
+    pid: number | null;
+    ports: { port: number; intf: string }[];
+  }[];
   hosts: { name: string; intf: string; netns: string; pid: number }[];
 }
 
@@ -147,7 +166,17 @@ export class MininetNetwork {
     mkdirSync(this.dir, { recursive: true });
     const topoFile = join(this.dir, "topology.json");
     writeFileSync(topoFile, JSON.stringify(this.topology, null, 1));
-    const args = [LAUNCHER, "--topology", topoFile, "--switch", this.kind, "--workdir", join(this.dir, "net"), "--log-level", opts.logLevel ?? "warn"];
+    const args = [
+      LAUNCHER,
+      "--topology",
+      topoFile,
+      "--switch",
+      this.kind,
+      "--workdir",
+      join(this.dir, "net"),
+      "--log-level",
+      opts.logLevel ?? "warn",
+    ];
     if (!opts.pcap) args.push("--no-pcap");
     const child = spawn(PYTHON, args, { stdio: ["ignore", "pipe", "pipe"], cwd: REPO });
     this.launcher = child;
@@ -162,7 +191,11 @@ export class MininetNetwork {
     const ready = await new Promise<string>((resolve, reject) => {
       const onExit = (code: number | null) => {
         const text = this.output.slice(-25).join("\n");
-        reject(text.includes("another p4cast network is running") ? new OtherNetworkRunning(text) : new Error(`the Mininet launcher exited (${code}) before the network was up:\n${text}`));
+        reject(
+          text.includes("another p4cast network is running")
+            ? new OtherNetworkRunning(text)
+            : new Error(`the Mininet launcher exited (${code}) before the network was up:\n${text}`),
+        );
       };
       child.once("exit", onExit);
       lines.on("line", (l) => {
@@ -230,7 +263,10 @@ export class MininetNetwork {
   exec(host: string, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
     const h = this.info?.hosts.find((x) => x.name === host);
     if (!h) throw new Error(`no host "${host}" in the Mininet network`);
-    const child = spawn("nsenter", ["--net=" + `/proc/${h.pid}/ns/net`, "--", command, ...args], { stdio: ["ignore", "pipe", "pipe"], ...options });
+    const child = spawn("nsenter", ["--net=" + `/proc/${h.pid}/ns/net`, "--", command, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      ...options,
+    });
     this.children.add(child);
     child.once("exit", () => this.children.delete(child));
     return child;
@@ -263,7 +299,8 @@ export class MininetNetwork {
             for (const m of text.matchAll(re)) out.push({ switch: sw.name, port: Number(m[1]), stats: parsePortStats(m[2]!) });
             return;
           }
-          if (Date.now() > deadline) throw new Error(`switch ${sw.name} printed no counters within ${timeoutMs} ms of SIGUSR2 (log ${sw.log})`);
+          if (Date.now() > deadline)
+            throw new Error(`switch ${sw.name} printed no counters within ${timeoutMs} ms of SIGUSR2 (log ${sw.log})`);
           await new Promise((r) => setTimeout(r, 20));
         }
       }),
@@ -292,7 +329,8 @@ export class MininetNetwork {
     }
     for (const h of this.info.hosts) {
       const r = spawnSync("ip", ["-n", h.netns, "-s", "-j", "link", "show", "dev", h.intf], { encoding: "utf8" });
-      const j = r.status === 0 ? (JSON.parse(r.stdout) as { stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }[])[0] : undefined;
+      const j =
+        r.status === 0 ? (JSON.parse(r.stdout) as { stats64?: { rx?: { dropped?: number }; tx?: { dropped?: number } } }[])[0] : undefined;
       out.push({ node: h.name, intf: h.intf, rxDropped: j?.stats64?.rx?.dropped ?? NaN, txDropped: j?.stats64?.tx?.dropped ?? NaN });
     }
     return out;

@@ -31,7 +31,8 @@ export function recordClients(hosts: ReadonlyMap<string, HostPort>, clients: rea
     logs.set(c, log);
     hosts.get(c)!.onFrame((f) => {
       const d = decodeFrame(f);
-      if (d.ip?.l4.kind === "udp" && d.ip.l4.header.dstPort === port) log.seqs.push(new DataView(d.ip.l4.payload.buffer, d.ip.l4.payload.byteOffset).getUint32(0));
+      if (d.ip?.l4.kind === "udp" && d.ip.l4.header.dstPort === port)
+        log.seqs.push(new DataView(d.ip.l4.payload.buffer, d.ip.l4.payload.byteOffset).getUint32(0));
     });
   }
   return logs;
@@ -76,7 +77,13 @@ export function analyse(log: ClientLog, sent: number): StreamStats {
  * packet i. The pace is kept after a hook that took long (no catch-up
  * burst), so a stream never floods the network after a pause.
  */
-export async function sendStream(host: HostPort, frame: (seq: number) => Uint8Array, count: number, intervalMs: number, at?: (seq: number) => Promise<void> | void): Promise<void> {
+export async function sendStream(
+  host: HostPort,
+  frame: (seq: number) => Uint8Array,
+  count: number,
+  intervalMs: number,
+  at?: (seq: number) => Promise<void> | void,
+): Promise<void> {
   let next = performance.now();
   for (let i = 0; i < count; i++) {
     await at?.(i);

@@ -82,8 +82,7 @@ export function readU16(bytes: Uint8Array, offset: number): number {
 
 export function readU32(bytes: Uint8Array, offset: number): number {
   return (
-    (((bytes[offset] ?? 0) << 24) >>> 0) +
-    (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))
+    (((bytes[offset] ?? 0) << 24) >>> 0) + (((bytes[offset + 1] ?? 0) << 16) | ((bytes[offset + 2] ?? 0) << 8) | (bytes[offset + 3] ?? 0))
   );
 }
 

@@ -70,12 +70,7 @@ export function pseudoHeader(ctx: IpContext, protocol: number, upperLength: numb
     const tail = Uint8Array.of(0, protocol, (upperLength >>> 8) & 0xff, upperLength & 0xff);
     return concatBytes(ipv4ToBytes(ctx.src), ipv4ToBytes(ctx.dst), tail);
   }
-  return concatBytes(
-    ipv6ToBytes(ctx.src),
-    ipv6ToBytes(ctx.dst),
-    bigIntToBytes(BigInt(upperLength), 4),
-    Uint8Array.of(0, 0, 0, protocol),
-  );
+  return concatBytes(ipv6ToBytes(ctx.src), ipv6ToBytes(ctx.dst), bigIntToBytes(BigInt(upperLength), 4), Uint8Array.of(0, 0, 0, protocol));
 }
 
 /**

@@ -72,11 +72,7 @@ function buildL4(l4: L4Spec, ctx: IpContext): Uint8Array {
     case "udp":
       return buildUdp(l4.udp, l4.payload ?? new Uint8Array(0), ctx);
     case "heartbeat":
-      return buildUdp(
-        { srcPort: HEARTBEAT_UDP_PORT, dstPort: HEARTBEAT_UDP_PORT, ...l4.udp },
-        buildHeartbeat(l4.heartbeat),
-        ctx,
-      );
+      return buildUdp({ srcPort: HEARTBEAT_UDP_PORT, dstPort: HEARTBEAT_UDP_PORT, ...l4.udp }, buildHeartbeat(l4.heartbeat), ctx);
     case "tcp":
       return buildTcp(l4.tcp, l4.payload ?? new Uint8Array(0), ctx);
     case "icmp":
@@ -148,7 +144,13 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
 /* ----------------------------------------------------------------------- */
 
 export type DecodedL4 =
-  | { readonly kind: "udp"; readonly header: UdpHeader; readonly payload: Uint8Array; readonly heartbeat?: HeartbeatHeader; readonly bytes: Uint8Array }
+  | {
+      readonly kind: "udp";
+      readonly header: UdpHeader;
+      readonly payload: Uint8Array;
+      readonly heartbeat?: HeartbeatHeader;
+      readonly bytes: Uint8Array;
+    }
   | { readonly kind: "tcp"; readonly header: TcpHeader; readonly payload: Uint8Array; readonly bytes: Uint8Array }
   | { readonly kind: "icmp"; readonly header: IcmpHeader; readonly body: Uint8Array; readonly bytes: Uint8Array }
   | { readonly kind: "icmpv6"; readonly header: IcmpHeader; readonly body: Uint8Array; readonly bytes: Uint8Array }
@@ -190,8 +192,7 @@ function decodeL4(protocol: number, bytes: Uint8Array, first: boolean, v6: boole
   switch (protocol) {
     case IpProtocol.UDP: {
       const { header, payload } = parseUdp(bytes);
-      const heartbeat =
-        header.dstPort === HEARTBEAT_UDP_PORT && payload.length >= HEARTBEAT_LENGTH ? parseHeartbeat(payload) : undefined;
+      const heartbeat = header.dstPort === HEARTBEAT_UDP_PORT && payload.length >= HEARTBEAT_LENGTH ? parseHeartbeat(payload) : undefined;
       return heartbeat ? { kind: "udp", header, payload, heartbeat, bytes } : { kind: "udp", header, payload, bytes };
     }
     case IpProtocol.TCP: {
@@ -246,8 +247,7 @@ export function decodeFrame(frame: Uint8Array, options: DecodeOptions = {}): Dec
   let ip: DecodedIp | undefined;
   let consumed = 0;
   if (eth.header.etherType === EtherType.IPV4) {
-    const isOuter =
-      l3.length >= 10 && l3[0] === 0x45 && ((l3[6] ?? 0) & 0x3f) === 0 && l3[7] === 0 && l3[9] === IpProtocol.P4CAST;
+    const isOuter = l3.length >= 10 && l3[0] === 0x45 && ((l3[6] ?? 0) & 0x3f) === 0 && l3[7] === 0 && l3[9] === IpProtocol.P4CAST;
     if (isOuter) {
       const o = parseIpv4(l3);
       const s = parseShim(o.payload);

@@ -2,14 +2,7 @@
  * IGMP: version 2 messages (RFC 2236) and version 3 membership reports
  * (RFC 3376 4.2). The checksum covers the IGMP message only.
  */
-import {
-  PacketError,
-  concatBytes,
-  readU16,
-  requireLength,
-  requireUint,
-  writeU16,
-} from "./bytes.js";
+import { PacketError, concatBytes, readU16, requireLength, requireUint, writeU16 } from "./bytes.js";
 import { bytesToIpv4, ipv4ToBytes } from "./address.js";
 import { checksumVerifies, internetChecksum } from "./checksum.js";
 
@@ -72,10 +65,7 @@ export function buildIgmpV2(spec: {
   return m;
 }
 
-export function buildIgmpV3Report(spec: {
-  readonly records: readonly IgmpV3GroupRecord[];
-  readonly checksum?: number;
-}): Uint8Array {
+export function buildIgmpV3Report(spec: { readonly records: readonly IgmpV3GroupRecord[]; readonly checksum?: number }): Uint8Array {
   const head = new Uint8Array(8);
   head[0] = IgmpType.V3_REPORT;
   requireUint(spec.records.length, 16, "igmp", "number of records");

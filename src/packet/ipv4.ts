@@ -1,12 +1,5 @@
 /** IPv4 (RFC 791) headers with options and the header checksum. */
-import {
-  PacketError,
-  concatBytes,
-  readU16,
-  requireLength,
-  requireUint,
-  writeU16,
-} from "./bytes.js";
+import { PacketError, concatBytes, readU16, requireLength, requireUint, writeU16 } from "./bytes.js";
 import { bytesToIpv4, ipv4ToBytes } from "./address.js";
 import { internetChecksum, onesComplementSum } from "./checksum.js";
 
@@ -73,8 +66,18 @@ export function buildIpv4(spec: Ipv4Spec, payload: Uint8Array = new Uint8Array(0
     ["protocol", spec.protocol, 8],
   ];
   for (const [name, value, bits] of fields) requireUint(value, bits, "ipv4", name);
-  const [version, ihl, dscp, ecn, totalLength, identification, flags, fragmentOffset, ttl, protocol] =
-    fields.map((f) => f[1]) as [number, number, number, number, number, number, number, number, number, number];
+  const [version, ihl, dscp, ecn, totalLength, identification, flags, fragmentOffset, ttl, protocol] = fields.map((f) => f[1]) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
 
   const h = new Uint8Array(headerLength);
   h[0] = (version << 4) | ihl;

@@ -140,7 +140,11 @@ export class EmbeddedSwitch {
   private logNewDrops(): void {
     for (const [n, { name, stats }] of this.portStats()) {
       const d = hostDrops(stats);
-      if (d > (this.dropsSeen.get(n) ?? 0)) this.logLine("error", `port ${n} (${name}) lost ${d - (this.dropsSeen.get(n) ?? 0)} frames outside the pipeline (${d} in all): ${formatPortStats(stats)}`);
+      if (d > (this.dropsSeen.get(n) ?? 0))
+        this.logLine(
+          "error",
+          `port ${n} (${name}) lost ${d - (this.dropsSeen.get(n) ?? 0)} frames outside the pipeline (${d} in all): ${formatPortStats(stats)}`,
+        );
       this.dropsSeen.set(n, d);
     }
   }
@@ -154,7 +158,11 @@ export class EmbeddedSwitch {
     if (this.server) throw new Error(`${this.name}: already listening`);
     this.server = new P4RuntimeServer([this.device]);
     const creds = tls
-      ? grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.certChain, private_key: tls.privateKey }], tls.clientCa !== undefined)
+      ? grpc.ServerCredentials.createSsl(
+          tls.clientCa ?? null,
+          [{ cert_chain: tls.certChain, private_key: tls.privateKey }],
+          tls.clientCa !== undefined,
+        )
       : grpc.ServerCredentials.createInsecure();
     const port = await this.server.listen(address, creds);
     this.logLine("info", `P4Runtime server on ${address.replace(/:0$/, `:${port}`)} (device ${this.device.deviceId})`);

@@ -49,7 +49,11 @@ export interface RunOptions {
 
 export function p4cast(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...cliEntry, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+    const child = spawn(process.execPath, [...cliEntry, ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -59,7 +63,9 @@ export function p4cast(args: readonly string[], opts: RunOptions = {}): Promise<
     });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`p4cast ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(`p4cast ${args.join(" ")} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`),
+      );
     }, opts.timeoutMs ?? 60_000);
     child.on("error", reject);
     child.on("close", (code) => {
@@ -97,7 +103,11 @@ export interface RunningCli {
 }
 
 export function startP4cast(args: readonly string[]): RunningCli {
-  const child = spawn(process.execPath, [...cliEntry, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } });
+  const child = spawn(process.execPath, [...cliEntry, ...args], {
+    cwd: repoRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_NO_WARNINGS: "1" },
+  });
   let out = "";
   let err = "";
   const listeners = new Set<() => void>();
@@ -109,7 +119,9 @@ export function startP4cast(args: readonly string[]): RunningCli {
     err += d.toString();
     for (const l of listeners) l();
   });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     stdout: () => out,

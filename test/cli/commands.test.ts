@@ -58,7 +58,9 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
   }
 
   /** Runs each argv in turn; one result per argv, in order. */
-  async function sequential<const A extends readonly (readonly string[])[]>(argvs: A): Promise<{ -readonly [K in keyof A]: Awaited<ReturnType<typeof p4cast>> }> {
+  async function sequential<const A extends readonly (readonly string[])[]>(
+    argvs: A,
+  ): Promise<{ -readonly [K in keyof A]: Awaited<ReturnType<typeof p4cast>> }> {
     const out: Awaited<ReturnType<typeof p4cast>>[] = [];
     for (const a of argvs) out.push(await p4cast([...a]));
     return out as { -readonly [K in keyof A]: Awaited<ReturnType<typeof p4cast>> };
@@ -71,11 +73,40 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
   });
 
   it("table add / dump / modify / delete with human-readable values", async () => {
-    let r = await p4cast(["table", "add", "ipv4_lpm", "hdr.ipv4.dst_addr=10.0.2.0/24", "--action", "set_nhop", "--param", "dmac=00:00:00:00:02:02", "--param", "port=2", ...g, "--output", "json"]);
+    let r = await p4cast([
+      "table",
+      "add",
+      "ipv4_lpm",
+      "hdr.ipv4.dst_addr=10.0.2.0/24",
+      "--action",
+      "set_nhop",
+      "--param",
+      "dmac=00:00:00:00:02:02",
+      "--param",
+      "port=2",
+      ...g,
+      "--output",
+      "json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ result: "added", entry: { table: "TestIngress.ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } } });
+    expect(r.json()).toMatchObject({
+      result: "added",
+      entry: { table: "TestIngress.ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } },
+    });
 
-    r = await p4cast(["table", "add", "acl_ternary", "src_addr=10.0.0.0&&&255.0.0.0", "dst_port=1000..2000", "ingress_port=3", "--action", "acl_deny", "--priority", "10", ...g]);
+    r = await p4cast([
+      "table",
+      "add",
+      "acl_ternary",
+      "src_addr=10.0.0.0&&&255.0.0.0",
+      "dst_port=1000..2000",
+      "ingress_port=3",
+      "--action",
+      "acl_deny",
+      "--priority",
+      "10",
+      ...g,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^added: TestIngress.acl_ternary/);
 
@@ -86,17 +117,29 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toEqual([
       { table: "TestIngress.ipv4_lpm", match: {}, default: true, action: { name: "TestIngress.drop", params: {} } },
-      { table: "TestIngress.ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: { name: "TestIngress.set_nhop", params: { dmac: "00:00:00:00:02:02", port: "2" } } },
+      {
+        table: "TestIngress.ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" },
+        action: { name: "TestIngress.set_nhop", params: { dmac: "00:00:00:00:02:02", port: "2" } },
+      },
     ]);
 
     r = await p4cast(["table", "dump", ...g, "--output", "json", "--no-defaults"]);
     const all = r.json<{ table: string; match: Record<string, string>; priority?: number; const?: boolean }[]>();
-    expect(all.map((e) => e.table).sort()).toEqual(["TestIngress.acl_ternary", "TestIngress.const_table", "TestIngress.ipv4_lpm", "TestIngress.l2_exact"]);
+    expect(all.map((e) => e.table).sort()).toEqual([
+      "TestIngress.acl_ternary",
+      "TestIngress.const_table",
+      "TestIngress.ipv4_lpm",
+      "TestIngress.l2_exact",
+    ]);
     expect(all.find((e) => e.table === "TestIngress.acl_ternary")).toMatchObject({
       priority: 10,
       match: { "hdr.ipv4.src_addr": "10.0.0.0&&&255.0.0.0", "hdr.udp.dst_port": "1000..2000", "std.ingress_port": "3" },
     });
-    expect(all.find((e) => e.table === "TestIngress.const_table")).toMatchObject({ const: true, match: { "hdr.ethernet.ether_type": "0x88cc" } });
+    expect(all.find((e) => e.table === "TestIngress.const_table")).toMatchObject({
+      const: true,
+      match: { "hdr.ethernet.ether_type": "0x88cc" },
+    });
 
     r = await p4cast(["table", "dump", ...g]);
     expect(r.code).toBe(0);
@@ -105,7 +148,19 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
 
     r = await p4cast(["table", "modify", "ipv4_lpm", "dst_addr=10.0.2.0/24", "--action", "punt", ...g]);
     expect(r.code, r.stderr).toBe(0);
-    r = await p4cast(["table", "modify", "ipv4_lpm", "--default", "--action", "set_nhop", "--param", "dmac=0x2", "--param", "port=1", ...g]);
+    r = await p4cast([
+      "table",
+      "modify",
+      "ipv4_lpm",
+      "--default",
+      "--action",
+      "set_nhop",
+      "--param",
+      "dmac=0x2",
+      "--param",
+      "port=1",
+      ...g,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     let entries = await readAll({ kind: "tableEntry", table: "ipv4_lpm" });
     expect(entries[0]?.action).toMatchObject({ name: "TestIngress.punt" });
@@ -122,19 +177,32 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
 
   it("bad input is exit 2 and says what to fix", async () => {
     // One at a time: two clients may not hold the same election id.
-    const [unknownTable, tooWide, unknownField, badParam, noAction, noPriority, badOutput, badGrpc, unknownAction, matchTooWide, hostBits] = await sequential([
-      ["table", "add", "ipv4_lmp", "dst_addr=10.0.0.0/8", "--action", "drop", ...g],
-      ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_nhop", "--param", "dmac=00:00:00:00:00:01", "--param", "port=512", ...g],
-      ["table", "add", "ipv4_lpm", "dst_adr=10.0.0.0/8", "--action", "drop", ...g],
-      ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_nhop", "--param", "dmac=00:00:00:00:00:01", ...g],
-      ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", ...g],
-      ["table", "add", "acl_ternary", "protocol=17", "--action", "acl_permit", ...g],
-      ["table", "dump", "--output", "yaml", ...g],
-      ["table", "dump", "--grpc", "localhost"],
-      ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_port", "--param", "port=1", ...g],
-      ["table", "add", "acl_ternary", "protocol=0x1ff&&&0xff", "--action", "acl_permit", "--priority", "1", ...g],
-      ["table", "add", "ipv4_lpm", "dst_addr=10.1.2.3/8", "--action", "drop", ...g],
-    ]);
+    const [unknownTable, tooWide, unknownField, badParam, noAction, noPriority, badOutput, badGrpc, unknownAction, matchTooWide, hostBits] =
+      await sequential([
+        ["table", "add", "ipv4_lmp", "dst_addr=10.0.0.0/8", "--action", "drop", ...g],
+        [
+          "table",
+          "add",
+          "ipv4_lpm",
+          "dst_addr=10.0.0.0/8",
+          "--action",
+          "set_nhop",
+          "--param",
+          "dmac=00:00:00:00:00:01",
+          "--param",
+          "port=512",
+          ...g,
+        ],
+        ["table", "add", "ipv4_lpm", "dst_adr=10.0.0.0/8", "--action", "drop", ...g],
+        ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_nhop", "--param", "dmac=00:00:00:00:00:01", ...g],
+        ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", ...g],
+        ["table", "add", "acl_ternary", "protocol=17", "--action", "acl_permit", ...g],
+        ["table", "dump", "--output", "yaml", ...g],
+        ["table", "dump", "--grpc", "localhost"],
+        ["table", "add", "ipv4_lpm", "dst_addr=10.0.0.0/8", "--action", "set_port", "--param", "port=1", ...g],
+        ["table", "add", "acl_ternary", "protocol=0x1ff&&&0xff", "--action", "acl_permit", "--priority", "1", ...g],
+        ["table", "add", "ipv4_lpm", "dst_addr=10.1.2.3/8", "--action", "drop", ...g],
+      ]);
     expect(unknownTable.code).toBe(2);
     expect(unknownTable.stderr).toMatch(/unknown table "ipv4_lmp"; did you mean "TestIngress.ipv4_lpm"\?/);
     expect(tooWide.code).toBe(2);
@@ -173,7 +241,9 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).not.toMatch(/^\s+at /m);
     }
-    expect(switchPort.stderr).toMatch(/^p4cast: error: --grpc must be <host>:<port>, e\.g\. 127\.0\.0\.1:9559 \(got "127\.0\.0\.1:99999"\)$/m);
+    expect(switchPort.stderr).toMatch(
+      /^p4cast: error: --grpc must be <host>:<port>, e\.g\. 127\.0\.0\.1:9559 \(got "127\.0\.0\.1:99999"\)$/m,
+    );
     expect(switchHost.stderr).toMatch(/--grpc must be <host>:<port>.*\(got "nohost"\)/);
     expect(switchIface.stderr).toMatch(/^p4cast: error: --interface wants <port>@<interface>.*got "eth0"/m);
     expect(unknownOption.stderr).toMatch(/unknown option '--connect-timeout'/);
@@ -211,7 +281,13 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(r.code, r.stderr).toBe(0);
     r = await p4cast(["mcast", "dump", ...g, "--output", "json"]);
     expect(r.json()).toEqual([
-      { groupId: 1, replicas: [{ port: 1, instance: 0 }, { port: 3, instance: 0 }] },
+      {
+        groupId: 1,
+        replicas: [
+          { port: 1, instance: 0 },
+          { port: 3, instance: 0 },
+        ],
+      },
       { groupId: 2, replicas: [{ port: 4, instance: 0 }] },
     ]);
     r = await p4cast(["mcast", "delete", "2", ...g]);
@@ -244,10 +320,29 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(r.json<unknown[]>()).toHaveLength(64);
 
     // Direct counter of the acl entry added above (src 10/8, dst_port 1000..2000, ingress_port 3): traffic from port 1 misses it.
-    r = await p4cast(["counter", "read", "--table", "acl_ternary", "src_addr=10.0.0.0&&&255.0.0.0", "dst_port=1000..2000", "ingress_port=3", "--priority", "10", ...g, "--output", "json"]);
+    r = await p4cast([
+      "counter",
+      "read",
+      "--table",
+      "acl_ternary",
+      "src_addr=10.0.0.0&&&255.0.0.0",
+      "dst_port=1000..2000",
+      "ingress_port=3",
+      "--priority",
+      "10",
+      ...g,
+      "--output",
+      "json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toEqual([
-      { table: "TestIngress.acl_ternary", match: { "hdr.ipv4.src_addr": "10.0.0.0&&&255.0.0.0", "hdr.udp.dst_port": "1000..2000", "std.ingress_port": "3" }, priority: 10, packets: 0, bytes: 0 },
+      {
+        table: "TestIngress.acl_ternary",
+        match: { "hdr.ipv4.src_addr": "10.0.0.0&&&255.0.0.0", "hdr.udp.dst_port": "1000..2000", "std.ingress_port": "3" },
+        priority: 10,
+        packets: 0,
+        bytes: 0,
+      },
     ]);
     r = await p4cast(["counter", "read", "acl_counter", ...g, "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
@@ -267,10 +362,27 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
   });
 
   it("meter set / read / reset, indexed and direct", async () => {
-    let r = await p4cast(["meter", "set", "port_meter", "--index", "1", "--cir", "1000", "--cburst", "100", "--pir", "2000", "--pburst", "200", ...g]);
+    let r = await p4cast([
+      "meter",
+      "set",
+      "port_meter",
+      "--index",
+      "1",
+      "--cir",
+      "1000",
+      "--cburst",
+      "100",
+      "--pir",
+      "2000",
+      "--pburst",
+      "200",
+      ...g,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     r = await p4cast(["meter", "read", "port_meter", "--index", "1", ...g, "--output", "json"]);
-    expect(r.json()).toEqual([{ meter: "TestIngress.port_meter", index: 1, unit: "bytes", config: { cir: 1000, cburst: 100, pir: 2000, pburst: 200 } }]);
+    expect(r.json()).toEqual([
+      { meter: "TestIngress.port_meter", index: 1, unit: "bytes", config: { cir: 1000, cburst: 100, pir: 2000, pburst: 200 } },
+    ]);
     r = await p4cast(["meter", "reset", "port_meter", "--index", "1", ...g]);
     expect(r.code, r.stderr).toBe(0);
     r = await p4cast(["meter", "read", "port_meter", "--index", "1", ...g, "--output", "json"]);
@@ -290,7 +402,22 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
       },
     ]);
 
-    r = await p4cast(["meter", "set", "port_meter", "--index", "1", "--cir", "1000", "--cburst", "100", "--pir", "20", "--pburst", "200", ...g]);
+    r = await p4cast([
+      "meter",
+      "set",
+      "port_meter",
+      "--index",
+      "1",
+      "--cir",
+      "1000",
+      "--cburst",
+      "100",
+      "--pir",
+      "20",
+      "--pburst",
+      "200",
+      ...g,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--pir \(20\) must be at least --cir \(1000\)/);
     r = await p4cast(["meter", "set", "port_meter", "--cir", "1", "--cburst", "1", "--pir", "1", "--pburst", "1", ...g]);
@@ -303,7 +430,13 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toMatchObject({ result: "written", register: "TestIngress.last_seen", index: 5, value: 42, via: "p4runtime" });
     r = await p4cast(["register", "read", "last_seen", "--index", "5", ...g, "--output", "json"]);
-    expect(r.json()).toEqual({ register: "TestIngress.last_seen", via: "p4runtime", bitwidth: 32, signed: false, cells: [{ index: 5, value: 42 }] });
+    expect(r.json()).toEqual({
+      register: "TestIngress.last_seen",
+      via: "p4runtime",
+      bitwidth: 32,
+      signed: false,
+      cells: [{ index: 5, value: 42 }],
+    });
     r = await p4cast(["register", "write", "signed_cells", "--index", "2", "-5", ...g]);
     expect(r.code, r.stderr).toBe(0);
     r = await p4cast(["register", "read", "signed_cells", ...g, "--output", "json"]);
@@ -376,7 +509,10 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     });
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { n: number; metadata: Record<string, number>; summary: string; length: number });
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { n: number; metadata: Record<string, number>; summary: string; length: number });
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ n: 1, metadata: { ingress_port: 3, reason: 1 } });
     expect(lines[0]!.summary).toMatch(/IPv4 10\.0\.1\.1 > 10\.0\.99\.1 proto 17/);
@@ -400,7 +536,17 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
       expect(write.code).toBe(1);
       expect(write.stderr).toMatch(/is a backup: another controller is primary with election id 50/);
       expect(write.stderr).toMatch(/hint: pass --election-id 51/);
-      const primary = await p4cast(["table", "add", "l2_exact", "dst_addr=00:00:00:00:00:0b", "--action", "drop", ...g, "--election-id", "51"]);
+      const primary = await p4cast([
+        "table",
+        "add",
+        "l2_exact",
+        "dst_addr=00:00:00:00:00:0b",
+        "--action",
+        "drop",
+        ...g,
+        "--election-id",
+        "51",
+      ]);
       expect(primary.code, primary.stderr).toBe(0);
     } finally {
       other.close();
@@ -419,7 +565,21 @@ describe("p4cast one-switch commands against the embedded switch", { timeout: 12
     };
     walk(buildProgram());
     const names = (c: Command): string => (c.parent && c.parent.name() !== "p4cast" ? `${names(c.parent)} ${c.name()}` : c.name());
-    expect(all.map(names)).toEqual(expect.arrayContaining(["table add", "table dump", "mcast set", "clone dump", "counter read", "meter set", "register write", "packet send", "packet capture", "runtime", "codegen"]));
+    expect(all.map(names)).toEqual(
+      expect.arrayContaining([
+        "table add",
+        "table dump",
+        "mcast set",
+        "clone dump",
+        "counter read",
+        "meter set",
+        "register write",
+        "packet send",
+        "packet capture",
+        "runtime",
+        "codegen",
+      ]),
+    );
     for (const c of all) {
       expect(c.helpInformation(), names(c)).toMatch(new RegExp(`^Usage: p4cast ${names(c)}`));
       expect(c.description(), `${names(c)} has a description`).not.toBe("");
@@ -447,11 +607,28 @@ describe("p4cast packet send on p4cast's own data plane", { timeout: 120_000 }, 
 
   it("flags default to 1 (DIRECT): the frame leaves --port unchanged", async () => {
     const file = join(dir, "p4cast-runtime.json");
-    writeFileSync(file, JSON.stringify({ p4info: join(repoRoot, "p4/build/p4cast.p4info.txtpb"), bmv2_json: join(repoRoot, "p4/build/p4cast.json"), table_entries: [] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        p4info: join(repoRoot, "p4/build/p4cast.p4info.txtpb"),
+        bmv2_json: join(repoRoot, "p4/build/p4cast.json"),
+        table_entries: [],
+      }),
+    );
     let r = await p4cast(["runtime", file, ...at(target.address)]);
     expect(r.code, r.stderr).toBe(0);
     const frame = ipv4Udp({ dst: "10.9.9.9", dport: 5 });
-    r = await p4cast(["packet", "send", "--port", "2", "--hex", Buffer.from(frame).toString("hex"), ...at(target.address), "--output", "json"]);
+    r = await p4cast([
+      "packet",
+      "send",
+      "--port",
+      "2",
+      "--hex",
+      Buffer.from(frame).toString("hex"),
+      ...at(target.address),
+      "--output",
+      "json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json()).toEqual({ result: "sent", packets: 1, metadata: { egress_port: 2, flags: 1 } });
     const h2 = target.hosts!.get(2)!;

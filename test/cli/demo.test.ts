@@ -19,7 +19,9 @@ const mesh8 = join(repoRoot, "examples", "mesh8.yaml");
 
 describe("protection coverage", () => {
   it("finds line3's last hop s3 unprotected (its overlay shares both links of the branch) and every mesh8 last hop protected", () => {
-    expect(unprotectedLastHops(loadTopology(line3))).toEqual([{ session: 1, lastHop: "s3", sharedLinks: ["s1:2-s2:1", "s2:2-s3:3"], noOverlay: false }]);
+    expect(unprotectedLastHops(loadTopology(line3))).toEqual([
+      { session: 1, lastHop: "s3", sharedLinks: ["s1:2-s2:1", "s2:2-s3:3"], noOverlay: false },
+    ]);
     expect(unprotectedLastHops(loadTopology(mesh8))).toEqual([]);
   });
 
@@ -34,16 +36,25 @@ describe("protection coverage", () => {
 });
 
 describe("p4cast demo", { timeout: 240_000 }, () => {
-  const expectedTarget = !simpleSwitchOnPath() ? /on embedded switches \(simple_switch_grpc is not on PATH\)/ : bmv2NetworkUnavailable() ? /on embedded switches \(simple_switch_grpc is on PATH, but / : /on simple_switch_grpc \(BMv2\)/;
+  const expectedTarget = !simpleSwitchOnPath()
+    ? /on embedded switches \(simple_switch_grpc is not on PATH\)/
+    : bmv2NetworkUnavailable()
+      ? /on embedded switches \(simple_switch_grpc is on PATH, but /
+      : /on simple_switch_grpc \(BMv2\)/;
 
   it("line3: loss at the unprotected last hop is explained as expected; exit 0 in table and json output", async () => {
-    const [t, j] = await Promise.all([p4cast(["demo", "-t", line3, "--packets", "200"], { timeoutMs: 200_000 }), p4cast(["demo", "-t", line3, "--packets", "200", "--output", "json"], { timeoutMs: 200_000 })]);
+    const [t, j] = await Promise.all([
+      p4cast(["demo", "-t", line3, "--packets", "200"], { timeoutMs: 200_000 }),
+      p4cast(["demo", "-t", line3, "--packets", "200", "--output", "json"], { timeoutMs: 200_000 }),
+    ]);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(expectedTarget);
     expect(t.stdout).toMatch(/line3: 3 switches, 1 session, on /);
     expect(t.stdout).toMatch(/warning: protection coverage: session 1 .*last hop s3 is not protected/);
     expect(t.stdout).toMatch(/always-redundant \(unprotected\)/);
-    expect(t.stdout).toMatch(/lost packets because session 1 last hop s3 is unprotected: no overlay path avoids s2:2-s3:3 \(expected, not a failure/);
+    expect(t.stdout).toMatch(
+      /lost packets because session 1 last hop s3 is unprotected: no overlay path avoids s2:2-s3:3 \(expected, not a failure/,
+    );
     expect(t.stdout).not.toMatch(/LOSS OR DUPLICATES/);
     expect(j.code, j.stderr).toBe(0);
     const r = j.json<{ ok: boolean; verdict: string; clients: { client: string; protected: boolean; lost: number }[] }>();
@@ -66,7 +77,9 @@ describe("p4cast demo", { timeout: 240_000 }, () => {
     expect(r.stdout).toMatch(/detection: the heartbeats declared s4:3-s6:3 down \d+\.\d ms after the cut/);
     // The cut's repair; the overlay switch-over is in it unless a link flap a busy machine saw before the cut
     // (its own failover line) had already switched the overlay on.
-    expect(r.stdout).toMatch(/failover: s4:3-s6:3 down: (overlay switched on \d+\.\d ms after the heartbeat verdict, )?repaired with \d+ writes on \d+ switch(es)? \d+\.\d ms after the heartbeat verdict/);
+    expect(r.stdout).toMatch(
+      /failover: s4:3-s6:3 down: (overlay switched on \d+\.\d ms after the heartbeat verdict, )?repaired with \d+ writes on \d+ switch(es)? \d+\.\d ms after the heartbeat verdict/,
+    );
     expect(r.stdout).toMatch(/failover: \S+ down: overlay switched on \d+\.\d ms after the heartbeat verdict, repaired with/);
     expect(r.stdout).not.toMatch(/on s\d+, s\d+/);
     expect(r.stdout).toMatch(/always-redundant sessions: every client got every packet exactly once/);

@@ -29,8 +29,16 @@ describe("exit codes of bad usage", { timeout: 120_000 }, () => {
     { args: ["topology", "check", join(dir, "missing.yaml")], code: 2, stderr: /cannot read the file/ },
     { args: ["table", "dump", "--grpc", "127.0.0.1:99999"], code: 2, stderr: /--grpc must be <host>:<port>/ },
     { args: ["switch", "--grpc", "127.0.0.1:99999"], code: 2, stderr: /--grpc must be <host>:<port>/ },
-    { args: ["switch", "--grpc", "127.0.0.1:0", "--replay", `1=${join(dir, "not-a-pcap.txt")}`], code: 2, stderr: /--replay 1=.*not-a-pcap\.txt: .*pcap/ },
-    { args: ["switch", "--grpc", "127.0.0.1:0", "--replay", `1=${join(dir, "missing.pcap")}`], code: 2, stderr: /--replay 1=.*missing\.pcap: ENOENT/ },
+    {
+      args: ["switch", "--grpc", "127.0.0.1:0", "--replay", `1=${join(dir, "not-a-pcap.txt")}`],
+      code: 2,
+      stderr: /--replay 1=.*not-a-pcap\.txt: .*pcap/,
+    },
+    {
+      args: ["switch", "--grpc", "127.0.0.1:0", "--replay", `1=${join(dir, "missing.pcap")}`],
+      code: 2,
+      stderr: /--replay 1=.*missing\.pcap: ENOENT/,
+    },
     { args: ["watch", "-t", "examples/mesh8.yaml", "--count", "0"], code: 2, stderr: /--count must be a positive integer/ },
     { args: ["demo", "--target", "tofino"], code: 2, stderr: /--target must be auto, embedded, bmv2/ },
     { args: ["net", "up", "-t", "examples/line3.yaml", "--target", "tofino"], code: 2, stderr: /--target must be embedded, bmv2/ },

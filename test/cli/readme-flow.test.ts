@@ -32,7 +32,8 @@ describe("the README flow on embedded switches", { timeout: 180_000 }, () => {
   it("deploy --embedded prints where each switch listens and keeps running", async () => {
     deploy = startP4cast(["deploy", "-t", topo.path, "--embedded"]);
     await deploy.waitFor(/running: 8 switches, 2 sessions; Ctrl-C stops/, 90_000);
-    for (const [name, address] of topo.grpc) expect(deploy.stdout()).toMatch(new RegExp(`${name}\\s+P4Runtime ${address.replace(/\./g, "\\.")}`));
+    for (const [name, address] of topo.grpc)
+      expect(deploy.stdout()).toMatch(new RegExp(`${name}\\s+P4Runtime ${address.replace(/\./g, "\\.")}`));
     expect(deploy.stdout()).toMatch(/pipeline pushed to s1, s2, s3, s4, s5, s6, s7, s8/);
     expect(deploy.child.exitCode).toBeNull();
   });
@@ -41,7 +42,9 @@ describe("the README flow on embedded switches", { timeout: 180_000 }, () => {
     const r = await p4cast(["status", "-t", topo.path, "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
     const j = r.json<{ switches: { switch: string; reachable: boolean; pipeline: string }[]; links: { link: string; state: string }[] }>();
-    expect(j.switches.map((s) => [s.switch, s.reachable, s.pipeline])).toEqual([...topo.grpc.keys()].map((n) => [n, true, "p4cast (current)"]));
+    expect(j.switches.map((s) => [s.switch, s.reachable, s.pipeline])).toEqual(
+      [...topo.grpc.keys()].map((n) => [n, true, "p4cast (current)"]),
+    );
     expect(j.links).toHaveLength(12);
     expect(j.links.filter((l) => !/^up/.test(l.state))).toEqual([]);
     const t = await p4cast(["status", "-t", topo.path]);
@@ -82,7 +85,11 @@ describe("the README flow on embedded switches", { timeout: 180_000 }, () => {
   });
 
   it("with no network running, deploy, status and watch name an unreachable switch and suggest deploy --embedded (exit 3)", async () => {
-    for (const args of [["deploy", "-t", topo.path], ["status", "-t", topo.path], ["watch", "-t", topo.path, "--once"]]) {
+    for (const args of [
+      ["deploy", "-t", topo.path],
+      ["status", "-t", topo.path],
+      ["watch", "-t", topo.path, "--once"],
+    ]) {
       const r = await p4cast(args);
       expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
       expect(r.stderr).toContain(`s1 (${topo.grpc.get("s1")})`);

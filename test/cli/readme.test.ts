@@ -43,7 +43,8 @@ describe("README and docs/cli.md commands", { timeout: 120_000 }, () => {
 
   it("every subcommand the README uses exists", async () => {
     const cmds = new Set<string>();
-    for (const m of read("README.md").matchAll(/npx p4cast ([a-z]+)(?: (up|check|resolve|dump))?/g)) cmds.add(m[2] ? `${m[1]} ${m[2]}` : m[1]!);
+    for (const m of read("README.md").matchAll(/npx p4cast ([a-z]+)(?: (up|check|resolve|dump))?/g))
+      cmds.add(m[2] ? `${m[1]} ${m[2]}` : m[1]!);
     expect([...cmds]).toEqual(expect.arrayContaining(["deploy", "status", "watch", "table dump", "net up", "demo"]));
     const results = await Promise.all([...cmds].map(async (c) => [c, await p4cast([...c.split(" "), "--help"])] as const));
     for (const [c, r] of results) expect(r.code, `npx p4cast ${c} --help: ${r.stderr}`).toBe(0);

@@ -47,7 +47,10 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
   it("--dry-run checks the file without touching the switch", async () => {
     const r = await p4cast(["runtime", runtimeFile, "--dry-run", "--output", "json", "--grpc", "127.0.0.1:1"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ result: "valid", entries: { table_entries: 6, multicast_group_entries: 1, clone_session_entries: 1 } });
+    expect(r.json()).toMatchObject({
+      result: "valid",
+      entries: { table_entries: 6, multicast_group_entries: 1, clone_session_entries: 1 },
+    });
   });
 
   it("pushes the pipeline and writes every entry; paths are relative to the file", async () => {
@@ -64,11 +67,24 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     const lpm = await read("tableEntry", { table: "ipv4_lpm" });
     expect(lpm).toHaveLength(3);
     const acl = await read("tableEntry", { table: "acl_ternary" });
-    expect(acl[0]).toMatchObject({ priority: 10, match: { "hdr.udp.dst_port": { kind: "range", low: 1000n, high: 2000n }, "std.ingress_port": { kind: "optional", value: 1n } } });
+    expect(acl[0]).toMatchObject({
+      priority: 10,
+      match: { "hdr.udp.dst_port": { kind: "range", low: 1000n, high: 2000n }, "std.ingress_port": { kind: "optional", value: 1n } },
+    });
     const def = await read("tableEntry", { table: "ipv4_lpm", isDefault: true });
     expect(def[0]?.action).toMatchObject({ name: "TestIngress.drop" });
     const groups = await read("multicastGroup", { groupId: 0 });
-    expect(groups).toEqual([{ kind: "multicastGroup", groupId: 1, replicas: [{ port: 1, instance: 1 }, { port: 2, instance: 1 }, { port: 3, instance: 1 }] }]);
+    expect(groups).toEqual([
+      {
+        kind: "multicastGroup",
+        groupId: 1,
+        replicas: [
+          { port: 1, instance: 1 },
+          { port: 2, instance: 1 },
+          { port: 3, instance: 1 },
+        ],
+      },
+    ]);
     const clones = await read("cloneSession", { sessionId: 0 });
     expect(clones[0]).toMatchObject({ sessionId: 100, replicas: [{ port: 255, instance: 0 }] });
   });
@@ -85,7 +101,10 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
   it("applying the file again skips the pipeline (same cookie) and modifies the entries; --force pushes", async () => {
     let r = await p4cast(["runtime", runtimeFile, ...g, "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ pipeline: "unchanged", results: [{ kind: "table_entries", inserted: 0, modified: 6, failed: 0 }, { modified: 1 }, { modified: 1 }] });
+    expect(r.json()).toMatchObject({
+      pipeline: "unchanged",
+      results: [{ kind: "table_entries", inserted: 0, modified: 6, failed: 0 }, { modified: 1 }, { modified: 1 }],
+    });
     r = await p4cast(["runtime", runtimeFile, ...g]);
     expect(r.stdout).toMatch(/pipeline unchanged/);
     r = await p4cast(["runtime", runtimeFile, ...g, "--force", "--output", "json"]);
@@ -96,7 +115,10 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
   it("--no-pipeline writes the entries to the pipeline the switch runs", async () => {
     const r = await p4cast(["runtime", runtimeFile, "--no-pipeline", ...g, "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ pipeline: "skipped", results: [{ kind: "table_entries", modified: 6, failed: 0 }, { modified: 1 }, { modified: 1 }] });
+    expect(r.json()).toMatchObject({
+      pipeline: "skipped",
+      results: [{ kind: "table_entries", modified: 6, failed: 0 }, { modified: 1 }, { modified: 1 }],
+    });
   });
 
   it("bad entries: exit 2, each named by its position, nothing written", async () => {
@@ -104,9 +126,19 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     file.p4info = join(fixtureBuildDir, "runtime_test.p4info.txtpb");
     file.bmv2_json = join(fixtureBuildDir, "runtime_test.json");
     file.table_entries = [
-      { table: "TestIngress.ipv4_lpm", match: { "hdr.ipv4.dst_addr": ["10.0.50.0", 24] }, action_name: "TestIngress.drop", action_params: {} },
+      {
+        table: "TestIngress.ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": ["10.0.50.0", 24] },
+        action_name: "TestIngress.drop",
+        action_params: {},
+      },
       { table: "ipv4_lmp", match: { "hdr.ipv4.dst_addr": ["10.0.7.0", 24] }, action_name: "drop", action_params: {} },
-      { table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": ["10.0.7.0", 24] }, action_name: "set_nhop", action_params: { dmac: "00:00:00:00:00:01", port: 512 } },
+      {
+        table: "ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": ["10.0.7.0", 24] },
+        action_name: "set_nhop",
+        action_params: { dmac: "00:00:00:00:00:01", port: 512 },
+      },
       { table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": ["10.0.7.1", 24] }, action_name: "drop", action_params: {} },
     ];
     file.multicast_group_entries = [{ multicast_group_id: 5, replicas: [{ egress_port: 1 }, { egress_port: 1 }] }];
@@ -120,7 +152,11 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     expect(r.stderr).toMatch(/table_entries\[3\] .*bits set beyond the \/24 prefix/);
     expect(r.stderr).toMatch(/multicast_group_entries\[0\] .*listed twice/);
     expect(r.stderr.indexOf("table_entries[1]")).toBeLessThan(r.stderr.indexOf("multicast_group_entries[0]"));
-    expect((await read("tableEntry", { table: "ipv4_lpm" })).some((e) => JSON.stringify(e.match, (_k, v) => (typeof v === "bigint" ? String(v) : v)).includes(String(0x0a003200)))).toBe(false);
+    expect(
+      (await read("tableEntry", { table: "ipv4_lpm" })).some((e) =>
+        JSON.stringify(e.match, (_k, v) => (typeof v === "bigint" ? String(v) : v)).includes(String(0x0a003200)),
+      ),
+    ).toBe(false);
   });
 
   it("entries the switch rejects: exit 1, each with its position and the switch's reason; the others are written", async () => {
@@ -137,13 +173,24 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
     writeFileSync(path, JSON.stringify(file));
     const r = await p4cast(["runtime", path, ...g, "--output", "json"]);
     expect(r.code).toBe(1);
-    expect(r.json()).toMatchObject({ results: [{ kind: "table_entries", inserted: 2, failed: 1 }], failures: [{ where: "table_entries[1]", code: "PERMISSION_DENIED" }] });
+    expect(r.json()).toMatchObject({
+      results: [{ kind: "table_entries", inserted: 2, failed: 1 }],
+      failures: [{ where: "table_entries[1]", code: "PERMISSION_DENIED" }],
+    });
     expect(r.stderr).toMatch(/1 entry of .* failed:\n  table_entries\[1\] \(const_table/);
   });
 
   it("a pipeline has one cookie whichever command pushed it: `runtime` and `deploy` agree", async () => {
     const file = join(dir, "p4cast-runtime.json");
-    writeFileSync(file, JSON.stringify({ target: "bmv2", p4info: join(defaultBuildDir, "p4cast.p4info.txtpb"), bmv2_json: join(defaultBuildDir, "p4cast.json"), table_entries: [] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        target: "bmv2",
+        p4info: join(defaultBuildDir, "p4cast.p4info.txtpb"),
+        bmv2_json: join(defaultBuildDir, "p4cast.json"),
+        table_entries: [],
+      }),
+    );
     const r = await p4cast(["runtime", file, ...g, "--force", "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
     const pipeline = await loadPipeline();
@@ -207,13 +254,22 @@ describe.each(targets())("p4cast runtime with a 1,000-entry file against %s", { 
     const first = await p4cast(["runtime", path, ...g, "--output", "json"]);
     const firstMs = performance.now() - t0;
     expect(first.code, first.stderr).toBe(0);
-    expect(first.json()).toMatchObject({ pipeline: "pushed", results: [{ kind: "table_entries", inserted: 1000, modified: 0, failed: 0 }] });
+    expect(first.json()).toMatchObject({
+      pipeline: "pushed",
+      results: [{ kind: "table_entries", inserted: 1000, modified: 0, failed: 0 }],
+    });
     t0 = performance.now();
     const second = await p4cast(["runtime", path, ...g, "--output", "json"]);
     const secondMs = performance.now() - t0;
     expect(second.code, second.stderr).toBe(0);
-    expect(second.json()).toMatchObject({ pipeline: "unchanged", results: [{ kind: "table_entries", inserted: 0, modified: 1000, failed: 0 }], failures: [] });
-    console.log(`[p4cast tests] ${kind}: 1,000-entry runtime file applied in ${firstMs.toFixed(0)} ms, re-applied in ${secondMs.toFixed(0)} ms (command runs, process start included)`);
+    expect(second.json()).toMatchObject({
+      pipeline: "unchanged",
+      results: [{ kind: "table_entries", inserted: 0, modified: 1000, failed: 0 }],
+      failures: [],
+    });
+    console.log(
+      `[p4cast tests] ${kind}: 1,000-entry runtime file applied in ${firstMs.toFixed(0)} ms, re-applied in ${secondMs.toFixed(0)} ms (command runs, process start included)`,
+    );
     // Well under the client's 30 s deadline, which the re-run used to hit.
     expect(secondMs).toBeLessThan(20_000);
     const c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });

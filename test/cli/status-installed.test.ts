@@ -16,7 +16,15 @@ import { topologyWithFreePorts, type TopologyCopy } from "../support/free-topolo
 
 interface StatusJson {
   source: string;
-  sessions: { session: number; ingress: string; tree: string; overlaysActive: string[]; installed: boolean; asInFile: boolean; lastHops: string }[];
+  sessions: {
+    session: number;
+    ingress: string;
+    tree: string;
+    overlaysActive: string[];
+    installed: boolean;
+    asInFile: boolean;
+    lastHops: string;
+  }[];
   links: { link: string; state: string; detail: string }[];
 }
 

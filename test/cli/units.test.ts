@@ -82,16 +82,30 @@ describe("packet_out metadata defaults", () => {
 
 describe("runtime files (p4lang/tutorials notation)", () => {
   it("lpm [v, len], ternary [v, mask], range [lo, hi], exact and optional values", () => {
-    expect(matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": ["10.0.1.0", 24] })).toEqual({ "hdr.ipv4.dst_addr": { value: "10.0.1.0", prefixLen: 24 } });
-    expect(matchFromRuntime(rt, "acl_ternary", { "hdr.ipv4.src_addr": ["10.0.0.0", "255.0.0.0"], "hdr.udp.dst_port": [1, 5], "std.ingress_port": 3 })).toEqual({
+    expect(matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": ["10.0.1.0", 24] })).toEqual({
+      "hdr.ipv4.dst_addr": { value: "10.0.1.0", prefixLen: 24 },
+    });
+    expect(
+      matchFromRuntime(rt, "acl_ternary", {
+        "hdr.ipv4.src_addr": ["10.0.0.0", "255.0.0.0"],
+        "hdr.udp.dst_port": [1, 5],
+        "std.ingress_port": 3,
+      }),
+    ).toEqual({
       "hdr.ipv4.src_addr": { value: "10.0.0.0", mask: "255.0.0.0" },
       "hdr.udp.dst_port": { low: 1, high: 5 },
       "std.ingress_port": 3,
     });
-    expect(matchFromRuntime(rt, "l2_exact", { "hdr.ethernet.dst_addr": "00:00:00:00:00:01" })).toEqual({ "hdr.ethernet.dst_addr": "00:00:00:00:00:01" });
+    expect(matchFromRuntime(rt, "l2_exact", { "hdr.ethernet.dst_addr": "00:00:00:00:00:01" })).toEqual({
+      "hdr.ethernet.dst_addr": "00:00:00:00:00:01",
+    });
     expect(usageError(() => matchFromRuntime(rt, "l2_exact", { "hdr.ethernet.dst_addr": [1, 2] })).message).toMatch(/takes one value/);
-    expect(usageError(() => matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": ["10.0.1.0", "24"] })).message).toMatch(/prefix length must be a number/);
-    expect(usageError(() => matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": [1, 2, 3] })).message).toMatch(/expected \[value, prefix length\]/);
+    expect(usageError(() => matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": ["10.0.1.0", "24"] })).message).toMatch(
+      /prefix length must be a number/,
+    );
+    expect(usageError(() => matchFromRuntime(rt, "ipv4_lpm", { "hdr.ipv4.dst_addr": [1, 2, 3] })).message).toMatch(
+      /expected \[value, prefix length\]/,
+    );
   });
 
   it("default_action entries are modifies of the default entry; names resolve to full names", () => {
@@ -99,18 +113,28 @@ describe("runtime files (p4lang/tutorials notation)", () => {
       type: "modify",
       entry: { table: "TestIngress.ipv4_lpm", isDefault: true, action: { name: "TestIngress.drop", params: {} } },
     });
-    expect(tableEntryFromRuntime(rt, { table: "TestIngress.ipv4_lpm", match: { "hdr.ipv4.dst_addr": ["10.0.1.1", 32] }, action_name: "TestIngress.set_nhop", action_params: { dmac: "08:00:00:00:01:11", port: 1 } })).toMatchObject({
+    expect(
+      tableEntryFromRuntime(rt, {
+        table: "TestIngress.ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": ["10.0.1.1", 32] },
+        action_name: "TestIngress.set_nhop",
+        action_params: { dmac: "08:00:00:00:01:11", port: 1 },
+      }),
+    ).toMatchObject({
       type: "insert",
       entry: { action: { name: "TestIngress.set_nhop", params: { dmac: "08:00:00:00:01:11", port: 1 } } },
     });
-    expect(() => tableEntryFromRuntime(rt, { table: "MyIngress.ipv4_lpm", action_name: "drop" })).toThrow(/did you mean "TestIngress.ipv4_lpm"/);
+    expect(() => tableEntryFromRuntime(rt, { table: "MyIngress.ipv4_lpm", action_name: "drop" })).toThrow(
+      /did you mean "TestIngress.ipv4_lpm"/,
+    );
   });
-
 });
 
 describe("frame summaries", () => {
   it("Ethernet and IPv4; runts", () => {
-    expect(summarizeFrame(ipv4Udp({ dst: "10.0.2.7", dport: 9 }))).toBe("00:00:00:00:00:01 > 00:00:00:00:00:02 IPv4 10.0.1.1 > 10.0.2.7 proto 17 ttl 64, 48 bytes");
+    expect(summarizeFrame(ipv4Udp({ dst: "10.0.2.7", dport: 9 }))).toBe(
+      "00:00:00:00:00:01 > 00:00:00:00:00:02 IPv4 10.0.1.1 > 10.0.2.7 proto 17 ttl 64, 48 bytes",
+    );
     expect(summarizeFrame(new Uint8Array(5))).toBe("5 bytes (runt)");
   });
 });

@@ -35,7 +35,10 @@ const action = (a: Act) => (a === "drop" ? "drop" : { name: "set_port", params: 
 
 function toUpdate(op: Op): UpdateInput {
   if (op.type === "default") {
-    return { type: "modify", entity: { kind: "tableEntry", table: TABLE, isDefault: true, ...(op.act === "reset" ? {} : { action: action(op.act) }) } };
+    return {
+      type: "modify",
+      entity: { kind: "tableEntry", table: TABLE, isDefault: true, ...(op.act === "reset" ? {} : { action: action(op.act) }) },
+    };
   }
   const match = { [FIELD]: KEYS[op.key]! };
   if (op.type === "delete") return { type: "delete", entity: { kind: "tableEntry", table: TABLE, match } };
@@ -61,7 +64,8 @@ function cloneModel(m: Model): Model {
 }
 
 function actOf(a: DecodedOf<"tableEntry">["action"]): Act | undefined {
-  if (a?.kind !== "action") throw new Error(`unexpected action ${JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
+  if (a?.kind !== "action")
+    throw new Error(`unexpected action ${JSON.stringify(a, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
   if (a.name.endsWith("set_port")) return Number(a.params.port);
   if (a.name.endsWith("drop")) return "drop";
   if (a.name === "NoAction") return undefined;
@@ -87,7 +91,14 @@ function plain(m: Model): { entries: [string, Act][]; dflt: Act | "NoAction" } {
 
 const actArb: fc.Arbitrary<Act> = fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant("drop" as const));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ type: fc.constantFrom("insert" as const, "modify" as const, "delete" as const), key: fc.integer({ min: 0, max: KEYS.length - 1 }), act: actArb }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      type: fc.constantFrom("insert" as const, "modify" as const, "delete" as const),
+      key: fc.integer({ min: 0, max: KEYS.length - 1 }),
+      act: actArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("default" as const), act: fc.oneof(actArb, fc.constant("reset" as const)) }) },
 );
 const batchArb = fc.array(opArb, { minLength: 1, maxLength: 8 });
@@ -136,7 +147,9 @@ describe.each(targets())("write atomicity against %s", (kind) => {
     if (kind === "bmv2") {
       it(`${atomicity}: simple_switch_grpc answers UNIMPLEMENTED and applies nothing`, async () => {
         const before = plain(await readState(c));
-        const err = await failureOf(c.write([toUpdate({ type: "insert", key: 0, act: 1 }), toUpdate({ type: "insert", key: 1, act: 2 })], atomicity));
+        const err = await failureOf(
+          c.write([toUpdate({ type: "insert", key: 0, act: 1 }), toUpdate({ type: "insert", key: 1, act: 2 })], atomicity),
+        );
         // The whole request is refused: no per-update statuses, nothing applied.
         expect(err?.code).toBe(Code.UNIMPLEMENTED);
         expect(err?.failures).toEqual([]);
@@ -161,7 +174,9 @@ describe.each(targets())("write atomicity against %s", (kind) => {
           const failed = err!.failures.filter((f) => f.code !== Code.ABORTED);
           expect(failed.map((f) => f.index)).toEqual([firstBad]);
           // Every other update is reported ABORTED (rolled back or not applied).
-          expect(err!.failures.filter((f) => f.code === Code.ABORTED).map((f) => f.index)).toEqual(ops.map((_, i) => i).filter((i) => i !== firstBad));
+          expect(err!.failures.filter((f) => f.code === Code.ABORTED).map((f) => f.index)).toEqual(
+            ops.map((_, i) => i).filter((i) => i !== firstBad),
+          );
           expect(plain(await readState(c))).toEqual(plain(before));
         }),
         { numRuns: 120 },
@@ -169,7 +184,9 @@ describe.each(targets())("write atomicity against %s", (kind) => {
     });
 
     it(`${atomicity}: [MODIFY x, DELETE x, INSERT y, INSERT y] leaves x as it was`, async () => {
-      await c.write([{ type: "insert", entity: { kind: "tableEntry", table: TABLE, match: { [FIELD]: 0x0b0000000001n }, action: action(1) } }]);
+      await c.write([
+        { type: "insert", entity: { kind: "tableEntry", table: TABLE, match: { [FIELD]: 0x0b0000000001n }, action: action(1) } },
+      ]);
       const x = { kind: "tableEntry" as const, table: TABLE, match: { [FIELD]: 0x0b0000000001n } };
       const y = { kind: "tableEntry" as const, table: TABLE, match: { [FIELD]: 0x0b0000000002n }, action: action(3) };
       const err = await failureOf(

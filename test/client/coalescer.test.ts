@@ -44,7 +44,10 @@ function scripted(answer: (updates: Update[], n: number) => Promise<void>) {
   return { writer, requests };
 }
 
-const portOf = (u: Update) => (u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action" ? (u.entity.entity.value.action.type.value.params[0]!.value[0] ?? -1) : -1);
+const portOf = (u: Update) =>
+  u.entity?.entity.case === "tableEntry" && u.entity.entity.value.action?.type.case === "action"
+    ? (u.entity.entity.value.action.type.value.params[0]!.value[0] ?? -1)
+    : -1;
 
 describe("write coalescer with a scripted server", () => {
   it("maps a request's per-update failures to the right callers when the batch has holes", async () => {
@@ -57,7 +60,12 @@ describe("write coalescer with a scripted server", () => {
     const ac = new AbortController();
     const calls = [
       w.insert(l2(0x100, 1)),
-      w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x101 }, action: { name: "set_port", params: { port: 600 } } }),
+      w.insert({
+        kind: "tableEntry",
+        table: "l2_exact",
+        match: { "hdr.ethernet.dst_addr": 0x101 },
+        action: { name: "set_port", params: { port: 600 } },
+      }),
       w.insert(l2(0x102, 2)),
       w.insert(l2(0x103, 3), ac.signal),
       w.insert(l2(0x104, 5)),
@@ -101,7 +109,12 @@ describe("write coalescer with a scripted server", () => {
     const a = w.insert(l2(0x400, 1)).then(() => answered.push("a"));
     const b = w.modify(l2(0x400, 2)).then(() => answered.push("b"));
     const c2 = w.insert(l2(0x401, 3)).then(() => answered.push("c"));
-    const bad = w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x402 }, action: { name: "set_port", params: { port: 600 } } });
+    const bad = w.insert({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": 0x402 },
+      action: { name: "set_port", params: { port: 600 } },
+    });
     await a;
     expect(answered).toEqual(["a"]); // b and c went in the second request, still in flight
     expect(requests.map((u) => u.map(portOf))).toEqual([[1], [2, 3]]);
@@ -117,7 +130,12 @@ describe("write coalescer with a scripted server", () => {
     const { writer, requests } = scripted(() => held);
     const w = new WriteCoalescer(writer);
     const ok1 = w.insert(l2(0x600, 1));
-    const bad = w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x601 }, action: { name: "set_port", params: { port: 600 } } });
+    const bad = w.insert({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": 0x601 },
+      action: { name: "set_port", params: { port: 600 } },
+    });
     const ok2 = w.insert(l2(0x602, 2));
     await expect(bad).rejects.toThrow(/9 bits/); // the request of the other two is held
     expect(requests.map((u) => u.map(portOf))).toEqual([[1, 2]]);
@@ -128,7 +146,12 @@ describe("write coalescer with a scripted server", () => {
   it("answers callers whose updates were all rejected before sending, and callers of a closed coalescer", async () => {
     const { writer, requests } = scripted(async () => undefined);
     const w = new WriteCoalescer(writer, { lingerMs: 20 });
-    const badInput: EntityInput = { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x500 }, action: { name: "set_port", params: { port: 600 } } };
+    const badInput: EntityInput = {
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": 0x500 },
+      action: { name: "set_port", params: { port: 600 } },
+    };
     const allBad = await Promise.allSettled([w.insert(badInput), w.insert({ ...badInput, table: "nope" })]);
     expect(allBad.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     const queued = [w.insert(l2(0x501)), w.insert(l2(0x502))];
@@ -181,7 +204,9 @@ describe("write coalescer under random load (property, scripted server)", () => 
           let n = 0;
           const { writer, requests } = scripted(async (updates) => {
             await new Promise((r) => setTimeout(r, n++ % 2));
-            const failures = updates.flatMap((u, index) => (portOf(u) >= 100 ? [{ index, code: RpcCode.NOT_FOUND, message: `port ${portOf(u)}` }] : []));
+            const failures = updates.flatMap((u, index) =>
+              portOf(u) >= 100 ? [{ index, code: RpcCode.NOT_FOUND, message: `port ${portOf(u)}` }] : [],
+            );
             if (failures.length) throw new P4RuntimeError("Write", RpcCode.UNKNOWN, "", failures);
           });
           const w = new WriteCoalescer(writer, { maxBatch, window });
@@ -200,7 +225,8 @@ describe("write coalescer under random load (property, scripted server)", () => 
               action: { name: "set_port", params: { port: o.bad ? 1000 : port } },
             };
             const signal = o.signal ? aborts[i]!.signal : undefined;
-            const call = o.op === "insert" ? w.insert(entity, signal) : o.op === "modify" ? w.modify(entity, signal) : w.delete(entity, signal);
+            const call =
+              o.op === "insert" ? w.insert(entity, signal) : o.op === "modify" ? w.modify(entity, signal) : w.delete(entity, signal);
             call.catch(() => undefined); // outcomes are checked below; a rejection before then is not unhandled
             calls.push(call);
             if (o.cancel) aborts[i]!.abort(); // in the caller's turn: before anything of it is encoded or sent
@@ -234,7 +260,9 @@ describe("write coalescer under random load (property, scripted server)", () => 
           }
           // No request holds one entity twice.
           for (const r of requests) {
-            const keys = r.map((u) => (u.entity?.entity.case === "tableEntry" ? u.entity.entity.value.match[0]!.fieldMatchType.value : undefined)).map((m) => JSON.stringify(m && "value" in m ? [...(m.value as Uint8Array)] : m));
+            const keys = r
+              .map((u) => (u.entity?.entity.case === "tableEntry" ? u.entity.entity.value.match[0]!.fieldMatchType.value : undefined))
+              .map((m) => JSON.stringify(m && "value" in m ? [...(m.value as Uint8Array)] : m));
             expect(new Set(keys).size).toBe(keys.length);
           }
         },
@@ -286,7 +314,11 @@ describe.each(targets())("write coalescer against %s", (kind) => {
     const key = 0x3000;
     const ops = [w.insert(l2(key, 1)), w.modify(l2(key, 2)), w.modify(l2(key, 3)), w.delete(l2(key)), w.insert(l2(key, 4))];
     await Promise.all(ops);
-    const [e] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": key } })) as DecodedOf<"tableEntry">[];
+    const [e] = (await c.readAll({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": key },
+    })) as DecodedOf<"tableEntry">[];
     expect(e!.action).toMatchObject({ params: { port: 4n } });
     // Five updates of one entity cannot share a batch: five requests.
     expect(w.stats.requests).toBe(5);
@@ -301,13 +333,22 @@ describe.each(targets())("write coalescer against %s", (kind) => {
     await expect(cancelled).rejects.toMatchObject({ name: "AbortError" });
     await kept;
     expect(await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x4000 } })).toHaveLength(0);
-    await expect(w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1n << 48n }, action: "drop" })).rejects.toThrow(/48 bits/);
+    await expect(
+      w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1n << 48n }, action: "drop" }),
+    ).rejects.toThrow(/48 bits/);
   });
 
   it("fails only the caller whose input is bad; the rest of its batch is written", async () => {
     const w = c.coalescer({ maxBatch: 50 });
     const calls = Array.from({ length: 120 }, (_, i) =>
-      i === 77 ? w.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x6000 + i }, action: { name: "set_port", params: { port: 512 } } }) : w.insert(l2(0x6000 + i)),
+      i === 77
+        ? w.insert({
+            kind: "tableEntry",
+            table: "l2_exact",
+            match: { "hdr.ethernet.dst_addr": 0x6000 + i },
+            action: { name: "set_port", params: { port: 512 } },
+          })
+        : w.insert(l2(0x6000 + i)),
     );
     const results = await Promise.allSettled(calls);
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
@@ -323,16 +364,34 @@ describe.each(targets())("write coalescer against %s", (kind) => {
     const w = c.coalescer({ window: 8 });
     const key = 0x7000;
     const asMessage = c.encodeUpdates([{ type: "modify", entity: l2(key, 5) }])[0]!;
-    const ops = [w.insert(l2(key, 1)), w.write(asMessage), w.modify({ kind: "tableEntry", table: "TestIngress.l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:70:00" }, action: { name: "set_port", params: { port: 6 } } })];
+    const ops = [
+      w.insert(l2(key, 1)),
+      w.write(asMessage),
+      w.modify({
+        kind: "tableEntry",
+        table: "TestIngress.l2_exact",
+        match: { "hdr.ethernet.dst_addr": "00:00:00:00:70:00" },
+        action: { name: "set_port", params: { port: 6 } },
+      }),
+    ];
     await Promise.all(ops);
     expect(w.stats.requests).toBe(3);
-    const [e] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": key } })) as DecodedOf<"tableEntry">[];
+    const [e] = (await c.readAll({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": key },
+    })) as DecodedOf<"tableEntry">[];
     expect(e!.action).toMatchObject({ params: { port: 6n } });
   });
 
   it("fails queued writes with a clear error when the stream is lost, writing nothing twice", async () => {
     const other = await startTarget(kind);
-    const d = await P4RuntimeClient.connect({ address: other.address, deviceId: other.deviceId, electionId: 1n, reconnect: { initialMs: 5000 } });
+    const d = await P4RuntimeClient.connect({
+      address: other.address,
+      deviceId: other.deviceId,
+      electionId: 1n,
+      reconnect: { initialMs: 5000 },
+    });
     await d.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 5n });
     const w = d.coalescer({ lingerMs: 200 });
     const pending = w.insert(l2(0x5000)).catch((e: unknown) => e);

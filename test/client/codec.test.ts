@@ -10,7 +10,17 @@ import {
   maxUnsigned,
   pad,
 } from "../../src/p4runtime/codec/bytestring.js";
-import { formatIPv4, formatIPv6, formatMac, formatValue, guessFormat, parseIPv4, parseIPv6, parseMac, parseValue } from "../../src/p4runtime/codec/values.js";
+import {
+  formatIPv4,
+  formatIPv6,
+  formatMac,
+  formatValue,
+  guessFormat,
+  parseIPv4,
+  parseIPv6,
+  parseMac,
+  parseValue,
+} from "../../src/p4runtime/codec/values.js";
 import { decodeMatch, encodeMatch, formatMatch, parseMatch, type MatchFieldShape } from "../../src/p4runtime/codec/match.js";
 import { P4ValueError } from "../../src/p4runtime/errors.js";
 
@@ -49,9 +59,9 @@ describe("bytestrings", () => {
   });
 
   it("round-trips signed values with sign-extended padding (property)", () => {
-    const signed = fc.integer({ min: 2, max: 128 }).chain((w) =>
-      fc.tuple(fc.constant(w), fc.bigInt({ min: -(1n << BigInt(w - 1)), max: (1n << BigInt(w - 1)) - 1n })),
-    );
+    const signed = fc
+      .integer({ min: 2, max: 128 })
+      .chain((w) => fc.tuple(fc.constant(w), fc.bigInt({ min: -(1n << BigInt(w - 1)), max: (1n << BigInt(w - 1)) - 1n })));
     fc.assert(
       fc.property(signed, ([w, v]) => {
         const c = encodeSigned(v, w);

@@ -76,12 +76,27 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
 
   it("writes and reads table entries of all five match kinds by name", async () => {
     await c.insert(
-      { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" }, action: { name: "set_port", params: { port: 2 } } },
-      { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: { name: "set_nhop", params: { dmac: "00:00:00:00:02:02", port: 2 } } },
+      {
+        kind: "tableEntry",
+        table: "l2_exact",
+        match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" },
+        action: { name: "set_port", params: { port: 2 } },
+      },
+      {
+        kind: "tableEntry",
+        table: "ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" },
+        action: { name: "set_nhop", params: { dmac: "00:00:00:00:02:02", port: 2 } },
+      },
       {
         kind: "tableEntry",
         table: "acl_ternary",
-        match: { "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00", "hdr.ipv4.protocol": "17&&&0xff", "hdr.udp.dst_port": "1000..2000", "std.ingress_port": 1 },
+        match: {
+          "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00",
+          "hdr.ipv4.protocol": "17&&&0xff",
+          "hdr.udp.dst_port": "1000..2000",
+          "std.ingress_port": 1,
+        },
         action: "acl_permit",
         priority: 10,
       },
@@ -97,7 +112,11 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     expect(acl[0]!.match["std.ingress_port"]).toEqual({ kind: "optional", value: 1n });
     // Modify then delete by key.
     await c.modify({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, action: "drop" });
-    const after = (await c.readAll({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } })) as DecodedOf<"tableEntry">[];
+    const after = (await c.readAll({
+      kind: "tableEntry",
+      table: "ipv4_lpm",
+      match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" },
+    })) as DecodedOf<"tableEntry">[];
     expect(after[0]!.action).toMatchObject({ kind: "action", name: "TestIngress.drop" });
     await c.delete({ kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "10.0.2.0/24" } });
     expect(await c.readAll({ kind: "tableEntry", table: "ipv4_lpm" })).toHaveLength(0);
@@ -111,7 +130,16 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
       if (e.entity.case !== "tableEntry") continue;
       for (const m of e.entity.value.match) {
         const t = m.fieldMatchType;
-        const bytes = t.case === "exact" || t.case === "optional" ? [t.value.value] : t.case === "lpm" ? [t.value.value] : t.case === "ternary" ? [t.value.value, t.value.mask] : t.case === "range" ? [t.value.low, t.value.high] : [];
+        const bytes =
+          t.case === "exact" || t.case === "optional"
+            ? [t.value.value]
+            : t.case === "lpm"
+              ? [t.value.value]
+              : t.case === "ternary"
+                ? [t.value.value, t.value.mask]
+                : t.case === "range"
+                  ? [t.value.low, t.value.high]
+                  : [];
         for (const b of bytes) expect(b.length === 1 || b[0] !== 0).toBe(true);
       }
     }
@@ -119,12 +147,18 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
   });
 
   it("accepts padded bytestrings and reads them back canonical", async () => {
-    const entity = encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 }, action: { name: "set_port", params: { port: 1 } } }, { mode: "padded" });
+    const entity = encodeEntity(
+      c.index,
+      { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 }, action: { name: "set_port", params: { port: 1 } } },
+      { mode: "padded" },
+    );
     const te = entity.entity.case === "tableEntry" ? entity.entity.value : undefined;
     const exact = te?.match[0]?.fieldMatchType;
     expect(exact?.case === "exact" && exact.value.value.length).toBe(6);
     await c.writeRaw([create(UpdateSchema, { type: Update_Type.INSERT, entity })]);
-    for await (const e of c.readRaw([encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 } }, { forRead: true })])) {
+    for await (const e of c.readRaw([
+      encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 7 } }, { forRead: true }),
+    ])) {
       const m = e.entity.case === "tableEntry" ? e.entity.value.match[0]?.fieldMatchType : undefined;
       expect(m?.case === "exact" ? [...m.value.value] : undefined).toEqual([7]);
       const a = e.entity.case === "tableEntry" ? e.entity.value.action?.type : undefined;
@@ -137,12 +171,19 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     try {
       expect(backup.isPrimary).toBe(false);
       expect(backup.arbitration?.primaryElectionId).toBe(100n);
-      const err = await expectWriteError(backup.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 8 }, action: "drop" }));
+      const err = await expectWriteError(
+        backup.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 8 }, action: "drop" }),
+      );
       expect(err.code).toBe(Code.PERMISSION_DENIED);
     } finally {
       backup.close();
     }
-    const dup = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 100n, reconnect: false }).catch((e: unknown) => e);
+    const dup = await P4RuntimeClient.connect({
+      address: target.address,
+      deviceId: target.deviceId,
+      electionId: 100n,
+      reconnect: false,
+    }).catch((e: unknown) => e);
     expect(isP4RuntimeError(dup) && dup.code === Code.INVALID_ARGUMENT).toBe(true);
   });
 
@@ -160,8 +201,14 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
   it("throws one error carrying every failed update with its index", async () => {
     const err = await expectWriteError(
       c.write([
-        { type: "insert", entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" }, action: "drop" } },
-        { type: "insert", entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" }, action: "drop" } },
+        {
+          type: "insert",
+          entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" }, action: "drop" },
+        },
+        {
+          type: "insert",
+          entity: { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:02" }, action: "drop" },
+        },
         { type: "delete", entity: { kind: "tableEntry", table: "ipv4_lpm", match: { "hdr.ipv4.dst_addr": "192.168.0.0/16" } } },
       ]),
     );
@@ -171,14 +218,29 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     ]);
     expect(err.message).toMatch(/update #1: ALREADY_EXISTS/);
     // The good update of the batch was applied.
-    expect(await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" } })).toHaveLength(1);
+    expect(
+      await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:0a" } }),
+    ).toHaveLength(1);
   });
 
   it("rejects bad input before sending anything, naming what was wrong", async () => {
-    await expect(c.insert({ kind: "tableEntry", table: "ipv4_lmp", match: {}, action: "drop" })).rejects.toThrow(/unknown table "ipv4_lmp"; did you mean "TestIngress.ipv4_lpm"/);
-    await expect(c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "1:2:3" }, action: "drop" })).rejects.toThrow(/hdr\.ethernet\.dst_addr/);
-    await expect(c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1 }, action: { name: "set_port", params: { port: 512 } } })).rejects.toThrow(/set_port\.port.*9 bits/);
-    await expect(c.insert({ kind: "tableEntry", table: "acl_ternary", match: {}, action: "acl_permit" })).rejects.toThrow(/need a priority/);
+    await expect(c.insert({ kind: "tableEntry", table: "ipv4_lmp", match: {}, action: "drop" })).rejects.toThrow(
+      /unknown table "ipv4_lmp"; did you mean "TestIngress.ipv4_lpm"/,
+    );
+    await expect(
+      c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "1:2:3" }, action: "drop" }),
+    ).rejects.toThrow(/hdr\.ethernet\.dst_addr/);
+    await expect(
+      c.insert({
+        kind: "tableEntry",
+        table: "l2_exact",
+        match: { "hdr.ethernet.dst_addr": 1 },
+        action: { name: "set_port", params: { port: 512 } },
+      }),
+    ).rejects.toThrow(/set_port\.port.*9 bits/);
+    await expect(c.insert({ kind: "tableEntry", table: "acl_ternary", match: {}, action: "acl_permit" })).rejects.toThrow(
+      /need a priority/,
+    );
   });
 
   it("writes direct counter and meter data with entries and reads them back", async () => {
@@ -192,14 +254,29 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
       counterData: { packets: 7n, bytes: 700n },
       meterConfig: { cir: 100, cburst: 10, pir: 200, pburst: 20 },
     });
-    const [dc] = (await c.readAll({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directCounterEntry">[];
+    const [dc] = (await c.readAll({
+      kind: "directCounterEntry",
+      entry: { table: "acl_ternary", match, priority: 5 },
+    })) as DecodedOf<"directCounterEntry">[];
     expect(dc!.data).toEqual({ packets: 7n, bytes: 700n });
     await c.modify({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 }, data: { packets: 1n, bytes: 2n } });
-    const [dc2] = (await c.readAll({ kind: "directCounterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directCounterEntry">[];
+    const [dc2] = (await c.readAll({
+      kind: "directCounterEntry",
+      entry: { table: "acl_ternary", match, priority: 5 },
+    })) as DecodedOf<"directCounterEntry">[];
     expect(dc2!.data).toEqual({ packets: 1n, bytes: 2n });
-    const [dm] = (await c.readAll({ kind: "directMeterEntry", entry: { table: "acl_ternary", match, priority: 5 } })) as DecodedOf<"directMeterEntry">[];
+    const [dm] = (await c.readAll({
+      kind: "directMeterEntry",
+      entry: { table: "acl_ternary", match, priority: 5 },
+    })) as DecodedOf<"directMeterEntry">[];
     expect(dm!.config).toMatchObject({ cir: 100n, cburst: 10n, pir: 200n, pburst: 20n });
-    const [te] = (await c.readAll({ kind: "tableEntry", table: "acl_ternary", match, priority: 5, counterData: { packets: 0n, bytes: 0n } })) as DecodedOf<"tableEntry">[];
+    const [te] = (await c.readAll({
+      kind: "tableEntry",
+      table: "acl_ternary",
+      match,
+      priority: 5,
+      counterData: { packets: 0n, bytes: 0n },
+    })) as DecodedOf<"tableEntry">[];
     expect(te!.counterData).toEqual({ packets: 1n, bytes: 2n });
   });
 
@@ -217,10 +294,25 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
 
   it("manages action-profile members and groups", async () => {
     await c.insert(
-      { kind: "actionProfileMember", profile: "ecmp_selector", memberId: 1, action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:01", port: 1 } } },
-      { kind: "actionProfileMember", profile: "ecmp_selector", memberId: 2, action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:02", port: 2 } } },
+      {
+        kind: "actionProfileMember",
+        profile: "ecmp_selector",
+        memberId: 1,
+        action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:01", port: 1 } },
+      },
+      {
+        kind: "actionProfileMember",
+        profile: "ecmp_selector",
+        memberId: 2,
+        action: { name: "set_nhop", params: { dmac: "00:00:00:00:00:02", port: 2 } },
+      },
     );
-    await c.insert({ kind: "actionProfileGroup", profile: "ecmp_selector", groupId: 10, members: [{ memberId: 1 }, { memberId: 2, weight: 2 }] });
+    await c.insert({
+      kind: "actionProfileGroup",
+      profile: "ecmp_selector",
+      groupId: 10,
+      members: [{ memberId: 1 }, { memberId: 2, weight: 2 }],
+    });
     await c.insert(
       { kind: "tableEntry", table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.1" }, action: { group: 10 } },
       { kind: "tableEntry", table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.2" }, action: { member: 1 } },
@@ -230,8 +322,17 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     expect([...new Set(members.map((m) => m.memberId))].sort()).toEqual([1, 2]);
     if (kind === "embedded") expect(members).toHaveLength(2);
     if (kind === "bmv2") expect(members.map((m) => m.memberId).sort()).toEqual([1, 2, 2]); // weights 1 and 2 in group 10 (docs/architecture.md)
-    const [g] = (await c.readAll({ kind: "actionProfileGroup", profile: "ecmp_selector", groupId: 10 })) as DecodedOf<"actionProfileGroup">[];
-    expect(g!.members).toEqual(expect.arrayContaining([{ memberId: 1, weight: 1 }, { memberId: 2, weight: 2 }]));
+    const [g] = (await c.readAll({
+      kind: "actionProfileGroup",
+      profile: "ecmp_selector",
+      groupId: 10,
+    })) as DecodedOf<"actionProfileGroup">[];
+    expect(g!.members).toEqual(
+      expect.arrayContaining([
+        { memberId: 1, weight: 1 },
+        { memberId: 2, weight: 2 },
+      ]),
+    );
     const entries = (await c.readAll({ kind: "tableEntry", table: "ecmp" })) as DecodedOf<"tableEntry">[];
     const byDst = new Map(entries.map((e) => [(e.match["hdr.ipv4.dst_addr"] as { value: bigint }).value, e.action]));
     expect(byDst.get(0x0a010001n)).toEqual({ kind: "group", group: 10 });
@@ -239,7 +340,17 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     const err = await expectWriteError(c.delete({ kind: "actionProfileMember", profile: "ecmp_selector", memberId: 99 }));
     expect(err.failures[0]?.code).toBe(Code.NOT_FOUND);
     // One-shot action sets cannot be mixed with members and groups on one selector.
-    const oneShot = { kind: "tableEntry" as const, table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.3" }, action: { oneShot: [{ name: "set_nhop", params: { dmac: 3, port: 3 } }, { name: "set_nhop", params: { dmac: 4, port: 4 } }] } };
+    const oneShot = {
+      kind: "tableEntry" as const,
+      table: "ecmp",
+      match: { "hdr.ipv4.dst_addr": "10.1.0.3" },
+      action: {
+        oneShot: [
+          { name: "set_nhop", params: { dmac: 3, port: 3 } },
+          { name: "set_nhop", params: { dmac: 4, port: 4 } },
+        ],
+      },
+    };
     const mixed = await expectWriteError(c.insert(oneShot));
     expect(mixed.failures[0]?.code).toBe(Code.INVALID_ARGUMENT);
     expect(mixed.message).toMatch(/mix action selector programming modes/);
@@ -259,20 +370,45 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
       kind: "tableEntry",
       table: "ecmp",
       match: { "hdr.ipv4.dst_addr": "10.1.0.3" },
-      action: { oneShot: [{ name: "set_nhop", params: { dmac: 3, port: 3 }, weight: 1 }, { name: "set_nhop", params: { dmac: 4, port: 4 }, weight: 1 }] },
+      action: {
+        oneShot: [
+          { name: "set_nhop", params: { dmac: 3, port: 3 }, weight: 1 },
+          { name: "set_nhop", params: { dmac: 4, port: 4 }, weight: 1 },
+        ],
+      },
     });
-    const [e] = (await c.readAll({ kind: "tableEntry", table: "ecmp", match: { "hdr.ipv4.dst_addr": "10.1.0.3" } })) as DecodedOf<"tableEntry">[];
+    const [e] = (await c.readAll({
+      kind: "tableEntry",
+      table: "ecmp",
+      match: { "hdr.ipv4.dst_addr": "10.1.0.3" },
+    })) as DecodedOf<"tableEntry">[];
     expect(e!.action?.kind).toBe("oneShot");
     if (e!.action?.kind === "oneShot") expect(e!.action.actions.map((a) => a.params.port).sort()).toEqual([3n, 4n]);
     // Members of a selector programmed with one-shot sets cannot be read (as on simple_switch_grpc).
-    await expect(c.readAll({ kind: "actionProfileMember", profile: "ecmp_selector" })).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT });
+    await expect(c.readAll({ kind: "actionProfileMember", profile: "ecmp_selector" })).rejects.toMatchObject({
+      code: Code.INVALID_ARGUMENT,
+    });
   });
 
   it("writes multicast groups and clone sessions and reads them back", async () => {
-    await c.insert({ kind: "multicastGroup", groupId: 5, replicas: [{ port: 1, instance: 1 }, { port: 2, instance: 2 }, { port: 3, instance: 1 }] });
+    await c.insert({
+      kind: "multicastGroup",
+      groupId: 5,
+      replicas: [
+        { port: 1, instance: 1 },
+        { port: 2, instance: 2 },
+        { port: 3, instance: 1 },
+      ],
+    });
     await c.insert({ kind: "cloneSession", sessionId: 7, replicas: [{ port: 4 }], packetLengthBytes: kind === "embedded" ? 128 : 0 });
     const [mg] = (await c.readAll({ kind: "multicastGroup", groupId: 5 })) as DecodedOf<"multicastGroup">[];
-    expect(mg!.replicas).toEqual(expect.arrayContaining([{ port: 1, instance: 1 }, { port: 2, instance: 2 }, { port: 3, instance: 1 }]));
+    expect(mg!.replicas).toEqual(
+      expect.arrayContaining([
+        { port: 1, instance: 1 },
+        { port: 2, instance: 2 },
+        { port: 3, instance: 1 },
+      ]),
+    );
     await c.modify({ kind: "multicastGroup", groupId: 5, replicas: [{ port: 4, instance: 9 }] });
     const [mg2] = (await c.readAll({ kind: "multicastGroup", groupId: 5 })) as DecodedOf<"multicastGroup">[];
     expect(mg2!.replicas).toEqual([{ port: 4, instance: 9 }]);
@@ -362,7 +498,9 @@ describe.each(targets())("stream channel against %s", (kind) => {
       expect(c.arbitration?.primaryElectionId).toBe(9n);
       expect(events).toContain(false);
       // Writes from the backup are refused.
-      const err = await expectWriteError(c.modify({ kind: "counterEntry", counter: "port_counter", index: 0, data: { packets: 1n, bytes: 1n } }));
+      const err = await expectWriteError(
+        c.modify({ kind: "counterEntry", counter: "port_counter", index: 0, data: { packets: 1n, bytes: 1n } }),
+      );
       expect(err.code).toBe(Code.PERMISSION_DENIED);
     } finally {
       hi.close();
@@ -422,7 +560,13 @@ describe.each(targets())("stream channel against %s", (kind) => {
   it("notifies idle timeouts", async (ctx) => {
     if (!target.hosts) ctx.skip();
     const got = new Promise<readonly { table: string }[]>((resolve) => c.once("idleTimeout", resolve));
-    await c.insert({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:77" }, action: "drop", idleTimeoutNs: 50_000_000n });
+    await c.insert({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": "00:00:00:00:00:77" },
+      action: "drop",
+      idleTimeoutNs: 50_000_000n,
+    });
     const entries = await got;
     expect(entries[0]!.table).toBe("TestIngress.l2_exact");
   });
@@ -463,7 +607,12 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
 
   /** An l2_exact entry with its match value and set_port parameter given as raw bytes. */
   function rawL2(match: Uint8Array, port: Uint8Array, type = Update_Type.INSERT) {
-    const entity = encodeEntity(c.index, { kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1 }, action: { name: "set_port", params: { port: 1 } } });
+    const entity = encodeEntity(c.index, {
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": 1 },
+      action: { name: "set_port", params: { port: 1 } },
+    });
     const te = entity.entity.case === "tableEntry" ? entity.entity.value : undefined;
     const m = te!.match[0]!.fieldMatchType;
     if (m.case !== "exact") throw new Error("l2_exact should have an exact match");
@@ -479,21 +628,31 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
       type: "delete" as const,
       entity: { kind: "tableEntry" as const, table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0d0000000000n + BigInt(i) } },
     }));
-    const raw = deletes.map((u) => create(UpdateSchema, { type: Update_Type.DELETE, entity: encodeEntity(c.index, u.entity, { keyOnly: true }) }));
+    const raw = deletes.map((u) =>
+      create(UpdateSchema, { type: Update_Type.DELETE, entity: encodeEntity(c.index, u.entity, { keyOnly: true }) }),
+    );
     if (kind === "embedded") {
       const t0 = performance.now();
       const err = await expectWriteError(c.writeRaw(raw));
       const ms = performance.now() - t0;
-      console.log(`[p4cast tests] ${kind}: one Write of 600 failing deletes answered in ${ms.toFixed(0)} ms: ${Code[err.code]}, ${err.reported ?? "no"} per-update statuses`);
+      console.log(
+        `[p4cast tests] ${kind}: one Write of 600 failing deletes answered in ${ms.toFixed(0)} ms: ${Code[err.code]}, ${err.reported ?? "no"} per-update statuses`,
+      );
       expect(ms).toBeLessThan(5000);
       // The list is cut to the trailer budget; every listed failure keeps its index, the rest are UNKNOWN for the caller.
       expect(err.code).toBe(Code.UNKNOWN);
       const reported = err.reported!;
       expect(reported).toBeGreaterThan(50);
       expect(reported).toBeLessThan(600);
-      expect(err.details).toMatch(new RegExp(`listed for updates #0\\.\\.#${reported - 1} only .* ${600 - reported} failure\\(s\\) of updates #${reported}\\.\\.#599 are not listed \\(#${reported}, `));
+      expect(err.details).toMatch(
+        new RegExp(
+          `listed for updates #0\\.\\.#${reported - 1} only .* ${600 - reported} failure\\(s\\) of updates #${reported}\\.\\.#599 are not listed \\(#${reported}, `,
+        ),
+      );
       expect(err.failures.filter((f) => f.code === Code.NOT_FOUND).map((f) => f.index)).toEqual([...Array(reported).keys()]);
-      expect(err.failures.filter((f) => f.code === Code.UNKNOWN).map((f) => f.index)).toEqual(Array.from({ length: 600 - reported }, (_, i) => reported + i));
+      expect(err.failures.filter((f) => f.code === Code.UNKNOWN).map((f) => f.index)).toEqual(
+        Array.from({ length: 600 - reported }, (_, i) => reported + i),
+      );
     } else {
       // simple_switch_grpc (PI) sends the whole list, about 66 KB once base64-encoded: more than the
       // 64 KiB header list a grpc-js client accepts. Sent on a channel of its own with a 3 s deadline
@@ -509,7 +668,9 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
         const ms = performance.now() - t0;
         expect(isP4RuntimeError(e)).toBe(true);
         const err = e as P4RuntimeError;
-        console.log(`[p4cast tests] bmv2: one Write of 600 failing deletes: ${Code[err.code]} after ${ms.toFixed(0)} ms, ${err.reported ?? "no"} per-update statuses`);
+        console.log(
+          `[p4cast tests] bmv2: one Write of 600 failing deletes: ${Code[err.code]} after ${ms.toFixed(0)} ms, ${err.reported ?? "no"} per-update statuses`,
+        );
         if (err.reported !== undefined) expect(err.failures.map((f) => f.index)).toEqual([...Array(600).keys()]);
         else expect([Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.INTERNAL]).toContain(err.code);
       } finally {
@@ -544,8 +705,20 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
       );
       const code = err === undefined ? Code.OK : isP4RuntimeError(err) ? (err.failures[0]?.code ?? err.code) : undefined;
       expect(code, k.what).toBe(kind === "embedded" ? Code.OUT_OF_RANGE : k.bmv2);
-      if (kind === "embedded") expect((err as P4RuntimeError).message, k.what).toMatch(kind === "embedded" && k.what.startsWith("empty") ? /empty bytestring/ : /does not fit in/);
-      if (code === Code.OK) await c.writeRaw([rawL2(k.update.entity!.entity.case === "tableEntry" ? (k.update.entity!.entity.value.match[0]!.fieldMatchType.value as { value: Uint8Array }).value : mac, new Uint8Array([1]), Update_Type.DELETE)]);
+      if (kind === "embedded")
+        expect((err as P4RuntimeError).message, k.what).toMatch(
+          kind === "embedded" && k.what.startsWith("empty") ? /empty bytestring/ : /does not fit in/,
+        );
+      if (code === Code.OK)
+        await c.writeRaw([
+          rawL2(
+            k.update.entity!.entity.case === "tableEntry"
+              ? (k.update.entity!.entity.value.match[0]!.fieldMatchType.value as { value: Uint8Array }).value
+              : mac,
+            new Uint8Array([1]),
+            Update_Type.DELETE,
+          ),
+        ]);
     }
     expect(await c.readAll({ kind: "tableEntry", table: "l2_exact" })).toHaveLength(0);
   });
@@ -586,7 +759,10 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
     const empty = create(P4InfoSchema);
     const push = c.setPipeline({ p4info: empty, deviceConfig: prog.deviceConfig, cookie: 4n, force: true });
     if (kind === "embedded") {
-      await expect(push).rejects.toMatchObject({ code: Code.INVALID_ARGUMENT, message: expect.stringMatching(/the P4Info is empty but the device config/) });
+      await expect(push).rejects.toMatchObject({
+        code: Code.INVALID_ARGUMENT,
+        message: expect.stringMatching(/the P4Info is empty but the device config/),
+      });
       expect(await c.pipelineCookie()).toBe(3n);
     } else {
       await push;
@@ -679,13 +855,23 @@ describe.each(targets())("stream rules against %s", (kind) => {
       await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 1n });
       // It may read.
       const all = [];
-      for await (const e of probe.read(create(ReadRequestSchema, { deviceId: target.deviceId, entities: [create(EntitySchema, { entity: { case: "tableEntry", value: create(TableEntrySchema) } })] }))) all.push(e);
+      for await (const e of probe.read(
+        create(ReadRequestSchema, {
+          deviceId: target.deviceId,
+          entities: [create(EntitySchema, { entity: { case: "tableEntry", value: create(TableEntrySchema) } })],
+        }),
+      ))
+        all.push(e);
       expect(all.length).toBeGreaterThan(0);
       // Its packet-outs are refused (embedded: a StreamError; PI drops them silently).
       const frame = ipv4Udp({ dst: "10.0.2.7", dport: 6000 });
       const h2 = target.hosts?.get(2);
       const before = h2?.received.length ?? 0;
-      none.send(create(StreamMessageRequestSchema, { update: { case: "packet", value: encodePacketOut(c.index, { payload: frame, metadata: { egress_port: 2, flags: 0, pad: 0 } }) } }));
+      none.send(
+        create(StreamMessageRequestSchema, {
+          update: { case: "packet", value: encodePacketOut(c.index, { payload: frame, metadata: { egress_port: 2, flags: 0, pad: 0 } }) },
+        }),
+      );
       const m = await none.next(500);
       if (kind === "embedded") {
         expect(m?.update.case).toBe("error");
@@ -712,8 +898,18 @@ describe.each(targets())("stream rules against %s", (kind) => {
     const full = [md("egress_port", new Uint8Array([2])), md("flags", new Uint8Array([0])), md("pad", new Uint8Array([0]))];
     const cases = [
       { what: "missing flags and pad", p: { payload: frame, metadata: [full[0]!] }, code: Code.INVALID_ARGUMENT, msg: /missing/ },
-      { what: "egress_port twice", p: { payload: frame, metadata: [...full, md("egress_port", new Uint8Array([3]))] }, code: Code.INVALID_ARGUMENT, msg: /given twice/ },
-      { what: "empty egress_port", p: { payload: frame, metadata: [md("egress_port", new Uint8Array()), full[1]!, full[2]!] }, code: Code.OUT_OF_RANGE, msg: /empty bytestring/ },
+      {
+        what: "egress_port twice",
+        p: { payload: frame, metadata: [...full, md("egress_port", new Uint8Array([3]))] },
+        code: Code.INVALID_ARGUMENT,
+        msg: /given twice/,
+      },
+      {
+        what: "empty egress_port",
+        p: { payload: frame, metadata: [md("egress_port", new Uint8Array()), full[1]!, full[2]!] },
+        code: Code.OUT_OF_RANGE,
+        msg: /empty bytestring/,
+      },
       { what: "empty payload", p: { payload: new Uint8Array(), metadata: full }, code: Code.INVALID_ARGUMENT, msg: /payload is empty/ },
     ];
     for (const k of cases) {

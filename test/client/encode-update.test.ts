@@ -159,18 +159,26 @@ const fieldValue = (f: TableInfo["matchFieldList"][number]): fc.Arbitrary<MatchI
 /** Every name a match field answers to in its table (full name, then unique suffixes). */
 function namesOf(table: TableInfo, f: TableInfo["matchFieldList"][number]): string[] {
   const parts = f.name.split(".");
-  return parts.map((_, i) => parts.slice(i).join(".")).filter((n) => {
-    try {
-      return table.matchFields.find(n)?.id === f.id;
-    } catch {
-      return false;
-    }
-  });
+  return parts
+    .map((_, i) => parts.slice(i).join("."))
+    .filter((n) => {
+      try {
+        return table.matchFields.find(n)?.id === f.id;
+      } catch {
+        return false;
+      }
+    });
 }
 
 const paramsOf = (index: P4InfoIndex, action: string) =>
   fc
-    .tuple(...[...index.action(action).params].map((p) => valueOf(p.bitwidth).chain(spelled).map((v) => [p.name, v] as const)))
+    .tuple(
+      ...[...index.action(action).params].map((p) =>
+        valueOf(p.bitwidth)
+          .chain(spelled)
+          .map((v) => [p.name, v] as const),
+      ),
+    )
     .chain((ps) => fc.shuffledSubarray(ps, { minLength: ps.length }))
     .map((ps) => Object.fromEntries(ps));
 
@@ -179,9 +187,9 @@ const actionCall = (index: P4InfoIndex, table: TableInfo) =>
   fc.constantFrom(...[...table.actions].map((a) => a.name)).chain((name) => {
     const a = index.action(name);
     const spellings = [a.name, a.name.split(".").pop()!, a.id] as const;
-    return fc.tuple(fc.constantFrom(...spellings), paramsOf(index, name), fc.boolean()).map(([n, params, short]) =>
-      short && a.params.size === 0 && typeof n === "string" ? n : { name: n, params },
-    );
+    return fc
+      .tuple(fc.constantFrom(...spellings), paramsOf(index, name), fc.boolean())
+      .map(([n, params, short]) => (short && a.params.size === 0 && typeof n === "string" ? n : { name: n, params }));
   });
 
 const tableAction = (index: P4InfoIndex, table: TableInfo): fc.Arbitrary<unknown> => {
@@ -194,7 +202,11 @@ const tableAction = (index: P4InfoIndex, table: TableInfo): fc.Arbitrary<unknown
       .map((weight) => (typeof c === "string" || weight === undefined ? c : { ...c, weight })),
   );
   const group = fc.integer({ min: 0, max: 0xffff_ffff }).map((g) => ({ group: g }));
-  return fc.oneof(member, group, fc.array(weighted, { maxLength: 3 }).map((oneShot) => ({ oneShot })));
+  return fc.oneof(
+    member,
+    group,
+    fc.array(weighted, { maxLength: 3 }).map((oneShot) => ({ oneShot })),
+  );
 };
 
 const counterData = fc.record({ packets: fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }), bytes: fc.bigInt({ min: 0n, max: 300n }) });
@@ -212,14 +224,15 @@ function validEntry(index: P4InfoIndex, table: TableInfo): fc.Arbitrary<[UpdateT
       metadata: fc.uint8Array({ maxLength: 8 }),
       withTimeSinceLastHit: fc.boolean(),
       meterConfig: table.directMeter
-        ? fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 }), fc.bigInt({ min: 0n, max: 10n }))
-          .map(([cir, more, eb]) => ({
-            cir,
-            cburst: 100,
-            pir: cir + more,
-            pburst: 200n,
-            ...(eb > 0n ? { eburst: eb } : {}),
-          }))
+        ? fc
+            .tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1000 }), fc.bigInt({ min: 0n, max: 10n }))
+            .map(([cir, more, eb]) => ({
+              cir,
+              cburst: 100,
+              pir: cir + more,
+              pburst: 200n,
+              ...(eb > 0n ? { eburst: eb } : {}),
+            }))
         : fc.constant(undefined),
       counterData: table.directCounter ? counterData : fc.constant(undefined),
       meterCounterData: fc.record({ green: counterData, yellow: counterData, red: counterData }),
@@ -393,7 +406,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
         ...["10.1.0.0/8", "5&&&3", "5..1", "*", "junk", { value: 1, prefixLen: 40 }],
       ),
     )
-    .map(([k, v]) => (e) => void (e.match = { ...(e.match as object), [k]: v })),
+    .map(
+      ([k, v]) =>
+        (e) =>
+          void (e.match = { ...(e.match as object), [k]: v }),
+    ),
   fc.constant((e: Record<string, unknown>) => {
     const m = { ...(e.match as Record<string, unknown>) };
     delete m[Object.keys(m)[0] ?? ""];
@@ -402,7 +419,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
   fc
     .constantFrom<unknown>(
       ...[undefined, "drop", "nope", 5, null, { name: "drop", params: null }, { name: "fwd", params: { port: 1, mac: 2, tag: -1 } }],
-      ...[{ name: "set_port", params: { port: 600 } }, { name: "set_port", params: {} }, { name: "set_port", params: { port: 1, x: 2 } }],
+      ...[
+        { name: "set_port", params: { port: 600 } },
+        { name: "set_port", params: {} },
+        { name: "set_port", params: { port: 1, x: 2 } },
+      ],
       ...[{ member: 1.5 }, { group: 2 }, { member: 3 }, { oneShot: [5] }, { oneShot: [{ name: "drop", weight: 1.5 }] }],
     )
     .map((a) => (e) => void (e.action = a)),
@@ -417,12 +438,13 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
 );
 
 const nearlyValid = (index: P4InfoIndex) =>
-  fc.tuple(validUpdate(index), fc.array(mutation, { minLength: 1, maxLength: 3 })).map(
-    ([[type, input], ms]): [UpdateTypeCode, EntityInput] => {
-    const e = { ...input, match: { ...("match" in input ? input.match : {}) } } as Record<string, unknown>;
-    for (const m of ms) m(e);
-    return [type, e as unknown as EntityInput];
-  });
+  fc
+    .tuple(validUpdate(index), fc.array(mutation, { minLength: 1, maxLength: 3 }))
+    .map(([[type, input], ms]): [UpdateTypeCode, EntityInput] => {
+      const e = { ...input, match: { ...("match" in input ? input.match : {}) } } as Record<string, unknown>;
+      for (const m of ms) m(e);
+      return [type, e as unknown as EntityInput];
+    });
 
 /** The general encoder's answer for an update: the Update message, or its error. */
 function general(index: P4InfoIndex, type: UpdateTypeCode, input: EntityInput): Update | Error {
@@ -523,12 +545,15 @@ describe("the boundary between the table-entry encoder and protobuf-es", () => {
     const inputs: [UpdateTypeCode, EntityInput][] = [
       [1, { kind: "multicastGroup", groupId: 7, replicas: [{ port: 1 }, { port: 2, instance: 1 }] }],
       [2, { kind: "registerEntry", register: "last_seen", index: 3, value: 9 }],
-      [1, {
-        kind: "actionProfileMember",
-        profile: "ecmp_selector",
-        memberId: 4,
-        action: { name: "set_nhop", params: { dmac: 1, port: 2 } },
-      }],
+      [
+        1,
+        {
+          kind: "actionProfileMember",
+          profile: "ecmp_selector",
+          memberId: 4,
+          action: { name: "set_nhop", params: { dmac: 1, port: 2 } },
+        },
+      ],
     ];
     for (const [type, input] of inputs) {
       const slot = newSlot();

@@ -133,25 +133,29 @@ function general(type: (typeof types)[number], input: EntityInput): Update {
 const plausibleInput = fc.oneof(
   fc
     .record({ mac: fc.integer({ min: 0, max: 2 ** 48 - 1 }), port: fc.integer({ min: 0, max: 511 }), t: fc.constantFrom(0n, 5_000_000n) })
-    .map(({ mac, port, t }): EntityInput => ({
-      kind: "tableEntry",
-      table: "l2_exact",
-      match: { "hdr.ethernet.dst_addr": mac },
-      action: { name: "set_port", params: { port } },
-      idleTimeoutNs: t,
-    })),
+    .map(
+      ({ mac, port, t }): EntityInput => ({
+        kind: "tableEntry",
+        table: "l2_exact",
+        match: { "hdr.ethernet.dst_addr": mac },
+        action: { name: "set_port", params: { port } },
+        idleTimeoutNs: t,
+      }),
+    ),
   fc
     .record({
       a: fc.integer({ min: 0, max: 255 }),
       len: fc.integer({ min: 8, max: 32 }),
       dmac: fc.constantFrom<string | number | bigint>("00:00:00:00:02:02", 5, 2n ** 47n),
     })
-    .map(({ a, len, dmac }): EntityInput => ({
-      kind: "tableEntry",
-      table: "ipv4_lpm",
-      match: { "hdr.ipv4.dst_addr": `${a}.0.0.0/${len}` },
-      action: { name: "set_nhop", params: { dmac, port: 3 } },
-    })),
+    .map(
+      ({ a, len, dmac }): EntityInput => ({
+        kind: "tableEntry",
+        table: "ipv4_lpm",
+        match: { "hdr.ipv4.dst_addr": `${a}.0.0.0/${len}` },
+        action: { name: "set_nhop", params: { dmac, port: 3 } },
+      }),
+    ),
   fc
     .record({
       proto: fc.integer({ min: 0, max: 255 }),
@@ -159,27 +163,29 @@ const plausibleInput = fc.oneof(
       prio: fc.integer({ min: 1, max: 100 }),
       port: fc.constantFrom(1, "*", 0),
     })
-    .map(({ proto, lo, prio, port }): EntityInput => ({
-      kind: "tableEntry",
-      table: "acl_ternary",
-      match: {
-        "std.ingress_port": port,
-        "hdr.udp.dst_port": `${lo}..${lo + 10}`,
-        "hdr.ipv4.protocol": { value: proto, mask: 0xff },
-        "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00",
-      },
-      action: "acl_permit",
-      priority: prio,
-      counterData: { packets: 3n, bytes: 4n },
-    })),
-  fc
-    .record({ dst: fc.integer({ min: 0, max: 2 ** 32 - 1 }), which: fc.constantFrom("member", "group") })
-    .map(({ dst, which }): EntityInput => ({
+    .map(
+      ({ proto, lo, prio, port }): EntityInput => ({
+        kind: "tableEntry",
+        table: "acl_ternary",
+        match: {
+          "std.ingress_port": port,
+          "hdr.udp.dst_port": `${lo}..${lo + 10}`,
+          "hdr.ipv4.protocol": { value: proto, mask: 0xff },
+          "hdr.ipv4.src_addr": "10.0.1.0&&&0xffffff00",
+        },
+        action: "acl_permit",
+        priority: prio,
+        counterData: { packets: 3n, bytes: 4n },
+      }),
+    ),
+  fc.record({ dst: fc.integer({ min: 0, max: 2 ** 32 - 1 }), which: fc.constantFrom("member", "group") }).map(
+    ({ dst, which }): EntityInput => ({
       kind: "tableEntry",
       table: "ecmp",
       match: { "hdr.ipv4.dst_addr": dst },
       action: which === "member" ? { member: 3 } : { group: 4 },
-    })),
+    }),
+  ),
 );
 
 describe("read responses from wire bytes", () => {

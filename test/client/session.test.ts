@@ -24,7 +24,12 @@ const prog = fixture("runtime_test");
 describe.each(targets())("reconnect against %s", (kind) => {
   it("re-opens the stream after the switch restarts, re-arbitrates and emits reconnect", async () => {
     const target = await startTarget(kind);
-    const c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 3n, reconnect: { initialMs: 50, maxMs: 500 } });
+    const c = await P4RuntimeClient.connect({
+      address: target.address,
+      deviceId: target.deviceId,
+      electionId: 3n,
+      reconnect: { initialMs: 50, maxMs: 500 },
+    });
     try {
       await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 77n });
       const lost = new Promise<void>((r) => c.once("disconnect", () => r()));
@@ -50,11 +55,52 @@ describe("TLS", () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), "p4cast-tls-"));
     const ossl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=p4cast-test-ca");
+    ossl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=p4cast-test-ca",
+    );
     writeFileSync(join(dir, "san.cnf"), "subjectAltName=DNS:switch.p4cast.test,IP:127.0.0.1\n");
     for (const who of ["server", "client"]) {
-      ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}.key`, "-out", `${who}.csr`, "-subj", `/CN=${who === "server" ? "switch.p4cast.test" : "controller"}`);
-      ossl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${who}.pem`, "-days", "2", "-extfile", "san.cnf");
+      ossl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${who}.key`,
+        "-out",
+        `${who}.csr`,
+        "-subj",
+        `/CN=${who === "server" ? "switch.p4cast.test" : "controller"}`,
+      );
+      ossl(
+        "x509",
+        "-req",
+        "-in",
+        `${who}.csr`,
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${who}.pem`,
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+      );
     }
   });
 
@@ -62,10 +108,18 @@ describe("TLS", () => {
     const sw = new EmbeddedSwitch({ deviceId: 1, cpuPort: 255, logLevel: "off" });
     const port = await sw.listen("127.0.0.1:0", { certChain: pem("server.pem"), privateKey: pem("server.key") });
     try {
-      const c = await P4RuntimeClient.connect({ address: `127.0.0.1:${port}`, deviceId: 1, electionId: 1n, reconnect: false, tls: { rootCerts: pem("ca.pem"), serverName: "switch.p4cast.test" } });
+      const c = await P4RuntimeClient.connect({
+        address: `127.0.0.1:${port}`,
+        deviceId: 1,
+        electionId: 1n,
+        reconnect: false,
+        tls: { rootCerts: pem("ca.pem"), serverName: "switch.p4cast.test" },
+      });
       expect(c.isPrimary).toBe(true);
       c.close();
-      await expect(P4RuntimeClient.connect({ address: `127.0.0.1:${port}`, deviceId: 1, electionId: 2n, reconnect: false, connectTimeoutMs: 2000 })).rejects.toThrow();
+      await expect(
+        P4RuntimeClient.connect({ address: `127.0.0.1:${port}`, deviceId: 1, electionId: 2n, reconnect: false, connectTimeoutMs: 2000 }),
+      ).rejects.toThrow();
     } finally {
       await sw.close();
     }
@@ -76,10 +130,25 @@ describe("TLS", () => {
     const port = await sw.listen("127.0.0.1:0", { certChain: pem("server.pem"), privateKey: pem("server.key"), clientCa: pem("ca.pem") });
     try {
       const tls = { rootCerts: pem("ca.pem"), serverName: "switch.p4cast.test" };
-      const ok = await P4RuntimeClient.connect({ address: `127.0.0.1:${port}`, deviceId: 1, electionId: 1n, reconnect: false, tls: { ...tls, certChain: pem("client.pem"), privateKey: pem("client.key") } });
+      const ok = await P4RuntimeClient.connect({
+        address: `127.0.0.1:${port}`,
+        deviceId: 1,
+        electionId: 1n,
+        reconnect: false,
+        tls: { ...tls, certChain: pem("client.pem"), privateKey: pem("client.key") },
+      });
       expect(ok.isPrimary).toBe(true);
       ok.close();
-      await expect(P4RuntimeClient.connect({ address: `127.0.0.1:${port}`, deviceId: 1, electionId: 2n, reconnect: false, tls, connectTimeoutMs: 2000 })).rejects.toThrow();
+      await expect(
+        P4RuntimeClient.connect({
+          address: `127.0.0.1:${port}`,
+          deviceId: 1,
+          electionId: 2n,
+          reconnect: false,
+          tls,
+          connectTimeoutMs: 2000,
+        }),
+      ).rejects.toThrow();
     } finally {
       await sw.close();
     }

@@ -51,7 +51,9 @@ describe("writeChunked", () => {
 
   it("reports per-update failures by index in the caller's list", async () => {
     const s = server((from) =>
-      from === 1000 ? new P4RuntimeError("Write", Code.UNKNOWN, "batch failed", [{ index: 5, code: Code.ALREADY_EXISTS, message: "exists" }]) : undefined,
+      from === 1000
+        ? new P4RuntimeError("Write", Code.UNKNOWN, "batch failed", [{ index: 5, code: Code.ALREADY_EXISTS, message: "exists" }])
+        : undefined,
     );
     const e = await writeChunked(distinct(2500), s.send, { maxBatch: 1000, window: 4 }).catch((x: unknown) => x);
     expect(isP4RuntimeError(e)).toBe(true);
@@ -104,7 +106,13 @@ describe.each(targets())("bulk writes against %s", (kind) => {
 
   beforeAll(async () => {
     target = await startTarget(kind);
-    c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false, coalescing: { maxBatch: 100, window: 3 } });
+    c = await P4RuntimeClient.connect({
+      address: target.address,
+      deviceId: target.deviceId,
+      electionId: 1n,
+      reconnect: false,
+      coalescing: { maxBatch: 100, window: 3 },
+    });
     await c.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 9n });
     const writeBytes = c.channel.writeBytes.bind(c.channel);
     c.channel.writeBytes = (req, opts) => {
@@ -121,7 +129,17 @@ describe.each(targets())("bulk writes against %s", (kind) => {
   const count = async () => (await c.readAll({ kind: "tableEntry", table: "l2_exact" })).length;
   const clear = async () => {
     const all = (await c.readAll({ kind: "tableEntry", table: "l2_exact" })) as DecodedOf<"tableEntry">[];
-    if (all.length) await c.write(all.map((e) => ({ type: "delete" as const, entity: { kind: "tableEntry" as const, table: "l2_exact", match: { "hdr.ethernet.dst_addr": (e.match["hdr.ethernet.dst_addr"] as { value: bigint }).value } } })));
+    if (all.length)
+      await c.write(
+        all.map((e) => ({
+          type: "delete" as const,
+          entity: {
+            kind: "tableEntry" as const,
+            table: "l2_exact",
+            match: { "hdr.ethernet.dst_addr": (e.match["hdr.ethernet.dst_addr"] as { value: bigint }).value },
+          },
+        })),
+      );
   };
 
   it("splits a write into requests of maxBatch and reports failures by the caller's index", async () => {
@@ -142,8 +160,20 @@ describe.each(targets())("bulk writes against %s", (kind) => {
     await clear();
     const filler = (base: number) => Array.from({ length: 120 }, (_, i) => ins(l2(base + i)));
     const key = 0x20000;
-    await c.write([ins(l2(key, 1)), ...filler(0x21000), { type: "modify", entity: l2(key, 7) }, ...filler(0x22000), { type: "delete", entity: l2(key) }, ...filler(0x23000), ins(l2(key, 9))]);
-    const [e] = (await c.readAll({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": key } })) as DecodedOf<"tableEntry">[];
+    await c.write([
+      ins(l2(key, 1)),
+      ...filler(0x21000),
+      { type: "modify", entity: l2(key, 7) },
+      ...filler(0x22000),
+      { type: "delete", entity: l2(key) },
+      ...filler(0x23000),
+      ins(l2(key, 9)),
+    ]);
+    const [e] = (await c.readAll({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": key },
+    })) as DecodedOf<"tableEntry">[];
     expect(e!.action).toMatchObject({ params: { port: 9n } });
   });
 
@@ -164,7 +194,12 @@ describe.each(targets())("bulk writes against %s", (kind) => {
     await clear();
     requests = 0;
     const updates = Array.from({ length: 250 }, (_, i) => ins(l2(0x40000 + i)));
-    updates[230] = ins({ kind: "tableEntry", table: "l2_exact", match: { "hdr.ethernet.dst_addr": 1 }, action: { name: "set_port", params: { port: 999 } } });
+    updates[230] = ins({
+      kind: "tableEntry",
+      table: "l2_exact",
+      match: { "hdr.ethernet.dst_addr": 1 },
+      action: { name: "set_port", params: { port: 999 } },
+    });
     await expect(c.write(updates)).rejects.toThrow(/^update #230 \(insert tableEntry\): .*port.*9 bits/);
     expect(requests).toBe(0);
     expect(await count()).toBe(0);

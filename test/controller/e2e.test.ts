@@ -107,10 +107,14 @@ describe.each(kinds)("controller end to end (%s switches)", (kind) => {
     }
     // The last hops' counters agree with what their clients saw.
     for (const lh of ["s6", "s7", "s8"]) {
-      const [delivered] = (await ctl.clients.get(lh)!.readAll({ kind: "counterEntry", counter: "ingress.dedup.dedup_delivered_counter", index: s.id })) as DecodedOf<"counterEntry">[];
+      const [delivered] = (await ctl.clients
+        .get(lh)!
+        .readAll({ kind: "counterEntry", counter: "ingress.dedup.dedup_delivered_counter", index: s.id })) as DecodedOf<"counterEntry">[];
       const clientsHere = s.clients.filter((c) => net.topology.hosts.find((h) => h.name === c)!.attach.switch === lh);
       for (const c of clientsHere) expect(BigInt(new Set(logs.get(c)!.seqs).size)).toBe(delivered!.data.packets);
-      const [dups] = (await ctl.clients.get(lh)!.readAll({ kind: "counterEntry", counter: "ingress.dedup.dedup_duplicate_counter", index: s.id })) as DecodedOf<"counterEntry">[];
+      const [dups] = (await ctl.clients
+        .get(lh)!
+        .readAll({ kind: "counterEntry", counter: "ingress.dedup.dedup_duplicate_counter", index: s.id })) as DecodedOf<"counterEntry">[];
       // Two copies arrived for most packets; the second was dropped.
       expect(dups!.data.packets).toBeGreaterThan(0n);
     }
@@ -168,7 +172,8 @@ describe.each(kinds)("controller end to end (%s switches)", (kind) => {
     // s6 at the cut (after the highest one it had delivered) and those the
     // ingress router encapsulated until the switch-over.
     const bound = Number((await seqAtSwitch) - highestAtCut);
-    if (process.env.P4CAST_DEBUG) console.log({ ticksBeforeVerdict, detectMs: detectedAt - cutAt, overlayMs: reports[0]!.overlayMs, bound });
+    if (process.env.P4CAST_DEBUG)
+      console.log({ ticksBeforeVerdict, detectMs: detectedAt - cutAt, overlayMs: reports[0]!.overlayMs, bound });
     for (const [c, log] of logs) {
       const st = analyse(log, COUNT);
       if (process.env.P4CAST_DEBUG) console.log(c, st, bound, reports);
@@ -203,7 +208,14 @@ describe.each(kinds)("controller end to end (%s switches)", (kind) => {
       const tail = log.seqs.filter((x) => x >= (COUNT * 3) / 4);
       if (process.env.P4CAST_DEBUG) {
         const got = new Set(tail);
-        console.log(c, "tail missing", [...Array(COUNT / 4).keys()].map((k) => k + (COUNT * 3) / 4).filter((x) => !got.has(x)).join(","));
+        console.log(
+          c,
+          "tail missing",
+          [...Array(COUNT / 4).keys()]
+            .map((k) => k + (COUNT * 3) / 4)
+            .filter((x) => !got.has(x))
+            .join(","),
+        );
       }
       expect({ c, tail: new Set(tail).size }).toEqual({ c, tail: COUNT / 4 });
     }

@@ -76,7 +76,10 @@ describe("heartbeat verdicts of one controller", () => {
     s1.sendPacketRaw = () => undefined;
     await intervals(hb, 4 * t.heartbeat.missThreshold);
     const s1Watches = hb.watches().filter((w) => w.switch === "s1");
-    expect(s1Watches.every((w) => w.down), "s1's own watches tripped").toBe(true);
+    expect(
+      s1Watches.every((w) => w.down),
+      "s1's own watches tripped",
+    ).toBe(true);
     expect(downs, "the neighbours still hear s1's replies: no link is down").toEqual([]);
     expect(ctl.state().downLinks).toEqual([]);
 
@@ -115,7 +118,9 @@ describe("heartbeats of a standby controller", () => {
     // A third client takes every switch and sends nothing: both controllers are standbys with no requests.
     primaryHb.stop();
     const holders = await Promise.all(
-      t.switches.map((s) => P4RuntimeClient.connect({ address: net.grpcAddress(s), deviceId: BigInt(s.deviceId), electionId: 50n, reconnect: false })),
+      t.switches.map((s) =>
+        P4RuntimeClient.connect({ address: net.grpcAddress(s), deviceId: BigInt(s.deviceId), electionId: 50n, reconnect: false }),
+      ),
     );
     cleanup.push(async () => holders.forEach((h) => h.close()));
     expect(holders.every((h) => h.isPrimary)).toBe(true);

@@ -12,7 +12,16 @@ import { loadTopology } from "../../src/controller/topology/load.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import { formatMac } from "../../src/p4runtime/codec/values.js";
 import { recordClients, sendStream, settle, streamFrame } from "../../src/lab/stream.js";
-import { buildFrame, buildIgmpV2, buildMldV1, decodeFrame, IgmpType, ipv4MulticastMac, ipv6MulticastMac, routerAlertOptions } from "../../src/packet/index.js";
+import {
+  buildFrame,
+  buildIgmpV2,
+  buildMldV1,
+  decodeFrame,
+  IgmpType,
+  ipv4MulticastMac,
+  ipv6MulticastMac,
+  routerAlertOptions,
+} from "../../src/packet/index.js";
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -138,7 +147,12 @@ describe("IPv6 receivers of IPv4 sessions", () => {
     const got: { src: string; dst: string; seq: number }[] = [];
     net.hosts.get("v6only")!.onFrame((f) => {
       const fr = decodeFrame(f);
-      if (fr.ip?.version === 6 && fr.ip.l4.kind === "udp") got.push({ src: fr.ip.header.src, dst: fr.ip.header.dst, seq: new DataView(fr.ip.l4.payload.buffer, fr.ip.l4.payload.byteOffset).getUint32(0) });
+      if (fr.ip?.version === 6 && fr.ip.l4.kind === "udp")
+        got.push({
+          src: fr.ip.header.src,
+          dst: fr.ip.header.dst,
+          seq: new DataView(fr.ip.l4.payload.buffer, fr.ip.l4.payload.byteOffset).getUint32(0),
+        });
     });
     await sendStream(net.hosts.get(src.name)!, (q) => streamFrame(src, gw, s, q), 20, 3);
     const logs = new Map([["v6only", { seqs: got.map((x) => x.seq) }]]);

@@ -25,10 +25,14 @@ function randomTopology(n: number, links: readonly { a: number; b: number; cost:
   const lines = [
     "name: random",
     "switches:",
-    ...[...Array(n).keys()].map((i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`),
+    ...[...Array(n).keys()].map(
+      (i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`,
+    ),
     "hosts: []",
     links.length ? "links:" : "links: []",
-    ...links.map((l) => `  - { ends: [{ switch: s${l.a + 1}, port: ${port(l.a)} }, { switch: s${l.b + 1}, port: ${port(l.b)} }], cost: ${l.cost} }`),
+    ...links.map(
+      (l) => `  - { ends: [{ switch: s${l.a + 1}, port: ${port(l.a)} }, { switch: s${l.b + 1}, port: ${port(l.b)} }], cost: ${l.cost} }`,
+    ),
   ];
   return parseTopology(lines.join("\n"));
 }
@@ -71,8 +75,13 @@ function expectWalk(t: Topology, path: readonly Adjacency[], from: string, to: s
 
 const arbGraph = fc.integer({ min: 2, max: 6 }).chain((n) =>
   fc
-    .uniqueArray(fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n - 1 })).filter(([a, b]) => a < b), { maxLength: (n * (n - 1)) / 2, selector: ([a, b]) => `${a}-${b}` })
-    .chain((pairs) => fc.tuple(fc.constant(n), fc.tuple(...pairs.map(([a, b]) => fc.integer({ min: 1, max: 4 }).map((cost) => ({ a, b, cost }))))))
+    .uniqueArray(
+      fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n - 1 })).filter(([a, b]) => a < b),
+      { maxLength: (n * (n - 1)) / 2, selector: ([a, b]) => `${a}-${b}` },
+    )
+    .chain((pairs) =>
+      fc.tuple(fc.constant(n), fc.tuple(...pairs.map(([a, b]) => fc.integer({ min: 1, max: 4 }).map((cost) => ({ a, b, cost }))))),
+    ),
 );
 
 describe("paths", () => {
@@ -153,7 +162,11 @@ describe("paths", () => {
         for (const l of [...down].reverse()) b.setLinkUp(l, false);
         const pa = planNetwork({ graph: a });
         const pb = planNetwork({ graph: b });
-        const text = (p: typeof pa) => JSON.stringify([...p.intents].map(([k, v]) => [k, v.entries, [...v.groups]]), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+        const text = (p: typeof pa) =>
+          JSON.stringify(
+            [...p.intents].map(([k, v]) => [k, v.entries, [...v.groups]]),
+            (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
+          );
         expect(text(pa)).toBe(text(pb));
         // Nothing routes over a link that is down.
         for (const [sw, it] of pa.intents) {

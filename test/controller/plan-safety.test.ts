@@ -76,7 +76,12 @@ async function deployBase(): Promise<{ net: EmbeddedNetwork; base: Topology; bef
 
 const text = (m: Map<string, SwitchState>) =>
   JSON.stringify(
-    [...m].map(([n, s]) => [n, [...s.entries].map(([k, e]) => [k, e.value]).sort(), [...s.groups].sort(([a], [b]) => a - b), [...s.meters.keys()].sort()]),
+    [...m].map(([n, s]) => [
+      n,
+      [...s.entries].map(([k, e]) => [k, e.value]).sort(),
+      [...s.groups].sort(([a], [b]) => a - b),
+      [...s.meters.keys()].sort(),
+    ]),
     (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
   );
 
@@ -84,12 +89,24 @@ describe("checkIntents: every switch against the P4Info, before any switch is co
   it("names the origin and value of what the P4Info refuses, and both sides of a key clash (with or without an origin)", async () => {
     const index = new P4InfoIndex((await loadPipeline()).p4info);
     const a = emptyIntent("s1");
-    const wide: TableEntryInput = { table: T.nexthop, match: { nexthop_id: 3 }, action: { name: "forward_to_neighbor", params: { port: 4096, src_mac: "02:50:00:00:01:03", dst_mac: "00:00:00:00:00:01" } } };
+    const wide: TableEntryInput = {
+      table: T.nexthop,
+      match: { nexthop_id: 3 },
+      action: { name: "forward_to_neighbor", params: { port: 4096, src_mac: "02:50:00:00:01:03", dst_mac: "00:00:00:00:00:01" } },
+    };
     a.entries.push(wide);
     a.origins!.entries.set(wide, "hosts[2].attach");
     const b = emptyIntent("s2");
-    const r1: TableEntryInput = { table: T.routeV4, match: { dst_addr: "10.9.0.0/16" }, action: { name: "route_to_nexthop", params: { nexthop_id: 1 } } };
-    const r2: TableEntryInput = { table: T.routeV4, match: { dst_addr: "10.9.0.0/16" }, action: { name: "route_to_nexthop", params: { nexthop_id: 2 } } };
+    const r1: TableEntryInput = {
+      table: T.routeV4,
+      match: { dst_addr: "10.9.0.0/16" },
+      action: { name: "route_to_nexthop", params: { nexthop_id: 1 } },
+    };
+    const r2: TableEntryInput = {
+      table: T.routeV4,
+      match: { dst_addr: "10.9.0.0/16" },
+      action: { name: "route_to_nexthop", params: { nexthop_id: 2 } },
+    };
     const same: TableEntryInput = { ...r1 };
     b.entries.push(r1, same, r2);
     b.origins!.entries.set(r2, "sessions[0].clients[1]");
@@ -105,7 +122,9 @@ describe("checkIntents: every switch against the P4Info, before any switch is co
       ["s1", "hosts[2].attach"],
       ["s2", "sessions[0].clients[1]"],
     ]);
-    expect(err.problems[0]!.message).toMatch(/^hosts\[2\]\.attach: an entry of ingress\.l3\.nexthop_exact is refused by the P4Info: .*port.*4096/);
+    expect(err.problems[0]!.message).toMatch(
+      /^hosts\[2\]\.attach: an entry of ingress\.l3\.nexthop_exact is refused by the P4Info: .*port.*4096/,
+    );
     // The identical entry is merged; the different one is the clash.
     expect(err.problems[1]!.message).toBe(
       "two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.9.0.0/16: an entry with no recorded origin wants ingress.l3.route_to_nexthop(nexthop_id=1), sessions[0].clients[1] wants ingress.l3.route_to_nexthop(nexthop_id=2)",
@@ -122,7 +141,9 @@ describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, 
     const bad = shapeOnly("duplicate-host-ipv4.yaml");
     const err = await deployError(await controller(bad, net, 11n));
     expect(isPlanError(err)).toBe(true);
-    expect(err.message).toContain("s3: two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.0.3.2/32: hosts[1].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=1), hosts[4].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=4)");
+    expect(err.message).toContain(
+      "s3: two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.0.3.2/32: hosts[1].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=1), hosts[4].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=4)",
+    );
     // Nothing was written anywhere: s1 and s2 (which the new topology changes too) are as the first deploy left them.
     expect(text(await snapshot(net, base))).toBe(text(before));
   });
@@ -138,7 +159,9 @@ describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, 
       ["s2", "translation.mappings[0]", "translation.mappings[1]"],
       ["s2", "translation.mappings[0]", "translation.mappings[1]"],
     ]);
-    expect(err.message).toContain("ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: translation.mappings[0] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::1), translation.mappings[1] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::2)");
+    expect(err.message).toContain(
+      "ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: translation.mappings[0] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::1), translation.mappings[1] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::2)",
+    );
     expect(text(await snapshot(net, base))).toBe(text(before));
     // The failed deploy left no plan behind: the controller has none yet.
     expect(ctl.currentPlan).toBeUndefined();
@@ -168,7 +191,9 @@ describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, 
     const r = await p4cast(["deploy", "-t", atNet("duplicate-mapping.yaml")]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^p4cast: error: the topology cannot be planned \(2 problems\):\n/);
-    expect(r.stderr).toContain("s2: two different entries for one key, ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: translation.mappings[0] wants");
+    expect(r.stderr).toContain(
+      "s2: two different entries for one key, ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: translation.mappings[0] wants",
+    );
     expect(r.stderr).toContain("hint: fix the topology file at the paths named; no switch was written");
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(text(await snapshot(net, base))).toBe(text(before));

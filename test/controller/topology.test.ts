@@ -45,7 +45,9 @@ describe("topology file", () => {
 
   it("names the path and reason of shape errors", () => {
     expect(problems(base.replace("10.255.0.1", "10.255.0.300"))).toEqual(["switches[0].loopback.ipv4: not an IPv4 address"]);
-    expect(problems(base.replace("group: 232.1.1.1", "group: 10.1.1.1"))).toEqual(["sessions[0].group: not an IPv4 multicast address (224.0.0.0/4)"]);
+    expect(problems(base.replace("group: 232.1.1.1", "group: 10.1.1.1"))).toEqual([
+      "sessions[0].group: not an IPv4 multicast address (224.0.0.0/4)",
+    ]);
     expect(problems(base.replace("port: 5000", "port: 70000"))[0]).toMatch(/^sessions\[0\]\.service\.port: /);
     expect(problems(base.replace("deviceId: 2,", "deviceId: 2, color: red,"))[0]).toMatch(/^switches\[1\]: .*color/);
     expect(problems("switches: []")[0]).toMatch(/^switches: /);
@@ -64,22 +66,33 @@ describe("topology file", () => {
       'sessions[0].clients[2]: client "h2" is listed twice',
       'sessions[0].clients[3]: the source "h1" cannot be its own client',
     ]);
-    expect(problems(base.replace("port: 2 }, { switch: s2", "port: 255 }, { switch: s2"))).toEqual(['links[0].ends[0].port: port 255 is the CPU port of "s1"']);
-    expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")']);
+    expect(problems(base.replace("port: 2 }, { switch: s2", "port: 255 }, { switch: s2"))).toEqual([
+      'links[0].ends[0].port: port 255 is the CPU port of "s1"',
+    ]);
+    expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual([
+      'switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")',
+    ]);
   });
 
   it("refuses a host address that is its subnet's gateway (the switch's)", () => {
-    expect(problems(base.replace("ipv4: 10.0.1.1/24", "ipv4: 10.0.1.254/24"))).toEqual(["hosts[0].ipv4: 10.0.1.254/24 is the gateway address of its subnet (the switch's 10.0.1.254)"]);
-    expect(problems(base.replace("ipv4: 10.0.2.1/24", 'ipv4: 10.0.2.1/24, ipv6: "fd00:2::ff/64"'))).toEqual(["hosts[1].ipv6: fd00:2::ff/64 is the gateway address of its subnet (the switch's fd00:2::ff)"]);
+    expect(problems(base.replace("ipv4: 10.0.1.1/24", "ipv4: 10.0.1.254/24"))).toEqual([
+      "hosts[0].ipv4: 10.0.1.254/24 is the gateway address of its subnet (the switch's 10.0.1.254)",
+    ]);
+    expect(problems(base.replace("ipv4: 10.0.2.1/24", 'ipv4: 10.0.2.1/24, ipv6: "fd00:2::ff/64"'))).toEqual([
+      "hosts[1].ipv6: fd00:2::ff/64 is the gateway address of its subnet (the switch's fd00:2::ff)",
+    ]);
     expect(problems(base.replace("ipv4: 10.0.1.1/24", "ipv4: 10.0.1.253/24"))).toEqual([]);
   });
 
   it("every example validates", () => {
-    for (const f of readdirSync("examples").filter((x) => x.endsWith(".yaml"))) expect(() => loadTopology(join("examples", f)), f).not.toThrow();
+    for (const f of readdirSync("examples").filter((x) => x.endsWith(".yaml")))
+      expect(() => loadTopology(join("examples", f)), f).not.toThrow();
   });
 
   describe("address clashes name both paths", () => {
-    const v6 = base.replace("ipv4: 10.0.1.1/24,", 'ipv4: 10.0.1.1/24, ipv6: "fd00:1::1/64",').replace("ipv4: 10.0.2.1/24,", 'ipv4: 10.0.2.1/24, ipv6: "fd00:2::1/64",');
+    const v6 = base
+      .replace("ipv4: 10.0.1.1/24,", 'ipv4: 10.0.1.1/24, ipv6: "fd00:1::1/64",')
+      .replace("ipv4: 10.0.2.1/24,", 'ipv4: 10.0.2.1/24, ipv6: "fd00:2::1/64",');
     it("host IPv4 addresses", () => {
       expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.0.1.1/24"))).toEqual(["hosts[1].ipv4: 10.0.1.1 is also hosts[0].ipv4"]);
       // Different prefixes, one address.
@@ -89,25 +102,40 @@ describe("topology file", () => {
       expect(problems(v6.replace('"fd00:2::1/64"', '"fd00:1:0::1/64"'))).toEqual(["hosts[1].ipv6: fd00:1::1 is also hosts[0].ipv6"]);
     });
     it("switch loopbacks", () => {
-      expect(problems(base.replace("ipv4: 10.255.0.2", "ipv4: 10.255.0.1"))).toEqual(["switches[1].loopback.ipv4: 10.255.0.1 is also switches[0].loopback.ipv4"]);
-      const lb6 = base.replace("ipv4: 10.255.0.1 }", 'ipv4: 10.255.0.1, ipv6: "fd00:ff::1" }').replace("ipv4: 10.255.0.2 }", 'ipv4: 10.255.0.2, ipv6: "fd00:ff:0::1" }');
+      expect(problems(base.replace("ipv4: 10.255.0.2", "ipv4: 10.255.0.1"))).toEqual([
+        "switches[1].loopback.ipv4: 10.255.0.1 is also switches[0].loopback.ipv4",
+      ]);
+      const lb6 = base
+        .replace("ipv4: 10.255.0.1 }", 'ipv4: 10.255.0.1, ipv6: "fd00:ff::1" }')
+        .replace("ipv4: 10.255.0.2 }", 'ipv4: 10.255.0.2, ipv6: "fd00:ff:0::1" }');
       expect(problems(lb6)).toEqual(["switches[1].loopback.ipv6: fd00:ff:0::1 is also switches[0].loopback.ipv6"]);
     });
     it("a host address that is a loopback", () => {
-      expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.255.0.1/24"))).toEqual(["hosts[1].ipv4: 10.255.0.1 is also switches[0].loopback.ipv4"]);
+      expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.255.0.1/24"))).toEqual([
+        "hosts[1].ipv4: 10.255.0.1 is also switches[0].loopback.ipv4",
+      ]);
     });
     it("a session's service address that is a host's or a loopback", () => {
-      expect(problems(base.replace("address: 10.0.100.1", "address: 10.0.2.1"))).toEqual(["sessions[0].service.address: 10.0.2.1 is also hosts[1].ipv4"]);
-      expect(problems(base.replace("address: 10.0.100.1", "address: 10.255.0.2"))).toEqual(["sessions[0].service.address: 10.255.0.2 is also switches[1].loopback.ipv4"]);
-      expect(problems(v6.replace("address: 10.0.100.1", 'address: "fd00:2::1"'))).toEqual(["sessions[0].service.address: fd00:2::1 is also hosts[1].ipv6"]);
+      expect(problems(base.replace("address: 10.0.100.1", "address: 10.0.2.1"))).toEqual([
+        "sessions[0].service.address: 10.0.2.1 is also hosts[1].ipv4",
+      ]);
+      expect(problems(base.replace("address: 10.0.100.1", "address: 10.255.0.2"))).toEqual([
+        "sessions[0].service.address: 10.255.0.2 is also switches[1].loopback.ipv4",
+      ]);
+      expect(problems(v6.replace("address: 10.0.100.1", 'address: "fd00:2::1"'))).toEqual([
+        "sessions[0].service.address: fd00:2::1 is also hosts[1].ipv6",
+      ]);
     });
     it("two sessions with one service address and port (another port is fine)", () => {
-      const two = (port: number) => `${base}  - { id: 2, source: h1, service: { address: 10.0.100.1, port: ${port} }, group: 232.1.1.2, clients: [h2] }\n`;
+      const two = (port: number) =>
+        `${base}  - { id: 2, source: h1, service: { address: 10.0.100.1, port: ${port} }, group: 232.1.1.2, clients: [h2] }\n`;
       expect(problems(two(5000))).toEqual(["sessions[1].service: 10.0.100.1 port 5000 is also sessions[0].service"]);
       expect(problems(two(5001))).toEqual([]);
     });
     it("host MACs", () => {
-      expect(problems(base.replace('mac: "00:00:00:00:00:02"', 'mac: "00:00:00:00:00:01"'))).toEqual(["hosts[1].mac: 00:00:00:00:00:01 is also hosts[0].mac"]);
+      expect(problems(base.replace('mac: "00:00:00:00:00:02"', 'mac: "00:00:00:00:00:01"'))).toEqual([
+        "hosts[1].mac: 00:00:00:00:00:01 is also hosts[0].mac",
+      ]);
     });
     it("derived port MACs: a host's MAC, two switches' explicit MACs, device ids equal in their low 24 bits", () => {
       expect(problems(base.replace('mac: "00:00:00:00:00:02"', 'mac: "02:50:00:00:01:02"'))).toEqual([
@@ -124,17 +152,28 @@ describe("topology file", () => {
       ]);
     });
     it("device ids and gRPC addresses", () => {
-      expect(problems(base.replace("deviceId: 2,", "deviceId: 1,"))).toEqual(['switches[1].deviceId: 1 is also switches[0].deviceId ("s1")']);
+      expect(problems(base.replace("deviceId: 2,", "deviceId: 1,"))).toEqual([
+        'switches[1].deviceId: 1 is also switches[0].deviceId ("s1")',
+      ]);
       expect(problems(base.replace("deviceId: 2,", "deviceId: 257,"))).toEqual([
         "switches[1].deviceId: 257 gives the same overlay addresses (10.254.x.1) as switches[0].deviceId 1: device ids must differ in their low 8 bits",
       ]);
       // Without sessions there are no overlay addresses.
       expect(problems(base.replace("deviceId: 2,", "deviceId: 257,").replace(/sessions:\n.*\n/, ""))).toEqual([]);
-      expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual(['switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")']);
+      expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual([
+        'switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")',
+      ]);
     });
     it("reports every clash at once", () => {
-      const bad = base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.0.1.1/24").replace('mac: "00:00:00:00:00:02"', 'mac: "00:00:00:00:00:01"').replace("deviceId: 2,", "deviceId: 1,");
-      expect(problems(bad)).toEqual(['switches[1].deviceId: 1 is also switches[0].deviceId ("s1")', "hosts[1].ipv4: 10.0.1.1 is also hosts[0].ipv4", "hosts[1].mac: 00:00:00:00:00:01 is also hosts[0].mac"]);
+      const bad = base
+        .replace("ipv4: 10.0.2.1/24", "ipv4: 10.0.1.1/24")
+        .replace('mac: "00:00:00:00:00:02"', 'mac: "00:00:00:00:00:01"')
+        .replace("deviceId: 2,", "deviceId: 1,");
+      expect(problems(bad)).toEqual([
+        'switches[1].deviceId: 1 is also switches[0].deviceId ("s1")',
+        "hosts[1].ipv4: 10.0.1.1 is also hosts[0].ipv4",
+        "hosts[1].mac: 00:00:00:00:00:01 is also hosts[0].mac",
+      ]);
     });
   });
 
@@ -147,7 +186,10 @@ describe("topology file", () => {
         }
         const clash = inject(t, kind, r1, r2);
         const found = problems(JSON.stringify(t));
-        expect(found.some((p) => p.startsWith(`${clash.path}: `) && p.includes(clash.other)), `${kind}: ${found.join("; ")}`).toBe(true);
+        expect(
+          found.some((p) => p.startsWith(`${clash.path}: `) && p.includes(clash.other)),
+          `${kind}: ${found.join("; ")}`,
+        ).toBe(true);
       }),
       { numRuns: 300 },
     );
@@ -191,7 +233,12 @@ const randomTopology: fc.Arbitrary<RawTopology> = fc
       ...(v6 ? { ipv6: `fd00:${k + 1}::1/64` } : {}),
       attach: { switch: sw[at % switches]!.name, port: 10 + k },
     }));
-    const links = sw.slice(1).map((s, i) => ({ ends: [{ switch: sw[i]!.name, port: 1 }, { switch: s.name, port: 2 }] as [{ switch: string; port: number }, { switch: string; port: number }] }));
+    const links = sw.slice(1).map((s, i) => ({
+      ends: [
+        { switch: sw[i]!.name, port: 1 },
+        { switch: s.name, port: 2 },
+      ] as [{ switch: string; port: number }, { switch: string; port: number }],
+    }));
     const ses = Array.from({ length: sessions }, (_, j) => ({
       id: j + 1,
       source: hosts[0]!.name,
@@ -202,7 +249,21 @@ const randomTopology: fc.Arbitrary<RawTopology> = fc
     return { switches: sw, hosts, links, sessions: ses };
   });
 
-const clashKinds = ["hostV4", "hostV6", "loopbackV4", "loopbackV6", "hostIsLoopback", "serviceIsHost", "serviceIsLoopback", "sessionService", "hostMac", "hostMacIsPortMac", "deviceId", "overlayDeviceId", "grpc"] as const;
+const clashKinds = [
+  "hostV4",
+  "hostV6",
+  "loopbackV4",
+  "loopbackV6",
+  "hostIsLoopback",
+  "serviceIsHost",
+  "serviceIsLoopback",
+  "sessionService",
+  "hostMac",
+  "hostMacIsPortMac",
+  "deviceId",
+  "overlayDeviceId",
+  "grpc",
+] as const;
 const clashKind = fc.constantFrom(...clashKinds);
 
 /** Two distinct indices below n (n >= 2): a < b. */
@@ -217,7 +278,14 @@ function inject(t: RawTopology, kind: (typeof clashKinds)[number], r1: number, r
   const [a, b] = pair(t.hosts.length, r1, r2);
   const [x, y] = pair(t.switches.length, r1, r2);
   const ensureSession = () => {
-    if (t.sessions.length === 0) t.sessions.push({ id: 1, source: t.hosts[0]!.name, service: { address: "10.200.0.1", port: 5000 }, group: "232.1.1.1", clients: [t.hosts[1]!.name] });
+    if (t.sessions.length === 0)
+      t.sessions.push({
+        id: 1,
+        source: t.hosts[0]!.name,
+        service: { address: "10.200.0.1", port: 5000 },
+        group: "232.1.1.1",
+        clients: [t.hosts[1]!.name],
+      });
   };
   switch (kind) {
     case "hostV4":
@@ -247,7 +315,13 @@ function inject(t: RawTopology, kind: (typeof clashKinds)[number], r1: number, r
       return { path: "sessions[0].service.address", other: `switches[${x}].loopback.ipv4` };
     case "sessionService":
       ensureSession();
-      t.sessions.splice(1, 1, { id: 2, source: t.hosts[0]!.name, service: { ...t.sessions[0]!.service }, group: "232.1.1.2", clients: [t.hosts[1]!.name] });
+      t.sessions.splice(1, 1, {
+        id: 2,
+        source: t.hosts[0]!.name,
+        service: { ...t.sessions[0]!.service },
+        group: "232.1.1.2",
+        clients: [t.hosts[1]!.name],
+      });
       return { path: "sessions[1].service", other: "sessions[0].service" };
     case "hostMac":
       t.hosts[b]!.mac = t.hosts[a]!.mac;

@@ -61,7 +61,10 @@ function checkPlan(plan: NetworkPlan, g: NetworkGraph, exact = true): { tree: nu
       for (const rep of replicas) {
         if ((rep.instance ?? 0) >= OVERLAY_RID_BASE) continue; // overlay copies and clients
         const a = r.neighbour(sw, rep.port);
-        expect(r.has(a.to, T.treeParent, { session_id: sid, ingress_port: a.peerPort }), `session ${sid}: ${a.to} admits tree copies from ${sw} (port ${a.peerPort})`).toBe(true);
+        expect(
+          r.has(a.to, T.treeParent, { session_id: sid, ingress_port: a.peerPort }),
+          `session ${sid}: ${a.to} admits tree copies from ${sw} (port ${a.peerPort})`,
+        ).toBe(true);
         tree++;
         reached.add(a.to);
         const m = r.entries(a.to, T.mcastV4).find((e) => ip(e.match!["group_addr"]) === ip(group));
@@ -82,13 +85,22 @@ function checkPlan(plan: NetworkPlan, g: NetworkGraph, exact = true): { tree: nu
       const rid = OVERLAY_RID_BASE + (g.switches.get(lh)!.deviceId & 0xfff);
       const rewrite = r.entries(sp.ingress, T.overlayRid).find((e) => Number(e.match!["egress_rid"]) === rid)!;
       const dst = ip(params(rewrite)["peer_addr"]);
-      if (sp.overlays.has(lh)) expect(plan.intents.get(sp.ingress)!.groups.get(sid)!.some((x) => x.instance === rid && x.port === ov.path[0]!.port)).toBe(true);
+      if (sp.overlays.has(lh))
+        expect(
+          plan.intents
+            .get(sp.ingress)!
+            .groups.get(sid)!
+            .some((x) => x.instance === rid && x.port === ov.path[0]!.port),
+        ).toBe(true);
       let sw = sp.ingress;
       let port = ov.path[0]!.port;
       for (let hops = 0; ; hops++) {
         expect(hops).toBeLessThan(16);
         const a = r.neighbour(sw, port);
-        expect(r.has(a.to, T.overlaySender, { session_id: sid, sender_addr: sender, ingress_port: a.peerPort }), `session ${sid} overlay to ${lh}: ${a.to} admits it on port ${a.peerPort}`).toBe(true);
+        expect(
+          r.has(a.to, T.overlaySender, { session_id: sid, sender_addr: sender, ingress_port: a.peerPort }),
+          `session ${sid} overlay to ${lh}: ${a.to} admits it on port ${a.peerPort}`,
+        ).toBe(true);
         overlay++;
         if (r.isLocal(a.to, dst)) {
           expect(a.to).toBe(lh);

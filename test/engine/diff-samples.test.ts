@@ -12,7 +12,14 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { loadEngine, type Engine, type EntryAction, type EntrySpec, type Replica, type CloneSessionSpec } from "../../src/switch/engine/index.js";
+import {
+  loadEngine,
+  type Engine,
+  type EntryAction,
+  type EntrySpec,
+  type Replica,
+  type CloneSessionSpec,
+} from "../../src/switch/engine/index.js";
 import { runSimpleSwitch } from "./simple-switch-runner.js";
 import { runStf } from "./stf.js";
 import { NEED_P4C, NEED_P4C_SRC, NEED_SIMPLE_SWITCH, compileFile, samplesDir } from "./toolchain.js";
@@ -23,11 +30,22 @@ const EXPECTED_REJECTIONS = readExpectations(join(import.meta.dirname, "p4c-samp
 
 /** Samples whose behaviour depends on time or randomness, or that use more than the CLI can express. */
 const SKIP = new Map<string, string>([
-  ["issue1097-2-bmv2", "a register written in ingress and in egress: simple_switch pipelines packets, so the next packet's ingress can run before this packet's egress"],
-  ["runtime-index-2-bmv2", "mutated packets index a header stack out of range: simple_switch aborts, the engine logs and uses a scratch header"],
+  [
+    "issue1097-2-bmv2",
+    "a register written in ingress and in egress: simple_switch pipelines packets, so the next packet's ingress can run before this packet's egress",
+  ],
+  [
+    "runtime-index-2-bmv2",
+    "mutated packets index a header stack out of range: simple_switch aborts, the engine logs and uses a scratch header",
+  ],
 ]);
 
-type Op = { kind: "add"; table: string; spec: EntrySpec } | { kind: "default"; table: string; action: EntryAction } | { kind: "mc"; group: number; replicas: readonly Replica[] } | { kind: "clone"; session: number; spec: CloneSessionSpec } | { kind: "reg"; name: string; index: number; value: bigint };
+type Op =
+  | { kind: "add"; table: string; spec: EntrySpec }
+  | { kind: "default"; table: string; action: EntryAction }
+  | { kind: "mc"; group: number; replicas: readonly Replica[] }
+  | { kind: "clone"; session: number; spec: CloneSessionSpec }
+  | { kind: "reg"; name: string; index: number; value: bigint };
 
 /** Records what an STF script configures and sends, without processing. */
 function record(base: Engine, script: string, tables: string[]): { ops: Op[]; packets: Uint8Array[] } {
@@ -113,7 +131,9 @@ function toCli(e: Engine, ops: Op[]): string[] {
         });
         if (op.spec.action.kind !== "action") throw new Error("indirect entries are not expressed");
         const a = op.spec.action.call;
-        cli.push(`table_add ${op.table} ${a.action} ${keys.join(" ")} => ${a.args.map(hx).join(" ")}${scan ? ` ${1000000 - op.spec.priority}` : ""}`);
+        cli.push(
+          `table_add ${op.table} ${a.action} ${keys.join(" ")} => ${a.args.map(hx).join(" ")}${scan ? ` ${1000000 - op.spec.priority}` : ""}`,
+        );
         break;
       }
       case "default":
@@ -150,93 +170,118 @@ function apply(e: Engine, ops: Op[]): void {
   }
 }
 
-const OPT_IN = { tool: "P4CAST_DIFF_SAMPLES=1", missing: process.env["P4CAST_DIFF_SAMPLES"] === "1" ? undefined : "not set (a long run: a few seconds per program)" };
+const OPT_IN = {
+  tool: "P4CAST_DIFF_SAMPLES=1",
+  missing: process.env["P4CAST_DIFF_SAMPLES"] === "1" ? undefined : "not set (a long run: a few seconds per program)",
+};
 
-describeWith("p4c samples: engine vs simple_switch on STF configuration and mutated packets", [OPT_IN, NEED_P4C, NEED_SIMPLE_SWITCH, NEED_P4C_SRC], () => {
-  const dir = samplesDir();
-  const stfs = execFileSync("sh", ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`], { encoding: "utf8" })
-    .split("\n")
-    .filter((x) => x);
-  const outDir = join(tmpdir(), "p4cast-engine-json", "samples-out");
-  mkdirSync(outDir, { recursive: true });
-  for (const stf of stfs) {
-    const name = stf.split("/").pop()!.replace(/\.stf$/, "");
-    it(name, async (ctx) => {
-      const why = SKIP.get(name);
-      if (why) ctx.skip(why);
-      const out = join(outDir, `${name}.json`);
-      if (!existsSync(out)) {
-        const r = compileFile(join(dir, `${name}.p4`), out, [dir]);
-        if (!r.ok) {
-          const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
-          console.log(`[p4cast tests] p4c ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`);
-          if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
-          throw new Error(`p4c-bm2-ss ${r.kind} on ${name}: ${r.detail}`);
-        }
-      }
-      const json = JSON.parse(readFileSync(out, "utf8"));
-      const tables = (json.pipelines as { tables: { name: string }[] }[]).flatMap((p) => p.tables.map((t) => t.name));
-      const { ops, packets } = record(loadEngine(json, { clock: () => 0n }), readFileSync(stf, "utf8"), tables);
-      let cli: string[] = [];
-      try {
-        cli = toCli(loadEngine(json), ops);
-      } catch (e) {
-        const note = `its STF configuration cannot be written as simple_switch_CLI commands: ${e instanceof Error ? e.message : String(e)}`;
-        console.log(`[p4cast tests] skipped: ${name}: ${note}`);
-        ctx.skip(note);
-      }
-      // the STF packets and mutated copies of them
-      let x = name.length * 7919;
-      const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
-      const pkts: Uint8Array[] = [...packets];
-      for (const p of packets)
-        for (let k = 0; k < 4; k++) {
-          const q = Uint8Array.from(p);
-          for (let m = 0; m < 1 + rnd(3); m++) if (q.length) q[rnd(q.length)] = rnd(256);
-          // truncated copies keep a first header: reading fields of invalid headers is
-          // undefined (the engine reads 0, simple_switch stale values of an earlier packet)
-          pkts.push(rnd(5) === 0 ? q.subarray(0, Math.min(q.length, 16 + rnd(q.length + 1))) : q);
-        }
-      const e = loadEngine(json, { clock: () => 0n });
-      apply(e, ops);
-      const dbg = loadEngine(json, { clock: () => 0n });
-      apply(dbg, ops);
-      const e2ports = (p: Uint8Array) => dbg.process(0, p).map((o) => `${o.port}:${Buffer.from(o.data).toString("hex")}`).join(" ");
-      const ours = new Map<number, string[]>();
-      for (const p of pkts)
-        for (const o of e.process(0, p)) ours.set(o.port, [...(ours.get(o.port) ?? []), Buffer.from(o.data).toString("hex")]);
-      const ports = [...new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, ...ours.keys()])].filter((p) => p < 511);
-      const theirsRaw = await runSimpleSwitch(json, cli, 0, pkts, ports);
-      const theirs = new Map<number, string[]>([...theirsRaw].map(([p, l]) => [p, l.map((d) => Buffer.from(d).toString("hex"))]));
-      // simple_switch runs ingress and egress concurrently: a recirculated, resubmitted or
-      // cloned copy may come out after packets that entered later, so compare those per
-      // port as multisets
-      const reorders = /"(recirculate|resubmit|clone_ingress_pkt_to_egress|clone_egress_pkt_to_egress)"/.test(JSON.stringify(json.actions));
-      const norm = (m: Map<number, string[]>) =>
-        Object.fromEntries(
-          [...m]
-            .filter(([p]) => ports.includes(p))
-            .sort((a, b) => a[0] - b[0])
-            .map(([p, l]) => [p, reorders ? [...l].sort() : l]),
-        );
-      const a = norm(ours);
-      const b = norm(theirs);
-      const diffs: string[] = [];
-      for (const port of new Set([...Object.keys(a), ...Object.keys(b)])) {
-        const la = a[port] ?? [];
-        const lb = b[port] ?? [];
-        if (la.length !== lb.length) diffs.push(`port ${port}: engine ${la.length} packets, simple_switch ${lb.length}`);
-        for (let i = 0; i < Math.min(la.length, lb.length); i++)
-          if (la[i] !== lb[i]) {
-            diffs.push(`port ${port} packet ${i}:\n  engine        ${la[i]}\n  simple_switch ${lb[i]}`);
-            break;
+describeWith(
+  "p4c samples: engine vs simple_switch on STF configuration and mutated packets",
+  [OPT_IN, NEED_P4C, NEED_SIMPLE_SWITCH, NEED_P4C_SRC],
+  () => {
+    const dir = samplesDir();
+    const stfs = execFileSync(
+      "sh",
+      ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`],
+      { encoding: "utf8" },
+    )
+      .split("\n")
+      .filter((x) => x);
+    const outDir = join(tmpdir(), "p4cast-engine-json", "samples-out");
+    mkdirSync(outDir, { recursive: true });
+    for (const stf of stfs) {
+      const name = stf
+        .split("/")
+        .pop()!
+        .replace(/\.stf$/, "");
+      it(name, async (ctx) => {
+        const why = SKIP.get(name);
+        if (why) ctx.skip(why);
+        const out = join(outDir, `${name}.json`);
+        if (!existsSync(out)) {
+          const r = compileFile(join(dir, `${name}.p4`), out, [dir]);
+          if (!r.ok) {
+            const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
+            console.log(
+              `[p4cast tests] p4c ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`,
+            );
+            if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
+            throw new Error(`p4c-bm2-ss ${r.kind} on ${name}: ${r.detail}`);
           }
-      }
-      if (diffs.length && process.env["P4CAST_DIFF_DUMP"]) {
-        const { writeFileSync } = await import("node:fs");
-        writeFileSync(join(tmpdir(), `diff-${name}.txt`), [...pkts.map((p, i) => `in ${i} ${Buffer.from(p).toString("hex")} -> ${e2ports(p)}`), JSON.stringify(b)].join("\n"));
-      }
-      expect(diffs).toEqual([]);
-    }, 120_000);
-  }
-});
+        }
+        const json = JSON.parse(readFileSync(out, "utf8"));
+        const tables = (json.pipelines as { tables: { name: string }[] }[]).flatMap((p) => p.tables.map((t) => t.name));
+        const { ops, packets } = record(loadEngine(json, { clock: () => 0n }), readFileSync(stf, "utf8"), tables);
+        let cli: string[] = [];
+        try {
+          cli = toCli(loadEngine(json), ops);
+        } catch (e) {
+          const note = `its STF configuration cannot be written as simple_switch_CLI commands: ${e instanceof Error ? e.message : String(e)}`;
+          console.log(`[p4cast tests] skipped: ${name}: ${note}`);
+          ctx.skip(note);
+        }
+        // the STF packets and mutated copies of them
+        let x = name.length * 7919;
+        const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
+        const pkts: Uint8Array[] = [...packets];
+        for (const p of packets)
+          for (let k = 0; k < 4; k++) {
+            const q = Uint8Array.from(p);
+            for (let m = 0; m < 1 + rnd(3); m++) if (q.length) q[rnd(q.length)] = rnd(256);
+            // truncated copies keep a first header: reading fields of invalid headers is
+            // undefined (the engine reads 0, simple_switch stale values of an earlier packet)
+            pkts.push(rnd(5) === 0 ? q.subarray(0, Math.min(q.length, 16 + rnd(q.length + 1))) : q);
+          }
+        const e = loadEngine(json, { clock: () => 0n });
+        apply(e, ops);
+        const dbg = loadEngine(json, { clock: () => 0n });
+        apply(dbg, ops);
+        const e2ports = (p: Uint8Array) =>
+          dbg
+            .process(0, p)
+            .map((o) => `${o.port}:${Buffer.from(o.data).toString("hex")}`)
+            .join(" ");
+        const ours = new Map<number, string[]>();
+        for (const p of pkts)
+          for (const o of e.process(0, p)) ours.set(o.port, [...(ours.get(o.port) ?? []), Buffer.from(o.data).toString("hex")]);
+        const ports = [...new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, ...ours.keys()])].filter((p) => p < 511);
+        const theirsRaw = await runSimpleSwitch(json, cli, 0, pkts, ports);
+        const theirs = new Map<number, string[]>([...theirsRaw].map(([p, l]) => [p, l.map((d) => Buffer.from(d).toString("hex"))]));
+        // simple_switch runs ingress and egress concurrently: a recirculated, resubmitted or
+        // cloned copy may come out after packets that entered later, so compare those per
+        // port as multisets
+        const reorders = /"(recirculate|resubmit|clone_ingress_pkt_to_egress|clone_egress_pkt_to_egress)"/.test(
+          JSON.stringify(json.actions),
+        );
+        const norm = (m: Map<number, string[]>) =>
+          Object.fromEntries(
+            [...m]
+              .filter(([p]) => ports.includes(p))
+              .sort((a, b) => a[0] - b[0])
+              .map(([p, l]) => [p, reorders ? [...l].sort() : l]),
+          );
+        const a = norm(ours);
+        const b = norm(theirs);
+        const diffs: string[] = [];
+        for (const port of new Set([...Object.keys(a), ...Object.keys(b)])) {
+          const la = a[port] ?? [];
+          const lb = b[port] ?? [];
+          if (la.length !== lb.length) diffs.push(`port ${port}: engine ${la.length} packets, simple_switch ${lb.length}`);
+          for (let i = 0; i < Math.min(la.length, lb.length); i++)
+            if (la[i] !== lb[i]) {
+              diffs.push(`port ${port} packet ${i}:\n  engine        ${la[i]}\n  simple_switch ${lb[i]}`);
+              break;
+            }
+        }
+        if (diffs.length && process.env["P4CAST_DIFF_DUMP"]) {
+          const { writeFileSync } = await import("node:fs");
+          writeFileSync(
+            join(tmpdir(), `diff-${name}.txt`),
+            [...pkts.map((p, i) => `in ${i} ${Buffer.from(p).toString("hex")} -> ${e2ports(p)}`), JSON.stringify(b)].join("\n"),
+          );
+        }
+        expect(diffs).toEqual([]);
+      }, 120_000);
+    }
+  },
+);

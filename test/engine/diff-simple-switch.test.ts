@@ -25,12 +25,18 @@ function engineOutputs(e: Engine, port: number, packets: readonly Uint8Array[]):
   return out;
 }
 
-const hex = (m: Map<number, Uint8Array[]>) => Object.fromEntries([...m.entries()].sort((a, b) => a[0] - b[0]).map(([p, l]) => [p, l.map((d) => Buffer.from(d).toString("hex"))]));
+const hex = (m: Map<number, Uint8Array[]>) =>
+  Object.fromEntries([...m.entries()].sort((a, b) => a[0] - b[0]).map(([p, l]) => [p, l.map((d) => Buffer.from(d).toString("hex"))]));
 
 describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () => {
   for (const w of [basicWorkload(), biggerWorkload()]) {
     it(w.name, async () => {
-      const pkts = [...w.packets.slice(0, 64), ipv4Packet({ dst: 0x0b000001 }), ipv4Packet({ ttl: 1, dst: 0x0a000101 }), ipv4Packet({ ttl: 0, dst: 0x0a000201 })];
+      const pkts = [
+        ...w.packets.slice(0, 64),
+        ipv4Packet({ dst: 0x0b000001 }),
+        ipv4Packet({ ttl: 1, dst: 0x0a000101 }),
+        ipv4Packet({ ttl: 0, dst: 0x0a000201 }),
+      ];
       const e = loadEngine(w.json);
       w.setup(e);
       const ours = engineOutputs(e, 1, pkts);
@@ -61,7 +67,12 @@ describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () 
       "mirroring_add 4 8",
     ];
     const e = loadEngine(json);
-    const add = (etype: number, action: string, ...args: number[]) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: { kind: "action", call: { action, args: args.map(BigInt) } } });
+    const add = (etype: number, action: string, ...args: number[]) =>
+      e.addEntry("I.fwd", {
+        key: [{ kind: "exact", value: BigInt(etype) }],
+        priority: 0,
+        action: { kind: "action", call: { action, args: args.map(BigInt) } },
+      });
     add(0x0800, "I.set_port", 2);
     add(0x0801, "I.do_mcast", 9);
     add(0x0802, "I.do_clone", 4, 3);
@@ -77,14 +88,32 @@ describeWith("engine vs simple_switch, byte for byte", [NEED_SIMPLE_SWITCH], () 
     ]);
     e.setCloneSession(4, { replicas: [{ port: 8, rid: 0 }], truncateBytes: 0 });
     // a clone session through a multicast group (P4Runtime clone sessions with several replicas)
-    e.setCloneSession(5, { replicas: [{ port: 1, rid: 1 }, { port: 3, rid: 1 }, { port: 2, rid: 7 }], truncateBytes: 0 });
+    e.setCloneSession(5, {
+      replicas: [
+        { port: 1, rid: 1 },
+        { port: 3, rid: 1 },
+        { port: 2, rid: 7 },
+      ],
+      truncateBytes: 0,
+    });
     const frame = (etype: number, extra: number[] = []) => {
       const p = [2, 0, 0, 0, 0, 1, 0, 0, 0xaa, 0xbb, 0xcc, 0xdd, etype >> 8, etype & 0xff, ...extra];
       while (p.length < 40) p.push(p.length);
       return Uint8Array.from(p);
     };
     // the recirculating packet last: simple_switch may take later input packets through ingress before its second pass
-    const pkts = [frame(0x0800), frame(0x0801), frame(0x0802), frame(0x0803), frame(0x88b5, [3, 1, 2, 3]), frame(0x88b5, [10, 1]), frame(0x88b6, [5, 7, 0, 9]), frame(0x9999), frame(0x0806), frame(0x0804)];
+    const pkts = [
+      frame(0x0800),
+      frame(0x0801),
+      frame(0x0802),
+      frame(0x0803),
+      frame(0x88b5, [3, 1, 2, 3]),
+      frame(0x88b5, [10, 1]),
+      frame(0x88b6, [5, 7, 0, 9]),
+      frame(0x9999),
+      frame(0x0806),
+      frame(0x0804),
+    ];
     const ours = engineOutputs(e, 0, pkts);
     const theirs = await runSimpleSwitch(json, cli, 0, pkts, [1, 2, 3, 5, 6, 8]);
     expect([...theirs.values()].flat().length).toBe(15);
@@ -96,7 +125,15 @@ describeWith("engine vs simple_switch on random traffic", [NEED_SIMPLE_SWITCH], 
   it("features.p4 with random frames (parser errors, stacks, varbit, hashes, selector, meter)", async (ctx) => {
     skipUnless(ctx, [NEED_P4C]);
     const json = compileP4(readFileSync(join(import.meta.dirname, "p4", "features.p4"), "utf8"), "features");
-    const cli = ["table_add I.fwd I.set_port 0x0800 => 2", "table_add I.fwd I.do_mcast 0x0801 => 9", "table_add I.fwd I.set_port 0x88b5 => 3", "table_add I.fwd I.set_port 0x88b6 => 1", "mc_mgrp_create 9", "mc_node_create 4 1 2 3", "mc_node_associate 9 0"];
+    const cli = [
+      "table_add I.fwd I.set_port 0x0800 => 2",
+      "table_add I.fwd I.do_mcast 0x0801 => 9",
+      "table_add I.fwd I.set_port 0x88b5 => 3",
+      "table_add I.fwd I.set_port 0x88b6 => 1",
+      "mc_mgrp_create 9",
+      "mc_node_create 4 1 2 3",
+      "mc_node_associate 9 0",
+    ];
     // an action selector group of five members, picked by crc16 of the source MAC
     for (let m = 0; m < 5; m++) cli.push(`act_prof_create_member I.as I.pick ${10 + m}`);
     cli.push("act_prof_create_group I.as");
@@ -105,14 +142,26 @@ describeWith("engine vs simple_switch on random traffic", [NEED_SIMPLE_SWITCH], 
     // a meter that never refills: colours depend on the packet count only
     cli.push("meter_set_rates I.mt 0 0:20 0:60");
     const e = loadEngine(json);
-    const add = (etype: number, action: string, ...args: number[]) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: { kind: "action", call: { action, args: args.map(BigInt) } } });
+    const add = (etype: number, action: string, ...args: number[]) =>
+      e.addEntry("I.fwd", {
+        key: [{ kind: "exact", value: BigInt(etype) }],
+        priority: 0,
+        action: { kind: "action", call: { action, args: args.map(BigInt) } },
+      });
     add(0x0800, "I.set_port", 2);
     add(0x0801, "I.do_mcast", 9);
     add(0x88b5, "I.set_port", 3);
     add(0x88b6, "I.set_port", 1);
-    e.setMulticastGroup(9, [1, 2, 3].map((port) => ({ port, rid: 4 })));
+    e.setMulticastGroup(
+      9,
+      [1, 2, 3].map((port) => ({ port, rid: 4 })),
+    );
     for (let m = 0; m < 5; m++) e.addMember("I.as", m, { action: "I.pick", args: [BigInt(10 + m)] });
-    e.setGroup("I.as", 0, [0, 1, 2, 3, 4].map((member) => ({ member, weight: 1 })));
+    e.setGroup(
+      "I.as",
+      0,
+      [0, 1, 2, 3, 4].map((member) => ({ member, weight: 1 })),
+    );
     e.addEntry("I.sel_t", { key: [{ kind: "exact", value: 0x0800n }], priority: 0, action: { kind: "group", group: 0 } });
     e.setMeter("I.mt", 0, { cir: 0n, cburst: 20n, pir: 0n, pburst: 60n });
     let x = 12345;
@@ -151,7 +200,9 @@ describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE
         priority: 0,
         action: { kind: "action", call: { action, args } },
       });
-      cli.push(`table_add ${table} ${action} ${keys.map((k) => (k.kind === "exact" ? `0x${k.v.toString(16)}` : `0x${k.v.toString(16)}/${k.len}`)).join(" ")} => ${args.map((a) => `0x${a.toString(16)}`).join(" ")}`);
+      cli.push(
+        `table_add ${table} ${action} ${keys.map((k) => (k.kind === "exact" ? `0x${k.v.toString(16)}` : `0x${k.v.toString(16)}/${k.len}`)).join(" ")} => ${args.map((a) => `0x${a.toString(16)}`).join(" ")}`,
+      );
     };
     add("ingress.l3.ipv4_lpm", [{ kind: "lpm", v: 0x0a000000n, len: 8 }], "ingress.l3.route_to_nexthop", [1n]);
     add("ingress.l3.ipv4_lpm", [{ kind: "lpm", v: 0x0a000100n, len: 24 }], "ingress.l3.route_to_nexthop", [2n]);
@@ -159,7 +210,15 @@ describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE
     add("ingress.l3.nexthop_exact", [{ kind: "exact", v: 2n }], "ingress.l3.forward_to_neighbor", [3n, 0x020000000002n, 0x020000000202n]);
     add("ingress.tree.ipv4_mcast_exact", [{ kind: "exact", v: 0xe8010101n }], "ingress.tree.replicate_to_group", [7n]);
     add("egress.tree.mcast_replica_rid_exact", [{ kind: "exact", v: 5n }], "egress.tree.rewrite_replica_src_mac", [0x02000000aa05n]);
-    add("ingress.session.session_v4_exact", [{ kind: "exact", v: 0x0a000105n }, { kind: "exact", v: 5000n }], "ingress.session.encap_session", [9n, 0xe8010101n, 0x0a0000fen, 7n, 10n]);
+    add(
+      "ingress.session.session_v4_exact",
+      [
+        { kind: "exact", v: 0x0a000105n },
+        { kind: "exact", v: 5000n },
+      ],
+      "ingress.session.encap_session",
+      [9n, 0xe8010101n, 0x0a0000fen, 7n, 10n],
+    );
     e.setMulticastGroup(7, [
       { port: 2, rid: 5 },
       { port: 3, rid: 5 },

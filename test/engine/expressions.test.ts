@@ -106,7 +106,10 @@ function data(r: Rng, depth: number): Node {
     case "?": {
       const c = cond(r, depth - 1);
       const b = data(r, depth - 1);
-      return { j: { type: "expression", value: { op: "?", left: a.j, right: b.j, cond: c.j } }, ev: (p) => ((c.ev(p) as boolean) ? (a.ev(p) as bigint) : (b.ev(p) as bigint)) };
+      return {
+        j: { type: "expression", value: { op: "?", left: a.j, right: b.j, cond: c.j } },
+        ev: (p) => ((c.ev(p) as boolean) ? (a.ev(p) as bigint) : (b.ev(p) as bigint)),
+      };
     }
     case "/":
     case "%": {
@@ -146,7 +149,11 @@ function cond(r: Rng, depth: number): Node {
     const a = cond(r, depth - 1);
     const b = cond(r, depth - 1);
     const and = r.next(2) === 0;
-    return { j: expr(and ? "and" : "or", a.j, b.j), ev: (p) => (and ? (a.ev(p) as boolean) && (b.ev(p) as boolean) : (a.ev(p) as boolean) || (b.ev(p) as boolean)), bool: true };
+    return {
+      j: expr(and ? "and" : "or", a.j, b.j),
+      ev: (p) => (and ? (a.ev(p) as boolean) && (b.ev(p) as boolean) : (a.ev(p) as boolean) || (b.ev(p) as boolean)),
+      bool: true,
+    };
   }
   if (k === 1 && depth > 0) {
     const a = cond(r, depth - 1);
@@ -185,10 +192,15 @@ function buildProgram(e: Node): J {
       { name: "out", id: 3, header_type: "out_t", metadata: false },
     ],
     deparserOrder: ["out"],
-    actions: [
-      { name: "compute", id: 0, runtime_data: PARAM_WIDTHS.map((w, i) => ({ name: `p${i}`, bitwidth: w })), primitives: prims },
-    ],
-    ingress: { name: "ingress", id: 0, init_table: "t", tables: [table("t", 0, [], [["compute", 0]], [0, PARAM_WIDTHS.map(() => "0x00")], null)], action_profiles: [], conditionals: [] },
+    actions: [{ name: "compute", id: 0, runtime_data: PARAM_WIDTHS.map((w, i) => ({ name: `p${i}`, bitwidth: w })), primitives: prims }],
+    ingress: {
+      name: "ingress",
+      id: 0,
+      init_table: "t",
+      tables: [table("t", 0, [], [["compute", 0]], [0, PARAM_WIDTHS.map(() => "0x00")], null)],
+      action_profiles: [],
+      conditionals: [],
+    },
   });
 }
 
@@ -217,7 +229,7 @@ describe("expression compiler", () => {
         const out = eng.process(0, new Uint8Array(0));
         expect(out).toHaveLength(1);
         const got = readOut(out[0]!.data);
-        const want = OUT_WIDTHS.map((w) => u(w, (e.ev(params) as bigint)));
+        const want = OUT_WIDTHS.map((w) => u(w, e.ev(params) as bigint));
         expect(got).toEqual(want);
       }),
       { numRuns: 500 },

@@ -51,7 +51,8 @@ describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
   let now = 1_000_000n;
   const mk = (): Engine => {
     const e = loadEngine(json, { clock: () => now });
-    const add = (etype: number, a: ReturnType<typeof act>) => e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: a });
+    const add = (etype: number, a: ReturnType<typeof act>) =>
+      e.addEntry("I.fwd", { key: [{ kind: "exact", value: BigInt(etype) }], priority: 0, action: a });
     add(0x0800, act("I.set_port", 2));
     add(0x0801, act("I.do_mcast", 9));
     add(0x0802, act("I.do_clone", 4, 3));
@@ -139,7 +140,11 @@ describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
       [2, 2],
     ]);
     for (let i = 1; i <= 4; i++) e.addMember("I.as", i, { action: "I.pick", args: [BigInt(10 * i)] });
-    e.setGroup("I.as", 1, [1, 2, 3, 4].map((member) => ({ member, weight: 1 })));
+    e.setGroup(
+      "I.as",
+      1,
+      [1, 2, 3, 4].map((member) => ({ member, weight: 1 })),
+    );
     e.addEntry("I.sel_t", { key: [{ kind: "exact", value: 0x0800n }], priority: 0, action: { kind: "group", group: 1 } });
     for (let s = 0; s < 8; s++) {
       const src = 0x000011110000n + BigInt(s);

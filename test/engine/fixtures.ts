@@ -74,7 +74,8 @@ export const rd = (i: number): J => ({ type: "runtime_data", value: i });
 export const expr = (op: string, left: J, right: J): J => ({ type: "expression", value: { op, left, right } });
 export const local = (i: number): J => ({ type: "local", value: i });
 /** BMv2 wants primitive parameters of type expression wrapped twice (as p4c emits them). */
-const param = (p: J): J => (p && p.type === "expression" && p.value && typeof p.value === "object" && "op" in p.value ? { type: "expression", value: p } : p);
+const param = (p: J): J =>
+  p && p.type === "expression" && p.value && typeof p.value === "object" && "op" in p.value ? { type: "expression", value: p } : p;
 export const assign = (dst: J, src: J): J => ({ op: "assign", parameters: [param(dst), param(src)] });
 export const prim = (op: string, ...parameters: J[]): J => ({ op, parameters: parameters.map(param) });
 
@@ -104,11 +105,7 @@ export function headerType(name: string, id: number, fields: J[]): J {
 
 /** A v1model-shaped program: standard_metadata, scalars, and the given parts. */
 export function program(p: ProgramParts): J {
-  const types = [
-    headerType("scalars_0", 0, []),
-    headerType("standard_metadata", 1, STANDARD_METADATA_FIELDS),
-    ...(p.headerTypes ?? []),
-  ];
+  const types = [headerType("scalars_0", 0, []), headerType("standard_metadata", 1, STANDARD_METADATA_FIELDS), ...(p.headerTypes ?? [])];
   const headers = [
     { name: "scalars", id: 0, header_type: "scalars_0", metadata: true, pi_omit: true },
     { name: "standard_metadata", id: 1, header_type: "standard_metadata", metadata: true, pi_omit: true },
@@ -124,7 +121,22 @@ export function program(p: ProgramParts): J {
     field_lists: p.fieldLists ?? [],
     errors: ERRORS,
     enums: [],
-    parsers: [p.parser ?? { name: "parser", id: 0, init_state: "start", parse_states: [{ name: "start", id: 0, parser_ops: [], transitions: [{ type: "default", value: null, mask: null, next_state: null }], transition_key: [] }] }],
+    parsers: [
+      p.parser ?? {
+        name: "parser",
+        id: 0,
+        init_state: "start",
+        parse_states: [
+          {
+            name: "start",
+            id: 0,
+            parser_ops: [],
+            transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+            transition_key: [],
+          },
+        ],
+      },
+    ],
     parse_vsets: p.parseVsets ?? [],
     deparsers: [{ name: "deparser", id: 0, order: p.deparserOrder ?? [], primitives: [] }],
     meter_arrays: p.meters ?? [],
@@ -148,12 +160,26 @@ export function program(p: ProgramParts): J {
 }
 
 /** A table applied unconditionally with the given actions and default. */
-export function table(name: string, id: number, key: J[], actions: [string, number][], defaultAction: [number, string[]], next: string | null, extra: J = {}): J {
+export function table(
+  name: string,
+  id: number,
+  key: J[],
+  actions: [string, number][],
+  defaultAction: [number, string[]],
+  next: string | null,
+  extra: J = {},
+): J {
   return {
     name,
     id,
     key,
-    match_type: key.some((k: J) => k.match_type === "range") ? "range" : key.some((k: J) => k.match_type === "ternary" || k.match_type === "optional") ? "ternary" : key.some((k: J) => k.match_type === "lpm") ? "lpm" : "exact",
+    match_type: key.some((k: J) => k.match_type === "range")
+      ? "range"
+      : key.some((k: J) => k.match_type === "ternary" || k.match_type === "optional")
+        ? "ternary"
+        : key.some((k: J) => k.match_type === "lpm")
+          ? "lpm"
+          : "exact",
     type: "simple",
     max_size: 1024,
     with_counters: false,
@@ -203,7 +229,12 @@ export function basicProgram(): J {
     deparserOrder: ["ethernet", "ipv4"],
     actions: [
       { name: "NoAction", id: 0, runtime_data: [], primitives: [] },
-      { name: "MyIngress.drop", id: 1, runtime_data: [], primitives: [prim("mark_to_drop", { type: "header", value: "standard_metadata" })] },
+      {
+        name: "MyIngress.drop",
+        id: 1,
+        runtime_data: [],
+        primitives: [prim("mark_to_drop", { type: "header", value: "standard_metadata" })],
+      },
       {
         name: "MyIngress.ipv4_forward",
         id: 2,
@@ -272,7 +303,9 @@ export function basicProgram(): J {
 }
 
 /** Builds an Ethernet/IPv4/UDP packet with a correct IPv4 checksum. */
-export function ipv4Packet(opts: { dst?: number; src?: number; ttl?: number; payload?: number; proto?: number; ethDst?: bigint; ethSrc?: bigint } = {}): Uint8Array {
+export function ipv4Packet(
+  opts: { dst?: number; src?: number; ttl?: number; payload?: number; proto?: number; ethDst?: bigint; ethSrc?: bigint } = {},
+): Uint8Array {
   const payload = opts.payload ?? 18;
   const total = 20 + payload;
   const p = new Uint8Array(14 + total);

@@ -2,7 +2,22 @@
 import { describe, expect, it } from "vitest";
 import { EngineError, P4AssertionError, loadEngine } from "../../src/switch/engine/index.js";
 import { csum16, hashAlgo } from "../../src/switch/engine/hashes.js";
-import { ETHERNET, IPV4, type J, assign, basicProgram, expr, f, headerType, hex, ipv4Packet, prim, program, rd, table } from "./fixtures.js";
+import {
+  ETHERNET,
+  IPV4,
+  type J,
+  assign,
+  basicProgram,
+  expr,
+  f,
+  headerType,
+  hex,
+  ipv4Packet,
+  prim,
+  program,
+  rd,
+  table,
+} from "./fixtures.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -37,9 +52,15 @@ describe("load-time validation", () => {
   };
   it("rejects constructs it cannot run, naming them", () => {
     reject((j) => j.actions[1].primitives.push({ op: "frobnicate", parameters: [] }), /primitive 'frobnicate'/);
-    reject((j) => (j.extern_instances = [{ name: "my_ext", id: 0, type: "Foo", attribute_values: [] }]), /extern instance 'my_ext' of type 'Foo'/);
+    reject(
+      (j) => (j.extern_instances = [{ name: "my_ext", id: 0, type: "Foo", attribute_values: [] }]),
+      /extern instance 'my_ext' of type 'Foo'/,
+    );
     reject((j) => (j.calculations[0].algo = "xxh64"), /hash algorithm 'xxh64'/);
-    reject((j) => (j.pipelines[0].conditionals[0].expression = { type: "expression", value: { op: "frob", left: null, right: null } }), /expression operator 'frob'/);
+    reject(
+      (j) => (j.pipelines[0].conditionals[0].expression = { type: "expression", value: { op: "frob", left: null, right: null } }),
+      /expression operator 'frob'/,
+    );
     reject((j) => (j.parsers[0].parse_states[0].parser_ops[0].op = "extract_magic"), /parser op 'extract_magic'/);
     reject((j) => (j.pipelines[0].tables[0].key[0].match_type = "fuzzy"), /match type 'fuzzy'/);
     reject((j) => (j.__meta__.version = [3, 0]), /version/);
@@ -58,7 +79,10 @@ describe("load-time validation", () => {
     reject((j) => (j.actions[2].primitives[3].parameters[1].value.value.left = 7), /action MyIngress.ipv4_forward: bad operand 7/);
     reject((j) => (j.parsers[0].parse_states[0].parser_ops[0].parameters = []), /parser state start: extract expects 1 parameter/);
     reject((j) => (j.parsers[0].parse_states[0].transitions[0].mask = 255), /expected hexstr, got 255/);
-    reject((j) => (j.pipelines[0].tables[0].default_entry.action_id = "1"), /default action id of table MyIngress.ipv4_lpm must be an integer/);
+    reject(
+      (j) => (j.pipelines[0].tables[0].default_entry.action_id = "1"),
+      /default action id of table MyIngress.ipv4_lpm must be an integer/,
+    );
     reject((j) => (j.pipelines[0].tables[0].next_tables = "node_2"), /next_tables of table MyIngress.ipv4_lpm must be an object/);
     reject((j) => (j.headers[2].id = null), /id of header ethernet must be an integer/);
     reject((j) => (j.checksums[0].target = ["ipv4"]), /checksum cksum: bad field reference \["ipv4"\]/);
@@ -81,13 +105,37 @@ function selectorProgram(): J {
       name: "parser",
       id: 0,
       init_state: "start",
-      parse_states: [{ name: "start", id: 0, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "ethernet" }] }], transitions: [{ type: "default", value: null, mask: null, next_state: null }], transition_key: [] }],
+      parse_states: [
+        {
+          name: "start",
+          id: 0,
+          parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "ethernet" }] }],
+          transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+          transition_key: [],
+        },
+      ],
     },
     deparserOrder: ["ethernet"],
     counters: [{ name: "dc", id: 0, is_direct: true, binding: "t", size: 1024 }],
-    meters: [{ name: "dm", id: 0, is_direct: true, binding: "t2", rate_count: 2, type: "packets", size: 1024, result_target: ["ethernet", "srcAddr"] }],
+    meters: [
+      {
+        name: "dm",
+        id: 0,
+        is_direct: true,
+        binding: "t2",
+        rate_count: 2,
+        type: "packets",
+        size: 1024,
+        result_target: ["ethernet", "srcAddr"],
+      },
+    ],
     actions: [
-      { name: "fwd", id: 0, runtime_data: [{ name: "port", bitwidth: 9 }], primitives: [assign(f("standard_metadata", "egress_spec"), rd(0))] },
+      {
+        name: "fwd",
+        id: 0,
+        runtime_data: [{ name: "port", bitwidth: 9 }],
+        primitives: [assign(f("standard_metadata", "egress_spec"), rd(0))],
+      },
       { name: "NoAction", id: 1, runtime_data: [], primitives: [] },
     ],
     ingress: {
@@ -97,10 +145,32 @@ function selectorProgram(): J {
       action_profiles: [{ name: "sel", id: 0, max_size: 64, selector: { algo: "crc16", input: [f("ethernet", "srcAddr")] } }],
       tables: [
         {
-          ...table("t", 0, [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }], [["fwd", 0], ["NoAction", 1]], [1, []], "t2", { type: "indirect_ws", action_profile: "sel", with_counters: true }),
+          ...table(
+            "t",
+            0,
+            [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }],
+            [
+              ["fwd", 0],
+              ["NoAction", 1],
+            ],
+            [1, []],
+            "t2",
+            { type: "indirect_ws", action_profile: "sel", with_counters: true },
+          ),
           default_entry: undefined,
         },
-        table("t2", 1, [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }], [["fwd", 0], ["NoAction", 1]], [1, []], null, { direct_meters: "dm", support_timeout: true }),
+        table(
+          "t2",
+          1,
+          [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }],
+          [
+            ["fwd", 0],
+            ["NoAction", 1],
+          ],
+          [1, []],
+          null,
+          { direct_meters: "dm", support_timeout: true },
+        ),
       ],
       conditionals: [],
     },
@@ -145,13 +215,20 @@ describe("action profiles and selectors", () => {
     e.deleteGroup("sel", 10);
     e.deleteMember("sel", 1);
     expect(e.members("sel")).toEqual([2, 3]);
-    expect(() => e.addEntry("t", { key: [{ kind: "exact", value: 1n }], priority: 0, action: { kind: "action", call: fwd(1n) } })).toThrow(/indirect/);
+    expect(() => e.addEntry("t", { key: [{ kind: "exact", value: 1n }], priority: 0, action: { kind: "action", call: fwd(1n) } })).toThrow(
+      /indirect/,
+    );
   });
 
   it("direct meters write their colour to the result target; idle time is recorded", () => {
     let now = 5_000_000n;
     const e = loadEngine(selectorProgram(), { clock: () => now });
-    const h = e.addEntry("t2", { key: [{ kind: "exact", value: 0x801n }], priority: 0, action: { kind: "action", call: { action: "fwd", args: [4n] } }, idleTimeoutNs: 1_000_000n });
+    const h = e.addEntry("t2", {
+      key: [{ kind: "exact", value: 0x801n }],
+      priority: 0,
+      action: { kind: "action", call: { action: "fwd", args: [4n] } },
+      idleTimeoutNs: 1_000_000n,
+    });
     expect(e.entryLastHitUs("t2", h)).toBe(5_000_000n);
     e.setDirectMeter("t2", h, { cir: 0n, cburst: 1n, pir: 0n, pburst: 1n });
     now += 10n;
@@ -159,7 +236,9 @@ describe("action profiles and selectors", () => {
     expect(colours).toEqual([0, 2, 2]);
     expect(e.entryLastHitUs("t2", h)).toBe(5_000_010n);
     expect(e.getDirectMeter("t2", h)).toEqual({ cir: 0n, cburst: 1n, pir: 0n, pburst: 1n });
-    expect(() => e.addEntry("t", { key: [{ kind: "exact", value: 2n }], priority: 0, action: { kind: "member", member: 1 }, idleTimeoutNs: 5n })).toThrow(EngineError);
+    expect(() =>
+      e.addEntry("t", { key: [{ kind: "exact", value: 2n }], priority: 0, action: { kind: "member", member: 1 }, idleTimeoutNs: 5n }),
+    ).toThrow(EngineError);
   });
 });
 
@@ -179,7 +258,16 @@ describe("headers: unions, stacks, assign_header, checksum verify, logging, asse
       ],
       headerStacks: [{ name: "s", id: 0, header_type: "a_t", size: 3, header_ids: [4, 5, 6] }],
       extra: {
-        header_union_types: [{ name: "u_t", id: 0, headers: [["a", "a_t"], ["b", "b_t"]] }],
+        header_union_types: [
+          {
+            name: "u_t",
+            id: 0,
+            headers: [
+              ["a", "a_t"],
+              ["b", "b_t"],
+            ],
+          },
+        ],
         header_unions: [{ name: "u", id: 0, union_type: "u_t", header_ids: [2, 3] }],
       },
       parser: {
@@ -202,7 +290,18 @@ describe("headers: unions, stacks, assign_header, checksum verify, logging, asse
       },
       deparserOrder: ["copy", "ipv4", "u.a", "u.b", "s[0]", "s[1]", "s[2]"],
       calculations: [{ name: "ck", id: 0, algo: "csum16", input: IPV4.filter((x) => x[0] !== "hdrChecksum").map((x) => f("ipv4", x[0])) }],
-      checksums: [{ name: "ipv4ck", id: 0, target: ["ipv4", "hdrChecksum"], type: "generic", calculation: "ck", verify: true, update: false, if_cond: null }],
+      checksums: [
+        {
+          name: "ipv4ck",
+          id: 0,
+          target: ["ipv4", "hdrChecksum"],
+          type: "generic",
+          calculation: "ck",
+          verify: true,
+          update: false,
+          if_cond: null,
+        },
+      ],
       actions: [
         {
           name: "act",
@@ -210,17 +309,44 @@ describe("headers: unions, stacks, assign_header, checksum verify, logging, asse
           runtime_data: [],
           primitives: [
             prim("push", { type: "header_stack", value: "s" }, hex(1)),
-            prim("add_header", { type: "expression", value: { op: "dereference_header_stack", left: { type: "header_stack", value: "s" }, right: hex(0) } }),
-            assign({ type: "expression", value: { op: "access_field", left: { type: "expression", value: { op: "dereference_header_stack", left: { type: "header_stack", value: "s" }, right: f("u.a", "x") } }, right: 0 } }, hex(0x77)),
+            prim("add_header", {
+              type: "expression",
+              value: { op: "dereference_header_stack", left: { type: "header_stack", value: "s" }, right: hex(0) },
+            }),
+            assign(
+              {
+                type: "expression",
+                value: {
+                  op: "access_field",
+                  left: {
+                    type: "expression",
+                    value: { op: "dereference_header_stack", left: { type: "header_stack", value: "s" }, right: f("u.a", "x") },
+                  },
+                  right: 0,
+                },
+              },
+              hex(0x77),
+            ),
             prim("assign_header", h("copy"), h("u.a")),
             prim("add_header", h("u.b")),
             assign(f("u.b", "y"), expr("&", f("standard_metadata", "checksum_error"), hex(0xffff))),
-            prim("log_msg", { type: "string", value: "x={} err={}" }, { type: "parameters_vector", value: [f("copy", "x"), f("standard_metadata", "checksum_error")] }),
+            prim(
+              "log_msg",
+              { type: "string", value: "x={} err={}" },
+              { type: "parameters_vector", value: [f("copy", "x"), f("standard_metadata", "checksum_error")] },
+            ),
             prim("assert", expr("!=", f("copy", "x"), hex(0xee))),
           ],
         },
       ],
-      ingress: { name: "ingress", id: 0, init_table: "t", tables: [table("t", 0, [], [["act", 0]], [0, []], null)], action_profiles: [], conditionals: [] },
+      ingress: {
+        name: "ingress",
+        id: 0,
+        init_table: "t",
+        tables: [table("t", 0, [], [["act", 0]], [0, []], null)],
+        action_profiles: [],
+        conditionals: [],
+      },
     });
   }
 

@@ -2,7 +2,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { loadEngine } from "../../src/switch/engine/index.js";
-import { readBitsBig, readBitsNum, writeBitsBig, writeBitsNum, wrapS, wrapU, and53, or53, xor53, parseHex } from "../../src/switch/engine/bits.js";
+import {
+  readBitsBig,
+  readBitsNum,
+  writeBitsBig,
+  writeBitsNum,
+  wrapS,
+  wrapU,
+  and53,
+  or53,
+  xor53,
+  parseHex,
+} from "../../src/switch/engine/bits.js";
 import { Meter, MeterArray } from "../../src/switch/engine/meters.js";
 import { Pre } from "../../src/switch/engine/pre.js";
 import { ValueSet } from "../../src/switch/engine/value-sets.js";
@@ -15,18 +26,23 @@ import { type J, headerType, program } from "./fixtures.js";
 describe("bits", () => {
   it("reads back what it writes, at any offset and width", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 100 }), fc.bigInt({ min: 0n, max: (1n << 100n) - 1n }), (off, w, v0) => {
-        const v = BigInt.asUintN(w, v0);
-        const buf = new Uint8Array(32);
-        writeBitsBig(buf, off, w, v);
-        expect(readBitsBig(buf, off, w)).toBe(v);
-        if (w <= 48) {
-          const b2 = new Uint8Array(32);
-          writeBitsNum(b2, off, w, Number(v));
-          expect([...b2]).toEqual([...buf]);
-          expect(readBitsNum(buf, off, w)).toBe(Number(v));
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 1, max: 100 }),
+        fc.bigInt({ min: 0n, max: (1n << 100n) - 1n }),
+        (off, w, v0) => {
+          const v = BigInt.asUintN(w, v0);
+          const buf = new Uint8Array(32);
+          writeBitsBig(buf, off, w, v);
+          expect(readBitsBig(buf, off, w)).toBe(v);
+          if (w <= 48) {
+            const b2 = new Uint8Array(32);
+            writeBitsNum(b2, off, w, Number(v));
+            expect([...b2]).toEqual([...buf]);
+            expect(readBitsNum(buf, off, w)).toBe(Number(v));
+          }
+        },
+      ),
     );
   });
   it("two's complement and 53-bit bitwise helpers", () => {
@@ -63,7 +79,20 @@ describe("header extract/emit", () => {
           const j = program({
             headerTypes: [headerType("h_t", 2, fs)],
             headers: [{ name: "h", id: 2, header_type: "h_t", metadata: false }],
-            parser: { name: "parser", id: 0, init_state: "s", parse_states: [{ name: "s", id: 0, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "h" }] }], transition_key: [], transitions: [{ type: "default", value: null, mask: null, next_state: null }] }] },
+            parser: {
+              name: "parser",
+              id: 0,
+              init_state: "s",
+              parse_states: [
+                {
+                  name: "s",
+                  id: 0,
+                  parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "h" }] }],
+                  transition_key: [],
+                  transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+                },
+              ],
+            },
             deparserOrder: ["h"],
           });
           const e = loadEngine(j);
@@ -180,7 +209,10 @@ describe("calculations", () => {
           const bits = widths.reduce((a, b) => a + b, 0);
           if (bits % 8) fs.push(["pad", 8 - (bits % 8), false]);
           const cv = BigInt.asUintN(cw, cv0);
-          const inputs: J[] = [...widths.map((_, i) => ({ type: "field", value: ["h", `f${i}`] })), { type: "hexstr", value: "0x" + cv.toString(16), bitwidth: cw }];
+          const inputs: J[] = [
+            ...widths.map((_, i) => ({ type: "field", value: ["h", `f${i}`] })),
+            { type: "hexstr", value: "0x" + cv.toString(16), bitwidth: cw },
+          ];
           const j = program({
             headerTypes: [headerType("h_t", 2, fs), headerType("o_t", 3, [["v", 32, false]])],
             headers: [
@@ -210,11 +242,43 @@ describe("calculations", () => {
                 runtime_data: [],
                 primitives: [
                   { op: "add_header", parameters: [{ type: "header", value: "o" }] },
-                  { op: "modify_field_with_hash_based_offset", parameters: [{ type: "field", value: ["o", "v"] }, { type: "hexstr", value: "0x0" }, { type: "calculation", value: "c" }, { type: "hexstr", value: "0x100000000" }] },
+                  {
+                    op: "modify_field_with_hash_based_offset",
+                    parameters: [
+                      { type: "field", value: ["o", "v"] },
+                      { type: "hexstr", value: "0x0" },
+                      { type: "calculation", value: "c" },
+                      { type: "hexstr", value: "0x100000000" },
+                    ],
+                  },
                 ],
               },
             ],
-            ingress: { name: "ingress", id: 0, init_table: "t", tables: [{ name: "t", id: 0, key: [], match_type: "exact", type: "simple", max_size: 1, with_counters: false, support_timeout: false, direct_meters: null, action_ids: [0], actions: ["a"], base_default_next: null, next_tables: { a: null }, default_entry: { action_id: 0, action_const: true, action_data: [], action_entry_const: true } }], action_profiles: [], conditionals: [] },
+            ingress: {
+              name: "ingress",
+              id: 0,
+              init_table: "t",
+              tables: [
+                {
+                  name: "t",
+                  id: 0,
+                  key: [],
+                  match_type: "exact",
+                  type: "simple",
+                  max_size: 1,
+                  with_counters: false,
+                  support_timeout: false,
+                  direct_meters: null,
+                  action_ids: [0],
+                  actions: ["a"],
+                  base_default_next: null,
+                  next_tables: { a: null },
+                  default_entry: { action_id: 0, action_const: true, action_data: [], action_entry_const: true },
+                },
+              ],
+              action_profiles: [],
+              conditionals: [],
+            },
           });
           const nbytes = (bits + ((8 - (bits % 8)) % 8)) / 8;
           const pkt = new Uint8Array(nbytes);

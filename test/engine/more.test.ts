@@ -6,9 +6,20 @@ import { type J, assign, expr, f, headerType, hex, prim, program, rd, table } fr
 const sm = (x: string) => f("standard_metadata", x);
 const H = (n: string): J => ({ type: "header", value: n });
 
-function prog(actions: J[], opts: { extraHeaders?: J[]; extraTypes?: J[]; order?: string[]; parser?: J; extra?: Record<string, J>; tableExtra?: J; key?: J[] } = {}): J {
+function prog(
+  actions: J[],
+  opts: { extraHeaders?: J[]; extraTypes?: J[]; order?: string[]; parser?: J; extra?: Record<string, J>; tableExtra?: J; key?: J[] } = {},
+): J {
   return program({
-    headerTypes: [headerType("o_t", 2, [["a", 8, false], ["b", 8, false], ["c", 16, false], ["d", 48, false]]), ...(opts.extraTypes ?? [])],
+    headerTypes: [
+      headerType("o_t", 2, [
+        ["a", 8, false],
+        ["b", 8, false],
+        ["c", 16, false],
+        ["d", 48, false],
+      ]),
+      ...(opts.extraTypes ?? []),
+    ],
     headers: [
       { name: "o", id: 2, header_type: "o_t", metadata: false },
       { name: "o2", id: 3, header_type: "o_t", metadata: false },
@@ -17,7 +28,24 @@ function prog(actions: J[], opts: { extraHeaders?: J[]; extraTypes?: J[]; order?
     deparserOrder: opts.order ?? ["o"],
     ...(opts.parser ? { parser: opts.parser } : {}),
     actions,
-    ingress: { name: "ingress", id: 0, init_table: "t", tables: [table("t", 0, opts.key ?? [], actions.map((a, i) => [a.name, i] as [string, number]), [0, (actions[0].runtime_data ?? []).map(() => "0x0")], null, opts.tableExtra ?? {})], action_profiles: [], conditionals: [] },
+    ingress: {
+      name: "ingress",
+      id: 0,
+      init_table: "t",
+      tables: [
+        table(
+          "t",
+          0,
+          opts.key ?? [],
+          actions.map((a, i) => [a.name, i] as [string, number]),
+          [0, (actions[0].runtime_data ?? []).map(() => "0x0")],
+          null,
+          opts.tableExtra ?? {},
+        ),
+      ],
+      action_profiles: [],
+      conditionals: [],
+    },
     ...(opts.extra ? { extra: opts.extra } : {}),
   });
 }
@@ -26,7 +54,9 @@ const first = (out: { data: Uint8Array }[]) => [...out[0]!.data];
 
 describe("more primitives", () => {
   it("exit stops the pipeline after the action", () => {
-    const j = prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), assign(f("o", "a"), hex(1)), prim("exit")] }]);
+    const j = prog([
+      { name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), assign(f("o", "a"), hex(1)), prim("exit")] },
+    ]);
     j.pipelines[0].tables[0].base_default_next = "t2";
     j.pipelines[0].tables[0].next_tables = { a: "t2" };
     j.actions.push({ name: "b", id: 1, runtime_data: [], primitives: [assign(f("o", "a"), hex(2))] });
@@ -63,7 +93,17 @@ describe("more primitives", () => {
 
   it("modify_field_rng_uniform draws from the given source", () => {
     let r = 0;
-    const e = loadEngine(prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("add_header", H("o")), prim("modify_field_rng_uniform", f("o", "c"), hex(100), hex(199))] }]), { random: () => r });
+    const e = loadEngine(
+      prog([
+        {
+          name: "a",
+          id: 0,
+          runtime_data: [],
+          primitives: [prim("add_header", H("o")), prim("modify_field_rng_uniform", f("o", "c"), hex(100), hex(199))],
+        },
+      ]),
+      { random: () => r },
+    );
     const c = () => {
       const d = first(e.process(0, new Uint8Array(0)));
       return (d[2]! << 8) | d[3]!;
@@ -77,22 +117,25 @@ describe("more primitives", () => {
 
   it("header equality, assign_header, remove_header updates packet_length", () => {
     const e = loadEngine(
-      prog([
-        {
-          name: "a",
-          id: 0,
-          runtime_data: [],
-          primitives: [
-            prim("add_header", H("o")),
-            prim("add_header", H("o2")),
-            assign(f("o", "b"), expr("b2d", null, expr("==", H("o"), H("o2")))),
-            assign(f("o2", "c"), hex(1)),
-            assign(f("o", "a"), expr("b2d", null, expr("==", H("o"), H("o2")))),
-            assign(f("o", "d"), expr("&", sm("packet_length"), hex(0xffff))),
-            prim("remove_header", H("o2")),
-          ],
-        },
-      ], { order: ["o", "o2"] }),
+      prog(
+        [
+          {
+            name: "a",
+            id: 0,
+            runtime_data: [],
+            primitives: [
+              prim("add_header", H("o")),
+              prim("add_header", H("o2")),
+              assign(f("o", "b"), expr("b2d", null, expr("==", H("o"), H("o2")))),
+              assign(f("o2", "c"), hex(1)),
+              assign(f("o", "a"), expr("b2d", null, expr("==", H("o"), H("o2")))),
+              assign(f("o", "d"), expr("&", sm("packet_length"), hex(0xffff))),
+              prim("remove_header", H("o2")),
+            ],
+          },
+        ],
+        { order: ["o", "o2"] },
+      ),
     );
     const d = first(e.process(0, new Uint8Array([9, 9, 9])));
     expect(d.slice(0, 2)).toEqual([0, 1]);
@@ -101,7 +144,17 @@ describe("more primitives", () => {
 
   it("timestamps are microseconds since start; priority > 0 is dropped like simple_switch's single queue", () => {
     let now = 10_000_000n;
-    const e = loadEngine(prog([{ name: "a", id: 0, runtime_data: [{ name: "p", bitwidth: 3 }], primitives: [prim("add_header", H("o")), assign(f("o", "d"), sm("ingress_global_timestamp")), assign(sm("priority"), rd(0))] }]), { clock: () => now });
+    const e = loadEngine(
+      prog([
+        {
+          name: "a",
+          id: 0,
+          runtime_data: [{ name: "p", bitwidth: 3 }],
+          primitives: [prim("add_header", H("o")), assign(f("o", "d"), sm("ingress_global_timestamp")), assign(sm("priority"), rd(0))],
+        },
+      ]),
+      { clock: () => now },
+    );
     now += 1234n;
     const d = first(e.process(0, new Uint8Array(0)));
     expect(d.slice(4, 10)).toEqual([0, 0, 0, 0, 0x04, 0xd2]);
@@ -112,15 +165,28 @@ describe("more primitives", () => {
   it("const entries make the table immutable; const default actions cannot change", () => {
     const j = prog(
       [
-        { name: "a", id: 0, runtime_data: [{ name: "v", bitwidth: 8 }], primitives: [prim("add_header", H("o")), assign(f("o", "a"), rd(0))] },
+        {
+          name: "a",
+          id: 0,
+          runtime_data: [{ name: "v", bitwidth: 8 }],
+          primitives: [prim("add_header", H("o")), assign(f("o", "a"), rd(0))],
+        },
         { name: "b", id: 1, runtime_data: [], primitives: [] },
       ],
       {
         key: [{ match_type: "ternary", name: "p", target: ["standard_metadata", "ingress_port"], mask: null }],
         tableExtra: {
           entries: [
-            { match_key: [{ match_type: "ternary", key: "0x0001", mask: "0x0001" }], action_entry: { action_id: 0, action_data: ["0x11"] }, priority: 2 },
-            { match_key: [{ match_type: "ternary", key: "0x0003", mask: "0x0003" }], action_entry: { action_id: 0, action_data: ["0x33"] }, priority: 1 },
+            {
+              match_key: [{ match_type: "ternary", key: "0x0001", mask: "0x0001" }],
+              action_entry: { action_id: 0, action_data: ["0x11"] },
+              priority: 2,
+            },
+            {
+              match_key: [{ match_type: "ternary", key: "0x0003", mask: "0x0003" }],
+              action_entry: { action_id: 0, action_data: ["0x33"] },
+              priority: 1,
+            },
           ],
           default_entry: { action_id: 1, action_const: true, action_data: [], action_entry_const: true },
         },
@@ -131,7 +197,13 @@ describe("more primitives", () => {
     expect(first(e.process(1, new Uint8Array(0)))[0]).toBe(0x11);
     expect(e.process(2, new Uint8Array(0))[0]!.data.length).toBe(0);
     expect(e.entries("t")).toHaveLength(2);
-    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 0n, mask: 0n }], priority: 1, action: { kind: "action", call: { action: "b", args: [] } } })).toThrow(EngineError);
+    expect(() =>
+      e.addEntry("t", {
+        key: [{ kind: "ternary", value: 0n, mask: 0n }],
+        priority: 1,
+        action: { kind: "action", call: { action: "b", args: [] } },
+      }),
+    ).toThrow(EngineError);
     expect(() => e.setDefaultAction("t", { kind: "action", call: { action: "a", args: [1n] } })).toThrow(/const/);
   });
 
@@ -142,7 +214,11 @@ describe("more primitives", () => {
           name: "a",
           id: 0,
           runtime_data: [],
-          primitives: [prim("add_header", H("o")), assign(f("o", "a"), expr("size_stack", null, { type: "header_union_stack", value: "us" })), assign(f("o", "b"), expr("b2d", null, expr("valid_union", null, { type: "header_union", value: "us[1]" })))],
+          primitives: [
+            prim("add_header", H("o")),
+            assign(f("o", "a"), expr("size_stack", null, { type: "header_union_stack", value: "us" })),
+            assign(f("o", "b"), expr("b2d", null, expr("valid_union", null, { type: "header_union", value: "us[1]" }))),
+          ],
         },
       ],
       {
@@ -155,7 +231,16 @@ describe("more primitives", () => {
         ],
         order: ["o", "us[0].x", "us[0].y", "us[1].x", "us[1].y"],
         extra: {
-          header_union_types: [{ name: "u_t", id: 0, headers: [["x", "x_t"], ["y", "y_t"]] }],
+          header_union_types: [
+            {
+              name: "u_t",
+              id: 0,
+              headers: [
+                ["x", "x_t"],
+                ["y", "y_t"],
+              ],
+            },
+          ],
           header_unions: [
             { name: "us[0]", id: 0, union_type: "u_t", header_ids: [4, 5] },
             { name: "us[1]", id: 1, union_type: "u_t", header_ids: [6, 7] },
@@ -218,14 +303,24 @@ describe("more primitives", () => {
     expect(loadEngine(j).process(0, new Uint8Array(4))).toEqual([]);
     // without the copy-back the packet goes out on port 0
     j.actions[0].primitives.pop();
-    expect(loadEngine(j).process(0, new Uint8Array(4)).map((o) => o.port)).toEqual([0]);
+    expect(
+      loadEngine(j)
+        .process(0, new Uint8Array(4))
+        .map((o) => o.port),
+    ).toEqual([0]);
   });
 
   it("stops a packet that recirculates forever", () => {
     // the recirculate flag is the field list id, so it must be non-zero
     const j = prog([{ name: "a", id: 0, runtime_data: [], primitives: [prim("recirculate", hex(1))] }]);
     j.field_lists = [{ id: 1, name: "fl", elements: [] }];
-    j.pipelines[1] = { ...j.pipelines[0], name: "egress", id: 1, tables: [{ ...j.pipelines[0].tables[0], name: "te", id: 1 }], init_table: "te" };
+    j.pipelines[1] = {
+      ...j.pipelines[0],
+      name: "egress",
+      id: 1,
+      tables: [{ ...j.pipelines[0].tables[0], name: "te", id: 1 }],
+      init_table: "te",
+    };
     const logs: string[] = [];
     const e = loadEngine(j, { log: (m) => logs.push(m) });
     expect(e.process(0, new Uint8Array(8))).toEqual([]);

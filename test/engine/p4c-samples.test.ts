@@ -28,22 +28,36 @@ const EXPECTED_REJECTIONS = readExpectations(join(import.meta.dirname, "p4c-samp
 describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C_SRC], () => {
   const dir = samplesDir();
   // every STF whose program is written for v1model
-  const stfs = execFileSync("sh", ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`], { encoding: "utf8" })
+  const stfs = execFileSync(
+    "sh",
+    ["-c", `for s in ${dir}/*.stf; do p="\${s%.stf}.p4"; [ -f "$p" ] && grep -q v1model.p4 "$p" && echo "$s"; done; true`],
+    { encoding: "utf8" },
+  )
     .split("\n")
     .filter((x) => x);
-  console.log(`[p4cast tests] p4c samples: ${typeof P4C_SRC === "string" ? P4C_SRC : P4C_SRC.describe()}: ${stfs.length} v1model programs with an STF`);
+  console.log(
+    `[p4cast tests] p4c samples: ${typeof P4C_SRC === "string" ? P4C_SRC : P4C_SRC.describe()}: ${stfs.length} v1model programs with an STF`,
+  );
   const outDir = join(tmpdir(), "p4cast-engine-json", "samples-out");
   mkdirSync(outDir, { recursive: true });
   const rejected: string[] = [];
 
   afterAll(() => {
-    if (rejected.length) console.log(`[p4cast tests] p4c rejected ${rejected.length} sample${rejected.length === 1 ? "" : "s"}:\n${rejected.map((r) => `  ${r}`).join("\n")}`);
-    const unused = [...EXPECTED_REJECTIONS.keys()].filter((n) => !rejected.some((r) => r.startsWith(`${n}:`)) && stfs.some((s) => s.endsWith(`/${n}.stf`)));
+    if (rejected.length)
+      console.log(
+        `[p4cast tests] p4c rejected ${rejected.length} sample${rejected.length === 1 ? "" : "s"}:\n${rejected.map((r) => `  ${r}`).join("\n")}`,
+      );
+    const unused = [...EXPECTED_REJECTIONS.keys()].filter(
+      (n) => !rejected.some((r) => r.startsWith(`${n}:`)) && stfs.some((s) => s.endsWith(`/${n}.stf`)),
+    );
     if (unused.length) console.log(`[p4cast tests] p4c-samples-rejections.txt names samples p4c now compiles: ${unused.join(", ")}`);
   });
 
   for (const stf of stfs) {
-    const name = stf.split("/").pop()!.replace(/\.stf$/, "");
+    const name = stf
+      .split("/")
+      .pop()!
+      .replace(/\.stf$/, "");
     const p4 = join(dir, `${name}.p4`);
     it(name, (ctx) => {
       const known = KNOWN_SKIPS.get(name);
@@ -55,7 +69,9 @@ describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C
           const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
           rejected.push(`${name}: ${r.kind}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`);
           if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
-          throw new Error(`p4c-bm2-ss ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}: ${r.detail}${r.kind === "rejected" ? "\nif p4c is right to reject it, add it with the reason to test/engine/p4c-samples-rejections.txt" : ""}`);
+          throw new Error(
+            `p4c-bm2-ss ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}: ${r.detail}${r.kind === "rejected" ? "\nif p4c is right to reject it, add it with the reason to test/engine/p4c-samples-rejections.txt" : ""}`,
+          );
         }
       }
       const json = JSON.parse(readFileSync(out, "utf8"));

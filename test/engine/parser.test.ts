@@ -12,13 +12,27 @@ const MPLS: J[] = [
 ];
 
 function parserProgram(): J {
-  const st = (name: string, id: number, ops: J[], key: J[], trans: J[]): J => ({ name, id, parser_ops: ops, transition_key: key, transitions: trans });
+  const st = (name: string, id: number, ops: J[], key: J[], trans: J[]): J => ({
+    name,
+    id,
+    parser_ops: ops,
+    transition_key: key,
+    transitions: trans,
+  });
   const dflt = (next: string | null): J => ({ type: "default", value: null, mask: null, next_state: next });
   const p = program({
     headerTypes: [
       headerType("ethernet_t", 2, ETHERNET),
       headerType("mpls_t", 3, MPLS),
-      { name: "opt_t", id: 4, fields: [["len", 8, false], ["data", "*"]], max_length: 10 },
+      {
+        name: "opt_t",
+        id: 4,
+        fields: [
+          ["len", 8, false],
+          ["data", "*"],
+        ],
+        max_length: 10,
+      },
       headerType("info_t", 5, [
         ["err", 32, false],
         ["n", 8, false],
@@ -26,7 +40,10 @@ function parserProgram(): J {
         ["optlen", 8, false],
         ["ck", 8, false],
       ]),
-      headerType("meta_t", 6, [["len", 8, false], ["x", 16, false]]),
+      headerType("meta_t", 6, [
+        ["len", 8, false],
+        ["x", 16, false],
+      ]),
     ],
     headers: [
       { name: "ethernet", id: 2, header_type: "ethernet_t", metadata: false },
@@ -44,20 +61,50 @@ function parserProgram(): J {
       id: 0,
       init_state: "start",
       parse_states: [
-        st("start", 0, [{ op: "extract", parameters: [{ type: "regular", value: "ethernet" }] }], [f("ethernet", "etherType")], [{ type: "hexstr", value: "0x8847", mask: null, next_state: "parse_mpls" }, dflt(null)]),
-        st("parse_mpls", 1, [{ op: "extract", parameters: [{ type: "stack", value: "mpls" }] }], [{ type: "stack_field", value: ["mpls", "bos"] }], [{ type: "hexstr", value: "0x01", mask: null, next_state: "parse_opt" }, dflt("parse_mpls")]),
+        st(
+          "start",
+          0,
+          [{ op: "extract", parameters: [{ type: "regular", value: "ethernet" }] }],
+          [f("ethernet", "etherType")],
+          [{ type: "hexstr", value: "0x8847", mask: null, next_state: "parse_mpls" }, dflt(null)],
+        ),
+        st(
+          "parse_mpls",
+          1,
+          [{ op: "extract", parameters: [{ type: "stack", value: "mpls" }] }],
+          [{ type: "stack_field", value: ["mpls", "bos"] }],
+          [{ type: "hexstr", value: "0x01", mask: null, next_state: "parse_opt" }, dflt("parse_mpls")],
+        ),
         st(
           "parse_opt",
           2,
           [
             { op: "set", parameters: [f("meta", "len"), { type: "lookahead", value: [0, 8] }] },
-            { op: "verify", parameters: [expr("<=", f("meta", "len"), { type: "hexstr", value: "0x08" }), { type: "hexstr", value: "0x7" }] },
-            { op: "extract_VL", parameters: [{ type: "regular", value: "opt" }, { type: "expression", value: { op: "<<", left: f("meta", "len"), right: { type: "hexstr", value: "0x3" } } }] },
+            {
+              op: "verify",
+              parameters: [expr("<=", f("meta", "len"), { type: "hexstr", value: "0x08" }), { type: "hexstr", value: "0x7" }],
+            },
+            {
+              op: "extract_VL",
+              parameters: [
+                { type: "regular", value: "opt" },
+                { type: "expression", value: { op: "<<", left: f("meta", "len"), right: { type: "hexstr", value: "0x3" } } },
+              ],
+            },
           ],
           [{ type: "lookahead", value: [0, 16] }],
           [{ type: "parse_vset", value: "vs", mask: null, next_state: "tail" }, dflt(null)],
         ),
-        st("tail", 3, [{ op: "advance", parameters: [{ type: "hexstr", value: "0x10" }] }, { op: "set", parameters: [f("meta", "x"), { type: "hexstr", value: "0xbeef" }] }], [], [dflt(null)]),
+        st(
+          "tail",
+          3,
+          [
+            { op: "advance", parameters: [{ type: "hexstr", value: "0x10" }] },
+            { op: "set", parameters: [f("meta", "x"), { type: "hexstr", value: "0xbeef" }] },
+          ],
+          [],
+          [dflt(null)],
+        ),
       ],
     },
     deparserOrder: ["info", "ethernet", "mpls[0]", "mpls[1]", "mpls[2]", "opt"],
@@ -70,13 +117,24 @@ function parserProgram(): J {
           prim("add_header", { type: "header", value: "info" }),
           prim("assign", f("info", "err"), f("standard_metadata", "parser_error")),
           prim("assign", f("info", "n"), expr("size_stack", null, { type: "header_stack", value: "mpls" })),
-          prim("assign", f("info", "last"), expr("&", expr("last_stack_index", null, { type: "header_stack", value: "mpls" }), { type: "hexstr", value: "0xff" })),
+          prim(
+            "assign",
+            f("info", "last"),
+            expr("&", expr("last_stack_index", null, { type: "header_stack", value: "mpls" }), { type: "hexstr", value: "0xff" }),
+          ),
           prim("assign", f("info", "optlen"), f("meta", "len")),
           prim("assign", f("info", "ck"), expr("&", f("meta", "x"), { type: "hexstr", value: "0xff" })),
         ],
       },
     ],
-    ingress: { name: "ingress", id: 0, init_table: "t", tables: [table("t", 0, [], [["report", 0]], [0, []], null)], action_profiles: [], conditionals: [] },
+    ingress: {
+      name: "ingress",
+      id: 0,
+      init_table: "t",
+      tables: [table("t", 0, [], [["report", 0]], [0, []], null)],
+      action_profiles: [],
+      conditionals: [],
+    },
   });
   p.errors = [...ERRORS, ["OptTooLong", 7]];
   return p;
@@ -89,7 +147,13 @@ function mpls(label: number, bos: boolean, ttl = 64): number[] {
   return [(label >> 12) & 0xff, (label >> 4) & 0xff, ((label & 0xf) << 4) | (bos ? 1 : 0), ttl];
 }
 
-const info = (d: Uint8Array) => ({ err: (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!, n: d[4], last: d[5], optlen: d[6], ck: d[7] });
+const info = (d: Uint8Array) => ({
+  err: (d[0]! << 24) | (d[1]! << 16) | (d[2]! << 8) | d[3]!,
+  n: d[4],
+  last: d[5],
+  optlen: d[6],
+  ck: d[7],
+});
 
 describe("parser", () => {
   const e = loadEngine(parserProgram());

@@ -21,7 +21,13 @@ export function readPcap(path: string): Uint8Array[] {
 let portBase = 20000 + Math.floor(Math.random() * 20000);
 
 /** Outputs per port, in the order simple_switch wrote them. */
-export async function runSimpleSwitch(json: unknown, cli: readonly string[], ingressPort: number, packets: readonly Uint8Array[], ports: readonly number[]): Promise<Map<number, Uint8Array[]>> {
+export async function runSimpleSwitch(
+  json: unknown,
+  cli: readonly string[],
+  ingressPort: number,
+  packets: readonly Uint8Array[],
+  ports: readonly number[],
+): Promise<Map<number, Uint8Array[]>> {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-ss-"));
   const jsonPath = join(dir, "prog.json");
   writeFileSync(jsonPath, JSON.stringify(json));
@@ -29,7 +35,16 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
   for (const p of all) writePcap(join(dir, `p${p}_in.pcap`), p === ingressPort ? packets : []);
   const thrift = portBase++;
   // a notifications socket of its own, so that several switches can run at once
-  const args = ["--use-files", "2", "--thrift-port", String(thrift), "--log-level", "off", "--notifications-addr", `ipc://${join(dir, "notifications.ipc")}`];
+  const args = [
+    "--use-files",
+    "2",
+    "--thrift-port",
+    String(thrift),
+    "--log-level",
+    "off",
+    "--notifications-addr",
+    `ipc://${join(dir, "notifications.ipc")}`,
+  ];
   for (const p of all) args.push("-i", `${p}@${join(dir, `p${p}`)}`);
   args.push(jsonPath);
   const sw = spawn(SS_BIN!, args, { stdio: "ignore", cwd: dir });
@@ -40,7 +55,11 @@ export async function runSimpleSwitch(json: unknown, cli: readonly string[], ing
     if (cli.length) {
       let res: string;
       try {
-        res = execFileSync(cmd!, [...pre, "--thrift-port", String(thrift)], { input: cli.join("\n") + "\n", encoding: "utf8", timeout: 30_000 });
+        res = execFileSync(cmd!, [...pre, "--thrift-port", String(thrift)], {
+          input: cli.join("\n") + "\n",
+          encoding: "utf8",
+          timeout: 30_000,
+        });
       } catch (e) {
         const x = e as { stdout?: string; stderr?: string };
         throw new Error(`simple_switch_CLI failed:\n${x.stdout ?? ""}\n${x.stderr ?? ""}`);

@@ -152,7 +152,9 @@ export function runStf(engine: Engine, tableNames: readonly string[], script: st
               case "ternary":
                 return { kind: "ternary", ...(v === undefined ? { value: 0n, mask: 0n } : ternaryOf(v, kd.bitwidth)) };
               case "optional":
-                return v === undefined ? { kind: "optional", value: 0n, wildcard: true } : { kind: "optional", value: parseNum(v), wildcard: false };
+                return v === undefined
+                  ? { kind: "optional", value: 0n, wildcard: true }
+                  : { kind: "optional", value: parseNum(v), wildcard: false };
               case "range": {
                 if (v === undefined) return { kind: "range", low: 0n, high: (1n << BigInt(kd.bitwidth)) - 1n };
                 const [lo, hi] = v.split("->");
@@ -225,7 +227,9 @@ export function runStf(engine: Engine, tableNames: readonly string[], script: st
     const exp = expected.get(p) ?? [];
     const rec = got.get(p) ?? [];
     if (exp.length !== rec.length) {
-      errors.push(`port ${p}: expected ${exp.length} packets, got ${rec.length}: ${rec.map((r) => Buffer.from(r).toString("hex")).join(" ")}`);
+      errors.push(
+        `port ${p}: expected ${exp.length} packets, got ${rec.length}: ${rec.map((r) => Buffer.from(r).toString("hex")).join(" ")}`,
+      );
       continue;
     }
     exp.forEach((e0, i) => {

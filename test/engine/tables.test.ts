@@ -19,18 +19,46 @@ function tableProgram(keys: { kind: string; width: number }[]): J {
       name: "parser",
       id: 0,
       init_state: "start",
-      parse_states: [{ name: "start", id: 0, parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "in" }] }], transitions: [{ type: "default", value: null, mask: null, next_state: null }], transition_key: [] }],
+      parse_states: [
+        {
+          name: "start",
+          id: 0,
+          parser_ops: [{ op: "extract", parameters: [{ type: "regular", value: "in" }] }],
+          transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+          transition_key: [],
+        },
+      ],
     },
     deparserOrder: ["out"],
     actions: [
-      { name: "hit", id: 0, runtime_data: [{ name: "v", bitwidth: 16 }], primitives: [prim("add_header", { type: "header", value: "out" }), prim("assign", f("out", "v"), { type: "runtime_data", value: 0 })] },
+      {
+        name: "hit",
+        id: 0,
+        runtime_data: [{ name: "v", bitwidth: 16 }],
+        primitives: [
+          prim("add_header", { type: "header", value: "out" }),
+          prim("assign", f("out", "v"), { type: "runtime_data", value: 0 }),
+        ],
+      },
       { name: "miss", id: 1, runtime_data: [], primitives: [] },
     ],
     ingress: {
       name: "ingress",
       id: 0,
       init_table: "t",
-      tables: [table("t", 0, keys.map((k, i) => ({ match_type: k.kind, name: `k${i}`, target: ["in", `k${i}`], mask: null })), [["hit", 0], ["miss", 1]], [1, []], null)],
+      tables: [
+        table(
+          "t",
+          0,
+          keys.map((k, i) => ({ match_type: k.kind, name: `k${i}`, target: ["in", `k${i}`], mask: null })),
+          [
+            ["hit", 0],
+            ["miss", 1],
+          ],
+          [1, []],
+          null,
+        ),
+      ],
       action_profiles: [],
       conditionals: [],
     },
@@ -75,76 +103,95 @@ function matches(k: MatchValue, v: bigint, w: number): boolean {
 const WIDTHS = [3, 8, 16, 32, 40, 48, 64, 72];
 
 describe("match units vs brute force", () => {
-  for (const kinds of [["exact"], ["exact", "exact"], ["lpm"], ["exact", "lpm"], ["ternary"], ["ternary", "range"], ["range", "exact", "optional"], ["lpm", "ternary"]]) {
+  for (const kinds of [
+    ["exact"],
+    ["exact", "exact"],
+    ["lpm"],
+    ["exact", "lpm"],
+    ["ternary"],
+    ["ternary", "range"],
+    ["range", "exact", "optional"],
+    ["lpm", "ternary"],
+  ]) {
     it(`${kinds.join("+")}`, () => {
       fc.assert(
-        fc.property(fc.array(fc.constantFrom(...WIDTHS), { minLength: kinds.length, maxLength: kinds.length }), fc.integer(), (widths, seed) => {
-          const keys = kinds.map((kind, i) => ({ kind, width: widths[i]! }));
-          const e = loadEngine(tableProgram(keys));
-          let x = seed >>> 0 || 1;
-          const rnd = (w: number): bigint => {
-            let v = 0n;
-            for (let i = 0; i < w; i += 16) {
-              x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-              v = (v << 16n) | BigInt(x >>> 16);
-            }
-            // bias towards few distinct values so that entries overlap
-            return BigInt.asUintN(w, v) % (w > 4 ? 5n : 8n);
-          };
-          const entries: { key: MatchValue[]; priority: number; v: number }[] = [];
-          const scan = kinds.some((k) => k === "ternary" || k === "range" || k === "optional") || kinds.filter((k) => k === "lpm").length > 1;
-          for (let n = 0; n < 25; n++) {
-            const key: MatchValue[] = keys.map((k) => {
-              const w = k.width;
-              const a = rnd(w);
-              switch (k.kind) {
-                case "exact":
-                  return { kind: "exact", value: a };
-                case "lpm": {
-                  const p = Number(rnd(8)) % (w + 1);
-                  const m = ((1n << BigInt(w)) - 1n) ^ ((1n << BigInt(w - p)) - 1n);
-                  return { kind: "lpm", value: a & m, prefixLength: p };
-                }
-                case "ternary": {
-                  const m = rnd(w);
-                  return { kind: "ternary", value: a & m, mask: m };
-                }
-                case "range": {
-                  const b = rnd(w);
-                  return { kind: "range", low: a < b ? a : b, high: a < b ? b : a };
-                }
-                default:
-                  return { kind: "optional", value: a, wildcard: rnd(2) === 0n };
+        fc.property(
+          fc.array(fc.constantFrom(...WIDTHS), { minLength: kinds.length, maxLength: kinds.length }),
+          fc.integer(),
+          (widths, seed) => {
+            const keys = kinds.map((kind, i) => ({ kind, width: widths[i]! }));
+            const e = loadEngine(tableProgram(keys));
+            let x = seed >>> 0 || 1;
+            const rnd = (w: number): bigint => {
+              let v = 0n;
+              for (let i = 0; i < w; i += 16) {
+                x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+                v = (v << 16n) | BigInt(x >>> 16);
               }
-            });
-            const priority = scan ? Number(rnd(8)) : 0;
-            try {
-              e.addEntry("t", { key, priority, action: { kind: "action", call: { action: "hit", args: [BigInt(n)] } } });
-              entries.push({ key, priority, v: n });
-            } catch (err) {
-              expect(err).toBeInstanceOf(EngineError);
-              expect((err as EngineError).code).toBe("DUPLICATE_ENTRY");
-            }
-          }
-          for (let q = 0; q < 30; q++) {
-            const vals = keys.map((k) => rnd(k.width));
-            const cands = entries.filter((en) => en.key.every((k, i) => matches(k, vals[i]!, keys[i]!.width)));
-            let want: number | undefined;
-            if (cands.length) {
-              if (scan) {
-                // larger priority wins; ties: first inserted
-                want = cands.reduce((best, c) => (c.priority > best.priority ? c : best)).v;
-              } else {
-                const lpmI = kinds.indexOf("lpm");
-                want = cands.reduce((best, c) => (lpmI >= 0 && (c.key[lpmI] as { prefixLength: number }).prefixLength > (best.key[lpmI] as { prefixLength: number }).prefixLength ? c : best)).v;
+              // bias towards few distinct values so that entries overlap
+              return BigInt.asUintN(w, v) % (w > 4 ? 5n : 8n);
+            };
+            const entries: { key: MatchValue[]; priority: number; v: number }[] = [];
+            const scan =
+              kinds.some((k) => k === "ternary" || k === "range" || k === "optional") || kinds.filter((k) => k === "lpm").length > 1;
+            for (let n = 0; n < 25; n++) {
+              const key: MatchValue[] = keys.map((k) => {
+                const w = k.width;
+                const a = rnd(w);
+                switch (k.kind) {
+                  case "exact":
+                    return { kind: "exact", value: a };
+                  case "lpm": {
+                    const p = Number(rnd(8)) % (w + 1);
+                    const m = ((1n << BigInt(w)) - 1n) ^ ((1n << BigInt(w - p)) - 1n);
+                    return { kind: "lpm", value: a & m, prefixLength: p };
+                  }
+                  case "ternary": {
+                    const m = rnd(w);
+                    return { kind: "ternary", value: a & m, mask: m };
+                  }
+                  case "range": {
+                    const b = rnd(w);
+                    return { kind: "range", low: a < b ? a : b, high: a < b ? b : a };
+                  }
+                  default:
+                    return { kind: "optional", value: a, wildcard: rnd(2) === 0n };
+                }
+              });
+              const priority = scan ? Number(rnd(8)) : 0;
+              try {
+                e.addEntry("t", { key, priority, action: { kind: "action", call: { action: "hit", args: [BigInt(n)] } } });
+                entries.push({ key, priority, v: n });
+              } catch (err) {
+                expect(err).toBeInstanceOf(EngineError);
+                expect((err as EngineError).code).toBe("DUPLICATE_ENTRY");
               }
             }
-            const out = e.process(0, packKey(keys, vals));
-            const got = out[0]!.data.length >= 2 ? (out[0]!.data[0]! << 8) | out[0]!.data[1]! : undefined;
-            expect(out[0]!.data.length).toBe(want === undefined ? 0 : 2);
-            if (want !== undefined) expect(got).toBe(want);
-          }
-        }),
+            for (let q = 0; q < 30; q++) {
+              const vals = keys.map((k) => rnd(k.width));
+              const cands = entries.filter((en) => en.key.every((k, i) => matches(k, vals[i]!, keys[i]!.width)));
+              let want: number | undefined;
+              if (cands.length) {
+                if (scan) {
+                  // larger priority wins; ties: first inserted
+                  want = cands.reduce((best, c) => (c.priority > best.priority ? c : best)).v;
+                } else {
+                  const lpmI = kinds.indexOf("lpm");
+                  want = cands.reduce((best, c) =>
+                    lpmI >= 0 &&
+                    (c.key[lpmI] as { prefixLength: number }).prefixLength > (best.key[lpmI] as { prefixLength: number }).prefixLength
+                      ? c
+                      : best,
+                  ).v;
+                }
+              }
+              const out = e.process(0, packKey(keys, vals));
+              const got = out[0]!.data.length >= 2 ? (out[0]!.data[0]! << 8) | out[0]!.data[1]! : undefined;
+              expect(out[0]!.data.length).toBe(want === undefined ? 0 : 2);
+              if (want !== undefined) expect(got).toBe(want);
+            }
+          },
+        ),
         { numRuns: 40 },
       );
     });
@@ -157,9 +204,19 @@ describe("table runtime API", () => {
     const e = loadEngine(tableProgram(keys));
     const hit = (v: bigint) => ({ kind: "action" as const, call: { action: "hit", args: [v] } });
     expect(() => e.addEntry("t", { key: [{ kind: "exact", value: 1n }], priority: 1, action: hit(1n) })).toThrow(/ternary/);
-    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n << 16n, mask: 1n }], priority: 1, action: hit(1n) })).toThrow(EngineError);
-    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n, mask: 1n }], priority: 1, action: hit(1n << 16n) })).toThrow(/does not fit/);
-    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n, mask: 1n }], priority: 1, action: { kind: "action", call: { action: "nope", args: [] } } })).toThrow(/not an action/);
+    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n << 16n, mask: 1n }], priority: 1, action: hit(1n) })).toThrow(
+      EngineError,
+    );
+    expect(() => e.addEntry("t", { key: [{ kind: "ternary", value: 1n, mask: 1n }], priority: 1, action: hit(1n << 16n) })).toThrow(
+      /does not fit/,
+    );
+    expect(() =>
+      e.addEntry("t", {
+        key: [{ kind: "ternary", value: 1n, mask: 1n }],
+        priority: 1,
+        action: { kind: "action", call: { action: "nope", args: [] } },
+      }),
+    ).toThrow(/not an action/);
     expect(() => e.addEntry("nope", { key: [], priority: 1, action: hit(1n) })).toThrow(/no table/);
     const h = e.addEntry("t", { key: [{ kind: "ternary", value: 1n, mask: 0xffn }], priority: 5, action: hit(7n) });
     expect(e.findEntry("t", [{ kind: "ternary", value: 1n, mask: 0xffn }], 5)).toBe(h);

@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Requirement } from "../support/skips.js";
 
-
 export function have(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 }
@@ -28,13 +27,19 @@ export const HAVE_P4C = have("p4c-bm2-ss");
  * .../sswitch_CLI.py", run with the caller's PYTHONPATH).
  */
 export const SS_BIN: string | undefined = process.env["P4CAST_SIMPLE_SWITCH"] ?? (have("simple_switch") ? "simple_switch" : undefined);
-export const SS_CLI: string[] | undefined = process.env["P4CAST_SIMPLE_SWITCH_CLI"]?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
+export const SS_CLI: string[] | undefined =
+  process.env["P4CAST_SIMPLE_SWITCH_CLI"]?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
 export const HAVE_SIMPLE_SWITCH = SS_BIN !== undefined && SS_CLI !== undefined;
 
-export const NEED_P4C: Requirement = { tool: "p4c-bm2-ss", missing: HAVE_P4C ? undefined : "not on PATH (build p4c from its public sources)" };
+export const NEED_P4C: Requirement = {
+  tool: "p4c-bm2-ss",
+  missing: HAVE_P4C ? undefined : "not on PATH (build p4c from its public sources)",
+};
 export const NEED_SIMPLE_SWITCH: Requirement = {
   tool: "simple_switch",
-  missing: HAVE_SIMPLE_SWITCH ? undefined : `${SS_BIN ? "" : "simple_switch "}${!SS_BIN && !SS_CLI ? "and " : ""}${SS_CLI ? "" : "simple_switch_CLI "}not on PATH (nor P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI)`,
+  missing: HAVE_SIMPLE_SWITCH
+    ? undefined
+    : `${SS_BIN ? "" : "simple_switch "}${!SS_BIN && !SS_CLI ? "and " : ""}${SS_CLI ? "" : "simple_switch_CLI "}not on PATH (nor P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI)`,
 };
 
 /** A source tree from an environment variable: a checkout, or a git directory read at HEAD. */
@@ -50,7 +55,12 @@ export class SourceTree {
     const path = process.env[variable];
     if (!path) return `${variable} is not set (the path of a checkout or git directory)`;
     if (existsSync(join(path, probe))) return new SourceTree(variable, path, "checkout");
-    if (existsSync(join(path, "HEAD")) && existsSync(join(path, "objects")) && spawnSync("git", ["--git-dir", path, "cat-file", "-e", `HEAD:${probe}`]).status === 0) return new SourceTree(variable, path, "git");
+    if (
+      existsSync(join(path, "HEAD")) &&
+      existsSync(join(path, "objects")) &&
+      spawnSync("git", ["--git-dir", path, "cat-file", "-e", `HEAD:${probe}`]).status === 0
+    )
+      return new SourceTree(variable, path, "git");
     return `${variable}=${path} has no ${probe} (neither a checkout nor a git directory holding it)`;
   }
 
@@ -61,7 +71,10 @@ export class SourceTree {
 
   /** File names (not sub-directories) directly in `dir`. */
   list(dir: string): string[] {
-    if (this.kind === "checkout") return readdirSync(join(this.path, dir), { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name);
+    if (this.kind === "checkout")
+      return readdirSync(join(this.path, dir), { withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => d.name);
     return execFileSync("git", ["--git-dir", this.path, "ls-tree", "HEAD", dir + "/"], { encoding: "utf8" })
       .split("\n")
       .filter((l) => / blob /.test(l))
@@ -89,7 +102,10 @@ export function compileP4(source: string, name: string, includeDirs: string[] = 
   if (!existsSync(out)) {
     const src = join(cacheDir, `${name.replace(/[^A-Za-z0-9_.-]/g, "_")}-${h}.p4`);
     writeFileSync(src, source);
-    execFileSync("p4c-bm2-ss", [...includeDirs.flatMap((d) => ["-I", d]), "-o", out, src], { stdio: ["ignore", "ignore", "pipe"], timeout: 120_000 });
+    execFileSync("p4c-bm2-ss", [...includeDirs.flatMap((d) => ["-I", d]), "-o", out, src], {
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 120_000,
+    });
   }
   return JSON.parse(readFileSync(out, "utf8"));
 }
@@ -118,9 +134,14 @@ export type CompileOutcome = { ok: true } | { ok: false; kind: "rejected" | "tim
  * other exit status).
  */
 export function compileFile(p4: string, out: string, includeDirs: string[], timeoutMs = 120_000): CompileOutcome {
-  const r = spawnSync("p4c-bm2-ss", [...includeDirs.flatMap((d) => ["-I", d]), "-o", out, p4], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 << 20 });
+  const r = spawnSync("p4c-bm2-ss", [...includeDirs.flatMap((d) => ["-I", d]), "-o", out, p4], {
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 16 << 20,
+  });
   const firstError = (r.stderr ?? "").split("\n").find((l) => /error/i.test(l)) ?? (r.stderr ?? "").trim().split("\n")[0] ?? "";
-  if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT") return { ok: false, kind: "timeout", detail: `no result in ${timeoutMs / 1000} s` };
+  if (r.error && (r.error as NodeJS.ErrnoException).code === "ETIMEDOUT")
+    return { ok: false, kind: "timeout", detail: `no result in ${timeoutMs / 1000} s` };
   if (r.error) return { ok: false, kind: "crash", detail: r.error.message };
   if (r.signal) return { ok: false, kind: "crash", detail: `killed by ${r.signal}: ${firstError}` };
   if (r.status === 0) return { ok: true };

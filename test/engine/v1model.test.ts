@@ -9,7 +9,13 @@ const dummy = (name: string, id: number, actionName: string, actionId: number, n
   ...table(name, id, [], [[actionName, actionId]], [actionId, []], next),
   default_entry: { action_id: actionId, action_const: true, action_data: [], action_entry_const: true },
 });
-const cond = (name: string, id: number, e: J, t: string | null, fl: string | null): J => ({ name, id, expression: e, true_next: t, false_next: fl });
+const cond = (name: string, id: number, e: J, t: string | null, fl: string | null): J => ({
+  name,
+  id,
+  expression: e,
+  true_next: t,
+  false_next: fl,
+});
 
 function archProgram(): J {
   const actions: J[] = [
@@ -18,12 +24,30 @@ function archProgram(): J {
     {
       name: "i2e",
       id: 2,
-      runtime_data: [{ name: "session", bitwidth: 32 }, { name: "port", bitwidth: 9 }],
+      runtime_data: [
+        { name: "session", bitwidth: 32 },
+        { name: "port", bitwidth: 9 },
+      ],
       primitives: [prim("clone_ingress_pkt_to_egress", rd(0), hex(1)), assign(sm("egress_spec"), rd(1))],
     },
-    { name: "resub", id: 3, runtime_data: [{ name: "port", bitwidth: 9 }], primitives: [assign(f("meta", "port"), rd(0)), prim("resubmit", hex(1))] },
-    { name: "recirc", id: 4, runtime_data: [{ name: "port", bitwidth: 9 }], primitives: [assign(f("meta", "port"), rd(0)), assign(sm("egress_spec"), hex(9))] },
-    { name: "learn", id: 5, runtime_data: [{ name: "port", bitwidth: 9 }], primitives: [prim("generate_digest", hex(0), hex(1)), assign(sm("egress_spec"), rd(0))] },
+    {
+      name: "resub",
+      id: 3,
+      runtime_data: [{ name: "port", bitwidth: 9 }],
+      primitives: [assign(f("meta", "port"), rd(0)), prim("resubmit", hex(1))],
+    },
+    {
+      name: "recirc",
+      id: 4,
+      runtime_data: [{ name: "port", bitwidth: 9 }],
+      primitives: [assign(f("meta", "port"), rd(0)), assign(sm("egress_spec"), hex(9))],
+    },
+    {
+      name: "learn",
+      id: 5,
+      runtime_data: [{ name: "port", bitwidth: 9 }],
+      primitives: [prim("generate_digest", hex(0), hex(1)), assign(sm("egress_spec"), rd(0))],
+    },
     { name: "drop", id: 6, runtime_data: [], primitives: [prim("mark_to_drop", hdr("standard_metadata"))] },
     { name: "fwd_meta", id: 7, runtime_data: [], primitives: [assign(sm("egress_spec"), f("meta", "port"))] },
     {
@@ -33,13 +57,23 @@ function archProgram(): J {
       primitives: [
         prim("count", { type: "counter_array", value: "c" }, sm("ingress_port")),
         prim("register_read", f("meta", "reg"), { type: "register_array", value: "r" }, sm("ingress_port")),
-        prim("register_write", { type: "register_array", value: "r" }, sm("ingress_port"), expr("&", expr("+", f("meta", "reg"), hex(1)), hex(0xffff))),
+        prim(
+          "register_write",
+          { type: "register_array", value: "r" },
+          sm("ingress_port"),
+          expr("&", expr("+", f("meta", "reg"), hex(1)), hex(0xffff)),
+        ),
         prim("execute_meter", { type: "meter_array", value: "m" }, hex(0), f("meta", "color")),
         prim("modify_field_with_hash_based_offset", f("meta", "h"), hex(0), { type: "calculation", value: "hash" }, hex(0x10000)),
       ],
     },
     { name: "do_recirc", id: 9, runtime_data: [], primitives: [prim("recirculate", hex(1))] },
-    { name: "e2e", id: 10, runtime_data: [{ name: "session", bitwidth: 32 }], primitives: [prim("clone_egress_pkt_to_egress", rd(0), hex(1))] },
+    {
+      name: "e2e",
+      id: 10,
+      runtime_data: [{ name: "session", bitwidth: 32 }],
+      primitives: [prim("clone_egress_pkt_to_egress", rd(0), hex(1))],
+    },
     {
       name: "stamp",
       id: 11,
@@ -57,7 +91,12 @@ function archProgram(): J {
       ],
     },
     { name: "nop", id: 12, runtime_data: [], primitives: [] },
-    { name: "trunc", id: 13, runtime_data: [{ name: "port", bitwidth: 9 }], primitives: [prim("truncate", hex(20)), assign(sm("egress_spec"), rd(0))] },
+    {
+      name: "trunc",
+      id: 13,
+      runtime_data: [{ name: "port", bitwidth: 9 }],
+      primitives: [prim("truncate", hex(20)), assign(sm("egress_spec"), rd(0))],
+    },
   ];
   const eq = (a: J, b: J) => expr("==", a, b);
   return program({
@@ -90,7 +129,15 @@ function archProgram(): J {
       name: "parser",
       id: 0,
       init_state: "start",
-      parse_states: [{ name: "start", id: 0, parser_ops: [{ op: "extract", parameters: [hdr("ethernet")].map((h) => ({ type: "regular", value: h.value })) }], transitions: [{ type: "default", value: null, mask: null, next_state: null }], transition_key: [] }],
+      parse_states: [
+        {
+          name: "start",
+          id: 0,
+          parser_ops: [{ op: "extract", parameters: [hdr("ethernet")].map((h) => ({ type: "regular", value: h.value })) }],
+          transitions: [{ type: "default", value: null, mask: null, next_state: null }],
+          transition_key: [],
+        },
+      ],
     },
     deparserOrder: ["rep", "ethernet"],
     fieldLists: [{ id: 1, name: "fl", elements: [f("meta", "port")] }],
@@ -111,7 +158,16 @@ function archProgram(): J {
           "t_main",
           1,
           [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }],
-          [["fwd", 0], ["mcast", 1], ["i2e", 2], ["resub", 3], ["recirc", 4], ["learn", 5], ["drop", 6], ["trunc", 13]],
+          [
+            ["fwd", 0],
+            ["mcast", 1],
+            ["i2e", 2],
+            ["resub", 3],
+            ["recirc", 4],
+            ["learn", 5],
+            ["drop", 6],
+            ["trunc", 13],
+          ],
           [6, []],
           "t_common",
         ),
@@ -129,7 +185,17 @@ function archProgram(): J {
       ],
       tables: [
         dummy("t_recirc", 3, "do_recirc", 9, null),
-        table("t_e2e", 4, [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }], [["e2e", 10], ["nop", 12]], [12, []], "t_stamp"),
+        table(
+          "t_e2e",
+          4,
+          [{ match_type: "exact", name: "etherType", target: ["ethernet", "etherType"], mask: null }],
+          [
+            ["e2e", 10],
+            ["nop", 12],
+          ],
+          [12, []],
+          "t_stamp",
+        ),
         dummy("t_stamp", 5, "stamp", 11, null),
       ],
       action_profiles: [],
@@ -158,7 +224,11 @@ function setup() {
   let now = 1_000_000n;
   const e = loadEngine(archProgram(), { clock: () => now });
   const add = (etherType: number, action: string, args: bigint[]) =>
-    e.addEntry("t_main", { key: [{ kind: "exact", value: BigInt(etherType) }], priority: 0, action: { kind: "action", call: { action, args } } });
+    e.addEntry("t_main", {
+      key: [{ kind: "exact", value: BigInt(etherType) }],
+      priority: 0,
+      action: { kind: "action", call: { action, args } },
+    });
   return { e, add, tick: (us: bigint) => (now += us) };
 }
 
@@ -214,7 +284,11 @@ describe("v1model architecture", () => {
   it("egress clone: copy of the egress packet, processed after the original", () => {
     const { e, add } = setup();
     add(0x9999, "fwd", [3n]);
-    e.addEntry("t_e2e", { key: [{ kind: "exact", value: 0x9999n }], priority: 0, action: { kind: "action", call: { action: "e2e", args: [8n] } } });
+    e.addEntry("t_e2e", {
+      key: [{ kind: "exact", value: 0x9999n }],
+      priority: 0,
+      action: { kind: "action", call: { action: "e2e", args: [8n] } },
+    });
     e.setCloneSession(8, { replicas: [{ port: 7, rid: 0 }], truncateBytes: 0 });
     const out = e.process(1, frame(0x9999));
     expect(out.map((o) => [o.port, rep(o.data).itype])).toEqual([

@@ -54,18 +54,25 @@ for (const { opts, skip } of runs) {
       for (const c of by("always-redundant")) expect(c.lost, lossReport(r, c)).toBe(0);
       for (const c of r.clients) expect(c.duplicated, lossReport(r, c)).toBe(0);
       // Clients behind the cut link (s6) lose packets without redundancy; the others do not.
-      for (const c of by("tree-only").filter((x) => x.client.startsWith("c6"))) expect(c.lost, `${c.client} (tree-only) behind the cut lost nothing`).toBeGreaterThan(0);
-      for (const m of ["tree-only", "overlay-on-failure"]) for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost, lossReport(r, c)).toBe(0);
+      for (const c of by("tree-only").filter((x) => x.client.startsWith("c6")))
+        expect(c.lost, `${c.client} (tree-only) behind the cut lost nothing`).toBeGreaterThan(0);
+      for (const m of ["tree-only", "overlay-on-failure"])
+        for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost, lossReport(r, c)).toBe(0);
       expect(r.detection.failover.length).toBeGreaterThan(0);
       // In Mininet the host's counters were collected: the embedded switches' every port (simple_switch_grpc has none), the clients' UDP counters.
       if (opts.mininet) {
         expect(Object.keys(r.hostCounters!.udp).sort()).toEqual([...new Set(r.clients.map((c) => c.client))].sort());
-        if (opts.target === "embedded") expect(r.hostCounters!.switchPorts.length).toBe(r.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
+        if (opts.target === "embedded")
+          expect(r.hostCounters!.switchPorts.length).toBe(r.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
       }
       expect(r.environment["network"]).toBe(opts.mininet ? "mininet" : "in-process");
       // results.json says how it was made: the command that reproduces it, the commit and the date.
-      const saved = JSON.parse(readFileSync(join(out, "failure", name, "results.json"), "utf8")) as { environment: Record<string, unknown> };
-      expect(saved.environment["command"]).toBe(`npx tsx experiments/failure.ts --target ${opts.target}${opts.mininet ? " --mininet" : ""} --short`);
+      const saved = JSON.parse(readFileSync(join(out, "failure", name, "results.json"), "utf8")) as {
+        environment: Record<string, unknown>;
+      };
+      expect(saved.environment["command"]).toBe(
+        `npx tsx experiments/failure.ts --target ${opts.target}${opts.mininet ? " --mininet" : ""} --short`,
+      );
       expect(saved.environment["commit"]).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/);
       expect(Date.parse(String(saved.environment["date"]))).toBeGreaterThan(Date.parse("2026-01-01"));
     }, 600_000);
@@ -90,10 +97,26 @@ for (const { opts, skip } of runs) {
       const r = await translation(opts);
       files(opts, "translation");
       const exchanges = opts.mininet
-        ? ["ping/echo request", "ping/echo reply", "ping/echo request (4→6)", "ping/echo reply (4→6)", "udp/request", "udp/reply", "tcp/SYN", "tcp/SYN-ACK", "tcp/ACK"]
+        ? [
+            "ping/echo request",
+            "ping/echo reply",
+            "ping/echo request (4→6)",
+            "ping/echo reply (4→6)",
+            "udp/request",
+            "udp/reply",
+            "tcp/SYN",
+            "tcp/SYN-ACK",
+            "tcp/ACK",
+          ]
         : ["ping/echo request", "ping/echo reply", "udp/request", "udp/reply", "tcp/SYN", "tcp/SYN-ACK", "tcp/ACK"];
       expect(r.unicast.map((u) => `${u.exchange}/${u.packet}`)).toEqual(exchanges);
-      for (const u of r.unicast) expect({ p: u.packet, received: u.received, checksums: u.checksumsOk, content: u.contentOk }).toEqual({ p: u.packet, received: true, checksums: true, content: true });
+      for (const u of r.unicast)
+        expect({ p: u.packet, received: u.received, checksums: u.checksumsOk, content: u.contentOk }).toEqual({
+          p: u.packet,
+          received: true,
+          checksums: true,
+          content: true,
+        });
       if (opts.mininet) {
         // The hosts' own programs: every ping answered, every datagram echoed, 64 KiB over TCP intact.
         expect(r.stacks.map((x) => x.test)).toEqual(["ping", "ping", "udp echo", "tcp echo (64 KiB)"]);

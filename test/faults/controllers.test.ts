@@ -16,7 +16,17 @@ import { GROUP_BANK_B } from "../../src/controller/plan/intent.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import { NetworkGraph } from "../../src/controller/topology/graph.js";
 import { buildFrame, buildIgmpV2, IgmpType, ipv4MulticastMac } from "../../src/packet/index.js";
-import { faultKinds, hostLossNote, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
+import {
+  faultKinds,
+  hostLossNote,
+  lossReport,
+  sendStreams,
+  sessionStream,
+  settleAll,
+  startFaultLab,
+  type FaultLab,
+  type Kind,
+} from "./support.js";
 
 const { kinds, skipped } = faultKinds();
 for (const why of skipped) console.log(`[p4cast tests] fault suite (controllers) skipped for ${why}`);
@@ -49,7 +59,13 @@ function normalized(st: SwitchState): { entries: string[]; groups: string[] } {
   return {
     entries: [...st.entries].map(([id, e]) => `${id} => ${e.value}`).sort(),
     groups: [...st.groups]
-      .map(([g, r]) => `${g & ~GROUP_BANK_B}: ${JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!), big)}`)
+      .map(
+        ([g, r]) =>
+          `${g & ~GROUP_BANK_B}: ${JSON.stringify(
+            [...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!),
+            big,
+          )}`,
+      )
       .sort(),
   };
 }
@@ -92,7 +108,11 @@ async function twoControllers(kind: Kind): Promise<void> {
     if (i === KILL_SEQ) {
       killAt = performance.now();
       await primary.kill("SIGKILL");
-      const done = await Promise.all(t.switches.map((s) => backup.waitFor(new RegExp(`^\\S+ ${s.name}: reconciled after taking over in [\\d.]+ ms \\((\\d+) writes\\)`), 15_000, killAt)));
+      const done = await Promise.all(
+        t.switches.map((s) =>
+          backup.waitFor(new RegExp(`^\\S+ ${s.name}: reconciled after taking over in [\\d.]+ ms \\((\\d+) writes\\)`), 15_000, killAt),
+        ),
+      );
       takeoverMs = Math.max(...done.map((d) => d.atMs)) - killAt;
       takeoverWrites = done.reduce((n, d) => n + Number(/\((\d+) writes\)/.exec(d.text)![1]), 0);
     }
@@ -124,17 +144,31 @@ async function twoControllers(kind: Kind): Promise<void> {
   // When the two controllers saw the same network (no link verdict in either before the kill), the take-over
   // writes nothing. A busy machine can make one of them see a link flap the other did not; the take-over
   // then writes the difference, which is what it is for.
-  const verdicts = [...primary.linesSince(0, / link \S+ (down|up)/), ...backup.linesSince(0, / link \S+ (down|up)/).filter((l) => l.atMs < killAt)];
-  const backupLog = () => `backup's log from the kill on:\n${backup.linesSince(killAt, /./).slice(0, 60).map((l) => `  +${(l.atMs - killAt).toFixed(0)} ms ${l.text}`).join("\n")}`;
+  const verdicts = [
+    ...primary.linesSince(0, / link \S+ (down|up)/),
+    ...backup.linesSince(0, / link \S+ (down|up)/).filter((l) => l.atMs < killAt),
+  ];
+  const backupLog = () =>
+    `backup's log from the kill on:\n${backup
+      .linesSince(killAt, /./)
+      .slice(0, 60)
+      .map((l) => `  +${(l.atMs - killAt).toFixed(0)} ms ${l.text}`)
+      .join("\n")}`;
   if (verdicts.length === 0) expect(takeoverWrites, backupLog()).toBe(0);
-  else console.log(`[faults] ${kind}: link verdicts before the kill (${verdicts.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): take-over wrote ${takeoverWrites}`);
+  else
+    console.log(
+      `[faults] ${kind}: link verdicts before the kill (${verdicts.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): take-over wrote ${takeoverWrites}`,
+    );
   // always-redundant: nothing lost or duplicated anywhere, across the take-over and the later cut.
   expect(lossReport(redundant!, TOTAL), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
   // tree-only (with the joined c62): nothing lost across the take-over itself, unless a switch the
   // machine starved missed heartbeats meanwhile (a link verdict: a tree-only session has no second copy).
   const flaps = backup.linesSince(killAt, / link \S+ (down|up)/).filter((l) => l.atMs < cutAt);
   if (flaps.length === 0) expect(beforeCut(treeOnly), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
-  else console.log(`[faults] ${kind}: link verdicts during the take-over (${flaps.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): tree-only losses ${beforeCut(treeOnly).join("; ") || "none"}`);
+  else
+    console.log(
+      `[faults] ${kind}: link verdicts during the take-over (${flaps.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): tree-only losses ${beforeCut(treeOnly).join("; ") || "none"}`,
+    );
 }
 
 async function rival(kind: Kind): Promise<void> {
@@ -168,11 +202,18 @@ async function rival(kind: Kind): Promise<void> {
     await ctl.waitFor(new RegExp(`${target}: lost primary to election id 50`), 10_000, at);
     // The rival deletes every multicast group of the switch.
     const groups = await r.readAll({ kind: "multicastGroup" });
-    await r.write(groups.map((x) => ({ type: "delete" as const, entity: { kind: "multicastGroup" as const, groupId: (x as { groupId: number }).groupId } })));
+    await r.write(
+      groups.map((x) => ({
+        type: "delete" as const,
+        entity: { kind: "multicastGroup" as const, groupId: (x as { groupId: number }).groupId },
+      })),
+    );
     // A link cut now needs a write on the switch the rival holds: deferred, not fatal.
     const cutAt = performance.now();
     lab!.net.link(cut).cut();
-    await ctl.waitFor(/repair after \S+ down: .*deferred on [^;]*\b/, 10_000, cutAt).catch(async () => ctl.waitFor(new RegExp(`fault: repair on ${target}`), 1, cutAt));
+    await ctl
+      .waitFor(/repair after \S+ down: .*deferred on [^;]*\b/, 10_000, cutAt)
+      .catch(async () => ctl.waitFor(new RegExp(`fault: repair on ${target}`), 1, cutAt));
     // The rival leaves: the controller is primary again and reconciles.
     const leftAt = performance.now();
     r.close();
@@ -203,8 +244,16 @@ async function rival(kind: Kind): Promise<void> {
 if (kinds.length === 0) describeUnless(skipped.join("; "), "fault suite: controllers", () => undefined);
 
 describe.each(kinds)("fault suite: controllers (%s switches)", (kind) => {
-  it("two controllers: the primary is killed, the backup takes over every switch, keeps the joined receiver and repairs", () => twoControllers(kind), 120_000);
-  it("a rival primary's changes are undone when the controller is primary again; a repair it blocked is written then", () => rival(kind), 120_000);
+  it(
+    "two controllers: the primary is killed, the backup takes over every switch, keeps the joined receiver and repairs",
+    () => twoControllers(kind),
+    120_000,
+  );
+  it(
+    "a rival primary's changes are undone when the controller is primary again; a repair it blocked is written then",
+    () => rival(kind),
+    120_000,
+  );
 });
 
 function escapeRe(s: string): string {

@@ -9,7 +9,17 @@ import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
 import { describeUnless } from "../support/skips.js";
 import { CLI_MAIN } from "../../src/lab/bmv2-network.js";
-import { faultKinds, hostLossNote, lossReport, sendStreams, sessionStream, settleAll, startFaultLab, type FaultLab, type Kind } from "./support.js";
+import {
+  faultKinds,
+  hostLossNote,
+  lossReport,
+  sendStreams,
+  sessionStream,
+  settleAll,
+  startFaultLab,
+  type FaultLab,
+  type Kind,
+} from "./support.js";
 
 const { kinds, skipped } = faultKinds();
 for (const why of skipped) console.log(`[p4cast tests] fault suite (long outage) skipped for ${why}`);
@@ -30,8 +40,15 @@ async function outage(kind: Kind): Promise<void> {
   await ctl.waitFor(new RegExp(`${sw}: stream lost`), 10_000, killedAt);
   await ctl.waitFor(/repair after \S+ down: /, 10_000, killedAt);
   // `p4cast status` shows what the running controller knows: the switch unreachable, its links down and why.
-  const status = spawnSync(process.execPath, [CLI_MAIN, "status", "-t", lab.file, "--output", "json", "--no-links"], { encoding: "utf8", timeout: 60_000 });
-  const shown = JSON.parse(status.stdout) as { controllers: { state: { switches: { name: string; reachable: boolean; inSync: boolean }[]; downLinks: { name: string; reasons: string[] }[] } }[] };
+  const status = spawnSync(process.execPath, [CLI_MAIN, "status", "-t", lab.file, "--output", "json", "--no-links"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  const shown = JSON.parse(status.stdout) as {
+    controllers: {
+      state: { switches: { name: string; reachable: boolean; inSync: boolean }[]; downLinks: { name: string; reasons: string[] }[] };
+    }[];
+  };
   expect(shown.controllers).toHaveLength(1);
   const health = shown.controllers[0]!.state;
   expect(health.switches.find((x) => x.name === sw)).toMatchObject({ reachable: false, inSync: false });
@@ -43,7 +60,9 @@ async function outage(kind: Kind): Promise<void> {
   const started = await ctl.waitFor(new RegExp(`${sw}: reconnected; re-programming it`), 20_000, listening);
   const done = await ctl.waitFor(new RegExp(`${sw}: re-programmed`), 20_000, listening);
   const startMs = started.loggedAtMs - listening;
-  console.log(`[faults] ${kind}: ${sw} down ${OUTAGE_S} s; re-programming started ${startMs.toFixed(0)} ms and ended ${(done.loggedAtMs - listening).toFixed(0)} ms after it listened again`);
+  console.log(
+    `[faults] ${kind}: ${sw} down ${OUTAGE_S} s; re-programming started ${startMs.toFixed(0)} ms and ended ${(done.loggedAtMs - listening).toFixed(0)} ms after it listened again`,
+  );
   expect(startMs).toBeLessThan(2_000);
   // Its links come back and its clients get both sessions again.
   await ctl.waitFor(/repair after \S+ up: /, 20_000, done.atMs);

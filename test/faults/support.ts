@@ -102,7 +102,14 @@ export class ControllerProcess {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
-        reject(new Error(`${this.name}: no log line matching ${re} within ${timeoutMs} ms; ${this.exit ? `it exited (${JSON.stringify(this.exit)})` : "it is running"}; last lines:\n${this.lines.slice(-25).map((l) => `  ${l.text}`).join("\n")}`));
+        reject(
+          new Error(
+            `${this.name}: no log line matching ${re} within ${timeoutMs} ms; ${this.exit ? `it exited (${JSON.stringify(this.exit)})` : "it is running"}; last lines:\n${this.lines
+              .slice(-25)
+              .map((l) => `  ${l.text}`)
+              .join("\n")}`,
+          ),
+        );
       }, timeoutMs);
       const done = (l: LogLine) => {
         clearTimeout(timer);
@@ -156,7 +163,9 @@ export async function startFaultLab(kind: Kind, topology = faultTopology(kind)):
     file,
     controllers,
     async startController(electionId, name = `controller-${electionId}`) {
-      const child = spawn(process.execPath, [CLI_MAIN, "deploy", "--run", "-t", file, "--election-id", String(electionId)], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [CLI_MAIN, "deploy", "--run", "-t", file, "--election-id", String(electionId)], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       const c = new ControllerProcess(name, child);
       controllers.push(c);
       await c.waitFor(/^running: /, 60_000);
@@ -187,14 +196,25 @@ export function sessionStream(lab: FaultLab, s: SessionSpec, extraClients: reado
 export type SessionStream = ReturnType<typeof sessionStream>;
 
 /** Sends every stream at once, packet i of each at the same time; `at(i)` runs before packet i. */
-export async function sendStreams(streams: readonly SessionStream[], count: number, intervalMs: number, at?: (i: number) => Promise<void> | void): Promise<void> {
+export async function sendStreams(
+  streams: readonly SessionStream[],
+  count: number,
+  intervalMs: number,
+  at?: (i: number) => Promise<void> | void,
+): Promise<void> {
   const frames = (i: number) => streams.map((s) => s.frame(i));
   const first = streams[0]!;
   // One pacing loop; the other streams' frames go out right after the first's.
-  await sendStream(first.host, (i) => frames(i)[0]!, count, intervalMs, async (i) => {
-    await at?.(i);
-    for (const s of streams.slice(1)) s.host.send(s.frame(i));
-  });
+  await sendStream(
+    first.host,
+    (i) => frames(i)[0]!,
+    count,
+    intervalMs,
+    async (i) => {
+      await at?.(i);
+      for (const s of streams.slice(1)) s.host.send(s.frame(i));
+    },
+  );
 }
 
 export async function settleAll(streams: readonly SessionStream[]): Promise<void> {
@@ -215,7 +235,9 @@ export function lossReport(stream: SessionStream, sent: number, clients: readonl
     const got = new Set(log.seqs);
     const missing = [...Array(sent - from).keys()].map((k) => k + from).filter((x) => !got.has(x));
     if (missing.length === 0 && st.duplicated === 0) continue;
-    out.push(`${c} (session ${stream.session.id}, ${stream.session.redundancy}) missed ${missing.length} (${ranges(missing)}), duplicated ${st.duplicated}`);
+    out.push(
+      `${c} (session ${stream.session.id}, ${stream.session.redundancy}) missed ${missing.length} (${ranges(missing)}), duplicated ${st.duplicated}`,
+    );
   }
   return out;
 }
@@ -223,7 +245,9 @@ export function lossReport(stream: SessionStream, sent: number, clients: readonl
 /** What to print next to a loss: where this machine lost frames outside the switches, if anywhere. */
 export function hostLossNote(lab: FaultLab): string {
   const where = lab.net.hostLosses();
-  return where.length === 0 ? "the host lost no frame outside the switches (relays, veths, backlog)" : `the host itself lost frames: ${where.join("; ")}`;
+  return where.length === 0
+    ? "the host lost no frame outside the switches (relays, veths, backlog)"
+    : `the host itself lost frames: ${where.join("; ")}`;
 }
 
 /** 3,4,5,9 → "seq 3–5, 9". */

@@ -80,7 +80,12 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
       else lab!.net.process(sw)!.kill("SIGSTOP");
       // Every link of the switch is declared down, and the network repaired around it. A link a busy
       // machine already had down at the fault (a flap before it) is not declared again.
-      const wasDown = (l: string) => ctl.linesSince(0, new RegExp(`^\\S+ link ${escape(l)} (down|up)`)).filter((x) => x.atMs < faultAt).at(-1)?.text.includes(" down") ?? false;
+      const wasDown = (l: string) =>
+        ctl
+          .linesSince(0, new RegExp(`^\\S+ link ${escape(l)} (down|up)`))
+          .filter((x) => x.atMs < faultAt)
+          .at(-1)
+          ?.text.includes(" down") ?? false;
       const pending = links.filter((l) => !wasDown(l));
       expect(pending.length, `every link of ${sw} was down before the fault`).toBeGreaterThan(0);
       const downs = await Promise.all(pending.map((l) => ctl.waitFor(new RegExp(`^\\S+ link ${escape(l)} down`), 10_000, faultAt)));
@@ -108,7 +113,10 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
   await settleAll(streams);
   /** The controller's verdicts and repairs from `t` on, timed from `ref` (the fault by default). */
   const verdictsSince = (t: number, ref = faultAt) =>
-    ctl.linesSince(t, / link \S+ (down|up)|repair after|reconnected|re-programmed|stream lost/).map((l) => `${(l.atMs - ref).toFixed(0)} ms: ${l.text.replace(/^\S+ /, "")}`).join(" | ") || "no verdicts";
+    ctl
+      .linesSince(t, / link \S+ (down|up)|repair after|reconnected|re-programmed|stream lost/)
+      .map((l) => `${(l.atMs - ref).toFixed(0)} ms: ${l.text.replace(/^\S+ /, "")}`)
+      .join(" | ") || "no verdicts";
 
   expect(ctl.alive, `the controller exited: ${JSON.stringify(ctl.exit)}`).toBe(true);
   expect(ctl.linesSince(0, /fault: unexpected/).map((l) => l.text)).toEqual([]);
@@ -122,14 +130,20 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
   // always-redundant: nothing lost or duplicated at any client not behind the dead switch.
   const [redundant, treeOnly] = streams;
   const others = s1!.clients.filter((c) => !behind.has(c));
-  expect(lossReport(redundant!, TOTAL, others), `${hostLossNote(lab)}; the controller (ms from the fault, sent at packet 150): ${verdictsSince(0)}`).toEqual([]);
+  expect(
+    lossReport(redundant!, TOTAL, others),
+    `${hostLossNote(lab)}; the controller (ms from the fault, sent at packet 150): ${verdictsSince(0)}`,
+  ).toEqual([]);
   // tree-only: no duplicates anywhere; every packet after the return's repair reached every client.
   for (const st of streams) {
     for (const [c, log] of st.logs) {
       const got = new Set(log.seqs);
       expect({ c, session: st.session.id, duplicated: log.seqs.length - got.size }).toEqual({ c, session: st.session.id, duplicated: 0 });
       const missing = [...Array(TOTAL - resumeFrom).keys()].map((k) => k + resumeFrom).filter((x) => !got.has(x));
-      expect({ c, session: st.session.id, missingAfterReturn: missing }, `${hostLossNote(lab!)}; the controller after the return (ms from it): ${verdictsSince(returnedAt, returnedAt)}`).toEqual({ c, session: st.session.id, missingAfterReturn: [] });
+      expect(
+        { c, session: st.session.id, missingAfterReturn: missing },
+        `${hostLossNote(lab!)}; the controller after the return (ms from it): ${verdictsSince(returnedAt, returnedAt)}`,
+      ).toEqual({ c, session: st.session.id, missingAfterReturn: [] });
     }
   }
   expect(treeOnly).toBeDefined();
@@ -145,5 +159,9 @@ describe.each(kinds)("fault suite: switch death (%s switches)", (kind) => {
   it("SIGKILL of a switch inside the tree: detected, repaired, re-programmed on return", () => killAndReturn(kind, 0, "SIGKILL"), 120_000);
   it("SIGKILL of a last hop: detected, repaired, re-programmed on return", () => killAndReturn(kind, 1, "SIGKILL"), 120_000);
   it("SIGKILL of the busiest switch: its neighbours see it die", () => killAndReturn(kind, 2, "SIGKILL"), 120_000);
-  it("SIGSTOP of a switch inside the tree (hung, stream still open): heartbeats alone detect it", () => killAndReturn(kind, 0, "SIGSTOP"), 120_000);
+  it(
+    "SIGSTOP of a switch inside the tree (hung, stream still open): heartbeats alone detect it",
+    () => killAndReturn(kind, 0, "SIGSTOP"),
+    120_000,
+  );
 });

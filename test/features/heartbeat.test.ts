@@ -4,8 +4,27 @@
  * controller. Harness and targets: ./support/dataplane.ts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { CPU_PORT, HeartbeatFlags, HeartbeatType, PuntReason, buildFrame, bytesToHex, checksumProblems, decodeFrame } from "../../src/packet/index.js";
-import { ADDR, dataplane, dataplaneKinds, entry, hostMac, installForwarding, installHeartbeat, isMarker, swMac } from "./support/dataplane.js";
+import {
+  CPU_PORT,
+  HeartbeatFlags,
+  HeartbeatType,
+  PuntReason,
+  buildFrame,
+  bytesToHex,
+  checksumProblems,
+  decodeFrame,
+} from "../../src/packet/index.js";
+import {
+  ADDR,
+  dataplane,
+  dataplaneKinds,
+  entry,
+  hostMac,
+  installForwarding,
+  installHeartbeat,
+  isMarker,
+  swMac,
+} from "./support/dataplane.js";
 
 for (const kind of dataplaneKinds) {
   describe(`heartbeat (heartbeats in the fast path) on ${kind}`, () => {
@@ -106,7 +125,11 @@ for (const kind of dataplaneKinds) {
           ethernet: macs,
           packet: {
             ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 },
-            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags, originId: 7, sequence: 1000, originTimestamp }, ...(checksum !== undefined ? { udp: { checksum } } : {}) },
+            l4: {
+              kind: "heartbeat",
+              heartbeat: { type: HeartbeatType.REQUEST, flags, originId: 7, sequence: 1000, originTimestamp },
+              ...(checksum !== undefined ? { udp: { checksum } } : {}),
+            },
           },
         });
       for (const checksum of [undefined, 0]) {
@@ -128,7 +151,10 @@ for (const kind of dataplaneKinds) {
       const t0 = performance.now();
       const stampedRequest = buildFrame({
         ethernet: { dst: hostMac(2), src: swMac(2) },
-        packet: { ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 }, l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: 3, sequence: 2000 } } },
+        packet: {
+          ip: { version: 4, src: ME, dst: "10.2.0.77", ttl: 64 },
+          l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: 3, sequence: 2000 } },
+        },
       });
       const stamped = heartbeatOf(await direct(2, stampedRequest))!;
       const count = await register("ingress.heartbeat.hb_count", 5);
@@ -139,7 +165,17 @@ for (const kind of dataplaneKinds) {
           ethernet: { dst: swMac(2), src: hostMac(2) },
           packet: {
             ip: { version: 4, src: "10.2.0.77", dst: ME, ttl: 64 },
-            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.RESPONSE, flags, originId: 7, sequence: seq, originTimestamp: stamped.originTimestamp, reflectTimestamp: 5n } },
+            l4: {
+              kind: "heartbeat",
+              heartbeat: {
+                type: HeartbeatType.RESPONSE,
+                flags,
+                originId: 7,
+                sequence: seq,
+                originTimestamp: stamped.originTimestamp,
+                reflectTimestamp: 5n,
+              },
+            },
           },
         });
       const { out, ins } = await exchange(2, response(3, 2000));

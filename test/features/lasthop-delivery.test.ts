@@ -13,7 +13,19 @@ import type { PacketSpec } from "../../src/packet/index.js";
 import type { DecodedOf } from "../../src/client/entities/entity.js";
 import type { MatchSpec } from "../../src/p4runtime/codec/match.js";
 import {
-  ADDR, CLIENT_SESSION, clientCount, dataplane, dataplaneKinds, DF, hostMac, installLastHop, lastHopCopy, lastHopDelivered, swMac, text, udp4,
+  ADDR,
+  CLIENT_SESSION,
+  clientCount,
+  dataplane,
+  dataplaneKinds,
+  DF,
+  hostMac,
+  installLastHop,
+  lastHopCopy,
+  lastHopDelivered,
+  swMac,
+  text,
+  udp4,
 } from "./support/dataplane.js";
 
 for (const kind of dataplaneKinds) {
@@ -88,7 +100,13 @@ for (const kind of dataplaneKinds) {
       // Session 7: three new sequence numbers (both clients), one duplicate; session 9's client on port 4 (no counter entry).
       let port3 = 0;
       let port4 = 0;
-      for (const [sid, q] of [[7, base], [7, base + 1], [7, base + 1], [9, 3], [7, base + 2]] as const) {
+      for (const [sid, q] of [
+        [7, base],
+        [7, base + 1],
+        [7, base + 1],
+        [9, 3],
+        [7, base + 2],
+      ] as const) {
         const { out } = await exchange(1, copy(LOOPBACK, sid, q, true));
         port3 += out.get(3)?.length ?? 0;
         if (sid === 7) port4 += out.get(4)?.length ?? 0;
@@ -99,10 +117,21 @@ for (const kind of dataplaneKinds) {
       // The other session's client on the same port is not counted under session 7, nor is session 10's.
       expect(await clientCount(h, 10, 203)).toBe(sid10);
       // One wildcard read gives every entry's cell (what the controller reads), the same values.
-      const all = (await h.c.readAll({ kind: "directCounterEntry", entry: { table: CLIENT_SESSION } })) as DecodedOf<"directCounterEntry">[];
+      const all = (await h.c.readAll({
+        kind: "directCounterEntry",
+        entry: { table: CLIENT_SESSION },
+      })) as DecodedOf<"directCounterEntry">[];
       const exact = (m: MatchSpec | undefined) => (m?.kind === "exact" ? m.value : "?");
-      const cells = new Map(all.map((e) => [`${exact(e.entry.match["session_id"])}/${exact(e.entry.match["egress_rid"])}`, e.data.packets]));
-      expect(cells).toEqual(new Map([["7/201", await clientCount(h, 7, 201)], ["7/202", await clientCount(h, 7, 202)], ["10/203", sid10]]));
+      const cells = new Map(
+        all.map((e) => [`${exact(e.entry.match["session_id"])}/${exact(e.entry.match["egress_rid"])}`, e.data.packets]),
+      );
+      expect(cells).toEqual(
+        new Map([
+          ["7/201", await clientCount(h, 7, 201)],
+          ["7/202", await clientCount(h, 7, 202)],
+          ["10/203", sid10],
+        ]),
+      );
     });
   });
 }

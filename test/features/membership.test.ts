@@ -5,8 +5,17 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  CPU_PORT, IpProtocol, PuntReason, buildIgmpV2, buildIgmpV3Report, buildMldV1, buildMldV2Report, bytesToHex, routerAlertOptions,
-  decodeFrame, ipv4MulticastMac,
+  CPU_PORT,
+  IpProtocol,
+  PuntReason,
+  buildIgmpV2,
+  buildIgmpV3Report,
+  buildMldV1,
+  buildMldV2Report,
+  bytesToHex,
+  routerAlertOptions,
+  decodeFrame,
+  ipv4MulticastMac,
 } from "../../src/packet/index.js";
 import { dataplane, dataplaneKinds, frame, installForwarding, isMarker, udp4 } from "./support/dataplane.js";
 
@@ -93,7 +102,12 @@ for (const kind of dataplaneKinds) {
         const before = h.packetIns.length;
         h.c.sendPacket({ payload: f, metadata: { egress_port: CPU_PORT, flags: 1 } });
         await barrier();
-        expect(h.packetIns.slice(before).filter((p) => !isMarker(p)).map((p) => bytesToHex(p.payload))).toEqual([bytesToHex(f)]);
+        expect(
+          h.packetIns
+            .slice(before)
+            .filter((p) => !isMarker(p))
+            .map((p) => bytesToHex(p.payload)),
+        ).toEqual([bytesToHex(f)]);
         return;
       }
       if (!hasPorts()) ctx.skip();

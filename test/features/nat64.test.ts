@@ -24,7 +24,12 @@ for (const kind of dataplaneKinds) {
     type V4Extra = { identification?: number; flags?: number; options?: Uint8Array };
     const v4 = (src: string, dst: string, l4: PacketSpec["l4"], ttl = 19, extra: V4Extra = {}): PacketSpec => ({
       ip: {
-        version: 4, src, dst, ttl, dscp: 5, ecn: 1,
+        version: 4,
+        src,
+        dst,
+        ttl,
+        dscp: 5,
+        ecn: 1,
         identification: extra.identification ?? 0,
         flags: extra.flags ?? DF,
         ...(extra.options ? { options: extra.options } : {}),

@@ -157,7 +157,15 @@ describe("dedup window", () => {
     const verdicts: string[] = [];
     for (const q of [0, 0, 1, 2, 1, 3, 3, 4, 5]) verdicts.push(w.offer(q));
     expect(verdicts).toEqual([
-      "out-of-window", "out-of-window", "out-of-window", "out-of-window", "out-of-window", "new", "duplicate", "new", "new",
+      "out-of-window",
+      "out-of-window",
+      "out-of-window",
+      "out-of-window",
+      "out-of-window",
+      "new",
+      "duplicate",
+      "new",
+      "new",
     ]);
   });
 
@@ -200,4 +208,3 @@ describe("dedup window", () => {
     );
   });
 });
-

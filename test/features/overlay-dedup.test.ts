@@ -10,7 +10,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, decodeFrame } from "../../src/packet/index.js";
 import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow } from "./support/overlay-dedup-model.js";
 import {
-  ADDR, clientCount, dataplane, dataplaneKinds, DROP, installForwarding, installLastHop, installTrustedSessions, lastHopCopy, lastHopDelivered,
+  ADDR,
+  clientCount,
+  dataplane,
+  dataplaneKinds,
+  DROP,
+  installForwarding,
+  installLastHop,
+  installTrustedSessions,
+  lastHopCopy,
+  lastHopDelivered,
   trusted,
 } from "./support/dataplane.js";
 
@@ -85,8 +94,7 @@ for (const kind of dataplaneKinds) {
       expect(await register("ingress.dedup.dedup_history", 9)).toBe(model.registers().history);
     });
 
-    const resyncTitle =
-      `an out-of-window sequence number does not move the window; ${DEDUP_RESYNC} agreeing ones resync it, like the reference window`;
+    const resyncTitle = `an out-of-window sequence number does not move the window; ${DEDUP_RESYNC} agreeing ones resync it, like the reference window`;
     it(resyncTitle, async (ctx) => {
       if (!hasPorts()) ctx.skip();
       const model = new DedupWindow();

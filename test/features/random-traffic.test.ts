@@ -9,8 +9,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bytesToHex, checksumProblems, decodeFrame } from "../../src/packet/index.js";
 import type { PacketSpec } from "../../src/packet/index.js";
 import {
-  dataplane, dataplaneKinds, frame, installBurstMeter, installForwarding, installHeartbeat, installHeartbeatNeighbour,
-  installLastHop, installMcastXlate, installNat64, installSessionEncap, installTreeReplication, installTrustedSessions,
+  dataplane,
+  dataplaneKinds,
+  frame,
+  installBurstMeter,
+  installForwarding,
+  installHeartbeat,
+  installHeartbeatNeighbour,
+  installLastHop,
+  installMcastXlate,
+  installNat64,
+  installSessionEncap,
+  installTreeReplication,
+  installTrustedSessions,
 } from "./support/dataplane.js";
 
 for (const kind of dataplaneKinds) {

@@ -7,7 +7,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildFrame, bytesToHex, ipv4MulticastMac } from "../../src/packet/index.js";
 import {
-  dataplane, dataplaneKinds, DF, hostMac, installForwarding, installTreeReplication, swMac, text, udp4,
+  dataplane,
+  dataplaneKinds,
+  DF,
+  hostMac,
+  installForwarding,
+  installTreeReplication,
+  swMac,
+  text,
+  udp4,
 } from "./support/dataplane.js";
 
 for (const kind of dataplaneKinds) {

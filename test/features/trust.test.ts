@@ -9,7 +9,15 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { HeartbeatType, buildFrame } from "../../src/packet/index.js";
 import {
-  ADDR, dataplane, dataplaneKinds, DROP, hostMac, installForwarding, installHeartbeatNeighbour, installTrustedSessions, swMac,
+  ADDR,
+  dataplane,
+  dataplaneKinds,
+  DROP,
+  hostMac,
+  installForwarding,
+  installHeartbeatNeighbour,
+  installTrustedSessions,
+  swMac,
   trusted,
 } from "./support/dataplane.js";
 

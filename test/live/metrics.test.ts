@@ -61,7 +61,12 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     deploy = await lab.ctl.deploy(); // unchanged: writes nothing, reported like the first one
     // The switches' own counters, read by a client of this test (a backup: election id 1 < the controller's 10).
     for (const s of lab.topology.switches) {
-      const c = await P4RuntimeClient.connect({ address: lab.net.grpcAddress(s), deviceId: BigInt(s.deviceId), electionId: 1n, reconnect: false });
+      const c = await P4RuntimeClient.connect({
+        address: lab.net.grpcAddress(s),
+        deviceId: BigInt(s.deviceId),
+        electionId: 1n,
+        reconnect: false,
+      });
       await c.fetchP4Info();
       observers.set(s.name, c);
       // Registers: P4Runtime on the embedded switch, Thrift on simple_switch_grpc.
@@ -83,7 +88,10 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
   /** The copies a last hop sent one client of one session: the direct counter of its (session, rid) entry. */
   const clientCell = async (sw: string, session: number, rid: number) => {
     const c = observers.get(sw)!;
-    const cells = (await c.readAll({ kind: "directCounterEntry", entry: { table: T.clientSession, match: { session_id: session, egress_rid: rid } } })) as DecodedOf<"directCounterEntry">[];
+    const cells = (await c.readAll({
+      kind: "directCounterEntry",
+      entry: { table: T.clientSession, match: { session_id: session, egress_rid: rid } },
+    })) as DecodedOf<"directCounterEntry">[];
     return Number(cells[0]?.data.packets ?? 0n);
   };
 
@@ -108,7 +116,9 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     expect(family(m, "p4cast_switch_reachable").type).toBe("GAUGE");
     expect(family(m, "p4cast_session_delivered_total").type).toBe("COUNTER");
     expect(family(m, "p4cast_repair_duration_seconds").type).toBe("HISTOGRAM");
-    expect(family(m, "p4cast_switch_reachable").metrics.map((s) => [s.labels?.switch, Number(s.value)])).toEqual(lab.topology.switches.map((s) => [s.name, 1]));
+    expect(family(m, "p4cast_switch_reachable").metrics.map((s) => [s.labels?.switch, Number(s.value)])).toEqual(
+      lab.topology.switches.map((s) => [s.name, 1]),
+    );
     expect(family(m, "p4cast_switch_primary").metrics.every((s) => Number(s.value) === 1)).toBe(true);
     expect(family(m, "p4cast_link_up").metrics.map((s) => Number(s.value))).toEqual(Array(12).fill(1));
     // Every update the controller wrote is counted per switch: the first deploy's (in the lab) and none since.
@@ -166,10 +176,16 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
       }
       for (const colour of ["green", "yellow", "red"] as const) {
         const want = await switchCell(sp.ingress, COUNTERS[colour], id);
-        expect(value(m, "p4cast_session_meter_packets_total", { session: String(id), ingress: sp.ingress, colour }), `session ${id} ${colour}`).toBe(want);
+        expect(
+          value(m, "p4cast_session_meter_packets_total", { session: String(id), ingress: sp.ingress, colour }),
+          `session ${id} ${colour}`,
+        ).toBe(want);
         checked++;
       }
-      const total = (["green", "yellow", "red"] as const).reduce((n, colour) => n + value(m, "p4cast_session_meter_packets_total", { session: String(id), colour }), 0);
+      const total = (["green", "yellow", "red"] as const).reduce(
+        (n, colour) => n + value(m, "p4cast_session_meter_packets_total", { session: String(id), colour }),
+        0,
+      );
       expect(total).toBe(COUNT);
     }
     // Heartbeat responses keep counting: the scrape's value is at most what the switch holds now, and not zero.
@@ -189,7 +205,11 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     const hb = lab.ctl.heartbeats!;
     const unitNs = lab.ctl.rttUnitNs;
     // Every watch gets a round trip once its first responses are back.
-    await until(async () => family(await scrape(lab), "p4cast_link_heartbeat_rtt_seconds").metrics.length === 24, 20_000, "a round trip for every link end");
+    await until(
+      async () => family(await scrape(lab), "p4cast_link_heartbeat_rtt_seconds").metrics.length === 24,
+      20_000,
+      "a round trip for every link end",
+    );
     for (const s of family(await scrape(lab), "p4cast_link_heartbeat_rtt_seconds").metrics) {
       expect(Number(s.value), `${s.labels?.link} from ${s.labels?.watcher}`).toBeGreaterThan(0);
       expect(Number(s.value)).toBeLessThan(5);
@@ -214,7 +234,9 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
         expect(st.counters!.heartbeats.find((h) => h.switch === sw && h.link === p.link)!.rttMs).toBeCloseTo(ms, 9);
         rows.push(`${link} ${ms.toFixed(3)} ms`);
       }
-      console.log(`[live view ${kind}] ${sw}'s data-plane round trips (hb_rtt, ${unitNs} ns units) = /metrics = /api/state: ${rows.join(", ")}`);
+      console.log(
+        `[live view ${kind}] ${sw}'s data-plane round trips (hb_rtt, ${unitNs} ns units) = /metrics = /api/state: ${rows.join(", ")}`,
+      );
     } finally {
       hb.resume(sw);
     }
@@ -234,7 +256,10 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     for (const [lh, hosts] of lab.ctl.currentPlan!.sessions.get(2)!.lastHops) {
       for (const h of hosts) {
         const labels = { session: "2", client: h.name, last_hop: lh };
-        expect(value(m, "p4cast_session_delivered_total", labels) - value(before, "p4cast_session_delivered_total", labels), `${h.name}`).toBe(logs.get(h.name)!.seqs.length);
+        expect(
+          value(m, "p4cast_session_delivered_total", labels) - value(before, "p4cast_session_delivered_total", labels),
+          `${h.name}`,
+        ).toBe(logs.get(h.name)!.seqs.length);
         expect(logs.get(h.name)!.seqs.length).toBe(50);
       }
     }
@@ -272,9 +297,17 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     expect(s1.tree.some((e) => e.link === link)).toBe(false);
     expect(Object.keys(s1.lastHops).sort()).toEqual(["s6", "s7", "s8"]);
     expect(st.counters?.dedup.length).toBe(6);
-    expect(st.counters?.clients.map((c) => `${c.session}/${c.client}@${c.lastHop}`).sort()).toEqual(
-      ["1/c61@s6", "1/c62@s6", "1/c71@s7", "1/c72@s7", "1/c81@s8", "1/c82@s8", "2/c61@s6", "2/c71@s7", "2/c81@s8"],
-    );
+    expect(st.counters?.clients.map((c) => `${c.session}/${c.client}@${c.lastHop}`).sort()).toEqual([
+      "1/c61@s6",
+      "1/c62@s6",
+      "1/c71@s7",
+      "1/c72@s7",
+      "1/c81@s8",
+      "1/c82@s8",
+      "2/c61@s6",
+      "2/c71@s7",
+      "2/c81@s8",
+    ]);
     expect(st.timeline.map((e) => e.kind)).toEqual(expect.arrayContaining(["link-down", "repair"]));
     const repair = st.timeline.find((e) => e.kind === "repair")!;
     expect(repair.writes).toBe(f.writes);
@@ -288,7 +321,11 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     }
     const u = new URL(lab.live.url);
     const foreign = await new Promise<number>((resolve, reject) => {
-      import("node:http").then(({ get }) => get({ host: u.hostname, port: u.port, path: "/api/state", headers: { host: "attacker.example" } }, (res) => resolve(res.statusCode!)).on("error", reject));
+      import("node:http").then(({ get }) =>
+        get({ host: u.hostname, port: u.port, path: "/api/state", headers: { host: "attacker.example" } }, (res) =>
+          resolve(res.statusCode!),
+        ).on("error", reject),
+      );
     });
     expect(foreign).toBe(403);
     expect((await fetch(new URL("/nope", lab.live.url))).status).toBe(404);

@@ -39,7 +39,19 @@ async function pageView(page: Page): Promise<PageView> {
     const v = g.p4castView as { cy?: any; updates: number; selected?: number };
     const document = g.document;
     const cy = v.cy;
-    if (!cy) return { updates: v.updates, switches: [], tree: [], selected: v.selected, linkState: {}, linksDown: [], clientRows: 0, delivered: {}, linkLabel: {}, timeline: [] };
+    if (!cy)
+      return {
+        updates: v.updates,
+        switches: [],
+        tree: [],
+        selected: v.selected,
+        linkState: {},
+        linksDown: [],
+        clientRows: 0,
+        delivered: {},
+        linkLabel: {},
+        timeline: [],
+      };
     const linkState: Record<string, string> = {};
     const linkLabel: Record<string, string> = {};
     cy.edges('[kind = "link"]').forEach((e: any) => {
@@ -48,12 +60,20 @@ async function pageView(page: Page): Promise<PageView> {
     });
     const delivered: Record<string, number> = {};
     for (const tr of document.querySelectorAll("#clients tbody tr") as any) {
-      delivered[`${tr.getAttribute("data-session")}/${tr.getAttribute("data-client")}@${tr.getAttribute("data-last-hop")}`] = Number(tr.getAttribute("data-delivered"));
+      delivered[`${tr.getAttribute("data-session")}/${tr.getAttribute("data-client")}@${tr.getAttribute("data-last-hop")}`] = Number(
+        tr.getAttribute("data-delivered"),
+      );
     }
     return {
       updates: v.updates,
-      switches: cy.nodes('[kind = "switch"]').map((n: any) => n.data("label")).sort(),
-      tree: cy.edges('[kind = "tree"]').map((e: any) => `${e.data("from")}→${e.data("to")}`).sort(),
+      switches: cy
+        .nodes('[kind = "switch"]')
+        .map((n: any) => n.data("label"))
+        .sort(),
+      tree: cy
+        .edges('[kind = "tree"]')
+        .map((e: any) => `${e.data("from")}→${e.data("to")}`)
+        .sort(),
       selected: v.selected,
       linkState,
       linksDown: [...document.querySelectorAll("#links-down li[data-link]")].map((li: any) => li.getAttribute("data-link") as string),
@@ -95,13 +115,31 @@ describeUnless(chromium.missing, "live view in headless Chromium (mesh8, embedde
     expect(v.tree).toEqual(planTree(lab.ctl, 1));
     expect(v.tree).toEqual(["s1→s2", "s1→s3", "s2→s4", "s3→s5", "s4→s6", "s4→s7", "s5→s8"]);
     // Heartbeats answered on all twelve links (a busy machine may take a few intervals).
-    await until(async () => Object.values((await pageView(page)).linkState).filter((s) => s === "up").length === 12, 30_000, "every link shown up");
+    await until(
+      async () => Object.values((await pageView(page)).linkState).filter((s) => s === "up").length === 12,
+      30_000,
+      "every link shown up",
+    );
     // Per-client counters: six clients of session 1, three of session 2, each with its own delivered count (nothing sent yet).
     await until(async () => (await pageView(page)).clientRows === 9, 30_000, "the page lists the clients' counters");
-    expect(Object.keys((await pageView(page)).delivered).sort()).toEqual(["1/c61@s6", "1/c62@s6", "1/c71@s7", "1/c72@s7", "1/c81@s8", "1/c82@s8", "2/c61@s6", "2/c71@s7", "2/c81@s8"]);
+    expect(Object.keys((await pageView(page)).delivered).sort()).toEqual([
+      "1/c61@s6",
+      "1/c62@s6",
+      "1/c71@s7",
+      "1/c72@s7",
+      "1/c81@s8",
+      "1/c82@s8",
+      "2/c61@s6",
+      "2/c71@s7",
+      "2/c81@s8",
+    ]);
     expect(Object.values((await pageView(page)).delivered).every((n) => n === 0)).toBe(true);
     // Fast-path heartbeats: each link is labelled with its ends' round trips, as the switches' data planes measured them.
-    await until(async () => Object.values((await pageView(page)).linkLabel).filter((l) => /^\d+\.\d+ ms \/ \d+\.\d+ ms$/.test(l)).length === 12, 30_000, "every link labelled with its ends' round trips");
+    await until(
+      async () => Object.values((await pageView(page)).linkLabel).filter((l) => /^\d+\.\d+ ms \/ \d+\.\d+ ms$/.test(l)).length === 12,
+      30_000,
+      "every link labelled with its ends' round trips",
+    );
     await page.screenshot({ path: join(outputDir(), "mesh8-before-cut.png") });
     expect((lab as { pageErrors?: string[] }).pageErrors).toEqual([]);
   });
@@ -122,7 +160,8 @@ describeUnless(chromium.missing, "live view in headless Chromium (mesh8, embedde
     const repaired = planTree(lab.ctl, 1);
     expect(repaired).not.toContain("s4→s6");
     let shownAt: number | undefined;
-    const shown = (v: PageView) => v.linkState[name] === "down" && v.linksDown.includes(name) && JSON.stringify(v.tree) === JSON.stringify(repaired);
+    const shown = (v: PageView) =>
+      v.linkState[name] === "down" && v.linksDown.includes(name) && JSON.stringify(v.tree) === JSON.stringify(repaired);
     await until(
       async () => {
         const ok = shown(await pageView(page));
@@ -140,10 +179,14 @@ describeUnless(chromium.missing, "live view in headless Chromium (mesh8, embedde
     );
     expect(afterRepairMs).toBeLessThan(2000);
     expect((await pageView(page)).updates).toBeGreaterThan(before);
-    await until(async () => {
-      const t = (await pageView(page)).timeline;
-      return t.includes("link-down") && t.includes("repair");
-    }, 10_000, "the timeline lists the link down and the repair");
+    await until(
+      async () => {
+        const t = (await pageView(page)).timeline;
+        return t.includes("link-down") && t.includes("repair");
+      },
+      10_000,
+      "the timeline lists the link down and the repair",
+    );
     await page.screenshot({ path: join(outputDir(), "mesh8-after-cut.png") });
     expect((lab as { pageErrors?: string[] }).pageErrors).toEqual([]);
   });

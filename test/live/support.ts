@@ -25,7 +25,12 @@ export function outputDir(): string {
 /** Debian's chromium, or CHROMIUM_PATH; undefined when present. */
 export function chromiumMissing(): { path: string; missing?: string } {
   const path = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  return existsSync(path) ? { path } : { path, missing: `missing chromium: ${path} not found (apt-get install chromium, as root; make test installs it; or set CHROMIUM_PATH)` };
+  return existsSync(path)
+    ? { path }
+    : {
+        path,
+        missing: `missing chromium: ${path} not found (apt-get install chromium, as root; make test installs it; or set CHROMIUM_PATH)`,
+      };
 }
 
 export type LabKind = "embedded" | "bmv2";

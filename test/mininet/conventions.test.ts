@@ -25,7 +25,10 @@ import { loadTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
 import { launcher, PY, repo } from "./support/network.js";
 
-const skipReason = spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0 ? "Mininet is not installed for /usr/bin/python3" : undefined;
+const skipReason =
+  spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0
+    ? "Mininet is not installed for /usr/bin/python3"
+    : undefined;
 if (skipReason) console.log(`[p4cast tests] mininet conventions: skipped: ${skipReason}`);
 
 interface Plan {
@@ -46,7 +49,9 @@ function oracle(t: Topology) {
   const mac = (sw: Topology["switches"][number], port: number) =>
     sw.mac
       ? [...sw.mac.toLowerCase().split(":").slice(0, 5), hex2(port & 0xff)].join(":")
-      : ["02", "50", hex2((sw.deviceId >> 16) & 0xff), hex2((sw.deviceId >> 8) & 0xff), hex2(sw.deviceId & 0xff), hex2(port & 0xff)].join(":");
+      : ["02", "50", hex2((sw.deviceId >> 16) & 0xff), hex2((sw.deviceId >> 8) & 0xff), hex2(sw.deviceId & 0xff), hex2(port & 0xff)].join(
+          ":",
+        );
   const ports = new Map<string, number[]>(t.switches.map((s) => [s.name, []]));
   for (const l of t.links) for (const e of l.ends) ports.get(e.switch)!.push(e.port);
   for (const h of t.hosts) ports.get(h.attach.switch)!.push(h.attach.port);
@@ -63,13 +68,28 @@ function oracle(t: Topology) {
     return ((parseIPv6(a!) / size) * size + 0xffn).toString();
   };
   return {
-    switches: t.switches.map((s) => ({ name: s.name, ports: ports.get(s.name)!.sort((x, y) => x - y).map((p) => ({ port: p, interface: `${s.name}-eth${p}`, mac: mac(s, p) })) })),
-    hosts: t.hosts.map((h) => [h.name, `${h.attach.switch}-eth${h.attach.port}`, mac(t.switches.find((s) => s.name === h.attach.switch)!, h.attach.port), gw4(h.ipv4), gw6(h.ipv6)]),
+    switches: t.switches.map((s) => ({
+      name: s.name,
+      ports: ports
+        .get(s.name)!
+        .sort((x, y) => x - y)
+        .map((p) => ({ port: p, interface: `${s.name}-eth${p}`, mac: mac(s, p) })),
+    })),
+    hosts: t.hosts.map((h) => [
+      h.name,
+      `${h.attach.switch}-eth${h.attach.port}`,
+      mac(t.switches.find((s) => s.name === h.attach.switch)!, h.attach.port),
+      gw4(h.ipv4),
+      gw6(h.ipv6),
+    ]),
   };
 }
 
 const launcherView = (py: Plan) => ({
-  switches: py.switches.map((s) => ({ name: s.name, ports: [...s.ports].sort((x, y) => x.port - y.port).map((p) => ({ port: p.port, interface: p.intf, mac: p.mac.toLowerCase() })) })),
+  switches: py.switches.map((s) => ({
+    name: s.name,
+    ports: [...s.ports].sort((x, y) => x.port - y.port).map((p) => ({ port: p.port, interface: p.intf, mac: p.mac.toLowerCase() })),
+  })),
   hosts: py.hosts.map((h) => [h.name, h.switchIntf, h.gatewayMac.toLowerCase(), ip(h.gatewayV4), ip(h.gatewayV6)]),
 });
 
@@ -90,7 +110,12 @@ links:
 describeUnless(skipReason, "launcher and controller agree on derived names and addresses", () => {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-conv-"));
   writeFileSync(join(dir, "own-mac.yaml"), withOwnMac);
-  const files = [...readdirSync(join(repo, "examples")).filter((f) => /\.(ya?ml|json)$/.test(f)).map((f) => join(repo, "examples", f)), join(dir, "own-mac.yaml")];
+  const files = [
+    ...readdirSync(join(repo, "examples"))
+      .filter((f) => /\.(ya?ml|json)$/.test(f))
+      .map((f) => join(repo, "examples", f)),
+    join(dir, "own-mac.yaml"),
+  ];
 
   for (const file of files) {
     it(file.startsWith(repo) ? file.slice(repo.length + 1) : "a switch with its own mac, long prefixes, large device ids", () => {
@@ -124,7 +149,10 @@ describeUnless(skipReason, "launcher and controller agree on derived names and a
   });
 
   it("rejects a file the controller rejects, with the controller's messages", () => {
-    writeFileSync(join(dir, "bad.yaml"), "name: bad\nswitches:\n  - { name: s1, deviceId: 1, grpc: nowhere }\nhosts:\n  - { name: h1, mac: zz, ipv4: 10.0.0.1/24, attach: { switch: s9, port: 1 } }\n");
+    writeFileSync(
+      join(dir, "bad.yaml"),
+      "name: bad\nswitches:\n  - { name: s1, deviceId: 1, grpc: nowhere }\nhosts:\n  - { name: h1, mac: zz, ipv4: 10.0.0.1/24, attach: { switch: s9, port: 1 } }\n",
+    );
     const r = spawnSync(PY, [launcher, "--print-plan", "--topology", join(dir, "bad.yaml")], { encoding: "utf8" });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/bad\.yaml/);

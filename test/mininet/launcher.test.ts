@@ -37,13 +37,20 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
   }, 30_000);
 
   it("prints every switch's gRPC address", () => {
-    for (const s of ["s1", "s2", "s3"]) expect(run.output()).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:5000\\d`));
+    for (const s of ["s1", "s2", "s3"])
+      expect(run.output()).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:5000\\d`));
     expect(net.switches.map((s) => s.name)).toEqual(["s1", "s2", "s3"]);
   });
 
   it("every switch answers P4Runtime arbitration on its gRPC address", async () => {
     for (const s of net.switches) {
-      const c = await P4RuntimeClient.connect({ address: s.grpc, deviceId: s.deviceId, electionId: 1n, reconnect: false, connectTimeoutMs: 5000 });
+      const c = await P4RuntimeClient.connect({
+        address: s.grpc,
+        deviceId: s.deviceId,
+        electionId: 1n,
+        reconnect: false,
+        connectTimeoutMs: 5000,
+      });
       expect(c.isPrimary, s.name).toBe(true);
       c.close();
     }
@@ -54,7 +61,8 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
     expect(ports).toEqual(
       ["s1-eth1", "s1-eth2", "s2-eth1", "s2-eth2", "s3-eth1", "s3-eth2", "s3-eth3"].map((i) => `${i} 02:50:00:00:0${i[1]}:0${i[6]}`),
     );
-    for (const s of net.switches) for (const p of s.ports) expect(readFileSync(`/sys/class/net/${p.intf}/address`, "utf8").trim()).toBe(p.mac);
+    for (const s of net.switches)
+      for (const p of s.ports) expect(readFileSync(`/sys/class/net/${p.intf}/address`, "utf8").trim()).toBe(p.mac);
   });
 
   it("gives switch-to-switch links room for the encapsulation (MTU 9000) and host links 1500", () => {
@@ -66,13 +74,20 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
   it("every host got its MAC, addresses, default routes and permanent gateway neighbors", () => {
     expect(net.hosts.map((h) => h.name)).toEqual(["h1", "h2", "h3"]);
     for (const h of net.hosts) {
-      const addr = JSON.parse(sh(["ip", "-n", h.netns, "-j", "addr", "show", "dev", h.intf]).stdout) as { address: string; addr_info: { local: string; prefixlen: number }[] }[];
+      const addr = JSON.parse(sh(["ip", "-n", h.netns, "-j", "addr", "show", "dev", h.intf]).stdout) as {
+        address: string;
+        addr_info: { local: string; prefixlen: number }[];
+      }[];
       expect(addr[0]?.address, h.name).toBe(h.mac);
       const locals = addr[0]!.addr_info.map((a) => `${a.local}/${a.prefixlen}`);
       expect(locals, h.name).toContain(h.ipv4);
       expect(locals, h.name).toContain(h.ipv6);
-      expect(sh(["ip", "-n", h.netns, "-4", "route", "show", "default"]).stdout, h.name).toContain(`default via ${h.gatewayV4} dev ${h.intf}`);
-      expect(sh(["ip", "-n", h.netns, "-6", "route", "show", "default"]).stdout, h.name).toContain(`default via ${h.gatewayV6} dev ${h.intf}`);
+      expect(sh(["ip", "-n", h.netns, "-4", "route", "show", "default"]).stdout, h.name).toContain(
+        `default via ${h.gatewayV4} dev ${h.intf}`,
+      );
+      expect(sh(["ip", "-n", h.netns, "-6", "route", "show", "default"]).stdout, h.name).toContain(
+        `default via ${h.gatewayV6} dev ${h.intf}`,
+      );
       const neigh = sh(["ip", "-n", h.netns, "neigh", "show", "dev", h.intf]).stdout;
       expect(neigh, h.name).toContain(`${h.gatewayV4} lladdr ${h.gatewayMac} PERMANENT`);
       expect(neigh, h.name).toContain(`${h.gatewayV6} lladdr ${h.gatewayMac} PERMANENT`);
@@ -91,7 +106,8 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
     expect(sh(["ip", "netns", "exec", h1.netns, process.execPath, "-e", send]).status).toBe(0);
     const pcap = join(net.switches[0]!.pcapDir, "s1-port1-in.pcap");
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && !(existsSync(pcap) && readFileSync(pcap).includes(marker))) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !(existsSync(pcap) && readFileSync(pcap).includes(marker)))
+      await new Promise((r) => setTimeout(r, 100));
     const bytes = readFileSync(pcap);
     const at = bytes.indexOf(marker);
     expect(at).toBeGreaterThan(0);

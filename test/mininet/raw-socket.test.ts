@@ -12,19 +12,26 @@ import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { networkNamespacesUnavailable } from "../../src/lab/mininet-network.js";
-import { AFPACKET_BUILD_COMMAND, afpacketAddonPath, afpacketAvailable, parseInterfaceSpec, RawSocketPort } from "../../src/switch/ports/raw-socket.js";
+import {
+  AFPACKET_BUILD_COMMAND,
+  afpacketAddonPath,
+  afpacketAvailable,
+  parseInterfaceSpec,
+  RawSocketPort,
+} from "../../src/switch/ports/raw-socket.js";
 
 const isRoot = process.getuid?.() === 0;
 const haveIp = spawnSync("ip", ["-V"], { stdio: "ignore" }).status === 0;
-const skipReason = process.platform !== "linux"
-  ? "not Linux"
-  : !isRoot
-    ? "not root (raw sockets and network namespaces need root)"
-    : !haveIp
-      ? "iproute2's ip is not installed"
-      : !afpacketAvailable()
-        ? `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`
-        : networkNamespacesUnavailable();
+const skipReason =
+  process.platform !== "linux"
+    ? "not Linux"
+    : !isRoot
+      ? "not root (raw sockets and network namespaces need root)"
+      : !haveIp
+        ? "iproute2's ip is not installed"
+        : !afpacketAvailable()
+          ? `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`
+          : networkNamespacesUnavailable();
 if (skipReason) console.log(`[p4cast tests] raw-socket: skipped: ${skipReason}`);
 
 const tag = `${process.pid % 100000}`;
@@ -45,9 +52,10 @@ function ip(...args: string[]): void {
 
 function frame(src: Buffer, payloadLen: number, etherType = 0x88b5, vlan?: number): Buffer {
   const dst = Buffer.from("020000bb0001", "hex");
-  const head = vlan === undefined
-    ? Buffer.from([etherType >> 8, etherType & 0xff])
-    : Buffer.from([0x81, 0x00, vlan >> 8, vlan & 0xff, etherType >> 8, etherType & 0xff]);
+  const head =
+    vlan === undefined
+      ? Buffer.from([etherType >> 8, etherType & 0xff])
+      : Buffer.from([0x81, 0x00, vlan >> 8, vlan & 0xff, etherType >> 8, etherType & 0xff]);
   return Buffer.concat([dst, src, head, randomBytes(payloadLen)]);
 }
 
@@ -250,7 +258,9 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
 
   it("names a missing namespace, and an interface missing in the namespace", () => {
     expect(() => new RawSocketPort(THERE, { netns: "/run/netns/p4cast-no-such-ns" })).toThrow(/p4cast-no-such-ns/);
-    expect(() => new RawSocketPort(HERE, { netns: `/run/netns/${NS}` })).toThrow(new RegExp(`no interface named "${HERE}" in /run/netns/${NS}`));
+    expect(() => new RawSocketPort(HERE, { netns: `/run/netns/${NS}` })).toThrow(
+      new RegExp(`no interface named "${HERE}" in /run/netns/${NS}`),
+    );
   });
 
   it("accounts for every frame when flooded past its capacity: sent = received + dropped", async () => {
@@ -277,7 +287,9 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
       const tx = sender.stats();
       const dropped = rx.kernelDrops - before.kernelDrops;
       const report = `attempts ${attempts}; sender ${JSON.stringify(tx)}; receiver ${JSON.stringify(rx)}; flood frames seen ${floodSeen}`;
-      console.log(`[p4cast tests] raw-socket flood: ${attempts} sends, ${tx.txFrames} taken by the kernel, ${tx.txNoBuffer} refused for want of room; received ${floodSeen}, kernel drops ${dropped} (receive buffer ${rx.rcvbuf} bytes)`);
+      console.log(
+        `[p4cast tests] raw-socket flood: ${attempts} sends, ${tx.txFrames} taken by the kernel, ${tx.txNoBuffer} refused for want of room; received ${floodSeen}, kernel drops ${dropped} (receive buffer ${rx.rcvbuf} bytes)`,
+      );
       expect(dropped, `the kernel dropped frames at the receiver: ${report}`).toBeGreaterThan(0);
       // Sending: every call counted once.
       expect(tx.txFrames + tx.txNoBuffer + tx.txLinkDown + tx.txErrors + tx.droppedClosed, report).toBe(attempts);
@@ -307,6 +319,7 @@ describe("parseInterfaceSpec", () => {
     expect(parseInterfaceSpec(" 510@veth0 ")).toEqual({ port: 510, ifname: "veth0" });
   });
   it("rejects malformed specs", () => {
-    for (const bad of ["s1-eth1", "1@", "@x", "600@x", "1@a/b", "1@sixteen-chars-xx", "x@y"]) expect(() => parseInterfaceSpec(bad), bad).toThrow(/<port>@<interface>/);
+    for (const bad of ["s1-eth1", "1@", "@x", "600@x", "1@a/b", "1@sixteen-chars-xx", "x@y"])
+      expect(() => parseInterfaceSpec(bad), bad).toThrow(/<port>@<interface>/);
   });
 });

@@ -31,7 +31,18 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 describeUnless(skipReason, "Mininet launcher robustness (line3, embedded)", () => {
   it("refuses a gRPC address in use, naming it, and builds nothing", async () => {
     const custom = embeddedCommand(() => undefined);
-    const args = [launcher, "--topology", topology, "--switch", "embedded", "--workdir", workdir, ...(custom ? ["--embedded-command", JSON.stringify(custom)] : []), "--", "true"];
+    const args = [
+      launcher,
+      "--topology",
+      topology,
+      "--switch",
+      "embedded",
+      "--workdir",
+      workdir,
+      ...(custom ? ["--embedded-command", JSON.stringify(custom)] : []),
+      "--",
+      "true",
+    ];
     // Another test file's network may hold the machine (and port 50002): wait for it.
     const deadline = Date.now() + 120_000;
     for (;;) {

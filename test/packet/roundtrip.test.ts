@@ -62,7 +62,13 @@ describe("per-protocol round trips", () => {
     fc.assert(
       fc.property(
         ctx4,
-        fc.record({ dscp: fc.integer({ min: 0, max: 63 }), ecn: fc.integer({ min: 0, max: 3 }), ttl: u8, identification: u16, protocol: u8 }),
+        fc.record({
+          dscp: fc.integer({ min: 0, max: 63 }),
+          ecn: fc.integer({ min: 0, max: 3 }),
+          ttl: u8,
+          identification: u16,
+          protocol: u8,
+        }),
         fc.integer({ min: 0, max: 10 }).chain((n) => fc.uint8Array({ minLength: 4 * n, maxLength: 4 * n })),
         payload,
         (c, f, options, data) => {
@@ -83,13 +89,29 @@ describe("per-protocol round trips", () => {
     fc.assert(
       fc.property(
         ctx6,
-        fc.record({ dscp: fc.integer({ min: 0, max: 63 }), ecn: fc.integer({ min: 0, max: 3 }), hopLimit: u8, flowLabel: fc.integer({ min: 0, max: 0xfffff }), nextHeader: fc.integer({ min: 1, max: 255 }) }),
-        fc.option(fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 6 + 8 * n, maxLength: 6 + 8 * n })), { nil: undefined }),
+        fc.record({
+          dscp: fc.integer({ min: 0, max: 63 }),
+          ecn: fc.integer({ min: 0, max: 3 }),
+          hopLimit: u8,
+          flowLabel: fc.integer({ min: 0, max: 0xfffff }),
+          nextHeader: fc.integer({ min: 1, max: 255 }),
+        }),
+        fc.option(
+          fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 6 + 8 * n, maxLength: 6 + 8 * n })),
+          { nil: undefined },
+        ),
         payload,
         (c, f, hbh, data) => {
           const bytes = buildIpv6({ src: c.src, dst: c.dst, ...f, ...(hbh ? { hopByHopOptions: hbh } : {}) }, data);
           const p = parseIpv6(bytes);
-          expect(p.header).toMatchObject({ src: c.src, dst: c.dst, dscp: f.dscp, ecn: f.ecn, hopLimit: f.hopLimit, flowLabel: f.flowLabel });
+          expect(p.header).toMatchObject({
+            src: c.src,
+            dst: c.dst,
+            dscp: f.dscp,
+            ecn: f.ecn,
+            hopLimit: f.hopLimit,
+            flowLabel: f.flowLabel,
+          });
           expect(p.upperProtocol).toBe(f.nextHeader);
           expect(p.header.nextHeader).toBe(hbh ? IpProtocol.HOPOPT : f.nextHeader);
           if (hbh) expect(Array.from(p.hopByHop?.options ?? [])).toEqual(Array.from(hbh));
@@ -118,21 +140,15 @@ describe("per-protocol round trips", () => {
 
   it("shim, heartbeat, packet-in, packet-out", () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 0, max: 15 }),
-        fc.constantFrom(4, 41),
-        u16,
-        u32,
-        (flags, nextHeader, sessionId, sequence) => {
-          expect(parseShim(buildShim({ flags, nextHeader, sessionId, sequence })).header).toEqual({
-            version: 1,
-            flags,
-            nextHeader,
-            sessionId,
-            sequence,
-          });
-        },
-      ),
+      fc.property(fc.integer({ min: 0, max: 15 }), fc.constantFrom(4, 41), u16, u32, (flags, nextHeader, sessionId, sequence) => {
+        expect(parseShim(buildShim({ flags, nextHeader, sessionId, sequence })).header).toEqual({
+          version: 1,
+          flags,
+          nextHeader,
+          sessionId,
+          sequence,
+        });
+      }),
     );
     fc.assert(
       fc.property(
@@ -163,7 +179,11 @@ describe("per-protocol round trips", () => {
 const packetSpec: fc.Arbitrary<PacketSpec> = fc.oneof(
   fc.record({
     ip: ctx4.map((c) => ({ ...c, ttl: 9 })),
-    l4: fc.record({ kind: fc.constant("udp" as const), udp: fc.record({ srcPort: u16, dstPort: u16.filter((p) => p !== HEARTBEAT_UDP_PORT) }), payload }),
+    l4: fc.record({
+      kind: fc.constant("udp" as const),
+      udp: fc.record({ srcPort: u16, dstPort: u16.filter((p) => p !== HEARTBEAT_UDP_PORT) }),
+      payload,
+    }),
   }),
   fc.record({
     ip: ctx6,
@@ -226,7 +246,11 @@ describe("frames", () => {
       ip: { version: 4, src: "10.0.0.1", dst: "10.0.0.2" },
       l4: { kind: "icmp", icmp: { type: 8, rest: echoRest(1, 2) } },
     };
-    const out = buildFrame({ ethernet: { dst: "02:00:00:00:00:02", src: "02:00:00:00:00:01" }, packet, packetOut: { egressPort: 3, flags: 1 } });
+    const out = buildFrame({
+      ethernet: { dst: "02:00:00:00:00:02", src: "02:00:00:00:00:01" },
+      packet,
+      packetOut: { egressPort: 3, flags: 1 },
+    });
     const d = decodeFrame(out, { packetOut: true });
     expect(d.packetOut).toEqual({ egressPort: 3, flags: 1 });
     expect(checksumProblems(d)).toEqual([]);
@@ -250,7 +274,10 @@ describe("frames", () => {
   it("does not parse L4 of a non-first IPv4 fragment", () => {
     const bytes = buildFrame({
       ethernet: { dst: "02:00:00:00:00:02", src: "02:00:00:00:00:01" },
-      packet: { ip: { version: 4, src: "10.0.0.1", dst: "10.0.0.2", fragmentOffset: 10 }, l4: { kind: "raw", protocol: 17, bytes: new Uint8Array(3) } },
+      packet: {
+        ip: { version: 4, src: "10.0.0.1", dst: "10.0.0.2", fragmentOffset: 10 },
+        l4: { kind: "raw", protocol: 17, bytes: new Uint8Array(3) },
+      },
     });
     expect(decodeFrame(bytes).ip?.l4.kind).toBe("other");
   });

@@ -40,9 +40,7 @@ describe("fixed vectors", () => {
         l4: { kind: "udp", udp: { srcPort: 1234, dstPort: 5678 }, payload: new TextEncoder().encode("hello") },
       },
     });
-    expect(bytesToHex(frame)).toBe(
-      "02000000000202000000000108004500002100000000401166ca0a0000010a00000204d2162e000d8cff68656c6c6f",
-    );
+    expect(bytesToHex(frame)).toBe("02000000000202000000000108004500002100000000401166ca0a0000010a00000204d2162e000d8cff68656c6c6f");
   });
 
   it("IPv4 with options, DSCP/ECN, DF /UDP", () => {
@@ -118,9 +116,7 @@ describe("fixed vectors", () => {
         l4: { kind: "icmp", icmp: { type: 8, rest: echoRest(0x1234, 1) }, body: data },
       },
     });
-    expect(bytesToHex(v4)).toBe(
-      "02000000000202000000000108004500002000000000400166db0a0000010a000002080006fa1234000170696e67",
-    );
+    expect(bytesToHex(v4)).toBe("02000000000202000000000108004500002000000000400166db0a0000010a000002080006fa1234000170696e67");
     const v6 = buildFrame({
       ethernet: eth,
       packet: {

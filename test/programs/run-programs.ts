@@ -36,7 +36,9 @@ if (!dir || !existsSync(dir)) {
   process.exit(2);
 }
 if (!bmv2DataPorts) {
-  console.error("simple_switch_grpc with data ports needs root, simple_switch_grpc on PATH and the AF_PACKET addon (native/afpacket/build.sh)");
+  console.error(
+    "simple_switch_grpc with data ports needs root, simple_switch_grpc on PATH and the AF_PACKET addon (native/afpacket/build.sh)",
+  );
   process.exit(2);
 }
 
@@ -59,16 +61,38 @@ function testFrames(runtime: unknown): Uint8Array[] {
   const dsts = [...addresses(runtime), ...Array.from({ length: 3 }, () => formatIPv4(BigInt(Math.floor(rand() * 2 ** 32))))];
   const eth = { src: "08:00:00:00:01:11", dst: "08:00:00:00:02:22" };
   for (const dst of dsts) {
-    frames.push(buildFrame({ ethernet: eth, packet: { ip: { version: 4, src: "10.0.1.1", dst, ttl: 64, dscp: 1 }, l4: { kind: "udp", udp: { srcPort: 1234, dstPort: 5678 }, payload: new Uint8Array(16).fill(7) } } }));
-    frames.push(buildFrame({ ethernet: eth, packet: { ip: { version: 4, src: "10.0.1.1", dst, ttl: 2, ecn: 1 }, l4: { kind: "tcp", tcp: { srcPort: 4321, dstPort: 80, seq: 1, ack: 0, flags: 0x02, window: 1000 } } } }));
-    frames.push(buildFrame({ ethernet: eth, packet: { ip: { version: 4, src: "10.0.2.2", dst, ttl: 64 }, l4: { kind: "icmp", icmp: { type: 8, code: 0, rest: 0x00010001 } } } }));
+    frames.push(
+      buildFrame({
+        ethernet: eth,
+        packet: {
+          ip: { version: 4, src: "10.0.1.1", dst, ttl: 64, dscp: 1 },
+          l4: { kind: "udp", udp: { srcPort: 1234, dstPort: 5678 }, payload: new Uint8Array(16).fill(7) },
+        },
+      }),
+    );
+    frames.push(
+      buildFrame({
+        ethernet: eth,
+        packet: {
+          ip: { version: 4, src: "10.0.1.1", dst, ttl: 2, ecn: 1 },
+          l4: { kind: "tcp", tcp: { srcPort: 4321, dstPort: 80, seq: 1, ack: 0, flags: 0x02, window: 1000 } },
+        },
+      }),
+    );
+    frames.push(
+      buildFrame({
+        ethernet: eth,
+        packet: { ip: { version: 4, src: "10.0.2.2", dst, ttl: 64 }, l4: { kind: "icmp", icmp: { type: 8, code: 0, rest: 0x00010001 } } },
+      }),
+    );
   }
   // Custom EtherTypes of the exercises (tunnel 0x1212, calc/source routing 0x1234, mri options) and random frames.
   for (const etherType of [0x1212, 0x1234, 0x0806, 0x86dd]) {
     const body = Uint8Array.from({ length: 40 }, () => Math.floor(rand() * 256));
     frames.push(concat(macBytes(eth.dst), macBytes(eth.src), new Uint8Array([etherType >> 8, etherType & 0xff]), body));
   }
-  for (let i = 0; i < randomCount; i++) frames.push(Uint8Array.from({ length: 14 + Math.floor(rand() * 80) }, () => Math.floor(rand() * 256)));
+  for (let i = 0; i < randomCount; i++)
+    frames.push(Uint8Array.from({ length: 14 + Math.floor(rand() * 80) }, () => Math.floor(rand() * 256)));
   return frames;
 }
 
@@ -86,7 +110,12 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-async function program(t: TestTarget, p4info: ReturnType<typeof parseP4Info>, json: Uint8Array, runtimePath: string): Promise<P4RuntimeClient> {
+async function program(
+  t: TestTarget,
+  p4info: ReturnType<typeof parseP4Info>,
+  json: Uint8Array,
+  runtimePath: string,
+): Promise<P4RuntimeClient> {
   const c = await P4RuntimeClient.connect({ address: t.address, deviceId: t.deviceId, electionId: 1n, reconnect: false });
   await c.setPipeline({ p4info, deviceConfig: json, cookie: 1n, force: true });
   const rt = readRuntimeFile(runtimePath);
@@ -95,7 +124,14 @@ async function program(t: TestTarget, p4info: ReturnType<typeof parseP4Info>, js
     return { type, entity: { kind: "tableEntry" as const, ...entry } };
   });
   for (const m of rt.multicast_group_entries ?? []) {
-    updates.push({ type: "insert", entity: { kind: "multicastGroup", groupId: m.multicast_group_id, replicas: m.replicas.map((r) => ({ port: r.egress_port, instance: r.instance ?? 0 })) } as never });
+    updates.push({
+      type: "insert",
+      entity: {
+        kind: "multicastGroup",
+        groupId: m.multicast_group_id,
+        replicas: m.replicas.map((r) => ({ port: r.egress_port, instance: r.instance ?? 0 })),
+      } as never,
+    });
   }
   if (updates.length) await c.write(updates as never);
   return c;
@@ -133,15 +169,28 @@ for (const name of readdirSync(dir).sort()) {
   const out = join(work, name);
   try {
     execFileSync("mkdir", ["-p", out]);
-    execFileSync("p4c-bm2-ss", ["--std", "p4-16", "-o", join(out, `${name}.json`), "--p4runtime-files", join(out, `${name}.p4info.txtpb`), src], { stdio: "pipe" });
+    execFileSync(
+      "p4c-bm2-ss",
+      ["--std", "p4-16", "-o", join(out, `${name}.json`), "--p4runtime-files", join(out, `${name}.p4info.txtpb`), src],
+      { stdio: "pipe" },
+    );
   } catch (e) {
-    results.push({ program: name, runtime: "-", packets: 0, same: 0, error: `p4c: ${(e as { stderr?: Buffer }).stderr?.toString().split("\n")[0] ?? String(e)}` });
+    results.push({
+      program: name,
+      runtime: "-",
+      packets: 0,
+      same: 0,
+      error: `p4c: ${(e as { stderr?: Buffer }).stderr?.toString().split("\n")[0] ?? String(e)}`,
+    });
     continue;
   }
   const p4info = parseP4Info(readFileSync(join(out, `${name}.p4info.txtpb`), "utf8"), "text");
   const json = new Uint8Array(readFileSync(join(out, `${name}.json`)));
   // Runtime files sit in the exercise folder or in a topology folder below it.
-  const runtimeFiles = (d: string) => readdirSync(d).filter((f) => /^s\d+-runtime\.json$/.test(f)).map((f) => join(d, f));
+  const runtimeFiles = (d: string) =>
+    readdirSync(d)
+      .filter((f) => /^s\d+-runtime\.json$/.test(f))
+      .map((f) => join(d, f));
   const runtimes = [
     ...runtimeFiles(join(dir, name)),
     ...readdirSync(join(dir, name), { withFileTypes: true })
@@ -179,12 +228,19 @@ for (const name of readdirSync(dir).sort()) {
           const a = await exchange(emb.hosts!, port, f, 50);
           const b = await exchange(bm.hosts!, port, f, 150);
           if (JSON.stringify(a) === JSON.stringify(b)) same++;
-          else first ??= `in port ${port} frame ${Buffer.from(f).toString("hex").slice(0, 60)}…: embedded ${JSON.stringify(a).slice(0, 160)} vs bmv2 ${JSON.stringify(b).slice(0, 160)}`;
+          else
+            first ??= `in port ${port} frame ${Buffer.from(f).toString("hex").slice(0, 60)}…: embedded ${JSON.stringify(a).slice(0, 160)} vs bmv2 ${JSON.stringify(b).slice(0, 160)}`;
         }
       }
       results.push({ program: name, runtime: label, packets: total, same, ...(first ? { firstDifference: first } : {}) });
     } catch (e) {
-      results.push({ program: name, runtime: label, packets: 0, same: 0, error: e instanceof Error ? e.message.split("\n")[0]! : String(e) });
+      results.push({
+        program: name,
+        runtime: label,
+        packets: 0,
+        same: 0,
+        error: e instanceof Error ? e.message.split("\n")[0]! : String(e),
+      });
     } finally {
       for (const c of clients) c.close();
       await emb?.stop();
@@ -194,7 +250,7 @@ for (const name of readdirSync(dir).sort()) {
   }
 }
 console.log("\nprogram              runtime                     same / packets");
-for (const r of results) console.log(`${r.program.padEnd(20)} ${r.runtime.padEnd(27)} ${r.error ? `error: ${r.error}` : `${r.same} / ${r.packets}`}`);
+for (const r of results)
+  console.log(`${r.program.padEnd(20)} ${r.runtime.padEnd(27)} ${r.error ? `error: ${r.error}` : `${r.same} / ${r.packets}`}`);
 const ok = results.filter((r) => !r.error && r.same === r.packets).length;
 console.log(`\n${ok} of ${results.length} program/runtime pairs behave identically on both switches`);
-

@@ -58,7 +58,12 @@ describe("tracked files", () => {
   });
 
   it("the check finds such paths, naming file and line", () => {
-    const text: Record<string, string> = { "a.md": `ok\nsee ${slash}opt${slash}p4src/p4c\n`, "b.ts": `const x = "${slash}work${slash}main";\nconst y = "src/work/x";`, "c.md": "read DEVELOPERS" + ".md first", "d.sh": `cd ${slash}home${slash}alice${slash}p4c` };
+    const text: Record<string, string> = {
+      "a.md": `ok\nsee ${slash}opt${slash}p4src/p4c\n`,
+      "b.ts": `const x = "${slash}work${slash}main";\nconst y = "src/work/x";`,
+      "c.md": "read DEVELOPERS" + ".md first",
+      "d.sh": `cd ${slash}home${slash}alice${slash}p4c`,
+    };
     expect(machinePaths(Object.keys(text), (f) => Buffer.from(text[f]!))).toEqual([
       `a.md:2: see ${slash}opt${slash}p4src/p4c`,
       `b.ts:1: const x = "${slash}work${slash}main";`,

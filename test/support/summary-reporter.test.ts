@@ -13,7 +13,12 @@ function mod(file: string, tests: Fake[], state = "passed"): TestModule {
   return {
     moduleId: `/repo/${file}`,
     state: () => state,
-    children: { allTests: () => tests.map((t, i) => ({ fullName: t.name ?? `t${i}`, result: () => ({ state: t.state, note: t.note, errors: undefined }) }))[Symbol.iterator]() },
+    children: {
+      allTests: () =>
+        tests
+          .map((t, i) => ({ fullName: t.name ?? `t${i}`, result: () => ({ state: t.state, note: t.note, errors: undefined }) }))
+          [Symbol.iterator](),
+    },
   } as unknown as TestModule;
 }
 
@@ -23,7 +28,10 @@ describe("summary reporter", () => {
       [
         mod("test/a.test.ts", [{ state: "passed" }, { state: "failed" }]),
         mod("test/engine/features.test.ts", [{ state: "skipped", note: "missing p4c-bm2-ss: not on PATH" }]),
-        mod("test/engine/diff.test.ts", [{ state: "skipped", note: "missing simple_switch: not on PATH; missing p4c-bm2-ss: not on PATH" }, { state: "skipped", note: "missing simple_switch: not on PATH; missing p4c-bm2-ss: not on PATH" }]),
+        mod("test/engine/diff.test.ts", [
+          { state: "skipped", note: "missing simple_switch: not on PATH; missing p4c-bm2-ss: not on PATH" },
+          { state: "skipped", note: "missing simple_switch: not on PATH; missing p4c-bm2-ss: not on PATH" },
+        ]),
         mod("test/empty.test.ts", []),
         mod("test/mixed.test.ts", [{ state: "passed" }, { state: "skipped", name: "quiet one" }]),
         mod("test/broken.test.ts", [], "failed"),
@@ -45,6 +53,8 @@ describe("summary reporter", () => {
     const text = formatSummary(s);
     expect(text).toContain("skipped suite test/engine/features.test.ts: missing p4c-bm2-ss: not on PATH\n");
     expect(text).toContain("skipped without a reason: test/mixed.test.ts > quiet one\n");
-    expect(text.trim().split("\n").pop()).toBe("2 passed, 2 failed, 4 skipped; 3 suites (files) skipped; missing: p4c-bm2-ss, simple_switch");
+    expect(text.trim().split("\n").pop()).toBe(
+      "2 passed, 2 failed, 4 skipped; 3 suites (files) skipped; missing: p4c-bm2-ss, simple_switch",
+    );
   });
 });

@@ -48,7 +48,8 @@ export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd
     }
     if (m.state() === "failed" && tests.length === 0) failed++;
     else if (tests.length === 0) skippedFiles.push({ file, reasons: ["registered no tests"] });
-    else if (fileSkipped === tests.length) skippedFiles.push({ file, reasons: reasons.size ? [...reasons] : ["every test skipped, without a reason"] });
+    else if (fileSkipped === tests.length)
+      skippedFiles.push({ file, reasons: reasons.size ? [...reasons] : ["every test skipped, without a reason"] });
   }
   return { passed, failed, skipped, skippedFiles, missingTools: [...tools].sort(), unexplained };
 }

@@ -15,7 +15,10 @@ import { STATUS_DETAILS_KEY, decodeStatusDetails, toP4RuntimeError } from "../..
 import { Metadata } from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
 
-const fail = (i: number) => ({ code: Code.NOT_FOUND, message: `table "TestIngress.l2_exact": no entry with this match and priority (update ${i})` });
+const fail = (i: number) => ({
+  code: Code.NOT_FOUND,
+  message: `table "TestIngress.l2_exact": no entry with this match and priority (update ${i})`,
+});
 const ok = { code: Code.OK, message: "" };
 
 describe("writeFailureStatus", () => {
@@ -40,7 +43,12 @@ describe("writeFailureStatus", () => {
     // Every listed failure keeps its index.
     expect(d.failures.map((f) => f.index)).toEqual([...Array(d.reported).keys()].filter((i) => i % 3 !== 0));
     const left = [...Array(1000).keys()].filter((i) => i >= d.reported && i % 3 !== 0);
-    expect(message).toContain(`${left.length} failure(s) of updates #${d.reported}..#999 are not listed (${left.slice(0, 10).map((i) => `#${i}`).join(", ")}, ...)`);
+    expect(message).toContain(
+      `${left.length} failure(s) of updates #${d.reported}..#999 are not listed (${left
+        .slice(0, 10)
+        .map((i) => `#${i}`)
+        .join(", ")}, ...)`,
+    );
     expect(message.length).toBeLessThan(1024);
   });
 
@@ -89,7 +97,10 @@ describe("per-update lists as the client reads them", () => {
   }
 
   it("a request-level error with an empty list (as simple_switch_grpc sends) reports no per-update list", () => {
-    const e = toP4RuntimeError("Write", serviceError(Code.UNIMPLEMENTED, toBinary(StatusSchema, create(StatusSchema, { code: Code.UNIMPLEMENTED, message: "atomic" }))));
+    const e = toP4RuntimeError(
+      "Write",
+      serviceError(Code.UNIMPLEMENTED, toBinary(StatusSchema, create(StatusSchema, { code: Code.UNIMPLEMENTED, message: "atomic" }))),
+    );
     expect(e.code).toBe(Code.UNIMPLEMENTED);
     expect(e.failures).toEqual([]);
     expect(e.reported).toBeUndefined();

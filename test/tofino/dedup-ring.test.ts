@@ -30,10 +30,10 @@ class TnaRing {
     const wasOpen = this.valid;
     this.valid = 1;
     let step: number;
-    if (((seqM1 - this.runLast) >>> 0) < WINDOW) {
+    if ((seqM1 - this.runLast) >>> 0 < WINDOW) {
       step = 1;
       this.runLast = q;
-    } else if (((this.runLast - q) >>> 0) < WINDOW) {
+    } else if ((this.runLast - q) >>> 0 < WINDOW) {
       step = 0;
     } else {
       step = 2;
@@ -48,8 +48,8 @@ class TnaRing {
     const dM1 = (seqM1 - this.highest) >>> 0;
     if (wasOpen === 0) this.highest = q;
     else if (runLong) {
-      if (((this.highest - q) >>> 0) > DEDUP_SPAN) this.highest = q;
-    } else if (((seqM1 - this.highest) >>> 0) < DEDUP_SPAN) {
+      if ((this.highest - q) >>> 0 > DEDUP_SPAN) this.highest = q;
+    } else if ((seqM1 - this.highest) >>> 0 < DEDUP_SPAN) {
       this.highest = q;
     }
     // stage 4: the verdict gateways, on the high 20 and low 12 bits of d - 1
@@ -79,7 +79,7 @@ class TnaRing {
       const slot = q % WINDOW;
       const tag = this.slots[slot]!;
       let seen = 0;
-      if (((tag - q) >>> 0) === 1) seen = 1;
+      if ((tag - q) >>> 0 === 1) seen = 1;
       else this.slots[slot] = (q + 1) >>> 0;
       if (seen === 1 && !ahead) verdict = "duplicate";
     }
@@ -104,11 +104,16 @@ function stream(seed: number, start: number, n: number): number[] {
   for (let i = 0; i < n; i++) {
     const x = r();
     if (x < 0.55) out.push(next++ >>> 0);
-    else if (x < 0.7 && out.length) out.push(out[Math.floor(r() * out.length)]!); // duplicate of anything seen
-    else if (x < 0.82) out.push((next - 1 - Math.floor(r() * 80)) >>> 0); // late, maybe too old
-    else if (x < 0.92) next = (next + 1 + Math.floor(r() * 10)) >>> 0; // loss
-    else if (x < 0.96) next = (next + 60 + Math.floor(r() * 20)) >>> 0; // jump around the window size
-    else if (x < 0.98) next = (next + 900 + Math.floor(r() * 300)) >>> 0; // jump around the span
+    else if (x < 0.7 && out.length)
+      out.push(out[Math.floor(r() * out.length)]!); // duplicate of anything seen
+    else if (x < 0.82)
+      out.push((next - 1 - Math.floor(r() * 80)) >>> 0); // late, maybe too old
+    else if (x < 0.92)
+      next = (next + 1 + Math.floor(r() * 10)) >>> 0; // loss
+    else if (x < 0.96)
+      next = (next + 60 + Math.floor(r() * 20)) >>> 0; // jump around the window size
+    else if (x < 0.98)
+      next = (next + 900 + Math.floor(r() * 300)) >>> 0; // jump around the span
     else next = (next + Math.floor(r() * 2 ** 20)) >>> 0; // far jump: out of window until a run resyncs (the stream stays well below one 2^32 wrap)
     next >>>= 0;
   }

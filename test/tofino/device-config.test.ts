@@ -26,13 +26,33 @@ const ascii = (s: string) => [...Buffer.from(s, "utf8")];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 describe("PI packing (name, tofino.bin, context.json; u32 little-endian lengths)", () => {
-  const blobs = { programName: "p4cast_tna", tofinoBin: Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 0x00]), contextJson: new TextEncoder().encode('{"a":1}') };
+  const blobs = {
+    programName: "p4cast_tna",
+    tofinoBin: Uint8Array.from([0xde, 0xad, 0xbe, 0xef, 0x00]),
+    contextJson: new TextEncoder().encode('{"a":1}'),
+  };
 
   it("is byte-exact", () => {
     const expected = Uint8Array.from([
-      0x0a, 0x00, 0x00, 0x00, ...ascii("p4cast_tna"),
-      0x05, 0x00, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00,
-      0x07, 0x00, 0x00, 0x00, ...ascii('{"a":1}'),
+      0x0a,
+      0x00,
+      0x00,
+      0x00,
+      ...ascii("p4cast_tna"),
+      0x05,
+      0x00,
+      0x00,
+      0x00,
+      0xde,
+      0xad,
+      0xbe,
+      0xef,
+      0x00,
+      0x07,
+      0x00,
+      0x00,
+      0x00,
+      ...ascii('{"a":1}'),
     ]);
     expect(hex(packTofinoDeviceConfig(blobs))).toBe(hex(expected));
   });
@@ -72,13 +92,27 @@ describe("BfPipelineConfig protobuf (stratum bf.proto)", () => {
 
   it("is byte-exact (fields in number order, packed pipe_scope)", () => {
     const expected = Uint8Array.from([
-      0x0a, 0x01, ...ascii("p"), // 1: p4_name
-      0x12, 0x02, ...ascii("{}"), // 2: bfruntime_info
-      0x1a, 0x10, // 3: profiles, 16 bytes
-      0x0a, 0x04, ...ascii("pipe"), //   1: profile_name
-      0x12, 0x01, ...ascii("c"), //   2: context
-      0x1a, 0x01, 0x01, //   3: binary
-      0x22, 0x02, 0x00, 0x01, //   4: pipe_scope, packed
+      0x0a,
+      0x01,
+      ...ascii("p"), // 1: p4_name
+      0x12,
+      0x02,
+      ...ascii("{}"), // 2: bfruntime_info
+      0x1a,
+      0x10, // 3: profiles, 16 bytes
+      0x0a,
+      0x04,
+      ...ascii("pipe"), //   1: profile_name
+      0x12,
+      0x01,
+      ...ascii("c"), //   2: context
+      0x1a,
+      0x01,
+      0x01, //   3: binary
+      0x22,
+      0x02,
+      0x00,
+      0x01, //   4: pipe_scope, packed
     ]);
     expect(hex(encodeBfPipelineConfig(config))).toBe(hex(expected));
   });
@@ -123,7 +157,14 @@ describe("TofinoTarget, with the committed bf-p4c outputs (p4/build/tofino)", ()
   });
 
   it("pipeline() in Stratum-bfrt's BfPipelineConfig format carries bf-p4c's bfrt.json byte for byte", async () => {
-    const t = new TofinoTarget({ p4info, tofinoBin: join(dir, "tofino.bin"), contextJson: join(dir, "context.json"), format: "bf-pipeline-config", bfrtJson, pipeScope: [0, 1, 2, 3] });
+    const t = new TofinoTarget({
+      p4info,
+      tofinoBin: join(dir, "tofino.bin"),
+      contextJson: join(dir, "context.json"),
+      format: "bf-pipeline-config",
+      bfrtJson,
+      pipeScope: [0, 1, 2, 3],
+    });
     const c = decodeBfPipelineConfig((await t.pipeline()).deviceConfig);
     expect(c.p4Name).toBe("p4cast_tna");
     expect(hex(c.bfruntimeInfo)).toBe(hex(new Uint8Array(readFileSync(bfrtJson))));
@@ -136,7 +177,10 @@ describe("TofinoTarget, with the committed bf-p4c outputs (p4/build/tofino)", ()
   it("resets a session's TNA dedup window: valid, highest, gap, the resync run and 64 slots", () => {
     const w = tnaDedupResetWrites(3);
     expect(w).toHaveLength(69);
-    expect(w.filter((x) => x.register.includes("dedup_resync")).map((x) => [x.register, x.index])).toEqual([["ingress.dedup.dedup_resync_seq", 3], ["ingress.dedup.dedup_resync_count", 3]]);
+    expect(w.filter((x) => x.register.includes("dedup_resync")).map((x) => [x.register, x.index])).toEqual([
+      ["ingress.dedup.dedup_resync_seq", 3],
+      ["ingress.dedup.dedup_resync_count", 3],
+    ]);
     expect(w.filter((x) => x.register.endsWith("dedup_slots")).map((x) => x.index)).toEqual(Array.from({ length: 64 }, (_, i) => 192 + i));
     expect(w.every((x) => x.value === 0n)).toBe(true);
   });
@@ -156,13 +200,26 @@ describe("heartbeats from the packet generator", () => {
   });
 
   it("one timer application: one batch per peer, one packet per batch", () => {
-    expect(pktgenTimerApp({ peers: 5, periodMs: 10 })).toMatchObject({ batch_count_cfg: 4, packets_per_batch_cfg: 0, timer_nanosec: 10_000_000, pkt_len: 66, pipe_local_source_port: 68 });
+    expect(pktgenTimerApp({ peers: 5, periodMs: 10 })).toMatchObject({
+      batch_count_cfg: 4,
+      packets_per_batch_cfg: 0,
+      timer_nanosec: 10_000_000,
+      pkt_len: 66,
+      pipe_local_source_port: 68,
+    });
     expect(() => pktgenTimerApp({ peers: 0, periodMs: 1 })).toThrow(/1\.\.256/);
   });
 
   it("hb_pktgen_peer_exact: batch b -> peer b's request", () => {
-    const e = pktgenPeerEntries([{ peerIndex: 7, srcAddr: "10.0.0.1", dstAddr: "10.0.0.2", port: 3, srcMac: "00:00:00:00:00:01", dstMac: "00:00:00:00:00:02" }], 2);
-    expect(e[0]).toMatchObject({ table: "pktgen.hb_pktgen_peer_exact", match: { app_id: 2n, batch_id: 0n }, action: { name: "pktgen.hb_request_to_peer" } });
+    const e = pktgenPeerEntries(
+      [{ peerIndex: 7, srcAddr: "10.0.0.1", dstAddr: "10.0.0.2", port: 3, srcMac: "00:00:00:00:00:01", dstMac: "00:00:00:00:00:02" }],
+      2,
+    );
+    expect(e[0]).toMatchObject({
+      table: "pktgen.hb_pktgen_peer_exact",
+      match: { app_id: 2n, batch_id: 0n },
+      action: { name: "pktgen.hb_request_to_peer" },
+    });
     // LINK | STAMP: the responses' round trips, timed from the generator's timestamp, land in hb_rtt.
     expect(e[0]!.action).toMatchObject({ params: { peer_index: 7n, flags: 3n } });
   });

@@ -45,7 +45,10 @@ const ZERO_V6 = new Array<number>(16).fill(0);
 const ZERO_V4 = new Array<number>(4).fill(0);
 
 const payload = Uint8Array.from({ length: 37 }, (_, i) => (i * 29 + 7) & 0xff);
-const udp4 = (dst: string, checksum?: number): PacketSpec => ({ ip: { version: 4, src: "10.0.0.1", dst, ttl: 9 }, l4: { kind: "udp", udp: { srcPort: 4000, dstPort: 5000, ...(checksum !== undefined ? { checksum } : {}) }, payload } });
+const udp4 = (dst: string, checksum?: number): PacketSpec => ({
+  ip: { version: 4, src: "10.0.0.1", dst, ttl: 9 },
+  l4: { kind: "udp", udp: { srcPort: 4000, dstPort: 5000, ...(checksum !== undefined ? { checksum } : {}) }, payload },
+});
 
 describe("TNA residual checksums equal a from-scratch checksum", () => {
   it("last-hop delivery, UDP/IPv4 (ingress: -src -dst -csum into the field; egress: +src +dst' +zeros of IPv6)", () => {
@@ -59,7 +62,10 @@ describe("TNA residual checksums equal a from-scratch checksum", () => {
     const p = buildIpPacket(udp4("239.1.1.1"));
     const r = residual([...words(p, 12, 20), u16(p, 26)]);
     expect(update([...words(p, 12, 20), ...ZERO_V6, r], true)).toBe(u16(p, 26));
-    const tcp: PacketSpec = { ip: { version: 4, src: "10.0.0.1", dst: "239.1.1.1", ttl: 9 }, l4: { kind: "tcp", tcp: { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: 0x18, window: 100 }, payload } };
+    const tcp: PacketSpec = {
+      ip: { version: 4, src: "10.0.0.1", dst: "239.1.1.1", ttl: 9 },
+      l4: { kind: "tcp", tcp: { srcPort: 1, dstPort: 2, seq: 3, ack: 4, flags: 0x18, window: 100 }, payload },
+    };
     const t = buildIpPacket(tcp);
     expect(update([...words(t, 12, 20), ...ZERO_V6, residual([...words(t, 12, 20), u16(t, 36)])])).toBe(u16(t, 36));
   });
@@ -74,7 +80,10 @@ describe("TNA residual checksums equal a from-scratch checksum", () => {
   });
 
   it("UDP IPv6 -> IPv4 translation (ingress: -src6 -dst6 -csum into the field; egress: +src4 +dst4 +zeros of IPv6)", () => {
-    const v6: PacketSpec = { ip: { version: 6, src: "2001:db8::1", dst: "64:ff9b::a09:909", hopLimit: 9 }, l4: { kind: "udp", udp: { srcPort: 4000, dstPort: 5000 }, payload } };
+    const v6: PacketSpec = {
+      ip: { version: 6, src: "2001:db8::1", dst: "64:ff9b::a09:909", hopLimit: 9 },
+      l4: { kind: "udp", udp: { srcPort: 4000, dstPort: 5000 }, payload },
+    };
     const before = buildIpPacket(v6);
     const after = buildIpPacket({ ip: { version: 4, src: "192.0.2.1", dst: "10.9.9.9", ttl: 9 }, l4: v6.l4 });
     const r = residual([...words(before, 8, 40), u16(before, 46)]);
@@ -90,16 +99,28 @@ describe("TNA residual checksums equal a from-scratch checksum", () => {
 
   it("ICMPv6 echo delivered to an IPv6 client (ingress: -src6 -dst6 -csum -type into the field; egress: +src6 +dst6' +type)", () => {
     const icmp = { type: 128, code: 0, rest: echoRest(4, 2) };
-    const before = buildIpPacket({ ip: { version: 6, src: "2001:db8::1", dst: "ff3e::8000:1", hopLimit: 9 }, l4: { kind: "icmpv6", icmp, body: payload } });
-    const after = buildIpPacket({ ip: { version: 6, src: "2001:db8::1", dst: "2001:db8::77", hopLimit: 9 }, l4: { kind: "icmpv6", icmp, body: payload } });
+    const before = buildIpPacket({
+      ip: { version: 6, src: "2001:db8::1", dst: "ff3e::8000:1", hopLimit: 9 },
+      l4: { kind: "icmpv6", icmp, body: payload },
+    });
+    const after = buildIpPacket({
+      ip: { version: 6, src: "2001:db8::1", dst: "2001:db8::77", hopLimit: 9 },
+      l4: { kind: "icmpv6", icmp, body: payload },
+    });
     const r = residual([...words(before, 8, 40), u16(before, 42), u16(before, 40)]);
     expect(update([...words(after, 8, 40), u16(after, 40), r])).toBe(u16(after, 42));
   });
 
   it("ICMP echo -> ICMPv6 (ingress: -csum -type, the IPv4 addresses not subtracted; +type6 +pseudo6)", () => {
     const icmp = { type: 8, code: 0, rest: echoRest(7, 3) };
-    const before = buildIpPacket({ ip: { version: 4, src: "10.0.0.1", dst: "10.9.9.9", ttl: 9 }, l4: { kind: "icmp", icmp, body: payload } });
-    const after = buildIpPacket({ ip: { version: 6, src: "64:ff9b::a00:1", dst: "2001:db8::9", hopLimit: 9 }, l4: { kind: "icmpv6", icmp: { ...icmp, type: 128 }, body: payload } });
+    const before = buildIpPacket({
+      ip: { version: 4, src: "10.0.0.1", dst: "10.9.9.9", ttl: 9 },
+      l4: { kind: "icmp", icmp, body: payload },
+    });
+    const after = buildIpPacket({
+      ip: { version: 6, src: "64:ff9b::a00:1", dst: "2001:db8::9", hopLimit: 9 },
+      l4: { kind: "icmpv6", icmp: { ...icmp, type: 128 }, body: payload },
+    });
     const r = residual([u16(before, 22), u16(before, 20)]);
     const list = [u16(after, 40), ...words(after, 8, 40), u16(after, 4), 58, r];
     expect(update(list)).toBe(u16(after, 42));
@@ -107,15 +128,27 @@ describe("TNA residual checksums equal a from-scratch checksum", () => {
 
   it("ICMPv6 echo -> ICMP (ingress: -src6 -dst6 -csum -type6; +type4 +~len +~58)", () => {
     const icmp = { type: 129, code: 0, rest: echoRest(9, 1) };
-    const before = buildIpPacket({ ip: { version: 6, src: "2001:db8::1", dst: "64:ff9b::a09:909", hopLimit: 9 }, l4: { kind: "icmpv6", icmp, body: payload } });
-    const after = buildIpPacket({ ip: { version: 4, src: "192.0.2.1", dst: "10.9.9.9", ttl: 9 }, l4: { kind: "icmp", icmp: { ...icmp, type: 0 }, body: payload } });
+    const before = buildIpPacket({
+      ip: { version: 6, src: "2001:db8::1", dst: "64:ff9b::a09:909", hopLimit: 9 },
+      l4: { kind: "icmpv6", icmp, body: payload },
+    });
+    const after = buildIpPacket({
+      ip: { version: 4, src: "192.0.2.1", dst: "10.9.9.9", ttl: 9 },
+      l4: { kind: "icmp", icmp: { ...icmp, type: 0 }, body: payload },
+    });
     const r = residual([...words(before, 8, 40), u16(before, 42), u16(before, 40)]);
     const list = [u16(after, 20), ~u16(before, 4) & 0xffff, ~58 & 0xffff, r];
     expect(update(list)).toBe(u16(after, 22));
   });
 
   it("heartbeat reflection (ingress: -src -dst -csum, the heartbeat not subtracted; + swapped addresses, new type word and reflect_ts, ~their old values)", () => {
-    const spec = (type: number, reflect: bigint, src: string, dst: string): PacketSpec => ({ ip: { version: 4, src, dst, ttl: 64 }, l4: { kind: "heartbeat", heartbeat: { type, sequence: 77, originId: 3, originTimestamp: 123456789n, reflectTimestamp: reflect, flags: 1 } } });
+    const spec = (type: number, reflect: bigint, src: string, dst: string): PacketSpec => ({
+      ip: { version: 4, src, dst, ttl: 64 },
+      l4: {
+        kind: "heartbeat",
+        heartbeat: { type, sequence: 77, originId: 3, originTimestamp: 123456789n, reflectTimestamp: reflect, flags: 1 },
+      },
+    });
     // A request with a non-zero reflect_ts too: the old value is taken out from its copy.
     for (const oldReflect of [0n, 0x0a0b_0c0d_0e0f_1011n]) {
       const before = buildIpPacket(spec(1, oldReflect, "10.0.0.1", "10.0.0.2"));

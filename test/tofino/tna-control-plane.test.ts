@@ -20,7 +20,14 @@ const includeDir = process.env.TOFINO_INCLUDE ?? "";
 const hasP4test = spawnSync("sh", ["-c", "command -v p4test"], { stdio: "ignore" }).status === 0;
 const needs = [
   { tool: "p4test", missing: hasP4test ? undefined : "not on PATH (install p4c: https://github.com/p4lang/p4c)" },
-  { tool: "TOFINO_INCLUDE", missing: !includeDir ? "not set (docs/tofino.md)" : !existsSync(join(includeDir, "tna.p4")) ? `no tna.p4 in ${includeDir} (docs/tofino.md)` : undefined },
+  {
+    tool: "TOFINO_INCLUDE",
+    missing: !includeDir
+      ? "not set (docs/tofino.md)"
+      : !existsSync(join(includeDir, "tna.p4"))
+        ? `no tna.p4 in ${includeDir} (docs/tofino.md)`
+        : undefined,
+  },
 ];
 
 interface Api {
@@ -34,7 +41,12 @@ interface Api {
 /** The v1model API from p4c-bm2-ss's P4Info. */
 function v1modelApi(): Api {
   interface J {
-    tables: { preamble: { name: string }; matchFields?: { name: string; bitwidth: number; matchType: string }[]; actionRefs: { id: number }[]; size: string }[];
+    tables: {
+      preamble: { name: string };
+      matchFields?: { name: string; bitwidth: number; matchType: string }[];
+      actionRefs: { id: number }[];
+      size: string;
+    }[];
     actions: { preamble: { id: number; name: string }; params?: { name: string; bitwidth: number }[] }[];
     registers: { preamble: { name: string }; typeSpec: { bitstring: { bit: { bitwidth: number } } }; size: number }[];
     counters: { preamble: { name: string }; size: string }[];
@@ -43,7 +55,16 @@ function v1modelApi(): Api {
   const j = JSON.parse(readFileSync(join(root, "p4/build/p4cast.p4info.json"), "utf8")) as J;
   const byId = new Map(j.actions.map((a) => [a.preamble.id, a.preamble.name]));
   return {
-    tables: new Map(j.tables.map((t) => [t.preamble.name, { keys: (t.matchFields ?? []).map((m) => `${m.name}:${m.matchType.toLowerCase()}:${m.bitwidth}`), actions: t.actionRefs.map((r) => byId.get(r.id)!).sort(), size: Number(t.size) }])),
+    tables: new Map(
+      j.tables.map((t) => [
+        t.preamble.name,
+        {
+          keys: (t.matchFields ?? []).map((m) => `${m.name}:${m.matchType.toLowerCase()}:${m.bitwidth}`),
+          actions: t.actionRefs.map((r) => byId.get(r.id)!).sort(),
+          size: Number(t.size),
+        },
+      ]),
+    ),
     actions: new Map(j.actions.map((a) => [a.preamble.name, (a.params ?? []).map((p) => `${p.name}:${p.bitwidth}`)])),
     registers: new Map(j.registers.map((r) => [r.preamble.name, { width: r.typeSpec.bitstring.bit.bitwidth, size: r.size }])),
     counters: new Map(j.counters.map((c) => [c.preamble.name, Number(c.size)])),
@@ -78,15 +99,17 @@ function tnaApi(p4: string): Api {
     tables.set(m[1]!, { keys, actions: acts, size });
   }
   const registers = new Map<string, { width: number; size: number }>();
-  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) Register<(bit<\d+>), bit<32>>\(32w(\d+)\)/g)) registers.set(m[1]!, { width: bits(m[2]!), size: Number(m[3]) });
+  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) Register<(bit<\d+>), bit<32>>\(32w(\d+)\)/g))
+    registers.set(m[1]!, { width: bits(m[2]!), size: Number(m[3]) });
   const counters = new Map<string, number>();
-  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) Counter<bit<\d+>, bit<32>>\(32w(\d+), CounterType_t\.PACKETS_AND_BYTES\)/g)) counters.set(m[1]!, Number(m[2]));
+  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) Counter<bit<\d+>, bit<32>>\(32w(\d+), CounterType_t\.PACKETS_AND_BYTES\)/g))
+    counters.set(m[1]!, Number(m[2]));
   const meters = new Map<string, number>();
   for (const m of p4.matchAll(/@name\("\.([^"]+)"\) Meter<bit<32>>\(32w(\d+), MeterType_t\.BYTES\)/g)) meters.set(m[1]!, Number(m[2]));
   return { tables, actions, registers, counters, meters };
 }
 
-const diff = <T,>(a: Map<string, T>, b: Map<string, T>) => [...a.keys()].filter((k) => !b.has(k)).sort();
+const diff = <T>(a: Map<string, T>, b: Map<string, T>) => [...a.keys()].filter((k) => !b.has(k)).sort();
 
 describeWith("TNA control-plane API vs the v1model P4Info", needs, () => {
   let tna: Api;
@@ -95,7 +118,11 @@ describeWith("TNA control-plane API vs the v1model P4Info", needs, () => {
   beforeAll(() => {
     const dir = mkdtempSync(join(tmpdir(), "p4cast-tna-dump-"));
     try {
-      const run = spawnSync("p4test", ["--std", "p4-16", "-D__TARGET_TOFINO__=1", "-I", includeDir, "p4/tna/p4cast_tna.p4", "--top4", "MidEndLast", "--dump", dir], { cwd: root, encoding: "utf8" });
+      const run = spawnSync(
+        "p4test",
+        ["--std", "p4-16", "-D__TARGET_TOFINO__=1", "-I", includeDir, "p4/tna/p4cast_tna.p4", "--top4", "MidEndLast", "--dump", dir],
+        { cwd: root, encoding: "utf8" },
+      );
       expect(run.status, run.stderr).toBe(0);
       const file = readdirSync(dir).find((f) => f.includes("MidEndLast"))!;
       tna = tnaApi(readFileSync(join(dir, file), "utf8"));
@@ -130,7 +157,11 @@ describeWith("TNA control-plane API vs the v1model P4Info", needs, () => {
   it("differs in registers exactly as docs/tofino.md says", () => {
     expect(diff(v1.registers, tna.registers)).toEqual(["ingress.dedup.dedup_history"]);
     expect(diff(tna.registers, v1.registers)).toEqual(["ingress.dedup.dedup_slots", "ingress.dedup.dedup_valid", "pktgen.hb_tx_seq"]);
-    const widths = Object.fromEntries([...tna.registers].filter(([n]) => v1.registers.has(n) && v1.registers.get(n)!.width !== tna.registers.get(n)!.width).map(([n, r]) => [n, `${v1.registers.get(n)!.width}->${r.width}`]));
+    const widths = Object.fromEntries(
+      [...tna.registers]
+        .filter(([n]) => v1.registers.has(n) && v1.registers.get(n)!.width !== tna.registers.get(n)!.width)
+        .map(([n, r]) => [n, `${v1.registers.get(n)!.width}->${r.width}`]),
+    );
     expect(widths).toEqual({ "ingress.dedup.dedup_gap": "64->32", "ingress.heartbeat.hb_last_seen_ts": "48->32" });
     expect(tna.registers.get("ingress.dedup.dedup_slots")).toEqual({ width: 32, size: 1024 * 64 });
     for (const [n, r] of tna.registers) expect(r.width, n).toBe(32); // every cell a 32-bit P4Runtime bitstring

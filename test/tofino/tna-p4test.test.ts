@@ -36,14 +36,23 @@ describe("TNA port", () => {
     if (skipReason) ctx.skip(skipReason);
     // The TNA macros turn P4CAST_REG_READ / _WRITE into a compile error: the
     // stateful features must use one RegisterAction per register.
-    const run = spawnSync("p4test", [...args.slice(0, -1), "-DP4CAST_TNA_SELFTEST_REG_READ=1", "p4/tna/p4cast_tna.p4"], { cwd: root, encoding: "utf8" });
+    const run = spawnSync("p4test", [...args.slice(0, -1), "-DP4CAST_TNA_SELFTEST_REG_READ=1", "p4/tna/p4cast_tna.p4"], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/P4CAST_REG_READ_needs_a_RegisterAction_on_TNA/);
   });
 
   it("reuses the shared headers and feature controls; only the stateful features are replaced", () => {
     const main = readFileSync(join(root, "p4/tna/p4cast_tna.p4"), "utf8");
-    for (const f of ["../include/headers.p4", "../include/metadata.p4", "../include/deparser.p4", "../controls/ingress.p4", "../controls/egress.p4"]) {
+    for (const f of [
+      "../include/headers.p4",
+      "../include/metadata.p4",
+      "../include/deparser.p4",
+      "../controls/ingress.p4",
+      "../controls/egress.p4",
+    ]) {
       expect(main).toContain(`#include "${f}"`);
     }
     // The TNA versions define the shared files' include guards before ingress.p4 includes them.

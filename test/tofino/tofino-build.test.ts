@@ -29,21 +29,30 @@ const REBUILD = "run `make -C p4 tofino` (bf-p4c: docs/tofino.md) and commit p4/
 const P4INFO = "p4cast_tna.p4info.txtpb";
 
 interface TofinoManifest {
-  readonly compiler: { readonly command: string; readonly version: string; readonly target: string; readonly arch: string; readonly flags: string; readonly main: string };
+  readonly compiler: {
+    readonly command: string;
+    readonly version: string;
+    readonly target: string;
+    readonly arch: string;
+    readonly flags: string;
+    readonly main: string;
+  };
   readonly result: {
     readonly bfP4cExit: number | null;
     readonly assemblerExit: number | null;
     readonly binary: boolean;
     readonly errors: readonly string[];
-    readonly stages: { readonly rounds: number; readonly ingress: number | null; readonly egress: number | null; readonly criticalPath: number | null } | null;
+    readonly stages: {
+      readonly rounds: number;
+      readonly ingress: number | null;
+      readonly egress: number | null;
+      readonly criticalPath: number | null;
+    } | null;
   };
   readonly sources: Readonly<Record<string, string>>;
   readonly outputs: Readonly<Record<string, string>>;
   readonly notCommitted: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
 }
-
-
-
 
 function readManifest(): TofinoManifest {
   const path = join(outDir, "manifest.json");
@@ -61,7 +70,8 @@ describe("p4/build/tofino freshness (no compiler needed)", () => {
       ...onDisk.filter((f) => !(f in manifest.sources)).map((f) => `  added:   p4/${f}`),
       ...recorded.filter((f) => !onDisk.includes(f)).map((f) => `  removed: p4/${f}`),
     ];
-    if (lines.length) throw new Error(`p4/build/tofino is stale; these P4 sources differ from its manifest.json:\n${lines.join("\n")}\n${REBUILD}`);
+    if (lines.length)
+      throw new Error(`p4/build/tofino is stale; these P4 sources differ from its manifest.json:\n${lines.join("\n")}\n${REBUILD}`);
     expect(manifest.compiler.main).toBe("tna/p4cast_tna.p4");
     expect(manifest.compiler.version).toMatch(/\d+\.\d+\.\d+/);
     expect(manifest.compiler.flags).toContain("--p4runtime-force-std-externs");
@@ -69,7 +79,8 @@ describe("p4/build/tofino freshness (no compiler needed)", () => {
 
   it("outputs match their recorded hashes", () => {
     const manifest = readManifest();
-    for (const f of ["bfrt.json", P4INFO, "logs/table_summary.log"]) expect(Object.keys(manifest.outputs), `manifest lists ${f}`).toContain(f);
+    for (const f of ["bfrt.json", P4INFO, "logs/table_summary.log"])
+      expect(Object.keys(manifest.outputs), `manifest lists ${f}`).toContain(f);
     const wrong = Object.entries(manifest.outputs)
       .filter(([f, h]) => !existsSync(join(outDir, f)) || sha256(join(outDir, f)) !== h)
       .map(([f]) => `p4/build/tofino/${f}`);
@@ -110,7 +121,9 @@ function api(text: string): Record<string, Map<string, string>> {
     counters: new Map(p.counters.map((c) => [c.preamble!.name, String(c.size)])),
     meters: new Map(p.meters.map((m) => [m.preamble!.name, String(m.size)])),
     registers: new Map(p.registers.map((r) => [r.preamble!.name, String(r.size)])),
-    packetMetadata: new Map(p.controllerPacketMetadata.map((m) => [m.preamble!.name, JSON.stringify(m.metadata.map((f) => [f.name, f.bitwidth]))])),
+    packetMetadata: new Map(
+      p.controllerPacketMetadata.map((m) => [m.preamble!.name, JSON.stringify(m.metadata.map((f) => [f.name, f.bitwidth]))]),
+    ),
   };
 }
 
@@ -149,7 +162,14 @@ describe("bf-p4c's P4Info and bfrt.json (committed)", () => {
 
 const bfP4c = process.env.BF_P4C ?? "bf-p4c";
 const hasBfP4c = spawnSync("sh", ["-c", `command -v "${bfP4c}"`], { stdio: "ignore" }).status === 0;
-const needs = [{ tool: "bf-p4c", missing: hasBfP4c ? undefined : `${process.env.BF_P4C ? `BF_P4C=${bfP4c} is not executable` : "not on PATH and BF_P4C not set"} (docs/tofino.md)` }];
+const needs = [
+  {
+    tool: "bf-p4c",
+    missing: hasBfP4c
+      ? undefined
+      : `${process.env.BF_P4C ? `BF_P4C=${bfP4c} is not executable` : "not on PATH and BF_P4C not set"} (docs/tofino.md)`,
+  },
+];
 
 describeWith("bf-p4c writes the committed P4Info and bfrt.json again", needs, () => {
   it("same compiler version as the manifest, the same P4Info and bfrt.json", { timeout: 300_000 }, () => {
@@ -160,11 +180,20 @@ describeWith("bf-p4c writes the committed P4Info and bfrt.json again", needs, ()
     try {
       const extra = (process.env.BF_P4C_FLAGS ?? "").split(/\s+/).filter((s) => s !== "");
       const args = [
-        "--target", manifest.compiler.target, "--arch", manifest.compiler.arch,
-        ...manifest.compiler.flags.split(" ").filter((f) => f !== "-g"), ...extra,
+        "--target",
+        manifest.compiler.target,
+        "--arch",
+        manifest.compiler.arch,
+        ...manifest.compiler.flags.split(" ").filter((f) => f !== "-g"),
+        ...extra,
         // The front and mid end only: the outputs below come from there.
-        "--skip-compilation", "pipe",
-        "-o", dir, "--p4runtime-files", join(dir, P4INFO), manifest.compiler.main,
+        "--skip-compilation",
+        "pipe",
+        "-o",
+        dir,
+        "--p4runtime-files",
+        join(dir, P4INFO),
+        manifest.compiler.main,
       ];
       const run = spawnSync(bfP4c, args, { cwd: p4Dir, encoding: "utf8" });
       expect(run.status, run.stderr + run.stdout).toBe(0);
@@ -176,7 +205,10 @@ describeWith("bf-p4c writes the committed P4Info and bfrt.json again", needs, ()
       const fresh = tables(join(dir, "bfrt.json"));
       const committed = tables(join(outDir, "bfrt.json"));
       expect([...fresh.keys()].sort()).toEqual([...committed.keys()].sort());
-      expect([...fresh].filter(([n, t]) => committed.get(n) !== t).map(([n]) => n), "tables that differ").toEqual([]);
+      expect(
+        [...fresh].filter(([n, t]) => committed.get(n) !== t).map(([n]) => n),
+        "tables that differ",
+      ).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

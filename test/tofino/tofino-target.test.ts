@@ -22,7 +22,10 @@ const tofino = new TofinoTarget({ p4info: "unused", tofinoBin: "unused", context
 function sessionPacket(seqNo: number): Uint8Array {
   return buildFrame({
     ethernet: { dst: "00:00:00:00:01:01", src: "00:00:00:00:00:01" },
-    packet: { ip: { version: 4, src: "10.0.1.10", dst: "10.0.9.9", ttl: 64 }, l4: { kind: "udp", udp: { srcPort: 4000 + seqNo, dstPort: 5000 }, payload: new Uint8Array(8) } },
+    packet: {
+      ip: { version: 4, src: "10.0.1.10", dst: "10.0.9.9", ttl: 64 },
+      l4: { kind: "udp", udp: { srcPort: 4000 + seqNo, dstPort: 5000 }, payload: new Uint8Array(8) },
+    },
   });
 }
 
@@ -55,7 +58,10 @@ describe("Tofino target: registers over P4Runtime (embedded switch)", () => {
       kind: "tableEntry",
       table: "ingress.session.session_v4_exact",
       match: { dst_addr: "10.0.9.9", l4_dst_port: 5000n },
-      action: { name: "ingress.session.encap_session", params: { session_id: 3n, group_addr: "239.1.1.1", src_addr: "10.0.0.1", mcast_grp: 7n, yellow_dscp: 10n } },
+      action: {
+        name: "ingress.session.encap_session",
+        params: { session_id: 3n, group_addr: "239.1.1.1", src_addr: "10.0.0.1", mcast_grp: 7n, yellow_dscp: 10n },
+      },
     });
     await regs.write("ingress.encap.session_seq", 3, 100n);
     const host = target.hosts!.get(1)!;
@@ -99,7 +105,9 @@ describe("Tofino target: the v1model register contract on the TNA layout", () =>
       write: async (r, i, v) => void writes.push([r, i, v]),
       close: () => undefined,
     };
-    const client = { index: { registers: { find: (n: string) => (n === TNA_DEDUP.slots ? { name: n } : undefined) } } } as unknown as P4RuntimeClient;
+    const client = {
+      index: { registers: { find: (n: string) => (n === TNA_DEDUP.slots ? { name: n } : undefined) } },
+    } as unknown as P4RuntimeClient;
     return { regs: new TofinoRegisters(client, inner), writes };
   }
 

@@ -17,7 +17,13 @@ export interface GenerateOptions {
 
 const q = (s: string) => JSON.stringify(s);
 
-const matchType = { exact: "ExactMatch", lpm: "LpmMatch", ternary: "TernaryMatch", range: "RangeMatch", optional: "OptionalMatch" } as const;
+const matchType = {
+  exact: "ExactMatch",
+  lpm: "LpmMatch",
+  ternary: "TernaryMatch",
+  range: "RangeMatch",
+  optional: "OptionalMatch",
+} as const;
 
 function typeName(name: string): string {
   return "Table_" + name.replace(/[^A-Za-z0-9_]/g, "_");
@@ -61,13 +67,17 @@ function actionsObject(refs: { action: ActionInfo }[], aliases: Set<string>, ind
 }
 
 function tableType(t: TableInfo, actionAliases: Set<string>): string {
-  const fields = t.matchFieldList.map((f) => `    /** ${f.kind}, ${f.bitwidth} bits */\n    readonly ${q(f.name)}${f.kind === "exact" ? "" : "?"}: ${matchType[f.kind]};`);
+  const fields = t.matchFieldList.map(
+    (f) => `    /** ${f.kind}, ${f.bitwidth} bits */\n    readonly ${q(f.name)}${f.kind === "exact" ? "" : "?"}: ${matchType[f.kind]};`,
+  );
   const refs = [...t.actionRefs.values()];
   const entryRefs = refs.filter((r) => r.scope !== "default_only");
   const defaultRefs = t.constDefaultActionId ? [] : refs.filter((r) => r.scope !== "table_only");
   const impl = t.implementation ? `; indirect (${t.implementation.name}): use members or groups, not actions` : "";
   return (
-    comment([`${t.name}: ${t.matchFieldList.map((f) => `${f.name} (${f.kind}, ${f.bitwidth})`).join(", ") || "no key"}; size ${t.size}${impl}${t.isConst ? "; const entries" : ""}`]) +
+    comment([
+      `${t.name}: ${t.matchFieldList.map((f) => `${f.name} (${f.kind}, ${f.bitwidth})`).join(", ") || "no key"}; size ${t.size}${impl}${t.isConst ? "; const entries" : ""}`,
+    ]) +
     `export interface ${typeName(t.name)} {\n` +
     `  readonly match: {\n${fields.join("\n")}${fields.length ? "\n" : ""}  };\n` +
     `  /** Actions an entry may use, with their parameters. */\n` +
@@ -111,7 +121,11 @@ export function generateDeclarations(index: P4InfoIndex, opts: GenerateOptions):
       `export type NoParams = { readonly [k: string]: never };\n`,
   );
   for (const t of tables) out.push(tableType(t, actionAliases));
-  const tableLines = tables.flatMap((t) => keysOf(t).filter((k) => k === t.name || tableAliases.has(k)).map((k) => `  readonly ${q(k)}: ${typeName(t.name)};`));
+  const tableLines = tables.flatMap((t) =>
+    keysOf(t)
+      .filter((k) => k === t.name || tableAliases.has(k))
+      .map((k) => `  readonly ${q(k)}: ${typeName(t.name)};`),
+  );
   out.push(comment(["Every table by full name (and unique alias)."]) + `export interface P4Tables {\n${tableLines.join("\n")}\n}\n`);
   out.push(
     `export type TableName = keyof P4Tables;\n` +
@@ -124,7 +138,10 @@ export function generateDeclarations(index: P4InfoIndex, opts: GenerateOptions):
       `export type EntryOptions<T extends TableName> = P4Tables[T]["needsPriority"] extends true\n` +
       `  ? [options: { readonly priority: number; readonly idleTimeoutNs?: bigint }]\n` +
       `  : [options?: { readonly idleTimeoutNs?: bigint }];\n\n` +
-      comment(["A table entry for the client's insert/modify/delete, checked at compile time:", "table, match field and action names, parameter names, and the priority."]) +
+      comment([
+        "A table entry for the client's insert/modify/delete, checked at compile time:",
+        "table, match field and action names, parameter names, and the priority.",
+      ]) +
       `export function tableEntry<T extends TableName, A extends ActionOf<T>>(\n` +
       `  table: T,\n  match: MatchOf<T>,\n  action: A,\n  params: ParamsOf<T, A>,\n  ...options: EntryOptions<T>\n` +
       `): TableEntryInput {\n` +

@@ -36,7 +36,8 @@ Example:
   // a misspelt table, field, action or parameter, or a missing priority, does not compile`,
     )
     .action((o: CodegenOptions) => {
-      if (!o.p4info) throw new CliError("codegen needs --p4info <file>", EXIT.usage, "p4c writes it with --p4runtime-files <name>.p4info.txtpb");
+      if (!o.p4info)
+        throw new CliError("codegen needs --p4info <file>", EXIT.usage, "p4c writes it with --p4runtime-files <name>.p4info.txtpb");
       if (!existsSync(o.p4info)) throw new CliError(`--p4info: no such file "${o.p4info}"`, EXIT.usage);
       const bytes = new Uint8Array(readFileSync(o.p4info));
       let index: P4InfoIndex;

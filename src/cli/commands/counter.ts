@@ -9,7 +9,16 @@ import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import type { TableInfo } from "../../p4runtime/p4info/index.js";
 import type { MatchInput, MatchSpec } from "../../p4runtime/codec/match.js";
 import { CliError, EXIT, printRows } from "../output.js";
-import { type ConnectOptions, connectOptions, explainInputError, explainWriteError, outputFormat, parseSmallUint, parseUint, withClient } from "../connect.js";
+import {
+  type ConnectOptions,
+  connectOptions,
+  explainInputError,
+  explainWriteError,
+  outputFormat,
+  parseSmallUint,
+  parseUint,
+  withClient,
+} from "../connect.js";
 import { entryView, matchCell, parseMatchArgs } from "./table.js";
 
 interface ReadOptions extends ConnectOptions {
@@ -24,7 +33,12 @@ export type CounterTarget = { kind: "indexed"; name: string; size: bigint } | { 
  * What `name` and --table address: an indexed extern, or the direct extern
  * of a table (found by the extern's name, the table's name, or --table).
  */
-export function resolveTarget(client: P4RuntimeClient, family: "counter" | "meter", name: string | undefined, tableOpt: string | undefined): CounterTarget {
+export function resolveTarget(
+  client: P4RuntimeClient,
+  family: "counter" | "meter",
+  name: string | undefined,
+  tableOpt: string | undefined,
+): CounterTarget {
   const index = client.index;
   const indexed = family === "counter" ? index.counters : index.meters;
   const direct = family === "counter" ? index.directCounters : index.directMeters;
@@ -32,7 +46,11 @@ export function resolveTarget(client: P4RuntimeClient, family: "counter" | "mete
     const table = index.table(tableOpt);
     const has = family === "counter" ? table.directCounter : table.directMeter;
     if (!has) throw new CliError(`table "${table.name}" has no direct ${family}`, EXIT.usage);
-    if (name && direct.find(name)?.name !== has.name) throw new CliError(`direct ${family} "${name}" does not belong to table "${table.name}" (its direct ${family} is "${has.name}")`, EXIT.usage);
+    if (name && direct.find(name)?.name !== has.name)
+      throw new CliError(
+        `direct ${family} "${name}" does not belong to table "${table.name}" (its direct ${family} is "${has.name}")`,
+        EXIT.usage,
+      );
     return { kind: "direct", table };
   }
   if (!name) throw new CliError(`name the ${family}, or pass --table for a direct ${family}`, EXIT.usage);
@@ -84,8 +102,13 @@ Examples:
       if (target.kind === "indexed") {
         if (match.length) throw new CliError(`"${target.name}" is an indexed counter: use --index, not match fields`, EXIT.usage);
         const index = o.index !== undefined ? parseUint(o.index, "--index") : undefined;
-        if (index !== undefined && index >= target.size) throw new CliError(`counter "${target.name}": index ${index} is outside 0..${target.size - 1n}`, EXIT.usage);
-        const cells = (await client.readAll({ kind: "counterEntry", counter: target.name, ...(index !== undefined ? { index } : {}) })) as DecodedOf<"counterEntry">[];
+        if (index !== undefined && index >= target.size)
+          throw new CliError(`counter "${target.name}": index ${index} is outside 0..${target.size - 1n}`, EXIT.usage);
+        const cells = (await client.readAll({
+          kind: "counterEntry",
+          counter: target.name,
+          ...(index !== undefined ? { index } : {}),
+        })) as DecodedOf<"counterEntry">[];
         cells.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
         printRows(
           format,
@@ -95,7 +118,8 @@ Examples:
         );
         return;
       }
-      if (o.index !== undefined) throw new CliError(`table "${target.table.name}" has a direct counter: select entries with match fields, not --index`, EXIT.usage);
+      if (o.index !== undefined)
+        throw new CliError(`table "${target.table.name}" has a direct counter: select entries with match fields, not --index`, EXIT.usage);
       let entry: TableEntryInput;
       try {
         entry = match.length ? directEntry(target.table, match, o.priority) : { table: target.table.name };
@@ -108,7 +132,13 @@ Examples:
         format,
         ["table", "entry", "priority", "packets", "bytes"],
         views.map((v) => [v.table, matchCell(v), v.priority ?? "", v.packets, v.bytes]),
-        views.map((v) => ({ table: v.table, match: v.match, ...(v.priority ? { priority: v.priority } : {}), packets: v.packets, bytes: v.bytes })),
+        views.map((v) => ({
+          table: v.table,
+          match: v.match,
+          ...(v.priority ? { priority: v.priority } : {}),
+          packets: v.packets,
+          bytes: v.bytes,
+        })),
       );
     });
   });
@@ -130,13 +160,24 @@ Examples:
         if (target.kind === "indexed") {
           const index = o.index !== undefined ? parseUint(o.index, "--index") : undefined;
           const cells = index !== undefined ? [index] : Array.from({ length: Number(target.size) }, (_, i) => BigInt(i));
-          await client.write(cells.map((i) => ({ type: "modify" as const, entity: { kind: "counterEntry" as const, counter: target.name, index: i, data: zero } })));
+          await client.write(
+            cells.map((i) => ({
+              type: "modify" as const,
+              entity: { kind: "counterEntry" as const, counter: target.name, index: i, data: zero },
+            })),
+          );
           n = cells.length;
         } else {
           const entries = match.length
             ? [directEntry(target.table, match, o.priority)]
-            : ((await client.readAll({ kind: "tableEntry", table: target.table.name })) as DecodedOf<"tableEntry">[]).map((e) => ({ table: e.table, match: matchInputs(e.match), ...(e.priority ? { priority: e.priority } : {}) }));
-          await client.write(entries.map((entry) => ({ type: "modify" as const, entity: { kind: "directCounterEntry" as const, entry, data: zero } })));
+            : ((await client.readAll({ kind: "tableEntry", table: target.table.name })) as DecodedOf<"tableEntry">[]).map((e) => ({
+                table: e.table,
+                match: matchInputs(e.match),
+                ...(e.priority ? { priority: e.priority } : {}),
+              }));
+          await client.write(
+            entries.map((entry) => ({ type: "modify" as const, entity: { kind: "directCounterEntry" as const, entry, data: zero } })),
+          );
           n = entries.length;
         }
       } catch (e) {
@@ -153,7 +194,13 @@ export function matchInputs(match: Readonly<Record<string, MatchSpec>>): Record<
   const out: Record<string, MatchInput> = {};
   for (const [k, s] of Object.entries(match)) {
     out[k] =
-      s.kind === "exact" || s.kind === "optional" ? s.value : s.kind === "lpm" ? { value: s.value, prefixLen: s.prefixLen } : s.kind === "ternary" ? { value: s.value, mask: s.mask } : { low: s.low, high: s.high };
+      s.kind === "exact" || s.kind === "optional"
+        ? s.value
+        : s.kind === "lpm"
+          ? { value: s.value, prefixLen: s.prefixLen }
+          : s.kind === "ternary"
+            ? { value: s.value, mask: s.mask }
+            : { low: s.low, high: s.high };
   }
   return out;
 }

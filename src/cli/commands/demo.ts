@@ -62,7 +62,9 @@ const ms = (v: number) => `${v.toFixed(1)} ms`;
 export function registerDemo(program: Command): void {
   const cmd = program
     .command("demo")
-    .description("bring a topology up (simple_switch_grpc when present, else embedded switches), deploy it, stream into every session, cut a tree link, report per client")
+    .description(
+      "bring a topology up (simple_switch_grpc when present, else embedded switches), deploy it, stream into every session, cut a tree link, report per client",
+    )
     .option("-t, --topology <file>", "topology file", join(root, "examples", "mesh8.yaml"))
     .option("--target <target>", "auto (simple_switch_grpc when on PATH and usable, else embedded) | embedded | bmv2", "auto")
     .option("--packets <n>", "packets per session", "600")
@@ -80,17 +82,25 @@ export function registerDemo(program: Command): void {
       if (topology.sessions.length === 0) throw new CliError(`${o.topology} has no sessions to stream`, EXIT.usage);
       const count = Number(o.packets);
       const rate = Number(o.rateMs);
-      if (!Number.isInteger(count) || count < 2) throw new CliError(`--packets must be an integer of at least 2 (got "${o.packets}")`, EXIT.usage);
+      if (!Number.isInteger(count) || count < 2)
+        throw new CliError(`--packets must be an integer of at least 2 (got "${o.packets}")`, EXIT.usage);
       if (!(rate > 0)) throw new CliError(`--rate-ms must be a positive number (got "${o.rateMs}")`, EXIT.usage);
       const table = o.output === "table";
       const say = (s: string) => table && process.stdout.write(s + "\n");
       const { target, why } = chooseTarget(asked);
       const targetName = target === "bmv2" ? "simple_switch_grpc (BMv2)" : "embedded switches";
-      say(`p4cast demo: ${topology.name}: ${plural(topology.switches.length, "switch", "switches")}, ${plural(topology.sessions.length, "session")}, on ${targetName} (${why})`);
+      say(
+        `p4cast demo: ${topology.name}: ${plural(topology.switches.length, "switch", "switches")}, ${plural(topology.sessions.length, "session")}, on ${targetName} (${why})`,
+      );
       const unprotected = unprotectedLastHops(topology);
       for (const u of unprotected) say(`warning: ${coverageWarning(u)}`);
       const net = await startNetwork(topology, target, "random");
-      const ctl = new Controller({ topology, pipeline: await loadPipeline(), grpcAddress: (s) => net.grpcAddress(s), ...(net.thriftAddress ? { thriftAddress: (s) => net.thriftAddress!(s) } : {}) });
+      const ctl = new Controller({
+        topology,
+        pipeline: await loadPipeline(),
+        grpcAddress: (s) => net.grpcAddress(s),
+        ...(net.thriftAddress ? { thriftAddress: (s) => net.thriftAddress!(s) } : {}),
+      });
       let live: LiveServer | undefined;
       const failovers: FailoverReport[] = [];
       let cutAt: number | undefined;
@@ -120,15 +130,25 @@ export function registerDemo(program: Command): void {
         const plan = ctl.currentPlan!;
         const s0 = plan.sessions.get(topology.sessions[0]!.id)!;
         const firstBranch = [...s0.tree.branch.values()][0];
-        const cutLink = o.cut ? topology.links.findIndex((_l, i) => ctl.graph.linkName(i) === o.cut) : firstBranch?.[firstBranch.length - 1]?.link;
-        if (cutLink === undefined || cutLink < 0) throw new CliError(`no link "${o.cut}" to cut`, EXIT.usage, "use the s1:2-s2:1 form printed by `p4cast status`");
+        const cutLink = o.cut
+          ? topology.links.findIndex((_l, i) => ctl.graph.linkName(i) === o.cut)
+          : firstBranch?.[firstBranch.length - 1]?.link;
+        if (cutLink === undefined || cutLink < 0)
+          throw new CliError(`no link "${o.cut}" to cut`, EXIT.usage, "use the s1:2-s2:1 form printed by `p4cast status`");
         const cutName = ctl.graph.linkName(cutLink);
         const streams = topology.sessions.map((s) => {
           const src = topology.hosts.find((h) => h.name === s.source)!;
           const gw = formatMac(portMac(topology.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
-          return { s, logs: recordClients(net.hosts, s.clients, s.service.port), host: net.hosts.get(src.name)!, frame: (q: number) => streamFrame(src, gw, s, q) };
+          return {
+            s,
+            logs: recordClients(net.hosts, s.clients, s.service.port),
+            host: net.hosts.get(src.name)!,
+            frame: (q: number) => streamFrame(src, gw, s, q),
+          };
         });
-        say(`streaming ${count} packets into each session, one every ${rate} ms (${((count * rate) / 1000).toFixed(1)} s); cutting ${cutName} at packet ${Math.floor(count / 2)}`);
+        say(
+          `streaming ${count} packets into each session, one every ${rate} ms (${((count * rate) / 1000).toFixed(1)} s); cutting ${cutName} at packet ${Math.floor(count / 2)}`,
+        );
         const quarter = Math.max(1, Math.floor(count / 4));
         const started = performance.now();
         await Promise.all(
@@ -140,11 +160,16 @@ export function registerDemo(program: Command): void {
                 cutAt = performance.now();
                 say(`  ${((cutAt - started) / 1000).toFixed(1)} s: packet ${q}: cut ${cutName}`);
               }
-              if (q > 0 && q % quarter === 0) say(`  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${q}/${count} packets per session (${Math.round((100 * q) / count)}%)`);
+              if (q > 0 && q % quarter === 0)
+                say(
+                  `  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${q}/${count} packets per session (${Math.round((100 * q) / count)}%)`,
+                );
             }),
           ),
         );
-        say(`  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${count}/${count} packets per session; waiting for the last packets to arrive`);
+        say(
+          `  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${count}/${count} packets per session; waiting for the last packets to arrive`,
+        );
         const allLogs = new Map<string, ClientLog>(streams.flatMap((st) => [...st.logs].map(([c, l]) => [`${st.s.id}/${c}`, l] as const)));
         await settle(allLogs);
         const unprotectedBy = (session: number, client: string) => {
@@ -155,18 +180,43 @@ export function registerDemo(program: Command): void {
           [...st.logs].map(([c, log]) => {
             const a = analyse(log, count);
             const u = st.s.redundancy === "always-redundant" ? unprotectedBy(st.s.id, c) : undefined;
-            return { session: st.s.id, mode: st.s.redundancy, client: c, ...a, longestGapMs: a.longestGap * rate, protected: st.s.redundancy === "always-redundant" ? !u : undefined, lastHop: topology.hosts.find((h) => h.name === c)?.attach.switch };
+            return {
+              session: st.s.id,
+              mode: st.s.redundancy,
+              client: c,
+              ...a,
+              longestGapMs: a.longestGap * rate,
+              protected: st.s.redundancy === "always-redundant" ? !u : undefined,
+              lastHop: topology.hosts.find((h) => h.name === c)?.attach.switch,
+            };
           }),
         );
         const redundant = rows.filter((r) => r.mode === "always-redundant");
         const failures = redundant.filter((r) => (r.protected && r.lost > 0) || r.duplicated > 0);
         const expectedLoss = redundant.filter((r) => !r.protected && r.lost > 0);
         const repairs = failovers.map((f) => ({ ...f, switchCount: new Set(f.switches).size }));
-        const verdict = failures.length ? "loss or duplicates at protected clients" : expectedLoss.length ? "ok (loss only at unprotected last hops)" : "ok";
+        const verdict = failures.length
+          ? "loss or duplicates at protected clients"
+          : expectedLoss.length
+            ? "ok (loss only at unprotected last hops)"
+            : "ok";
         if (failures.length) process.exitCode = 1;
         if (!table) {
           process.stdout.write(
-            toJson({ target, targetReason: why, ...(live ? { liveView: live.url } : {}), deploy: first, redeployWrites: second.writes, cut: cutName, detectionMs: detectedMs, failovers: repairs, unprotected, clients: rows, verdict, ok: failures.length === 0 }) + "\n",
+            toJson({
+              target,
+              targetReason: why,
+              ...(live ? { liveView: live.url } : {}),
+              deploy: first,
+              redeployWrites: second.writes,
+              cut: cutName,
+              detectionMs: detectedMs,
+              failovers: repairs,
+              unprotected,
+              clients: rows,
+              verdict,
+              ok: failures.length === 0,
+            }) + "\n",
           );
         } else {
           printReport();
@@ -176,32 +226,41 @@ export function registerDemo(program: Command): void {
           await untilSignal();
         }
         function printReport(): void {
-        const t = new Table({ head: ["session", "mode", "client", "received", "lost", "duplicated", "reordered", "longest gap"], style: { head: [], border: [] } });
-        for (const r of rows)
-          t.push([
-            r.session,
-            r.mode + (r.protected === false ? " (unprotected)" : ""),
-            r.client,
-            `${r.received} packets`,
-            `${r.lost} packets`,
-            `${r.duplicated} packets`,
-            `${r.reordered} packets`,
-            `${r.longestGap} packets / ${r.longestGapMs.toFixed(0)} ms`,
-          ]);
-        process.stdout.write(t.toString() + "\n");
-        if (detectedMs !== undefined) say(`detection: the heartbeats declared ${cutName} down ${ms(detectedMs)} after the cut (interval ${topology.heartbeat.intervalMs} ms, ${topology.heartbeat.missThreshold} misses)`);
-        for (const f of repairs) {
-          say(
-            `failover: ${f.link} ${f.up ? "up" : "down"}: ${f.overlayMs !== undefined ? `overlay switched on ${ms(f.overlayMs)} after the heartbeat verdict, ` : ""}repaired with ${plural(f.writes, "write")} on ${plural(f.switchCount, "switch", "switches")} ${ms(f.repairMs)} after the heartbeat verdict${detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.repairMs)} after the cut)` : ""}`,
-          );
-        }
-        if (failures.length) say(`always-redundant sessions: LOSS OR DUPLICATES at protected clients (${failures.map((r) => `session ${r.session} ${r.client}`).join(", ")})`);
-        else if (expectedLoss.length) {
-          const lhs = [...new Set(expectedLoss.map((r) => `session ${r.session} last hop ${r.lastHop}`))];
-          say(
-            `always-redundant sessions: ${redundant.some((r) => r.protected) ? "every protected client got every packet exactly once" : "no client is protected in this topology"}; ${expectedLoss.map((r) => r.client).join(", ")} lost packets because ${lhs.join(", ")} ${lhs.length === 1 ? "is" : "are"} unprotected: no overlay path avoids ${cutName} (expected, not a failure; see the protection-coverage warning)`,
-          );
-        } else say("always-redundant sessions: every client got every packet exactly once");
+          const t = new Table({
+            head: ["session", "mode", "client", "received", "lost", "duplicated", "reordered", "longest gap"],
+            style: { head: [], border: [] },
+          });
+          for (const r of rows)
+            t.push([
+              r.session,
+              r.mode + (r.protected === false ? " (unprotected)" : ""),
+              r.client,
+              `${r.received} packets`,
+              `${r.lost} packets`,
+              `${r.duplicated} packets`,
+              `${r.reordered} packets`,
+              `${r.longestGap} packets / ${r.longestGapMs.toFixed(0)} ms`,
+            ]);
+          process.stdout.write(t.toString() + "\n");
+          if (detectedMs !== undefined)
+            say(
+              `detection: the heartbeats declared ${cutName} down ${ms(detectedMs)} after the cut (interval ${topology.heartbeat.intervalMs} ms, ${topology.heartbeat.missThreshold} misses)`,
+            );
+          for (const f of repairs) {
+            say(
+              `failover: ${f.link} ${f.up ? "up" : "down"}: ${f.overlayMs !== undefined ? `overlay switched on ${ms(f.overlayMs)} after the heartbeat verdict, ` : ""}repaired with ${plural(f.writes, "write")} on ${plural(f.switchCount, "switch", "switches")} ${ms(f.repairMs)} after the heartbeat verdict${detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.repairMs)} after the cut)` : ""}`,
+            );
+          }
+          if (failures.length)
+            say(
+              `always-redundant sessions: LOSS OR DUPLICATES at protected clients (${failures.map((r) => `session ${r.session} ${r.client}`).join(", ")})`,
+            );
+          else if (expectedLoss.length) {
+            const lhs = [...new Set(expectedLoss.map((r) => `session ${r.session} last hop ${r.lastHop}`))];
+            say(
+              `always-redundant sessions: ${redundant.some((r) => r.protected) ? "every protected client got every packet exactly once" : "no client is protected in this topology"}; ${expectedLoss.map((r) => r.client).join(", ")} lost packets because ${lhs.join(", ")} ${lhs.length === 1 ? "is" : "are"} unprotected: no overlay path avoids ${cutName} (expected, not a failure; see the protection-coverage warning)`,
+            );
+          } else say("always-redundant sessions: every client got every packet exactly once");
         }
       } finally {
         await live?.close();

@@ -39,15 +39,21 @@ export function printDeploy(o: { output: "table" | "json" }, report: DeployRepor
 }
 
 export function registerDeploy(program: Command): void {
-  addHttpOptions(addTopologyOptions(
-    program
-      .command("deploy")
-      .description("program every switch of a topology (only the difference is written)")
-      .option("--run", "stay up: heartbeats, failover, restarts, joins")
-      .option("--no-heartbeats", "with --run: do not watch links")
-      .option("--embedded", "first bring the topology up on in-process embedded switches, on the file's grpc addresses (implies --run; Ctrl-C stops)"),
-  )).action(async (o: DeployOptions) => {
-    if (o.http !== undefined && !o.run && !o.embedded) throw new CliError("--http serves the view of a controller that stays up: add --run", EXIT.usage);
+  addHttpOptions(
+    addTopologyOptions(
+      program
+        .command("deploy")
+        .description("program every switch of a topology (only the difference is written)")
+        .option("--run", "stay up: heartbeats, failover, restarts, joins")
+        .option("--no-heartbeats", "with --run: do not watch links")
+        .option(
+          "--embedded",
+          "first bring the topology up on in-process embedded switches, on the file's grpc addresses (implies --run; Ctrl-C stops)",
+        ),
+    ),
+  ).action(async (o: DeployOptions) => {
+    if (o.http !== undefined && !o.run && !o.embedded)
+      throw new CliError("--http serves the view of a controller that stays up: add --run", EXIT.usage);
     if (o.http !== undefined) checkHttpAddress(o.http, !!o.httpAllowRemote);
     const topology = readTopology(o);
     const pipeline = await readPipeline(o);
@@ -57,7 +63,9 @@ export function registerDeploy(program: Command): void {
     if (o.embedded) {
       net = await startNetwork(topology, "embedded", "topology");
       // With --output json, stdout carries only the report.
-      (o.output === "json" ? process.stderr : process.stdout).write(`${topology.name}: ${topology.switches.length} embedded switches listening:\n${listeningLines(topology, net)}\n`);
+      (o.output === "json" ? process.stderr : process.stdout).write(
+        `${topology.name}: ${topology.switches.length} embedded switches listening:\n${listeningLines(topology, net)}\n`,
+      );
     } else {
       const down = await unreachableSwitches(topology);
       if (down.length) throw notRunningError(o.topology, down, topology.switches.length);
@@ -74,7 +82,10 @@ export function registerDeploy(program: Command): void {
     let live: LiveServer | undefined;
     // Staying up: a Ctrl-C from here on (during the deploy too) stops cleanly.
     const signalled = o.run || o.embedded ? untilSignal() : undefined;
-    const bar = o.output === "table" && process.stderr.isTTY ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic) : undefined;
+    const bar =
+      o.output === "table" && process.stderr.isTTY
+        ? new SingleBar({ format: "deploy [{bar}] {value}/{total} switches", clearOnComplete: true }, Presets.shades_classic)
+        : undefined;
     try {
       if (o.http !== undefined) {
         live = await startLiveView(ctl, o.http, !!o.httpAllowRemote);
@@ -89,13 +100,18 @@ export function registerDeploy(program: Command): void {
       printDeploy(o, { ...report, warnings: [...report.warnings, ...warnings] });
       if (!signalled) return;
       // A long-running controller reports a failure it did not expect and keeps running (docs/reliability.md).
-      process.on("unhandledRejection", (e) => process.stderr.write(`${new Date().toISOString()} fault: unexpected: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+      process.on("unhandledRejection", (e) =>
+        process.stderr.write(`${new Date().toISOString()} fault: unexpected: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`),
+      );
       if (report.backupOn.length > 0) {
-        process.stderr.write(`backup on ${report.backupOn.join(", ")}: another controller is primary there; this one takes over when it goes\n`);
+        process.stderr.write(
+          `backup on ${report.backupOn.join(", ")}: another controller is primary there; this one takes over when it goes\n`,
+        );
       }
       // `p4cast status -t <file>` shows what this controller knows (switch health, down links, faults).
       const published = publishRunState(o.topology, () => ctl.state(), live?.url);
-      for (const ev of ["fault", "linkDown", "linkUp", "switchLost", "role", "reprogrammed", "takeover", "resynced", "failover"] as const) ctl.on(ev, () => published.update());
+      for (const ev of ["fault", "linkDown", "linkUp", "switchLost", "role", "reprogrammed", "takeover", "resynced", "failover"] as const)
+        ctl.on(ev, () => published.update());
       cleanups.push(() => published.stop());
       if (o.heartbeats) ctl.startHeartbeats();
       process.stderr.write(`running: ${topology.switches.length} switches, ${plural(topology.sessions.length, "session")}; Ctrl-C stops\n`);

@@ -25,16 +25,25 @@ export interface ReplicaArg {
 export function parseReplicas(args: readonly string[]): ReplicaArg[] {
   const out: ReplicaArg[] = [];
   for (const arg of args) {
-    for (const part of arg.split(",").map((s) => s.trim()).filter(Boolean)) {
+    for (const part of arg
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = /^(\d+)(?::(\d+))?$/.exec(part);
-      if (!m) throw new CliError(`--replica wants port[:instance], got "${part}"`, EXIT.usage, "for example --replica 1 --replica 2:1 (or --replica 1,2,3)");
+      if (!m)
+        throw new CliError(
+          `--replica wants port[:instance], got "${part}"`,
+          EXIT.usage,
+          "for example --replica 1 --replica 2:1 (or --replica 1,2,3)",
+        );
       out.push({ port: parseSmallUint(m[1]!, "replica port"), instance: m[2] ? parseSmallUint(m[2], "replica instance") : 0 });
     }
   }
   return out;
 }
 
-const replicaText = (rs: readonly { port: number; instance: number }[]) => rs.map((r) => (r.instance ? `${r.port}:${r.instance}` : `${r.port}`)).join(", ");
+const replicaText = (rs: readonly { port: number; instance: number }[]) =>
+  rs.map((r) => (r.instance ? `${r.port}:${r.instance}` : `${r.port}`)).join(", ");
 
 /** Insert, or modify when it exists already. Returns what was done. */
 export async function upsert(client: P4RuntimeClient, entity: EntityInput, what: string): Promise<"inserted" | "modified"> {
@@ -64,7 +73,11 @@ function preCommands(program: Command, kind: "mcast" | "clone"): void {
   const noun = isMcast ? "multicast group" : "clone session";
   const cmd = program
     .command(kind)
-    .description(isMcast ? "multicast groups of the packet replication engine: set (insert or modify), delete, dump" : "clone sessions (clone/I2E/E2E mirrors): set (insert or modify), delete, dump")
+    .description(
+      isMcast
+        ? "multicast groups of the packet replication engine: set (insert or modify), delete, dump"
+        : "clone sessions (clone/I2E/E2E mirrors): set (insert or modify), delete, dump",
+    )
     .addHelpText(
       "after",
       isMcast
@@ -84,13 +97,21 @@ Examples:
     .command(`set <${isMcast ? "group" : "session"}>`)
     .description(`create the ${noun} or replace its replicas`)
     .option("--replica <port[:instance]...>", "a replica, repeatable (or comma-separated)", collect, [] as string[]);
-  if (!isMcast) set.option("--class-of-service <n>", "class of service of the clones", "0").option("--truncate <bytes>", "clone only the first N bytes (0: whole packet)", "0");
+  if (!isMcast)
+    set
+      .option("--class-of-service <n>", "class of service of the clones", "0")
+      .option("--truncate <bytes>", "clone only the first N bytes (0: whole packet)", "0");
   connectOptions(set).action(async (idArg: string, o: SetOptions) => {
     const format = outputFormat(o);
     const id = parseSmallUint(idArg, noun, 0xffffffffn);
     if (id === 0) throw new CliError(`${noun} 0 is reserved: use an id of 1 or more`, EXIT.usage);
     const replicas = parseReplicas(o.replica);
-    if (isMcast && replicas.length === 0) throw new CliError(`${noun} ${id}: give at least one --replica`, EXIT.usage, "for example --replica 1 --replica 2; remove a group with `p4cast mcast delete`");
+    if (isMcast && replicas.length === 0)
+      throw new CliError(
+        `${noun} ${id}: give at least one --replica`,
+        EXIT.usage,
+        "for example --replica 1 --replica 2; remove a group with `p4cast mcast delete`",
+      );
     await withClient(o, { primary: true, p4info: false }, async (client) => {
       const entity: EntityInput = isMcast
         ? { kind: "multicastGroup", groupId: id, replicas }
@@ -132,21 +153,36 @@ Examples:
       try {
         found = await client.readAll(isMcast ? { kind: "multicastGroup", groupId: id } : { kind: "cloneSession", sessionId: id });
       } catch (e) {
-        if (id && isP4RuntimeError(e) && e.code === Code.NOT_FOUND) throw new CliError(`there is no ${noun} ${id}`, EXIT.failed, `list them with p4cast ${kind} dump`);
+        if (id && isP4RuntimeError(e) && e.code === Code.NOT_FOUND)
+          throw new CliError(`there is no ${noun} ${id}`, EXIT.failed, `list them with p4cast ${kind} dump`);
         throw e;
       }
       if (isMcast) {
-        const groups = (found as DecodedOf<"multicastGroup">[]).filter((g) => !id || g.groupId === id).sort((a, b) => a.groupId - b.groupId);
+        const groups = (found as DecodedOf<"multicastGroup">[])
+          .filter((g) => !id || g.groupId === id)
+          .sort((a, b) => a.groupId - b.groupId);
         if (id && groups.length === 0) throw new CliError(`there is no ${noun} ${id}`, EXIT.failed, `list them with p4cast ${kind} dump`);
-        printRows(format, ["group", "replicas (port[:instance])"], groups.map((g) => [g.groupId, replicaText(g.replicas)]), groups.map((g) => ({ groupId: g.groupId, replicas: g.replicas })));
+        printRows(
+          format,
+          ["group", "replicas (port[:instance])"],
+          groups.map((g) => [g.groupId, replicaText(g.replicas)]),
+          groups.map((g) => ({ groupId: g.groupId, replicas: g.replicas })),
+        );
       } else {
-        const sessions = (found as DecodedOf<"cloneSession">[]).filter((s) => !id || s.sessionId === id).sort((a, b) => a.sessionId - b.sessionId);
+        const sessions = (found as DecodedOf<"cloneSession">[])
+          .filter((s) => !id || s.sessionId === id)
+          .sort((a, b) => a.sessionId - b.sessionId);
         if (id && sessions.length === 0) throw new CliError(`there is no ${noun} ${id}`, EXIT.failed, `list them with p4cast ${kind} dump`);
         printRows(
           format,
           ["session", "replicas (port[:instance])", "class of service", "truncate"],
           sessions.map((s) => [s.sessionId, replicaText(s.replicas), s.classOfService, s.packetLengthBytes || "whole packet"]),
-          sessions.map((s) => ({ sessionId: s.sessionId, replicas: s.replicas, classOfService: s.classOfService, packetLengthBytes: s.packetLengthBytes })),
+          sessions.map((s) => ({
+            sessionId: s.sessionId,
+            replicas: s.replicas,
+            classOfService: s.classOfService,
+            packetLengthBytes: s.packetLengthBytes,
+          })),
         );
       }
     });

@@ -9,7 +9,15 @@ import type { MeterConfigValue } from "../../client/entities/common.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import type { P4RuntimeClient } from "../../client/client.js";
 import { CliError, EXIT, printRows } from "../output.js";
-import { type ConnectOptions, connectOptions, explainInputError, explainWriteError, outputFormat, parseUint, withClient } from "../connect.js";
+import {
+  type ConnectOptions,
+  connectOptions,
+  explainInputError,
+  explainWriteError,
+  outputFormat,
+  parseUint,
+  withClient,
+} from "../connect.js";
 import { entryView, matchCell } from "./table.js";
 import { type CounterTarget, directEntry, matchInputs, resolveTarget, splitNameAndMatch } from "./counter.js";
 
@@ -66,7 +74,8 @@ Examples:
       pir: parseUint(o.pir!, "--pir"),
       pburst: parseUint(o.pburst!, "--pburst"),
     };
-    if (BigInt(config.pir) < BigInt(config.cir)) throw new CliError(`--pir (${config.pir}) must be at least --cir (${config.cir})`, EXIT.usage);
+    if (BigInt(config.pir) < BigInt(config.cir))
+      throw new CliError(`--pir (${config.pir}) must be at least --cir (${config.cir})`, EXIT.usage);
     await withClient(o, { primary: true }, async (client) => {
       const { name, match } = splitNameAndMatch(first, rest);
       const target = resolveTarget(client, "meter", name, o.table);
@@ -74,11 +83,18 @@ Examples:
       await writeAll(client, entities, "meter set");
       const unit = unitOf(client, target);
       if (format === "json") printRows(format, [], [], { result: "set", cells: entities.length, unit, config });
-      else process.stdout.write(`meter set on ${entities.length} cell(s): cir ${config.cir}/s cburst ${config.cburst} pir ${config.pir}/s pburst ${config.pburst} (${unit})\n`);
+      else
+        process.stdout.write(
+          `meter set on ${entities.length} cell(s): cir ${config.cir}/s cburst ${config.cburst} pir ${config.pir}/s pburst ${config.pburst} (${unit})\n`,
+        );
     });
   });
 
-  const reset = addCommon(cmd.command("reset [name] [match...]").description("remove a meter's configuration (every packet green again); every cell without --index"));
+  const reset = addCommon(
+    cmd
+      .command("reset [name] [match...]")
+      .description("remove a meter's configuration (every packet green again); every cell without --index"),
+  );
   connectOptions(reset).action(async (first: string | undefined, rest: string[], o: MeterOptions) => {
     const format = outputFormat(o);
     await withClient(o, { primary: true }, async (client) => {
@@ -86,10 +102,17 @@ Examples:
       const target = resolveTarget(client, "meter", name, o.table);
       let entities: EntityInput[];
       if (target.kind === "indexed" && o.index === undefined) {
-        entities = Array.from({ length: Number(target.size) }, (_, i) => ({ kind: "meterEntry" as const, meter: target.name, index: BigInt(i) }));
+        entities = Array.from({ length: Number(target.size) }, (_, i) => ({
+          kind: "meterEntry" as const,
+          meter: target.name,
+          index: BigInt(i),
+        }));
       } else if (target.kind === "direct" && match.length === 0) {
         const entries = (await client.readAll({ kind: "tableEntry", table: target.table.name })) as DecodedOf<"tableEntry">[];
-        entities = entries.map((e) => ({ kind: "directMeterEntry" as const, entry: { table: e.table, match: matchInputs(e.match), ...(e.priority ? { priority: e.priority } : {}) } }));
+        entities = entries.map((e) => ({
+          kind: "directMeterEntry" as const,
+          entry: { table: e.table, match: matchInputs(e.match), ...(e.priority ? { priority: e.priority } : {}) },
+        }));
       } else {
         entities = entitiesFor(target, match, o, undefined);
       }
@@ -99,7 +122,11 @@ Examples:
     });
   });
 
-  const read = addCommon(cmd.command("read [name] [match...]").description("show meter configuration (every cell without --index; every entry of --table without match fields)"));
+  const read = addCommon(
+    cmd
+      .command("read [name] [match...]")
+      .description("show meter configuration (every cell without --index; every entry of --table without match fields)"),
+  );
   connectOptions(read).action(async (first: string | undefined, rest: string[], o: MeterOptions) => {
     const format = outputFormat(o);
     await withClient(o, {}, async (client) => {
@@ -109,14 +136,25 @@ Examples:
       if (target.kind === "indexed") {
         if (match.length) throw new CliError(`"${target.name}" is an indexed meter: use --index, not match fields`, EXIT.usage);
         const index = o.index !== undefined ? parseUint(o.index, "--index") : undefined;
-        if (index !== undefined && index >= target.size) throw new CliError(`meter "${target.name}": index ${index} is outside 0..${target.size - 1n}`, EXIT.usage);
-        const cells = (await client.readAll({ kind: "meterEntry", meter: target.name, ...(index !== undefined ? { index } : {}) })) as DecodedOf<"meterEntry">[];
+        if (index !== undefined && index >= target.size)
+          throw new CliError(`meter "${target.name}": index ${index} is outside 0..${target.size - 1n}`, EXIT.usage);
+        const cells = (await client.readAll({
+          kind: "meterEntry",
+          meter: target.name,
+          ...(index !== undefined ? { index } : {}),
+        })) as DecodedOf<"meterEntry">[];
         cells.sort((a, b) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
         printRows(
           format,
           ["meter", "index", `cir (${unit}/s)`, "cburst", `pir (${unit}/s)`, "pburst"],
           cells.map((c) => [c.meter, c.index, ...configCells(c.config)]),
-          cells.map((c) => ({ meter: c.meter, index: c.index, unit, config: c.config ?? null, ...(c.counterData ? { counterData: c.counterData } : {}) })),
+          cells.map((c) => ({
+            meter: c.meter,
+            index: c.index,
+            unit,
+            config: c.config ?? null,
+            ...(c.counterData ? { counterData: c.counterData } : {}),
+          })),
         );
         return;
       }
@@ -132,25 +170,27 @@ Examples:
         format,
         ["table", "entry", `cir (${unit}/s)`, "cburst", `pir (${unit}/s)`, "pburst"],
         views.map((v) => [v.view.table, matchCell(v.view), ...configCells(v.config)]),
-        views.map((v) => ({ table: v.view.table, match: v.view.match, ...(v.view.priority ? { priority: v.view.priority } : {}), unit, config: v.config ?? null })),
+        views.map((v) => ({
+          table: v.view.table,
+          match: v.view.match,
+          ...(v.view.priority ? { priority: v.view.priority } : {}),
+          unit,
+          config: v.config ?? null,
+        })),
       );
     });
   });
 }
 
-function entitiesFor(
-  target: CounterTarget,
-  match: string[],
-  o: MeterOptions,
-  config: MeterConfigValue | undefined,
-): EntityInput[] {
+function entitiesFor(target: CounterTarget, match: string[], o: MeterOptions, config: MeterConfigValue | undefined): EntityInput[] {
   try {
     if (target.kind === "indexed") {
       if (match.length) throw new CliError(`"${target.name}" is an indexed meter: use --index, not match fields`, EXIT.usage);
       if (o.index === undefined) throw new CliError(`meter "${target.name}" is indexed: pass --index <0..${target.size - 1n}>`, EXIT.usage);
       return [{ kind: "meterEntry", meter: target.name, index: parseUint(o.index, "--index"), ...(config ? { config } : {}) }];
     }
-    if (o.index !== undefined) throw new CliError(`table "${target.table.name}" has a direct meter: select the entry with match fields, not --index`, EXIT.usage);
+    if (o.index !== undefined)
+      throw new CliError(`table "${target.table.name}" has a direct meter: select the entry with match fields, not --index`, EXIT.usage);
     return [{ kind: "directMeterEntry", entry: directEntry(target.table, match, o.priority), ...(config ? { config } : {}) }];
   } catch (e) {
     throw explainInputError(e, undefined);

@@ -9,7 +9,16 @@ import { type DecodedPacketIn, encodePacketOut } from "../../client/entities/pac
 import type { ControllerPacketMetadataInfo } from "../../p4runtime/p4info/index.js";
 import { PcapWriter, readPcap } from "../../switch/ports/pcap.js";
 import { CliError, EXIT, toJson } from "../output.js";
-import { type ConnectOptions, collect, connectOptions, explainInputError, keyValues, outputFormat, parseSmallUint, withClient } from "../connect.js";
+import {
+  type ConnectOptions,
+  collect,
+  connectOptions,
+  explainInputError,
+  keyValues,
+  outputFormat,
+  parseSmallUint,
+  withClient,
+} from "../connect.js";
 
 interface SendOptions extends ConnectOptions {
   port?: string;
@@ -30,7 +39,8 @@ interface CaptureOptions extends ConnectOptions {
 /** "00 11:22-33 0x44" → bytes; whitespace, colons and dashes are ignored. */
 export function parseHex(text: string): Uint8Array {
   const s = text.replace(/0x/gi, "").replace(/[\s:.-]/g, "");
-  if (!/^[0-9a-f]*$/i.test(s) || s.length === 0) throw new CliError(`--hex: "${text}" is not a hex byte string`, EXIT.usage, "for example --hex 'ffffffffffff 000000000001 0800 ...'");
+  if (!/^[0-9a-f]*$/i.test(s) || s.length === 0)
+    throw new CliError(`--hex: "${text}" is not a hex byte string`, EXIT.usage, "for example --hex 'ffffffffffff 000000000001 0800 ...'");
   if (s.length % 2) throw new CliError(`--hex: odd number of hex digits (${s.length})`, EXIT.usage);
   return new Uint8Array(Buffer.from(s, "hex"));
 }
@@ -40,14 +50,20 @@ export function parseHex(text: string): Uint8Array {
  * --port, padding 0, and flags 1 (DIRECT) on p4cast's header (egress_port
  * bit<9>, flags bit<7>), 0 elsewhere. Other fields must be given.
  */
-export function packetOutMetadata(header: ControllerPacketMetadataInfo | undefined, given: Record<string, string>, port: number | undefined): Record<string, string | number> {
+export function packetOutMetadata(
+  header: ControllerPacketMetadataInfo | undefined,
+  given: Record<string, string>,
+  port: number | undefined,
+): Record<string, string | number> {
   if (!header) {
-    if (Object.keys(given).length) throw new CliError("the P4 program has no packet_out controller header: --meta cannot be used", EXIT.usage);
+    if (Object.keys(given).length)
+      throw new CliError("the P4 program has no packet_out controller header: --meta cannot be used", EXIT.usage);
     return {};
   }
   const out: Record<string, string | number> = {};
   for (const [k, v] of Object.entries(given)) out[header.fields.get(k).name] = v;
-  const p4cast = header.fieldList.length === 2 && header.fields.find("egress_port")?.bitwidth === 9 && header.fields.find("flags")?.bitwidth === 7;
+  const p4cast =
+    header.fieldList.length === 2 && header.fields.find("egress_port")?.bitwidth === 9 && header.fields.find("flags")?.bitwidth === 7;
   const missing: string[] = [];
   for (const f of header.fieldList) {
     if (f.name in out) continue;
@@ -58,7 +74,11 @@ export function packetOutMetadata(header: ControllerPacketMetadataInfo | undefin
   }
   if (missing.length) {
     const fields = header.fieldList.map((f) => `${f.name} (${f.bitwidth} bits)`).join(", ");
-    throw new CliError(`packet_out metadata ${missing.map((m) => `"${m}"`).join(", ")} not given`, EXIT.usage, `${missing.includes("egress_port") ? "pass --port, or " : "pass "}--meta <name>=<value>; the packet_out fields are ${fields}`);
+    throw new CliError(
+      `packet_out metadata ${missing.map((m) => `"${m}"`).join(", ")} not given`,
+      EXIT.usage,
+      `${missing.includes("egress_port") ? "pass --port, or " : "pass "}--meta <name>=<value>; the packet_out fields are ${fields}`,
+    );
   }
   return out;
 }
@@ -113,7 +133,12 @@ Examples:
     .option("--port <p>", "egress port (fills packet_out.egress_port)")
     .option("--hex <bytes>", "the frame in hex (spaces and colons allowed)")
     .option("--pcap <file>", "send every frame of a pcap file")
-    .option("--meta <name=value...>", "packet_out metadata field, repeatable (defaults: egress_port from --port, flags 1 = DIRECT on p4cast, padding 0)", collect, [] as string[])
+    .option(
+      "--meta <name=value...>",
+      "packet_out metadata field, repeatable (defaults: egress_port from --port, flags 1 = DIRECT on p4cast, padding 0)",
+      collect,
+      [] as string[],
+    )
     .option("--count <n>", "send each frame n times", "1")
     .option("--linger <ms>", "wait before disconnecting so the stream delivers everything (default: 200 ms + 1 ms per 20 packets)");
   connectOptions(send).action(async (o: SendOptions) => {
@@ -150,11 +175,24 @@ Examples:
           }
         }
       } catch (e) {
-        throw explainInputError(e, `packet_out fields: ${client.index.controllerPacketMetadata.find("packet_out")?.fieldList.map((f) => `${f.name} (${f.bitwidth} bits)`).join(", ")}`);
+        throw explainInputError(
+          e,
+          `packet_out fields: ${client.index.controllerPacketMetadata
+            .find("packet_out")
+            ?.fieldList.map((f) => `${f.name} (${f.bitwidth} bits)`)
+            .join(", ")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, lingerOpt ?? 200 + Math.ceil(sent / 20)));
       if (format === "json") process.stdout.write(toJson({ result: "sent", packets: sent, metadata }) + "\n");
-      else process.stdout.write(`sent ${sent} packet-out(s) with ${Object.entries(metadata).map(([k, v]) => `${k}=${v}`).join(" ") || "no metadata"}\n`);
+      else
+        process.stdout.write(
+          `sent ${sent} packet-out(s) with ${
+            Object.entries(metadata)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ") || "no metadata"
+          }\n`,
+        );
     });
   });
 
@@ -170,7 +208,8 @@ Examples:
     const count = o.count !== undefined ? parseSmallUint(o.count, "--count") : undefined;
     if (count === 0) throw new CliError("--count must be at least 1", EXIT.usage);
     const timeout = o.timeout !== undefined ? Number(o.timeout) : undefined;
-    if (timeout !== undefined && !(timeout > 0)) throw new CliError(`--timeout must be a positive number of seconds (got "${o.timeout}")`, EXIT.usage);
+    if (timeout !== undefined && !(timeout > 0))
+      throw new CliError(`--timeout must be a positive number of seconds (got "${o.timeout}")`, EXIT.usage);
     await withClient(o, { primary: true }, async (client) => {
       const pcap = o.pcap ? new PcapWriter(o.pcap) : undefined;
       try {
@@ -214,14 +253,28 @@ function captureLoop(
     const onPacket = (p: DecodedPacketIn) => {
       n++;
       pcap?.write(p.payload);
-      const meta = header ? Object.fromEntries(header.fieldList.filter((f) => f.name in p.metadata).map((f) => [f.name, p.metadata[f.name]!])) : p.metadata;
+      const meta = header
+        ? Object.fromEntries(header.fieldList.filter((f) => f.name in p.metadata).map((f) => [f.name, p.metadata[f.name]!]))
+        : p.metadata;
       const t = ((Date.now() - started) / 1000).toFixed(3);
       if (format === "json") {
-        const line = { n, time: Number(t), metadata: meta, length: p.payload.length, summary: summarizeFrame(p.payload), payload: Buffer.from(p.payload).toString("hex") };
+        const line = {
+          n,
+          time: Number(t),
+          metadata: meta,
+          length: p.payload.length,
+          summary: summarizeFrame(p.payload),
+          payload: Buffer.from(p.payload).toString("hex"),
+        };
         process.stdout.write(JSON.stringify(JSON.parse(toJson(line))) + "\n");
       } else {
-        const m = Object.entries(meta).filter(([k]) => !/^_?pad/.test(k)).map(([k, v]) => `${k}=${v}`).join(" ");
-        process.stdout.write(`#${n} +${t}s ${m} | ${summarizeFrame(p.payload)}\n${hex ? Buffer.from(p.payload).toString("hex") + "\n" : ""}`);
+        const m = Object.entries(meta)
+          .filter(([k]) => !/^_?pad/.test(k))
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ");
+        process.stdout.write(
+          `#${n} +${t}s ${m} | ${summarizeFrame(p.payload)}\n${hex ? Buffer.from(p.payload).toString("hex") + "\n" : ""}`,
+        );
       }
       if (count !== undefined && n >= count) finish("count");
     };
@@ -235,6 +288,8 @@ function captureLoop(
     client.on("disconnect", onDisconnect);
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
-    process.stderr.write(`capturing packet-ins from ${address} (device ${client.deviceId})${count ? `, ${count} packet(s)` : ""}${timeout ? `, ${timeout} s` : ""}\n`);
+    process.stderr.write(
+      `capturing packet-ins from ${address} (device ${client.deviceId})${count ? `, ${count} packet(s)` : ""}${timeout ? `, ${timeout} s` : ""}\n`,
+    );
   });
 }

@@ -27,11 +27,13 @@ function checkIndex(reg: RegisterInfo, v: string): number {
 /** A cell value from the command line: integers (negative for int<W>), hex, addresses. */
 export function parseCell(reg: RegisterInfo, text: string): bigint {
   const w = reg.bitwidth;
-  if (w === undefined) throw new CliError(`register "${reg.name}" does not hold a plain bit<W>/int<W> value: it cannot be written by value`, EXIT.usage);
+  if (w === undefined)
+    throw new CliError(`register "${reg.name}" does not hold a plain bit<W>/int<W> value: it cannot be written by value`, EXIT.usage);
   try {
     if (reg.signed) {
       const s = text.trim();
-      if (!/^-?(\d+|0x[0-9a-f]+)$/i.test(s)) throw new CliError(`register "${reg.name}" (int<${w}>): "${text}" is not an integer`, EXIT.usage);
+      if (!/^-?(\d+|0x[0-9a-f]+)$/i.test(s))
+        throw new CliError(`register "${reg.name}" (int<${w}>): "${text}" is not an integer`, EXIT.usage);
       const v = s.startsWith("-") ? -BigInt(s.slice(1)) : BigInt(s);
       const lim = 1n << BigInt(w - 1);
       if (v < -lim || v >= lim) throw new CliError(`register "${reg.name}" (int<${w}>): ${v} is outside ${-lim}..${lim - 1n}`, EXIT.usage);
@@ -86,13 +88,21 @@ Examples:
       const index = o.index !== undefined ? checkIndex(reg, o.index) : undefined;
       const access = await registerAccess(client, { host: thrift.host, port: thrift.port });
       try {
-        const raw = index !== undefined ? [{ index, value: await access.read(reg.name, index) }] : (await access.readAll(reg.name)).map((value, i) => ({ index: i, value }));
+        const raw =
+          index !== undefined
+            ? [{ index, value: await access.read(reg.name, index) }]
+            : (await access.readAll(reg.name)).map((value, i) => ({ index: i, value }));
         const cells = raw.map((c) => ({ index: c.index, value: signedCell(reg, c.value) }));
         printRows(
           format,
           ["register", "index", "value"],
           cells.map((c) => [reg.name, c.index, show(reg, c.value, !!o.hex)]),
-          { register: reg.name, via: access.via, ...(reg.bitwidth !== undefined ? { bitwidth: reg.bitwidth, signed: reg.signed } : {}), cells: cells.map((c) => ({ index: c.index, value: c.value })) },
+          {
+            register: reg.name,
+            via: access.via,
+            ...(reg.bitwidth !== undefined ? { bitwidth: reg.bitwidth, signed: reg.signed } : {}),
+            cells: cells.map((c) => ({ index: c.index, value: c.value })),
+          },
         );
       } catch (e) {
         throw thriftHint(e, access.via, o.thrift);
@@ -102,10 +112,7 @@ Examples:
     });
   });
 
-  const write = cmd
-    .command("write <name> <value>")
-    .description("write one cell")
-    .requiredOption("--index <i>", "cell index");
+  const write = cmd.command("write <name> <value>").description("write one cell").requiredOption("--index <i>", "cell index");
   connectOptions(write, { thrift: true }).action(async (name: string, valueText: string, o: RegisterOptions) => {
     const format = outputFormat(o);
     const thrift = parseAddress(o.thrift, "--thrift");
@@ -130,5 +137,9 @@ Examples:
 function thriftHint(e: unknown, via: string, address: string): unknown {
   if (via !== "thrift" || e instanceof CliError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(msg.startsWith("BMv2 Thrift") ? msg : `BMv2 Thrift at ${address}: ${msg}`, /ECONNREFUSED|timed? ?out|ETIMEDOUT|EHOSTUNREACH/i.test(msg) ? EXIT.unreachable : EXIT.failed, "the target has no P4Runtime RegisterEntry; is --thrift its Thrift runtime address (simple_switch_grpc --thrift-port)?");
+  return new CliError(
+    msg.startsWith("BMv2 Thrift") ? msg : `BMv2 Thrift at ${address}: ${msg}`,
+    /ECONNREFUSED|timed? ?out|ETIMEDOUT|EHOSTUNREACH/i.test(msg) ? EXIT.unreachable : EXIT.failed,
+    "the target has no P4Runtime RegisterEntry; is --thrift its Thrift runtime address (simple_switch_grpc --thrift-port)?",
+  );
 }

@@ -40,7 +40,12 @@ export interface RuntimeFile {
   bmv2_json?: string;
   table_entries?: RuntimeTableEntry[];
   multicast_group_entries?: { multicast_group_id: number; replicas: RuntimeReplica[] }[];
-  clone_session_entries?: { clone_session_id: number; replicas: RuntimeReplica[]; class_of_service?: number; packet_length_bytes?: number }[];
+  clone_session_entries?: {
+    clone_session_id: number;
+    replicas: RuntimeReplica[];
+    class_of_service?: number;
+    packet_length_bytes?: number;
+  }[];
 }
 
 export interface RuntimeTableEntry {
@@ -102,10 +107,15 @@ export function matchFromRuntime(index: P4InfoIndex, tableName: string, match: R
       // The tutorials also write an exact value as a one-element list ([1]).
       out[f.name] = scalar(v[0], what);
     } else if (Array.isArray(v)) {
-      if (v.length !== 2) throw new CliError(`${what}: expected [value, ${f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask"}], got ${JSON.stringify(v)}`, EXIT.usage);
+      if (v.length !== 2)
+        throw new CliError(
+          `${what}: expected [value, ${f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask"}], got ${JSON.stringify(v)}`,
+          EXIT.usage,
+        );
       const a = scalar(v[0], what);
       if (f.kind === "lpm") {
-        if (typeof v[1] !== "number") throw new CliError(`${what}: the prefix length must be a number, got ${JSON.stringify(v[1])}`, EXIT.usage);
+        if (typeof v[1] !== "number")
+          throw new CliError(`${what}: the prefix length must be a number, got ${JSON.stringify(v[1])}`, EXIT.usage);
         out[f.name] = { value: a, prefixLen: v[1] };
       } else if (f.kind === "ternary") out[f.name] = { value: a, mask: scalar(v[1], what) };
       else if (f.kind === "range") out[f.name] = { low: a, high: scalar(v[1], what) };
@@ -152,7 +162,11 @@ function replicas(list: unknown, what: string): { port: number; instance: number
 function describe(kind: Kind, raw: unknown): string {
   const r = raw as Record<string, unknown> | undefined;
   if (kind === "table_entries") {
-    const m = r?.match ? Object.entries(r.match as object).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ") : "";
+    const m = r?.match
+      ? Object.entries(r.match as object)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(" ")
+      : "";
     return `${String(r?.table)}${r?.default_action ? " (default)" : ""}${m ? ` ${m}` : ""}${r?.action_name ? ` -> ${String(r.action_name)}` : ""}`;
   }
   if (kind === "multicast_group_entries") return `multicast group ${String(r?.multicast_group_id)}`;
@@ -177,9 +191,17 @@ function prepare(index: P4InfoIndex, file: RuntimeFile, problems: EntryProblem[]
           update = { type: t.type, entity: { kind: "tableEntry", ...t.entry } };
         } else if (kind === "multicast_group_entries") {
           const g = raw as { multicast_group_id: number; replicas: RuntimeReplica[] };
-          update = { type: "insert", entity: { kind: "multicastGroup", groupId: g.multicast_group_id, replicas: replicas(g.replicas, label) } };
+          update = {
+            type: "insert",
+            entity: { kind: "multicastGroup", groupId: g.multicast_group_id, replicas: replicas(g.replicas, label) },
+          };
         } else {
-          const c = raw as { clone_session_id: number; replicas: RuntimeReplica[]; class_of_service?: number; packet_length_bytes?: number };
+          const c = raw as {
+            clone_session_id: number;
+            replicas: RuntimeReplica[];
+            class_of_service?: number;
+            packet_length_bytes?: number;
+          };
           update = {
             type: "insert",
             entity: {
@@ -209,7 +231,11 @@ function locate(ref: string, runtimePath: string, key: string): string {
   const candidates = [resolve(dirname(runtimePath), ref), resolve(ref)];
   const found = candidates.find((c) => existsSync(c));
   if (!found) {
-    throw new CliError(`${runtimePath}: "${key}" names ${ref}, found neither at ${candidates.join(" nor at ")}`, EXIT.usage, `compile the program first, or pass --${key === "p4info" ? "p4info" : "json"} <file>`);
+    throw new CliError(
+      `${runtimePath}: "${key}" names ${ref}, found neither at ${candidates.join(" nor at ")}`,
+      EXIT.usage,
+      `compile the program first, or pass --${key === "p4info" ? "p4info" : "json"} <file>`,
+    );
   }
   return found;
 }
@@ -222,14 +248,17 @@ export function readRuntimeFile(path: string): RuntimeFile {
   } catch (e) {
     throw new CliError(`${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage);
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new CliError(`${path}: expected a JSON object with "p4info", "bmv2_json" and "table_entries"`, EXIT.usage);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new CliError(`${path}: expected a JSON object with "p4info", "bmv2_json" and "table_entries"`, EXIT.usage);
   return parsed as RuntimeFile;
 }
 
 export function registerRuntime(program: Command): void {
   const cmd = program
     .command("runtime <file>")
-    .description("apply a p4lang/tutorials-style sN-runtime.json: push its pipeline, then write its table entries, multicast groups and clone sessions")
+    .description(
+      "apply a p4lang/tutorials-style sN-runtime.json: push its pipeline, then write its table entries, multicast groups and clone sessions",
+    )
     .option("--json <file>", "BMv2 JSON to push (default: the file's bmv2_json)")
     .option("--force", "push the pipeline even when the switch already runs it (same cookie)")
     .option("--no-pipeline", "do not push a pipeline: write the entries to the one the switch runs")
@@ -254,7 +283,8 @@ Examples:
   connectOptions(cmd, { p4infoHelp: "P4Info to push (default: the file's p4info)" }).action(async (path: string, o: RuntimeOptions) => {
     const format = outputFormat(o);
     const file = readRuntimeFile(path);
-    if (file.target !== undefined && file.target !== "bmv2") process.stderr.write(`p4cast: warning: ${path} is for target "${file.target}"; pushing it as a BMv2 JSON pipeline\n`);
+    if (file.target !== undefined && file.target !== "bmv2")
+      process.stderr.write(`p4cast: warning: ${path} is for target "${file.target}"; pushing it as a BMv2 JSON pipeline\n`);
     const p4infoPath = o.p4info ?? (file.p4info !== undefined ? locate(file.p4info, path, "p4info") : undefined);
     if (!p4infoPath) throw new CliError(`${path} has no "p4info" and no --p4info was given`, EXIT.usage);
     const p4infoBytes = new Uint8Array(readFileSync(p4infoPath));
@@ -268,7 +298,12 @@ Examples:
     const problems: EntryProblem[] = [];
     const prepared = prepare(index, file, problems);
     const jsonPath = o.json ?? (file.bmv2_json !== undefined ? locate(file.bmv2_json, path, "bmv2_json") : undefined);
-    if (o.pipeline && !jsonPath) throw new CliError(`${path} has no "bmv2_json" and no --json was given`, EXIT.usage, "or pass --no-pipeline to write to the pipeline the switch runs");
+    if (o.pipeline && !jsonPath)
+      throw new CliError(
+        `${path} has no "bmv2_json" and no --json was given`,
+        EXIT.usage,
+        "or pass --no-pipeline to write to the pipeline the switch runs",
+      );
     const deviceConfig = jsonPath ? new Uint8Array(readFileSync(jsonPath)) : new Uint8Array();
     // The same cookie `deploy` gives the same pipeline: a switch programmed by either is recognised by both.
     const cookie = pipelineCookie(p4info, deviceConfig);
@@ -276,7 +311,10 @@ Examples:
     // Encode everything before touching the switch: bad input is exit 2 and nothing is written.
     for (const p of prepared) {
       try {
-        p.encoded = create(UpdateSchema, { type: p.update.type === "insert" ? Update_Type.INSERT : Update_Type.MODIFY, entity: encodeEntity(index, p.update.entity) });
+        p.encoded = create(UpdateSchema, {
+          type: p.update.type === "insert" ? Update_Type.INSERT : Update_Type.MODIFY,
+          entity: encodeEntity(index, p.update.entity),
+        });
       } catch (e) {
         if (!(isP4ValueError(e) || isP4InfoLookupError(e) || e instanceof CliError)) throw e;
         problems.push({ where: `${p.kind}[${p.position}]`, entry: p.label, message: e.message });
@@ -297,7 +335,12 @@ Examples:
     }
     if (o.dryRun) {
       const counts = KINDS.map((k) => [k, prepared.filter((p) => p.kind === k).length] as const);
-      printRows(format, ["kind", "entries (valid)"], counts.map(([k, n]) => [k, n]), { result: "valid", file: path, p4info: p4infoPath, bmv2Json: jsonPath ?? null, cookie, entries: Object.fromEntries(counts) });
+      printRows(
+        format,
+        ["kind", "entries (valid)"],
+        counts.map(([k, n]) => [k, n]),
+        { result: "valid", file: path, p4info: p4infoPath, bmv2Json: jsonPath ?? null, cookie, entries: Object.fromEntries(counts) },
+      );
       return;
     }
 
@@ -306,9 +349,16 @@ Examples:
       let pipeline: "pushed" | "unchanged" | "skipped" = "skipped";
       if (o.pipeline) {
         try {
-          pipeline = (await client.setPipeline({ p4info, deviceConfig, cookie, ...(o.force ? { force: true } : {}) })) ? "pushed" : "unchanged";
+          pipeline = (await client.setPipeline({ p4info, deviceConfig, cookie, ...(o.force ? { force: true } : {}) }))
+            ? "pushed"
+            : "unchanged";
         } catch (e) {
-          if (isP4RuntimeError(e)) throw new CliError(`the switch refused the pipeline from ${jsonPath}: ${e.message}`, EXIT.failed, "is bmv2_json the BMv2 JSON compiled together with this P4Info (p4c --target bmv2 --arch v1model)?");
+          if (isP4RuntimeError(e))
+            throw new CliError(
+              `the switch refused the pipeline from ${jsonPath}: ${e.message}`,
+              EXIT.failed,
+              "is bmv2_json the BMv2 JSON compiled together with this P4Info (p4c --target bmv2 --arch v1model)?",
+            );
           throw e;
         }
       }
@@ -319,14 +369,23 @@ Examples:
         if (batch.length) results.push({ kind, ...(await writeBatch(client, batch)) });
       }
       const failed = results.flatMap((r) => r.failed);
-      const summary = { file: path, pipeline, cookie: `0x${cookie.toString(16)}`, results: results.map((r) => ({ kind: r.kind, inserted: r.inserted, modified: r.modified, failed: r.failed.length })), failures: failed };
+      const summary = {
+        file: path,
+        pipeline,
+        cookie: `0x${cookie.toString(16)}`,
+        results: results.map((r) => ({ kind: r.kind, inserted: r.inserted, modified: r.modified, failed: r.failed.length })),
+        failures: failed,
+      };
       printRows(
         format,
         ["kind", "inserted", "modified", "failed"],
         results.map((r) => [r.kind, r.inserted, r.modified, r.failed.length]),
         summary,
       );
-      if (format === "table") process.stdout.write(`pipeline ${pipeline === "unchanged" ? "unchanged (the switch already runs it; --force pushes anyway)" : pipeline} (cookie 0x${cookie.toString(16)})\n`);
+      if (format === "table")
+        process.stdout.write(
+          `pipeline ${pipeline === "unchanged" ? "unchanged (the switch already runs it; --force pushes anyway)" : pipeline} (cookie 0x${cookie.toString(16)})\n`,
+        );
       if (failed.length) {
         throw new CliError(
           `${failed.length} entr${failed.length === 1 ? "y" : "ies"} of ${path} failed:\n${failed.map((p) => `  ${p.where} (${p.entry}): ${p.code ? `${p.code}: ` : ""}${p.message}`).join("\n")}`,
@@ -346,7 +405,10 @@ export const RUNTIME_CHUNK = DEFAULT_MAX_BATCH;
  * ALREADY_EXISTS are retried as modifies (in more requests), so applying a
  * file twice is harmless.
  */
-async function writeBatch(client: P4RuntimeClient, batch: Prepared[]): Promise<{ inserted: number; modified: number; failed: EntryProblem[] }> {
+async function writeBatch(
+  client: P4RuntimeClient,
+  batch: Prepared[],
+): Promise<{ inserted: number; modified: number; failed: EntryProblem[] }> {
   const failedAt = async (items: Prepared[]): Promise<Map<number, { code: Code; message: string }>> => {
     const out = new Map<number, { code: Code; message: string }>();
     for (let from = 0; from < items.length; from += RUNTIME_CHUNK) {
@@ -370,7 +432,12 @@ async function writeBatch(client: P4RuntimeClient, batch: Prepared[]): Promise<{
   let modified = 0;
   const retry: Prepared[] = [];
   const failed: EntryProblem[] = [];
-  const problem = (p: Prepared, f: { code: Code; message: string }): EntryProblem => ({ where: `${p.kind}[${p.position}]`, entry: p.label, code: Code[f.code] ?? String(f.code), message: f.message });
+  const problem = (p: Prepared, f: { code: Code; message: string }): EntryProblem => ({
+    where: `${p.kind}[${p.position}]`,
+    entry: p.label,
+    code: Code[f.code] ?? String(f.code),
+    message: f.message,
+  });
   batch.forEach((p, i) => {
     const f = first.get(i);
     if (!f) {

@@ -24,7 +24,10 @@ import Table from "cli-table3";
 export function registerStatus(program: Command): void {
   addTopologyOptions(program.command("status").description("switches, pipelines, sessions, trees and link states of a topology"), "1")
     .option("--no-links", "skip the heartbeat check of links")
-    .option("--controller <url>", "a running controller's live view (deploy --run --http) to ask for the installed trees and link states (default: the one published for this topology file; else the switches are read)")
+    .option(
+      "--controller <url>",
+      "a running controller's live view (deploy --run --http) to ask for the installed trees and link states (default: the one published for this topology file; else the switches are read)",
+    )
     .action(async (o: TopologyOptions & { links: boolean; controller?: string }) => {
       const topology = readTopology(o);
       const liveUrl = controllerUrl(o.topology, o.controller);
@@ -37,7 +40,13 @@ export function registerStatus(program: Command): void {
       const switches = await Promise.all(
         topology.switches.map(async (s) => {
           try {
-            const c = await P4RuntimeClient.connect({ address: s.grpc, deviceId: BigInt(s.deviceId), electionId: electionId(o), reconnect: false, connectTimeoutMs: 3000 });
+            const c = await P4RuntimeClient.connect({
+              address: s.grpc,
+              deviceId: BigInt(s.deviceId),
+              electionId: electionId(o),
+              reconnect: false,
+              connectTimeoutMs: 3000,
+            });
             clients.set(s.name, c);
             const cfg = await c.getPipeline("cookieOnly");
             const cookie = cfg?.cookie?.cookie;
@@ -46,12 +55,24 @@ export function registerStatus(program: Command): void {
               switch: s.name,
               address: s.grpc,
               reachable: true,
-              role: c.isPrimary ? "primary (this command)" : c.arbitration?.primaryElectionId !== undefined ? `backup; primary has election id ${c.arbitration.primaryElectionId}` : "no primary",
+              role: c.isPrimary
+                ? "primary (this command)"
+                : c.arbitration?.primaryElectionId !== undefined
+                  ? `backup; primary has election id ${c.arbitration.primaryElectionId}`
+                  : "no primary",
               pipeline: cookie === undefined ? "none" : cookie === pipeline.cookie ? "p4cast (current)" : `other (cookie ${cookie})`,
               entries,
             };
           } catch (e) {
-            return { switch: s.name, address: s.grpc, reachable: false, role: "-", pipeline: "-", entries: 0, error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+            return {
+              switch: s.name,
+              address: s.grpc,
+              reachable: false,
+              role: "-",
+              pipeline: "-",
+              entries: 0,
+              error: e instanceof Error ? e.message.split("\n")[0] : String(e),
+            };
           }
         }),
       );
@@ -61,7 +82,9 @@ export function registerStatus(program: Command): void {
         try {
           installed = await controllerStateSource(liveUrl).read();
         } catch (e) {
-          process.stderr.write(`note: the controller at ${liveUrl} does not answer (${e instanceof Error ? e.message : String(e)}); reading the switches\n`);
+          process.stderr.write(
+            `note: the controller at ${liveUrl} does not answer (${e instanceof Error ? e.message : String(e)}); reading the switches\n`,
+          );
         }
       }
       try {
@@ -74,7 +97,11 @@ export function registerStatus(program: Command): void {
         const inst = installed.sessions.find((x) => x.session === sp.session.id);
         const fileTree = [...sp.tree.children].flatMap(([from, adj]) => adj.map((a) => `${from}→${a.to}`));
         const fileOverlays = [...sp.overlays.keys()].sort();
-        const same = inst !== undefined && inst.ingress !== undefined && [...inst.tree].sort().join(" ") === [...fileTree].sort().join(" ") && inst.overlays.join(" ") === fileOverlays.join(" ");
+        const same =
+          inst !== undefined &&
+          inst.ingress !== undefined &&
+          [...inst.tree].sort().join(" ") === [...fileTree].sort().join(" ") &&
+          inst.overlays.join(" ") === fileOverlays.join(" ");
         return {
           session: sp.session.id,
           redundancy: sp.session.redundancy,
@@ -85,7 +112,9 @@ export function registerStatus(program: Command): void {
           installed: inst?.ingress !== undefined,
           asInFile: same,
           fileTree: fileTree.join(" "),
-          fileOverlay: [...sp.overlays, ...sp.standby].map(([lh, ov]) => `${lh}: ${chain(sp.ingress, ov.path)}${sp.standby.has(lh) ? " (standby)" : ""}`).join("; "),
+          fileOverlay: [...sp.overlays, ...sp.standby]
+            .map(([lh, ov]) => `${lh}: ${chain(sp.ingress, ov.path)}${sp.standby.has(lh) ? " (standby)" : ""}`)
+            .join("; "),
         };
       });
       const links = installed.links;
@@ -93,11 +122,37 @@ export function registerStatus(program: Command): void {
       const controllers = readRunStates(o.topology);
 
       if (o.output === "json") {
-        process.stdout.write(toJson({ switches, source: installed.source, sessions, links, controllers, expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig) }) + "\n");
+        process.stdout.write(
+          toJson({
+            switches,
+            source: installed.source,
+            sessions,
+            links,
+            controllers,
+            expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig),
+          }) + "\n",
+        );
         return;
       }
-      printRows("table", ["switch", "address", "reachable", "role", "pipeline", "entries"], switches.map((s) => [s.switch, s.address, s.reachable ? "yes" : `no: ${"error" in s ? s.error : ""}`, s.role, s.pipeline, s.entries]), switches);
-      const t = new Table({ head: ["session", "mode", "ingress", "last hops", "installed tree", "overlay copies now", "vs. the file"], style: { head: [], border: [] }, wordWrap: true, colWidths: [9, 20, 9, 12, 36, 16, 40] });
+      printRows(
+        "table",
+        ["switch", "address", "reachable", "role", "pipeline", "entries"],
+        switches.map((s) => [
+          s.switch,
+          s.address,
+          s.reachable ? "yes" : `no: ${"error" in s ? s.error : ""}`,
+          s.role,
+          s.pipeline,
+          s.entries,
+        ]),
+        switches,
+      );
+      const t = new Table({
+        head: ["session", "mode", "ingress", "last hops", "installed tree", "overlay copies now", "vs. the file"],
+        style: { head: [], border: [] },
+        wordWrap: true,
+        colWidths: [9, 20, 9, 12, 36, 16, 40],
+      });
       for (const s of sessions)
         t.push([
           s.session,
@@ -110,9 +165,23 @@ export function registerStatus(program: Command): void {
         ]);
       process.stdout.write(`installed state, read from ${installed.source}:\n${t.toString()}\n`);
       const linksDown = links.filter((l) => l.state === "down");
-      if (links.length) printRows("table", ["link", "state"], links.map((l) => [l.link, l.detail]), links);
-      if (links.length) process.stdout.write(linksDown.length ? `links down: ${linksDown.map((l) => l.link).join(", ")}\n` : links.every((l) => l.state === "up") ? "links down: none\n" : "");
-      if (controllers.length === 0) process.stdout.write("controllers: none running for this topology file (p4cast deploy --run publishes its state)\n");
+      if (links.length)
+        printRows(
+          "table",
+          ["link", "state"],
+          links.map((l) => [l.link, l.detail]),
+          links,
+        );
+      if (links.length)
+        process.stdout.write(
+          linksDown.length
+            ? `links down: ${linksDown.map((l) => l.link).join(", ")}\n`
+            : links.every((l) => l.state === "up")
+              ? "links down: none\n"
+              : "",
+        );
+      if (controllers.length === 0)
+        process.stdout.write("controllers: none running for this topology file (p4cast deploy --run publishes its state)\n");
       for (const c of controllers) {
         const st = c.state;
         process.stdout.write(`controller pid ${c.pid}, election id ${st.electionId} (state of ${c.updatedAt}):\n`);
@@ -129,7 +198,11 @@ export function registerStatus(program: Command): void {
           ]),
           st.switches,
         );
-        process.stdout.write(st.downLinks.length ? `links down (controller): ${st.downLinks.map((l) => `${l.name} (${l.reasons.join(", ")})`).join("; ")}\n` : "links down (controller): none\n");
+        process.stdout.write(
+          st.downLinks.length
+            ? `links down (controller): ${st.downLinks.map((l) => `${l.name} (${l.reasons.join(", ")})`).join("; ")}\n`
+            : "links down (controller): none\n",
+        );
       }
       if (switches.some((s) => !s.reachable)) {
         process.stderr.write(`hint: ${notRunningError(o.topology, down, topology.switches.length).hint}\n`);

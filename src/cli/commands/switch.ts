@@ -57,14 +57,24 @@ export function registerSwitch(program: Command): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--stats <seconds>", "print every port's counters (frames in/out, the kernel's drops, send failures) every <seconds> (0: at exit and on SIGUSR2 only)")
-    .option("--replay <port=file...>", "after start, inject the frames of a pcap file into a port", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      "--stats <seconds>",
+      "print every port's counters (frames in/out, the kernel's drops, send failures) every <seconds> (0: at exit and on SIGUSR2 only)",
+    )
+    .option(
+      "--replay <port=file...>",
+      "after start, inject the frames of a pcap file into a port",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .action(async (o: SwitchOptions) => {
-      if (!["off", "error", "info", "debug"].includes(o.logLevel)) throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
+      if (!["off", "error", "info", "debug"].includes(o.logLevel))
+        throw new CliError(`--log-level must be off, error, info or debug (got "${o.logLevel}")`, EXIT.usage);
       if (!!o.json !== !!o.p4info) throw new CliError("--json and --p4info go together: the P4Info names the JSON's objects", EXIT.usage);
       parseAddress(o.grpc, "--grpc", { listen: true });
       const statsEvery = o.stats === undefined ? undefined : Number(o.stats);
-      if (statsEvery !== undefined && !(Number.isFinite(statsEvery) && statsEvery >= 0)) throw new CliError(`--stats wants seconds >= 0 (got "${o.stats}")`, EXIT.usage);
+      if (statsEvery !== undefined && !(Number.isFinite(statsEvery) && statsEvery >= 0))
+        throw new CliError(`--stats wants seconds >= 0 (got "${o.stats}")`, EXIT.usage);
       const deviceId = parseInteger(o.deviceId, "--device-id");
       // Replay files are read before the switch starts: a bad one is bad usage.
       const replays = o.replay.map((r) => {
@@ -73,7 +83,11 @@ export function registerSwitch(program: Command): void {
         try {
           return { port: Number(rm[1]), frames: readPcap(rm[2]!).map((rec) => rec.data) };
         } catch (e) {
-          throw new CliError(`--replay ${r}: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage, "--replay takes a pcap file (libpcap format, e.g. written by tcpdump -w or --pcap-dir)");
+          throw new CliError(
+            `--replay ${r}: ${e instanceof Error ? e.message : String(e)}`,
+            EXIT.usage,
+            "--replay takes a pcap file (libpcap format, e.g. written by tcpdump -w or --pcap-dir)",
+          );
         }
       });
       const cpuPort = Number(parseInteger(o.cpuPort, "--cpu-port"));
@@ -89,14 +103,20 @@ export function registerSwitch(program: Command): void {
       const printStats = () => {
         const n = ++printed;
         const lines = sw.portStatsLines();
-        process.stderr.write([...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n");
+        process.stderr.write(
+          [...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n",
+        );
       };
       process.on("SIGUSR2", printStats);
       if (o.json && o.p4info) {
         const p4info = await loadP4Info(o.p4info);
         const json = readFileSync(o.json);
         sw.device.preload(
-          create(ForwardingPipelineConfigSchema, { p4info, p4DeviceConfig: new Uint8Array(json), cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: 0n }) }),
+          create(ForwardingPipelineConfigSchema, {
+            p4info,
+            p4DeviceConfig: new Uint8Array(json),
+            cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: 0n }),
+          }),
         );
       }
       for (const spec of o.interface) {
@@ -114,9 +134,15 @@ export function registerSwitch(program: Command): void {
         bound = await sw.listen(o.grpc);
       } catch (e) {
         await sw.close();
-        throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failed, "is another switch listening on that address? pick another --grpc");
+        throw new CliError(
+          e instanceof Error ? e.message : String(e),
+          EXIT.failed,
+          "is another switch listening on that address? pick another --grpc",
+        );
       }
-      process.stderr.write(`p4cast switch ${o.name}: P4Runtime on ${o.grpc.replace(/:\d+$/, `:${bound}`)}, device ${deviceId}, CPU port ${cpuPort}\n`);
+      process.stderr.write(
+        `p4cast switch ${o.name}: P4Runtime on ${o.grpc.replace(/:\d+$/, `:${bound}`)}, device ${deviceId}, CPU port ${cpuPort}\n`,
+      );
       for (const r of replays) for (const f of r.frames) sw.inject(r.port, f);
       sw.watchDrops();
       if (statsEvery !== undefined && statsEvery > 0) setInterval(printStats, statsEvery * 1000).unref();

@@ -13,7 +13,18 @@ import { type ValueFormat, formatValue, guessFormat } from "../../p4runtime/code
 import type { P4InfoIndex, TableInfo } from "../../p4runtime/p4info/index.js";
 import { isP4RuntimeError } from "../../p4runtime/errors.js";
 import { CliError, EXIT, printRows } from "../output.js";
-import { type ConnectOptions, collect, connectOptions, explainInputError, explainWriteError, keyValues, lookup, outputFormat, parseSmallUint, withClient } from "../connect.js";
+import {
+  type ConnectOptions,
+  collect,
+  connectOptions,
+  explainInputError,
+  explainWriteError,
+  keyValues,
+  lookup,
+  outputFormat,
+  parseSmallUint,
+  withClient,
+} from "../connect.js";
 
 interface WriteOptions extends ConnectOptions {
   action?: string;
@@ -34,7 +45,11 @@ export interface EntryView {
   priority?: number;
   default?: true;
   const?: true;
-  action?: { name: string; params: Record<string, string> } | { member: number } | { group: number } | { oneShot: { name: string; params: Record<string, string>; weight: number }[] };
+  action?:
+    | { name: string; params: Record<string, string> }
+    | { member: number }
+    | { group: number }
+    | { oneShot: { name: string; params: Record<string, string>; weight: number }[] };
   counter?: { packets: bigint; bytes: bigint };
 }
 
@@ -71,7 +86,8 @@ export function entryView(index: P4InfoIndex, e: DecodedTableEntry): EntryView {
   if (a?.kind === "action") v.action = { name: a.name, params: paramsView(index, a.name, a.params) };
   else if (a?.kind === "member") v.action = { member: a.member };
   else if (a?.kind === "group") v.action = { group: a.group };
-  else if (a?.kind === "oneShot") v.action = { oneShot: a.actions.map((x) => ({ name: x.name, params: paramsView(index, x.name, x.params), weight: x.weight })) };
+  else if (a?.kind === "oneShot")
+    v.action = { oneShot: a.actions.map((x) => ({ name: x.name, params: paramsView(index, x.name, x.params), weight: x.weight })) };
   if (e.counterData) v.counter = e.counterData;
   return v;
 }
@@ -85,7 +101,10 @@ export function matchCell(v: EntryView): string {
 export function actionCell(v: EntryView): string {
   const a = v.action;
   if (!a) return "";
-  const call = (x: { name: string; params: Record<string, string> }) => `${x.name}(${Object.entries(x.params).map(([k, p]) => `${k}=${p}`).join(", ")})`;
+  const call = (x: { name: string; params: Record<string, string> }) =>
+    `${x.name}(${Object.entries(x.params)
+      .map(([k, p]) => `${k}=${p}`)
+      .join(", ")})`;
   if ("name" in a) return call(a);
   if ("member" in a) return `member ${a.member}`;
   if ("group" in a) return `group ${a.group}`;
@@ -117,7 +136,11 @@ export function tableAction(index: P4InfoIndex, table: TableInfo, name: string):
     }
     if (!global) throw e;
     const allowed = [...table.actionRefs.values()].filter((r) => r.scope !== "default_only").map((r) => r.action.name);
-    throw new CliError(`action "${global.name}" is not an action of table "${table.name}"`, EXIT.usage, `its actions: ${allowed.join(", ") || "none"}`);
+    throw new CliError(
+      `action "${global.name}" is not an action of table "${table.name}"`,
+      EXIT.usage,
+      `its actions: ${allowed.join(", ") || "none"}`,
+    );
   }
 }
 
@@ -127,7 +150,13 @@ function describeTable(table: TableInfo): string {
   return `${table.name} ${keys}; actions: ${actions.join(", ") || "none"}`;
 }
 
-function buildEntry(index: P4InfoIndex, tableName: string, matchArgs: string[], o: WriteOptions, kind: "add" | "modify" | "delete"): TableEntryInput {
+function buildEntry(
+  index: P4InfoIndex,
+  tableName: string,
+  matchArgs: string[],
+  o: WriteOptions,
+  kind: "add" | "modify" | "delete",
+): TableEntryInput {
   const table = lookup(index.tables, tableName);
   if (table.isConst) throw new CliError(`table "${table.name}" is const: its entries are fixed in the P4 program`, EXIT.usage);
   const params = keyValues(o.param, "--param", "--param port=1");
@@ -136,11 +165,14 @@ function buildEntry(index: P4InfoIndex, tableName: string, matchArgs: string[], 
   if (o.default) {
     if (matchArgs.length > 0) throw new CliError(`table "${table.name}": the default entry has no match fields`, EXIT.usage);
     if (o.priority !== undefined) throw new CliError("the default entry has no priority", EXIT.usage);
-    if (kind !== "delete" && !o.action) throw new CliError("--default needs --action (or `table delete --default` to reset it)", EXIT.usage, describeTable(table));
-    if (kind === "delete" && o.action) throw new CliError("`table delete --default` resets the default action: it takes no --action", EXIT.usage);
+    if (kind !== "delete" && !o.action)
+      throw new CliError("--default needs --action (or `table delete --default` to reset it)", EXIT.usage, describeTable(table));
+    if (kind === "delete" && o.action)
+      throw new CliError("`table delete --default` resets the default action: it takes no --action", EXIT.usage);
     return { table: table.name, isDefault: true, ...(o.action ? { action: { name: o.action, params } } : {}) };
   }
-  if (kind !== "delete" && !o.action) throw new CliError(`table "${table.name}": an entry needs --action`, EXIT.usage, describeTable(table));
+  if (kind !== "delete" && !o.action)
+    throw new CliError(`table "${table.name}": an entry needs --action`, EXIT.usage, describeTable(table));
   const match = parseMatchArgs(table, matchArgs);
   const priority = o.priority !== undefined ? parseSmallUint(o.priority, "--priority", 0x7fffffffn) : undefined;
   return {
@@ -151,11 +183,19 @@ function buildEntry(index: P4InfoIndex, tableName: string, matchArgs: string[], 
   };
 }
 
-export async function readEntries(client: P4RuntimeClient, tables: TableInfo[] | "*", opts: { defaults: boolean; counters: boolean }): Promise<DecodedTableEntry[]> {
+export async function readEntries(
+  client: P4RuntimeClient,
+  tables: TableInfo[] | "*",
+  opts: { defaults: boolean; counters: boolean },
+): Promise<DecodedTableEntry[]> {
   const queries =
     tables === "*"
       ? [{ kind: "tableEntry" as const, table: "*", ...(opts.counters ? { counterData: { packets: 0n, bytes: 0n } } : {}) }]
-      : tables.map((t) => ({ kind: "tableEntry" as const, table: t.name, ...(opts.counters && t.directCounter ? { counterData: { packets: 0n, bytes: 0n } } : {}) }));
+      : tables.map((t) => ({
+          kind: "tableEntry" as const,
+          table: t.name,
+          ...(opts.counters && t.directCounter ? { counterData: { packets: 0n, bytes: 0n } } : {}),
+        }));
   const entries = (await client.readAll(...queries)) as DecodedOf<"tableEntry">[];
   const all = tables === "*" ? [...client.index.tables] : tables;
   const out: DecodedTableEntry[] = [];
@@ -213,7 +253,12 @@ Examples:
         let updates;
         try {
           entry = buildEntry(client.index, tableName, matchArgs, o, kind);
-          updates = client.encodeUpdates([{ type: entry.isDefault || kind === "modify" ? "modify" : kind === "add" ? "insert" : "delete", entity: { kind: "tableEntry", ...entry } }]);
+          updates = client.encodeUpdates([
+            {
+              type: entry.isDefault || kind === "modify" ? "modify" : kind === "add" ? "insert" : "delete",
+              entity: { kind: "tableEntry", ...entry },
+            },
+          ]);
         } catch (e) {
           let t: TableInfo | undefined;
           try {
@@ -228,12 +273,27 @@ Examples:
         } catch (e) {
           throw explainWriteError(e, `${kind} in table "${entry.table}" failed`);
         }
-        const verb = kind === "add" ? (entry.isDefault ? "default set" : "added") : kind === "modify" ? "modified" : entry.isDefault ? "default reset" : "deleted";
+        const verb =
+          kind === "add"
+            ? entry.isDefault
+              ? "default set"
+              : "added"
+            : kind === "modify"
+              ? "modified"
+              : entry.isDefault
+                ? "default reset"
+                : "deleted";
         // What was written, in canonical notation (decoded from the encoded update).
         const te = updates[0]!.entity!.entity;
-        const view = te.case === "tableEntry" ? entryView(client.index, decodeTableEntry(client.index, te.value)) : ({ table: entry.table, match: {} } as EntryView);
+        const view =
+          te.case === "tableEntry"
+            ? entryView(client.index, decodeTableEntry(client.index, te.value))
+            : ({ table: entry.table, match: {} } as EntryView);
         if (format === "json") printRows(format, [], [], { result: verb, entry: view });
-        else process.stdout.write(`${verb}: ${entry.table} ${matchCell(view).replace(/\n/g, " ")}${view.action ? ` -> ${actionCell(view)}` : ""}\n`);
+        else
+          process.stdout.write(
+            `${verb}: ${entry.table} ${matchCell(view).replace(/\n/g, " ")}${view.action ? ` -> ${actionCell(view)}` : ""}\n`,
+          );
       });
     });
   }

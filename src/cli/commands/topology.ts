@@ -31,6 +31,11 @@ export function registerTopology(program: Command): void {
         process.stdout.write(toJson(r) + "\n");
         return;
       }
-      printRows("table", ["host", "switch port", "interface", "gateway MAC", "gateway IPv4", "gateway IPv6"], r.hosts.map((h) => [h.name, `${h.switch}:${h.port}`, h.interface, h.gatewayMac, h.gatewayV4 ?? "-", h.gatewayV6 ?? "-"]), r.hosts);
+      printRows(
+        "table",
+        ["host", "switch port", "interface", "gateway MAC", "gateway IPv4", "gateway IPv6"],
+        r.hosts.map((h) => [h.name, `${h.switch}:${h.port}`, h.interface, h.gatewayMac, h.gatewayV4 ?? "-", h.gatewayV6 ?? "-"]),
+        r.hosts,
+      );
     });
 }

@@ -45,7 +45,8 @@ export function encodeActionProfileMember(
 ): ActionProfileMember {
   const profile = index.actionProfile(input.profile);
   if (!opts.forRead && input.memberId === undefined) throw new P4ValueError(`action profile "${profile.name}": a member needs a memberId`);
-  if (!opts.forRead && !opts.keyOnly && input.action === undefined) throw new P4ValueError(`action profile "${profile.name}": member ${input.memberId} needs an action`);
+  if (!opts.forRead && !opts.keyOnly && input.action === undefined)
+    throw new P4ValueError(`action profile "${profile.name}": member ${input.memberId} needs an action`);
   const m = create(ActionProfileMemberSchema, { actionProfileId: profile.id, memberId: input.memberId ?? 0 });
   if (input.action !== undefined) {
     // The action must be one the profile's tables may run.
@@ -63,13 +64,19 @@ export function decodeActionProfileMember(index: P4InfoIndex, m: ActionProfileMe
   };
 }
 
-export function encodeActionProfileGroup(index: P4InfoIndex, input: ActionProfileGroupInput, opts: { forRead?: boolean } = {}): ActionProfileGroup {
+export function encodeActionProfileGroup(
+  index: P4InfoIndex,
+  input: ActionProfileGroupInput,
+  opts: { forRead?: boolean } = {},
+): ActionProfileGroup {
   const profile = index.actionProfile(input.profile);
   if (!profile.withSelector) throw new P4ValueError(`action profile "${profile.name}" has no selector: it cannot hold groups`);
   if (!opts.forRead && input.groupId === undefined) throw new P4ValueError(`action profile "${profile.name}": a group needs a groupId`);
   const members = input.members ?? [];
   if (profile.maxGroupSize > 0 && members.length > profile.maxGroupSize) {
-    throw new P4ValueError(`action profile "${profile.name}": group ${input.groupId} has ${members.length} members, more than max_group_size ${profile.maxGroupSize}`);
+    throw new P4ValueError(
+      `action profile "${profile.name}": group ${input.groupId} has ${members.length} members, more than max_group_size ${profile.maxGroupSize}`,
+    );
   }
   return create(ActionProfileGroupSchema, {
     actionProfileId: profile.id,
@@ -77,7 +84,8 @@ export function encodeActionProfileGroup(index: P4InfoIndex, input: ActionProfil
     maxSize: input.maxSize ?? 0,
     members: members.map((m) => {
       const weight = m.weight ?? 1;
-      if (!Number.isInteger(weight) || weight < 1) throw new P4ValueError(`action profile "${profile.name}": member ${m.memberId} has weight ${weight}; weights are >= 1`);
+      if (!Number.isInteger(weight) || weight < 1)
+        throw new P4ValueError(`action profile "${profile.name}": member ${m.memberId} has weight ${weight}; weights are >= 1`);
       return create(ActionProfileGroup_MemberSchema, { memberId: m.memberId, weight });
     }),
   });

@@ -52,7 +52,9 @@ export function encodeAction(index: P4InfoIndex, input: ActionCallInput | string
     }
     used.add(key);
     const value = parseValue(given[key]!, p.bitwidth, `${action.name}.${p.name}`);
-    params.push(create(Action_ParamSchema, { paramId: p.id, value: encodeUnsigned(value, p.bitwidth, opts.mode, `${action.name}.${p.name}`) }));
+    params.push(
+      create(Action_ParamSchema, { paramId: p.id, value: encodeUnsigned(value, p.bitwidth, opts.mode, `${action.name}.${p.name}`) }),
+    );
   }
   for (const k of Object.keys(given)) {
     if (!used.has(k)) {

@@ -40,7 +40,9 @@ export function encodeCounterEntry(index: P4InfoIndex, input: CounterEntryInput)
   const counter = index.counter(input.counter);
   return create(CounterEntrySchema, {
     counterId: counter.id,
-    ...(input.index !== undefined ? { index: create(IndexSchema, { index: checkIndex(input.index, counter.size, `counter "${counter.name}"`) }) } : {}),
+    ...(input.index !== undefined
+      ? { index: create(IndexSchema, { index: checkIndex(input.index, counter.size, `counter "${counter.name}"`) }) }
+      : {}),
     ...(input.data ? { data: encodeCounterData(input.data) } : {}),
   });
 }

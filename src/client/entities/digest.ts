@@ -49,7 +49,9 @@ export function encodeDigestEntry(index: P4InfoIndex, input: DigestEntryInput): 
 export function decodeDigestEntry(index: P4InfoIndex, e: DigestEntry): DecodedDigestEntry {
   return {
     digest: index.digest(e.digestId).name,
-    ...(e.config ? { config: { maxTimeoutNs: e.config.maxTimeoutNs, maxListSize: e.config.maxListSize, ackTimeoutNs: e.config.ackTimeoutNs } } : {}),
+    ...(e.config
+      ? { config: { maxTimeoutNs: e.config.maxTimeoutNs, maxListSize: e.config.maxListSize, ackTimeoutNs: e.config.ackTimeoutNs } }
+      : {}),
   };
 }
 

@@ -49,7 +49,9 @@ export function encodeMeterEntry(index: P4InfoIndex, input: MeterEntryInput): Me
   const meter = index.meter(input.meter);
   return create(MeterEntrySchema, {
     meterId: meter.id,
-    ...(input.index !== undefined ? { index: create(IndexSchema, { index: checkIndex(input.index, meter.size, `meter "${meter.name}"`) }) } : {}),
+    ...(input.index !== undefined
+      ? { index: create(IndexSchema, { index: checkIndex(input.index, meter.size, `meter "${meter.name}"`) }) }
+      : {}),
     ...(input.config ? { config: encodeMeterConfig(input.config, `meter "${meter.name}"`) } : {}),
   });
 }
@@ -57,7 +59,12 @@ export function encodeMeterEntry(index: P4InfoIndex, input: MeterEntryInput): Me
 export function decodeMeterEntry(index: P4InfoIndex, e: MeterEntry): DecodedMeterEntry {
   const config = decodeMeterConfig(e.config);
   const counterData = decodeMeterCounterData(e.counterData);
-  return { meter: index.meter(e.meterId).name, index: e.index?.index ?? 0n, ...(config ? { config } : {}), ...(counterData ? { counterData } : {}) };
+  return {
+    meter: index.meter(e.meterId).name,
+    index: e.index?.index ?? 0n,
+    ...(config ? { config } : {}),
+    ...(counterData ? { counterData } : {}),
+  };
 }
 
 export function encodeDirectMeterEntry(index: P4InfoIndex, input: DirectMeterEntryInput, opts: EncodeOptions = {}): DirectMeterEntry {

@@ -54,7 +54,9 @@ export function decodeP4Data(index: P4InfoIndex, data: P4Data, spec?: P4DataType
     case "headerStack":
       return d.value.entries.map((h) => (h.isValid ? h.bitstrings.map((b) => decodeUnsigned(b)) : null));
     case "headerUnion":
-      return d.value.validHeaderName ? { [d.value.validHeaderName]: d.value.validHeader ? d.value.validHeader.bitstrings.map((b) => decodeUnsigned(b)) : null } : null;
+      return d.value.validHeaderName
+        ? { [d.value.validHeaderName]: d.value.validHeader ? d.value.validHeader.bitstrings.map((b) => decodeUnsigned(b)) : null }
+        : null;
     case "headerUnionStack":
       return d.value.entries.map((u) => u.validHeaderName || null);
     default:

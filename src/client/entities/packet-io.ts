@@ -28,20 +28,25 @@ export function encodePacketOut(index: P4InfoIndex, input: PacketOutInput, opts:
   if (input.payload.length === 0) throw new P4ValueError("packet_out: the payload is empty; it must hold the whole frame", "payload");
   const header = index.controllerPacketMetadata.find("packet_out");
   if (!header) {
-    if (Object.keys(given).length > 0) throw new P4ValueError("the P4 program has no packet_out controller header: packet-out metadata cannot be sent");
+    if (Object.keys(given).length > 0)
+      throw new P4ValueError("the P4 program has no packet_out controller header: packet-out metadata cannot be sent");
     return create(PacketOutSchema, { payload: input.payload });
   }
   const used = new Set<string>();
   const metadata = header.fieldList.map((f) => {
     if (!(f.name in given)) {
-      throw new P4ValueError(`packet_out: missing metadata field "${f.name}" (fields: ${header.fieldList.map((x) => x.name).join(", ")})`, f.name);
+      throw new P4ValueError(
+        `packet_out: missing metadata field "${f.name}" (fields: ${header.fieldList.map((x) => x.name).join(", ")})`,
+        f.name,
+      );
     }
     used.add(f.name);
     const v = parseValue(given[f.name]!, f.bitwidth, `packet_out.${f.name}`);
     return create(PacketMetadataSchema, { metadataId: f.id, value: encodeUnsigned(v, f.bitwidth, opts.mode, `packet_out.${f.name}`) });
   });
   for (const k of Object.keys(given)) {
-    if (!used.has(k)) throw new P4ValueError(`packet_out: unknown metadata field "${k}" (fields: ${header.fieldList.map((x) => x.name).join(", ")})`, k);
+    if (!used.has(k))
+      throw new P4ValueError(`packet_out: unknown metadata field "${k}" (fields: ${header.fieldList.map((x) => x.name).join(", ")})`, k);
   }
   return create(PacketOutSchema, { payload: input.payload, metadata });
 }

@@ -49,17 +49,25 @@ export interface DecodedCloneSession {
 }
 
 function encodeReplica(r: ReplicaValue, portEncoding: ReplicaPortEncoding): Replica {
-  if (!Number.isInteger(r.port) || r.port < 0 || r.port > 0xffffffff) throw new P4ValueError(`replica port ${r.port} is not a 32-bit port number`, "port");
+  if (!Number.isInteger(r.port) || r.port < 0 || r.port > 0xffffffff)
+    throw new P4ValueError(`replica port ${r.port} is not a 32-bit port number`, "port");
   const instance = r.instance ?? 0;
-  if (!Number.isInteger(instance) || instance < 0 || instance > 0xffffffff) throw new P4ValueError(`replica instance ${instance} is not a 32-bit number`, "instance");
+  if (!Number.isInteger(instance) || instance < 0 || instance > 0xffffffff)
+    throw new P4ValueError(`replica instance ${instance} is not a 32-bit number`, "instance");
   return create(ReplicaSchema, {
     instance,
-    portKind: portEncoding === "bytes" ? { case: "port", value: encodeUnsigned(BigInt(r.port), 32) } : { case: "egressPort", value: r.port },
+    portKind:
+      portEncoding === "bytes" ? { case: "port", value: encodeUnsigned(BigInt(r.port), 32) } : { case: "egressPort", value: r.port },
   });
 }
 
 export function decodeReplica(r: Replica): Required<ReplicaValue> {
-  const port = r.portKind.case === "port" ? Number(decodeUnsigned(r.portKind.value, 32, "replica port")) : r.portKind.case === "egressPort" ? r.portKind.value : 0;
+  const port =
+    r.portKind.case === "port"
+      ? Number(decodeUnsigned(r.portKind.value, 32, "replica port"))
+      : r.portKind.case === "egressPort"
+        ? r.portKind.value
+        : 0;
   return { port, instance: r.instance };
 }
 
@@ -72,7 +80,11 @@ function checkReplicas(replicas: readonly ReplicaValue[], what: string): void {
   }
 }
 
-export function encodeMulticastGroup(input: MulticastGroupInput, portEncoding: ReplicaPortEncoding = "bytes", forRead = false): MulticastGroupEntry {
+export function encodeMulticastGroup(
+  input: MulticastGroupInput,
+  portEncoding: ReplicaPortEncoding = "bytes",
+  forRead = false,
+): MulticastGroupEntry {
   if (!forRead && !input.groupId) throw new P4ValueError("a multicast group needs a groupId > 0");
   const replicas = input.replicas ?? [];
   checkReplicas(replicas, `multicast group ${input.groupId}`);
@@ -87,7 +99,11 @@ export function decodeMulticastGroup(e: MulticastGroupEntry): DecodedMulticastGr
   return { groupId: e.multicastGroupId, replicas: e.replicas.map(decodeReplica) };
 }
 
-export function encodeCloneSession(input: CloneSessionInput, portEncoding: ReplicaPortEncoding = "bytes", forRead = false): CloneSessionEntry {
+export function encodeCloneSession(
+  input: CloneSessionInput,
+  portEncoding: ReplicaPortEncoding = "bytes",
+  forRead = false,
+): CloneSessionEntry {
   if (!forRead && !input.sessionId) throw new P4ValueError("a clone session needs a sessionId > 0");
   const replicas = input.replicas ?? [];
   checkReplicas(replicas, `clone session ${input.sessionId}`);

@@ -34,15 +34,20 @@ export function encodeRegisterValue(reg: RegisterInfo, value: ValueInput, opts: 
 }
 
 export function decodeRegisterValue(reg: RegisterInfo, data: P4Data | undefined): bigint {
-  if (!data || data.data.case !== "bitstring") throw new P4ValueError(`register "${reg.name}": expected a bitstring cell, got ${data?.data.case ?? "nothing"}`);
-  return reg.signed ? decodeSigned(data.data.value, reg.bitwidth ?? data.data.value.length * 8, reg.name) : decodeUnsigned(data.data.value, reg.bitwidth, reg.name);
+  if (!data || data.data.case !== "bitstring")
+    throw new P4ValueError(`register "${reg.name}": expected a bitstring cell, got ${data?.data.case ?? "nothing"}`);
+  return reg.signed
+    ? decodeSigned(data.data.value, reg.bitwidth ?? data.data.value.length * 8, reg.name)
+    : decodeUnsigned(data.data.value, reg.bitwidth, reg.name);
 }
 
 export function encodeRegisterEntry(index: P4InfoIndex, input: RegisterEntryInput, opts: EncodeOptions = {}): RegisterEntry {
   const reg = index.register(input.register);
   return create(RegisterEntrySchema, {
     registerId: reg.id,
-    ...(input.index !== undefined ? { index: create(IndexSchema, { index: checkIndex(input.index, reg.size, `register "${reg.name}"`) }) } : {}),
+    ...(input.index !== undefined
+      ? { index: create(IndexSchema, { index: checkIndex(input.index, reg.size, `register "${reg.name}"`) }) }
+      : {}),
     ...(input.value !== undefined ? { data: encodeRegisterValue(reg, input.value, opts) } : {}),
   });
 }

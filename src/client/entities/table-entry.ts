@@ -91,9 +91,14 @@ export interface DecodedTableEntry {
  * exact fields are allowed (a wildcard read); with `keyOnly` (deletes) the
  * action may be omitted; otherwise the entry must be complete for a write.
  */
-export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opts: EncodeOptions & { forRead?: boolean; keyOnly?: boolean } = {}): TableEntry {
+export function encodeTableEntry(
+  index: P4InfoIndex,
+  input: TableEntryInput,
+  opts: EncodeOptions & { forRead?: boolean; keyOnly?: boolean } = {},
+): TableEntry {
   if (opts.forRead && (input.table === "*" || input.table === 0)) {
-    if (input.match && Object.keys(input.match).length > 0) throw new P4ValueError("a read of every table (table \"*\") cannot filter by match fields");
+    if (input.match && Object.keys(input.match).length > 0)
+      throw new P4ValueError('a read of every table (table "*") cannot filter by match fields');
     return create(TableEntrySchema, { tableId: 0, ...(input.counterData ? { counterData: encodeCounterData(input.counterData) } : {}) });
   }
   const table = index.table(input.table);
@@ -157,7 +162,8 @@ export function encodeTableEntry(index: P4InfoIndex, input: TableEntryInput, opt
 
 function encodeTableAction(index: P4InfoIndex, table: TableInfo, input: TableActionInput, opts: EncodeOptions): TableAction {
   if (typeof input === "object" && "member" in input) {
-    if (!table.implementation) throw new P4ValueError(`table "${table.name}" is not indirect: it takes actions, not action-profile members`);
+    if (!table.implementation)
+      throw new P4ValueError(`table "${table.name}" is not indirect: it takes actions, not action-profile members`);
     return create(TableActionSchema, { type: { case: "actionProfileMemberId", value: input.member } });
   }
   if (typeof input === "object" && "group" in input) {
@@ -165,7 +171,8 @@ function encodeTableAction(index: P4InfoIndex, table: TableInfo, input: TableAct
     return create(TableActionSchema, { type: { case: "actionProfileGroupId", value: input.group } });
   }
   if (typeof input === "object" && "oneShot" in input) {
-    if (!table.implementation?.withSelector) throw new P4ValueError(`table "${table.name}" has no action selector: one-shot selection needs one`);
+    if (!table.implementation?.withSelector)
+      throw new P4ValueError(`table "${table.name}" has no action selector: one-shot selection needs one`);
     const set = create(ActionProfileActionSetSchema, {
       actionProfileActions: input.oneShot.map((a) =>
         create(ActionProfileActionSchema, { action: encodeAction(index, a, opts, table), weight: a.weight ?? 1 }),
@@ -174,7 +181,9 @@ function encodeTableAction(index: P4InfoIndex, table: TableInfo, input: TableAct
     return create(TableActionSchema, { type: { case: "actionProfileActionSet", value: set } });
   }
   if (table.implementation) {
-    throw new P4ValueError(`table "${table.name}" is indirect (action profile "${table.implementation.name}"): use { member }, { group } or { oneShot }`);
+    throw new P4ValueError(
+      `table "${table.name}" is indirect (action profile "${table.implementation.name}"): use { member }, { group } or { oneShot }`,
+    );
   }
   return create(TableActionSchema, { type: { case: "action", value: encodeAction(index, input, opts, table) } });
 }

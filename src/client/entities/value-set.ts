@@ -20,7 +20,8 @@ export interface DecodedValueSetEntry {
 export function encodeValueSetEntry(index: P4InfoIndex, input: ValueSetEntryInput, opts: EncodeOptions = {}): ValueSetEntry {
   const vs = index.valueSet(input.valueSet);
   const members = input.members ?? [];
-  if (vs.size > 0 && members.length > vs.size) throw new P4ValueError(`value set "${vs.name}" holds at most ${vs.size} members, got ${members.length}`);
+  if (vs.size > 0 && members.length > vs.size)
+    throw new P4ValueError(`value set "${vs.name}" holds at most ${vs.size} members, got ${members.length}`);
   return create(ValueSetEntrySchema, {
     valueSetId: vs.id,
     members: members.map((m) =>
@@ -39,9 +40,13 @@ export function decodeValueSetEntry(index: P4InfoIndex, e: ValueSetEntry): Decod
   const vs = index.valueSet(e.valueSetId);
   return {
     valueSet: vs.name,
-    members: e.members.map((m) => Object.fromEntries(m.match.map((fm) => {
-      const field = vs.matchFields.get(fm.fieldId);
-      return [field.name, decodeMatch(fm, field)];
-    }))),
+    members: e.members.map((m) =>
+      Object.fromEntries(
+        m.match.map((fm) => {
+          const field = vs.matchFields.get(fm.fieldId);
+          return [field.name, decodeMatch(fm, field)];
+        }),
+      ),
+    ),
   };
 }

@@ -190,7 +190,9 @@ export class Bmv2ThriftClient {
     } as never);
     this.ready = new Promise((resolve, reject) => {
       this.connection.once("connect", () => resolve());
-      this.connection.once("error", (e: Error) => reject(new Bmv2ThriftError("connect", "UNAVAILABLE", `BMv2 Thrift at ${host}:${port}: ${e.message}`)));
+      this.connection.once("error", (e: Error) =>
+        reject(new Bmv2ThriftError("connect", "UNAVAILABLE", `BMv2 Thrift at ${host}:${port}: ${e.message}`)),
+      );
     });
     this.ready.catch(() => undefined);
     this.connection.on("error", () => undefined);
@@ -203,7 +205,10 @@ export class Bmv2ThriftClient {
     return this.ready.then(
       () =>
         new Promise<R>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Bmv2ThriftError(method, "DEADLINE_EXCEEDED", `${method}: no answer in ${this.timeoutMs} ms`)), this.timeoutMs);
+          const timer = setTimeout(
+            () => reject(new Bmv2ThriftError(method, "DEADLINE_EXCEEDED", `${method}: no answer in ${this.timeoutMs} ms`)),
+            this.timeoutMs,
+          );
           service.call(method, args, (err, result) => {
             clearTimeout(timer);
             if (err) reject(err);
@@ -252,7 +257,8 @@ export class Bmv2ThriftClient {
    */
   async setAllEgressQueueDepths(packets: number): Promise<void> {
     const rc = await this.invoke<number>("set_all_egress_queue_depths", [{ id: 1, type: T.I32, value: packets }], this.simpleSwitch);
-    if (rc !== 0) throw new Bmv2ThriftError("set_all_egress_queue_depths", "ERROR", `set_all_egress_queue_depths: simple_switch answered ${rc}`);
+    if (rc !== 0)
+      throw new Bmv2ThriftError("set_all_egress_queue_depths", "ERROR", `set_all_egress_queue_depths: simple_switch answered ${rc}`);
   }
 
   close(): void {

@@ -28,7 +28,9 @@ export class Backoff {
     this.jitter = Math.min(1, Math.max(0, opts.jitter ?? 0.2));
     this.random = opts.random ?? Math.random;
     if (this.initialMs <= 0 || this.maxMs < this.initialMs || this.multiplier < 1) {
-      throw new RangeError(`backoff: need 0 < initialMs <= maxMs and multiplier >= 1 (got ${this.initialMs}, ${this.maxMs}, ${this.multiplier})`);
+      throw new RangeError(
+        `backoff: need 0 < initialMs <= maxMs and multiplier >= 1 (got ${this.initialMs}, ${this.maxMs}, ${this.multiplier})`,
+      );
     }
   }
 

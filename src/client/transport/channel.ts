@@ -115,7 +115,9 @@ export class P4RuntimeChannel {
       // grpc-js spreads each delay by up to 20%: the cap is set so that the spread delay stays within the bound.
       "grpc.initial_reconnect_backoff_ms": Math.min(250, reconnectCap(options)),
       "grpc.max_reconnect_backoff_ms": reconnectCap(options),
-      ...(options.tls?.serverName ? { "grpc.ssl_target_name_override": options.tls.serverName, "grpc.default_authority": options.tls.serverName } : {}),
+      ...(options.tls?.serverName
+        ? { "grpc.ssl_target_name_override": options.tls.serverName, "grpc.default_authority": options.tls.serverName }
+        : {}),
     });
   }
 
@@ -156,7 +158,14 @@ export class P4RuntimeChannel {
 
   /** Streams the read responses; errors are P4RuntimeError("Read"). */
   async *read(req: ReadRequest, opts?: CallOptions): AsyncGenerator<ReadResponse> {
-    const call = this.client.makeServerStreamRequest(methods.read.path, methods.read.serialize, methods.read.deserialize, req, callMetadata(opts), callOptions(opts));
+    const call = this.client.makeServerStreamRequest(
+      methods.read.path,
+      methods.read.serialize,
+      methods.read.deserialize,
+      req,
+      callMetadata(opts),
+      callOptions(opts),
+    );
     try {
       for await (const res of call as AsyncIterable<ReadResponse>) yield res;
     } catch (e) {
@@ -168,7 +177,14 @@ export class P4RuntimeChannel {
 
   /** Read with each ReadResponse as its serialized bytes; errors are P4RuntimeError("Read"). */
   async *readBytes(req: ReadRequest, opts?: CallOptions): AsyncGenerator<Buffer> {
-    const call = this.client.makeServerStreamRequest(readBytesMethod.path, readBytesMethod.serialize, readBytesMethod.deserialize, req, callMetadata(opts), callOptions(opts));
+    const call = this.client.makeServerStreamRequest(
+      readBytesMethod.path,
+      readBytesMethod.serialize,
+      readBytesMethod.deserialize,
+      req,
+      callMetadata(opts),
+      callOptions(opts),
+    );
     try {
       for await (const res of call as AsyncIterable<Buffer>) yield res;
     } catch (e) {

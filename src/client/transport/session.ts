@@ -60,7 +60,13 @@ export interface SessionOptions {
 }
 
 /** Codes after which retrying the same arbitration cannot help. */
-const FATAL = new Set<Code>([Code.INVALID_ARGUMENT, Code.UNIMPLEMENTED, Code.PERMISSION_DENIED, Code.UNAUTHENTICATED, Code.FAILED_PRECONDITION]);
+const FATAL = new Set<Code>([
+  Code.INVALID_ARGUMENT,
+  Code.UNIMPLEMENTED,
+  Code.PERMISSION_DENIED,
+  Code.UNAUTHENTICATED,
+  Code.FAILED_PRECONDITION,
+]);
 
 export class StreamSession extends EventEmitter<SessionEvents> {
   private stream: ClientDuplexStream<StreamMessageRequest, StreamMessageResponse> | undefined;
@@ -100,7 +106,11 @@ export class StreamSession extends EventEmitter<SessionEvents> {
         this.firstArbitration = undefined;
         this.stopStream();
         this._state = "idle";
-        reject(new P4ConnectionError(`no arbitration answer from ${this.channel.options.address} (device ${this.options.deviceId}) within ${timeoutMs} ms`));
+        reject(
+          new P4ConnectionError(
+            `no arbitration answer from ${this.channel.options.address} (device ${this.options.deviceId}) within ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       this.firstArbitration = {
         resolve: (s) => {

@@ -11,7 +11,14 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { P4ValueError } from "../../p4runtime/errors.js";
 import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
-import { type Entity, EntitySchema, type TableEntry, TableEntrySchema, type Update, UpdateSchema } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import {
+  type Entity,
+  EntitySchema,
+  type TableEntry,
+  TableEntrySchema,
+  type Update,
+  UpdateSchema,
+} from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { type EntityEncodeOptions, type EntityInput, encodeEntity } from "../entities/entity.js";
 import { FNV_OFFSET, FNV_PRIME, TableEntryEncoder, type WireSlot } from "./table-entry.js";
 import { varintSize } from "./writer.js";
@@ -102,7 +109,12 @@ const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLeng
 
 /** A table entry's identity: the bytes of its table id, match, priority and default flag. */
 function tableEntryKey(te: TableEntry): string {
-  const key = create(TableEntrySchema, { tableId: te.tableId, match: te.match, priority: te.priority, isDefaultAction: te.isDefaultAction });
+  const key = create(TableEntrySchema, {
+    tableId: te.tableId,
+    match: te.match,
+    priority: te.priority,
+    isDefaultAction: te.isDefaultAction,
+  });
   return "t" + latin1(toBinary(TableEntrySchema, key));
 }
 

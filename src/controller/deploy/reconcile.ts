@@ -11,7 +11,13 @@
  */
 import type { P4RuntimeClient, UpdateInput } from "../../client/client.js";
 import type { DecodedOf } from "../../client/entities/entity.js";
-import { decodeTableEntry, encodeTableEntry, formatTableEntry, type DecodedTableEntry, type TableEntryInput } from "../../client/entities/table-entry.js";
+import {
+  decodeTableEntry,
+  encodeTableEntry,
+  formatTableEntry,
+  type DecodedTableEntry,
+  type TableEntryInput,
+} from "../../client/entities/table-entry.js";
 import { formatAction, type MeterConfigValue } from "../../client/entities/common.js";
 import { encodeEntity } from "../../client/entities/entity.js";
 import { isP4InfoLookupError, isP4ValueError } from "../../p4runtime/errors.js";
@@ -36,7 +42,19 @@ function keyOnly(d: DecodedTableEntry): DecodedTableEntry {
   return key;
 }
 
-const LEAF_TABLES = new Set<string>([T.nexthop, T.treeRid, T.overlayRid, T.clientRid, T.clientSession, T.local, T.hbPeer, T.hbMode, T.treeParent, T.overlaySender, T.hbNeighbor]);
+const LEAF_TABLES = new Set<string>([
+  T.nexthop,
+  T.treeRid,
+  T.overlayRid,
+  T.clientRid,
+  T.clientSession,
+  T.local,
+  T.hbPeer,
+  T.hbMode,
+  T.treeParent,
+  T.overlaySender,
+  T.hbNeighbor,
+]);
 
 export interface EntryState {
   readonly table: string;
@@ -82,7 +100,8 @@ function identity(d: { table: string; match: object; priority: number }): string
   return JSON.stringify([d.table, Object.entries(d.match).sort(([a], [b]) => a.localeCompare(b)), d.priority], big);
 }
 
-const replicaKey = (r: readonly ReplicaValue[]) => JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
+const replicaKey = (r: readonly ReplicaValue[]) =>
+  JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
 
 /**
  * Where each of the intent's (logical) groups lives: where it already is if
@@ -134,7 +153,10 @@ export function desiredState(client: P4RuntimeClient, intent: SwitchIntent, curr
  * the pipeline of that P4Info; entries whose group ids are placed
  * differently are encoded again.
  */
-export type CheckedEntries = WeakMap<TableEntryInput, { readonly key: string; readonly value: string; readonly decoded: DecodedTableEntry }>;
+export type CheckedEntries = WeakMap<
+  TableEntryInput,
+  { readonly key: string; readonly value: string; readonly decoded: DecodedTableEntry }
+>;
 
 /**
  * Checks intents against a P4Info with no switch involved: every entry,
@@ -162,8 +184,12 @@ export function checkIntents(index: P4InfoIndex, intents: Iterable<SwitchIntent>
 /** The intent's multicast groups and meter cells as updates (for checking them against a P4Info). */
 function otherUpdates(desired: SwitchState): UpdateInput[] {
   return [
-    ...[...desired.groups].map(([groupId, replicas]): UpdateInput => ({ type: "insert", entity: { kind: "multicastGroup", groupId, replicas } })),
-    ...[...desired.meters.values()].map((m): UpdateInput => ({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index, config: m.config } })),
+    ...[...desired.groups].map(
+      ([groupId, replicas]): UpdateInput => ({ type: "insert", entity: { kind: "multicastGroup", groupId, replicas } }),
+    ),
+    ...[...desired.meters.values()].map(
+      (m): UpdateInput => ({ type: "modify", entity: { kind: "meterEntry", meter: m.meter, index: m.index, config: m.config } }),
+    ),
   ];
 }
 
@@ -184,7 +210,13 @@ function refused(intent: SwitchIntent, u: UpdateInput, e: unknown): PlanProblem 
  * encoded before (reused when their group ids are placed the same), and
  * filled with the ones encoded here.
  */
-function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchState | undefined, problems: PlanProblem[], checked?: CheckedEntries): SwitchState {
+function buildDesired(
+  index: P4InfoIndex,
+  intent: SwitchIntent,
+  current: SwitchState | undefined,
+  problems: PlanProblem[],
+  checked?: CheckedEntries,
+): SwitchState {
   const placed = placeGroups(intent, current);
   const entries = new Map<string, EntryState>();
   const from = new Map<string, { path: string | undefined; decoded: DecodedTableEntry }>();
@@ -203,7 +235,11 @@ function buildDesired(index: P4InfoIndex, intent: SwitchIntent, current: SwitchS
         d = decodeTableEntry(index, encodeTableEntry(index, e));
       } catch (err) {
         if (!isP4ValueError(err) && !isP4InfoLookupError(err)) throw err;
-        problems.push({ switch: intent.switch, paths: path ? [path] : [], message: `${label(path)}: an entry of ${e.table} is refused by the P4Info: ${err.message}` });
+        problems.push({
+          switch: intent.switch,
+          paths: path ? [path] : [],
+          message: `${label(path)}: an entry of ${e.table} is refused by the P4Info: ${err.message}`,
+        });
         continue;
       }
       key = identity(d);
@@ -251,11 +287,16 @@ export async function readState(client: P4RuntimeClient): Promise<SwitchState> {
     state.entries.set(identity(e), {
       table: e.table,
       value: JSON.stringify([e.action, e.idleTimeoutNs], big),
-      input: { table: e.table, match: Object.fromEntries(Object.entries(e.match).map(([k, v]) => [k, matchInput(v)])), ...(e.priority ? { priority: e.priority } : {}) },
+      input: {
+        table: e.table,
+        match: Object.fromEntries(Object.entries(e.match).map(([k, v]) => [k, matchInput(v)])),
+        ...(e.priority ? { priority: e.priority } : {}),
+      },
     });
   }
   for (const g of groups as DecodedOf<"multicastGroup">[]) state.groups.set(g.groupId, g.replicas);
-  for (const m of meters as DecodedOf<"meterEntry">[]) if (m.config) state.meters.set(`${m.meter}/${m.index}`, { meter: m.meter, index: Number(m.index), config: m.config });
+  for (const m of meters as DecodedOf<"meterEntry">[])
+    if (m.config) state.meters.set(`${m.meter}/${m.index}`, { meter: m.meter, index: Number(m.index), config: m.config });
   return state;
 }
 
@@ -268,7 +309,13 @@ interface Diff {
 }
 
 const replicaText = replicaKey;
-const meterText = (c: MeterConfigValue | undefined) => (c ? JSON.stringify([c.cir, c.cburst, c.pir, c.pburst].map((x) => BigInt(x)), big) : "");
+const meterText = (c: MeterConfigValue | undefined) =>
+  c
+    ? JSON.stringify(
+        [c.cir, c.cburst, c.pir, c.pburst].map((x) => BigInt(x)),
+        big,
+      )
+    : "";
 
 export function diffStates(current: SwitchState, desired: SwitchState): Diff {
   const leafWrites: UpdateInput[] = [];
@@ -326,7 +373,13 @@ export function diffStates(current: SwitchState, desired: SwitchState): Diff {
 }
 
 /** Writes the difference between `current` and `desired`. */
-export async function applyDiff(client: P4RuntimeClient, name: string, current: SwitchState, desired: SwitchState, opts: ReconcileOptions = {}): Promise<ReconcileResult> {
+export async function applyDiff(
+  client: P4RuntimeClient,
+  name: string,
+  current: SwitchState,
+  desired: SwitchState,
+  opts: ReconcileOptions = {},
+): Promise<ReconcileResult> {
   return writeDiff(client, name, diffStates(current, desired), opts);
 }
 
@@ -346,7 +399,14 @@ async function writeDiff(client: P4RuntimeClient, name: string, diff: Diff, opts
       }
     }
   }
-  return { switch: name, inserted: diff.inserted, modified: diff.modified, deleted: diff.deleted, requests, resetSessions: diff.newLastHopSessions };
+  return {
+    switch: name,
+    inserted: diff.inserted,
+    modified: diff.modified,
+    deleted: diff.deleted,
+    requests,
+    resetSessions: diff.newLastHopSessions,
+  };
 }
 
 /** One switch, planned and checked, ready to be written (prepareSwitches). */
@@ -367,7 +427,10 @@ export interface PreparedSwitch {
  * that run the pipeline it checked against). Problems of every switch are
  * gathered into one PlanError; nothing is written.
  */
-export async function prepareSwitches(targets: readonly { client: P4RuntimeClient; intent: SwitchIntent }[], checked?: CheckedEntries): Promise<PreparedSwitch[]> {
+export async function prepareSwitches(
+  targets: readonly { client: P4RuntimeClient; intent: SwitchIntent }[],
+  checked?: CheckedEntries,
+): Promise<PreparedSwitch[]> {
   const currents = await Promise.all(targets.map((t) => readState(t.client)));
   const problems: PlanProblem[] = [];
   const prepared = targets.map(({ client, intent }, i): PreparedSwitch => {
@@ -395,7 +458,11 @@ export async function applyPrepared(p: PreparedSwitch, opts: ReconcileOptions = 
 }
 
 /** Reads the switch and writes what differs from the intent. */
-export async function reconcileSwitch(client: P4RuntimeClient, intent: SwitchIntent, opts: ReconcileOptions = {}): Promise<ReconcileResult & { state: SwitchState }> {
+export async function reconcileSwitch(
+  client: P4RuntimeClient,
+  intent: SwitchIntent,
+  opts: ReconcileOptions = {},
+): Promise<ReconcileResult & { state: SwitchState }> {
   const [prepared] = await prepareSwitches([{ client, intent }]);
   return applyPrepared(prepared!, opts);
 }

@@ -33,7 +33,9 @@ export function parseHttpAddress(spec: string, allowRemote = false): HttpAddress
   if (m[1] !== undefined && isIP(host) !== 6) throw new HttpAddressError(`"${spec}": [${host}] is not an IPv6 address`);
   const loopback = isLoopbackHost(host);
   if (!loopback && !allowRemote) {
-    throw new HttpAddressError(`"${spec}" is not a loopback address: the live view shows the whole network to whoever reaches it; add --http-allow-remote to listen there`);
+    throw new HttpAddressError(
+      `"${spec}" is not a loopback address: the live view shows the whole network to whoever reaches it; add --http-allow-remote to listen there`,
+    );
   }
   return { host, port, loopback };
 }

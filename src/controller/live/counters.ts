@@ -116,7 +116,10 @@ async function cells(client: P4RuntimeClient, counter: string): Promise<Map<numb
 
 /** The per-client delivered counters of a last hop: "session/rid" → packets (every entry of lasthop_client_session_exact). */
 async function clientCells(client: P4RuntimeClient): Promise<Map<string, bigint>> {
-  const read = (await client.readAll({ kind: "directCounterEntry", entry: { table: T.clientSession } })) as DecodedOf<"directCounterEntry">[];
+  const read = (await client.readAll({
+    kind: "directCounterEntry",
+    entry: { table: T.clientSession },
+  })) as DecodedOf<"directCounterEntry">[];
   const value = (e: DecodedOf<"directCounterEntry">, field: string) => {
     const m = e.entry.match[field];
     return m?.kind === "exact" ? m.value : -1n;
@@ -136,7 +139,11 @@ interface SwitchReading {
  * heartbeat counters of every switch with peers; with `o.registers`, their
  * round trips too.
  */
-export async function readCounters(plan: NetworkPlan, clients: ReadonlyMap<string, P4RuntimeClient>, o: ReadCountersOptions = {}): Promise<CounterSnapshot> {
+export async function readCounters(
+  plan: NetworkPlan,
+  clients: ReadonlyMap<string, P4RuntimeClient>,
+  o: ReadCountersOptions = {},
+): Promise<CounterSnapshot> {
   const wanted = new Map<string, Set<string>>();
   const want = (sw: string, counter: string) => wanted.set(sw, (wanted.get(sw) ?? new Set()).add(counter));
   const lastHops = new Set<string>();
@@ -187,7 +194,14 @@ export async function readCounters(plan: NetworkPlan, clients: ReadonlyMap<strin
   const colours: ColourCounters[] = [];
   for (const sp of plan.sessions.values()) {
     const id = sp.session.id;
-    if (got.has(sp.ingress)) colours.push({ session: id, ingress: sp.ingress, green: cell(sp.ingress, COUNTERS.green, id), yellow: cell(sp.ingress, COUNTERS.yellow, id), red: cell(sp.ingress, COUNTERS.red, id) });
+    if (got.has(sp.ingress))
+      colours.push({
+        session: id,
+        ingress: sp.ingress,
+        green: cell(sp.ingress, COUNTERS.green, id),
+        yellow: cell(sp.ingress, COUNTERS.yellow, id),
+        red: cell(sp.ingress, COUNTERS.red, id),
+      });
     for (const [lh, hosts] of sp.lastHops) {
       if (lh === sp.ingress || !got.has(lh)) continue;
       const d: DedupCounters = {
@@ -205,7 +219,15 @@ export async function readCounters(plan: NetworkPlan, clients: ReadonlyMap<strin
         const rid = rids?.get(h.name);
         if (rid === undefined) continue; // not delivered here (no address of the session's family)
         const delivered = got.get(lh)?.clients?.get(`${id}/${rid}`) ?? 0n;
-        perClient.push({ session: id, client: h.name, lastHop: lh, delivered, duplicate: d.duplicate, tooOld: d.tooOld, outOfWindow: d.outOfWindow });
+        perClient.push({
+          session: id,
+          client: h.name,
+          lastHop: lh,
+          delivered,
+          duplicate: d.duplicate,
+          tooOld: d.tooOld,
+          outOfWindow: d.outOfWindow,
+        });
       }
     }
   }
@@ -218,7 +240,13 @@ export async function readCounters(plan: NetworkPlan, clients: ReadonlyMap<strin
       const responses = cell(sw, HB_COUNTER, p.index);
       const raw = r.rtt?.[p.index];
       const rttMs = raw !== undefined && responses > 0n ? (Number(raw) * unit) / 1e6 : undefined;
-      heartbeats.push({ switch: sw, link: p.link, peer: p.peer, responses, ...(rttMs !== undefined && rttMs < RTT_PLAUSIBLE_MS ? { rttMs } : {}) });
+      heartbeats.push({
+        switch: sw,
+        link: p.link,
+        peer: p.peer,
+        responses,
+        ...(rttMs !== undefined && rttMs < RTT_PLAUSIBLE_MS ? { rttMs } : {}),
+      });
     }
   }
   return { at: Date.now(), dedup, clients: perClient, colours, heartbeats, unread: unread.sort() };
@@ -235,7 +263,11 @@ export class CounterPoller {
   private readonly listeners = new Set<(s: CounterSnapshot) => void>();
 
   constructor(
-    private readonly source: { plan(): NetworkPlan | undefined; clients: ReadonlyMap<string, P4RuntimeClient>; options?(): ReadCountersOptions },
+    private readonly source: {
+      plan(): NetworkPlan | undefined;
+      clients: ReadonlyMap<string, P4RuntimeClient>;
+      options?(): ReadCountersOptions;
+    },
     private readonly intervalMs = 1000,
   ) {}
 

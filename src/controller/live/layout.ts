@@ -60,7 +60,9 @@ export function layout(topology: Topology): { switches: Map<string, Point>; host
     col.sort((a, b) => key(a) - key(b) || (a < b ? -1 : a > b ? 1 : 0));
     col.forEach((n, i) => row.set(n, i - (col.length - 1) / 2));
   });
-  const switches = new Map<string, Point>(names.map((n) => [n, { x: depth.get(n)! * COLUMN + ARC * row.get(n)! ** 2, y: row.get(n)! * ROW }]));
+  const switches = new Map<string, Point>(
+    names.map((n) => [n, { x: depth.get(n)! * COLUMN + ARC * row.get(n)! ** 2, y: row.get(n)! * ROW }]),
+  );
   const hosts = new Map<string, Point>();
   const last = columns.length - 1;
   for (const sw of names) {

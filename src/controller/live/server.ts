@@ -91,7 +91,10 @@ export class LiveServer {
         plan: () => ctl.currentPlan,
         clients: ctl.clients,
         // Fast-path heartbeats: the round trips the switches measured (hb_rtt), read with the counters.
-        options: () => (ctl.heartbeats && ctl.topology.heartbeat.mode === "fast" ? { registers: (sw: string) => ctl.registerReader(sw), rttUnitNs: ctl.rttUnitNs } : {}),
+        options: () =>
+          ctl.heartbeats && ctl.topology.heartbeat.mode === "fast"
+            ? { registers: (sw: string) => ctl.registerReader(sw), rttUnitNs: ctl.rttUnitNs }
+            : {},
       },
       countersMs,
     );
@@ -157,15 +160,19 @@ export class LiveServer {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers });
       res.end(req.method === "HEAD" ? undefined : body);
     };
-    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain; charset=utf-8", "read-only: only GET and HEAD\n", { allow: "GET, HEAD" });
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return send(405, "text/plain; charset=utf-8", "read-only: only GET and HEAD\n", { allow: "GET, HEAD" });
     const host = (req.headers.host ?? "").replace(/:\d+$/, "");
-    if (this.loopbackOnly && !isLoopbackHost(host)) return send(403, "text/plain; charset=utf-8", "this view answers loopback host names only\n");
+    if (this.loopbackOnly && !isLoopbackHost(host))
+      return send(403, "text/plain; charset=utf-8", "this view answers loopback host names only\n");
     const asset = this.files.get(url.pathname === "/index.html" ? "/" : url.pathname);
     if (asset) return send(200, asset.type, asset.body);
     switch (url.pathname) {
       case "/api/state": {
         const fresh = url.searchParams.get("fresh") === "1";
-        void (fresh ? this.counters.refresh() : Promise.resolve()).then(() => send(200, "application/json; charset=utf-8", JSON.stringify(this.state())));
+        void (fresh ? this.counters.refresh() : Promise.resolve()).then(() =>
+          send(200, "application/json; charset=utf-8", JSON.stringify(this.state())),
+        );
         return;
       }
       case "/api/events": {

@@ -100,13 +100,29 @@ export interface LiveSession {
 export interface LiveCounters {
   readonly at: number;
   /** Per session and last hop: its dedup window's verdicts (`delivered`: copies accepted, before replication). */
-  readonly dedup: readonly { session: number; lastHop: string; clients: readonly string[]; delivered: number; duplicate: number; tooOld: number; outOfWindow: number }[];
+  readonly dedup: readonly {
+    session: number;
+    lastHop: string;
+    clients: readonly string[];
+    delivered: number;
+    duplicate: number;
+    tooOld: number;
+    outOfWindow: number;
+  }[];
   /**
    * Per session and client: `delivered`, the copies its last hop sent it
    * (the client's own counter); duplicate / tooOld / outOfWindow, its last
    * hop's (dedup runs once per last hop, before replication).
    */
-  readonly clients: readonly { session: number; client: string; lastHop: string; delivered: number; duplicate: number; tooOld: number; outOfWindow: number }[];
+  readonly clients: readonly {
+    session: number;
+    client: string;
+    lastHop: string;
+    delivered: number;
+    duplicate: number;
+    tooOld: number;
+    outOfWindow: number;
+  }[];
   readonly colours: readonly { session: number; ingress: string; green: number; yellow: number; red: number }[];
   /** rttMs: the data plane's round trip (fast-path heartbeats), when read. */
   readonly heartbeats: readonly { switch: string; link: number; peer: string; responses: number; rttMs?: number }[];
@@ -134,15 +150,30 @@ export interface LiveState {
 export function countersJson(c: CounterSnapshot): LiveCounters {
   return {
     at: c.at,
-    dedup: c.dedup.map((d) => ({ ...d, delivered: Number(d.delivered), duplicate: Number(d.duplicate), tooOld: Number(d.tooOld), outOfWindow: Number(d.outOfWindow) })),
-    clients: c.clients.map((d) => ({ ...d, delivered: Number(d.delivered), duplicate: Number(d.duplicate), tooOld: Number(d.tooOld), outOfWindow: Number(d.outOfWindow) })),
+    dedup: c.dedup.map((d) => ({
+      ...d,
+      delivered: Number(d.delivered),
+      duplicate: Number(d.duplicate),
+      tooOld: Number(d.tooOld),
+      outOfWindow: Number(d.outOfWindow),
+    })),
+    clients: c.clients.map((d) => ({
+      ...d,
+      delivered: Number(d.delivered),
+      duplicate: Number(d.duplicate),
+      tooOld: Number(d.tooOld),
+      outOfWindow: Number(d.outOfWindow),
+    })),
     colours: c.colours.map((x) => ({ ...x, green: Number(x.green), yellow: Number(x.yellow), red: Number(x.red) })),
     heartbeats: c.heartbeats.map((h) => ({ ...h, responses: Number(h.responses) })),
     unread: c.unread,
   };
 }
 
-export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot | undefined; timeline?: readonly TimelineEvent[] } = {}): LiveState {
+export function liveState(
+  ctl: Controller,
+  extra: { counters?: CounterSnapshot | undefined; timeline?: readonly TimelineEvent[] } = {},
+): LiveState {
   const t = ctl.topology;
   const st = ctl.state();
   const pos = layout(t);
@@ -150,7 +181,9 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
   const hb = ctl.heartbeats;
   const watches = hb?.watches() ?? [];
   // Fast path: the round trips the switches' data planes measured (hb_rtt), as last read.
-  const measured = new Map((extra.counters?.heartbeats ?? []).flatMap((h) => (h.rttMs === undefined ? [] : [[`${h.switch}|${h.link}`, h.rttMs] as const])));
+  const measured = new Map(
+    (extra.counters?.heartbeats ?? []).flatMap((h) => (h.rttMs === undefined ? [] : [[`${h.switch}|${h.link}`, h.rttMs] as const])),
+  );
   const down = new Map(st.downLinks.map((d) => [d.link, d.reasons]));
   const links: LiveLink[] = t.links.map((l, i) => {
     const [a, b] = l.ends;
@@ -192,7 +225,12 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
           ...[...sp.overlays.values()].map((o) => ({ o, active: true })),
           ...[...sp.standby.values()].map((o) => ({ o, active: false })),
         ]
-          .map(({ o, active }) => ({ lastHop: o.lastHop, path: [sp.ingress, ...o.path.map((a) => a.to)], links: o.path.map((a) => a.link), active }))
+          .map(({ o, active }) => ({
+            lastHop: o.lastHop,
+            path: [sp.ingress, ...o.path.map((a) => a.to)],
+            links: o.path.map((a) => a.link),
+            active,
+          }))
           .sort((x, y) => (x.lastHop < y.lastHop ? -1 : x.lastHop > y.lastHop ? 1 : 0)),
         unreachable: sp.tree.unreachable,
       }))
@@ -203,7 +241,12 @@ export function liveState(ctl: Controller, extra: { counters?: CounterSnapshot |
     electionId: st.electionId.toString(),
     at: Date.now(),
     deployed: plan !== undefined,
-    heartbeats: { running: hb !== undefined, intervalMs: t.heartbeat.intervalMs, missThreshold: t.heartbeat.missThreshold, mode: t.heartbeat.mode },
+    heartbeats: {
+      running: hb !== undefined,
+      intervalMs: t.heartbeat.intervalMs,
+      missThreshold: t.heartbeat.missThreshold,
+      mode: t.heartbeat.mode,
+    },
     switches: st.switches.map((h) => {
       const p = pos.switches.get(h.name)!;
       return {

@@ -7,7 +7,19 @@
 import { EventEmitter } from "node:events";
 import type { Controller, ControllerEvents } from "../controller.js";
 
-export type TimelineKind = "link-down" | "link-up" | "switch-lost" | "switch-back" | "repair" | "overlay" | "join" | "leave" | "takeover" | "role" | "fault" | "deploy";
+export type TimelineKind =
+  | "link-down"
+  | "link-up"
+  | "switch-lost"
+  | "switch-back"
+  | "repair"
+  | "overlay"
+  | "join"
+  | "leave"
+  | "takeover"
+  | "role"
+  | "fault"
+  | "deploy";
 
 export interface TimelineEvent {
   /** Increases by one per event. */
@@ -40,11 +52,24 @@ export class Timeline extends EventEmitter<{ event: [TimelineEvent] }> {
       (ctl as EventEmitter).on(ev, f);
       this.detach.push(() => (ctl as EventEmitter).off(ev, f));
     };
-    on("deployed", (r) => this.add({ kind: "deploy", text: `deployed: ${r.writes} writes in ${r.durationMs.toFixed(0)} ms`, writes: r.writes, durationMs: r.durationMs }));
+    on("deployed", (r) =>
+      this.add({
+        kind: "deploy",
+        text: `deployed: ${r.writes} writes in ${r.durationMs.toFixed(0)} ms`,
+        writes: r.writes,
+        durationMs: r.durationMs,
+      }),
+    );
     on("linkDown", (e) => this.add({ kind: "link-down", link: e.name, text: `link ${e.name} down (${e.reasons.join(", ")})` }));
     on("linkUp", (e) => this.add({ kind: "link-up", link: e.name, text: `link ${e.name} up` }));
     on("switchLost", (e) => this.add({ kind: "switch-lost", switch: e.switch, text: `${e.switch} lost: ${e.reason}` }));
-    on("reprogrammed", (e) => this.add({ kind: "switch-back", switch: e.switch, text: `${e.switch} back, re-programmed (${e.result.inserted + e.result.modified + e.result.deleted} writes)` }));
+    on("reprogrammed", (e) =>
+      this.add({
+        kind: "switch-back",
+        switch: e.switch,
+        text: `${e.switch} back, re-programmed (${e.result.inserted + e.result.modified + e.result.deleted} writes)`,
+      }),
+    );
     on("failover", (r) =>
       this.add({
         kind: "repair",
@@ -54,11 +79,36 @@ export class Timeline extends EventEmitter<{ event: [TimelineEvent] }> {
         text: `repair after ${r.link} ${r.up ? "up" : "down"}: ${r.writes} writes on ${r.switches.length} switches in ${r.repairMs.toFixed(1)} ms${r.deferred.length ? `; deferred on ${r.deferred.join(", ")}` : ""}`,
       }),
     );
-    on("overlaySwitched", (e) => this.add({ kind: "overlay", text: `overlay switched on for ${[...e.sessions].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")}` }));
-    on("membership", (c) => this.add({ kind: c.joined ? "join" : "leave", session: c.session, text: `${c.host} ${c.joined ? "joined" : "left"} session ${c.session} (${c.via})` }));
-    on("takeover", (e) => this.add({ kind: "takeover", switch: e.switch, durationMs: e.ms, text: `took over ${e.switch} in ${e.ms.toFixed(1)} ms` }));
-    on("role", (e) => this.add({ kind: "role", switch: e.switch, text: `${e.switch}: ${e.primary ? "primary" : `backup (primary: election id ${e.primaryElectionId ?? "unknown"})`}` }));
-    on("fault", (f) => this.add({ kind: "fault", ...(f.switch ? { switch: f.switch } : {}), text: `fault: ${f.task}${f.switch ? ` on ${f.switch}` : ""}: ${f.message}` }));
+    on("overlaySwitched", (e) =>
+      this.add({
+        kind: "overlay",
+        text: `overlay switched on for ${[...e.sessions].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")}`,
+      }),
+    );
+    on("membership", (c) =>
+      this.add({
+        kind: c.joined ? "join" : "leave",
+        session: c.session,
+        text: `${c.host} ${c.joined ? "joined" : "left"} session ${c.session} (${c.via})`,
+      }),
+    );
+    on("takeover", (e) =>
+      this.add({ kind: "takeover", switch: e.switch, durationMs: e.ms, text: `took over ${e.switch} in ${e.ms.toFixed(1)} ms` }),
+    );
+    on("role", (e) =>
+      this.add({
+        kind: "role",
+        switch: e.switch,
+        text: `${e.switch}: ${e.primary ? "primary" : `backup (primary: election id ${e.primaryElectionId ?? "unknown"})`}`,
+      }),
+    );
+    on("fault", (f) =>
+      this.add({
+        kind: "fault",
+        ...(f.switch ? { switch: f.switch } : {}),
+        text: `fault: ${f.task}${f.switch ? ` on ${f.switch}` : ""}: ${f.message}`,
+      }),
+    );
   }
 
   private add(e: Omit<TimelineEvent, "seq" | "at">): void {

@@ -74,7 +74,8 @@ export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: st
     g,
     tree.ingress,
     "ipv4",
-    (a) => a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0) + (otherLastHops.has(a.to) ? transit : 0),
+    (a) =>
+      a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0) + (otherLastHops.has(a.to) ? transit : 0),
   );
   const path = pathTo(spt, lastHop);
   if (!path) return undefined;

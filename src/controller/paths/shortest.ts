@@ -32,7 +32,12 @@ function better(a: Label, b: Label): boolean {
  * Dijkstra from `root` over up links carrying `family`. `weight` may change
  * an adjacency's cost (the overlay uses it to steer away from the tree).
  */
-export function shortestPathTree(g: NetworkGraph, root: string, family?: FamilyName, weight: (a: Adjacency) => number = (a) => a.cost): PathTree {
+export function shortestPathTree(
+  g: NetworkGraph,
+  root: string,
+  family?: FamilyName,
+  weight: (a: Adjacency) => number = (a) => a.cost,
+): PathTree {
   const best = new Map<string, Label>([[root, { cost: 0, hops: 0, path: [root] }]]);
   const via = new Map<string, Adjacency>();
   const done = new Set<string>();

@@ -20,5 +20,10 @@ export function yellowDscp(s: SessionSpec, overrides: MeterOverrides | undefined
 export function planBurstMeter(ctx: PlanContext, plan: SessionPlan, overrides: MeterOverrides | undefined): void {
   const s = plan.session;
   const meter = overrides?.has(s.id) ? overrides.get(s.id) : s.meter;
-  if (meter) ctx.intent(plan.ingress).meters.push({ meter: METER_BURST, index: s.id, config: { cir: meter.cir, cburst: meter.cburst, pir: meter.pir, pburst: meter.pburst } });
+  if (meter)
+    ctx.intent(plan.ingress).meters.push({
+      meter: METER_BURST,
+      index: s.id,
+      config: { cir: meter.cir, cburst: meter.cburst, pir: meter.pir, pburst: meter.pburst },
+    });
 }

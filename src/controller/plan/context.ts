@@ -74,7 +74,11 @@ export class PlanContext {
     const prev = it.groups.get(id);
     const prevFrom = it.origins?.groups.get(id) ?? "another element";
     if (prev && replicasText(prev) !== replicasText(replicas)) {
-      this.problems.push({ switch: it.switch, paths: [prevFrom, from], message: `multicast group ${id}: ${from} wants replicas ${replicasText(replicas)} but ${prevFrom} wants ${replicasText(prev)}` });
+      this.problems.push({
+        switch: it.switch,
+        paths: [prevFrom, from],
+        message: `multicast group ${id}: ${from} wants replicas ${replicasText(replicas)} but ${prevFrom} wants ${replicasText(prev)}`,
+      });
       return;
     }
     it.groups.set(id, replicas);
@@ -101,9 +105,16 @@ export function route(table: string, prefix: string, nexthopId: number): TableEn
 
 /** The neighbour behind `port`: rewrite the MACs and send. */
 export function nexthop(port: number, src: bigint, dst: bigint): TableEntryInput {
-  return { table: T.nexthop, match: { nexthop_id: port }, action: { name: "forward_to_neighbor", params: { port, src_mac: formatMac(src), dst_mac: formatMac(dst) } } };
+  return {
+    table: T.nexthop,
+    match: { nexthop_id: port },
+    action: { name: "forward_to_neighbor", params: { port, src_mac: formatMac(src), dst_mac: formatMac(dst) } },
+  };
 }
 
 function replicasText(r: readonly ReplicaValue[]): string {
-  return `[${[...r].sort((a, b) => a.port - b.port || (a.instance ?? 0) - (b.instance ?? 0)).map((x) => `${x.port}:${x.instance ?? 0}`).join(", ")}]`;
+  return `[${[...r]
+    .sort((a, b) => a.port - b.port || (a.instance ?? 0) - (b.instance ?? 0))
+    .map((x) => `${x.port}:${x.instance ?? 0}`)
+    .join(", ")}]`;
 }

@@ -33,7 +33,12 @@ export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[
     }
     peers.set(s.name, list);
     const it = ctx.intent(s.name);
-    for (const p of list) add(it, `links[${p.link}]`, { table: T.hbPeer, match: { peer_addr: p.peerAddress }, action: { name: "set_peer", params: { peer_index: p.index } } });
+    for (const p of list)
+      add(it, `links[${p.link}]`, {
+        table: T.hbPeer,
+        match: { peer_addr: p.peerAddress },
+        action: { name: "set_peer", params: { peer_index: p.index } },
+      });
     if (topo.heartbeat.mode === "slow") add(it, "heartbeat.mode", { table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
   }
   return peers;

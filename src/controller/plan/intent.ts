@@ -31,7 +31,14 @@ export interface Origins {
 }
 
 export function emptyIntent(sw: string): SwitchIntent {
-  return { switch: sw, entries: [], groups: new Map(), meters: [], lastHopSessions: new Set(), origins: { entries: new WeakMap(), groups: new Map() } };
+  return {
+    switch: sw,
+    entries: [],
+    groups: new Map(),
+    meters: [],
+    lastHopSessions: new Set(),
+    origins: { entries: new WeakMap(), groups: new Map() },
+  };
 }
 
 /** Table names of the p4cast program (docs/tables.md). */
@@ -94,8 +101,9 @@ export const GROUP_PARAMS: ReadonlySet<string> = new Set(["mcast_grp", "client_g
 export const GROUP_BANK_B = 0x4000;
 
 const entryKey = (e: TableEntryInput) =>
-  JSON.stringify([e.table, Object.entries(e.match ?? {}).sort(([x], [y]) => x.localeCompare(y)), e.priority ?? 0, e.isDefault ?? false], (_k, v: unknown) =>
-    typeof v === "bigint" ? v.toString() : v,
+  JSON.stringify(
+    [e.table, Object.entries(e.match ?? {}).sort(([x], [y]) => x.localeCompare(y)), e.priority ?? 0, e.isDefault ?? false],
+    (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v),
   );
 
 /**

@@ -42,8 +42,13 @@ export function planUnicastRoutes(ctx: PlanContext): void {
       const p = parsePrefix(text, family);
       const key = `${fmt(networkOf(p, width))}/${p.len}`;
       const prev = subnets.get(key);
-      if (prev && prev.sw !== h.attach.switch) warnings.push(`${family} subnet ${key} is split between ${prev.sw} and ${h.attach.switch}: routing per host`);
-      subnets.set(key, { sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch, prefix: key, from: prev?.from ?? `${ctx.hostPath(h.name)}.${family}` });
+      if (prev && prev.sw !== h.attach.switch)
+        warnings.push(`${family} subnet ${key} is split between ${prev.sw} and ${h.attach.switch}: routing per host`);
+      subnets.set(key, {
+        sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch,
+        prefix: key,
+        from: prev?.from ?? `${ctx.hostPath(h.name)}.${family}`,
+      });
     }
     for (const s of topo.switches) {
       const it = ctx.intent(s.name);

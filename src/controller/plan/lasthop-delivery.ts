@@ -38,24 +38,35 @@ export function planLastHopDelivery(
         ctx.warnings.push(`session ${s.id}: client ${c.name} has no ${v6 ? "IPv6" : "IPv4"} address; not delivered`);
         continue;
       }
-      rids.set(rid, origin(it, ctx.clientPath(s, c.name), {
-        table: T.clientRid,
-        match: { egress_rid: rid },
-        action: {
-          name: v6 ? "deliver_to_client_v6" : "deliver_to_client_v4",
-          params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt("0x" + c.mac.replace(/:/g, "")) },
-        },
-      }));
+      rids.set(
+        rid,
+        origin(it, ctx.clientPath(s, c.name), {
+          table: T.clientRid,
+          match: { egress_rid: rid },
+          action: {
+            name: v6 ? "deliver_to_client_v6" : "deliver_to_client_v4",
+            params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt("0x" + c.mac.replace(/:/g, "")) },
+          },
+        }),
+      );
       replicas.push({ port: c.attach.port, instance: rid });
       if (lh !== plan.ingress) {
         // The client's delivered counter for this session.
-        add(it, ctx.clientPath(s, c.name), { table: T.clientSession, match: { session_id: s.id, egress_rid: rid }, action: "count_client_copy" });
+        add(it, ctx.clientPath(s, c.name), {
+          table: T.clientSession,
+          match: { session_id: s.id, egress_rid: rid },
+          action: "count_client_copy",
+        });
         delivered.set(lh, (delivered.get(lh) ?? new Map<string, number>()).set(c.name, rid));
       }
     }
     if (lh !== plan.ingress) {
       ctx.setGroup(it, clientGroupOf(s.id), replicas, `${ses}.clients`);
-      add(it, `${ses}.clients`, { table: T.lastHopSession, match: { session_id: s.id }, action: { name: "accept_session", params: { client_grp: clientGroupOf(s.id) } } });
+      add(it, `${ses}.clients`, {
+        table: T.lastHopSession,
+        match: { session_id: s.id },
+        action: { name: "accept_session", params: { client_grp: clientGroupOf(s.id) } },
+      });
       it.lastHopSessions.add(s.id);
     }
   }

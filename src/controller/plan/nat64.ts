@@ -92,7 +92,8 @@ export function planTranslatedReceivers(
     ctx.virtualIndex.set(virtual.name, topo.hosts.length + ctx.hostIndex.get(name)!);
     // Route the mapped address from `via` to the translator; translate it there.
     const from = ctx.clientPath(s, name);
-    for (const a of pathTo(spt4, d.translator)!.slice(1)) add(ctx.intent(a.from), from, route(T.routeV4, `${formatIPv4(d.mapped)}/32`, a.port));
+    for (const a of pathTo(spt4, d.translator)!.slice(1))
+      add(ctx.intent(a.from), from, route(T.routeV4, `${formatIPv4(d.mapped)}/32`, a.port));
     add(ctx.intent(d.translator), from, {
       table: T.xlateV4Dst,
       match: { dst_addr: `${formatIPv4(d.mapped)}/32` },
@@ -112,14 +113,34 @@ export function planNat64(ctx: PlanContext): void {
     add(it, "translation.nat64Prefix", { table: T.xlateV6Src, match: { src_addr: tr.nat64Prefix }, action: "xlate_v6_src_embedded" });
     tr.mappings.forEach((m, k) => {
       const from = `translation.mappings[${k}]`;
-      add(it, from, { table: T.xlateV6Dst, match: { dst_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_dst_explicit", params: { addr: m.ipv4 } } });
-      add(it, from, { table: T.xlateV6Src, match: { src_addr: `${m.ipv6}/128` }, action: { name: "xlate_v6_src_explicit", params: { addr: m.ipv4 } } });
-      add(it, from, { table: T.xlateV4Dst, match: { dst_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_dst_explicit", params: { addr: m.ipv6 } } });
-      add(it, from, { table: T.xlateV4Src, match: { src_addr: `${m.ipv4}/32` }, action: { name: "xlate_v4_src_explicit", params: { addr: m.ipv6 } } });
+      add(it, from, {
+        table: T.xlateV6Dst,
+        match: { dst_addr: `${m.ipv6}/128` },
+        action: { name: "xlate_v6_dst_explicit", params: { addr: m.ipv4 } },
+      });
+      add(it, from, {
+        table: T.xlateV6Src,
+        match: { src_addr: `${m.ipv6}/128` },
+        action: { name: "xlate_v6_src_explicit", params: { addr: m.ipv4 } },
+      });
+      add(it, from, {
+        table: T.xlateV4Dst,
+        match: { dst_addr: `${m.ipv4}/32` },
+        action: { name: "xlate_v4_dst_explicit", params: { addr: m.ipv6 } },
+      });
+      add(it, from, {
+        table: T.xlateV4Src,
+        match: { src_addr: `${m.ipv4}/32` },
+        action: { name: "xlate_v4_src_explicit", params: { addr: m.ipv6 } },
+      });
     });
     // IPv4 sources of translated traffic get the NAT64 prefix.
     for (const half of ["0.0.0.0/1", "128.0.0.0/1"]) {
-      add(it, "translation.nat64Prefix", { table: T.xlateV4Src, match: { src_addr: half }, action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } } });
+      add(it, "translation.nat64Prefix", {
+        table: T.xlateV4Src,
+        match: { src_addr: half },
+        action: { name: "xlate_v4_src_embedded", params: { prefix: prefixBase(tr.nat64Prefix) } },
+      });
     }
   }
   // Every switch routes the NAT64 prefix towards the nearest translator.
@@ -127,7 +148,9 @@ export function planNat64(ctx: PlanContext): void {
   for (const s of ctx.topo.switches) {
     if (tr.translators.includes(s.name)) continue;
     const spt = shortestPathTree(ctx.graph, s.name, "ipv6");
-    const best = [...tr.translators].sort((a, b) => (spt.cost.get(a) ?? Infinity) - (spt.cost.get(b) ?? Infinity) || a.localeCompare(b))[0]!;
+    const best = [...tr.translators].sort(
+      (a, b) => (spt.cost.get(a) ?? Infinity) - (spt.cost.get(b) ?? Infinity) || a.localeCompare(b),
+    )[0]!;
     const hop = pathTo(spt, best)?.[0]?.port;
     if (hop !== undefined) add(ctx.intent(s.name), "translation.nat64Prefix", route(T.routeV6, tr.nat64Prefix, hop));
   }
@@ -141,7 +164,13 @@ export function planNat64(ctx: PlanContext): void {
  * (whose copies are not yet last-hop copies). Ties: via, then translator
  * name.
  */
-function translatedDelivery(g: NetworkGraph, ingress: string, h: HostSpec, hostIdx: number, translators: readonly string[]): TranslatedDelivery | undefined {
+function translatedDelivery(
+  g: NetworkGraph,
+  ingress: string,
+  h: HostSpec,
+  hostIdx: number,
+  translators: readonly string[],
+): TranslatedDelivery | undefined {
   const fromIngress = shortestPathTree(g, ingress, "ipv4");
   let best: TranslatedDelivery | undefined;
   for (const t of [...translators].sort()) {

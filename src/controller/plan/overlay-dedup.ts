@@ -19,7 +19,11 @@ import type { SessionPlan } from "./sessions.js";
  * every overlay (active or standby), the egress rewrite of its replica id
  * into `overlayRids` (one entry per replica id per switch).
  */
-export function planOverlayReplicas(ctx: PlanContext, plan: SessionPlan, overlayRids: Map<string, Map<number, TableEntryInput>>): ReplicaValue[] {
+export function planOverlayReplicas(
+  ctx: PlanContext,
+  plan: SessionPlan,
+  overlayRids: Map<string, Map<number, TableEntryInput>>,
+): ReplicaValue[] {
   const { ingress } = plan;
   const it = ctx.intent(ingress);
   const ing = ctx.sw(ingress);
@@ -31,14 +35,21 @@ export function planOverlayReplicas(ctx: PlanContext, plan: SessionPlan, overlay
     if (plan.overlays.has(lh)) replicas.push({ port: first.port, instance: rid });
     const m = overlayRids.get(ingress) ?? new Map<number, TableEntryInput>();
     overlayRids.set(ingress, m);
-    m.set(rid, origin(it, ctx.sessionPath(plan.session.id), {
-      table: T.overlayRid,
-      match: { egress_rid: rid },
-      action: {
-        name: "overlay_to_peer",
-        params: { peer_addr: overlayAddress(ing, lhSw), src_mac: portMac(ing, first.port), dst_mac: portMac(ctx.sw(first.to), first.peerPort) },
-      },
-    }));
+    m.set(
+      rid,
+      origin(it, ctx.sessionPath(plan.session.id), {
+        table: T.overlayRid,
+        match: { egress_rid: rid },
+        action: {
+          name: "overlay_to_peer",
+          params: {
+            peer_addr: overlayAddress(ing, lhSw),
+            src_mac: portMac(ing, first.port),
+            dst_mac: portMac(ctx.sw(first.to), first.peerPort),
+          },
+        },
+      }),
+    );
   }
   return replicas;
 }

@@ -31,7 +31,13 @@ export function planSessionEncap(
     match: { dst_addr: s.service.address, l4_dst_port: s.service.port },
     action: {
       name: "encap_session",
-      params: { session_id: s.id, group_addr: s.group, src_addr: ing.loopback.ipv4, mcast_grp: s.id, yellow_dscp: yellowDscp(s, meterOverrides) },
+      params: {
+        session_id: s.id,
+        group_addr: s.group,
+        src_addr: ing.loopback.ipv4,
+        mcast_grp: s.id,
+        yellow_dscp: yellowDscp(s, meterOverrides),
+      },
     },
   });
 }

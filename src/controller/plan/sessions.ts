@@ -41,7 +41,12 @@ export interface SessionChanges {
 }
 
 /** `delivered` becomes the plan's clientRids (planLastHopDelivery fills it). */
-export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionChanges, delivered: ReadonlyMap<string, ReadonlyMap<string, number>>): SessionPlan {
+export function planSession(
+  ctx: PlanContext,
+  s: SessionSpec,
+  changes: SessionChanges,
+  delivered: ReadonlyMap<string, ReadonlyMap<string, number>>,
+): SessionPlan {
   const { graph: g, warnings } = ctx;
   const ingress = ctx.hostsByName.get(s.source)!.attach.switch;
   const removed = new Set(changes.removedClients?.get(s.id) ?? []);
@@ -56,7 +61,12 @@ export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionCh
   }
   const translated = planTranslatedReceivers(ctx, s, ingress, clientNames, removed, changes.ipv6Joins?.get(s.id) ?? [], lastHops);
   if (lastHops.has(ingress)) {
-    warnings.push(`session ${s.id}: clients on the ingress router ${ingress} (${lastHops.get(ingress)!.map((h) => h.name).join(", ")}) are not served: last-hop delivery happens on another router`);
+    warnings.push(
+      `session ${s.id}: clients on the ingress router ${ingress} (${lastHops
+        .get(ingress)!
+        .map((h) => h.name)
+        .join(", ")}) are not served: last-hop delivery happens on another router`,
+    );
   }
   const remoteLastHops = [...lastHops.keys()].filter((n) => n !== ingress);
   const tree = distributionTree(g, ingress, remoteLastHops);
@@ -68,7 +78,8 @@ export function planSession(ctx: PlanContext, s: SessionSpec, changes: SessionCh
   const overlays = new Map<string, OverlayPath>();
   const standby = new Map<string, OverlayPath>();
   const active = (lh: string) =>
-    s.redundancy === "always-redundant" || (s.redundancy === "overlay-on-failure" && (changes.overlayActivated?.get(s.id)?.has(lh) ?? false));
+    s.redundancy === "always-redundant" ||
+    (s.redundancy === "overlay-on-failure" && (changes.overlayActivated?.get(s.id)?.has(lh) ?? false));
   for (const lh of remoteLastHops) {
     if (s.redundancy === "tree-only") continue;
     const pinned = changes.pinnedOverlays?.get(s.id)?.get(lh);

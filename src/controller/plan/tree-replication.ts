@@ -27,7 +27,12 @@ export function treeChildReplicas(plan: SessionPlan, member: string, treeRids: T
 }
 
 /** Transit and last-hop routers on the tree: group address → the session's tree group. */
-export function planTreeReplication(ctx: PlanContext, plan: SessionPlan, treeRids: TreeRids, clientRids: ReadonlyMap<string, ReadonlyMap<number, TableEntryInput>>): void {
+export function planTreeReplication(
+  ctx: PlanContext,
+  plan: SessionPlan,
+  treeRids: TreeRids,
+  clientRids: ReadonlyMap<string, ReadonlyMap<number, TableEntryInput>>,
+): void {
   const s = plan.session;
   const v6 = s.service.address.includes(":");
   const ses = ctx.sessionPath(s.id);
@@ -40,7 +45,11 @@ export function planTreeReplication(ctx: PlanContext, plan: SessionPlan, treeRid
       if (clientRids.get(m)?.has(rid)) replicas.push({ port: c.attach.port, instance: rid });
     }
     ctx.setGroup(it, s.id, replicas, ses);
-    add(it, `${ses}.group`, { table: T.mcastV4, match: { group_addr: s.group }, action: { name: "replicate_to_group", params: { mcast_grp: s.id } } });
+    add(it, `${ses}.group`, {
+      table: T.mcastV4,
+      match: { group_addr: s.group },
+      action: { name: "replicate_to_group", params: { mcast_grp: s.id } },
+    });
   }
 }
 
@@ -50,7 +59,11 @@ export function planTreeRidRewrites(ctx: PlanContext, treeRids: TreeRids): void 
     const it = ctx.intent(s);
     const spec = ctx.sw(s);
     for (const p of [...ports].sort((a, b) => a - b)) {
-      add(it, ctx.switchPath(s), { table: T.treeRid, match: { egress_rid: p }, action: { name: "rewrite_replica_src_mac", params: { src_mac: portMac(spec, p) } } });
+      add(it, ctx.switchPath(s), {
+        table: T.treeRid,
+        match: { egress_rid: p },
+        action: { name: "rewrite_replica_src_mac", params: { src_mac: portMac(spec, p) } },
+      });
     }
   }
 }

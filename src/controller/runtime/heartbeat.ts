@@ -122,7 +122,22 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     private readonly requests: "packet-out" | "pktgen" = "packet-out",
   ) {
     super();
-    for (const [sw, list] of peers) this.states.set(sw, list.map((peer) => ({ sw, peer, lastCount: undefined, misses: 0, punted: 0, down: false, rttMs: undefined, sent: false, heard: false, request: undefined })));
+    for (const [sw, list] of peers)
+      this.states.set(
+        sw,
+        list.map((peer) => ({
+          sw,
+          peer,
+          lastCount: undefined,
+          misses: 0,
+          punted: 0,
+          down: false,
+          rttMs: undefined,
+          sent: false,
+          heard: false,
+          request: undefined,
+        })),
+      );
     for (const st of [...this.states.values()].flat()) this.ends.set(st.peer.link, [...(this.ends.get(st.peer.link) ?? []), st]);
     if (settings.mode === "slow") {
       for (const [sw, client] of clients) {
@@ -195,7 +210,15 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   /** Every watch (one per link end) with its misses, verdict, counter and round trip. */
   watches(): WatchView[] {
     return [...this.states.values()].flatMap((list) =>
-      list.map((s) => ({ switch: s.sw, link: s.peer.link, peer: s.peer.peer, misses: s.misses, down: s.down, responses: s.lastCount, rttMs: s.rttMs })),
+      list.map((s) => ({
+        switch: s.sw,
+        link: s.peer.link,
+        peer: s.peer.peer,
+        misses: s.misses,
+        down: s.down,
+        responses: s.lastCount,
+        rttMs: s.rttMs,
+      })),
     );
   }
 
@@ -211,7 +234,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
    */
   private judgeLink(link: number, now: number): void {
     const ends = this.ends.get(link) ?? [];
-    const judged = (st: PeerState) => !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
+    const judged = (st: PeerState) =>
+      !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
     const tripped = ends.find((st) => st.down);
     // An end vouches for the link while it is judged, has heard its peer, and missed fewer intervals in a row
     // than one short of tripping: a real failure shows at both ends in the same intervals (the other end is at
@@ -275,7 +299,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
         }
         counts = new Map();
         for await (const e of client.readRaw(q, { timeoutMs: READ_DEADLINE_MS })) {
-          if (e.entity.case === "counterEntry") counts.set(Number(e.entity.value.index?.index ?? 0n), e.entity.value.data?.packetCount ?? 0n);
+          if (e.entity.case === "counterEntry")
+            counts.set(Number(e.entity.value.index?.index ?? 0n), e.entity.value.data?.packetCount ?? 0n);
         }
         this.stats.reads++;
       } catch {
@@ -299,7 +324,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       }
       return counts !== undefined;
     }
-    const seenOf = (st: PeerState) => (counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0);
+    const seenOf = (st: PeerState) =>
+      counts ? st.lastCount !== undefined && (counts.get(st.peer.index) ?? 0n) > st.lastCount : st.punted > 0;
     // Silence is a miss only where a request went out. A primary knows what it sent (nothing in the
     // interval it became primary in). A standby cannot see the primary's requests, only what they bring
     // back: when none of this switch's watches heard anything, the primary is most likely gone (it is
@@ -341,7 +367,16 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
             ip: { version: 4, src: me.loopback.ipv4, dst: formatIPv4(st.peer.peerAddress), ttl: 64 },
             // UDP checksum 0 (none, allowed over IPv4) lets sequence and timestamp change without recomputing it.
             // Fast path: STAMP, the switch times the round trip (its origin timestamp replaces ours).
-            l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, flags: requestFlags(this.settings.mode), originId: me.deviceId & 0xffff, sequence: 0 }, udp: { checksum: 0 } },
+            l4: {
+              kind: "heartbeat",
+              heartbeat: {
+                type: HeartbeatType.REQUEST,
+                flags: requestFlags(this.settings.mode),
+                originId: me.deviceId & 0xffff,
+                sequence: 0,
+              },
+              udp: { checksum: 0 },
+            },
           },
         });
         st.request = client.encodePacketOut({ payload: frame, metadata: { egress_port: st.peer.port, flags: PACKET_OUT_DIRECT } });

@@ -67,13 +67,15 @@ export function membershipDelta(
     for (const r of list) {
       if (seen.has(key(r))) continue;
       seen.add(key(r));
-      if (!everywhereExpected.has(key(r)) || (r.ipv6 && ![...expected.values()].flat().some((e) => key(e) === key(r) && e.ipv6))) joined.push(r);
+      if (!everywhereExpected.has(key(r)) || (r.ipv6 && ![...expected.values()].flat().some((e) => key(e) === key(r) && e.ipv6)))
+        joined.push(r);
     }
   }
   const left: { session: number; host: string }[] = [];
   for (const [sw, list] of expected) {
     if (!installed.has(sw)) continue; // not read: unknown
-    for (const r of list) if (!everywhereInstalled.has(key(r)) && !left.some((l) => key(l) === key(r))) left.push({ session: r.session, host: r.host });
+    for (const r of list)
+      if (!everywhereInstalled.has(key(r)) && !left.some((l) => key(l) === key(r))) left.push({ session: r.session, host: r.host });
   }
   return { joined, left };
 }

@@ -64,7 +64,14 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 export function packTofinoDeviceConfig(blobs: TofinoPipelineBlobs): Uint8Array {
   const name = utf8.encode(blobs.programName);
   if (name.length === 0) throw new Error("packTofinoDeviceConfig: the program name is empty");
-  return concat([u32le(name.length), name, u32le(blobs.tofinoBin.length), blobs.tofinoBin, u32le(blobs.contextJson.length), blobs.contextJson]);
+  return concat([
+    u32le(name.length),
+    name,
+    u32le(blobs.tofinoBin.length),
+    blobs.tofinoBin,
+    u32le(blobs.contextJson.length),
+    blobs.contextJson,
+  ]);
 }
 
 /** Inverse of packTofinoDeviceConfig; throws on truncated or trailing bytes. */
@@ -75,7 +82,8 @@ export function unpackTofinoDeviceConfig(config: Uint8Array): TofinoPipelineBlob
     if (o + 4 > config.length) throw new Error(`Tofino device config: truncated before the length of ${what} (offset ${o})`);
     const n = view.getUint32(o, true);
     o += 4;
-    if (o + n > config.length) throw new Error(`Tofino device config: ${what} claims ${n} bytes, ${config.length - o} left (offset ${o - 4})`);
+    if (o + n > config.length)
+      throw new Error(`Tofino device config: ${what} claims ${n} bytes, ${config.length - o} left (offset ${o - 4})`);
     const b = config.subarray(o, o + n);
     o += n;
     return b;

@@ -145,12 +145,14 @@ export class TofinoRegisters implements RegisterAccess {
   }
 
   read(register: string, index: number): Promise<bigint> {
-    if (this.isHistory(register)) return Promise.reject(new Error(`${register}: the TNA program keeps no history bitmap (dedup_slots, docs/tofino.md)`));
+    if (this.isHistory(register))
+      return Promise.reject(new Error(`${register}: the TNA program keeps no history bitmap (dedup_slots, docs/tofino.md)`));
     return this.inner.read(register, index);
   }
 
   readAll(register: string): Promise<bigint[]> {
-    if (this.isHistory(register)) return Promise.reject(new Error(`${register}: the TNA program keeps no history bitmap (dedup_slots, docs/tofino.md)`));
+    if (this.isHistory(register))
+      return Promise.reject(new Error(`${register}: the TNA program keeps no history bitmap (dedup_slots, docs/tofino.md)`));
     return this.inner.readAll(register);
   }
 
@@ -182,7 +184,11 @@ export function heartbeatTemplate(): Uint8Array {
     ethernet: { dst: "00:00:00:00:00:00", src: "00:00:00:00:00:00" },
     packet: {
       ip: { version: 4, src: "0.0.0.0", dst: "0.0.0.0", ttl: 64, flags: 0b010 },
-      l4: { kind: "heartbeat", heartbeat: { type: HeartbeatType.REQUEST, sequence: 0 }, udp: { srcPort: HEARTBEAT_UDP_PORT, dstPort: HEARTBEAT_UDP_PORT, checksum: 0 } },
+      l4: {
+        kind: "heartbeat",
+        heartbeat: { type: HeartbeatType.REQUEST, sequence: 0 },
+        udp: { srcPort: HEARTBEAT_UDP_PORT, dstPort: HEARTBEAT_UDP_PORT, checksum: 0 },
+      },
     },
   });
 }
@@ -206,7 +212,8 @@ export interface PktgenTimerApp {
 }
 
 export function pktgenTimerApp(opts: { peers: number; periodMs: number; appId?: number; bufferOffset?: number }): PktgenTimerApp {
-  if (!Number.isInteger(opts.peers) || opts.peers < 1 || opts.peers > 256) throw new RangeError(`peers ${opts.peers}: 1..256 (P4CAST_MAX_HB_PEERS)`);
+  if (!Number.isInteger(opts.peers) || opts.peers < 1 || opts.peers > 256)
+    throw new RangeError(`peers ${opts.peers}: 1..256 (P4CAST_MAX_HB_PEERS)`);
   const appId = opts.appId ?? 1;
   if (appId < 0 || appId > 7) throw new RangeError(`app id ${appId}: Tofino 1 has applications 0..7`);
   return {

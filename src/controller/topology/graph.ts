@@ -36,8 +36,12 @@ export class NetworkGraph {
     for (const s of topology.switches) this.adj.set(s.name, []);
     topology.links.forEach((l, i) => {
       const [a, b] = l.ends;
-      this.adj.get(a.switch)!.push({ link: i, from: a.switch, port: a.port, to: b.switch, peerPort: b.port, cost: l.cost, families: l.families });
-      this.adj.get(b.switch)!.push({ link: i, from: b.switch, port: b.port, to: a.switch, peerPort: a.port, cost: l.cost, families: l.families });
+      this.adj
+        .get(a.switch)!
+        .push({ link: i, from: a.switch, port: a.port, to: b.switch, peerPort: b.port, cost: l.cost, families: l.families });
+      this.adj
+        .get(b.switch)!
+        .push({ link: i, from: b.switch, port: b.port, to: a.switch, peerPort: a.port, cost: l.cost, families: l.families });
     });
     for (const list of this.adj.values()) list.sort((x, y) => x.port - y.port);
   }

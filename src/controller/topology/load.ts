@@ -17,7 +17,9 @@ export class TopologyError extends Error {
     readonly file: string,
     readonly problems: readonly { path: string; message: string }[],
   ) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p.path || "(top)"}: ${p.message}`).join("\n")}`);
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p.path || "(top)"}: ${p.message}`).join("\n")}`,
+    );
   }
 }
 
@@ -33,7 +35,9 @@ export function parseTopology(text: string, file = "topology"): Topology {
   try {
     raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new TopologyError(file, [{ path: "", message: `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${e instanceof Error ? e.message : String(e)}` }]);
+    throw new TopologyError(file, [
+      { path: "", message: `not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${e instanceof Error ? e.message : String(e)}` },
+    ]);
   }
   const parsed = TopologySchema.safeParse(raw);
   if (!parsed.success) {
@@ -70,7 +74,8 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
   const deviceIds = new Map<number, number>();
   t.switches.forEach((s, i) => {
     const other = deviceIds.get(s.deviceId);
-    if (other !== undefined) add(`switches[${i}].deviceId`, `${s.deviceId} is also switches[${other}].deviceId ("${t.switches[other]!.name}")`);
+    if (other !== undefined)
+      add(`switches[${i}].deviceId`, `${s.deviceId} is also switches[${other}].deviceId ("${t.switches[other]!.name}")`);
     else deviceIds.set(s.deviceId, i);
   });
   // Overlay addresses (10.254.<ingress>.<last hop>) take a device id's low 8 bits.
@@ -80,7 +85,10 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
       const other = low.get(s.deviceId & 0xff);
       if (other === undefined) low.set(s.deviceId & 0xff, i);
       else if (t.switches[other]!.deviceId !== s.deviceId)
-        add(`switches[${i}].deviceId`, `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`);
+        add(
+          `switches[${i}].deviceId`,
+          `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`,
+        );
     });
   }
   const grpcSeen = new Map<string, number>();
@@ -93,8 +101,10 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
     if (hosts.has(h.name) || switches.has(h.name)) add(`hosts[${i}].name`, `"${h.name}" is already used`);
     hosts.set(h.name, i);
     // The switch answers as the subnet's gateway (last usable IPv4 address, <subnet>::ff): a host may not take it.
-    if (h.ipv4 && hostV4(h) === gatewayV4(h)) add(`hosts[${i}].ipv4`, `${h.ipv4} is the gateway address of its subnet (the switch's ${formatIPv4(gatewayV4(h)!)})`);
-    if (h.ipv6 && hostV6(h) === gatewayV6(h)) add(`hosts[${i}].ipv6`, `${h.ipv6} is the gateway address of its subnet (the switch's ${formatIPv6(gatewayV6(h)!)})`);
+    if (h.ipv4 && hostV4(h) === gatewayV4(h))
+      add(`hosts[${i}].ipv4`, `${h.ipv4} is the gateway address of its subnet (the switch's ${formatIPv4(gatewayV4(h)!)})`);
+    if (h.ipv6 && hostV6(h) === gatewayV6(h))
+      add(`hosts[${i}].ipv6`, `${h.ipv6} is the gateway address of its subnet (the switch's ${formatIPv6(gatewayV6(h)!)})`);
   });
   const usedPorts = new Map<string, string>();
   const usePort = (sw: string, port: number, path: string, by: string) => {
@@ -131,7 +141,8 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
     });
     const src = hosts.has(s.source) ? t.hosts[hosts.get(s.source)!] : undefined;
     const v6 = s.service.address.includes(":");
-    if (src && (v6 ? !src.ipv6 : !src.ipv4)) add(`sessions[${i}].service.address`, `the source "${s.source}" has no ${v6 ? "IPv6" : "IPv4"} address to send to it from`);
+    if (src && (v6 ? !src.ipv6 : !src.ipv4))
+      add(`sessions[${i}].service.address`, `the source "${s.source}" has no ${v6 ? "IPv6" : "IPv4"} address to send to it from`);
   });
   t.translation?.translators.forEach((n, i) => {
     if (!switches.has(n)) add(`translation.translators[${i}]`, `unknown switch "${n}"`);

@@ -11,9 +11,13 @@ const ipv4 = z.string().refine((s) => ok(() => parseIPv4(s)), { message: "not an
 const ipv6 = z.string().refine((s) => ok(() => parseIPv6(s)), { message: "not an IPv6 address" });
 const ipv4Prefix = z.string().refine((s) => prefixOk(s, 32, parseIPv4), { message: "not an IPv4 prefix (a.b.c.d/len)" });
 const ipv6Prefix = z.string().refine((s) => prefixOk(s, 128, parseIPv6), { message: "not an IPv6 prefix (addr/len)" });
-const mac = z.string().refine((s) => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s) && ok(() => parseMac(s)), { message: "not a MAC address (aa:bb:cc:dd:ee:ff)" });
+const mac = z
+  .string()
+  .refine((s) => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(s) && ok(() => parseMac(s)), { message: "not a MAC address (aa:bb:cc:dd:ee:ff)" });
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, "expected host:port");
-const name = z.string().regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,15}$/, "names are letters, digits, _ and -, starting with a letter, at most 16 characters");
+const name = z
+  .string()
+  .regex(/^[a-zA-Z][a-zA-Z0-9_-]{0,15}$/, "names are letters, digits, _ and -, starting with a letter, at most 16 characters");
 const port = z.number().int().min(1).max(510);
 
 function ok(fn: () => unknown): boolean {
@@ -95,7 +99,7 @@ export const SessionSchema = z
     /** Where the source sends them: the service address and UDP/TCP port. */
     service: z.object({ address: z.union([ipv4, ipv6]), port: z.number().int().min(1).max(65535) }).strict(),
     /** The IPv4 multicast group of the session's tree. */
-    group: ipv4.refine((g) => (parseIPv4(g) >> 28n) === 0xen, { message: "not an IPv4 multicast address (224.0.0.0/4)" }),
+    group: ipv4.refine((g) => parseIPv4(g) >> 28n === 0xen, { message: "not an IPv4 multicast address (224.0.0.0/4)" }),
     clients: z.array(name).min(1),
     meter: MeterSchema.optional(),
     redundancy: Redundancy.default("always-redundant"),

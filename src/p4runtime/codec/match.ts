@@ -133,7 +133,9 @@ function scalar(input: MatchInput, what: string): ValueInput {
 }
 
 function show(input: MatchInput): string {
-  return typeof input === "string" ? JSON.stringify(input) : JSON.stringify(input, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  return typeof input === "string"
+    ? JSON.stringify(input)
+    : JSON.stringify(input, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
 /** Encodes a parsed match as a p4.v1.FieldMatch. */

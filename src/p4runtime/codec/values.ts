@@ -69,7 +69,13 @@ export function parseIPv4(s: string, field = "value"): bigint {
 }
 
 export function parseMac(s: string): bigint {
-  return BigInt("0x" + s.split(/[:-]/).map((p) => p.padStart(2, "0")).join(""));
+  return BigInt(
+    "0x" +
+      s
+        .split(/[:-]/)
+        .map((p) => p.padStart(2, "0"))
+        .join(""),
+  );
 }
 
 export function parseIPv6(s: string, field = "value"): bigint {

@@ -20,7 +20,13 @@ import type {
   MatchField as P4MatchField,
 } from "../../proto/gen/p4/config/v1/p4info_pb.js";
 import type { P4DataTypeSpec } from "../../proto/gen/p4/config/v1/p4types_pb.js";
-import { ActionRef_Scope, CounterSpec_Unit, MatchField_MatchType, MeterSpec_Unit, MeterSpec_Type } from "../../proto/gen/p4/config/v1/p4info_pb.js";
+import {
+  ActionRef_Scope,
+  CounterSpec_Unit,
+  MatchField_MatchType,
+  MeterSpec_Unit,
+  MeterSpec_Type,
+} from "../../proto/gen/p4/config/v1/p4info_pb.js";
 import type { MatchKind } from "../codec/match.js";
 import { NameIndex, type Named } from "./names.js";
 
@@ -141,7 +147,13 @@ const matchKinds: Partial<Record<MatchField_MatchType, MatchKind>> = {
 };
 
 function counterUnit(u: CounterSpec_Unit | undefined): CounterUnit {
-  return u === CounterSpec_Unit.BYTES ? "bytes" : u === CounterSpec_Unit.PACKETS ? "packets" : u === CounterSpec_Unit.BOTH ? "both" : "unspecified";
+  return u === CounterSpec_Unit.BYTES
+    ? "bytes"
+    : u === CounterSpec_Unit.PACKETS
+      ? "packets"
+      : u === CounterSpec_Unit.BOTH
+        ? "both"
+        : "unspecified";
 }
 
 function meterUnit(u: MeterSpec_Unit | undefined): MeterUnit {
@@ -202,7 +214,14 @@ export class P4InfoIndex {
     );
     this.counters = new NameIndex(
       "counter",
-      p4info.counters.map((c) => ({ id: c.preamble!.id, name: c.preamble!.name, alias: c.preamble!.alias, unit: counterUnit(c.spec?.unit), size: c.size, proto: c })),
+      p4info.counters.map((c) => ({
+        id: c.preamble!.id,
+        name: c.preamble!.name,
+        alias: c.preamble!.alias,
+        unit: counterUnit(c.spec?.unit),
+        size: c.size,
+        proto: c,
+      })),
     );
     this.directCounters = new NameIndex(
       "direct counter",
@@ -216,7 +235,11 @@ export class P4InfoIndex {
       })),
     );
     const meterType = (t: MeterSpec_Type | undefined): MeterInfo["type"] =>
-      t === MeterSpec_Type.SINGLE_RATE_THREE_COLOR ? "single_rate_three_color" : t === MeterSpec_Type.SINGLE_RATE_TWO_COLOR ? "single_rate_two_color" : "two_rate_three_color";
+      t === MeterSpec_Type.SINGLE_RATE_THREE_COLOR
+        ? "single_rate_three_color"
+        : t === MeterSpec_Type.SINGLE_RATE_TWO_COLOR
+          ? "single_rate_two_color"
+          : "two_rate_three_color";
     this.meters = new NameIndex(
       "meter",
       p4info.meters.map((m) => ({
@@ -259,7 +282,13 @@ export class P4InfoIndex {
     );
     this.digests = new NameIndex(
       "digest",
-      p4info.digests.map((d) => ({ id: d.preamble!.id, name: d.preamble!.name, alias: d.preamble!.alias, ...(d.typeSpec ? { typeSpec: d.typeSpec } : {}), proto: d })),
+      p4info.digests.map((d) => ({
+        id: d.preamble!.id,
+        name: d.preamble!.name,
+        alias: d.preamble!.alias,
+        ...(d.typeSpec ? { typeSpec: d.typeSpec } : {}),
+        proto: d,
+      })),
     );
     this.valueSets = new NameIndex(
       "value set",
@@ -297,7 +326,12 @@ export class P4InfoIndex {
         const list = t.matchFields.map((mf) => matchField(mf, pre.name));
         const refs = new Map<number, ActionRefInfo>();
         for (const ref of t.actionRefs) {
-          const scope = ref.scope === ActionRef_Scope.TABLE_ONLY ? "table_only" : ref.scope === ActionRef_Scope.DEFAULT_ONLY ? "default_only" : "table_and_default";
+          const scope =
+            ref.scope === ActionRef_Scope.TABLE_ONLY
+              ? "table_only"
+              : ref.scope === ActionRef_Scope.DEFAULT_ONLY
+                ? "default_only"
+                : "table_and_default";
           refs.set(ref.id, { action: this.actions.get(ref.id), scope });
         }
         let directCounter: DirectCounterInfo | undefined;

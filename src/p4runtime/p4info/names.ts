@@ -78,7 +78,10 @@ export class NameIndex<T extends Named> implements Iterable<T> {
       candidates.length > 0
         ? `; did you mean ${candidates.map((c) => `"${c}"`).join(", ")}?`
         : this.all.length > 0
-          ? `; known: ${this.all.slice(0, 12).map((t) => `"${t.name}"`).join(", ")}${this.all.length > 12 ? ", ..." : ""}`
+          ? `; known: ${this.all
+              .slice(0, 12)
+              .map((t) => `"${t.name}"`)
+              .join(", ")}${this.all.length > 12 ? ", ..." : ""}`
           : `; the P4Info has no ${this.kind}s`;
     throw new P4InfoLookupError(`unknown ${this.kind} "${key}"${hint}`, this.kind, key, candidates);
   }

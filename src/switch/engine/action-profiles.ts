@@ -71,7 +71,8 @@ export class ActionProfile {
     const m = this.members.get(member);
     if (!m) throw new EngineError("NO_SUCH_ENTRY", `${this.name}: no member ${member}`);
     if (this.refCount(`m${member}`) > 0) throw new EngineError("IN_USE", `${this.name}: member ${member} is used by table entries`);
-    for (const g of this.groups.values()) if (g.spec.some((s) => s.member === member)) throw new EngineError("IN_USE", `${this.name}: member ${member} is in a group`);
+    for (const g of this.groups.values())
+      if (g.spec.some((s) => s.member === member)) throw new EngineError("IN_USE", `${this.name}: member ${member} is in a group`);
     this.members.delete(member);
     this.usedHandles.delete(m.handle);
   }

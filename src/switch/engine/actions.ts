@@ -22,12 +22,14 @@ export interface BoundAction {
 
 export function bindAction(a: CompiledAction, args: readonly bigint[], where: string): BoundAction {
   const ps = a.info.params;
-  if (args.length !== ps.length) throw new EngineError("BAD_ACTION", `${where}: action ${a.name} takes ${ps.length} arguments, got ${args.length}`);
+  if (args.length !== ps.length)
+    throw new EngineError("BAD_ACTION", `${where}: action ${a.name} takes ${ps.length} arguments, got ${args.length}`);
   const conv: Val[] = [];
   for (let i = 0; i < ps.length; i++) {
     const w = ps[i]!.bitwidth;
     const v = args[i]!;
-    if (typeof v !== "bigint" || v < 0n || v > maskOf(w)) throw new EngineError("BAD_ACTION", `${where}: argument ${ps[i]!.name} of ${a.name} does not fit ${w} bits`);
+    if (typeof v !== "bigint" || v < 0n || v > maskOf(w))
+      throw new EngineError("BAD_ACTION", `${where}: argument ${ps[i]!.name} of ${a.name} does not fit ${w} bits`);
     conv.push(w <= NUM_FIELD_MAX ? Number(v) : v);
   }
   return { action: a, args: conv, call: { action: a.name, args: [...args] } };

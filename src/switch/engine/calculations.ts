@@ -48,7 +48,14 @@ export function compileCalculation(
       fastLines.push(writeFieldCode("buf", "0", bo, fi, valueCode, touched));
     }
   };
-  const ctx: ExprCtx = { layout: L, gen, where, register: () => { throw unsupported(`register in ${where}`); } };
+  const ctx: ExprCtx = {
+    layout: L,
+    gen,
+    where,
+    register: () => {
+      throw unsupported(`register in ${where}`);
+    },
+  };
   for (const inp of inputs) {
     switch (inp.type) {
       case "field": {
@@ -59,7 +66,8 @@ export function compileCalculation(
         if (f.varbit) {
           lines.push(`if (${valid}) { const w = VL[${r.header.idx}]; writeBitsBig(buf, bits, w, BigInt.asUintN(w, ${slot})); bits += w; }`);
           fast = false;
-        } else if (f.wide) lines.push(`if (${valid}) { writeBitsBig(buf, bits, ${f.width}, BigInt.asUintN(${f.width}, ${slot})); bits += ${f.width}; }`);
+        } else if (f.wide)
+          lines.push(`if (${valid}) { writeBitsBig(buf, bits, ${f.width}, BigInt.asUintN(${f.width}, ${slot})); bits += ${f.width}; }`);
         else lines.push(`if (${valid}) { writeBitsNum(buf, bits, ${f.width}, ${slot}); bits += ${f.width}; }`);
         if (!f.varbit) {
           if (!r.header.metadata) fastValid.add(r.header.idx);

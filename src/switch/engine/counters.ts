@@ -27,6 +27,7 @@ export class CounterArray {
     this.bytes[i] = Number(v.bytes);
   }
   private check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new EngineError("BAD_INDEX", `counter ${this.name}: index ${i} out of range [0, ${this.size})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.size)
+      throw new EngineError("BAD_INDEX", `counter ${this.name}: index ${i} out of range [0, ${this.size})`);
   }
 }

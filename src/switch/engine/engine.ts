@@ -26,7 +26,6 @@ import { SimpleSwitch } from "./simple-switch.js";
 import type { ActionProfile } from "./action-profiles.js";
 import type { Table } from "./tables.js";
 
-
 export interface EngineOptions {
   /** Microsecond clock; defaults to process.hrtime. */
   readonly clock?: () => bigint;

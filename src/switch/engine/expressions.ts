@@ -327,7 +327,8 @@ function compileOp(ctx: ExprCtx, e: Expression): CE {
       const l = sub(e.left);
       const r = sub(e.right);
       if (l.k === "bool" && r.k === "bool") return bool(`(${c} ? ${l.code} : ${r.code})`);
-      if (l.k === "hdr" && r.k === "hdr") return { code: `(${c} ? ${l.code} : ${r.code})`, k: "hdr", bits: 0, neg: false, ...(l.htype ? { htype: l.htype } : {}) };
+      if (l.k === "hdr" && r.k === "hdr")
+        return { code: `(${c} ? ${l.code} : ${r.code})`, k: "hdr", bits: 0, neg: false, ...(l.htype ? { htype: l.htype } : {}) };
       const ld = data(l, w);
       const rd = data(r, w);
       const bits = Math.max(ld.bits, rd.bits);
@@ -340,7 +341,8 @@ function compileOp(ctx: ExprCtx, e: Expression): CE {
       const r = data(sub(e.right), w);
       if (r.cst === undefined) return big(`TCM(${asBig(l)}, ${asNum(r)})`, Infinity, true);
       const width = Number(r.cst);
-      if (width <= 32 && l.k === "n") return num(width === 32 ? `(${l.code} | 0)` : `((${l.code} << ${32 - width}) >> ${32 - width})`, width, true);
+      if (width <= 32 && l.k === "n")
+        return num(width === 32 ? `(${l.code} | 0)` : `((${l.code} << ${32 - width}) >> ${32 - width})`, width, true);
       if (width <= NUM_FIELD_MAX && l.k === "n") return num(`wrapS(${l.code}, ${width})`, width, true);
       if (width <= NUM_FIELD_MAX) return num(`Number(BigInt.asIntN(${width}, ${l.code}))`, width, true);
       return big(`BigInt.asIntN(${width}, ${asBig(l)})`, width, true);
@@ -462,7 +464,14 @@ export function storeCode(lv: LV, v: CE): string {
       if (v.k === "n") e = v.bits < w || (v.bits === w && v.neg) ? v.code : `wrapS(${v.code}, ${w})`;
       else e = `Number(BigInt.asIntN(${w}, ${asBig(v)}))`;
     } else if (v.k === "n") {
-      e = v.bits <= w && !v.neg ? v.code : w <= 31 ? `(${v.code} & ${2 ** w - 1})` : w === 32 ? `(${v.code} >>> 0)` : `wrapU(${v.code}, ${w})`;
+      e =
+        v.bits <= w && !v.neg
+          ? v.code
+          : w <= 31
+            ? `(${v.code} & ${2 ** w - 1})`
+            : w === 32
+              ? `(${v.code} >>> 0)`
+              : `wrapU(${v.code}, ${w})`;
     } else if (v.k === "bool") {
       e = `(${v.code} ? 1 : 0)`;
     } else {

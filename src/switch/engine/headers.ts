@@ -95,7 +95,10 @@ export function writeFieldCode(out: string, o: string, bo: number, f: FieldInfo,
 export function genExtractor(t: HeaderTypeInfo, fname: string): string {
   const lines: string[] = [`function ${fname}(h, d, o) {`, `const nb = NB[h], bb = BB[h];`];
   for (const f of t.fields) {
-    if (f.wide) lines.push(`B[bb + ${f.local}] = ${f.signed ? `BigInt.asIntN(${f.width}, ` : ""}readBitsBig(d, o * 8 + ${f.bitOffset}, ${f.width})${f.signed ? ")" : ""};`);
+    if (f.wide)
+      lines.push(
+        `B[bb + ${f.local}] = ${f.signed ? `BigInt.asIntN(${f.width}, ` : ""}readBitsBig(d, o * 8 + ${f.bitOffset}, ${f.width})${f.signed ? ")" : ""};`,
+      );
     else lines.push(`N[nb + ${f.local}] = ${readFieldCode("d", "o", f.bitOffset, f)};`);
   }
   lines.push("}");

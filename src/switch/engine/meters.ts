@@ -33,7 +33,13 @@ export class Meter {
     }
     if (r.cir > r.pir) throw new EngineError("BAD_VALUE", "meter: committed rate exceeds peak rate");
     // BMv2 (through PI) gets rates per second and stores them per microsecond
-    const committed: Rate = { infoRate: Number(r.cir) / 1e6, burst: Number(r.cburst), tokens: Number(r.cburst), tokensLast: 0, color: YELLOW };
+    const committed: Rate = {
+      infoRate: Number(r.cir) / 1e6,
+      burst: Number(r.cburst),
+      tokens: Number(r.cburst),
+      tokensLast: 0,
+      color: YELLOW,
+    };
     const peak: Rate = { infoRate: Number(r.pir) / 1e6, burst: Number(r.pburst), tokens: Number(r.pburst), tokensLast: 0, color: RED };
     this.rates = [peak, committed];
     this.config = r;

@@ -20,7 +20,15 @@ export interface ErrorCodes {
   readonly NoError: number;
 }
 
-const CORE_ERRORS = ["NoError", "PacketTooShort", "NoMatch", "StackOutOfBounds", "HeaderTooShort", "ParserTimeout", "ParserInvalidArgument"];
+const CORE_ERRORS = [
+  "NoError",
+  "PacketTooShort",
+  "NoMatch",
+  "StackOutOfBounds",
+  "HeaderTooShort",
+  "ParserTimeout",
+  "ParserInvalidArgument",
+];
 
 export function errorCodes(doc: Bmv2Document): ErrorCodes {
   const byName = new Map<string, number>();
@@ -123,7 +131,10 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
           if (src.type === "lookahead") {
             const [bo, bw] = src.value;
             const need = Math.ceil((bo + bw) / 8);
-            const v: CE = bw <= NUM_FIELD_MAX ? { code: `LAN(d, off, ${bo}, ${bw})`, k: "n", bits: bw, neg: false } : { code: `LAB(d, off, ${bo}, ${bw})`, k: "b", bits: bw, neg: false };
+            const v: CE =
+              bw <= NUM_FIELD_MAX
+                ? { code: `LAN(d, off, ${bo}, ${bw})`, k: "n", bits: bw, neg: false }
+                : { code: `LAB(d, off, ${bo}, ${bw})`, k: "b", bits: bw, neg: false };
             body.push(`if (len - off < ${need}) throw ${PTS}; ${storeCode(dst, v)}`);
           } else {
             body.push(storeCode(dst, compile(sctx, src)));
@@ -143,7 +154,9 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
         }
         case "advance": {
           const c = compile(sctx, op.parameters[0]);
-          body.push(`{ const nb = ${asNum(c)}; if (nb % 8 !== 0) throw ${errors.ParserInvalidArgument}; if (len - off < nb / 8) throw ${PTS}; off += nb / 8; }`);
+          body.push(
+            `{ const nb = ${asNum(c)}; if (nb % 8 !== 0) throw ${errors.ParserInvalidArgument}; if (len - off < nb / 8) throw ${PTS}; off += nb / 8; }`,
+          );
           break;
         }
         case "primitive":
@@ -165,8 +178,13 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
         const fi = mt.byName.get(fname);
         if (m < 0 || fi === undefined) throw malformed(`${where}: bad union_stack_field`);
         const f = mt.fields[fi]!;
-        const slot = f.wide ? `B[BB[UH[US[${us.idx}][Math.max(0, UNX[${us.idx}] - 1)]][${m}]] + ${f.local}]` : `N[NB[UH[US[${us.idx}][Math.max(0, UNX[${us.idx}] - 1)]][${m}]] + ${f.local}]`;
-        keyParts.push({ code: f.signed ? (f.wide ? `BigInt.asUintN(${f.width}, ${slot})` : `wrapU(${slot}, ${f.width})`) : slot, width: f.width });
+        const slot = f.wide
+          ? `B[BB[UH[US[${us.idx}][Math.max(0, UNX[${us.idx}] - 1)]][${m}]] + ${f.local}]`
+          : `N[NB[UH[US[${us.idx}][Math.max(0, UNX[${us.idx}] - 1)]][${m}]] + ${f.local}]`;
+        keyParts.push({
+          code: f.signed ? (f.wide ? `BigInt.asUintN(${f.width}, ${slot})` : `wrapU(${slot}, ${f.width})`) : slot,
+          width: f.width,
+        });
       } else {
         const c = compile(sctx, k);
         if (c.k !== "n" && c.k !== "b") throw malformed(`${where}: transition key of kind ${c.k}`);

@@ -139,7 +139,10 @@ export class PhvLayout {
     const unionTypes = new Map<string, string[]>();
     for (const raw of arr(doc.header_union_types ?? [], "header_union_types")) {
       const u = readHeaderUnionType(raw);
-      unionTypes.set(u.name, u.headers.map((p) => p[0]));
+      unionTypes.set(
+        u.name,
+        u.headers.map((p) => p[0]),
+      );
     }
     const unionById = new Map<number, UnionInfo>();
     for (const raw of arr(doc.header_unions ?? [], "header_unions")) {
@@ -170,7 +173,9 @@ export class PhvLayout {
       // scratch union for out-of-range indices
       const first = this.unions[unions[0] ?? -1];
       if (!first) throw malformed(`union stack ${name} has no unions`);
-      const dummyHeaders = first.headers.map((h, i) => this.addHeader(`${name}$oob.${first.memberNames[i]}`, this.headers[h]!.type, false, true).idx);
+      const dummyHeaders = first.headers.map(
+        (h, i) => this.addHeader(`${name}$oob.${first.memberNames[i]}`, this.headers[h]!.type, false, true).idx,
+      );
       const dummyUnion: UnionInfo = { idx: this.unions.length, name: `${name}$oob`, memberNames, headers: dummyHeaders };
       for (const h of dummyHeaders) this.headers[h]!.union = dummyUnion.idx;
       this.unions.push(dummyUnion);
@@ -210,7 +215,7 @@ export class PhvLayout {
       byName.set(fname, fields.length - 1);
     }
     // readHeaderType() requires max_length when there is a varbit field
-    const maxLength = varbitIndex >= 0 ? t.max_length ?? 0 : Math.ceil(bits / 8);
+    const maxLength = varbitIndex >= 0 ? (t.max_length ?? 0) : Math.ceil(bits / 8);
     if (varbitIndex >= 0) {
       const maxBits = maxLength * 8 - bits;
       if (maxBits < 0) throw malformed(`max_length of ${name} is smaller than its fixed fields`);
@@ -382,4 +387,3 @@ export interface PhvSnapshot {
   readonly NX: Int32Array;
   readonly UNX: Int32Array;
 }
-

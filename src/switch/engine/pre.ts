@@ -31,16 +31,21 @@ export class Pre {
   readonly sessions = new Map<number, { spec: CloneSessionSpec; plan: GroupPlan }>();
 
   setGroup(group: number, replicas: readonly Replica[]): void {
-    if (!Number.isInteger(group) || group <= 0 || group > 0xffff) throw new EngineError("BAD_VALUE", `multicast group id ${group} out of range`);
+    if (!Number.isInteger(group) || group <= 0 || group > 0xffff)
+      throw new EngineError("BAD_VALUE", `multicast group id ${group} out of range`);
     this.groups.set(group, plan(replicas));
   }
   deleteGroup(group: number): void {
     if (!this.groups.delete(group)) throw new EngineError("NO_SUCH_ENTRY", `no multicast group ${group}`);
   }
   setSession(session: number, spec: CloneSessionSpec): void {
-    if (!Number.isInteger(session) || session < 0 || session > 0xffff) throw new EngineError("BAD_VALUE", `clone session id ${session} out of range`);
+    if (!Number.isInteger(session) || session < 0 || session > 0xffff)
+      throw new EngineError("BAD_VALUE", `clone session id ${session} out of range`);
     if (!Number.isInteger(spec.truncateBytes) || spec.truncateBytes < 0) throw new EngineError("BAD_VALUE", "bad truncateBytes");
-    this.sessions.set(session, { spec: { replicas: spec.replicas.map((r) => ({ ...r })), truncateBytes: spec.truncateBytes }, plan: plan(spec.replicas) });
+    this.sessions.set(session, {
+      spec: { replicas: spec.replicas.map((r) => ({ ...r })), truncateBytes: spec.truncateBytes },
+      plan: plan(spec.replicas),
+    });
   }
   deleteSession(session: number): void {
     if (!this.sessions.delete(session)) throw new EngineError("NO_SUCH_ENTRY", `no clone session ${session}`);

@@ -160,7 +160,10 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
       const r = ctx.register(String(valueOf(p1)));
       const store = ctx.gen.ref(r.store, `reg_${String(valueOf(p1))}`);
       const i = ctx.gen.tmp("i");
-      const v: CE = r.width <= NUM_FIELD_MAX ? { code: `${store}[${i}]`, k: "n", bits: r.width, neg: false } : { code: `${store}[${i}]`, k: "b", bits: r.width, neg: false };
+      const v: CE =
+        r.width <= NUM_FIELD_MAX
+          ? { code: `${store}[${i}]`, k: "n", bits: r.width, neg: false }
+          : { code: `${store}[${i}]`, k: "b", bits: r.width, neg: false };
       return (
         `{ const ${i} = ${numOf(ctx, p2)}; ` +
         `if (${i} >= 0 && ${i} < ${r.size}) { ${storeCode(dst, v)} } else LOGE("register_read out of range"); }`
@@ -175,7 +178,12 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
       const w = r.width;
       let stored: string;
       if (w <= NUM_FIELD_MAX) {
-        stored = val.k === "n" ? (val.bits <= w && !val.neg ? val.code : `wrapU(${val.code}, ${w})`) : `Number(BigInt.asUintN(${w}, ${asBig(val)}))`;
+        stored =
+          val.k === "n"
+            ? val.bits <= w && !val.neg
+              ? val.code
+              : `wrapU(${val.code}, ${w})`
+            : `Number(BigInt.asUintN(${w}, ${asBig(val)}))`;
       } else stored = `BigInt.asUintN(${w}, ${asBig(val)})`;
       return (
         `{ const ${i} = ${numOf(ctx, p1)}; ` +

@@ -106,7 +106,10 @@ export class Program {
   /** Hooks filled in by the architecture. */
   onLog: (msg: string) => void;
 
-  constructor(json: unknown, private readonly opts: ProgramOptions) {
+  constructor(
+    json: unknown,
+    private readonly opts: ProgramOptions,
+  ) {
     const doc = readDocument(json);
     this.onLog = opts.log;
     this.initUs = opts.clock();
@@ -175,7 +178,11 @@ export class Program {
   slotOf(dotted: string): { wide: boolean; slot: number; width: number } | undefined {
     const r = this.layout.findField(dotted);
     if (!r) return undefined;
-    return { wide: r.field.wide, slot: r.field.wide ? r.header.bBase + r.field.local : r.header.nBase + r.field.local, width: r.field.width };
+    return {
+      wide: r.field.wide,
+      slot: r.field.wide ? r.header.bBase + r.field.local : r.header.nBase + r.field.local,
+      width: r.field.width,
+    };
   }
 
   // -- the compiler ----------------------------------------------------------------
@@ -254,7 +261,10 @@ export class Program {
       const params = (a.runtime_data ?? []).map((p) => ({ name: p.name, bitwidth: p.bitwidth }));
       const info: ProgramAction = { name, params };
       const ca: CompiledAction = { idx: actionSrc.length, id: a.id, name, info, fn: () => {} };
-      const ctx = baseCtx(`action ${name}`, params.map((p) => p.bitwidth));
+      const ctx = baseCtx(
+        `action ${name}`,
+        params.map((p) => p.bitwidth),
+      );
       const body = compilePrimitiveList(ctx, a.primitives ?? []);
       actionSrc.push(`function A${ca.idx}(P) {\n${body}\n}`);
       if (this.actionsById.has(ca.id)) throw malformed(`duplicate action id ${ca.id}`);
@@ -276,16 +286,20 @@ export class Program {
     const parserJson = parsers.find((p) => p["name"] === "parser") ?? parsers[0];
     if (parserJson) {
       gen.decl(
-        compileParser(readParser(parserJson), {
-          ctx: baseCtx("parser"),
-          errors: this.errors,
-          extractor: (t) => {
-            const f = typeFn.get(t);
-            if (!f) throw unsupported(`extract of header type ${t.name} whose width is not a whole number of bytes`);
-            return f.ex;
+        compileParser(
+          readParser(parserJson),
+          {
+            ctx: baseCtx("parser"),
+            errors: this.errors,
+            extractor: (t) => {
+              const f = typeFn.get(t);
+              if (!f) throw unsupported(`extract of header type ${t.name} whose width is not a whole number of bytes`);
+              return f.ex;
+            },
+            valueSet: vsRef,
           },
-          valueSet: vsRef,
-        }, "PARSE"),
+          "PARSE",
+        ),
       );
     } else gen.decl("function PARSE(d, len) { return 0; }");
 
@@ -300,11 +314,16 @@ export class Program {
       const cond = c.if_cond ? asBool(compile(baseCtx(where), c.if_cond)) : "true";
       const v = target.read;
       if (c.verify !== false) {
-        const cmp = calc.numeric && v.k === "n" ? `${calc.ref}() !== ${v.code}` : `BigInt(${calc.ref}()) !== ${v.k === "n" ? `BigInt(${v.code})` : v.code}`;
+        const cmp =
+          calc.numeric && v.k === "n"
+            ? `${calc.ref}() !== ${v.code}`
+            : `BigInt(${calc.ref}()) !== ${v.k === "n" ? `BigInt(${v.code})` : v.code}`;
         verifies.push(`if (${cond} && ${cmp}) S.checksumError = true;`);
       }
       if (c.update !== false) {
-        const out = calc.numeric ? { code: `${calc.ref}()`, k: "n" as const, bits: 32, neg: false } : { code: `BigInt(${calc.ref}())`, k: "b" as const, bits: 64, neg: false };
+        const out = calc.numeric
+          ? { code: `${calc.ref}()`, k: "n" as const, bits: 32, neg: false }
+          : { code: `BigInt(${calc.ref}())`, k: "b" as const, bits: 64, neg: false };
         updates.push(`if (${cond}) { ${storeCode(target, out)} }`);
       }
     }
@@ -649,7 +668,14 @@ ${cases.join("\n")}
 
   /** Functions and arrays the generated code uses. */
   private helperEnv(): Record<string, unknown> {
-    return runtimeHelpers({ layout: this.layout, phv: this.phv, S: this.S, log: (m) => this.onLog(m), random: this.opts.random, initUs: this.initUs });
+    return runtimeHelpers({
+      layout: this.layout,
+      phv: this.phv,
+      S: this.S,
+      log: (m) => this.onLog(m),
+      random: this.opts.random,
+      initUs: this.initUs,
+    });
   }
 
   // -- entry points for the architecture ------------------------------------------

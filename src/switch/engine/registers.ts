@@ -21,7 +21,8 @@ export class RegisterArray {
   }
   write(i: number, v: bigint): void {
     this.check(i);
-    if (v < 0n || v > maskOf(this.width)) throw new EngineError("BAD_VALUE", `register ${this.name}: value ${v} wider than ${this.width} bits`);
+    if (v < 0n || v > maskOf(this.width))
+      throw new EngineError("BAD_VALUE", `register ${this.name}: value ${v} wider than ${this.width} bits`);
     if (this.narrow) (this.store as Float64Array)[i] = Number(v);
     else (this.store as bigint[])[i] = v;
   }
@@ -30,6 +31,7 @@ export class RegisterArray {
     else (this.store as bigint[]).fill(0n);
   }
   private check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new EngineError("BAD_INDEX", `register ${this.name}: index ${i} out of range [0, ${this.size})`);
+    if (!Number.isInteger(i) || i < 0 || i >= this.size)
+      throw new EngineError("BAD_INDEX", `register ${this.name}: index ${i} out of range [0, ${this.size})`);
   }
 }

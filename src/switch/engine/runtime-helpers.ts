@@ -103,10 +103,15 @@ export function runtimeHelpers(o: HelperOptions): Record<string, unknown> {
       nx[s] = Math.max(0, nx[s]! - n);
     },
   });
-  const hdrOps = stackOps(SH, NX, (h) => (V[h] = 0), (d, s) => {
-    V[d] = V[s]!;
-    copyHeader(d, s);
-  });
+  const hdrOps = stackOps(
+    SH,
+    NX,
+    (h) => (V[h] = 0),
+    (d, s) => {
+      V[d] = V[s]!;
+      copyHeader(d, s);
+    },
+  );
   const unionCopy = (d: number, s: number): void => {
     const dm = UH[d]!;
     const sm = UH[s]!;
@@ -165,8 +170,10 @@ export function runtimeHelpers(o: HelperOptions): Record<string, unknown> {
     HEQ,
     UEQ: (a: number, b: number): boolean => UH[a]!.every((h, i) => HEQ(h, UH[b]![i]!)),
     UV: (u: number): boolean => UH[u]!.some((h) => V[h] === 1),
-    SD: (s: number, i: number): number => (i >= 0 && i < SH[s]!.length ? SH[s]![i]! : (log(`header stack index ${i} out of range`), stackDummy[s]!)),
-    USD: (s: number, i: number): number => (i >= 0 && i < US[s]!.length ? US[s]![i]! : (log(`header union stack index ${i} out of range`), ustackDummy[s]!)),
+    SD: (s: number, i: number): number =>
+      i >= 0 && i < SH[s]!.length ? SH[s]![i]! : (log(`header stack index ${i} out of range`), stackDummy[s]!),
+    USD: (s: number, i: number): number =>
+      i >= 0 && i < US[s]!.length ? US[s]![i]! : (log(`header union stack index ${i} out of range`), ustackDummy[s]!),
     SL: (s: number): number => (NX[s]! > 0 ? SH[s]![NX[s]! - 1]! : stackDummy[s]!),
     SETV,
     AH,

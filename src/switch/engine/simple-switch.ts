@@ -67,7 +67,18 @@ export class SimpleSwitch {
   private readonly digestCbs: ((d: DigestMessage) => void)[] = [];
   private readonly f: Record<string, Slot | undefined>;
   private readonly fs: Record<string, FastSlot>;
-  private readonly F: { egress_ts: FastSlot; ingress_ts: FastSlot; parser_error: FastSlot; checksum_error: FastSlot; enq_timestamp: FastSlot; enq_qdepth: FastSlot; deq_timedelta: FastSlot; deq_qdepth: FastSlot; qid: FastSlot; egress_rid: FastSlot };
+  private readonly F: {
+    egress_ts: FastSlot;
+    ingress_ts: FastSlot;
+    parser_error: FastSlot;
+    checksum_error: FastSlot;
+    enq_timestamp: FastSlot;
+    enq_qdepth: FastSlot;
+    deq_timedelta: FastSlot;
+    deq_qdepth: FastSlot;
+    qid: FastSlot;
+    egress_rid: FastSlot;
+  };
   private readonly withQueueing: boolean;
   private readonly N: Float64Array;
   /** Narrow slots of hot standard metadata fields (-1 when absent or wide). */
@@ -119,7 +130,11 @@ export class SimpleSwitch {
     this.N = prog.phv.N;
     this.initNum = Number(prog.initUs);
     const fast = (x: Slot | undefined): FastSlot =>
-      !x ? { n: -1, b: -1, width: 0, mod: 1 } : x.wide ? { n: -1, b: x.slot, width: x.width, mod: 1 } : { n: x.slot, b: -1, width: x.width, mod: 2 ** Math.min(x.width, 53) };
+      !x
+        ? { n: -1, b: -1, width: 0, mod: 1 }
+        : x.wide
+          ? { n: -1, b: x.slot, width: x.width, mod: 1 }
+          : { n: x.slot, b: -1, width: x.width, mod: 2 ** Math.min(x.width, 53) };
     this.fs = Object.fromEntries(Object.entries(f).map(([k, v]) => [k, fast(v)]));
     this.F = {
       egress_ts: fast(f.egress_ts),
@@ -246,7 +261,17 @@ export class SimpleSwitch {
       const sess = this.pre.sessions.get(session);
       if (sess) {
         const cur = phv.save();
-        const saved = { payloadOff: S.payloadOff, payloadLen: S.payloadLen, err: S.err, ck: S.checksumError, pktLen: S.pktLen, exit: S.exit, learnId: S.learnId, resubmitFl: S.resubmitFl, truncLen: S.truncLen };
+        const saved = {
+          payloadOff: S.payloadOff,
+          payloadLen: S.payloadLen,
+          err: S.err,
+          ck: S.checksumError,
+          pktLen: S.pktLen,
+          exit: S.exit,
+          learnId: S.learnId,
+          resubmitFl: S.resubmitFl,
+          truncLen: S.truncLen,
+        };
         phv.reset();
         this.set("ingress_port", job.port);
         prog.parse(job.data.length);
@@ -254,9 +279,26 @@ export class SimpleSwitch {
         this.copyFieldList(fl, cur);
         this.set("instance_type", PKT_INSTANCE_TYPE_INGRESS_CLONE);
         const trunc = sess.spec.truncateBytes > 0 ? sess.spec.truncateBytes : Infinity;
-        this.replicate(sess.plan, egressQ, { data: job.data, payloadOff: S.payloadOff, payloadLen: S.payloadLen, pktLen: ingressPacketSize, ingressLen: job.ingressLen, truncLen: trunc });
+        this.replicate(sess.plan, egressQ, {
+          data: job.data,
+          payloadOff: S.payloadOff,
+          payloadLen: S.payloadLen,
+          pktLen: ingressPacketSize,
+          ingressLen: job.ingressLen,
+          truncLen: trunc,
+        });
         phv.load(cur);
-        Object.assign(S, { payloadOff: saved.payloadOff, payloadLen: saved.payloadLen, err: saved.err, checksumError: saved.ck, pktLen: saved.pktLen, exit: saved.exit, learnId: saved.learnId, resubmitFl: saved.resubmitFl, truncLen: saved.truncLen });
+        Object.assign(S, {
+          payloadOff: saved.payloadOff,
+          payloadLen: saved.payloadLen,
+          err: saved.err,
+          checksumError: saved.ck,
+          pktLen: saved.pktLen,
+          exit: saved.exit,
+          learnId: saved.learnId,
+          resubmitFl: saved.resubmitFl,
+          truncLen: saved.truncLen,
+        });
       } else this.log(`clone session ${session} is not configured`);
     }
 
@@ -281,7 +323,14 @@ export class SimpleSwitch {
       return;
     }
 
-    const pk: PacketCopy = { data: job.data, payloadOff: S.payloadOff, payloadLen: S.payloadLen, pktLen: S.pktLen, ingressLen: job.ingressLen, truncLen: S.truncLen };
+    const pk: PacketCopy = {
+      data: job.data,
+      payloadOff: S.payloadOff,
+      payloadLen: S.payloadLen,
+      pktLen: S.pktLen,
+      ingressLen: job.ingressLen,
+      truncLen: S.truncLen,
+    };
     // MULTICAST
     if (mgid !== 0) {
       this.set("instance_type", PKT_INSTANCE_TYPE_REPLICATION);
@@ -369,7 +418,14 @@ export class SimpleSwitch {
         this.copyFieldList(fl, cur);
         this.set("instance_type", PKT_INSTANCE_TYPE_EGRESS_CLONE);
         const trunc = sess.spec.truncateBytes > 0 ? sess.spec.truncateBytes : Infinity;
-        this.replicate(sess.plan, egressQ, { data: job.data, payloadOff: S.payloadOff, payloadLen: S.payloadLen, pktLen: S.pktLen, ingressLen: job.ingressLen, truncLen: trunc });
+        this.replicate(sess.plan, egressQ, {
+          data: job.data,
+          payloadOff: S.payloadOff,
+          payloadLen: S.payloadLen,
+          pktLen: S.pktLen,
+          ingressLen: job.ingressLen,
+          truncLen: trunc,
+        });
         phv.load(cur);
       } else this.log(`clone session ${session} is not configured`);
     }

@@ -115,7 +115,8 @@ export class Table {
 
   private normalize(key: readonly MatchValue[]): { norm: Norm; canon: MatchValue[] } {
     const defs = this.keyDefs;
-    if (key.length !== defs.length) throw new EngineError("BAD_KEY", `table ${this.name}: expected ${defs.length} key fields, got ${key.length}`);
+    if (key.length !== defs.length)
+      throw new EngineError("BAD_KEY", `table ${this.name}: expected ${defs.length} key fields, got ${key.length}`);
     const v: Val[] = [];
     const m: Val[] = [];
     const hi: Val[] = [];
@@ -150,14 +151,16 @@ export class Table {
           break;
         }
         case "ternary":
-          if (!fits(k.value) || !fits(k.mask)) throw new EngineError("BAD_KEY", `table ${this.name}: ternary key ${d.name} does not fit ${w} bits`);
+          if (!fits(k.value) || !fits(k.mask))
+            throw new EngineError("BAD_KEY", `table ${this.name}: ternary key ${d.name} does not fit ${w} bits`);
           v.push(conv(k.value & k.mask));
           m.push(conv(k.mask));
           hi.push(0);
           canon.push({ kind: "ternary", value: k.value & k.mask, mask: k.mask });
           break;
         case "range":
-          if (!fits(k.low) || !fits(k.high) || k.low > k.high) throw new EngineError("BAD_KEY", `table ${this.name}: bad range key ${d.name}`);
+          if (!fits(k.low) || !fits(k.high) || k.low > k.high)
+            throw new EngineError("BAD_KEY", `table ${this.name}: bad range key ${d.name}`);
           v.push(conv(k.low));
           m.push(0);
           hi.push(conv(k.high));
@@ -219,7 +222,8 @@ export class Table {
     if (this.immutable && !fromJson) throw new EngineError("UNSUPPORTED", `table ${this.name} has const entries and cannot be modified`);
     if (this.entries.size >= this.info.maxSize) throw new EngineError("TABLE_FULL", `table ${this.name} is full (${this.info.maxSize})`);
     const priority = this.unit === "scan" ? spec.priority : 0;
-    if (this.unit === "scan" && (!Number.isInteger(priority) || priority < 0)) throw new EngineError("BAD_KEY", `table ${this.name}: bad priority ${spec.priority}`);
+    if (this.unit === "scan" && (!Number.isInteger(priority) || priority < 0))
+      throw new EngineError("BAD_KEY", `table ${this.name}: bad priority ${spec.priority}`);
     const { norm, canon } = this.normalize(spec.key);
     if (this.lookupSame(norm, priority)) throw new EngineError("DUPLICATE_ENTRY", `table ${this.name}: duplicate entry`);
     const bound = this.resolve(spec.action, `table ${this.name}`);
@@ -324,12 +328,22 @@ export class Table {
 
   spec(handle: EntryHandle): EntrySpec {
     const e = this.entry(handle);
-    return { key: e.key, priority: e.priority, action: e.action, ...(e.idleTimeoutNs !== undefined ? { idleTimeoutNs: e.idleTimeoutNs } : {}) };
+    return {
+      key: e.key,
+      priority: e.priority,
+      action: e.action,
+      ...(e.idleTimeoutNs !== undefined ? { idleTimeoutNs: e.idleTimeoutNs } : {}),
+    };
   }
 
   setDefault(action: EntryAction): void {
     if (this.defaultEntryConst) throw new EngineError("BAD_ACTION", `table ${this.name}: the default entry is const`);
-    if (this.defaultConst && action.kind === "action" && this.initialDefault?.kind === "action" && action.call.action !== this.initialDefault.call.action)
+    if (
+      this.defaultConst &&
+      action.kind === "action" &&
+      this.initialDefault?.kind === "action" &&
+      action.call.action !== this.initialDefault.call.action
+    )
       throw new EngineError("BAD_ACTION", `table ${this.name}: the default action is const`);
     const bound = this.resolve(action, `default action of ${this.name}`);
     this.profile?.ref(action, +1);

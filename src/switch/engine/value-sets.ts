@@ -24,12 +24,15 @@ export class ValueSet {
 
   set(members: readonly Member[]): void {
     const widths = this.widths;
-    if (this.maxSize > 0 && members.length > this.maxSize) throw new EngineError("TABLE_FULL", `value set ${this.name} holds at most ${this.maxSize} members`);
+    if (this.maxSize > 0 && members.length > this.maxSize)
+      throw new EngineError("TABLE_FULL", `value set ${this.name} holds at most ${this.maxSize} members`);
     for (const m of members) {
-      if (widths && m.length !== widths.length) throw new EngineError("BAD_VALUE", `value set ${this.name}: members have ${widths.length} fields`);
+      if (widths && m.length !== widths.length)
+        throw new EngineError("BAD_VALUE", `value set ${this.name}: members have ${widths.length} fields`);
       m.forEach((f, i) => {
         const w = widths ? widths[i]! : this.compressedBitwidth;
-        if (f.value < 0n || f.value > maskOf(w) || f.mask < 0n || f.mask > maskOf(w)) throw new EngineError("BAD_VALUE", `value set ${this.name}: value wider than ${w} bits`);
+        if (f.value < 0n || f.value > maskOf(w) || f.mask < 0n || f.mask > maskOf(w))
+          throw new EngineError("BAD_VALUE", `value set ${this.name}: value wider than ${w} bits`);
       });
     }
     this.members = members.map((m) => m.map((f) => ({ value: f.value, mask: f.mask })));

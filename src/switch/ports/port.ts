@@ -48,7 +48,17 @@ export function formatPortStats(s: PortStats): string {
   return PORT_STATS_KEYS.map((k) => `${k}=${s[k]}`).join(" ");
 }
 
-export const PORT_STATS_KEYS = ["rxFrames", "kernelPackets", "kernelDrops", "txFrames", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const satisfies readonly (keyof PortStats)[];
+export const PORT_STATS_KEYS = [
+  "rxFrames",
+  "kernelPackets",
+  "kernelDrops",
+  "txFrames",
+  "txNoBuffer",
+  "txLinkDown",
+  "txErrors",
+  "droppedUnhandled",
+  "droppedClosed",
+] as const satisfies readonly (keyof PortStats)[];
 
 /** Parses what formatPortStats wrote (other keys are ignored; missing ones are 0). */
 export function parsePortStats(text: string): PortStats {

@@ -59,7 +59,12 @@ interface AfPacketSocket {
 
 interface AfPacketAddon {
   readonly abiVersion: number;
-  readonly AfPacketSocket: new (ifname: string, onFrames: (frames: Buffer[]) => void, onError?: (err: Error) => void, netns?: string) => AfPacketSocket;
+  readonly AfPacketSocket: new (
+    ifname: string,
+    onFrames: (frames: Buffer[]) => void,
+    onError?: (err: Error) => void,
+    netns?: string,
+  ) => AfPacketSocket;
 }
 
 /** Where the addon is looked for: $P4CAST_AFPACKET_ADDON, else the build output next to src/ and dist/. */
@@ -84,7 +89,9 @@ export function loadAfPacket(): AfPacketAddon {
   if (process.platform !== "linux") throw new Error(`raw interfaces as switch ports need Linux (AF_PACKET); this is ${process.platform}`);
   const path = afpacketAddonPath();
   if (!existsSync(path)) {
-    throw new Error(`the AF_PACKET addon is not built: ${path} is missing; build it with \`${AFPACKET_BUILD_COMMAND}\` (node-gyp, a C compiler and Node's headers)`);
+    throw new Error(
+      `the AF_PACKET addon is not built: ${path} is missing; build it with \`${AFPACKET_BUILD_COMMAND}\` (node-gyp, a C compiler and Node's headers)`,
+    );
   }
   try {
     addon = createRequire(import.meta.url)(path) as AfPacketAddon;
@@ -94,7 +101,9 @@ export function loadAfPacket(): AfPacketAddon {
   if (addon.abiVersion !== ADDON_ABI) {
     const found = addon.abiVersion;
     addon = undefined;
-    throw new Error(`the AF_PACKET addon ${path} has interface version ${found}, expected ${ADDON_ABI}; rebuild it with \`${AFPACKET_BUILD_COMMAND}\``);
+    throw new Error(
+      `the AF_PACKET addon ${path} has interface version ${found}, expected ${ADDON_ABI}; rebuild it with \`${AFPACKET_BUILD_COMMAND}\``,
+    );
   }
   return addon;
 }
@@ -174,7 +183,10 @@ export class RawSocketPort implements Port {
       if (err.code === "EPERM" || err.code === "EACCES") {
         throw Object.assign(new Error(`${err.message} — raw sockets need root or CAP_NET_RAW`), { code: err.code });
       }
-      if (err.code === "ENODEV") throw Object.assign(new Error(`${err.message} — no interface named "${ifname}"${options.netns ? ` in ${options.netns}` : ""}`), { code: err.code });
+      if (err.code === "ENODEV")
+        throw Object.assign(new Error(`${err.message} — no interface named "${ifname}"${options.netns ? ` in ${options.netns}` : ""}`), {
+          code: err.code,
+        });
       throw err;
     }
   }
@@ -218,8 +230,22 @@ export class RawSocketPort implements Port {
 }
 
 const EMPTY: AfPacketStats = {
-  rxFrames: 0, rxBytes: 0, rxTruncated: 0, rxWakeups: 0, txFrames: 0, txBytes: 0, txDropped: 0, txNoBuffer: 0, txLinkDown: 0, txErrors: 0,
-  lastTxErrno: 0, kernelPackets: 0, kernelDrops: 0, kernelStatsErrno: 0, rcvbuf: 0, sndbuf: 0,
+  rxFrames: 0,
+  rxBytes: 0,
+  rxTruncated: 0,
+  rxWakeups: 0,
+  txFrames: 0,
+  txBytes: 0,
+  txDropped: 0,
+  txNoBuffer: 0,
+  txLinkDown: 0,
+  txErrors: 0,
+  lastTxErrno: 0,
+  kernelPackets: 0,
+  kernelDrops: 0,
+  kernelStatsErrno: 0,
+  rcvbuf: 0,
+  sndbuf: 0,
 };
 
 /**

@@ -77,7 +77,10 @@ export class Arbitrator<C extends Candidate> {
     }
     for (const other of st.live) {
       if (c.electionId !== undefined && other !== c && other !== previous && other.electionId === c.electionId) {
-        throw new ArbitrationError(Code.INVALID_ARGUMENT, `election id ${c.electionId} is already used by another client of role "${c.role || "<default>"}"`);
+        throw new ArbitrationError(
+          Code.INVALID_ARGUMENT,
+          `election id ${c.electionId} is already used by another client of role "${c.role || "<default>"}"`,
+        );
       }
     }
     const before = st.primary;

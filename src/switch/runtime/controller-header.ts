@@ -43,13 +43,17 @@ export function prependPacketOut(h: ControllerPacketMetadataInfo, metadata: read
     byId.set(m.metadataId, m.value);
   }
   const missing = h.fieldList.filter((f) => !byId.has(f.id));
-  if (missing.length > 0) throw new ControllerHeaderError(`packet_out metadata ${missing.map((f) => `${f.name} (id ${f.id})`).join(", ")} missing: every field of the P4Info's packet_out header must be given once`);
+  if (missing.length > 0)
+    throw new ControllerHeaderError(
+      `packet_out metadata ${missing.map((f) => `${f.name} (id ${f.id})`).join(", ")} missing: every field of the P4Info's packet_out header must be given once`,
+    );
   let acc = 0n;
   for (const f of h.fieldList) {
     const raw = byId.get(f.id)!;
     if (raw.length === 0) throw new ControllerHeaderError(`packet_out.${f.name}: the value is an empty bytestring`, Code.OUT_OF_RANGE);
     const v = decodeUnsigned(raw);
-    if (v > maxUnsigned(f.bitwidth)) throw new ControllerHeaderError(`packet_out.${f.name}: value does not fit in ${f.bitwidth} bits`, Code.OUT_OF_RANGE);
+    if (v > maxUnsigned(f.bitwidth))
+      throw new ControllerHeaderError(`packet_out.${f.name}: value does not fit in ${f.bitwidth} bits`, Code.OUT_OF_RANGE);
     acc = (acc << BigInt(f.bitwidth)) | v;
   }
   const n = bits / 8;
@@ -66,7 +70,8 @@ export function prependPacketOut(h: ControllerPacketMetadataInfo, metadata: read
 export function splitPacketIn(h: ControllerPacketMetadataInfo, packet: Uint8Array): { metadata: PacketMetadata[]; payload: Uint8Array } {
   const bits = totalBits(h);
   const n = Math.ceil(bits / 8);
-  if (packet.length < n) throw new ControllerHeaderError(`packet to the CPU port is ${packet.length} bytes, shorter than the ${n}-byte packet_in header`);
+  if (packet.length < n)
+    throw new ControllerHeaderError(`packet to the CPU port is ${packet.length} bytes, shorter than the ${n}-byte packet_in header`);
   let acc = decodeUnsigned(packet.subarray(0, n));
   const values: bigint[] = [];
   for (let i = h.fieldList.length - 1; i >= 0; i--) {

@@ -199,7 +199,9 @@ export class Device {
         this.install(req.config, engine, true);
         return;
       default:
-        throw invalid(`SetForwardingPipelineConfig: action ${action} is not VERIFY, VERIFY_AND_SAVE, VERIFY_AND_COMMIT, COMMIT or RECONCILE_AND_COMMIT`);
+        throw invalid(
+          `SetForwardingPipelineConfig: action ${action} is not VERIFY, VERIFY_AND_SAVE, VERIFY_AND_COMMIT, COMMIT or RECONCILE_AND_COMMIT`,
+        );
     }
   }
 
@@ -246,10 +248,16 @@ export class Device {
     if (reconcile && previous) this.reconcile(previous, state);
     this.digests?.close();
     this.state = state;
-    this.digests = new DigestManager(bound.index, (list) => this.sendDigest(list), () => BigInt(Date.now()) * 1_000_000n);
+    this.digests = new DigestManager(
+      bound.index,
+      (list) => this.sendDigest(list),
+      () => BigInt(Date.now()) * 1_000_000n,
+    );
     engine.onDigest((d) => this.digests?.receive(d));
     this.scheduleIdleScan();
-    this.options.log?.(`device ${this.deviceId}: pipeline installed (${bound.index.tables.size} tables, cookie ${config.cookie?.cookie ?? "none"})`);
+    this.options.log?.(
+      `device ${this.deviceId}: pipeline installed (${bound.index.tables.size} tables, cookie ${config.cookie?.cookie ?? "none"})`,
+    );
   }
 
   /**
@@ -261,7 +269,9 @@ export class Device {
       create(EntitySchema, { entity: { case: "actionProfileMember", value: {} } }),
       create(EntitySchema, { entity: { case: "actionProfileGroup", value: {} } }),
       create(EntitySchema, { entity: { case: "tableEntry", value: {} } }),
-      create(EntitySchema, { entity: { case: "packetReplicationEngineEntry", value: { type: { case: "multicastGroupEntry", value: {} } } } }),
+      create(EntitySchema, {
+        entity: { case: "packetReplicationEngineEntry", value: { type: { case: "multicastGroupEntry", value: {} } } },
+      }),
       create(EntitySchema, { entity: { case: "packetReplicationEngineEntry", value: { type: { case: "cloneSessionEntry", value: {} } } } }),
     ]);
     const oldIdx = from.pipeline.index;
@@ -274,12 +284,14 @@ export class Device {
           const t = newIdx.tables.find(oldIdx.table(x.value.tableId).name);
           if (!t) continue;
           x.value.tableId = t.id;
-          if (x.value.action?.type.case === "action") x.value.action.type.value.actionId = newIdx.action(oldIdx.action(x.value.action.type.value.actionId).name).id;
+          if (x.value.action?.type.case === "action")
+            x.value.action.type.value.actionId = newIdx.action(oldIdx.action(x.value.action.type.value.actionId).name).id;
         } else if (x.case === "actionProfileMember" || x.case === "actionProfileGroup") {
           const p = newIdx.actionProfiles.find(oldIdx.actionProfile(x.value.actionProfileId).name);
           if (!p) continue;
           x.value.actionProfileId = p.id;
-          if (x.case === "actionProfileMember" && x.value.action) x.value.action.actionId = newIdx.action(oldIdx.action(x.value.action.actionId).name).id;
+          if (x.case === "actionProfileMember" && x.value.action)
+            x.value.action.actionId = newIdx.action(oldIdx.action(x.value.action.actionId).name).id;
         }
         this.applyUpdate(to, Update_Type.INSERT, e, undo);
       } catch {
@@ -334,7 +346,8 @@ export class Device {
       if (undoFailures.length > 0) {
         const first = statuses.findIndex((s) => s.code !== Code.OK && s.code !== Code.ABORTED);
         const what = undoFailures.map((f) => `update #${f.index} (${f.what}): ${f.error}`).join("; ");
-        const cause = first >= 0 ? `update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message})` : "an update failed";
+        const cause =
+          first >= 0 ? `update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message})` : "an update failed";
         const message = `Write: ${cause} and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
         this.logError(`device ${this.deviceId}: ${message}`);
         throw new StatusError(Code.INTERNAL, message);
@@ -419,8 +432,10 @@ export class Device {
           const t = x.value.type;
           const pre = (v: unknown[], c: "multicastGroupEntry" | "cloneSessionEntry") =>
             v.map((value) => create(PacketReplicationEngineEntrySchema, { type: { case: c, value } as never }));
-          if (t.case === "multicastGroupEntry") push("packetReplicationEngineEntry", pre(readMulticastGroups(st, t.value), "multicastGroupEntry"));
-          else if (t.case === "cloneSessionEntry") push("packetReplicationEngineEntry", pre(readCloneSessions(st, t.value), "cloneSessionEntry"));
+          if (t.case === "multicastGroupEntry")
+            push("packetReplicationEngineEntry", pre(readMulticastGroups(st, t.value), "multicastGroupEntry"));
+          else if (t.case === "cloneSessionEntry")
+            push("packetReplicationEngineEntry", pre(readCloneSessions(st, t.value), "cloneSessionEntry"));
           else {
             // No type: every multicast group and clone session.
             push("packetReplicationEngineEntry", pre(readMulticastGroups(st, create(MulticastGroupEntrySchema)), "multicastGroupEntry"));
@@ -488,7 +503,8 @@ export class Device {
     if (this.options.cpuPort === undefined) throw failedPrecondition("PacketOut: this switch has no CPU port");
     const header = st.pipeline.index.controllerPacketMetadata.find("packet_out");
     if (p.payload.length === 0) throw invalid("PacketOut: the payload is empty (it must hold the whole frame); dropped");
-    if (!header && p.metadata.length > 0) throw invalid(`PacketOut: the P4Info has no packet_out header, but ${p.metadata.length} metadata field(s) were given; dropped`);
+    if (!header && p.metadata.length > 0)
+      throw invalid(`PacketOut: the P4Info has no packet_out header, but ${p.metadata.length} metadata field(s) were given; dropped`);
     let bytes: Uint8Array;
     try {
       bytes = header ? prependPacketOut(header, p.metadata, p.payload) : p.payload;
@@ -564,7 +580,10 @@ export class Device {
     if (expired.length === 0) return;
     this.toPrimaries(
       create(StreamMessageResponseSchema, {
-        update: { case: "idleTimeoutNotification", value: create(IdleTimeoutNotificationSchema, { tableEntry: expired, timestamp: BigInt(Date.now()) * 1_000_000n }) },
+        update: {
+          case: "idleTimeoutNotification",
+          value: create(IdleTimeoutNotificationSchema, { tableEntry: expired, timestamp: BigInt(Date.now()) * 1_000_000n }),
+        },
       }),
     );
   }
@@ -574,4 +593,3 @@ export class Device {
     this.digests?.close();
   }
 }
-

@@ -6,7 +6,14 @@
  * or ack_timeout_ns passes (the BMv2 learning behaviour).
  */
 import { create } from "@bufbuild/protobuf";
-import { type DigestEntry, DigestEntrySchema, type DigestEntry_Config, type DigestList, DigestListSchema, Update_Type } from "../../proto/gen/p4/v1/p4runtime_pb.js";
+import {
+  type DigestEntry,
+  DigestEntrySchema,
+  type DigestEntry_Config,
+  type DigestList,
+  DigestListSchema,
+  Update_Type,
+} from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { type P4Data, P4DataSchema, P4StructLikeSchema } from "../../proto/gen/p4/v1/p4data_pb.js";
 import type { P4InfoIndex, DigestInfo } from "../../p4runtime/p4info/index.js";
 import type { DigestMessage } from "../engine/runtime-api.js";
@@ -46,7 +53,8 @@ export class DigestManager {
       return;
     }
     if (!e.config) throw invalid(`${what}: a config is required`);
-    if (e.config.maxListSize < 0 || e.config.maxTimeoutNs < 0n || e.config.ackTimeoutNs < 0n) throw invalid(`${what}: negative config values`);
+    if (e.config.maxListSize < 0 || e.config.maxTimeoutNs < 0n || e.config.ackTimeoutNs < 0n)
+      throw invalid(`${what}: negative config values`);
     if (type === Update_Type.INSERT && existing) throw alreadyExists(`${what} is already configured`);
     if (type === Update_Type.MODIFY && !existing) throw notFound(`${what} is not configured`);
     if (type !== Update_Type.INSERT && type !== Update_Type.MODIFY) throw invalid(`${what}: update type must be INSERT, MODIFY or DELETE`);

@@ -35,7 +35,8 @@ export class BoundPipeline {
       const ea = lookup(() => engine.action(a.name), `action "${a.name}"`);
       const names = ea.params.map((p) => p.name);
       for (const p of a.params) {
-        if (!names.includes(p.name)) throw invalid(`P4Info action "${a.name}" has parameter "${p.name}", which the device config's action lacks`);
+        if (!names.includes(p.name))
+          throw invalid(`P4Info action "${a.name}" has parameter "${p.name}", which the device config's action lacks`);
       }
     }
     for (const r of this.index.registers) lookup(() => engine.registerSize(r.name), `register "${r.name}"`);
@@ -58,7 +59,8 @@ function lookup<T>(fn: () => T, what: string): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof EngineError) throw invalid(`the P4Info's ${what} is not in the device config (BMv2 JSON): are they from the same p4c run?`);
+    if (e instanceof EngineError)
+      throw invalid(`the P4Info's ${what} is not in the device config (BMv2 JSON): are they from the same p4c run?`);
     throw e;
   }
 }
@@ -66,12 +68,15 @@ function lookup<T>(fn: () => T, what: string): T {
 function bindTable(t: TableInfo, engine: Engine): TableBinding {
   const et = lookup(() => engine.table(t.name), `table "${t.name}"`);
   if (et.keys.length !== t.matchFieldList.length) {
-    throw invalid(`table "${t.name}": the P4Info has ${t.matchFieldList.length} match fields but the device config has ${et.keys.length} keys`);
+    throw invalid(
+      `table "${t.name}": the P4Info has ${t.matchFieldList.length} match fields but the device config has ${et.keys.length} keys`,
+    );
   }
   const fieldAt = et.keys.map((k, i) => {
     // p4c names JSON keys like P4Info match fields; fall back to position.
     const f = t.matchFieldList.find((m) => m.name === k.name) ?? t.matchFieldList[i]!;
-    if (f.bitwidth !== k.bitwidth) throw invalid(`table "${t.name}": key "${k.name}" is ${k.bitwidth} bits in the device config but ${f.bitwidth} in the P4Info`);
+    if (f.bitwidth !== k.bitwidth)
+      throw invalid(`table "${t.name}": key "${k.name}" is ${k.bitwidth} bits in the device config but ${f.bitwidth} in the P4Info`);
     return f;
   });
   return { info: t, engine: et, fieldAt };

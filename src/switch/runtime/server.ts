@@ -76,7 +76,10 @@ const OMITTED_NAMED = 10;
  * the last update that fits: every failure reported keeps its index, and
  * the message says which updates have no entry and how many of them failed.
  */
-export function writeFailureStatus(statuses: readonly { code: Code; message: string }[], budget = STATUS_DETAILS_BUDGET): { message: string; details: Uint8Array } {
+export function writeFailureStatus(
+  statuses: readonly { code: Code; message: string }[],
+  budget = STATUS_DETAILS_BUDGET,
+): { message: string; details: Uint8Array } {
   const failed = statuses.filter((s) => s.code !== Code.OK).length;
   let message = `${failed} of ${statuses.length} updates failed`;
   const anys = [];
@@ -93,7 +96,10 @@ export function writeFailureStatus(statuses: readonly { code: Code; message: str
   if (anys.length < statuses.length) {
     const omitted: number[] = [];
     for (let i = anys.length; i < statuses.length; i++) if (statuses[i]!.code !== Code.OK) omitted.push(i);
-    const named = omitted.slice(0, OMITTED_NAMED).map((i) => `#${i}`).join(", ");
+    const named = omitted
+      .slice(0, OMITTED_NAMED)
+      .map((i) => `#${i}`)
+      .join(", ");
     const listed = anys.length > 0 ? `for updates #0..#${anys.length - 1} only` : "for no update";
     message +=
       `; per-update errors are listed ${listed} (a trailer budget of ${budget} bytes):` +
@@ -124,7 +130,10 @@ function failureToError(e: unknown): Partial<grpc.StatusObject> {
 }
 
 export class P4RuntimeServer {
-  private readonly server = new grpc.Server({ "grpc.max_receive_message_length": 256 * 1024 * 1024, "grpc.max_send_message_length": 256 * 1024 * 1024 });
+  private readonly server = new grpc.Server({
+    "grpc.max_receive_message_length": 256 * 1024 * 1024,
+    "grpc.max_send_message_length": 256 * 1024 * 1024,
+  });
   private readonly devices = new Map<bigint, Device>();
   private readonly streams = new Set<grpc.ServerDuplexStream<StreamMessageRequest, StreamMessageResponse>>();
   private boundPort: number | undefined;
@@ -158,11 +167,15 @@ export class P4RuntimeServer {
 
   private device(id: bigint): Device {
     const d = this.devices.get(id);
-    if (!d) throw new StatusError(Code.NOT_FOUND, `unknown device id ${id} (this server has ${[...this.devices.keys()].join(", ") || "none"})`);
+    if (!d)
+      throw new StatusError(Code.NOT_FOUND, `unknown device id ${id} (this server has ${[...this.devices.keys()].join(", ") || "none"})`);
     return d;
   }
 
-  private capabilities(_call: grpc.ServerUnaryCall<CapabilitiesRequest, CapabilitiesResponse>, cb: grpc.sendUnaryData<CapabilitiesResponse>): void {
+  private capabilities(
+    _call: grpc.ServerUnaryCall<CapabilitiesRequest, CapabilitiesResponse>,
+    cb: grpc.sendUnaryData<CapabilitiesResponse>,
+  ): void {
     cb(null, create(CapabilitiesResponseSchema, { p4runtimeApiVersion: P4RUNTIME_API_VERSION }));
   }
 
@@ -222,7 +235,8 @@ export class P4RuntimeServer {
       client = undefined;
       call.emit("error", serviceError(code, message));
     };
-    const streamError = (code: Code, message: string) => send(create(StreamMessageResponseSchema, { update: { case: "error", value: { canonicalCode: code, message } } }));
+    const streamError = (code: Code, message: string) =>
+      send(create(StreamMessageResponseSchema, { update: { case: "error", value: { canonicalCode: code, message } } }));
     call.on("data", (msg: StreamMessageRequest) => {
       const u = msg.update;
       try {
@@ -232,8 +246,10 @@ export class P4RuntimeServer {
           // Unset is not 0: such a stream is never primary (see arbitration.ts).
           const electionId = fromUint128(a.electionId);
           if (client) {
-            if (a.deviceId !== client.device.deviceId) return fail(Code.FAILED_PRECONDITION, "arbitration: the device id of a live stream cannot change");
-            if (role !== client.role) return fail(Code.FAILED_PRECONDITION, "arbitration: the role of a live stream cannot change; open a new stream");
+            if (a.deviceId !== client.device.deviceId)
+              return fail(Code.FAILED_PRECONDITION, "arbitration: the device id of a live stream cannot change");
+            if (role !== client.role)
+              return fail(Code.FAILED_PRECONDITION, "arbitration: the role of a live stream cannot change; open a new stream");
             const next = { ...client, electionId, send };
             client.device.arbitrate(next, client);
             client = next;
@@ -252,14 +268,32 @@ export class P4RuntimeServer {
             client.device.packetOut(client, u.value);
           } catch (e) {
             const s = toStatusError(e);
-            send(create(StreamMessageResponseSchema, { update: { case: "error", value: { canonicalCode: s.code, message: s.message, details: { case: "packetOut", value: { packetOut: u.value } } } } }));
+            send(
+              create(StreamMessageResponseSchema, {
+                update: {
+                  case: "error",
+                  value: { canonicalCode: s.code, message: s.message, details: { case: "packetOut", value: { packetOut: u.value } } },
+                },
+              }),
+            );
           }
         } else if (u.case === "digestAck") {
           try {
             client.device.digestAck(u.value.digestId, u.value.listId);
           } catch (e) {
             const s = toStatusError(e);
-            send(create(StreamMessageResponseSchema, { update: { case: "error", value: { canonicalCode: s.code, message: s.message, details: { case: "digestListAck", value: { digestListAck: u.value } } } } }));
+            send(
+              create(StreamMessageResponseSchema, {
+                update: {
+                  case: "error",
+                  value: {
+                    canonicalCode: s.code,
+                    message: s.message,
+                    details: { case: "digestListAck", value: { digestListAck: u.value } },
+                  },
+                },
+              }),
+            );
           }
         } else {
           streamError(Code.UNIMPLEMENTED, `stream message "${u.case ?? "empty"}" is not supported`);

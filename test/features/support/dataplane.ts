@@ -330,7 +330,9 @@ export function installForwarding(h: Dataplane): Promise<void> {
       entry("ingress.l3.ipv4_lpm", { dst_addr: lpm4("10.2.0.0", 16) }, "ingress.l3.route_to_nexthop", { nexthop_id: 2 }),
       entry("ingress.l3.ipv6_lpm", { dst_addr: lpm6("2001:db8:2::", 48) }, "ingress.l3.route_to_nexthop", { nexthop_id: 2 }),
       entry("ingress.l3.nexthop_exact", { nexthop_id: 2 }, "ingress.l3.forward_to_neighbor", {
-        port: h.P(2), src_mac: swMac(2), dst_mac: hostMac(2),
+        port: h.P(2),
+        src_mac: swMac(2),
+        dst_mac: hostMac(2),
       }),
     ),
   );
@@ -346,15 +348,28 @@ export function installSessionEncap(h: Dataplane): Promise<void> {
   return h.once("session-encap", () =>
     h.insert(
       entry("ingress.session.session_v4_exact", { dst_addr: "10.9.0.1", l4_dst_port: 7000 }, "ingress.session.encap_session", {
-        session_id: 5, group_addr: "232.1.1.5", src_addr: ADDR.INGRESS, mcast_grp: 10, yellow_dscp: 10,
+        session_id: 5,
+        group_addr: "232.1.1.5",
+        src_addr: ADDR.INGRESS,
+        mcast_grp: 10,
+        yellow_dscp: 10,
       }),
       entry("ingress.session.session_v6_exact", { dst_addr: v6("2001:db8:9::1"), l4_dst_port: 7000 }, "ingress.session.encap_session", {
-        session_id: 6, group_addr: "232.1.1.6", src_addr: ADDR.INGRESS, mcast_grp: 10, yellow_dscp: 10,
+        session_id: 6,
+        group_addr: "232.1.1.6",
+        src_addr: ADDR.INGRESS,
+        mcast_grp: 10,
+        yellow_dscp: 10,
       }),
-      h.mcastGroup(10, [[2, 101], [3, 102]]),
+      h.mcastGroup(10, [
+        [2, 101],
+        [3, 102],
+      ]),
       replicaSrcMac(101, 2),
       entry("egress.overlay.overlay_peer_rid_exact", { egress_rid: 102 }, "egress.overlay.overlay_to_peer", {
-        peer_addr: "198.51.100.9", src_mac: swMac(3), dst_mac: hostMac(3),
+        peer_addr: "198.51.100.9",
+        src_mac: swMac(3),
+        dst_mac: hostMac(3),
       }),
     ),
   );
@@ -365,7 +380,10 @@ export function installTreeReplication(h: Dataplane): Promise<void> {
   return h.once("tree-replication", () =>
     h.insert(
       entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.8" }, "ingress.tree.replicate_to_group", { mcast_grp: 11 }),
-      h.mcastGroup(11, [[2, 111], [4, 112]]),
+      h.mcastGroup(11, [
+        [2, 111],
+        [4, 112],
+      ]),
       replicaSrcMac(111, 2),
       replicaSrcMac(112, 4),
       // Session 8's tree parent and overlay copies come in on port 1.
@@ -402,24 +420,40 @@ export async function installLastHop(h: Dataplane): Promise<void> {
     h.insert(
       entry("ingress.dedup.lasthop_session_exact", { session_id: 7 }, "ingress.dedup.accept_session", { client_grp: 20 }),
       entry("ingress.dedup.lasthop_session_exact", { session_id: 9 }, "ingress.dedup.accept_session", { client_grp: 22 }),
-      h.mcastGroup(20, [[3, 201], [4, 202]]),
+      h.mcastGroup(20, [
+        [3, 201],
+        [4, 202],
+      ]),
       h.mcastGroup(22, [[4, 202]]),
       entry("ingress.dedup.lasthop_session_exact", { session_id: 10 }, "ingress.dedup.accept_session", { client_grp: 23 }),
       h.mcastGroup(23, [[4, 203]]),
       entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 201 }, "egress.lasthop.deliver_to_client_v4", {
-        client_addr: "10.3.0.3", src_mac: swMac(3), dst_mac: hostMac(3),
+        client_addr: "10.3.0.3",
+        src_mac: swMac(3),
+        dst_mac: hostMac(3),
       }),
       entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 202 }, "egress.lasthop.deliver_to_client_v4", {
-        client_addr: "10.4.0.4", src_mac: swMac(4), dst_mac: hostMac(4),
+        client_addr: "10.4.0.4",
+        src_mac: swMac(4),
+        dst_mac: hostMac(4),
       }),
       entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 203 }, "egress.lasthop.deliver_to_client_v6", {
-        client_addr: v6("2001:db8:4::4"), src_mac: swMac(4), dst_mac: hostMac(4),
+        client_addr: v6("2001:db8:4::4"),
+        src_mac: swMac(4),
+        dst_mac: hostMac(4),
       }),
       // Per-(session, client) delivered counters; (9, 202) has none: delivered all the same, not counted.
-      ...[[7, 201], [7, 202], [10, 203]].map(([sid, rid]) => entry(CLIENT_SESSION, { session_id: sid, egress_rid: rid }, "egress.lasthop.count_client_copy")),
+      ...[
+        [7, 201],
+        [7, 202],
+        [10, 203],
+      ].map(([sid, rid]) => entry(CLIENT_SESSION, { session_id: sid, egress_rid: rid }, "egress.lasthop.count_client_copy")),
       // A tree group at this last hop: one branch (port 2, installLastHopBranch) and the session's client on port 3.
       entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.7" }, "ingress.tree.replicate_to_group", { mcast_grp: 21 }),
-      h.mcastGroup(21, [[2, 211], [3, 201]]),
+      h.mcastGroup(21, [
+        [2, 211],
+        [3, 201],
+      ]),
       // Everything comes from the ingress router 192.0.2.1 through port 1 (77: a session this router does not serve).
       h.treeParent(7, 1),
       ...[7, 9, 10, 77].map((sid) => h.overlaySender(sid, ADDR.INGRESS, 1)),
@@ -432,7 +466,10 @@ export const CLIENT_SESSION = "egress.lasthop.lasthop_client_session_exact";
 
 /** Copies the last hop sent client replica `rid` of session `sid` (the direct counter of its lasthop_client_session_exact entry). */
 export async function clientCount(h: Dataplane, sid: number, rid: number): Promise<bigint> {
-  const [e] = await h.c.readAll({ kind: "directCounterEntry", entry: { table: CLIENT_SESSION, match: { session_id: sid, egress_rid: rid } } });
+  const [e] = await h.c.readAll({
+    kind: "directCounterEntry",
+    entry: { table: CLIENT_SESSION, match: { session_id: sid, egress_rid: rid } },
+  });
   if (!e || e.kind !== "directCounterEntry") throw new Error(`no direct counter for (${sid}, ${rid})`);
   return e.data.packets;
 }
@@ -474,11 +511,16 @@ export async function installTrustedSessions(h: Dataplane): Promise<void> {
       h.mcastGroup(42, [[4, 204]]),
       h.mcastGroup(43, [[4, 204]]),
       entry("egress.lasthop.lasthop_client_rid_exact", { egress_rid: 204 }, "egress.lasthop.deliver_to_client_v4", {
-        client_addr: "10.4.0.4", src_mac: swMac(4), dst_mac: hostMac(4),
+        client_addr: "10.4.0.4",
+        src_mac: swMac(4),
+        dst_mac: hostMac(4),
       }),
       // Session 12's tree at this last hop: a branch on port 2 and the client on port 4.
       entry("ingress.tree.ipv4_mcast_exact", { group_addr: "232.1.1.12" }, "ingress.tree.replicate_to_group", { mcast_grp: 44 }),
-      h.mcastGroup(44, [[2, 211], [4, 204]]),
+      h.mcastGroup(44, [
+        [2, 211],
+        [4, 204],
+      ]),
       // The tree parent and the overlay path both come in on port 1; h4 (port 4) is a client, h3 (port 3) a neighbour switch.
       h.treeParent(12, 1),
       h.overlaySender(12, ADDR.INGRESS, 1),
@@ -553,10 +595,18 @@ export function installBurstMeter(h: Dataplane): Promise<void> {
   return h.once("burst-meter", async () => {
     await h.insert(
       entry("ingress.session.session_v4_exact", { dst_addr: "10.9.0.2", l4_dst_port: 7000 }, "ingress.session.encap_session", {
-        session_id: 11, group_addr: "232.1.1.11", src_addr: ADDR.INGRESS, mcast_grp: 12, yellow_dscp: 10,
+        session_id: 11,
+        group_addr: "232.1.1.11",
+        src_addr: ADDR.INGRESS,
+        mcast_grp: 12,
+        yellow_dscp: 10,
       }),
       entry("ingress.session.session_v4_exact", { dst_addr: "10.9.0.3", l4_dst_port: 7000 }, "ingress.session.encap_session", {
-        session_id: 12, group_addr: "232.1.1.12", src_addr: ADDR.INGRESS, mcast_grp: 12, yellow_dscp: 12,
+        session_id: 12,
+        group_addr: "232.1.1.12",
+        src_addr: ADDR.INGRESS,
+        mcast_grp: 12,
+        yellow_dscp: 12,
       }),
       h.mcastGroup(12, [[2, 121]]),
       replicaSrcMac(121, 2),
@@ -596,10 +646,14 @@ export function installMcastXlate(h: Dataplane): Promise<void> {
   return h.once("mcast-xlate", () =>
     h.insert(
       entry("ingress.mcast_xlate.mcast_xlate_v4_lpm", { group_addr: lpm4("232.2.0.0", 16) }, "ingress.mcast_xlate.mcast_xlate_4to6", {
-        group_prefix: v6("ff3e::"), source_prefix: v6("64:ff9b::"),
+        group_prefix: v6("ff3e::"),
+        source_prefix: v6("64:ff9b::"),
       }),
       entry("ingress.tree.ipv6_mcast_exact", { group_addr: v6("ff3e::e802:1") }, "ingress.tree.replicate_to_group", { mcast_grp: 30 }),
-      h.mcastGroup(30, [[2, 301], [3, 302]]),
+      h.mcastGroup(30, [
+        [2, 301],
+        [3, 302],
+      ]),
       replicaSrcMac(301, 2),
       replicaSrcMac(302, 3),
       entry(

@@ -52,7 +52,8 @@ function foreignNetwork(): string | undefined {
     try {
       const [pid, workdir] = readFileSync(lock, "utf8").trim().split(" ");
       if (!pid || !existsSync(`/proc/${pid}`) || !readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("p4cast_net")) continue;
-      if (!workdir?.startsWith("/tmp/p4cast-mininet-test")) return `a p4cast Mininet network is running (launcher ${pid}, ${workdir}); its interface names would clash`;
+      if (!workdir?.startsWith("/tmp/p4cast-mininet-test"))
+        return `a p4cast Mininet network is running (launcher ${pid}, ${workdir}); its interface names would clash`;
     } catch {
       // no lock file
     }
@@ -66,11 +67,13 @@ const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { s
 export function mininetSkipReason(kind: SwitchKind): string | undefined {
   if (process.platform !== "linux") return "not Linux";
   if (process.getuid?.() !== 0) return "not root (Mininet needs root)";
-  if (spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0) return "Mininet is not installed for /usr/bin/python3 (apt-get install -y --no-install-recommends mininet)";
+  if (spawnSync(PY, ["-c", "import mininet.net"], { stdio: "ignore" }).status !== 0)
+    return "Mininet is not installed for /usr/bin/python3 (apt-get install -y --no-install-recommends mininet)";
   if (!onPath("ethtool")) return "ethtool is not installed (apt-get install -y ethtool)";
   const ns = networkNamespacesUnavailable();
   if (ns) return ns;
-  if (kind === "embedded" && !afpacketAvailable()) return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
+  if (kind === "embedded" && !afpacketAvailable())
+    return `the AF_PACKET addon is not built (${afpacketAddonPath()}); run ${AFPACKET_BUILD_COMMAND}`;
   if (kind === "bmv2" && !onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
   return foreignNetwork();
 }
@@ -82,7 +85,8 @@ export function embeddedCommand(log: (m: string) => void): string[] | undefined 
     const b = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { cwd: repo, encoding: "utf8", timeout: 90_000 });
     if (b.status !== 0) log(`building dist/ failed (${(b.stdout + b.stderr).trim().split("\n")[0]}); using the fixture runner`);
   }
-  if (existsSync(main) && spawnSync(process.execPath, [main, "switch", "--help"], { encoding: "utf8" }).stdout.includes("--interface")) return undefined;
+  if (existsSync(main) && spawnSync(process.execPath, [main, "switch", "--help"], { encoding: "utf8" }).stdout.includes("--interface"))
+    return undefined;
   log("dist/cli/main.js switch has no --interface option yet (docs/mininet.md); running test/mininet/fixtures/switch-main.ts instead");
   return [process.execPath, "--import", "tsx", join(repo, "test", "mininet", "fixtures", "switch-main.ts")];
 }
@@ -96,10 +100,28 @@ export interface RunningNetwork {
   stop(): Promise<number | null>;
 }
 
-export async function startNetwork(opts: { kind: SwitchKind; topology: string; workdir: string; extraArgs?: string[]; log?: (m: string) => void; readyMs?: number; waitMs?: number }): Promise<RunningNetwork> {
+export async function startNetwork(opts: {
+  kind: SwitchKind;
+  topology: string;
+  workdir: string;
+  extraArgs?: string[];
+  log?: (m: string) => void;
+  readyMs?: number;
+  waitMs?: number;
+}): Promise<RunningNetwork> {
   const log = opts.log ?? ((m: string) => console.log(`[p4cast tests] mininet: ${m}`));
   const custom = opts.kind === "embedded" ? embeddedCommand(log) : undefined;
-  const args = [launcher, "--topology", opts.topology, "--switch", opts.kind, "--workdir", opts.workdir, ...(custom ? ["--embedded-command", JSON.stringify(custom)] : []), ...(opts.extraArgs ?? [])];
+  const args = [
+    launcher,
+    "--topology",
+    opts.topology,
+    "--switch",
+    opts.kind,
+    "--workdir",
+    opts.workdir,
+    ...(custom ? ["--embedded-command", JSON.stringify(custom)] : []),
+    ...(opts.extraArgs ?? []),
+  ];
   // One network per machine: another test file's network makes the launcher refuse; wait for it.
   const waitUntil = Date.now() + (opts.waitMs ?? 120_000);
   for (;;) {
@@ -134,7 +156,12 @@ export async function startNetwork(opts: { kind: SwitchKind; topology: string; w
   }
 }
 
-function running(proc: ChildProcess, output: () => string, exited: Promise<number | null>, opts: { topology: string; workdir: string }): RunningNetwork {
+function running(
+  proc: ChildProcess,
+  output: () => string,
+  exited: Promise<number | null>,
+  opts: { topology: string; workdir: string },
+): RunningNetwork {
   const net = JSON.parse(readFileSync(/ready: (\S+)/.exec(output())![1]!, "utf8")) as NetworkFile;
   return {
     net,

@@ -48,17 +48,37 @@ export function routes(net: NetworkFile): Map<string, EntityInput[]> {
         id = nexthops.size + 1;
         nexthops.set(key, id);
         const src = sw.ports.find((p) => p.port === port)!.mac;
-        entities.push({ kind: "tableEntry", table: "ingress.l3.nexthop_exact", match: { nexthop_id: id }, action: { name: "ingress.l3.forward_to_neighbor", params: { port, src_mac: src, dst_mac: dst } } });
+        entities.push({
+          kind: "tableEntry",
+          table: "ingress.l3.nexthop_exact",
+          match: { nexthop_id: id },
+          action: { name: "ingress.l3.forward_to_neighbor", params: { port, src_mac: src, dst_mac: dst } },
+        });
       }
       return id;
     };
     for (const h of net.hosts) {
-      const id = h.switch === sw.name ? nexthop(h.port, h.mac) : (() => {
-        const hop = hops.get(sw.name)!.get(h.switch)!;
-        return nexthop(hop.port, hop.peerMac);
-      })();
-      if (h.ipv4) entities.push({ kind: "tableEntry", table: "ingress.l3.ipv4_lpm", match: { dst_addr: `${h.ipv4.split("/")[0]}/32` }, action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } } });
-      if (h.ipv6) entities.push({ kind: "tableEntry", table: "ingress.l3.ipv6_lpm", match: { dst_addr: `${h.ipv6.split("/")[0]}/128` }, action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } } });
+      const id =
+        h.switch === sw.name
+          ? nexthop(h.port, h.mac)
+          : (() => {
+              const hop = hops.get(sw.name)!.get(h.switch)!;
+              return nexthop(hop.port, hop.peerMac);
+            })();
+      if (h.ipv4)
+        entities.push({
+          kind: "tableEntry",
+          table: "ingress.l3.ipv4_lpm",
+          match: { dst_addr: `${h.ipv4.split("/")[0]}/32` },
+          action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } },
+        });
+      if (h.ipv6)
+        entities.push({
+          kind: "tableEntry",
+          table: "ingress.l3.ipv6_lpm",
+          match: { dst_addr: `${h.ipv6.split("/")[0]}/128` },
+          action: { name: "ingress.l3.route_to_nexthop", params: { nexthop_id: id } },
+        });
     }
     out.set(sw.name, entities);
   }
@@ -71,15 +91,27 @@ export async function udpExchange(net: NetworkFile, from: string, to: string, fa
   const src = net.hosts.find((h) => h.name === from)!;
   const addr = (family === 4 ? dst.ipv4 : dst.ipv6)!.split("/")[0]!;
   const type = family === 4 ? "udp4" : "udp6";
-  const server = spawn("ip", ["netns", "exec", dst.netns, process.execPath, "-e",
-    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),12000);`]);
+  const server = spawn("ip", [
+    "netns",
+    "exec",
+    dst.netns,
+    process.execPath,
+    "-e",
+    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),12000);`,
+  ]);
   await new Promise<void>((resolve, reject) => {
     server.stdout.once("data", () => resolve());
     server.once("exit", (c) => reject(new Error(`echo server in ${to} exited with ${c}`)));
   });
-  const client = spawn("ip", ["netns", "exec", src.netns, process.execPath, "-e",
+  const client = spawn("ip", [
+    "netns",
+    "exec",
+    src.netns,
+    process.execPath,
+    "-e",
     `const s=require("node:dgram").createSocket("${type}");s.on("message",(m)=>{process.stdout.write(m.toString());process.exit(0)});` +
-    `const send=()=>s.send("hello from ${from}",7777,"${addr}");send();setInterval(send,500);setTimeout(()=>process.exit(3),8000);`]);
+      `const send=()=>s.send("hello from ${from}",7777,"${addr}");send();setInterval(send,500);setTimeout(()=>process.exit(3),8000);`,
+  ]);
   let reply = "";
   client.stdout.on("data", (d: Buffer) => (reply += d.toString()));
   const code = await new Promise<number | null>((r) => client.once("exit", r));
@@ -87,4 +119,3 @@ export async function udpExchange(net: NetworkFile, from: string, to: string, fa
   if (code !== 0) throw new Error(`no reply from ${to} (${addr}) to ${from} over IPv${family} (client exit ${code})`);
   return reply;
 }
-

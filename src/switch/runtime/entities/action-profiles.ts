@@ -37,10 +37,12 @@ export function writeMember(st: RuntimeState, type: Update_Type, m: ActionProfil
   if (p.withSelector && st.selectorMode(p.name) === "oneShot") throw mixing(p.name);
   const { info, call } = actionToCall(st.pipeline.index, m.action, what);
   const tables = p.tableIds.map((id) => st.pipeline.index.table(id));
-  if (tables.length > 0 && !tables.some((t) => t.actionRefs.has(info.id))) throw invalid(`${what}: action "${info.name}" is not an action of the profile's tables`);
+  if (tables.length > 0 && !tables.some((t) => t.actionRefs.has(info.id)))
+    throw invalid(`${what}: action "${info.name}" is not an action of the profile's tables`);
   if (type === Update_Type.INSERT) {
     if (exists) throw alreadyExists(`${what} already exists`);
-    if (p.size > 0n && BigInt(engine.members(p.name).length) >= p.size) throw exhausted(`action profile "${p.name}" is full (${p.size} members)`);
+    if (p.size > 0n && BigInt(engine.members(p.name).length) >= p.size)
+      throw exhausted(`action profile "${p.name}" is full (${p.size} members)`);
     engine.addMember(p.name, m.memberId, call);
     undo.push(() => engine.deleteMember(p.name, m.memberId));
   } else if (type === Update_Type.MODIFY) {
@@ -74,8 +76,10 @@ export function writeGroup(st: RuntimeState, type: Update_Type, g: ActionProfile
     return { member: x.memberId, weight: x.weight };
   });
   if (new Set(members.map((x) => x.member)).size !== members.length) throw invalid(`${what}: a member is listed twice`);
-  if (p.maxGroupSize > 0 && members.length > p.maxGroupSize) throw exhausted(`${what}: ${members.length} members exceed max_group_size ${p.maxGroupSize}`);
-  if (g.maxSize > 0 && members.length > g.maxSize) throw exhausted(`${what}: ${members.length} members exceed the group's max_size ${g.maxSize}`);
+  if (p.maxGroupSize > 0 && members.length > p.maxGroupSize)
+    throw exhausted(`${what}: ${members.length} members exceed max_group_size ${p.maxGroupSize}`);
+  if (g.maxSize > 0 && members.length > g.maxSize)
+    throw exhausted(`${what}: ${members.length} members exceed the group's max_size ${g.maxSize}`);
   if (type === Update_Type.INSERT) {
     if (exists) throw alreadyExists(`${what} already exists`);
     engine.setGroup(p.name, g.groupId, members);
@@ -99,7 +103,9 @@ export function readMembers(st: RuntimeState, q: ActionProfileMember): ActionPro
     engine
       .members(p.name)
       .filter((id) => !st.isHidden(id) && (q.memberId === 0 || q.memberId === id))
-      .map((id) => create(ActionProfileMemberSchema, { actionProfileId: p.id, memberId: id, action: callToAction(idx, engine.getMember(p.name, id)) })),
+      .map((id) =>
+        create(ActionProfileMemberSchema, { actionProfileId: p.id, memberId: id, action: callToAction(idx, engine.getMember(p.name, id)) }),
+      ),
   );
 }
 
@@ -116,7 +122,9 @@ export function readGroups(st: RuntimeState, q: ActionProfileGroup): ActionProfi
         create(ActionProfileGroupSchema, {
           actionProfileId: p.id,
           groupId: id,
-          members: engine.getGroup(p.name, id).map((m) => create(ActionProfileGroup_MemberSchema, { memberId: m.member, weight: m.weight })),
+          members: engine
+            .getGroup(p.name, id)
+            .map((m) => create(ActionProfileGroup_MemberSchema, { memberId: m.member, weight: m.weight })),
         }),
       ),
   );

@@ -102,7 +102,10 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
       break;
     }
     case "optional":
-      spec = !m || m.case !== "optional" ? { kind: "optional", value: 0n, wildcard: true } : { kind: "optional", value: bytesToValue(m.value.value, w, what), wildcard: false };
+      spec =
+        !m || m.case !== "optional"
+          ? { kind: "optional", value: 0n, wildcard: true }
+          : { kind: "optional", value: bytesToValue(m.value.value, w, what), wildcard: false };
       break;
   }
   return adaptKind(spec, engineKind, w);
@@ -111,7 +114,8 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
 /** The JSON may implement a P4Info kind with another (optional as ternary). */
 function adaptKind(spec: MatchValue, engineKind: MatchValue["kind"], w: number): MatchValue {
   if (spec.kind === engineKind) return spec;
-  if (spec.kind === "optional" && engineKind === "ternary") return { kind: "ternary", value: spec.value, mask: spec.wildcard ? 0n : maxUnsigned(w) };
+  if (spec.kind === "optional" && engineKind === "ternary")
+    return { kind: "ternary", value: spec.value, mask: spec.wildcard ? 0n : maxUnsigned(w) };
   if (spec.kind === "exact" && engineKind === "ternary") return { kind: "ternary", value: spec.value, mask: maxUnsigned(w) };
   throw invalid(`match kind ${spec.kind} cannot be used for a ${engineKind} key`);
 }
@@ -178,6 +182,8 @@ export function actionToCall(index: P4InfoIndex, a: Action, what: string): { inf
 
 export function callToAction(index: P4InfoIndex, call: ActionCall): Action {
   const info = index.action(call.action);
-  const params = [...info.params].map((p, i) => create(Action_ParamSchema, { paramId: p.id, value: valueToBytes(call.args[i] ?? 0n, p.bitwidth) }));
+  const params = [...info.params].map((p, i) =>
+    create(Action_ParamSchema, { paramId: p.id, value: valueToBytes(call.args[i] ?? 0n, p.bitwidth) }),
+  );
   return create(ActionSchema, { actionId: info.id, params });
 }

@@ -58,10 +58,15 @@ export function writeCounter(st: RuntimeState, type: Update_Type, e: CounterEntr
 export function readCounters(st: RuntimeState, q: CounterEntry): CounterEntry[] {
   const idx = st.pipeline.index;
   const engine = st.pipeline.engine;
-  const list = q.counterId === 0 ? [...idx.counters] : [idx.counters.find(q.counterId) ?? notFoundThrow(`unknown counter id ${q.counterId}`)];
+  const list =
+    q.counterId === 0 ? [...idx.counters] : [idx.counters.find(q.counterId) ?? notFoundThrow(`unknown counter id ${q.counterId}`)];
   return list.flatMap((c) =>
     indices(q.index?.index, engine.counterSize(c.name), `counter "${c.name}"`).map((i) =>
-      create(CounterEntrySchema, { counterId: c.id, index: create(IndexSchema, { index: BigInt(i) }), data: toCounterData(engine.readCounter(c.name, i)) }),
+      create(CounterEntrySchema, {
+        counterId: c.id,
+        index: create(IndexSchema, { index: BigInt(i) }),
+        data: toCounterData(engine.readCounter(c.name, i)),
+      }),
     ),
   );
 }
@@ -105,7 +110,11 @@ export function writeDirectCounter(st: RuntimeState, type: Update_Type, e: Direc
   undo.push(() => engine.writeDirectCounter(b.info.name, again(), before));
 }
 
-export function readDirectCounters(st: RuntimeState, q: DirectCounterEntry, readEntries: (te: TableEntry) => TableEntry[]): DirectCounterEntry[] {
+export function readDirectCounters(
+  st: RuntimeState,
+  q: DirectCounterEntry,
+  readEntries: (te: TableEntry) => TableEntry[],
+): DirectCounterEntry[] {
   const engine = st.pipeline.engine;
   const te = q.tableEntry;
   const entries = readEntries(te ?? create(DirectCounterEntrySchema).tableEntry!);
@@ -114,7 +123,12 @@ export function readDirectCounters(st: RuntimeState, q: DirectCounterEntry, read
     if (!b.info.directCounter || x.isDefaultAction) return [];
     const h = engine.findEntry(b.info.name, matchToKey(b, x.match), x.priority)!;
     const { action: _a, ...rest } = x;
-    return [create(DirectCounterEntrySchema, { tableEntry: { ...rest, action: undefined }, data: toCounterData(engine.readDirectCounter(b.info.name, h)) })];
+    return [
+      create(DirectCounterEntrySchema, {
+        tableEntry: { ...rest, action: undefined },
+        data: toCounterData(engine.readDirectCounter(b.info.name, h)),
+      }),
+    ];
   });
 }
 
@@ -142,7 +156,11 @@ export function readMeters(st: RuntimeState, q: MeterEntry): MeterEntry[] {
   return list.flatMap((m) =>
     indices(q.index?.index, engine.meterSize(m.name), `meter "${m.name}"`).map((i) => {
       const rates = engine.getMeter(m.name, i);
-      return create(MeterEntrySchema, { meterId: m.id, index: create(IndexSchema, { index: BigInt(i) }), ...(rates ? { config: toMeterConfig(rates) } : {}) });
+      return create(MeterEntrySchema, {
+        meterId: m.id,
+        index: create(IndexSchema, { index: BigInt(i) }),
+        ...(rates ? { config: toMeterConfig(rates) } : {}),
+      });
     }),
   );
 }
@@ -168,7 +186,9 @@ export function readDirectMeters(st: RuntimeState, q: DirectMeterEntry, readEntr
     const h = engine.findEntry(b.info.name, matchToKey(b, x.match), x.priority)!;
     const rates = engine.getDirectMeter(b.info.name, h);
     const { action: _a, ...rest } = x;
-    return [create(DirectMeterEntrySchema, { tableEntry: { ...rest, action: undefined }, ...(rates ? { config: toMeterConfig(rates) } : {}) })];
+    return [
+      create(DirectMeterEntrySchema, { tableEntry: { ...rest, action: undefined }, ...(rates ? { config: toMeterConfig(rates) } : {}) }),
+    ];
   });
 }
 
@@ -208,7 +228,8 @@ export function writeRegister(st: RuntimeState, type: Update_Type, e: RegisterEn
 export function readRegisters(st: RuntimeState, q: RegisterEntry): RegisterEntry[] {
   const idx = st.pipeline.index;
   const engine = st.pipeline.engine;
-  const list = q.registerId === 0 ? [...idx.registers] : [idx.registers.find(q.registerId) ?? notFoundThrow(`unknown register id ${q.registerId}`)];
+  const list =
+    q.registerId === 0 ? [...idx.registers] : [idx.registers.find(q.registerId) ?? notFoundThrow(`unknown register id ${q.registerId}`)];
   return list.flatMap((r) => {
     const width = engine.registerWidth(r.name);
     return indices(q.index?.index, engine.registerSize(r.name), `register "${r.name}"`).map((i) => {

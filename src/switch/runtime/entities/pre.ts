@@ -31,7 +31,8 @@ function toEngineReplicas(replicas: readonly Replica[], what: string): { list: E
       // A bytestring of PORT_BITS bits: empty or wider is OUT_OF_RANGE ("Bytestrings").
       if (r.portKind.value.length === 0) throw outOfRange(`${what}: replica port is an empty bytestring`);
       const v = decodeUnsigned(r.portKind.value);
-      if (v > BigInt(MAX_PORT)) throw outOfRange(`${what}: replica port ${v} does not fit in the target's ${PORT_BITS}-bit ports (0..${MAX_PORT})`);
+      if (v > BigInt(MAX_PORT))
+        throw outOfRange(`${what}: replica port ${v} does not fit in the target's ${PORT_BITS}-bit ports (0..${MAX_PORT})`);
       port = Number(v);
     } else {
       throw invalid(`${what}: replica without a port`);
@@ -47,7 +48,10 @@ function toEngineReplicas(replicas: readonly Replica[], what: string): { list: E
 
 function toReplicas(list: readonly EngineReplica[], uint32: boolean): Replica[] {
   return list.map((r) =>
-    create(ReplicaSchema, { instance: r.rid, portKind: uint32 ? { case: "egressPort", value: r.port } : { case: "port", value: encodeUnsigned(BigInt(r.port), 32) } }),
+    create(ReplicaSchema, {
+      instance: r.rid,
+      portKind: uint32 ? { case: "egressPort", value: r.port } : { case: "port", value: encodeUnsigned(BigInt(r.port), 32) },
+    }),
   );
 }
 
@@ -99,10 +103,16 @@ export function writeMulticastGroup(st: RuntimeState, type: Update_Type, e: Mult
     remove: (id) => engine.deleteMulticastGroup(id),
     uint32: st.uint32Ports.mcast,
   };
-  writePre(table, type, e.multicastGroupId, () => {
-    const { list, uint32 } = toEngineReplicas(e.replicas, `multicast group ${e.multicastGroupId}`);
-    return { value: list, uint32 };
-  }, undo);
+  writePre(
+    table,
+    type,
+    e.multicastGroupId,
+    () => {
+      const { list, uint32 } = toEngineReplicas(e.replicas, `multicast group ${e.multicastGroupId}`);
+      return { value: list, uint32 };
+    },
+    undo,
+  );
 }
 
 export function writeCloneSession(st: RuntimeState, type: Update_Type, e: CloneSessionEntry, undo: UndoLog): void {
@@ -114,11 +124,17 @@ export function writeCloneSession(st: RuntimeState, type: Update_Type, e: CloneS
     remove: (id) => engine.deleteCloneSession(id),
     uint32: st.uint32Ports.clone,
   };
-  writePre(table, type, e.sessionId, () => {
-    if (e.packetLengthBytes < 0) throw invalid(`clone session ${e.sessionId}: negative packet_length_bytes`);
-    const { list, uint32 } = toEngineReplicas(e.replicas, `clone session ${e.sessionId}`);
-    return { value: { replicas: list, truncateBytes: e.packetLengthBytes }, uint32 };
-  }, undo);
+  writePre(
+    table,
+    type,
+    e.sessionId,
+    () => {
+      if (e.packetLengthBytes < 0) throw invalid(`clone session ${e.sessionId}: negative packet_length_bytes`);
+      const { list, uint32 } = toEngineReplicas(e.replicas, `clone session ${e.sessionId}`);
+      return { value: { replicas: list, truncateBytes: e.packetLengthBytes }, uint32 };
+    },
+    undo,
+  );
 }
 
 export function readMulticastGroups(st: RuntimeState, q: MulticastGroupEntry): MulticastGroupEntry[] {
@@ -136,7 +152,13 @@ export function readCloneSessions(st: RuntimeState, q: CloneSessionEntry): Clone
   return ids.flatMap((id) => {
     const s = engine.getCloneSession(id);
     return s
-      ? [create(CloneSessionEntrySchema, { sessionId: id, replicas: toReplicas(s.replicas, st.uint32Ports.clone.has(id)), packetLengthBytes: s.truncateBytes })]
+      ? [
+          create(CloneSessionEntrySchema, {
+            sessionId: id,
+            replicas: toReplicas(s.replicas, st.uint32Ports.clone.has(id)),
+            packetLengthBytes: s.truncateBytes,
+          }),
+        ]
       : [];
   });
 }

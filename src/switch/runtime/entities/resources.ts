@@ -15,7 +15,12 @@ export function toCounterData(v: CounterValue): CounterData {
 
 /** Checks a two-rate meter configuration: non-negative, cir <= pir. */
 export function meterRatesOf(c: MeterConfig, what: string): MeterRates {
-  for (const [k, v] of [["cir", c.cir], ["cburst", c.cburst], ["pir", c.pir], ["pburst", c.pburst]] as const) {
+  for (const [k, v] of [
+    ["cir", c.cir],
+    ["cburst", c.cburst],
+    ["pir", c.pir],
+    ["pburst", c.pburst],
+  ] as const) {
     if (v < 0n) throw invalid(`${what}: ${k} must not be negative`);
   }
   if (c.pir < c.cir) throw invalid(`${what}: pir (${c.pir}) must be at least cir (${c.cir})`);

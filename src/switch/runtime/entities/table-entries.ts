@@ -42,19 +42,23 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
       const { info, call } = actionToCall(idx, type.value, what);
       const ref = t.actionRefs.get(info.id);
       if (!ref) throw invalid(`${what}: action "${info.name}" is not one of the table's actions`);
-      if (isDefault && ref.scope === "table_only") throw permissionDenied(`${what}: action "${info.name}" is @tableonly and cannot be the default action`);
-      if (!isDefault && ref.scope === "default_only") throw permissionDenied(`${what}: action "${info.name}" is @defaultonly and cannot be used in entries`);
+      if (isDefault && ref.scope === "table_only")
+        throw permissionDenied(`${what}: action "${info.name}" is @tableonly and cannot be the default action`);
+      if (!isDefault && ref.scope === "default_only")
+        throw permissionDenied(`${what}: action "${info.name}" is @defaultonly and cannot be used in entries`);
       return { action: { kind: "action", call } };
     }
     case "actionProfileMemberId":
       if (!profile) throw invalid(`${what} is not indirect: it takes an action, not a member`);
       if (st.selectorMode(profile.name) === "oneShot") throw mixing(profile.name);
-      if (!engine.members(profile.name).includes(type.value)) throw notFound(`${what}: member ${type.value} is not in action profile "${profile.name}"`);
+      if (!engine.members(profile.name).includes(type.value))
+        throw notFound(`${what}: member ${type.value} is not in action profile "${profile.name}"`);
       return { action: { kind: "member", member: type.value } };
     case "actionProfileGroupId":
       if (!profile?.withSelector) throw invalid(`${what} has no action selector: it cannot use groups`);
       if (st.selectorMode(profile.name) === "oneShot") throw mixing(profile.name);
-      if (!engine.groups(profile.name).includes(type.value)) throw notFound(`${what}: group ${type.value} is not in action selector "${profile.name}"`);
+      if (!engine.groups(profile.name).includes(type.value))
+        throw notFound(`${what}: group ${type.value} is not in action selector "${profile.name}"`);
       return { action: { kind: "group", group: type.value } };
     case "actionProfileActionSet": {
       if (!profile?.withSelector) throw invalid(`${what} has no action selector: one-shot action sets need one`);
@@ -79,7 +83,11 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
         undo.push(() => engine.deleteMember(profile.name, id));
       }
       const group = st.hiddenId(profile.name);
-      engine.setGroup(profile.name, group, members.map((m, i) => ({ member: m, weight: calls[i]!.weight })));
+      engine.setGroup(
+        profile.name,
+        group,
+        members.map((m, i) => ({ member: m, weight: calls[i]!.weight })),
+      );
       undo.push(() => engine.deleteGroup(profile.name, group));
       return { action: { kind: "group", group }, oneShot: { profile: profile.name, group, members } };
     }
@@ -89,7 +97,9 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
 }
 
 export function mixing(profile: string) {
-  return invalid(`Invalid attempt to mix action selector programming modes on "${profile}": use members and groups, or one-shot action sets, not both`);
+  return invalid(
+    `Invalid attempt to mix action selector programming modes on "${profile}": use members and groups, or one-shot action sets, not both`,
+  );
 }
 
 /**
@@ -126,9 +136,11 @@ function actionToProto(st: RuntimeState, action: EntryAction, extras: EntryExtra
     const engine = st.pipeline.engine;
     const o = extras.oneShot;
     const set = create(ActionProfileActionSetSchema, {
-      actionProfileActions: engine.getGroup(o.profile, o.group).map((m) =>
-        create(ActionProfileActionSchema, { action: callToAction(idx, engine.getMember(o.profile, m.member)), weight: m.weight }),
-      ),
+      actionProfileActions: engine
+        .getGroup(o.profile, o.group)
+        .map((m) =>
+          create(ActionProfileActionSchema, { action: callToAction(idx, engine.getMember(o.profile, m.member)), weight: m.weight }),
+        ),
     });
     return create(TableActionSchema, { type: { case: "actionProfileActionSet", value: set } });
   }
@@ -143,7 +155,8 @@ function actionToProto(st: RuntimeState, action: EntryAction, extras: EntryExtra
 }
 
 function checkPriority(b: TableBinding, priority: number): void {
-  if (b.info.needsPriority && priority <= 0) throw invalid(`table "${b.info.name}" has ternary, range or optional fields: entries need a priority > 0`);
+  if (b.info.needsPriority && priority <= 0)
+    throw invalid(`table "${b.info.name}" has ternary, range or optional fields: entries need a priority > 0`);
   if (!b.info.needsPriority && priority !== 0) throw invalid(`table "${b.info.name}" has only exact/lpm fields: priority must be 0`);
 }
 
@@ -190,13 +203,22 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
   const local = new UndoLog(true);
   try {
     const resolved = resolveAction(st, b, te.action, false, local);
-    const spec: EntrySpec = { key, priority: te.priority, action: resolved.action, ...(te.idleTimeoutNs ? { idleTimeoutNs: te.idleTimeoutNs } : {}) };
+    const spec: EntrySpec = {
+      key,
+      priority: te.priority,
+      action: resolved.action,
+      ...(te.idleTimeoutNs ? { idleTimeoutNs: te.idleTimeoutNs } : {}),
+    };
     const handle = engine.addEntry(t.name, spec);
     local.push(() => engine.deleteEntry(t.name, handle));
     if (te.counterData) engine.writeDirectCounter(t.name, handle, counterDataOf(te.counterData));
     if (rates) engine.setDirectMeter(t.name, handle, rates);
     const k = st.key(t.id, handle);
-    st.extras.set(k, { metadata: te.metadata, idleTimeoutNs: te.idleTimeoutNs, ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}) });
+    st.extras.set(k, {
+      metadata: te.metadata,
+      idleTimeoutNs: te.idleTimeoutNs,
+      ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}),
+    });
     undo.push(() => {
       const h = handleAt(st, b, key, te.priority, "undo of INSERT");
       engine.deleteEntry(t.name, h);
@@ -208,7 +230,14 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
   }
 }
 
-function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: readonly MatchValue[], handle: EntryHandle, undo: UndoLog): void {
+function modifyEntry(
+  st: RuntimeState,
+  b: TableBinding,
+  te: TableEntry,
+  key: readonly MatchValue[],
+  handle: EntryHandle,
+  undo: UndoLog,
+): void {
   const engine = st.pipeline.engine;
   const t = b.info;
   const k = st.key(t.id, handle);
@@ -240,7 +269,12 @@ function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: rea
     if (t.directMeter) engine.setDirectMeter(t.name, handle, rates);
     undo.onCommit(() => dropOneShot(st, extras.oneShot));
     const { notifiedAtUs: _n, oneShot: _o, ...kept } = extras;
-    st.extras.set(k, { ...kept, metadata: te.metadata, idleTimeoutNs: te.idleTimeoutNs, ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}) });
+    st.extras.set(k, {
+      ...kept,
+      metadata: te.metadata,
+      idleTimeoutNs: te.idleTimeoutNs,
+      ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}),
+    });
     undo.push(() => {
       const h = handleAt(st, b, key, te.priority, "undo of MODIFY");
       engine.modifyEntry(t.name, h, before.action, before.idleTimeoutNs ?? 0n);
@@ -254,7 +288,14 @@ function modifyEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: rea
   }
 }
 
-function deleteEntry(st: RuntimeState, b: TableBinding, key: readonly MatchValue[], priority: number, handle: EntryHandle, undo: UndoLog): void {
+function deleteEntry(
+  st: RuntimeState,
+  b: TableBinding,
+  key: readonly MatchValue[],
+  priority: number,
+  handle: EntryHandle,
+  undo: UndoLog,
+): void {
   const engine = st.pipeline.engine;
   const t = b.info;
   const k = st.key(t.id, handle);
@@ -265,7 +306,8 @@ function deleteEntry(st: RuntimeState, b: TableBinding, key: readonly MatchValue
   engine.deleteEntry(t.name, handle);
   st.extras.delete(k);
   undo.push(() => {
-    if (engine.findEntry(t.name, key, priority) !== undefined) throw new Error(`undo of DELETE: table "${t.name}" already has an entry with this match and priority`);
+    if (engine.findEntry(t.name, key, priority) !== undefined)
+      throw new Error(`undo of DELETE: table "${t.name}" already has an entry with this match and priority`);
     const h = engine.addEntry(t.name, before);
     if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
     if (prevRates) engine.setDirectMeter(t.name, h, prevRates);
@@ -308,7 +350,11 @@ export function readTableEntries(st: RuntimeState, q: TableEntry, nowUs: bigint)
     const engine = p.engine;
     if (q.isDefaultAction) {
       if (q.tableId === 0) continue;
-      const te = create(TableEntrySchema, { tableId: t.id, isDefaultAction: true, action: actionToProto(st, engine.getDefaultAction(t.name), undefined) });
+      const te = create(TableEntrySchema, {
+        tableId: t.id,
+        isDefaultAction: true,
+        action: actionToProto(st, engine.getDefaultAction(t.name), undefined),
+      });
       out.push(te);
       continue;
     }
@@ -372,4 +418,3 @@ function sameKey(a: readonly MatchValue[], b: readonly MatchValue[]): boolean {
 function big(_k: string, v: unknown): unknown {
   return typeof v === "bigint" ? v.toString() : v;
 }
-

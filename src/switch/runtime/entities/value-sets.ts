@@ -49,7 +49,15 @@ function memberToKey(kind: string, w: number, x: { value: bigint; mask: bigint }
 
 export function readValueSets(st: RuntimeState, q: ValueSetEntry): ValueSetEntry[] {
   const idx = st.pipeline.index;
-  const list = q.valueSetId === 0 ? [...idx.valueSets] : [idx.valueSets.find(q.valueSetId) ?? (() => { throw notFound(`unknown value set id ${q.valueSetId}`); })()];
+  const list =
+    q.valueSetId === 0
+      ? [...idx.valueSets]
+      : [
+          idx.valueSets.find(q.valueSetId) ??
+            (() => {
+              throw notFound(`unknown value set id ${q.valueSetId}`);
+            })(),
+        ];
   const engine = st.pipeline.engine;
   return list.map((vs) =>
     create(ValueSetEntrySchema, {
