@@ -17,7 +17,7 @@
 import { P4RuntimeClient } from "../src/client/client.js";
 import { Bmv2Network, bmv2NetworkUnavailable, type SwitchProgram } from "../src/lab/bmv2-network.js";
 import { parseTopology } from "../src/controller/topology/load.js";
-import { RawSocketPort } from "../src/switch/ports/raw-socket.js";
+import type { RawSocketPort } from "../src/switch/ports/raw-socket.js";
 import { buildFrame } from "../src/packet/index.js";
 import { fixture } from "../test/support/fixtures.js";
 

@@ -310,7 +310,7 @@ export async function measureSimpleSwitch(w: Workload, count = 20000): Promise<n
   try {
     await new Promise((r) => setTimeout(r, 800));
     const [cmd, ...pre] = SS_CLI!;
-    execFileSync(cmd!, [...pre, "--thrift-port", String(port)], { input: w.cli.join("\n") + "\n", stdio: ["pipe", "ignore", "ignore"] });
+    execFileSync(cmd!, [...pre, "--thrift-port", String(port)], { input: `${w.cli.join("\n")}\n`, stdio: ["pipe", "ignore", "ignore"] });
     const deadline = Date.now() + 120_000;
     let last = -1;
     let stable = 0;

@@ -202,7 +202,7 @@ export function toCsv(rows: readonly Row[]): string {
     const s = typeof v === "number" && !Number.isInteger(v) ? String(Math.round(v * 1000) / 1000) : String(v);
     return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
-  return [head.join(","), ...rows.map((r) => head.map((k) => cell(r[k])).join(","))].join("\n") + "\n";
+  return `${[head.join(","), ...rows.map((r) => head.map((k) => cell(r[k])).join(","))].join("\n")}\n`;
 }
 
 /** Renders a Vega-Lite spec to SVG without a browser. */
@@ -242,7 +242,7 @@ export async function writeResults(
   const dir = join(opts.out, experiment, runName(opts));
   mkdirSync(dir, { recursive: true });
   const w: Written = { dir, json: join(dir, "results.json"), csv: join(dir, "results.csv"), svg: join(dir, "plot.svg") };
-  writeFileSync(w.json, JSON.stringify(json, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2) + "\n");
+  writeFileSync(w.json, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 2)}\n`);
   writeFileSync(w.csv, toCsv(csvRows));
   writeFileSync(w.svg, await renderSvg(plot));
   if (!opts.quiet) process.stdout.write(`results: ${w.json}, ${w.csv}, ${w.svg}\n`);

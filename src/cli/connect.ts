@@ -67,7 +67,7 @@ export function outputFormat(o: { output: string }): OutputFormat {
 
 /** host:port, with IPv6 hosts in brackets; `listen` also takes port 0 (the system picks one). */
 export function parseAddress(v: string, what: string, opts: { listen?: boolean } = {}): { host: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):(\d{1,5})$/.exec(v.trim());
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):(\d{1,5})$/.exec(v.trim());
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < (opts.listen ? 0 : 1) || port > 65535)
     throw new CliError(`${what} must be <host>:<port>, e.g. 127.0.0.1:9559 (got "${v}")`, EXIT.usage);

@@ -23,12 +23,12 @@ export function toJson(value: unknown): string {
 
 export function printRows(format: OutputFormat, head: string[], rows: (string | number | bigint)[][], json: unknown): void {
   if (format === "json") {
-    process.stdout.write(toJson(json) + "\n");
+    process.stdout.write(`${toJson(json)}\n`);
     return;
   }
   const t = new Table({ head, style: { head: [], border: [] } });
   for (const r of rows) t.push(r.map((c) => String(c)));
-  process.stdout.write(t.toString() + "\n");
+  process.stdout.write(`${t.toString()}\n`);
 }
 
 /** A failure the user can act on; the CLI prints it without a stack trace. */

@@ -858,7 +858,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
    */
   async registerReader(name: string): Promise<RegisterAccess | undefined> {
     const c = this.clients.get(name);
-    if (!c || !c.connected || !c.hasP4Info) return undefined;
+    if (!c?.connected || !c.hasP4Info) return undefined;
     return this.registersFor(name);
   }
 

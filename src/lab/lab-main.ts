@@ -6,7 +6,7 @@ import type { Topology } from "../controller/topology/schema.js";
 
 const topology = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Topology;
 const net = await EmbeddedNetwork.start(topology);
-process.stdout.write(JSON.stringify(Object.fromEntries(net.addresses)) + "\n");
+process.stdout.write(`${JSON.stringify(Object.fromEntries(net.addresses))}\n`);
 const rl = createInterface({ input: process.stdin });
 rl.on("line", (line) => {
   const [cmd, link] = line.trim().split(/\s+/);

@@ -40,7 +40,7 @@ export async function startLabProcess(topology: Topology): Promise<LabProcess> {
   return {
     addresses,
     child,
-    send: (c) => child.stdin!.write(c + "\n"),
+    send: (c) => child.stdin!.write(`${c}\n`),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -263,7 +263,7 @@ export class MininetNetwork {
   exec(host: string, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
     const h = this.info?.hosts.find((x) => x.name === host);
     if (!h) throw new Error(`no host "${host}" in the Mininet network`);
-    const child = spawn("nsenter", ["--net=" + `/proc/${h.pid}/ns/net`, "--", command, ...args], {
+    const child = spawn("nsenter", [`--net=/proc/${h.pid}/ns/net`, "--", command, ...args], {
       stdio: ["ignore", "pipe", "pipe"],
       ...options,
     });

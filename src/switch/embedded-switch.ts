@@ -51,7 +51,7 @@ export class EmbeddedSwitch {
     this.name = options.name ?? "s1";
     const level = options.logLevel ?? "error";
     const order: LogLevel[] = ["off", "error", "info", "debug"];
-    const sink = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
+    const sink = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
     this.logLine = (lv, msg) => {
       if (order.indexOf(lv) <= order.indexOf(level) && level !== "off") sink(`[${this.name}] ${msg}`);
     };

@@ -64,7 +64,7 @@ describe("the README flow on embedded switches", { timeout: 180_000 }, () => {
     const r = await p4cast(["table", "dump", "--grpc", topo.grpc.get("s1")!, "--device-id", "1", "--output", "json"]);
     expect(r.code, r.stderr).toBe(0);
     const entries = r.json<{ table: string; match: Record<string, string> }[]>();
-    expect(entries.some((e) => e.table.endsWith("ipv4_local_exact") && e.match["dst_addr"] === "10.255.0.1")).toBe(true);
+    expect(entries.some((e) => e.table.endsWith("ipv4_local_exact") && e.match.dst_addr === "10.255.0.1")).toBe(true);
   });
 
   it("a second deploy --embedded on the same addresses is refused, naming the switch and address", async () => {

@@ -186,10 +186,10 @@ describe("match fields", () => {
           w,
           spec: { kind: "ternary" as const, value: v & m, mask: m },
         })),
-        fc.tuple(fc.bigInt({ min: 0n, max: maxUnsigned(w) }), fc.bigInt({ min: 0n, max: maxUnsigned(w) })).map(([a, b]) => ({
-          w,
-          spec: { kind: "range" as const, low: a < b ? a : b, high: a < b ? b : a },
-        })),
+        fc
+          .tuple(fc.bigInt({ min: 0n, max: maxUnsigned(w) }), fc.bigInt({ min: 0n, max: maxUnsigned(w) }))
+          .map(([a, b]): [bigint, bigint] => (a < b ? [a, b] : [b, a]))
+          .map(([low, high]) => ({ w, spec: { kind: "range" as const, low, high } })),
       ),
     );
     fc.assert(

@@ -29,18 +29,18 @@ function reader(plan: NetworkPlan, g: NetworkGraph) {
     if (!a) throw new Error(`${sw}: port ${port} is not a link`);
     return a;
   };
-  const isLocal = (sw: string, dst: bigint) => entries(sw, T.local).some((e) => ip(e.match!["dst_addr"]) === dst);
+  const isLocal = (sw: string, dst: bigint) => entries(sw, T.local).some((e) => ip(e.match!.dst_addr) === dst);
   const route = (sw: string, dst: bigint): number => {
     let best: { len: number; id: number } | undefined;
     for (const e of entries(sw, T.routeV4)) {
-      const [addr, len] = String(e.match!["dst_addr"]).split("/");
+      const [addr, len] = String(e.match!.dst_addr).split("/");
       const n = Number(len);
       const mask = n === 0 ? 0n : ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - n)) - 1n);
-      if ((ip(addr) & mask) === (dst & mask) && (!best || n > best.len)) best = { len: n, id: Number(params(e)["nexthop_id"]) };
+      if ((ip(addr) & mask) === (dst & mask) && (!best || n > best.len)) best = { len: n, id: Number(params(e).nexthop_id) };
     }
     if (!best) throw new Error(`${sw}: no route to ${dst}`);
-    const nh = entries(sw, T.nexthop).find((e) => Number(e.match!["nexthop_id"]) === best!.id)!;
-    return Number(params(nh)["port"]);
+    const nh = entries(sw, T.nexthop).find((e) => Number(e.match!.nexthop_id) === best!.id)!;
+    return Number(params(nh).port);
   };
   const has = (sw: string, table: string, match: Record<string, unknown>) =>
     entries(sw, table).some((e) => Object.entries(match).every(([k, v]) => String(e.match![k]) === String(v)));
@@ -67,24 +67,24 @@ function checkPlan(plan: NetworkPlan, g: NetworkGraph, exact = true): { tree: nu
         ).toBe(true);
         tree++;
         reached.add(a.to);
-        const m = r.entries(a.to, T.mcastV4).find((e) => ip(e.match!["group_addr"]) === ip(group));
+        const m = r.entries(a.to, T.mcastV4).find((e) => ip(e.match!.group_addr) === ip(group));
         expect(m, `${a.to} replicates ${group}`).toBeDefined();
-        down(a.to, plan.intents.get(a.to)!.groups.get(Number(params(m!)["mcast_grp"])) ?? []);
+        down(a.to, plan.intents.get(a.to)!.groups.get(Number(params(m!).mcast_grp)) ?? []);
       }
     };
     down(sp.ingress, plan.intents.get(sp.ingress)!.groups.get(sid) ?? []);
     expect(reached).toEqual(new Set([...sp.tree.members].filter((m) => m !== sp.ingress)));
     // Exactly one tree parent per member, none elsewhere.
     for (const sw of exact ? plan.intents.keys() : []) {
-      const n = r.entries(sw, T.treeParent).filter((e) => Number(e.match!["session_id"]) === sid).length;
+      const n = r.entries(sw, T.treeParent).filter((e) => Number(e.match!.session_id) === sid).length;
       expect(n, `session ${sid}: tree parents at ${sw}`).toBe(reached.has(sw) ? 1 : 0);
     }
     // Overlay copies (active and standby): first hop from the PRE replica, then the routes to the overlay address.
     const sender = ip(g.switches.get(sp.ingress)!.loopback.ipv4);
     for (const [lh, ov] of [...sp.overlays, ...sp.standby]) {
       const rid = OVERLAY_RID_BASE + (g.switches.get(lh)!.deviceId & 0xfff);
-      const rewrite = r.entries(sp.ingress, T.overlayRid).find((e) => Number(e.match!["egress_rid"]) === rid)!;
-      const dst = ip(params(rewrite)["peer_addr"]);
+      const rewrite = r.entries(sp.ingress, T.overlayRid).find((e) => Number(e.match!.egress_rid) === rid)!;
+      const dst = ip(params(rewrite).peer_addr);
       if (sp.overlays.has(lh))
         expect(
           plan.intents

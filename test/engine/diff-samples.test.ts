@@ -172,7 +172,7 @@ function apply(e: Engine, ops: Op[]): void {
 
 const OPT_IN = {
   tool: "P4CAST_DIFF_SAMPLES=1",
-  missing: process.env["P4CAST_DIFF_SAMPLES"] === "1" ? undefined : "not set (a long run: a few seconds per program)",
+  missing: process.env.P4CAST_DIFF_SAMPLES === "1" ? undefined : "not set (a long run: a few seconds per program)",
 };
 
 describeWith(
@@ -273,7 +273,7 @@ describeWith(
               break;
             }
         }
-        if (diffs.length && process.env["P4CAST_DIFF_DUMP"]) {
+        if (diffs.length && process.env.P4CAST_DIFF_DUMP) {
           const { writeFileSync } = await import("node:fs");
           writeFileSync(
             join(tmpdir(), `diff-${name}.txt`),

@@ -72,13 +72,13 @@ function data(r: Rng, depth: number): Node {
     case "mask": {
       const w = 1 + r.next(70);
       const m = (1n << BigInt(w)) - 1n;
-      return { j: expr("&", a.j, { type: "hexstr", value: "0x" + m.toString(16) }), ev: (p) => (a.ev(p) as bigint) & m };
+      return { j: expr("&", a.j, { type: "hexstr", value: `0x${m.toString(16)}` }), ev: (p) => (a.ev(p) as bigint) & m };
     }
     case "<<":
     case ">>": {
       const sh = r.next(70);
       const x = op === "<<" ? (v: bigint) => v << BigInt(sh) : (v: bigint) => v >> BigInt(sh);
-      return { j: expr(op, a.j, { type: "hexstr", value: "0x" + sh.toString(16) }), ev: (p) => x(a.ev(p) as bigint) };
+      return { j: expr(op, a.j, { type: "hexstr", value: `0x${sh.toString(16)}` }), ev: (p) => x(a.ev(p) as bigint) };
     }
     case "two_comp_mod":
     case "sat_cast":
@@ -97,7 +97,7 @@ function data(r: Rng, depth: number): Node {
                 const max = (1n << BigInt(w)) - 1n;
                 return v > max ? max : v < 0n ? 0n : v;
               };
-      return { j: expr(op, a.j, { type: "hexstr", value: "0x" + w.toString(16) }), ev: (p) => fn(a.ev(p) as bigint) };
+      return { j: expr(op, a.j, { type: "hexstr", value: `0x${w.toString(16)}` }), ev: (p) => fn(a.ev(p) as bigint) };
     }
     case "b2d": {
       const c = cond(r, depth - 1);
@@ -116,7 +116,7 @@ function data(r: Rng, depth: number): Node {
       // BMv2 requires a non-negative dividend and a positive divisor
       const b = data(r, depth - 1);
       const m = (1n << 40n) - 1n;
-      const l = expr("&", a.j, { type: "hexstr", value: "0x" + m.toString(16) });
+      const l = expr("&", a.j, { type: "hexstr", value: `0x${m.toString(16)}` });
       const rr = expr("|", expr("&", b.j, { type: "hexstr", value: "0xffff" }), { type: "hexstr", value: "0x1" });
       return {
         j: expr(op, l, rr),

@@ -48,7 +48,7 @@ const act = (action: string, ...args: number[]) => ({ kind: "action" as const, c
 
 describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
   const json = compileP4(SRC, "features");
-  let now = 1_000_000n;
+  const now = 1_000_000n;
   const mk = (): Engine => {
     const e = loadEngine(json, { clock: () => now });
     const add = (etype: number, a: ReturnType<typeof act>) =>

@@ -69,7 +69,7 @@ export const IPV4: [string, number, boolean][] = [
 ];
 
 export const f = (h: string, fl: string): J => ({ type: "field", value: [h, fl] });
-export const hex = (v: number | bigint): J => ({ type: "hexstr", value: "0x" + v.toString(16) });
+export const hex = (v: number | bigint): J => ({ type: "hexstr", value: `0x${v.toString(16)}` });
 export const rd = (i: number): J => ({ type: "runtime_data", value: i });
 export const expr = (op: string, left: J, right: J): J => ({ type: "expression", value: { op, left, right } });
 export const local = (i: number): J => ({ type: "local", value: i });

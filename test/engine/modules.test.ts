@@ -211,7 +211,7 @@ describe("calculations", () => {
           const cv = BigInt.asUintN(cw, cv0);
           const inputs: J[] = [
             ...widths.map((_, i) => ({ type: "field", value: ["h", `f${i}`] })),
-            { type: "hexstr", value: "0x" + cv.toString(16), bitwidth: cw },
+            { type: "hexstr", value: `0x${cv.toString(16)}`, bitwidth: cw },
           ];
           const j = program({
             headerTypes: [headerType("h_t", 2, fs), headerType("o_t", 3, [["v", 32, false]])],

@@ -56,7 +56,7 @@ export async function runSimpleSwitch(
       let res: string;
       try {
         res = execFileSync(cmd!, [...pre, "--thrift-port", String(thrift)], {
-          input: cli.join("\n") + "\n",
+          input: `${cli.join("\n")}\n`,
           encoding: "utf8",
           timeout: 30_000,
         });

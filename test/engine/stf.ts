@@ -132,10 +132,10 @@ export function runStf(engine: Engine, tableNames: readonly string[], script: st
             const v = t.slice(c + 1);
             const names = info.keys.map((x) => x.name);
             let idx = names.indexOf(k);
-            if (idx < 0) idx = names.indexOf(k + ".$valid$");
-            if (idx < 0 && k.endsWith(".valid")) idx = names.indexOf(k.slice(0, -5) + "$valid$");
+            if (idx < 0) idx = names.indexOf(`${k}.$valid$`);
+            if (idx < 0 && k.endsWith(".valid")) idx = names.indexOf(`${k.slice(0, -5)}$valid$`);
             if (idx < 0) {
-              const c2 = names.map((n, j) => [n, j] as const).filter(([n]) => n.endsWith("." + k) || n.endsWith("." + k + "$"));
+              const c2 = names.map((n, j) => [n, j] as const).filter(([n]) => n.endsWith(`.${k}`) || n.endsWith(`.${k}$`));
               if (c2.length === 1) idx = c2[0]![1];
             }
             if (idx < 0) throw new Error(`unknown key field ${k} in ${table}`);
@@ -210,7 +210,7 @@ export function runStf(engine: Engine, tableNames: readonly string[], script: st
           break;
         }
         case "register_write":
-          engine.writeRegister(bySuffix(["" + toks[1]], (x) => x, toks[1]!)!, Number(toks[2]), parseNum(toks[3]!));
+          engine.writeRegister(bySuffix([`${toks[1]}`], (x) => x, toks[1]!)!, Number(toks[2]), parseNum(toks[3]!));
           break;
         default:
           skipped.push(raw);

@@ -152,7 +152,8 @@ describe("match units vs brute force", () => {
                   }
                   case "range": {
                     const b = rnd(w);
-                    return { kind: "range", low: a < b ? a : b, high: a < b ? b : a };
+                    const [low, high]: [bigint, bigint] = a < b ? [a, b] : [b, a];
+                    return { kind: "range", low, high };
                   }
                   default:
                     return { kind: "optional", value: a, wildcard: rnd(2) === 0n };

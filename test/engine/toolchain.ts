@@ -26,9 +26,9 @@ export const HAVE_P4C = have("p4c-bm2-ss");
  * and P4CAST_SIMPLE_SWITCH_CLI (a command line, e.g. "python3
  * .../sswitch_CLI.py", run with the caller's PYTHONPATH).
  */
-export const SS_BIN: string | undefined = process.env["P4CAST_SIMPLE_SWITCH"] ?? (have("simple_switch") ? "simple_switch" : undefined);
+export const SS_BIN: string | undefined = process.env.P4CAST_SIMPLE_SWITCH ?? (have("simple_switch") ? "simple_switch" : undefined);
 export const SS_CLI: string[] | undefined =
-  process.env["P4CAST_SIMPLE_SWITCH_CLI"]?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
+  process.env.P4CAST_SIMPLE_SWITCH_CLI?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
 export const HAVE_SIMPLE_SWITCH = SS_BIN !== undefined && SS_CLI !== undefined;
 
 export const NEED_P4C: Requirement = {
@@ -75,7 +75,7 @@ export class SourceTree {
       return readdirSync(join(this.path, dir), { withFileTypes: true })
         .filter((d) => d.isFile())
         .map((d) => d.name);
-    return execFileSync("git", ["--git-dir", this.path, "ls-tree", "HEAD", dir + "/"], { encoding: "utf8" })
+    return execFileSync("git", ["--git-dir", this.path, "ls-tree", "HEAD", `${dir}/`], { encoding: "utf8" })
       .split("\n")
       .filter((l) => / blob /.test(l))
       .map((l) => l.split("\t")[1]!.split("/").pop()!);

@@ -65,16 +65,16 @@ for (const { opts, skip } of runs) {
         if (opts.target === "embedded")
           expect(r.hostCounters!.switchPorts.length).toBe(r.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
       }
-      expect(r.environment["network"]).toBe(opts.mininet ? "mininet" : "in-process");
+      expect(r.environment.network).toBe(opts.mininet ? "mininet" : "in-process");
       // results.json says how it was made: the command that reproduces it, the commit and the date.
       const saved = JSON.parse(readFileSync(join(out, "failure", name, "results.json"), "utf8")) as {
         environment: Record<string, unknown>;
       };
-      expect(saved.environment["command"]).toBe(
+      expect(saved.environment.command).toBe(
         `npx tsx experiments/failure.ts --target ${opts.target}${opts.mininet ? " --mininet" : ""} --short`,
       );
-      expect(saved.environment["commit"]).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/);
-      expect(Date.parse(String(saved.environment["date"]))).toBeGreaterThan(Date.parse("2026-01-01"));
+      expect(saved.environment.commit).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/);
+      expect(Date.parse(String(saved.environment.date))).toBeGreaterThan(Date.parse("2026-01-01"));
     }, 600_000);
 
     it("heartbeat: detection within (threshold + 1) intervals; the fast path reads once per interval", async () => {

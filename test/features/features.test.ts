@@ -112,7 +112,7 @@ describe("features are found by name", () => {
   });
 
   it("two features picked at random: their three paths", () => {
-    const env = process.env["P4CAST_FEATURES_SEED"];
+    const env = process.env.P4CAST_FEATURES_SEED;
     const seed = env !== undefined && /^\d+$/.test(env) ? Number(env) >>> 0 : Date.now() % 2 ** 32;
     const next = random(seed);
     const pool: Feature[] = [...FEATURES];

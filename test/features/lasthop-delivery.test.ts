@@ -122,9 +122,7 @@ for (const kind of dataplaneKinds) {
         entry: { table: CLIENT_SESSION },
       })) as DecodedOf<"directCounterEntry">[];
       const exact = (m: MatchSpec | undefined) => (m?.kind === "exact" ? m.value : "?");
-      const cells = new Map(
-        all.map((e) => [`${exact(e.entry.match["session_id"])}/${exact(e.entry.match["egress_rid"])}`, e.data.packets]),
-      );
+      const cells = new Map(all.map((e) => [`${exact(e.entry.match.session_id)}/${exact(e.entry.match.egress_rid)}`, e.data.packets]));
       expect(cells).toEqual(
         new Map([
           ["7/201", await clientCount(h, 7, 201)],

@@ -62,7 +62,7 @@ export function formatSummary(s: SkipSummary): string {
     `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ${s.skippedFiles.length} suite${s.skippedFiles.length === 1 ? "" : "s"} (files) skipped` +
       (s.missingTools.length ? `; missing: ${s.missingTools.join(", ")}` : ""),
   );
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }
 
 export default class SummaryReporter implements Reporter {

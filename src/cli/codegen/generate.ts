@@ -26,7 +26,7 @@ const matchType = {
 } as const;
 
 function typeName(name: string): string {
-  return "Table_" + name.replace(/[^A-Za-z0-9_]/g, "_");
+  return `Table_${name.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
 function comment(lines: string[], indent = ""): string {
@@ -126,7 +126,7 @@ export function generateDeclarations(index: P4InfoIndex, opts: GenerateOptions):
       .filter((k) => k === t.name || tableAliases.has(k))
       .map((k) => `  readonly ${q(k)}: ${typeName(t.name)};`),
   );
-  out.push(comment(["Every table by full name (and unique alias)."]) + `export interface P4Tables {\n${tableLines.join("\n")}\n}\n`);
+  out.push(`${comment(["Every table by full name (and unique alias)."])}export interface P4Tables {\n${tableLines.join("\n")}\n}\n`);
   out.push(
     `export type TableName = keyof P4Tables;\n` +
       `export type MatchOf<T extends TableName> = P4Tables[T]["match"];\n` +

@@ -71,7 +71,7 @@ export function directEntry(table: TableInfo, matchArgs: string[], priority: str
 
 /** Positional arguments: an optional name, then field=value match arguments. */
 export function splitNameAndMatch(first: string | undefined, rest: string[]): { name: string | undefined; match: string[] } {
-  if (first !== undefined && first.includes("=")) return { name: undefined, match: [first, ...rest] };
+  if (first?.includes("=")) return { name: undefined, match: [first, ...rest] };
   return { name: first, match: rest };
 }
 

@@ -50,7 +50,7 @@ interface DemoOptions {
 
 /** Which switches the demo runs on, and why. */
 export function chooseTarget(asked: TargetName | "auto"): { target: TargetName; why: string } {
-  if (asked !== "auto") return { target: asked, why: "--target " + asked };
+  if (asked !== "auto") return { target: asked, why: `--target ${asked}` };
   if (!simpleSwitchOnPath()) return { target: "embedded", why: "simple_switch_grpc is not on PATH" };
   const why = bmv2NetworkUnavailable();
   if (why) return { target: "embedded", why: `simple_switch_grpc is on PATH, but ${why}` };
@@ -86,7 +86,7 @@ export function registerDemo(program: Command): void {
         throw new CliError(`--packets must be an integer of at least 2 (got "${o.packets}")`, EXIT.usage);
       if (!(rate > 0)) throw new CliError(`--rate-ms must be a positive number (got "${o.rateMs}")`, EXIT.usage);
       const table = o.output === "table";
-      const say = (s: string) => table && process.stdout.write(s + "\n");
+      const say = (s: string) => table && process.stdout.write(`${s}\n`);
       const { target, why } = chooseTarget(asked);
       const targetName = target === "bmv2" ? "simple_switch_grpc (BMv2)" : "embedded switches";
       say(
@@ -203,7 +203,7 @@ export function registerDemo(program: Command): void {
         if (failures.length) process.exitCode = 1;
         if (!table) {
           process.stdout.write(
-            toJson({
+            `${toJson({
               target,
               targetReason: why,
               ...(live ? { liveView: live.url } : {}),
@@ -216,7 +216,7 @@ export function registerDemo(program: Command): void {
               clients: rows,
               verdict,
               ok: failures.length === 0,
-            }) + "\n",
+            })}\n`,
           );
         } else {
           printReport();
@@ -241,7 +241,7 @@ export function registerDemo(program: Command): void {
               `${r.reordered} packets`,
               `${r.longestGap} packets / ${r.longestGapMs.toFixed(0)} ms`,
             ]);
-          process.stdout.write(t.toString() + "\n");
+          process.stdout.write(`${t.toString()}\n`);
           if (detectedMs !== undefined)
             say(
               `detection: the heartbeats declared ${cutName} down ${ms(detectedMs)} after the cut (interval ${topology.heartbeat.intervalMs} ms, ${topology.heartbeat.missThreshold} misses)`,

@@ -184,7 +184,7 @@ Examples:
         );
       }
       await new Promise((r) => setTimeout(r, lingerOpt ?? 200 + Math.ceil(sent / 20)));
-      if (format === "json") process.stdout.write(toJson({ result: "sent", packets: sent, metadata }) + "\n");
+      if (format === "json") process.stdout.write(`${toJson({ result: "sent", packets: sent, metadata })}\n`);
       else
         process.stdout.write(
           `sent ${sent} packet-out(s) with ${
@@ -266,14 +266,14 @@ function captureLoop(
           summary: summarizeFrame(p.payload),
           payload: Buffer.from(p.payload).toString("hex"),
         };
-        process.stdout.write(JSON.stringify(JSON.parse(toJson(line))) + "\n");
+        process.stdout.write(`${JSON.stringify(JSON.parse(toJson(line)))}\n`);
       } else {
         const m = Object.entries(meta)
           .filter(([k]) => !/^_?pad/.test(k))
           .map(([k, v]) => `${k}=${v}`)
           .join(" ");
         process.stdout.write(
-          `#${n} +${t}s ${m} | ${summarizeFrame(p.payload)}\n${hex ? Buffer.from(p.payload).toString("hex") + "\n" : ""}`,
+          `#${n} +${t}s ${m} | ${summarizeFrame(p.payload)}\n${hex ? `${Buffer.from(p.payload).toString("hex")}\n` : ""}`,
         );
       }
       if (count !== undefined && n >= count) finish("count");

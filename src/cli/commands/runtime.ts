@@ -326,7 +326,7 @@ Examples:
         return KINDS.indexOf((m?.[1] ?? "") as Kind) * 1e9 + Number(m?.[2] ?? 0);
       };
       problems.sort((a, b) => order(a.where) - order(b.where));
-      if (format === "json") process.stdout.write(toJson({ result: "invalid", file: path, problems }) + "\n");
+      if (format === "json") process.stdout.write(`${toJson({ result: "invalid", file: path, problems })}\n`);
       throw new CliError(
         `${path}: ${problems.length} bad entr${problems.length === 1 ? "y" : "ies"}, nothing was written:\n${problems.map((p) => `  ${p.where}${p.entry ? ` (${p.entry})` : ""}: ${p.message}`).join("\n")}`,
         EXIT.usage,

@@ -123,14 +123,14 @@ export function registerStatus(program: Command): void {
 
       if (o.output === "json") {
         process.stdout.write(
-          toJson({
+          `${toJson({
             switches,
             source: installed.source,
             sessions,
             links,
             controllers,
             expectedCookie: pipelineCookie(pipeline.p4info, pipeline.deviceConfig),
-          }) + "\n",
+          })}\n`,
         );
         return;
       }

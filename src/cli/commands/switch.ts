@@ -104,7 +104,7 @@ export function registerSwitch(program: Command): void {
         const n = ++printed;
         const lines = sw.portStatsLines();
         process.stderr.write(
-          [...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n") + "\n",
+          `${[...lines.map((l) => `[${o.name}] stats #${n} ${l}`), `[${o.name}] stats #${n} end ports=${lines.length}`].join("\n")}\n`,
         );
       };
       process.on("SIGUSR2", printStats);

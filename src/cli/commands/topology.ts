@@ -28,7 +28,7 @@ export function registerTopology(program: Command): void {
     .action((file: string, o: { output: "table" | "json" }) => {
       const r = resolve(loadTopology(file));
       if (o.output === "json") {
-        process.stdout.write(toJson(r) + "\n");
+        process.stdout.write(`${toJson(r)}\n`);
         return;
       }
       printRows(

@@ -160,7 +160,7 @@ export function registerWatch(program: Command): void {
       const registersOf = (sw: string): Promise<RegisterAccess | undefined> => {
         const c = clients.get(sw);
         const spec = topology.switches.find((x) => x.name === sw);
-        if (!c || !c.hasP4Info || !spec) return Promise.resolve(undefined);
+        if (!c?.hasP4Info || !spec) return Promise.resolve(undefined);
         let r = registers.get(sw);
         if (!r) {
           const [host, port] = (spec.thrift ?? "").split(":");
@@ -193,7 +193,7 @@ export function registerWatch(program: Command): void {
         const sessions = r.sessions;
         const clientRows = r.clients;
         if (o.output === "json") {
-          process.stdout.write(toJson({ time: new Date().toISOString(), links, sessions, clients: clientRows }) + "\n");
+          process.stdout.write(`${toJson({ time: new Date().toISOString(), links, sessions, clients: clientRows })}\n`);
         } else {
           const lt = new Table({
             head: ["link", "seen from", "heartbeat responses (total)", `in the last ${o.interval} ms`, "round trip (ms)"],

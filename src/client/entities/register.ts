@@ -34,7 +34,7 @@ export function encodeRegisterValue(reg: RegisterInfo, value: ValueInput, opts: 
 }
 
 export function decodeRegisterValue(reg: RegisterInfo, data: P4Data | undefined): bigint {
-  if (!data || data.data.case !== "bitstring")
+  if (data?.data.case !== "bitstring")
     throw new P4ValueError(`register "${reg.name}": expected a bitstring cell, got ${data?.data.case ?? "nothing"}`);
   return reg.signed
     ? decodeSigned(data.data.value, reg.bitwidth ?? data.data.value.length * 8, reg.name)

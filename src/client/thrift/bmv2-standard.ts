@@ -57,7 +57,7 @@ type Callback = (err: Error | null, result?: unknown) => void;
 
 function int64ToBigInt(v: { toOctetString(): string }): bigint {
   // Register cells are unsigned; BMv2 sends them as i64 bit patterns.
-  return BigInt("0x" + v.toOctetString());
+  return BigInt(`0x${v.toOctetString()}`);
 }
 
 function bigIntToInt64(v: bigint): unknown {

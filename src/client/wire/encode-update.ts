@@ -115,7 +115,7 @@ function tableEntryKey(te: TableEntry): string {
     priority: te.priority,
     isDefaultAction: te.isDefaultAction,
   });
-  return "t" + latin1(toBinary(TableEntrySchema, key));
+  return `t${latin1(toBinary(TableEntrySchema, key))}`;
 }
 
 /** Identity of the entity an update touches (its key fields only): updates with equal keys touch the same entity. */
@@ -146,6 +146,6 @@ export function entityKey(e: Entity): string {
     case "digestEntry":
       return `d${x.value.digestId}`;
     default:
-      return "x" + latin1(toBinary(EntitySchema, e));
+      return `x${latin1(toBinary(EntitySchema, e))}`;
   }
 }

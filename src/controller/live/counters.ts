@@ -167,7 +167,7 @@ export async function readCounters(
     [...wanted].map(async ([sw, counters]) => {
       const c = clients.get(sw);
       try {
-        if (!c || !c.connected) throw new Error("not connected");
+        if (!c?.connected) throw new Error("not connected");
         if (!c.hasP4Info) await c.fetchP4Info();
         if (!c.hasP4Info) throw new Error("no pipeline");
         const per = new Map<string, Map<number, bigint>>();

@@ -20,7 +20,7 @@ export function planNeighbours(ctx: PlanContext): void {
       add(it, `links[${a.link}]`, nexthop(a.port, portMac(s, a.port), portMac(peer, a.peerPort)));
     }
     for (const h of topo.hosts.filter((x) => x.attach.switch === s.name)) {
-      add(it, `${ctx.hostPath(h.name)}.attach`, nexthop(h.attach.port, portMac(s, h.attach.port), BigInt("0x" + h.mac.replace(/:/g, ""))));
+      add(it, `${ctx.hostPath(h.name)}.attach`, nexthop(h.attach.port, portMac(s, h.attach.port), BigInt(`0x${h.mac.replace(/:/g, "")}`)));
     }
     add(it, `${ctx.switchPath(s.name)}.loopback.ipv4`, { table: T.local, match: { dst_addr: s.loopback.ipv4 }, action: "mark_local" });
   }

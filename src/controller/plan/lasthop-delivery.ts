@@ -45,7 +45,7 @@ export function planLastHopDelivery(
           match: { egress_rid: rid },
           action: {
             name: v6 ? "deliver_to_client_v6" : "deliver_to_client_v4",
-            params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt("0x" + c.mac.replace(/:/g, "")) },
+            params: { client_addr: addr, src_mac: portMac(lhSw, c.attach.port), dst_mac: BigInt(`0x${c.mac.replace(/:/g, "")}`) },
           },
         }),
       );

@@ -83,7 +83,7 @@ export function planSession(
   for (const lh of remoteLastHops) {
     if (s.redundancy === "tree-only") continue;
     const pinned = changes.pinnedOverlays?.get(s.id)?.get(lh);
-    const ov = pinned && pinned.path.every((a) => g.isUp(a.link)) ? pinned : overlayPath(g, tree, lh);
+    const ov = pinned?.path.every((a) => g.isUp(a.link)) ? pinned : overlayPath(g, tree, lh);
     if (!ov) {
       warnings.push(`session ${s.id}: no overlay path to ${lh}`);
       continue;

@@ -287,7 +287,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private async tickSwitch(sw: string, list: PeerState[], seq: number): Promise<boolean> {
     const client = this.clients.get(sw);
     // A switch out of reach is judged by its neighbours (they watch the same links).
-    if (!client || !client.connected || !client.hasP4Info || this.paused.has(sw)) return false;
+    if (!client?.connected || !client.hasP4Info || this.paused.has(sw)) return false;
     const generation = this.generation.get(sw) ?? 0;
     let counts: Map<number, bigint> | undefined;
     if (this.settings.mode === "fast" && list.length > 0) {

@@ -20,7 +20,7 @@ export class LinkFaults {
   /** Removes a reason; true when the link goes from down to up. */
   remove(link: number, reason: string): boolean {
     const set = this.reasons.get(link);
-    if (!set || !set.delete(reason)) return false;
+    if (!set?.delete(reason)) return false;
     if (set.size > 0) return false;
     this.reasons.delete(link);
     return true;

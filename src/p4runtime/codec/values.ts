@@ -85,7 +85,7 @@ export function parseIPv6(s: string, field = "value"): bigint {
   const tail = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(text);
   if (tail) {
     const v4 = parseIPv4(tail[1]!, field);
-    text = text.slice(0, -tail[1]!.length) + `${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+    text = `${text.slice(0, -tail[1]!.length)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
   }
   const halves = text.split("::");
   if (halves.length > 2) throw bad();
@@ -98,7 +98,7 @@ export function parseIPv6(s: string, field = "value"): bigint {
   let v = 0n;
   for (const g of groups) {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
-    v = (v << 16n) | BigInt("0x" + g);
+    v = (v << 16n) | BigInt(`0x${g}`);
   }
   return v;
 }
@@ -146,7 +146,7 @@ export function formatValue(v: bigint, format: ValueFormat): string {
     case "mac":
       return formatMac(v);
     case "hex":
-      return "0x" + v.toString(16);
+      return `0x${v.toString(16)}`;
     case "int":
       return v.toString();
   }

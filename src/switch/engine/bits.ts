@@ -23,7 +23,7 @@ export function parseHex(s: unknown): bigint {
   }
   if (t.startsWith("0x") || t.startsWith("0X")) t = t.slice(2);
   if (t.length === 0 || !/^[0-9a-fA-F]+$/.test(t)) throw malformed(`bad hexstr ${JSON.stringify(s)}`);
-  const v = BigInt("0x" + t);
+  const v = BigInt(`0x${t}`);
   return neg ? -v : v;
 }
 

@@ -314,8 +314,8 @@ export type Expression = AdditiveExpression | BinaryExpression | UnaryExpression
 /** Checks an operand (deeply); `where` names the enclosing object for messages. */
 export function readTypeValue(v: unknown, where: string): TypeValue {
   if (!isObject(v)) throw malformed(`${where}: bad operand ${JSON.stringify(v)}`);
-  const value = v["value"];
-  const type = v["type"];
+  const value = v.value;
+  const type = v.type;
   switch (type) {
     case "field":
       if (!isTuple(value, (x) => isString(x) || isObject(x), isString)) {
@@ -384,28 +384,28 @@ export function readTypeValue(v: unknown, where: string): TypeValue {
 }
 
 function readExpression(e: JsonObject, where: string): Expression {
-  const op = e["op"];
+  const op = e.op;
   const kind = typeof op === "string" && Object.hasOwn(OPERATORS, op) ? OPERATORS[op as keyof typeof OPERATORS] : undefined;
   switch (kind) {
     case "additive":
-      nullable(e["left"], (x) => readTypeValue(x, where));
-      readTypeValue(e["right"], where);
+      nullable(e.left, (x) => readTypeValue(x, where));
+      readTypeValue(e.right, where);
       break;
     case "binary":
-      readTypeValue(e["left"], where);
-      readTypeValue(e["right"], where);
+      readTypeValue(e.left, where);
+      readTypeValue(e.right, where);
       break;
     case "unary":
-      readTypeValue(e["right"], where);
+      readTypeValue(e.right, where);
       break;
     case "ternary":
-      readTypeValue(e["cond"], where);
-      readTypeValue(e["left"], where);
-      readTypeValue(e["right"], where);
+      readTypeValue(e.cond, where);
+      readTypeValue(e.left, where);
+      readTypeValue(e.right, where);
       break;
     case "offset":
-      readTypeValue(e["left"], where);
-      if (!Number.isInteger(e["right"])) throw malformed(`${where}: ${String(op)} offset ${String(e["right"])} out of range`);
+      readTypeValue(e.left, where);
+      if (!Number.isInteger(e.right)) throw malformed(`${where}: ${String(op)} offset ${String(e.right)} out of range`);
       break;
     case undefined:
       throw unsupported(`expression operator '${String(op)}' in ${where}`);
@@ -415,7 +415,7 @@ function readExpression(e: JsonObject, where: string): Expression {
 
 /** A header type's length_exp: an operand, or a bare expression tree. */
 function readLengthExpression(v: unknown, where: string): TypeValue | Expression {
-  if (isObject(v) && !v["type"] && "op" in v) return readExpression(v, where);
+  if (isObject(v) && !v.type && "op" in v) return readExpression(v, where);
   return readTypeValue(v, where);
 }
 
@@ -435,8 +435,8 @@ export interface Primitive {
 
 export function readPrimitive(v: unknown, where: string): Primitive {
   const p = obj(v, `${where}: a primitive call`);
-  str(p["op"], `${where}: a primitive's op`);
-  opt(p["parameters"], (ps) => {
+  str(p.op, `${where}: a primitive's op`);
+  opt(p.parameters, (ps) => {
     for (const x of arr(ps, `${where}: primitive parameters`)) readTypeValue(x, where);
   });
   return checked<Primitive>(p);
@@ -458,9 +458,9 @@ export interface HeaderType {
 
 export function readHeaderType(v: unknown): HeaderType {
   const t = obj(v, "a header type");
-  const name = str(t["name"], "header type name");
+  const name = str(t.name, "header type name");
   let varbit = false;
-  for (const f of arr(t["fields"], `fields of ${name}`)) {
+  for (const f of arr(t.fields, `fields of ${name}`)) {
     const badField = (): Error => malformed(`field of header type ${name}`);
     if (!isList(f) || f.length < 2 || f.length > 3 || !isString(f[0])) throw badField();
     const [fname, width, signed] = f;
@@ -468,13 +468,13 @@ export function readHeaderType(v: unknown): HeaderType {
     if (width === "*") varbit = true;
     else if (!isInteger(width) || width < 0) throw malformed(`width of ${name}.${fname}`);
   }
-  const maxLength = t["max_length"];
+  const maxLength = t.max_length;
   if (varbit || maxLength !== undefined) {
     if (!isInteger(maxLength) || maxLength <= 0) {
       throw malformed(varbit ? `varbit header type ${name} without max_length` : `max_length of ${name} must be a positive integer`);
     }
   }
-  nullable(t["length_exp"], (x) => readLengthExpression(x, `header type ${name}`));
+  nullable(t.length_exp, (x) => readLengthExpression(x, `header type ${name}`));
   return checked<HeaderType>(t);
 }
 
@@ -488,10 +488,10 @@ export interface Header {
 
 export function readHeader(v: unknown): Header {
   const h = obj(v, "a header");
-  const name = str(h["name"], "header name");
-  str(h["header_type"], `header type of ${name}`);
-  int(h["id"], `id of header ${name}`);
-  opt(h["metadata"], (x) => bool(x, `metadata of header ${name}`));
+  const name = str(h.name, "header name");
+  str(h.header_type, `header type of ${name}`);
+  int(h.id, `id of header ${name}`);
+  opt(h.metadata, (x) => bool(x, `metadata of header ${name}`));
   return checked<Header>(h);
 }
 
@@ -504,9 +504,9 @@ export interface HeaderStack {
 
 export function readHeaderStack(v: unknown): HeaderStack {
   const s = obj(v, "a header stack");
-  const name = str(s["name"], "header stack name");
-  str(s["header_type"], `header type of stack ${name}`);
-  ints(s["header_ids"], "header_ids");
+  const name = str(s.name, "header stack name");
+  str(s.header_type, `header type of stack ${name}`);
+  ints(s.header_ids, "header_ids");
   return checked<HeaderStack>(s);
 }
 
@@ -518,8 +518,8 @@ export interface HeaderUnionType {
 
 export function readHeaderUnionType(v: unknown): HeaderUnionType {
   const u = obj(v, "a header union type");
-  const name = str(u["name"], "union type name");
-  for (const m of arr(u["headers"], "union headers")) {
+  const name = str(u.name, "union type name");
+  for (const m of arr(u.headers, "union headers")) {
     if (!isTuple(m, isString, isString)) throw malformed(`union type ${name}: a member must be [name, header type]`);
   }
   return checked<HeaderUnionType>(u);
@@ -535,10 +535,10 @@ export interface HeaderUnion {
 
 export function readHeaderUnion(v: unknown): HeaderUnion {
   const u = obj(v, "a header union");
-  const name = str(u["name"], "header union name");
-  str(u["union_type"], `union type of ${name}`);
-  ints(u["header_ids"], "header_ids");
-  int(u["id"], `id of header union ${name}`);
+  const name = str(u.name, "header union name");
+  str(u.union_type, `union type of ${name}`);
+  ints(u.header_ids, "header_ids");
+  int(u.id, `id of header union ${name}`);
   return checked<HeaderUnion>(u);
 }
 
@@ -551,9 +551,9 @@ export interface HeaderUnionStack {
 
 export function readHeaderUnionStack(v: unknown): HeaderUnionStack {
   const s = obj(v, "a header union stack");
-  const name = str(s["name"], "header union stack name");
-  str(s["union_type"], `union type of ${name}`);
-  ints(s["header_union_ids"], "header_union_ids");
+  const name = str(s.name, "header union stack name");
+  str(s.union_type, `union type of ${name}`);
+  ints(s.header_union_ids, "header_union_ids");
   return checked<HeaderUnionStack>(s);
 }
 
@@ -583,8 +583,8 @@ export interface EnumSpec {
 
 export function readEnum(v: unknown): EnumSpec {
   const e = obj(v, "an enum");
-  const name = str(e["name"], "enum name");
-  for (const c of arr(e["entries"], "enum entries")) {
+  const name = str(e.name, "enum name");
+  for (const c of arr(e.entries, "enum entries")) {
     if (!isTuple(c, isString, isInteger)) throw malformed(`enum ${name}: an entry must be [name, value]`);
   }
   return checked<EnumSpec>(e);
@@ -605,12 +605,12 @@ export interface FieldList {
 
 export function readFieldList(v: unknown): FieldList {
   const fl = obj(v, "a field list");
-  const name = str(fl["name"], "field list name");
-  int(fl["id"], `id of field list ${name}`);
-  for (const e of arr(fl["elements"] ?? [], "field list elements")) {
-    const type = isObject(e) ? e["type"] : undefined;
+  const name = str(fl.name, "field list name");
+  int(fl.id, `id of field list ${name}`);
+  for (const e of arr(fl.elements ?? [], "field list elements")) {
+    const type = isObject(e) ? e.type : undefined;
     if (type !== "field") throw unsupported(`field list element of type '${String(type)}' in ${name}`);
-    readFieldName(obj(e, "a field list element")["value"], `field list ${name}`);
+    readFieldName(obj(e, "a field list element").value, `field list ${name}`);
   }
   return checked<FieldList>(fl);
 }
@@ -624,13 +624,13 @@ export interface LearnList {
 
 export function readLearnList(v: unknown): LearnList {
   const ll = obj(v, "a learn list");
-  const name = str(ll["name"], "learn list name");
+  const name = str(ll.name, "learn list name");
   const where = `learn list ${name}`;
-  int(ll["id"], `id of ${where}`);
-  for (const e of arr(ll["elements"] ?? [], `${where} elements`)) {
-    const type = isObject(e) ? e["type"] : undefined;
+  int(ll.id, `id of ${where}`);
+  for (const e of arr(ll.elements ?? [], `${where} elements`)) {
+    const type = isObject(e) ? e.type : undefined;
     if (type !== "field") throw unsupported(`${where} element of type '${String(type)}'`);
-    readFieldName(obj(e, "a learn list element")["value"], where);
+    readFieldName(obj(e, "a learn list element").value, where);
   }
   return checked<LearnList>(ll);
 }
@@ -652,7 +652,7 @@ export type ParserOp =
   | { readonly op: "primitive"; readonly parameters: readonly [Primitive] };
 
 function readExtractTarget(v: unknown, where: string): ExtractTarget {
-  const type = isObject(v) ? v["type"] : undefined;
+  const type = isObject(v) ? v.type : undefined;
   if (type !== "regular" && type !== "stack" && type !== "union_stack") {
     throw unsupported(`extract target type '${String(type)}' in ${where}`);
   }
@@ -661,8 +661,8 @@ function readExtractTarget(v: unknown, where: string): ExtractTarget {
 
 export function readParserOp(v: unknown, where: string): ParserOp {
   const o = obj(v, `${where}: a parser op`);
-  const op = o["op"];
-  const ps = arr(o["parameters"] ?? [], "parser op parameters");
+  const op = o.op;
+  const ps = arr(o.parameters ?? [], "parser op parameters");
   const count = (n: number): void => {
     if (ps.length !== n) throw malformed(`${where}: ${String(op)} expects ${n} parameter${n === 1 ? "" : "s"}`);
   };
@@ -704,21 +704,21 @@ export type Transition =
 
 export function readTransition(v: unknown, where: string): Transition {
   const t = obj(v, `${where}: a transition`);
-  const next = t["next_state"] ?? null;
+  const next = t.next_state ?? null;
   const nextState = next === null ? null : str(next, `${where}: next_state`);
   // older documents mark the default transition by its value alone
-  if (t["type"] !== "default" && t["value"] === "default") return { type: "default", next_state: nextState };
-  switch (t["type"]) {
+  if (t.type !== "default" && t.value === "default") return { type: "default", next_state: nextState };
+  switch (t.type) {
     case "default":
       break;
     case "hexstr":
     case "parse_vset":
-      if (t["type"] === "hexstr") hexstr(t["value"]);
-      else str(t["value"], `${where}: a parse_vset name`);
-      nullable(t["mask"], hexstr);
+      if (t.type === "hexstr") hexstr(t.value);
+      else str(t.value, `${where}: a parse_vset name`);
+      nullable(t.mask, hexstr);
       break;
     default:
-      throw unsupported(`transition type '${String(t["type"])}' in ${where}`);
+      throw unsupported(`transition type '${String(t.type)}' in ${where}`);
   }
   return checked<Transition>(t);
 }
@@ -735,13 +735,13 @@ export interface ParseState {
 /** Returns a copy (absent lists made empty, old-style default transitions rewritten). */
 export function readParseState(v: unknown): ParseState {
   const s = obj(v, "a parse state");
-  const name = str(s["name"], "parse state name");
+  const name = str(s.name, "parse state name");
   const where = `parser state ${name}`;
   return {
     name,
-    parser_ops: arr(s["parser_ops"] ?? [], "parser_ops").map((op) => readParserOp(op, where)),
-    transition_key: arr(s["transition_key"] ?? [], "transition_key").map((k) => readTypeValue(k, where)),
-    transitions: arr(s["transitions"] ?? [], "transitions").map((t) => readTransition(t, where)),
+    parser_ops: arr(s.parser_ops ?? [], "parser_ops").map((op) => readParserOp(op, where)),
+    transition_key: arr(s.transition_key ?? [], "transition_key").map((k) => readTypeValue(k, where)),
+    transitions: arr(s.transitions ?? [], "transitions").map((t) => readTransition(t, where)),
   };
 }
 
@@ -755,9 +755,9 @@ export interface Parser {
 /** Returns a copy, with copies of the states. */
 export function readParser(v: unknown): Parser {
   const p = obj(v, "a parser");
-  const name = str(p["name"], "parser name");
-  const init = p["init_state"] ?? null;
-  const parse_states = arr(p["parse_states"], "parse_states").map(readParseState);
+  const name = str(p.name, "parser name");
+  const init = p.init_state ?? null;
+  const parse_states = arr(p.parse_states, "parse_states").map(readParseState);
   return { name, init_state: init === null ? null : str(init, `init_state of parser ${name}`), parse_states };
 }
 
@@ -771,9 +771,9 @@ export interface Deparser {
 
 export function readDeparser(v: unknown): Deparser {
   const d = obj(v, "a deparser");
-  str(d["name"], "deparser name");
-  strings(d["order"], "deparser order");
-  opt(d["primitives"], (ps) => {
+  str(d.name, "deparser name");
+  strings(d.order, "deparser order");
+  opt(d.primitives, (ps) => {
     if (arr(ps, "deparser primitives").length > 0) throw unsupported("deparser primitives");
   });
   return checked<Deparser>(d);
@@ -795,18 +795,18 @@ export type MeterArray = Sized & {
 
 /** Checks is_direct, and size unless the array is direct. */
 function readSized(v: JsonObject, what: string): void {
-  opt(v["is_direct"], (x) => bool(x, `is_direct of ${what}`));
-  if (v["is_direct"] === true) opt(v["size"], (x) => int(x, `size of ${what}`));
-  else int(v["size"], `size of ${what}`);
+  opt(v.is_direct, (x) => bool(x, `is_direct of ${what}`));
+  if (v.is_direct === true) opt(v.size, (x) => int(x, `size of ${what}`));
+  else int(v.size, `size of ${what}`);
 }
 
 export function readMeterArray(v: unknown): MeterArray {
   const m = obj(v, "a meter array");
-  if (m["type"] !== "bytes" && m["type"] !== "packets") throw unsupported(`meter type '${String(m["type"])}' of ${String(m["name"])}`);
-  if ((m["rate_count"] ?? 2) !== 2) throw unsupported(`meter ${String(m["name"])} with rate_count ${String(m["rate_count"])}`);
-  const name = str(m["name"], "meter name");
+  if (m.type !== "bytes" && m.type !== "packets") throw unsupported(`meter type '${String(m.type)}' of ${String(m.name)}`);
+  if ((m.rate_count ?? 2) !== 2) throw unsupported(`meter ${String(m.name)} with rate_count ${String(m.rate_count)}`);
+  const name = str(m.name, "meter name");
   readSized(m, `meter ${name}`);
-  nullable(m["result_target"], (x) => readFieldName(x, `direct meter ${name}`));
+  nullable(m.result_target, (x) => readFieldName(x, `direct meter ${name}`));
   return checked<MeterArray>(m);
 }
 
@@ -814,7 +814,7 @@ export type CounterArray = Sized & { readonly name: string };
 
 export function readCounterArray(v: unknown): CounterArray {
   const c = obj(v, "a counter array");
-  readSized(c, `counter ${str(c["name"], "counter name")}`);
+  readSized(c, `counter ${str(c.name, "counter name")}`);
   return checked<CounterArray>(c);
 }
 
@@ -826,9 +826,9 @@ export interface RegisterArray {
 
 export function readRegisterArray(v: unknown): RegisterArray {
   const r = obj(v, "a register array");
-  const name = str(r["name"], "register name");
-  int(r["size"], `size of register ${name}`);
-  int(r["bitwidth"], `bitwidth of register ${name}`);
+  const name = str(r.name, "register name");
+  int(r.size, `size of register ${name}`);
+  int(r.bitwidth, `bitwidth of register ${name}`);
   return checked<RegisterArray>(r);
 }
 
@@ -841,9 +841,9 @@ export interface ParseVset {
 
 export function readParseVset(v: unknown): ParseVset {
   const s = obj(v, "a parse_vset");
-  const name = str(s["name"], "parse_vset name");
-  int(s["compressed_bitwidth"], `compressed_bitwidth of ${name}`);
-  opt(s["max_size"], (x) => int(x, `max_size of ${name}`));
+  const name = str(s.name, "parse_vset name");
+  int(s.compressed_bitwidth, `compressed_bitwidth of ${name}`);
+  opt(s.max_size, (x) => int(x, `max_size of ${name}`));
   return checked<ParseVset>(s);
 }
 
@@ -855,8 +855,8 @@ export interface ExternInstance {
 
 export function readExternInstance(v: unknown): ExternInstance {
   const x = obj(v, "an extern instance");
-  str(x["name"], "extern instance name");
-  str(x["type"], `type of extern instance ${String(x["name"])}`);
+  str(x.name, "extern instance name");
+  str(x.type, `type of extern instance ${String(x.name)}`);
   return checked<ExternInstance>(x);
 }
 
@@ -878,25 +878,25 @@ export type CalculationInput =
 export function readCalculationInput(v: unknown, where: string): CalculationInput {
   const inp = obj(v, `${where}: a calculation input`);
   const positive = (x: unknown): boolean => isInteger(x) && x > 0;
-  switch (inp["type"]) {
+  switch (inp.type) {
     case "field":
-      readFieldName(inp["value"], where);
+      readFieldName(inp.value, where);
       break;
     case "hexstr":
-      if (!positive(inp["bitwidth"])) throw malformed(`${where}: hexstr input without bitwidth`);
-      hexstr(inp["value"]);
+      if (!positive(inp.bitwidth)) throw malformed(`${where}: hexstr input without bitwidth`);
+      hexstr(inp.value);
       break;
     case "header":
-      str(inp["value"], `${where}: a header input`);
+      str(inp.value, `${where}: a header input`);
       break;
     case "payload":
       break;
     case "expression":
       readTypeValue(inp, where);
-      if (!positive(inp["bitwidth"])) throw unsupported(`${where}: expression input without bitwidth`);
+      if (!positive(inp.bitwidth)) throw unsupported(`${where}: expression input without bitwidth`);
       break;
     default:
-      throw unsupported(`calculation input of type '${String(inp["type"])}' in ${where}`);
+      throw unsupported(`calculation input of type '${String(inp.type)}' in ${where}`);
   }
   return checked<CalculationInput>(inp);
 }
@@ -911,9 +911,9 @@ export interface Calculation {
 
 export function readCalculation(v: unknown): Calculation {
   const c = obj(v, "a calculation");
-  const name = str(c["name"], "calculation name");
-  str(c["algo"], `algo of calculation ${name}`);
-  for (const x of arr(c["input"], `inputs of ${name}`)) readCalculationInput(x, `calculation ${name}`);
+  const name = str(c.name, "calculation name");
+  str(c.algo, `algo of calculation ${name}`);
+  for (const x of arr(c.input, `inputs of ${name}`)) readCalculationInput(x, `calculation ${name}`);
   return checked<Calculation>(c);
 }
 
@@ -932,14 +932,14 @@ export interface Checksum {
 
 export function readChecksum(v: unknown): Checksum {
   const c = obj(v, "a checksum");
-  const where = `checksum ${String(c["name"])}`;
-  if (c["type"] !== undefined && c["type"] !== "generic") throw unsupported(`${where} of type '${String(c["type"])}'`);
-  str(c["name"], "checksum name");
-  readFieldName(c["target"], where);
-  str(c["calculation"], `${where}: calculation`);
-  nullable(c["if_cond"], (x) => readTypeValue(x, where));
-  opt(c["verify"], (x) => bool(x, `${where}: verify`));
-  opt(c["update"], (x) => bool(x, `${where}: update`));
+  const where = `checksum ${String(c.name)}`;
+  if (c.type !== undefined && c.type !== "generic") throw unsupported(`${where} of type '${String(c.type)}'`);
+  str(c.name, "checksum name");
+  readFieldName(c.target, where);
+  str(c.calculation, `${where}: calculation`);
+  nullable(c.if_cond, (x) => readTypeValue(x, where));
+  opt(c.verify, (x) => bool(x, `${where}: verify`));
+  opt(c.update, (x) => bool(x, `${where}: update`));
   return checked<Checksum>(c);
 }
 
@@ -960,14 +960,14 @@ export interface Action {
 
 export function readAction(v: unknown): Action {
   const a = obj(v, "an action");
-  const name = str(a["name"], "action name");
-  for (const p of arr(a["runtime_data"] ?? [], `runtime_data of ${name}`)) {
+  const name = str(a.name, "action name");
+  for (const p of arr(a.runtime_data ?? [], `runtime_data of ${name}`)) {
     const rd = obj(p, `a parameter of ${name}`);
-    str(rd["name"], `a parameter name of ${name}`);
-    int(rd["bitwidth"], `a parameter width of ${name}`);
+    str(rd.name, `a parameter name of ${name}`);
+    int(rd.bitwidth, `a parameter width of ${name}`);
   }
-  int(a["id"], `id of action ${name}`);
-  for (const p of arr(a["primitives"] ?? [], `primitives of ${name}`)) readPrimitive(p, `action ${name}`);
+  int(a.id, `id of action ${name}`);
+  for (const p of arr(a.primitives ?? [], `primitives of ${name}`)) readPrimitive(p, `action ${name}`);
   return checked<Action>(a);
 }
 
@@ -991,15 +991,15 @@ export type TableKey =
 
 function readTableKey(v: unknown, table: string): TableKey {
   const k = obj(v, `key of ${table}`);
-  const mt = k["match_type"];
+  const mt = k.match_type;
   if (typeof mt !== "string" || !MATCH_TYPES.includes(mt)) throw unsupported(`match type '${String(mt)}' in table ${table}`);
-  const target = k["target"];
+  const target = k.target;
   if (mt === "valid") str(target, `key target of ${table}`);
-  else if (isObject(target) && target["type"] === "expression") readTypeValue(target, `table ${table}`);
+  else if (isObject(target) && target.type === "expression") readTypeValue(target, `table ${table}`);
   else if (!isList(target)) throw unsupported(`key target ${JSON.stringify(target)} in table ${table}`);
   else readFieldName(target, `table ${table}`);
-  if (mt !== "valid") nullable(k["mask"], hexstr);
-  opt(k["name"], (x) => str(x, `key name in ${table}`));
+  if (mt !== "valid") nullable(k.mask, hexstr);
+  opt(k.name, (x) => str(x, `key name in ${table}`));
   return checked<TableKey>(k);
 }
 
@@ -1013,28 +1013,28 @@ export type EntryMatch =
 
 function readEntryMatch(v: unknown, table: string): EntryMatch {
   const mk = obj(v, `entry of ${table}`);
-  switch (mk["match_type"]) {
+  switch (mk.match_type) {
     case "valid":
-      bool(mk["key"], `a valid key in a const entry of ${table}`);
+      bool(mk.key, `a valid key in a const entry of ${table}`);
       break;
     case "exact":
     case "optional":
-      hexstr(mk["key"]);
+      hexstr(mk.key);
       break;
     case "lpm":
-      hexstr(mk["key"]);
-      int(mk["prefix_length"], `a prefix length in a const entry of ${table}`);
+      hexstr(mk.key);
+      int(mk.prefix_length, `a prefix length in a const entry of ${table}`);
       break;
     case "ternary":
-      hexstr(mk["key"]);
-      hexstr(mk["mask"]);
+      hexstr(mk.key);
+      hexstr(mk.mask);
       break;
     case "range":
-      hexstr(mk["start"]);
-      hexstr(mk["end"]);
+      hexstr(mk.start);
+      hexstr(mk.end);
       break;
     default:
-      throw unsupported(`match type '${String(mk["match_type"])}' in const entry of ${table}`);
+      throw unsupported(`match type '${String(mk.match_type)}' in const entry of ${table}`);
   }
   return checked<EntryMatch>(mk);
 }
@@ -1067,11 +1067,11 @@ function readActionData(v: unknown): void {
 
 function readTableEntry(v: unknown, table: string): TableEntry {
   const e = obj(v, `a const entry of ${table}`);
-  for (const mk of arr(e["match_key"], `entry of ${table}`)) readEntryMatch(mk, table);
-  const ae = e["action_entry"];
-  if (!isObject(ae) || !Number.isInteger(ae["action_id"])) throw malformed(`table ${table}: const entry with unknown action`);
-  readActionData(ae["action_data"]);
-  opt(e["priority"], (x) => int(x, `a priority in a const entry of ${table}`));
+  for (const mk of arr(e.match_key, `entry of ${table}`)) readEntryMatch(mk, table);
+  const ae = e.action_entry;
+  if (!isObject(ae) || !Number.isInteger(ae.action_id)) throw malformed(`table ${table}: const entry with unknown action`);
+  readActionData(ae.action_data);
+  opt(e.priority, (x) => int(x, `a priority in a const entry of ${table}`));
   return checked<TableEntry>(e);
 }
 
@@ -1101,32 +1101,32 @@ export interface Table {
 
 export function readTable(v: unknown): Table {
   const t = obj(v, "a table");
-  const name = str(t["name"], "table name");
+  const name = str(t.name, "table name");
   const what = (attr: string): string => `${attr} of table ${name}`;
-  for (const k of arr(t["key"] ?? [], `key of ${name}`)) readTableKey(k, name);
-  strings(t["actions"] ?? [], `actions of ${name}`);
-  opt(t["action_ids"], (x) => ints(x, what("action_ids")));
-  const ttype = t["type"] ?? "simple";
+  for (const k of arr(t.key ?? [], `key of ${name}`)) readTableKey(k, name);
+  strings(t.actions ?? [], `actions of ${name}`);
+  opt(t.action_ids, (x) => ints(x, what("action_ids")));
+  const ttype = t.type ?? "simple";
   if (typeof ttype !== "string" || !TABLE_TYPES.includes(ttype)) throw unsupported(`table type '${String(ttype)}' of ${name}`);
-  opt(t["action_profile"], (x) => str(x, what("action_profile")));
-  opt(t["max_size"], (x) => int(x, what("max_size")));
-  opt(t["with_counters"], (x) => bool(x, what("with_counters")));
-  opt(t["support_timeout"], (x) => bool(x, what("support_timeout")));
-  nullable(t["direct_meters"], (x) => str(x, what("direct_meters")));
-  nullable(t["default_entry"], (x) => {
+  opt(t.action_profile, (x) => str(x, what("action_profile")));
+  opt(t.max_size, (x) => int(x, what("max_size")));
+  opt(t.with_counters, (x) => bool(x, what("with_counters")));
+  opt(t.support_timeout, (x) => bool(x, what("support_timeout")));
+  nullable(t.direct_meters, (x) => str(x, what("direct_meters")));
+  nullable(t.default_entry, (x) => {
     const de = obj(x, what("default_entry"));
-    int(de["action_id"], `default action id of table ${name}`);
-    readActionData(de["action_data"]);
-    opt(de["action_const"], (y) => bool(y, what("action_const")));
-    opt(de["action_entry_const"], (y) => bool(y, what("action_entry_const")));
+    int(de.action_id, `default action id of table ${name}`);
+    readActionData(de.action_data);
+    opt(de.action_const, (y) => bool(y, what("action_const")));
+    opt(de.action_entry_const, (y) => bool(y, what("action_entry_const")));
   });
-  opt(t["entries"], (x) => {
+  opt(t.entries, (x) => {
     for (const e of arr(x, what("entries"))) readTableEntry(e, name);
   });
-  nullable(t["next_tables"], (x) => {
+  nullable(t.next_tables, (x) => {
     for (const n of Object.values(obj(x, what("next_tables")))) nullable(n, (y) => str(y, what("a next table")));
   });
-  nullable(t["base_default_next"], (x) => str(x, what("base_default_next")));
+  nullable(t.base_default_next, (x) => str(x, what("base_default_next")));
   return checked<Table>(t);
 }
 
@@ -1140,12 +1140,12 @@ export interface ActionProfile {
 
 function readActionProfile(v: unknown): ActionProfile {
   const ap = obj(v, "an action profile");
-  const name = str(ap["name"], "action profile name");
-  opt(ap["max_size"], (x) => int(x, `max_size of action profile ${name}`));
-  nullable(ap["selector"], (x) => {
+  const name = str(ap.name, "action profile name");
+  opt(ap.max_size, (x) => int(x, `max_size of action profile ${name}`));
+  nullable(ap.selector, (x) => {
     const sel = obj(x, `selector of ${name}`);
-    str(sel["algo"], `algo of the selector of ${name}`);
-    for (const i of arr(sel["input"], "selector input")) readCalculationInput(i, `selector of ${name}`);
+    str(sel.algo, `algo of the selector of ${name}`);
+    for (const i of arr(sel.input, "selector input")) readCalculationInput(i, `selector of ${name}`);
   });
   return checked<ActionProfile>(ap);
 }
@@ -1178,28 +1178,28 @@ export interface Pipeline {
 
 export function readPipeline(v: unknown): Pipeline {
   const p = obj(v, "a pipeline");
-  const pname = str(p["name"], "pipeline name");
+  const pname = str(p.name, "pipeline name");
   const node = (n: unknown): JsonObject => {
-    if (!isObject(n) || typeof n["name"] !== "string") throw malformed("node name must be a string");
+    if (!isObject(n) || typeof n.name !== "string") throw malformed("node name must be a string");
     return n;
   };
-  const tables = arr(p["tables"] ?? [], `tables of ${pname}`);
-  const conds = arr(p["conditionals"] ?? [], `conditionals of ${pname}`);
-  const calls = arr(p["action_calls"] ?? [], `action_calls of ${pname}`);
+  const tables = arr(p.tables ?? [], `tables of ${pname}`);
+  const conds = arr(p.conditionals ?? [], `conditionals of ${pname}`);
+  const calls = arr(p.action_calls ?? [], `action_calls of ${pname}`);
   tables.forEach(node);
   conds.forEach(node);
   calls.forEach(node);
-  const next = (n: JsonObject, attr: string): void => nullable(n[attr], (x) => str(x, `${attr} of ${String(n["name"])}`));
-  nullable(p["init_table"], (x) => str(x, `init_table of ${pname}`));
-  for (const ap of arr(p["action_profiles"] ?? [], `action_profiles of ${pname}`)) readActionProfile(ap);
+  const next = (n: JsonObject, attr: string): void => nullable(n[attr], (x) => str(x, `${attr} of ${String(n.name)}`));
+  nullable(p.init_table, (x) => str(x, `init_table of ${pname}`));
+  for (const ap of arr(p.action_profiles ?? [], `action_profiles of ${pname}`)) readActionProfile(ap);
   for (const t of tables) readTable(t);
   for (const c of conds.map(node)) {
-    readTypeValue(c["expression"], `conditional ${String(c["name"])}`);
+    readTypeValue(c.expression, `conditional ${String(c.name)}`);
     next(c, "true_next");
     next(c, "false_next");
   }
   for (const c of calls.map(node)) {
-    int(c["action_id"], `action_id of ${String(c["name"])}`);
+    int(c.action_id, `action_id of ${String(c.name)}`);
     next(c, "next_node");
   }
   return checked<Pipeline>(p);
@@ -1275,8 +1275,8 @@ export type Bmv2Document = { readonly [K in keyof Bmv2Json]?: unknown };
 export function readDocument(json: unknown): Bmv2Document {
   if (!isObject(json)) throw malformed("the document is not a JSON object");
   for (const k of Object.keys(json)) if (!Object.hasOwn(SECTIONS, k)) throw unsupported(`top-level JSON attribute '${k}'`);
-  const meta = json["__meta__"];
-  const ver = isObject(meta) ? meta["version"] : undefined;
+  const meta = json.__meta__;
+  const ver = isObject(meta) ? meta.version : undefined;
   if (!isList(ver) || ver[0] !== 2) throw unsupported(`BMv2 JSON version ${JSON.stringify(ver)} (need 2.x)`);
   return json;
 }

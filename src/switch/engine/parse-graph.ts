@@ -222,7 +222,7 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
             if (mpart !== undefined && (part & mpart) !== part) conds.push(`(${kv[i]} & ${lit(mpart)}) === ${lit(part & mpart)}`);
             else conds.push(`${kv[i]} === ${lit(part)}`);
           } else if (mpart === 0n) {
-            continue;
+            // A zero mask matches every value of this part: no condition.
           } else if (isNum && kw <= 32) {
             conds.push(`((${kv[i]} & ${mpart}) >>> 0) === ${part & mpart}`);
           } else if (isNum) {

@@ -146,7 +146,7 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
       const mg = h.htype.byName.get("mcast_grp");
       const esLv = fieldRead(ctx, h, h.htype.fields[es]!);
       let code = storeCode(esLv, { code: "S.dropPort", k: "n", bits: 32, neg: false });
-      if (mg !== undefined) code += " " + storeCode(fieldRead(ctx, h, h.htype.fields[mg]!), { code: "0", k: "n", bits: 0, neg: false });
+      if (mg !== undefined) code += ` ${storeCode(fieldRead(ctx, h, h.htype.fields[mg]!), { code: "0", k: "n", bits: 0, neg: false })}`;
       return code;
     }
     case "drop": {

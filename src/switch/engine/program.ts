@@ -197,7 +197,7 @@ export class Program {
 
     // calculations (named): generated lazily by name
     const calcJson = new Map<string, unknown>();
-    for (const c of arr(doc.calculations ?? [], "calculations")) calcJson.set(str(obj(c, "a calculation")["name"], "calculation name"), c);
+    for (const c of arr(doc.calculations ?? [], "calculations")) calcJson.set(str(obj(c, "a calculation").name, "calculation name"), c);
     const calcByName = (name: string): { ref: string; numeric: boolean } => {
       let i = this.calcIndex.get(name);
       if (i === undefined) {
@@ -283,7 +283,7 @@ export class Program {
 
     // parser
     const parsers = arr(doc.parsers ?? [], "parsers").map((p) => obj(p, "a parser"));
-    const parserJson = parsers.find((p) => p["name"] === "parser") ?? parsers[0];
+    const parserJson = parsers.find((p) => p.name === "parser") ?? parsers[0];
     if (parserJson) {
       gen.decl(
         compileParser(
@@ -331,7 +331,7 @@ export class Program {
 
     // deparser
     const deparsers = arr(doc.deparsers ?? [], "deparsers").map((d) => obj(d, "a deparser"));
-    const deparserJson = deparsers.find((d) => d["name"] === "deparser") ?? deparsers[0];
+    const deparserJson = deparsers.find((d) => d.name === "deparser") ?? deparsers[0];
     const order: number[] = deparserJson ? readDeparser(deparserJson).order.map((n) => L.header(n).idx) : [];
     {
       const sizeLines: string[] = [];
@@ -469,8 +469,8 @@ ${cases.join("\n")}
     return {
       parse: out.PARSE,
       verifyChecksums: out.VERIFY,
-      ingress: out.RUNS["ingress"] ?? (() => {}),
-      egress: out.RUNS["egress"] ?? (() => {}),
+      ingress: out.RUNS.ingress ?? (() => {}),
+      egress: out.RUNS.egress ?? (() => {}),
       deparse: out.DEPARSE,
       actions: out.ACTIONS,
       calcs: out.CALCS,

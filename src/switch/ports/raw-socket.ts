@@ -69,7 +69,7 @@ interface AfPacketAddon {
 
 /** Where the addon is looked for: $P4CAST_AFPACKET_ADDON, else the build output next to src/ and dist/. */
 export function afpacketAddonPath(): string {
-  const override = process.env["P4CAST_AFPACKET_ADDON"];
+  const override = process.env.P4CAST_AFPACKET_ADDON;
   if (override) return override;
   // src/switch/ports/ and dist/switch/ports/ are both three levels below the repository root.
   return fileURLToPath(new URL("../../../native/afpacket/build/Release/afpacket.node", import.meta.url));

@@ -97,7 +97,7 @@ export class Arbitrator<C extends Candidate> {
   /** Removes a closed stream; if it was primary, the next highest takes over. */
   remove(c: C): ArbitrationNotice<C>[] {
     const st = this.roles.get(c.role);
-    if (!st || !st.live.has(c)) return [];
+    if (!st?.live.has(c)) return [];
     st.live.delete(c);
     if (st.primary !== c) return [];
     st.primary = highest(st.live);

@@ -553,7 +553,7 @@ export class Device {
   private scheduleIdleScan(): void {
     if (this.idleTimer) clearInterval(this.idleTimer);
     const st = this.state;
-    if (!st || !st.pipeline.allTables().some((b) => b.info.supportsIdleTimeout)) return;
+    if (!st?.pipeline.allTables().some((b) => b.info.supportsIdleTimeout)) return;
     this.idleTimer = setInterval(() => this.scanIdle(), 20);
     this.idleTimer.unref?.();
   }

@@ -27,7 +27,7 @@ export interface VethTarget {
   stop(): Promise<void>;
 }
 
-export const vethEnabled = process.env["P4CAST_BMV2_VETH"] === "1";
+export const vethEnabled = process.env.P4CAST_BMV2_VETH === "1";
 
 const BRIDGE = String.raw`
 import os, select, socket, sys

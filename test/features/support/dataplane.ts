@@ -169,7 +169,7 @@ export function dataplane(kind: string): Dataplane {
   beforeAll(async () => {
     target = await start(kind);
     // P4CAST_DATAPLANE_LOOPBACK=1 forces the loopback mode on the embedded switch too.
-    loopback = target.hosts === undefined || process.env["P4CAST_DATAPLANE_LOOPBACK"] === "1";
+    loopback = target.hosts === undefined || process.env.P4CAST_DATAPLANE_LOOPBACK === "1";
     c = await P4RuntimeClient.connect({ address: target.address, deviceId: target.deviceId, electionId: 1n, reconnect: false });
     await c.setPipeline({ p4info, deviceConfig, cookie: 1n });
     c.on("packetIn", (p) => packetIns.push(p));
@@ -227,7 +227,7 @@ export function dataplane(kind: string): Dataplane {
       const ins: DecodedPacketIn[] = [];
       for (const p of packetIns.slice(insBefore)) {
         if (isMarker(p)) continue;
-        if (p.metadata["reason"] !== 0n) {
+        if (p.metadata.reason !== 0n) {
           ins.push(p);
           continue;
         }
@@ -260,7 +260,7 @@ export function dataplane(kind: string): Dataplane {
 
   async function counter(name: string, index: number): Promise<{ packets: bigint; bytes: bigint }> {
     const [e] = await client().readAll({ kind: "counterEntry", counter: name, index });
-    if (!e || e.kind !== "counterEntry") throw new Error(`no counter ${name}[${index}]`);
+    if (e?.kind !== "counterEntry") throw new Error(`no counter ${name}[${index}]`);
     return e.data;
   }
 
@@ -470,7 +470,7 @@ export async function clientCount(h: Dataplane, sid: number, rid: number): Promi
     kind: "directCounterEntry",
     entry: { table: CLIENT_SESSION, match: { session_id: sid, egress_rid: rid } },
   });
-  if (!e || e.kind !== "directCounterEntry") throw new Error(`no direct counter for (${sid}, ${rid})`);
+  if (e?.kind !== "directCounterEntry") throw new Error(`no direct counter for (${sid}, ${rid})`);
   return e.data.packets;
 }
 

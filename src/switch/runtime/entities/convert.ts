@@ -62,11 +62,11 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
   let spec: MatchValue;
   switch (f.kind) {
     case "exact":
-      if (!m || m.case !== "exact") throw invalid(`${what}: exact match fields must be given`);
+      if (m?.case !== "exact") throw invalid(`${what}: exact match fields must be given`);
       spec = { kind: "exact", value: bytesToValue(m.value.value, w, what) };
       break;
     case "lpm": {
-      if (!m || m.case !== "lpm") {
+      if (m?.case !== "lpm") {
         spec = { kind: "lpm", value: 0n, prefixLength: 0 };
         break;
       }
@@ -78,7 +78,7 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
       break;
     }
     case "ternary": {
-      if (!m || m.case !== "ternary") {
+      if (m?.case !== "ternary") {
         spec = { kind: "ternary", value: 0n, mask: 0n };
         break;
       }
@@ -90,7 +90,7 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
       break;
     }
     case "range": {
-      if (!m || m.case !== "range") {
+      if (m?.case !== "range") {
         spec = { kind: "range", low: 0n, high: all };
         break;
       }
@@ -103,7 +103,7 @@ export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engine
     }
     case "optional":
       spec =
-        !m || m.case !== "optional"
+        m?.case !== "optional"
           ? { kind: "optional", value: 0n, wildcard: true }
           : { kind: "optional", value: bytesToValue(m.value.value, w, what), wildcard: false };
       break;

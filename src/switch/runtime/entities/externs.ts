@@ -201,7 +201,7 @@ export function writeRegister(st: RuntimeState, type: Update_Type, e: RegisterEn
   onlyModify(type, what);
   const engine = st.pipeline.engine;
   const width = engine.registerWidth(r.name);
-  if (!e.data || e.data.data.case !== "bitstring") throw invalid(`${what}: the value must be a bitstring`);
+  if (e.data?.data.case !== "bitstring") throw invalid(`${what}: the value must be a bitstring`);
   const raw = e.data.data.value;
   let v: bigint;
   // Empty or too wide: OUT_OF_RANGE ("Bytestrings").
