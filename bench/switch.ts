@@ -209,9 +209,8 @@ export function biggerWorkload(): Workload {
   const acl: [number, number, number, number, number, number, number, number, string][] = [];
   for (let i = 0; i < 16; i++) acl.push([0xc0a80000 + i * 16, 0xfffffff0, 0, 0, 6, 0xff, 0, 0, "acl_deny"]);
   acl.push([0, 0, 0x0a000000, 0xff000000, 17, 0xff, 0, 0, "acl_permit"]);
-  acl.forEach((a, i) =>
-    cli.push(`table_add MyIngress.acl ${a[8]} ${a[0]}&&&${a[1]} ${a[2]}&&&${a[3]} ${a[4]}&&&${a[5]} ${a[6]}&&&${a[7]} => ${100 - i}`),
-  );
+  for (const [i, a] of acl.entries())
+    cli.push(`table_add MyIngress.acl ${a[8]} ${a[0]}&&&${a[1]} ${a[2]}&&&${a[3]} ${a[4]}&&&${a[5]} ${a[6]}&&&${a[7]} => ${100 - i}`);
   cli.push("table_add MyIngress.qos set_dscp 17 =>");
   for (let p = 1; p <= 4; p++) cli.push(`table_add MyEgress.smac rewrite ${p} => 00:00:00:00:aa:0${p}`);
   return {
@@ -219,7 +218,7 @@ export function biggerWorkload(): Workload {
     json: biggerProgram(),
     setup: (e) => {
       base.setup(e);
-      acl.forEach((a, i) =>
+      for (const [i, a] of acl.entries())
         e.addEntry("MyIngress.acl", {
           key: [
             { kind: "ternary", value: BigInt(a[0]), mask: BigInt(a[1]) },
@@ -229,8 +228,7 @@ export function biggerWorkload(): Workload {
           ],
           priority: i + 1,
           action: { kind: "action", call: { action: a[8], args: [] } },
-        }),
-      );
+        });
       e.addEntry("MyIngress.qos", {
         key: [{ kind: "exact", value: 17n }],
         priority: 0,

@@ -155,13 +155,14 @@ export function progress(
 ): { update(n: number, label?: string): void; increment(label?: string): void; stop(): void } {
   if (opts.quiet || !process.stderr.isTTY) {
     let shown = "";
+    const show = (label: string | undefined) => {
+      if (opts.quiet || !label || label === shown) return;
+      shown = label;
+      process.stderr.write(`${title}: ${label}\n`);
+    };
     return {
-      update: (_n, label) => {
-        if (!opts.quiet && label && label !== shown) process.stderr.write(`${title}: ${(shown = label)}\n`);
-      },
-      increment: (label) => {
-        if (!opts.quiet && label && label !== shown) process.stderr.write(`${title}: ${(shown = label)}\n`);
-      },
+      update: (_n, label) => show(label),
+      increment: (label) => show(label),
       stop: () => undefined,
     };
   }

@@ -709,7 +709,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
       names.forEach((n, i) => {
         const steps = i < headNames.length ? [h[i]] : [mk[i - headNames.length], mv[i - headNames.length]];
         const last = rt[i];
-        if (!last) return void outcome.deferred.push(n);
+        if (!last) {
+          outcome.deferred.push(n);
+          return;
+        }
         outcome.writes += steps.reduce((w, r) => w + count(r), 0) + count(last);
         outcome.switches.push(n);
       });

@@ -325,8 +325,12 @@ export class Bmv2Network {
     const wire = this.wires[i];
     if (!wire) throw new Error(`no link "${nameOrIndex}"`);
     return {
-      cut: () => void (wire.up = false),
-      restore: () => void (wire.up = true),
+      cut: () => {
+        wire.up = false;
+      },
+      restore: () => {
+        wire.up = true;
+      },
     };
   }
 

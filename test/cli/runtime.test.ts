@@ -177,7 +177,7 @@ describe("p4cast runtime <sN-runtime.json>", { timeout: 120_000 }, () => {
       results: [{ kind: "table_entries", inserted: 2, failed: 1 }],
       failures: [{ where: "table_entries[1]", code: "PERMISSION_DENIED" }],
     });
-    expect(r.stderr).toMatch(/1 entry of .* failed:\n  table_entries\[1\] \(const_table/);
+    expect(r.stderr).toMatch(/1 entry of .* failed:\n {2}table_entries\[1\] \(const_table/);
   });
 
   it("a pipeline has one cookie whichever command pushed it: `runtime` and `deploy` agree", async () => {

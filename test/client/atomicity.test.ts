@@ -133,7 +133,7 @@ describe.each(targets())("write atomicity against %s", (kind) => {
       fc.asyncProperty(batchArb, async (ops) => {
         const model = await readState(c);
         const expected: number[] = [];
-        ops.forEach((op, i) => applyOp(model, op) || expected.push(i));
+        for (const [i, op] of ops.entries()) if (!applyOp(model, op)) expected.push(i);
         const err = await failureOf(c.write(ops.map(toUpdate), "continueOnError"));
         expect(err?.failures.map((f) => f.index) ?? []).toEqual(expected);
         for (const f of err?.failures ?? []) expect([Code.ALREADY_EXISTS, Code.NOT_FOUND]).toContain(f.code);

@@ -97,7 +97,7 @@ function updateBytes(slot: WireSlot): Uint8Array {
 // ---- valid input and what it says ----
 
 /** A value of `bits` bits: mostly edges and small numbers. */
-const valueOf = (bits: number): fc.Arbitrary<bigint> => {
+const valueOfBits = (bits: number): fc.Arbitrary<bigint> => {
   const max = (1n << BigInt(bits)) - 1n;
   return fc.oneof(
     fc.constantFrom(0n, 1n, max, max >> 1n, max < 255n ? max : 255n, max < 256n ? max : 256n),
@@ -121,7 +121,7 @@ const spelled = (v: bigint): fc.Arbitrary<ValueInput> => {
 
 const fieldValue = (f: TableInfo["matchFieldList"][number]): fc.Arbitrary<MatchInput | undefined> => {
   const w = f.bitwidth;
-  const v = valueOf(w);
+  const v = valueOfBits(w);
   switch (f.kind) {
     case "exact":
       return v.chain(spelled);
@@ -174,7 +174,7 @@ const paramsOf = (index: P4InfoIndex, action: string) =>
   fc
     .tuple(
       ...[...index.action(action).params].map((p) =>
-        valueOf(p.bitwidth)
+        valueOfBits(p.bitwidth)
           .chain(spelled)
           .map((v) => [p.name, v] as const),
       ),
@@ -320,8 +320,8 @@ function checkForm(index: P4InfoIndex, te: TableEntry, mode: BytestringMode): vo
     const t = fm.fieldMatchType;
     if (t.case === "exact" || t.case === "optional") check(t.value.value, f.bitwidth, f.name);
     if (t.case === "lpm") check(t.value.value, f.bitwidth, f.name);
-    if (t.case === "ternary") [t.value.value, t.value.mask].forEach((b) => check(b, f.bitwidth, f.name));
-    if (t.case === "range") [t.value.low, t.value.high].forEach((b) => check(b, f.bitwidth, f.name));
+    if (t.case === "ternary") for (const b of [t.value.value, t.value.mask]) check(b, f.bitwidth, f.name);
+    if (t.case === "range") for (const b of [t.value.low, t.value.high]) check(b, f.bitwidth, f.name);
   }
   const t = te.action?.type;
   const actions =
@@ -391,10 +391,16 @@ describe("the table-entry encoder, decoded by protobuf-es (property)", () => {
 
 /** Small changes that push a valid entry across the line between valid and invalid. */
 type Mutation = (e: Record<string, unknown>) => void;
+
+/** A mutation that sets one field of the entry. */
+const setField =
+  (key: string, value: unknown): Mutation =>
+  (e) => {
+    e[key] = value;
+  };
+
 const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
-  fc
-    .constantFrom<unknown>("nope", "", 99, "l2_exact", "acl_ternary", "ecmp", "ipv4_lpm", "multi", "wide")
-    .map((t) => (e) => void (e.table = t)),
+  fc.constantFrom<unknown>("nope", "", 99, "l2_exact", "acl_ternary", "ecmp", "ipv4_lpm", "multi", "wide").map((t) => setField("table", t)),
   fc
     .tuple(
       fc.constantFrom(
@@ -407,9 +413,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
       ),
     )
     .map(
-      ([k, v]) =>
-        (e) =>
-          void (e.match = { ...(e.match as object), [k]: v }),
+      ([k, v]): Mutation =>
+        (e) => {
+          e.match = { ...(e.match as object), [k]: v };
+        },
     ),
   fc.constant((e: Record<string, unknown>) => {
     const m = { ...(e.match as Record<string, unknown>) };
@@ -426,15 +433,15 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof<fc.Arbitrary<Mutation>[]>(
       ],
       ...[{ member: 1.5 }, { group: 2 }, { member: 3 }, { oneShot: [5] }, { oneShot: [{ name: "drop", weight: 1.5 }] }],
     )
-    .map((a) => (e) => void (e.action = a)),
-  fc.constantFrom<unknown>(0, 1, -1, 1.5, 2 ** 31, undefined).map((p) => (e) => void (e.priority = p)),
-  fc.constantFrom<unknown>(true, false, 1).map((d) => (e) => void (e.isDefault = d)),
-  fc.constantFrom<unknown>(0n, 5n, -1n, 1n << 63n, 5).map((t) => (e) => void (e.idleTimeoutNs = t)),
-  fc.constantFrom<unknown>(new Uint8Array([1]), "x").map((m) => (e) => void (e.metadata = m)),
-  fc.constantFrom<unknown>({ packets: 1n, bytes: 2n }, { packets: 1, bytes: 2 }).map((c) => (e) => void (e.counterData = c)),
+    .map((a) => setField("action", a)),
+  fc.constantFrom<unknown>(0, 1, -1, 1.5, 2 ** 31, undefined).map((p) => setField("priority", p)),
+  fc.constantFrom<unknown>(true, false, 1).map((d) => setField("isDefault", d)),
+  fc.constantFrom<unknown>(0n, 5n, -1n, 1n << 63n, 5).map((t) => setField("idleTimeoutNs", t)),
+  fc.constantFrom<unknown>(new Uint8Array([1]), "x").map((m) => setField("metadata", m)),
+  fc.constantFrom<unknown>({ packets: 1n, bytes: 2n }, { packets: 1, bytes: 2 }).map((c) => setField("counterData", c)),
   fc
     .constantFrom<unknown>({ cir: 5, cburst: 2, pir: 3, pburst: 4 }, { cir: -1, cburst: 2, pir: 3, pburst: 4 })
-    .map((c) => (e) => void (e.meterConfig = c)),
+    .map((c) => setField("meterConfig", c)),
 );
 
 const nearlyValid = (index: P4InfoIndex) =>

@@ -122,7 +122,9 @@ describe("heartbeats of a standby controller", () => {
         P4RuntimeClient.connect({ address: net.grpcAddress(s), deviceId: BigInt(s.deviceId), electionId: 50n, reconnect: false }),
       ),
     );
-    cleanup.push(async () => holders.forEach((h) => h.close()));
+    cleanup.push(async () => {
+      for (const h of holders) h.close();
+    });
     expect(holders.every((h) => h.isPrimary)).toBe(true);
     await intervals(hb, 4 * t.heartbeat.missThreshold);
     expect(downs, "silence with no request sent is not a link failure").toEqual([]);

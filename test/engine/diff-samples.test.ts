@@ -127,6 +127,8 @@ function toCli(e: Engine, ops: Op[]): string[] {
               return `${hx(k.low)}->${hx(k.high)}`;
             case "optional":
               return k.wildcard ? "0x0&&&0x0" : hx(k.value);
+            default:
+              throw new Error("a match kind simple_switch_CLI cannot express");
           }
         });
         if (op.spec.action.kind !== "action") throw new Error("indirect entries are not expressed");
@@ -222,7 +224,10 @@ describeWith(
         }
         // the STF packets and mutated copies of them
         let x = name.length * 7919;
-        const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
+        const rnd = (n: number) => {
+          x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+          return (x >>> 8) % n;
+        };
         const pkts: Uint8Array[] = [...packets];
         for (const p of packets)
           for (let k = 0; k < 4; k++) {

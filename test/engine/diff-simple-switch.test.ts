@@ -165,7 +165,10 @@ describeWith("engine vs simple_switch on random traffic", [NEED_SIMPLE_SWITCH], 
     e.addEntry("I.sel_t", { key: [{ kind: "exact", value: 0x0800n }], priority: 0, action: { kind: "group", group: 0 } });
     e.setMeter("I.mt", 0, { cir: 0n, cburst: 20n, pir: 0n, pburst: 60n });
     let x = 12345;
-    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
     const types = [0x0800, 0x0801, 0x88b5, 0x88b6, 0x1234];
     const pkts: Uint8Array[] = [];
     for (let i = 0; i < 150; i++) {
@@ -225,7 +228,10 @@ describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE
     ]);
     cli.push("mc_mgrp_create 7", "mc_node_create 5 2 3", "mc_node_associate 7 0");
     let x = 777;
-    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), (x >>> 8) % n);
+    const rnd = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return (x >>> 8) % n;
+    };
     const pkts: Uint8Array[] = [];
     const withUdp = (p: Uint8Array, dport: number) => {
       if (p.length >= 42) {

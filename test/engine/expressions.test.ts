@@ -184,7 +184,7 @@ function buildProgram(e: Node): J {
   if (pad) outFields.push(["pad", 8 - pad, false]);
   const prims: J[] = META_FIELDS.map(([n], i) => prim("assign", f("m", n), { type: "runtime_data", value: i % PARAM_WIDTHS.length }));
   prims.push(prim("add_header", { type: "header", value: "out" }));
-  OUT_WIDTHS.forEach((_, i) => prims.push(prim("assign", f("out", `r${i}`), e.j)));
+  for (let i = 0; i < OUT_WIDTHS.length; i++) prims.push(prim("assign", f("out", `r${i}`), e.j));
   return program({
     headerTypes: [headerType("m_t", 2, META_FIELDS), headerType("out_t", 3, outFields)],
     headers: [

@@ -184,7 +184,11 @@ describe("value sets, counters, registers, action profiles, log formatting", () 
     let h = 0;
     p.selector = () => h;
     const pick = () => p.select({ kind: "group", group: 1 })!.args[0];
-    expect([0, 1, 2].map((x) => ((h = x), pick()))).toEqual([3, 3, 2]);
+    const pickWith = (x: number) => {
+      h = x;
+      return pick();
+    };
+    expect([0, 1, 2].map(pickWith)).toEqual([3, 3, 2]);
     expect(() => p.addMember(20, { action: "a", args: [1n] })).toThrow(/exists/);
     expect(() => p.addMember(40, { action: "a", args: [256n] })).toThrow(/does not fit/);
   });

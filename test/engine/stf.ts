@@ -160,6 +160,8 @@ export function runStf(engine: Engine, tableNames: readonly string[], script: st
                 const [lo, hi] = v.split("->");
                 return { kind: "range", low: parseNum(lo!), high: parseNum(hi ?? lo!) };
               }
+              default:
+                throw new Error(`key field ${j} of ${table}: unknown match type`);
             }
           });
           const call = parseCall(toks[toks.length - 1]!);

@@ -82,13 +82,13 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
       // machine already had down at the fault (a flap before it) is not declared again.
       const wasDown = (l: string) =>
         ctl
-          .linesSince(0, new RegExp(`^\\S+ link ${escape(l)} (down|up)`))
+          .linesSince(0, new RegExp(`^\\S+ link ${escapeRegExp(l)} (down|up)`))
           .filter((x) => x.atMs < faultAt)
           .at(-1)
           ?.text.includes(" down") ?? false;
       const pending = links.filter((l) => !wasDown(l));
       expect(pending.length, `every link of ${sw} was down before the fault`).toBeGreaterThan(0);
-      const downs = await Promise.all(pending.map((l) => ctl.waitFor(new RegExp(`^\\S+ link ${escape(l)} down`), 10_000, faultAt)));
+      const downs = await Promise.all(pending.map((l) => ctl.waitFor(new RegExp(`^\\S+ link ${escapeRegExp(l)} down`), 10_000, faultAt)));
       detectedMs = Math.min(...downs.map((d) => d.loggedAtMs)) - faultAt;
       const lastDown = Math.max(...downs.map((d) => d.atMs));
       await ctl.waitFor(/repair after \S+ down: /, 10_000, lastDown);
@@ -106,7 +106,7 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
         await ctl.waitFor(new RegExp(`^\\S+ ${sw}: re-programmed`), 15_000, returnedAt);
       }
       // Its links come back (heartbeats answered again) and the trees go back through it.
-      await Promise.all(links.map((l) => ctl.waitFor(new RegExp(`repair after ${escape(l)} up: `), 20_000, returnedAt)));
+      await Promise.all(links.map((l) => ctl.waitFor(new RegExp(`repair after ${escapeRegExp(l)} up: `), 20_000, returnedAt)));
       resumeFrom = i + 10; // 50 ms after the repair's last write
     }
   });
@@ -149,7 +149,7 @@ async function killAndReturn(kind: Kind, pick: number, how: "SIGKILL" | "SIGSTOP
   expect(treeOnly).toBeDefined();
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 

@@ -32,11 +32,27 @@ interface PageView {
   timeline: string[];
 }
 
+/** What pageView reads of Cytoscape.js and the DOM (this project compiles without the DOM's types). */
+interface CyElement {
+  data(key: string): string;
+}
+interface CyCollection {
+  forEach(f: (e: CyElement) => void): void;
+  map<T>(f: (e: CyElement) => T): T[];
+}
+interface PageGlobals {
+  p4castView: { cy?: { nodes(selector: string): CyCollection; edges(selector: string): CyCollection }; updates: number; selected?: number };
+  document: { querySelectorAll(selector: string): ArrayLike<DomElement> & Iterable<DomElement> };
+}
+interface DomElement {
+  getAttribute(name: string): string | null;
+}
+
 async function pageView(page: Page): Promise<PageView> {
   return page.evaluate(() => {
     // Runs in the page: its globals are the browser's.
-    const g = globalThis as any;
-    const v = g.p4castView as { cy?: any; updates: number; selected?: number };
+    const g = globalThis as unknown as PageGlobals;
+    const v = g.p4castView;
     const document = g.document;
     const cy = v.cy;
     if (!cy)
@@ -54,12 +70,12 @@ async function pageView(page: Page): Promise<PageView> {
       };
     const linkState: Record<string, string> = {};
     const linkLabel: Record<string, string> = {};
-    cy.edges('[kind = "link"]').forEach((e: any) => {
+    cy.edges('[kind = "link"]').forEach((e) => {
       linkState[e.data("name")] = e.data("state");
       linkLabel[e.data("name")] = e.data("label");
     });
     const delivered: Record<string, number> = {};
-    for (const tr of document.querySelectorAll("#clients tbody tr") as any) {
+    for (const tr of document.querySelectorAll("#clients tbody tr")) {
       delivered[`${tr.getAttribute("data-session")}/${tr.getAttribute("data-client")}@${tr.getAttribute("data-last-hop")}`] = Number(
         tr.getAttribute("data-delivered"),
       );
@@ -68,19 +84,19 @@ async function pageView(page: Page): Promise<PageView> {
       updates: v.updates,
       switches: cy
         .nodes('[kind = "switch"]')
-        .map((n: any) => n.data("label"))
+        .map((n) => n.data("label"))
         .sort(),
       tree: cy
         .edges('[kind = "tree"]')
-        .map((e: any) => `${e.data("from")}→${e.data("to")}`)
+        .map((e) => `${e.data("from")}→${e.data("to")}`)
         .sort(),
       selected: v.selected,
       linkState,
-      linksDown: [...document.querySelectorAll("#links-down li[data-link]")].map((li: any) => li.getAttribute("data-link") as string),
+      linksDown: [...document.querySelectorAll("#links-down li[data-link]")].map((li) => li.getAttribute("data-link") as string),
       clientRows: document.querySelectorAll("#clients tbody tr").length,
       delivered,
       linkLabel,
-      timeline: [...document.querySelectorAll("#timeline li")].map((li: any) => li.getAttribute("data-kind") as string),
+      timeline: [...document.querySelectorAll("#timeline li")].map((li) => li.getAttribute("data-kind") as string),
     };
   });
 }

@@ -23,7 +23,7 @@ const wordsWithChecksum = fc
 
 function toBytes(words: readonly number[]): Uint8Array {
   const b = new Uint8Array(words.length * 2);
-  words.forEach((w, i) => writeU16(b, 2 * i, w));
+  for (const [i, w] of words.entries()) writeU16(b, 2 * i, w);
   return b;
 }
 

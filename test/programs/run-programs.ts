@@ -44,7 +44,10 @@ if (!bmv2DataPorts) {
 
 const PORTS = [1, 2, 3, 4];
 let seed = 0x5eed;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) / 0x1000000;
+const rand = () => {
+  seed = (seed * 1103515245 + 12345) >>> 0;
+  return (seed >>> 8) / 0x1000000;
+};
 
 /** Every IPv4 address the runtime file mentions (match values and parameters). */
 function addresses(runtime: unknown): string[] {

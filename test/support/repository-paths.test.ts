@@ -23,7 +23,7 @@ const patterns: RegExp[] = [
   new RegExp(`DEVELOPERS` + `\\.md`),
 ];
 
-export function machinePaths(files: readonly string[], read: (f: string) => Buffer): string[] {
+function machinePaths(files: readonly string[], read: (f: string) => Buffer): string[] {
   const hits: string[] = [];
   for (const f of files) {
     const buf = read(f);

@@ -89,7 +89,7 @@ function tnaApi(p4: string): Api {
     actionByLocal.set(m[2]!, m[1]!);
   }
   const tables = new Map<string, { keys: string[]; actions: string[]; size: number }>();
-  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) table \w+ \{([\s\S]*?)\n    \}/g)) {
+  for (const m of p4.matchAll(/@name\("\.([^"]+)"\) table \w+ \{([\s\S]*?)\n {4}\}/g)) {
     const body = m[2]!;
     const keyBlock = /key = \{([\s\S]*?)\}/.exec(body)?.[1] ?? "";
     const keys = [...keyBlock.matchAll(/: (\w+) @name\("(\w+)"\)/g)].map((k) => `${k[2]}:${k[1]}`);

@@ -420,7 +420,7 @@ async function writeBatch(
         if (!isP4RuntimeError(e)) throw e;
         if (e.failures.length === 0) {
           if (e.code === Code.UNAVAILABLE) throw e;
-          chunk.forEach((_, i) => out.set(from + i, { code: e.code, message: e.details || e.message }));
+          for (let i = 0; i < chunk.length; i++) out.set(from + i, { code: e.code, message: e.details || e.message });
         }
         for (const f of e.failures) out.set(from + f.index, { code: f.code, message: f.message });
       }

@@ -393,7 +393,12 @@ export class WriteCoalescer {
     const seq = this.total++;
     const s = seg;
     const onAbort = () => this.cancel(s, i);
-    (this.aborts ??= new Map()).set(seq, { signal, onAbort });
+    let aborts = this.aborts;
+    if (!aborts) {
+      aborts = new Map();
+      this.aborts = aborts;
+    }
+    aborts.set(seq, { signal, onAbort });
     signal.addEventListener("abort", onAbort, { once: true });
     this.queued();
     return promise;

@@ -43,7 +43,9 @@ export function layout(topology: Topology): { switches: Map<string, Point>; host
     while (queue.length) {
       const n = queue.shift()!;
       const d = depth.get(n)!;
-      (columns[d] ??= []).push(n);
+      const column = columns[d];
+      if (column) column.push(n);
+      else columns[d] = [n];
       for (const m of [...neighbours.get(n)!].sort()) {
         if (depth.has(m)) continue;
         depth.set(m, d + 1);
@@ -58,7 +60,7 @@ export function layout(topology: Topology): { switches: Map<string, Point>; host
       return prev.length ? prev.reduce((s, m) => s + row.get(m)!, 0) / prev.length : 0;
     };
     col.sort((a, b) => key(a) - key(b) || (a < b ? -1 : a > b ? 1 : 0));
-    col.forEach((n, i) => row.set(n, i - (col.length - 1) / 2));
+    for (const [i, n] of col.entries()) row.set(n, i - (col.length - 1) / 2);
   });
   const switches = new Map<string, Point>(
     names.map((n) => [n, { x: depth.get(n)! * COLUMN + ARC * row.get(n)! ** 2, y: row.get(n)! * ROW }]),
@@ -70,7 +72,7 @@ export function layout(topology: Topology): { switches: Map<string, Point>; host
     const p = switches.get(sw)!;
     // Hosts of the first column go left, of the others right (the last column's stay clear of every link).
     const dx = depth.get(sw) === 0 && last > 0 ? -HOST_DX : HOST_DX;
-    mine.forEach((h, i) => hosts.set(h.name, { x: p.x + dx, y: p.y + (i - (mine.length - 1) / 2) * HOST_DY }));
+    for (const [i, h] of mine.entries()) hosts.set(h.name, { x: p.x + dx, y: p.y + (i - (mine.length - 1) / 2) * HOST_DY });
   }
   return { switches, hosts };
 }

@@ -119,9 +119,9 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
     const cpu = t.switches[switches.get(sw)!]!.cpuPort;
     if (port === cpu) add(`${path}.port`, `port ${port} is the CPU port of "${sw}"`);
   };
-  t.hosts.forEach((h, i) => usePort(h.attach.switch, h.attach.port, `hosts[${i}].attach`, `host "${h.name}"`));
+  for (const [i, h] of t.hosts.entries()) usePort(h.attach.switch, h.attach.port, `hosts[${i}].attach`, `host "${h.name}"`);
   t.links.forEach((l, i) => {
-    l.ends.forEach((e, j) => usePort(e.switch, e.port, `links[${i}].ends[${j}]`, `links[${i}]`));
+    for (const [j, e] of l.ends.entries()) usePort(e.switch, e.port, `links[${i}].ends[${j}]`, `links[${i}]`);
     if (l.ends[0].switch === l.ends[1].switch) add(`links[${i}].ends`, "a link must join two different switches");
   });
   const sessionIds = new Set<number>();
@@ -193,12 +193,12 @@ function addressClashes(t: Topology, add: (path: string, message: string) => voi
     claim(`service ${key} ${s.service.port}`, `sessions[${i}].service`, `${s.service.address} port ${s.service.port}`);
   });
   // MACs: hosts' own, then every switch port in use (hosts' and links' ends).
-  t.hosts.forEach((h, i) => claim(`mac ${parseMac(h.mac)}`, `hosts[${i}].mac`, h.mac));
+  for (const [i, h] of t.hosts.entries()) claim(`mac ${parseMac(h.mac)}`, `hosts[${i}].mac`, h.mac);
   const ports = new Map<string, Set<number>>();
   for (const h of t.hosts) ports.set(h.attach.switch, (ports.get(h.attach.switch) ?? new Set()).add(h.attach.port));
   for (const l of t.links) for (const e of l.ends) ports.set(e.switch, (ports.get(e.switch) ?? new Set()).add(e.port));
   const firstWithId = new Map<number, number>();
-  t.switches.forEach((s, i) => firstWithId.set(s.deviceId, firstWithId.get(s.deviceId) ?? i));
+  for (const [i, s] of t.switches.entries()) firstWithId.set(s.deviceId, firstWithId.get(s.deviceId) ?? i);
   t.switches.forEach((s, i) => {
     // Derived MACs of a switch whose device id is another's: that clash is reported already.
     if (!s.mac && firstWithId.get(s.deviceId) !== i) return;

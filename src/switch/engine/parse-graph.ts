@@ -64,7 +64,7 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
   const L = ctx.layout;
   const states = p.parse_states;
   const index = new Map<string, number>();
-  states.forEach((s, i) => index.set(s.name, i));
+  for (const [i, s] of states.entries()) index.set(s.name, i);
   const stateIdx = (n: string | null | undefined): number => {
     if (n === null || n === undefined) return -1;
     const i = index.get(n);

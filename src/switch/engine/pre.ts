@@ -17,9 +17,9 @@ function plan(replicas: readonly Replica[]): GroupPlan {
   for (const r of replicas) {
     if (!Number.isInteger(r.port) || r.port < 0 || !Number.isInteger(r.rid) || r.rid < 0 || r.rid > 0xffff)
       throw new EngineError("BAD_VALUE", `bad replica ${JSON.stringify(r)}`);
-    let s = byRid.get(r.rid);
-    if (!s) byRid.set(r.rid, (s = new Set()));
-    s.add(r.port);
+    const s = byRid.get(r.rid);
+    if (s) s.add(r.port);
+    else byRid.set(r.rid, new Set([r.port]));
   }
   const order: Replica[] = [];
   for (const [rid, ports] of byRid) for (const port of [...ports].sort((a, b) => a - b)) order.push({ port, rid });

@@ -35,7 +35,7 @@ function exprJson(op: "+" | "-" | "^" | "|" | "&" | "<<" | ">>", left: TypeValue
 }
 
 /** The value of an operand, whatever its type (object names, jump offsets). */
-function valueOf(p: TypeValue): unknown {
+function operandValue(p: TypeValue): unknown {
   return "value" in p ? p.value : undefined;
 }
 
@@ -157,8 +157,8 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
     case "register_read": {
       const [p0, p1, p2] = need(3);
       const dst = compileLV(ctx, p0);
-      const r = ctx.register(String(valueOf(p1)));
-      const store = ctx.gen.ref(r.store, `reg_${String(valueOf(p1))}`);
+      const r = ctx.register(String(operandValue(p1)));
+      const store = ctx.gen.ref(r.store, `reg_${String(operandValue(p1))}`);
       const i = ctx.gen.tmp("i");
       const v: CE =
         r.width <= NUM_FIELD_MAX
@@ -171,8 +171,8 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
     }
     case "register_write": {
       const [p0, p1, p2] = need(3);
-      const r = ctx.register(String(valueOf(p0)));
-      const store = ctx.gen.ref(r.store, `reg_${String(valueOf(p0))}`);
+      const r = ctx.register(String(operandValue(p0)));
+      const store = ctx.gen.ref(r.store, `reg_${String(operandValue(p0))}`);
       const i = ctx.gen.tmp("i");
       const val = dataOf(ctx, p2);
       const w = r.width;
@@ -192,11 +192,11 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
     }
     case "count": {
       const [p0, p1] = need(2);
-      return `${ctx.counter(String(valueOf(p0)))}.count(${numOf(ctx, p1)}, S.ingressLen);`;
+      return `${ctx.counter(String(operandValue(p0)))}.count(${numOf(ctx, p1)}, S.ingressLen);`;
     }
     case "execute_meter": {
       const [p0, p1, p2] = need(3);
-      const m = ctx.meter(String(valueOf(p0)));
+      const m = ctx.meter(String(operandValue(p0)));
       const dst = compileLV(ctx, p2);
       const c = ctx.gen.tmp("c");
       const color: CE = { code: c, k: "n", bits: 2, neg: false };
@@ -206,7 +206,7 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
       const [p0, p1, p2, p3] = need(4);
       const dst = compileLV(ctx, p0);
       const base = dataOf(ctx, p1);
-      const calc = ctx.calculation(String(valueOf(p2)));
+      const calc = ctx.calculation(String(operandValue(p2)));
       const size = dataOf(ctx, p3);
       const t = ctx.gen.tmp("h");
       if (calc.numeric && base.k === "n" && size.k === "n" && base.bits < 52 && size.bits <= 53) {
@@ -266,14 +266,14 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
     case "_jump": {
       const [p0] = need(1);
       if (!inSwitch) throw malformed("_jump outside a jump-compiled action");
-      return `pc = ${Number(parseHex(valueOf(p0)))}; continue;`;
+      return `pc = ${Number(parseHex(operandValue(p0)))}; continue;`;
     }
     case "_jump_if_zero": {
       const [p0, p1] = need(2);
       if (!inSwitch) throw malformed("_jump_if_zero outside a jump-compiled action");
       const c = dataOf(ctx, p0);
       const zero = c.k === "bool" ? `!${c.code}` : c.k === "n" ? `${c.code} === 0` : `${c.code} === 0n`;
-      return `if (${zero}) { pc = ${Number(parseHex(valueOf(p1)))}; continue; }`;
+      return `if (${zero}) { pc = ${Number(parseHex(operandValue(p1)))}; continue; }`;
     }
     default:
       throw unsupported(`primitive '${op}' in ${ctx.where}`);

@@ -442,7 +442,7 @@ ${cases.join("\n")}
     }
 
     // calculations last (they may have been requested by anything above)
-    calcs.forEach((src) => gen.decl(src));
+    for (const src of calcs) gen.decl(src);
     const applyDecls = applies.map(([i]) => `const APPLY${i} = APPLIES[${i}][1];`);
     for (const d of applyDecls) gen.decl(d);
 
@@ -609,6 +609,8 @@ ${cases.join("\n")}
             return { kind: "range", low: BigInt.asUintN(d.width, parseHex(mk.start)), high: BigInt.asUintN(d.width, parseHex(mk.end)) };
           case "optional":
             return { kind: "optional", value: BigInt.asUintN(d.width, parseHex(mk.key)), wildcard: false };
+          default:
+            throw malformed(`table ${name}: key field ${i} of a const entry has an unknown match type`);
         }
       });
       const a = this.actionsById.get(e.action_entry.action_id);

@@ -120,7 +120,14 @@ export function runtimeHelpers(o: HelperOptions): Record<string, unknown> {
       copyHeader(dm[i]!, sm[i]!);
     }
   };
-  const unionOps = stackOps(US, UNX, (u) => UH[u]!.forEach((h) => (V[h] = 0)), unionCopy);
+  const unionOps = stackOps(
+    US,
+    UNX,
+    (u) => {
+      for (const h of UH[u]!) V[h] = 0;
+    },
+    unionCopy,
+  );
   const HEQ = (a: number, b: number): boolean => {
     if (V[a] !== V[b]) return false;
     if (V[a] !== 1) return true;
@@ -170,21 +177,39 @@ export function runtimeHelpers(o: HelperOptions): Record<string, unknown> {
     HEQ,
     UEQ: (a: number, b: number): boolean => UH[a]!.every((h, i) => HEQ(h, UH[b]![i]!)),
     UV: (u: number): boolean => UH[u]!.some((h) => V[h] === 1),
-    SD: (s: number, i: number): number =>
-      i >= 0 && i < SH[s]!.length ? SH[s]![i]! : (log(`header stack index ${i} out of range`), stackDummy[s]!),
-    USD: (s: number, i: number): number =>
-      i >= 0 && i < US[s]!.length ? US[s]![i]! : (log(`header union stack index ${i} out of range`), ustackDummy[s]!),
+    SD: (s: number, i: number): number => {
+      if (i >= 0 && i < SH[s]!.length) return SH[s]![i]!;
+      log(`header stack index ${i} out of range`);
+      return stackDummy[s]!;
+    },
+    USD: (s: number, i: number): number => {
+      if (i >= 0 && i < US[s]!.length) return US[s]![i]!;
+      log(`header union stack index ${i} out of range`);
+      return ustackDummy[s]!;
+    },
     SL: (s: number): number => (NX[s]! > 0 ? SH[s]![NX[s]! - 1]! : stackDummy[s]!),
     SETV,
     AH,
-    AU: (d: number, s: number): void => UH[d]!.forEach((h, i) => AH(h, UH[s]![i]!)),
+    AU: (d: number, s: number): void => {
+      const dm = UH[d]!;
+      const sm = UH[s]!;
+      for (let i = 0; i < dm.length; i++) AH(dm[i]!, sm[i]!);
+    },
     AS: (d: number, s: number): void => {
       NX[d] = NX[s]!;
-      SH[d]!.forEach((h, i) => AH(h, SH[s]![i]!));
+      const dh = SH[d]!;
+      const sh = SH[s]!;
+      for (let i = 0; i < dh.length; i++) AH(dh[i]!, sh[i]!);
     },
     AUS: (d: number, s: number): void => {
       UNX[d] = UNX[s]!;
-      US[d]!.forEach((u, i) => UH[u]!.forEach((h, k) => AH(h, UH[US[s]![i]!]![k]!)));
+      const du = US[d]!;
+      const su = US[s]!;
+      for (let i = 0; i < du.length; i++) {
+        const dm = UH[du[i]!]!;
+        const sm = UH[su[i]!]!;
+        for (let k = 0; k < dm.length; k++) AH(dm[k]!, sm[k]!);
+      }
     },
     PUSH: hdrOps.push,
     POP: hdrOps.pop,

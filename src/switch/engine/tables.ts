@@ -264,7 +264,8 @@ export class Table {
     else if (this.unit === "lpm") {
       let m = this.lpmMaps.get(e.norm.plen);
       if (!m) {
-        this.lpmMaps.set(e.norm.plen, (m = new Map()));
+        m = new Map();
+        this.lpmMaps.set(e.norm.plen, m);
         this.lpmLens = [...this.lpmMaps.keys()].sort((a, b) => b - a);
       }
       m.set(e.norm.mapKey, e);

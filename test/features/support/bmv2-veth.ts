@@ -128,7 +128,7 @@ export async function startVethBmv2(ports: readonly number[]): Promise<VethTarge
       const h = hosts.get(Number(p));
       if (!h || !hex) return;
       h.received.push(new Uint8Array(Buffer.from(hex, "hex")));
-      h.waiters.splice(0).forEach((w) => w());
+      for (const w of h.waiters.splice(0)) w();
     });
     bridge.once("exit", (code) => reject(new Error(`raw-socket bridge exited with ${code}`)));
   });
@@ -138,7 +138,10 @@ export async function startVethBmv2(ports: readonly number[]): Promise<VethTarge
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(grpcPort, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once("error", () => resolve(false));
     });
     if (ok) break;
