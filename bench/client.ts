@@ -184,8 +184,10 @@ const median = (xs: number[]) => {
 
 const wanted = process.env.BENCH_TARGETS?.split(",") as TargetKind[] | undefined;
 const rows: string[] = [
-  `ceiling: pre-serialized WriteRequests of ${BATCH} inserts sent as raw bytes, ${WINDOW} in flight (the client's window); the target's own capacity`,
-  `${N} entries per figure (naive: ${NAIVE}); ${WARMUP} untimed warm-up rounds, then ${ROUNDS} rounds; fractions are of the median ceiling of this run`,
+  `ceiling: pre-serialized WriteRequests of ${BATCH} inserts sent as raw bytes, ${WINDOW} in flight (the client's window); ` +
+    "the target's own capacity",
+  `${N} entries per figure (naive: ${NAIVE}); ${WARMUP} untimed warm-up rounds, then ${ROUNDS} rounds; ` +
+    "fractions are of the median ceiling of this run",
   process.env.BENCH_GC === "0"
     ? "no collection before each figure (BENCH_GC=0)"
     : "a minor collection before each figure's clock starts (every figure alike)",
@@ -200,9 +202,8 @@ for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
     const vals = rounds.map((r) => r[k]).filter((v): v is number => v !== undefined);
     const med = median(vals);
     const min = Math.min(...vals);
-    rows.push(
-      `  ${k.padEnd(20)} ${med.toFixed(0).padStart(9)} ${min.toFixed(0).padStart(9)}        ${(med / ceiling).toFixed(2).padStart(6)} ${(min / ceiling).toFixed(2).padStart(6)}`,
-    );
+    const fractions = `${(med / ceiling).toFixed(2).padStart(6)} ${(min / ceiling).toFixed(2).padStart(6)}`;
+    rows.push(`  ${k.padEnd(20)} ${med.toFixed(0).padStart(9)} ${min.toFixed(0).padStart(9)}        ${fractions}`);
     summary[k] = {
       median: Math.round(med),
       min: Math.round(min),
@@ -210,9 +211,9 @@ for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
     };
   }
   const naive = rounds[0]!.naive_one_rpc_each!;
-  rows.push(
-    `  coalesced single calls vs one RPC per entry: ${(median(rounds.map((r) => r.a_single_calls!)) / naive).toFixed(1)}x; bulk: ${(median(rounds.map((r) => r.b_bulk!)) / naive).toFixed(1)}x`,
-  );
+  const single = median(rounds.map((r) => r.a_single_calls!)) / naive;
+  const bulk = median(rounds.map((r) => r.b_bulk!)) / naive;
+  rows.push(`  coalesced single calls vs one RPC per entry: ${single.toFixed(1)}x; bulk: ${bulk.toFixed(1)}x`);
   if (process.env.BENCH_JSON) console.log(JSON.stringify(summary));
 }
 console.log(rows.join("\n"));

@@ -26,10 +26,13 @@ try {
   peak = Math.max(peak, process.memoryUsage().rss);
   const hosts = topology.hosts.length;
   console.log(
-    `topology: ${topology.switches.length} switches, ${topology.sessions.length} sessions, ${hosts - topology.switches.length} clients, ${topology.links.length} links`,
+    `topology: ${topology.switches.length} switches, ${topology.sessions.length} sessions, ` +
+      `${hosts - topology.switches.length} clients, ${topology.links.length} links`,
   );
+  const requests = first.switches.reduce((n, r) => n + r.requests, 0);
   console.log(
-    `first deploy:  ${first.writes} entries written in ${(first.durationMs / 1000).toFixed(2)} s (${(first.writes / (first.durationMs / 1000)).toFixed(0)} entries/s), ${first.switches.reduce((n, r) => n + r.requests, 0)} WriteRequests`,
+    `first deploy:  ${first.writes} entries written in ${(first.durationMs / 1000).toFixed(2)} s ` +
+      `(${(first.writes / (first.durationMs / 1000)).toFixed(0)} entries/s), ${requests} WriteRequests`,
   );
   console.log(`second deploy: ${second.writes} entries written in ${(second.durationMs / 1000).toFixed(2)} s`);
   console.log(`controller peak RSS: ${(peak / 2 ** 20).toFixed(0)} MiB (at start ${(base / 2 ** 20).toFixed(0)} MiB)`);

@@ -64,9 +64,17 @@ for (const n of SIZES) for (const mode of ["fast", "slow"] as const) rows.push(a
 console.log(`heartbeat interval ${INTERVAL} ms, ${SECONDS} s per run; messages = packet-outs + read requests and responses + packet-ins`);
 console.log("links  mode  controller CPU ms/s  packet-out/s  reads/s  packet-in/s  P4Runtime msgs/s  links down");
 for (const r of rows) {
-  console.log(
-    `${String(r.links).padStart(5)}  ${r.mode.padEnd(4)}  ${r.cpuMsPerS.toFixed(1).padStart(19)}  ${r.packetOutsPerS.toFixed(0).padStart(12)}  ${r.readsPerS.toFixed(1).padStart(7)}  ${r.packetInsPerS.toFixed(0).padStart(11)}  ${r.messagesPerS.toFixed(0).padStart(16)}  ${String(r.linksDown).padStart(10)}`,
-  );
+  const cells = [
+    String(r.links).padStart(5),
+    r.mode.padEnd(4),
+    r.cpuMsPerS.toFixed(1).padStart(19),
+    r.packetOutsPerS.toFixed(0).padStart(12),
+    r.readsPerS.toFixed(1).padStart(7),
+    r.packetInsPerS.toFixed(0).padStart(11),
+    r.messagesPerS.toFixed(0).padStart(16),
+    String(r.linksDown).padStart(10),
+  ];
+  console.log(cells.join("  "));
 }
 for (const n of SIZES) {
   const f = rows.find((r) => r.links === n && r.mode === "fast")!;

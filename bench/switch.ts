@@ -49,13 +49,13 @@ function packets(n: number, routes: number): Uint8Array[] {
   return out;
 }
 
+const nextHopMac = (r: number) => `00:00:00:00:01:${(r % 256).toString(16).padStart(2, "0")}`;
+
 export function basicWorkload(): Workload {
   const routes = 64;
   const cli: string[] = [];
   for (let r = 0; r < routes; r++)
-    cli.push(
-      `table_add MyIngress.ipv4_lpm MyIngress.ipv4_forward 10.0.${r}.0/24 => 00:00:00:00:01:${(r % 256).toString(16).padStart(2, "0")} ${1 + (r % 4)}`,
-    );
+    cli.push(`table_add MyIngress.ipv4_lpm MyIngress.ipv4_forward 10.0.${r}.0/24 => ${nextHopMac(r)} ${1 + (r % 4)}`);
   return {
     name: "basic IPv4 forwarding",
     json: basicProgram(),
@@ -361,14 +361,12 @@ async function main(): Promise<void> {
     results.push(r);
     for (const f of r.figures) {
       const offered = f.offeredPps === undefined ? "top speed" : `${(f.offeredPps / 1000).toFixed(0)}k pkt/s offered`;
-      console.log(
-        `[${r.switch}] ${offered}: sent ${Math.round(f.sentPps)} pkt/s, delivered ${f.delivered}/${f.sent} (${(f.deliveredFraction * 100).toFixed(1)}%)` +
-          (f.lostAtReceiver ? `, ${f.lostAtReceiver} lost in the bench's receiving socket` : ""),
-      );
+      const delivered = `delivered ${f.delivered}/${f.sent} (${(f.deliveredFraction * 100).toFixed(1)}%)`;
+      const lost = f.lostAtReceiver ? `, ${f.lostAtReceiver} lost in the bench's receiving socket` : "";
+      console.log(`[${r.switch}] ${offered}: sent ${Math.round(f.sentPps)} pkt/s, ${delivered}${lost}`);
     }
-    console.log(
-      `[${r.switch}] highest offered rate delivered whole: ${r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`}`,
-    );
+    const highest = r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`;
+    console.log(`[${r.switch}] highest offered rate delivered whole: ${highest}`);
   }
   if (results.length === 2) {
     const [ours, theirs] = results;

@@ -115,7 +115,11 @@ export interface FailureResults {
  *   "c71 (overlay-on-failure, session 2) missed seq 120-130 (11); host drops on its path: s4 port 4 kernelDrops=11; …"
  */
 export function lossReport(r: FailureResults, c: ClientResult): string {
-  const head = `${c.client} (${c.mode}, session ${c.session}) missed ${c.lost > 0 ? `seq ${c.missing} (${c.lost})` : "nothing"}${c.duplicated ? `, ${c.duplicated} duplicated` : ""} (max delay ${c.maxDelayMs} ms; link verdicts: ${r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none"})`;
+  const missed = c.lost > 0 ? `seq ${c.missing} (${c.lost})` : "nothing";
+  const duplicated = c.duplicated ? `, ${c.duplicated} duplicated` : "";
+  const verdicts = r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none";
+  const who = `${c.client} (${c.mode}, session ${c.session})`;
+  const head = `${who} missed ${missed}${duplicated} (max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts})`;
   const h = r.hostCounters;
   if (!h) return head;
   const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
@@ -139,7 +143,11 @@ export function lossReport(r: FailureResults, c: ClientResult): string {
     .map((p) => `${p.switch} port ${p.port} ${dropText(p.stats)}`);
   const counted = [...src, ...onPath, ...udp, ...veths];
   const ports = [...path].join(" ");
-  return `${head}; ${counted.length > 0 ? `host drops on its path: ${counted.join("; ")}` : `no host drop counted on its path (switch ports ${ports || "-"}, the source's socket, ${c.client}'s UDP sockets, the veths)`}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.join("; ")}` : ""}`;
+  const onItsPath =
+    counted.length > 0
+      ? `host drops on its path: ${counted.join("; ")}`
+      : `no host drop counted on its path (switch ports ${ports || "-"}, the source's socket, ${c.client}'s UDP sockets, the veths)`;
+  return `${head}; ${onItsPath}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.join("; ")}` : ""}`;
 }
 
 function dropText(s: PortStats): string {
@@ -384,7 +392,10 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     });
     printTable(
       opts,
-      `failure (${runName(opts)}): link ${cutLink} cut at packet ${cutAtSeq}; verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
+      `failure (${runName(opts)}): link ${cutLink} cut at packet ${cutAtSeq}; ` +
+        `verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; ` +
+        `overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and ` +
+        `repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
       summarise(results),
     );
     return out;

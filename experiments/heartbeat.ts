@@ -301,7 +301,8 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   });
   printTable(
     opts,
-    `heartbeat cost (${runName(opts)}): interval ${costIntervalMs} ms, ${costSeconds} s per run; messages = packet-outs + read requests and responses + packet-ins`,
+    `heartbeat cost (${runName(opts)}): interval ${costIntervalMs} ms, ${costSeconds} s per run; ` +
+      "messages = packet-outs + read requests and responses + packet-ins",
     cost.map((c) => ({
       links: c.links,
       path: c.mode,

@@ -290,7 +290,10 @@ export function environment(experiment: string, opts: ExperimentOptions): Row {
   };
 }
 
-/** What a host's UDP sockets received on one port: sequence numbers (first 4 bytes, big-endian) and arrival times (ms, this process's performance clock). */
+/**
+ * What a host's UDP sockets received on one port: sequence numbers (first 4
+ * bytes, big-endian) and arrival times (ms, this process's performance clock).
+ */
 export interface UdpLog {
   readonly seqs: number[];
   readonly at: number[];

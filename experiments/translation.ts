@@ -704,7 +704,9 @@ async function hostStacks(
   const udp = await serverIn(
     mn,
     V4_HOST,
-    `const s=require("node:dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(m,r.port,r.address));s.bind(7007,()=>console.log("ready"));`,
+    `const s=require("node:dgram").createSocket("udp4");
+      s.on("message",(m,r)=>s.send(m,r.port,r.address));
+      s.bind(7007,()=>console.log("ready"));`,
   );
   try {
     const request = capture(
@@ -727,7 +729,10 @@ async function hostStacks(
       const s = require("node:dgram").createSocket("udp6");
       const N = 5; let sent = 0, answered = 0; const rtts = [];
       function one() {
-        if (sent >= N) { console.log(JSON.stringify({ sent, answered, rtt: rtts.length ? rtts.reduce((a, b) => a + b) / rtts.length : null })); process.exit(0); }
+        if (sent >= N) {
+          console.log(JSON.stringify({ sent, answered, rtt: rtts.length ? rtts.reduce((a, b) => a + b) / rtts.length : null }));
+          process.exit(0);
+        }
         const body = Buffer.from("p4cast udp " + sent); const t0 = performance.now(); sent++;
         const timer = setTimeout(() => { s.removeAllListeners("message"); one(); }, 1000);
         s.once("message", (m) => { clearTimeout(timer); if (m.equals(body)) { answered++; rtts.push(performance.now() - t0); } one(); });
@@ -784,9 +789,16 @@ async function hostStacks(
     const client = `
       const data = require("node:crypto").randomBytes(65536); const got = [];
       const t0 = performance.now(); let connectMs = null;
-      const c = require("node:net").connect({ host: ${JSON.stringify(target6)}, port: 8080 }, () => { connectMs = performance.now() - t0; c.write(data); });
+      const c = require("node:net").connect({ host: ${JSON.stringify(target6)}, port: 8080 }, () => {
+        connectMs = performance.now() - t0;
+        c.write(data);
+      });
       c.on("data", (d) => { got.push(d); if (Buffer.concat(got).length >= data.length) c.end(); });
-      c.on("close", () => { const b = Buffer.concat(got); console.log(JSON.stringify({ connectMs, bytes: b.length, same: b.equals(data) })); process.exit(0); });
+      c.on("close", () => {
+        const b = Buffer.concat(got);
+        console.log(JSON.stringify({ connectMs, bytes: b.length, same: b.equals(data) }));
+        process.exit(0);
+      });
       c.on("error", (e) => { console.log(JSON.stringify({ error: e.message })); process.exit(1); });
       setTimeout(() => { console.log(JSON.stringify({ error: "timeout", bytes: Buffer.concat(got).length })); process.exit(1); }, 10000);`;
     const r = await runIn(mn, V6_HOST, process.execPath, ["-e", client]);

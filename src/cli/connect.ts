@@ -148,11 +148,13 @@ export async function connect(o: ConnectOptions, needs: ConnectNeeds = {}): Prom
       }
     }
     if (needs.primary && !client.isPrimary) {
-      const a = client.arbitration;
+      const primaryId = client.arbitration?.primaryElectionId;
       throw new CliError(
-        `this client (election id ${electionId}${o.role ? `, role "${o.role}"` : ""}) is a backup: another controller is primary${a?.primaryElectionId !== undefined ? ` with election id ${a.primaryElectionId}` : ""}`,
+        `this client (election id ${electionId}${o.role ? `, role "${o.role}"` : ""}) is a backup: ` +
+          `another controller is primary${primaryId !== undefined ? ` with election id ${primaryId}` : ""}`,
         EXIT.failed,
-        `pass --election-id ${a?.primaryElectionId !== undefined ? a.primaryElectionId + 1n : "<higher>"} to become primary (writes and packet I/O need the primary)`,
+        `pass --election-id ${primaryId !== undefined ? primaryId + 1n : "<higher>"} to become primary ` +
+          "(writes and packet I/O need the primary)",
       );
     }
   } catch (e) {

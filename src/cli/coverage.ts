@@ -43,9 +43,11 @@ export function unprotectedLastHops(topology: Topology): UnprotectedLastHop[] {
 }
 
 export function coverageWarning(u: UnprotectedLastHop): string {
+  const unprotected = `protection coverage: session ${u.session} (always-redundant): last hop ${u.lastHop} is not protected`;
   return u.noOverlay
-    ? `protection coverage: session ${u.session} (always-redundant): last hop ${u.lastHop} is not protected: no overlay path reaches it; a failure of ${u.sharedLinks.join(", ")} loses packets there`
-    : `protection coverage: session ${u.session} (always-redundant): last hop ${u.lastHop} is not protected: no overlay path avoids its tree branch (the overlay shares ${u.sharedLinks.join(", ")}); a failure of ${u.sharedLinks.length === 1 ? "that link" : "those links"} loses packets there`;
+    ? `${unprotected}: no overlay path reaches it; a failure of ${u.sharedLinks.join(", ")} loses packets there`
+    : `${unprotected}: no overlay path avoids its tree branch (the overlay shares ${u.sharedLinks.join(", ")}); ` +
+        `a failure of ${u.sharedLinks.length === 1 ? "that link" : "those links"} loses packets there`;
 }
 
 export function protectionWarnings(topology: Topology): string[] {

@@ -17,7 +17,8 @@ export function addHttpOptions(cmd: Command, defaultAddress?: string): Command {
   return cmd
     .option(
       "--http <host:port>",
-      `serve the live view (page, /api/state, /metrics) on this address${defaultAddress ? "" : " (off unless given)"}; loopback only unless --http-allow-remote`,
+      `serve the live view (page, /api/state, /metrics) on this address${defaultAddress ? "" : " (off unless given)"}; ` +
+        "loopback only unless --http-allow-remote",
       defaultAddress,
     )
     .option(

@@ -69,7 +69,8 @@ export async function startNetwork(topology: Topology, target: TargetName, addre
       throw new CliError(
         e.message,
         EXIT.failed,
-        "stop whatever listens there (an earlier `p4cast deploy --embedded` or `p4cast net up`?), or change the switch's grpc address in the topology file",
+        "stop whatever listens there (an earlier `p4cast deploy --embedded` or `p4cast net up`?), " +
+          "or change the switch's grpc address in the topology file",
       );
     }
     throw e;
@@ -80,10 +81,11 @@ export async function startNetwork(topology: Topology, target: TargetName, addre
 export function listeningLines(topology: Topology, net: RunningNetwork): string {
   const width = Math.max(...topology.switches.map((s) => s.name.length));
   return topology.switches
-    .map(
-      (s) =>
-        `  ${s.name.padEnd(width)}  P4Runtime ${net.grpcAddress(s)}  device ${s.deviceId}${net.thriftAddress ? `  Thrift ${net.thriftAddress(s).host}:${net.thriftAddress(s).port}` : ""}`,
-    )
+    .map((s) => {
+      const thrift = net.thriftAddress?.(s);
+      const thriftText = thrift ? `  Thrift ${thrift.host}:${thrift.port}` : "";
+      return `  ${s.name.padEnd(width)}  P4Runtime ${net.grpcAddress(s)}  device ${s.deviceId}${thriftText}`;
+    })
     .join("\n");
 }
 
@@ -134,11 +136,13 @@ export function notRunningError(file: string, down: readonly SwitchSpec[], total
   const names = down.map((s) => `${s.name} (${s.grpc})`);
   const what =
     down.length === total
-      ? `no switch of ${file} is running: cannot reach ${names.slice(0, 3).join(", ")}${names.length > 3 ? ` and ${names.length - 3} more` : ""}`
+      ? `no switch of ${file} is running: cannot reach ${names.slice(0, 3).join(", ")}` +
+        (names.length > 3 ? ` and ${names.length - 3} more` : "")
       : `cannot reach ${names.join(", ")}`;
   return new CliError(
     what,
     EXIT.unreachable,
-    `start the network first: \`npx p4cast deploy -t ${file} --embedded\` (embedded switches on the file's addresses, until Ctrl-C) or \`npx p4cast net up -t ${file}\`; or start simple_switch_grpc on the addresses in ${file}`,
+    `start the network first: \`npx p4cast deploy -t ${file} --embedded\` (embedded switches on the file's addresses, until Ctrl-C) ` +
+      `or \`npx p4cast net up -t ${file}\`; or start simple_switch_grpc on the addresses in ${file}`,
   );
 }

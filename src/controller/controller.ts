@@ -73,7 +73,10 @@ export interface ControllerOptions {
    * misses it leaves its switch out of sync: read back and reconciled later.
    */
   readonly rpcTimeoutMs?: number;
-  /** The reconnect backoff cap towards a switch that went away, in ms (default 500: a switch that returns is re-programmed within about a second). */
+  /**
+   * The reconnect backoff cap towards a switch that went away, in ms
+   * (default 500: a switch that returns is re-programmed within about a second).
+   */
   readonly reconnectMaxMs?: number;
 }
 
@@ -306,7 +309,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
         if (!client.isPrimary && !this.options.allowBackup) {
           client.close();
           throw new Error(
-            `${s.name} (${address}): another controller is primary (election id ${client.arbitration?.primaryElectionId}); use a higher --election-id`,
+            `${s.name} (${address}): another controller is primary (election id ${client.arbitration?.primaryElectionId}); ` +
+              "use a higher --election-id",
           );
         }
         this.clients.set(s.name, client);
@@ -609,9 +613,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
     for (const r of delta.left) this.membership.record(r.session, r.host, false, "igmp");
     this.membershipKnown = true;
     if (delta.joined.length + delta.left.length > 0) {
-      this.log(
-        `receivers recovered from the switches: ${[...delta.joined.map((r) => `${r.host} joined session ${r.session}`), ...delta.left.map((r) => `${r.host} left session ${r.session}`)].join(", ")}`,
-      );
+      const changes = [
+        ...delta.joined.map((r) => `${r.host} joined session ${r.session}`),
+        ...delta.left.map((r) => `${r.host} left session ${r.session}`),
+      ];
+      this.log(`receivers recovered from the switches: ${changes.join(", ")}`);
     }
   }
 
@@ -793,9 +799,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (quick > 0) {
         overlayMs = performance.now() - detectedAtMs;
         this.emit("overlaySwitched", { sessions: affected, atMs: performance.now() });
-        this.log(
-          `overlay switched on for ${[...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ")} in ${overlayMs.toFixed(1)} ms`,
-        );
+        const switched = [...affected].map(([s, l]) => `session ${s} → ${[...l].join(", ")}`).join("; ");
+        this.log(`overlay switched on for ${switched} in ${overlayMs.toFixed(1)} ms`);
       }
     }
     const { head, done } = this.repair(first);
@@ -812,9 +817,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
         deferred,
       };
       const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
-      this.log(
-        `repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : ""}`,
-      );
+      const deferredText = deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : "";
+      this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferredText}`);
       this.emit("failover", r);
       return r;
     });
@@ -827,7 +831,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const { done } = this.repair();
     void done.then((o) =>
       this.log(
-        `repair after the membership change: ${o.writes} writes on ${o.switches.length} switches${o.deferred.length ? `; deferred on ${o.deferred.join(", ")}` : ""}`,
+        `repair after the membership change: ${o.writes} writes on ${o.switches.length} switches` +
+          (o.deferred.length ? `; deferred on ${o.deferred.join(", ")}` : ""),
       ),
     );
   }

@@ -78,7 +78,10 @@ async function freePort(): Promise<number> {
  */
 export const BMV2_EGRESS_QUEUE_PACKETS = 1024;
 
-/** Sets every egress queue of a simple_switch_grpc to BMV2_EGRESS_QUEUE_PACKETS through its Thrift server (retried while that server starts). */
+/**
+ * Sets every egress queue of a simple_switch_grpc to BMV2_EGRESS_QUEUE_PACKETS
+ * through its Thrift server (retried while that server starts).
+ */
 export async function deepenEgressQueues(thrift: { host: string; port: number }, deadlineMs = 10_000): Promise<void> {
   const end = Date.now() + deadlineMs;
   for (;;) {

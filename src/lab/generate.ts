@@ -5,6 +5,9 @@
 import { formatIPv4 } from "../p4runtime/codec/values.js";
 import { TopologySchema, type Topology } from "../controller/topology/schema.js";
 
+/** The low 8 bits of `v` as two hex digits. */
+const hexByte = (v: number) => (v & 0xff).toString(16).padStart(2, "0");
+
 /** One hub switch linked to `leaves` switches: `leaves` links to watch. */
 export function starTopology(leaves: number, mode: "fast" | "slow", intervalMs = 100, basePort = 52000): Topology {
   const switches = Array.from({ length: leaves + 1 }, (_, i) => ({
@@ -66,7 +69,7 @@ export function scaleTopology(o: ScaleOptions = {}): Topology {
     if (k >= 250) throw new Error("scale topology: more than 250 hosts on one switch");
     hosts.push({
       name,
-      mac: `00:00:${((s >> 8) & 0xff).toString(16).padStart(2, "0")}:${(s & 0xff).toString(16).padStart(2, "0")}:${((k >> 8) & 0xff).toString(16).padStart(2, "0")}:${(k & 0xff).toString(16).padStart(2, "0")}`,
+      mac: `00:00:${hexByte(s >> 8)}:${hexByte(s)}:${hexByte(k >> 8)}:${hexByte(k)}`,
       ipv4: `10.${Math.floor(s / 200) + 1}.${s % 200}.${k + 1}/24`,
       attach: { switch: sw(s), port: k + 1 },
     });

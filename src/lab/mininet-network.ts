@@ -60,7 +60,8 @@ export function networkNamespacesUnavailable(): string | undefined {
   namespaceProbe =
     r.status === 0
       ? undefined
-      : `cannot make a network namespace with a veth pair here (unshare --net; ip link add … type veth): ${(r.stderr || r.error?.message || "").trim()}`;
+      : "cannot make a network namespace with a veth pair here (unshare --net; ip link add … type veth): " +
+        (r.stderr || r.error?.message || "").trim();
   return namespaceProbe;
 }
 

@@ -140,11 +140,9 @@ export class EmbeddedSwitch {
   private logNewDrops(): void {
     for (const [n, { name, stats }] of this.portStats()) {
       const d = hostDrops(stats);
-      if (d > (this.dropsSeen.get(n) ?? 0))
-        this.logLine(
-          "error",
-          `port ${n} (${name}) lost ${d - (this.dropsSeen.get(n) ?? 0)} frames outside the pipeline (${d} in all): ${formatPortStats(stats)}`,
-        );
+      const seen = this.dropsSeen.get(n) ?? 0;
+      if (d > seen)
+        this.logLine("error", `port ${n} (${name}) lost ${d - seen} frames outside the pipeline (${d} in all): ${formatPortStats(stats)}`);
       this.dropsSeen.set(n, d);
     }
   }

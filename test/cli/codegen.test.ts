@@ -15,17 +15,36 @@ import { p4cast, repoRoot } from "./cli.js";
 
 const out = join(repoRoot, "test", "cli", ".generated");
 
-const usage = `import { counterEntry, defaultEntry, entryKey, packetOut, registerEntry, tableEntry, type PacketOutMetadata, type RegisterName } from "./p4cast.js";
+const usage = `import {
+  counterEntry,
+  defaultEntry,
+  entryKey,
+  packetOut,
+  registerEntry,
+  tableEntry,
+  type PacketOutMetadata,
+  type RegisterName,
+} from "./p4cast.js";
 import * as rt from "./runtime_test.js";
 import type { TableEntryInput } from "../../../src/client/index.js";
 
 export const ok: TableEntryInput[] = [
   tableEntry("ingress.l3.ipv4_lpm", { dst_addr: "10.0.2.0/24" }, "ingress.l3.route_to_nexthop", { nexthop_id: 7 }),
   tableEntry("ipv4_lpm", { dst_addr: { value: "10.0.0.0", prefixLen: 8 } }, "drop_no_route", {}),
-  tableEntry("nexthop_exact", { nexthop_id: 7 }, "forward_to_neighbor", { port: 2, src_mac: "00:00:00:00:00:01", dst_mac: "00:00:00:00:00:02" }),
+  tableEntry("nexthop_exact", { nexthop_id: 7 }, "forward_to_neighbor", {
+    port: 2,
+    src_mac: "00:00:00:00:00:01",
+    dst_mac: "00:00:00:00:00:02",
+  }),
   defaultEntry("ipv4_lpm", "drop_no_route", {}),
   entryKey("ipv4_lpm", { dst_addr: "10.0.2.0/24" }),
-  rt.tableEntry("acl_ternary", { "hdr.ipv4.src_addr": "10.0.0.0&&&255.0.0.0", "hdr.udp.dst_port": { low: 1, high: 5 } }, "acl_deny", {}, { priority: 10 }),
+  rt.tableEntry(
+    "acl_ternary",
+    { "hdr.ipv4.src_addr": "10.0.0.0&&&255.0.0.0", "hdr.udp.dst_port": { low: 1, high: 5 } },
+    "acl_deny",
+    {},
+    { priority: 10 },
+  ),
   rt.defaultEntry("acl_ternary", "acl_miss", {}),
 ];
 export const meta: PacketOutMetadata = { egress_port: 1, flags: 1 };

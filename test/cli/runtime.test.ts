@@ -268,7 +268,8 @@ describe.each(targets())("p4cast runtime with a 1,000-entry file against %s", { 
       failures: [],
     });
     console.log(
-      `[p4cast tests] ${kind}: 1,000-entry runtime file applied in ${firstMs.toFixed(0)} ms, re-applied in ${secondMs.toFixed(0)} ms (command runs, process start included)`,
+      `[p4cast tests] ${kind}: 1,000-entry runtime file applied in ${firstMs.toFixed(0)} ms, ` +
+        `re-applied in ${secondMs.toFixed(0)} ms (command runs, process start included)`,
     );
     // Well under the client's 30 s deadline, which the re-run used to hit.
     expect(secondMs).toBeLessThan(20_000);

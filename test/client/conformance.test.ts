@@ -321,7 +321,8 @@ describe.each(targets())("P4Runtime client against %s", (kind) => {
     // simple_switch_grpc lists a member once per unit of weight it has in groups (a PI quirk).
     expect([...new Set(members.map((m) => m.memberId))].sort()).toEqual([1, 2]);
     if (kind === "embedded") expect(members).toHaveLength(2);
-    if (kind === "bmv2") expect(members.map((m) => m.memberId).sort()).toEqual([1, 2, 2]); // weights 1 and 2 in group 10 (docs/architecture.md)
+    // Weights 1 and 2 in group 10 (docs/architecture.md).
+    if (kind === "bmv2") expect(members.map((m) => m.memberId).sort()).toEqual([1, 2, 2]);
     const [g] = (await c.readAll({
       kind: "actionProfileGroup",
       profile: "ecmp_selector",
@@ -623,7 +624,7 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
     return create(UpdateSchema, { type, entity });
   }
 
-  it("answers a Write of 600 failing updates promptly; the connection keeps working; the client's chunked write lists every failure", async () => {
+  it("answers a Write of 600 failing updates promptly, keeps the connection working; a chunked write lists every failure", async () => {
     const deletes = Array.from({ length: 600 }, (_, i) => ({
       type: "delete" as const,
       entity: { kind: "tableEntry" as const, table: "l2_exact", match: { "hdr.ethernet.dst_addr": 0x0d0000000000n + BigInt(i) } },
@@ -636,7 +637,8 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
       const err = await expectWriteError(c.writeRaw(raw));
       const ms = performance.now() - t0;
       console.log(
-        `[p4cast tests] ${kind}: one Write of 600 failing deletes answered in ${ms.toFixed(0)} ms: ${Code[err.code]}, ${err.reported ?? "no"} per-update statuses`,
+        `[p4cast tests] ${kind}: one Write of 600 failing deletes answered in ${ms.toFixed(0)} ms: ` +
+          `${Code[err.code]}, ${err.reported ?? "no"} per-update statuses`,
       );
       expect(ms).toBeLessThan(5000);
       // The list is cut to the trailer budget; every listed failure keeps its index, the rest are UNKNOWN for the caller.
@@ -646,7 +648,8 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
       expect(reported).toBeLessThan(600);
       expect(err.details).toMatch(
         new RegExp(
-          `listed for updates #0\\.\\.#${reported - 1} only .* ${600 - reported} failure\\(s\\) of updates #${reported}\\.\\.#599 are not listed \\(#${reported}, `,
+          `listed for updates #0\\.\\.#${reported - 1} only .* ` +
+            `${600 - reported} failure\\(s\\) of updates #${reported}\\.\\.#599 are not listed \\(#${reported}, `,
         ),
       );
       expect(err.failures.filter((f) => f.code === Code.NOT_FOUND).map((f) => f.index)).toEqual([...Array(reported).keys()]);
@@ -669,7 +672,8 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
         expect(isP4RuntimeError(e)).toBe(true);
         const err = e as P4RuntimeError;
         console.log(
-          `[p4cast tests] bmv2: one Write of 600 failing deletes: ${Code[err.code]} after ${ms.toFixed(0)} ms, ${err.reported ?? "no"} per-update statuses`,
+          `[p4cast tests] bmv2: one Write of 600 failing deletes: ${Code[err.code]} after ${ms.toFixed(0)} ms, ` +
+            `${err.reported ?? "no"} per-update statuses`,
         );
         if (err.reported !== undefined) expect(err.failures.map((f) => f.index)).toEqual([...Array(600).keys()]);
         else expect([Code.DEADLINE_EXCEEDED, Code.RESOURCE_EXHAUSTED, Code.INTERNAL]).toContain(err.code);
@@ -690,7 +694,7 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
     expect(chunked.failures.map((f) => [f.index, f.code])).toEqual(deletes.map((_, i) => [i, Code.NOT_FOUND]));
   });
 
-  it("answers OUT_OF_RANGE for too-wide and empty bytestrings (simple_switch_grpc: INVALID_ARGUMENT, and empty strings read as 0)", async () => {
+  it("answers OUT_OF_RANGE for too-wide and empty bytestrings (simple_switch_grpc: INVALID_ARGUMENT; empty reads as 0)", async () => {
     const mac = bytesOf(0x0f0000000001n, 6);
     const cases = [
       { what: "match value of 49 bits", update: rawL2(bytesOf(1n << 48n, 7), new Uint8Array([1])), bmv2: Code.INVALID_ARGUMENT },
@@ -738,7 +742,7 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
     }
   });
 
-  it("refuses a replica on port 4,000,000,000 (embedded: OUT_OF_RANGE for the port bytestring; simple_switch_grpc: INVALID_ARGUMENT)", async () => {
+  it("refuses a replica on port 4,000,000,000 (embedded: OUT_OF_RANGE, bytestring; simple_switch_grpc: INVALID_ARGUMENT)", async () => {
     const err = await expectWriteError(c.insert({ kind: "multicastGroup", groupId: 9, replicas: [{ port: 4_000_000_000, instance: 1 }] }));
     expect(err.failures.map((f) => f.code)).toEqual([kind === "embedded" ? Code.OUT_OF_RANGE : Code.INVALID_ARGUMENT]);
     expect(await c.readAll({ kind: "multicastGroup", groupId: 9 }).catch(() => [])).toHaveLength(0);
@@ -755,7 +759,7 @@ describe.each(targets())("limits and malformed requests against %s", (kind) => {
     }
   });
 
-  it("refuses an empty P4Info with a valid device config at SetForwardingPipelineConfig: INVALID_ARGUMENT (simple_switch_grpc accepts it)", async () => {
+  it("refuses an empty P4Info with a valid device config: INVALID_ARGUMENT (simple_switch_grpc accepts it)", async () => {
     const empty = create(P4InfoSchema);
     const push = c.setPipeline({ p4info: empty, deviceConfig: prog.deviceConfig, cookie: 4n, force: true });
     if (kind === "embedded") {
@@ -830,7 +834,7 @@ describe.each(targets())("stream rules against %s", (kind) => {
     await target?.stop();
   });
 
-  it("a stream without election id is never primary: alone it is told there is no primary (simple_switch_grpc makes it primary as id 0)", async () => {
+  it("a stream without election id is never primary: alone, it hears there is none (simple_switch_grpc: primary as id 0)", async () => {
     const probe = new P4RuntimeChannel({ address: target.address });
     const none = rawStream(probe);
     try {
@@ -890,7 +894,7 @@ describe.each(targets())("stream rules against %s", (kind) => {
     }
   });
 
-  it("drops PacketOuts with missing, repeated or empty metadata and empty payloads, reporting each with the PacketOut (simple_switch_grpc sends them)", async () => {
+  it("drops and reports PacketOuts with missing, repeated or empty metadata or no payload (simple_switch_grpc sends them)", async () => {
     const h = c.index.controllerPacketMetadata.find("packet_out")!;
     const id = (n: string) => h.fieldList.find((f) => f.name === n)!.id;
     const md = (n: string, v: Uint8Array) => create(PacketMetadataSchema, { metadataId: id(n), value: v });

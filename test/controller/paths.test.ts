@@ -99,7 +99,7 @@ describe("paths", () => {
     }
   });
 
-  it("tree branches have the least cost; overlays avoid other last hops, then the branch's links and switches, then cost (brute-force oracle, property)", () => {
+  it("tree branches cost least; overlays avoid other last hops, then the branch's links and switches, then cost (oracle)", () => {
     fc.assert(
       fc.property(arbGraph, ([n, links]) => {
         const t = randomTopology(n, links);

@@ -127,7 +127,9 @@ describe("checkIntents: every switch against the P4Info, before any switch is co
     );
     // The identical entry is merged; the different one is the clash.
     expect(err.problems[1]!.message).toBe(
-      "two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.9.0.0/16: an entry with no recorded origin wants ingress.l3.route_to_nexthop(nexthop_id=1), sessions[0].clients[1] wants ingress.l3.route_to_nexthop(nexthop_id=2)",
+      "two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.9.0.0/16: " +
+        "an entry with no recorded origin wants ingress.l3.route_to_nexthop(nexthop_id=1), " +
+        "sessions[0].clients[1] wants ingress.l3.route_to_nexthop(nexthop_id=2)",
     );
     // Without the clash and the refusal: accepted.
     expect(() => checkIntents(index, [{ ...b, entries: [r1, same] }])).not.toThrow();
@@ -142,7 +144,8 @@ describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, 
     const err = await deployError(await controller(bad, net, 11n));
     expect(isPlanError(err)).toBe(true);
     expect(err.message).toContain(
-      "s3: two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.0.3.2/32: hosts[1].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=1), hosts[4].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=4)",
+      "s3: two different entries for one key, ingress.l3.ipv4_lpm dst_addr=10.0.3.2/32: " +
+        "hosts[1].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=1), hosts[4].ipv4 wants ingress.l3.route_to_nexthop(nexthop_id=4)",
     );
     // Nothing was written anywhere: s1 and s2 (which the new topology changes too) are as the first deploy left them.
     expect(text(await snapshot(net, base))).toBe(text(before));
@@ -160,7 +163,9 @@ describe("a deploy that cannot be planned writes nothing", { timeout: 60_000 }, 
       ["s2", "translation.mappings[0]", "translation.mappings[1]"],
     ]);
     expect(err.message).toContain(
-      "ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: translation.mappings[0] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::1), translation.mappings[1] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::2)",
+      "ingress.nat64.xlate_v4_dst_lpm dst_addr=192.0.2.1/32: " +
+        "translation.mappings[0] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::1), " +
+        "translation.mappings[1] wants ingress.nat64.xlate_v4_dst_explicit(addr=2001:db8::2)",
     );
     expect(text(await snapshot(net, base))).toBe(text(before));
     // The failed deploy left no plan behind: the controller has none yet.

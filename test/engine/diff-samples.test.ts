@@ -32,7 +32,8 @@ const EXPECTED_REJECTIONS = readExpectations(join(import.meta.dirname, "p4c-samp
 const SKIP = new Map<string, string>([
   [
     "issue1097-2-bmv2",
-    "a register written in ingress and in egress: simple_switch pipelines packets, so the next packet's ingress can run before this packet's egress",
+    "a register written in ingress and in egress: simple_switch pipelines packets, " +
+      "so the next packet's ingress can run before this packet's egress",
   ],
   [
     "runtime-index-2-bmv2",
@@ -133,9 +134,8 @@ function toCli(e: Engine, ops: Op[]): string[] {
         });
         if (op.spec.action.kind !== "action") throw new Error("indirect entries are not expressed");
         const a = op.spec.action.call;
-        cli.push(
-          `table_add ${op.table} ${a.action} ${keys.join(" ")} => ${a.args.map(hx).join(" ")}${scan ? ` ${1000000 - op.spec.priority}` : ""}`,
-        );
+        const priority = scan ? ` ${1000000 - op.spec.priority}` : "";
+        cli.push(`table_add ${op.table} ${a.action} ${keys.join(" ")} => ${a.args.map(hx).join(" ")}${priority}`);
         break;
       }
       case "default":
@@ -204,9 +204,8 @@ describeWith(
           const r = compileFile(join(dir, `${name}.p4`), out, [dir]);
           if (!r.ok) {
             const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
-            console.log(
-              `[p4cast tests] p4c ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`,
-            );
+            const what = r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on";
+            console.log(`[p4cast tests] p4c ${what} ${name}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`);
             if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
             throw new Error(`p4c-bm2-ss ${r.kind} on ${name}: ${r.detail}`);
           }
@@ -218,7 +217,8 @@ describeWith(
         try {
           cli = toCli(loadEngine(json), ops);
         } catch (e) {
-          const note = `its STF configuration cannot be written as simple_switch_CLI commands: ${e instanceof Error ? e.message : String(e)}`;
+          const why = e instanceof Error ? e.message : String(e);
+          const note = `its STF configuration cannot be written as simple_switch_CLI commands: ${why}`;
           console.log(`[p4cast tests] skipped: ${name}: ${note}`);
           ctx.skip(note);
         }

@@ -203,9 +203,8 @@ describeWith("engine vs simple_switch on the project's data plane", [NEED_SIMPLE
         priority: 0,
         action: { kind: "action", call: { action, args } },
       });
-      cli.push(
-        `table_add ${table} ${action} ${keys.map((k) => (k.kind === "exact" ? `0x${k.v.toString(16)}` : `0x${k.v.toString(16)}/${k.len}`)).join(" ")} => ${args.map((a) => `0x${a.toString(16)}`).join(" ")}`,
-      );
+      const keyText = keys.map((k) => (k.kind === "exact" ? `0x${k.v.toString(16)}` : `0x${k.v.toString(16)}/${k.len}`)).join(" ");
+      cli.push(`table_add ${table} ${action} ${keyText} => ${args.map((a) => `0x${a.toString(16)}`).join(" ")}`);
     };
     add("ingress.l3.ipv4_lpm", [{ kind: "lpm", v: 0x0a000000n, len: 8 }], "ingress.l3.route_to_nexthop", [1n]);
     add("ingress.l3.ipv4_lpm", [{ kind: "lpm", v: 0x0a000100n, len: 24 }], "ingress.l3.route_to_nexthop", [2n]);

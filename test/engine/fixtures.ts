@@ -2,7 +2,7 @@
  * Hand-written BMv2 JSON fixtures, shaped like p4c-bm2-ss output for v1model
  * programs, and small builders for tests of single constructs.
  */
-// biome-ignore lint/suspicious/noExplicitAny: hand-written BMv2 JSON, built and edited freely; the engine checks what it reads (bmv2-json.ts).
+// biome-ignore lint/suspicious/noExplicitAny: hand-written BMv2 JSON, edited freely; the engine's loader checks what it reads.
 export type J = any;
 
 export const STANDARD_METADATA_FIELDS: [string, number, boolean][] = [

@@ -356,7 +356,8 @@ describe("headers: unions, stacks, assign_header, checksum verify, logging, asse
     const ip = ipv4Packet({ payload: 0 }).subarray(14);
     const pkt = new Uint8Array([...ip, 1, 0x10, 0xff]);
     const out = e.process(0, pkt)[0]!.data;
-    // copy(a)=01, ipv4, u.a invalid (u.b made valid), u.b = 0000, s[0] new (x=0), s[1]=0x77 (old s[0] was 0x10, overwritten by s[u.a.x=1]), 0xff payload
+    // copy(a)=01, ipv4, u.a invalid (u.b made valid), u.b = 0000, s[0] new (x=0),
+    // s[1]=0x77 (old s[0] was 0x10, overwritten by s[u.a.x=1]), 0xff payload
     expect([...out]).toEqual([1, ...ip, 0, 0, 0, 0x77, 0xff]);
     expect(logs).toContain("x=1 err=0");
     ip[24 - 14]! ^= 0xff; // corrupt checksum

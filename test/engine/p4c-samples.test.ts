@@ -36,7 +36,8 @@ describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C
     .split("\n")
     .filter((x) => x);
   console.log(
-    `[p4cast tests] p4c samples: ${typeof P4C_SRC === "string" ? P4C_SRC : P4C_SRC.describe()}: ${stfs.length} v1model programs with an STF`,
+    `[p4cast tests] p4c samples: ${typeof P4C_SRC === "string" ? P4C_SRC : P4C_SRC.describe()}: ` +
+      `${stfs.length} v1model programs with an STF`,
   );
   const outDir = join(tmpdir(), "p4cast-engine-json", "samples-out");
   mkdirSync(outDir, { recursive: true });
@@ -45,7 +46,8 @@ describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C
   afterAll(() => {
     if (rejected.length)
       console.log(
-        `[p4cast tests] p4c rejected ${rejected.length} sample${rejected.length === 1 ? "" : "s"}:\n${rejected.map((r) => `  ${r}`).join("\n")}`,
+        `[p4cast tests] p4c rejected ${rejected.length} sample${rejected.length === 1 ? "" : "s"}:\n` +
+          rejected.map((r) => `  ${r}`).join("\n"),
       );
     const unused = [...EXPECTED_REJECTIONS.keys()].filter(
       (n) => !rejected.some((r) => r.startsWith(`${n}:`)) && stfs.some((s) => s.endsWith(`/${n}.stf`)),
@@ -69,9 +71,10 @@ describeWith("p4c testdata (v1model) with STF expectations", [NEED_P4C, NEED_P4C
           const expected = r.kind === "rejected" ? EXPECTED_REJECTIONS.get(name) : undefined;
           rejected.push(`${name}: ${r.kind}${expected ? ` (expected: ${expected})` : " (UNEXPECTED)"}: ${r.detail}`);
           if (expected) ctx.skip(`p4c rejects it (expected: ${expected})`);
-          throw new Error(
-            `p4c-bm2-ss ${r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on"} ${name}: ${r.detail}${r.kind === "rejected" ? "\nif p4c is right to reject it, add it with the reason to test/engine/p4c-samples-rejections.txt" : ""}`,
-          );
+          const what = r.kind === "rejected" ? "rejected" : r.kind === "timeout" ? "timed out on" : "crashed on";
+          const hint =
+            r.kind === "rejected" ? "\nif p4c is right to reject it, add it with the reason to test/engine/p4c-samples-rejections.txt" : "";
+          throw new Error(`p4c-bm2-ss ${what} ${name}: ${r.detail}${hint}`);
         }
       }
       const json = JSON.parse(readFileSync(out, "utf8"));

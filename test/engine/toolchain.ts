@@ -39,7 +39,8 @@ export const NEED_SIMPLE_SWITCH: Requirement = {
   tool: "simple_switch",
   missing: HAVE_SIMPLE_SWITCH
     ? undefined
-    : `${SS_BIN ? "" : "simple_switch "}${!SS_BIN && !SS_CLI ? "and " : ""}${SS_CLI ? "" : "simple_switch_CLI "}not on PATH (nor P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI)`,
+    : `${SS_BIN ? "" : "simple_switch "}${!SS_BIN && !SS_CLI ? "and " : ""}${SS_CLI ? "" : "simple_switch_CLI "}` +
+      "not on PATH (nor P4CAST_SIMPLE_SWITCH / P4CAST_SIMPLE_SWITCH_CLI)",
 };
 
 /** A source tree from an environment variable: a checkout, or a git directory read at HEAD. */

@@ -59,7 +59,8 @@ for (const { opts, skip } of runs) {
       for (const m of ["tree-only", "overlay-on-failure"])
         for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost, lossReport(r, c)).toBe(0);
       expect(r.detection.failover.length).toBeGreaterThan(0);
-      // In Mininet the host's counters were collected: the embedded switches' every port (simple_switch_grpc has none), the clients' UDP counters.
+      // In Mininet the host's counters were collected: the embedded switches' every port
+      // (simple_switch_grpc has none), the clients' UDP counters.
       if (opts.mininet) {
         expect(Object.keys(r.hostCounters!.udp).sort()).toEqual([...new Set(r.clients.map((c) => c.client))].sort());
         if (opts.target === "embedded")

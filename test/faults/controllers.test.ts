@@ -137,9 +137,11 @@ async function twoControllers(kind: Kind): Promise<void> {
   const beforeCut = (st: typeof treeOnly) => lossReport(st!, cutSeq - IN_FLIGHT, [...st!.logs.keys()], KILL_SEQ);
   const treeOnlyLost = [...treeOnly!.logs.values()].reduce((n, l) => n + (TOTAL - new Set(l.seqs).size), 0);
   console.log(
-    `[faults] ${kind}: primary killed; backup primary on all ${t.switches.length} switches and reconciled in ${takeoverMs.toFixed(0)} ms with ${takeoverWrites} writes; ` +
+    `[faults] ${kind}: primary killed; backup primary on all ${t.switches.length} switches ` +
+      `and reconciled in ${takeoverMs.toFixed(0)} ms with ${takeoverWrites} writes; ` +
       `always-redundant lost ${lossReport(redundant!, TOTAL).length ? lossReport(redundant!, TOTAL).join("; ") : "nothing"}; ` +
-      `tree-only lost ${treeOnlyLost} packets over ${treeOnly!.logs.size} clients (all after the later link cut: ${beforeCut(treeOnly).length === 0})`,
+      `tree-only lost ${treeOnlyLost} packets over ${treeOnly!.logs.size} clients ` +
+      `(all after the later link cut: ${beforeCut(treeOnly).length === 0})`,
   );
   // When the two controllers saw the same network (no link verdict in either before the kill), the take-over
   // writes nothing. A busy machine can make one of them see a link flap the other did not; the take-over
@@ -157,7 +159,8 @@ async function twoControllers(kind: Kind): Promise<void> {
   if (verdicts.length === 0) expect(takeoverWrites, backupLog()).toBe(0);
   else
     console.log(
-      `[faults] ${kind}: link verdicts before the kill (${verdicts.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): take-over wrote ${takeoverWrites}`,
+      `[faults] ${kind}: link verdicts before the kill (${verdicts.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): ` +
+        `take-over wrote ${takeoverWrites}`,
     );
   // always-redundant: nothing lost or duplicated anywhere, across the take-over and the later cut.
   expect(lossReport(redundant!, TOTAL), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
@@ -167,7 +170,8 @@ async function twoControllers(kind: Kind): Promise<void> {
   if (flaps.length === 0) expect(beforeCut(treeOnly), `${hostLossNote(lab!)}\n${backupLog()}`).toEqual([]);
   else
     console.log(
-      `[faults] ${kind}: link verdicts during the take-over (${flaps.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): tree-only losses ${beforeCut(treeOnly).join("; ") || "none"}`,
+      `[faults] ${kind}: link verdicts during the take-over (${flaps.map((l) => l.text.replace(/^\S+ /, "")).join("; ")}): ` +
+        `tree-only losses ${beforeCut(treeOnly).join("; ") || "none"}`,
     );
 }
 

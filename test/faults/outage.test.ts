@@ -61,7 +61,8 @@ async function outage(kind: Kind): Promise<void> {
   const done = await ctl.waitFor(new RegExp(`${sw}: re-programmed`), 20_000, listening);
   const startMs = started.loggedAtMs - listening;
   console.log(
-    `[faults] ${kind}: ${sw} down ${OUTAGE_S} s; re-programming started ${startMs.toFixed(0)} ms and ended ${(done.loggedAtMs - listening).toFixed(0)} ms after it listened again`,
+    `[faults] ${kind}: ${sw} down ${OUTAGE_S} s; re-programming started ${startMs.toFixed(0)} ms ` +
+      `and ended ${(done.loggedAtMs - listening).toFixed(0)} ms after it listened again`,
   );
   expect(startMs).toBeLessThan(2_000);
   // Its links come back and its clients get both sessions again.

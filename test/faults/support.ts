@@ -104,10 +104,12 @@ export class ControllerProcess {
         this.waiters = this.waiters.filter((w) => w.resolve !== done);
         reject(
           new Error(
-            `${this.name}: no log line matching ${re} within ${timeoutMs} ms; ${this.exit ? `it exited (${JSON.stringify(this.exit)})` : "it is running"}; last lines:\n${this.lines
-              .slice(-25)
-              .map((l) => `  ${l.text}`)
-              .join("\n")}`,
+            `${this.name}: no log line matching ${re} within ${timeoutMs} ms; ` +
+              `${this.exit ? `it exited (${JSON.stringify(this.exit)})` : "it is running"}; last lines:\n` +
+              this.lines
+                .slice(-25)
+                .map((l) => `  ${l.text}`)
+                .join("\n"),
           ),
         );
       }, timeoutMs);
@@ -236,7 +238,8 @@ export function lossReport(stream: SessionStream, sent: number, clients: readonl
     const missing = [...Array(sent - from).keys()].map((k) => k + from).filter((x) => !got.has(x));
     if (missing.length === 0 && st.duplicated === 0) continue;
     out.push(
-      `${c} (session ${stream.session.id}, ${stream.session.redundancy}) missed ${missing.length} (${ranges(missing)}), duplicated ${st.duplicated}`,
+      `${c} (session ${stream.session.id}, ${stream.session.redundancy}) ` +
+        `missed ${missing.length} (${ranges(missing)}), duplicated ${st.duplicated}`,
     );
   }
   return out;

@@ -117,7 +117,7 @@ for (const kind of dataplaneKinds) {
       return d.ip?.l4.kind === "udp" ? d.ip.l4.heartbeat : undefined;
     };
 
-    it("STAMP: a request sent as a DIRECT packet-out leaves with the switch's timestamp as origin timestamp, UDP checksum adjusted (0 stays 0)", async (ctx) => {
+    it("STAMP: a DIRECT packet-out request leaves with the switch's time as origin, UDP checksum adjusted (0 stays 0)", async (ctx) => {
       if (!hasPorts()) ctx.skip();
       const macs = { dst: hostMac(2), src: swMac(2) };
       const request = (flags: number, originTimestamp: bigint, checksum?: number) =>

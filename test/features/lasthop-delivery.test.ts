@@ -90,7 +90,7 @@ for (const kind of dataplaneKinds) {
       expect([await clientCount(h, 7, 201), await clientCount(h, 7, 202)]).toEqual(before);
     });
 
-    it("counts every copy a client got, per session and client: the clients' counters against what came out of their ports", async (ctx) => {
+    it("counts every copy a client got, per session and client: the counters against what came out of their ports", async (ctx) => {
       if (!hasPorts()) ctx.skip();
       const sid7 = [await clientCount(h, 7, 201), await clientCount(h, 7, 202)];
       const sid10 = await clientCount(h, 10, 203);

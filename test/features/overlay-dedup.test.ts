@@ -94,7 +94,7 @@ for (const kind of dataplaneKinds) {
       expect(await register("ingress.dedup.dedup_history", 9)).toBe(model.registers().history);
     });
 
-    const resyncTitle = `an out-of-window sequence number does not move the window; ${DEDUP_RESYNC} agreeing ones resync it, like the reference window`;
+    const resyncTitle = `an out-of-window sequence number leaves the window; ${DEDUP_RESYNC} agreeing ones resync it, like the reference`;
     it(resyncTitle, async (ctx) => {
       if (!hasPorts()) ctx.skip();
       const model = new DedupWindow();

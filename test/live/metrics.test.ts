@@ -200,7 +200,7 @@ describe.each(kinds)("live server endpoints (mesh8, %s switches)", { timeout: 18
     console.log(`[live view ${kind}] /metrics: ${checked} data-plane counter samples checked against the switches (${rows.join("; ")})`);
   });
 
-  it("fast-path heartbeats: each link end's round trip is its switch's own hb_rtt, in /metrics and /api/state as in the slow path", async () => {
+  it("fast-path heartbeats: each link end's round trip is its switch's hb_rtt, in /metrics and /api/state like the slow path", async () => {
     const plan = lab.ctl.currentPlan!;
     const hb = lab.ctl.heartbeats!;
     const unitNs = lab.ctl.rttUnitNs;

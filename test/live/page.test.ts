@@ -190,8 +190,10 @@ describeUnless(chromium.missing, "live view in headless Chromium (mesh8, embedde
     );
     const afterRepairMs = Math.max(0, shownAt! - Math.min(repair.atMs, repairLine!.atMs));
     console.log(
-      `[live view] ${name} cut: repair event ${(repair.atMs - cutAt).toFixed(0)} ms after the cut (${repair.writes} writes, ${repair.repairMs.toFixed(1)} ms from the verdict); ` +
-        `the page showed the link down and the repaired tree ${(shownAt! - cutAt).toFixed(0)} ms after the cut, ${afterRepairMs.toFixed(0)} ms after the repair event`,
+      `[live view] ${name} cut: repair event ${(repair.atMs - cutAt).toFixed(0)} ms after the cut ` +
+        `(${repair.writes} writes, ${repair.repairMs.toFixed(1)} ms from the verdict); ` +
+        `the page showed the link down and the repaired tree ${(shownAt! - cutAt).toFixed(0)} ms after the cut, ` +
+        `${afterRepairMs.toFixed(0)} ms after the repair event`,
     );
     expect(afterRepairMs).toBeLessThan(2000);
     expect((await pageView(page)).updates).toBeGreaterThan(before);

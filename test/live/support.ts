@@ -35,7 +35,10 @@ export function chromiumMissing(): { path: string; missing?: string } {
 
 export type LabKind = "embedded" | "bmv2";
 
-/** mesh8 with heartbeats a busy two-core machine keeps up with (no spurious verdicts; eight simple_switch_grpc processes get a longer interval). */
+/**
+ * mesh8 with heartbeats a busy two-core machine keeps up with (no spurious verdicts;
+ * eight simple_switch_grpc processes get a longer interval).
+ */
 export function mesh8(kind: LabKind = "embedded"): Topology {
   const t = loadTopology(join(repoRoot, "examples", "mesh8.yaml"));
   return { ...t, heartbeat: { intervalMs: kind === "bmv2" ? 200 : 100, missThreshold: 5, mode: "fast" } };

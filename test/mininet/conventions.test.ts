@@ -151,7 +151,8 @@ describeUnless(skipReason, "launcher and controller agree on derived names and a
   it("rejects a file the controller rejects, with the controller's messages", () => {
     writeFileSync(
       join(dir, "bad.yaml"),
-      "name: bad\nswitches:\n  - { name: s1, deviceId: 1, grpc: nowhere }\nhosts:\n  - { name: h1, mac: zz, ipv4: 10.0.0.1/24, attach: { switch: s9, port: 1 } }\n",
+      "name: bad\nswitches:\n  - { name: s1, deviceId: 1, grpc: nowhere }\n" +
+        "hosts:\n  - { name: h1, mac: zz, ipv4: 10.0.0.1/24, attach: { switch: s9, port: 1 } }\n",
     );
     const r = spawnSync(PY, [launcher, "--print-plan", "--topology", join(dir, "bad.yaml")], { encoding: "utf8" });
     expect(r.status).not.toBe(0);

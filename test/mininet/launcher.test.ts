@@ -102,7 +102,9 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
   it("a host's UDP datagram reaches its switch's port as sent", async () => {
     const h1 = net.hosts.find((h) => h.name === "h1")!;
     const marker = `p4cast-mininet-smoke-${process.pid}`;
-    const send = `require("node:dgram").createSocket("udp4").send(${JSON.stringify(marker)}, 5000, "10.0.3.2", (e, n) => process.exit(e ? 1 : 0))`;
+    const send = `require("node:dgram")
+      .createSocket("udp4")
+      .send(${JSON.stringify(marker)}, 5000, "10.0.3.2", (e, n) => process.exit(e ? 1 : 0))`;
     expect(sh(["ip", "netns", "exec", h1.netns, process.execPath, "-e", send]).status).toBe(0);
     const pcap = join(net.switches[0]!.pcapDir, "s1-port1-in.pcap");
     const deadline = Date.now() + 5000;

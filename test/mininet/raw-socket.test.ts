@@ -70,7 +70,8 @@ class Peer {
       const { createRequire } = require("node:module");
       const { AfPacketSocket } = require(${JSON.stringify(afpacketAddonPath())});
       const s = new AfPacketSocket(${JSON.stringify(THERE)}, (frames) => {
-        for (const f of frames) if (f.subarray(6, 12).equals(Buffer.from(${JSON.stringify(MAC_HERE.toString("hex"))}, "hex"))) process.stdout.write("recv " + f.toString("hex") + "\\n");
+        const from = Buffer.from(${JSON.stringify(MAC_HERE.toString("hex"))}, "hex");
+        for (const f of frames) if (f.subarray(6, 12).equals(from)) process.stdout.write("recv " + f.toString("hex") + "\\n");
       }, (e) => process.stdout.write("error " + e.message + "\\n"));
       require("node:readline").createInterface({ input: process.stdin }).on("line", (l) => {
         const [cmd, hex] = l.split(" ");
@@ -288,7 +289,9 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
       const dropped = rx.kernelDrops - before.kernelDrops;
       const report = `attempts ${attempts}; sender ${JSON.stringify(tx)}; receiver ${JSON.stringify(rx)}; flood frames seen ${floodSeen}`;
       console.log(
-        `[p4cast tests] raw-socket flood: ${attempts} sends, ${tx.txFrames} taken by the kernel, ${tx.txNoBuffer} refused for want of room; received ${floodSeen}, kernel drops ${dropped} (receive buffer ${rx.rcvbuf} bytes)`,
+        `[p4cast tests] raw-socket flood: ${attempts} sends, ${tx.txFrames} taken by the kernel, ` +
+          `${tx.txNoBuffer} refused for want of room; ` +
+          `received ${floodSeen}, kernel drops ${dropped} (receive buffer ${rx.rcvbuf} bytes)`,
       );
       expect(dropped, `the kernel dropped frames at the receiver: ${report}`).toBeGreaterThan(0);
       // Sending: every call counted once.

@@ -38,7 +38,10 @@ function listen(netns: string, port: number, ms: number): { ready: Promise<void>
     netns,
     process.execPath,
     "-e",
-    `const s=require("node:dgram").createSocket("udp4");s.on("message",(m)=>{process.stdout.write(m.toString());process.exit(0)});s.bind(${port},()=>process.stderr.write("up\\n"));setTimeout(()=>process.exit(1),${ms});`,
+    `const s=require("node:dgram").createSocket("udp4");
+    s.on("message",(m)=>{process.stdout.write(m.toString());process.exit(0)});
+    s.bind(${port},()=>process.stderr.write("up\\n"));
+    setTimeout(()=>process.exit(1),${ms});`,
   ]);
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -78,7 +81,11 @@ describeUnless(skipReason, `a deployed session in Mininet (line3, ${kind})`, () 
         "p4cast-h1",
         process.execPath,
         "-e",
-        `const s=require("node:dgram").createSocket("udp4");let i=0;const t=setInterval(()=>{s.send("p4cast-session-"+(i++),5000,"10.0.100.1");if(i>8){clearInterval(t);setTimeout(()=>process.exit(0),100)}},250)`,
+        `const s=require("node:dgram").createSocket("udp4");let i=0;
+        const t=setInterval(()=>{
+          s.send("p4cast-session-"+(i++),5000,"10.0.100.1");
+          if(i>8){clearInterval(t);setTimeout(()=>process.exit(0),100)}
+        },250)`,
       ],
       { timeout: 10_000 },
     );
@@ -97,7 +104,11 @@ describeUnless(skipReason, `a deployed session in Mininet (line3, ${kind})`, () 
         "p4cast-h1",
         process.execPath,
         "-e",
-        `const s=require("node:dgram").createSocket("udp4");let i=0;const t=setInterval(()=>{s.send(Buffer.alloc(1472,120),5000,"10.0.100.1");if(++i>8){clearInterval(t);setTimeout(()=>process.exit(0),100)}},250)`,
+        `const s=require("node:dgram").createSocket("udp4");let i=0;
+        const t=setInterval(()=>{
+          s.send(Buffer.alloc(1472,120),5000,"10.0.100.1");
+          if(++i>8){clearInterval(t);setTimeout(()=>process.exit(0),100)}
+        },250)`,
       ],
       { timeout: 10_000 },
     );

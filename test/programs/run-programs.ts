@@ -232,7 +232,9 @@ for (const name of readdirSync(dir).sort()) {
           const b = await exchange(bm.hosts!, port, f, 150);
           if (JSON.stringify(a) === JSON.stringify(b)) same++;
           else
-            first ??= `in port ${port} frame ${Buffer.from(f).toString("hex").slice(0, 60)}…: embedded ${JSON.stringify(a).slice(0, 160)} vs bmv2 ${JSON.stringify(b).slice(0, 160)}`;
+            first ??=
+              `in port ${port} frame ${Buffer.from(f).toString("hex").slice(0, 60)}…: ` +
+              `embedded ${JSON.stringify(a).slice(0, 160)} vs bmv2 ${JSON.stringify(b).slice(0, 160)}`;
         }
       }
       results.push({ program: name, runtime: label, packets: total, same, ...(first ? { firstDifference: first } : {}) });

@@ -59,7 +59,8 @@ export function formatSummary(s: SkipSummary): string {
   for (const f of s.skippedFiles) lines.push(`skipped suite ${f.file}: ${f.reasons.join("; ")}`);
   for (const u of s.unexplained) lines.push(`skipped without a reason: ${u}`);
   lines.push(
-    `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ${s.skippedFiles.length} suite${s.skippedFiles.length === 1 ? "" : "s"} (files) skipped` +
+    `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ` +
+      `${s.skippedFiles.length} suite${s.skippedFiles.length === 1 ? "" : "s"} (files) skipped` +
       (s.missingTools.length ? `; missing: ${s.missingTools.join(", ")}` : ""),
   );
   return `${lines.join("\n")}\n`;

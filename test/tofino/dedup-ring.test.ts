@@ -114,7 +114,8 @@ function stream(seed: number, start: number, n: number): number[] {
       next = (next + 60 + Math.floor(r() * 20)) >>> 0; // jump around the window size
     else if (x < 0.98)
       next = (next + 900 + Math.floor(r() * 300)) >>> 0; // jump around the span
-    else next = (next + Math.floor(r() * 2 ** 20)) >>> 0; // far jump: out of window until a run resyncs (the stream stays well below one 2^32 wrap)
+    // A far jump: out of window until a run resyncs (the stream stays well below one 2^32 wrap).
+    else next = (next + Math.floor(r() * 2 ** 20)) >>> 0;
     next >>>= 0;
   }
   return out;

@@ -141,7 +141,7 @@ describe("TNA residual checksums equal a from-scratch checksum", () => {
     expect(update(list)).toBe(u16(after, 22));
   });
 
-  it("heartbeat reflection (ingress: -src -dst -csum, the heartbeat not subtracted; + swapped addresses, new type word and reflect_ts, ~their old values)", () => {
+  it("heartbeat reflection (-src -dst -csum, heartbeat kept; + swapped addresses, new type word, reflect_ts, ~old values)", () => {
     const spec = (type: number, reflect: bigint, src: string, dst: string): PacketSpec => ({
       ip: { version: 4, src, dst, ttl: 64 },
       l4: {

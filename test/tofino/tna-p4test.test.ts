@@ -18,7 +18,8 @@ const hasInclude = includeDir !== undefined && existsSync(join(includeDir, "tna.
 const skipReason = !hasP4test
   ? "p4test is not on PATH (install p4c: https://github.com/p4lang/p4c)"
   : !hasInclude
-    ? `${includeDir === undefined ? "TOFINO_INCLUDE is not set" : `no Tofino include files in ${includeDir}`} (set TOFINO_INCLUDE; docs/tofino.md shows how to copy tna.p4 and tofino1_*.p4 out of p4c)`
+    ? `${includeDir === undefined ? "TOFINO_INCLUDE is not set" : `no Tofino include files in ${includeDir}`} ` +
+      "(set TOFINO_INCLUDE; docs/tofino.md shows how to copy tna.p4 and tofino1_*.p4 out of p4c)"
     : undefined;
 if (skipReason) console.log(`[p4cast tests] TNA p4test check skipped: ${skipReason}`);
 

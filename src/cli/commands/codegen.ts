@@ -32,7 +32,8 @@ Example:
   p4cast codegen --p4info p4/build/p4cast.p4info.txtpb --out src/app/p4cast-p4.ts
 
   import { tableEntry } from "./p4cast-p4.js";
-  await sw.insert({ kind: "tableEntry", ...tableEntry("ipv4_lpm", { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, "set_nhop", { dmac: "00:00:00:00:02:02", port: 2 }) });
+  const route = tableEntry("ipv4_lpm", { "hdr.ipv4.dst_addr": "10.0.2.0/24" }, "set_nhop", { dmac: "00:00:00:00:02:02", port: 2 });
+  await sw.insert({ kind: "tableEntry", ...route });
   // a misspelt table, field, action or parameter, or a missing priority, does not compile`,
     )
     .action((o: CodegenOptions) => {

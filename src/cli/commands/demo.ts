@@ -63,7 +63,8 @@ export function registerDemo(program: Command): void {
   const cmd = program
     .command("demo")
     .description(
-      "bring a topology up (simple_switch_grpc when present, else embedded switches), deploy it, stream into every session, cut a tree link, report per client",
+      "bring a topology up (simple_switch_grpc when present, else embedded switches), deploy it, " +
+        "stream into every session, cut a tree link, report per client",
     )
     .option("-t, --topology <file>", "topology file", join(root, "examples", "mesh8.yaml"))
     .option("--target <target>", "auto (simple_switch_grpc when on PATH and usable, else embedded) | embedded | bmv2", "auto")
@@ -90,7 +91,8 @@ export function registerDemo(program: Command): void {
       const { target, why } = chooseTarget(asked);
       const targetName = target === "bmv2" ? "simple_switch_grpc (BMv2)" : "embedded switches";
       say(
-        `p4cast demo: ${topology.name}: ${plural(topology.switches.length, "switch", "switches")}, ${plural(topology.sessions.length, "session")}, on ${targetName} (${why})`,
+        `p4cast demo: ${topology.name}: ${plural(topology.switches.length, "switch", "switches")}, ` +
+          `${plural(topology.sessions.length, "session")}, on ${targetName} (${why})`,
       );
       const unprotected = unprotectedLastHops(topology);
       for (const u of unprotected) say(`warning: ${coverageWarning(u)}`);
@@ -147,10 +149,12 @@ export function registerDemo(program: Command): void {
           };
         });
         say(
-          `streaming ${count} packets into each session, one every ${rate} ms (${((count * rate) / 1000).toFixed(1)} s); cutting ${cutName} at packet ${Math.floor(count / 2)}`,
+          `streaming ${count} packets into each session, one every ${rate} ms (${((count * rate) / 1000).toFixed(1)} s); ` +
+            `cutting ${cutName} at packet ${Math.floor(count / 2)}`,
         );
         const quarter = Math.max(1, Math.floor(count / 4));
         const started = performance.now();
+        const elapsed = () => ((performance.now() - started) / 1000).toFixed(1);
         await Promise.all(
           streams.map((st, i) =>
             sendStream(st.host, st.frame, count, rate, (q) => {
@@ -161,15 +165,11 @@ export function registerDemo(program: Command): void {
                 say(`  ${((cutAt - started) / 1000).toFixed(1)} s: packet ${q}: cut ${cutName}`);
               }
               if (q > 0 && q % quarter === 0)
-                say(
-                  `  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${q}/${count} packets per session (${Math.round((100 * q) / count)}%)`,
-                );
+                say(`  ${elapsed()} s: sent ${q}/${count} packets per session (${Math.round((100 * q) / count)}%)`);
             }),
           ),
         );
-        say(
-          `  ${((performance.now() - started) / 1000).toFixed(1)} s: sent ${count}/${count} packets per session; waiting for the last packets to arrive`,
-        );
+        say(`  ${elapsed()} s: sent ${count}/${count} packets per session; waiting for the last packets to arrive`);
         const allLogs = new Map<string, ClientLog>(streams.flatMap((st) => [...st.logs].map(([c, l]) => [`${st.s.id}/${c}`, l] as const)));
         await settle(allLogs);
         const unprotectedBy = (session: number, client: string) => {
@@ -244,21 +244,31 @@ export function registerDemo(program: Command): void {
           process.stdout.write(`${t.toString()}\n`);
           if (detectedMs !== undefined)
             say(
-              `detection: the heartbeats declared ${cutName} down ${ms(detectedMs)} after the cut (interval ${topology.heartbeat.intervalMs} ms, ${topology.heartbeat.missThreshold} misses)`,
+              `detection: the heartbeats declared ${cutName} down ${ms(detectedMs)} after the cut ` +
+                `(interval ${topology.heartbeat.intervalMs} ms, ${topology.heartbeat.missThreshold} misses)`,
             );
           for (const f of repairs) {
+            const overlay = f.overlayMs !== undefined ? `overlay switched on ${ms(f.overlayMs)} after the heartbeat verdict, ` : "";
+            const repaired = `repaired with ${plural(f.writes, "write")} on ${plural(f.switchCount, "switch", "switches")}`;
+            const sinceCut = detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.repairMs)} after the cut)` : "";
             say(
-              `failover: ${f.link} ${f.up ? "up" : "down"}: ${f.overlayMs !== undefined ? `overlay switched on ${ms(f.overlayMs)} after the heartbeat verdict, ` : ""}repaired with ${plural(f.writes, "write")} on ${plural(f.switchCount, "switch", "switches")} ${ms(f.repairMs)} after the heartbeat verdict${detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.repairMs)} after the cut)` : ""}`,
+              `failover: ${f.link} ${f.up ? "up" : "down"}: ${overlay}${repaired} ${ms(f.repairMs)} after the heartbeat verdict${sinceCut}`,
             );
           }
           if (failures.length)
             say(
-              `always-redundant sessions: LOSS OR DUPLICATES at protected clients (${failures.map((r) => `session ${r.session} ${r.client}`).join(", ")})`,
+              `always-redundant sessions: LOSS OR DUPLICATES at protected clients ` +
+                `(${failures.map((r) => `session ${r.session} ${r.client}`).join(", ")})`,
             );
           else if (expectedLoss.length) {
             const lhs = [...new Set(expectedLoss.map((r) => `session ${r.session} last hop ${r.lastHop}`))];
+            const protectedOnes = redundant.some((r) => r.protected)
+              ? "every protected client got every packet exactly once"
+              : "no client is protected in this topology";
             say(
-              `always-redundant sessions: ${redundant.some((r) => r.protected) ? "every protected client got every packet exactly once" : "no client is protected in this topology"}; ${expectedLoss.map((r) => r.client).join(", ")} lost packets because ${lhs.join(", ")} ${lhs.length === 1 ? "is" : "are"} unprotected: no overlay path avoids ${cutName} (expected, not a failure; see the protection-coverage warning)`,
+              `always-redundant sessions: ${protectedOnes}; ${expectedLoss.map((r) => r.client).join(", ")} lost packets because ` +
+                `${lhs.join(", ")} ${lhs.length === 1 ? "is" : "are"} unprotected: no overlay path avoids ${cutName} ` +
+                "(expected, not a failure; see the protection-coverage warning)",
             );
           } else say("always-redundant sessions: every client got every packet exactly once");
         }

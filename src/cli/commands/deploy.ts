@@ -31,9 +31,8 @@ export function printDeploy(o: { output: "table" | "json" }, report: DeployRepor
     report,
   );
   if (o.output === "table") {
-    process.stdout.write(
-      `${report.writes} writes in ${report.durationMs.toFixed(0)} ms; pipeline pushed to ${report.pipelinesPushed.length ? report.pipelinesPushed.join(", ") : "no switch (cookies matched)"}\n`,
-    );
+    const pushed = report.pipelinesPushed.length ? report.pipelinesPushed.join(", ") : "no switch (cookies matched)";
+    process.stdout.write(`${report.writes} writes in ${report.durationMs.toFixed(0)} ms; pipeline pushed to ${pushed}\n`);
     for (const w of report.warnings) process.stdout.write(`warning: ${w}\n`);
   }
 }

@@ -85,7 +85,8 @@ Examples:
       if (format === "json") printRows(format, [], [], { result: "set", cells: entities.length, unit, config });
       else
         process.stdout.write(
-          `meter set on ${entities.length} cell(s): cir ${config.cir}/s cburst ${config.cburst} pir ${config.pir}/s pburst ${config.pburst} (${unit})\n`,
+          `meter set on ${entities.length} cell(s): ` +
+            `cir ${config.cir}/s cburst ${config.cburst} pir ${config.pir}/s pburst ${config.pburst} (${unit})\n`,
         );
     });
   });

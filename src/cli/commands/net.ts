@@ -22,7 +22,8 @@ export function registerNet(program: Command): void {
       const running = await startNetwork(topology, target, "topology");
       try {
         process.stdout.write(
-          `${topology.name}: ${topology.switches.length} ${target === "bmv2" ? "simple_switch_grpc" : "embedded"} switches listening:\n${listeningLines(topology, running)}\n` +
+          `${topology.name}: ${topology.switches.length} ${target === "bmv2" ? "simple_switch_grpc" : "embedded"} switches listening:\n` +
+            `${listeningLines(topology, running)}\n` +
             `next: npx p4cast deploy -t ${o.topology} --run   (Ctrl-C here stops the switches)\n`,
         );
         const sig = await untilSignal();

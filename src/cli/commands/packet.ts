@@ -288,8 +288,7 @@ function captureLoop(
     client.on("disconnect", onDisconnect);
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
-    process.stderr.write(
-      `capturing packet-ins from ${address} (device ${client.deviceId})${count ? `, ${count} packet(s)` : ""}${timeout ? `, ${timeout} s` : ""}\n`,
-    );
+    const limits = `${count ? `, ${count} packet(s)` : ""}${timeout ? `, ${timeout} s` : ""}`;
+    process.stderr.write(`capturing packet-ins from ${address} (device ${client.deviceId})${limits}\n`);
   });
 }

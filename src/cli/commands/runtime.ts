@@ -107,11 +107,10 @@ export function matchFromRuntime(index: P4InfoIndex, tableName: string, match: R
       // The tutorials also write an exact value as a one-element list ([1]).
       out[f.name] = scalar(v[0], what);
     } else if (Array.isArray(v)) {
-      if (v.length !== 2)
-        throw new CliError(
-          `${what}: expected [value, ${f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask"}], got ${JSON.stringify(v)}`,
-          EXIT.usage,
-        );
+      if (v.length !== 2) {
+        const second = f.kind === "lpm" ? "prefix length" : f.kind === "range" ? "high" : "mask";
+        throw new CliError(`${what}: expected [value, ${second}], got ${JSON.stringify(v)}`, EXIT.usage);
+      }
       const a = scalar(v[0], what);
       if (f.kind === "lpm") {
         if (typeof v[1] !== "number")
@@ -167,7 +166,8 @@ function describe(kind: Kind, raw: unknown): string {
           .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
           .join(" ")
       : "";
-    return `${String(r?.table)}${r?.default_action ? " (default)" : ""}${m ? ` ${m}` : ""}${r?.action_name ? ` -> ${String(r.action_name)}` : ""}`;
+    const action = r?.action_name ? ` -> ${String(r.action_name)}` : "";
+    return `${String(r?.table)}${r?.default_action ? " (default)" : ""}${m ? ` ${m}` : ""}${action}`;
   }
   if (kind === "multicast_group_entries") return `multicast group ${String(r?.multicast_group_id)}`;
   return `clone session ${String(r?.clone_session_id)}`;
@@ -257,7 +257,8 @@ export function registerRuntime(program: Command): void {
   const cmd = program
     .command("runtime <file>")
     .description(
-      "apply a p4lang/tutorials-style sN-runtime.json: push its pipeline, then write its table entries, multicast groups and clone sessions",
+      "apply a p4lang/tutorials-style sN-runtime.json: push its pipeline, " +
+        "then write its table entries, multicast groups and clone sessions",
     )
     .option("--json <file>", "BMv2 JSON to push (default: the file's bmv2_json)")
     .option("--force", "push the pipeline even when the switch already runs it (same cookie)")
@@ -328,7 +329,8 @@ Examples:
       problems.sort((a, b) => order(a.where) - order(b.where));
       if (format === "json") process.stdout.write(`${toJson({ result: "invalid", file: path, problems })}\n`);
       throw new CliError(
-        `${path}: ${problems.length} bad entr${problems.length === 1 ? "y" : "ies"}, nothing was written:\n${problems.map((p) => `  ${p.where}${p.entry ? ` (${p.entry})` : ""}: ${p.message}`).join("\n")}`,
+        `${path}: ${problems.length} bad entr${problems.length === 1 ? "y" : "ies"}, nothing was written:\n` +
+          problems.map((p) => `  ${p.where}${p.entry ? ` (${p.entry})` : ""}: ${p.message}`).join("\n"),
         EXIT.usage,
         "fix the entries; names may be full names or unique suffixes, match values as in p4lang/tutorials ([value, prefix_len] for lpm)",
       );
@@ -384,11 +386,13 @@ Examples:
       );
       if (format === "table")
         process.stdout.write(
-          `pipeline ${pipeline === "unchanged" ? "unchanged (the switch already runs it; --force pushes anyway)" : pipeline} (cookie 0x${cookie.toString(16)})\n`,
+          `pipeline ${pipeline === "unchanged" ? "unchanged (the switch already runs it; --force pushes anyway)" : pipeline} ` +
+            `(cookie 0x${cookie.toString(16)})\n`,
         );
       if (failed.length) {
         throw new CliError(
-          `${failed.length} entr${failed.length === 1 ? "y" : "ies"} of ${path} failed:\n${failed.map((p) => `  ${p.where} (${p.entry}): ${p.code ? `${p.code}: ` : ""}${p.message}`).join("\n")}`,
+          `${failed.length} entr${failed.length === 1 ? "y" : "ies"} of ${path} failed:\n` +
+            failed.map((p) => `  ${p.where} (${p.entry}): ${p.code ? `${p.code}: ` : ""}${p.message}`).join("\n"),
           EXIT.failed,
         );
       }

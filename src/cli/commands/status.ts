@@ -26,7 +26,8 @@ export function registerStatus(program: Command): void {
     .option("--no-links", "skip the heartbeat check of links")
     .option(
       "--controller <url>",
-      "a running controller's live view (deploy --run --http) to ask for the installed trees and link states (default: the one published for this topology file; else the switches are read)",
+      "a running controller's live view (deploy --run --http) to ask for the installed trees and link states " +
+        "(default: the one published for this topology file; else the switches are read)",
     )
     .action(async (o: TopologyOptions & { links: boolean; controller?: string }) => {
       const topology = readTopology(o);

@@ -17,7 +17,8 @@ export function registerTopology(program: Command): void {
     .action((file: string) => {
       const t = loadTopology(file);
       process.stdout.write(
-        `${file}: ok (${plural(t.switches.length, "switch", "switches")}, ${plural(t.hosts.length, "host")}, ${plural(t.links.length, "link")}, ${plural(t.sessions.length, "session")})\n`,
+        `${file}: ok (${plural(t.switches.length, "switch", "switches")}, ${plural(t.hosts.length, "host")}, ` +
+          `${plural(t.links.length, "link")}, ${plural(t.sessions.length, "session")})\n`,
       );
       for (const w of protectionWarnings(t)) process.stdout.write(`warning: ${w}\n`);
     });

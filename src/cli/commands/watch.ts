@@ -115,7 +115,8 @@ export function registerWatch(program: Command): void {
     .option("--once", "one refresh, then exit")
     .option(
       "--controller <url>",
-      "a running controller's live view (deploy --run --http) to ask for the counters (default: the one published for this topology file; else the switches are read)",
+      "a running controller's live view (deploy --run --http) to ask for the counters " +
+        "(default: the one published for this topology file; else the switches are read)",
     )
     .action(async (o: TopologyOptions & { interval: string; count?: string; once?: boolean; controller?: string }) => {
       if (o.once) o.count = "1";
@@ -224,7 +225,8 @@ export function registerWatch(program: Command): void {
             ct.push([c.session, c.client, c.lastHop, String(c.delivered), String(c.duplicate), String(c.tooOld), String(c.outOfWindow)]);
           if (process.stdout.isTTY) process.stdout.write("\x1b[2J\x1b[H");
           process.stdout.write(
-            `${new Date().toISOString()}${liveUrl ? ` (from the controller at ${liveUrl})` : ""}\n${lt.toString()}\n${st.toString()}\n${ct.toString()}\n`,
+            `${new Date().toISOString()}${liveUrl ? ` (from the controller at ${liveUrl})` : ""}\n` +
+              `${lt.toString()}\n${st.toString()}\n${ct.toString()}\n`,
           );
         }
         if (n + 1 < limit && !stop) await new Promise((r) => setTimeout(r, Number(o.interval)));

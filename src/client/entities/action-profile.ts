@@ -75,7 +75,8 @@ export function encodeActionProfileGroup(
   const members = input.members ?? [];
   if (profile.maxGroupSize > 0 && members.length > profile.maxGroupSize) {
     throw new P4ValueError(
-      `action profile "${profile.name}": group ${input.groupId} has ${members.length} members, more than max_group_size ${profile.maxGroupSize}`,
+      `action profile "${profile.name}": group ${input.groupId} has ${members.length} members, ` +
+        `more than max_group_size ${profile.maxGroupSize}`,
     );
   }
   return create(ActionProfileGroupSchema, {

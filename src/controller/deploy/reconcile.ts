@@ -196,12 +196,11 @@ function otherUpdates(desired: SwitchState): UpdateInput[] {
 /** A P4Info refusal of a group or meter update, as a plan problem (other errors are bugs: rethrown). */
 function refused(intent: SwitchIntent, u: UpdateInput, e: unknown): PlanProblem {
   if (!isP4ValueError(e) && !isP4InfoLookupError(e)) throw e;
-  const what =
-    u.entity.kind === "multicastGroup"
-      ? `multicast group ${u.entity.groupId}${intent.origins?.groups.get(Number(u.entity.groupId) & ~GROUP_BANK_B) ? ` (${intent.origins.groups.get(Number(u.entity.groupId) & ~GROUP_BANK_B)})` : ""}`
-      : u.entity.kind === "meterEntry"
-        ? `meter ${u.entity.meter}[${u.entity.index}]`
-        : u.entity.kind;
+  let what: string = u.entity.kind;
+  if (u.entity.kind === "multicastGroup") {
+    const origin = intent.origins?.groups.get(Number(u.entity.groupId) & ~GROUP_BANK_B);
+    what = `multicast group ${u.entity.groupId}${origin ? ` (${origin})` : ""}`;
+  } else if (u.entity.kind === "meterEntry") what = `meter ${u.entity.meter}[${u.entity.index}]`;
   return { switch: intent.switch, paths: [], message: `${what}: ${e.message}` };
 }
 
@@ -253,7 +252,9 @@ function buildDesired(
         problems.push({
           switch: intent.switch,
           paths: [first.path, path].filter((p): p is string => p !== undefined),
-          message: `two different entries for one key, ${formatTableEntry(index, keyOnly(d))}: ${label(first.path)} wants ${actionText(index, first.decoded)}, ${label(path)} wants ${actionText(index, d)}`,
+          message:
+            `two different entries for one key, ${formatTableEntry(index, keyOnly(d))}: ` +
+            `${label(first.path)} wants ${actionText(index, first.decoded)}, ${label(path)} wants ${actionText(index, d)}`,
         });
       }
       continue;

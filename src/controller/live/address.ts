@@ -34,7 +34,8 @@ export function parseHttpAddress(spec: string, allowRemote = false): HttpAddress
   const loopback = isLoopbackHost(host);
   if (!loopback && !allowRemote) {
     throw new HttpAddressError(
-      `"${spec}" is not a loopback address: the live view shows the whole network to whoever reaches it; add --http-allow-remote to listen there`,
+      `"${spec}" is not a loopback address: the live view shows the whole network to whoever reaches it; ` +
+        "add --http-allow-remote to listen there",
     );
   }
   return { host, port, loopback };

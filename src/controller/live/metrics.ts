@@ -81,7 +81,8 @@ export class ControllerMetrics {
     );
     gauge(
       "p4cast_link_heartbeat_rtt_seconds",
-      "round trip of the last heartbeat response, per watching end (slow path: timed by the controller; fast path: by the watching switch's data plane, hb_rtt as last read)",
+      "round trip of the last heartbeat response, per watching end " +
+        "(slow path: timed by the controller; fast path: by the watching switch's data plane, hb_rtt as last read)",
       ["link", "watcher"],
       () =>
         st().links.flatMap((l) =>
@@ -102,7 +103,8 @@ export class ControllerMetrics {
         (counters()?.clients ?? []).map((d) => [{ session: String(d.session), client: d.client, last_hop: d.lastHop }, Number(pick(d))]),
       );
     const lastHops =
-      " (per session and client; dedup runs once per last hop, before replication: every client behind a last hop has its last hop's value)";
+      " (per session and client; dedup runs once per last hop, before replication: " +
+      "every client behind a last hop has its last hop's value)";
     perClient(
       "p4cast_session_delivered_total",
       "copies the client's last hop sent it (per session and client: the data plane's lasthop_client_delivered_counter)",

@@ -76,7 +76,10 @@ export class Timeline extends EventEmitter<{ event: [TimelineEvent] }> {
         link: r.link,
         writes: r.writes,
         durationMs: r.repairMs,
-        text: `repair after ${r.link} ${r.up ? "up" : "down"}: ${r.writes} writes on ${r.switches.length} switches in ${r.repairMs.toFixed(1)} ms${r.deferred.length ? `; deferred on ${r.deferred.join(", ")}` : ""}`,
+        text:
+          `repair after ${r.link} ${r.up ? "up" : "down"}: ` +
+          `${r.writes} writes on ${r.switches.length} switches in ${r.repairMs.toFixed(1)} ms` +
+          (r.deferred.length ? `; deferred on ${r.deferred.join(", ")}` : ""),
       }),
     );
     on("overlaySwitched", (e) =>

@@ -16,7 +16,8 @@ export class PlanError extends Error {
   override readonly name = "PlanError";
   constructor(readonly problems: readonly PlanProblem[]) {
     super(
-      `the topology cannot be planned (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  ${p.switch}: ${p.message}`).join("\n")}`,
+      `the topology cannot be planned (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  ${p.switch}: ${p.message}`).join("\n"),
     );
   }
 }

@@ -18,7 +18,8 @@ export class TopologyError extends Error {
     readonly problems: readonly { path: string; message: string }[],
   ) {
     super(
-      `${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p.path || "(top)"}: ${p.message}`).join("\n")}`,
+      `${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        problems.map((p) => `  ${p.path || "(top)"}: ${p.message}`).join("\n"),
     );
   }
 }
@@ -87,7 +88,8 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
       else if (t.switches[other]!.deviceId !== s.deviceId)
         add(
           `switches[${i}].deviceId`,
-          `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`,
+          `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as ` +
+            `switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`,
         );
     });
   }

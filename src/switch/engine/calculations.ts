@@ -118,7 +118,8 @@ export function compileCalculation(
   const href2 = gen.ref(holder, `scratch${i}`);
   const code = lines.join("\n").replaceAll("FIXED", String(fixedBytes));
   const body = payload
-    ? `const need = ${fixedBytes} + S.payloadLen; let buf = ${href2}.buf; if (buf.length < need) buf = ${href2}.buf = new Uint8Array(need * 2);
+    ? `const need = ${fixedBytes} + S.payloadLen; let buf = ${href2}.buf; ` +
+      `if (buf.length < need) buf = ${href2}.buf = new Uint8Array(need * 2);
 let bits = 0;
 ${code}
 const n0 = (bits + 7) >> 3;

@@ -91,14 +91,14 @@ export function writeFieldCode(out: string, o: string, bo: number, f: FieldInfo,
   return lines.join(" ");
 }
 
+/** Code reading wide field `f` of the header at byte `o` of `d` as a bigint. */
+const readBig = (f: { bitOffset: number; width: number }) => `readBitsBig(d, o * 8 + ${f.bitOffset}, ${f.width})`;
+
 /** Generates `function EX_<k>(h, d, o)` extracting a fixed-size header type. */
 export function genExtractor(t: HeaderTypeInfo, fname: string): string {
   const lines: string[] = [`function ${fname}(h, d, o) {`, `const nb = NB[h], bb = BB[h];`];
   for (const f of t.fields) {
-    if (f.wide)
-      lines.push(
-        `B[bb + ${f.local}] = ${f.signed ? `BigInt.asIntN(${f.width}, ` : ""}readBitsBig(d, o * 8 + ${f.bitOffset}, ${f.width})${f.signed ? ")" : ""};`,
-      );
+    if (f.wide) lines.push(`B[bb + ${f.local}] = ${f.signed ? `BigInt.asIntN(${f.width}, ${readBig(f)})` : readBig(f)};`);
     else lines.push(`N[nb + ${f.local}] = ${readFieldCode("d", "o", f.bitOffset, f)};`);
   }
   lines.push("}");

@@ -82,7 +82,12 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
       if (!le) throw unsupported(`extract of varbit header ${h?.name ?? type.name} without a length expression`);
       const c = compile({ ...ctx, where }, "type" in le ? le : { type: "expression", value: le });
       const fixed = type.fixedBits >> 3;
-      return `{ const nbits = ${asNum(c)}; if (nbits % 8 !== 0) throw ${errors.ParserInvalidArgument}; const nbytes = ${fixed} + nbits / 8; if (len - off < nbytes) throw ${PTS}; if (${type.maxLengthBytes} < nbytes) throw ${errors.HeaderTooShort}; EXVL(${hcode}, d, off, nbits); SETV(${hcode}); off += nbytes; }`;
+      return (
+        `{ const nbits = ${asNum(c)}; if (nbits % 8 !== 0) throw ${errors.ParserInvalidArgument}; ` +
+        `const nbytes = ${fixed} + nbits / 8; if (len - off < nbytes) throw ${PTS}; ` +
+        `if (${type.maxLengthBytes} < nbytes) throw ${errors.HeaderTooShort}; ` +
+        `EXVL(${hcode}, d, off, nbits); SETV(${hcode}); off += nbytes; }`
+      );
     }
     const nbytes = type.fixedBits >> 3;
     const ex = deps.extractor(type);
@@ -111,7 +116,8 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
           } else if (t.type === "stack") {
             const st = L.stack(t.value);
             body.push(
-              `{ if (NX[${st.idx}] >= ${st.headers.length}) throw ${errors.StackOutOfBounds}; const h = SH[${st.idx}][NX[${st.idx}]]; ${extractInto("h", undefined, st.type, lenExpr, where)} NX[${st.idx}]++; }`,
+              `{ if (NX[${st.idx}] >= ${st.headers.length}) throw ${errors.StackOutOfBounds}; const h = SH[${st.idx}][NX[${st.idx}]]; ` +
+                `${extractInto("h", undefined, st.type, lenExpr, where)} NX[${st.idx}]++; }`,
             );
           } else {
             const [usName, member] = t.value;
@@ -120,7 +126,9 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
             if (k < 0) throw malformed(`${where}: unknown union member ${member}`);
             const mtype = L.headers[L.unions[us.unions[0]!]!.headers[k]!]!.type;
             body.push(
-              `{ if (UNX[${us.idx}] >= ${us.unions.length}) throw ${errors.StackOutOfBounds}; const h = UH[US[${us.idx}][UNX[${us.idx}]]][${k}]; ${extractInto("h", undefined, mtype, lenExpr, where)} UNX[${us.idx}]++; }`,
+              `{ if (UNX[${us.idx}] >= ${us.unions.length}) throw ${errors.StackOutOfBounds}; ` +
+                `const h = UH[US[${us.idx}][UNX[${us.idx}]]][${k}]; ` +
+                `${extractInto("h", undefined, mtype, lenExpr, where)} UNX[${us.idx}]++; }`,
             );
           }
           break;
@@ -155,7 +163,8 @@ export function compileParser(p: Parser, deps: ParserDeps, fname: string): strin
         case "advance": {
           const c = compile(sctx, op.parameters[0]);
           body.push(
-            `{ const nb = ${asNum(c)}; if (nb % 8 !== 0) throw ${errors.ParserInvalidArgument}; if (len - off < nb / 8) throw ${PTS}; off += nb / 8; }`,
+            `{ const nb = ${asNum(c)}; if (nb % 8 !== 0) throw ${errors.ParserInvalidArgument}; ` +
+              `if (len - off < nb / 8) throw ${PTS}; off += nb / 8; }`,
           );
           break;
         }

@@ -210,16 +210,19 @@ export function compilePrimitive(ctx: PrimCtx, prim: Primitive, inSwitch: boolea
       const size = dataOf(ctx, p3);
       const t = ctx.gen.tmp("h");
       if (calc.numeric && base.k === "n" && size.k === "n" && base.bits < 52 && size.bits <= 53) {
-        return `{ let ${t} = ${size.code}; if (${t} === 0) ${t} = 1; ${storeCode(dst, { code: `(${calc.ref}() % ${t} + ${base.code})`, k: "n", bits: Math.max(base.bits, size.bits) + 1, neg: false })} }`;
+        const offset: CE = { code: `(${calc.ref}() % ${t} + ${base.code})`, k: "n", bits: Math.max(base.bits, size.bits) + 1, neg: false };
+        return `{ let ${t} = ${size.code}; if (${t} === 0) ${t} = 1; ${storeCode(dst, offset)} }`;
       }
-      return `{ let ${t} = ${asBig(size)}; if (${t} === 0n) ${t} = 1n; ${storeCode(dst, { code: `(BigInt(${calc.ref}()) % ${t} + ${asBig(base)})`, k: "b", bits: Infinity, neg: false })} }`;
+      const offset: CE = { code: `(BigInt(${calc.ref}()) % ${t} + ${asBig(base)})`, k: "b", bits: Infinity, neg: false };
+      return `{ let ${t} = ${asBig(size)}; if (${t} === 0n) ${t} = 1n; ${storeCode(dst, offset)} }`;
     }
     case "modify_field_rng_uniform": {
       const [p0, p1, p2] = need(3);
       const dst = compileLV(ctx, p0);
       const lo = dataOf(ctx, p1);
       const hi = dataOf(ctx, p2);
-      return `{ const r = RNG(${asBig(lo)}, ${asBig(hi)}); if (r !== undefined) { ${storeCode(dst, { code: "r", k: "b", bits: Infinity, neg: false })} } }`;
+      const r: CE = { code: "r", k: "b", bits: Infinity, neg: false };
+      return `{ const r = RNG(${asBig(lo)}, ${asBig(hi)}); if (r !== undefined) { ${storeCode(dst, r)} } }`;
     }
     case "clone_ingress_pkt_to_egress":
     case "clone_egress_pkt_to_egress": {

@@ -457,7 +457,9 @@ ${cases.join("\n")}
       LEARN: [number, () => bigint[]][];
     }>(
       { ...env, APPLIES: applies },
-      `{ PARSE, VERIFY, DEPARSE, RUNS: { ${pipelineRuns.join(", ")} }, ACTIONS: [${actionSrc.map((_, i) => `A${i}`).join(", ")}], CALCS: [${calcs.map((_, i) => `CALC${i}`).join(", ")}], LEARN: [${learnSrc.join(", ")}] }`,
+      `{ PARSE, VERIFY, DEPARSE, RUNS: { ${pipelineRuns.join(", ")} }, ` +
+        `ACTIONS: [${actionSrc.map((_, i) => `A${i}`).join(", ")}], CALCS: [${calcs.map((_, i) => `CALC${i}`).join(", ")}], ` +
+        `LEARN: [${learnSrc.join(", ")}] }`,
     );
     for (const [prof, i] of selectorJobs) prof.selector = out.CALCS[i]!;
     for (const [id, fn] of out.LEARN) {

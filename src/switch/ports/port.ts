@@ -43,7 +43,10 @@ export function hostDrops(s: PortStats): number {
   return s.kernelDrops + s.txNoBuffer + s.txLinkDown + s.txErrors + s.droppedUnhandled + s.droppedClosed;
 }
 
-/** One line of counters: `rxFrames=… kernelPackets=… kernelDrops=… txFrames=… txNoBuffer=… txLinkDown=… txErrors=… droppedUnhandled=… droppedClosed=…`. */
+/**
+ * One line of counters: `rxFrames=… kernelPackets=… kernelDrops=… txFrames=… txNoBuffer=…
+ * txLinkDown=… txErrors=… droppedUnhandled=… droppedClosed=…`.
+ */
 export function formatPortStats(s: PortStats): string {
   return PORT_STATS_KEYS.map((k) => `${k}=${s[k]}`).join(" ");
 }

@@ -90,7 +90,8 @@ export function loadAfPacket(): AfPacketAddon {
   const path = afpacketAddonPath();
   if (!existsSync(path)) {
     throw new Error(
-      `the AF_PACKET addon is not built: ${path} is missing; build it with \`${AFPACKET_BUILD_COMMAND}\` (node-gyp, a C compiler and Node's headers)`,
+      `the AF_PACKET addon is not built: ${path} is missing; ` +
+        `build it with \`${AFPACKET_BUILD_COMMAND}\` (node-gyp, a C compiler and Node's headers)`,
     );
   }
   try {

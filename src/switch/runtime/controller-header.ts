@@ -45,7 +45,8 @@ export function prependPacketOut(h: ControllerPacketMetadataInfo, metadata: read
   const missing = h.fieldList.filter((f) => !byId.has(f.id));
   if (missing.length > 0)
     throw new ControllerHeaderError(
-      `packet_out metadata ${missing.map((f) => `${f.name} (id ${f.id})`).join(", ")} missing: every field of the P4Info's packet_out header must be given once`,
+      `packet_out metadata ${missing.map((f) => `${f.name} (id ${f.id})`).join(", ")} missing: ` +
+        "every field of the P4Info's packet_out header must be given once",
     );
   let acc = 0n;
   for (const f of h.fieldList) {

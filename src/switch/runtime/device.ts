@@ -168,7 +168,8 @@ export class Device {
     const primary = this.arbitrator.primaryElectionId(role);
     if (primary === undefined || electionId !== primary) {
       throw permissionDenied(
-        `${operation}: not the primary client of device ${this.deviceId}${role ? ` role "${role}"` : ""} (election id ${electionId ?? "unset"}${primary !== undefined ? `, primary has ${primary}` : ", no primary"})`,
+        `${operation}: not the primary client of device ${this.deviceId}${role ? ` role "${role}"` : ""} ` +
+          `(election id ${electionId ?? "unset"}${primary !== undefined ? `, primary has ${primary}` : ", no primary"})`,
       );
     }
   }
@@ -235,7 +236,9 @@ export class Device {
     if (missing.length > 0) {
       const empty = bound.index.tables.size === 0 && bound.index.actions.size === 0;
       throw invalid(
-        `${empty ? "the P4Info is empty but" : "the P4Info does not describe"} the device config (BMv2 JSON)${empty ? " has" : "'s"} ${missing.length} table(s) with match keys (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}): are they from the same p4c run?`,
+        `${empty ? "the P4Info is empty but" : "the P4Info does not describe"} the device config (BMv2 JSON)${empty ? " has" : "'s"} ` +
+          `${missing.length} table(s) with match keys (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", ..." : ""}): ` +
+          "are they from the same p4c run?",
       );
     }
     return engine;
@@ -348,7 +351,9 @@ export class Device {
         const what = undoFailures.map((f) => `update #${f.index} (${f.what}): ${f.error}`).join("; ");
         const cause =
           first >= 0 ? `update #${first} failed (${Code[statuses[first]!.code]}: ${statuses[first]!.message})` : "an update failed";
-        const message = `Write: ${cause} and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; the device state may differ from the state before the batch`;
+        const message =
+          `Write: ${cause} and rolling the batch back failed for ${undoFailures.length} undo step(s): ${what}; ` +
+          "the device state may differ from the state before the batch";
         this.logError(`device ${this.deviceId}: ${message}`);
         throw new StatusError(Code.INTERNAL, message);
       }

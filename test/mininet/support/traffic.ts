@@ -97,7 +97,10 @@ export async function udpExchange(net: NetworkFile, from: string, to: string, fa
     dst.netns,
     process.execPath,
     "-e",
-    `const s=require("node:dgram").createSocket("${type}");s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));s.bind(7777,()=>process.stdout.write("up\\n"));setTimeout(()=>process.exit(2),12000);`,
+    `const s=require("node:dgram").createSocket("${type}");
+    s.on("message",(m,r)=>s.send(Buffer.concat([Buffer.from("echo:"),m]),r.port,r.address,()=>process.exit(0)));
+    s.bind(7777,()=>process.stdout.write("up\\n"));
+    setTimeout(()=>process.exit(2),12000);`,
   ]);
   await new Promise<void>((resolve, reject) => {
     server.stdout.once("data", () => resolve());
