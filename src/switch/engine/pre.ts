@@ -26,9 +26,15 @@ function plan(replicas: readonly Replica[]): GroupPlan {
   return { replicas: replicas.map((r) => ({ port: r.port, rid: r.rid })), order };
 }
 
+/** A configured clone session and the replication it does. */
+export interface CloneSession {
+  readonly spec: CloneSessionSpec;
+  readonly plan: GroupPlan;
+}
+
 export class Pre {
   readonly groups = new Map<number, GroupPlan>();
-  readonly sessions = new Map<number, { spec: CloneSessionSpec; plan: GroupPlan }>();
+  readonly sessions = new Map<number, CloneSession>();
 
   setGroup(group: number, replicas: readonly Replica[]): void {
     if (!Number.isInteger(group) || group <= 0 || group > 0xffff)

@@ -11,7 +11,7 @@
 import { EngineError, type DigestMessage, type PacketOutput } from "./runtime-api.js";
 import type { FieldList, Program } from "./program.js";
 import type { PhvSnapshot } from "./phv.js";
-import type { Pre, GroupPlan } from "./pre.js";
+import type { CloneSession, GroupPlan, Pre } from "./pre.js";
 
 /** standard_metadata.instance_type values (simple_switch.cpp). */
 export const PKT_INSTANCE_TYPE_NORMAL = 0;
@@ -49,6 +49,12 @@ interface EgressJob {
 }
 
 type PacketCopy = Omit<EgressJob, "port" | "snap" | "enqUs">;
+
+/** A clone the pipeline asked for: the session and the field list that goes with the copy. */
+interface Clone {
+  readonly sess: CloneSession;
+  readonly fl: FieldList | undefined;
+}
 
 interface FastSlot {
   readonly n: number;
@@ -221,6 +227,53 @@ export class SimpleSwitch {
     for (const s of fl.bSlots) B[s] = from.B[s]!;
   }
 
+  /**
+   * The clone session the pipeline asked for (the request is cleared) and the
+   * field list to copy into the clone; undefined, logged, when the session is
+   * not configured.
+   */
+  private takeClone(): Clone | undefined {
+    const S = this.prog.S;
+    const session = S.cloneSession;
+    const fl = this.prog.fieldLists.get(S.cloneFl);
+    S.cloneValid = false;
+    const sess = this.pre.sessions.get(session);
+    if (!sess) {
+      this.log(`clone session ${session} is not configured`);
+      return undefined;
+    }
+    return { sess, fl };
+  }
+
+  /**
+   * Replicates the packet in the PHV to a clone session: metadata reset, the
+   * field list copied from `saved`, `instanceType` set, truncated as the
+   * session says. The PHV holds `saved` again afterwards.
+   */
+  private sendClone(
+    clone: Clone,
+    saved: PhvSnapshot,
+    instanceType: number,
+    job: IngressJob | EgressJob,
+    pktLen: number,
+    egressQ: EgressJob[],
+  ): void {
+    const phv = this.prog.phv;
+    const S = this.prog.S;
+    phv.resetMetadata();
+    this.copyFieldList(clone.fl, saved);
+    this.set("instance_type", instanceType);
+    this.replicate(clone.sess.plan, egressQ, {
+      data: job.data,
+      payloadOff: S.payloadOff,
+      payloadLen: S.payloadLen,
+      pktLen,
+      ingressLen: job.ingressLen,
+      truncLen: clone.sess.spec.truncateBytes > 0 ? clone.sess.spec.truncateBytes : Infinity,
+    });
+    phv.load(saved);
+  }
+
   private ingress(job: IngressJob, egressQ: EgressJob[], ingressQ: IngressJob[]): void {
     const prog = this.prog;
     const phv = prog.phv;
@@ -255,11 +308,8 @@ export class SimpleSwitch {
 
     // INGRESS CLONING: the clone is the original packet, parsed again
     if (S.cloneValid) {
-      const session = S.cloneSession;
-      const fl = prog.fieldLists.get(S.cloneFl);
-      S.cloneValid = false;
-      const sess = this.pre.sessions.get(session);
-      if (sess) {
+      const clone = this.takeClone();
+      if (clone) {
         const cur = phv.save();
         const saved = {
           payloadOff: S.payloadOff,
@@ -275,19 +325,7 @@ export class SimpleSwitch {
         phv.reset();
         this.set("ingress_port", job.port);
         prog.parse(job.data.length);
-        phv.resetMetadata();
-        this.copyFieldList(fl, cur);
-        this.set("instance_type", PKT_INSTANCE_TYPE_INGRESS_CLONE);
-        const trunc = sess.spec.truncateBytes > 0 ? sess.spec.truncateBytes : Infinity;
-        this.replicate(sess.plan, egressQ, {
-          data: job.data,
-          payloadOff: S.payloadOff,
-          payloadLen: S.payloadLen,
-          pktLen: ingressPacketSize,
-          ingressLen: job.ingressLen,
-          truncLen: trunc,
-        });
-        phv.load(cur);
+        this.sendClone(clone, cur, PKT_INSTANCE_TYPE_INGRESS_CLONE, job, ingressPacketSize, egressQ);
         Object.assign(S, {
           payloadOff: saved.payloadOff,
           payloadLen: saved.payloadLen,
@@ -299,7 +337,7 @@ export class SimpleSwitch {
           resubmitFl: saved.resubmitFl,
           truncLen: saved.truncLen,
         });
-      } else this.log(`clone session ${session} is not configured`);
+      }
     }
 
     // LEARNING
@@ -408,26 +446,8 @@ export class SimpleSwitch {
 
     // EGRESS CLONING: a copy of the egress packet's headers with metadata reset
     if (S.cloneValid) {
-      const session = S.cloneSession;
-      const fl = prog.fieldLists.get(S.cloneFl);
-      S.cloneValid = false;
-      const sess = this.pre.sessions.get(session);
-      if (sess) {
-        const cur = phv.save();
-        phv.resetMetadata();
-        this.copyFieldList(fl, cur);
-        this.set("instance_type", PKT_INSTANCE_TYPE_EGRESS_CLONE);
-        const trunc = sess.spec.truncateBytes > 0 ? sess.spec.truncateBytes : Infinity;
-        this.replicate(sess.plan, egressQ, {
-          data: job.data,
-          payloadOff: S.payloadOff,
-          payloadLen: S.payloadLen,
-          pktLen: S.pktLen,
-          ingressLen: job.ingressLen,
-          truncLen: trunc,
-        });
-        phv.load(cur);
-      } else this.log(`clone session ${session} is not configured`);
+      const clone = this.takeClone();
+      if (clone) this.sendClone(clone, phv.save(), PKT_INSTANCE_TYPE_EGRESS_CLONE, job, S.pktLen, egressQ);
     }
 
     if (this.N[this.sEgressSpec] === S.dropPort) return;
