@@ -7,7 +7,7 @@
  * budget (STATUS_DETAILS_BUDGET).
  */
 import * as grpc from "@grpc/grpc-js";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { AnySchema, anyPack } from "@bufbuild/protobuf/wkt";
 import {
   CapabilitiesResponseSchema,
@@ -28,6 +28,7 @@ import {
   type SetForwardingPipelineConfigResponse,
   type StreamMessageRequest,
   type StreamMessageResponse,
+  type StreamErrorSchema,
   type WriteRequest,
   type WriteResponse,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
@@ -235,8 +236,13 @@ export class P4RuntimeServer {
       client = undefined;
       call.emit("error", serviceError(code, message));
     };
-    const streamError = (code: Code, message: string) =>
-      send(create(StreamMessageResponseSchema, { update: { case: "error", value: { canonicalCode: code, message } } }));
+    /** A StreamError on the stream; `details` names the message it is about. */
+    const streamError = (code: Code, message: string, details?: MessageInitShape<typeof StreamErrorSchema>["details"]) =>
+      send(
+        create(StreamMessageResponseSchema, {
+          update: { case: "error", value: { canonicalCode: code, message, ...(details ? { details } : {}) } },
+        }),
+      );
     call.on("data", (msg: StreamMessageRequest) => {
       const u = msg.update;
       try {
@@ -268,32 +274,14 @@ export class P4RuntimeServer {
             client.device.packetOut(client, u.value);
           } catch (e) {
             const s = toStatusError(e);
-            send(
-              create(StreamMessageResponseSchema, {
-                update: {
-                  case: "error",
-                  value: { canonicalCode: s.code, message: s.message, details: { case: "packetOut", value: { packetOut: u.value } } },
-                },
-              }),
-            );
+            streamError(s.code, s.message, { case: "packetOut", value: { packetOut: u.value } });
           }
         } else if (u.case === "digestAck") {
           try {
             client.device.digestAck(u.value.digestId, u.value.listId);
           } catch (e) {
             const s = toStatusError(e);
-            send(
-              create(StreamMessageResponseSchema, {
-                update: {
-                  case: "error",
-                  value: {
-                    canonicalCode: s.code,
-                    message: s.message,
-                    details: { case: "digestListAck", value: { digestListAck: u.value } },
-                  },
-                },
-              }),
-            );
+            streamError(s.code, s.message, { case: "digestListAck", value: { digestListAck: u.value } });
           }
         } else {
           streamError(Code.UNIMPLEMENTED, `stream message "${u.case ?? "empty"}" is not supported`);
