@@ -218,35 +218,25 @@ export class Bmv2ThriftClient {
     );
   }
 
+  /** The arguments of a register call: the context id, the register's name, then `rest`. */
+  private registerArgs(name: string, ...rest: Arg[]): Arg[] {
+    return [{ id: 1, type: T.I32, value: this.cxt }, { id: 2, type: T.STRING, value: name }, ...rest];
+  }
+
   readRegister(name: string, index: number): Promise<bigint> {
-    return this.invoke("bm_register_read", [
-      { id: 1, type: T.I32, value: this.cxt },
-      { id: 2, type: T.STRING, value: name },
-      { id: 3, type: T.I32, value: index },
-    ]);
+    return this.invoke("bm_register_read", this.registerArgs(name, { id: 3, type: T.I32, value: index }));
   }
 
   readRegisterAll(name: string): Promise<bigint[]> {
-    return this.invoke("bm_register_read_all", [
-      { id: 1, type: T.I32, value: this.cxt },
-      { id: 2, type: T.STRING, value: name },
-    ]);
+    return this.invoke("bm_register_read_all", this.registerArgs(name));
   }
 
   async writeRegister(name: string, index: number, value: bigint): Promise<void> {
-    await this.invoke("bm_register_write", [
-      { id: 1, type: T.I32, value: this.cxt },
-      { id: 2, type: T.STRING, value: name },
-      { id: 3, type: T.I32, value: index },
-      { id: 4, type: T.I64, value },
-    ]);
+    await this.invoke("bm_register_write", this.registerArgs(name, { id: 3, type: T.I32, value: index }, { id: 4, type: T.I64, value }));
   }
 
   async resetRegister(name: string): Promise<void> {
-    await this.invoke("bm_register_reset", [
-      { id: 1, type: T.I32, value: this.cxt },
-      { id: 2, type: T.STRING, value: name },
-    ]);
+    await this.invoke("bm_register_reset", this.registerArgs(name));
   }
 
   /**
