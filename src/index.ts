@@ -31,21 +31,8 @@ export type { TableEntryInput } from "./client/entities/table-entry.js";
 export { registerAccess } from "./client/registers.js";
 export type { RegisterAccess } from "./client/registers.js";
 export { loadP4Info } from "./p4runtime/p4info/load.js";
-export {
-  Code,
-  P4ConnectionError,
-  P4InfoLookupError,
-  P4RuntimeError,
-  P4ValueError,
-  isNotPrimary,
-  isP4ConnectionError,
-  isP4InfoLookupError,
-  isP4RuntimeError,
-  isP4ValueError,
-  isPipelineMissing,
-  isUnimplemented,
-} from "./p4runtime/errors.js";
-export type { UpdateFailure } from "./p4runtime/errors.js";
+// The errors and their guards (P4RuntimeError, P4ValueError, ..., isP4RuntimeError, ...) and canonical Codes.
+export * from "./p4runtime/errors.js";
 
 export { TopologyError, loadTopology, parseTopology } from "./controller/topology/load.js";
 export type { HostSpec, LinkSpec, SessionSpec, SwitchSpec, Topology } from "./controller/topology/schema.js";

@@ -7,21 +7,8 @@
 export { P4RuntimeClient } from "./client.js";
 export type { Atomicity, ClientEvents, P4RuntimeClientOptions, PipelineInput, UpdateInput, UpdateType } from "./client.js";
 
-export {
-  Code,
-  P4ConnectionError,
-  P4InfoLookupError,
-  P4RuntimeError,
-  P4ValueError,
-  isNotPrimary,
-  isP4ConnectionError,
-  isP4InfoLookupError,
-  isP4RuntimeError,
-  isP4ValueError,
-  isPipelineMissing,
-  isUnimplemented,
-} from "../p4runtime/errors.js";
-export type { UpdateFailure } from "../p4runtime/errors.js";
+// The errors and their guards (P4RuntimeError, P4ValueError, ..., isP4RuntimeError, ...) and canonical Codes.
+export * from "../p4runtime/errors.js";
 
 export {
   byteWidth,

@@ -1,7 +1,8 @@
 /**
  * Errors raised by the P4Runtime client. Each error class has a fixed `name`
  * and a type guard that checks the name and shape rather than `instanceof`,
- * so errors that cross package copies are still recognised.
+ * so errors that cross package copies are still recognised. Everything
+ * exported here is public: "p4cast" and "p4cast/client" re-export it whole.
  */
 import { Code } from "../proto/gen/google/rpc/code_pb.js";
 

@@ -53,31 +53,21 @@ export function buildIpv4(spec: Ipv4Spec, payload: Uint8Array = new Uint8Array(0
     throw new PacketError("invalid-field", "ipv4", `options must be a multiple of 4 bytes, at most 40 (got ${options.length})`);
   }
   const headerLength = IPV4_MIN_HEADER_LENGTH + options.length;
-  const fields: Array<[string, number, number]> = [
-    ["version", spec.version ?? 4, 4],
-    ["ihl", spec.ihl ?? headerLength / 4, 4],
-    ["dscp", spec.dscp ?? 0, 6],
-    ["ecn", spec.ecn ?? 0, 2],
-    ["totalLength", spec.totalLength ?? headerLength + payload.length, 16],
-    ["identification", spec.identification ?? 0, 16],
-    ["flags", spec.flags ?? 0, 3],
-    ["fragmentOffset", spec.fragmentOffset ?? 0, 13],
-    ["ttl", spec.ttl ?? 64, 8],
-    ["protocol", spec.protocol, 8],
-  ];
-  for (const [name, value, bits] of fields) requireUint(value, bits, "ipv4", name);
-  const [version, ihl, dscp, ecn, totalLength, identification, flags, fragmentOffset, ttl, protocol] = fields.map((f) => f[1]) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  /** `value` of the header field `name`, checked to fit in `bits`. */
+  const field = (name: string, value: number, bits: number): number => {
+    requireUint(value, bits, "ipv4", name);
+    return value;
+  };
+  const version = field("version", spec.version ?? 4, 4);
+  const ihl = field("ihl", spec.ihl ?? headerLength / 4, 4);
+  const dscp = field("dscp", spec.dscp ?? 0, 6);
+  const ecn = field("ecn", spec.ecn ?? 0, 2);
+  const totalLength = field("totalLength", spec.totalLength ?? headerLength + payload.length, 16);
+  const identification = field("identification", spec.identification ?? 0, 16);
+  const flags = field("flags", spec.flags ?? 0, 3);
+  const fragmentOffset = field("fragmentOffset", spec.fragmentOffset ?? 0, 13);
+  const ttl = field("ttl", spec.ttl ?? 64, 8);
+  const protocol = field("protocol", spec.protocol, 8);
 
   const h = new Uint8Array(headerLength);
   h[0] = (version << 4) | ihl;

@@ -5,7 +5,7 @@
  * "\x00"); the padded form has exactly ceil(W/8) bytes. Servers must accept
  * both; this client sends canonical strings unless asked otherwise.
  */
-import { bigIntToBytes } from "../../packet/address.js";
+import { bigIntToBytes, bytesToBigInt } from "../../packet/address.js";
 import { P4ValueError } from "../errors.js";
 
 export type BytestringMode = "canonical" | "padded";
@@ -54,8 +54,7 @@ export function encodeSigned(value: bigint, bitwidth: number, mode: BytestringMo
  * a value above the field's range is an error naming `field`.
  */
 export function decodeUnsigned(bytes: Uint8Array, bitwidth?: number, field = "value"): bigint {
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  const v = bytesToBigInt(bytes);
   if (bitwidth !== undefined && bitwidth > 0 && v > maxUnsigned(bitwidth)) {
     throw new P4ValueError(`${field}: bytestring 0x${hex(bytes)} does not fit in ${bitwidth} bits`, field);
   }

@@ -4,6 +4,7 @@
  * unsigned bigint checked against the field's width; formatting turns a
  * bigint back into the notation a person expects for that field.
  */
+import { bigIntToIpv6, bytesToBigInt } from "../../packet/address.js";
 import { P4ValueError } from "../errors.js";
 import { maxUnsigned } from "./bytestring.js";
 
@@ -42,11 +43,7 @@ function toBigInt(input: ValueInput, field: string): bigint {
     if (!Number.isSafeInteger(input)) throw new P4ValueError(`${field}: ${input} is not a safe integer; pass a bigint or string`, field);
     return BigInt(input);
   }
-  if (input instanceof Uint8Array) {
-    let v = 0n;
-    for (const b of input) v = (v << 8n) | BigInt(b);
-    return v;
-  }
+  if (input instanceof Uint8Array) return bytesToBigInt(input);
   const s = input.trim();
   if (DEC_RE.test(s)) return BigInt(s);
   if (HEX_RE.test(s) || BIN_RE.test(s)) return BigInt(s.toLowerCase());
@@ -113,28 +110,9 @@ export function formatMac(v: bigint): string {
   return parts.join(":");
 }
 
-/** RFC 5952 text: lower case, longest run of two or more zero groups as "::". */
+/** RFC 5952 text (lower case, longest run of two or more zero groups as "::") of the low 128 bits of `v`. */
 export function formatIPv6(v: bigint): string {
-  const groups: number[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(Number((v >> s) & 0xffffn));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hexes = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hexes.join(":");
-  return `${hexes.slice(0, bestStart).join(":")}::${hexes.slice(bestStart + bestLen).join(":")}`;
+  return bigIntToIpv6(BigInt.asUintN(128, v));
 }
 
 export function formatValue(v: bigint, format: ValueFormat): string {
