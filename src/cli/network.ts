@@ -5,7 +5,6 @@
  * on free ports (the demo); waiting for Ctrl-C; and telling a user whose
  * switches are not running what to start.
  */
-import { execFileSync } from "node:child_process";
 import { connect } from "node:net";
 import { AddressInUseError, EmbeddedNetwork } from "../lab/embedded-network.js";
 import { Bmv2Network, bmv2NetworkUnavailable } from "../lab/bmv2-network.js";
@@ -30,16 +29,6 @@ export function parseTarget(v: string | undefined, allowAuto: boolean): TargetNa
   const t = v ?? (allowAuto ? "auto" : "embedded");
   if (!ok.includes(t)) throw new CliError(`--target must be ${ok.join(", ")} (got "${t}")`, EXIT.usage);
   return t as TargetName | "auto";
-}
-
-/** True when simple_switch_grpc is on PATH. */
-export function simpleSwitchOnPath(): boolean {
-  try {
-    execFileSync("sh", ["-c", "command -v simple_switch_grpc"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

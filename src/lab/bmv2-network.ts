@@ -25,6 +25,7 @@ import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
 import { linkId } from "../controller/topology/graph.js";
 import { Bmv2ThriftClient } from "../client/thrift/bmv2-standard.js";
 import { AddressInUseError, addressFree } from "./embedded-network.js";
+import { onPath } from "./on-path.js";
 
 /** Which program each switch process runs. */
 export type SwitchProgram = "simple_switch_grpc" | "p4cast";
@@ -37,22 +38,10 @@ export const CLI_MAIN = join(here, "..", "..", "dist", "cli", "main.js");
 export function bmv2NetworkUnavailable(program: SwitchProgram = "simple_switch_grpc"): string | undefined {
   if (process.getuid?.() !== 0) return "switch-process networks need root (veth pairs, raw sockets)";
   if (!afpacketAvailable()) return "the AF_PACKET addon is not built (native/afpacket/build.sh)";
-  try {
-    execFileSync("sh", ["-c", "command -v ip"], { stdio: "ignore" });
-  } catch {
-    return "ip (iproute2) is not on PATH";
-  }
-  try {
-    execFileSync("sh", ["-c", "command -v ethtool"], { stdio: "ignore" });
-  } catch {
-    return "ethtool is not on PATH (apt-get install -y ethtool)";
-  }
+  if (!onPath("ip")) return "ip (iproute2) is not on PATH";
+  if (!onPath("ethtool")) return "ethtool is not on PATH (apt-get install -y ethtool)";
   if (program === "simple_switch_grpc") {
-    try {
-      execFileSync("sh", ["-c", "command -v simple_switch_grpc"], { stdio: "ignore" });
-    } catch {
-      return "simple_switch_grpc is not on PATH";
-    }
+    if (!onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
   } else if (!existsSync(CLI_MAIN)) {
     return "the CLI is not built (npm run build)";
   }

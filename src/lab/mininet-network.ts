@@ -35,6 +35,7 @@ import { parsePortStats, type PortStats } from "../switch/ports/port.js";
 import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
 import { linkId } from "../controller/topology/graph.js";
 import { interfaceName } from "../controller/topology/addressing.js";
+import { onPath } from "./on-path.js";
 
 export type MininetSwitchKind = "bmv2" | "embedded";
 
@@ -42,8 +43,6 @@ export type MininetSwitchKind = "bmv2" | "embedded";
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const LAUNCHER = join(REPO, "mininet", "p4cast_net.py");
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-
-const onPath = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 
 let namespaceProbe: string | undefined | null = null;
 

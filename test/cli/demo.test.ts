@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { loadTopology } from "../../src/controller/topology/load.js";
 import { unprotectedLastHops } from "../../src/cli/coverage.js";
 import { bmv2NetworkUnavailable } from "../../src/lab/bmv2-network.js";
-import { simpleSwitchOnPath } from "../../src/cli/network.js";
+import { onPath } from "../../src/lab/on-path.js";
 import { p4cast, repoRoot } from "./cli.js";
 
 const line3 = join(repoRoot, "examples", "line3.yaml");
@@ -36,7 +36,7 @@ describe("protection coverage", () => {
 });
 
 describe("p4cast demo", { timeout: 240_000 }, () => {
-  const expectedTarget = !simpleSwitchOnPath()
+  const expectedTarget = !onPath("simple_switch_grpc")
     ? /on embedded switches \(simple_switch_grpc is not on PATH\)/
     : bmv2NetworkUnavailable()
       ? /on embedded switches \(simple_switch_grpc is on PATH, but /

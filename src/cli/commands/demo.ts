@@ -24,7 +24,8 @@ import { portMac } from "../../controller/topology/addressing.js";
 import { formatMac } from "../../p4runtime/codec/values.js";
 import { printDeploy } from "./deploy.js";
 import { CliError, EXIT, plural, toJson, type OutputFormat } from "../output.js";
-import { parseTarget, simpleSwitchOnPath, startNetwork, type TargetName } from "../network.js";
+import { parseTarget, startNetwork, type TargetName } from "../network.js";
+import { onPath } from "../../lab/on-path.js";
 import { coverageWarning, unprotectedLastHops } from "../coverage.js";
 import { addHttpOptions, checkHttpAddress, startLiveView } from "../live.js";
 import { untilSignal } from "../network.js";
@@ -51,7 +52,7 @@ interface DemoOptions {
 /** Which switches the demo runs on, and why. */
 export function chooseTarget(asked: TargetName | "auto"): { target: TargetName; why: string } {
   if (asked !== "auto") return { target: asked, why: `--target ${asked}` };
-  if (!simpleSwitchOnPath()) return { target: "embedded", why: "simple_switch_grpc is not on PATH" };
+  if (!onPath("simple_switch_grpc")) return { target: "embedded", why: "simple_switch_grpc is not on PATH" };
   const why = bmv2NetworkUnavailable();
   if (why) return { target: "embedded", why: `simple_switch_grpc is on PATH, but ${why}` };
   return { target: "bmv2", why: "simple_switch_grpc is on PATH" };
