@@ -7,7 +7,7 @@ NPM_STAMP := node_modules/.install-stamp
 SOURCES   := $(shell find src -name '*.ts' 2>/dev/null)
 P4C       ?= p4c-bm2-ss
 
-.PHONY: all install build demo test test-packages typecheck p4 fixtures bench clean check-node native mininet mininet-clean
+.PHONY: all install build demo test test-packages typecheck lint p4 fixtures bench clean check-node native mininet mininet-clean
 
 all: build
 	@echo "built. The command line, from this checkout: npx p4cast --help (npm link once puts p4cast on PATH)"
@@ -45,12 +45,22 @@ demo: build
 typecheck: install
 	npm run typecheck
 
+# Biome's linter and formatter check (biome.jsonc; npx biome format --write
+# formats) and the copy/paste gate on src/ (.jscpd.json).
+lint: install
+	npm run lint
+	npm run format:check
+	npm run cpd
+
 # Debian packages for the Mininet tests and the live view's browser test (chromium); root + apt-get only; never fails.
 test-packages:
 	@scripts/install-test-packages.sh
 
 test: build native test-packages
 	npm run typecheck
+	npm run lint
+	npm run format:check
+	npm run cpd
 	npm test
 
 # Recompile the data plane with p4c (needs p4c on PATH) and refresh p4/build.
