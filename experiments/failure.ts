@@ -150,6 +150,25 @@ export function lossReport(r: FailureResults, c: ClientResult): string {
   return `${head}; ${onItsPath}${elsewhere.length > 0 ? `; elsewhere: ${elsewhere.join("; ")}` : ""}`;
 }
 
+/**
+ * Mininet: the frames the host itself counted as dropped where a client's
+ * packets pass (the source's socket, the switch ports on its path, the
+ * client's UDP sockets, the client's own veth), 0 when nothing was counted or
+ * outside Mininet. A single-copy mode's loss up to this many frames is the
+ * machine's, not the protocol's.
+ */
+export function hostDropsOnPath(r: FailureResults, c: ClientResult): number {
+  const h = r.hostCounters;
+  if (!h) return 0;
+  const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
+  const n = (x: number) => (Number.isFinite(x) ? x : 0);
+  const ports = h.switchPorts.filter((p) => path.has(`${p.switch}:${p.port}`)).reduce((sum, p) => sum + hostDrops(p.stats), 0);
+  const u = h.udp[c.client];
+  const udp = u ? n(u.rcvbufErrors) + n(u.inErrors) : 0;
+  const veth = h.interfaces.filter((i) => i.node === c.client).reduce((sum, i) => sum + n(i.rxDropped) + n(i.txDropped), 0);
+  return n(h.source.txNoBuffer + h.source.txLinkDown + h.source.txErrors) + ports + udp + veth;
+}
+
 function dropText(s: PortStats): string {
   return (["kernelDrops", "txNoBuffer", "txLinkDown", "txErrors", "droppedUnhandled", "droppedClosed"] as const)
     .filter((k) => s[k] > 0)

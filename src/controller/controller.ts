@@ -670,14 +670,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /**
    * Recomputes the plan and queues the writes of every switch whose intent
-   * changed, make-before-break across switches: the `first` ones (ingress
-   * routers switching to the overlay) go first; then every changed switch
-   * gets the union of what it holds and what it will hold (new branches,
-   * routes and trusted neighbours ready, old ones still fed); only when all
-   * of them have it does each move to its new intent, still trusting its old
-   * neighbours; when all have moved, the old trust entries go. `head`
-   * settles when the first ones are written, `done` when all are (a switch
-   * that cannot be written is deferred).
+   * changed, make-before-break across switches. When more than one switch
+   * changes, each first gets the union of what it holds and what it will
+   * hold (new branches, routes and trusted neighbours ready, old ones still
+   * fed): the `first` ones (ingress routers switching to the overlay) before
+   * the others. Only when all of them have it does each move to its new
+   * intent, still trusting its old neighbours; when all have moved, the old
+   * trust entries go. No switch sends a packet a new way before every switch
+   * on that way is ready for it, however slow the writes. `head` settles when
+   * the first ones are written, `done` when all are (a switch that cannot be
+   * written is deferred).
    */
   private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
     this.plan = this.computePlan();
@@ -701,25 +703,25 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const last = this.applied.get(n)?.intent;
       return next && last ? unionIntent(last, next) : next;
     };
-    const head = Promise.all(headNames.map((n) => this.tryUpdate("repair", n, () => during(n))));
     // One switch alone changes atomically enough: its own writes are ordered leaves first (reconcile).
-    const make = head.then(() =>
-      Promise.all(restNames.length > 1 ? restNames.map((n) => this.tryUpdate("repair", n, () => union(n))) : []),
-    );
-    const move = make.then(() => Promise.all(restNames.map((n) => this.tryUpdate("repair", n, () => during(n)))));
+    const makeFirst = names.length > 1;
+    const make = (group: readonly string[]) => Promise.all(makeFirst ? group.map((n) => this.tryUpdate("repair", n, () => union(n))) : []);
+    const head = make(headNames);
+    const rest = head.then(() => make(restNames));
+    const move = rest.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => during(n)))));
     // Old trust entries go when every switch has moved.
     const retire = move.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n)))));
-    const done = Promise.all([head, make, move, retire]).then(([h, mk, mv, rt]) => {
+    const done = Promise.all([head, rest, move, retire]).then(([h, r, mv, rt]) => {
       const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [] };
-      const count = (r: ReconcileResult | undefined) => (r ? r.inserted + r.modified + r.deleted : 0);
+      const count = (x: ReconcileResult | undefined) => (x ? x.inserted + x.modified + x.deleted : 0);
+      const made = [...h, ...r];
       names.forEach((n, i) => {
-        const steps = i < headNames.length ? [h[i]] : [mk[i - headNames.length], mv[i - headNames.length]];
         const last = rt[i];
         if (!last) {
           outcome.deferred.push(n);
           return;
         }
-        outcome.writes += steps.reduce((w, r) => w + count(r), 0) + count(last);
+        outcome.writes += count(made[i]) + count(mv[i]) + count(last);
         outcome.switches.push(n);
       });
       return outcome;

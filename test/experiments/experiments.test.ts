@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runName, type ExperimentOptions } from "../../experiments/lib.js";
-import { lossReport, main as failure } from "../../experiments/failure.js";
+import { hostDropsOnPath, lossReport, main as failure } from "../../experiments/failure.js";
 import { main as heartbeat } from "../../experiments/heartbeat.js";
 import { main as translation } from "../../experiments/translation.js";
 import { TrTcm, main as burst } from "../../experiments/burst.js";
@@ -56,8 +56,12 @@ for (const { opts, skip } of runs) {
       // Clients behind the cut link (s6) lose packets without redundancy; the others do not.
       for (const c of by("tree-only").filter((x) => x.client.startsWith("c6")))
         expect(c.lost, `${c.client} (tree-only) behind the cut lost nothing`).toBeGreaterThan(0);
-      for (const m of ["tree-only", "overlay-on-failure"])
-        for (const c of by(m).filter((x) => !x.client.startsWith("c6"))) expect(c.lost, lossReport(r, c)).toBe(0);
+      // A single copy has no second chance: in Mininet a frame the loaded machine itself dropped on the client's path
+      // (counted by the kernel or the switch's socket) is the machine's loss, not the protocol's; nothing beyond it is.
+      for (const m of ["tree-only", "overlay-on-failure"]) {
+        for (const c of by(m).filter((x) => !x.client.startsWith("c6")))
+          expect(c.lost, lossReport(r, c)).toBeLessThanOrEqual(hostDropsOnPath(r, c));
+      }
       expect(r.detection.failover.length).toBeGreaterThan(0);
       // In Mininet the host's counters were collected: the embedded switches' every port
       // (simple_switch_grpc has none), the clients' UDP counters.
