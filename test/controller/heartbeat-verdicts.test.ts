@@ -5,6 +5,9 @@
  *   stalls on a busy machine): that end hears nothing, but the other end
  *   still hears its replies, so the link is not declared down. A real cut
  *   then is.
+ * - A switch all of whose watches trip at once while its neighbours are not
+ *   judged (their reads stall too) is no witness against its links: nothing
+ *   is declared. A cut that its other end confirms still is.
  * - A standby controller (backup on every switch) keeps its own verdicts
  *   from what the primary's requests bring back. When no request is sent at
  *   all (the primary is gone or holds the switches without sending), the
@@ -92,6 +95,63 @@ describe("heartbeat verdicts of one controller", () => {
     // s1 sends again and the link returns: both come up.
     s1.sendPacketRaw = send;
     net.link(link).restore();
+    await intervals(hb, 4);
+    expect(ctl.state().downLinks).toEqual([]);
+  }, 120_000);
+});
+
+describe("heartbeat verdicts of a starved switch", () => {
+  it("a switch all of whose watches trip while its neighbours' reads stall declares nothing; a confirmed cut still counts", async () => {
+    const t = topology();
+    const net = await EmbeddedNetwork.start(t);
+    cleanup.push(() => net.stop());
+    const ctl = await controller(t, net, 10n);
+    await ctl.deploy();
+    const hb = ctl.startHeartbeats();
+    const downs: string[] = [];
+    hb.on("linkDown", (e) => downs.push(`${e.name} (seen from ${e.detectedBy})`));
+    await intervals(hb, 6);
+    expect(downs).toEqual([]);
+
+    // s8 (two links) is starved: its requests do not leave, so every watch of it trips. Its neighbours' counter
+    // reads stall at the same time (a busy machine), so neither of them is judged and neither vouches.
+    const s8Links = t.links.flatMap((l, i) => (l.ends.some((e) => e.switch === "s8") ? [i] : []));
+    expect(s8Links.length).toBeGreaterThanOrEqual(2);
+    const neighbours = s8Links.map((i) => t.links[i]!.ends.find((e) => e.switch !== "s8")!.switch);
+    const s8 = ctl.clients.get("s8")!;
+    const send = s8.sendPacketRaw.bind(s8);
+    s8.sendPacketRaw = () => undefined;
+    const reads = new Map(neighbours.map((n) => [n, ctl.clients.get(n)!.readRaw.bind(ctl.clients.get(n)!)]));
+    let release: () => void = () => undefined;
+    const stalled = new Promise<void>((r) => (release = r));
+    for (const n of neighbours) {
+      const c = ctl.clients.get(n)!;
+      c.readRaw = async function* () {
+        await stalled;
+        yield* [];
+      } as typeof c.readRaw;
+    }
+    await intervals(hb, 4 * t.heartbeat.missThreshold);
+    expect(
+      hb
+        .watches()
+        .filter((w) => w.switch === "s8")
+        .every((w) => w.down),
+      "s8's own watches tripped",
+    ).toBe(true);
+    expect(downs, "s8 alone, with every watch silent, is no witness against its links").toEqual([]);
+
+    // The neighbours are judged again; then one of s8's links is really cut: its other end misses too.
+    for (const [n, read] of reads) ctl.clients.get(n)!.readRaw = read;
+    release();
+    await intervals(hb, 4);
+    expect(downs).toEqual([]);
+    net.link(s8Links[0]!).cut();
+    await intervals(hb, t.heartbeat.missThreshold + 3);
+    expect(ctl.state().downLinks.map((l) => l.link)).toEqual([s8Links[0]]);
+
+    s8.sendPacketRaw = send;
+    net.link(s8Links[0]!).restore();
     await intervals(hb, 4);
     expect(ctl.state().downLinks).toEqual([]);
   }, 120_000);

@@ -14,7 +14,9 @@
  * went out) trips; the first response after that resets it. A link is
  * declared down when a watch of it trips and its other end agrees: that end
  * missed its recent responses too (all but the last threshold interval), or
- * is not being judged (out of reach, hung, paused).
+ * is not being judged (out of reach, hung, paused) -- unless every watch of
+ * the tripped end's switch (two or more) tripped at once: then that switch
+ * is the likelier fault and only a judged other end that misses too agrees.
  * A round trip crosses the link both ways, so any failure of the link shows
  * at both ends; silence at one end alone while the other still hears its
  * replies means that end's requests did not leave (its switch or its stream
@@ -236,15 +238,25 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     const ends = this.ends.get(link) ?? [];
     const judged = (st: PeerState) =>
       !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
-    const tripped = ends.find((st) => st.down);
     // An end vouches for the link while it is judged, has heard its peer, and missed fewer intervals in a row
     // than one short of tripping: a real failure shows at both ends in the same intervals (the other end is at
     // most one behind), while one late reply at a busy end says nothing.
     const agreeAt = Math.max(1, this.settings.missThreshold - 1);
     const hears = (st: PeerState) => judged(st) && st.heard && st.misses < agreeAt;
-    const down = tripped !== undefined && !ends.some(hears);
+    const confirms = (st: PeerState) => judged(st) && st.misses >= agreeAt;
+    // A switch with two or more links all of whose watches tripped at once is itself the likelier fault (starved,
+    // its requests or counters stalled): one link fault silences one watch. Its trips count only where the other
+    // end, judged, misses too; where that end is not judged (its reads late on a busy machine), a dead or hung
+    // neighbour is still seen by that neighbour's other neighbours.
+    const selfSilenced = (st: PeerState) => {
+      const watches = this.states.get(st.sw) ?? [];
+      return watches.length >= 2 && watches.every((w) => w.down);
+    };
+    const tripped = ends.find((st) => st.down && (!selfSilenced(st) || ends.some((o) => o !== st && confirms(o))));
     const by = this.verdicts.get(link);
-    if (down && by === undefined) {
+    // A verdict stands until no end has tripped or one vouches.
+    const down = by === undefined ? tripped !== undefined && !ends.some(hears) : ends.some((st) => st.down) && !ends.some(hears);
+    if (down && by === undefined && tripped) {
       this.verdicts.set(link, tripped.sw);
       this.emit("linkDown", { link, name: this.graph.linkName(link), detectedBy: tripped.sw, atMs: now });
     } else if (!down && by !== undefined) {

@@ -208,9 +208,10 @@ export function dataplane(kind: string): Dataplane {
     if (!seen()) throw new Error("barrier packet did not come back");
     // simple_switch_grpc may hand packet-ins of one packet's replicas to the
     // stream out of order with later packets: also wait for quiet, for
-    // longer when the machine is slow (twice the marker's round trip).
+    // longer when the machine is slow (three times the marker's round trip;
+    // twice was too short once on a heavily loaded machine).
     if (loopback) {
-      const quietMs = Math.max(40, 2 * (performance.now() - sentAt));
+      const quietMs = Math.max(80, 3 * (performance.now() - sentAt));
       for (let n = -1; n !== packetIns.length; ) {
         n = packetIns.length;
         await new Promise((r) => setTimeout(r, quietMs));
