@@ -18,9 +18,40 @@
  *    HB_FLAG_STAMP its origin timestamp is this switch's own, put there as
  *    the request left (packet_io.p4; pktgen.p4 on TNA): now - origin_ts is
  *    the round trip in this switch's clock, kept in hb_rtt.
+ *
+ * One control for both targets: the tables, the actions, the counter and
+ * every decision are shared; only the registers' accesses differ, in the
+ * #ifdef P4CAST_TARGET_TNA blocks. On TNA each register is one
+ * RegisterAction, a single read-modify-write in one stage (independent
+ * registers, side by side):
+ *
+ *   hb_last_seen_ts[peer]  bit<32>: ingress timestamp >> 10 of the last
+ *                          response (units of 1.024 us, wraps after 73 min);
+ *                          BMv2 keeps 48 bits of microseconds. Tofino
+ *                          register cells are 8/16/32 bits (or a 2 x 32 pair
+ *                          without carry), so 48 bits would need a pair that
+ *                          P4Runtime returns as a struct.
+ *   hb_count[peer]         value + 1 in the ALU (v1model reads, adds, writes)
+ *   hb_rtt[peer]           nanoseconds (the TNA global timestamp), the low 32
+ *                          bits, computed into meta.arch.hb_rtt one stage
+ *                          earlier: a stateful ALU cannot subtract one PHV
+ *                          operand from another (the assembler: "Can't
+ *                          reference phv in first operand of sub
+ *                          instruction"). Wraps after 4.29 s.
+ *
+ * reflect_ts is the TNA global timestamp in nanoseconds (BMv2:
+ * microseconds); on TNA the UDP checksum of a reflected request is
+ * recomputed by the ingress deparser (p4/tna/arch.p4), not incrementally
+ * here. On Tofino the requests are made by the packet generator
+ * (p4/tna/pktgen.p4), not sent by the controller.
  */
 #ifndef P4CAST_CONTROL_HEARTBEAT_P4
 #define P4CAST_CONTROL_HEARTBEAT_P4
+
+#ifdef P4CAST_TARGET_TNA
+/* Timestamp bits kept in hb_last_seen_ts on TNA: ns >> 10. */
+#define P4CAST_HB_TS_SHIFT 10
+#endif
 
 control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
     /*
@@ -31,12 +62,40 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
      * HB_FLAG_STAMP, ingress timestamp - origin_ts in this switch's clock
      * (BMv2: us; the low 32 bits of the difference); 0 until one came back.
      * Written by the data plane; read by the controller (every role; hb_rtt
-     * on demand, for the live view and p4cast watch).
+     * on demand, for the live view and p4cast watch). TNA: see the top.
      */
+#ifdef P4CAST_TARGET_TNA
+    Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_last_seen_ts;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_last_seq;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_count;
+    Register<bit<32>, bit<32>>(P4CAST_MAX_HB_PEERS) hb_rtt;
+
+    RegisterAction<bit<32>, bit<32>, bit<32>>(hb_last_seen_ts) hb_seen_write = {
+        void apply(inout bit<32> value) {
+            value = meta.intrinsic.ingress_ts[P4CAST_HB_TS_SHIFT + 31:P4CAST_HB_TS_SHIFT];
+        }
+    };
+    RegisterAction<bit<32>, bit<32>, bit<32>>(hb_last_seq) hb_seq_write = {
+        void apply(inout bit<32> value) {
+            value = hdr.heartbeat.seq;
+        }
+    };
+    RegisterAction<bit<32>, bit<32>, bit<32>>(hb_count) hb_count_inc = {
+        void apply(inout bit<32> value) {
+            value = value + 1;
+        }
+    };
+    RegisterAction<bit<32>, bit<32>, bit<32>>(hb_rtt) hb_rtt_write = {
+        void apply(inout bit<32> value) {
+            value = meta.arch.hb_rtt;
+        }
+    };
+#else
     P4CAST_REGISTER(timestamp_t, P4CAST_MAX_HB_PEERS, hb_last_seen_ts);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_last_seq);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_count);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_rtt);
+#endif
 
     /*
      * hb_peer_counter[peer]: packets and bytes of responses consumed from
@@ -97,6 +156,10 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                 set_punt(meta.fwd, meta.pktio, PUNT_REASON_HEARTBEAT,
                          meta.heartbeat.peer_index[15:0]);
             } else if (hdr.heartbeat.msg_type == HB_TYPE_REQUEST) {
+#ifdef P4CAST_TARGET_TNA
+                hdr.heartbeat.msg_type = HB_TYPE_RESPONSE;
+                hdr.heartbeat.reflect_ts = (bit<64>)meta.intrinsic.ingress_ts;
+#else
                 bit<16> old_word = hdr.heartbeat.version ++ hdr.heartbeat.msg_type
                                    ++ hdr.heartbeat.flags;
                 bit<64> old_ts = hdr.heartbeat.reflect_ts;
@@ -108,6 +171,7 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     ~old_word, ~old_ts,
                     hdr.heartbeat.version ++ hdr.heartbeat.msg_type ++ hdr.heartbeat.flags,
                     hdr.heartbeat.reflect_ts)
+#endif
 
                 ipv4_addr_t a = hdr.ipv4.src_addr;
                 hdr.ipv4.src_addr = hdr.ipv4.dst_addr;
@@ -133,6 +197,16 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     set_drop(meta.fwd, DROP_HB_UNKNOWN_PEER);
                 } else {
                     peer_index_t i = meta.heartbeat.peer_index;
+#ifdef P4CAST_TARGET_TNA
+                    hb_count_inc.execute(i);
+                    hb_seen_write.execute(i);
+                    hb_seq_write.execute(i);
+                    if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
+                        meta.arch.hb_rtt = meta.intrinsic.ingress_ts[31:0]
+                                           - hdr.heartbeat.origin_ts[31:0];
+                        hb_rtt_write.execute(i);
+                    }
+#else
                     bit<32> n;
                     P4CAST_REG_READ(hb_count, i, n);
                     P4CAST_REG_WRITE(hb_count, i, n + 1);
@@ -142,7 +216,14 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                         P4CAST_REG_WRITE(hb_rtt, i,
                             (bit<32>)(meta.intrinsic.ingress_ts - hdr.heartbeat.origin_ts[47:0]));
                     }
+#endif
                     P4CAST_COUNT(hb_peer_counter, i);
+                }
+                /* Apart from the updates above: on TNA the registers and the
+                 * counter (addressed from the PHV through the hash unit) and
+                 * the drop's constants cannot share one action of a table
+                 * without a key. */
+                if (meta.heartbeat.peer_known) {
                     set_drop(meta.fwd, DROP_HB_CONSUMED);
                 }
             } else {

@@ -37,7 +37,7 @@
  *
  * New packets are delivered to the session's local clients (egress,
  * lasthop_delivery.p4); duplicates and too-old packets are not. The
- * reference model is src/packet/dedup-window.ts.
+ * reference model is test/features/support/overlay-dedup-model.ts.
  */
 #ifndef P4CAST_CONTROL_OVERLAY_DEDUP_P4
 #define P4CAST_CONTROL_OVERLAY_DEDUP_P4

@@ -95,7 +95,7 @@ struct tna_scratch_md_t {
     DST = NAME##_fetch_inc.execute((bit<32>)(IDX))
 /* A separate read and write of one register cannot be one access on
  * Tofino: a feature that needs them gets a TNA control with its own
- * RegisterAction (as overlay_dedup.p4 and heartbeat.p4 do). Using these is
+ * RegisterAction (as overlay_dedup.p4 and controls/heartbeat.p4 do). Using these is
  * a compile error on purpose. */
 #define P4CAST_REG_READ(NAME, IDX, DST)  P4CAST_REG_READ_needs_a_RegisterAction_on_TNA
 #define P4CAST_REG_WRITE(NAME, IDX, VAL) P4CAST_REG_WRITE_needs_a_RegisterAction_on_TNA

@@ -2,12 +2,12 @@
 /*
  * p4cast: the TNA main (Tofino 1 with tna, Tofino 2 with t2na). Includes
  * only; the shared logic is in p4/include and p4/controls, the TNA
- * specifics in p4/tna/arch.p4 and the TNA versions of three features
- * (p4/tna/validate.p4, p4/tna/overlay_dedup.p4, p4/tna/heartbeat.p4),
- * which are included first so that their include guards keep
- * p4/controls/ingress.p4 from pulling in the v1model versions. A few shared
- * controls have `#ifdef P4CAST_TARGET_TNA` blocks where Tofino needs the
- * same step written differently (docs/tofino.md lists them).
+ * specifics in p4/tna/arch.p4 and the TNA versions of two features
+ * (p4/tna/validate.p4, p4/tna/overlay_dedup.p4), which are included first
+ * so that their include guards keep p4/controls/ingress.p4 from pulling in
+ * the v1model versions. A few shared controls (heartbeat.p4 among them)
+ * have `#ifdef P4CAST_TARGET_TNA` blocks where Tofino needs the same step
+ * written differently (docs/tofino.md lists them).
  *
  *   p4test --std p4-16 -D__TARGET_TOFINO__=1 -I <tofino p4include> p4/tna/p4cast_tna.p4
  *   (make -C p4 tna TOFINO_INCLUDE=<dir>; docs/tofino.md)
@@ -24,7 +24,6 @@
 #include "../include/deparser.p4"
 #include "validate.p4"
 #include "overlay_dedup.p4"
-#include "heartbeat.p4"
 #include "../controls/ingress.p4"
 #include "../controls/egress.p4"
 

@@ -63,10 +63,10 @@ export interface TofinoTargetOptions {
 
 export class TofinoTarget implements Target {
   readonly kind = "tofino" as const;
-  /** hb_last_seen_ts holds global_tstamp >> 10 (p4/tna/heartbeat.p4). */
+  /** hb_last_seen_ts holds global_tstamp >> 10 (p4/controls/heartbeat.p4, its TNA block). */
   readonly lastSeenUnitNs = 1024;
   readonly reflectTsUnitNs = 1;
-  /** hb_rtt: nanoseconds, the low 32 bits of global_tstamp's difference (p4/tna/heartbeat.p4). */
+  /** hb_rtt: nanoseconds, the low 32 bits of global_tstamp's difference (p4/controls/heartbeat.p4, its TNA block). */
   readonly rttUnitNs = 1;
   readonly heartbeatRequests = "pktgen" as const;
   readonly cpuPort: number;
