@@ -676,8 +676,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * fed): the `first` ones (ingress routers switching to the overlay) before
    * the others. Only when all of them have it does each move to its new
    * intent, still trusting its old neighbours; when all have moved, the old
-   * trust entries go. No switch sends a packet a new way before every switch
-   * on that way is ready for it, however slow the writes. `head` settles when
+   * trust entries go. No switch stops sending a packet its old way before
+   * every switch on the new way is ready for it, however slow the writes
+   * (copies sent the new way early are dropped by a switch not yet ready and
+   * the old way still delivers). `head` settles when
    * the first ones are written, `done` when all are (a switch that cannot be
    * written is deferred).
    */
