@@ -60,7 +60,9 @@ describe("TNA port", () => {
     expect(readFileSync(join(root, "p4/tna/overlay_dedup.p4"), "utf8")).toContain("#define P4CAST_CONTROL_OVERLAY_DEDUP_P4");
     // The heartbeat is one control for both targets: only its registers' accesses are per target.
     expect(existsSync(join(root, "p4/tna/heartbeat.p4"))).toBe(false);
-    expect(readFileSync(join(root, "p4/controls/heartbeat.p4"), "utf8")).toMatch(/#ifdef P4CAST_TARGET_TNA[\s\S]*RegisterAction[\s\S]*#else[\s\S]*P4CAST_REG_WRITE/);
+    expect(readFileSync(join(root, "p4/controls/heartbeat.p4"), "utf8")).toMatch(
+      /#ifdef P4CAST_TARGET_TNA[\s\S]*RegisterAction[\s\S]*#else[\s\S]*P4CAST_REG_WRITE/,
+    );
     expect(main.indexOf('"overlay_dedup.p4"')).toBeLessThan(main.indexOf('"../controls/ingress.p4"'));
     expect(main).not.toContain('"heartbeat.p4"');
   });
