@@ -60,18 +60,24 @@ async function intervals(hb: HeartbeatMonitor, n: number): Promise<void> {
   }
 }
 
+/** mesh8 on embedded switches, deployed by one controller whose heartbeats run and have declared nothing for 6 intervals. */
+async function watching() {
+  const t = topology();
+  const net = await EmbeddedNetwork.start(t);
+  cleanup.push(() => net.stop());
+  const ctl = await controller(t, net, 10n);
+  await ctl.deploy();
+  const hb = ctl.startHeartbeats();
+  const downs: string[] = [];
+  hb.on("linkDown", (e) => downs.push(`${e.name} (seen from ${e.detectedBy})`));
+  await intervals(hb, 6);
+  expect(downs).toEqual([]);
+  return { t, net, ctl, hb, downs };
+}
+
 describe("heartbeat verdicts of one controller", () => {
   it("one end whose requests do not leave declares nothing; a real cut of its link is still declared", async () => {
-    const t = topology();
-    const net = await EmbeddedNetwork.start(t);
-    cleanup.push(() => net.stop());
-    const ctl = await controller(t, net, 10n);
-    await ctl.deploy();
-    const hb = ctl.startHeartbeats();
-    const downs: string[] = [];
-    hb.on("linkDown", (e) => downs.push(`${e.name} (seen from ${e.detectedBy})`));
-    await intervals(hb, 6);
-    expect(downs).toEqual([]);
+    const { t, net, ctl, hb, downs } = await watching();
 
     // s1's packet-outs are lost on the way (a stalled stream): its watches hear nothing.
     const s1 = ctl.clients.get("s1")!;
@@ -102,16 +108,7 @@ describe("heartbeat verdicts of one controller", () => {
 
 describe("heartbeat verdicts of a starved switch", () => {
   it("a switch all of whose watches trip while its neighbours' reads stall declares nothing; a confirmed cut still counts", async () => {
-    const t = topology();
-    const net = await EmbeddedNetwork.start(t);
-    cleanup.push(() => net.stop());
-    const ctl = await controller(t, net, 10n);
-    await ctl.deploy();
-    const hb = ctl.startHeartbeats();
-    const downs: string[] = [];
-    hb.on("linkDown", (e) => downs.push(`${e.name} (seen from ${e.detectedBy})`));
-    await intervals(hb, 6);
-    expect(downs).toEqual([]);
+    const { t, net, ctl, hb, downs } = await watching();
 
     // s8 (two links) is starved: its requests do not leave, so every watch of it trips. Its neighbours' counter
     // reads stall at the same time (a busy machine), so neither of them is judged and neither vouches.
