@@ -218,8 +218,13 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     this._index = new P4InfoIndex(p4info);
   }
 
+  /** The deadline of each RPC (writes, reads, arbitration) unless a call gives its own. */
+  get rpcTimeoutMs(): number {
+    return this.options.rpcTimeoutMs ?? 30_000;
+  }
+
   private get rpc() {
-    return { timeoutMs: this.options.rpcTimeoutMs ?? 30_000 };
+    return { timeoutMs: this.rpcTimeoutMs };
   }
 
   private get encodeOptions() {
@@ -375,15 +380,20 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
    * "ipv4_lpm" }` reads the whole table. Yields decoded entities as they
    * arrive.
    */
-  async *read(queries: readonly EntityInput[]): AsyncGenerator<DecodedEntity> {
+  async *read(queries: readonly EntityInput[], opts: { timeoutMs?: number } = {}): AsyncGenerator<DecodedEntity> {
     const entities = queries.map((q) => encodeEntity(this.index, q, { ...this.encodeOptions, forRead: true }));
-    for await (const e of this.readRaw(entities)) yield decodeEntity(this.index, e);
+    for await (const e of this.readRaw(entities, opts)) yield decodeEntity(this.index, e);
   }
 
   /** Reads and collects every matching entity. */
   async readAll(...queries: EntityInput[]): Promise<DecodedEntity[]> {
+    return this.collect(queries);
+  }
+
+  /** Reads and collects every matching entity, within `timeoutMs` (instead of the client's deadline) when given. */
+  async collect(queries: readonly EntityInput[], opts: { timeoutMs?: number } = {}): Promise<DecodedEntity[]> {
     const out: DecodedEntity[] = [];
-    for await (const e of this.read(queries)) out.push(e);
+    for await (const e of this.read(queries, opts)) out.push(e);
     return out;
   }
 
