@@ -92,6 +92,26 @@ export function add(it: SwitchIntent, from: string, ...entries: TableEntryInput[
   it.entries.push(...entries);
 }
 
+const shared = new WeakMap<SwitchIntent, Set<string>>();
+
+/**
+ * Adds entries that several elements of the topology want alike (e.g. the
+ * overlay routes of sessions sharing an ingress router and a last hop): an
+ * entry identical to one added this way before is left out (the first
+ * element's path is kept). Entries that only share a key still all go in,
+ * so the reconciler reports their conflict.
+ */
+export function addShared(it: SwitchIntent, from: string, ...entries: TableEntryInput[]): void {
+  const keys = shared.get(it) ?? new Set<string>();
+  shared.set(it, keys);
+  for (const e of entries) {
+    const key = JSON.stringify([e.table, e.match, e.priority, e.action], (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+    if (keys.has(key)) continue;
+    keys.add(key);
+    add(it, from, e);
+  }
+}
+
 /** Records the topology path that produced an entry added to `it` later. */
 export function origin(it: SwitchIntent, from: string, e: TableEntryInput): TableEntryInput {
   it.origins?.entries.set(e, from);

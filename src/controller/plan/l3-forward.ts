@@ -7,6 +7,7 @@
 import { formatIPv4, formatIPv6 } from "../../p4runtime/codec/values.js";
 import { pathTo, shortestPathTree } from "../paths/shortest.js";
 import { hostV4, hostV6, networkOf, parsePrefix, portMac } from "../topology/addressing.js";
+import type { HostSpec } from "../topology/schema.js";
 import { T } from "./intent.js";
 import { add, nexthop, route, type PlanContext } from "./context.js";
 
@@ -35,7 +36,7 @@ export function planUnicastRoutes(ctx: PlanContext): void {
     const fmt = family === "ipv4" ? formatIPv4 : formatIPv6;
     const hostAddress = family === "ipv4" ? hostV4 : hostV6;
     // Destinations: host subnets (at the attached switch) and loopbacks.
-    const subnets = new Map<string, { sw: string; prefix: string; from: string }>();
+    const subnets = new Map<string, { sw: string; prefix: string; from: string; hosts: HostSpec[] }>();
     for (const h of topo.hosts) {
       const text = family === "ipv4" ? h.ipv4 : h.ipv6;
       if (!text) continue;
@@ -48,6 +49,7 @@ export function planUnicastRoutes(ctx: PlanContext): void {
         sw: prev && prev.sw !== h.attach.switch ? "*" : h.attach.switch,
         prefix: key,
         from: prev?.from ?? `${ctx.hostPath(h.name)}.${family}`,
+        hosts: [...(prev?.hosts ?? []), h],
       });
     }
     for (const s of topo.switches) {
@@ -59,10 +61,11 @@ export function planUnicastRoutes(ctx: PlanContext): void {
         const a = hostAddress(h);
         if (a !== undefined) add(it, `${ctx.hostPath(h.name)}.${family}`, route(table, `${fmt(a)}/${width}`, h.attach.port));
       }
-      for (const { sw: at, prefix, from } of subnets.values()) {
+      for (const { sw: at, prefix, from, hosts } of subnets.values()) {
         if (at === s.name) continue;
         if (at === "*") {
-          for (const h of topo.hosts) {
+          // A split subnet: a route per host of that subnet.
+          for (const h of hosts) {
             const a = hostAddress(h);
             if (a === undefined || h.attach.switch === s.name) continue;
             const hop = firstHop(h.attach.switch);

@@ -11,7 +11,7 @@ import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { formatIPv4 } from "../../p4runtime/codec/values.js";
 import { overlayAddress, portMac } from "../topology/addressing.js";
 import { OVERLAY_RID_BASE, T } from "./intent.js";
-import { add, origin, route, type PlanContext } from "./context.js";
+import { addShared, origin, route, type PlanContext } from "./context.js";
 import type { SessionPlan } from "./sessions.js";
 
 /**
@@ -60,8 +60,8 @@ export function planOverlayRoutes(ctx: PlanContext, plan: SessionPlan): void {
   for (const [lh, ov] of [...plan.overlays, ...plan.standby]) {
     const addr = overlayAddress(ctx.sw(plan.ingress), ctx.sw(lh));
     const text = `${formatIPv4(addr)}/32`;
-    // Sessions sharing an ingress router and a last hop want the same entries; the reconciler merges them.
-    add(ctx.intent(lh), ses, { table: T.local, match: { dst_addr: addr }, action: "mark_local" });
-    for (const a of ov.path.slice(1)) add(ctx.intent(a.from), ses, route(T.routeV4, text, a.port));
+    // Sessions sharing an ingress router and a last hop want the same entries: each goes in once.
+    addShared(ctx.intent(lh), ses, { table: T.local, match: { dst_addr: addr }, action: "mark_local" });
+    for (const a of ov.path.slice(1)) addShared(ctx.intent(a.from), ses, route(T.routeV4, text, a.port));
   }
 }
