@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
  */
 const LABS = [
   "test/faults/**/*.test.ts",
-  "test/controller/{e2e,repair-window}.test.ts",
+  "test/controller/{e2e,repair-window,heartbeat-dataplane}.test.ts",
   "test/experiments/**/*.test.ts",
   "test/mininet/{launcher,robustness,forwarding,session}.test.ts",
   "test/cli/demo.test.ts",

@@ -1,16 +1,21 @@
 /**
  * Heartbeat offload (npx tsx experiments/heartbeat.ts --target embedded|bmv2 [--short]).
  *
- * 1. Cost: controller CPU time and P4Runtime messages per second with the
- *    fast path (responses counted in the data plane, one counter read per
- *    interval) and the slow path (one packet-in per response), as the
- *    number of watched links grows (star topologies: a hub and N leaves).
+ * 1. Cost: controller CPU time and P4Runtime messages per second in the
+ *    three heartbeat modes, in one run: dataplane (one request per switch
+ *    per interval, copied to every peer by the switch, verdicts in the data
+ *    plane, one digest per change, no reads), fast (a request per link end,
+ *    responses counted in the data plane, one counter read per switch per
+ *    interval) and slow (a request per link end, one packet-in per
+ *    response), as the number of watched links grows (star topologies: a
+ *    hub and N leaves).
  *    Embedded: the switches run in a child process (startLabProcess), so the
  *    CPU is the controller's alone. BMv2: simple_switch_grpc processes; the
  *    relays of the links run in this process (a few frames per interval).
  * 2. Detection: a link is cut and the time from the cut to the linkDown
- *    verdict is measured for intervals × miss thresholds; the bound is
- *    (threshold + 1) × interval.
+ *    verdict is measured for intervals × miss thresholds, with data-plane
+ *    verdicts and with the fast path; the bound is (threshold + 1) ×
+ *    interval.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +23,9 @@ import { Controller } from "../src/controller/controller.js";
 import { startLabProcess } from "../src/lab/lab-process.js";
 import { starTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
+import { T } from "../src/controller/plan/intent.js";
 import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
+import type { HeartbeatSpec } from "../src/controller/topology/schema.js";
 import {
   bringUp,
   environment,
@@ -33,18 +40,29 @@ import {
   runName,
 } from "./lib.js";
 
+type Mode = HeartbeatSpec["mode"];
+/** The modes compared, in every run. */
+export const MODES: readonly Mode[] = ["dataplane", "fast", "slow"];
+/** The modes whose detection is measured (the slow path times the same misses in the controller). */
+const DETECTION_MODES: readonly Mode[] = ["dataplane", "fast"];
+const MODE_COLOURS = { domain: [...MODES], range: ["#1f77b4", "#2ca02c", "#d62728"] };
+
 export interface CostRow {
   readonly links: number;
-  readonly mode: "fast" | "slow";
+  readonly mode: Mode;
   readonly cpuMsPerS: number;
   readonly packetOutsPerS: number;
   readonly readsPerS: number;
   readonly packetInsPerS: number;
+  readonly digestsPerS: number;
   readonly messagesPerS: number;
+  /** P4Runtime messages per interval per switch. */
+  readonly messagesPerIntervalPerSwitch: number;
   readonly linksDown: number;
 }
 
 export interface DetectionRow {
+  readonly mode: Mode;
   readonly intervalMs: number;
   readonly threshold: number;
   readonly rep: number;
@@ -71,13 +89,7 @@ export interface HeartbeatResults {
   readonly detectionSummary: Row[];
 }
 
-async function measureCost(
-  opts: ExperimentOptions,
-  links: number,
-  mode: "fast" | "slow",
-  intervalMs: number,
-  seconds: number,
-): Promise<CostRow> {
+async function measureCost(opts: ExperimentOptions, links: number, mode: Mode, intervalMs: number, seconds: number): Promise<CostRow> {
   const topology = starTopology(links, mode, intervalMs);
   let ctl: Controller;
   let stop: () => Promise<void>;
@@ -106,6 +118,8 @@ async function measureCost(
     const cpu = process.cpuUsage(cpu0);
     const dt = (performance.now() - t0) / 1000;
     const per = (k: keyof typeof s0) => (hb.stats[k] - s0[k]) / dt;
+    // A read is a request and a response; a digest list (one digest each) and its acknowledgement.
+    const messagesPerS = per("packetOuts") + 2 * per("reads") + per("packetIns") + 2 * per("digests");
     return {
       links,
       mode,
@@ -113,8 +127,9 @@ async function measureCost(
       packetOutsPerS: per("packetOuts"),
       readsPerS: per("reads"),
       packetInsPerS: per("packetIns"),
-      // A read is a request and a response.
-      messagesPerS: per("packetOuts") + 2 * per("reads") + per("packetIns"),
+      digestsPerS: per("digests"),
+      messagesPerS,
+      messagesPerIntervalPerSwitch: messagesPerS / topology.switches.length / (1000 / intervalMs),
       linksDown: hb.downLinks().length,
     };
   } finally {
@@ -136,55 +151,66 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   const intervals = opts.short ? [50, 100] : [50, 100, 200];
   const thresholds = opts.short ? [2, 3] : [2, 3, 5];
   const reps = opts.short ? 1 : 5;
-  const bar = progress(opts, "heartbeat", peers.length * 2 + intervals.length * thresholds.length * reps);
+  const bar = progress(
+    opts,
+    "heartbeat",
+    peers.length * MODES.length + DETECTION_MODES.length * intervals.length * thresholds.length * reps,
+  );
   const cost: CostRow[] = [];
   for (const n of peers) {
-    for (const mode of ["fast", "slow"] as const) {
-      bar.increment(`${n} links, ${mode} path`);
+    for (const mode of MODES) {
+      bar.increment(`${n} links, ${mode}`);
       cost.push(await measureCost(opts, n, mode, costIntervalMs, costSeconds));
     }
   }
 
-  // Detection: one network (two switches, one link); a fresh monitor per grid point.
+  // Detection: one network (two switches, one link); a fresh monitor per grid point. The network is planned for
+  // data-plane verdicts (their entries on top of what the fast path needs).
   const detection: DetectionRow[] = [];
-  const topology = starTopology(1, "fast", 100, 54000);
+  const topology = starTopology(1, "dataplane", 100, 54000);
   const lab = await bringUp(topology, opts);
   try {
     const peersPlan = lab.ctl.currentPlan!.peers;
-    for (const intervalMs of intervals) {
-      for (const threshold of thresholds) {
-        for (let rep = 0; rep < reps; rep++) {
-          bar.increment(`detection: interval ${intervalMs} ms, threshold ${threshold}, run ${rep + 1}`);
-          lab.restore(0);
-          const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, {
-            intervalMs,
-            missThreshold: threshold,
-            mode: "fast",
-          });
-          const ticks: number[] = [];
-          hb.on("tick", () => ticks.push(performance.now()));
-          let downAt: number | undefined;
-          hb.on("linkDown", (e) => (downAt ??= e.atMs));
-          hb.start();
-          // Warm up: a few intervals with the link up, then cut at a random phase of the interval.
-          await sleep(3 * intervalMs + Math.random() * intervalMs);
-          lab.cut(0);
-          const cutAt = performance.now();
-          const deadline = cutAt + 20 * intervalMs * threshold;
-          while (downAt === undefined && performance.now() < deadline) await sleep(2);
-          hb.stop();
-          const detectionMs = downAt !== undefined ? downAt - cutAt : Number.NaN;
-          const boundMs = (threshold + 1) * intervalMs;
-          detection.push({
-            intervalMs,
-            threshold,
-            rep,
-            detectionMs,
-            ticks: downAt !== undefined ? ticks.filter((t) => t > cutAt && t <= downAt!).length : -1,
-            boundMs,
-            withinBound: detectionMs <= boundMs,
-          });
-          await sleep(intervalMs);
+    for (const mode of DETECTION_MODES) {
+      for (const intervalMs of intervals) {
+        for (const threshold of thresholds) {
+          for (let rep = 0; rep < reps; rep++) {
+            bar.increment(`detection (${mode}): interval ${intervalMs} ms, threshold ${threshold}, run ${rep + 1}`);
+            lab.restore(0);
+            // The data plane's miss threshold is an entry: rewritten for the grid point.
+            if (mode === "dataplane") await setDataPlaneThreshold(lab.ctl, threshold);
+            const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, { intervalMs, missThreshold: threshold, mode });
+            const ticks: number[] = [];
+            hb.on("tick", () => ticks.push(performance.now()));
+            let cutAt: number | undefined;
+            let downAt: number | undefined;
+            hb.on("linkDown", (e) => {
+              if (cutAt !== undefined) downAt ??= e.atMs;
+            });
+            hb.start();
+            // Warm up: a few intervals with the link up (the last run's verdict undone), then cut at a random phase.
+            await sleep(3 * intervalMs + Math.random() * intervalMs);
+            const upBy = performance.now() + 20 * intervalMs;
+            while (hb.downLinks().length > 0 && performance.now() < upBy) await sleep(intervalMs);
+            lab.cut(0);
+            cutAt = performance.now();
+            const deadline = cutAt + 20 * intervalMs * threshold;
+            while (downAt === undefined && performance.now() < deadline) await sleep(2);
+            hb.stop();
+            const detectionMs = downAt !== undefined ? downAt - cutAt : Number.NaN;
+            const boundMs = (threshold + 1) * intervalMs;
+            detection.push({
+              mode,
+              intervalMs,
+              threshold,
+              rep,
+              detectionMs,
+              ticks: downAt !== undefined ? ticks.filter((t) => t > cutAt! && t <= downAt!).length : -1,
+              boundMs,
+              withinBound: detectionMs <= boundMs,
+            });
+            await sleep(intervalMs);
+          }
         }
       }
     }
@@ -194,21 +220,24 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   bar.stop();
 
   const detectionSummary: Row[] = [];
-  for (const intervalMs of intervals) {
-    for (const threshold of thresholds) {
-      const rs = detection.filter((d) => d.intervalMs === intervalMs && d.threshold === threshold);
-      const ms = rs.map((r) => r.detectionMs);
-      detectionSummary.push({
-        intervalMs,
-        threshold,
-        runs: rs.length,
-        meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
-        minMs: Math.min(...ms),
-        maxMs: Math.max(...ms),
-        maxTicks: Math.max(...rs.map((r) => r.ticks)),
-        boundMs: (threshold + 1) * intervalMs,
-        withinBound: rs.filter((r) => r.withinBound).length,
-      });
+  for (const mode of DETECTION_MODES) {
+    for (const intervalMs of intervals) {
+      for (const threshold of thresholds) {
+        const rs = detection.filter((d) => d.mode === mode && d.intervalMs === intervalMs && d.threshold === threshold);
+        const ms = rs.map((r) => r.detectionMs);
+        detectionSummary.push({
+          mode,
+          intervalMs,
+          threshold,
+          runs: rs.length,
+          meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+          minMs: Math.min(...ms),
+          maxMs: Math.max(...ms),
+          maxTicks: Math.max(...rs.map((r) => r.ticks)),
+          boundMs: (threshold + 1) * intervalMs,
+          withinBound: rs.filter((r) => r.withinBound).length,
+        });
+      }
     }
   }
   const out: HeartbeatResults = {
@@ -248,19 +277,19 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
         encoding: {
           x: { field: "links", type: "quantitative", title: "watched links (peers)" },
           y: { field: "cpuMsPerS", type: "quantitative", title: "controller CPU (ms per s)" },
-          color: { field: "mode", type: "nominal", title: "path", scale: { domain: ["fast", "slow"], range: ["#2ca02c", "#d62728"] } },
+          color: { field: "mode", type: "nominal", title: "path", scale: MODE_COLOURS },
         },
       },
       {
         width: 300,
         height: 240,
-        title: "P4Runtime messages/s (packet-outs + 2 × reads + packet-ins)",
+        title: "P4Runtime messages/s (packet-outs + 2 × reads + packet-ins + 2 × digests)",
         data: { values: cost },
         mark: { type: "line", point: true },
         encoding: {
           x: { field: "links", type: "quantitative", title: "watched links (peers)" },
           y: { field: "messagesPerS", type: "quantitative", title: "messages/s" },
-          color: { field: "mode", type: "nominal", title: "path", scale: { domain: ["fast", "slow"], range: ["#2ca02c", "#d62728"] } },
+          color: { field: "mode", type: "nominal", title: "path", scale: MODE_COLOURS },
         },
       },
       {
@@ -284,6 +313,7 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
               x: { field: "intervalMs", type: "quantitative" },
               y: { aggregate: "mean", field: "detectionMs", type: "quantitative", title: "detection time (ms)" },
               color: { field: "threshold", type: "nominal" },
+              strokeDash: { field: "mode", type: "nominal", title: "verdicts" },
             },
           },
           {
@@ -302,19 +332,39 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   printTable(
     opts,
     `heartbeat cost (${runName(opts)}): interval ${costIntervalMs} ms, ${costSeconds} s per run; ` +
-      "messages = packet-outs + read requests and responses + packet-ins",
+      "messages = packet-outs + read requests and responses + packet-ins + digest lists and their acks",
     cost.map((c) => ({
       links: c.links,
-      path: c.mode,
+      mode: c.mode,
       "CPU ms/s": c.cpuMsPerS,
       "packet-outs/s": c.packetOutsPerS,
       "reads/s": c.readsPerS,
       "packet-ins/s": c.packetInsPerS,
+      "digests/s": c.digestsPerS,
       "messages/s": c.messagesPerS,
+      "messages/interval/switch": c.messagesPerIntervalPerSwitch,
       "links down": c.linksDown,
     })),
   );
   printTable(opts, `detection (${runName(opts)}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
+}
+
+/** Rewrites every heartbeat_tick_exact entry of the network with `threshold` (the other parameters as planned). */
+async function setDataPlaneThreshold(ctl: Controller, threshold: number): Promise<void> {
+  for (const [sw, intent] of ctl.currentPlan!.intents) {
+    const ticks = intent.entries.filter((e) => e.table === T.hbTick);
+    if (ticks.length === 0) continue;
+    await ctl.clients.get(sw)!.modify(
+      ...ticks.map((e) => ({
+        ...e,
+        kind: "tableEntry" as const,
+        action: {
+          ...(e.action as { name: string; params: Record<string, unknown> }),
+          params: { ...(e.action as { params: Record<string, unknown> }).params, miss_threshold: threshold },
+        },
+      })),
+    );
+  }
 }
 
 if (isMain(import.meta.url)) await main();

@@ -30,7 +30,13 @@ control P4castEgress(inout headers_t hdr, inout metadata_t meta) {
     P4CAST_COUNTER(P4CAST_REASON_CODES, egress_drop_counter);
 
     apply {
-        if (meta.intrinsic.egress_rid != 0) {
+        if (meta.heartbeat.fanout) {
+            /* One peer's copy of the interval's heartbeat request (instance
+             * = peer index): back to ingress, which makes it the peer's
+             * request (heartbeat.p4; the architecture recirculates it). */
+            meta.heartbeat.tick = true;
+            meta.heartbeat.peer_index = (peer_index_t)meta.intrinsic.egress_rid;
+        } else if (meta.intrinsic.egress_rid != 0) {
             tree.apply(hdr, meta);
             overlay.apply(hdr, meta);
             lasthop.apply(hdr, meta);

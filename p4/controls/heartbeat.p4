@@ -39,6 +39,20 @@
  *                          reference phv in first operand of sub
  *                          instruction"). Wraps after 4.29 s.
  *
+ * Data-plane verdicts (v1model; docs/reliability.md, "Detection"): once per
+ * interval the controller sends one request with PACKET_OUT_FLAG_HB_FANOUT.
+ * It is numbered from hb_tx_seq and replicated by the PRE group
+ * HB_MCAST_GROUP, one copy per peer (instance = peer index); each copy goes
+ * back to ingress (recirculated, P4CAST_FL_HB_TICK) as a tick, where
+ * heartbeat_tick_exact makes it that peer's request. Before it leaves, the
+ * tick compares its number N with the last response from the peer
+ * (hb_last_seq): none for requests N - miss_threshold .. N - 1 and the peer
+ * is judged down (hb_state); a newer response judges it up again. Each
+ * change is one digest (hb_verdict_digest_t) to the controller, which reads
+ * nothing in steady state; a request with HB_FLAG_REPORT (the first after a
+ * controller connects) also reports every peer already judged down. The
+ * other modes never change hb_state: no digests.
+ *
  * reflect_ts is the TNA global timestamp in nanoseconds (BMv2:
  * microseconds); on TNA the UDP checksum of a reflected request is
  * recomputed by the ingress deparser (p4/tna/arch.p4), not incrementally
@@ -95,6 +109,14 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_last_seq);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_count);
     P4CAST_REGISTER(bit<32>, P4CAST_MAX_HB_PEERS, hb_rtt);
+    /*
+     * hb_state[peer] (bit<8>): HB_PEER_UP / HB_PEER_DOWN, the data plane's
+     * verdict. hb_tx_seq[0] (bit<32>): the number of the last request for
+     * every peer. Written by the data plane; read by the controller on
+     * demand (every role).
+     */
+    P4CAST_REGISTER(bit<8>, P4CAST_MAX_HB_PEERS, hb_state);
+    P4CAST_REGISTER(bit<32>, 1, hb_tx_seq);
 #endif
 
     /*
@@ -142,7 +164,84 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
         default_action = NoAction();
     }
 
+#ifndef P4CAST_TARGET_TNA
+    action heartbeat_request(port_t port, mac_addr_t src_mac, mac_addr_t dst_mac,
+                             ipv4_addr_t peer_addr, bit<8> miss_threshold) {
+        meta.heartbeat.peer_known = true;
+        meta.heartbeat.miss_threshold = miss_threshold;
+        hdr.ethernet.src_addr = src_mac;
+        hdr.ethernet.dst_addr = dst_mac;
+        hdr.ipv4.dst_addr = peer_addr;
+        meta.fwd.egress_port = port;
+        meta.fwd.done = true;
+    }
+
+    /* Data-plane verdicts: a peer's copy of the interval's request -> the
+     * port, addresses and miss threshold of the peer's request (controller,
+     * every role; no entry: the copy is dropped). */
+    table heartbeat_tick_exact {
+        key = {
+            meta.heartbeat.peer_index : exact @name("peer_index");
+        }
+        actions = {
+            heartbeat_request;
+            @defaultonly NoAction;
+        }
+        size = P4CAST_MAX_HB_PEERS;
+        default_action = NoAction();
+    }
+#endif
+
     apply {
+#ifndef P4CAST_TARGET_TNA
+        if (meta.heartbeat.fanout) {
+            /* The controller's request for every peer: number it, replicate it. */
+            if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && hdr.udp.isValid()
+                    && hdr.heartbeat.msg_type == HB_TYPE_REQUEST) {
+                bit<32> n;
+                P4CAST_REG_READ(hb_tx_seq, 0, n);
+                n = n + 1;
+                P4CAST_REG_WRITE(hb_tx_seq, 0, n);
+                hdr.heartbeat.seq = n;
+                /* Stamped here, where the timestamp is the switch's clock
+                 * (a recirculated copy has none): the round trip is
+                 * measured from this pass. No UDP checksum (0, allowed over
+                 * IPv4), as the controller sends it. */
+                hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
+                hdr.udp.checksum = 0;
+                meta.fwd.mcast_grp = HB_MCAST_GROUP;
+                meta.fwd.done = true;
+            } else {
+                set_drop(meta.fwd, DROP_MALFORMED);
+            }
+        } else if (meta.heartbeat.tick) {
+            /* One peer's copy: judge the peer, then send it its request
+             * (once: not back to ingress again). */
+            meta.heartbeat.tick = false;
+            if (!heartbeat_tick_exact.apply().hit
+                    || meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
+                set_drop(meta.fwd, DROP_HB_UNKNOWN_PEER);
+            } else {
+                peer_index_t i = meta.heartbeat.peer_index;
+                bit<32> last;
+                bit<8> state;
+                P4CAST_REG_READ(hb_last_seq, i, last);
+                P4CAST_REG_READ(hb_state, i, state);
+                if (state == HB_PEER_UP
+                        && hdr.heartbeat.seq - last > (bit<32>)meta.heartbeat.miss_threshold) {
+                    P4CAST_REG_WRITE(hb_state, i, HB_PEER_DOWN);
+                    meta.heartbeat.notify = true;
+                    meta.heartbeat.verdict = HB_PEER_DOWN;
+                } else if (state == HB_PEER_DOWN
+                        && (hdr.heartbeat.flags & HB_FLAG_REPORT) != 0) {
+                    /* A controller that connected since asks. */
+                    meta.heartbeat.notify = true;
+                    meta.heartbeat.verdict = HB_PEER_DOWN;
+                }
+                hdr.heartbeat.flags = hdr.heartbeat.flags & ~HB_FLAG_REPORT;
+            }
+        } else
+#endif
         if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && !hdr.shim.isValid()
                 && meta.l3.is_local && hdr.heartbeat.version == HB_VERSION) {
             heartbeat_mode_exact.apply();
@@ -212,6 +311,18 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     P4CAST_REG_WRITE(hb_count, i, n + 1);
                     P4CAST_REG_WRITE(hb_last_seen_ts, i, meta.intrinsic.ingress_ts);
                     P4CAST_REG_WRITE(hb_last_seq, i, hdr.heartbeat.seq);
+                    /* A peer judged down is up again when it answers one of
+                     * the last two requests (a late answer to an older one
+                     * does not undo the verdict). */
+                    bit<8> state;
+                    bit<32> sent;
+                    P4CAST_REG_READ(hb_state, i, state);
+                    P4CAST_REG_READ(hb_tx_seq, 0, sent);
+                    if (state == HB_PEER_DOWN && sent - hdr.heartbeat.seq <= 1) {
+                        P4CAST_REG_WRITE(hb_state, i, HB_PEER_UP);
+                        meta.heartbeat.notify = true;
+                        meta.heartbeat.verdict = HB_PEER_UP;
+                    }
                     if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
                         P4CAST_REG_WRITE(hb_rtt, i,
                             (bit<32>)(meta.intrinsic.ingress_ts - hdr.heartbeat.origin_ts[47:0]));

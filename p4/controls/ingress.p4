@@ -65,14 +65,17 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
 
     apply {
         packet_io.apply(hdr, meta);
-        if (!meta.fwd.done) {
+        /* The controller's heartbeat request for every peer and its copies
+         * (heartbeat.p4) are the switch's own: only the heartbeat applies. */
+        bool own_heartbeat = meta.heartbeat.fanout || meta.heartbeat.tick;
+        if (!meta.fwd.done && !own_heartbeat) {
             validate.apply(hdr, meta);
         }
-        if (!meta.fwd.done) {
+        if (!meta.fwd.done && !own_heartbeat) {
             l3_classify.apply(hdr, meta);
             membership.apply(hdr, meta);
         }
-        if (!meta.fwd.done) {
+        if (!meta.fwd.done && !own_heartbeat) {
             trust.apply(hdr, meta);
         }
         if (!meta.fwd.done) {

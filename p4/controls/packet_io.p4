@@ -8,7 +8,9 @@
  * except for a heartbeat request with HB_FLAG_STAMP: its origin timestamp
  * becomes this switch's ingress timestamp, so that the switch can measure the
  * round trip in its own clock when the response comes back (heartbeat.p4,
- * hb_rtt). Without DIRECT it runs through the pipeline like any other packet.
+ * hb_rtt). With PACKET_OUT_FLAG_HB_FANOUT it is the interval's one heartbeat
+ * request for every peer (heartbeat.p4). Otherwise it runs through the
+ * pipeline like any other packet.
  * Egress: a packet to CPU_PORT gets packet_in_h (ingress port, reason, aux).
  */
 #ifndef P4CAST_CONTROL_PACKET_IO_P4
@@ -37,6 +39,9 @@ control PacketIoIngress(inout headers_t hdr, inout metadata_t meta) {
 #endif
                     hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
                 }
+            } else if ((hdr.packet_out.flags & PACKET_OUT_FLAG_HB_FANOUT) != 0) {
+                /* Numbered and replicated to every peer by heartbeat.p4. */
+                meta.heartbeat.fanout = true;
             }
             hdr.packet_out.setInvalid();
         }

@@ -85,9 +85,27 @@ const bit<8> HB_FLAG_LINK     = 0x01;   /* reflect out of the ingress port  */
 const bit<8> HB_FLAG_STAMP    = 0x02;   /* origin_ts is the requesting switch's
                                          * own timestamp (round trip in its
                                          * data plane: hb_rtt)               */
+const bit<8> HB_FLAG_REPORT   = 0x04;   /* in the controller's request for
+                                         * every peer: report each peer
+                                         * already judged down (cleared
+                                         * before a copy leaves)             */
+/* A heartbeat peer's state as the data plane judges it (hb_state; the
+ * verdict digest). UP is the cells' initial value. */
+const bit<8> HB_PEER_UP       = 0;
+const bit<8> HB_PEER_DOWN     = 1;
+/* The PRE group that turns the controller's one request per interval into
+ * one copy per heartbeat peer (replica instance = peer index). Fixed: the
+ * controller writes it in place, outside the two banks of session groups
+ * (ids below 2048). */
+const mcast_grp_t HB_MCAST_GROUP = 0x3FFF;
+/* v1model field list kept by a heartbeat peer's copy as it goes back to
+ * ingress (meta.heartbeat.tick, peer_index). */
+#define P4CAST_FL_HB_TICK 1
 
 /* Packet-out flags. */
 const bit<7> PACKET_OUT_FLAG_DIRECT = 0x01; /* skip ingress, use egress_port */
+const bit<7> PACKET_OUT_FLAG_HB_FANOUT = 0x02; /* a heartbeat request for every
+                                                * peer (HB_MCAST_GROUP)      */
 
 /* Packet-in reason codes (packet_in.reason). */
 const bit<8> PUNT_REASON_NONE        = 0;

@@ -87,7 +87,25 @@ struct heartbeat_md_t {
     bool         punt;           /* heartbeat_mode_exact says: to the CPU */
     bool         reflected;      /* request turned into a response, to route */
     bool         peer_known;
+    @field_list(P4CAST_FL_HB_TICK)
     peer_index_t peer_index;
+    bool         fanout;         /* the controller's request for every peer */
+    @field_list(P4CAST_FL_HB_TICK)
+    bool         tick;           /* one peer's copy of it, back in ingress */
+    bit<8>       miss_threshold; /* heartbeat_tick_exact */
+    bool         notify;         /* the peer's state changed: digest */
+    bit<8>       verdict;        /* HB_PEER_UP / HB_PEER_DOWN */
+}
+
+/*
+ * Digest (v1model ingress; heartbeat.p4): a heartbeat peer's state changed,
+ * one digest per change. seq: the request whose copy found the peer silent
+ * (down), or the response that came back (up).
+ */
+struct hb_verdict_digest_t {
+    peer_index_t peer_index;
+    bit<8>       state;          /* HB_PEER_UP / HB_PEER_DOWN */
+    bit<32>      seq;
 }
 
 /* Translation (controls/nat64.p4, controls/mcast_xlate.p4, controls/xlate.p4). */

@@ -116,6 +116,11 @@ control V1modelIngress(inout headers_t hdr,
 
         p4cast_ingress.apply(hdr, meta);
 
+        if (meta.heartbeat.notify) {
+            digest<hb_verdict_digest_t>(1, {meta.heartbeat.peer_index,
+                                            meta.heartbeat.verdict,
+                                            hdr.heartbeat.seq});
+        }
         if (meta.fwd.drop) {
             mark_to_drop(standard_metadata);
         } else if (meta.fwd.mcast_grp != 0) {
@@ -145,6 +150,8 @@ control V1modelEgress(inout headers_t hdr,
 
         if (meta.fwd.drop) {
             mark_to_drop(standard_metadata);
+        } else if (meta.heartbeat.tick) {
+            recirculate_preserving_field_list(P4CAST_FL_HB_TICK);
         }
     }
 }

@@ -3,13 +3,13 @@
  * large multi-session network (50 switches, 1,000 sessions, 5,000 clients).
  */
 import { formatIPv4 } from "../p4runtime/codec/values.js";
-import { TopologySchema, type Topology } from "../controller/topology/schema.js";
+import { type HeartbeatSpec, TopologySchema, type Topology } from "../controller/topology/schema.js";
 
 /** The low 8 bits of `v` as two hex digits. */
 const hexByte = (v: number) => (v & 0xff).toString(16).padStart(2, "0");
 
 /** One hub switch linked to `leaves` switches: `leaves` links to watch. */
-export function starTopology(leaves: number, mode: "fast" | "slow", intervalMs = 100, basePort = 52000): Topology {
+export function starTopology(leaves: number, mode: HeartbeatSpec["mode"], intervalMs = 100, basePort = 52000): Topology {
   const switches = Array.from({ length: leaves + 1 }, (_, i) => ({
     name: `s${i}`,
     deviceId: i + 1,

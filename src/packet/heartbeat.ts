@@ -18,9 +18,11 @@ export const HeartbeatType = { REQUEST: 1, RESPONSE: 2 } as const;
  * LINK: reflect out of the port the request came in on. STAMP: the requesting
  * switch's data plane puts its own timestamp into the origin timestamp as the
  * request leaves and measures the round trip when the response comes back
- * (hb_rtt, docs/packet-formats.md).
+ * (hb_rtt, docs/packet-formats.md). REPORT: in the controller's request for
+ * every peer (data-plane verdicts), each peer's copy reports the peer if it
+ * is already judged down; the flag is cleared before the copy leaves.
  */
-export const HeartbeatFlags = { LINK: 0x01, STAMP: 0x02 } as const;
+export const HeartbeatFlags = { LINK: 0x01, STAMP: 0x02, REPORT: 0x04 } as const;
 
 export interface HeartbeatHeader {
   readonly version: number;

@@ -82,7 +82,7 @@ for (const { opts, skip } of runs) {
       expect(Date.parse(String(saved.environment.date))).toBeGreaterThan(Date.parse("2026-01-01"));
     }, 600_000);
 
-    it("heartbeat: detection within (threshold + 1) intervals; the fast path reads once per interval", async () => {
+    it("heartbeat: detection within (threshold + 1) intervals; data-plane verdicts send one message per switch per interval", async () => {
       const r = await heartbeat(opts);
       files(opts, "heartbeat");
       for (const d of r.detection) {
@@ -95,6 +95,16 @@ for (const { opts, skip } of runs) {
         expect(c.linksDown).toBe(0);
         if (c.mode === "slow") expect(c.readsPerS).toBe(0);
         else expect(c.packetInsPerS).toBe(0);
+        if (c.mode === "dataplane") {
+          // Steady state: the one request per switch per interval, nothing read, no state change to report.
+          expect(c.readsPerS).toBe(0);
+          expect(c.digestsPerS).toBe(0);
+          expect(c.messagesPerIntervalPerSwitch).toBeGreaterThan(0.8);
+          expect(c.messagesPerIntervalPerSwitch).toBeLessThan(1.2);
+        }
+      }
+      for (const mode of ["dataplane", "fast"]) {
+        expect(r.detection.filter((d) => d.mode === mode).length, `detection measured with ${mode} verdicts`).toBeGreaterThan(0);
       }
     }, 600_000);
 

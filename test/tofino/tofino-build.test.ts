@@ -140,7 +140,11 @@ describe("bf-p4c's P4Info and bfrt.json (committed)", () => {
     registers: ["ingress.dedup.dedup_slots", "ingress.dedup.dedup_valid", "pktgen.hb_tx_seq"],
     packetMetadata: [],
   };
-  const v1Only: Record<string, string[]> = { registers: ["ingress.dedup.dedup_history"] };
+  const v1Only: Record<string, string[]> = {
+    tables: ["ingress.heartbeat.heartbeat_tick_exact"],
+    actions: ["ingress.heartbeat.heartbeat_request"],
+    registers: ["ingress.dedup.dedup_history", "ingress.heartbeat.hb_state", "ingress.heartbeat.hb_tx_seq"],
+  };
 
   for (const kind of Object.keys(tnaOnly)) {
     it(`${kind}: the v1model names (pipe prefix stripped), the same keys, sizes and parameters`, () => {

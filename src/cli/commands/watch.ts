@@ -171,7 +171,8 @@ export function registerWatch(program: Command): void {
         }
         return r;
       };
-      const options = topology.heartbeat.mode === "fast" ? { registers: registersOf } : {};
+      // Requests stamped by the switches (every mode but slow): their round trips are the switches' hb_rtt.
+      const options = topology.heartbeat.mode !== "slow" ? { registers: registersOf } : {};
       const linkName = (i: number) => graph.linkName(i);
       const read = async (): Promise<Reading> =>
         liveUrl

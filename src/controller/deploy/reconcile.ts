@@ -25,7 +25,7 @@ import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { PlanError, type PlanProblem } from "../plan/plan-error.js";
 import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
-import { GROUP_BANK_B, GROUP_PARAMS, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
+import { GROUP_BANK_B, GROUP_PARAMS, HB_GROUP, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
 import { DEFAULT_MAX_BATCH } from "../../client/write/coalescer.js";
 import { BMV2_DEDUP_REGISTERS } from "../targets/bmv2.js";
@@ -106,11 +106,15 @@ const replicaKey = (r: readonly ReplicaValue[]) =>
 /**
  * Where each of the intent's (logical) groups lives: where it already is if
  * its replicas are unchanged, in the other bank if they changed, in bank A
- * if it is new.
+ * if it is new. The heartbeat group has one place (HB_GROUP).
  */
 function placeGroups(intent: SwitchIntent, current?: SwitchState): Map<number, number> {
   const placed = new Map<number, number>();
   for (const [logical, replicas] of intent.groups) {
+    if (logical === HB_GROUP) {
+      placed.set(logical, logical);
+      continue;
+    }
     const here = [logical, logical | GROUP_BANK_B].filter((p) => current?.groups.has(p));
     const same = here.find((p) => replicaKey(current!.groups.get(p)!) === replicaKey(replicas));
     placed.set(logical, same ?? (here.length > 0 ? here[0]! ^ GROUP_BANK_B : logical));
@@ -278,7 +282,7 @@ function actionText(index: P4InfoIndex, d: DecodedTableEntry): string {
 /**
  * Deadline of each whole-switch read. The client's deadline (a few seconds, so that a hung switch holds up a
  * write no longer) is too short for a read that streams every entry of a big switch on a busy machine:
- * `npm run bench:deploy` reads 50 switches of ~1,550 entries each, served by one process, in 5-6 s.
+ * `npm run bench:deploy` reads 50 switches of ~2,800 entries each, served by one process, in 5-6 s.
  */
 export const STATE_READ_TIMEOUT_MS = 60_000;
 

@@ -90,9 +90,9 @@ export class LiveServer {
       {
         plan: () => ctl.currentPlan,
         clients: ctl.clients,
-        // Fast-path heartbeats: the round trips the switches measured (hb_rtt), read with the counters.
+        // Requests stamped by the switches (every mode but slow): the round trips they measured (hb_rtt), read with the counters.
         options: () =>
-          ctl.heartbeats && ctl.topology.heartbeat.mode === "fast"
+          ctl.heartbeats && ctl.topology.heartbeat.mode !== "slow"
             ? { registers: (sw: string) => ctl.registerReader(sw), rttUnitNs: ctl.rttUnitNs }
             : {},
       },

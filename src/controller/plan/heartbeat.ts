@@ -5,9 +5,13 @@
  * from one end only, a link whose watcher dies would never be declared down
  * (nobody would be sending on it), so the trees through the dead switch
  * would never be repaired; from both ends, the surviving neighbours see it.
+ * With data-plane verdicts (mode "dataplane") each switch also gets the
+ * peers' requests (heartbeat_tick_exact) and the group that copies the
+ * controller's one request per interval to every peer (HB_GROUP).
  */
 import { parseIPv4 } from "../../p4runtime/codec/values.js";
-import { T } from "./intent.js";
+import { portMac } from "../topology/addressing.js";
+import { HB_GROUP, T } from "./intent.js";
 import { add, type PlanContext } from "./context.js";
 
 export interface HeartbeatPeer {
@@ -40,6 +44,32 @@ export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[
         action: { name: "set_peer", params: { peer_index: p.index } },
       });
     if (topo.heartbeat.mode === "slow") add(it, "heartbeat.mode", { table: T.hbMode, match: { msg_type: 2 }, action: "punt_heartbeat" });
+    if (topo.heartbeat.mode === "dataplane" && list.length > 0) {
+      for (const p of list) {
+        const peer = ctx.sw(p.peer);
+        const adj = g.allAdjacencies(s.name).find((a) => a.port === p.port)!;
+        add(it, `links[${p.link}]`, {
+          table: T.hbTick,
+          match: { peer_index: p.index },
+          action: {
+            name: "heartbeat_request",
+            params: {
+              port: p.port,
+              src_mac: portMac(s, p.port),
+              dst_mac: portMac(peer, adj.peerPort),
+              peer_addr: p.peerAddress,
+              miss_threshold: topo.heartbeat.missThreshold,
+            },
+          },
+        });
+      }
+      ctx.setGroup(
+        it,
+        HB_GROUP,
+        list.map((p) => ({ port: p.port, instance: p.index })),
+        "heartbeat",
+      );
+    }
   }
   return peers;
 }

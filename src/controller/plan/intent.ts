@@ -46,6 +46,7 @@ export const T = {
   local: "ingress.l3_classify.ipv4_local_exact",
   hbMode: "ingress.heartbeat.heartbeat_mode_exact",
   hbPeer: "ingress.heartbeat.heartbeat_peer_exact",
+  hbTick: "ingress.heartbeat.heartbeat_tick_exact",
   treeParent: "ingress.trust.tree_parent_exact",
   overlaySender: "ingress.trust.overlay_sender_exact",
   hbNeighbor: "ingress.trust.heartbeat_neighbor_exact",
@@ -99,6 +100,15 @@ export const GROUP_PARAMS: ReadonlySet<string> = new Set(["mcast_grp", "client_g
  * reserves the ones above for itself.
  */
 export const GROUP_BANK_B = 0x4000;
+
+/**
+ * The PRE group of a switch's heartbeat peers (HB_MCAST_GROUP in
+ * p4/include/headers.p4; data-plane verdicts): one replica per peer, the
+ * instance is the peer index. Fixed, so it is written in place rather than
+ * in the banks (a heartbeat copy missing while it is rewritten is one
+ * request, which the miss threshold absorbs).
+ */
+export const HB_GROUP = 0x3fff;
 
 const entryKey = (e: TableEntryInput) =>
   JSON.stringify(

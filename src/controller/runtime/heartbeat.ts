@@ -22,12 +22,28 @@
  * replies means that end's requests did not leave (its switch or its stream
  * stalled on a busy machine), not that the link broke. A dead or hung switch
  * is seen by every neighbour. A backup controller only reads: the primary sends.
+ *
+ * Data-plane verdicts (mode "dataplane", p4/controls/heartbeat.p4): the
+ * controller sends one request per switch per interval, which the switch
+ * copies to every peer; the switch judges each peer itself and sends a
+ * digest (acknowledged) only when one goes down or comes back. Nothing is
+ * read in steady state. The same agreement rule holds: a link is declared
+ * down when both ends judged it down, or one did and the other end is out
+ * of reach, or a probe of the other end (a read of its response counter for
+ * the tripped end, one interval apart, only while the trip stands) finds it
+ * hung or deaf too. When the other end still hears, the tripped end is the
+ * likelier fault (starved) and no verdict is given. On connecting, taking
+ * over, or after a switch was re-programmed, the first request asks every
+ * copy to report a peer already judged down (HB_FLAG_REPORT), so a verdict
+ * taken before is not missed.
  */
 import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { Entity, PacketOut } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { DecodedPacketIn } from "../../client/entities/packet-io.js";
+import type { DecodedDigestList } from "../../client/entities/digest.js";
 import { formatIPv4, formatMac } from "../../p4runtime/codec/values.js";
+import { Code, isP4RuntimeError } from "../../p4runtime/errors.js";
 import { buildFrame } from "../../packet/frame.js";
 import { HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
 import { portMac } from "../topology/addressing.js";
@@ -36,6 +52,11 @@ import type { HeartbeatSpec } from "../topology/schema.js";
 import type { HeartbeatPeer } from "../plan/heartbeat.js";
 
 export const HB_COUNTER = "ingress.heartbeat.hb_peer_counter";
+/** The data plane's digest of a peer's new state (data-plane verdicts). */
+export const HB_DIGEST = "hb_verdict_digest_t";
+const HB_PEER_DOWN = 1n;
+/** Packet-out flag: a request for every heartbeat peer (PACKET_OUT_FLAG_HB_FANOUT). */
+const PACKET_OUT_HB_FANOUT = 2;
 /** Round trip of each peer's last STAMP response, in the switch's clock (target.rttUnitNs per unit). */
 export const HB_RTT_REGISTER = "ingress.heartbeat.hb_rtt";
 const PACKET_IN_HEARTBEAT = 3n;
@@ -91,8 +112,13 @@ export interface HeartbeatStats {
   packetOuts: number;
   reads: number;
   packetIns: number;
+  /** Digests received (data-plane verdicts). */
+  digests: number;
   intervals: number;
 }
+
+/** What probing a link's other end found (data-plane verdicts), while its first end's trip stands. */
+type ProbeResult = "hung" | "deaf" | "hears";
 
 export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private timer: NodeJS.Timeout | undefined;
@@ -104,7 +130,14 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private readonly busy = new Set<string>();
   /** Bumped when a switch is paused, so a read that was under way then is not used. */
   private readonly generation = new Map<string, number>();
-  readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, intervals: 0 };
+  readonly stats: HeartbeatStats = { packetOuts: 0, reads: 0, packetIns: 0, digests: 0, intervals: 0 };
+  private readonly onDigest = new Map<string, (d: DecodedDigestList) => void>();
+  /** Data-plane verdicts: switches whose digest config is written and whose verdicts were reported since (re)connecting. */
+  private readonly synced = new Set<string>();
+  /** Data-plane verdicts: per switch, its request for every peer (index 1: asking for a report of peers judged down). */
+  private readonly fanouts = new Map<string, [PacketOut, PacketOut]>();
+  /** Data-plane verdicts: probes of the other end of a tripped watch, by that other end's watch. */
+  private readonly probes = new Map<PeerState, { result: ProbeResult | undefined }>();
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
   /** Per switch, the counter cells of its peers as one pre-encoded read. */
   private readonly queries = new Map<string, Entity[]>();
@@ -141,6 +174,14 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
         })),
       );
     for (const st of [...this.states.values()].flat()) this.ends.set(st.peer.link, [...(this.ends.get(st.peer.link) ?? []), st]);
+    if (settings.mode === "dataplane") {
+      if (requests === "pktgen") throw new Error("heartbeat mode dataplane: the data-plane verdicts need v1model (docs/tofino.md)");
+      for (const [sw, client] of clients) {
+        const handler = (d: DecodedDigestList) => this.onVerdicts(sw, client, d);
+        this.onDigest.set(sw, handler);
+        client.on("digest", handler);
+      }
+    }
     if (settings.mode === "slow") {
       for (const [sw, client] of clients) {
         const handler = (p: DecodedPacketIn) => {
@@ -183,6 +224,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     for (const [sw, h] of this.onPacketIn) this.clients.get(sw)?.off("packetIn", h);
+    for (const [sw, h] of this.onDigest) this.clients.get(sw)?.off("digest", h);
+    this.probes.clear();
   }
 
   /**
@@ -203,6 +246,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       st.request = undefined;
     }
     this.queries.delete(sw);
+    this.synced.delete(sw);
+    for (const st of this.probes.keys()) if (st.sw === sw) this.probes.delete(st);
   }
 
   resume(sw: string): void {
@@ -235,6 +280,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
    * missThreshold − 1 intervals in a row); up again as soon as one does.
    */
   private judgeLink(link: number, now: number): void {
+    if (this.settings.mode === "dataplane") return this.judgeFromVerdicts(link, now);
     const ends = this.ends.get(link) ?? [];
     const judged = (st: PeerState) =>
       !this.paused.has(st.sw) && now - (this.lastJudged.get(st.sw) ?? -Infinity) <= STALE_INTERVALS * this.settings.intervalMs;
@@ -292,7 +338,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     clearTimeout(timer);
     // An end that stopped being judged (hung, paused) leaves the verdict to the other.
     this.judgeLinks(this.ends.keys());
-    this.emit("tick", { sent: [...this.states.values()].reduce((n, l) => n + l.length, 0), reads, durationMs: performance.now() - t0 });
+    const sent = this.settings.mode === "dataplane" ? this.states.size : [...this.states.values()].reduce((n, l) => n + l.length, 0);
+    this.emit("tick", { sent, reads, durationMs: performance.now() - t0 });
   }
 
   /** One switch's interval: read its counters, judge its watches, send its requests. True when it read. */
@@ -300,6 +347,10 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     const client = this.clients.get(sw);
     // A switch out of reach is judged by its neighbours (they watch the same links).
     if (!client?.connected || !client.hasP4Info || this.paused.has(sw)) return false;
+    if (this.settings.mode === "dataplane") {
+      await this.sendFanout(sw, client, list);
+      return false;
+    }
     const generation = this.generation.get(sw) ?? 0;
     let counts: Map<number, bigint> | undefined;
     if (this.settings.mode === "fast" && list.length > 0) {
@@ -367,6 +418,151 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     return counts !== undefined;
   }
 
+  /** Data-plane verdicts: a digest list from `sw` (acknowledged), one peer's new state per digest. */
+  private onVerdicts(sw: string, client: P4RuntimeClient, d: DecodedDigestList): void {
+    if (d.digest !== HB_DIGEST) return;
+    try {
+      client.ackDigest(HB_DIGEST, d.listId);
+    } catch {
+      // Stream down: the switch re-sends nothing; it reports again when it is synced after reconnecting.
+    }
+    this.stats.digests += d.data.length;
+    if (this.paused.has(sw)) return;
+    const links = new Set<number>();
+    for (const v of d.data) {
+      const { peer_index, state } = v as Record<string, bigint>;
+      const st = this.states.get(sw)?.find((s) => BigInt(s.peer.index) === peer_index);
+      if (!st) continue;
+      st.down = state === HB_PEER_DOWN;
+      if (!st.down) st.heard = true;
+      links.add(st.peer.link);
+    }
+    this.lastJudged.set(sw, performance.now());
+    this.judgeLinks(links);
+    this.emit("judged", { switch: sw, atMs: performance.now() });
+  }
+
+  /**
+   * Data-plane verdicts: a link is down when an end judged it down and every other end agrees: judged it down too,
+   * is out of reach (not connected, paused, or not this controller's to hear), or a probe found it hung or deaf (its
+   * responses from the tripped end stopped too). An end that still hears is a vouch: the tripped end is the likelier
+   * fault. A verdict stands until no end judges the link down.
+   */
+  private judgeFromVerdicts(link: number, now: number): void {
+    const ends = this.ends.get(link) ?? [];
+    const tripped = ends.find((st) => st.down);
+    const by = this.verdicts.get(link);
+    if (!tripped) {
+      for (const st of ends) this.probes.delete(st);
+      if (by !== undefined) {
+        this.verdicts.delete(link);
+        this.emit("linkUp", { link, name: this.graph.linkName(link), detectedBy: by, atMs: now });
+      }
+      return;
+    }
+    if (by !== undefined) return;
+    const outOfReach = (st: PeerState) => {
+      const c = this.clients.get(st.sw);
+      return this.paused.has(st.sw) || !c?.connected || !c.isPrimary;
+    };
+    const others = ends.filter((st) => !st.down);
+    const agrees = (st: PeerState) => outOfReach(st) || ["hung", "deaf"].includes(this.probes.get(st)?.result ?? "");
+    if (others.every(agrees)) {
+      for (const st of others) this.probes.delete(st);
+      this.verdicts.set(link, tripped.sw);
+      this.emit("linkDown", { link, name: this.graph.linkName(link), detectedBy: tripped.sw, atMs: now });
+      return;
+    }
+    for (const st of others) if (!outOfReach(st)) this.probe(st);
+  }
+
+  /**
+   * Reads the response counter of `st` (the other end of a tripped watch: its responses from the tripped end's
+   * switch) every interval while the trip stands: a read past the interval says hung, the same count twice deaf,
+   * a higher one that it hears.
+   */
+  private probe(st: PeerState): void {
+    if (this.probes.has(st)) return;
+    const probe: { result: ProbeResult | undefined } = { result: undefined };
+    this.probes.set(st, probe);
+    const current = () => this.running && this.probes.get(st) === probe;
+    void (async () => {
+      let last: bigint | undefined;
+      while (current()) {
+        const client = this.clients.get(st.sw);
+        let count: bigint | undefined;
+        try {
+          if (!client?.connected) throw new Error("not connected");
+          const [entity] = client.encodeQueries([{ kind: "counterEntry", counter: HB_COUNTER, index: st.peer.index }]);
+          for await (const e of client.readRaw([entity!], { timeoutMs: this.settings.intervalMs }))
+            if (e.entity.case === "counterEntry") count = e.entity.value.data?.packetCount ?? 0n;
+          this.stats.reads++;
+        } catch {
+          count = undefined;
+        }
+        if (!current()) return;
+        probe.result = count === undefined ? "hung" : last === undefined ? probe.result : count === last ? "deaf" : "hears";
+        if (count !== undefined) last = count;
+        this.judgeLinks([st.peer.link]);
+        if (count !== undefined || probe.result === "hung") await new Promise((r) => setTimeout(r, this.settings.intervalMs));
+      }
+    })();
+  }
+
+  /**
+   * Data-plane verdicts: the interval's one request from `sw` (its primary only: digests go to the primary). The
+   * first after connecting, taking over or a re-programming writes the digest config and asks for a report of the
+   * peers already judged down.
+   */
+  private async sendFanout(sw: string, client: P4RuntimeClient, list: readonly PeerState[]): Promise<void> {
+    if (!client.isPrimary || list.length === 0) {
+      this.synced.delete(sw);
+      return;
+    }
+    let report = false;
+    if (!this.synced.has(sw)) {
+      try {
+        await writeDigestConfig(client);
+      } catch (e) {
+        this.emit("error", new Error(`${sw}: heartbeat digest config: ${e instanceof Error ? e.message : String(e)}`));
+        return;
+      }
+      this.synced.add(sw);
+      report = true;
+    }
+    try {
+      let pair = this.fanouts.get(sw);
+      if (!pair) {
+        const me = this.graph.switches.get(sw)!;
+        const encode = (flags: number) =>
+          client.encodePacketOut({
+            payload: buildFrame({
+              ethernet: { src: "00:00:00:00:00:00", dst: "00:00:00:00:00:00" },
+              packet: {
+                ip: { version: 4, src: me.loopback.ipv4, dst: "0.0.0.0", ttl: 64 },
+                // The switch numbers, stamps and addresses each peer's copy (heartbeat_tick_exact).
+                l4: {
+                  kind: "heartbeat",
+                  heartbeat: { type: HeartbeatType.REQUEST, flags, originId: me.deviceId & 0xffff, sequence: 0 },
+                  udp: { checksum: 0 },
+                },
+              },
+            }),
+            metadata: { egress_port: 0, flags: PACKET_OUT_HB_FANOUT },
+          });
+        const flags = HeartbeatFlags.LINK | HeartbeatFlags.STAMP;
+        pair = [encode(flags), encode(flags | HeartbeatFlags.REPORT)];
+        this.fanouts.set(sw, pair);
+      }
+      client.sendPacketRaw(pair[report ? 1 : 0]);
+      this.stats.packetOuts++;
+      this.lastJudged.set(sw, performance.now());
+    } catch {
+      // Stream down: this switch's heartbeats resume once it reconnects (and report again).
+      this.synced.delete(sw);
+    }
+  }
+
   private sendRequest(sw: string, client: P4RuntimeClient, st: PeerState, seq: number): void {
     try {
       if (!st.request) {
@@ -412,6 +608,21 @@ const HB_OFFSET = 14 + 20 + 8;
 export function requestFlags(mode: HeartbeatSpec["mode"]): number {
   return HeartbeatFlags.LINK | (mode === "fast" ? HeartbeatFlags.STAMP : 0);
 }
+/** Data-plane verdicts: each peer's new state as soon as it is known, one digest per list, acknowledged. */
+async function writeDigestConfig(client: P4RuntimeClient): Promise<void> {
+  const entity = {
+    kind: "digestEntry" as const,
+    digest: HB_DIGEST,
+    config: { maxListSize: 1, maxTimeoutNs: 0n, ackTimeoutNs: 1_000_000_000n },
+  };
+  try {
+    await client.insert(entity);
+  } catch (e) {
+    if (!(isP4RuntimeError(e) && (e.code === Code.ALREADY_EXISTS || e.onlyFailedWith(Code.ALREADY_EXISTS)))) throw e;
+    await client.modify(entity);
+  }
+}
+
 /** An end not judged for this many intervals (hung, skipped, paused) no longer has a say in its links' verdicts. */
 const STALE_INTERVALS = 2.5;
 /** A counter read that takes longer than this is given up (a hung switch). */

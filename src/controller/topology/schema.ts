@@ -110,8 +110,12 @@ export const HeartbeatSchema = z
   .object({
     intervalMs: z.number().int().min(10).max(60_000).default(100),
     missThreshold: z.number().int().min(1).max(100).default(3),
-    /** fast: responses consumed in the data plane; slow: punted to the controller. */
-    mode: z.enum(["fast", "slow"]).default("fast"),
+    /**
+     * fast: responses consumed in the data plane, the controller reads each switch's counters every interval;
+     * slow: responses punted to the controller; dataplane: one request per switch per interval, copied to every
+     * peer by the switch, which judges its peers itself and sends a digest only when one goes down or up.
+     */
+    mode: z.enum(["fast", "slow", "dataplane"]).default("fast"),
   })
   .strict();
 
