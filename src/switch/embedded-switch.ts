@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { join } from "node:path";
-import { loadEngine } from "./engine/index.js";
+import { loadEngine, PortStatus } from "./engine/index.js";
 import { formatPortStats, hostDrops, type Port, type PortStats } from "./ports/port.js";
 import { PcapWriter } from "./ports/pcap.js";
 import { Device } from "./runtime/device.js";
@@ -37,6 +37,13 @@ export interface EmbeddedSwitchOptions {
 export class EmbeddedSwitch {
   readonly name: string;
   readonly device: Device;
+  /**
+   * The data plane's view of the ports (up unless marked down), kept across
+   * pipelines: set by setPortStatus, and by the link state of ports that
+   * have one (raw interfaces). Backup replicas and selector watch ports
+   * follow it.
+   */
+  readonly portStatus = new PortStatus();
   private readonly ports = new Map<number, Port>();
   private readonly pcaps = new Map<string, PcapWriter>();
   private server: P4RuntimeServer | undefined;
@@ -61,14 +68,25 @@ export class EmbeddedSwitch {
       ...(options.cpuPort !== undefined ? { cpuPort: options.cpuPort } : {}),
       ...(options.clockUs ? { clockUs: options.clockUs } : {}),
       loadEngine: (json, clock) =>
-        loadEngine(json, { clock, ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}) }),
+        loadEngine(json, {
+          clock,
+          portStatus: this.portStatus,
+          ...(level === "debug" ? { log: (m: string) => this.logLine("debug", m) } : {}),
+        }),
       transmit: (port, data) => this.transmit(port, data),
       log: (m) => this.logLine("info", m),
       logError: (m) => this.logLine("error", m),
     });
+    this.portStatus.onChange((port, up) => {
+      const p = this.ports.get(port);
+      this.logLine("info", `port ${port}${p ? ` (${p.name})` : ""} is ${up ? "up" : "down"}`);
+    });
   }
 
-  /** Attaches a port under a port number; frames arriving on it enter the pipeline. */
+  /**
+   * Attaches a port under a port number; frames arriving on it enter the
+   * pipeline, and its link state, if it has one, becomes the port's status.
+   */
   attach(portNumber: number, port: Port): void {
     if (this.ports.has(portNumber)) throw new Error(`${this.name}: port ${portNumber} is already attached`);
     if (portNumber === this.options.cpuPort) throw new Error(`${this.name}: port ${portNumber} is the CPU port`);
@@ -77,11 +95,29 @@ export class EmbeddedSwitch {
       this.capture(portNumber, "in", frame);
       this.device.receive(portNumber, frame);
     });
+    port.watchLink?.((up) => {
+      if (this.ports.get(portNumber) === port) this.portStatus.set(portNumber, up);
+    });
   }
 
+  /** Closes and removes a port; its status goes back to the default (up). */
   detach(portNumber: number): void {
     this.ports.get(portNumber)?.close();
     this.ports.delete(portNumber);
+    this.portStatus.set(portNumber, true);
+  }
+
+  /**
+   * Marks a port up or down for the data plane (logged at info level when
+   * it changes); returns whether it changed. A port with a link state sets
+   * it again at its next change.
+   */
+  setPortStatus(portNumber: number, up: boolean): boolean {
+    return this.portStatus.set(portNumber, up);
+  }
+
+  isPortUp(portNumber: number): boolean {
+    return this.portStatus.isUp(portNumber);
   }
 
   /** Injects a frame as if it arrived on `portNumber`. */

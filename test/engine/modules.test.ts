@@ -20,6 +20,7 @@ import { ValueSet } from "../../src/switch/engine/value-sets.js";
 import { CounterArray } from "../../src/switch/engine/counters.js";
 import { RegisterArray } from "../../src/switch/engine/registers.js";
 import { ActionProfile } from "../../src/switch/engine/action-profiles.js";
+import { PortStatus } from "../../src/switch/engine/port-status.js";
 import { formatLog } from "../../src/switch/engine/program.js";
 import { type J, headerType, program } from "./fixtures.js";
 
@@ -170,7 +171,7 @@ describe("value sets, counters, registers, action profiles, log formatting", () 
     expect(() => r.write(0, 1n << 64n)).toThrow(/wider/);
   });
   it("action profile members get BMv2-style handles; groups are ordered by handle", () => {
-    const p = new ActionProfile("p", 8, true);
+    const p = new ActionProfile("p", 8, true, new PortStatus());
     const a = { idx: 0, id: 0, name: "a", info: { name: "a", params: [{ name: "x", bitwidth: 8 }] }, fn: () => {} };
     p.actions.set("a", a);
     p.addMember(10, { action: "a", args: [1n] });
@@ -191,6 +192,35 @@ describe("value sets, counters, registers, action profiles, log formatting", () 
     expect([0, 1, 2].map(pickWith)).toEqual([3, 3, 2]);
     expect(() => p.addMember(20, { action: "a", args: [1n] })).toThrow(/exists/);
     expect(() => p.addMember(40, { action: "a", args: [256n] })).toThrow(/does not fit/);
+  });
+  it("selectors leave out members whose watch port is down and hash over the rest, in handle order", () => {
+    const ports = new PortStatus();
+    const p = new ActionProfile("p", 8, true, ports);
+    p.actions.set("a", { idx: 0, id: 0, name: "a", info: { name: "a", params: [{ name: "x", bitwidth: 8 }] }, fn: () => {} });
+    for (const m of [1, 2, 3]) p.addMember(m, { action: "a", args: [BigInt(m)] });
+    p.setGroup(7, [
+      { member: 3, weight: 1, watchPort: 13 },
+      { member: 1, weight: 2, watchPort: 11 },
+      { member: 2, weight: 1 },
+    ]);
+    let h = 0;
+    p.selector = () => h;
+    const picks = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        h = i;
+        return p.select({ kind: "group", group: 7 })?.args[0];
+      });
+    expect(picks(4)).toEqual([1, 1, 2, 3]);
+    ports.set(11, false);
+    expect(picks(4)).toEqual([2, 3, 2, 3]);
+    ports.set(13, false);
+    expect(picks(2)).toEqual([2, 2]);
+    p.setGroup(7, [{ member: 3, weight: 1, watchPort: 13 }]);
+    expect(picks(2)).toEqual([undefined, undefined]); // every member left out: no action, like an empty group
+    ports.set(13, true);
+    expect(picks(1)).toEqual([3]);
+    expect(p.getGroup(7)).toEqual([{ member: 3, weight: 1, watchPort: 13 }]);
+    expect(() => p.setGroup(8, [{ member: 1, weight: 1, watchPort: -1 }])).toThrow(/bad watch port/);
   });
   it("formats log_msg like BMv2", () => {
     expect(formatLog("a={} b={}", [1, 2n])).toBe("a=1 b=2");

@@ -27,6 +27,15 @@ export interface TestTarget {
   readonly hosts?: ReadonlyMap<number, HostPort>;
   /** Whether RegisterEntry works over P4Runtime. */
   readonly p4runtimeRegisters: boolean;
+  /**
+   * Takes data port `port` down or up, where the harness can: the embedded
+   * switch's port status; on simple_switch_grpc with veth pairs, the host
+   * end of the pair, so that the switch's end loses its carrier (BMv2 reads
+   * operstate every 200 ms: this waits for that, and for PI to act on it).
+   */
+  setPortUp?(port: number, up: boolean): Promise<void>;
+  /** simple_switch_grpc: how its process ended (`signal SIGFPE`, `exit code 1`), undefined while it runs. */
+  exitStatus?(): string | undefined;
   /** Kills the switch and starts a fresh one (no pipeline) on the same address. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -91,6 +100,9 @@ async function startEmbedded(opts: StartOptions): Promise<TestTarget> {
     cpuPort: CPU_PORT,
     hosts,
     p4runtimeRegisters: true,
+    setPortUp: async (p, up) => {
+      sw.setPortStatus(p, up);
+    },
     restart: async () => {
       await sw.close();
       ({ sw, port } = await boot(port));
@@ -98,6 +110,9 @@ async function startEmbedded(opts: StartOptions): Promise<TestTarget> {
     stop: () => sw.close(),
   };
 }
+
+/** How often BMv2 reads its interfaces' operstate (PortMonitorActive). */
+const BMV2_PORT_POLL_MS = 200;
 
 /** Whether BMv2 targets get real data ports (veth pairs read with raw sockets). */
 export const bmv2DataPorts = process.getuid?.() === 0 && afpacketAvailable() && onPath("ip");
@@ -175,6 +190,18 @@ async function startBmv2(opts: StartOptions): Promise<TestTarget> {
     cpuPort: CPU_PORT,
     thriftPort,
     p4runtimeRegisters: false,
+    exitStatus: () =>
+      child.signalCode !== null ? `signal ${child.signalCode}` : child.exitCode !== null ? `exit code ${child.exitCode}` : undefined,
+    ...(veths
+      ? {
+          setPortUp: async (p: number, up: boolean) => {
+            const pair = veths.pairs.find((x) => x.port === p);
+            if (!pair) throw new Error(`no veth pair for port ${p}`);
+            execFileSync("ip", ["link", "set", pair.host, up ? "up" : "down"], { stdio: "pipe" });
+            await new Promise((r) => setTimeout(r, BMV2_PORT_POLL_MS * 3));
+          },
+        }
+      : {}),
     restart: async () => {
       await kill(child);
       child = await launch();

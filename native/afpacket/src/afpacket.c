@@ -28,6 +28,16 @@
  * VLAN tags the kernel moved into packet metadata are put back into the
  * frame, so JavaScript sees the bytes that were on the wire.
  *
+ * With a fifth argument, a function, the socket also watches the link: a
+ * NETLINK_ROUTE socket in the interface's namespace, subscribed to link
+ * events, on its own uv_poll; the interface counts as up while IFF_UP and
+ * IFF_RUNNING are set (the operational state is up or unknown: what
+ * simple_switch reads in /sys/class/net/<if>/operstate). The function is
+ * called with true or false on every change, and `linkUp` reads the state.
+ * The state is read (SIOCGIFFLAGS) after the subscription, so no change
+ * falls between the two; an overrun netlink queue (ENOBUFS) is answered by
+ * reading it again.
+ *
  * With a fourth argument, the path of a network namespace (a file under
  * /run/netns, or /proc/<pid>/ns/net of a Mininet host), the interface is
  * looked up and the socket created inside that namespace: the calling
@@ -40,6 +50,8 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <node_api.h>
 #include <stdint.h>
@@ -73,7 +85,8 @@
 /* Per socket; the kernel doubles the value for its bookkeeping. SO_*BUFFORCE (root) ignores net.core.[rw]mem_max. */
 #define RCVBUF_BYTES (8 * 1024 * 1024)
 #define SNDBUF_BYTES (4 * 1024 * 1024)
-#define ABI_VERSION 3
+#define ABI_VERSION 4
+#define NL_BUF 16384
 
 typedef struct {
   int fd;
@@ -92,6 +105,11 @@ typedef struct {
   int last_tx_errno;
   int rcvbuf, sndbuf; /* effective sizes (getsockopt) */
   int consecutive_errors;
+  /* link watch (optional): netlink socket, its poll, the callback, the state (-1: not watched) */
+  int nl_fd;
+  uv_poll_t *nl_poll;
+  napi_ref on_link;
+  int link_up;
 } sock_t;
 
 #define CHECK(call)                                                   \
@@ -140,7 +158,7 @@ static int collect_kernel_stats(sock_t *s) {
   return 0;
 }
 
-/* Stops watching and closes the socket (keeping its counters); JS references are released by the finalizer. */
+/* Stops watching and closes the sockets (keeping the counters); JS references are released by the finalizer. */
 static void sock_shutdown(sock_t *s) {
   if (s->fd >= 0) collect_kernel_stats(s);
   if (s->poll) {
@@ -151,6 +169,15 @@ static void sock_shutdown(sock_t *s) {
   if (s->fd >= 0) {
     close(s->fd);
     s->fd = -1;
+  }
+  if (s->nl_poll) {
+    uv_poll_stop(s->nl_poll);
+    uv_close((uv_handle_t *)s->nl_poll, on_poll_closed);
+    s->nl_poll = NULL;
+  }
+  if (s->nl_fd >= 0) {
+    close(s->nl_fd);
+    s->nl_fd = -1;
   }
 }
 
@@ -298,12 +325,95 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(env, scope);
 }
 
+static int flags_up(unsigned flags) { return (flags & IFF_UP) && (flags & IFF_RUNNING); }
+
+/* The link's state now (1 up, 0 down), through the packet socket (so in its namespace); -errno on failure. */
+static int query_link(sock_t *s) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, s->ifname, strlen(s->ifname) + 1);
+  if (ioctl(s->fd, SIOCGIFFLAGS, &ifr) < 0) return -errno;
+  return flags_up((unsigned short)ifr.ifr_flags);
+}
+
+/* A NETLINK_ROUTE socket subscribed to link events, in the calling thread's namespace; -errno on failure. */
+static int open_link_events(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return -errno;
+  struct sockaddr_nl sa;
+  memset(&sa, 0, sizeof sa);
+  sa.nl_family = AF_NETLINK;
+  sa.nl_groups = RTMGRP_LINK;
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+/* Sets the link state; calls JavaScript when it changed. */
+static void set_link(sock_t *s, int up) {
+  if (up == s->link_up) return;
+  s->link_up = up;
+  napi_value arg;
+  napi_get_boolean(s->env, up != 0, &arg);
+  call_js(s, s->on_link, 1, &arg);
+}
+
+/* Link events: the last RTM_NEWLINK/RTM_DELLINK of our interface in the queue decides. */
+static void on_link_event(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  sock_t *s = (sock_t *)handle->data;
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  /* After an overrun, what is queued may be older than what was lost: the state is read again at the end. */
+  int resync = 0;
+  if (status < 0) {
+    /* POLLERR (libuv stops the watcher): the queue overran. Clear the error and keep watching. */
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(s->nl_fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    resync = 1;
+    uv_poll_start(s->nl_poll, UV_READABLE, on_link_event);
+  }
+  int up = s->link_up;
+  static _Alignas(struct nlmsghdr) char buf[NL_BUF];
+  for (;;) {
+    ssize_t n = recv(s->nl_fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ENOBUFS) {
+        resync = 1;
+        continue;
+      }
+      break; /* EAGAIN: drained */
+    }
+    int len = (int)n;
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK) continue;
+      if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg))) continue;
+      struct ifinfomsg *ifi = (struct ifinfomsg *)NLMSG_DATA(nh);
+      if (ifi->ifi_index != s->ifindex) continue;
+      up = nh->nlmsg_type == RTM_NEWLINK && flags_up(ifi->ifi_flags);
+    }
+  }
+  if (resync && s->fd >= 0) {
+    int q = query_link(s);
+    if (q >= 0) up = q;
+  }
+  set_link(s, up);
+  napi_close_handle_scope(env, scope);
+}
+
 static void sock_finalize(napi_env env, void *data, void *hint) {
   (void)hint;
   sock_t *s = (sock_t *)data;
   sock_shutdown(s);
   if (s->on_frames) napi_delete_reference(env, s->on_frames);
   if (s->on_error) napi_delete_reference(env, s->on_error);
+  if (s->on_link) napi_delete_reference(env, s->on_link);
   if (s->async_ctx) napi_async_destroy(env, s->async_ctx);
   free(s->rxbuf);
   free(s);
@@ -376,10 +486,10 @@ fail:;
   return -e;
 }
 
-/* new AfPacketSocket(ifname, onFrames, onError?, netnsPath?) */
+/* new AfPacketSocket(ifname, onFrames, onError?, netnsPath?, onLink?) */
 static napi_value sock_new(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], self;
+  size_t argc = 5;
+  napi_value argv[5], self;
   CHECK(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
   if (argc < 2) {
     napi_throw_type_error(env, NULL, "AfPacketSocket(ifname, onFrames[, onError])");
@@ -423,9 +533,17 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
     }
   }
 
+  napi_valuetype tl = napi_undefined;
+  if (argc >= 5) CHECK(napi_typeof(env, argv[4], &tl));
+  if (tl != napi_function && tl != napi_undefined && tl != napi_null) {
+    napi_throw_type_error(env, NULL, "afpacket: onLink must be a function");
+    return NULL;
+  }
+  int watch_link = tl == napi_function;
+
   unsigned ifindex = 0;
   const char *what = "socket";
-  int fd;
+  int fd, nl_fd = -1;
   if (netns[0]) {
     /* Enter the namespace on this thread, open there, come back. */
     int self_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -443,6 +561,7 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
     }
     close(target);
     fd = open_bound(ifname, &ifindex, &what);
+    if (fd >= 0 && watch_link) nl_fd = open_link_events();
     if (setns(self_ns, CLONE_NEWNET) < 0) {
       /* Cannot happen for a namespace we came from; if it does, this thread is in the wrong place for good. */
       fprintf(stderr, "afpacket: cannot return to the original network namespace: %s\n", strerror(errno));
@@ -451,18 +570,27 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
     close(self_ns);
   } else {
     fd = open_bound(ifname, &ifindex, &what);
+    if (fd >= 0 && watch_link) nl_fd = open_link_events();
   }
   if (fd < 0) return throw_errno(env, what, ifname, -fd == ENXIO ? ENODEV : -fd);
+  if (nl_fd < 0 && watch_link) {
+    close(fd);
+    return throw_errno(env, "netlink socket", ifname, -nl_fd);
+  }
 
   sock_t *s = calloc(1, sizeof *s);
   uint8_t *rxbuf = malloc(RX_BUF);
   uv_poll_t *poll = malloc(sizeof *poll);
-  if (!s || !rxbuf || !poll) {
-    free(s), free(rxbuf), free(poll), close(fd);
+  uv_poll_t *nl_poll = watch_link ? malloc(sizeof *nl_poll) : NULL;
+  if (!s || !rxbuf || !poll || (watch_link && !nl_poll)) {
+    free(s), free(rxbuf), free(poll), free(nl_poll), close(fd);
+    if (nl_fd >= 0) close(nl_fd);
     napi_throw_error(env, NULL, "afpacket: out of memory");
     return NULL;
   }
   s->fd = fd;
+  s->nl_fd = -1;
+  s->link_up = -1;
   s->ifindex = (int)ifindex;
   memcpy(s->ifname, ifname, len + 1);
   s->env = env;
@@ -474,12 +602,33 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
 
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init_socket(loop, poll, fd) != 0) {
-    free(s), free(rxbuf), free(poll), close(fd);
+    free(s), free(rxbuf), free(poll), free(nl_poll), close(fd);
+    if (nl_fd >= 0) close(nl_fd);
     napi_throw_error(env, NULL, "afpacket: cannot watch the socket on the event loop");
     return NULL;
   }
   poll->data = s;
   s->poll = poll;
+  if (watch_link) {
+    s->nl_fd = nl_fd; /* closed by sock_shutdown from here on */
+    if (uv_poll_init_socket(loop, nl_poll, nl_fd) != 0) {
+      free(nl_poll);
+      sock_shutdown(s);
+      free(rxbuf), free(s);
+      napi_throw_error(env, NULL, "afpacket: cannot watch the link on the event loop");
+      return NULL;
+    }
+    nl_poll->data = s;
+    s->nl_poll = nl_poll;
+    /* Subscribed first, read second: a change in between is in the queue. */
+    int q = query_link(s);
+    if (q < 0) {
+      sock_shutdown(s);
+      free(rxbuf), free(s);
+      return throw_errno(env, "ioctl(SIOCGIFFLAGS)", ifname, -q);
+    }
+    s->link_up = q;
+  }
 
   napi_status st = napi_wrap(env, self, s, sock_finalize, NULL, NULL);
   if (st != napi_ok) {
@@ -490,10 +639,12 @@ static napi_value sock_new(napi_env env, napi_callback_info info) {
   }
   CHECK(napi_create_reference(env, argv[1], 1, &s->on_frames));
   if (te == napi_function) CHECK(napi_create_reference(env, argv[2], 1, &s->on_error));
+  if (watch_link) CHECK(napi_create_reference(env, argv[4], 1, &s->on_link));
   napi_value resource_name;
   CHECK(napi_create_string_utf8(env, "AfPacketSocket", NAPI_AUTO_LENGTH, &resource_name));
   CHECK(napi_async_init(env, self, resource_name, &s->async_ctx));
   int r = uv_poll_start(poll, UV_READABLE, on_readable);
+  if (r == 0 && s->nl_poll) r = uv_poll_start(s->nl_poll, UV_READABLE, on_link_event);
   if (r != 0) {
     sock_shutdown(s);
     napi_throw_error(env, NULL, "afpacket: uv_poll_start failed");
@@ -620,6 +771,19 @@ static napi_value sock_get_ifindex(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/* linkUp: true or false while the link is watched, undefined otherwise (or once closed). */
+static napi_value sock_get_link_up(napi_env env, napi_callback_info info) {
+  napi_value self, v;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, &self, NULL));
+  sock_t *s = unwrap(env, self);
+  if (!s || s->link_up < 0 || s->nl_fd < 0) {
+    CHECK(napi_get_undefined(env, &v));
+    return v;
+  }
+  CHECK(napi_get_boolean(env, s->link_up != 0, &v));
+  return v;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"send", NULL, sock_send, NULL, NULL, NULL, napi_default_method, NULL},
@@ -627,6 +791,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, sock_stats, NULL, NULL, NULL, napi_default_method, NULL},
       {"fd", NULL, NULL, sock_get_fd, NULL, NULL, napi_default, NULL},
       {"ifindex", NULL, NULL, sock_get_ifindex, NULL, NULL, napi_default, NULL},
+      {"linkUp", NULL, NULL, sock_get_link_up, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
   CHECK(napi_define_class(env, "AfPacketSocket", NAPI_AUTO_LENGTH, sock_new, NULL, sizeof props / sizeof props[0], props, &cls));

@@ -3,9 +3,14 @@
  * group selects one of its members with the selector's hash: BMv2 keeps a
  * group's members ordered by member handle (allocation order, lowest free
  * handle first) and picks members[hash % size]. Weights repeat a member.
+ * A member with a watch port is left out while that port is down: the hash
+ * then picks among the members that remain, in the same order (as PI's
+ * BMv2 target does with members it deactivates); a group whose members are
+ * all left out runs no action, like an empty group.
  */
 import { bindAction, type BoundAction, type CompiledAction } from "./actions.js";
-import { EngineError, type ActionCall, type EntryAction } from "./runtime-api.js";
+import type { PortStatus } from "./port-status.js";
+import { EngineError, type ActionCall, type EntryAction, type GroupMember } from "./runtime-api.js";
 
 interface Member {
   readonly handle: number;
@@ -13,9 +18,14 @@ interface Member {
 }
 
 interface Group {
-  spec: { member: number; weight: number }[];
+  readonly spec: readonly GroupMember[];
   /** Members in selection order. */
-  order: Member[];
+  readonly order: readonly Member[];
+  /** The watch port of each entry of `order`; undefined when no member has one. */
+  readonly watch: readonly (number | undefined)[] | undefined;
+  /** `order` without the members whose watch port is down, as of port status version `liveAt`. */
+  live: readonly Member[];
+  liveAt: number;
 }
 
 export class ActionProfile {
@@ -31,6 +41,7 @@ export class ActionProfile {
     readonly name: string,
     readonly maxSize: number,
     hasSelector: boolean,
+    private readonly ports: PortStatus,
   ) {
     if (hasSelector) this.selector = () => 0;
   }
@@ -83,21 +94,30 @@ export class ActionProfile {
     return m.bound.call;
   }
 
-  setGroup(group: number, members: readonly { member: number; weight: number }[]): void {
+  setGroup(group: number, members: readonly GroupMember[]): void {
     if (!this.selector) throw new EngineError("UNSUPPORTED", `${this.name} is not an action selector`);
     if (!this.groups.has(group) && this.groups.size >= this.maxSize) throw new EngineError("TABLE_FULL", `${this.name}: too many groups`);
-    const order: Member[] = [];
     const seen = new Set<number>();
     for (const s of members) {
       const m = this.members.get(s.member);
       if (!m) throw new EngineError("NO_SUCH_ENTRY", `${this.name}: no member ${s.member}`);
       if (!Number.isInteger(s.weight) || s.weight < 1) throw new EngineError("BAD_VALUE", `${this.name}: bad weight ${s.weight}`);
+      if (s.watchPort !== undefined && (!Number.isInteger(s.watchPort) || s.watchPort < 0))
+        throw new EngineError("BAD_VALUE", `${this.name}: bad watch port ${s.watchPort}`);
       if (seen.has(s.member)) throw new EngineError("DUPLICATE_ENTRY", `${this.name}: member ${s.member} twice in group`);
       seen.add(s.member);
     }
-    const sorted = [...members].sort((a, b) => this.members.get(a.member)!.handle - this.members.get(b.member)!.handle);
-    for (const s of sorted) for (let i = 0; i < s.weight; i++) order.push(this.members.get(s.member)!);
-    this.groups.set(group, { spec: members.map((s) => ({ member: s.member, weight: s.weight })), order });
+    const spec = members.map(copyGroupMember);
+    const sorted = [...spec].sort((a, b) => this.members.get(a.member)!.handle - this.members.get(b.member)!.handle);
+    const order: Member[] = [];
+    const watch: (number | undefined)[] = [];
+    for (const s of sorted)
+      for (let i = 0; i < s.weight; i++) {
+        order.push(this.members.get(s.member)!);
+        watch.push(s.watchPort);
+      }
+    const watched = watch.some((w) => w !== undefined);
+    this.groups.set(group, { spec, order, watch: watched ? watch : undefined, live: order, liveAt: -1 });
   }
 
   deleteGroup(group: number): void {
@@ -106,10 +126,22 @@ export class ActionProfile {
     this.groups.delete(group);
   }
 
-  getGroup(group: number): readonly { member: number; weight: number }[] {
+  getGroup(group: number): readonly GroupMember[] {
     const g = this.groups.get(group);
     if (!g) throw new EngineError("NO_SUCH_ENTRY", `${this.name}: no group ${group}`);
-    return g.spec.map((s) => ({ ...s }));
+    return g.spec.map(copyGroupMember);
+  }
+
+  /** The group's members in selection order, without those whose watch port is down. */
+  private selectable(g: Group): readonly Member[] {
+    const watch = g.watch;
+    if (!watch) return g.order;
+    const version = this.ports.version;
+    if (g.liveAt !== version) {
+      g.live = g.order.filter((_, i) => watch[i] === undefined || this.ports.isUp(watch[i]));
+      g.liveAt = version;
+    }
+    return g.live;
   }
 
   /** Resolves an indirect entry action on the packet path; undefined: nothing to run. */
@@ -117,11 +149,19 @@ export class ActionProfile {
     if (a.kind === "member") return this.members.get(a.member)?.bound;
     if (a.kind === "group") {
       const g = this.groups.get(a.group);
-      if (!g || g.order.length === 0) return undefined;
+      if (!g) return undefined;
+      const members = this.selectable(g);
+      if (members.length === 0) return undefined;
       const h = this.selector!();
-      const i = typeof h === "bigint" ? Number(h % BigInt(g.order.length)) : h % g.order.length;
-      return g.order[i]!.bound;
+      const i = typeof h === "bigint" ? Number(h % BigInt(members.length)) : h % members.length;
+      return members[i]!.bound;
     }
     return undefined;
   }
+}
+
+function copyGroupMember(m: GroupMember): GroupMember {
+  return m.watchPort === undefined
+    ? { member: m.member, weight: m.weight }
+    : { member: m.member, weight: m.weight, watchPort: m.watchPort };
 }

@@ -3,7 +3,8 @@
  * as p4c-bm2-ss emits it) and returns an Engine: the packet API plus the
  * PipelineRuntime the P4Runtime server programs it through.
  */
-import { Pre } from "./pre.js";
+import { PortStatus } from "./port-status.js";
+import { copyReplica, Pre } from "./pre.js";
 import { Program } from "./program.js";
 import {
   EngineError,
@@ -18,6 +19,7 @@ import {
   type MatchValue,
   type MeterRates,
   type Engine,
+  type GroupMember,
   type PacketOutput,
   type Replica,
   type ProgramTable,
@@ -34,6 +36,11 @@ export interface EngineOptions {
   readonly log?: (msg: string) => void;
   /** Uniform [0, 1) source for modify_field_rng_uniform (default Math.random). */
   readonly random?: () => number;
+  /**
+   * The switch's port status, shared by the pipelines it loads one after the
+   * other; default: the engine's own, every port up.
+   */
+  readonly portStatus?: PortStatus;
 }
 
 const defaultClock = (): bigint => process.hrtime.bigint() / 1000n;
@@ -52,12 +59,20 @@ class EngineImpl implements Engine {
   private readonly pre = new Pre();
   private readonly sw: SimpleSwitch;
   private readonly clock: () => bigint;
+  private readonly ports: PortStatus;
 
   constructor(json: unknown, o: EngineOptions) {
     this.clock = o.clock ?? defaultClock;
+    this.ports = o.portStatus ?? new PortStatus();
     const log = o.log ?? (() => {});
-    this.prog = new Program(json, { clock: this.clock, log, random: o.random ?? Math.random, dropPort: o.dropPort ?? 511 });
-    this.sw = new SimpleSwitch(this.prog, this.pre, this.clock, log);
+    this.prog = new Program(json, {
+      clock: this.clock,
+      log,
+      random: o.random ?? Math.random,
+      dropPort: o.dropPort ?? 511,
+      portStatus: this.ports,
+    });
+    this.sw = new SimpleSwitch(this.prog, this.pre, this.ports, this.clock, log);
   }
 
   process(ingressPort: number, data: Uint8Array): PacketOutput[] {
@@ -66,6 +81,14 @@ class EngineImpl implements Engine {
 
   onDigest(cb: (d: DigestMessage) => void): void {
     this.sw.onDigest(cb);
+  }
+
+  setPortStatus(port: number, up: boolean): boolean {
+    return this.ports.set(port, up);
+  }
+
+  isPortUp(port: number): boolean {
+    return this.ports.isUp(port);
   }
 
   // -- info -----------------------------------------------------------------------
@@ -182,13 +205,13 @@ class EngineImpl implements Engine {
   members(profile: string): readonly number[] {
     return [...this.p(profile).members.keys()];
   }
-  setGroup(profile: string, group: number, members: readonly { readonly member: number; readonly weight: number }[]): void {
+  setGroup(profile: string, group: number, members: readonly GroupMember[]): void {
     this.p(profile).setGroup(group, members);
   }
   deleteGroup(profile: string, group: number): void {
     this.p(profile).deleteGroup(group);
   }
-  getGroup(profile: string, group: number): readonly { readonly member: number; readonly weight: number }[] {
+  getGroup(profile: string, group: number): readonly GroupMember[] {
     return this.p(profile).getGroup(group);
   }
   groups(profile: string): readonly number[] {
@@ -268,7 +291,7 @@ class EngineImpl implements Engine {
     this.pre.deleteGroup(group);
   }
   getMulticastGroup(group: number): readonly Replica[] | undefined {
-    return this.pre.groups.get(group)?.replicas.map((r) => ({ ...r }));
+    return this.pre.groups.get(group)?.replicas.map(copyReplica);
   }
   multicastGroups(): readonly number[] {
     return [...this.pre.groups.keys()];
@@ -281,7 +304,7 @@ class EngineImpl implements Engine {
   }
   getCloneSession(session: number): CloneSessionSpec | undefined {
     const s = this.pre.sessions.get(session);
-    return s ? { replicas: s.spec.replicas.map((r) => ({ ...r })), truncateBytes: s.spec.truncateBytes } : undefined;
+    return s ? { replicas: s.spec.replicas.map(copyReplica), truncateBytes: s.spec.truncateBytes } : undefined;
   }
   cloneSessions(): readonly number[] {
     return [...this.pre.sessions.keys()];

@@ -13,13 +13,16 @@ export type {
   EntryAction,
   EntryHandle,
   EntrySpec,
+  GroupMember,
   MatchValue,
   MeterRates,
   PacketOutput,
   PipelineRuntime,
   Replica,
+  ReplicaDestination,
   ProgramTable,
 } from "./runtime-api.js";
+export { PortStatus, type PortStatusListener } from "./port-status.js";
 export { P4AssertionError } from "./errors.js";
 export {
   PKT_INSTANCE_TYPE_NORMAL,

@@ -2,28 +2,56 @@
  * The packet replication engine: multicast groups and clone (mirroring)
  * sessions. Replication order follows BMv2's simple_pre as programmed through
  * PI: one L1 node per distinct replication id (in order of first appearance),
- * and within a node the ports in ascending order.
+ * and within a node the ports in ascending order. A replica with backups
+ * takes its place in that order by its own (port, rid), whichever of its
+ * destinations the copy goes to.
  */
-import { EngineError, type CloneSessionSpec, type Replica } from "./runtime-api.js";
+import type { PortStatus } from "./port-status.js";
+import { EngineError, type CloneSessionSpec, type Replica, type ReplicaDestination } from "./runtime-api.js";
 
 export interface GroupPlan {
+  /** As written (a copy). */
   readonly replicas: readonly Replica[];
-  /** Replication order: (port, rid) as the PRE emits them. */
+  /** Replication order: the replicas as the PRE emits them. */
   readonly order: readonly Replica[];
 }
 
+function checkDestination(d: ReplicaDestination, what: string): void {
+  if (!Number.isInteger(d.port) || d.port < 0 || !Number.isInteger(d.rid) || d.rid < 0 || d.rid > 0xffff)
+    throw new EngineError("BAD_VALUE", `bad ${what} ${JSON.stringify({ port: d.port, rid: d.rid })}`);
+}
+
+/** A deep copy (the engine hands out copies of what it stores). */
+export function copyReplica(r: Replica): Replica {
+  return r.backups && r.backups.length > 0
+    ? { port: r.port, rid: r.rid, backups: r.backups.map((b) => ({ port: b.port, rid: b.rid })) }
+    : { port: r.port, rid: r.rid };
+}
+
 function plan(replicas: readonly Replica[]): GroupPlan {
-  const byRid = new Map<number, Set<number>>();
+  const byRid = new Map<number, Map<number, Replica>>();
   for (const r of replicas) {
-    if (!Number.isInteger(r.port) || r.port < 0 || !Number.isInteger(r.rid) || r.rid < 0 || r.rid > 0xffff)
-      throw new EngineError("BAD_VALUE", `bad replica ${JSON.stringify(r)}`);
-    const s = byRid.get(r.rid);
-    if (s) s.add(r.port);
-    else byRid.set(r.rid, new Set([r.port]));
+    checkDestination(r, "replica");
+    for (const b of r.backups ?? []) checkDestination(b, "backup replica");
+    const node = byRid.get(r.rid) ?? new Map<number, Replica>();
+    byRid.set(r.rid, node);
+    if (!node.has(r.port)) node.set(r.port, copyReplica(r));
   }
   const order: Replica[] = [];
-  for (const [rid, ports] of byRid) for (const port of [...ports].sort((a, b) => a - b)) order.push({ port, rid });
-  return { replicas: replicas.map((r) => ({ port: r.port, rid: r.rid })), order };
+  for (const node of byRid.values()) for (const port of [...node.keys()].sort((a, b) => a - b)) order.push(node.get(port)!);
+  return { replicas: replicas.map(copyReplica), order };
+}
+
+/**
+ * Where a replica's copy goes: without backups, to the replica itself; with
+ * backups, to the first of the replica and its backups whose port is up, or
+ * nowhere (undefined) when all are down.
+ */
+export function liveDestination(r: Replica, ports: Pick<PortStatus, "isUp">): ReplicaDestination | undefined {
+  const backups = r.backups;
+  if (backups === undefined || backups.length === 0 || ports.isUp(r.port)) return r;
+  for (const b of backups) if (ports.isUp(b.port)) return b;
+  return undefined;
 }
 
 /** A configured clone session and the replication it does. */
@@ -49,7 +77,7 @@ export class Pre {
       throw new EngineError("BAD_VALUE", `clone session id ${session} out of range`);
     if (!Number.isInteger(spec.truncateBytes) || spec.truncateBytes < 0) throw new EngineError("BAD_VALUE", "bad truncateBytes");
     this.sessions.set(session, {
-      spec: { replicas: spec.replicas.map((r) => ({ ...r })), truncateBytes: spec.truncateBytes },
+      spec: { replicas: spec.replicas.map(copyReplica), truncateBytes: spec.truncateBytes },
       plan: plan(spec.replicas),
     });
   }

@@ -48,6 +48,7 @@ import { compilePrimitiveList, type PrimCtx } from "./primitives.js";
 import { RegisterArray } from "./registers.js";
 import { runtimeHelpers } from "./runtime-helpers.js";
 import { EngineError, type ProgramAction, type EntryAction, type MatchValue, type ProgramTable } from "./runtime-api.js";
+import type { PortStatus } from "./port-status.js";
 import { PacketState } from "./state.js";
 import { Table, type KeyDef } from "./tables.js";
 import { ValueSet } from "./value-sets.js";
@@ -57,6 +58,8 @@ export interface ProgramOptions {
   readonly log: (msg: string) => void;
   readonly random: () => number;
   readonly dropPort: number;
+  /** The switch's port status (action selectors' watch ports). */
+  readonly portStatus: PortStatus;
 }
 
 export interface LearnList {
@@ -399,7 +402,7 @@ return out;
         return i;
       };
       for (const ap of p.action_profiles ?? []) {
-        const prof = new ActionProfile(ap.name, ap.max_size ?? 1024, !!ap.selector);
+        const prof = new ActionProfile(ap.name, ap.max_size ?? 1024, !!ap.selector, this.opts.portStatus);
         if (ap.selector) {
           const i = this.compileCalc(ap.selector.algo, ap.selector.input, `selector of ${prof.name}`, calcs, calcNumeric);
           selectorJobs.push([prof, i]);

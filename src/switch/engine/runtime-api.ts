@@ -56,17 +56,37 @@ export interface MeterRates {
   readonly pburst: bigint;
 }
 
-/** One copy made by the packet replication engine. */
-export interface Replica {
+/** Where a copy made by the packet replication engine goes. */
+export interface ReplicaDestination {
   readonly port: number;
   /** Replication id: egress_rid in the egress pipeline. */
   readonly rid: number;
+}
+
+/**
+ * One copy made by the packet replication engine. With backups (P4Runtime
+ * 1.5 backup replicas), the copy goes to the first of the replica and its
+ * backups, in this order, whose port is up, with that one's rid; when all
+ * their ports are down, no copy is made. Without backups the copy goes to
+ * `port` whatever its status, as on simple_switch.
+ */
+export interface Replica extends ReplicaDestination {
+  readonly backups?: readonly ReplicaDestination[];
 }
 
 export interface CloneSessionSpec {
   readonly replicas: readonly Replica[];
   /** Truncate clones to this many bytes; 0: whole packet. */
   readonly truncateBytes: number;
+}
+
+/** A member of an action selector's group. */
+export interface GroupMember {
+  readonly member: number;
+  /** How many times the member is repeated in the selection (at least 1). */
+  readonly weight: number;
+  /** The port the member depends on (P4Runtime watch_port): left out of the selection while that port is down. */
+  readonly watchPort?: number;
 }
 
 /** A digest as produced by a learn list (v1model `digest` extern). */
@@ -154,9 +174,9 @@ export interface PipelineRuntime {
   getMember(profile: string, member: number): ActionCall;
   members(profile: string): readonly number[];
   /** Creates or replaces the group's member set (weights repeat a member). */
-  setGroup(profile: string, group: number, members: readonly { readonly member: number; readonly weight: number }[]): void;
+  setGroup(profile: string, group: number, members: readonly GroupMember[]): void;
   deleteGroup(profile: string, group: number): void;
-  getGroup(profile: string, group: number): readonly { readonly member: number; readonly weight: number }[];
+  getGroup(profile: string, group: number): readonly GroupMember[];
   groups(profile: string): readonly number[];
 
   // -- indexed externs ------------------------------------------------------
@@ -198,4 +218,11 @@ export interface Engine extends PipelineRuntime {
   /** Runs one packet to completion; every copy that leaves, in the order BMv2 emits them. */
   process(ingressPort: number, data: Uint8Array): PacketOutput[];
   onDigest(cb: (d: DigestMessage) => void): void;
+  /**
+   * Marks a port up or down for the data plane (every port is up until
+   * marked down): backup replicas and the watch ports of selector members
+   * follow it. Returns whether the status changed.
+   */
+  setPortStatus(port: number, up: boolean): boolean;
+  isPortUp(port: number): boolean;
 }

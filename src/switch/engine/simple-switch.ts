@@ -11,7 +11,8 @@
 import { EngineError, type DigestMessage, type PacketOutput } from "./runtime-api.js";
 import type { FieldList, Program } from "./program.js";
 import type { PhvSnapshot } from "./phv.js";
-import type { CloneSession, GroupPlan, Pre } from "./pre.js";
+import { liveDestination, type CloneSession, type GroupPlan, type Pre } from "./pre.js";
+import type { PortStatus } from "./port-status.js";
 
 /** standard_metadata.instance_type values (simple_switch.cpp). */
 export const PKT_INSTANCE_TYPE_NORMAL = 0;
@@ -105,6 +106,7 @@ export class SimpleSwitch {
   constructor(
     readonly prog: Program,
     readonly pre: Pre,
+    private readonly ports: PortStatus,
     private readonly clock: () => bigint,
     private readonly log: (m: string) => void,
   ) {
@@ -384,8 +386,13 @@ export class SimpleSwitch {
 
   private replicate(plan: GroupPlan, egressQ: EgressJob[], pk: PacketCopy): void {
     for (const r of plan.order) {
-      this.put(this.F.egress_rid, r.rid);
-      this.enqueue(r.port, egressQ, pk, false);
+      const d = liveDestination(r, this.ports);
+      if (!d) {
+        this.log(`replica (port ${r.port}, rid ${r.rid}) not made: its port and every backup's are down`);
+        continue;
+      }
+      this.put(this.F.egress_rid, d.rid);
+      this.enqueue(d.port, egressQ, pk, false);
     }
   }
 

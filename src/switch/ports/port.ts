@@ -11,6 +11,12 @@ export interface Port {
   close(): void;
   /** Counters, for ports that can lose frames outside the pipeline (raw sockets). */
   stats?(): PortStats;
+  /**
+   * For ports with a link state (raw interfaces): calls `handler` with
+   * whether the link is up, at once and then on every change, until the
+   * port closes. The switch feeds it to its data plane's port status.
+   */
+  watchLink?(handler: (up: boolean) => void): void;
 }
 
 /**

@@ -4,7 +4,9 @@
  * its own transmissions. The socket lives in a small native addon
  * (native/afpacket, built by `native/afpacket/build.sh`); it is loaded the
  * first time a RawSocketPort is created, so nothing else in the switch needs
- * it. Needs root (CAP_NET_RAW) and Linux.
+ * it. Needs root (CAP_NET_RAW) and Linux. The port also watches the
+ * interface's operational state (netlink link events, in the addon) and
+ * reports it through watchLink().
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -52,6 +54,8 @@ export interface RawSocketStats extends AfPacketStats, PortStats {
 interface AfPacketSocket {
   readonly fd: number;
   readonly ifindex: number;
+  /** Whether the interface is operationally up (IFF_UP and IFF_RUNNING); undefined when the link is not watched or the socket closed. */
+  readonly linkUp: boolean | undefined;
   send(frame: Uint8Array): boolean;
   stats(): AfPacketStats;
   close(): void;
@@ -64,6 +68,7 @@ interface AfPacketAddon {
     onFrames: (frames: Buffer[]) => void,
     onError?: (err: Error) => void,
     netns?: string,
+    onLink?: (up: boolean) => void,
   ) => AfPacketSocket;
 }
 
@@ -78,8 +83,8 @@ export function afpacketAddonPath(): string {
 /** The command that builds the addon, for error messages. */
 export const AFPACKET_BUILD_COMMAND = "native/afpacket/build.sh";
 
-/** The addon's interface version this code expects (3: kernel counters accumulated, send failures split). */
-const ADDON_ABI = 3;
+/** The addon's interface version this code expects (3: kernel counters accumulated, send failures split; 4: link watch). */
+const ADDON_ABI = 4;
 
 let addon: AfPacketAddon | undefined;
 
@@ -147,6 +152,8 @@ export class RawSocketPort implements Port {
   private failure: Error | undefined;
   /** The socket's counters when the port closed (or failed). */
   private final: AfPacketStats | undefined;
+  private linkUp = true;
+  private readonly linkWatchers: ((up: boolean) => void)[] = [];
 
   /**
    * Opens the interface. Throws when the addon is not built, the interface
@@ -176,9 +183,12 @@ export class RawSocketPort implements Port {
           this.failure = err;
           this.socket = undefined;
           onError(err);
+          this.setLink(false);
         },
         options.netns,
+        (up) => this.setLink(up),
       );
+      this.linkUp = this.socket.linkUp ?? true;
     } catch (e) {
       const err = e as Error & { code?: string };
       if (err.code === "EPERM" || err.code === "EACCES") {
@@ -205,6 +215,23 @@ export class RawSocketPort implements Port {
   }
 
   /**
+   * Calls `handler` with the interface's operational state (up: IFF_UP and
+   * IFF_RUNNING, i.e. operstate up or unknown), now and on every change
+   * until the port closes; a failed socket (the interface was deleted)
+   * reports down. Changes arrive as netlink events, not by polling.
+   */
+  watchLink(handler: (up: boolean) => void): void {
+    this.linkWatchers.push(handler);
+    handler(this.linkUp);
+  }
+
+  private setLink(up: boolean): void {
+    if (up === this.linkUp) return;
+    this.linkUp = up;
+    for (const w of this.linkWatchers) w(up);
+  }
+
+  /**
    * Counters, totals since the port opened (after close(): as they were
    * when it closed). Every frame is accounted for: on receive, kernelPackets
    * = rxFrames + kernelDrops + frames still queued; on send, every call
@@ -227,6 +254,7 @@ export class RawSocketPort implements Port {
     }
     this.socket = undefined;
     this.handler = undefined;
+    this.linkWatchers.length = 0;
   }
 }
 

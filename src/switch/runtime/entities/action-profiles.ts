@@ -1,4 +1,4 @@
-/** ActionProfileMember and ActionProfileGroup writes and reads. */
+/** ActionProfileMember and ActionProfileGroup writes and reads (group members with watch ports). */
 import { create } from "@bufbuild/protobuf";
 import {
   type ActionProfileGroup,
@@ -10,9 +10,11 @@ import {
 } from "../../../proto/gen/p4/v1/p4runtime_pb.js";
 import type { ActionProfileInfo } from "../../../p4runtime/p4info/index.js";
 import { alreadyExists, exhausted, invalid, notFound } from "../status.js";
+import type { GroupMember } from "../../engine/runtime-api.js";
 import { actionToCall, callToAction } from "./convert.js";
 import { mixing } from "./table-entries.js";
 import type { RuntimeState, UndoLog } from "./context.js";
+import { decodeWatch, encodeWatch } from "./watch-port.js";
 
 function profileOf(st: RuntimeState, id: number): ActionProfileInfo {
   const p = st.pipeline.index.actionProfiles.find(id);
@@ -62,18 +64,29 @@ export function writeGroup(st: RuntimeState, type: Update_Type, g: ActionProfile
   if (!p.withSelector) throw invalid(`action profile "${p.name}" has no selector: it holds no groups`);
   if (st.isHidden(g.groupId)) throw invalid(`${what}: group ids above 0xf0000000 are reserved for one-shot action sets`);
   const exists = engine.groups(p.name).includes(g.groupId);
+  const formBefore = st.deprecatedWatchOf(p.name, g.groupId);
+  const setForm = (form: ReadonlySet<number> | undefined) => st.setDeprecatedWatch(p.name, g.groupId, form);
   if (type === Update_Type.DELETE) {
     if (!exists) throw notFound(`${what} does not exist`);
     const before = engine.getGroup(p.name, g.groupId);
     engine.deleteGroup(p.name, g.groupId);
-    undo.push(() => engine.setGroup(p.name, g.groupId, before));
+    setForm(undefined);
+    undo.push(() => {
+      engine.setGroup(p.name, g.groupId, before);
+      setForm(formBefore);
+    });
     return;
   }
   if (st.selectorMode(p.name) === "oneShot") throw mixing(p.name);
-  const members = g.members.map((x) => {
+  const deprecatedForm = new Set<number>();
+  const members = g.members.map((x, i): GroupMember => {
     if (!engine.members(p.name).includes(x.memberId)) throw notFound(`${what}: member ${x.memberId} does not exist`);
     if (x.weight < 1) throw invalid(`${what}: member ${x.memberId} weight must be >= 1`);
-    return { member: x.memberId, weight: x.weight };
+    const watch = decodeWatch(x.watchKind, what, `members[${i}] (member ${x.memberId})`);
+    if (watch.deprecated) deprecatedForm.add(x.memberId);
+    return watch.port === undefined
+      ? { member: x.memberId, weight: x.weight }
+      : { member: x.memberId, weight: x.weight, watchPort: watch.port };
   });
   if (new Set(members.map((x) => x.member)).size !== members.length) throw invalid(`${what}: a member is listed twice`);
   if (p.maxGroupSize > 0 && members.length > p.maxGroupSize)
@@ -83,12 +96,20 @@ export function writeGroup(st: RuntimeState, type: Update_Type, g: ActionProfile
   if (type === Update_Type.INSERT) {
     if (exists) throw alreadyExists(`${what} already exists`);
     engine.setGroup(p.name, g.groupId, members);
-    undo.push(() => engine.deleteGroup(p.name, g.groupId));
+    setForm(deprecatedForm);
+    undo.push(() => {
+      engine.deleteGroup(p.name, g.groupId);
+      setForm(formBefore);
+    });
   } else if (type === Update_Type.MODIFY) {
     if (!exists) throw notFound(`${what} does not exist`);
     const before = engine.getGroup(p.name, g.groupId);
     engine.setGroup(p.name, g.groupId, members);
-    undo.push(() => engine.setGroup(p.name, g.groupId, before));
+    setForm(deprecatedForm);
+    undo.push(() => {
+      engine.setGroup(p.name, g.groupId, before);
+      setForm(formBefore);
+    });
   } else {
     throw invalid(`${what}: update type must be INSERT, MODIFY or DELETE`);
   }
@@ -122,9 +143,13 @@ export function readGroups(st: RuntimeState, q: ActionProfileGroup): ActionProfi
         create(ActionProfileGroupSchema, {
           actionProfileId: p.id,
           groupId: id,
-          members: engine
-            .getGroup(p.name, id)
-            .map((m) => create(ActionProfileGroup_MemberSchema, { memberId: m.member, weight: m.weight })),
+          members: engine.getGroup(p.name, id).map((m) =>
+            create(ActionProfileGroup_MemberSchema, {
+              memberId: m.member,
+              weight: m.weight,
+              watchKind: encodeWatch(m.watchPort, st.deprecatedWatchOf(p.name, id)?.has(m.member) ?? false),
+            }),
+          ),
         }),
       ),
   );

@@ -1,8 +1,8 @@
 /**
  * What every entity handler works with: the bound pipeline, the server-side
  * bookkeeping the engine does not hold (entry metadata, idle-timeout state,
- * one-shot groups, replica port encodings, digest configuration), and an
- * undo log for ROLLBACK_ON_ERROR / DATAPLANE_ATOMIC batches.
+ * one-shot groups, replica and watch port encodings, digest configuration),
+ * and an undo log for ROLLBACK_ON_ERROR / DATAPLANE_ATOMIC batches.
  */
 import type { BoundPipeline } from "../pipeline.js";
 import type { EntryHandle } from "../../engine/runtime-api.js";
@@ -20,8 +20,13 @@ export interface EntryExtras {
 export class RuntimeState {
   /** key: `${tableId}/${handle}` */
   readonly extras = new Map<string, EntryExtras>();
-  /** Multicast groups / clone sessions written with the uint32 egress_port form. */
-  readonly uint32Ports = { mcast: new Set<number>(), clone: new Set<number>() };
+  /**
+   * Per multicast group / clone session id: the indexes of the replicas
+   * written with the deprecated uint32 egress_port form (none: absent).
+   */
+  readonly egressPortForm = { mcast: new Map<number, ReadonlySet<number>>(), clone: new Map<number, ReadonlySet<number>>() };
+  /** Per action selector group (`${profile}/${group}`): see deprecatedWatchOf. */
+  private readonly deprecatedWatch = new Map<string, ReadonlySet<number>>();
   readonly digestConfig = new Map<number, DigestEntry_Config>();
   /** Ids of hidden one-shot members and groups, per action profile. */
   private readonly nextHidden = new Map<string, number>();
@@ -37,6 +42,20 @@ export class RuntimeState {
     const next = this.nextHidden.get(profile) ?? 0xffffffff;
     this.nextHidden.set(profile, next - 1);
     return next;
+  }
+
+  /**
+   * The members of an action selector group (one-shot groups included) whose
+   * watch port was written in the deprecated int32 `watch` form, to be read
+   * back that way.
+   */
+  deprecatedWatchOf(profile: string, group: number): ReadonlySet<number> | undefined {
+    return this.deprecatedWatch.get(`${profile}/${group}`);
+  }
+
+  setDeprecatedWatch(profile: string, group: number, members: ReadonlySet<number> | undefined): void {
+    if (members && members.size > 0) this.deprecatedWatch.set(`${profile}/${group}`, members);
+    else this.deprecatedWatch.delete(`${profile}/${group}`);
   }
 
   isHidden(id: number): boolean {

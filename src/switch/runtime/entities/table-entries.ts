@@ -1,7 +1,7 @@
 /**
  * TableEntry writes and reads: regular entries, the default entry, const
- * tables, indirect tables (members, groups, one-shot action sets), direct
- * counters and meters, idle timeouts and controller metadata.
+ * tables, indirect tables (members, groups, one-shot action sets with watch
+ * ports), direct counters and meters, idle timeouts and controller metadata.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -21,6 +21,7 @@ import { Code } from "../../../proto/gen/google/rpc/code_pb.js";
 import { actionToCall, callToAction, keyToMatch, matchToKey } from "./convert.js";
 import { type EntryExtras, type RuntimeState, UndoLog } from "./context.js";
 import { counterDataOf, meterRatesOf, toCounterData, toMeterConfig } from "./resources.js";
+import { decodeWatch, encodeWatch } from "./watch-port.js";
 
 interface ResolvedAction {
   readonly action: EntryAction;
@@ -68,12 +69,12 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
       if (profile.maxGroupSize > 0 && actions.length > profile.maxGroupSize) {
         throw invalid(`${what}: action set of ${actions.length} exceeds max_group_size ${profile.maxGroupSize}`);
       }
-      const calls = actions.map((a) => {
+      const calls = actions.map((a, i) => {
         if (!a.action) throw invalid(`${what}: action set member without an action`);
         if (a.weight < 1) throw invalid(`${what}: action set weights must be >= 1 (got ${a.weight})`);
         const { info, call } = actionToCall(idx, a.action, what);
         if (!t.actionRefs.has(info.id)) throw invalid(`${what}: action "${info.name}" is not one of the table's actions`);
-        return { call, weight: a.weight };
+        return { call, weight: a.weight, watch: decodeWatch(a.watchKind, what, `action_profile_actions[${i}]`) };
       });
       const members: number[] = [];
       for (const c of calls) {
@@ -86,9 +87,16 @@ function resolveAction(st: RuntimeState, b: TableBinding, ta: TableAction | unde
       engine.setGroup(
         profile.name,
         group,
-        members.map((m, i) => ({ member: m, weight: calls[i]!.weight })),
+        members.map((m, i) => {
+          const { weight, watch } = calls[i]!;
+          return watch.port === undefined ? { member: m, weight } : { member: m, weight, watchPort: watch.port };
+        }),
       );
-      undo.push(() => engine.deleteGroup(profile.name, group));
+      st.setDeprecatedWatch(profile.name, group, new Set(members.filter((_, i) => calls[i]!.watch.deprecated)));
+      undo.push(() => {
+        engine.deleteGroup(profile.name, group);
+        st.setDeprecatedWatch(profile.name, group, undefined);
+      });
       return { action: { kind: "group", group }, oneShot: { profile: profile.name, group, members } };
     }
     default:
@@ -127,6 +135,7 @@ function dropOneShot(st: RuntimeState, o: EntryExtras["oneShot"]): void {
   if (!o) return;
   const engine = st.pipeline.engine;
   engine.deleteGroup(o.profile, o.group);
+  st.setDeprecatedWatch(o.profile, o.group, undefined);
   for (const m of o.members) engine.deleteMember(o.profile, m);
 }
 
@@ -135,12 +144,15 @@ function actionToProto(st: RuntimeState, action: EntryAction, extras: EntryExtra
   if (extras?.oneShot && action.kind === "group") {
     const engine = st.pipeline.engine;
     const o = extras.oneShot;
+    const deprecated = st.deprecatedWatchOf(o.profile, o.group);
     const set = create(ActionProfileActionSetSchema, {
-      actionProfileActions: engine
-        .getGroup(o.profile, o.group)
-        .map((m) =>
-          create(ActionProfileActionSchema, { action: callToAction(idx, engine.getMember(o.profile, m.member)), weight: m.weight }),
-        ),
+      actionProfileActions: engine.getGroup(o.profile, o.group).map((m) =>
+        create(ActionProfileActionSchema, {
+          action: callToAction(idx, engine.getMember(o.profile, m.member)),
+          weight: m.weight,
+          watchKind: encodeWatch(m.watchPort, deprecated?.has(m.member) ?? false),
+        }),
+      ),
     });
     return create(TableActionSchema, { type: { case: "actionProfileActionSet", value: set } });
   }
