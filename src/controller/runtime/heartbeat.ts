@@ -136,6 +136,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
   private readonly synced = new Set<string>();
   /** Data-plane verdicts: per switch, its request for every peer (index 1: asking for a report of peers judged down). */
   private readonly fanouts = new Map<string, [PacketOut, PacketOut]>();
+  /** Data-plane verdicts: requests sent to each switch so far (a probe's measure of time). */
+  private readonly fanoutsSent = new Map<string, number>();
   /** Data-plane verdicts: probes of the other end of a tripped watch, by that other end's watch. */
   private readonly probes = new Map<PeerState, { result: ProbeResult | undefined }>();
   private readonly onPacketIn = new Map<string, (p: DecodedPacketIn) => void>();
@@ -478,8 +480,9 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
 
   /**
    * Reads the response counter of `st` (the other end of a tripped watch: its responses from the tripped end's
-   * switch) every interval while the trip stands: a read past the interval says hung, the same count twice deaf,
-   * a higher one that it hears.
+   * switch) every interval while the trip stands: a read past the interval says hung; a count that moved says it
+   * hears; a count that stayed while `missThreshold` requests went out to that switch (counted as sent, not by
+   * the clock: a busy machine stretches intervals) says deaf.
    */
   private probe(st: PeerState): void {
     if (this.probes.has(st)) return;
@@ -487,7 +490,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
     this.probes.set(st, probe);
     const current = () => this.running && this.probes.get(st) === probe;
     void (async () => {
-      let last: bigint | undefined;
+      let base: { count: bigint; sent: number } | undefined;
       while (current()) {
         const client = this.clients.get(st.sw);
         let count: bigint | undefined;
@@ -501,8 +504,13 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
           count = undefined;
         }
         if (!current()) return;
-        probe.result = count === undefined ? "hung" : last === undefined ? probe.result : count === last ? "deaf" : "hears";
-        if (count !== undefined) last = count;
+        const sent = this.fanoutsSent.get(st.sw) ?? 0;
+        if (count === undefined) probe.result = "hung";
+        else if (base === undefined || count !== base.count) {
+          if (base !== undefined) probe.result = "hears";
+          else if (probe.result === "hung") probe.result = undefined;
+          base = { count, sent };
+        } else if (sent - base.sent >= this.settings.missThreshold) probe.result = "deaf";
         this.judgeLinks([st.peer.link]);
         if (count !== undefined || probe.result === "hung") await new Promise((r) => setTimeout(r, this.settings.intervalMs));
       }
@@ -556,6 +564,7 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       }
       client.sendPacketRaw(pair[report ? 1 : 0]);
       this.stats.packetOuts++;
+      this.fanoutsSent.set(sw, (this.fanoutsSent.get(sw) ?? 0) + 1);
       this.lastJudged.set(sw, performance.now());
     } catch {
       // Stream down: this switch's heartbeats resume once it reconnects (and report again).
