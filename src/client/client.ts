@@ -66,6 +66,13 @@ export interface P4RuntimeClientOptions {
 export type UpdateType = UpdateInput["type"];
 export type { Atomicity, UpdateInput };
 
+/**
+ * Deadline of a pipeline push: the device loads the whole program (seconds on simple_switch_grpc, and
+ * `npm run bench:heartbeat` pushes 251 embedded switches served by one process at once), where the client's own
+ * deadline is sized for entry writes, so that a hung switch holds them up no longer.
+ */
+const PIPELINE_PUSH_TIMEOUT_MS = 60_000;
+
 export interface PipelineInput {
   readonly p4info: P4Info;
   /** Target configuration (BMv2: the JSON text or bytes). */
@@ -305,7 +312,7 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
           ...(input.cookie !== undefined ? { cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: input.cookie }) } : {}),
         }),
       }),
-      this.rpc,
+      { timeoutMs: Math.max(this.rpcTimeoutMs, PIPELINE_PUSH_TIMEOUT_MS) },
     );
     if (action !== "verify") this._index = new P4InfoIndex(input.p4info);
     return true;
