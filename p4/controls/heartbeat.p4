@@ -47,7 +47,9 @@
  * heartbeat_tick_exact makes it that peer's request. Before it leaves, the
  * tick compares its number N with the last response from the peer
  * (hb_last_seq): none for requests N - miss_threshold .. N - 1 and the peer
- * is judged down (hb_state); a newer response judges it up again. Each
+ * is judged down (hb_state); a newer response judges it up again. A request
+ * that came less than min_gap after the previous one (a burst of requests
+ * that queued while the switch was busy) is sent but judges nothing. Each
  * change is one digest (hb_verdict_digest_t) to the controller, which reads
  * nothing in steady state; a request with HB_FLAG_REPORT (the first after a
  * controller connects) also reports every peer already judged down. The
@@ -117,6 +119,9 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
      */
     P4CAST_REGISTER(bit<8>, P4CAST_MAX_HB_PEERS, hb_state);
     P4CAST_REGISTER(bit<32>, 1, hb_tx_seq);
+    /* hb_fanout_ts[0]: ingress timestamp of the last request for every peer
+     * (data plane only). */
+    P4CAST_REGISTER(timestamp_t, 1, hb_fanout_ts);
 #endif
 
     /*
@@ -166,9 +171,11 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
 
 #ifndef P4CAST_TARGET_TNA
     action heartbeat_request(port_t port, mac_addr_t src_mac, mac_addr_t dst_mac,
-                             ipv4_addr_t peer_addr, bit<8> miss_threshold) {
+                             ipv4_addr_t peer_addr, bit<8> miss_threshold,
+                             bit<32> min_gap) {
         meta.heartbeat.peer_known = true;
         meta.heartbeat.miss_threshold = miss_threshold;
+        meta.heartbeat.min_gap = min_gap;
         hdr.ethernet.src_addr = src_mac;
         hdr.ethernet.dst_addr = dst_mac;
         hdr.ipv4.dst_addr = peer_addr;
@@ -203,6 +210,15 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                 n = n + 1;
                 P4CAST_REG_WRITE(hb_tx_seq, 0, n);
                 hdr.heartbeat.seq = n;
+                /* How long since the previous one: requests that queued up
+                 * while the switch was busy arrive back to back, before the
+                 * answers to the first of them; the ticks of such a burst
+                 * send their requests but do not judge. */
+                timestamp_t prev;
+                P4CAST_REG_READ(hb_fanout_ts, 0, prev);
+                P4CAST_REG_WRITE(hb_fanout_ts, 0, meta.intrinsic.ingress_ts);
+                timestamp_t gap = meta.intrinsic.ingress_ts - prev;
+                meta.heartbeat.fanout_gap = gap[47:32] != 0 ? 32w0xFFFFFFFF : gap[31:0];
                 /* Stamped here, where the timestamp is the switch's clock
                  * (a recirculated copy has none): the round trip is
                  * measured from this pass. No UDP checksum (0, allowed over
@@ -228,6 +244,7 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                 P4CAST_REG_READ(hb_last_seq, i, last);
                 P4CAST_REG_READ(hb_state, i, state);
                 if (state == HB_PEER_UP
+                        && meta.heartbeat.fanout_gap >= meta.heartbeat.min_gap
                         && hdr.heartbeat.seq - last > (bit<32>)meta.heartbeat.miss_threshold) {
                     P4CAST_REG_WRITE(hb_state, i, HB_PEER_DOWN);
                     meta.heartbeat.notify = true;

@@ -92,7 +92,11 @@ struct heartbeat_md_t {
     bool         fanout;         /* the controller's request for every peer */
     @field_list(P4CAST_FL_HB_TICK)
     bool         tick;           /* one peer's copy of it, back in ingress */
+    @field_list(P4CAST_FL_HB_TICK)
+    bit<32>      fanout_gap;     /* since the previous request for every peer
+                                  * (BMv2: us, saturated) */
     bit<8>       miss_threshold; /* heartbeat_tick_exact */
+    bit<32>      min_gap;        /* heartbeat_tick_exact */
     bool         notify;         /* the peer's state changed: digest */
     bit<8>       verdict;        /* HB_PEER_UP / HB_PEER_DOWN */
 }

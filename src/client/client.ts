@@ -67,11 +67,11 @@ export type UpdateType = UpdateInput["type"];
 export type { Atomicity, UpdateInput };
 
 /**
- * Deadline of a pipeline push: the device loads the whole program (seconds on simple_switch_grpc, and
- * `npm run bench:heartbeat` pushes 251 embedded switches served by one process at once), where the client's own
- * deadline is sized for entry writes, so that a hung switch holds them up no longer.
+ * Deadline of a pipeline push or fetch (P4Info, device config): the device loads or sends the whole program
+ * (seconds on simple_switch_grpc, and `npm run bench:heartbeat` pushes 251 embedded switches served by one process
+ * at once), where the client's own deadline is sized for entry writes, so that a hung switch holds them up no longer.
  */
-const PIPELINE_PUSH_TIMEOUT_MS = 60_000;
+const PIPELINE_TIMEOUT_MS = 60_000;
 
 export interface PipelineInput {
   readonly p4info: P4Info;
@@ -234,6 +234,11 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     return { timeoutMs: this.rpcTimeoutMs };
   }
 
+  /** The deadline of a call that moves the whole program (PIPELINE_TIMEOUT_MS). */
+  private get pipelineRpc() {
+    return { timeoutMs: Math.max(this.rpcTimeoutMs, PIPELINE_TIMEOUT_MS) };
+  }
+
   private get encodeOptions() {
     return {
       ...(this.options.bytestrings ? { mode: this.options.bytestrings } : {}),
@@ -269,7 +274,8 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     try {
       const res = await this.channel.getForwardingPipelineConfig(
         create(GetForwardingPipelineConfigRequestSchema, { deviceId: this.deviceId, responseType: types[what] }),
-        this.rpc,
+        // The cookie alone is small; the P4Info and the device config are the whole program, like a push.
+        what === "cookieOnly" ? this.rpc : this.pipelineRpc,
       );
       return res.config;
     } catch (e) {
@@ -312,7 +318,7 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
           ...(input.cookie !== undefined ? { cookie: create(ForwardingPipelineConfig_CookieSchema, { cookie: input.cookie }) } : {}),
         }),
       }),
-      { timeoutMs: Math.max(this.rpcTimeoutMs, PIPELINE_PUSH_TIMEOUT_MS) },
+      this.pipelineRpc,
     );
     if (action !== "verify") this._index = new P4InfoIndex(input.p4info);
     return true;

@@ -1,7 +1,7 @@
 /**
  * Deadlines other than the client's RPC deadline. The controller sizes that
  * one for entry writes (5 s: a hung switch holds a repair up no longer), but
- * a pipeline push loads the whole program and a whole-switch state read
+ * a pipeline push or fetch moves the whole program and a whole-switch state read
  * streams every entry: both take longer on a big switch or a busy machine,
  * and failing them failed whole deploys (bench:deploy's second deploy,
  * bench:heartbeat's 251 switches). Here a client whose deadline is far

@@ -116,7 +116,8 @@ describe.each(kinds)("heartbeats with data-plane verdicts (%s switches)", (kind)
     const { t, net, hb, events } = await watching(kind);
     const link = t.links.findIndex((l) => l.ends.some((e) => e.switch === "s4") && l.ends.some((e) => e.switch === "s6"));
     expect(link).toBeGreaterThanOrEqual(0);
-    const name = `${t.links[link]!.ends[0].switch}:${t.links[link]!.ends[0].port}-${t.links[link]!.ends[1].switch}:${t.links[link]!.ends[1].port}`;
+    const [a, b] = t.links[link]!.ends;
+    const name = `${a.switch}:${a.port}-${b.switch}:${b.port}`;
     const digests = hb.stats.digests;
     const cutAt = performance.now();
     let downAt = 0;

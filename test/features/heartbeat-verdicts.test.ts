@@ -59,6 +59,7 @@ for (const kind of dataplaneKinds) {
             dst_mac: hostMac(p.port),
             peer_addr: p.addr,
             miss_threshold: THRESHOLD,
+            min_gap: 0,
           }),
         ),
         h.mcastGroup(
@@ -225,6 +226,40 @@ for (const kind of dataplaneKinds) {
       expect(await digestsAfter(() => h.exchange(p4.port, response(p4, seq - 1)))).toEqual([{ peer: 4n, state: UP, seq: BigInt(seq - 1) }]);
       expect(await h.register("ingress.heartbeat.hb_state", 5)).toBe(UP);
       expect(await h.register("ingress.heartbeat.hb_tx_seq", 0)).toBe(BigInt(seq));
+    });
+
+    it("a burst of requests (queued while the switch was busy) judges nothing; the next one, spaced, does", async () => {
+      // Both peers answer request `seq`; then requests come closer than min_gap: no verdict however many.
+      for (const p of PEERS) await h.exchange(p.port, response(p, seq));
+      const spaced = async (minGap: number) =>
+        h.c.modify(
+          ...PEERS.map((p) =>
+            entry("ingress.heartbeat.heartbeat_tick_exact", { peer_index: p.index }, "ingress.heartbeat.heartbeat_request", {
+              port: h.P(p.port),
+              src_mac: swMac(p.port),
+              dst_mac: hostMac(p.port),
+              peer_addr: p.addr,
+              miss_threshold: THRESHOLD,
+              min_gap: minGap,
+            }),
+          ),
+        );
+      await spaced(10_000_000); // 10 s: every request of this test is "too close"
+      const burst = await digestsAfter(async () => {
+        for (let i = 0; i < THRESHOLD + 3; i++) {
+          h.c.sendPacket({ payload: template(), metadata: { egress_port: 0, flags: FANOUT } });
+          seq++;
+        }
+      });
+      expect(burst, "a burst judges nothing").toEqual([]);
+      await spaced(0);
+      const down = await digestsAfter(async () => {
+        await fanout();
+        seq++;
+      });
+      expect(down.map((d) => d.state)).toEqual([DOWN, DOWN]);
+      // Both come back for the tests after this one.
+      for (const p of PEERS) await h.exchange(p.port, response(p, seq));
     });
 
     it("a copy for a peer without a request entry is dropped and counted", async () => {

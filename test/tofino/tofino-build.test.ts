@@ -143,7 +143,12 @@ describe("bf-p4c's P4Info and bfrt.json (committed)", () => {
   const v1Only: Record<string, string[]> = {
     tables: ["ingress.heartbeat.heartbeat_tick_exact"],
     actions: ["ingress.heartbeat.heartbeat_request"],
-    registers: ["ingress.dedup.dedup_history", "ingress.heartbeat.hb_state", "ingress.heartbeat.hb_tx_seq"],
+    registers: [
+      "ingress.dedup.dedup_history",
+      "ingress.heartbeat.hb_fanout_ts",
+      "ingress.heartbeat.hb_state",
+      "ingress.heartbeat.hb_tx_seq",
+    ],
   };
 
   for (const kind of Object.keys(tnaOnly)) {

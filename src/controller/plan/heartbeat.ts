@@ -59,6 +59,8 @@ export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[
               dst_mac: portMac(peer, adj.peerPort),
               peer_addr: p.peerAddress,
               miss_threshold: topo.heartbeat.missThreshold,
+              // Half an interval, in the v1model timestamp's microseconds: closer requests (a burst of queued ones) judge nothing.
+              min_gap: Math.floor((topo.heartbeat.intervalMs * 1000) / 2),
             },
           },
         });
