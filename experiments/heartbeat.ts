@@ -24,6 +24,7 @@ import { startLabProcess } from "../src/lab/lab-process.js";
 import { starTopology } from "../src/lab/generate.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import { T } from "../src/controller/plan/intent.js";
+import { minRequestGapUs } from "../src/controller/plan/heartbeat.js";
 import { HeartbeatMonitor } from "../src/controller/runtime/heartbeat.js";
 import type { HeartbeatSpec } from "../src/controller/topology/schema.js";
 import {
@@ -177,8 +178,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
           for (let rep = 0; rep < reps; rep++) {
             bar.increment(`detection (${mode}): interval ${intervalMs} ms, threshold ${threshold}, run ${rep + 1}`);
             lab.restore(0);
-            // The data plane's miss threshold is an entry: rewritten for the grid point.
-            if (mode === "dataplane") await setDataPlaneThreshold(lab.ctl, threshold);
+            // The data plane's miss threshold and request spacing are entries: rewritten for the grid point.
+            if (mode === "dataplane") await setDataPlaneJudging(lab.ctl, threshold, intervalMs);
             const hb = new HeartbeatMonitor(lab.ctl.graph, lab.ctl.clients, peersPlan, { intervalMs, missThreshold: threshold, mode });
             const ticks: number[] = [];
             hb.on("tick", () => ticks.push(performance.now()));
@@ -349,8 +350,8 @@ export async function report(opts: ExperimentOptions, out: HeartbeatResults): Pr
   printTable(opts, `detection (${runName(opts)}): cut → linkDown verdict, ${reps} run(s) per point`, detectionSummary);
 }
 
-/** Rewrites every heartbeat_tick_exact entry of the network with `threshold` (the other parameters as planned). */
-async function setDataPlaneThreshold(ctl: Controller, threshold: number): Promise<void> {
+/** Rewrites every heartbeat_tick_exact entry of the network for `threshold` and `intervalMs` (the rest as planned). */
+async function setDataPlaneJudging(ctl: Controller, threshold: number, intervalMs: number): Promise<void> {
   for (const [sw, intent] of ctl.currentPlan!.intents) {
     const ticks = intent.entries.filter((e) => e.table === T.hbTick);
     if (ticks.length === 0) continue;
@@ -360,7 +361,11 @@ async function setDataPlaneThreshold(ctl: Controller, threshold: number): Promis
         kind: "tableEntry" as const,
         action: {
           ...(e.action as { name: string; params: Record<string, unknown> }),
-          params: { ...(e.action as { params: Record<string, unknown> }).params, miss_threshold: threshold },
+          params: {
+            ...(e.action as { params: Record<string, unknown> }).params,
+            miss_threshold: threshold,
+            min_gap: minRequestGapUs(intervalMs),
+          },
         },
       })),
     );

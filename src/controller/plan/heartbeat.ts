@@ -22,6 +22,14 @@ export interface HeartbeatPeer {
   readonly index: number;
 }
 
+/**
+ * The spacing below which a request judges nothing (heartbeat_tick_exact's min_gap): half an interval, in the v1model
+ * timestamp's microseconds. Requests closer than that are a burst that queued behind a busy switch, not intervals.
+ */
+export function minRequestGapUs(intervalMs: number): number {
+  return Math.floor((intervalMs * 1000) / 2);
+}
+
 /** Per switch, its peers (one index per peer address) and their entries; slow mode punts responses. */
 export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[]> {
   const { topo, graph: g } = ctx;
@@ -59,8 +67,7 @@ export function planHeartbeatPeers(ctx: PlanContext): Map<string, HeartbeatPeer[
               dst_mac: portMac(peer, adj.peerPort),
               peer_addr: p.peerAddress,
               miss_threshold: topo.heartbeat.missThreshold,
-              // Half an interval, in the v1model timestamp's microseconds: closer requests (a burst of queued ones) judge nothing.
-              min_gap: Math.floor((topo.heartbeat.intervalMs * 1000) / 2),
+              min_gap: minRequestGapUs(topo.heartbeat.intervalMs),
             },
           },
         });
