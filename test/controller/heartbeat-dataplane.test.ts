@@ -18,7 +18,7 @@ import type { Topology } from "../../src/controller/topology/schema.js";
 import { Bmv2Network, bmv2NetworkUnavailable } from "../../src/lab/bmv2-network.js";
 import { EmbeddedNetwork } from "../../src/lab/embedded-network.js";
 
-/** As in heartbeat-verdicts.test.ts: the switches share the machine with the test; 200 ms keeps it about logic. */
+/** As in test/controller/heartbeat-verdicts.test.ts: the switches share the machine with the test; 200 ms keeps it about logic. */
 const INTERVAL_MS = 200;
 const THRESHOLD = 3;
 
