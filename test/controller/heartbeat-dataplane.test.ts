@@ -53,20 +53,26 @@ const bmv2Why = bmv2NetworkUnavailable();
 if (bmv2Why) console.log(`[p4cast tests] data-plane heartbeat verdicts on BMv2 skipped: ${bmv2Why}`);
 const kinds = bmv2Why ? (["embedded"] as const) : (["embedded", "bmv2"] as const);
 
-async function watching(kind: (typeof kinds)[number]) {
-  const t = topology();
-  const net = kind === "embedded" ? await EmbeddedNetwork.start(t) : await Bmv2Network.start(t);
-  cleanup.push(() => net.stop());
+/** A controller (election id `electionId`) that connected to `net`, deployed `t` and started its heartbeats. */
+async function deployed(t: Topology, net: EmbeddedNetwork | Bmv2Network, electionId: bigint) {
   const ctl = new Controller({
     topology: t,
     pipeline: await loadPipeline(),
     grpcAddress: net.grpcAddress,
+    electionId,
     ...(net instanceof Bmv2Network ? { thriftAddress: net.thriftAddress } : {}),
   });
   cleanup.push(() => ctl.close());
   await ctl.connect();
   await ctl.deploy();
-  const hb = ctl.startHeartbeats();
+  return { ctl, hb: ctl.startHeartbeats() };
+}
+
+async function watching(kind: (typeof kinds)[number]) {
+  const t = topology();
+  const net = kind === "embedded" ? await EmbeddedNetwork.start(t) : await Bmv2Network.start(t);
+  cleanup.push(() => net.stop());
+  const { ctl, hb } = await deployed(t, net, 10n);
   const events: string[] = [];
   hb.on("linkDown", (e) => events.push(`down ${e.name}`));
   hb.on("linkUp", (e) => events.push(`up ${e.name}`));
@@ -179,17 +185,7 @@ describe.each(kinds)("heartbeats with data-plane verdicts (%s switches)", (kind)
     // The first controller goes; a second one (as after a restart) connects, deploys and watches.
     hb.stop();
     await ctl.close();
-    const next = new Controller({
-      topology: t,
-      pipeline: await loadPipeline(),
-      grpcAddress: net.grpcAddress,
-      electionId: 20n,
-      ...(net instanceof Bmv2Network ? { thriftAddress: net.thriftAddress } : {}),
-    });
-    cleanup.push(() => next.close());
-    await next.connect();
-    await next.deploy();
-    const hb2 = next.startHeartbeats();
+    const { hb: hb2 } = await deployed(t, net, 20n);
     const downs: number[] = [];
     hb2.on("linkDown", (e) => downs.push(e.link));
     // The data plane judged the link down long ago and sends no digest for it again unless asked.

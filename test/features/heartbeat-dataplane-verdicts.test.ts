@@ -47,21 +47,25 @@ for (const kind of dataplaneKinds) {
       h.c.ackDigest(DIGEST, d.listId);
     };
 
+    /** Each peer's request (heartbeat_tick_exact), judging only requests at least `minGap` us after the previous one. */
+    const tickEntries = (minGap: number) =>
+      PEERS.map((p) =>
+        entry("ingress.heartbeat.heartbeat_tick_exact", { peer_index: p.index }, "ingress.heartbeat.heartbeat_request", {
+          port: h.P(p.port),
+          src_mac: swMac(p.port),
+          dst_mac: hostMac(p.port),
+          peer_addr: p.addr,
+          miss_threshold: THRESHOLD,
+          min_gap: minGap,
+        }),
+      );
+
     beforeAll(async () => {
       await installForwarding(h);
       await installHeartbeat(h);
       await h.insert(
         entry("ingress.heartbeat.heartbeat_peer_exact", { peer_addr: "10.1.0.1" }, "ingress.heartbeat.set_peer", { peer_index: 4 }),
-        ...PEERS.map((p) =>
-          entry("ingress.heartbeat.heartbeat_tick_exact", { peer_index: p.index }, "ingress.heartbeat.heartbeat_request", {
-            port: h.P(p.port),
-            src_mac: swMac(p.port),
-            dst_mac: hostMac(p.port),
-            peer_addr: p.addr,
-            miss_threshold: THRESHOLD,
-            min_gap: 0,
-          }),
-        ),
+        ...tickEntries(0),
         h.mcastGroup(
           HB_GROUP,
           PEERS.map((p) => [h.P(p.port), p.index]),
@@ -231,19 +235,7 @@ for (const kind of dataplaneKinds) {
     it("a burst of requests (queued while the switch was busy) judges nothing; the next one, spaced, does", async () => {
       // Both peers answer request `seq`; then requests come closer than min_gap: no verdict however many.
       for (const p of PEERS) await h.exchange(p.port, response(p, seq));
-      const spaced = async (minGap: number) =>
-        h.c.modify(
-          ...PEERS.map((p) =>
-            entry("ingress.heartbeat.heartbeat_tick_exact", { peer_index: p.index }, "ingress.heartbeat.heartbeat_request", {
-              port: h.P(p.port),
-              src_mac: swMac(p.port),
-              dst_mac: hostMac(p.port),
-              peer_addr: p.addr,
-              miss_threshold: THRESHOLD,
-              min_gap: minGap,
-            }),
-          ),
-        );
+      const spaced = async (minGap: number) => h.c.modify(...tickEntries(minGap));
       await spaced(10_000_000); // 10 s: every request of this test is "too close"
       const burst = await digestsAfter(async () => {
         for (let i = 0; i < THRESHOLD + 3; i++) {
