@@ -251,6 +251,24 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     return res.p4runtimeApiVersion;
   }
 
+  /**
+   * Whether the server keeps backup replicas of multicast replicas: they
+   * came with P4Runtime 1.5, and a server of an older version (PI, under
+   * simple_switch_grpc, says 1.3.0) accepts the field and drops it.
+   * Asked once per client; an answer that is no version counts as older.
+   */
+  takesBackupReplicas(): Promise<boolean> {
+    this.backupReplicas ??= this.capabilities().then(
+      (v) => apiVersionAtLeast(v, 1, 5),
+      () => {
+        this.backupReplicas = undefined;
+        return false;
+      },
+    );
+    return this.backupReplicas;
+  }
+  private backupReplicas: Promise<boolean> | undefined;
+
   /** Fetches the device's P4Info; undefined when it has no pipeline. */
   async fetchP4Info(): Promise<P4Info | undefined> {
     const cfg = await this.getPipeline("p4infoAndCookie");
@@ -475,4 +493,12 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
     this.session.close();
     this.channel.close();
   }
+}
+
+/** Whether a P4Runtime API version string ("1.5.0", "1.4.1-dev") is at least major.minor. */
+export function apiVersionAtLeast(version: string, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version.trim());
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
 }

@@ -449,7 +449,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const last = this.applied.get(name);
     if (!last) return this.program(name, intent);
     const client = this.clients.get(name)!;
-    const desired = desiredState(client, intent, last.state);
+    const desired = await desiredState(client, intent, last.state);
     // Until the write is answered the switch holds something between the two states.
     this.applied.delete(name);
     const result = await applyDiff(client, name, last.state, desired, this.reconcileOptions(await this.registersFor(name)));

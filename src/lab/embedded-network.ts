@@ -5,6 +5,7 @@
  * the end-to-end tests and the experiments when BMv2 is absent; the same
  * topology file drives Mininet.
  */
+import { P4CAST_VERDICT_DIGEST } from "../switch/port-verdicts.js";
 import { EmbeddedSwitch, type LogLevel } from "../switch/embedded-switch.js";
 import { HostPort, VirtualLink } from "../switch/ports/virtual-link.js";
 import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
@@ -21,6 +22,11 @@ export interface EmbeddedNetworkOptions {
    * an address that is taken is refused with the switch's name.
    */
   readonly addresses?: "random" | "topology";
+  /**
+   * The digest whose heartbeat verdicts mark ports down (EmbeddedSwitchOptions.portVerdictDigest);
+   * default p4cast's, false: none.
+   */
+  readonly portVerdictDigest?: string | false;
 }
 
 /** A switch's P4Runtime address could not be bound. */
@@ -60,10 +66,13 @@ export class EmbeddedNetwork {
   private ports = new Map<string, number>();
   private hostsOf = new Map<string, string>();
 
-  private constructor(readonly topology: Topology) {}
+  private constructor(
+    readonly topology: Topology,
+    private readonly opts: EmbeddedNetworkOptions,
+  ) {}
 
   static async start(topology: Topology, opts: EmbeddedNetworkOptions = {}): Promise<EmbeddedNetwork> {
-    const net = new EmbeddedNetwork(topology);
+    const net = new EmbeddedNetwork(topology, opts);
     try {
       for (const s of topology.switches) await net.bootSwitch(s, opts);
     } catch (e) {
@@ -88,6 +97,11 @@ export class EmbeddedNetwork {
 
   private readonly hostLinks = new Map<string, VirtualLink>();
 
+  private verdicts(opts: EmbeddedNetworkOptions): { portVerdictDigest?: string } {
+    const d = opts.portVerdictDigest ?? P4CAST_VERDICT_DIGEST;
+    return d ? { portVerdictDigest: d } : {};
+  }
+
   private async bootSwitch(s: SwitchSpec, opts: EmbeddedNetworkOptions): Promise<void> {
     let address = "127.0.0.1:0";
     if (opts.addresses === "topology") {
@@ -101,6 +115,7 @@ export class EmbeddedNetwork {
       cpuPort: s.cpuPort,
       logLevel: opts.logLevel ?? "off",
       ...(opts.pcapDir ? { pcapDir: opts.pcapDir } : {}),
+      ...this.verdicts(opts),
     });
     let bound: number;
     try {
@@ -148,7 +163,13 @@ export class EmbeddedNetwork {
       if (h.attach.switch === name) attached.push({ port: h.attach.port, end: this.hostLinks.get(h.name)!.a });
     await old.close();
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-    const sw = new EmbeddedSwitch({ name, deviceId: BigInt(spec.deviceId), cpuPort: spec.cpuPort, logLevel: "off" });
+    const sw = new EmbeddedSwitch({
+      name,
+      deviceId: BigInt(spec.deviceId),
+      cpuPort: spec.cpuPort,
+      logLevel: "off",
+      ...this.verdicts(this.opts),
+    });
     await sw.listen(`${this.hostsOf.get(name)}:${this.ports.get(name)}`);
     for (const a of attached) {
       a.end.reopen();

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { loadEngine, PortStatus } from "./engine/index.js";
 import { formatPortStats, hostDrops, type Port, type PortStats } from "./ports/port.js";
 import { PcapWriter } from "./ports/pcap.js";
+import { PortVerdicts } from "./port-verdicts.js";
 import { Device } from "./runtime/device.js";
 import { P4RuntimeServer } from "./runtime/server.js";
 
@@ -32,6 +33,12 @@ export interface EmbeddedSwitchOptions {
   readonly log?: (line: string) => void;
   /** Replaces the microsecond clock (tests). */
   readonly clockUs?: () => bigint;
+  /**
+   * The digest whose heartbeat verdicts mark ports down for the data plane
+   * (port-verdicts.ts; p4cast's program: "hb_verdict_digest_t"). Unset: no
+   * verdict touches port status.
+   */
+  readonly portVerdictDigest?: string;
 }
 
 export class EmbeddedSwitch {
@@ -39,9 +46,9 @@ export class EmbeddedSwitch {
   readonly device: Device;
   /**
    * The data plane's view of the ports (up unless marked down), kept across
-   * pipelines: set by setPortStatus, and by the link state of ports that
-   * have one (raw interfaces). Backup replicas and selector watch ports
-   * follow it.
+   * pipelines: set by setPortStatus, by the link state of ports that have
+   * one (raw interfaces) and, with `portVerdictDigest`, by the data plane's
+   * heartbeat verdicts. Backup replicas and selector watch ports follow it.
    */
   readonly portStatus = new PortStatus();
   private readonly ports = new Map<number, Port>();
@@ -63,6 +70,9 @@ export class EmbeddedSwitch {
       if (order.indexOf(lv) <= order.indexOf(level) && level !== "off") sink(`[${this.name}] ${msg}`);
     };
     if (options.pcapDir) mkdirSync(options.pcapDir, { recursive: true });
+    const verdicts = options.portVerdictDigest
+      ? new PortVerdicts(this.portStatus, options.portVerdictDigest, (m) => this.logLine("info", m))
+      : undefined;
     this.device = new Device({
       deviceId: BigInt(options.deviceId ?? 0),
       ...(options.cpuPort !== undefined ? { cpuPort: options.cpuPort } : {}),
@@ -76,6 +86,7 @@ export class EmbeddedSwitch {
       transmit: (port, data) => this.transmit(port, data),
       log: (m) => this.logLine("info", m),
       logError: (m) => this.logLine("error", m),
+      ...(verdicts ? { onPipeline: (index) => verdicts.pipeline(index), observeDigest: (d) => verdicts.receive(d) } : {}),
     });
     this.portStatus.onChange((port, up) => {
       const p = this.ports.get(port);
@@ -96,21 +107,21 @@ export class EmbeddedSwitch {
       this.device.receive(portNumber, frame);
     });
     port.watchLink?.((up) => {
-      if (this.ports.get(portNumber) === port) this.portStatus.set(portNumber, up);
+      if (this.ports.get(portNumber) === port) this.portStatus.set(portNumber, up, "link");
     });
   }
 
-  /** Closes and removes a port; its status goes back to the default (up). */
+  /** Closes and removes a port; its carrier no longer holds it down. */
   detach(portNumber: number): void {
     this.ports.get(portNumber)?.close();
     this.ports.delete(portNumber);
-    this.portStatus.set(portNumber, true);
+    this.portStatus.set(portNumber, true, "link");
   }
 
   /**
    * Marks a port up or down for the data plane (logged at info level when
-   * it changes); returns whether it changed. A port with a link state sets
-   * it again at its next change.
+   * it changes); returns whether its status changed. The port stays down
+   * while its carrier or a heartbeat verdict holds it down too.
    */
   setPortStatus(portNumber: number, up: boolean): boolean {
     return this.portStatus.set(portNumber, up);

@@ -147,7 +147,7 @@ describe("topology file", () => {
       expect(problems(macs)).toEqual(['switches[1].mac: 0a:00:00:00:00:01 (port 1 of "s2") is also switches[0].mac (port 1 of "s1")']);
       // (Their low 8 bits are equal too: the overlay addresses clash as well.)
       expect(problems(base.replace("deviceId: 2,", "deviceId: 16777217,"))).toEqual([
-        "switches[1].deviceId: 16777217 gives the same overlay addresses (10.254.x.1) as switches[0].deviceId 1: " +
+        "switches[1].deviceId: 16777217 gives the same overlay and detour addresses (10.254.x.1, 10.253.x.1) as switches[0].deviceId 1: " +
           "device ids must differ in their low 8 bits",
         'switches[1].deviceId: 02:50:00:00:01:01 (port 1 of "s2") is also switches[0].deviceId (port 1 of "s1")',
       ]);
@@ -157,7 +157,7 @@ describe("topology file", () => {
         'switches[1].deviceId: 1 is also switches[0].deviceId ("s1")',
       ]);
       expect(problems(base.replace("deviceId: 2,", "deviceId: 257,"))).toEqual([
-        "switches[1].deviceId: 257 gives the same overlay addresses (10.254.x.1) as switches[0].deviceId 1: " +
+        "switches[1].deviceId: 257 gives the same overlay and detour addresses (10.254.x.1, 10.253.x.1) as switches[0].deviceId 1: " +
           "device ids must differ in their low 8 bits",
       ]);
       // Without sessions there are no overlay addresses.

@@ -310,13 +310,14 @@ describe("v1model architecture", () => {
     expect(c[0]!.data.length).toBe(REP_LEN + ETH_LEN);
   });
 
-  it("digests from learn lists", () => {
+  it("digests from learn lists, with the ports of the packet that made them", () => {
     const { e, add } = setup();
     add(0x7777, "learn", [2n]);
     const got: DigestMessage[] = [];
     e.onDigest((d) => got.push(d));
     e.process(3, frame(0x7777, 0x00000000beefn));
-    expect(got).toEqual([{ name: "mac_learn_digest", values: [0xbeefn, 3n] }]);
+    // The packet came in on 3 and was sent to port 2 (the action's parameter).
+    expect(got).toEqual([{ name: "mac_learn_digest", values: [0xbeefn, 3n], ingressPort: 3, egressPort: 2 }]);
   });
 
   it("counters, registers and hashes", () => {

@@ -18,6 +18,7 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { EmbeddedSwitch, type LogLevel } from "../../switch/embedded-switch.js";
+import { P4CAST_VERDICT_DIGEST } from "../../switch/port-verdicts.js";
 import { readPcap } from "../../switch/ports/pcap.js";
 import { parseInterfaceSpec, RawSocketPort } from "../../switch/ports/raw-socket.js";
 import { loadP4Info } from "../../p4runtime/p4info/load.js";
@@ -37,6 +38,7 @@ interface SwitchOptions {
   name: string;
   interface: string[];
   stats?: string;
+  portVerdicts: string | false;
 }
 
 export function registerSwitch(program: Command): void {
@@ -61,6 +63,12 @@ export function registerSwitch(program: Command): void {
       "--stats <seconds>",
       "print every port's counters (frames in/out, the kernel's drops, send failures) every <seconds> (0: at exit and on SIGUSR2 only)",
     )
+    .option(
+      "--port-verdicts <digest>",
+      "the digest whose heartbeat verdicts mark a link's port down for backup replicas and watch ports (none: --no-port-verdicts)",
+      P4CAST_VERDICT_DIGEST,
+    )
+    .option("--no-port-verdicts", "heartbeat verdicts leave port status alone")
     .option(
       "--replay <port=file...>",
       "after start, inject the frames of a pcap file into a port",
@@ -97,6 +105,7 @@ export function registerSwitch(program: Command): void {
         cpuPort,
         logLevel: o.logLevel,
         ...(o.pcapDir ? { pcapDir: o.pcapDir } : {}),
+        ...(o.portVerdicts ? { portVerdictDigest: o.portVerdicts } : {}),
       });
       // Before anything can be asked for (SIGUSR2's default action would end the process).
       let printed = 0;

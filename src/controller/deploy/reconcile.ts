@@ -23,7 +23,7 @@ import { encodeEntity } from "../../client/entities/entity.js";
 import { isP4InfoLookupError, isP4ValueError } from "../../p4runtime/errors.js";
 import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { PlanError, type PlanProblem } from "../plan/plan-error.js";
-import type { ReplicaValue } from "../../client/entities/pre.js";
+import { replicaSetText, type ReplicaValue } from "../../client/entities/pre.js";
 import type { RegisterAccess } from "../../client/registers.js";
 import { GROUP_BANK_B, GROUP_PARAMS, HB_GROUP, METER_BURST, type SwitchIntent, T } from "../plan/intent.js";
 import type { ActionCallInput } from "../../client/entities/common.js";
@@ -100,26 +100,35 @@ function identity(d: { table: string; match: object; priority: number }): string
   return JSON.stringify([d.table, Object.entries(d.match).sort(([a], [b]) => a.localeCompare(b)), d.priority], big);
 }
 
-const replicaKey = (r: readonly ReplicaValue[]) =>
-  JSON.stringify([...r].map((x) => [x.port, x.instance ?? 0]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!));
-
 /**
  * Where each of the intent's (logical) groups lives: where it already is if
  * its replicas are unchanged, in the other bank if they changed, in bank A
  * if it is new. The heartbeat group has one place (HB_GROUP).
  */
-function placeGroups(intent: SwitchIntent, current?: SwitchState): Map<number, number> {
+function placeGroups(groups: ReadonlyMap<number, readonly ReplicaValue[]>, current?: SwitchState): Map<number, number> {
   const placed = new Map<number, number>();
-  for (const [logical, replicas] of intent.groups) {
+  for (const [logical, replicas] of groups) {
     if (logical === HB_GROUP) {
       placed.set(logical, logical);
       continue;
     }
     const here = [logical, logical | GROUP_BANK_B].filter((p) => current?.groups.has(p));
-    const same = here.find((p) => replicaKey(current!.groups.get(p)!) === replicaKey(replicas));
+    const same = here.find((p) => replicaSetText(current!.groups.get(p)!) === replicaSetText(replicas));
     placed.set(logical, same ?? (here.length > 0 ? here[0]! ^ GROUP_BANK_B : logical));
   }
   return placed;
+}
+
+/**
+ * The groups of a switch whose P4Runtime server predates backup replicas
+ * (it would accept and drop them, and every later read would differ from
+ * the intent): the replicas alone. Such a switch keeps the controller's
+ * repair only.
+ */
+function withoutBackups(groups: ReadonlyMap<number, readonly ReplicaValue[]>): Map<number, readonly ReplicaValue[]> {
+  return new Map(
+    [...groups].map(([id, replicas]) => [id, replicas.map((r) => (r.backups?.length ? { port: r.port, instance: r.instance ?? 0 } : r))]),
+  );
 }
 
 function withPhysicalGroups(e: TableEntryInput, placed: ReadonlyMap<number, number>): TableEntryInput {
@@ -144,9 +153,10 @@ function withPhysicalGroups(e: TableEntryInput, placed: ReadonlyMap<number, numb
  * PlanError naming every entry that the P4Info refuses and every pair of
  * different entries for one key, with the topology paths they came from.
  */
-export function desiredState(client: P4RuntimeClient, intent: SwitchIntent, current?: SwitchState): SwitchState {
+export async function desiredState(client: P4RuntimeClient, intent: SwitchIntent, current?: SwitchState): Promise<SwitchState> {
   const problems: PlanProblem[] = [];
-  const state = buildDesired(client.index, intent, current, problems);
+  const backups = await client.takesBackupReplicas();
+  const state = buildDesired(client.index, intent, current, problems, undefined, backups);
   if (problems.length > 0) throw new PlanError(problems);
   return state;
 }
@@ -219,8 +229,10 @@ function buildDesired(
   current: SwitchState | undefined,
   problems: PlanProblem[],
   checked?: CheckedEntries,
+  backups = true,
 ): SwitchState {
-  const placed = placeGroups(intent, current);
+  const groups = backups ? intent.groups : withoutBackups(intent.groups);
+  const placed = placeGroups(groups, current);
   const entries = new Map<string, EntryState>();
   const from = new Map<string, { path: string | undefined; decoded: DecodedTableEntry }>();
   const label = (path: string | undefined) => path ?? "an entry with no recorded origin";
@@ -268,7 +280,7 @@ function buildDesired(
   }
   return {
     entries,
-    groups: new Map([...intent.groups].map(([logical, replicas]) => [placed.get(logical)!, replicas])),
+    groups: new Map([...groups].map(([logical, replicas]) => [placed.get(logical)!, replicas])),
     meters: new Map(intent.meters.map((m) => [`${m.meter}/${m.index}`, m])),
   };
 }
@@ -321,7 +333,6 @@ interface Diff {
   readonly newLastHopSessions: number[];
 }
 
-const replicaText = replicaKey;
 const meterText = (c: MeterConfigValue | undefined) =>
   c
     ? JSON.stringify(
@@ -362,7 +373,7 @@ export function diffStates(current: SwitchState, desired: SwitchState): Diff {
     if (!cur) {
       leafWrites.push({ type: "insert", entity: { kind: "multicastGroup", groupId: id, replicas } });
       inserted++;
-    } else if (replicaText(cur) !== replicaText(replicas)) {
+    } else if (replicaSetText(cur) !== replicaSetText(replicas)) {
       leafWrites.push({ type: "modify", entity: { kind: "multicastGroup", groupId: id, replicas } });
       modified++;
     }
@@ -445,10 +456,11 @@ export async function prepareSwitches(
   checked?: CheckedEntries,
 ): Promise<PreparedSwitch[]> {
   const currents = await Promise.all(targets.map((t) => readState(t.client)));
+  const backups = await Promise.all(targets.map((t) => t.client.takesBackupReplicas()));
   const problems: PlanProblem[] = [];
   const prepared = targets.map(({ client, intent }, i): PreparedSwitch => {
     const current = currents[i]!;
-    const desired = buildDesired(client.index, intent, current, problems, checked);
+    const desired = buildDesired(client.index, intent, current, problems, checked, backups[i]);
     const diff = diffStates(current, desired);
     for (const u of diff.phases.flat()) {
       if (u.entity.kind === "tableEntry") continue;

@@ -86,3 +86,21 @@ export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: st
     sharedSwitches: path.filter((a) => branchSwitches.has(a.to)).length,
   };
 }
+
+/** A way around one tree link: from the link's upper end to its lower end without it. */
+export interface DetourPath {
+  /** The tree link it replaces (upper end → lower end). */
+  readonly link: Adjacency;
+  readonly path: readonly Adjacency[];
+}
+
+/**
+ * The detour of tree link `a` (a.from → a.to): the cheapest path between
+ * its ends over the other up links; undefined where `a` is a bridge.
+ */
+export function detourPath(g: NetworkGraph, a: Adjacency): DetourPath | undefined {
+  const spt = shortestPathTree(g, a.from, "ipv4", (x) => (x.link === a.link ? Number.POSITIVE_INFINITY : x.cost));
+  if (!Number.isFinite(spt.cost.get(a.to) ?? Number.POSITIVE_INFINITY)) return undefined;
+  const path = pathTo(spt, a.to);
+  return path ? { link: a, path } : undefined;
+}

@@ -5,7 +5,7 @@
  * came from (so that a plan error names it).
  */
 import { formatMac } from "../../p4runtime/codec/values.js";
-import type { ReplicaValue } from "../../client/entities/pre.js";
+import { replicaSetText, type ReplicaValue } from "../../client/entities/pre.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import type { NetworkGraph } from "../topology/graph.js";
 import type { HostSpec, SessionSpec, SwitchSpec, Topology } from "../topology/schema.js";
@@ -73,11 +73,11 @@ export class PlanContext {
   setGroup(it: SwitchIntent, id: number, replicas: ReplicaValue[], from: string): void {
     const prev = it.groups.get(id);
     const prevFrom = it.origins?.groups.get(id) ?? "another element";
-    if (prev && replicasText(prev) !== replicasText(replicas)) {
+    if (prev && replicaSetText(prev) !== replicaSetText(replicas)) {
       this.problems.push({
         switch: it.switch,
         paths: [prevFrom, from],
-        message: `multicast group ${id}: ${from} wants replicas ${replicasText(replicas)} but ${prevFrom} wants ${replicasText(prev)}`,
+        message: `multicast group ${id}: ${from} wants replicas ${replicaSetText(replicas)} but ${prevFrom} wants ${replicaSetText(prev)}`,
       });
       return;
     }
@@ -130,11 +130,4 @@ export function nexthop(port: number, src: bigint, dst: bigint): TableEntryInput
     match: { nexthop_id: port },
     action: { name: "forward_to_neighbor", params: { port, src_mac: formatMac(src), dst_mac: formatMac(dst) } },
   };
-}
-
-function replicasText(r: readonly ReplicaValue[]): string {
-  return `[${[...r]
-    .sort((a, b) => a.port - b.port || (a.instance ?? 0) - (b.instance ?? 0))
-    .map((x) => `${x.port}:${x.instance ?? 0}`)
-    .join(", ")}]`;
 }

@@ -79,11 +79,14 @@ export const METER_BURST = "ingress.burst.session_burst_meter";
  * Id spaces on one switch. PRE group ids: the session id for a session's
  * tree group (ingress or transit), CLIENT_GROUP_BASE + session id for a
  * last hop's client group. Replication ids: the port number for tree
- * branches (one rewrite per port), OVERLAY_RID_BASE + the last hop's device
+ * branches (one rewrite per port), DETOUR_RID_BASE + the port for a tree
+ * branch's backup (its detour), OVERLAY_RID_BASE + the last hop's device
  * id for overlay copies, CLIENT_RID_BASE (IPv4 delivery) or
  * CLIENT_RID_V6_BASE (IPv6 delivery) + the host's index for clients.
  */
 export const CLIENT_GROUP_BASE = 1024;
+/** Ports are 9 bits: tree rids stay below it. */
+export const DETOUR_RID_BASE = 0x200;
 export const OVERLAY_RID_BASE = 0x1000;
 export const CLIENT_RID_BASE = 0x2000;
 export const CLIENT_RID_V6_BASE = 0x8000;
@@ -127,7 +130,8 @@ const entryKey = (e: TableEntryInput) =>
 export function unionIntent(last: SwitchIntent, next: SwitchIntent): SwitchIntent {
   const keys = new Set(next.entries.map(entryKey));
   const groups = new Map<number, ReplicaValue[]>();
-  for (const [id, replicas] of [...last.groups, ...next.groups]) {
+  // next's replicas first: where both have a replica, next's backups win.
+  for (const [id, replicas] of [...next.groups, ...last.groups]) {
     const have = groups.get(id) ?? [];
     for (const r of replicas) if (!have.some((x) => x.port === r.port && (x.instance ?? 0) === (r.instance ?? 0))) have.push(r);
     groups.set(id, have);

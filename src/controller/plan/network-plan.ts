@@ -12,6 +12,7 @@
  *   burst-meter.ts       the session's meter at the ingress router
  *   tree-replication.ts  tree groups on transit and last-hop routers
  *   overlay-dedup.ts     overlay replicas and the overlay addresses' routes
+ *   tree-backup.ts       backup replicas of tree links into last hops, their detours
  *   nat64.ts             translators, the NAT64 prefix, receivers reached through a translator
  *   mcast-xlate.ts       IPv6 → IPv4 group translation at translators
  *   trust.ts             where each switch accepts tree, overlay and heartbeat packets from
@@ -32,6 +33,7 @@ import { planOverlayRoutes } from "./overlay-dedup.js";
 import { PlanError } from "./plan-error.js";
 import { planSession, type SessionPlan } from "./sessions.js";
 import { planSessionEncap } from "./session-encap.js";
+import { planTreeDetours } from "./tree-backup.js";
 import { planTreeReplication, planTreeRidRewrites, type TreeRids } from "./tree-replication.js";
 import { addTrustEntries } from "./trust.js";
 
@@ -91,6 +93,7 @@ export function planNetwork(input: PlanInput): NetworkPlan {
     planBurstMeter(ctx, plan, input.meterOverrides);
     planTreeReplication(ctx, plan, treeRids, clientRids);
     planOverlayRoutes(ctx, plan);
+    planTreeDetours(ctx, plan, overlayRids);
   }
   planTreeRidRewrites(ctx, treeRids);
   for (const [s, rids] of clientRids) ctx.intent(s).entries.push(...rids.values());

@@ -2,10 +2,11 @@
  * A session's shape, before any entry: its receivers grouped by last-hop
  * router (IPv6 receivers of an IPv4 session may be reached through a
  * translator instead, nat64.ts), its distribution tree from the ingress
- * router, and its overlay paths (in use, or on standby for
- * overlay-on-failure sessions until their tree branch breaks).
+ * router, its overlay paths (in use, or on standby for
+ * overlay-on-failure sessions until their tree branch breaks), and the
+ * detours of its tree links into last hops (tree-backup.ts).
  */
-import { distributionTree, overlayPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
+import { detourPath, distributionTree, overlayPath, type DetourPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import type { PlanContext } from "./context.js";
 import { planTranslatedReceivers, type TranslatedDelivery } from "./nat64.js";
@@ -20,6 +21,13 @@ export interface SessionPlan {
   readonly overlays: ReadonlyMap<string, OverlayPath>;
   /** Overlay paths installed but not fed (overlay-on-failure, before a failure). */
   readonly standby: ReadonlyMap<string, OverlayPath>;
+  /**
+   * Detours for the backup replicas of tree links into last hops that have
+   * no tree children (tree-only and overlay-on-failure sessions: an
+   * always-redundant one has its overlay copy at every last hop already),
+   * by last hop.
+   */
+  readonly detours: ReadonlyMap<string, DetourPath>;
   /** Receivers reached through a translator (IPv6 side). */
   readonly translated: readonly TranslatedDelivery[];
   /**
@@ -91,5 +99,15 @@ export function planSession(
     if (active(lh)) overlays.set(lh, ov);
     else standby.set(lh, ov);
   }
-  return { session: s, ingress, lastHops, tree, overlays, standby, translated, clientRids: delivered };
+  const detours = new Map<string, DetourPath>();
+  if (s.redundancy !== "always-redundant") {
+    for (const adjs of tree.children.values()) {
+      for (const a of adjs) {
+        if (!lastHops.has(a.to) || tree.children.has(a.to)) continue;
+        const d = detourPath(g, a);
+        if (d) detours.set(a.to, d);
+      }
+    }
+  }
+  return { session: s, ingress, lastHops, tree, overlays, standby, detours, translated, clientRids: delivered };
 }

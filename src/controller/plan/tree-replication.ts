@@ -2,23 +2,27 @@
  * Tree replication (p4/controls/tree_replication.p4): every tree member
  * after the ingress router maps the session's group address to the
  * session's PRE group, one replica per tree child (replica id = port, the
- * egress rewrites the source MAC per port) plus, at a last hop, one per
- * client (lasthop-delivery.ts).
+ * egress rewrites the source MAC per port; a backup where the link has a
+ * detour, tree-backup.ts) plus, at a last hop, one per client
+ * (lasthop-delivery.ts).
  */
+import type { ReplicaValue } from "../../client/entities/pre.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { portMac } from "../topology/addressing.js";
 import { T } from "./intent.js";
 import { add, type PlanContext } from "./context.js";
 import type { SessionPlan } from "./sessions.js";
+import { treeBackups } from "./tree-backup.js";
 
 /** Tree ports per switch (replica id = port); their source-MAC rewrites are written once per switch (planTreeRidRewrites). */
 export type TreeRids = Map<string, Set<number>>;
 
-/** The replicas of `member`'s tree children, recording their ports in `treeRids`. */
-export function treeChildReplicas(plan: SessionPlan, member: string, treeRids: TreeRids): { port: number; instance: number }[] {
-  const replicas: { port: number; instance: number }[] = [];
+/** The replicas of `member`'s tree children, with their backups (tree-backup.ts), recording their ports in `treeRids`. */
+export function treeChildReplicas(plan: SessionPlan, member: string, treeRids: TreeRids): ReplicaValue[] {
+  const replicas: ReplicaValue[] = [];
   for (const a of plan.tree.children.get(member) ?? []) {
-    replicas.push({ port: a.port, instance: a.port });
+    const backups = treeBackups(plan, a);
+    replicas.push(backups.length > 0 ? { port: a.port, instance: a.port, backups } : { port: a.port, instance: a.port });
     const set = treeRids.get(member) ?? new Set<number>();
     set.add(a.port);
     treeRids.set(member, set);

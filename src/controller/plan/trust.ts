@@ -9,7 +9,8 @@
  *   overlay path enters the router on), on every router of every overlay
  *   path after the ingress router, active or standby (switching a standby
  *   overlay on is one PRE write at the ingress router: the path must
- *   already admit it);
+ *   already admit it), and on every router of every detour (a tree link's
+ *   backup, tree-backup.ts: its copies are overlay copies of s);
  * - heartbeats: at both ends of every watched link, (the link's port, the
  *   other end's loopback) -- the watcher admits the peer's responses, the
  *   peer admits the watcher's requests.
@@ -27,6 +28,7 @@ export interface TrustSession {
   readonly tree: { readonly children: ReadonlyMap<string, readonly Adjacency[]> };
   readonly overlays: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
   readonly standby: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
+  readonly detours: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
 }
 
 /** What trust needs of a heartbeat peer (network-plan.ts HeartbeatPeer). */
@@ -69,7 +71,7 @@ export function trustEntries(
       for (const a of adjs) add(a.to, `t/${id}/${a.peerPort}`, treeParentEntry(id, a.peerPort));
     }
     const sender = parseIPv4(g.switches.get(sp.ingress)!.loopback.ipv4);
-    for (const ov of [...sp.overlays.values(), ...sp.standby.values()]) {
+    for (const ov of [...sp.overlays.values(), ...sp.standby.values(), ...sp.detours.values()]) {
       for (const a of ov.path) add(a.to, `o/${id}/${sender}/${a.peerPort}`, overlaySenderEntry(id, sender, a.peerPort));
     }
   }

@@ -40,7 +40,7 @@
 import { EventEmitter } from "node:events";
 import type { P4RuntimeClient } from "../../client/client.js";
 import type { Entity, PacketOut } from "../../proto/gen/p4/v1/p4runtime_pb.js";
-import type { DecodedPacketIn } from "../../client/entities/packet-io.js";
+import type { DecodedPacketIn, PacketOutInput } from "../../client/entities/packet-io.js";
 import type { DecodedDigestList } from "../../client/entities/digest.js";
 import { formatIPv4, formatMac } from "../../p4runtime/codec/values.js";
 import { Code, isP4RuntimeError } from "../../p4runtime/errors.js";
@@ -48,7 +48,7 @@ import { buildFrame } from "../../packet/frame.js";
 import { HeartbeatFlags, HeartbeatType } from "../../packet/heartbeat.js";
 import { portMac } from "../topology/addressing.js";
 import type { NetworkGraph } from "../topology/graph.js";
-import type { HeartbeatSpec } from "../topology/schema.js";
+import type { HeartbeatSpec, SwitchSpec } from "../topology/schema.js";
 import type { HeartbeatPeer } from "../plan/heartbeat.js";
 
 export const HB_COUNTER = "ingress.heartbeat.hb_peer_counter";
@@ -57,6 +57,30 @@ export const HB_DIGEST = "hb_verdict_digest_t";
 const HB_PEER_DOWN = 1n;
 /** Packet-out flag: a request for every heartbeat peer (PACKET_OUT_FLAG_HB_FANOUT). */
 const PACKET_OUT_HB_FANOUT = 2;
+
+/**
+ * The interval's request of switch `me` for every peer (mode `dataplane`):
+ * the switch numbers, stamps and addresses each peer's copy
+ * (heartbeat_tick_exact). `report`: every peer already judged down is
+ * reported again.
+ */
+export function fanoutPacketOut(me: SwitchSpec, report: boolean): PacketOutInput {
+  const flags = HeartbeatFlags.LINK | HeartbeatFlags.STAMP | (report ? HeartbeatFlags.REPORT : 0);
+  return {
+    payload: buildFrame({
+      ethernet: { src: "00:00:00:00:00:00", dst: "00:00:00:00:00:00" },
+      packet: {
+        ip: { version: 4, src: me.loopback.ipv4, dst: "0.0.0.0", ttl: 64 },
+        l4: {
+          kind: "heartbeat",
+          heartbeat: { type: HeartbeatType.REQUEST, flags, originId: me.deviceId & 0xffff, sequence: 0 },
+          udp: { checksum: 0 },
+        },
+      },
+    }),
+    metadata: { egress_port: 0, flags: PACKET_OUT_HB_FANOUT },
+  };
+}
 /** Round trip of each peer's last STAMP response, in the switch's clock (target.rttUnitNs per unit). */
 export const HB_RTT_REGISTER = "ingress.heartbeat.hb_rtt";
 const PACKET_IN_HEARTBEAT = 3n;
@@ -542,24 +566,8 @@ export class HeartbeatMonitor extends EventEmitter<HeartbeatEvents> {
       let pair = this.fanouts.get(sw);
       if (!pair) {
         const me = this.graph.switches.get(sw)!;
-        const encode = (flags: number) =>
-          client.encodePacketOut({
-            payload: buildFrame({
-              ethernet: { src: "00:00:00:00:00:00", dst: "00:00:00:00:00:00" },
-              packet: {
-                ip: { version: 4, src: me.loopback.ipv4, dst: "0.0.0.0", ttl: 64 },
-                // The switch numbers, stamps and addresses each peer's copy (heartbeat_tick_exact).
-                l4: {
-                  kind: "heartbeat",
-                  heartbeat: { type: HeartbeatType.REQUEST, flags, originId: me.deviceId & 0xffff, sequence: 0 },
-                  udp: { checksum: 0 },
-                },
-              },
-            }),
-            metadata: { egress_port: 0, flags: PACKET_OUT_HB_FANOUT },
-          });
-        const flags = HeartbeatFlags.LINK | HeartbeatFlags.STAMP;
-        pair = [encode(flags), encode(flags | HeartbeatFlags.REPORT)];
+        const encode = (report: boolean) => client.encodePacketOut(fanoutPacketOut(me, report));
+        pair = [encode(false), encode(true)];
         this.fanouts.set(sw, pair);
       }
       client.sendPacketRaw(pair[report ? 1 : 0]);

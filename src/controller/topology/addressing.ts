@@ -55,6 +55,16 @@ export function overlayAddress(ingress: SwitchSpec, lastHop: SwitchSpec): bigint
   return (10n << 24n) | (254n << 16n) | (BigInt(ingress.deviceId & 0xff) << 8n) | BigInt(lastHop.deviceId & 0xff);
 }
 
+/**
+ * Detour addresses: 10.253.<tree router's device>.<tree child's device>. A
+ * tree copy that takes a backup replica around a broken tree link goes to
+ * the child as unicast to this address (local at the child, routed along
+ * the detour; plan/tree-backup.ts).
+ */
+export function detourAddress(from: SwitchSpec, to: SwitchSpec): bigint {
+  return (10n << 24n) | (253n << 16n) | (BigInt(from.deviceId & 0xff) << 8n) | BigInt(to.deviceId & 0xff);
+}
+
 /** The Linux interface name of a switch port in Mininet. */
 export function interfaceName(sw: SwitchSpec, port: number): string {
   return `${sw.name}-eth${port}`;

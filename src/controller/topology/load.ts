@@ -79,7 +79,7 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
       add(`switches[${i}].deviceId`, `${s.deviceId} is also switches[${other}].deviceId ("${t.switches[other]!.name}")`);
     else deviceIds.set(s.deviceId, i);
   });
-  // Overlay addresses (10.254.<ingress>.<last hop>) take a device id's low 8 bits.
+  // Overlay and detour addresses (10.254.<ingress>.<last hop>, 10.253.<router>.<child>) take a device id's low 8 bits.
   if (t.sessions.length > 0) {
     const low = new Map<number, number>();
     t.switches.forEach((s, i) => {
@@ -88,7 +88,7 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
       else if (t.switches[other]!.deviceId !== s.deviceId)
         add(
           `switches[${i}].deviceId`,
-          `${s.deviceId} gives the same overlay addresses (10.254.x.${s.deviceId & 0xff}) as ` +
+          `${s.deviceId} gives the same overlay and detour addresses (10.254.x.${s.deviceId & 0xff}, 10.253.x.${s.deviceId & 0xff}) as ` +
             `switches[${other}].deviceId ${t.switches[other]!.deviceId}: device ids must differ in their low 8 bits`,
         );
     });

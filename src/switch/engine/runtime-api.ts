@@ -95,6 +95,10 @@ export interface DigestMessage {
   readonly name: string;
   /** One value per learn-list field, in JSON order. */
   readonly values: readonly bigint[];
+  /** The port the packet that made it came in on. */
+  readonly ingressPort?: number;
+  /** Where that packet was going at the end of ingress: a port, or undefined when it was dropped or multicast. */
+  readonly egressPort?: number;
 }
 
 export type EngineErrorCode =

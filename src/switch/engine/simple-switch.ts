@@ -346,7 +346,12 @@ export class SimpleSwitch {
     if (S.learnId > 0) {
       const ll = prog.learnLists.get(S.learnId);
       if (ll) {
-        const msg: DigestMessage = { name: ll.name, values: ll.values() };
+        const msg: DigestMessage = {
+          name: ll.name,
+          values: ll.values(),
+          ingressPort: job.port,
+          ...(egressSpec !== S.dropPort && mgid === 0 ? { egressPort: egressSpec } : {}),
+        };
         for (const cb of this.digestCbs) cb(msg);
       } else this.log(`unknown learn list ${S.learnId}`);
     }

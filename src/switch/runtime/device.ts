@@ -31,7 +31,8 @@ import {
   type DigestList,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
-import type { Engine, PacketOutput } from "../engine/runtime-api.js";
+import type { DigestMessage, Engine, PacketOutput } from "../engine/runtime-api.js";
+import type { P4InfoIndex } from "../../p4runtime/p4info/index.js";
 import { fromUint128, toUint128 } from "../../p4runtime/election.js";
 import { Arbitrator, type ArbitrationNotice, type Candidate } from "./arbitration.js";
 import { BoundPipeline } from "./pipeline.js";
@@ -74,6 +75,10 @@ export interface DeviceOptions {
   readonly log?: (msg: string) => void;
   /** Errors that leave the device in a state nobody asked for (a failed rollback). Default: `log`, else stderr. */
   readonly logError?: (msg: string) => void;
+  /** Called with each pipeline installed, before it processes a packet. */
+  readonly onPipeline?: (index: P4InfoIndex) => void;
+  /** Sees every digest the engine makes, before (and whether or not) it goes to a controller. */
+  readonly observeDigest?: (d: DigestMessage) => void;
 }
 
 /** Outcome of each update of a Write, in order. */
@@ -256,7 +261,11 @@ export class Device {
       (list) => this.sendDigest(list),
       () => BigInt(Date.now()) * 1_000_000n,
     );
-    engine.onDigest((d) => this.digests?.receive(d));
+    this.options.onPipeline?.(bound.index);
+    engine.onDigest((d) => {
+      this.options.observeDigest?.(d);
+      this.digests?.receive(d);
+    });
     this.scheduleIdleScan();
     this.options.log?.(
       `device ${this.deviceId}: pipeline installed (${bound.index.tables.size} tables, cookie ${config.cookie?.cookie ?? "none"})`,
