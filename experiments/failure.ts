@@ -5,8 +5,15 @@
  * six clients, one per redundancy mode (tree-only, overlay-on-failure,
  * always-redundant). The source streams sequenced UDP into all three at a
  * fixed rate; a tree link (the last link of s6's branch) is cut a third of
- * the way in; the controller runs its heartbeats and repairs. Per client and
- * mode: lost, duplicated, reordered, and the outage (longest gap × rate).
+ * the way in. Two runs, one after the other, one per way of repairing:
+ *   controller  heartbeat mode fast: the controller judges the link and
+ *               repairs the trees;
+ *   dataplane   heartbeat mode dataplane: the switch next to the cut judges
+ *               its peer and its backup replica takes the detour at once
+ *               (switches that keep backups: the embedded switch); the
+ *               controller repairs afterwards.
+ * Per run, client and mode: lost, duplicated, reordered, and the outage
+ * (longest gap × rate).
  * In Mininet (--mininet) the source's frames leave through the src host's
  * own interface and every client's kernel receives them: UDP sockets in
  * each client host record the sequence numbers and arrival times.
@@ -45,7 +52,13 @@ import { join } from "node:path";
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
 export type Mode = (typeof MODES)[number];
 
+/** The two ways a cut is repaired, compared in one run (see above). */
+export const REPAIRS = ["controller", "dataplane"] as const;
+export type Repair = (typeof REPAIRS)[number];
+const REPAIR_HEARTBEAT: Record<Repair, Topology["heartbeat"]["mode"]> = { controller: "fast", dataplane: "dataplane" };
+
 export interface ClientResult {
+  readonly repair: Repair;
   readonly mode: Mode;
   readonly session: number;
   readonly client: string;
@@ -92,11 +105,15 @@ export interface HostCounters {
   readonly paths: Record<string, string[]>;
 }
 
-export interface FailureResults {
-  readonly experiment: "failure";
-  readonly environment: Row;
-  readonly settings: { rateMs: number; packets: number; cutAtSeq: number; cutLink: string; heartbeat: Topology["heartbeat"] };
+/** One repair's run. */
+export interface RepairRun {
+  readonly repair: Repair;
+  readonly heartbeat: Topology["heartbeat"];
+  /** Whether the switches kept backup replicas (P4Runtime 1.5 servers: the embedded switch; simple_switch_grpc does not). */
+  readonly backups: boolean;
+  readonly cutLink: string;
   readonly detection: {
+    /** From the cut to the controller's verdict. */
     cutToVerdictMs: number | null;
     seqAtVerdict: number | null;
     seqAtRepair: number | null;
@@ -107,6 +124,13 @@ export interface FailureResults {
   readonly hostCounters?: HostCounters;
 }
 
+export interface FailureResults {
+  readonly experiment: "failure";
+  readonly environment: Row;
+  readonly settings: { rateMs: number; packets: number; cutAtSeq: number };
+  readonly runs: RepairRun[];
+}
+
 /**
  * One client's loss in words, for assertion messages: who, which mode, the
  * missing sequence numbers, and what the host counted on its path — so a
@@ -114,11 +138,11 @@ export interface FailureResults {
  * or the protocol lost them.
  *   "c71 (overlay-on-failure, session 2) missed seq 120-130 (11); host drops on its path: s4 port 4 kernelDrops=11; …"
  */
-export function lossReport(r: FailureResults, c: ClientResult): string {
+export function lossReport(r: RepairRun, c: ClientResult): string {
   const missed = c.lost > 0 ? `seq ${c.missing} (${c.lost})` : "nothing";
   const duplicated = c.duplicated ? `, ${c.duplicated} duplicated` : "";
   const verdicts = r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none";
-  const who = `${c.client} (${c.mode}, session ${c.session})`;
+  const who = `${c.client} (${c.mode}, session ${c.session}, ${c.repair} repair)`;
   const head = `${who} missed ${missed}${duplicated} (max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts})`;
   const h = r.hostCounters;
   if (!h) return head;
@@ -157,7 +181,7 @@ export function lossReport(r: FailureResults, c: ClientResult): string {
  * outside Mininet. A single-copy mode's loss up to this many frames is the
  * machine's, not the protocol's.
  */
-export function hostDropsOnPath(r: FailureResults, c: ClientResult): number {
+export function hostDropsOnPath(r: RepairRun, c: ClientResult): number {
   const h = r.hostCounters;
   if (!h) return 0;
   const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
@@ -200,7 +224,7 @@ function pathPorts(
   return [...ports];
 }
 
-export function failureTopology(target: Target): Topology {
+export function failureTopology(target: Target, repair: Repair = "controller"): Topology {
   const t = loadTopology(join(REPO, "examples/mesh8.yaml"));
   const base = t.sessions[0]!;
   const sessions: SessionSpec[] = MODES.map((redundancy, i) => ({
@@ -211,20 +235,104 @@ export function failureTopology(target: Target): Topology {
     redundancy,
     meter: undefined,
   }));
+  // Each repair's switches listen on their own ports: those of the run before may still be letting go of theirs.
+  const shift = (address: string) => address.replace(/:(\d+)$/, (_m, p: string) => `:${Number(p) + 100 * REPAIRS.indexOf(repair)}`);
+  const switches = t.switches.map((x) => ({ ...x, grpc: shift(x.grpc), ...(x.thrift ? { thrift: shift(x.thrift) } : {}) }));
   // Eight simple_switch_grpc processes share the machine's cores: a longer heartbeat interval there.
-  return { ...t, heartbeat: { intervalMs: target === "bmv2" ? 200 : 50, missThreshold: 3, mode: "fast" }, sessions };
+  const heartbeat = { intervalMs: target === "bmv2" ? 200 : 50, missThreshold: 3, mode: REPAIR_HEARTBEAT[repair] };
+  return { ...t, switches, heartbeat, sessions };
 }
 
 export async function main(opts: ExperimentOptions = parseOptions()): Promise<FailureResults> {
-  const t = failureTopology(opts.target);
   // simple_switch_grpc forwards a few hundred packets per second per process on this machine: three sessions at 100/s each.
   const rateMs = opts.target === "bmv2" ? 10 : 4;
   const packets = opts.short ? 300 : opts.target === "bmv2" ? 1000 : 1500;
   const cutAtSeq = Math.floor(packets / 3);
-  const bar = progress(opts, "failure", packets);
+  const settings = { rateMs, packets, cutAtSeq };
+  const runs: RepairRun[] = [];
+  const timeline: Row[] = [];
+  for (const repair of REPAIRS) {
+    const { run, c61 } = await runRepair(opts, repair, settings);
+    runs.push(run);
+    timeline.push(...c61);
+  }
+  const out: FailureResults = { experiment: "failure", environment: environment("failure", opts), settings, runs };
+  const rows = runs.flatMap((r) => r.clients.map((c) => ({ ...c }) as unknown as Row));
+  const colours = { field: "mode", type: "nominal", sort: [...MODES], scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] } };
+  await writeResults(opts, "failure", out, rows, {
+    title: {
+      text: `Tree link ${runs[0]!.cutLink} cut at packet ${cutAtSeq} (${runName(opts)}, ${packets} packets every ${rateMs} ms per session)`,
+    },
+    vconcat: [
+      {
+        title: "packets lost per client, by repair",
+        data: { values: rows },
+        facet: { row: { field: "repair", type: "nominal", sort: [...REPAIRS], title: null } },
+        spec: {
+          width: 520,
+          height: 120,
+          mark: { type: "bar", tooltip: true },
+          encoding: {
+            x: { field: "client", type: "nominal", title: null },
+            xOffset: { field: "mode", type: "nominal", sort: [...MODES] },
+            y: { field: "lost", type: "quantitative", title: "lost packets" },
+            color: colours,
+          },
+        },
+      },
+      {
+        title: "sequence numbers received by c61 (behind the cut) over time, by repair; dashed: the cut",
+        data: { values: timeline },
+        facet: {
+          row: { field: "repair", type: "nominal", sort: [...REPAIRS], title: null },
+          column: { field: "mode", type: "nominal", sort: [...MODES], title: null },
+        },
+        spec: {
+          width: 170,
+          height: 90,
+          layer: [
+            {
+              mark: { type: "point", size: 6, filled: true },
+              encoding: {
+                x: { field: "ms", type: "quantitative", title: "time from start (ms)" },
+                y: { field: "seq", type: "quantitative", title: "sequence" },
+                color: { ...colours, legend: null },
+              },
+            },
+            {
+              mark: { type: "rule", strokeDash: [4, 3], color: "black" },
+              encoding: { x: { field: "cutMs", type: "quantitative", aggregate: "min" } },
+            },
+          ],
+        },
+      },
+    ],
+  });
+  for (const r of runs) {
+    const f = r.detection.failover[0];
+    printTable(
+      opts,
+      `failure (${runName(opts)}, ${r.repair} repair${r.repair === "dataplane" ? (r.backups ? ", backups kept" : ", backups not kept by the switches") : ""}): ` +
+        `link ${r.cutLink} cut at packet ${cutAtSeq}; verdict ${r.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; ` +
+        `overlay switched ${f?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${f?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
+      summarise(r.clients),
+    );
+  }
+  return out;
+}
+
+/** One run: the network up with `repair`'s heartbeats, the stream, the cut, the clients' logs. */
+async function runRepair(
+  opts: ExperimentOptions,
+  repair: Repair,
+  { rateMs, packets, cutAtSeq }: FailureResults["settings"],
+): Promise<{ run: RepairRun; c61: Row[] }> {
+  const t = failureTopology(opts.target, repair);
+  const bar = progress(opts, `failure (${repair} repair)`, packets);
   bar.update(0, "starting the network");
   const lab = await bringUp(t, opts);
   try {
+    const backups = (await Promise.all([...lab.ctl.clients.values()].map((c) => c.takesBackupReplicas()))).every(Boolean);
     const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
     const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
     const plan = lab.ctl.currentPlan!.sessions.get(1)!;
@@ -331,6 +439,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
         const missing = ranges([...Array(packets).keys()].filter((q) => !got.has(q)));
         const maxDelayMs = log.seqs.reduce((m, q, k) => Math.max(m, log.at[k]! - (sentAt[q] ?? Infinity)), 0);
         results.push({
+          repair,
           mode: s.redundancy as Mode,
           session: s.id,
           client: c,
@@ -346,78 +455,25 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
         });
       }
     }
-    const out: FailureResults = {
-      experiment: "failure",
-      environment: environment("failure", opts),
-      settings: { rateMs, packets, cutAtSeq, cutLink, heartbeat: t.heartbeat },
+    const run: RepairRun = {
+      repair,
+      heartbeat: t.heartbeat,
+      backups,
+      cutLink,
       detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
       clients: results,
       ...(hostCounters ? { hostCounters } : {}),
     };
-    // Received sequence numbers over time for the clients behind the cut (thinned for the plot).
-    const timeline: Row[] = [];
+    // Received sequence numbers over time for the clients behind the cut (thinned for the plot), with the cut's time.
+    const c61: Row[] = [];
+    const cutMs = Math.round(cutAt - t0);
     for (const s of t.sessions) {
       const log = logs.get(`${s.id}/c61`)!;
       const step = Math.max(1, Math.floor(log.seqs.length / 120));
-      for (let i = 0; i < log.seqs.length; i += step) timeline.push({ mode: s.redundancy, ms: Math.round(log.at[i]!), seq: log.seqs[i]! });
+      for (let i = 0; i < log.seqs.length; i += step)
+        c61.push({ repair, mode: s.redundancy, ms: Math.round(log.at[i]!), seq: log.seqs[i]!, cutMs });
     }
-    const rows = results.map((r) => ({ ...r }) as unknown as Row);
-    const cutMs = cutAt - t0;
-    await writeResults(opts, "failure", out, rows, {
-      title: {
-        text: `Tree link ${cutLink} cut at packet ${cutAtSeq} (${runName(opts)}, ${packets} packets every ${rateMs} ms per session)`,
-      },
-      vconcat: [
-        {
-          width: 520,
-          height: 180,
-          title: "packets lost per client",
-          data: { values: rows },
-          mark: { type: "bar", tooltip: true },
-          encoding: {
-            x: { field: "client", type: "nominal", title: null },
-            xOffset: { field: "mode", type: "nominal", sort: [...MODES] },
-            y: { field: "lost", type: "quantitative", title: "lost packets" },
-            color: { field: "mode", type: "nominal", sort: [...MODES], scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] } },
-          },
-        },
-        {
-          title: "sequence numbers received by c61 (behind the cut) over time; dashed: the cut",
-          data: { values: timeline },
-          facet: { row: { field: "mode", type: "nominal", sort: [...MODES], title: null } },
-          spec: {
-            width: 520,
-            height: 90,
-            layer: [
-              {
-                mark: { type: "point", size: 6, filled: true },
-                encoding: {
-                  x: { field: "ms", type: "quantitative", title: "time (ms)" },
-                  y: { field: "seq", type: "quantitative", title: "sequence" },
-                  color: {
-                    field: "mode",
-                    type: "nominal",
-                    sort: [...MODES],
-                    scale: { range: ["#d62728", "#ff7f0e", "#2ca02c"] },
-                    legend: null,
-                  },
-                },
-              },
-              { mark: { type: "rule", strokeDash: [4, 3], color: "black" }, encoding: { x: { datum: Math.round(cutMs) } } },
-            ],
-          },
-        },
-      ],
-    });
-    printTable(
-      opts,
-      `failure (${runName(opts)}): link ${cutLink} cut at packet ${cutAtSeq}; ` +
-        `verdict ${out.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; ` +
-        `overlay switched ${failover[0]?.overlayMs?.toFixed(1) ?? "-"} ms and ` +
-        `repair done ${failover[0]?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
-      summarise(results),
-    );
-    return out;
+    return { run, c61 };
   } finally {
     await lab.stop();
   }

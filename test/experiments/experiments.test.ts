@@ -44,32 +44,44 @@ for (const r of runs) if (r.skip) console.log(`[p4cast tests] experiments (${run
 for (const { opts, skip } of runs) {
   const name = runName(opts);
   describeUnless(skip, `experiments (--target ${opts.target}${opts.mininet ? " --mininet" : ""} --short)`, () => {
-    it("failure: always-redundant loses nothing; the other modes lose only behind the cut", async () => {
+    it("failure: always-redundant loses nothing; the other modes lose only behind the cut; with backups only the detection window", async () => {
       const r = await failure(opts);
       files(opts, "failure");
-      const by = (m: string) => r.clients.filter((c) => c.mode === m);
-      // Every message names the client, the mode, the missing sequence numbers and, in Mininet, the
-      // drops the host counted on the client's path (switch ports, the source's socket, the client's
-      // UDP sockets, the veths): a loss the machine caused reads differently from the protocol's.
-      for (const c of by("always-redundant")) expect(c.lost, lossReport(r, c)).toBe(0);
-      for (const c of r.clients) expect(c.duplicated, lossReport(r, c)).toBe(0);
-      // Clients behind the cut link (s6) lose packets without redundancy; the others do not.
-      for (const c of by("tree-only").filter((x) => x.client.startsWith("c6")))
-        expect(c.lost, `${c.client} (tree-only) behind the cut lost nothing`).toBeGreaterThan(0);
-      // A single copy has no second chance: in Mininet a frame the loaded machine itself dropped on the client's path
-      // (counted by the kernel or the switch's socket) is the machine's loss, not the protocol's; nothing beyond it is.
-      for (const m of ["tree-only", "overlay-on-failure"]) {
-        for (const c of by(m).filter((x) => !x.client.startsWith("c6")))
-          expect(c.lost, lossReport(r, c)).toBeLessThanOrEqual(hostDropsOnPath(r, c));
+      expect(r.runs.map((x) => x.repair)).toEqual(["controller", "dataplane"]);
+      for (const run of r.runs) {
+        const by = (m: string) => run.clients.filter((c) => c.mode === m);
+        // Every message names the client, the mode, the repair, the missing sequence numbers and, in Mininet, the
+        // drops the host counted on the client's path (switch ports, the source's socket, the client's
+        // UDP sockets, the veths): a loss the machine caused reads differently from the protocol's.
+        for (const c of by("always-redundant")) expect(c.lost, lossReport(run, c)).toBe(0);
+        for (const c of run.clients) expect(c.duplicated, lossReport(run, c)).toBe(0);
+        // Clients behind the cut link (s6) lose packets without redundancy (the detection window at least); the others do not.
+        for (const c of by("tree-only").filter((x) => x.client.startsWith("c6")))
+          expect(c.lost, `${c.client} (tree-only, ${run.repair} repair) behind the cut lost nothing`).toBeGreaterThan(0);
+        // A single copy has no second chance: in Mininet a frame the loaded machine itself dropped on the client's path
+        // (counted by the kernel or the switch's socket) is the machine's loss, not the protocol's; nothing beyond it is.
+        for (const m of ["tree-only", "overlay-on-failure"]) {
+          for (const c of by(m).filter((x) => !x.client.startsWith("c6")))
+            expect(c.lost, lossReport(run, c)).toBeLessThanOrEqual(hostDropsOnPath(run, c));
+        }
+        expect(run.detection.failover.length).toBeGreaterThan(0);
+        // Backups kept (the embedded switch): behind the cut only the detection window is lost, (threshold + 1)
+        // intervals, with two intervals' margin for a loaded machine; no controller round trip on top.
+        if (run.repair === "dataplane" && run.backups) {
+          const bound = (run.heartbeat.missThreshold + 3) * run.heartbeat.intervalMs;
+          for (const c of run.clients.filter((x) => x.client.startsWith("c6") && x.mode !== "always-redundant"))
+            expect(c.lost * r.settings.rateMs, lossReport(run, c)).toBeLessThanOrEqual(bound + hostDropsOnPath(run, c) * r.settings.rateMs);
+        }
+        // In Mininet the host's counters were collected: the embedded switches' every port
+        // (simple_switch_grpc has none), the clients' UDP counters.
+        if (opts.mininet) {
+          expect(Object.keys(run.hostCounters!.udp).sort()).toEqual([...new Set(run.clients.map((c) => c.client))].sort());
+          if (opts.target === "embedded")
+            expect(run.hostCounters!.switchPorts.length).toBe(run.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
+        }
       }
-      expect(r.detection.failover.length).toBeGreaterThan(0);
-      // In Mininet the host's counters were collected: the embedded switches' every port
-      // (simple_switch_grpc has none), the clients' UDP counters.
-      if (opts.mininet) {
-        expect(Object.keys(r.hostCounters!.udp).sort()).toEqual([...new Set(r.clients.map((c) => c.client))].sort());
-        if (opts.target === "embedded")
-          expect(r.hostCounters!.switchPorts.length).toBe(r.hostCounters!.interfaces.filter((i) => /^s\d+$/.test(i.node)).length);
-      }
+      // The embedded switch keeps backups; simple_switch_grpc does not (PI's P4Runtime 1.3.0).
+      expect(r.runs[1]!.backups).toBe(opts.target === "embedded");
       expect(r.environment.network).toBe(opts.mininet ? "mininet" : "in-process");
       // results.json says how it was made: the command that reproduces it, the commit and the date.
       const saved = JSON.parse(readFileSync(join(out, "failure", name, "results.json"), "utf8")) as {
