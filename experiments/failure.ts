@@ -5,13 +5,16 @@
  * six clients, one per redundancy mode (tree-only, overlay-on-failure,
  * always-redundant). The source streams sequenced UDP into all three at a
  * fixed rate; a tree link (the last link of s6's branch) is cut a third of
- * the way in. Two runs, one after the other, one per way of repairing:
+ * the way in. Three runs, one after the other, one per way of repairing:
  *   controller  heartbeat mode fast: the controller judges the link and
  *               repairs the trees;
  *   dataplane   heartbeat mode dataplane: the switch next to the cut judges
  *               its peer and its backup replica takes the detour at once
  *               (switches that keep backups: the embedded switch); the
- *               controller repairs afterwards.
+ *               controller repairs afterwards;
+ *   carrier     as dataplane, but the cut takes the link's carrier too (a
+ *               pulled cable rather than a silent path): the switch's port
+ *               goes down at once and the backup needs no verdict.
  * Per run, client and mode: lost, duplicated, reordered, and the outage
  * (longest gap × rate).
  * In Mininet (--mininet) the source's frames leave through the src host's
@@ -53,9 +56,13 @@ export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as 
 export type Mode = (typeof MODES)[number];
 
 /** The two ways a cut is repaired, compared in one run (see above). */
-export const REPAIRS = ["controller", "dataplane"] as const;
+export const REPAIRS = ["controller", "dataplane", "carrier"] as const;
 export type Repair = (typeof REPAIRS)[number];
-const REPAIR_HEARTBEAT: Record<Repair, Topology["heartbeat"]["mode"]> = { controller: "fast", dataplane: "dataplane" };
+const REPAIR_HEARTBEAT: Record<Repair, Topology["heartbeat"]["mode"]> = {
+  controller: "fast",
+  dataplane: "dataplane",
+  carrier: "dataplane",
+};
 
 export interface ClientResult {
   readonly repair: Repair;
@@ -312,7 +319,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
     const f = r.detection.failover[0];
     printTable(
       opts,
-      `failure (${runName(opts)}, ${r.repair} repair${r.repair === "dataplane" ? (r.backups ? ", backups kept" : ", backups not kept by the switches") : ""}): ` +
+      `failure (${runName(opts)}, ${r.repair} repair${r.repair !== "controller" ? (r.backups ? ", backups kept" : ", backups not kept by the switches") : ""}): ` +
         `link ${r.cutLink} cut at packet ${cutAtSeq}; verdict ${r.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; ` +
         `overlay switched ${f?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${f?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
       summarise(r.clients),
@@ -386,7 +393,7 @@ async function runRepair(
     let next = performance.now();
     for (let i = 0; i < packets; i++) {
       if (i === cutAtSeq) {
-        lab.cut(cut);
+        lab.cut(cut, { carrier: repair === "carrier" });
         cutAt = performance.now();
       }
       current = i;

@@ -5,6 +5,7 @@
  * controller, a progress bar, the summary table, and the result
  * files (results.json, results.csv, plot.svg rendered headless by Vega-Lite).
  */
+import type { CutOptions } from "../src/lab/link-control.js";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
@@ -90,7 +91,7 @@ export interface Lab {
   readonly net: EmbeddedNetwork | Bmv2Network | MininetNetwork;
   readonly ctl: Controller;
   readonly hosts: ReadonlyMap<string, HostPort>;
-  cut(link: number): void;
+  cut(link: number, opts?: CutOptions): void;
   restore(link: number): void;
   stop(): Promise<void>;
 }
@@ -137,7 +138,7 @@ export async function bringUp(
     net,
     ctl,
     hosts: net.hosts,
-    cut: (l) => net.link(l).cut(),
+    cut: (l, o) => net.link(l).cut(o),
     restore: (l) => net.link(l).restore(),
     stop: async () => {
       await live?.close();

@@ -12,6 +12,7 @@
  * simple_switch_grpc, or the built CLI in dist/). It offers what
  * EmbeddedNetwork offers, so the same end-to-end scenarios run on BMv2.
  */
+import type { LinkControl } from "./link-control.js";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
@@ -311,16 +312,22 @@ export class Bmv2Network {
 
   thriftAddress = (s: SwitchSpec): { host: string; port: number } => ({ host: "127.0.0.1", port: this.procs.get(s.name)!.thriftPort });
 
-  /** A link: cut() drops its frames both ways, restore() carries them again. */
-  link(nameOrIndex: string | number): { cut(): void; restore(): void } {
+  /**
+   * A link: cut() drops its frames both ways in the relay, or with `carrier`
+   * also takes the relay's veth ends down (the switches' ends lose their
+   * carrier); restore() carries them again.
+   */
+  link(nameOrIndex: string | number): LinkControl {
     const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
     const wire = this.wires[i];
     if (!wire) throw new Error(`no link "${nameOrIndex}"`);
     return {
-      cut: () => {
+      cut: (opts = {}) => {
         wire.up = false;
+        if (opts.carrier) for (const p of wire.ports) ip("link", "set", "dev", p.ifname, "down");
       },
       restore: () => {
+        for (const p of wire.ports) ip("link", "set", "dev", p.ifname, "up");
         wire.up = true;
       },
     };

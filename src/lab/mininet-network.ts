@@ -17,6 +17,7 @@
  * dist/ built (the launcher reads the topology through the CLI), and
  * simple_switch_grpc for bmv2.
  */
+import type { LinkControl } from "./link-control.js";
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -240,17 +241,23 @@ export class MininetNetwork {
     return this.switchInfo(name).log;
   }
 
-  /** A link between switches: cut() drops its frames both ways (interfaces stay up), restore() carries them again. */
-  link(nameOrIndex: string | number): { cut(): void; restore(): void } {
+  /**
+   * A link between switches: cut() drops its frames both ways with the
+   * blackhole queueing discipline on both veth ends (interfaces stay up), or
+   * with `carrier` also takes both ends down; restore() undoes either.
+   */
+  link(nameOrIndex: string | number): LinkControl {
     const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
     const l = this.topology.links[i];
     if (!l) throw new Error(`no link "${nameOrIndex}"`);
     const intfs = l.ends.map((e) => interfaceName(this.topology.switches.find((x) => x.name === e.switch)!, e.port));
     return {
-      cut: () => {
+      cut: (opts = {}) => {
         for (const f of intfs) tc("qdisc", "replace", "dev", f, "root", "blackhole");
+        if (opts.carrier) for (const f of intfs) ipLink(f, "down");
       },
       restore: () => {
+        for (const f of intfs) ipLink(f, "up");
         for (const f of intfs) tc("qdisc", "del", "dev", f, "root");
       },
     };
@@ -399,6 +406,11 @@ function readIfExists(path: string): string | undefined {
 
 /** The launcher refused because another p4cast network holds the machine. */
 class OtherNetworkRunning extends Error {}
+
+function ipLink(intf: string, state: "up" | "down"): void {
+  const r = spawnSync("ip", ["link", "set", "dev", intf, state], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ip link set dev ${intf} ${state}: ${r.stderr.trim()}`);
+}
 
 function tc(...args: string[]): void {
   const r = spawnSync("tc", args, { encoding: "utf8" });

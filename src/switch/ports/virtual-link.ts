@@ -1,7 +1,9 @@
 /**
  * In-process links: two ends, each a Port; a frame sent on one end arrives
- * at the other. A link can be cut and restored (for failure experiments)
- * and counts what it carried.
+ * at the other. A link can be cut and restored (for failure experiments),
+ * silently (frames lost, both ends still up) or with its carrier (both ends
+ * see the link go down, as a pulled cable or a downed veth does), and counts
+ * what it carried.
  */
 import { FrameQueue, type Port } from "./port.js";
 
@@ -26,6 +28,11 @@ export class LinkEnd implements Port {
     this.inbox.setHandler(handler);
   }
 
+  /** Hears the link's carrier go down and up (cut({ carrier: true }), restore()). */
+  watchLink(handler: (up: boolean) => void): void {
+    this.link.watchers.add(handler);
+  }
+
   close(): void {
     this.inbox.close();
   }
@@ -39,8 +46,12 @@ export class VirtualLink {
   readonly a: LinkEnd;
   readonly b: LinkEnd;
   up = true;
+  /** Whether the ends see the link (false after a cut with the carrier). */
+  carrier = true;
   carried = 0;
   dropped = 0;
+  /** @internal the ends' link watchers. */
+  readonly watchers = new Set<(up: boolean) => void>();
 
   constructor(nameA: string, nameB: string) {
     this.a = new LinkEnd(nameA, this);
@@ -49,13 +60,21 @@ export class VirtualLink {
     this.b.peer = this.a;
   }
 
-  /** Cuts the link: frames in both directions are lost until restored. */
-  cut(): void {
+  /** Cuts the link: frames in both directions are lost until restored; with `carrier`, both ends also see it go down. */
+  cut(opts: { carrier?: boolean } = {}): void {
     this.up = false;
+    if (opts.carrier) this.setCarrier(false);
   }
 
   restore(): void {
     this.up = true;
+    this.setCarrier(true);
+  }
+
+  private setCarrier(up: boolean): void {
+    if (this.carrier === up) return;
+    this.carrier = up;
+    for (const w of this.watchers) w(up);
   }
 }
 

@@ -1,0 +1,47 @@
+/**
+ * In-process links (src/switch/ports/virtual-link.ts) and the embedded
+ * switch's port status: a silent cut loses frames and leaves both ports up;
+ * a cut with the carrier also takes both ports down (so backup replicas
+ * take over at once); restore() brings frames and carrier back.
+ */
+import { describe, expect, it } from "vitest";
+import { EmbeddedSwitch } from "../../src/switch/embedded-switch.js";
+import { VirtualLink } from "../../src/switch/ports/virtual-link.js";
+
+describe("virtual links: silent cuts and carrier cuts", () => {
+  it("the ends hear the carrier only when a cut takes it", async () => {
+    const l = new VirtualLink("a", "b");
+    const heard: string[] = [];
+    l.a.watchLink((up) => heard.push(`a ${up}`));
+    l.b.watchLink((up) => heard.push(`b ${up}`));
+    const got: Uint8Array[] = [];
+    l.b.onReceive((f) => got.push(f));
+    l.cut();
+    l.a.send(new Uint8Array([1]));
+    l.restore();
+    expect(heard, "a silent cut and its restore: no carrier change").toEqual([]);
+    l.cut({ carrier: true });
+    l.a.send(new Uint8Array([2]));
+    l.restore();
+    l.a.send(new Uint8Array([3]));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(heard).toEqual(["a false", "b false", "a true", "b true"]);
+    expect(got.map((f) => f[0])).toEqual([3]);
+    expect(l.dropped).toBe(2);
+  });
+
+  it("an embedded switch's port follows the carrier of its link, not a silent cut", () => {
+    const sw = new EmbeddedSwitch({ name: "s1", logLevel: "off" });
+    const l = new VirtualLink("s1-eth1", "s2-eth1");
+    sw.attach(1, l.a);
+    l.cut();
+    expect(sw.isPortUp(1)).toBe(true);
+    l.restore();
+    l.cut({ carrier: true });
+    expect(sw.isPortUp(1)).toBe(false);
+    expect(sw.portStatus.causes(1)).toEqual(["link"]);
+    l.restore();
+    expect(sw.isPortUp(1)).toBe(true);
+    void sw.close();
+  });
+});
