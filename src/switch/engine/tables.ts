@@ -8,6 +8,7 @@ import { NUM_FIELD_MAX, and53, maskOf, type Val } from "./bits.js";
 import { bindAction, type BoundAction, type CompiledAction } from "./actions.js";
 import type { ActionProfile } from "./action-profiles.js";
 import { Meter } from "./meters.js";
+import { SlotAllocator } from "./slots.js";
 import {
   EngineError,
   type EntryAction,
@@ -68,7 +69,7 @@ export class Table {
   readonly K: Val[];
   readonly entries = new Map<EntryHandle, Entry>();
   private nextHandle = 0;
-  private readonly usedSlots = new Set<number>();
+  private readonly slots = new SlotAllocator();
   private readonly exactMap = new Map<string | number, Entry>();
   private readonly lpmMaps = new Map<number, Map<string | number, Entry>>();
   private lpmLens: number[] = [];
@@ -229,9 +230,7 @@ export class Table {
     const bound = this.resolve(spec.action, `table ${this.name}`);
     const timeout = this.checkTimeout(spec.idleTimeoutNs);
     const handle = this.nextHandle++;
-    let slot = 0;
-    while (this.usedSlots.has(slot)) slot++;
-    this.usedSlots.add(slot);
+    const slot = this.slots.take();
     const e: Entry = {
       handle,
       slot,
@@ -323,7 +322,7 @@ export class Table {
     const e = this.entry(handle);
     this.unindex(e);
     this.entries.delete(handle);
-    this.usedSlots.delete(e.slot);
+    this.slots.release(e.slot);
     this.profile?.ref(e.action, -1);
   }
 
