@@ -7,7 +7,8 @@
 import { formatMac } from "../../p4runtime/codec/values.js";
 import { replicaSetText, type ReplicaValue } from "../../client/entities/pre.js";
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
-import type { NetworkGraph } from "../topology/graph.js";
+import { detourPath, type DetourPath } from "../paths/multicast.js";
+import type { Adjacency, NetworkGraph } from "../topology/graph.js";
 import type { HostSpec, SessionSpec, SwitchSpec, Topology } from "../topology/schema.js";
 import { CLIENT_RID_BASE, CLIENT_RID_V6_BASE, type SwitchIntent, T, emptyIntent } from "./intent.js";
 import type { PlanProblem } from "./plan-error.js";
@@ -24,6 +25,8 @@ export class PlanContext {
   readonly virtualIndex = new Map<string, number>();
   private readonly switchIndex: ReadonlyMap<string, number>;
   private readonly sessionIndex: ReadonlyMap<number, number>;
+  /** Detours by tree link (upper end and port): sessions whose trees share a link share its detour, computed once. */
+  private readonly detours = new Map<string, DetourPath | undefined>();
 
   constructor(readonly graph: NetworkGraph) {
     this.topo = graph.topology;
@@ -62,6 +65,13 @@ export class PlanContext {
     const host = name.split("@")[0]!;
     const j = s.clients.indexOf(host);
     return j >= 0 ? `${this.sessionPath(s.id)}.clients[${j}]` : `${this.sessionPath(s.id)} (${host}, joined at run time)`;
+  }
+
+  /** The detour of tree link `a` in this plan's graph (paths/multicast.ts detourPath), once per link and direction. */
+  detour(a: Adjacency): DetourPath | undefined {
+    const key = `${a.from}:${a.port}`;
+    if (!this.detours.has(key)) this.detours.set(key, detourPath(this.graph, a));
+    return this.detours.get(key);
   }
 
   /** The replica id that delivers to a client (real or virtual) in the session's address family. */

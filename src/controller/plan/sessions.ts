@@ -6,7 +6,7 @@
  * overlay-on-failure sessions until their tree branch breaks), and the
  * detours of its tree links into last hops (tree-backup.ts).
  */
-import { detourPath, distributionTree, overlayPath, type DetourPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
+import { distributionTree, overlayPath, type DetourPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import type { PlanContext } from "./context.js";
 import { planTranslatedReceivers, type TranslatedDelivery } from "./nat64.js";
@@ -104,7 +104,7 @@ export function planSession(
     for (const adjs of tree.children.values()) {
       for (const a of adjs) {
         if (!lastHops.has(a.to) || tree.children.has(a.to)) continue;
-        const d = detourPath(g, a);
+        const d = ctx.detour(a);
         if (d) detours.set(a.to, d);
       }
     }
