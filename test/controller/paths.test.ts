@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { loadTopology, parseTopology } from "../../src/controller/topology/load.js";
 import { NetworkGraph, type Adjacency } from "../../src/controller/topology/graph.js";
-import { distributionTree, overlayPath } from "../../src/controller/paths/multicast.js";
+import { detourPath, distributionTree, overlayPath } from "../../src/controller/paths/multicast.js";
 import { pathTo, shortestPathTree } from "../../src/controller/paths/shortest.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
@@ -144,6 +144,53 @@ describe("paths", () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it("a tree link's detour: the cheapest walk between its ends without it, none where it is a bridge (oracle)", () => {
+    fc.assert(
+      fc.property(arbGraph, ([n, links]) => {
+        const t = randomTopology(n, links);
+        const g = new NetworkGraph(t);
+        const cost = (p: readonly number[]) => p.reduce((c, l) => c + t.links[l]!.cost, 0);
+        for (const from of t.switches.map((x) => x.name)) {
+          for (const a of g.neighbours(from)) {
+            const others = simplePaths(t, a.from, a.to).filter((p) => !p.includes(a.link));
+            const d = detourPath(g, a);
+            if (others.length === 0) {
+              expect(d, `${a.from}:${a.port} is a bridge`).toBeUndefined();
+              continue;
+            }
+            expect(d!.link).toBe(a);
+            expectWalk(t, d!.path, a.from, a.to);
+            const ls = d!.path.map((x) => x.link);
+            expect(ls).not.toContain(a.link);
+            expect(cost(ls)).toBe(Math.min(...others.map(cost)));
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("the plan: a backup on each tree link into a childless last hop of tree-only and overlay-on-failure sessions only", () => {
+    const t: Topology = {
+      ...mesh,
+      sessions: mesh.sessions.map((s, i) => ({ ...s, redundancy: i === 0 ? ("always-redundant" as const) : ("tree-only" as const) })),
+    };
+    const plan = planNetwork({ graph: new NetworkGraph(t) });
+    for (const [id, sp] of plan.sessions) {
+      if (sp.session.redundancy === "always-redundant") {
+        expect(sp.detours.size, `session ${id}`).toBe(0);
+        continue;
+      }
+      const into = [...sp.tree.children.values()].flat().filter((a) => sp.lastHops.has(a.to) && !sp.tree.children.has(a.to));
+      expect([...sp.detours.keys()].sort()).toEqual(into.map((a) => a.to).sort());
+      for (const a of into) {
+        const d = sp.detours.get(a.to)!;
+        const group = plan.intents.get(a.from)!.groups.get(id)!;
+        expect(group.find((r) => r.port === a.port)!.backups).toEqual([{ port: d.path[0]!.port, instance: 0x200 + a.port }]);
+      }
+    }
   });
 
   it("shares as few links as the topology allows when no disjoint path exists", () => {
