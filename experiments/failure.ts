@@ -55,7 +55,7 @@ import { join } from "node:path";
 export const MODES = ["tree-only", "overlay-on-failure", "always-redundant"] as const;
 export type Mode = (typeof MODES)[number];
 
-/** The two ways a cut is repaired, compared in one run (see above). */
+/** The three ways a cut is repaired, compared in one run (see above). */
 export const REPAIRS = ["controller", "dataplane", "carrier"] as const;
 export type Repair = (typeof REPAIRS)[number];
 const REPAIR_HEARTBEAT: Record<Repair, Topology["heartbeat"]["mode"]> = {

@@ -153,7 +153,10 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
       this.writePath.disconnected(e);
       this.emit("disconnect", e);
     });
-    this.session.on("reconnect", (s) => this.emit("reconnect", s));
+    this.session.on("reconnect", (s) => {
+      this.backupReplicas = undefined;
+      this.emit("reconnect", s);
+    });
     this.session.on("streamError", (e) => this.emit("streamError", e));
     this.session.on("packetIn", (p) => this.decodeAndEmit(() => this.emit("packetIn", decodePacketIn(this.index, p))));
     this.session.on("digest", (d) => this.decodeAndEmit(() => this.emit("digest", decodeDigestList(this.index, d))));
@@ -254,17 +257,19 @@ export class P4RuntimeClient extends EventEmitter<ClientEvents> {
   /**
    * Whether the server keeps backup replicas of multicast replicas: they
    * came with P4Runtime 1.5, and a server of an older version (PI, under
-   * simple_switch_grpc, says 1.3.0) accepts the field and drops it.
-   * Asked once per client; an answer that is no version counts as older.
+   * simple_switch_grpc, says 1.3.0) accepts the field and drops it. Asked
+   * once per connection (a reconnect may reach another server); a failed
+   * call rejects and is asked again next time, as a read of the switch
+   * would fail then too.
    */
   takesBackupReplicas(): Promise<boolean> {
-    this.backupReplicas ??= this.capabilities().then(
-      (v) => apiVersionAtLeast(v, 1, 5),
-      () => {
-        this.backupReplicas = undefined;
-        return false;
-      },
-    );
+    if (!this.backupReplicas) {
+      const asked = this.capabilities().then((v) => apiVersionAtLeast(v, 1, 5));
+      this.backupReplicas = asked;
+      asked.catch(() => {
+        if (this.backupReplicas === asked) this.backupReplicas = undefined;
+      });
+    }
     return this.backupReplicas;
   }
   private backupReplicas: Promise<boolean> | undefined;

@@ -446,10 +446,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /** Writes what differs from what the controller last wrote (repairs: no reads). */
   private async update(name: string, intent: SwitchIntent): Promise<ReconcileResult> {
+    // Asked before `applied` is read: nothing may change it between that read and the write.
+    const backups = await this.clients.get(name)!.takesBackupReplicas();
     const last = this.applied.get(name);
     if (!last) return this.program(name, intent);
     const client = this.clients.get(name)!;
-    const desired = await desiredState(client, intent, last.state);
+    const desired = desiredState(client, intent, last.state, backups);
     // Until the write is answered the switch holds something between the two states.
     this.applied.delete(name);
     const result = await applyDiff(client, name, last.state, desired, this.reconcileOptions(await this.registersFor(name)));

@@ -11,8 +11,12 @@
  * The port is the one the digest's packet crosses: the port a request
  * leaves by (a "down" is judged as the request for the silent peer goes
  * out), else the port it came in on (an "up" is judged on the peer's
- * response, which ends there). A new pipeline starts with every peer up:
- * its verdicts clear.
+ * response, which ends there). Verdicts are kept per peer (the digest's
+ * `peer_index`): a peer's "up" clears the port its "down" marked, and a
+ * "down" of a peer already marked on another port (the controller numbered
+ * its peers anew) moves the mark. A new pipeline starts with every peer up:
+ * its verdicts clear. A verdict otherwise holds until the data plane judges
+ * the peer up again, which needs its heartbeat requests: a controller.
  */
 import type { P4InfoIndex } from "../p4runtime/p4info/index.js";
 import type { DigestMessage, PortStatus } from "./engine/index.js";
@@ -21,8 +25,11 @@ import type { DigestMessage, PortStatus } from "./engine/index.js";
 export const P4CAST_VERDICT_DIGEST = "hb_verdict_digest_t";
 
 export class PortVerdicts {
-  /** The position of `state` among the digest's values; undefined: the pipeline has no such digest. */
+  /** The positions of `state` and `peer_index` among the digest's values; undefined: the pipeline has no such digest. */
   private stateAt: number | undefined;
+  private peerAt: number | undefined;
+  /** Peer index → the port its "down" marked. */
+  private readonly marked = new Map<bigint, number>();
 
   constructor(
     private readonly status: PortStatus,
@@ -34,22 +41,42 @@ export class PortVerdicts {
   /** A pipeline was installed: find the digest in it and clear the previous pipeline's verdicts. */
   pipeline(index: P4InfoIndex): void {
     this.stateAt = undefined;
+    this.peerAt = undefined;
+    this.marked.clear();
     const d = index.digests.find(this.digest);
     const struct = d?.typeSpec?.typeSpec.case === "struct" ? d.typeSpec.typeSpec.value.name : undefined;
     const members = struct ? (index.p4info.typeInfo?.structs[struct]?.members ?? []) : [];
-    const at = members.findIndex((m) => m.name === "state");
-    if (at >= 0) this.stateAt = at;
-    else if (d) this.log(`digest ${this.digest} has no member "state": its verdicts do not set port status`);
+    const state = members.findIndex((m) => m.name === "state");
+    const peer = members.findIndex((m) => m.name === "peer_index");
+    if (state >= 0 && peer >= 0) {
+      this.stateAt = state;
+      this.peerAt = peer;
+    } else if (d) this.log(`digest ${this.digest} lacks a member "state" or "peer_index": its verdicts do not set port status`);
     for (const port of this.status.clear("verdict")) this.log(`port ${port}: its verdict cleared with the new pipeline`);
   }
 
   /** Every digest the engine makes, before it goes to the controller. */
   receive(d: DigestMessage): void {
-    if (this.stateAt === undefined || d.name !== this.digest) return;
+    if (this.stateAt === undefined || this.peerAt === undefined || d.name !== this.digest) return;
     const state = d.values[this.stateAt];
+    const peer = d.values[this.peerAt];
     const port = d.egressPort ?? d.ingressPort;
-    if (port === undefined || (state !== 0n && state !== 1n)) return;
-    if (this.status.set(port, state === 0n, "verdict"))
-      this.log(`port ${port}: peer judged ${state === 0n ? "up" : "down"} by the data plane`);
+    if (port === undefined || peer === undefined || (state !== 0n && state !== 1n)) return;
+    const before = this.marked.get(peer);
+    if (state === 1n) {
+      if (before !== undefined && before !== port) this.unmark(before, peer);
+      this.marked.set(peer, port);
+      if (this.status.set(port, false, "verdict")) this.log(`port ${port}: peer ${peer} judged down by the data plane`);
+    } else {
+      this.marked.delete(peer);
+      // The port the peer's "down" marked, and the one its answer came in on, unless another peer holds it.
+      for (const p of new Set([before, port])) if (p !== undefined) this.unmark(p, peer);
+    }
+  }
+
+  /** Lifts the verdict on `port` unless a peer other than `peer` is still judged down there. */
+  private unmark(port: number, peer: bigint): void {
+    for (const [other, p] of this.marked) if (p === port && other !== peer) return;
+    if (this.status.set(port, true, "verdict")) this.log(`port ${port}: peer ${peer} judged up by the data plane`);
   }
 }

@@ -110,6 +110,18 @@ describe("topology file", () => {
         .replace("ipv4: 10.255.0.2 }", 'ipv4: 10.255.0.2, ipv6: "fd00:ff:0::1" }');
       expect(problems(lb6)).toEqual(["switches[1].loopback.ipv6: fd00:ff:0::1 is also switches[0].loopback.ipv6"]);
     });
+    it("host subnets and loopbacks in the ranges kept for overlay and detour addresses (with sessions)", () => {
+      expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.253.1.2/24"))).toEqual([
+        "hosts[1].ipv4: 10.253.1.2/24 overlaps 10.253.0.0/16, which p4cast keeps for its detour addresses (10.253.<router>.<tree child>)",
+      ]);
+      expect(problems(base.replace("ipv4: 10.255.0.2", "ipv4: 10.254.9.9"))).toEqual([
+        "switches[1].loopback.ipv4: 10.254.9.9 overlaps 10.254.0.0/16, which p4cast keeps for its overlay addresses (10.254.<ingress>.<last hop>)",
+      ]);
+      // A wider subnet that holds both ranges.
+      expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.0.2.1/8"))).toHaveLength(2);
+      // Without sessions nothing is sent to those addresses.
+      expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.253.1.2/24").replace(/sessions:[\s\S]*$/, "sessions: []\n"))).toEqual([]);
+    });
     it("a host address that is a loopback", () => {
       expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.255.0.1/24"))).toEqual([
         "hosts[1].ipv4: 10.255.0.1 is also switches[0].loopback.ipv4",

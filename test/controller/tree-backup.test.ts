@@ -15,7 +15,7 @@
  * mesh8 with one tree-only session from src to c61, c71 and c81; the link
  * cut is s4-s6, the last link of c61's branch (detour s4-s2-s3-s6).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { P4RuntimeClient } from "../../src/client/client.js";
 import { Controller } from "../../src/controller/controller.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
@@ -182,7 +182,8 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
 
   it("with the controller: the data plane covers until the controller's repair, which then reconciles; nothing is delivered twice", async () => {
     const t = topology();
-    const { net, ctl, cut } = await network(kind, t);
+    const { net, ctl, cut, s4Port } = await network(kind, t);
+    const embedded = net instanceof EmbeddedNetwork ? net.switches.get("s4")! : undefined;
     const hb = ctl.startHeartbeats();
     cleanup.push(async () => hb.stop());
     const logs = recordClients(net.hosts, ["c61", "c71", "c81"], t.sessions[0]!.service.port);
@@ -192,13 +193,19 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     hb.on("linkUp", (e) => ups.push(e.name));
     let failovers = 0;
     ctl.on("failover", () => failovers++);
+    let current = 0;
+    let verdictSeq: number | undefined;
+    hb.on("linkDown", () => (verdictSeq ??= current));
+    let downSeq: number | undefined;
     const packets = 800;
     const cutAt = 150;
     const restoreAt = 450;
     await sleep(5 * INTERVAL_MS);
     await stream(t, net, packets, (i) => {
+      current = i;
       if (i === cutAt) net.link(cut).cut();
       if (i === restoreAt) net.link(cut).restore();
+      if (embedded && downSeq === undefined && !embedded.isPortUp(s4Port)) downSeq = i;
     });
     await settle(logs, 300);
     expect(await until(() => ups.length > 0, 20 * INTERVAL_MS), "the link comes back up").toBe(true);
@@ -212,6 +219,13 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     for (const c of ["c71", "c81"]) expect(tally(logs.get(c)!, 0, packets).missing, `${c}: nothing lost`).toEqual([]);
     // Only what the detection window holds is lost, (threshold + 1) intervals, with room for a loaded machine.
     expect(c61.missing.length * RATE_MS).toBeLessThan((THRESHOLD + 1) * INTERVAL_MS + 3 * INTERVAL_MS);
+    if (embedded) {
+      // The switch's own verdict ended the loss, not the controller's repair: no later than the controller's verdict.
+      expect(downSeq, "s4 judged s6 down").toBeDefined();
+      expect(verdictSeq).toBeDefined();
+      expect(downSeq!).toBeLessThanOrEqual(verdictSeq! + 1);
+      expect(c61.missing.at(-1)!).toBeLessThan(downSeq! + 2);
+    }
     // Once the link is back and the controller has moved the tree back, the network is what a fresh deploy writes.
     await sleep(3 * INTERVAL_MS);
     expect((await ctl.deploy()).writes, "the repair and its undoing leave what a deploy writes").toBe(0);
@@ -220,4 +234,32 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     );
     expect(s6Group.length).toBe(1);
   }, 180_000);
+});
+
+describe("repair in the data plane: a server older than P4Runtime 1.5", () => {
+  it("gets its groups without backups (it would drop them), and a second deploy writes nothing", async () => {
+    const t = topology();
+    const net = await EmbeddedNetwork.start(t);
+    cleanup.push(() => net.stop());
+    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress, electionId: 10n });
+    cleanup.push(() => ctl.close());
+    await ctl.connect();
+    // s4 answers Capabilities as simple_switch_grpc's PI does.
+    const s4 = ctl.clients.get("s4")!;
+    vi.spyOn(s4, "capabilities").mockResolvedValue("1.3.0");
+    await ctl.deploy();
+    const groups = await s4.readAll({ kind: "multicastGroup" });
+    const replicas = groups.flatMap((g) => (g.kind === "multicastGroup" ? g.replicas : []));
+    expect(replicas.length).toBeGreaterThan(0);
+    expect(
+      replicas.filter((r) => r.backups),
+      "no backups on s4",
+    ).toEqual([]);
+    // The other switches (1.5.0) keep theirs: s5's replica towards s8 has one.
+    const s5 = (await ctl.clients.get("s5")!.readAll({ kind: "multicastGroup" })).flatMap((g) =>
+      g.kind === "multicastGroup" ? g.replicas : [],
+    );
+    expect(s5.some((r) => (r.backups?.length ?? 0) > 0)).toBe(true);
+    expect((await ctl.deploy()).writes).toBe(0);
+  }, 120_000);
 });

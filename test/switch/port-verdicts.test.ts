@@ -45,9 +45,9 @@ describe("heartbeat verdicts as port status", async () => {
   const DOWN = 1n;
   const UP = 0n;
   // hb_verdict_digest_t: peer_index, state, seq.
-  const digest = (state: bigint, ports: { ingressPort: number; egressPort?: number }) => ({
+  const digest = (state: bigint, ports: { ingressPort: number; egressPort?: number }, peer = 4n) => ({
     name: P4CAST_VERDICT_DIGEST,
-    values: [4n, state, 17n],
+    values: [peer, state, 17n],
     ...ports,
   });
 
@@ -76,6 +76,32 @@ describe("heartbeat verdicts as port status", async () => {
     other.pipeline(index);
     other.receive({ name: "no_such_digest", values: [0n, 1n, 0n], ingressPort: 1, egressPort: 3 });
     expect(ps.downPorts()).toEqual([]);
+  });
+
+  it("verdicts are per peer: a peer renumbered onto another port moves its mark, and its answer lifts it", () => {
+    const ps = new PortStatus();
+    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
+    v.pipeline(index);
+    v.receive(digest(DOWN, { ingressPort: 0, egressPort: 1 }, 0n));
+    expect(ps.downPorts()).toEqual([1]);
+    // The controller renumbered its peers (same pipeline): index 0 is now port 2's peer, and a REPORT says it is down.
+    v.receive(digest(DOWN, { ingressPort: 0, egressPort: 2 }, 0n));
+    expect(ps.downPorts()).toEqual([2]);
+    // Port 2's peer answers: up, and nothing is left marked.
+    v.receive(digest(UP, { ingressPort: 2 }, 0n));
+    expect(ps.downPorts()).toEqual([]);
+  });
+
+  it("a port judged down for two peers comes up only when both answer", () => {
+    const ps = new PortStatus();
+    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
+    v.pipeline(index);
+    v.receive(digest(DOWN, { ingressPort: 0, egressPort: 5 }, 1n));
+    v.receive(digest(DOWN, { ingressPort: 0, egressPort: 5 }, 2n));
+    v.receive(digest(UP, { ingressPort: 5 }, 1n));
+    expect(ps.isUp(5)).toBe(false);
+    v.receive(digest(UP, { ingressPort: 5 }, 2n));
+    expect(ps.isUp(5)).toBe(true);
   });
 
   it("a new pipeline starts with its peers up: the verdicts clear, the carrier stays", () => {

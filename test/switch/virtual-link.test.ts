@@ -19,13 +19,14 @@ describe("virtual links: silent cuts and carrier cuts", () => {
     l.cut();
     l.a.send(new Uint8Array([1]));
     l.restore();
-    expect(heard, "a silent cut and its restore: no carrier change").toEqual([]);
+    expect(heard, "the carrier as it is when watching starts; a silent cut and its restore: no change").toEqual(["a true", "b true"]);
     l.cut({ carrier: true });
     l.a.send(new Uint8Array([2]));
     l.restore();
     l.a.send(new Uint8Array([3]));
     await new Promise((r) => setTimeout(r, 10));
-    expect(heard).toEqual(["a false", "b false", "a true", "b true"]);
+    // Each end hears the carrier as it is when it starts watching (up), then its changes.
+    expect(heard).toEqual(["a true", "b true", "a false", "b false", "a true", "b true"]);
     expect(got.map((f) => f[0])).toEqual([3]);
     expect(l.dropped).toBe(2);
   });
@@ -40,6 +41,20 @@ describe("virtual links: silent cuts and carrier cuts", () => {
     l.cut({ carrier: true });
     expect(sw.isPortUp(1)).toBe(false);
     expect(sw.portStatus.causes(1)).toEqual(["link"]);
+    l.restore();
+    expect(sw.isPortUp(1)).toBe(true);
+    void sw.close();
+  });
+
+  it("a switch that attaches to an end during a carrier cut sees its port down (a restarted switch)", () => {
+    const l = new VirtualLink("s1-eth1", "s2-eth1");
+    l.cut({ carrier: true });
+    const old = new EmbeddedSwitch({ name: "s1", logLevel: "off" });
+    old.attach(1, l.a);
+    void old.close();
+    const sw = new EmbeddedSwitch({ name: "s1", logLevel: "off" });
+    sw.attach(1, l.a);
+    expect(sw.isPortUp(1)).toBe(false);
     l.restore();
     expect(sw.isPortUp(1)).toBe(true);
     void sw.close();

@@ -149,13 +149,19 @@ function withPhysicalGroups(e: TableEntryInput, placed: ReadonlyMap<number, numb
 
 /**
  * The state an intent asks for (entries canonicalised through the P4Info),
- * with groups placed relative to `current` (see GROUP_BANK_B). Throws a
+ * with groups placed relative to `current` (see GROUP_BANK_B), their
+ * backup replicas left out unless `backups` (the switch keeps them:
+ * P4RuntimeClient.takesBackupReplicas). Throws a
  * PlanError naming every entry that the P4Info refuses and every pair of
  * different entries for one key, with the topology paths they came from.
  */
-export async function desiredState(client: P4RuntimeClient, intent: SwitchIntent, current?: SwitchState): Promise<SwitchState> {
+export function desiredState(
+  client: P4RuntimeClient,
+  intent: SwitchIntent,
+  current: SwitchState | undefined,
+  backups: boolean,
+): SwitchState {
   const problems: PlanProblem[] = [];
-  const backups = await client.takesBackupReplicas();
   const state = buildDesired(client.index, intent, current, problems, undefined, backups);
   if (problems.length > 0) throw new PlanError(problems);
   return state;

@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { type Topology, TopologySchema } from "./schema.js";
-import { gatewayV4, gatewayV6, hostV4, hostV6, portMac } from "./addressing.js";
+import { gatewayV4, gatewayV6, hostV4, hostV6, parsePrefix, portMac } from "./addressing.js";
 import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from "../../p4runtime/codec/values.js";
 
 export class TopologyError extends Error {
@@ -150,7 +150,31 @@ function crossCheck(t: Topology): { path: string; message: string }[] {
     if (!switches.has(n)) add(`translation.translators[${i}]`, `unknown switch "${n}"`);
   });
   addressClashes(t, add);
+  if (t.sessions.length > 0) reservedRanges(t, add);
   return problems;
+}
+
+/** IPv4 ranges the controller addresses its own copies from (addressing.ts): the topology may not use them. */
+const RESERVED_V4: readonly { prefix: string; what: string }[] = [
+  { prefix: "10.254.0.0/16", what: "overlay addresses (10.254.<ingress>.<last hop>)" },
+  { prefix: "10.253.0.0/16", what: "detour addresses (10.253.<router>.<tree child>)" },
+];
+
+/** Host subnets and loopbacks must stay out of the reserved ranges: their routes would clash with the overlay's and the detours'. */
+function reservedRanges(t: Topology, add: (path: string, message: string) => void): void {
+  const ranges = RESERVED_V4.map((r) => ({ ...r, ...parsePrefix(r.prefix, "ipv4") }));
+  const check = (path: string, text: string, addr: bigint, len: number) => {
+    for (const r of ranges) {
+      const bits = BigInt(32 - Math.min(len, r.len));
+      if (addr >> bits === r.addr >> bits) add(path, `${text} overlaps ${r.prefix}, which p4cast keeps for its ${r.what}`);
+    }
+  };
+  for (const [i, s] of t.switches.entries()) check(`switches[${i}].loopback.ipv4`, s.loopback.ipv4, parseIPv4(s.loopback.ipv4), 32);
+  t.hosts.forEach((h, i) => {
+    if (!h.ipv4) return;
+    const p = parsePrefix(h.ipv4, "ipv4");
+    check(`hosts[${i}].ipv4`, h.ipv4, p.addr, p.len);
+  });
 }
 
 /**

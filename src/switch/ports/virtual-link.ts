@@ -28,10 +28,23 @@ export class LinkEnd implements Port {
     this.inbox.setHandler(handler);
   }
 
-  /** Hears the link's carrier go down and up (cut({ carrier: true }), restore()). */
+  /**
+   * Hears the link's carrier now and whenever it goes down or up
+   * (cut({ carrier: true }), restore()). An end belongs to one switch at a
+   * time: a new watcher (a switch restarted on the same end) replaces the
+   * old one.
+   */
   watchLink(handler: (up: boolean) => void): void {
-    this.link.watchers.add(handler);
+    this.watcher = handler;
+    handler(this.link.carrier);
   }
+
+  /** @internal called by the link. */
+  carrierChanged(up: boolean): void {
+    this.watcher?.(up);
+  }
+
+  private watcher: ((up: boolean) => void) | undefined;
 
   close(): void {
     this.inbox.close();
@@ -50,8 +63,6 @@ export class VirtualLink {
   carrier = true;
   carried = 0;
   dropped = 0;
-  /** @internal the ends' link watchers. */
-  readonly watchers = new Set<(up: boolean) => void>();
 
   constructor(nameA: string, nameB: string) {
     this.a = new LinkEnd(nameA, this);
@@ -74,7 +85,8 @@ export class VirtualLink {
   private setCarrier(up: boolean): void {
     if (this.carrier === up) return;
     this.carrier = up;
-    for (const w of this.watchers) w(up);
+    this.a.carrierChanged(up);
+    this.b.carrierChanged(up);
   }
 }
 
