@@ -2,8 +2,9 @@
  * Packet replication engine entries: multicast groups and clone sessions.
  * A replica is an egress port plus an instance number (egress_rid on
  * v1model), and, in a multicast group, its backups (P4Runtime 1.5: the
- * first of replica and backups whose port is up is used). Ports are sent in the `port` bytes field of P4Runtime 1.4 unless
- * the client is set to the older uint32 `egress_port` form.
+ * first of replica and backups whose port is up is used). Ports are sent
+ * in the `port` bytes field of P4Runtime 1.4 unless the client is set to
+ * the older uint32 `egress_port` form.
  */
 import { create } from "@bufbuild/protobuf";
 import { P4ValueError } from "../../p4runtime/errors.js";
