@@ -115,7 +115,8 @@ describe("topology file", () => {
         "hosts[1].ipv4: 10.253.1.2/24 overlaps 10.253.0.0/16, which p4cast keeps for its detour addresses (10.253.<router>.<tree child>)",
       ]);
       expect(problems(base.replace("ipv4: 10.255.0.2", "ipv4: 10.254.9.9"))).toEqual([
-        "switches[1].loopback.ipv4: 10.254.9.9 overlaps 10.254.0.0/16, which p4cast keeps for its overlay addresses (10.254.<ingress>.<last hop>)",
+        "switches[1].loopback.ipv4: 10.254.9.9 overlaps 10.254.0.0/16, " +
+          "which p4cast keeps for its overlay addresses (10.254.<ingress>.<last hop>)",
       ]);
       // A wider subnet that holds both ranges.
       expect(problems(base.replace("ipv4: 10.0.2.1/24", "ipv4: 10.0.2.1/8"))).toHaveLength(2);

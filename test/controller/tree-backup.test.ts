@@ -124,7 +124,7 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     expect((await ctl.deploy()).writes, "a second deploy finds every switch as the first left it").toBe(0);
   }, 120_000);
 
-  it("a cut tree link: without any controller, the branch's copies take the detour after the verdict and the link after it comes back", async () => {
+  it("a cut tree link, no controller: the branch's copies take the detour after the verdict, the link after it is back", async () => {
     const t = topology();
     const { net, ctl, cut, s4Port } = await network(kind, t);
     // The controller leaves; a client of the test sends s4's heartbeat requests (one packet-out per interval), nothing else.
@@ -180,7 +180,7 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     }
   }, 180_000);
 
-  it("with the controller: the data plane covers until the controller's repair, which then reconciles; nothing is delivered twice", async () => {
+  it("with the controller: the data plane covers until its repair, which then reconciles; nothing is delivered twice", async () => {
     const t = topology();
     const { net, ctl, cut, s4Port } = await network(kind, t);
     const embedded = net instanceof EmbeddedNetwork ? net.switches.get("s4")! : undefined;
@@ -213,7 +213,8 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     expect(failovers).toBeGreaterThan(0);
     const c61 = tally(logs.get("c61")!, 0, packets);
     console.log(
-      `[data-plane repair ${kind}, controller] c61 missed ${c61.missing.length} packets (${c61.missing[0] ?? "-"}..${c61.missing.at(-1) ?? "-"})`,
+      `[data-plane repair ${kind}, controller] c61 missed ${c61.missing.length} packets ` +
+        `(${c61.missing[0] ?? "-"}..${c61.missing.at(-1) ?? "-"})`,
     );
     for (const c of ["c61", "c71", "c81"]) expect(tally(logs.get(c)!, 0, packets).duplicated, `${c}: nothing twice`).toBe(0);
     for (const c of ["c71", "c81"]) expect(tally(logs.get(c)!, 0, packets).missing, `${c}: nothing lost`).toEqual([]);

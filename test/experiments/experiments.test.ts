@@ -44,7 +44,7 @@ for (const r of runs) if (r.skip) console.log(`[p4cast tests] experiments (${run
 for (const { opts, skip } of runs) {
   const name = runName(opts);
   describeUnless(skip, `experiments (--target ${opts.target}${opts.mininet ? " --mininet" : ""} --short)`, () => {
-    it("failure: always-redundant loses nothing; the other modes lose only behind the cut; with backups only the detection window", async () => {
+    it("failure: always-redundant loses nothing; the others only behind the cut; with backups only the detection window", async () => {
       const r = await failure(opts);
       files(opts, "failure");
       expect(r.runs.map((x) => x.repair)).toEqual(["controller", "dataplane", "carrier"]);
