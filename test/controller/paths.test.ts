@@ -193,6 +193,33 @@ describe("paths", () => {
     }
   });
 
+  it("a pinned overlay that a false alarm moved onto the tree branch goes back to the disjoint path once the alarm clears", () => {
+    const g = new NetworkGraph(mesh);
+    const pins = (p: ReturnType<typeof planNetwork>) =>
+      new Map([...p.sessions].map(([id, sp]) => [id, new Map([...sp.overlays, ...sp.standby])]));
+    const first = planNetwork({ graph: g });
+    const ar = [...first.sessions.values()].find((sp) => sp.session.redundancy === "always-redundant")!;
+    const id = ar.session.id;
+    const lh = [...ar.overlays.keys()].find((x) => ar.overlays.get(x)!.sharedWithTree === 0)!;
+    const original = ar.overlays.get(lh)!;
+    // The overlay's last link is declared down (a false alarm): it moves, onto the tree branch if it must.
+    const last = original.path.at(-1)!.link;
+    g.setLinkUp(last, false);
+    const during = planNetwork({ graph: g, pinnedOverlays: pins(first) });
+    const moved = during.sessions.get(id)!.overlays.get(lh)!;
+    expect(moved.path.map((a) => a.link)).not.toContain(last);
+    // The alarm clears: the pinned path has all its links up again, but the fresh one protects better.
+    g.setLinkUp(last, true);
+    const after = planNetwork({ graph: g, pinnedOverlays: pins(during) });
+    const back = after.sessions.get(id)!.overlays.get(lh)!;
+    expect(back.sharedWithTree + back.sharedSwitches).toBe(original.sharedWithTree + original.sharedSwitches);
+    if (moved.sharedWithTree + moved.sharedSwitches > original.sharedWithTree + original.sharedSwitches)
+      expect(back.path.map((a) => a.link)).toEqual(original.path.map((a) => a.link));
+    // A pinned path as good as the fresh one stays (no move for nothing).
+    const again = planNetwork({ graph: g, pinnedOverlays: pins(after) });
+    expect(again.sessions.get(id)!.overlays.get(lh)!.path).toEqual(back.path);
+  });
+
   it("shares as few links as the topology allows when no disjoint path exists", () => {
     const g = new NetworkGraph(loadTopology("examples/line3.yaml"));
     const tree = distributionTree(g, "s1", ["s3"]);

@@ -50,6 +50,8 @@ export interface OverlayPath {
   readonly sharedWithTree: number;
   /** How many switches it passes through that the tree branch also passes through (ingress and last hop aside). */
   readonly sharedSwitches: number;
+  /** How many of the session's other last hops it passes through. */
+  readonly transits: number;
 }
 
 /**
@@ -59,6 +61,30 @@ export interface OverlayPath {
  * then by cost.
  */
 export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: string): OverlayPath | undefined {
+  const { weight, describe } = overlayMeasures(g, tree, lastHop);
+  const path = pathTo(shortestPathTree(g, tree.ingress, "ipv4", weight), lastHop);
+  return path ? describe(path) : undefined;
+}
+
+/**
+ * A path to `lastHop` chosen earlier, measured against the tree as it is
+ * now: the same path with its sharing counted again.
+ */
+export function remeasureOverlay(g: NetworkGraph, tree: DistributionTree, lastHop: string, path: readonly Adjacency[]): OverlayPath {
+  return overlayMeasures(g, tree, lastHop).describe(path);
+}
+
+/**
+ * Whether overlay path `a` protects its last hop worse than `b` against the
+ * current tree: it passes more of the session's other last hops, or shares
+ * more links and switches with the last hop's tree branch (cost aside).
+ */
+export function protectsWorse(a: OverlayPath, b: OverlayPath): boolean {
+  if (a.transits !== b.transits) return a.transits > b.transits;
+  return a.sharedWithTree + a.sharedSwitches > b.sharedWithTree + b.sharedSwitches;
+}
+
+function overlayMeasures(g: NetworkGraph, tree: DistributionTree, lastHop: string) {
   const branch = tree.branch.get(lastHop) ?? [];
   const branchLinks = new Set(branch.map((a) => a.link));
   // The switches inside the branch: if one of them dies, the branch breaks; the overlay should not need it either.
@@ -70,20 +96,16 @@ export function overlayPath(g: NetworkGraph, tree: DistributionTree, lastHop: st
   // A shared link or switch costs more than any path of unshared ones can.
   const penalty = 1 + g.topology.links.reduce((s, l) => s + l.cost, 0);
   const transit = penalty * (2 * g.topology.links.length + 1);
-  const spt = shortestPathTree(
-    g,
-    tree.ingress,
-    "ipv4",
-    (a) =>
-      a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0) + (otherLastHops.has(a.to) ? transit : 0),
-  );
-  const path = pathTo(spt, lastHop);
-  if (!path) return undefined;
   return {
-    lastHop,
-    path,
-    sharedWithTree: path.filter((a) => branchLinks.has(a.link)).length,
-    sharedSwitches: path.filter((a) => branchSwitches.has(a.to)).length,
+    weight: (a: Adjacency) =>
+      a.cost + (branchLinks.has(a.link) ? penalty : 0) + (branchSwitches.has(a.to) ? penalty : 0) + (otherLastHops.has(a.to) ? transit : 0),
+    describe: (path: readonly Adjacency[]): OverlayPath => ({
+      lastHop,
+      path,
+      sharedWithTree: path.filter((a) => branchLinks.has(a.link)).length,
+      sharedSwitches: path.filter((a) => branchSwitches.has(a.to)).length,
+      transits: path.filter((a) => otherLastHops.has(a.to)).length,
+    }),
   };
 }
 

@@ -6,7 +6,15 @@
  * overlay-on-failure sessions until their tree branch breaks), and the
  * detours of its tree links into last hops (tree-backup.ts).
  */
-import { distributionTree, overlayPath, type DetourPath, type DistributionTree, type OverlayPath } from "../paths/multicast.js";
+import {
+  distributionTree,
+  overlayPath,
+  protectsWorse,
+  remeasureOverlay,
+  type DetourPath,
+  type DistributionTree,
+  type OverlayPath,
+} from "../paths/multicast.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import type { PlanContext } from "./context.js";
 import { planTranslatedReceivers, type TranslatedDelivery } from "./nat64.js";
@@ -90,8 +98,13 @@ export function planSession(
     (s.redundancy === "overlay-on-failure" && (changes.overlayActivated?.get(s.id)?.has(lh) ?? false));
   for (const lh of remoteLastHops) {
     if (s.redundancy === "tree-only") continue;
+    // A path chosen earlier is kept while its links are up (a repair does not move the overlay covering for a broken
+    // branch) and it protects as well as a fresh one would: after a false alarm it goes back to the disjoint path, else
+    // an overlay moved onto the tree branch's links would stay there and a later cut of the branch take both copies.
     const pinned = changes.pinnedOverlays?.get(s.id)?.get(lh);
-    const ov = pinned?.path.every((a) => g.isUp(a.link)) ? pinned : overlayPath(g, tree, lh);
+    const fresh = overlayPath(g, tree, lh);
+    const kept = pinned?.path.every((a) => g.isUp(a.link)) ? remeasureOverlay(g, tree, lh, pinned.path) : undefined;
+    const ov = kept && (!fresh || !protectsWorse(kept, fresh)) ? kept : fresh;
     if (!ov) {
       warnings.push(`session ${s.id}: no overlay path to ${lh}`);
       continue;
