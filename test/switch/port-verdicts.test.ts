@@ -44,6 +44,13 @@ describe("heartbeat verdicts as port status", async () => {
   const index = new P4InfoIndex((await loadPipeline()).p4info);
   const DOWN = 1n;
   const UP = 0n;
+  /** Port status and p4cast's verdicts on it, with the pipeline loaded. */
+  const started = () => {
+    const ps = new PortStatus();
+    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
+    v.pipeline(index);
+    return { ps, v };
+  };
   // hb_verdict_digest_t: peer_index, state, seq.
   const digest = (state: bigint, ports: { ingressPort: number; egressPort?: number }, peer = 4n) => ({
     name: P4CAST_VERDICT_DIGEST,
@@ -52,9 +59,7 @@ describe("heartbeat verdicts as port status", async () => {
   });
 
   it("down marks the port a request leaves by; up clears the port a response came in on", () => {
-    const ps = new PortStatus();
-    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
-    v.pipeline(index);
+    const { ps, v } = started();
     // A request copy (recirculated, so it came in on some internal port) leaves for the peer on port 3.
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 3 }));
     expect(ps.isUp(3)).toBe(false);
@@ -65,9 +70,7 @@ describe("heartbeat verdicts as port status", async () => {
   });
 
   it("other digests, unknown states and a digest of another name leave ports alone", () => {
-    const ps = new PortStatus();
-    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
-    v.pipeline(index);
+    const { ps, v } = started();
     v.receive({ name: "mac_learn_digest", values: [1n, 1n, 1n], ingressPort: 2, egressPort: 3 });
     v.receive(digest(7n, { ingressPort: 0, egressPort: 3 }));
     expect(ps.downPorts()).toEqual([]);
@@ -79,9 +82,7 @@ describe("heartbeat verdicts as port status", async () => {
   });
 
   it("verdicts are per peer: a peer renumbered onto another port moves its mark, and its answer lifts it", () => {
-    const ps = new PortStatus();
-    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
-    v.pipeline(index);
+    const { ps, v } = started();
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 1 }, 0n));
     expect(ps.downPorts()).toEqual([1]);
     // The controller renumbered its peers (same pipeline): index 0 is now port 2's peer, and a REPORT says it is down.
@@ -93,9 +94,7 @@ describe("heartbeat verdicts as port status", async () => {
   });
 
   it("a port judged down for two peers comes up only when both answer", () => {
-    const ps = new PortStatus();
-    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
-    v.pipeline(index);
+    const { ps, v } = started();
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 5 }, 1n));
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 5 }, 2n));
     v.receive(digest(UP, { ingressPort: 5 }, 1n));
@@ -105,9 +104,7 @@ describe("heartbeat verdicts as port status", async () => {
   });
 
   it("a new pipeline starts with its peers up: the verdicts clear, the carrier stays", () => {
-    const ps = new PortStatus();
-    const v = new PortVerdicts(ps, P4CAST_VERDICT_DIGEST);
-    v.pipeline(index);
+    const { ps, v } = started();
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 3 }));
     v.receive(digest(DOWN, { ingressPort: 0, egressPort: 4 }));
     ps.set(4, false, "link");
