@@ -9,6 +9,7 @@ import { loadTopology, parseTopology } from "../../src/controller/topology/load.
 import { NetworkGraph, type Adjacency } from "../../src/controller/topology/graph.js";
 import { detourPath, distributionTree, overlayPath } from "../../src/controller/paths/multicast.js";
 import { pathTo, shortestPathTree } from "../../src/controller/paths/shortest.js";
+import { clientGroupOf } from "../../src/controller/plan/lasthop-delivery.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
 
@@ -172,7 +173,7 @@ describe("paths", () => {
     );
   });
 
-  it("the plan: a backup on each tree link into a childless last hop of tree-only and overlay-on-failure sessions only", () => {
+  it("the plan: a backup on each tree link of tree-only and overlay-on-failure sessions, relays below", () => {
     const t: Topology = {
       ...mesh,
       sessions: mesh.sessions.map((s, i) => ({ ...s, redundancy: i === 0 ? ("always-redundant" as const) : ("tree-only" as const) })),
@@ -181,14 +182,22 @@ describe("paths", () => {
     for (const [id, sp] of plan.sessions) {
       if (sp.session.redundancy === "always-redundant") {
         expect(sp.detours.size, `session ${id}`).toBe(0);
+        expect(sp.relays.size, `session ${id}`).toBe(0);
         continue;
       }
-      const into = [...sp.tree.children.values()].flat().filter((a) => sp.lastHops.has(a.to) && !sp.tree.children.has(a.to));
-      expect([...sp.detours.keys()].sort()).toEqual(into.map((a) => a.to).sort());
-      for (const a of into) {
+      const links = [...sp.tree.children.values()].flat();
+      // mesh8 has no bridge on these trees: every link has a detour.
+      expect([...sp.detours.keys()].sort()).toEqual(links.map((a) => a.to).sort());
+      for (const a of links) {
         const d = sp.detours.get(a.to)!;
         const group = plan.intents.get(a.from)!.groups.get(id)!;
         expect(group.find((r) => r.port === a.port)!.backups).toEqual([{ port: d.path[0]!.port, instance: 0x200 + a.port }]);
+      }
+      // Relays: the members with children but the ingress router; their client group sends a copy to each child.
+      expect([...sp.relays.keys()].sort()).toEqual([...sp.tree.children.keys()].filter((m) => m !== sp.ingress).sort());
+      for (const [relay, children] of sp.relays) {
+        const group = plan.intents.get(relay)!.groups.get(clientGroupOf(id))!;
+        for (const a of children) expect(group).toContainEqual({ port: a.port, instance: 0x400 + a.port });
       }
     }
   });

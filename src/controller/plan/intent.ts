@@ -78,15 +78,17 @@ export const METER_BURST = "ingress.burst.session_burst_meter";
 /**
  * Id spaces on one switch. PRE group ids: the session id for a session's
  * tree group (ingress or transit), CLIENT_GROUP_BASE + session id for a
- * last hop's client group. Replication ids: the port number for tree
+ * last hop's (or relay's, tree-backup.ts) client group. Replication ids: the port number for tree
  * branches (one rewrite per port), DETOUR_RID_BASE + the port for a tree
- * branch's backup (its detour), OVERLAY_RID_BASE + the last hop's device
- * id for overlay copies, CLIENT_RID_BASE (IPv4 delivery) or
+ * branch's backup (its detour), RELAY_RID_BASE + the port for a detour
+ * copy relayed down the tree to a child (tree-backup.ts), OVERLAY_RID_BASE
+ * + the last hop's device id for overlay copies, CLIENT_RID_BASE (IPv4 delivery) or
  * CLIENT_RID_V6_BASE (IPv6 delivery) + the host's index for clients.
  */
 export const CLIENT_GROUP_BASE = 1024;
 /** Ports are 9 bits: tree rids stay below it. */
 export const DETOUR_RID_BASE = 0x200;
+export const RELAY_RID_BASE = 0x400;
 export const OVERLAY_RID_BASE = 0x1000;
 export const CLIENT_RID_BASE = 0x2000;
 export const CLIENT_RID_V6_BASE = 0x8000;

@@ -4,18 +4,24 @@
  * client group (a replica per client; egress rewrites it by replica id to
  * the client's address and MACs), and the entry that accepts the session's
  * copies there; per (session, client) an entry whose direct counter counts
- * the copies the client was sent.
+ * the copies the client was sent. A relay (tree-backup.ts) gets the same
+ * group and entry, its group holding its replicas to its tree children
+ * besides its clients, if any.
  */
 import type { TableEntryInput } from "../../client/entities/table-entry.js";
 import { hostV4, hostV6, portMac } from "../topology/addressing.js";
 import { CLIENT_GROUP_BASE, T } from "./intent.js";
 import { add, origin, type PlanContext } from "./context.js";
 import type { SessionPlan } from "./sessions.js";
+import { relayReplicas } from "./tree-backup.js";
 
-/** The client group of session `id` at its last hops. */
+/** The client group of session `id` at its last hops and relays. */
 export const clientGroupOf = (id: number): number => CLIENT_GROUP_BASE + id;
 
-/** Client delivery of one session at each last hop; the per-client rewrite entries go to `clientRids` (one per replica id per switch). */
+/**
+ * Client delivery of one session at each last hop and relay; the per-client rewrite entries go to `clientRids` (one per
+ * replica id per switch).
+ */
 export function planLastHopDelivery(
   ctx: PlanContext,
   plan: SessionPlan,
@@ -25,12 +31,14 @@ export function planLastHopDelivery(
   const s = plan.session;
   const v6 = s.service.address.includes(":");
   const ses = ctx.sessionPath(s.id);
-  for (const [lh, clients] of plan.lastHops) {
+  const routers = new Set([...plan.lastHops.keys(), ...plan.relays.keys()]);
+  for (const lh of routers) {
+    const clients = plan.lastHops.get(lh) ?? [];
     const it = ctx.intent(lh);
     const lhSw = ctx.sw(lh);
     const rids = clientRids.get(lh) ?? new Map<number, TableEntryInput>();
     clientRids.set(lh, rids);
-    const replicas = [];
+    const replicas = relayReplicas(plan, lh);
     for (const c of clients) {
       const rid = ctx.clientRid(c.name, v6);
       const addr = v6 ? hostV6(c) : hostV4(c);

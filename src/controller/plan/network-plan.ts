@@ -12,7 +12,7 @@
  *   burst-meter.ts       the session's meter at the ingress router
  *   tree-replication.ts  tree groups on transit and last-hop routers
  *   overlay-dedup.ts     overlay replicas and the overlay addresses' routes
- *   tree-backup.ts       backup replicas of tree links into last hops, their detours
+ *   tree-backup.ts       backup replicas of tree links, their detours, relays below them
  *   nat64.ts             translators, the NAT64 prefix, receivers reached through a translator
  *   mcast-xlate.ts       IPv6 → IPv4 group translation at translators
  *   trust.ts             where each switch accepts tree, overlay and heartbeat packets from

@@ -4,7 +4,7 @@
  * translator instead, nat64.ts), its distribution tree from the ingress
  * router, its overlay paths (in use, or on standby for
  * overlay-on-failure sessions until their tree branch breaks), and the
- * detours of its tree links into last hops (tree-backup.ts).
+ * detours of its tree links with the relays below them (tree-backup.ts).
  */
 import {
   distributionTree,
@@ -15,6 +15,7 @@ import {
   type DistributionTree,
   type OverlayPath,
 } from "../paths/multicast.js";
+import type { Adjacency } from "../topology/graph.js";
 import type { HostSpec, SessionSpec } from "../topology/schema.js";
 import type { PlanContext } from "./context.js";
 import { planTranslatedReceivers, type TranslatedDelivery } from "./nat64.js";
@@ -30,12 +31,18 @@ export interface SessionPlan {
   /** Overlay paths installed but not fed (overlay-on-failure, before a failure). */
   readonly standby: ReadonlyMap<string, OverlayPath>;
   /**
-   * Detours for the backup replicas of tree links into last hops that have
-   * no tree children (tree-only and overlay-on-failure sessions: an
-   * always-redundant one has its overlay copy at every last hop already),
-   * by last hop.
+   * Detours for the backup replicas of tree links (tree-only and
+   * overlay-on-failure sessions: an always-redundant one has its overlay
+   * copy at every last hop already), by the link's lower end; links without
+   * a detour (bridges) have none.
    */
   readonly detours: ReadonlyMap<string, DetourPath>;
+  /**
+   * Tree members below a detour that relay a detour copy to their tree
+   * children (tree-backup.ts), with those children's links: every member
+   * with children but the ingress router, when the session has detours.
+   */
+  readonly relays: ReadonlyMap<string, readonly Adjacency[]>;
   /** Receivers reached through a translator (IPv6 side). */
   readonly translated: readonly TranslatedDelivery[];
   /**
@@ -113,14 +120,15 @@ export function planSession(
     else standby.set(lh, ov);
   }
   const detours = new Map<string, DetourPath>();
+  const relays = new Map<string, readonly Adjacency[]>();
   if (s.redundancy !== "always-redundant") {
     for (const adjs of tree.children.values()) {
       for (const a of adjs) {
-        if (!lastHops.has(a.to) || tree.children.has(a.to)) continue;
         const d = ctx.detour(a);
         if (d) detours.set(a.to, d);
       }
     }
+    if (detours.size > 0) for (const [m, adjs] of tree.children) if (m !== ingress) relays.set(m, adjs);
   }
-  return { session: s, ingress, lastHops, tree, overlays, standby, detours, translated, clientRids: delivered };
+  return { session: s, ingress, lastHops, tree, overlays, standby, detours, relays, translated, clientRids: delivered };
 }

@@ -9,8 +9,9 @@
  *   overlay path enters the router on), on every router of every overlay
  *   path after the ingress router, active or standby (switching a standby
  *   overlay on is one PRE write at the ingress router: the path must
- *   already admit it), and on every router of every detour (a tree link's
- *   backup, tree-backup.ts: its copies are overlay copies of s);
+ *   already admit it), on every router of every detour (a tree link's
+ *   backup, tree-backup.ts: its copies are overlay copies of s), and at each
+ *   tree child of a relay on the tree link's port (the relayed detour copy);
  * - heartbeats: at both ends of every watched link, (the link's port, the
  *   other end's loopback) -- the watcher admits the peer's responses, the
  *   peer admits the watcher's requests.
@@ -29,6 +30,7 @@ export interface TrustSession {
   readonly overlays: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
   readonly standby: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
   readonly detours: ReadonlyMap<string, { readonly path: readonly Adjacency[] }>;
+  readonly relays: ReadonlyMap<string, readonly Adjacency[]>;
 }
 
 /** What trust needs of a heartbeat peer (network-plan.ts HeartbeatPeer). */
@@ -71,8 +73,9 @@ export function trustEntries(
       for (const a of adjs) add(a.to, `t/${id}/${a.peerPort}`, treeParentEntry(id, a.peerPort));
     }
     const sender = parseIPv4(g.switches.get(sp.ingress)!.loopback.ipv4);
-    for (const ov of [...sp.overlays.values(), ...sp.standby.values(), ...sp.detours.values()]) {
-      for (const a of ov.path) add(a.to, `o/${id}/${sender}/${a.peerPort}`, overlaySenderEntry(id, sender, a.peerPort));
+    const paths = [...sp.overlays.values(), ...sp.standby.values(), ...sp.detours.values()].map((ov) => ov.path);
+    for (const a of [...paths.flat(), ...[...sp.relays.values()].flat()]) {
+      add(a.to, `o/${id}/${sender}/${a.peerPort}`, overlaySenderEntry(id, sender, a.peerPort));
     }
   }
   for (const [sw, list] of [...peers].sort(([a], [b]) => a.localeCompare(b))) {
