@@ -41,7 +41,7 @@ import { parseElectionId, toUint128 } from "../p4runtime/election.js";
 import { type CoalescerOptions, DEFAULT_MAX_BATCH, DEFAULT_WINDOW, WriteCoalescer } from "./write/coalescer.js";
 import { type Atomicity, WritePath } from "./write/write-path.js";
 import type { UpdateInput } from "./wire/encode-update.js";
-import { decodeReadResponse } from "./wire/reader.js";
+import { decodeReadResponse } from "../p4runtime/wire/reader.js";
 
 export interface P4RuntimeClientOptions {
   /** host:port of the P4Runtime server, e.g. "127.0.0.1:9559". */

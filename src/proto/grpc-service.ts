@@ -23,8 +23,14 @@ export function grpcMethod<I extends DescMessage, O extends DescMessage>(method:
   };
 }
 
-/** A grpc-js ServiceDefinition, keyed by the methods' local (camelCase) names. */
-export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+/**
+ * A grpc-js ServiceDefinition, keyed by the methods' local (camelCase) names. `requestDecoders` replaces fromBinary for
+ * the requests of the methods it names (a faster decoder that gives the same message).
+ */
+export function grpcServiceDefinition(
+  service: DescService,
+  requestDecoders: Readonly<Record<string, (b: Buffer) => unknown>> = {},
+): ServiceDefinition {
   const def: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
     const streamingRequest = m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming";
@@ -34,7 +40,7 @@ export function grpcServiceDefinition(service: DescService): ServiceDefinition {
       requestStream: streamingRequest,
       responseStream: streamingResponse,
       requestSerialize: (v: unknown) => Buffer.from(toBinary(m.input, v as MessageShape<typeof m.input>)),
-      requestDeserialize: (b: Buffer) => fromBinary(m.input, b),
+      requestDeserialize: requestDecoders[m.localName] ?? ((b: Buffer) => fromBinary(m.input, b)),
       responseSerialize: (v: unknown) => Buffer.from(toBinary(m.output, v as MessageShape<typeof m.output>)),
       responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
     };

@@ -108,7 +108,9 @@ for (const { opts, skip } of runs) {
       files(opts, "heartbeat");
       for (const d of r.detection) {
         expect(d.ticks, `interval ${d.intervalMs} threshold ${d.threshold}`).toBeGreaterThan(0);
-        expect(d.ticks).toBeLessThanOrEqual(d.threshold + 1);
+        // (threshold + 1) ticks, and one more where a loaded machine delays a switch's handling of a tick past the controller's
+        // next one (seen once in Mininet, 5 ticks at threshold 3, with a second test run on the 2 cores).
+        expect(d.ticks).toBeLessThanOrEqual(d.threshold + 2);
         // Wall clock: the bound, with a margin for an interval stretched by a loaded machine (CI runs test files in parallel).
         expect(d.detectionMs).toBeLessThanOrEqual(d.boundMs + 2 * d.intervalMs);
       }

@@ -62,15 +62,16 @@ describe("writeFailureStatus", () => {
 
 describe("UndoLog", () => {
   it("runs every step last first, and returns each failure with the update it belongs to", () => {
-    const log = new UndoLog(true);
+    const names = ["INSERT tableEntry", "DELETE tableEntry", "MODIFY tableEntry"];
+    const log = new UndoLog(true, (i) => names[i]!);
     const ran: number[] = [];
-    log.at(0, "INSERT tableEntry");
+    log.at(0);
     log.push(() => ran.push(0));
-    log.at(1, "DELETE tableEntry");
+    log.at(1);
     log.push(() => {
       throw new Error("boom");
     });
-    log.at(2, "MODIFY tableEntry");
+    log.at(2);
     log.push(() => ran.push(2));
     expect(log.rollback()).toEqual([{ index: 1, what: "DELETE tableEntry", error: "boom" }]);
     expect(ran).toEqual([2, 0]);

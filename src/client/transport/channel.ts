@@ -68,7 +68,7 @@ const writeBytesMethod = {
   deserialize: methods.write.deserialize,
 };
 
-/** Read with the responses handed over as received (the caller decodes them, see src/client/wire/reader.ts). */
+/** Read with the responses handed over as received (the caller decodes them, see src/p4runtime/wire/reader.ts). */
 const readBytesMethod = {
   path: methods.read.path,
   serialize: methods.read.serialize,

@@ -30,6 +30,11 @@ export interface KeyDef {
 type Unit = "exact" | "lpm" | "scan";
 
 /** Normalized match data of one entry. */
+/** Whether a key value is an unsigned value of at most `full`'s width. */
+const fitsIn = (x: bigint, full: bigint): boolean => typeof x === "bigint" && x >= 0n && x <= full;
+/** A key value as the engine holds a field of `width` bits. */
+const toVal = (x: bigint, width: number): Val => (width <= NUM_FIELD_MAX ? Number(x) : x);
+
 interface Norm {
   /** For exact/lpm units: the map key. */
   mapKey: string | number;
@@ -97,6 +102,7 @@ export class Table {
     this.info = info;
     this.K = keyDefs.map((k) => (k.width <= NUM_FIELD_MAX ? 0 : 0n));
     const kinds = keyDefs.map((k) => k.kind);
+    this.kinds = kinds;
     const lpm = kinds.filter((k) => k === "lpm").length;
     const scan = kinds.some((k) => k === "ternary" || k === "range" || k === "optional");
     this.unit = scan || lpm > 1 ? "scan" : lpm === 1 ? "lpm" : "exact";
@@ -111,6 +117,11 @@ export class Table {
   get name(): string {
     return this.info.name;
   }
+
+  /** The key fields' match kinds, shared by every entry's Norm. */
+  private readonly kinds: KeyKind[];
+  /** The last key `find` normalized: an insert of the same key array (found absent just before) reuses it. */
+  private lastFound: { key: readonly MatchValue[]; normal: { norm: Norm; canon: MatchValue[] } } | undefined;
 
   // -- key handling -----------------------------------------------------------
 
@@ -130,47 +141,45 @@ export class Table {
       const full = maskOf(w);
       const apiKind = d.kind === "valid" ? "exact" : d.kind;
       if (k.kind !== apiKind) throw new EngineError("BAD_KEY", `table ${this.name}: key ${d.name} is ${apiKind}, got ${k.kind}`);
-      const fits = (x: bigint): boolean => typeof x === "bigint" && x >= 0n && x <= full;
-      const conv = (x: bigint): Val => (w <= NUM_FIELD_MAX ? Number(x) : x);
       switch (k.kind) {
         case "exact":
-          if (!fits(k.value)) throw new EngineError("BAD_KEY", `table ${this.name}: key ${d.name} value does not fit ${w} bits`);
-          v.push(conv(k.value));
-          m.push(conv(full));
+          if (!fitsIn(k.value, full)) throw new EngineError("BAD_KEY", `table ${this.name}: key ${d.name} value does not fit ${w} bits`);
+          v.push(toVal(k.value, w));
+          m.push(toVal(full, w));
           hi.push(0);
           canon.push({ kind: "exact", value: k.value });
           break;
         case "lpm": {
-          if (!fits(k.value) || !Number.isInteger(k.prefixLength) || k.prefixLength < 0 || k.prefixLength > w)
+          if (!fitsIn(k.value, full) || !Number.isInteger(k.prefixLength) || k.prefixLength < 0 || k.prefixLength > w)
             throw new EngineError("BAD_KEY", `table ${this.name}: bad lpm key ${d.name}`);
           const pm = full ^ maskOf(w - k.prefixLength);
-          v.push(conv(k.value & pm));
-          m.push(conv(pm));
+          v.push(toVal(k.value & pm, w));
+          m.push(toVal(pm, w));
           hi.push(0);
           plen = k.prefixLength;
           canon.push({ kind: "lpm", value: k.value & pm, prefixLength: k.prefixLength });
           break;
         }
         case "ternary":
-          if (!fits(k.value) || !fits(k.mask))
+          if (!fitsIn(k.value, full) || !fitsIn(k.mask, full))
             throw new EngineError("BAD_KEY", `table ${this.name}: ternary key ${d.name} does not fit ${w} bits`);
-          v.push(conv(k.value & k.mask));
-          m.push(conv(k.mask));
+          v.push(toVal(k.value & k.mask, w));
+          m.push(toVal(k.mask, w));
           hi.push(0);
           canon.push({ kind: "ternary", value: k.value & k.mask, mask: k.mask });
           break;
         case "range":
-          if (!fits(k.low) || !fits(k.high) || k.low > k.high)
+          if (!fitsIn(k.low, full) || !fitsIn(k.high, full) || k.low > k.high)
             throw new EngineError("BAD_KEY", `table ${this.name}: bad range key ${d.name}`);
-          v.push(conv(k.low));
+          v.push(toVal(k.low, w));
           m.push(0);
-          hi.push(conv(k.high));
+          hi.push(toVal(k.high, w));
           canon.push({ kind: "range", low: k.low, high: k.high });
           break;
         case "optional":
-          if (!fits(k.value)) throw new EngineError("BAD_KEY", `table ${this.name}: optional key ${d.name} does not fit ${w} bits`);
-          v.push(conv(k.wildcard ? 0n : k.value));
-          m.push(conv(k.wildcard ? 0n : full));
+          if (!fitsIn(k.value, full)) throw new EngineError("BAD_KEY", `table ${this.name}: optional key ${d.name} does not fit ${w} bits`);
+          v.push(toVal(k.wildcard ? 0n : k.value, w));
+          m.push(toVal(k.wildcard ? 0n : full, w));
           hi.push(0);
           canon.push({ kind: "optional", value: k.wildcard ? 0n : k.value, wildcard: k.wildcard });
           break;
@@ -178,7 +187,7 @@ export class Table {
     }
     let mapKey: string | number = 0;
     if (this.unit !== "scan") mapKey = v.length === 1 && typeof v[0] === "number" ? v[0] : v.join(",");
-    return { norm: { mapKey, plen, v, m, hi, kinds: defs.map((d) => d.kind) }, canon };
+    return { norm: { mapKey, plen, v, m, hi, kinds: this.kinds }, canon };
   }
 
   private sameKey(a: Entry, n: Norm, priority: number): boolean {
@@ -225,7 +234,8 @@ export class Table {
     const priority = this.unit === "scan" ? spec.priority : 0;
     if (this.unit === "scan" && (!Number.isInteger(priority) || priority < 0))
       throw new EngineError("BAD_KEY", `table ${this.name}: bad priority ${spec.priority}`);
-    const { norm, canon } = this.normalize(spec.key);
+    const { norm, canon } = this.lastFound?.key === spec.key ? this.lastFound.normal : this.normalize(spec.key);
+    this.lastFound = undefined;
     if (this.lookupSame(norm, priority)) throw new EngineError("DUPLICATE_ENTRY", `table ${this.name}: duplicate entry`);
     const bound = this.resolve(spec.action, `table ${this.name}`);
     const timeout = this.checkTimeout(spec.idleTimeoutNs);
@@ -292,7 +302,9 @@ export class Table {
   find(key: readonly MatchValue[], priority: number): EntryHandle | undefined {
     let n: Norm;
     try {
-      n = this.normalize(key).norm;
+      const normal = this.normalize(key);
+      this.lastFound = { key, normal };
+      n = normal.norm;
     } catch {
       return undefined;
     }

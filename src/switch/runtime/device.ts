@@ -333,7 +333,10 @@ export class Device {
     const st = this.requirePipeline();
     const atomic = req.atomicity === WriteRequest_Atomicity.ROLLBACK_ON_ERROR || req.atomicity === WriteRequest_Atomicity.DATAPLANE_ATOMIC;
     if (req.atomicity > WriteRequest_Atomicity.DATAPLANE_ATOMIC) throw invalid(`unknown atomicity ${req.atomicity}`);
-    const undo = new UndoLog(atomic);
+    const undo = new UndoLog(atomic, (i) => {
+      const u = req.updates[i]!;
+      return `${Update_Type[u.type] ?? u.type} ${u.entity?.entity.case ?? "(no entity)"}`;
+    });
     const statuses: UpdateStatus[] = [];
     let failed = false;
     for (let i = 0; i < req.updates.length; i++) {
@@ -342,7 +345,7 @@ export class Device {
         statuses.push({ code: Code.ABORTED, message: "not applied: an earlier update of the batch failed" });
         continue;
       }
-      undo.at(i, `${Update_Type[u.type] ?? u.type} ${u.entity?.entity.case ?? "(no entity)"}`);
+      undo.at(i);
       try {
         this.applyOne(st, u, undo);
         statuses.push({ code: Code.OK, message: "" });

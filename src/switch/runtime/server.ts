@@ -35,6 +35,7 @@ import {
 import { StatusSchema } from "../../proto/gen/google/rpc/status_pb.js";
 import { Code } from "../../proto/gen/google/rpc/code_pb.js";
 import { grpcServiceDefinition } from "../../proto/grpc-service.js";
+import { decodeWriteRequest } from "../../p4runtime/wire/reader.js";
 import { STATUS_DETAILS_KEY } from "../../p4runtime/status.js";
 import { fromUint128 } from "../../p4runtime/election.js";
 import { ArbitrationError } from "./arbitration.js";
@@ -141,7 +142,8 @@ export class P4RuntimeServer {
 
   constructor(devices: readonly Device[]) {
     for (const d of devices) this.devices.set(d.deviceId, d);
-    this.server.addService(grpcServiceDefinition(P4Runtime), {
+    // Write requests (the bulk of what a controller sends) skip protobuf-es's reflective decoder.
+    this.server.addService(grpcServiceDefinition(P4Runtime, { write: decodeWriteRequest }), {
       write: this.write.bind(this),
       read: this.read.bind(this),
       setForwardingPipelineConfig: this.setPipeline.bind(this),

@@ -94,20 +94,22 @@ export interface UndoFailure {
  * therefore found again by match key and priority when they are undone.
  */
 export class UndoLog {
-  private readonly steps: { index: number; what: string; run: () => void }[] = [];
+  private readonly steps: { index: number; run: () => void }[] = [];
   private readonly cleanups: (() => void)[] = [];
   private index = -1;
-  private what = "";
-  constructor(readonly enabled: boolean) {}
+  /** `describe(i)` names update i in failure reports (asked only when a step fails). */
+  constructor(
+    readonly enabled: boolean,
+    private readonly describe: (index: number) => string = (i) => `update #${i}`,
+  ) {}
 
-  /** Names the update the following steps belong to (for failure reports). */
-  at(index: number, what: string): void {
+  /** The index of the update the following steps belong to. */
+  at(index: number): void {
     this.index = index;
-    this.what = what;
   }
 
   push(step: () => void): void {
-    if (this.enabled) this.steps.push({ index: this.index, what: this.what, run: step });
+    if (this.enabled) this.steps.push({ index: this.index, run: step });
   }
 
   onCommit(step: () => void): void {
@@ -133,7 +135,7 @@ export class UndoLog {
       try {
         s.run();
       } catch (e) {
-        failures.push({ index: s.index, what: s.what, error: e instanceof Error ? e.message : String(e) });
+        failures.push({ index: s.index, what: this.describe(s.index), error: e instanceof Error ? e.message : String(e) });
       }
     }
     this.steps.length = 0;

@@ -311,20 +311,23 @@ function deleteEntry(
   const engine = st.pipeline.engine;
   const t = b.info;
   const k = st.key(t.id, handle);
-  const before = engine.getEntry(t.name, handle);
   const extras = st.extras.get(k);
-  const prevCounter = t.directCounter ? engine.readDirectCounter(t.name, handle) : undefined;
-  const prevRates = t.directMeter ? engine.getDirectMeter(t.name, handle) : undefined;
+  // What the undo step restores (a continue-on-error batch has no undo step: nothing to copy).
+  const before = undo.enabled ? engine.getEntry(t.name, handle) : undefined;
+  const prevCounter = before && t.directCounter ? engine.readDirectCounter(t.name, handle) : undefined;
+  const prevRates = before && t.directMeter ? engine.getDirectMeter(t.name, handle) : undefined;
   engine.deleteEntry(t.name, handle);
   st.extras.delete(k);
-  undo.push(() => {
-    if (engine.findEntry(t.name, key, priority) !== undefined)
-      throw new Error(`undo of DELETE: table "${t.name}" already has an entry with this match and priority`);
-    const h = engine.addEntry(t.name, before);
-    if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
-    if (prevRates) engine.setDirectMeter(t.name, h, prevRates);
-    if (extras) st.extras.set(st.key(t.id, h), extras);
-  });
+  if (before) {
+    undo.push(() => {
+      if (engine.findEntry(t.name, key, priority) !== undefined)
+        throw new Error(`undo of DELETE: table "${t.name}" already has an entry with this match and priority`);
+      const h = engine.addEntry(t.name, before);
+      if (prevCounter) engine.writeDirectCounter(t.name, h, prevCounter);
+      if (prevRates) engine.setDirectMeter(t.name, h, prevRates);
+      if (extras) st.extras.set(st.key(t.id, h), extras);
+    });
+  }
   // Hidden one-shot objects go with the entry, unless the batch rolls back.
   undo.onCommit(() => dropOneShot(st, extras?.oneShot));
 }

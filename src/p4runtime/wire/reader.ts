@@ -1,13 +1,16 @@
 /**
- * The read path's decoder: ReadResponse bytes to p4.v1.Entity messages
- * without protobuf-es reflection. Table entries (the bulk of any read) are
- * decoded here into the same message objects fromBinary builds (same
- * fields, same values, bytes as views of the received buffer); any other
- * entity, and any table entry with something this decoder does not handle
- * (unknown fields, one-shot action sets, a message field given twice, a
- * wrong wire type), is decoded by fromBinary from its own bytes, so the
- * result is always what fromBinary(ReadResponseSchema, bytes) gives.
- * test/client/reader.test.ts compares the two on random responses.
+ * The decoders of the two bulk paths, without protobuf-es reflection:
+ * ReadResponse bytes to p4.v1.Entity messages (the client's reads) and
+ * WriteRequest bytes to a p4.v1.WriteRequest (the embedded switch's
+ * server). Table entries (the bulk of either) are decoded here into the
+ * same message objects fromBinary builds (same fields, same values, bytes
+ * as views of the received buffer); any other entity, and any table entry
+ * with something this decoder does not handle (unknown fields, one-shot
+ * action sets, a message field given twice, a wrong wire type), is decoded
+ * by fromBinary from its own bytes, and a WriteRequest with anything but
+ * its own fields in their wire types entirely by fromBinary, so the result
+ * is always what fromBinary gives. test/p4runtime/wire-reader.test.ts
+ * compares the two on random messages.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import {
@@ -22,6 +25,10 @@ import {
   ReadResponseSchema,
   type TableAction,
   type TableEntry,
+  type Uint128,
+  type Update,
+  type WriteRequest,
+  WriteRequestSchema,
 } from "../../proto/gen/p4/v1/p4runtime_pb.js";
 
 /** How often the general decoder took over (tests check that table entries do not need it). */
@@ -145,6 +152,95 @@ function decodeEntity(buf: Uint8Array, start: number, end: number): Entity {
   }
   readerStats.fallbacks++;
   return fromBinary(EntitySchema, buf.subarray(start, end));
+}
+
+/** One serialized WriteRequest (the server's Write path). */
+export function decodeWriteRequest(buf: Uint8Array): WriteRequest {
+  const req: WriteRequest = {
+    $typeName: "p4.v1.WriteRequest",
+    deviceId: 0n,
+    roleId: 0n,
+    role: "",
+    updates: [],
+    atomicity: 0,
+  };
+  const r = new Reader(buf, 0, buf.length);
+  try {
+    while (r.pos < buf.length) {
+      const tag = r.varint32();
+      switch (tag) {
+        case 0x08: // device_id
+          req.deviceId = r.varint64(false);
+          break;
+        case 0x10: // role_id (deprecated)
+          req.roleId = r.varint64(false);
+          break;
+        case 0x1a: {
+          // election_id
+          if (req.electionId !== undefined) throw FALLBACK;
+          req.electionId = decodeUint128(r, r.lenEnd());
+          break;
+        }
+        case 0x22: {
+          // updates
+          const e = r.lenEnd();
+          req.updates.push(decodeUpdate(buf, r, e));
+          r.pos = e;
+          break;
+        }
+        case 0x28: // atomicity
+          req.atomicity = r.varint32() | 0;
+          break;
+        case 0x32: // role: ASCII here; anything else is left to protobuf-es's UTF-8 rules
+          req.role = ascii(r.bytes());
+          break;
+        default:
+          throw FALLBACK;
+      }
+    }
+  } catch (e) {
+    if (e !== FALLBACK) throw e;
+    readerStats.fallbacks++;
+    return fromBinary(WriteRequestSchema, buf);
+  }
+  return req;
+}
+
+function decodeUint128(r: Reader, end: number): Uint128 {
+  const v: Uint128 = { $typeName: "p4.v1.Uint128", high: 0n, low: 0n };
+  while (r.pos < end) {
+    const tag = r.varint32();
+    if (tag === 0x08) v.high = r.varint64(false);
+    else if (tag === 0x10) v.low = r.varint64(false);
+    else throw FALLBACK;
+  }
+  if (r.pos !== end) throw FALLBACK;
+  return v;
+}
+
+function decodeUpdate(buf: Uint8Array, r: Reader, end: number): Update {
+  const u: Update = { $typeName: "p4.v1.Update", type: 0 };
+  while (r.pos < end) {
+    const tag = r.varint32();
+    if (tag === 0x08) u.type = r.varint32() | 0;
+    else if (tag === 0x12) {
+      if (u.entity !== undefined) throw FALLBACK; // given twice: merged by protobuf
+      const e = r.lenEnd();
+      u.entity = decodeEntity(buf, r.pos, e);
+      r.pos = e;
+    } else throw FALLBACK;
+  }
+  if (r.pos !== end) throw FALLBACK;
+  return u;
+}
+
+function ascii(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) {
+    if (b[i]! >= 0x80) throw FALLBACK;
+    s += String.fromCharCode(b[i]!);
+  }
+  return s;
 }
 
 const EMPTY: Uint8Array = new Uint8Array(0);
