@@ -246,7 +246,7 @@ describe("write requests from wire bytes", () => {
         const theirs = fromBinary(WriteRequestSchema, bytes);
         expect(ours).toEqual(theirs);
         expect(equals(WriteRequestSchema, ours, theirs)).toBe(true);
-        ours.updates.forEach((u, i) => expect(equals(UpdateSchema, u, theirs.updates[i]!)).toBe(true));
+        for (const [i, u] of ours.updates.entries()) expect(equals(UpdateSchema, u, theirs.updates[i]!)).toBe(true);
       }),
       { numRuns: 400 },
     );
