@@ -243,6 +243,10 @@ function ascii(b: Uint8Array): string {
   return s;
 }
 
+/**
+ * An empty bytes field: the unset `metadata` of every table entry shares it (nearly every entry has none, and a typed
+ * array is a costly allocation; an empty one has nothing to change). Also the marker of "not given" while decoding.
+ */
 const EMPTY: Uint8Array = new Uint8Array(0);
 
 function decodeTableEntry(r: Reader, end: number): TableEntry {
@@ -257,7 +261,6 @@ function decodeTableEntry(r: Reader, end: number): TableEntry {
     metadata: EMPTY,
     isConst: false,
   };
-  let metadataSet = false;
   while (r.pos < end) {
     const tag = r.varint32();
     switch (tag) {
@@ -313,7 +316,6 @@ function decodeTableEntry(r: Reader, end: number): TableEntry {
       }
       case 0x5a:
         te.metadata = r.bytes();
-        metadataSet = true;
         break;
       case 0x62: {
         if (te.meterCounterData !== undefined) throw FALLBACK;
@@ -329,7 +331,6 @@ function decodeTableEntry(r: Reader, end: number): TableEntry {
     }
   }
   if (r.pos !== end) throw FALLBACK;
-  if (!metadataSet) te.metadata = new Uint8Array(0);
   return te;
 }
 

@@ -30,6 +30,9 @@ export interface KeyDef {
 type Unit = "exact" | "lpm" | "scan";
 
 /** Normalized match data of one entry. */
+/** The masks and range ends of exact and lpm tables' keys: none (frozen, shared). */
+const NO_VALS: Val[] = Object.freeze([]) as unknown as Val[];
+
 /** Whether a key value is an unsigned value of at most `full`'s width. */
 const fitsIn = (x: bigint, full: bigint): boolean => typeof x === "bigint" && x >= 0n && x <= full;
 /** A key value as the engine holds a field of `width` bits. */
@@ -130,8 +133,10 @@ export class Table {
     if (key.length !== defs.length)
       throw new EngineError("BAD_KEY", `table ${this.name}: expected ${defs.length} key fields, got ${key.length}`);
     const v: Val[] = [];
-    const m: Val[] = [];
-    const hi: Val[] = [];
+    // Masks and range ends matter to the scan unit only (exact and lpm tables look entries up by mapKey).
+    const scan = this.unit === "scan";
+    const m: Val[] = scan ? [] : NO_VALS;
+    const hi: Val[] = scan ? [] : NO_VALS;
     const canon: MatchValue[] = [];
     let plen = 0;
     for (let i = 0; i < defs.length; i++) {
@@ -145,17 +150,21 @@ export class Table {
         case "exact":
           if (!fitsIn(k.value, full)) throw new EngineError("BAD_KEY", `table ${this.name}: key ${d.name} value does not fit ${w} bits`);
           v.push(toVal(k.value, w));
-          m.push(toVal(full, w));
-          hi.push(0);
-          canon.push({ kind: "exact", value: k.value });
+          if (scan) {
+            m.push(toVal(full, w));
+            hi.push(0);
+          }
+          canon.push(k); // already canonical
           break;
         case "lpm": {
           if (!fitsIn(k.value, full) || !Number.isInteger(k.prefixLength) || k.prefixLength < 0 || k.prefixLength > w)
             throw new EngineError("BAD_KEY", `table ${this.name}: bad lpm key ${d.name}`);
           const pm = full ^ maskOf(w - k.prefixLength);
           v.push(toVal(k.value & pm, w));
-          m.push(toVal(pm, w));
-          hi.push(0);
+          if (scan) {
+            m.push(toVal(pm, w));
+            hi.push(0);
+          }
           plen = k.prefixLength;
           canon.push({ kind: "lpm", value: k.value & pm, prefixLength: k.prefixLength });
           break;

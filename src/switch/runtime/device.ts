@@ -108,6 +108,9 @@ function tablesWithKeys(json: unknown): string[] {
   return out;
 }
 
+/** The status of an update that was applied (shared: statuses are replaced, never changed). */
+const UPDATE_OK: UpdateStatus = Object.freeze({ code: Code.OK, message: "" });
+
 export class Device {
   readonly deviceId: bigint;
   readonly arbitrator = new Arbitrator<StreamClient>();
@@ -348,7 +351,7 @@ export class Device {
       undo.at(i);
       try {
         this.applyOne(st, u, undo);
-        statuses.push({ code: Code.OK, message: "" });
+        statuses.push(UPDATE_OK);
       } catch (e) {
         const s = toStatusError(e);
         failed = true;

@@ -93,6 +93,8 @@ export interface UndoFailure {
  * update's undo may re-insert an entry under a new handle. Table entries are
  * therefore found again by match key and priority when they are undone.
  */
+const updateNumber = (i: number): string => `update #${i}`;
+
 export class UndoLog {
   private readonly steps: { index: number; run: () => void }[] = [];
   private readonly cleanups: (() => void)[] = [];
@@ -100,7 +102,7 @@ export class UndoLog {
   /** `describe(i)` names update i in failure reports (asked only when a step fails). */
   constructor(
     readonly enabled: boolean,
-    private readonly describe: (index: number) => string = (i) => `update #${i}`,
+    private readonly describe: (index: number) => string = updateNumber,
   ) {}
 
   /** The index of the update the following steps belong to. */

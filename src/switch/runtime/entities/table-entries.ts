@@ -225,18 +225,22 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
     local.push(() => engine.deleteEntry(t.name, handle));
     if (te.counterData) engine.writeDirectCounter(t.name, handle, counterDataOf(te.counterData));
     if (rates) engine.setDirectMeter(t.name, handle, rates);
-    const k = st.key(t.id, handle);
-    st.extras.set(k, {
-      metadata: te.metadata,
-      idleTimeoutNs: te.idleTimeoutNs,
-      ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}),
-    });
-    undo.push(() => {
-      const h = handleAt(st, b, key, te.priority, "undo of INSERT");
-      engine.deleteEntry(t.name, h);
-      dropOneShot(st, resolved.oneShot);
-      st.extras.delete(st.key(t.id, h));
-    });
+    // Extras only where they differ from the defaults a read assumes (no metadata, no idle timeout, no one-shot set).
+    if (te.metadata.length > 0 || te.idleTimeoutNs !== 0n || resolved.oneShot) {
+      st.extras.set(st.key(t.id, handle), {
+        metadata: te.metadata,
+        idleTimeoutNs: te.idleTimeoutNs,
+        ...(resolved.oneShot ? { oneShot: resolved.oneShot } : {}),
+      });
+    }
+    if (undo.enabled) {
+      undo.push(() => {
+        const h = handleAt(st, b, key, te.priority, "undo of INSERT");
+        engine.deleteEntry(t.name, h);
+        dropOneShot(st, resolved.oneShot);
+        st.extras.delete(st.key(t.id, h));
+      });
+    }
   } catch (e) {
     unwind(local, e);
   }
