@@ -29,7 +29,6 @@ export interface KeyDef {
 
 type Unit = "exact" | "lpm" | "scan";
 
-/** Normalized match data of one entry. */
 /** The masks and range ends of exact and lpm tables' keys: none (frozen, shared). */
 const NO_VALS: Val[] = Object.freeze([]) as unknown as Val[];
 
@@ -38,6 +37,7 @@ const fitsIn = (x: bigint, full: bigint): boolean => typeof x === "bigint" && x 
 /** A key value as the engine holds a field of `width` bits. */
 const toVal = (x: bigint, width: number): Val => (width <= NUM_FIELD_MAX ? Number(x) : x);
 
+/** Normalized match data of one entry. */
 interface Norm {
   /** For exact/lpm units: the map key. */
   mapKey: string | number;
