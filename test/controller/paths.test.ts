@@ -5,38 +5,16 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { loadTopology, parseTopology } from "../../src/controller/topology/load.js";
+import { loadTopology } from "../../src/controller/topology/load.js";
 import { NetworkGraph, type Adjacency } from "../../src/controller/topology/graph.js";
 import { detourPath, distributionTree, overlayPath } from "../../src/controller/paths/multicast.js";
 import { pathTo, shortestPathTree } from "../../src/controller/paths/shortest.js";
 import { clientGroupOf } from "../../src/controller/plan/lasthop-delivery.js";
 import { planNetwork } from "../../src/controller/plan/network-plan.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
+import { randomTopology } from "../support/random-topology.js";
 
 const mesh = loadTopology("examples/mesh8.yaml");
-
-/** A random topology of n switches s1..sn and the given links (pairs of switch indices with a cost). */
-function randomTopology(n: number, links: readonly { a: number; b: number; cost: number }[]): Topology {
-  const nextPort = new Map<number, number>();
-  const port = (i: number) => {
-    const p = (nextPort.get(i) ?? 1) + 1;
-    nextPort.set(i, p);
-    return p;
-  };
-  const lines = [
-    "name: random",
-    "switches:",
-    ...[...Array(n).keys()].map(
-      (i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`,
-    ),
-    "hosts: []",
-    links.length ? "links:" : "links: []",
-    ...links.map(
-      (l) => `  - { ends: [{ switch: s${l.a + 1}, port: ${port(l.a)} }, { switch: s${l.b + 1}, port: ${port(l.b)} }], cost: ${l.cost} }`,
-    ),
-  ];
-  return parseTopology(lines.join("\n"));
-}
 
 /** Every simple path from `from` to `to`, as lists of link indices (brute force, from the file's links alone). */
 function simplePaths(t: Topology, from: string, to: string): number[][] {

@@ -12,9 +12,9 @@ import type { TableEntryInput } from "../../src/client/entities/table-entry.js";
 import { planNetwork, type NetworkPlan } from "../../src/controller/plan/network-plan.js";
 import { T } from "../../src/controller/plan/intent.js";
 import { NetworkGraph, type Adjacency } from "../../src/controller/topology/graph.js";
-import { parseTopology } from "../../src/controller/topology/load.js";
 import type { Topology } from "../../src/controller/topology/schema.js";
 import { parseIPv4 } from "../../src/p4runtime/codec/values.js";
+import { randomTopology } from "../support/random-topology.js";
 
 interface Shape {
   n: number;
@@ -40,35 +40,19 @@ function topology(s: Shape): Topology | undefined {
   const links = [...s.parents.map((p, i) => ({ a: p, b: i + 1, cost: 1 + ((i * 7) % 3) })), ...s.extra.filter((l) => l.a !== l.b)];
   const clients = s.clients.map((c, i) => (c && i > 0 ? `h${i + 1}` : undefined)).filter((c) => c !== undefined);
   if (clients.length === 0) return undefined;
-  const nextPort = new Map<number, number>();
-  const port = (i: number) => {
-    const p = (nextPort.get(i) ?? 1) + 1;
-    nextPort.set(i, p);
-    return p;
-  };
-  const lines = [
-    "name: walk",
-    "switches:",
-    ...[...Array(s.n).keys()].map(
-      (i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`,
-    ),
-    "hosts:",
-    ...[...Array(s.n).keys()].map(
+  return randomTopology(s.n, links, {
+    hosts: [...Array(s.n).keys()].map(
       (i) => `  - { name: h${i + 1}, mac: "00:00:00:00:0${i + 1}:01", ipv4: 10.0.${i + 1}.1/24, attach: { switch: s${i + 1}, port: 1 } }`,
     ),
-    "links:",
-    ...links.map(
-      (l) => `  - { ends: [{ switch: s${l.a + 1}, port: ${port(l.a)} }, { switch: s${l.b + 1}, port: ${port(l.b)} }], cost: ${l.cost} }`,
-    ),
-    "sessions:",
-    "  - id: 1",
-    "    source: h1",
-    "    service: { address: 10.0.100.1, port: 5000 }",
-    "    group: 232.1.1.1",
-    `    clients: [${clients.join(", ")}]`,
-    `    redundancy: ${s.redundancy}`,
-  ];
-  return parseTopology(lines.join("\n"));
+    sessions: [
+      "  - id: 1",
+      "    source: h1",
+      "    service: { address: 10.0.100.1, port: 5000 }",
+      "    group: 232.1.1.1",
+      `    clients: [${clients.join(", ")}]`,
+      `    redundancy: ${s.redundancy}`,
+    ],
+  });
 }
 
 const addr = (v: unknown): bigint => (typeof v === "bigint" ? v : parseIPv4(String(v)));

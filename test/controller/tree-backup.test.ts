@@ -73,6 +73,10 @@ interface CutLink {
 }
 const INTO_LAST_HOP: CutLink = { upper: "s4", lower: "s6", below: ["c61"], elsewhere: "c71" };
 const INTO_TRANSIT: CutLink = { upper: "s2", lower: "s4", below: ["c61", "c71"], elsewhere: "c81" };
+const CUTS: [string, CutLink][] = [
+  ["into a last hop", INTO_LAST_HOP],
+  ["into a transit router", INTO_TRANSIT],
+];
 
 async function network(kind: (typeof kinds)[number], t: Topology, link: CutLink = INTO_LAST_HOP) {
   const net = kind === "embedded" ? await EmbeddedNetwork.start(t) : await Bmv2Network.start(t);
@@ -143,10 +147,7 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     expect((await ctl.deploy()).writes, "a second deploy finds every switch as the first left it").toBe(0);
   }, 120_000);
 
-  it.each([
-    ["into a last hop", INTO_LAST_HOP],
-    ["into a transit router", INTO_TRANSIT],
-  ])(
+  it.each(CUTS)(
     "a cut tree link %s, no controller: its copies take the detour after the verdict, the link after it is back",
     async (_, link) => {
       const t = topology();
@@ -214,10 +215,7 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
     180_000,
   );
 
-  it.each([
-    ["into a last hop", INTO_LAST_HOP],
-    ["into a transit router", INTO_TRANSIT],
-  ])(
+  it.each(CUTS)(
     "a cut tree link %s, with the controller: the data plane covers until its repair, which then reconciles; nothing is delivered twice",
     async (_, link) => {
       const t = topology();
