@@ -1,8 +1,10 @@
 /**
  * A topology on switch processes joined by veth pairs (no Mininet, no
- * network namespaces): real simple_switch_grpc processes by default, or
+ * network namespaces): real simple_switch_grpc processes by default,
  * embedded switches as `p4cast switch --interface` processes (the fault
- * suite kills either kind with SIGKILL). Every switch port is one end of a
+ * suite kills either kind with SIGKILL), or plain simple_switch processes
+ * (no P4Runtime: a JSON given at start, entries through its Thrift CLI; the
+ * benchmarks use it to measure an optimized BMv2 build). Every switch port is one end of a
  * veth pair. A host's other end is read and written with a raw socket
  * (HostPort over RawSocketPort); a switch-to-switch link joins the other
  * ends of two pairs through a relay in this process, so that cutting a link
@@ -29,7 +31,12 @@ import { AddressInUseError, addressFree } from "./embedded-network.js";
 import { onPath } from "./on-path.js";
 
 /** Which program each switch process runs. */
-export type SwitchProgram = "simple_switch_grpc" | "p4cast";
+export type SwitchProgram = "simple_switch_grpc" | "p4cast" | "simple_switch";
+
+/** The plain simple_switch binary: $P4CAST_SIMPLE_SWITCH (e.g. an optimized build), else simple_switch on PATH. */
+export function simpleSwitchBinary(): string | undefined {
+  return process.env.P4CAST_SIMPLE_SWITCH || (onPath("simple_switch") ? "simple_switch" : undefined);
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The built CLI (dist/cli/main.js), whichever of src/ or dist/ this module runs from. */
@@ -43,6 +50,10 @@ export function bmv2NetworkUnavailable(program: SwitchProgram = "simple_switch_g
   if (!onPath("ethtool")) return "ethtool is not on PATH (apt-get install -y ethtool)";
   if (program === "simple_switch_grpc") {
     if (!onPath("simple_switch_grpc")) return "simple_switch_grpc is not on PATH";
+  } else if (program === "simple_switch") {
+    const bin = simpleSwitchBinary();
+    if (!bin) return "simple_switch is not on PATH (nor P4CAST_SIMPLE_SWITCH)";
+    if (bin.includes("/") && !existsSync(bin)) return `P4CAST_SIMPLE_SWITCH=${bin} does not exist`;
   } else if (!existsSync(CLI_MAIN)) {
     return "the CLI is not built (npm run build)";
   }
@@ -138,20 +149,31 @@ export class Bmv2Network {
     readonly topology: Topology,
     readonly program: SwitchProgram,
     private readonly addressing: "random" | "topology",
+    /** The JSON every plain simple_switch starts with. */
+    private readonly json: string | undefined,
+    private readonly links: "relayed" | "direct",
   ) {}
 
   /**
-   * `program`: simple_switch_grpc (default) or embedded switches as
-   * `p4cast switch` processes. `addresses`: "random" (default) picks free
-   * loopback ports; "topology" uses every switch's `grpc` and `thrift`
-   * addresses from the topology file (refused, naming the switch, when one
-   * is taken).
+   * `program`: simple_switch_grpc (default), embedded switches as
+   * `p4cast switch` processes, or plain simple_switch processes started
+   * with `json`. `addresses`: "random" (default) picks free loopback ports;
+   * "topology" uses every switch's `grpc` and `thrift` addresses from the
+   * topology file (refused, naming the switch, when one is taken). `links`:
+   * "relayed" (default) joins two switches through a relay in this process,
+   * which link() can cut; "direct" through one veth pair, with nothing in
+   * between (for benchmarks: no relay's cost; link() refuses).
    */
-  static async start(topology: Topology, opts: { program?: SwitchProgram; addresses?: "random" | "topology" } = {}): Promise<Bmv2Network> {
+  static async start(
+    topology: Topology,
+    opts: { program?: SwitchProgram; addresses?: "random" | "topology"; json?: string; links?: "relayed" | "direct" } = {},
+  ): Promise<Bmv2Network> {
     const program = opts.program ?? "simple_switch_grpc";
     const why = bmv2NetworkUnavailable(program);
     if (why) throw new Error(why);
-    const net = new Bmv2Network(topology, program, opts.addresses ?? "random");
+    if (program === "simple_switch" && !opts.json)
+      throw new Error("a network of plain simple_switch processes needs the JSON they start with");
+    const net = new Bmv2Network(topology, program, opts.addresses ?? "random", opts.json, opts.links ?? "relayed");
     try {
       await net.build();
     } catch (e) {
@@ -173,6 +195,13 @@ export class Bmv2Network {
       const [a, b] = l.ends;
       const ia = this.ifname(index.get(a.switch)!, a.port);
       const ib = this.ifname(index.get(b.switch)!, b.port);
+      ports.get(a.switch)!.push(`${a.port}@${ia}`);
+      ports.get(b.switch)!.push(`${b.port}@${ib}`);
+      if (this.links === "direct") {
+        makeVeth(ia, ib, this.allIfs);
+        this.veths.push(ia);
+        continue;
+      }
       const wa = `w${ia.slice(1)}`;
       const wb = `w${ib.slice(1)}`;
       makeVeth(ia, wa, this.allIfs);
@@ -184,8 +213,6 @@ export class Bmv2Network {
       pa.onReceive((f) => wire.up && pb.send(f));
       pb.onReceive((f) => wire.up && pa.send(f));
       this.wires.push(wire);
-      ports.get(a.switch)!.push(`${a.port}@${ia}`);
-      ports.get(b.switch)!.push(`${b.port}@${ib}`);
     }
     const hostIfs = new Map<string, string>();
     for (const h of t.hosts) {
@@ -239,7 +266,7 @@ export class Bmv2Network {
                 ...ports.get(s.name)!.flatMap((p) => ["--interface", p]),
               ]
             : [
-                "--no-p4",
+                ...(this.program === "simple_switch" ? [] : ["--no-p4"]),
                 "--device-id",
                 String(s.deviceId),
                 "--thrift-port",
@@ -250,11 +277,9 @@ export class Bmv2Network {
                 "--log-level",
                 "warn",
                 ...ports.get(s.name)!.flatMap((p) => ["-i", p]),
-                "--",
-                "--grpc-server-addr",
-                `${this.grpcHost(s)}:${grpcPort}`,
-                "--cpu-port",
-                String(s.cpuPort),
+                ...(this.program === "simple_switch"
+                  ? [this.json!]
+                  : ["--", "--grpc-server-addr", `${this.grpcHost(s)}:${grpcPort}`, "--cpu-port", String(s.cpuPort)]),
               ];
         const proc: SwitchProcess = { spec: s, args, grpcPort, thriftPort, child: await this.launch(s.name, args, grpcPort, thriftPort) };
         this.procs.set(s.name, proc);
@@ -264,17 +289,19 @@ export class Bmv2Network {
   }
 
   private async launch(name: string, args: string[], grpcPort: number, thriftPort: number): Promise<ChildProcess> {
-    const child =
-      this.program === "p4cast"
-        ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] })
-        : spawn("simple_switch_grpc", args, { stdio: ["ignore", "ignore", "pipe"] });
+    const binary =
+      this.program === "p4cast" ? process.execPath : this.program === "simple_switch" ? simpleSwitchBinary()! : "simple_switch_grpc";
+    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    // A plain simple_switch has no P4Runtime server: it is up when its Thrift server listens.
+    const listenPort = this.program === "simple_switch" ? thriftPort : grpcPort;
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     const deadline = Date.now() + LISTEN_DEADLINE_MS;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`${this.program} for ${name} exited (${child.exitCode}): ${stderr}${this.tail(name)}`);
       const up = await new Promise<boolean>((resolve) => {
-        const s = connect(grpcPort, this.grpcHost(this.topology.switches.find((x) => x.name === name)!));
+        const host = this.program === "simple_switch" ? "127.0.0.1" : this.grpcHost(this.topology.switches.find((x) => x.name === name)!);
+        const s = connect(listenPort, host);
         s.once("connect", () => {
           s.destroy();
           resolve(true);
@@ -282,14 +309,14 @@ export class Bmv2Network {
         s.once("error", () => resolve(false));
       });
       if (up) {
-        if (this.program === "simple_switch_grpc") await deepenEgressQueues({ host: "127.0.0.1", port: thriftPort });
+        if (this.program !== "p4cast") await deepenEgressQueues({ host: "127.0.0.1", port: thriftPort });
         return child;
       }
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGKILL");
     throw new Error(
-      `${this.program} for ${name} did not listen on ${grpcPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`,
+      `${this.program} for ${name} did not listen on ${listenPort} in ${LISTEN_DEADLINE_MS / 1000} s: ${stderr}${this.tail(name)}`,
     );
   }
 
@@ -320,6 +347,7 @@ export class Bmv2Network {
   link(nameOrIndex: string | number): LinkControl {
     const i = typeof nameOrIndex === "number" ? nameOrIndex : this.topology.links.findIndex((l) => linkId(l) === nameOrIndex);
     const wire = this.wires[i];
+    if (this.links === "direct") throw new Error("this network's links are plain veth pairs, with no relay to cut them");
     if (!wire) throw new Error(`no link "${nameOrIndex}"`);
     return {
       cut: (opts = {}) => {

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Requirement } from "../support/skips.js";
+import { simpleSwitchBinary } from "../../src/lab/bmv2-network.js";
 
 export function have(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -26,7 +27,7 @@ export const HAVE_P4C = have("p4c-bm2-ss");
  * and P4CAST_SIMPLE_SWITCH_CLI (a command line, e.g. "python3
  * .../sswitch_CLI.py", run with the caller's PYTHONPATH).
  */
-export const SS_BIN: string | undefined = process.env.P4CAST_SIMPLE_SWITCH ?? (have("simple_switch") ? "simple_switch" : undefined);
+export const SS_BIN: string | undefined = simpleSwitchBinary();
 export const SS_CLI: string[] | undefined =
   process.env.P4CAST_SIMPLE_SWITCH_CLI?.split(" ").filter((x) => x) ?? (have("simple_switch_CLI") ? ["simple_switch_CLI"] : undefined);
 export const HAVE_SIMPLE_SWITCH = SS_BIN !== undefined && SS_CLI !== undefined;

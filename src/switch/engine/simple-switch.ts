@@ -47,9 +47,15 @@ interface EgressJob {
   readonly ingressLen: number;
   readonly truncLen: number;
   readonly enqUs: number;
+  /**
+   * A live replica (no snapshot; the first of a multicast group while the
+   * queue was empty): its rid and enqueue depth, put back at egress, since
+   * the replicas enqueued after it wrote theirs into the PHV.
+   */
+  readonly liveReplica: { readonly rid: number; readonly enqDepth: number } | undefined;
 }
 
-type PacketCopy = Omit<EgressJob, "port" | "snap" | "enqUs">;
+type PacketCopy = Omit<EgressJob, "port" | "snap" | "enqUs" | "liveReplica">;
 
 /** A clone the pipeline asked for: the session and the field list that goes with the copy. */
 interface Clone {
@@ -380,7 +386,8 @@ export class SimpleSwitch {
     if (mgid !== 0) {
       this.set("instance_type", PKT_INSTANCE_TYPE_REPLICATION);
       const g = this.pre.groups.get(mgid);
-      if (g) this.replicate(g, egressQ, { ...pk, truncLen: Infinity });
+      // Nothing touches the PHV after this: the first replica may keep it live.
+      if (g) this.replicate(g, egressQ, { ...pk, truncLen: Infinity }, true);
       else this.log(`replication requested for mgid ${mgid}, which is not known to the PRE`);
       return;
     }
@@ -389,7 +396,8 @@ export class SimpleSwitch {
     this.enqueue(egressSpec, egressQ, pk, egressQ.length === 0);
   }
 
-  private replicate(plan: GroupPlan, egressQ: EgressJob[], pk: PacketCopy): void {
+  /** `mayLive`: the PHV stays as it is until egress (ingress multicast), so a first replica needs no snapshot. */
+  private replicate(plan: GroupPlan, egressQ: EgressJob[], pk: PacketCopy, mayLive = false): void {
     for (const r of plan.order) {
       const d = liveDestination(r, this.ports);
       if (!d) {
@@ -397,24 +405,27 @@ export class SimpleSwitch {
         continue;
       }
       this.put(this.F.egress_rid, d.rid);
-      this.enqueue(d.port, egressQ, pk, false);
+      // The first replica made while nothing else is queued is processed first: it keeps the live PHV (no copy).
+      this.enqueue(d.port, egressQ, pk, mayLive && egressQ.length === 0, d.rid);
     }
   }
 
-  private enqueue(port: number, egressQ: EgressJob[], pk: PacketCopy, live: boolean): void {
+  /** Queues a copy for egress; `live`: it is processed next, on the PHV as it is (no snapshot). */
+  private enqueue(port: number, egressQ: EgressJob[], pk: PacketCopy, live: boolean, replicaRid?: number): void {
     // simple_switch has one queue per port by default: priorities above 0 are dropped
     if (this.sPriority >= 0 ? this.N[this.sPriority]! >= 1 : this.f.priority && this.get("priority") >= 1) {
       this.log("Priority out of range, dropping packet");
       return;
     }
     const now = this.nowUs();
+    let depth = 0;
     if (this.withQueueing) {
-      let depth = 0;
       for (let i = 0; i < egressQ.length; i++) if (egressQ[i]!.port === port) depth++;
       this.put(this.F.enq_timestamp, now);
       this.put(this.F.enq_qdepth, depth);
     }
     egressQ.push({
+      liveReplica: live && replicaRid !== undefined ? { rid: replicaRid, enqDepth: depth } : undefined,
       port,
       snap: live ? undefined : this.prog.phv.save(),
       data: pk.data,
@@ -432,6 +443,13 @@ export class SimpleSwitch {
     const phv = prog.phv;
     const S = prog.S;
     if (job.snap) phv.load(job.snap);
+    else if (job.liveReplica) {
+      this.put(this.F.egress_rid, job.liveReplica.rid);
+      if (this.withQueueing) {
+        this.put(this.F.enq_timestamp, job.enqUs);
+        this.put(this.F.enq_qdepth, job.liveReplica.enqDepth);
+      }
+    }
     S.clearRegisters();
     S.data = job.data;
     S.payloadOff = job.payloadOff;

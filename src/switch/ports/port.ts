@@ -76,12 +76,16 @@ export function parsePortStats(text: string): PortStats {
   return out as unknown as PortStats;
 }
 
+const EMPTY_FRAME = new Uint8Array(0);
+
 /**
  * Delivers frames to a handler asynchronously, in order, so that a chain of
  * in-process switches never recurses through each other's pipelines.
  */
 export class FrameQueue {
-  private readonly queue: Uint8Array[] = [];
+  /** Frames from `head` on are waiting (an index, not shift(): shift copies the whole array, quadratic in a long queue). */
+  private queue: Uint8Array[] = [];
+  private head = 0;
   private scheduled = false;
   private handler: ((frame: Uint8Array) => void) | undefined;
   private closed = false;
@@ -99,7 +103,8 @@ export class FrameQueue {
 
   close(): void {
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
     this.handler = undefined;
   }
 
@@ -109,14 +114,25 @@ export class FrameQueue {
   }
 
   private schedule(): void {
-    if (this.scheduled || !this.handler || this.queue.length === 0) return;
+    if (this.scheduled || !this.handler || this.head === this.queue.length) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
       const h = this.handler;
       if (!h) return;
       // Bounded per turn so timers and I/O still run under load.
-      for (let n = 0; n < 256 && this.queue.length > 0; n++) h(this.queue.shift()!);
+      for (let n = 0; n < 256 && this.head < this.queue.length; n++) {
+        const frame = this.queue[this.head]!;
+        this.queue[this.head++] = EMPTY_FRAME;
+        h(frame);
+      }
+      if (this.head === this.queue.length) {
+        this.queue = [];
+        this.head = 0;
+      } else if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
       this.schedule();
     });
   }

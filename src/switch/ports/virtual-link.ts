@@ -104,6 +104,7 @@ export class HostPort {
     end.onReceive((f) => {
       this.received.push(f);
       for (const l of this.listeners) l(f);
+      if (this.waiters.length === 0) return;
       this.waiters = this.waiters.filter((w) => {
         if (this.received.length >= w.n) {
           w.resolve();
