@@ -1,7 +1,10 @@
 /**
  * Write-throughput benchmark of the P4Runtime client (npm run bench:client).
- * Against the embedded switch and, when simple_switch_grpc is on PATH, a
- * simple_switch_grpc it starts itself, it measures in one run, per target:
+ * Against the embedded switch in this process ("embedded"), the embedded
+ * switch as a process of its own (`p4cast switch`, "embedded-process": like
+ * for like with simple_switch_grpc, which is one too; needs `npm run build`)
+ * and, when simple_switch_grpc is on PATH, a simple_switch_grpc it starts
+ * itself ("bmv2"), it measures in one run, per target:
  *
  *   ceiling  the target's own capacity: pre-serialized WriteRequests of
  *            1,000 inserts each (bytes built before the clock starts), sent
@@ -42,8 +45,9 @@
  * four bursts. BENCH_GC=0 leaves the collector alone (and shows that cost).
  *
  * BENCH_N (10,000), BENCH_NAIVE (2,000), BENCH_ROUNDS, BENCH_WARMUP,
- * BENCH_PAUSE_MS, BENCH_TARGETS (embedded,bmv2) and BENCH_JSON=1 (one JSON
- * line per target) adjust it.
+ * BENCH_PAUSE_MS, BENCH_TARGETS (embedded,embedded-process,bmv2) and
+ * BENCH_JSON=1 (one JSON line per target) adjust it. The last lines give the
+ * ratio of each embedded ceiling to simple_switch_grpc's.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -54,6 +58,10 @@ import { toUint128 } from "../src/p4runtime/election.js";
 import { Update_Type, WriteRequestSchema } from "../src/proto/gen/p4/v1/p4runtime_pb.js";
 import { fixture } from "../test/support/fixtures.js";
 import { startTarget, targets, type TargetKind } from "../test/support/targets.js";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { CLI_MAIN } from "../src/lab/bmv2-network.js";
+import { SWITCH_NODE_FLAGS } from "../src/switch/process-flags.js";
 
 const N = Number(process.env.BENCH_N ?? 10_000);
 const NAIVE = Number(process.env.BENCH_NAIVE ?? 2_000);
@@ -115,8 +123,40 @@ function serialized(c: P4RuntimeClient, type: Update_Type): Uint8Array[] {
 
 type Figures = Record<string, number>;
 
-async function run(kind: TargetKind): Promise<Figures[]> {
-  const target = await startTarget(kind);
+type BenchTarget = TargetKind | "embedded-process";
+
+/** `p4cast switch` as a child process on a free port: the embedded switch with its own process, as simple_switch_grpc has. */
+async function startSwitchProcess(): Promise<{ address: string; deviceId: bigint; stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [...SWITCH_NODE_FLAGS, CLI_MAIN, "switch", "--grpc", "127.0.0.1:0", "--name", "bench", "--log-level", "error"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 20_000;
+  const listening = () => /P4Runtime on ([\d.]+:\d+)/.exec(stderr)?.[1];
+  while (!listening() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const address = listening();
+  if (!address) {
+    child.kill("SIGKILL");
+    throw new Error(`p4cast switch did not start: ${stderr}`);
+  }
+  return {
+    address,
+    deviceId: 1n,
+    stop: async () => {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+async function run(kind: BenchTarget): Promise<Figures[]> {
+  const target = kind === "embedded-process" ? await startSwitchProcess() : await startTarget(kind);
   const c = await P4RuntimeClient.connect({
     address: target.address,
     deviceId: target.deviceId,
@@ -182,7 +222,7 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-const wanted = process.env.BENCH_TARGETS?.split(",") as TargetKind[] | undefined;
+const wanted = process.env.BENCH_TARGETS?.split(",") as BenchTarget[] | undefined;
 const rows: string[] = [
   `ceiling: pre-serialized WriteRequests of ${BATCH} inserts sent as raw bytes, ${WINDOW} in flight (the client's window); ` +
     "the target's own capacity",
@@ -192,12 +232,17 @@ const rows: string[] = [
     ? "no collection before each figure (BENCH_GC=0)"
     : "a minor collection before each figure's clock starts (every figure alike)",
 ];
-for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
+const kinds: BenchTarget[] = targets();
+if (existsSync(CLI_MAIN)) kinds.splice(1, 0, "embedded-process");
+else rows.push(`embedded-process: not measured: the CLI is not built (${CLI_MAIN}; npm run build)`);
+const ceilings = new Map<BenchTarget, number>();
+for (const kind of kinds.filter((k) => !wanted || wanted.includes(k))) {
   const rounds = await run(kind);
   const names = Object.keys(rounds[0]!);
   rows.push(`\n${kind}:                     entries/s (median, min)      of ceiling (median, min)`);
   const summary: Record<string, unknown> = { target: kind, n: N, rounds: ROUNDS };
   const ceiling = median(rounds.map((r) => r.ceiling!));
+  ceilings.set(kind, ceiling);
   for (const k of names) {
     const vals = rounds.map((r) => r[k]).filter((v): v is number => v !== undefined);
     const med = median(vals);
@@ -216,4 +261,10 @@ for (const kind of targets().filter((k) => !wanted || wanted.includes(k))) {
   rows.push(`  coalesced single calls vs one RPC per entry: ${single.toFixed(1)}x; bulk: ${bulk.toFixed(1)}x`);
   if (process.env.BENCH_JSON) console.log(JSON.stringify(summary));
 }
+const bmv2Ceiling = ceilings.get("bmv2");
+if (bmv2Ceiling)
+  for (const k of ["embedded", "embedded-process"] as const) {
+    const c = ceilings.get(k);
+    if (c) rows.push(`${k} ceiling / simple_switch_grpc ceiling: ${(c / bmv2Ceiling).toFixed(2)}`);
+  }
 console.log(rows.join("\n"));

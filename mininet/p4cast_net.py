@@ -432,9 +432,12 @@ class EmbeddedP4Switch(P4Switch):
     ready_timeout = 30.0
     base_command = None  # argv before "switch"; default: node dist/cli/main.js
 
+    # Node.js flags of a switch process: the same as SWITCH_NODE_FLAGS in src/switch/process-flags.ts (a test checks).
+    node_flags = ['--max-semi-space-size=64', '--min-semi-space-size=16']
+
     def command(self):
         s = self.spec
-        argv = list(self.base_command or [shutil.which('node') or 'node', os.path.join(REPO, 'dist', 'cli', 'main.js')])
+        argv = list(self.base_command or [shutil.which('node') or 'node', *self.node_flags, os.path.join(REPO, 'dist', 'cli', 'main.js')])
         level = {'trace': 'debug', 'warn': 'error'}.get(self.log_level, self.log_level)
         argv += ['switch', '--grpc', s['grpc'], '--device-id', str(s['deviceId']), '--cpu-port', str(s['cpuPort']), '--name', self.name,
                  '--log-level', level]

@@ -23,6 +23,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { HostPort } from "../switch/ports/virtual-link.js";
 import { RawSocketPort, afpacketAvailable } from "../switch/ports/raw-socket.js";
+import { SWITCH_NODE_FLAGS } from "../switch/process-flags.js";
 import { formatPortStats, hostDrops } from "../switch/ports/port.js";
 import type { SwitchSpec, Topology } from "../controller/topology/schema.js";
 import { linkId } from "../controller/topology/graph.js";
@@ -291,7 +292,9 @@ export class Bmv2Network {
   private async launch(name: string, args: string[], grpcPort: number, thriftPort: number): Promise<ChildProcess> {
     const binary =
       this.program === "p4cast" ? process.execPath : this.program === "simple_switch" ? simpleSwitchBinary()! : "simple_switch_grpc";
-    const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(binary, this.program === "p4cast" ? [...SWITCH_NODE_FLAGS, ...args] : args, {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     // A plain simple_switch has no P4Runtime server: it is up when its Thrift server listens.
     const listenPort = this.program === "simple_switch" ? thriftPort : grpcPort;
     let stderr = "";

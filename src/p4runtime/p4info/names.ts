@@ -44,6 +44,11 @@ export class NameIndex<T extends Named> implements Iterable<T> {
     return this.all.length;
   }
 
+  /** The items in declaration order (no copy: do not modify). */
+  get items(): readonly T[] {
+    return this.all;
+  }
+
   [Symbol.iterator](): Iterator<T> {
     return this.all[Symbol.iterator]();
   }

@@ -355,8 +355,9 @@ function decodeFieldMatch(r: Reader, end: number): FieldMatch {
       else if (t === 0x10 && tag === 0x22) n = r.varint32() | 0;
       else throw FALLBACK;
     }
+    // Absent bytes fields are empty arrays of their own (as protobuf-es makes them); the second one only where the kind has it.
     if (a === EMPTY) a = new Uint8Array(0);
-    if (b === EMPTY) b = new Uint8Array(0);
+    if (b === EMPTY && (tag === 0x1a || tag === 0x32)) b = new Uint8Array(0);
     switch (tag) {
       case 0x12:
         fm.fieldMatchType = { case: "exact", value: { $typeName: "p4.v1.FieldMatch.Exact", value: a } };

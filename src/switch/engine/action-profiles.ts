@@ -59,7 +59,7 @@ export class ActionProfile {
   private bind(call: ActionCall): BoundAction {
     const a = this.actions.get(call.action);
     if (!a) throw new EngineError("BAD_ACTION", `action ${call.action} is not usable with ${this.name}`);
-    return bindAction(a, call.args, `action profile ${this.name}`);
+    return bindAction(a, call, `action profile ${this.name}`);
   }
 
   addMember(member: number, call: ActionCall): void {

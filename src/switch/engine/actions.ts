@@ -17,10 +17,12 @@ export interface CompiledAction {
 export interface BoundAction {
   readonly action: CompiledAction;
   readonly args: Val[];
+  /** The call as given (kept, not copied: the engine owns what it is given, see PipelineRuntime). */
   readonly call: ActionCall;
 }
 
-export function bindAction(a: CompiledAction, args: readonly bigint[], where: string): BoundAction {
+export function bindAction(a: CompiledAction, call: ActionCall, where: string): BoundAction {
+  const args = call.args;
   const ps = a.info.params;
   if (args.length !== ps.length)
     throw new EngineError("BAD_ACTION", `${where}: action ${a.name} takes ${ps.length} arguments, got ${args.length}`);
@@ -32,5 +34,6 @@ export function bindAction(a: CompiledAction, args: readonly bigint[], where: st
       throw new EngineError("BAD_ACTION", `${where}: argument ${ps[i]!.name} of ${a.name} does not fit ${w} bits`);
     conv.push(w <= NUM_FIELD_MAX ? Number(v) : v);
   }
-  return { action: a, args: conv, call: { action: a.name, args: [...args] } };
+  // Under the action's own name (a call may name it another way the table accepts).
+  return { action: a, args: conv, call: call.action === a.name ? call : { action: a.name, args } };
 }

@@ -143,7 +143,9 @@ export interface ProgramAction {
 
 /**
  * The runtime state of one loaded pipeline. Every mutating call either fully
- * applies or throws an {@link EngineError} and changes nothing.
+ * applies or throws an {@link EngineError} and changes nothing. The engine
+ * keeps the keys, actions and calls it is given as they are (no copy, one
+ * set of objects per entry): a caller must not modify them afterwards.
  */
 export interface PipelineRuntime {
   table(name: string): ProgramTable;

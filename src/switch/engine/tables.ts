@@ -196,7 +196,8 @@ export class Table {
     }
     let mapKey: string | number = 0;
     if (this.unit !== "scan") mapKey = v.length === 1 && typeof v[0] === "number" ? v[0] : v.join(",");
-    return { norm: { mapKey, plen, v, m, hi, kinds: this.kinds }, canon };
+    // Exact and lpm tables compare entries by mapKey: the values stay with the scan unit only (nothing to keep per entry).
+    return { norm: { mapKey, plen, v: scan ? v : NO_VALS, m, hi, kinds: this.kinds }, canon };
   }
 
   private sameKey(a: Entry, n: Norm, priority: number): boolean {
@@ -222,7 +223,7 @@ export class Table {
       if (this.profile) throw new EngineError("BAD_ACTION", `${where}: table ${this.name} is indirect; use a member or group`);
       const a = this.allowed.get(action.call.action);
       if (!a) throw new EngineError("BAD_ACTION", `${where}: action ${action.call.action} is not an action of table ${this.name}`);
-      return bindAction(a, action.call.args, where);
+      return bindAction(a, action.call, where);
     }
     const p = this.profile;
     if (!p) throw new EngineError("BAD_ACTION", `${where}: table ${this.name} is not indirect`);

@@ -19,16 +19,18 @@ import { decodeUnsigned, encodeUnsigned, maxUnsigned } from "../../../p4runtime/
 import type { ActionInfo, MatchFieldInfo, P4InfoIndex } from "../../../p4runtime/p4info/index.js";
 import type { ActionCall, MatchValue } from "../../engine/runtime-api.js";
 import type { TableBinding } from "../pipeline.js";
-import { invalid, outOfRange } from "../status.js";
+import { type StatusError, invalid, outOfRange } from "../status.js";
 
 /**
  * An unsigned value from a bytestring. An empty string, or a value wider than
  * `bitwidth`, is OUT_OF_RANGE (P4Runtime "Bytestrings").
  */
-export function bytesToValue(bytes: Uint8Array, bitwidth: number, what: string): bigint {
-  if (bytes.length === 0) throw outOfRange(`${what}: empty bytestring`);
+export function bytesToValue(bytes: Uint8Array, bitwidth: number, what: string, action?: string, param?: string): bigint {
+  // An action parameter is named `<what>: <action>.<param>`, built only for an error.
+  const name = () => (action === undefined ? what : `${what}: ${action}.${param}`);
+  if (bytes.length === 0) throw outOfRange(`${name()}: empty bytestring`);
   const v = decodeUnsigned(bytes);
-  if (v > maxUnsigned(bitwidth)) throw outOfRange(`${what}: value 0x${v.toString(16)} does not fit in ${bitwidth} bits`);
+  if (v > maxUnsigned(bitwidth)) throw outOfRange(`${name()}: value 0x${v.toString(16)} does not fit in ${bitwidth} bits`);
   return v;
 }
 
@@ -45,13 +47,33 @@ export function valueToBytes(v: bigint, bitwidth: number): Uint8Array {
  */
 export function matchToKey(b: TableBinding, match: readonly FieldMatch[]): MatchValue[] {
   const t = b.info;
-  const byField = new Map<number, FieldMatch>();
-  for (const fm of match) {
-    if (!t.matchFields.find(fm.fieldId)) throw invalid(`table "${t.name}": unknown match field id ${fm.fieldId}`);
-    if (byField.has(fm.fieldId)) throw invalid(`table "${t.name}": match field id ${fm.fieldId} appears twice`);
-    byField.set(fm.fieldId, fm);
+  // No map per entry: the fields are few, and more of them than the table has means an unknown or repeated id (found below).
+  for (const fm of match) if (!t.matchFields.find(fm.fieldId)) throw invalid(`table "${t.name}": unknown match field id ${fm.fieldId}`);
+  if (match.length > b.fieldAt.length) throw repeatedField(t.name, match);
+  for (let i = 1; i < match.length; i++)
+    for (let j = 0; j < i; j++) if (match[j]!.fieldId === match[i]!.fieldId) throw repeatedField(t.name, match);
+  const fields = b.fieldAt;
+  const key = new Array<MatchValue>(fields.length);
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    let fm: FieldMatch | undefined;
+    for (const m of match)
+      if (m.fieldId === f.id) {
+        fm = m;
+        break;
+      }
+    key[i] = fieldToKey(f, fm, b.engine.keys[i]!.matchType, `table "${t.name}" field "${f.name}"`);
   }
-  return b.fieldAt.map((f, i) => fieldToKey(f, byField.get(f.id), b.engine.keys[i]!.matchType, `table "${t.name}" field "${f.name}"`));
+  return key;
+}
+
+function repeatedField(table: string, match: readonly FieldMatch[]): StatusError {
+  const seen = new Set<number>();
+  for (const fm of match) {
+    if (seen.has(fm.fieldId)) return invalid(`table "${table}": match field id ${fm.fieldId} appears twice`);
+    seen.add(fm.fieldId);
+  }
+  return invalid(`table "${table}": more match fields than the table has`);
 }
 
 export function fieldToKey(f: MatchFieldInfo, fm: FieldMatch | undefined, engineKind: MatchValue["kind"], what: string): MatchValue {
@@ -166,17 +188,32 @@ export function keyToField(f: MatchFieldInfo, k: MatchValue): FieldMatch | undef
 export function actionToCall(index: P4InfoIndex, a: Action, what: string): { info: ActionInfo; call: ActionCall } {
   const info = index.actions.find(a.actionId);
   if (!info) throw invalid(`${what}: unknown action id ${a.actionId}`);
-  const given = new Map<number, Uint8Array>();
-  for (const p of a.params) {
-    if (!info.params.find(p.paramId)) throw invalid(`${what}: action "${info.name}" has no parameter id ${p.paramId}`);
-    if (given.has(p.paramId)) throw invalid(`${what}: action "${info.name}" parameter id ${p.paramId} given twice`);
-    given.set(p.paramId, p.value);
+  const given = a.params;
+  // No map per call: the parameters are few, and more of them than declared means an unknown or repeated id (found below).
+  for (const p of given) if (!info.params.find(p.paramId)) throw invalid(`${what}: action "${info.name}" has no parameter id ${p.paramId}`);
+  const declared = info.params.items;
+  const twice = (id: number) => invalid(`${what}: action "${info.name}" parameter id ${id} given twice`);
+  if (given.length > declared.length) {
+    const seen = new Set<number>();
+    for (const p of given) {
+      if (seen.has(p.paramId)) throw twice(p.paramId);
+      seen.add(p.paramId);
+    }
   }
-  const args = [...info.params].map((p) => {
-    const raw = given.get(p.id);
-    if (!raw) throw invalid(`${what}: action "${info.name}" is missing parameter "${p.name}"`);
-    return bytesToValue(raw, p.bitwidth, `${what}: ${info.name}.${p.name}`);
-  });
+  for (let i = 1; i < given.length; i++)
+    for (let j = 0; j < i; j++) if (given[j]!.paramId === given[i]!.paramId) throw twice(given[i]!.paramId);
+  const args = new Array<bigint>(declared.length);
+  for (let k = 0; k < declared.length; k++) {
+    const d = declared[k]!;
+    let raw: Uint8Array | undefined;
+    for (const p of given)
+      if (p.paramId === d.id) {
+        raw = p.value;
+        break;
+      }
+    if (!raw) throw invalid(`${what}: action "${info.name}" is missing parameter "${d.name}"`);
+    args[k] = bytesToValue(raw, d.bitwidth, what, info.name, d.name);
+  }
   return { info, call: { action: info.name, args } };
 }
 

@@ -23,6 +23,9 @@ import { type EntryExtras, type RuntimeState, UndoLog } from "./context.js";
 import { counterDataOf, meterRatesOf, toCounterData, toMeterConfig } from "./resources.js";
 import { decodeWatch, encodeWatch } from "./watch-port.js";
 
+/** The way back of an insert that has no step to undo (no direct resources, no one-shot set): records nothing. */
+const NO_STEPS = new UndoLog(false);
+
 interface ResolvedAction {
   readonly action: EntryAction;
   readonly oneShot?: EntryExtras["oneShot"];
@@ -212,7 +215,8 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
   if (te.counterData && !t.directCounter) throw invalid(`table "${t.name}" has no direct counter`);
   if (te.meterConfig && !t.directMeter) throw invalid(`table "${t.name}" has no direct meter`);
   const rates = te.meterConfig ? meterRatesOf(te.meterConfig, `direct meter of "${t.name}"`) : undefined;
-  const local = new UndoLog(true);
+  // Steps that can still fail after the entry is in (direct resources) need a way back; most inserts have none.
+  const local = te.counterData || rates || t.implementation ? new UndoLog(true) : NO_STEPS;
   try {
     const resolved = resolveAction(st, b, te.action, false, local);
     const spec: EntrySpec = {
@@ -222,7 +226,7 @@ function insertEntry(st: RuntimeState, b: TableBinding, te: TableEntry, key: Mat
       ...(te.idleTimeoutNs ? { idleTimeoutNs: te.idleTimeoutNs } : {}),
     };
     const handle = engine.addEntry(t.name, spec);
-    local.push(() => engine.deleteEntry(t.name, handle));
+    if (local.enabled) local.push(() => engine.deleteEntry(t.name, handle));
     if (te.counterData) engine.writeDirectCounter(t.name, handle, counterDataOf(te.counterData));
     if (rates) engine.setDirectMeter(t.name, handle, rates);
     // Extras only where they differ from the defaults a read assumes (no metadata, no idle timeout, no one-shot set).
