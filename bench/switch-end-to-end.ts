@@ -25,7 +25,7 @@
  * BMv2 binaries on PATH for their figures.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { P4RuntimeClient } from "../src/client/client.js";
@@ -63,6 +63,10 @@ export interface RateFigure {
   /** Frames the bench's own receiving socket lost in the kernel (not the switch's doing). */
   readonly lostAtReceiver: number;
   readonly deliveredFraction: number;
+  /** CPU time of the switch processes (all of them, user + system), as a fraction of one core over the sending time. */
+  readonly switchCpu: number;
+  /** The same for this process (sender and receiver; the kernel's work for its sockets partly included). */
+  readonly benchCpu: number;
 }
 
 export interface EndToEndResult {
@@ -139,12 +143,23 @@ async function offer(
   return { sent, ms: performance.now() - t0 };
 }
 
-/** A switch programmed and ready: the frame to offer, the two host sockets. */
+/** A switch programmed and ready: the frame to offer, the two host sockets, the switch processes. */
 interface Prepared {
   readonly frame: Uint8Array;
   readonly sender: RawSocketPort;
   readonly receiver: RawSocketPort;
+  readonly pids: readonly number[];
   close(): Promise<void>;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** Runs simple_switch_CLI commands against a switch's Thrift port; throws with its output when one fails. */
@@ -224,7 +239,13 @@ async function prepareSession(sw: SwitchProgram): Promise<Prepared> {
 }
 
 function hostsOf(net: Bmv2Network, frame: Uint8Array, close: () => Promise<void>): Prepared {
-  return { frame, sender: net.hosts.get("h1")!.end as RawSocketPort, receiver: net.hosts.get("h2")!.end as RawSocketPort, close };
+  return {
+    frame,
+    sender: net.hosts.get("h1")!.end as RawSocketPort,
+    receiver: net.hosts.get("h2")!.end as RawSocketPort,
+    pids: [...net.switchPids().values()],
+    close,
+  };
 }
 
 export async function measureEndToEnd(
@@ -236,7 +257,8 @@ export async function measureEndToEnd(
   const rates = opts.rates ?? OFFERED_RATES;
   const why = endToEndUnavailable(sw, program);
   if (why) throw new Error(why);
-  const { frame, sender, receiver, close } = program === "basic" ? await prepareBasic(sw) : await prepareSession(sw);
+  const { frame, sender, receiver, pids, close } = program === "basic" ? await prepareBasic(sw) : await prepareSession(sw);
+  const switchCpuSeconds = () => pids.reduce((t, pid) => t + cpuSeconds(pid), 0);
   try {
     // One frame through first: the switch is programmed and the path works; what comes out is what gets counted.
     let outLength = -1;
@@ -259,7 +281,12 @@ export async function measureEndToEnd(
       delivered = 0;
       const dropsBefore = receiver.stats().kernelDrops;
       const txBefore = sender.stats().txFrames;
+      const switchCpuBefore = switchCpuSeconds();
+      const benchCpuBefore = process.cpuUsage();
       const { ms } = await offer(sender, frame, pps, seconds);
+      const switchCpu = (switchCpuSeconds() - switchCpuBefore) / (ms / 1000);
+      const benchUsage = process.cpuUsage(benchCpuBefore);
+      const benchCpu = (benchUsage.user + benchUsage.system) / 1000 / ms;
       // What the kernel took from the sender (a full send queue refuses frames: not offered).
       const sent = sender.stats().txFrames - txBefore;
       // Wait until nothing more arrives (queues inside the switch drain).
@@ -269,7 +296,16 @@ export async function measureEndToEnd(
         await sleep(300);
       }
       const lostAtReceiver = receiver.stats().kernelDrops - dropsBefore;
-      figures.push({ offeredPps: pps, sentPps: (sent * 1000) / ms, sent, delivered, lostAtReceiver, deliveredFraction: delivered / sent });
+      figures.push({
+        offeredPps: pps,
+        sentPps: (sent * 1000) / ms,
+        sent,
+        delivered,
+        lostAtReceiver,
+        deliveredFraction: delivered / sent,
+        switchCpu,
+        benchCpu,
+      });
       await sleep(200);
     }
     const whole = figures.filter((f) => f.offeredPps !== undefined && f.delivered + f.lostAtReceiver >= f.sent);

@@ -382,7 +382,8 @@ async function endToEnd(): Promise<void> {
         const offered = f.offeredPps === undefined ? "top speed" : `${(f.offeredPps / 1000).toFixed(0)}k pkt/s offered`;
         const delivered = `delivered ${f.delivered}/${f.sent} (${(f.deliveredFraction * 100).toFixed(1)}%)`;
         const lost = f.lostAtReceiver ? `, ${f.lostAtReceiver} lost in the bench's receiving socket` : "";
-        console.log(`[${r.switch}] ${offered}: sent ${Math.round(f.sentPps)} pkt/s, ${delivered}${lost}`);
+        const cpu = `CPU: switch ${(f.switchCpu * 100).toFixed(0)}%, bench ${(f.benchCpu * 100).toFixed(0)}% of a core`;
+        console.log(`[${r.switch}] ${offered}: sent ${Math.round(f.sentPps)} pkt/s, ${delivered}${lost}; ${cpu}`);
       }
       const highest = r.highestZeroDropPps === undefined ? "none" : `${r.highestZeroDropPps / 1000}k pkt/s`;
       console.log(`[${r.switch}] highest offered rate delivered whole: ${highest}`);

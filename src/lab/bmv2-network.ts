@@ -340,6 +340,11 @@ export class Bmv2Network {
 
   grpcAddress = (s: SwitchSpec): string => `${this.grpcHost(s)}:${this.procs.get(s.name)!.grpcPort}`;
 
+  /** The process id of each switch's process, by switch name (for CPU accounting and signals). */
+  switchPids(): Map<string, number> {
+    return new Map([...this.procs].flatMap(([name, p]) => (p.child.pid === undefined ? [] : [[name, p.child.pid] as const])));
+  }
+
   thriftAddress = (s: SwitchSpec): { host: string; port: number } => ({ host: "127.0.0.1", port: this.procs.get(s.name)!.thriftPort });
 
   /**
