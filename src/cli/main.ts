@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=16
+#!/usr/bin/env node
 /**
  * The p4cast command line. Each subcommand lives in commands/; errors are
  * printed as one line saying what was wrong (and a hint), with an exit code

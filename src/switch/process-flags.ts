@@ -8,8 +8,8 @@
  * several times less often; the write ceiling rose from 0.67–0.86 of
  * simple_switch_grpc's to about parity (docs/results.md). The flags must be
  * given to `node` itself (V8 sizes its heap when it starts); everything that
- * starts a switch process passes them: the lab networks, the benchmarks,
- * mininet/p4cast_net.py (tested to match) and the `p4cast` command's
- * shebang.
+ * starts a switch process passes them: the lab networks, the benchmarks and
+ * mininet/p4cast_net.py (tested to match); started by hand, `node <flags>
+ * dist/cli/main.js switch` (docs/cli.md).
  */
 export const SWITCH_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=64", "--min-semi-space-size=16"];

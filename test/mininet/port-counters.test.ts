@@ -154,10 +154,12 @@ describeUnless(skipReason, "per-port counters of p4cast switch under a flood", (
     }
     const now = await switchStats();
     const d = (port: number, k: keyof PortStats) => now.get(port)![k] - at.get(port)![k];
-    const report = `sent ${sent}; port 1 ${JSON.stringify(now.get(1))}; port 2 ${JSON.stringify(now.get(2))}; h2 ${JSON.stringify(h2.stats())}`;
+    const json = JSON.stringify;
+    const report = `sent ${sent}; port 1 ${json(now.get(1))}; port 2 ${json(now.get(2))}; h2 ${json(h2.stats())}`;
     console.log(
       `[p4cast tests] port counters: ${sent} frames sent into port 1 while the switch was stopped; ` +
-        `read ${d(1, "rxFrames")}, dropped by the kernel ${d(1, "kernelDrops")}; sent out of port 2 ${d(2, "txFrames")}; arrived ${arrived - 1}`,
+        `read ${d(1, "rxFrames")}, dropped by the kernel ${d(1, "kernelDrops")}; ` +
+        `sent out of port 2 ${d(2, "txFrames")}; arrived ${arrived - 1}`,
     );
     expect(tx.txFrames + tx.txNoBuffer + tx.txLinkDown + tx.txErrors, report).toBe(FLOOD + 1);
     expect(d(1, "kernelDrops"), `the ring overflowed: ${report}`).toBeGreaterThan(0);
