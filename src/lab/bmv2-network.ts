@@ -4,8 +4,8 @@
  * embedded switches as `p4cast switch --interface` processes (the fault
  * suite kills either kind with SIGKILL), or plain simple_switch processes
  * (no P4Runtime: a JSON given at start, entries through its Thrift CLI; the
- * benchmarks use it to measure an optimized BMv2 build). Every switch port is one end of a
- * veth pair. A host's other end is read and written with a raw socket
+ * benchmarks use it to measure an optimized BMv2 build). Every switch port
+ * is one end of a veth pair. A host's other end is read and written with a raw socket
  * (HostPort over RawSocketPort); a switch-to-switch link joins the other
  * ends of two pairs through a relay in this process, so that cutting a link
  * drops its frames while both interfaces stay up (taking a veth down stalls

@@ -2,25 +2,27 @@
  * afpacket: a raw Linux interface as a Node.js object (N-API, C).
  *
  *   const { AfPacketSocket } = require("./build/Release/afpacket.node");
- *   const s = new AfPacketSocket("s1-eth1", (frames) => { ... }, (err) => { ... });
+ *   const s = new AfPacketSocket("s1-eth1", (data, ends) => { ... }, (err) => { ... });
  *   const h = new AfPacketSocket("h1-eth0", onFrames, onError, "/run/netns/p4cast-h1");
- *   s.send(buffer);   // true: handed to the kernel; false: dropped (queue full, link down)
+ *   s.send(buffer);   // true: queued, sent before the loop waits; false: over 64 KiB
  *   s.stats();        // counters (the kernel's included, accumulated here)
  *   s.close();
  *
  * One AF_PACKET/SOCK_RAW socket per interface, bound to it with ETH_P_ALL,
  * promiscuous (PACKET_MR_PROMISC, undone by the kernel when the socket
  * closes), not seeing its own transmissions (PACKET_IGNORE_OUTGOING).
- * Reception runs on the Node event loop: a uv_poll watches the socket and,
- * when it is readable, frames are read until the socket is empty and handed
- * to JavaScript in arrays of at most RX_BATCH Buffers, at most RX_WAKEUP
+ * Reception runs on the Node event loop from a receive ring mapped into the
+ * process: a uv_poll watches the socket and, when it is readable, up to
+ * RX_BATCH frames are copied back to back into one Buffer and handed to
+ * JavaScript with a Uint32Array of their end offsets, at most RX_WAKEUP
  * frames per wakeup so timers and other I/O still run under a flood (the
- * poll is level-triggered and fires again at once for the rest: the queue
- * is drained, yielding to the loop between batches).
+ * poll is level-triggered and fires again at once for the rest). Sending
+ * queues a copy; sendmmsg(2) hands the queue to the kernel when it is full
+ * and before the event loop next waits.
  *
  * Every frame is accounted for: rx_frames counts what JavaScript got; the
  * kernel's PACKET_STATISTICS (tp_packets: frames offered to the socket,
- * tp_drops: of those, dropped because the receive queue was full) restart
+ * tp_drops: of those, dropped because the receive ring was full) restart
  * at zero on every read, so they are read into totals here (on stats() and
  * before the socket closes). Sending counts frames the kernel took, frames
  * it refused for want of room (EAGAIN/ENOBUFS: the socket's send buffer or
