@@ -28,7 +28,6 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { P4RuntimeClient } from "../src/client/client.js";
 import { Controller } from "../src/controller/controller.js";
 import { loadPipeline } from "../src/controller/pipeline.js";
 import { portMac } from "../src/controller/topology/addressing.js";
@@ -40,7 +39,7 @@ import { formatMac } from "../src/p4runtime/codec/values.js";
 import { buildFrame } from "../src/packet/index.js";
 import type { RawSocketPort } from "../src/switch/ports/raw-socket.js";
 import { SS_CLI } from "../test/engine/toolchain.js";
-import { fixture } from "../test/support/fixtures.js";
+import { fixture, programBenchTables } from "../test/support/fixtures.js";
 
 export const OFFERED_RATES = [10_000, 50_000, 100_000, 200_000] as const;
 
@@ -184,20 +183,7 @@ async function prepareBasic(sw: SwitchProgram): Promise<Prepared> {
   };
   try {
     if (sw === "simple_switch") runCli(net.thriftAddress(s1).port, ["table_add host_exact set_port 10.0.0.2 => 2"]);
-    else {
-      const client = await P4RuntimeClient.connect({ address: net.grpcAddress(s1), deviceId: 1n, electionId: 1n, reconnect: false });
-      try {
-        await client.setPipeline({ p4info: prog.p4info, deviceConfig: prog.deviceConfig, cookie: 1n });
-        await client.insert({
-          kind: "tableEntry",
-          table: "host_exact",
-          match: { "hdr.ipv4.dst_addr": "10.0.0.2" },
-          action: { name: "set_port", params: { port: 2 } },
-        });
-      } finally {
-        client.close();
-      }
-    }
+    else await programBenchTables(net.grpcAddress(s1));
   } catch (e) {
     await closeAll();
     throw e;

@@ -11,12 +11,11 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { P4RuntimeClient } from "../../src/client/client.js";
 import { bmv2NetworkUnavailable, CLI_MAIN } from "../../src/lab/bmv2-network.js";
 import { buildFrame } from "../../src/packet/index.js";
 import { parsePortStats, type PortStats } from "../../src/switch/ports/port.js";
 import { RawSocketPort } from "../../src/switch/ports/raw-socket.js";
-import { fixture, fixtureBuildDir } from "../support/fixtures.js";
+import { fixtureBuildDir, programBenchTables } from "../support/fixtures.js";
 import { describeUnless } from "../support/skips.js";
 import { join } from "node:path";
 
@@ -82,18 +81,7 @@ describeUnless(skipReason, "per-port counters of p4cast switch under a flood", (
     await until(() => /P4Runtime on [\d.]+:\d+/.test(stderr) || sw.exitCode !== null, 20_000);
     const address = /P4Runtime on ([\d.]+:\d+)/.exec(stderr)?.[1];
     if (!address) throw new Error(`p4cast switch did not start: ${stderr}`);
-    const client = await P4RuntimeClient.connect({ address, deviceId: 1n, electionId: 1n, reconnect: false });
-    try {
-      await client.setPipeline({ p4info: fixture("bench_tables").p4info, deviceConfig: fixture("bench_tables").deviceConfig, cookie: 1n });
-      await client.insert({
-        kind: "tableEntry",
-        table: "host_exact",
-        match: { "hdr.ipv4.dst_addr": "10.0.0.2" },
-        action: { name: "set_port", params: { port: 2 } },
-      });
-    } finally {
-      client.close();
-    }
+    await programBenchTables(address);
     h1 = new RawSocketPort(HOST[0]!);
     h2 = new RawSocketPort(HOST[1]!);
   }, 60_000);

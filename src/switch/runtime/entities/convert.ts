@@ -56,12 +56,7 @@ export function matchToKey(b: TableBinding, match: readonly FieldMatch[]): Match
   const key = new Array<MatchValue>(fields.length);
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
-    let fm: FieldMatch | undefined;
-    for (const m of match)
-      if (m.fieldId === f.id) {
-        fm = m;
-        break;
-      }
+    const fm = match.find((m) => m.fieldId === f.id);
     key[i] = fieldToKey(f, fm, b.engine.keys[i]!.matchType, `table "${t.name}" field "${f.name}"`);
   }
   return key;
@@ -205,12 +200,7 @@ export function actionToCall(index: P4InfoIndex, a: Action, what: string): { inf
   const args = new Array<bigint>(declared.length);
   for (let k = 0; k < declared.length; k++) {
     const d = declared[k]!;
-    let raw: Uint8Array | undefined;
-    for (const p of given)
-      if (p.paramId === d.id) {
-        raw = p.value;
-        break;
-      }
+    const raw = given.find((p) => p.paramId === d.id)?.value;
     if (!raw) throw invalid(`${what}: action "${info.name}" is missing parameter "${d.name}"`);
     args[k] = bytesToValue(raw, d.bitwidth, what, info.name, d.name);
   }
