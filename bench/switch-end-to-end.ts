@@ -79,7 +79,7 @@ export interface EndToEndResult {
 const BASIC_TOPOLOGY = `
 name: bench-end-to-end
 switches:
-  - { name: s1, deviceId: 1, grpc: "127.0.0.1:50001", loopback: { ipv4: 10.255.0.1 } }
+  - { name: s1, deviceId: 1, grpc: "127.0.0.1:20001", loopback: { ipv4: 10.255.0.1 } }
 hosts:
   - { name: h1, mac: "00:00:00:00:00:01", ipv4: 10.0.0.1/24, attach: { switch: s1, port: 1 } }
   - { name: h2, mac: "00:00:00:00:00:02", ipv4: 10.0.0.2/24, attach: { switch: s1, port: 2 } }
@@ -96,8 +96,8 @@ sessions: []
 const SESSION_TOPOLOGY = `
 name: bench-end-to-end-session
 switches:
-  - { name: s1, deviceId: 1, grpc: "127.0.0.1:50001", loopback: { ipv4: 10.255.0.1, ipv6: "fd00:ff::1" } }
-  - { name: s2, deviceId: 2, grpc: "127.0.0.1:50002", loopback: { ipv4: 10.255.0.2, ipv6: "fd00:ff::2" } }
+  - { name: s1, deviceId: 1, grpc: "127.0.0.1:20001", loopback: { ipv4: 10.255.0.1, ipv6: "fd00:ff::1" } }
+  - { name: s2, deviceId: 2, grpc: "127.0.0.1:20002", loopback: { ipv4: 10.255.0.2, ipv6: "fd00:ff::2" } }
 hosts:
   - { name: h1, mac: "00:00:00:00:01:01", ipv4: 10.0.1.1/24, ipv6: "fd00:1::1/64", attach: { switch: s1, port: 1 } }
   - { name: h2, mac: "00:00:00:00:02:02", ipv4: 10.0.2.2/24, ipv6: "fd00:2::2/64", attach: { switch: s2, port: 1 } }

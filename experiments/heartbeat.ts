@@ -171,7 +171,7 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<He
   // Its own gRPC ports per kind of run: the switches of the run before (the same command on another target) may
   // still be letting go of theirs on a busy machine (a CPU-hog run once found 54000 still in use).
   const runs = ["embedded", "bmv2", "mininet-embedded", "mininet-bmv2"];
-  const topology = starTopology(1, "dataplane", 100, 54000 + 10 * Math.max(0, runs.indexOf(runName(opts))));
+  const topology = starTopology(1, "dataplane", 100, 24000 + 10 * Math.max(0, runs.indexOf(runName(opts))));
   const lab = await bringUp(topology, opts);
   try {
     const peersPlan = lab.ctl.currentPlan!.peers;

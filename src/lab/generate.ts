@@ -9,7 +9,7 @@ import { type HeartbeatSpec, TopologySchema, type Topology } from "../controller
 const hexByte = (v: number) => (v & 0xff).toString(16).padStart(2, "0");
 
 /** One hub switch linked to `leaves` switches: `leaves` links to watch. */
-export function starTopology(leaves: number, mode: HeartbeatSpec["mode"], intervalMs = 100, basePort = 52000): Topology {
+export function starTopology(leaves: number, mode: HeartbeatSpec["mode"], intervalMs = 100, basePort = 22000): Topology {
   const switches = Array.from({ length: leaves + 1 }, (_, i) => ({
     name: `s${i}`,
     deviceId: i + 1,
@@ -41,7 +41,7 @@ export function scaleTopology(o: ScaleOptions = {}): Topology {
   const n = o.switches ?? 50;
   const sessions = o.sessions ?? 1000;
   const clients = o.clients ?? 5000;
-  const basePort = o.basePort ?? 53000;
+  const basePort = o.basePort ?? 23000;
   const sw = (i: number) => `s${i + 1}`;
   const switches = Array.from({ length: n }, (_, i) => ({
     name: sw(i),

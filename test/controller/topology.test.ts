@@ -9,8 +9,8 @@ import { join } from "node:path";
 
 const base = `
 switches:
-  - { name: s1, deviceId: 1, grpc: "127.0.0.1:50001", loopback: { ipv4: 10.255.0.1 } }
-  - { name: s2, deviceId: 2, grpc: "127.0.0.1:50002", loopback: { ipv4: 10.255.0.2 } }
+  - { name: s1, deviceId: 1, grpc: "127.0.0.1:20001", loopback: { ipv4: 10.255.0.1 } }
+  - { name: s2, deviceId: 2, grpc: "127.0.0.1:20002", loopback: { ipv4: 10.255.0.2 } }
 hosts:
   - { name: h1, mac: "00:00:00:00:00:01", ipv4: 10.0.1.1/24, attach: { switch: s1, port: 1 } }
   - { name: h2, mac: "00:00:00:00:00:02", ipv4: 10.0.2.1/24, attach: { switch: s2, port: 1 } }
@@ -69,8 +69,8 @@ describe("topology file", () => {
     expect(problems(base.replace("port: 2 }, { switch: s2", "port: 255 }, { switch: s2"))).toEqual([
       'links[0].ends[0].port: port 255 is the CPU port of "s1"',
     ]);
-    expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual([
-      'switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")',
+    expect(problems(base.replace('grpc: "127.0.0.1:20002"', 'grpc: "127.0.0.1:20001"'))).toEqual([
+      'switches[1].grpc: 127.0.0.1:20001 is also switches[0].grpc ("s1")',
     ]);
   });
 
@@ -175,8 +175,8 @@ describe("topology file", () => {
       ]);
       // Without sessions there are no overlay addresses.
       expect(problems(base.replace("deviceId: 2,", "deviceId: 257,").replace(/sessions:\n.*\n/, ""))).toEqual([]);
-      expect(problems(base.replace('grpc: "127.0.0.1:50002"', 'grpc: "127.0.0.1:50001"'))).toEqual([
-        'switches[1].grpc: 127.0.0.1:50001 is also switches[0].grpc ("s1")',
+      expect(problems(base.replace('grpc: "127.0.0.1:20002"', 'grpc: "127.0.0.1:20001"'))).toEqual([
+        'switches[1].grpc: 127.0.0.1:20001 is also switches[0].grpc ("s1")',
       ]);
     });
     it("reports every clash at once", () => {
@@ -241,7 +241,7 @@ const randomTopology: fc.Arbitrary<RawTopology> = fc
     const sw = Array.from({ length: switches }, (_, i) => ({
       name: `s${i + 1}`,
       deviceId: i + 1,
-      grpc: `127.0.0.1:${50001 + i}`,
+      grpc: `127.0.0.1:${20001 + i}`,
       loopback: { ipv4: `10.255.0.${i + 1}`, ...(v6 ? { ipv6: `fd00:ff::${i + 1}` } : {}) },
     }));
     const hosts = hostsAt.map((at, k) => ({

@@ -98,8 +98,8 @@ const ip = (a: string | null | undefined) => (a ? (a.includes(":") ? parseIPv6(a
 const withOwnMac = `
 name: own-mac
 switches:
-  - { name: edge, deviceId: 300, grpc: "127.0.0.1:50101", mac: "0a:bb:cc:dd:ee:00", loopback: { ipv4: 10.255.1.1 } }
-  - { name: core, deviceId: 70000, grpc: "127.0.0.1:50102", loopback: { ipv4: 10.255.1.2 } }
+  - { name: edge, deviceId: 300, grpc: "127.0.0.1:24101", mac: "0a:bb:cc:dd:ee:00", loopback: { ipv4: 10.255.1.1 } }
+  - { name: core, deviceId: 70000, grpc: "127.0.0.1:24102", loopback: { ipv4: 10.255.1.2 } }
 hosts:
   - { name: a, mac: "00:00:00:00:aa:01", ipv4: 192.168.7.10/23, ipv6: "2001:db8:7::10/48", attach: { switch: edge, port: 17 } }
   - { name: b, mac: "00:00:00:00:aa:02", ipv6: "2001:db8:8::2/64", attach: { switch: core, port: 4 } }

@@ -38,7 +38,7 @@ describeUnless(skipReason, "Mininet launcher (line3, embedded switches)", () => 
 
   it("prints every switch's gRPC address", () => {
     for (const s of ["s1", "s2", "s3"])
-      expect(run.output()).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:5000\\d`));
+      expect(run.output()).toMatch(new RegExp(`${s} \\(embedded, device \\d\\): gRPC 127\\.0\\.0\\.1:2000\\d`));
     expect(net.switches.map((s) => s.name)).toEqual(["s1", "s2", "s3"]);
   });
 

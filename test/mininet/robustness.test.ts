@@ -43,25 +43,25 @@ describeUnless(skipReason, "Mininet launcher robustness (line3, embedded)", () =
       "--",
       "true",
     ];
-    // Another test file's network may hold the machine (and port 50002): wait for it.
+    // Another test file's network may hold the machine (and port 20002): wait for it.
     const deadline = Date.now() + 120_000;
     for (;;) {
       const server: Server = createServer();
       const listening = await new Promise<boolean>((r) => {
         server.once("error", () => r(false));
-        server.listen(50002, "127.0.0.1", () => r(true));
+        server.listen(20002, "127.0.0.1", () => r(true));
       });
       if (listening) {
         const r = spawnSync(PY, args, { cwd: repo, encoding: "utf8", timeout: 60_000 });
         await new Promise((done) => server.close(done));
         if (!r.stderr.includes("another p4cast network is running") || Date.now() > deadline) {
           expect(r.status, r.stdout + r.stderr).toBe(1);
-          expect(r.stderr).toMatch(/s2: grpc address 127\.0\.0\.1:50002 is already in use/);
+          expect(r.stderr).toMatch(/s2: grpc address 127\.0\.0\.1:20002 is already in use/);
           expect(present()).toEqual([]);
           return;
         }
       }
-      if (Date.now() > deadline) throw new Error("port 50002 stayed busy");
+      if (Date.now() > deadline) throw new Error("port 20002 stayed busy");
       await new Promise((r) => setTimeout(r, 1000));
     }
   }, 150_000);

@@ -28,7 +28,7 @@ export function randomTopology(
     "name: random",
     "switches:",
     ...[...Array(n).keys()].map(
-      (i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${51000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`,
+      (i) => `  - { name: s${i + 1}, deviceId: ${i + 1}, grpc: "127.0.0.1:${21000 + i}", loopback: { ipv4: 10.255.0.${i + 1} } }`,
     ),
     ...(more.hosts?.length ? ["hosts:", ...more.hosts] : ["hosts: []"]),
     links.length ? "links:" : "links: []",
