@@ -102,9 +102,9 @@ export class EmbeddedSwitch {
     if (this.ports.has(portNumber)) throw new Error(`${this.name}: port ${portNumber} is already attached`);
     if (portNumber === this.options.cpuPort) throw new Error(`${this.name}: port ${portNumber} is the CPU port`);
     this.ports.set(portNumber, port);
-    port.onReceive((frame) => {
+    port.onReceive((frame, arrivedUs) => {
       this.capture(portNumber, "in", frame);
-      this.device.receive(portNumber, frame);
+      this.device.receive(portNumber, frame, arrivedUs);
     });
     port.watchLink?.((up) => {
       if (this.ports.get(portNumber) === port) this.portStatus.set(portNumber, up, "link");

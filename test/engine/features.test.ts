@@ -128,6 +128,18 @@ describeWith("features.p4 compiled by p4c-bm2-ss", [NEED_P4C], () => {
     expect([...t[0]!.data.subarray(REP_LEN + 14, REP_LEN + 17)]).toEqual([7, 0, 0xee]);
   });
 
+  it("a packet's arrival time, when given, is its time for meters; time never runs back", () => {
+    const e = mk();
+    // 1,000 packets/s committed (one token per ms), a one-packet burst; the peak never limits.
+    e.setMeter("I.mt", 0, { cir: 1000n, cburst: 1n, pir: 1_000_000n, pburst: 1000n });
+    const colour = (arrivedUs?: number) => rep(e.process(0, frame(0x0800), arrivedUs)[0]!.data).color;
+    const t = Number(now);
+    // The clock stands still at t: a packet that arrived 1 ms later finds a token; one stamped earlier
+    // than that, and one with no stamp (the clock, t), are metered at t + 1 ms, not before.
+    expect([colour(t), colour(t), colour(t + 1000), colour(t + 500), colour()]).toEqual([0, 1, 0, 1, 1]);
+    expect([colour(t + 2999), colour(t + 3000)]).toEqual([0, 0]);
+  });
+
   it("meters and direct meters colour packets; selectors pick by hash", () => {
     const e = mk();
     e.setMeter("I.mt", 0, { cir: 0n, cburst: 1n, pir: 0n, pburst: 2n });

@@ -186,11 +186,10 @@ for (const { opts, skip } of runs) {
           // The model uses send times, so simple_switch can only see more green, never less.
           expect(s.measured.green, s.setting).toBeGreaterThanOrEqual(s.expected.green);
           expect(s.measured.red, s.setting).toBeLessThanOrEqual(s.expected.red);
-        } else if (s.setting.startsWith("D")) {
-          // At D's committed rate one millisecond of refill is one frame, 5% of a burst: the colours
-          // follow when the switch got to each frame, which a busy machine moves by milliseconds.
-          expect(s.maxFractionError, `${name} ${s.setting}`).toBeLessThanOrEqual(0.15);
         } else {
+          // The embedded switch meters a frame at its arrival (on raw interfaces the kernel's stamp, however late the
+          // switch reads it), as the model does: within 5% at every setting, on a busy machine too (D, whose committed
+          // rate refills a frame per millisecond, erred by up to 17% under load when it metered at processing time).
           expect(s.maxFractionError, `${name} ${s.setting}`).toBeLessThanOrEqual(0.05);
         }
       }

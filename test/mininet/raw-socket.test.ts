@@ -130,6 +130,8 @@ class Peer {
   }
 }
 
+const hrUs = (): number => Number(process.hrtime.bigint()) / 1000;
+
 async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -139,6 +141,8 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
   let port: RawSocketPort;
   let peer: Peer;
   const got: Buffer[] = [];
+  /** Per frame in `got`: its arrival stamp and when the handler ran (µs, process.hrtime's clock). */
+  const gotAt: { arrivedUs: number | undefined; readUs: number }[] = [];
   let floodSeen = 0;
 
   beforeAll(async () => {
@@ -152,10 +156,12 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
     ip("link", "set", HERE, "up");
     ip("-n", NS, "link", "set", THERE, "up");
     port = new RawSocketPort(HERE);
-    port.onReceive((f) => {
+    port.onReceive((f, arrivedUs) => {
       const src = Buffer.from(f.subarray(6, 12));
-      if (src.equals(MAC_THERE)) got.push(Buffer.from(f));
-      else if (src.equals(MAC_FLOOD)) floodSeen++;
+      if (src.equals(MAC_THERE)) {
+        got.push(Buffer.from(f));
+        gotAt.push({ arrivedUs, readUs: hrUs() });
+      } else if (src.equals(MAC_FLOOD)) floodSeen++;
     });
     peer = await Peer.start();
   });
@@ -187,6 +193,25 @@ describeUnless(skipReason, "RawSocketPort on a veth pair", () => {
     await until(() => got.length >= frames.length);
     await new Promise((r) => setTimeout(r, 100));
     expect(got.map((b) => b.toString("hex"))).toEqual(frames.map((b) => b.toString("hex")));
+  });
+
+  it("stamps each frame with when it arrived, not when it was read", async () => {
+    got.length = 0;
+    gotAt.length = 0;
+    const before = port.stats().kernelPackets;
+    const sentUs = hrUs();
+    peer.send(frame(MAC_THERE, 46));
+    // This process stays busy until the kernel has the frame in the ring, and 30 ms longer.
+    const deadline = Date.now() + 10_000;
+    while (port.stats().kernelPackets === before && Date.now() < deadline);
+    const inRingUs = hrUs();
+    while (hrUs() < inRingUs + 30_000);
+    await until(() => got.length >= 1);
+    const { arrivedUs, readUs } = gotAt[0]!;
+    expect(arrivedUs).toBeDefined();
+    expect(arrivedUs!).toBeGreaterThanOrEqual(sentUs);
+    expect(arrivedUs!).toBeLessThanOrEqual(inRingUs);
+    expect(readUs - arrivedUs!).toBeGreaterThanOrEqual(30_000);
   });
 
   it("keeps 802.1Q tags in both directions", async () => {

@@ -2,7 +2,7 @@
  * afpacket: a raw Linux interface as a Node.js object (N-API, C).
  *
  *   const { AfPacketSocket } = require("./build/Release/afpacket.node");
- *   const s = new AfPacketSocket("s1-eth1", (data, ends) => { ... }, (err) => { ... });
+ *   const s = new AfPacketSocket("s1-eth1", (data, ends, arrivals) => { ... }, (err) => { ... });
  *   const h = new AfPacketSocket("h1-eth0", onFrames, onError, "/run/netns/p4cast-h1");
  *   s.send(buffer);   // true: queued, sent before the loop waits; false: over 64 KiB
  *   s.stats();        // counters (the kernel's included, accumulated here)
@@ -14,7 +14,8 @@
  * Reception runs on the Node event loop from a receive ring mapped into the
  * process: a uv_poll watches the socket and, when it is readable, up to
  * RX_BATCH frames are copied back to back into one Buffer and handed to
- * JavaScript with a Uint32Array of their end offsets, at most RX_WAKEUP
+ * JavaScript with a Uint32Array of their end offsets and a Float64Array of
+ * their arrival times (the kernel's, on the monotonic clock), at most RX_WAKEUP
  * frames per wakeup so timers and other I/O still run under a flood (the
  * poll is level-triggered and fires again at once for the rest). Sending
  * queues a copy; sendmmsg(2) hands the queue to the kernel when it is full
@@ -65,6 +66,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -110,7 +112,7 @@
 /* Per socket; the kernel doubles the value for its bookkeeping. SO_*BUFFORCE (root) ignores net.core.[rw]mem_max. */
 #define RCVBUF_BYTES (8 * 1024 * 1024)
 #define SNDBUF_BYTES (4 * 1024 * 1024)
-#define ABI_VERSION 5
+#define ABI_VERSION 6
 #define NL_BUF 16384
 
 typedef struct sock sock_t;
@@ -371,13 +373,25 @@ static void copy_slot_frame(const struct tpacket2_hdr *h, uint32_t status, uint8
   memcpy(dst + 16, src + 12, len - 12);
 }
 
+static double clock_us(clockid_t id) {
+  struct timespec t;
+  clock_gettime(id, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
 /*
  * Takes up to RX_BATCH frames from the ring into one Buffer (frames back to
- * back) and a Uint32Array of their end offsets, and gives the slots back to
- * the kernel. Returns the number of frames; 0 when the ring is empty, -1
- * when JavaScript values could not be made.
+ * back), a Uint32Array of their end offsets and a Float64Array of their
+ * arrival times, and gives the slots back to the kernel. Returns the number
+ * of frames; 0 when the ring is empty, -1 when JavaScript values could not
+ * be made.
+ *
+ * Arrival: the kernel stamps each slot (tp_sec, tp_nsec) when it fills it,
+ * on the real-time clock; JavaScript gets it on the monotonic clock (that
+ * of process.hrtime), in microseconds, by the two clocks' offset read once
+ * per batch, and never later than the batch was taken.
  */
-static int take_batch(sock_t *s, napi_value *data_out, napi_value *ends_out) {
+static int take_batch(sock_t *s, napi_value *data_out, napi_value *ends_out, napi_value *arrivals_out) {
   napi_env env = s->env;
   uint32_t count = 0;
   size_t bytes = 0;
@@ -394,7 +408,13 @@ static int take_batch(sock_t *s, napi_value *data_out, napi_value *ends_out) {
   if (napi_create_buffer(env, bytes, &data, data_out) != napi_ok) return -1;
   if (napi_create_arraybuffer(env, count * sizeof(uint32_t), &ends_data, &ab) != napi_ok) return -1;
   if (napi_create_typedarray(env, napi_uint32_array, count, ab, 0, ends_out) != napi_ok) return -1;
+  void *arrivals_data;
+  if (napi_create_arraybuffer(env, count * sizeof(double), &arrivals_data, &ab) != napi_ok) return -1;
+  if (napi_create_typedarray(env, napi_float64_array, count, ab, 0, arrivals_out) != napi_ok) return -1;
   uint32_t *ends = (uint32_t *)ends_data;
+  double *arrivals = (double *)arrivals_data;
+  double mono_now = clock_us(CLOCK_MONOTONIC);
+  double real_to_mono = mono_now - clock_us(CLOCK_REALTIME);
   uint8_t *dst = (uint8_t *)data;
   size_t at = 0;
   for (uint32_t k = 0; k < count; k++) {
@@ -405,6 +425,8 @@ static int take_batch(sock_t *s, napi_value *data_out, napi_value *ends_out) {
     if (h->tp_snaplen < h->tp_len) s->rx_truncated++;
     at += len;
     ends[k] = (uint32_t)at;
+    double arrived = (double)h->tp_sec * 1e6 + (double)h->tp_nsec / 1e3 + real_to_mono;
+    arrivals[k] = arrived < mono_now ? arrived : mono_now;
     s->rx_frames++;
     s->rx_bytes += len;
     __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
@@ -447,10 +469,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     while (total < RX_WAKEUP && s->fd >= 0) {
       napi_handle_scope batch_scope;
       if (napi_open_handle_scope(env, &batch_scope) != napi_ok) break;
-      napi_value argv[2];
-      int n = take_batch(s, &argv[0], &argv[1]);
+      napi_value argv[3];
+      int n = take_batch(s, &argv[0], &argv[1], &argv[2]);
       /* JavaScript may close the socket from the callback: the loop condition checks s->fd. */
-      if (n > 0) call_js(s, s->on_frames, 2, argv);
+      if (n > 0) call_js(s, s->on_frames, 3, argv);
       napi_close_handle_scope(env, batch_scope);
       if (n <= 0) {
         if (n < 0 && s->fd >= 0) {

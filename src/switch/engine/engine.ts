@@ -75,8 +75,8 @@ class EngineImpl implements Engine {
     this.sw = new SimpleSwitch(this.prog, this.pre, this.ports, this.clock, log);
   }
 
-  process(ingressPort: number, data: Uint8Array): PacketOutput[] {
-    return this.sw.process(ingressPort, data);
+  process(ingressPort: number, data: Uint8Array, arrivedUs?: number): PacketOutput[] {
+    return this.sw.process(ingressPort, data, arrivedUs);
   }
 
   onDigest(cb: (d: DigestMessage) => void): void {

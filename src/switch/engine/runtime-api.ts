@@ -221,8 +221,13 @@ export interface PacketOutput {
 
 /** A loaded program that processes packets (see loadEngine). */
 export interface Engine extends PipelineRuntime {
-  /** Runs one packet to completion; every copy that leaves, in the order BMv2 emits them. */
-  process(ingressPort: number, data: Uint8Array): PacketOutput[];
+  /**
+   * Runs one packet to completion; every copy that leaves, in the order BMv2
+   * emits them. `arrivedUs`: when the packet arrived, on the engine's clock
+   * (the clock when omitted); the packet's timestamp and every meter it
+   * meets use it, never earlier than a packet processed before.
+   */
+  process(ingressPort: number, data: Uint8Array, arrivedUs?: number): PacketOutput[];
   onDigest(cb: (d: DigestMessage) => void): void;
   /**
    * Marks a port up or down for the data plane (every port is up until

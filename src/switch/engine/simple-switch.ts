@@ -210,10 +210,10 @@ export class SimpleSwitch {
     return this.nowAbs - this.initNum;
   }
 
-  process(ingressPort: number, data: Uint8Array): PacketOutput[] {
+  process(ingressPort: number, data: Uint8Array, arrivedUs?: number): PacketOutput[] {
     const out: PacketOutput[] = [];
-    // one clock reading per input packet
-    this.nowAbs = Number(this.clock());
+    // One time per input packet: its arrival when known, else the clock; never earlier than the last (ports' batches interleave).
+    this.nowAbs = Math.max(this.nowAbs, arrivedUs ?? Number(this.clock()));
     const ingressQ: IngressJob[] = [{ data, port: ingressPort, pktLen: data.length, ingressLen: data.length, timestampUs: this.nowUs() }];
     const egressQ: EgressJob[] = [];
     let passes = 0;

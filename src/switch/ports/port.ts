@@ -6,8 +6,12 @@ export interface Port {
   readonly name: string;
   /** Sends a frame out of the switch through this port. */
   send(frame: Uint8Array): void;
-  /** Registers the handler for frames arriving at the switch on this port. */
-  onReceive(handler: (frame: Uint8Array) => void): void;
+  /**
+   * Registers the handler for frames arriving at the switch on this port;
+   * ports that know when a frame arrived (raw sockets: the kernel's stamp)
+   * pass it, in microseconds on the monotonic clock of process.hrtime.
+   */
+  onReceive(handler: (frame: Uint8Array, arrivedUs?: number) => void): void;
   close(): void;
   /** Counters, for ports that can lose frames outside the pipeline (raw sockets). */
   stats?(): PortStats;

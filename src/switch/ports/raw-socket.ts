@@ -70,8 +70,8 @@ interface AfPacketAddon {
   readonly abiVersion: number;
   readonly AfPacketSocket: new (
     ifname: string,
-    /** A batch of frames back to back in `data`; frame i ends at ends[i]. */
-    onFrames: (data: Buffer, ends: Uint32Array) => void,
+    /** A batch of frames back to back in `data`; frame i ends at ends[i] and arrived at arrivals[i] (µs, monotonic clock). */
+    onFrames: (data: Buffer, ends: Uint32Array, arrivals: Float64Array) => void,
     onError?: (err: Error) => void,
     netns?: string,
     onLink?: (up: boolean) => void,
@@ -92,9 +92,10 @@ export const AFPACKET_BUILD_COMMAND = "native/afpacket/build.sh";
 /**
  * The addon's interface version this code expects (3: kernel counters
  * accumulated, send failures split; 4: link watch; 5: receive ring, frames
- * handed over in batches, sends batched).
+ * handed over in batches, sends batched; 6: each frame's arrival time, the
+ * kernel's stamp).
  */
-const ADDON_ABI = 5;
+const ADDON_ABI = 6;
 
 let addon: AfPacketAddon | undefined;
 
@@ -154,7 +155,7 @@ export interface RawSocketPortOptions {
 export class RawSocketPort implements Port {
   readonly name: string;
   private socket: AfPacketSocket | undefined;
-  private handler: ((frame: Uint8Array) => void) | undefined;
+  private handler: ((frame: Uint8Array, arrivedUs?: number) => void) | undefined;
   /** Frames that arrived before a handler was registered (dropped). */
   droppedUnhandled = 0;
   /** Frames given to send() after close() or after the socket failed. */
@@ -180,7 +181,7 @@ export class RawSocketPort implements Port {
     try {
       this.socket = new AfPacketSocket(
         ifname,
-        (data, ends) => {
+        (data, ends, arrivals) => {
           const h = this.handler;
           if (!h) {
             this.droppedUnhandled += ends.length;
@@ -190,7 +191,7 @@ export class RawSocketPort implements Port {
           let start = 0;
           for (let i = 0; i < ends.length; i++) {
             const end = ends[i]!;
-            h(data.subarray(start, end));
+            h(data.subarray(start, end), arrivals[i]);
             start = end;
           }
         },
@@ -226,7 +227,7 @@ export class RawSocketPort implements Port {
     this.socket.send(frame);
   }
 
-  onReceive(handler: (frame: Uint8Array) => void): void {
+  onReceive(handler: (frame: Uint8Array, arrivedUs?: number) => void): void {
     this.handler = handler;
   }
 

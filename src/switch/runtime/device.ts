@@ -119,6 +119,7 @@ export class Device {
   private digests: DigestManager | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly start = process.hrtime.bigint();
+  private readonly startUs = Number(this.start) / 1000;
   readonly clockUs: () => bigint;
   /** Packets sent to the CPU port while no controller listens. */
   droppedPacketIns = 0;
@@ -495,13 +496,18 @@ export class Device {
 
   // -- packets --------------------------------------------------------------
 
-  /** A packet arriving on a data port. */
-  receive(port: number, data: Uint8Array): void {
+  /**
+   * A packet arriving on a data port; `arrivedUs`, when the port knows it:
+   * its arrival on the monotonic clock of process.hrtime, in microseconds
+   * (used only on the device's own clock, not on one given in the options).
+   */
+  receive(port: number, data: Uint8Array, arrivedUs?: number): void {
     const st = this.state;
     if (!st) return; // no pipeline: the switch drops everything
     let outputs: PacketOutput[];
     try {
-      outputs = st.pipeline.engine.process(port, data);
+      const at = arrivedUs === undefined || this.options.clockUs ? undefined : Math.floor(arrivedUs - this.startUs);
+      outputs = st.pipeline.engine.process(port, data, at);
     } catch (e) {
       this.options.log?.(`device ${this.deviceId}: packet from port ${port} dropped: ${e instanceof Error ? e.message : String(e)}`);
       return;
