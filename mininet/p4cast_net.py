@@ -359,9 +359,15 @@ class P4Switch(Switch):
 BMV2_EGRESS_QUEUE_PACKETS = 1024
 
 
+class ThriftNotReady(RuntimeError):
+    """The Thrift server answered with an exception or hung up: simple_switch(_grpc) starts its Thrift server
+    before it registers its `simple_switch` service (switch_runner.cpp, main.cpp), and a call in between gets a
+    TApplicationException."""
+
+
 def thrift_call_i32(addr, service, method, args, timeout=5.0):
     """One call of a multiplexed Thrift service (binary protocol, unframed) whose arguments and result are
-    i32: `args` are the field values 1..n. Returns the result, raises OSError/RuntimeError on failure."""
+    i32: `args` are the field values 1..n. Returns the result, raises OSError/ThriftNotReady/RuntimeError on failure."""
     name = ('%s:%s' % (service, method)).encode()
     body = struct.pack('!iI', -2147418111, len(name)) + name + struct.pack('!i', 1)  # version 1, CALL; seqid 1
     for i, v in enumerate(args, 1):
@@ -374,13 +380,13 @@ def thrift_call_i32(addr, service, method, args, timeout=5.0):
         while True:
             chunk = sock.recv(4096)
             if not chunk:
-                raise RuntimeError('%s: %s closed the connection before answering' % (method, addr))
+                raise ThriftNotReady('%s: %s closed the connection before answering' % (method, addr))
             data += chunk
             try:
                 version, nlen = struct.unpack_from('!iI', data, 0)
                 off = 8 + nlen + 4
                 if version & 0xff == 3:
-                    raise RuntimeError('%s: %s answered with an exception' % (method, addr))
+                    raise ThriftNotReady('%s: %s answered with an exception' % (method, addr))
                 ftype, fid = struct.unpack_from('!bh', data, off)
                 if ftype == 8 and fid == 0:
                     return struct.unpack_from('!i', data, off + 3)[0]
@@ -403,7 +409,10 @@ class Bmv2Switch(P4Switch):
                 if rc != 0:
                     raise RuntimeError('%s: set_all_egress_queue_depths answered %d' % (self.name, rc))
                 return
-            except OSError as e:
+            except (OSError, ThriftNotReady) as e:
+                if self.proc.poll() is not None:
+                    raise RuntimeError('%s (%s) exited with %s while its Thrift server on %s was not ready; last lines of %s:\n%s'
+                                       % (self.name, self.kind, self.proc.poll(), self.spec['thrift'], self.log_path, tail(self.log_path)))
                 if time.time() > deadline:
                     raise RuntimeError('%s: its Thrift server on %s did not answer: %s' % (self.name, self.spec['thrift'], e))
                 time.sleep(0.1)
