@@ -257,6 +257,9 @@ struct tna_egress_md_t {
  ***********************  I N G R E S S  *********************************
  *************************************************************************/
 
+/* bf-p4c: the packet generator's branch and the pipeline's share no metadata container (below). */
+@pa_no_overlay("ingress", "md.p4cast.heartbeat.peer_index")
+@pa_no_overlay("ingress", "md.p4cast.heartbeat.peer_known")
 control TnaIngress(inout tna_ingress_headers_t hdr,
                    inout tna_ingress_md_t md,
                    in ingress_intrinsic_metadata_t ig_intr_md,
@@ -286,16 +289,16 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
                            ++ hdr.p4cast.heartbeat.flags);
         md.hb_reflect_ts_neg = ~hdr.p4cast.heartbeat.reflect_ts;
 
-        /* Two if statements, not if/else: with the two in exclusive
-         * branches, bf-p4c (p4c 34b86e9b) shares containers between their
-         * metadata and then orders tables of the two branches, which stops
-         * it with an internal error ("Metadata initialization analysis
-         * incorrect. Live ranges between tbl_pktgen93 and
-         * tbl_session_encap125 overlap"). */
+        /* Exclusive branches, so that bf-p4c can place the two side by
+         * side: as two if statements it ran them one after the other
+         * (41 stages instead of 39). The @pa_no_overlay on TnaIngress keeps
+         * it from a metadata overlay that stopped it otherwise (p4c
+         * 34b86e9b: "Metadata initialization analysis incorrect. Live
+         * ranges between cond-196 and tbl_session_encap125 overlap": the
+         * heartbeat peer index in a container with a local of SessionEncap). */
         if (hdr.pktgen.isValid()) {
             hb_pktgen.apply(hdr.p4cast, md.p4cast, hdr.pktgen);
-        }
-        if (!hdr.pktgen.isValid()) {
+        } else {
             p4cast_ingress.apply(hdr.p4cast, md.p4cast);
         }
         hdr.pktgen.setInvalid();
