@@ -24,7 +24,8 @@
 import { formatMac } from "../src/p4runtime/codec/values.js";
 import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
-import type { FailoverReport } from "../src/controller/controller.js";
+import type { Controller, FailoverReport } from "../src/controller/controller.js";
+import { DROP_COUNTERS, DropReason, dropReasonName } from "../src/controller/drop-reasons.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
 import { analyse, settle, streamFrame } from "../src/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
@@ -131,8 +132,21 @@ export interface RepairRun {
     failover: FailoverReport[];
   };
   readonly clients: ClientResult[];
+  /**
+   * What the switches' pipelines dropped while the measured stream ran (their drop counters, per gress and
+   * reason; consumed heartbeat responses left out): a copy the protocol itself dropped says where and why.
+   */
+  readonly pipelineDrops: PipelineDrop[];
   /** Mininet only. */
   readonly hostCounters?: HostCounters;
+}
+
+/** Packets one switch's pipeline dropped for one reason. */
+export interface PipelineDrop {
+  readonly switch: string;
+  readonly gress: keyof typeof DROP_COUNTERS;
+  readonly reason: string;
+  readonly packets: number;
 }
 
 export interface FailureResults {
@@ -169,7 +183,9 @@ export function lossReport(r: RepairRun, c: ClientResult): string {
   const duplicated = c.duplicated ? `, ${c.duplicated} duplicated` : "";
   const verdicts = r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none";
   const who = `${c.client} (${c.mode}, session ${c.session}, ${c.repair} repair)`;
-  const head = `${who} missed ${missed}${duplicated} (max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts})`;
+  const drops = r.pipelineDrops.map((d) => `${d.switch} ${d.gress} ${d.reason}=${d.packets}`).join(", ") || "none";
+  const at = `verdict at seq ${r.detection.seqAtVerdict ?? "-"}, repair done at seq ${r.detection.seqAtRepair ?? "-"}`;
+  const head = `${who} missed ${missed}${duplicated} (max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts}; ${at}; pipeline drops: ${drops})`;
   const h = r.hostCounters;
   if (!h) return head;
   const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
@@ -350,7 +366,8 @@ export async function main(opts: ExperimentOptions = parseOptions()): Promise<Fa
       opts,
       `failure (${runName(opts)}, ${r.repair} repair${backups}): ` +
         `link ${r.cutLink} cut at packet ${cutAtSeq}; verdict ${r.detection.cutToVerdictMs?.toFixed(0) ?? "-"} ms after the cut; ` +
-        `overlay switched ${f?.overlayMs?.toFixed(1) ?? "-"} ms and repair done ${f?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
+        `overlay switched ${f?.overlayMs?.toFixed(1) ?? "-"} ms, new ways ready ${f?.readyMs.toFixed(0) ?? "-"} ms and old ones gone ` +
+        `${f?.repairMs.toFixed(0) ?? "-"} ms after the verdict`,
       summarise(r.clients),
     );
   }
@@ -428,6 +445,7 @@ async function runRepair(
     }
     if (mn && recorders) await settleMininet(mn, [...recorders.values()]);
     else await settle(logs, 300);
+    const dropsBefore = await readPipelineDrops(lab.ctl);
     const hb = lab.ctl.startHeartbeats();
     await sleep(5 * t.heartbeat.intervalMs);
     // The stream: one packet per session every rateMs, paced without catch-up bursts.
@@ -466,6 +484,14 @@ async function runRepair(
       logs.set(k, { seqs: measured.map((i) => l.seqs[i]!), at: measured.map((i) => l.at[i]!) });
     }
     hb.stop();
+    const dropsAfter = await readPipelineDrops(lab.ctl);
+    const pipelineDrops = [...dropsAfter].flatMap(([key, packets]) => {
+      const [sw, gress, reason] = key.split("/") as [string, keyof typeof DROP_COUNTERS, string];
+      const n = packets - (dropsBefore.get(key) ?? 0);
+      return n > 0 && Number(reason) !== DropReason.HB_CONSUMED
+        ? [{ switch: sw, gress, reason: dropReasonName(Number(reason)), packets: n }]
+        : [];
+    });
     let hostCounters: HostCounters | undefined;
     if (mn && recorders) {
       const s = mn.hostCounters().get(src.name)!;
@@ -515,6 +541,7 @@ async function runRepair(
       cutLink,
       detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
       clients: results,
+      pipelineDrops,
       ...(hostCounters ? { hostCounters } : {}),
     };
     // Received sequence numbers over time for the clients behind the cut (thinned for the plot), with the cut's time.
@@ -530,6 +557,21 @@ async function runRepair(
   } finally {
     await lab.stop();
   }
+}
+
+/** Every switch's drop counters: "switch/gress/reason" → packets. */
+async function readPipelineDrops(ctl: Controller): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  await Promise.all(
+    [...ctl.clients].map(async ([sw, client]) => {
+      for (const [gress, counter] of Object.entries(DROP_COUNTERS)) {
+        for (const e of await client.readAll({ kind: "counterEntry", counter })) {
+          if (e.kind === "counterEntry") out.set(`${sw}/${gress}/${e.index}`, Number(e.data.packets));
+        }
+      }
+    }),
+  );
+  return out;
 }
 
 /**

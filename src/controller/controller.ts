@@ -95,7 +95,12 @@ export interface FailoverReport {
   readonly up: boolean;
   /** From the heartbeat verdict to the overlay switch-over write (overlay-on-failure), if any. */
   readonly overlayMs?: number;
-  /** From the heartbeat verdict to the last write of the repair. */
+  /**
+   * From the heartbeat verdict to the new ways written on every switch (ready to carry packets, the old ways
+   * still fed), the first drain (`repair.drainMs`) and the move to them included.
+   */
+  readonly readyMs: number;
+  /** From the heartbeat verdict to the last write of the repair (the old trust entries gone, after a second drain). */
   readonly repairMs: number;
   readonly writes: number;
   /** Switches written, each once. */
@@ -166,6 +171,8 @@ interface RepairOutcome {
   writes: number;
   switches: string[];
   deferred: string[];
+  /** When the new ways were written everywhere (performance.now()). */
+  readyAt: number;
 }
 
 interface SwitchRuntime {
@@ -202,6 +209,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly faults: ControllerFault[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Drains under way, ended at once by close(). */
+  private readonly closing = new Set<() => void>();
+  /** Repairs started so far: a repair whose number is no longer the last is superseded. */
+  private repairs = 0;
+  /** The last repair's outcome (a superseded repair settles with it). */
+  private lastRepair: Promise<RepairOutcome> = Promise.resolve({ writes: 0, switches: [], deferred: [], readyAt: 0 });
   /** Receivers are this controller's own (it deployed as primary) or were recovered from the switches. */
   private membershipKnown = false;
   private recovering: Promise<void> | undefined;
@@ -676,16 +689,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * changes, each first gets the union of what it holds and what it will
    * hold (new branches, routes and trusted neighbours ready, old ones still
    * fed): the `first` ones (ingress routers switching to the overlay) before
-   * the others. Only when all of them have it does each move to its new
-   * intent, still trusting its old neighbours; when all have moved, the old
-   * trust entries go. No switch stops sending a packet its old way before
-   * every switch on the new way is ready for it, however slow the writes
-   * (copies sent the new way early are dropped by a switch not yet ready and
-   * the old way still delivers). `head` settles when
-   * the first ones are written, `done` when all are (a switch that cannot be
-   * written is deferred).
+   * the others. Only when all of them have it, and packets already sent the
+   * old way have had `repair.drainMs` to arrive, does each move to its new
+   * intent, still trusting its old neighbours; when all have moved and
+   * another drain has passed, the old trust entries go. No switch stops
+   * sending a packet its old way before every switch on the new way is ready
+   * for it, however slow the writes (copies sent the new way early are
+   * dropped by a switch not yet ready and the old way still delivers), and no
+   * switch takes an old way down under a packet still on it. A newer repair
+   * supersedes this one at its next step (it starts from what is written,
+   * this one's union included). `head` settles when the first ones are
+   * written, `done` when all are (a switch that cannot be written is
+   * deferred).
    */
   private repair(first: readonly string[] = []): { head: Promise<void>; done: Promise<RepairOutcome> } {
+    const generation = ++this.repairs;
+    const superseded = () => this.closed || generation !== this.repairs;
     this.plan = this.computePlan();
     const plan = () => this.plan;
     const changed = this.topology.switches
@@ -710,15 +729,40 @@ export class Controller extends EventEmitter<ControllerEvents> {
     // One switch alone changes atomically enough: its own writes are ordered leaves first (reconcile).
     const makeFirst = names.length > 1;
     const make = (group: readonly string[]) => Promise.all(makeFirst ? group.map((n) => this.tryUpdate("repair", n, () => union(n))) : []);
+    // Each step's writes, or undefined where a newer repair took over before it.
+    const step = async (
+      drain: boolean,
+      intent: (n: string) => SwitchIntent | undefined,
+    ): Promise<(ReconcileResult | undefined)[] | undefined> => {
+      if (drain) await this.drain();
+      if (superseded()) return undefined;
+      return Promise.all(names.map((n) => this.tryUpdate("repair", n, () => intent(n))));
+    };
     const head = make(headNames);
     const rest = head.then(() => make(restNames));
-    const move = rest.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => during(n)))));
-    // Old trust entries go when every switch has moved.
-    const retire = move.then(() => Promise.all(names.map((n) => this.tryUpdate("repair", n, () => plan()?.intents.get(n)))));
-    const done = Promise.all([head, rest, move, retire]).then(([h, r, mv, rt]) => {
-      const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [] };
+    // Copies already sent the old way arrive before any switch takes it down (the union left both ways fed).
+    const move = rest.then(() => step(makeFirst, during));
+    // Old trust entries go when every switch has moved and what the old neighbours sent has arrived.
+    const oldTrust = () =>
+      names.some((n) => {
+        const [now, next] = [during(n), plan()?.intents.get(n)];
+        return now !== undefined && next !== undefined && intentHash(now) !== intentHash(next);
+      });
+    const retire = move.then((mv) => (mv ? step(oldTrust(), (n) => plan()?.intents.get(n)) : undefined));
+    const readyAt = move.then(() => performance.now());
+    const done = Promise.all([head, rest, move, retire, readyAt]).then(async ([h, r, mv, rt, ready]) => {
+      const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [], readyAt: ready };
       const count = (x: ReconcileResult | undefined) => (x ? x.inserted + x.modified + x.deleted : 0);
       const made = [...h, ...r];
+      if (!mv || !rt) {
+        // Superseded: the newer repair finishes what this one began.
+        for (const [i, n] of names.entries()) {
+          outcome.writes += count(made[i]) + count(mv?.[i]);
+          outcome.switches.push(n);
+        }
+        const newer = await this.lastRepair;
+        return { ...outcome, deferred: newer.deferred, readyAt: newer.readyAt };
+      }
       names.forEach((n, i) => {
         const last = rt[i];
         if (!last) {
@@ -730,7 +774,31 @@ export class Controller extends EventEmitter<ControllerEvents> {
       });
       return outcome;
     });
+    this.lastRepair = done;
     return { head: head.then(() => undefined), done };
+  }
+
+  /** Settles when every repair started so far has written its last step (or was superseded by one that has). */
+  async repairsSettled(): Promise<void> {
+    for (let last = this.lastRepair; ; last = this.lastRepair) {
+      await last;
+      if (last === this.lastRepair) return;
+    }
+  }
+
+  /** Waits `repair.drainMs` (less when the controller closes meanwhile). */
+  private drain(): Promise<void> {
+    const ms = this.topology.repair.drainMs;
+    if (ms <= 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.closing.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.closing.add(done);
+    });
   }
 
   /** Starts the heartbeat loop; link verdicts trigger repairs. */
@@ -811,12 +879,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
     const { head, done } = this.repair(first);
     await head;
-    const report = done.then(({ writes: repairWrites, switches, deferred }) => {
+    const report = done.then(({ writes: repairWrites, switches, deferred, readyAt }) => {
       const writes = quick + repairWrites;
       const r: FailoverReport = {
         link: name,
         up,
         ...(overlayMs !== undefined ? { overlayMs } : {}),
+        readyMs: readyAt - detectedAtMs,
         repairMs: performance.now() - detectedAtMs,
         writes,
         switches,
@@ -824,7 +893,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
       };
       const where = switches.length === 1 ? "1 switch" : `${switches.length} switches`;
       const deferredText = deferred.length ? `; deferred on ${deferred.join(", ")} (not writable now)` : "";
-      this.log(`repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where} in ${r.repairMs.toFixed(1)} ms${deferredText}`);
+      this.log(
+        `repair after ${name} ${up ? "up" : "down"}: ${writes} writes on ${where}, new ways ready in ${r.readyMs.toFixed(1)} ms, ` +
+          `old ones gone in ${r.repairMs.toFixed(1)} ms${deferredText}`,
+      );
       this.emit("failover", r);
       return r;
     });
@@ -904,6 +976,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const end of [...this.closing]) end();
     if (this.retryTimer) clearInterval(this.retryTimer);
     this.heartbeat?.stop();
     await this.queue.catch(() => undefined);

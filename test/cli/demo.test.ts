@@ -78,8 +78,9 @@ describe("p4cast demo", { timeout: 240_000 }, () => {
     // The cut's repair; the overlay switch-over is in it unless a link flap a busy machine saw before the cut
     // (its own failover line) had already switched the overlay on.
     const overlay = /(overlay switched on \d+\.\d ms after the heartbeat verdict, )?/.source;
-    const repaired = /repaired with \d+ writes on \d+ switch(es)? \d+\.\d ms after the heartbeat verdict/.source;
-    expect(r.stdout).toMatch(new RegExp(`failover: s4:3-s6:3 down: ${overlay}${repaired}`));
+    const repaired = /repaired with \d+ writes on \d+ switch(es)?: new ways ready \d+\.\d ms after the heartbeat verdict/.source;
+    const drained = / \(\d+\.\d ms after the cut\), old ways gone after \d+\.\d ms/.source;
+    expect(r.stdout).toMatch(new RegExp(`failover: s4:3-s6:3 down: ${overlay}${repaired}${drained}`));
     expect(r.stdout).toMatch(/failover: \S+ down: overlay switched on \d+\.\d ms after the heartbeat verdict, repaired with/);
     expect(r.stdout).not.toMatch(/on s\d+, s\d+/);
     expect(r.stdout).toMatch(/always-redundant sessions: every client got every packet exactly once/);

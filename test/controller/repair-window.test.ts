@@ -9,7 +9,7 @@
  * on embedded switches and on simple_switch_grpc when it is on PATH.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller } from "../../src/controller/controller.js";
+import { Controller, type FailoverReport } from "../../src/controller/controller.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
@@ -23,6 +23,8 @@ const RATE_MS = 4;
 const COUNT = 300;
 /** The extra time each write to a switch other than the ingress router takes. */
 const SLOW_WRITE_MS = 40;
+/** How long every inter-switch link holds a frame in the in-flight case. */
+const IN_FLIGHT_MS = 120;
 
 function topology(): Topology {
   const t = loadTopology("examples/mesh8.yaml");
@@ -116,6 +118,115 @@ describe.each(kinds)("repair without a window (%s switches)", (kind) => {
           client: c,
           mode: s.redundancy,
           lost: 0,
+          missing: [],
+          duplicated: 0,
+        });
+      }
+    }
+  }, 60_000);
+});
+
+describe("repair without a window: packets in flight (embedded switches)", () => {
+  it("every link holds frames 120 ms: a live tree link declared down mid-stream loses nothing still on its old way", async () => {
+    const t = topology();
+    const net = await EmbeddedNetwork.start(t);
+    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+    stop = async () => {
+      await ctl.close();
+      await net.stop();
+    };
+    await ctl.connect();
+    await ctl.deploy();
+    const plan = ctl.currentPlan!;
+    const first = plan.sessions.get(1)!.tree.branch.get("s6")![0]!.link;
+    // Slower than the repair's writes: when the switches move to the new trees, copies sent the old way are still in flight.
+    for (const l of net.links) l.delayMs = IN_FLIGHT_MS;
+    const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
+    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+    const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+    let repaired: Promise<unknown> = Promise.resolve();
+    let repairMs = 0;
+    await sendStream(
+      net.hosts.get(src.name)!,
+      (seq) => streamFrame(src, gw, t.sessions[0]!, seq),
+      COUNT,
+      RATE_MS,
+      (i) => {
+        net.hosts.get(src.name)!.send(streamFrame(src, gw, t.sessions[1]!, i));
+        if (i === COUNT / 4) {
+          const t0 = performance.now();
+          repaired = ctl.setLink(first, false).then(() => (repairMs = performance.now() - t0));
+        }
+      },
+    );
+    await repaired;
+    expect(repairMs, "the repair waited for what was in flight, twice").toBeGreaterThanOrEqual(2 * t.repair.drainMs);
+    for (const { s, logs: l } of logs) {
+      await settle(l, 2 * IN_FLIGHT_MS);
+      for (const [c, log] of l) {
+        const st = analyse(log, COUNT);
+        const got = new Set(log.seqs);
+        const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
+        expect({ client: c, mode: s.redundancy, missing: missing.slice(0, 10), duplicated: st.duplicated }).toEqual({
+          client: c,
+          mode: s.redundancy,
+          missing: [],
+          duplicated: 0,
+        });
+      }
+    }
+  }, 60_000);
+  it("a second verdict during the first repair's drain: the newer repair takes over, both settle, nothing is lost", async () => {
+    const t = topology();
+    const net = await EmbeddedNetwork.start(t);
+    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+    stop = async () => {
+      await ctl.close();
+      await net.stop();
+    };
+    await ctl.connect();
+    await ctl.deploy();
+    const first = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")![0]!.link;
+    for (const l of net.links) l.delayMs = IN_FLIGHT_MS;
+    const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
+    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+    const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+    const reports: Promise<FailoverReport | undefined>[] = [];
+    const settled: string[] = [];
+    const track = (name: string, r: Promise<FailoverReport | undefined>) =>
+      r.then((report) => {
+        settled.push(name);
+        return report;
+      });
+    await sendStream(
+      net.hosts.get(src.name)!,
+      (seq) => streamFrame(src, gw, t.sessions[0]!, seq),
+      COUNT,
+      RATE_MS,
+      (i) => {
+        net.hosts.get(src.name)!.send(streamFrame(src, gw, t.sessions[1]!, i));
+        if (i === COUNT / 4) reports.push(track("first", ctl.setLink(first, false)));
+        // Inside the first repair's drain: the last link of the branch the first repair moved s6 to.
+        if (i === COUNT / 4 + 25) {
+          const second = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")!.at(-1)!.link;
+          expect(second).not.toBe(first);
+          reports.push(track("second", ctl.setLink(second, false)));
+        }
+      },
+    );
+    const [a, b] = await Promise.all(reports);
+    expect(a!.writes).toBeGreaterThan(0);
+    expect(b!.writes).toBeGreaterThan(0);
+    expect(settled, "the superseded repair settles with the one that took over").toEqual(["second", "first"]);
+    for (const { s, logs: l } of logs) {
+      await settle(l, 2 * IN_FLIGHT_MS);
+      for (const [c, log] of l) {
+        const st = analyse(log, COUNT);
+        const got = new Set(log.seqs);
+        const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
+        expect({ client: c, mode: s.redundancy, missing: missing.slice(0, 10), duplicated: st.duplicated }).toEqual({
+          client: c,
+          mode: s.redundancy,
           missing: [],
           duplicated: 0,
         });

@@ -41,6 +41,8 @@ describe("topology file", () => {
     expect(t.links[0]!.cost).toBe(1);
     expect(t.sessions[0]!.redundancy).toBe("always-redundant");
     expect(t.switches[0]!.cpuPort).toBe(255);
+    expect(t.repair.drainMs).toBe(1000);
+    expect(parseTopology(`${base}repair: { drainMs: 5 }\n`, "t.yaml").repair.drainMs).toBe(5);
   });
 
   it("names the path and reason of shape errors", () => {
@@ -50,6 +52,8 @@ describe("topology file", () => {
     ]);
     expect(problems(base.replace("port: 5000", "port: 70000"))[0]).toMatch(/^sessions\[0\]\.service\.port: /);
     expect(problems(base.replace("deviceId: 2,", "deviceId: 2, color: red,"))[0]).toMatch(/^switches\[1\]: .*color/);
+    expect(problems(`${base}repair: { drainMs: -1 }\n`)[0]).toMatch(/^repair\.drainMs: /);
+    expect(problems(`${base}repair: { drain: 5 }\n`)[0]).toMatch(/^repair: .*drain/);
     expect(problems("switches: []")[0]).toMatch(/^switches: /);
     expect(problems("switches: [ {")[0]).toMatch(/not valid YAML/);
   });

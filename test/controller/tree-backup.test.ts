@@ -247,6 +247,8 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
       await settle(logs, 300);
       expect(await until(() => ups.length > 0, 20 * INTERVAL_MS), "the link comes back up").toBe(true);
       expect(downs.length).toBe(1);
+      // The repairs write their last step after their drains (topology repair.drainMs).
+      await ctl.repairsSettled();
       expect(failovers).toBeGreaterThan(0);
       const below = link.below.map((c) => ({ c, ...tally(logs.get(c)!, 0, packets) }));
       console.log(
@@ -270,6 +272,7 @@ describe.each(kinds)("repair in the data plane: backup replicas on tree links (%
       }
       // Once the link is back and the controller has moved the tree back, the network is what a fresh deploy writes.
       await sleep(3 * INTERVAL_MS);
+      await ctl.repairsSettled();
       expect((await ctl.deploy()).writes, "the repair and its undoing leave what a deploy writes").toBe(0);
       const s6Group = (await ctl.clients.get("s6")!.readAll({ kind: "multicastGroup" })).filter(
         (g) => g.kind === "multicastGroup" && (g.groupId & 0x3fff) === clientGroupOf(1),

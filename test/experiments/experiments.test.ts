@@ -68,6 +68,8 @@ for (const { opts, skip } of runs) {
             expect(c.lost, lossReport(run, c)).toBeLessThanOrEqual(hostDropsOnPath(run, c));
         }
         expect(run.detection.failover.length).toBeGreaterThan(0);
+        // The switches' drop counters were read: always-redundant's second copies end as duplicates at the last hops.
+        expect(run.pipelineDrops.filter((d) => d.reason === "DUPLICATE").length, JSON.stringify(run.pipelineDrops)).toBeGreaterThan(0);
         // Backups kept (the embedded switch): behind the cut only the detection window is lost, (threshold + 1)
         // intervals, with two intervals' margin for a loaded machine; no controller round trip on top.
         if (run.repair !== "controller" && run.backups) {

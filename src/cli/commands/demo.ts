@@ -173,6 +173,10 @@ export function registerDemo(program: Command): void {
         say(`  ${elapsed()} s: sent ${count}/${count} packets per session; waiting for the last packets to arrive`);
         const allLogs = new Map<string, ClientLog>(streams.flatMap((st) => [...st.logs].map(([c, l]) => [`${st.s.id}/${c}`, l] as const)));
         await settle(allLogs);
+        // The cut's repair ends after its drains (topology `repair.drainMs`, twice): its report, when a verdict came.
+        const repairDeadline = performance.now() + 2 * topology.repair.drainMs + 10_000;
+        while (detectedMs !== undefined && !failovers.some((f) => f.link === cutName && !f.up) && performance.now() < repairDeadline)
+          await new Promise((r) => setTimeout(r, 50));
         const unprotectedBy = (session: number, client: string) => {
           const lh = topology.hosts.find((h) => h.name === client)?.attach.switch;
           return unprotected.find((u) => u.session === session && u.lastHop === lh && u.sharedLinks.includes(cutName));
@@ -251,9 +255,10 @@ export function registerDemo(program: Command): void {
           for (const f of repairs) {
             const overlay = f.overlayMs !== undefined ? `overlay switched on ${ms(f.overlayMs)} after the heartbeat verdict, ` : "";
             const repaired = `repaired with ${plural(f.writes, "write")} on ${plural(f.switchCount, "switch", "switches")}`;
-            const sinceCut = detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.repairMs)} after the cut)` : "";
+            const sinceCut = detectedMs !== undefined && !f.up ? ` (${ms(detectedMs + f.readyMs)} after the cut)` : "";
             say(
-              `failover: ${f.link} ${f.up ? "up" : "down"}: ${overlay}${repaired} ${ms(f.repairMs)} after the heartbeat verdict${sinceCut}`,
+              `failover: ${f.link} ${f.up ? "up" : "down"}: ${overlay}${repaired}: new ways ready ${ms(f.readyMs)} after the heartbeat ` +
+                `verdict${sinceCut}, old ways gone after ${ms(f.repairMs)}`,
             );
           }
           if (failures.length)

@@ -78,7 +78,8 @@ export class Timeline extends EventEmitter<{ event: [TimelineEvent] }> {
         durationMs: r.repairMs,
         text:
           `repair after ${r.link} ${r.up ? "up" : "down"}: ` +
-          `${r.writes} writes on ${r.switches.length} switches in ${r.repairMs.toFixed(1)} ms` +
+          `${r.writes} writes on ${r.switches.length} switches, new ways ready in ${r.readyMs.toFixed(1)} ms, ` +
+          `old ones gone in ${r.repairMs.toFixed(1)} ms` +
           (r.deferred.length ? `; deferred on ${r.deferred.join(", ")}` : ""),
       }),
     );

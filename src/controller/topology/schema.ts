@@ -119,6 +119,17 @@ export const HeartbeatSchema = z
   })
   .strict();
 
+export const RepairSchema = z
+  .object({
+    /**
+     * How long a packet can still be on its way through the network (the queues of busy software switches
+     * included): a repair waits this long after the new ways are ready before it takes the old ones down, and
+     * again before it removes the old trust entries, so that nothing still in flight the old way is dropped.
+     */
+    drainMs: z.number().int().min(0).max(60_000).default(1000),
+  })
+  .strict();
+
 export const TranslationSchema = z
   .object({
     /** Switches that translate between IPv4 and IPv6. */
@@ -142,6 +153,7 @@ export const TopologySchema = z
     links: z.array(LinkSchema).default([]),
     sessions: z.array(SessionSchema).default([]),
     heartbeat: HeartbeatSchema.default({ intervalMs: 100, missThreshold: 3, mode: "fast" }),
+    repair: RepairSchema.default({ drainMs: 1000 }),
     translation: TranslationSchema.optional(),
   })
   .strict();
@@ -153,5 +165,6 @@ export type LinkSpec = z.infer<typeof LinkSchema>;
 export type SessionSpec = z.infer<typeof SessionSchema>;
 export type MeterSpec = z.infer<typeof MeterSchema>;
 export type HeartbeatSpec = z.infer<typeof HeartbeatSchema>;
+export type RepairSpec = z.infer<typeof RepairSchema>;
 export type TranslationSpec = z.infer<typeof TranslationSchema>;
 export type RedundancyMode = z.infer<typeof Redundancy>;

@@ -2,8 +2,9 @@
  * In-process links: two ends, each a Port; a frame sent on one end arrives
  * at the other. A link can be cut and restored (for failure experiments),
  * silently (frames lost, both ends still up) or with its carrier (both ends
- * see the link go down, as a pulled cable or a downed veth does), and counts
- * what it carried.
+ * see the link go down, as a pulled cable or a downed veth does), can hold
+ * every frame for a while in flight (a long or congested path, a busy
+ * machine's queues), and counts what it carried.
  */
 import { FrameQueue, type Port } from "./port.js";
 
@@ -21,7 +22,17 @@ export class LinkEnd implements Port {
       return;
     }
     this.link.carried++;
-    this.peer.inbox.push(frame);
+    const delay = this.link.delayMs;
+    if (delay <= 0) {
+      this.peer.inbox.push(frame);
+      return;
+    }
+    // In flight: timers of one duration fire in the order they were set, so frames keep their order.
+    const cuts = this.link.cuts;
+    setTimeout(() => {
+      if (this.link.cuts === cuts) this.peer.inbox.push(frame);
+      else this.link.dropped++;
+    }, delay);
   }
 
   onReceive(handler: (frame: Uint8Array) => void): void {
@@ -63,6 +74,10 @@ export class VirtualLink {
   carrier = true;
   carried = 0;
   dropped = 0;
+  /** How long every frame is in flight (ms); a frame in flight when the link is cut is lost. */
+  delayMs = 0;
+  /** Cuts so far: a frame in flight is lost when the link was cut after it was sent. */
+  cuts = 0;
 
   constructor(nameA: string, nameB: string) {
     this.a = new LinkEnd(nameA, this);
@@ -74,6 +89,7 @@ export class VirtualLink {
   /** Cuts the link: frames in both directions are lost until restored; with `carrier`, both ends also see it go down. */
   cut(opts: { carrier?: boolean } = {}): void {
     this.up = false;
+    this.cuts++;
     if (opts.carrier) this.setCarrier(false);
   }
 

@@ -44,7 +44,7 @@ export const PORTS = [1, 2, 3, 4] as const;
 /** IPv4 flags: Don't Fragment. */
 export const DF = 0b010;
 /** Drop reasons (docs/packet-formats.md). */
-export const DROP = { UNTRUSTED_TREE: 15, UNTRUSTED_OVERLAY: 16, UNTRUSTED_HEARTBEAT: 17, OUT_OF_WINDOW: 18 } as const;
+export { DropReason as DROP } from "../../../src/controller/drop-reasons.js";
 
 /** Addresses the installed entries and the tests share. */
 export const ADDR = {
