@@ -96,8 +96,8 @@ export interface FailoverReport {
   /** From the heartbeat verdict to the overlay switch-over write (overlay-on-failure), if any. */
   readonly overlayMs?: number;
   /**
-   * From the heartbeat verdict to the new ways written on every switch (ready to carry packets, the old ways
-   * still fed), the first drain (`repair.drainMs`) and the move to them included.
+   * From the heartbeat verdict to the new ways written on every switch: from then on they carry packets (the
+   * old ways are still fed until the drains, `repair.drainMs`, have passed).
    */
   readonly readyMs: number;
   /** From the heartbeat verdict to the last write of the repair (the old trust entries gone, after a second drain). */
@@ -171,7 +171,7 @@ interface RepairOutcome {
   writes: number;
   switches: string[];
   deferred: string[];
-  /** When the new ways were written everywhere (performance.now()). */
+  /** When the new ways were written everywhere (performance.now()): the union, or a lone switch's move. */
   readyAt: number;
 }
 
@@ -749,7 +749,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
         return now !== undefined && next !== undefined && intentHash(now) !== intentHash(next);
       });
     const retire = move.then((mv) => (mv ? step(oldTrust(), (n) => plan()?.intents.get(n)) : undefined));
-    const readyAt = move.then(() => performance.now());
+    // The new ways carry packets once the union is written everywhere (one switch alone: once it has moved).
+    const readyAt = (makeFirst ? rest : move).then(() => performance.now());
     const done = Promise.all([head, rest, move, retire, readyAt]).then(async ([h, r, mv, rt, ready]) => {
       const outcome: RepairOutcome = { writes: 0, switches: [], deferred: [], readyAt: ready };
       const count = (x: ReconcileResult | undefined) => (x ? x.inserted + x.modified + x.deleted : 0);
@@ -760,6 +761,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
           outcome.writes += count(made[i]) + count(mv?.[i]);
           outcome.switches.push(n);
         }
+        // (Closed rather than superseded: nothing newer to wait for.)
+        if (generation === this.repairs) return outcome;
         const newer = await this.lastRepair;
         return { ...outcome, deferred: newer.deferred, readyAt: newer.readyAt };
       }
