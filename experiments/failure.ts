@@ -185,7 +185,8 @@ export function lossReport(r: RepairRun, c: ClientResult): string {
   const who = `${c.client} (${c.mode}, session ${c.session}, ${c.repair} repair)`;
   const drops = r.pipelineDrops.map((d) => `${d.switch} ${d.gress} ${d.reason}=${d.packets}`).join(", ") || "none";
   const at = `verdict at seq ${r.detection.seqAtVerdict ?? "-"}, repair done at seq ${r.detection.seqAtRepair ?? "-"}`;
-  const head = `${who} missed ${missed}${duplicated} (max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts}; ${at}; pipeline drops: ${drops})`;
+  const context = `max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts}; ${at}; pipeline drops: ${drops}`;
+  const head = `${who} missed ${missed}${duplicated} (${context})`;
   const h = r.hostCounters;
   if (!h) return head;
   const path = new Set(h.paths[`${c.session}/${c.client}`] ?? []);
