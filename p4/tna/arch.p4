@@ -229,6 +229,7 @@ struct tna_egress_headers_t {
 struct tna_ingress_md_t {
     metadata_t p4cast;
     bit<16>    l4_residual;       /* parser: L4 checksum minus what may change */
+    bit<1>     l4_fix;            /* the L4 checksum field holds the residual (bridged.l4_fix) */
     /* Which L4 checksum the ingress deparser recomputes (set after the
      * pipeline; deparser conditions must be metadata). */
     bool       csum_hb_udp;       /* heartbeat reflected                      */
@@ -337,32 +338,29 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
             || (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid());
         bool deliverable = hdr.p4cast.shim.isValid() && md.p4cast.dedup.accept
             && (!hdr.p4cast.ipv6_hbh.isValid() || hdr.p4cast.ipv6_hbh.hdr_ext_len[7:1] == 0);
-        hdr.bridged.setValid();
-        hdr.bridged.l4_fix = 0;
+        /* md.l4_fix starts at 0 (@pa_auto_init_metadata). */
         if (hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0 && (translated || deliverable)) {
             hdr.p4cast.udp.checksum = md.l4_residual;
-            hdr.bridged.l4_fix = 1;
+            md.l4_fix = 1;
         } else if (hdr.p4cast.tcp.isValid() && (translated || deliverable)) {
             hdr.p4cast.tcp.checksum = md.l4_residual;
-            hdr.bridged.l4_fix = 1;
+            md.l4_fix = 1;
         } else if (hdr.p4cast.icmpv6.isValid() && deliverable) {
             hdr.p4cast.icmpv6.checksum = md.l4_residual;
-            hdr.bridged.l4_fix = 1;
+            md.l4_fix = 1;
         }
 
-        /* Bridge the rest of what egress reads. */
+        /* The bridged header in one action: each field written once (its
+         * one-bit fields share a container, and writes to one container by
+         * several tables went to as many stages). */
+        hdr.bridged.setValid();
         hdr.bridged.kind          = BRIDGE_KIND_P4CAST;
         hdr.bridged.ingress_port  = md.p4cast.intrinsic.ingress_port;
         hdr.bridged.punt_reason   = md.p4cast.pktio.punt_reason;
         hdr.bridged.punt_aux      = md.p4cast.pktio.punt_aux;
-        hdr.bridged.dedup_lasthop = 0;
-        if (md.p4cast.dedup.lasthop) {
-            hdr.bridged.dedup_lasthop = 1;
-        }
-        hdr.bridged.dedup_accept  = 0;
-        if (md.p4cast.dedup.accept) {
-            hdr.bridged.dedup_accept = 1;
-        }
+        hdr.bridged.l4_fix        = md.l4_fix;
+        hdr.bridged.dedup_lasthop = (bit<1>)md.p4cast.dedup.lasthop;
+        hdr.bridged.dedup_accept  = (bit<1>)md.p4cast.dedup.accept;
         hdr.bridged.dedup_verdict = md.p4cast.dedup.verdict;
     }
 }
