@@ -259,6 +259,27 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
             }
         } else
 #endif
+#ifdef P4CAST_TARGET_TNA
+        /* TNA: the TNA ingress (p4/tna/ingress.p4) applies this control on
+         * every packet that is not a p4cast packet. The lookups, which only
+         * write meta.heartbeat and meta.arch, run ahead of the decisions
+         * before them; what the shared ingress gates with !meta.fwd.done is
+         * gated here. */
+        if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && !hdr.shim.isValid()
+                && hdr.heartbeat.version == HB_VERSION) {
+            heartbeat_mode_exact.apply();
+            heartbeat_peer_exact.apply();
+            if (meta.heartbeat.peer_known
+                    && meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
+                meta.heartbeat.peer_known = false;  /* controller error */
+            }
+            meta.arch.hb_rtt = meta.intrinsic.ingress_ts[31:0]
+                               - hdr.heartbeat.origin_ts[31:0];
+        }
+        if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && !hdr.shim.isValid()
+                && meta.l3.is_local && hdr.heartbeat.version == HB_VERSION
+                && !meta.fwd.done) {
+#else
         if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && !hdr.shim.isValid()
                 && meta.l3.is_local && hdr.heartbeat.version == HB_VERSION) {
             heartbeat_mode_exact.apply();
@@ -267,6 +288,7 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     && meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
                 meta.heartbeat.peer_known = false;  /* controller error */
             }
+#endif
 
             if (meta.heartbeat.punt) {
                 set_punt(meta.fwd, meta.pktio, PUNT_REASON_HEARTBEAT,
@@ -318,9 +340,7 @@ control Heartbeat(inout headers_t hdr, inout metadata_t meta) {
                     hb_seen_write.execute(i);
                     hb_seq_write.execute(i);
                     if ((hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
-                        meta.arch.hb_rtt = meta.intrinsic.ingress_ts[31:0]
-                                           - hdr.heartbeat.origin_ts[31:0];
-                        hb_rtt_write.execute(i);
+                        hb_rtt_write.execute(i);    /* meta.arch.hb_rtt: above */
                     }
 #else
                     bit<32> n;

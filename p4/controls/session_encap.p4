@@ -68,16 +68,22 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
+#ifdef P4CAST_TARGET_TNA
+        /* The same test as nested conditions on the headers (no
+         * intermediate flag, which would cost Tofino a stage). */
+        if (meta.l4.valid) {
+            if (hdr.ipv4.isValid()) {
+                if (hdr.ipv4.flags[0:0] == 0 && hdr.ipv4.frag_offset == 0) {
+                    session_v4_exact.apply();
+                }
+            } else if (hdr.ipv6.isValid()) {
+                session_v6_exact.apply();
+            }
+        }
+#else
         bool fragment = false;
         if (hdr.ipv4.isValid()) {
-#ifdef P4CAST_TARGET_TNA
-            /* Tofino actions cannot assign a comparison: an if instead. */
-            if (hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0) {
-                fragment = true;
-            }
-#else
             fragment = hdr.ipv4.flags[0:0] == 1 || hdr.ipv4.frag_offset != 0;
-#endif
         }
         if (meta.l4.valid && !fragment) {
             if (hdr.ipv4.isValid()) {
@@ -86,6 +92,7 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
                 session_v6_exact.apply();
             }
         }
+#endif
         if (meta.session.hit && (bit<32>)meta.session.id >= P4CAST_MAX_SESSIONS) {
             /* A session id the arrays cannot hold: a controller error. */
             meta.session.hit = false;

@@ -72,6 +72,9 @@ struct tna_scratch_md_t {
     bit<32> dedup_seq_m1;       /* shim seq - 1 (one operand for the ALU compares) */
     bit<32> dedup_run_step;     /* dedup_track_seq: 0 copy, 1 run goes on, 2 new run */
     bit<32> hb_rtt;             /* heartbeat: now - origin_ts (low 32 bits), hb_rtt's value */
+    bool    dedup_lh_hit;       /* lasthop_session_exact hit (looked up on every shim packet) */
+    bit<16> dedup_lh_grp;       /* its client_grp */
+    bit<32> dedup_slot;         /* s * 64 + (seq mod 64), dedup_slots' index */
     bit<16> ipv4_hdr_bytes;     /* IPv4 IHL * 4, a constant per IHL from the parser */
     bool    outer_csum_err;     /* parser: outer IPv4 header checksum wrong (IpValidate) */
 }
@@ -325,8 +328,7 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && hdr.p4cast.icmp.isValid()) {
             md.csum_v4_icmp = true;                      /* ICMPv6 -> ICMP */
             md.icmpv6_nh = ~(bit<16>)IP_PROTO_ICMPV6;
-        }
-        if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && hdr.p4cast.icmpv6.isValid()) {
+        } else if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && hdr.p4cast.icmpv6.isValid()) {
             md.csum_v6_icmp = true;                      /* ICMP -> ICMPv6 */
             md.icmpv6_nh = (bit<16>)IP_PROTO_ICMPV6;
         }

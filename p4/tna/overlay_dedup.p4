@@ -70,6 +70,12 @@
 #error "TNA dedup: P4CAST_DEDUP_RESYNC must be below 256"
 #endif
 #define P4CAST_DEDUP_WINDOW_BITS 6
+/* The slot index s * 64 + (q mod 64) as a concatenation, and s < MAX as
+ * "the high bits are 0", for these sizes. */
+#define P4CAST_DEDUP_SESSION_BITS 10
+#if P4CAST_MAX_SESSIONS != (1 << P4CAST_DEDUP_SESSION_BITS) || P4CAST_DEDUP_WINDOW != (1 << P4CAST_DEDUP_WINDOW_BITS)
+#error "TNA dedup: P4CAST_DEDUP_SESSION_BITS / _WINDOW_BITS must match P4CAST_MAX_SESSIONS / P4CAST_DEDUP_WINDOW"
+#endif
 #define P4CAST_DEDUP_SLOTS       (P4CAST_MAX_SESSIONS * P4CAST_DEDUP_WINDOW)
 
 control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
@@ -174,9 +180,12 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
         }
     };
 
+    /* Looked up on every shim packet ahead of the decisions before it
+     * (TNA ingress, p4/tna/ingress.p4); meta.dedup takes the result only
+     * where the shared ingress applies this control (apply, below). */
     action accept_session(mcast_grp_t client_grp) {
-        meta.dedup.lasthop = true;
-        meta.dedup.client_grp = client_grp;
+        meta.arch.dedup_lh_hit = true;
+        meta.arch.dedup_lh_grp = client_grp;
     }
 
     table lasthop_session_exact {
@@ -192,16 +201,31 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
-        lasthop_session_exact.apply();
-        if (meta.dedup.lasthop && (bit<32>)hdr.shim.session_id >= P4CAST_MAX_SESSIONS) {
-            meta.dedup.lasthop = false;   /* controller error: cannot index */
-        }
-        if (meta.dedup.lasthop) {
-            bit<32> s = (bit<32>)hdr.shim.session_id;
-            bit<32> slot = (s << P4CAST_DEDUP_WINDOW_BITS)
-                         | (bit<32>)hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0];
-
+        /* Ahead of the decisions (the TNA ingress applies this control on
+         * every packet): the lookup and the operands, which only write
+         * meta.arch. */
+        if (hdr.shim.isValid()) {
+            lasthop_session_exact.apply();
             meta.arch.dedup_seq_m1 = hdr.shim.seq - 1;
+            meta.arch.dedup_slot = (bit<32>)(hdr.shim.session_id[P4CAST_DEDUP_SESSION_BITS - 1:0]
+                                           ++ hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0]);
+        }
+        /* Where the shared ingress applies dedup: a shim packet no earlier
+         * feature decided, addressed to this router or multicast. A session
+         * id the arrays cannot hold is a controller error: not a last hop. */
+        if (hdr.shim.isValid() && !meta.fwd.done
+                && (meta.l3.is_local || meta.l3.dst4[31:28] == 0xE)
+                && meta.arch.dedup_lh_hit) {
+            meta.dedup.client_grp = meta.arch.dedup_lh_grp;
+        }
+        if (hdr.shim.isValid() && !meta.fwd.done
+                && (meta.l3.is_local || meta.l3.dst4[31:28] == 0xE)
+                && meta.arch.dedup_lh_hit
+                && hdr.shim.session_id[15:P4CAST_DEDUP_SESSION_BITS] == 0) {
+            meta.dedup.lasthop = true;
+            bit<32> s = (bit<32>)hdr.shim.session_id;
+            bit<32> slot = meta.arch.dedup_slot;
+
             meta.arch.dedup_was_open = dedup_open.execute(s);
             meta.arch.dedup_run_step = dedup_track_seq.execute(s);
             bit<32> run_n = dedup_track_count.execute(s);

@@ -24,6 +24,7 @@
 #include "../include/deparser.p4"
 #include "validate.p4"
 #include "overlay_dedup.p4"
+#include "ingress.p4"
 #include "../controls/ingress.p4"
 #include "../controls/egress.p4"
 

@@ -49,7 +49,14 @@ control IpValidate(inout headers_t hdr, inout metadata_t meta) {
             ipv4_short = meta.arch.ipv4_hdr_bytes |-| hdr.ipv4.total_len;
         }
 
-        if (meta.intrinsic.parser_error) {
+        /* The TNA ingress (p4/tna/ingress.p4) applies this control on
+         * every packet so that the subtractions above run in the first
+         * stage; the checks run where the shared ingress would apply it:
+         * no decision yet (packet-out DIRECT) and not the controller's own
+         * heartbeat request. */
+        if (meta.fwd.done || meta.heartbeat.fanout) {
+            /* skipped */
+        } else if (meta.intrinsic.parser_error) {
             set_drop(meta.fwd, DROP_PARSER_ERROR);
         } else if (meta.intrinsic.checksum_error || meta.arch.outer_csum_err) {
             set_drop(meta.fwd, DROP_CHECKSUM);
