@@ -126,70 +126,77 @@ describe.each(kinds)("repair without a window (%s switches)", (kind) => {
   }, 60_000);
 });
 
+/**
+ * Embedded switches programmed from topology(), every link holding frames IN_FLIGHT_MS; `stream` sends both
+ * sessions' packets, calling `each(i)` per packet, and `expectEveryPacketOnce` checks every client afterwards.
+ */
+async function inFlightLab() {
+  const t = topology();
+  const net = await EmbeddedNetwork.start(t);
+  const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
+  stop = async () => {
+    await ctl.close();
+    await net.stop();
+  };
+  await ctl.connect();
+  await ctl.deploy();
+  const first = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")![0]!.link;
+  // Slower than the repair's writes: when the switches move to the new trees, copies sent the old way are still in flight.
+  for (const l of net.links) l.delayMs = IN_FLIGHT_MS;
+  const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
+  const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
+  const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+  const host = net.hosts.get(src.name)!;
+  return {
+    t,
+    ctl,
+    first,
+    stream: (each: (i: number) => void) =>
+      sendStream(
+        host,
+        (seq) => streamFrame(src, gw, t.sessions[0]!, seq),
+        COUNT,
+        RATE_MS,
+        (i) => {
+          host.send(streamFrame(src, gw, t.sessions[1]!, i));
+          each(i);
+        },
+      ),
+    async expectEveryPacketOnce(): Promise<void> {
+      for (const { s, logs: l } of logs) {
+        await settle(l, 2 * IN_FLIGHT_MS);
+        for (const [c, log] of l) {
+          const got = new Set(log.seqs);
+          const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
+          expect({ client: c, mode: s.redundancy, missing: missing.slice(0, 10), duplicated: analyse(log, COUNT).duplicated }).toEqual({
+            client: c,
+            mode: s.redundancy,
+            missing: [],
+            duplicated: 0,
+          });
+        }
+      }
+    },
+  };
+}
+
 describe("repair without a window: packets in flight (embedded switches)", () => {
   it("every link holds frames 120 ms: a live tree link declared down mid-stream loses nothing still on its old way", async () => {
-    const t = topology();
-    const net = await EmbeddedNetwork.start(t);
-    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
-    stop = async () => {
-      await ctl.close();
-      await net.stop();
-    };
-    await ctl.connect();
-    await ctl.deploy();
-    const plan = ctl.currentPlan!;
-    const first = plan.sessions.get(1)!.tree.branch.get("s6")![0]!.link;
-    // Slower than the repair's writes: when the switches move to the new trees, copies sent the old way are still in flight.
-    for (const l of net.links) l.delayMs = IN_FLIGHT_MS;
-    const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
-    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
-    const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+    const { t, ctl, first, stream, expectEveryPacketOnce } = await inFlightLab();
     let repaired: Promise<FailoverReport | undefined> = Promise.resolve(undefined);
-    await sendStream(
-      net.hosts.get(src.name)!,
-      (seq) => streamFrame(src, gw, t.sessions[0]!, seq),
-      COUNT,
-      RATE_MS,
-      (i) => {
-        net.hosts.get(src.name)!.send(streamFrame(src, gw, t.sessions[1]!, i));
-        if (i === COUNT / 4) repaired = ctl.setLink(first, false);
-      },
-    );
+    await stream((i) => {
+      if (i === COUNT / 4) repaired = ctl.setLink(first, false);
+    });
     const report = (await repaired)!;
     // The new ways carried packets once written (readyMs); the old ones went only after both drains.
     expect(report.repairMs - report.readyMs, "the repair waited for what was in flight, twice").toBeGreaterThanOrEqual(
       2 * t.repair.drainMs,
     );
-    for (const { s, logs: l } of logs) {
-      await settle(l, 2 * IN_FLIGHT_MS);
-      for (const [c, log] of l) {
-        const st = analyse(log, COUNT);
-        const got = new Set(log.seqs);
-        const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
-        expect({ client: c, mode: s.redundancy, missing: missing.slice(0, 10), duplicated: st.duplicated }).toEqual({
-          client: c,
-          mode: s.redundancy,
-          missing: [],
-          duplicated: 0,
-        });
-      }
-    }
+    await expectEveryPacketOnce();
   }, 60_000);
+
   it("a second verdict during the first repair's drain: the newer repair takes over, both settle, nothing is lost", async () => {
-    const t = topology();
-    const net = await EmbeddedNetwork.start(t);
-    const ctl = new Controller({ topology: t, pipeline: await loadPipeline(), grpcAddress: net.grpcAddress });
-    stop = async () => {
-      await ctl.close();
-      await net.stop();
-    };
-    await ctl.connect();
-    await ctl.deploy();
-    const first = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")![0]!.link;
-    for (const l of net.links) l.delayMs = IN_FLIGHT_MS;
-    const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
-    const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
-    const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+    const { ctl, first, stream, expectEveryPacketOnce } = await inFlightLab();
     const reports: Promise<FailoverReport | undefined>[] = [];
     const settled: string[] = [];
     const track = (name: string, r: Promise<FailoverReport | undefined>) =>
@@ -197,40 +204,20 @@ describe("repair without a window: packets in flight (embedded switches)", () =>
         settled.push(name);
         return report;
       });
-    await sendStream(
-      net.hosts.get(src.name)!,
-      (seq) => streamFrame(src, gw, t.sessions[0]!, seq),
-      COUNT,
-      RATE_MS,
-      (i) => {
-        net.hosts.get(src.name)!.send(streamFrame(src, gw, t.sessions[1]!, i));
-        if (i === COUNT / 4) reports.push(track("first", ctl.setLink(first, false)));
-        // Inside the first repair's drain: the last link of the branch the first repair moved s6 to.
-        if (i === COUNT / 4 + 25) {
-          const second = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")!.at(-1)!.link;
-          expect(second).not.toBe(first);
-          reports.push(track("second", ctl.setLink(second, false)));
-        }
-      },
-    );
+    await stream((i) => {
+      if (i === COUNT / 4) reports.push(track("first", ctl.setLink(first, false)));
+      // Inside the first repair's drain: the last link of the branch the first repair moved s6 to.
+      if (i === COUNT / 4 + 25) {
+        const second = ctl.currentPlan!.sessions.get(1)!.tree.branch.get("s6")!.at(-1)!.link;
+        expect(second).not.toBe(first);
+        reports.push(track("second", ctl.setLink(second, false)));
+      }
+    });
     const [a, b] = await Promise.all(reports);
     expect(a!.writes).toBeGreaterThan(0);
     expect(b!.writes).toBeGreaterThan(0);
     expect(settled, "the superseded repair settles with the one that took over").toEqual(["second", "first"]);
-    for (const { s, logs: l } of logs) {
-      await settle(l, 2 * IN_FLIGHT_MS);
-      for (const [c, log] of l) {
-        const st = analyse(log, COUNT);
-        const got = new Set(log.seqs);
-        const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
-        expect({ client: c, mode: s.redundancy, missing: missing.slice(0, 10), duplicated: st.duplicated }).toEqual({
-          client: c,
-          mode: s.redundancy,
-          missing: [],
-          duplicated: 0,
-        });
-      }
-    }
+    await expectEveryPacketOnce();
   }, 60_000);
 
   it("closing the controller ends a repair's drain: its report settles without the rest of the repair", async () => {
