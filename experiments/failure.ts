@@ -128,6 +128,12 @@ export interface RepairRun {
     /** From the cut to the controller's verdict. */
     cutToVerdictMs: number | null;
     seqAtVerdict: number | null;
+    /**
+     * Data-plane verdicts: the stream's position when the controller heard the cut link's upstream end (the
+     * switch whose replica has the backup) judge it down. That switch marked the port down before it sent the
+     * digest, so nothing it forwarded later went the cut way; null when it was not heard (other modes).
+     */
+    seqAtSwitchVerdict: number | null;
     seqAtRepair: number | null;
     failover: FailoverReport[];
   };
@@ -184,7 +190,9 @@ export function lossReport(r: RepairRun, c: ClientResult): string {
   const verdicts = r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none";
   const who = `${c.client} (${c.mode}, session ${c.session}, ${c.repair} repair)`;
   const drops = r.pipelineDrops.map((d) => `${d.switch} ${d.gress} ${d.reason}=${d.packets}`).join(", ") || "none";
-  const at = `verdict at seq ${r.detection.seqAtVerdict ?? "-"}, repair done at seq ${r.detection.seqAtRepair ?? "-"}`;
+  const d = r.detection;
+  const own = d.seqAtSwitchVerdict !== null ? `the upstream switch's own verdict heard at seq ${d.seqAtSwitchVerdict}, ` : "";
+  const at = `${own}verdict at seq ${d.seqAtVerdict ?? "-"}, repair done at seq ${d.seqAtRepair ?? "-"}`;
   const context = `max delay ${c.maxDelayMs} ms; link verdicts: ${verdicts}; ${at}; pipeline drops: ${drops}`;
   const head = `${who} missed ${missed}${duplicated} (${context})`;
   const h = r.hostCounters;
@@ -421,6 +429,7 @@ async function runRepair(
     // The stream's position when the verdict fell and when the repair was done.
     let current = 0;
     let seqAtVerdict: number | null = null;
+    let seqAtSwitchVerdict: number | null = null;
     let seqAtRepair: number | null = null;
     let verdictAt: number | undefined;
     let cutAt = 0;
@@ -448,6 +457,11 @@ async function runRepair(
     else await settle(logs, 300);
     const dropsBefore = await readPipelineDrops(lab.ctl);
     const hb = lab.ctl.startHeartbeats();
+    const upstream = branch[branch.length - 1]!.from;
+    hb.on("judged", (e) => {
+      if (t.heartbeat.mode !== "dataplane" || cutAt === 0 || e.switch !== upstream || seqAtSwitchVerdict !== null) return;
+      if (hb.watches().some((w) => w.switch === upstream && w.link === cut && w.down)) seqAtSwitchVerdict = current;
+    });
     await sleep(5 * t.heartbeat.intervalMs);
     // The stream: one packet per session every rateMs, paced without catch-up bursts.
     const sentAt: number[] = [];
@@ -540,7 +554,13 @@ async function runRepair(
       heartbeat: t.heartbeat,
       backups,
       cutLink,
-      detection: { cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null, seqAtVerdict, seqAtRepair, failover },
+      detection: {
+        cutToVerdictMs: verdictAt !== undefined ? verdictAt - cutAt : null,
+        seqAtVerdict,
+        seqAtSwitchVerdict,
+        seqAtRepair,
+        failover,
+      },
       clients: results,
       pipelineDrops,
       ...(hostCounters ? { hostCounters } : {}),

@@ -4,6 +4,8 @@
  * registered) with their reasons, and the tools whose absence caused skips
  * (from skip notes of the form "missing <tool>: <detail>", test/support/
  * skips.ts). A skip without a note is listed too, so no skip is silent.
+ * Each failed test's message comes last but one, on one line, so the end
+ * of a long run's log says what failed and why.
  */
 import { relative } from "node:path";
 import type { Reporter, TestCase, TestModule } from "vitest/node";
@@ -18,6 +20,16 @@ export interface SkipSummary {
   readonly missingTools: string[];
   /** Skipped tests without a note: "file > test". */
   readonly unexplained: string[];
+  /** Failed tests ("file > test") with their first error's message on one line. */
+  readonly failures: { test: string; message: string }[];
+}
+
+/** The longest failure message kept (a loss report names every drop it saw). */
+export const FAILURE_MESSAGE_CHARS = 1500;
+
+function oneLine(message: string): string {
+  const flat = message.replace(/\s+/g, " ").trim();
+  return flat.length > FAILURE_MESSAGE_CHARS ? `${flat.slice(0, FAILURE_MESSAGE_CHARS - 1)}…` : flat;
 }
 
 export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd()): SkipSummary {
@@ -27,6 +39,7 @@ export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd
   const skippedFiles: { file: string; reasons: string[] }[] = [];
   const tools = new Set<string>();
   const unexplained: string[] = [];
+  const failures: { test: string; message: string }[] = [];
   for (const m of modules) {
     const file = relative(root, m.moduleId);
     const tests: TestCase[] = [...m.children.allTests()];
@@ -35,8 +48,10 @@ export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd
     for (const t of tests) {
       const r = t.result();
       if (r.state === "passed") passed++;
-      else if (r.state === "failed") failed++;
-      else {
+      else if (r.state === "failed") {
+        failed++;
+        failures.push({ test: `${file} > ${t.fullName}`, message: oneLine(r.errors?.[0]?.message ?? "no message") });
+      } else {
         skipped++;
         fileSkipped++;
         const note = r.state === "skipped" ? r.note : undefined;
@@ -46,18 +61,21 @@ export function summarise(modules: ReadonlyArray<TestModule>, root = process.cwd
         } else unexplained.push(`${file} > ${t.fullName}`);
       }
     }
-    if (m.state() === "failed" && tests.length === 0) failed++;
-    else if (tests.length === 0) skippedFiles.push({ file, reasons: ["registered no tests"] });
+    if (m.state() === "failed" && tests.length === 0) {
+      failed++;
+      failures.push({ test: file, message: oneLine(m.errors()[0]?.message ?? "the file failed to load") });
+    } else if (tests.length === 0) skippedFiles.push({ file, reasons: ["registered no tests"] });
     else if (fileSkipped === tests.length)
       skippedFiles.push({ file, reasons: reasons.size ? [...reasons] : ["every test skipped, without a reason"] });
   }
-  return { passed, failed, skipped, skippedFiles, missingTools: [...tools].sort(), unexplained };
+  return { passed, failed, skipped, skippedFiles, missingTools: [...tools].sort(), unexplained, failures };
 }
 
 export function formatSummary(s: SkipSummary): string {
   const lines = [""];
   for (const f of s.skippedFiles) lines.push(`skipped suite ${f.file}: ${f.reasons.join("; ")}`);
   for (const u of s.unexplained) lines.push(`skipped without a reason: ${u}`);
+  for (const f of s.failures) lines.push(`failed: ${f.test}: ${f.message}`);
   lines.push(
     `${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ` +
       `${s.skippedFiles.length} suite${s.skippedFiles.length === 1 ? "" : "s"} (files) skipped` +
