@@ -116,7 +116,7 @@ for (const kind of dataplaneKinds) {
       const before = new Map(PEERS.map((p) => [p.port, hosts.get(p.port)!.received.length]));
       h.c.sendPacket({ payload: template(report), metadata: { egress_port: 0, flags: FANOUT } });
       await h.barrier();
-      await new Promise((r) => setTimeout(r, 20));
+      await h.settle(20);
       for (const p of PEERS) for (const f of hosts.get(p.port)!.received.slice(before.get(p.port))) add(p.port, f);
       return out;
     }
@@ -135,7 +135,7 @@ for (const kind of dataplaneKinds) {
       const before = digests.length;
       await act();
       await h.barrier();
-      await new Promise((r) => setTimeout(r, 100));
+      await h.settle(100);
       return digests.slice(before);
     }
 

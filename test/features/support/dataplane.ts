@@ -134,6 +134,11 @@ export interface Dataplane {
   once(name: string, install: () => Promise<void>): Promise<void>;
   /** Waits until everything the switch did with earlier packets has come out. */
   barrier(): Promise<void>;
+  /**
+   * Waits for what comes after a barrier by another way (data ports, digests): `minMs`, or three times the last
+   * barrier's round trip when the machine is slower than that.
+   */
+  settle(minMs: number): Promise<void>;
   /** Sends `frame` into port `port`; returns what came out of every port and the punts. */
   exchange(port: number, frame: Uint8Array): Promise<{ out: Outputs; ins: DecodedPacketIn[] }>;
   /** The one frame that came out, out of `port` only, with correct checksums. */
@@ -183,10 +188,10 @@ export function dataplane(kind: string): Dataplane {
   });
 
   const P = (p: number): number => (loopback ? CPU_PORT : p);
-  /** Extra wait after the barrier (data ports of the embedded switch). */
-  const settleMs = (): number => (loopback ? 0 : 20);
-
   let markerSeq = 0;
+  /** The last barrier's round trip (ms): how slow the machine is now. */
+  let barrierMs = 0;
+  const settle = (minMs: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(minMs, 3 * barrierMs)));
   /**
    * Waits until everything the switch did with earlier packets has come
    * out: a DIRECT packet-out to the CPU port (a frame of EtherType 0x88b5,
@@ -206,12 +211,13 @@ export function dataplane(kind: string): Dataplane {
     const deadline = Date.now() + 10_000;
     while (!seen() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     if (!seen()) throw new Error("barrier packet did not come back");
+    barrierMs = performance.now() - sentAt;
     // simple_switch_grpc may hand packet-ins of one packet's replicas to the
     // stream out of order with later packets: also wait for quiet, for
     // longer when the machine is slow (three times the marker's round trip;
     // twice was too short once on a heavily loaded machine).
     if (loopback) {
-      const quietMs = Math.max(80, 3 * (performance.now() - sentAt));
+      const quietMs = Math.max(80, 3 * barrierMs);
       for (let n = -1; n !== packetIns.length; ) {
         n = packetIns.length;
         await new Promise((r) => setTimeout(r, quietMs));
@@ -242,7 +248,8 @@ export function dataplane(kind: string): Dataplane {
     const before = new Map(PORTS.map((p) => [p, hosts.get(p)!.received.length]));
     hosts.get(port)!.send(frame);
     await barrier();
-    await new Promise((r) => setTimeout(r, settleMs()));
+    // The data ports' frames come by another way than the barrier's packet-in.
+    await settle(20);
     for (const p of PORTS) {
       const got = hosts.get(p)!.received.slice(before.get(p));
       if (got.length) out.set(p, got);
@@ -295,6 +302,7 @@ export function dataplane(kind: string): Dataplane {
       return done;
     },
     barrier,
+    settle,
     exchange,
     only,
     counter,
