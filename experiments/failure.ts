@@ -24,8 +24,8 @@
 import { formatMac } from "../src/p4runtime/codec/values.js";
 import { portMac } from "../src/controller/topology/addressing.js";
 import { loadTopology } from "../src/controller/topology/load.js";
-import type { Controller, FailoverReport } from "../src/controller/controller.js";
-import { DROP_COUNTERS, DropReason, dropReasonName } from "../src/controller/drop-reasons.js";
+import type { FailoverReport } from "../src/controller/controller.js";
+import { type PipelineDrop, dropsBetween, formatDrops, readDropCounters } from "../src/controller/drop-reasons.js";
 import type { SessionSpec, Topology } from "../src/controller/topology/schema.js";
 import { analyse, settle, streamFrame } from "../src/lab/stream.js";
 import { decodeFrame } from "../src/packet/index.js";
@@ -147,14 +147,6 @@ export interface RepairRun {
   readonly hostCounters?: HostCounters;
 }
 
-/** Packets one switch's pipeline dropped for one reason. */
-export interface PipelineDrop {
-  readonly switch: string;
-  readonly gress: keyof typeof DROP_COUNTERS;
-  readonly reason: string;
-  readonly packets: number;
-}
-
 export interface FailureResults {
   readonly experiment: "failure";
   readonly environment: Row;
@@ -189,7 +181,7 @@ export function lossReport(r: RepairRun, c: ClientResult): string {
   const duplicated = c.duplicated ? `, ${c.duplicated} duplicated` : "";
   const verdicts = r.detection.failover.map((f) => `${f.link} ${f.up ? "up" : "down"}`).join(", ") || "none";
   const who = `${c.client} (${c.mode}, session ${c.session}, ${c.repair} repair)`;
-  const drops = r.pipelineDrops.map((d) => `${d.switch} ${d.gress} ${d.reason}=${d.packets}`).join(", ") || "none";
+  const drops = formatDrops(r.pipelineDrops);
   const d = r.detection;
   const own = d.seqAtSwitchVerdict !== null ? `the upstream switch's own verdict heard at seq ${d.seqAtSwitchVerdict}, ` : "";
   const at = `${own}verdict at seq ${d.seqAtVerdict ?? "-"}, repair done at seq ${d.seqAtRepair ?? "-"}`;
@@ -455,7 +447,7 @@ async function runRepair(
     }
     if (mn && recorders) await settleMininet(mn, [...recorders.values()]);
     else await settle(logs, 300);
-    const dropsBefore = await readPipelineDrops(lab.ctl);
+    const dropsBefore = await readDropCounters(lab.ctl.clients);
     const hb = lab.ctl.startHeartbeats();
     const upstream = branch[branch.length - 1]!.from;
     hb.on("judged", (e) => {
@@ -499,14 +491,7 @@ async function runRepair(
       logs.set(k, { seqs: measured.map((i) => l.seqs[i]!), at: measured.map((i) => l.at[i]!) });
     }
     hb.stop();
-    const dropsAfter = await readPipelineDrops(lab.ctl);
-    const pipelineDrops = [...dropsAfter].flatMap(([key, packets]) => {
-      const [sw, gress, reason] = key.split("/") as [string, keyof typeof DROP_COUNTERS, string];
-      const n = packets - (dropsBefore.get(key) ?? 0);
-      return n > 0 && Number(reason) !== DropReason.HB_CONSUMED
-        ? [{ switch: sw, gress, reason: dropReasonName(Number(reason)), packets: n }]
-        : [];
-    });
+    const pipelineDrops = dropsBetween(dropsBefore, await readDropCounters(lab.ctl.clients));
     let hostCounters: HostCounters | undefined;
     if (mn && recorders) {
       const s = mn.hostCounters().get(src.name)!;
@@ -578,21 +563,6 @@ async function runRepair(
   } finally {
     await lab.stop();
   }
-}
-
-/** Every switch's drop counters: "switch/gress/reason" → packets. */
-async function readPipelineDrops(ctl: Controller): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  await Promise.all(
-    [...ctl.clients].map(async ([sw, client]) => {
-      for (const [gress, counter] of Object.entries(DROP_COUNTERS)) {
-        for (const e of await client.readAll({ kind: "counterEntry", counter })) {
-          if (e.kind === "counterEntry") out.set(`${sw}/${gress}/${e.index}`, Number(e.data.packets));
-        }
-      }
-    }),
-  );
-  return out;
 }
 
 /**

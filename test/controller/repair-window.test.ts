@@ -10,6 +10,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, type FailoverReport } from "../../src/controller/controller.js";
+import { dropsBetween, formatDrops, readDropCounters } from "../../src/controller/drop-reasons.js";
 import { loadPipeline } from "../../src/controller/pipeline.js";
 import { portMac } from "../../src/controller/topology/addressing.js";
 import { loadTopology } from "../../src/controller/topology/load.js";
@@ -86,6 +87,8 @@ describe.each(kinds)("repair without a window (%s switches)", (kind) => {
     const src = t.hosts.find((h) => h.name === t.sessions[0]!.source)!;
     const gw = formatMac(portMac(t.switches.find((x) => x.name === src.attach.switch)!, src.attach.port));
     const logs = t.sessions.map((s) => ({ s, logs: recordClients(net.hosts, s.clients, s.service.port) }));
+    // What the pipelines drop during the stream, for the message of a loss: which switch dropped it and why.
+    const dropsBefore = await readDropCounters(ctl.clients);
     let repaired: Promise<unknown> = Promise.resolve();
     await sendStream(
       net.hosts.get(src.name)!,
@@ -108,13 +111,15 @@ describe.each(kinds)("repair without a window (%s switches)", (kind) => {
           .tree.branch.get(lh)!
           .some((a) => a.link === first),
       ).toBe(false);
+    for (const { logs: l } of logs) await settle(l);
+    const drops = formatDrops(dropsBetween(dropsBefore, await readDropCounters(ctl.clients)));
     for (const { s, logs: l } of logs) {
-      await settle(l);
       for (const [c, log] of l) {
         const st = analyse(log, COUNT);
         const got = new Set(log.seqs);
         const missing = [...Array(COUNT).keys()].filter((q) => !got.has(q));
-        expect({ client: c, mode: s.redundancy, lost: st.lost, missing: missing.slice(0, 10), duplicated: st.duplicated }).toEqual({
+        const seen = { client: c, mode: s.redundancy, lost: st.lost, missing: missing.slice(0, 10), duplicated: st.duplicated };
+        expect(seen, `${c}: missing ${missing.join(" ") || "none"}; pipeline drops: ${drops}`).toEqual({
           client: c,
           mode: s.redundancy,
           lost: 0,

@@ -55,11 +55,14 @@ async function outage(kind: Kind): Promise<void> {
   expect(health.downLinks.filter((l) => l.reasons.includes(`${sw} unreachable`)).length).toBe(2);
   await new Promise((r) => setTimeout(r, OUTAGE_S * 1000));
   expect(ctl.alive, `the controller exited during the outage: ${JSON.stringify(ctl.exit)}`).toBe(true);
+  const returnedAt = performance.now();
   await lab.net.startSwitch(sw);
+  // The bound runs from when the switch answers (startSwitch returns once its gRPC port accepts); the controller may
+  // reach it before startSwitch has returned on a busy machine, so its lines are looked for from the start.
   const listening = performance.now();
-  const started = await ctl.waitFor(new RegExp(`${sw}: reconnected; re-programming it`), 20_000, listening);
-  const done = await ctl.waitFor(new RegExp(`${sw}: re-programmed`), 20_000, listening);
-  const startMs = started.loggedAtMs - listening;
+  const started = await ctl.waitFor(new RegExp(`${sw}: reconnected; re-programming it`), 20_000, returnedAt);
+  const done = await ctl.waitFor(new RegExp(`${sw}: re-programmed`), 20_000, returnedAt);
+  const startMs = Math.max(0, started.loggedAtMs - listening);
   console.log(
     `[faults] ${kind}: ${sw} down ${OUTAGE_S} s; re-programming started ${startMs.toFixed(0)} ms ` +
       `and ended ${(done.loggedAtMs - listening).toFixed(0)} ms after it listened again`,
