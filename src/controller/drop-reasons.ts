@@ -1,11 +1,12 @@
-import type { P4RuntimeClient } from "../client/client.js";
-
 /**
  * The p4cast program's drop reasons (p4/include/headers.p4, `DROP_*`): the
  * cell of `ingress.ingress_drop_counter` and `egress.egress_drop_counter`
  * a dropped packet is counted in. test/controller/drop-reasons.test.ts
- * holds this table to the P4 constants.
+ * holds this table to the P4 constants. Also: reading those counters from
+ * every switch, and what they counted between two readings.
  */
+import type { P4RuntimeClient } from "../client/client.js";
+
 export const DropReason = {
   PARSER_ERROR: 1,
   CHECKSUM: 2,
