@@ -15,20 +15,24 @@
  *                     classified (L3Classify's table, the trust tables, the
  *                     dedup session, the translation LPMs, the operands of
  *                     the checks and of the dedup window);
- *   one chain         IpValidate's checks, the membership punts and the
- *                     trust verdicts, in the shared order, as one chain of
- *                     conditions (p4/tna/validate.p4);
- *   three branches    p4cast packets (the dedup window, or a tree/route
- *                     decision); plain packets to this switch (Heartbeat);
- *                     plain packets to others (SessionClassify on the
- *                     destination they will carry, beside XlateHeader, then
- *                     either BurstMeter + SessionEncap or tree/route). The
- *                     session branch and the tree/route step are exclusive
- *                     branches, so their tables are not ordered;
- *   last              the last hop's decision from the dedup verdict (after
- *                     the tree/route step: its packets never take it), and
- *                     one drop count (NO_ROUTE for an undecided packet: the
- *                     TNA wrapper drops it without a second write).
+ *   one table         IpValidate's checks, the membership punts and the
+ *                     trust verdicts, in the shared order, as one @hidden
+ *                     ternary table (p4/tna/validate.p4);
+ *   three branches    p4cast packets (the dedup window, then the last hop's
+ *                     decision, one @hidden ternary table, or the
+ *                     tree/route step); plain packets to this switch
+ *                     (Heartbeat); plain packets to others (SessionClassify
+ *                     on the destination they will carry, beside
+ *                     XlateHeader, then either BurstMeter + SessionEncap or
+ *                     the tree/route step). TreeReplicationIngress and
+ *                     L3Forward are applied in each branch that needs them,
+ *                     so that no table of one branch is ordered after
+ *                     another's;
+ *   last              one drop count (NO_ROUTE for an undecided packet or a
+ *                     tree hit on group 0: the TNA wrapper drops it without
+ *                     a second write).
+ * Each table with constant entries is @hidden, and so are its actions: not
+ * control-plane objects (the same P4Info names as v1model otherwise).
  */
 #ifndef P4CAST_CONTROL_INGRESS_P4
 #define P4CAST_CONTROL_INGRESS_P4
@@ -70,11 +74,11 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
      */
     P4CAST_COUNTER(P4CAST_REASON_CODES, ingress_drop_counter);
 
-    action lh_drop(bit<8> reason) {
+    @hidden action lh_drop(bit<8> reason) {
         set_drop(meta.fwd, reason);
     }
 
-    action lh_deliver() {
+    @hidden action lh_deliver() {
         meta.fwd.mcast_grp = meta.dedup.client_grp;
         meta.fwd.done = true;
     }

@@ -35,18 +35,18 @@
 #define P4CAST_CONTROL_VALIDATE_P4
 
 control IpValidate(inout headers_t hdr, inout metadata_t meta) {
-    action v_none() {
+    @hidden action v_none() {
     }
 
-    action v_drop(bit<8> reason) {
+    @hidden action v_drop(bit<8> reason) {
         set_drop(meta.fwd, reason);
     }
 
-    action v_drop_untrusted() {
+    @hidden action v_drop_untrusted() {
         set_drop(meta.fwd, meta.arch.untrusted);
     }
 
-    action v_punt(bit<8> reason) {
+    @hidden action v_punt(bit<8> reason) {
         set_punt(meta.fwd, meta.pktio, reason, 0);
     }
 

@@ -134,16 +134,7 @@ describe("bf-p4c's P4Info and bfrt.json (committed)", () => {
   /** docs/tofino.md, "Every difference": the TNA-only and v1model-only objects. */
   const tnaOnly: Record<string, string[]> = {
     tables: ["pktgen.hb_pktgen_peer_exact"],
-    actions: [
-      "ingress.lh_deliver",
-      "ingress.lh_drop",
-      "ingress.validate.v_drop",
-      "ingress.validate.v_drop_untrusted",
-      "ingress.validate.v_none",
-      "ingress.validate.v_punt",
-      "pktgen.drop_unconfigured",
-      "pktgen.hb_request_to_peer",
-    ],
+    actions: ["pktgen.drop_unconfigured", "pktgen.hb_request_to_peer"],
     counters: ["pktgen.hb_request_counter"],
     meters: [],
     registers: ["ingress.dedup.dedup_slots", "ingress.dedup.dedup_valid", "pktgen.hb_tx_seq"],
