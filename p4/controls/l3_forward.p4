@@ -35,6 +35,14 @@ control L3Classify(inout headers_t hdr, inout metadata_t meta) {
     }
 
     apply {
+#ifdef P4CAST_TARGET_TNA
+        /* TNA: the parser sets has_ipv4, dst4 and the L4 ports in the
+         * states that extract those headers (p4/tna/parser.p4), so that
+         * the lookup needs no stage of its own before it. */
+        if (meta.l3.has_ipv4) {
+            ipv4_local_exact.apply();
+        }
+#else
         if (hdr.outer_ipv4.isValid()) {
             meta.l3.has_ipv4 = true;
             meta.l3.dst4 = hdr.outer_ipv4.dst_addr;
@@ -54,6 +62,7 @@ control L3Classify(inout headers_t hdr, inout metadata_t meta) {
             meta.l4.src_port = hdr.tcp.src_port;
             meta.l4.dst_port = hdr.tcp.dst_port;
         }
+#endif
     }
 }
 
@@ -71,6 +80,9 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
         meta.fwd.egress_port = port;
         hdr.ethernet.src_addr = src_mac;
         hdr.ethernet.dst_addr = dst_mac;
+#ifdef P4CAST_TARGET_TNA
+        meta.fwd.done = true;        /* TNA: decided here (apply, below) */
+#endif
     }
 
     /* IPv4 routes on the outermost IPv4 destination (controller, every role). */
@@ -112,6 +124,44 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
         default_action = drop_no_route();
     }
 
+#ifdef P4CAST_TARGET_TNA
+    /*
+     * TNA: the same decisions without the intermediate values (each is a
+     * stage on Tofino): the TTL tests read the header that carries the
+     * TTL, the decrement runs beside the LPM (a packet the lookups then
+     * drop leaves with no TTL at all), and forward_to_neighbor sets
+     * meta.fwd.done (the decision of the v1model body's last step).
+     */
+    apply {
+        if (hdr.outer_ipv4.isValid()) {
+            if (hdr.outer_ipv4.ttl <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else {
+                hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
+                ipv4_lpm.apply();
+            }
+        } else if (hdr.ipv4.isValid()) {
+            if (hdr.ipv4.ttl <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else {
+                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+                ipv4_lpm.apply();
+            }
+        } else if (hdr.ipv6.isValid()) {
+            if (hdr.ipv6.hop_limit <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else {
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                ipv6_lpm.apply();
+            }
+        } else {
+            drop_no_route();
+        }
+        if (!meta.fwd.drop) {
+            nexthop_exact.apply();
+        }
+    }
+#else
     apply {
         bool    v4 = false;
         bool    v6 = false;
@@ -152,6 +202,7 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
             meta.fwd.done = true;
         }
     }
+#endif
 }
 
 #endif /* P4CAST_CONTROL_L3_FORWARD_P4 */

@@ -28,6 +28,15 @@ control McastXlate(inout headers_t hdr, inout metadata_t meta) {
         meta.xlate.dst_ok = true;
         meta.xlate.dst4 = hdr.ipv6.dst_addr[31:0];
         meta.xlate.src6 = source_prefix;   /* checked in apply */
+#ifdef P4CAST_TARGET_TNA
+        /* TNA: the source is checked against the prefix by XlateHeader
+         * (xlate.p4), in its chain of conditions: a check here, after the
+         * lookup, was a stage of its own. Until then src_ok and src4 hold
+         * what a match gives (XlateHeader drops the packet otherwise). */
+        meta.xlate.src_ok = true;
+        meta.xlate.src4 = hdr.ipv6.src_addr[31:0];
+        meta.arch.xlate_src_prefix = true;
+#endif
     }
 
     /* IPv4 groups to translate to IPv6 (controller: translator role). */
@@ -61,16 +70,7 @@ control McastXlate(inout headers_t hdr, inout metadata_t meta) {
         if (hdr.ipv6.isValid()) {
             if (mcast_xlate_v6_lpm.apply().hit) {
 #ifdef P4CAST_TARGET_TNA
-                /* A Tofino gateway compares at most 32 bits of two fields:
-                 * the /96 prefix in three steps. */
-                if (hdr.ipv6.src_addr[127:96] == meta.xlate.src6[127:96]) {
-                    if (hdr.ipv6.src_addr[95:64] == meta.xlate.src6[95:64]) {
-                        if (hdr.ipv6.src_addr[63:32] == meta.xlate.src6[63:32]) {
-                            meta.xlate.src_ok = true;
-                            meta.xlate.src4 = hdr.ipv6.src_addr[31:0];
-                        }
-                    }
-                }
+                /* checked by XlateHeader (the action above) */
 #else
                 if (hdr.ipv6.src_addr[127:32] == meta.xlate.src6[127:32]) {
                     meta.xlate.src_ok = true;

@@ -26,6 +26,20 @@
 #ifndef P4CAST_CONTROL_SESSION_ENCAP_P4
 #define P4CAST_CONTROL_SESSION_ENCAP_P4
 
+#ifdef P4CAST_TARGET_TNA
+/* TNA: the destination a session is classified on is the one the packet
+ * will carry after XlateHeader: meta.xlate.dst4 / dst6, which the parser
+ * sets to the packet's own destination and a translation LPM's action to
+ * the mapped one (p4/tna/parser.p4, nat64.p4, mcast_xlate.p4). The tables
+ * then run beside XlateHeader instead of after it. Same names and widths
+ * in P4Info. */
+#define P4CAST_SESSION_DST4 meta.xlate.dst4
+#define P4CAST_SESSION_DST6 meta.xlate.dst6
+#else
+#define P4CAST_SESSION_DST4 hdr.ipv4.dst_addr
+#define P4CAST_SESSION_DST6 hdr.ipv6.dst_addr
+#endif
+
 control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
 
     action encap_session(session_id_t session_id, ipv4_addr_t group_addr,
@@ -42,8 +56,8 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
     /* IPv4 application sessions (controller: ingress router role). */
     table session_v4_exact {
         key = {
-            hdr.ipv4.dst_addr : exact @name("dst_addr");
-            meta.l4.dst_port  : exact @name("l4_dst_port");
+            P4CAST_SESSION_DST4 : exact @name("dst_addr");
+            meta.l4.dst_port    : exact @name("l4_dst_port");
         }
         actions = {
             encap_session;
@@ -56,8 +70,8 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
     /* IPv6 application sessions (controller: ingress router role). */
     table session_v6_exact {
         key = {
-            hdr.ipv6.dst_addr : exact @name("dst_addr");
-            meta.l4.dst_port  : exact @name("l4_dst_port");
+            P4CAST_SESSION_DST6 : exact @name("dst_addr");
+            meta.l4.dst_port    : exact @name("l4_dst_port");
         }
         actions = {
             encap_session;
@@ -69,10 +83,19 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
 
     apply {
 #ifdef P4CAST_TARGET_TNA
-        /* The same test as nested conditions on the headers (no
-         * intermediate flag, which would cost Tofino a stage). */
+        /* Applied before XlateHeader (p4/tna/ingress.p4), on the header the
+         * packet will carry: IPv6 translated to IPv4 (to_v4) is looked up
+         * as IPv4, IPv4 translated to IPv6 (to_v6) as IPv6; a translated
+         * header is never a fragment (a fragment is not translated but
+         * dropped, and then the result is not used). Nested conditions on
+         * the headers, no intermediate flag (a stage on Tofino). The
+         * session-id range check is in BurstMeter (burst_meter.p4). */
         if (meta.l4.valid) {
-            if (hdr.ipv4.isValid()) {
+            if (hdr.ipv6.isValid() && meta.xlate.to_v4) {
+                session_v4_exact.apply();
+            } else if (hdr.ipv4.isValid() && meta.xlate.to_v6) {
+                session_v6_exact.apply();
+            } else if (hdr.ipv4.isValid()) {
                 if (hdr.ipv4.flags[0:0] == 0 && hdr.ipv4.frag_offset == 0) {
                     session_v4_exact.apply();
                 }
@@ -92,12 +115,12 @@ control SessionClassify(inout headers_t hdr, inout metadata_t meta) {
                 session_v6_exact.apply();
             }
         }
-#endif
         if (meta.session.hit && (bit<32>)meta.session.id >= P4CAST_MAX_SESSIONS) {
             /* A session id the arrays cannot hold: a controller error. */
             meta.session.hit = false;
             set_drop(meta.fwd, DROP_UNKNOWN_SESSION);
         }
+#endif
     }
 }
 
@@ -118,7 +141,8 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
      *     the hash unit (IPv6's straddles a byte boundary, and an action
      *     cannot merge rotated header bits with the outer header's
      *     constants), in an action of its own;
-     *   - comparisons are if statements (an action cannot assign one);
+     *   - comparisons are if statements (an action cannot assign one),
+     *     each leaf one whole rewrite (no local variables);
      *   - session_seq's RegisterAction runs in an action of its own and
      *     writes the shim directly: an action that addresses a register
      *     from the PHV (through the hash unit) cannot also carry the outer
@@ -127,70 +151,76 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
     Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv4;
     Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv6;
 
+#define P4CAST_ENCAP_OUTER(INNER_LEN_PLUS_28, INNER_PROTO)               \
+        hdr.outer_ipv4.setValid();                                       \
+        hdr.outer_ipv4.version = 4;                                      \
+        hdr.outer_ipv4.ihl = 5;                                          \
+        hdr.outer_ipv4.dscp = meta.arch.encap_tc[7:2];                   \
+        hdr.outer_ipv4.ecn = meta.arch.encap_tc[1:0];                    \
+        hdr.outer_ipv4.total_len = INNER_LEN_PLUS_28;                    \
+        hdr.outer_ipv4.identification = 0;                               \
+        hdr.outer_ipv4.flags = 0b010;                                    \
+        hdr.outer_ipv4.frag_offset = 0;                                  \
+        hdr.outer_ipv4.ttl = 64;                                         \
+        hdr.outer_ipv4.protocol = IP_PROTO_P4CAST;                       \
+        hdr.outer_ipv4.hdr_checksum = 0;                                 \
+        hdr.outer_ipv4.src_addr = meta.session.src_addr;                 \
+        hdr.outer_ipv4.dst_addr = meta.session.group_addr;               \
+        hdr.shim.setValid();                                             \
+        hdr.shim.version = SHIM_VERSION;                                 \
+        hdr.shim.flags = 0;                                              \
+        hdr.shim.next_hdr = INNER_PROTO;                                 \
+        hdr.shim.session_id = meta.session.id;                           \
+        hdr.ethernet.ether_type = ETHERTYPE_IPV4;                        \
+        hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0                       \
+            ++ meta.session.group_addr[22:0];                            \
+        meta.fwd.mcast_grp = meta.session.mcast_grp;                     \
+        meta.fwd.done = true;
+
     apply {
-        if (meta.session.hit) {
-            bit<16> inner_len = 0;
-            bit<8>  inner_proto = IP_PROTO_IPV4;
-            bool    ttl_ok = false;
-            bit<8>  tc = 0;
+        /* meta.arch.metered: the session passed its range check and was
+         * metered; not red (burst_meter.p4: on TNA the two leave
+         * meta.session.hit as the lookup set it). No local variables: each
+         * is a stage on Tofino (and bf-p4c's metadata overlay of locals
+         * with the packet generator's branch stopped it). */
+        if (meta.arch.metered && meta.burst.colour != METER_RED) {
             if (hdr.ipv4.isValid()) {
-                tc = tc_of_ipv4.get({hdr.ipv4.dscp, hdr.ipv4.ecn});
+                meta.arch.encap_tc = tc_of_ipv4.get({hdr.ipv4.dscp, hdr.ipv4.ecn});
             } else if (hdr.ipv6.isValid()) {
-                tc = tc_of_ipv6.get({hdr.ipv6.dscp, hdr.ipv6.ecn});
+                meta.arch.encap_tc = tc_of_ipv6.get({hdr.ipv6.dscp, hdr.ipv6.ecn});
+            }
+            /* The sequence number, on the TTL as it arrived (before the
+             * rewrite below in program order). */
+            if (meta.session.mcast_grp != 0) {
+                if ((hdr.ipv4.isValid() && hdr.ipv4.ttl > 1)
+                        || (!hdr.ipv4.isValid() && hdr.ipv6.isValid() && hdr.ipv6.hop_limit > 1)) {
+                    P4CAST_REG_FETCH_INC(session_seq, meta.session.id, hdr.shim.seq);
+                }
             }
             if (hdr.ipv4.isValid()) {
-                if (hdr.ipv4.ttl > 1) {
-                    ttl_ok = true;
+                if (hdr.ipv4.ttl <= 1) {
+                    set_drop(meta.fwd, DROP_TTL_EXPIRED);
+                } else if (meta.session.mcast_grp == 0) {
+                    set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
+                } else {
+                    hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+                    P4CAST_ENCAP_OUTER(hdr.ipv4.total_len + 28, IP_PROTO_IPV4)
                 }
-                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-                inner_len = hdr.ipv4.total_len;
             } else if (hdr.ipv6.isValid()) {
-                if (hdr.ipv6.hop_limit > 1) {
-                    ttl_ok = true;
+                if (hdr.ipv6.hop_limit <= 1) {
+                    set_drop(meta.fwd, DROP_TTL_EXPIRED);
+                } else if (meta.session.mcast_grp == 0) {
+                    set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
+                } else {
+                    hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                    P4CAST_ENCAP_OUTER(hdr.ipv6.payload_len + 68, IP_PROTO_IPV6)
                 }
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-                inner_len = hdr.ipv6.payload_len + 40;
-                inner_proto = IP_PROTO_IPV6;
-            }
-
-            if (!ttl_ok) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else if (meta.session.mcast_grp == 0) {
-                set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
             } else {
-                hdr.outer_ipv4.setValid();
-                hdr.outer_ipv4.version = 4;
-                hdr.outer_ipv4.ihl = 5;
-                hdr.outer_ipv4.dscp = tc[7:2];
-                hdr.outer_ipv4.ecn = tc[1:0];
-                hdr.outer_ipv4.total_len = inner_len + 28;
-                hdr.outer_ipv4.identification = 0;
-                hdr.outer_ipv4.flags = 0b010;
-                hdr.outer_ipv4.frag_offset = 0;
-                hdr.outer_ipv4.ttl = 64;
-                hdr.outer_ipv4.protocol = IP_PROTO_P4CAST;
-                hdr.outer_ipv4.hdr_checksum = 0;
-                hdr.outer_ipv4.src_addr = meta.session.src_addr;
-                hdr.outer_ipv4.dst_addr = meta.session.group_addr;
-
-                hdr.shim.setValid();
-                hdr.shim.version = SHIM_VERSION;
-                hdr.shim.flags = 0;
-                hdr.shim.next_hdr = inner_proto;
-                hdr.shim.session_id = meta.session.id;
-
-                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
-                hdr.ethernet.dst_addr = 0x01005e000000
-                    | (bit<48>)meta.session.group_addr[22:0];
-
-                meta.fwd.mcast_grp = meta.session.mcast_grp;
-                meta.fwd.done = true;
-            }
-            if (ttl_ok && meta.session.mcast_grp != 0) {
-                P4CAST_REG_FETCH_INC(session_seq, meta.session.id, hdr.shim.seq);
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
             }
         }
     }
+#undef P4CAST_ENCAP_OUTER
 #else
     apply {
         if (meta.session.hit) {

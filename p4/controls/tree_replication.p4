@@ -23,6 +23,9 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
     action replicate_to_group(mcast_grp_t mcast_grp) {
         meta.fwd.mcast_grp = mcast_grp;
         meta.fwd.done = true;
+#ifdef P4CAST_TARGET_TNA
+        meta.arch.tree_hit = true;   /* TNA: group 0 is dropped at the end (ingress.p4) */
+#endif
     }
 
     action drop_no_group() {
@@ -57,6 +60,49 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
         default_action = drop_no_group();
     }
 
+#ifdef P4CAST_TARGET_TNA
+    /*
+     * TNA: the same decisions without the intermediate values (each is a
+     * stage on Tofino): the TTL tests read the header that carries the
+     * TTL, and the TTL and MAC rewrite run beside the lookup (a miss drops
+     * the packet, so they do not matter then). A hit whose group is 0
+     * (no replicas) is dropped one step later, as in the v1model body.
+     */
+    apply {
+        if (hdr.outer_ipv4.isValid() && hdr.outer_ipv4.ttl <= 1) {
+            set_drop(meta.fwd, DROP_TTL_EXPIRED);
+        } else if (!hdr.outer_ipv4.isValid() && hdr.ipv4.isValid() && hdr.ipv4.ttl <= 1) {
+            set_drop(meta.fwd, DROP_TTL_EXPIRED);
+        } else if (hdr.outer_ipv4.isValid() || hdr.ipv4.isValid()) {
+            /* each table is applied once (bf-p4c: a table applied in more
+             * than one place of a control that is itself applied in more
+             * than one place loses its next-table information) */
+            if (hdr.outer_ipv4.isValid()) {
+                hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
+                hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.outer_ipv4.dst_addr[22:0];
+            } else {
+                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+                hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.ipv4.dst_addr[22:0];
+            }
+            ipv4_mcast_exact.apply();
+        } else if (hdr.ipv6.isValid()) {
+            if (hdr.ipv6.hop_limit <= 1) {
+                set_drop(meta.fwd, DROP_TTL_EXPIRED);
+            } else {
+                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+                hdr.ethernet.dst_addr = 16w0x3333 ++ hdr.ipv6.dst_addr[31:0];
+                ipv6_mcast_exact.apply();
+            }
+        } else {
+            drop_no_group();
+        }
+        /* A hit on group 0 (no replicas) is dropped as NO_ROUTE by the TNA
+         * ingress's last step (meta.arch.tree_hit, p4/tna/ingress.p4 and
+         * arch.p4): a check here, after the tables, stopped bf-p4c, which
+         * applies this control in two places ("applied in multiple places,
+         * and the next-table information cannot correctly propagate"). */
+    }
+#else
     apply {
         bool    v4 = false;
         bool    v6 = false;
@@ -98,6 +144,7 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
             }
         }
     }
+#endif
 }
 
 control TreeReplicationEgress(inout headers_t hdr, inout metadata_t meta) {

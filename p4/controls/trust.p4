@@ -32,12 +32,37 @@
 #ifndef P4CAST_CONTROL_TRUST_P4
 #define P4CAST_CONTROL_TRUST_P4
 
+#ifdef P4CAST_TARGET_TNA
+/* TNA: the ingress port as the parser sets it (p4/tna/parser.p4), so that
+ * the lookups need no stage before them; same key name in P4Info. */
+#define P4CAST_TRUST_PORT meta.arch.ingress_port
+#else
+#define P4CAST_TRUST_PORT meta.intrinsic.ingress_port
+#endif
+
 control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
 
     /* A hit: the packet comes from a neighbour the controller installed. */
     action admit() {
     }
 
+#ifdef P4CAST_TARGET_TNA
+    /* TNA: the lookups run ahead of the decisions before them, so a miss
+     * only records its drop reason; the TNA IpValidate applies it after
+     * its own checks and the membership punts, in the v1model order
+     * (p4/tna/validate.p4). */
+    action drop_untrusted_tree() {
+        meta.arch.untrusted = DROP_UNTRUSTED_TREE;
+    }
+
+    action drop_untrusted_overlay() {
+        meta.arch.untrusted = DROP_UNTRUSTED_OVERLAY;
+    }
+
+    action drop_untrusted_heartbeat() {
+        meta.arch.untrusted = DROP_UNTRUSTED_HEARTBEAT;
+    }
+#else
     action drop_untrusted_tree() {
         set_drop(meta.fwd, DROP_UNTRUSTED_TREE);
     }
@@ -49,6 +74,7 @@ control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
     action drop_untrusted_heartbeat() {
         set_drop(meta.fwd, DROP_UNTRUSTED_HEARTBEAT);
     }
+#endif
 
     /* Tree parents: the session's tree copies arrive on this port
      * (controller: every tree member but the ingress router, one entry per
@@ -57,7 +83,7 @@ control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
     table tree_parent_exact {
         key = {
             hdr.shim.session_id        : exact @name("session_id");
-            meta.intrinsic.ingress_port : exact @name("ingress_port");
+            P4CAST_TRUST_PORT           : exact @name("ingress_port");
         }
         actions = {
             admit;
@@ -75,7 +101,7 @@ control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
         key = {
             hdr.shim.session_id         : exact @name("session_id");
             hdr.outer_ipv4.src_addr     : exact @name("sender_addr");
-            meta.intrinsic.ingress_port : exact @name("ingress_port");
+            P4CAST_TRUST_PORT           : exact @name("ingress_port");
         }
         actions = {
             admit;
@@ -91,7 +117,7 @@ control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
      * watcher's requests). */
     table heartbeat_neighbor_exact {
         key = {
-            meta.intrinsic.ingress_port : exact @name("ingress_port");
+            P4CAST_TRUST_PORT           : exact @name("ingress_port");
             hdr.ipv4.src_addr           : exact @name("peer_addr");
         }
         actions = {
@@ -109,8 +135,15 @@ control NeighbourTrust(inout headers_t hdr, inout metadata_t meta) {
             } else {
                 overlay_sender_exact.apply();
             }
+#ifdef P4CAST_TARGET_TNA
+        /* TNA: looked up before is_local is known; the verdict applies
+         * only to a heartbeat addressed to this switch (validate.p4). */
+        } else if (hdr.heartbeat.isValid() && hdr.ipv4.isValid()
+                   && hdr.heartbeat.version == HB_VERSION) {
+#else
         } else if (hdr.heartbeat.isValid() && hdr.ipv4.isValid() && meta.l3.is_local
                    && hdr.heartbeat.version == HB_VERSION) {
+#endif
             heartbeat_neighbor_exact.apply();
         }
     }

@@ -74,9 +74,17 @@ struct tna_scratch_md_t {
     bit<32> hb_rtt;             /* heartbeat: now - origin_ts (low 32 bits), hb_rtt's value */
     bool    dedup_lh_hit;       /* lasthop_session_exact hit (looked up on every shim packet) */
     bit<16> dedup_lh_grp;       /* its client_grp */
-    bit<32> dedup_slot;         /* s * 64 + (seq mod 64), dedup_slots' index */
     bit<16> ipv4_hdr_bytes;     /* IPv4 IHL * 4, a constant per IHL from the parser */
+    bit<16> outer_room4;        /* IpValidate: outer total length |-| inner IPv4 total length */
+    bit<16> outer_room6;        /* IpValidate: outer total length |-| inner IPv6 payload length */
+    bit<16> ipv4_short;         /* IpValidate: IHL * 4 |-| IPv4 total length */
     bool    outer_csum_err;     /* parser: outer IPv4 header checksum wrong (IpValidate) */
+    bit<9>  ingress_port;       /* the ingress port (port_t), from the parser (NeighbourTrust's key) */
+    bit<8>  untrusted;          /* NeighbourTrust: the drop reason of a miss, 0 = admitted */
+    bool    metered;            /* BurstMeter: the session passed its range check and was metered */
+    bool    xlate_src_prefix;   /* McastXlate 6 -> 4: XlateHeader checks the source's /96 */
+    bit<8>  encap_tc;           /* SessionEncap: DSCP ++ ECN of the inner header (after marking) */
+    bool    tree_hit;           /* TreeReplicationIngress: a group was found (group 0: dropped) */
 }
 #define P4CAST_ARCH_METADATA tna_scratch_md_t arch;
 
@@ -284,14 +292,13 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
          * through if statements: a Tofino action only moves and computes
          * bits.) The parser verified the IPv4 header checksums
          * (checksum_error, arch.outer_csum_err; IpValidate reads both). */
-        if (ig_prsr_md.parser_err != 0) {
-            md.p4cast.intrinsic.parser_error = true;
-        }
-
         md.orig_len6_neg = ~hdr.p4cast.ipv6.payload_len;
         md.hb_word_neg = ~(hdr.p4cast.heartbeat.version ++ hdr.p4cast.heartbeat.msg_type
                            ++ hdr.p4cast.heartbeat.flags);
         md.hb_reflect_ts_neg = ~hdr.p4cast.heartbeat.reflect_ts;
+        if (ig_prsr_md.parser_err != 0) {
+            md.p4cast.intrinsic.parser_error = true;
+        }
 
         /* Exclusive branches, so that bf-p4c can place the two side by
          * side: as two if statements it ran them one after the other
@@ -307,7 +314,10 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         }
         hdr.pktgen.setInvalid();
 
-        if (md.p4cast.fwd.drop) {
+        /* An undecided packet, or a tree hit on group 0 (no replicas), is
+         * dropped (NO_ROUTE, counted by the pipeline: p4/tna/ingress.p4). */
+        if (md.p4cast.fwd.drop || !md.p4cast.fwd.done
+                || (md.p4cast.arch.tree_hit && md.p4cast.fwd.mcast_grp == 0)) {
             ig_dprsr_md.drop_ctl = 1;
         } else if (md.p4cast.fwd.mcast_grp != 0) {
             ig_tm_md.mcast_grp_a = md.p4cast.fwd.mcast_grp;

@@ -7,27 +7,32 @@
  *
  * What differs is the order, for Tofino's stages: the shared pipeline is a
  * sequence of features each gated by `!meta.fwd.done`, and on Tofino every
- * test of a field an earlier table wrote waits for that table's stage. Here
- * the steps that only look up or compute (and write only their feature's
- * metadata or meta.arch) run ahead of the decisions before them:
+ * test of a field an earlier table wrote waits for that table's stage, and
+ * two tables that write the same field are ordered unless they sit in
+ * exclusive branches. Here:
  *
- *   L3Classify        before the packet-out handling (it reads only
- *                     headers); skipped, as in the shared pipeline, for the
- *                     controller's own heartbeat request. Its results are
- *                     read only by features that run on undecided packets.
- *   IpValidate        applied to every packet; its checks are gated inside
- *                     (p4/tna/validate.p4), its subtractions are not.
- *   MembershipPunt /  one or the other: membership acts only on IGMP and on
- *   NeighbourTrust    ICMPv6 with a Hop-by-Hop header without shim, trust
- *                     only on p4cast packets and heartbeats (exclusive).
- *   OverlayDedup      the lookup on every shim packet; the window where the
- *                     shared pipeline applies dedup (p4/tna/overlay_dedup.p4).
- *   Heartbeat         on every packet without shim; lookups ahead, the
- *                     decisions gated on !meta.fwd.done (controls/heartbeat.p4).
- *   McastXlate/Nat64  looked up on every packet without shim; their results
- *                     are read by XlateHeader, which runs where the shared
- *                     pipeline runs it, and by the TNA wrapper's checksum
- *                     flags, which test the translated header's validity.
+ *   stage 0           every lookup on the headers and on what the parser
+ *                     classified (L3Classify's table, the trust tables, the
+ *                     dedup session, the translation LPMs, the operands of
+ *                     the checks and of the dedup window);
+ *   one table         IpValidate's checks, the membership punts and the
+ *                     trust verdicts, in the shared order, as one @hidden
+ *                     ternary table (p4/tna/validate.p4);
+ *   three branches    p4cast packets (the dedup window, then the last hop's
+ *                     decision, one @hidden ternary table, or the
+ *                     tree/route step); plain packets to this switch
+ *                     (Heartbeat); plain packets to others (SessionClassify
+ *                     on the destination they will carry, beside
+ *                     XlateHeader, then either BurstMeter + SessionEncap or
+ *                     the tree/route step). TreeReplicationIngress and
+ *                     L3Forward are applied in each branch that needs them,
+ *                     so that no table of one branch is ordered after
+ *                     another's;
+ *   last              one drop count (NO_ROUTE for an undecided packet or a
+ *                     tree hit on group 0: the TNA wrapper drops it without
+ *                     a second write).
+ * Each table with constant entries is @hidden, and so are its actions: not
+ * control-plane objects (the same P4Info names as v1model otherwise).
  */
 #ifndef P4CAST_CONTROL_INGRESS_P4
 #define P4CAST_CONTROL_INGRESS_P4
@@ -50,7 +55,6 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
     PacketIoIngress()        packet_io;
     IpValidate()             validate;
     L3Classify()             l3_classify;
-    MembershipPunt()         membership;
     NeighbourTrust()         trust;
     Heartbeat()              heartbeat;
     OverlayDedup()           dedup;
@@ -70,106 +74,127 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
      */
     P4CAST_COUNTER(P4CAST_REASON_CODES, ingress_drop_counter);
 
+    @hidden action lh_drop(bit<8> reason) {
+        set_drop(meta.fwd, reason);
+    }
+
+    @hidden action lh_deliver() {
+        meta.fwd.mcast_grp = meta.dedup.client_grp;
+        meta.fwd.done = true;
+    }
+
+    /*
+     * The last hop's decision for a p4cast packet addressed to this router,
+     * in the shared pipeline's order (the first entry that matches decides):
+     * not a last hop of the session -> UNKNOWN_SESSION; duplicate, too old,
+     * out of window -> their drops; no clients (group 0) -> UNKNOWN_SESSION;
+     * else the clients' PRE group. One ternary table with constant entries
+     * instead of a gateway and a table per leaf (Tofino 1's 16 logical
+     * tables per stage). @hidden: not a control-plane object.
+     */
+    @hidden
+    table lasthop_verdict {
+        key = {
+            meta.dedup.lasthop    : ternary;
+            meta.dedup.verdict    : ternary;
+            meta.dedup.client_grp : ternary;
+        }
+        actions = {
+            lh_drop;
+            lh_deliver;
+        }
+        const default_action = lh_deliver();
+        size = 6;
+        const entries = {
+            (false, _, _):                   lh_drop(DROP_UNKNOWN_SESSION);
+            (true, DEDUP_DUPLICATE, _):      lh_drop(DROP_DUPLICATE);
+            (true, DEDUP_TOO_OLD, _):        lh_drop(DROP_TOO_OLD);
+            (true, DEDUP_OUT_OF_WINDOW, _):  lh_drop(DROP_OUT_OF_WINDOW);
+            (true, _, 0):                    lh_drop(DROP_UNKNOWN_SESSION);  /* no clients */
+        }
+    }
+
     apply {
-        /* The controller's heartbeat request for every peer (heartbeat.p4;
-         * TNA has no recirculated ticks): only the heartbeat applies. Tested
-         * on the header, before PacketIoIngress invalidates it. */
-        if (!(hdr.packet_out.isValid()
-              && (hdr.packet_out.flags & (PACKET_OUT_FLAG_DIRECT | PACKET_OUT_FLAG_HB_FANOUT))
-                 == PACKET_OUT_FLAG_HB_FANOUT)) {
-            l3_classify.apply(hdr, meta);
-        }
+        /* Lookups ahead; the early decisions in one chain (validate.p4:
+         * packet-out DIRECT skips it, MembershipPunt's conditions and the
+         * trust verdicts are its last links). */
+        l3_classify.apply(hdr, meta);
         packet_io.apply(hdr, meta);
-        bool own_heartbeat = meta.heartbeat.fanout;
-        validate.apply(hdr, meta);          /* checks gated inside */
-        if (!meta.fwd.done && !own_heartbeat) {
-            if (!hdr.shim.isValid()
-                    && (hdr.igmp.isValid() || (hdr.icmpv6.isValid() && hdr.ipv6_hbh.isValid()))) {
-                membership.apply(hdr, meta);
-            } else {
-                trust.apply(hdr, meta);
-            }
-        }
-        /* The two exclusive branches, p4cast packets and the rest (for the
-         * compiler: the tables of one are not ordered after the other's). */
-        bool to_tree = false;
-        bool to_route = false;
-        if (hdr.shim.isValid()) {
-            /* Lookup ahead; the window where the shared pipeline applies
-             * dedup: a tree copy (multicast outer destination) or an overlay
-             * copy addressed to this router, undecided (overlay_dedup.p4). An
-             * overlay copy passing through on its way to another last hop of
-             * the same session does not take its sequence number from this
-             * router's window. */
-            dedup.apply(hdr, meta);
-            if (!meta.fwd.done) {
-                if (meta.l3.is_local) {
-                    if (!meta.dedup.lasthop) {
-                        set_drop(meta.fwd, DROP_UNKNOWN_SESSION);
-                    } else if (meta.dedup.verdict == DEDUP_DUPLICATE) {
-                        set_drop(meta.fwd, DROP_DUPLICATE);
-                    } else if (meta.dedup.verdict == DEDUP_TOO_OLD) {
-                        set_drop(meta.fwd, DROP_TOO_OLD);
-                    } else if (meta.dedup.verdict == DEDUP_OUT_OF_WINDOW) {
-                        set_drop(meta.fwd, DROP_OUT_OF_WINDOW);
-                    } else if (meta.dedup.client_grp == 0) {
-                        set_drop(meta.fwd, DROP_UNKNOWN_SESSION);  /* no clients */
-                    } else {
-                        meta.fwd.mcast_grp = meta.dedup.client_grp;
-                        meta.fwd.done = true;
-                    }
-                } else if (meta.l3.dst4[31:28] == 0xE) {
-                    to_tree = true;
-                } else {
-                    to_route = true;
-                }
-            }
-        } else {
-            /* Translation lookups ahead (the shared pipeline applies them
-             * to an undecided plain packet not addressed to us), before the
-             * heartbeat's reflection rewrites addresses. */
+        trust.apply(hdr, meta);
+        validate.apply(hdr, meta);
+        /* Translation lookups on every plain packet, ahead of the
+         * is_local test (results in meta.xlate only; XlateHeader uses them
+         * on a packet not addressed to this switch). */
+        if (!hdr.shim.isValid()) {
             if ((hdr.ipv4.isValid() && hdr.ipv4.dst_addr[31:28] == 0xE)
                     || (hdr.ipv6.isValid() && hdr.ipv6.dst_addr[127:120] == 0xFF)) {
                 mcast_xlate.apply(hdr, meta);
             } else {
                 nat64.apply(hdr, meta);
             }
-            heartbeat.apply(hdr, meta);     /* decisions gated inside */
-            if (!meta.fwd.done) {
-                if (meta.heartbeat.reflected) {
-                    to_route = true;
-                } else if (meta.l3.is_local) {
-                    set_drop(meta.fwd, DROP_LOCAL_UNHANDLED);
-                } else {
-                    xlate.apply(hdr, meta);     /* lookups: above */
-                    if (!meta.fwd.done) {
-                        session.apply(hdr, meta);
-                        burst.apply(hdr, meta);
-                        encap.apply(hdr, meta);
-                    }
-                    if (!meta.fwd.done) {
-                        if ((meta.l3.has_ipv4 && meta.l3.dst4[31:28] == 0xE)
-                                || (!meta.l3.has_ipv4 && hdr.ipv6.isValid()
-                                    && hdr.ipv6.dst_addr[127:120] == 0xFF)) {
-                            to_tree = true;
-                        } else {
-                            to_route = true;
-                        }
-                    }
-                }
+        }
+
+        /* Three exclusive branches, each with its own tree / route step
+         * (TreeReplicationIngress and L3Forward are applied in more than
+         * one branch: their tables exist once). On Tofino a table that
+         * reads a field is placed no earlier than a table before it that
+         * writes it and no later than one after it that writes it, unless
+         * the two sit in exclusive branches: a tree/route step after the
+         * branches was ordered after SessionEncap's writes, and SessionEncap
+         * (which writes the shim) after the dedup window's reads of it. */
+        if (hdr.shim.isValid()) {
+            /* The dedup session lookup; the window where the shared
+             * pipeline applies dedup: a tree copy (multicast outer
+             * destination) or an overlay copy addressed to this router,
+             * undecided (overlay_dedup.p4). An overlay copy passing through
+             * on its way to another last hop of the same session does not
+             * take its sequence number from this router's window. */
+            dedup.apply(hdr, meta);
+            if (meta.fwd.done) {
+                /* decided before */
+            } else if (meta.l3.is_local) {
+                /* to this router: its session's clients, or a drop, from
+                 * the dedup verdict (lasthop_verdict, above) */
+                lasthop_verdict.apply();
+            } else if (meta.l3.dst4[31:28] == 0xE) {
+                tree.apply(hdr, meta);
+            } else {
+                l3.apply(hdr, meta);
+            }
+        } else if (meta.l3.is_local) {
+            heartbeat.apply(hdr, meta);
+            if (meta.fwd.done) {
+                /* decided by the heartbeat (or before) */
+            } else if (meta.heartbeat.reflected) {
+                l3.apply(hdr, meta);
+            } else {
+                set_drop(meta.fwd, DROP_LOCAL_UNHANDLED);
+            }
+        } else {
+            session.apply(hdr, meta);   /* on the destination after XlateHeader */
+            xlate.apply(hdr, meta);     /* gated on !meta.fwd.done inside */
+            if (meta.session.hit) {
+                burst.apply(hdr, meta);     /* range check, meter, colours */
+                encap.apply(hdr, meta);
+            } else if (meta.fwd.done) {
+                /* dropped by the translation (or before) */
+            } else if ((meta.l3.has_ipv4 && meta.l3.dst4[31:28] == 0xE)
+                       || (!meta.l3.has_ipv4 && hdr.ipv6.isValid()
+                           && hdr.ipv6.dst_addr[127:120] == 0xFF)) {
+                tree.apply(hdr, meta);
+            } else {
+                l3.apply(hdr, meta);
             }
         }
 
-        if (to_tree) {
-            tree.apply(hdr, meta);
-        } else if (to_route) {
-            l3.apply(hdr, meta);
-        }
-
-        if (!meta.fwd.done) {
-            set_drop(meta.fwd, DROP_NO_ROUTE);
-        }
-        if (meta.fwd.drop) {
+        /* An undecided packet is dropped as NO_ROUTE, as in the shared
+         * pipeline, and so is a tree hit on group 0 (no replicas:
+         * TreeReplicationIngress's own last step on v1model); the TNA
+         * wrapper drops both on the same conditions (arch.p4), so the
+         * decision is not written twice (a stage). */
+        if (!meta.fwd.done || (meta.arch.tree_hit && meta.fwd.mcast_grp == 0)) {
+            P4CAST_COUNT(ingress_drop_counter, DROP_NO_ROUTE);
+        } else if (meta.fwd.drop) {
             P4CAST_COUNT(ingress_drop_counter, meta.fwd.drop_reason);
         }
     }

@@ -45,12 +45,13 @@
  *                     advance_jump: H = q iff H - q > SPAN (ahead in span,
  *                                   or out of window: resync)
  *                     advance_open: H = q
- *   4. match-action:  verdict from d: empty -> new; 0 duplicate;
- *                     1..SPAN ahead -> new; 1..SPAN behind: b >= 64 too
- *                     old, else the slot decides; farther: resync (new) if
- *                     n >= N, else out of window
+ *   4. match-action:  verdict from d: empty -> new; 1..SPAN ahead -> new;
+ *                     0..SPAN behind: b >= 64 too old, else the slot
+ *                     decides (d = 0 too: H's slot holds H's tag);
+ *                     farther: resync (new) if n >= N, else out of window
  *   5. dedup_mark:    tag - q == 1 ? seen : (tag = q + 1, new);
  *      dedup_gap_add: gap += d - 1 (ahead and d > 1)   -- same stage
+ *   6. the verdict (seen and not ahead: duplicate) and its counter
  *
  * The controller resets a session by writing 0 to dedup_valid[s],
  * dedup_highest[s], dedup_gap[s], dedup_resync_seq[s], dedup_resync_count[s]
@@ -85,6 +86,10 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
     Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_gap;
     Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_resync_seq;
     Register<bit<32>, bit<32>>(P4CAST_MAX_SESSIONS) dedup_resync_count;
+
+    /* s * 64 + (q mod 64), dedup_slots' index (an identity hash of the
+     * two fields' bits). */
+    Hash<bit<32>>(HashAlgorithm_t.IDENTITY) dedup_slot_of;
 
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_delivered_counter);
     P4CAST_COUNTER(P4CAST_MAX_SESSIONS, dedup_duplicate_counter);
@@ -207,8 +212,6 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
         if (hdr.shim.isValid()) {
             lasthop_session_exact.apply();
             meta.arch.dedup_seq_m1 = hdr.shim.seq - 1;
-            meta.arch.dedup_slot = (bit<32>)(hdr.shim.session_id[P4CAST_DEDUP_SESSION_BITS - 1:0]
-                                           ++ hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0]);
         }
         /* Where the shared ingress applies dedup: a shim packet no earlier
          * feature decided, addressed to this router or multicast. A session
@@ -223,21 +226,28 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 && meta.arch.dedup_lh_hit
                 && hdr.shim.session_id[15:P4CAST_DEDUP_SESSION_BITS] == 0) {
             meta.dedup.lasthop = true;
-            bit<32> s = (bit<32>)hdr.shim.session_id;
-            bit<32> slot = meta.arch.dedup_slot;
+            /* The session's cell and its slot s * 64 + (q mod 64), used
+             * where they are needed (a copy into a variable is a stage on
+             * Tofino; the slot index is gathered by the hash unit that
+             * addresses the register). */
+#define s    ((bit<32>)hdr.shim.session_id)
+#define slot (dedup_slot_of.get({hdr.shim.session_id[P4CAST_DEDUP_SESSION_BITS - 1:0], \
+                                 hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0]}))
 
             meta.arch.dedup_was_open = dedup_open.execute(s);
             meta.arch.dedup_run_step = dedup_track_seq.execute(s);
             bit<32> run_n = dedup_track_count.execute(s);
-            /* n >= N, with the order comparison on 8 bits (gateway) */
-            bool run_long = run_n[31:8] != 0 || run_n[7:0] >= P4CAST_DEDUP_RESYNC;
+            /* n >= N, with the order comparison on 8 bits (gateway); written
+             * out in each condition below instead of a flag (a flag is one
+             * more stage on Tofino). */
+#define P4CAST_DEDUP_RUN_LONG (run_n[31:8] != 0 || run_n[7:0] >= P4CAST_DEDUP_RESYNC)
             /* d - 1, so that  d == 0  <=>  d_m1 == 2^32 - 1,
              * 1 <= d <= SPAN  <=>  d_m1 < SPAN,  -SPAN <= d < 0  <=>
              * d_m1 >= ~SPAN, and within that -d >= 64  <=>  d_m1 <= ~64. */
             seq_t d_m1;
             if (meta.arch.dedup_was_open == 0) {
                 d_m1 = dedup_advance_open.execute(s);
-            } else if (run_long) {
+            } else if (P4CAST_DEDUP_RUN_LONG) {
                 d_m1 = dedup_advance_jump.execute(s);
             } else {
                 d_m1 = dedup_advance.execute(s);
@@ -251,14 +261,18 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
              * only those 12 bits): with H12 = d_m1[31:12], L12 = d_m1[11:0],
              *   d_m1 < SPAN      <=>  H12 == 0 && L12 < SPAN
              *   d_m1 >= ~SPAN    <=>  H12 == 0xFFFFF && L12 >= ~SPAN & 0xFFF
-             *   d_m1 <= ~WINDOW  (then)  <=>  L12 <= ~WINDOW & 0xFFF */
+             *   d_m1 <= ~WINDOW  (then)  <=>  L12 <= ~WINDOW & 0xFFF
+             * d == 0 (d_m1 = 2^32 - 1, q = H) takes the slot test of the
+             * window's past: H's slot holds H's tag (every new H was marked,
+             * and only a sequence number 64 or more ahead could take its
+             * slot), so dedup_mark finds it seen: a duplicate, as v1model's
+             * d == 0 test says, and the verdict is then decided in one place
+             * (below). */
             if (meta.arch.dedup_was_open == 0) {
                 ahead = true;                        /* empty: new, no gap */
                 mark = true;
             } else {
-                if (d_m1 == 0xFFFFFFFF) {
-                    verdict = DEDUP_DUPLICATE;
-                } else if (d_m1[31:12] == 0 && d_m1[11:0] < P4CAST_DEDUP_SPAN) {
+                if (d_m1[31:12] == 0 && d_m1[11:0] < P4CAST_DEDUP_SPAN) {
                     ahead = true;
                     mark = true;
                     meta.arch.dedup_gap_inc = d_m1;
@@ -269,7 +283,7 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                     } else {
                         mark = true;
                     }
-                } else if (run_long) {
+                } else if (P4CAST_DEDUP_RUN_LONG) {
                     ahead = true;                    /* resync: new, no gap */
                     mark = true;
                 } else {
@@ -277,29 +291,34 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 }
             }
 
+            bit<32> seen = 0;
             if (mark) {
-                bit<32> seen = dedup_mark.execute(slot);
-                if (seen == 1 && !ahead) {
-                    verdict = DEDUP_DUPLICATE;
-                }
+                seen = dedup_mark.execute(slot);
             }
             if (ahead && meta.arch.dedup_gap_inc != 0) {
                 dedup_gap_add.execute(s);
             }
 
-            if (verdict == DEDUP_NEW) {
-                P4CAST_COUNT(dedup_delivered_counter, s);
-            } else if (verdict == DEDUP_DUPLICATE) {
-                P4CAST_COUNT(dedup_duplicate_counter, s);
+            /* The verdict and its counter in one step. */
+            if (mark) {
+                if (seen[0:0] == 1 && !ahead) {      /* seen is 0 or 1 */
+                    P4CAST_COUNT(dedup_duplicate_counter, s);
+                    meta.dedup.verdict = DEDUP_DUPLICATE;
+                } else {
+                    P4CAST_COUNT(dedup_delivered_counter, s);
+                    meta.dedup.verdict = DEDUP_NEW;
+                    meta.dedup.accept = true;
+                }
             } else if (verdict == DEDUP_TOO_OLD) {
                 P4CAST_COUNT(dedup_too_old_counter, s);
+                meta.dedup.verdict = DEDUP_TOO_OLD;
             } else {
                 P4CAST_COUNT(dedup_out_of_window_counter, s);
+                meta.dedup.verdict = DEDUP_OUT_OF_WINDOW;
             }
-            meta.dedup.verdict = verdict;
-            if (verdict == DEDUP_NEW) {
-                meta.dedup.accept = true;
-            }
+#undef P4CAST_DEDUP_RUN_LONG
+#undef s
+#undef slot
         }
     }
 }

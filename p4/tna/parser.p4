@@ -45,6 +45,25 @@
 #ifndef P4CAST_TNA_PARSER_P4
 #define P4CAST_TNA_PARSER_P4
 
+/* The IPv4 version / IHL select of TnaHeaderParser's four IPv4 states. */
+#define P4CAST_TNA_IPV4_IHL_SELECT                                       \
+        transition select(hdr.ipv4.version, hdr.ipv4.ihl) {              \
+            (4, 5):              parse_ipv4_no_options;                  \
+            (4, 4w0 &&& 4w0xC):  parse_error;   /* IHL 0..3 */           \
+            (4, 4):              parse_error;   /* IHL 4 */              \
+            (4, 6):              parse_ipv4_ihl6;                        \
+            (4, 7):              parse_ipv4_ihl7;                        \
+            (4, 8):              parse_ipv4_ihl8;                        \
+            (4, 9):              parse_ipv4_ihl9;                        \
+            (4, 10):             parse_ipv4_ihl10;                       \
+            (4, 11):             parse_ipv4_ihl11;                       \
+            (4, 12):             parse_ipv4_ihl12;                       \
+            (4, 13):             parse_ipv4_ihl13;                       \
+            (4, 14):             parse_ipv4_ihl14;                       \
+            (4, 15):             parse_ipv4_ihl15;                       \
+            default:             parse_error;   /* wrong version */      \
+        }
+
 parser TnaHeaderParser(packet_in pkt,
                        out headers_t hdr,
                        inout metadata_t meta,
@@ -90,6 +109,8 @@ parser TnaHeaderParser(packet_in pkt,
         pkt.extract(hdr.outer_ipv4);
         outer_ipv4_csum.add(hdr.outer_ipv4);
         meta.arch.outer_csum_err = outer_ipv4_csum.verify();
+        meta.l3.has_ipv4 = true;
+        meta.l3.dst4 = hdr.outer_ipv4.dst_addr;
         transition parse_shim;
     }
 
@@ -106,31 +127,32 @@ parser TnaHeaderParser(packet_in pkt,
     state check_inner_ipv4 {
         bit<80> first = pkt.lookahead<bit<80>>();
         transition select(first[7:0]) {
-            IP_PROTO_ICMP: parse_ipv4_icmp;
-            default:       parse_ipv4;
+            IP_PROTO_ICMP: parse_inner_ipv4_icmp;
+            default:       parse_inner_ipv4;
         }
     }
 
+    /* A plain IPv4 packet: its header is the outermost one
+     * (meta.l3.has_ipv4 / dst4, L3Classify's fields on v1model) and the
+     * destination a session is classified on unless a translation maps it
+     * (meta.xlate.dst4, SessionClassify's key on TNA). */
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
         ipv4_csum.add(hdr.ipv4);
         l4_csum.subtract({hdr.ipv4.src_addr, hdr.ipv4.dst_addr});
-        transition select(hdr.ipv4.version, hdr.ipv4.ihl) {
-            (4, 5):              parse_ipv4_no_options;
-            (4, 4w0 &&& 4w0xC):  parse_error;   /* IHL 0..3: IPv4HeaderTooShort */
-            (4, 4):              parse_error;   /* IHL 4 */
-            (4, 6):              parse_ipv4_ihl6;
-            (4, 7):              parse_ipv4_ihl7;
-            (4, 8):              parse_ipv4_ihl8;
-            (4, 9):              parse_ipv4_ihl9;
-            (4, 10):             parse_ipv4_ihl10;
-            (4, 11):             parse_ipv4_ihl11;
-            (4, 12):             parse_ipv4_ihl12;
-            (4, 13):             parse_ipv4_ihl13;
-            (4, 14):             parse_ipv4_ihl14;
-            (4, 15):             parse_ipv4_ihl15;
-            default:             parse_error;   /* IPv4IncorrectVersion */
-        }
+        meta.l3.has_ipv4 = true;
+        meta.l3.dst4 = hdr.ipv4.dst_addr;
+        meta.xlate.dst4 = hdr.ipv4.dst_addr;
+        P4CAST_TNA_IPV4_IHL_SELECT
+    }
+
+    /* The inner IPv4 header of a p4cast packet (the outer one is the
+     * outermost). */
+    state parse_inner_ipv4 {
+        pkt.extract(hdr.ipv4);
+        ipv4_csum.add(hdr.ipv4);
+        l4_csum.subtract({hdr.ipv4.src_addr, hdr.ipv4.dst_addr});
+        P4CAST_TNA_IPV4_IHL_SELECT
     }
 
     /* ICMP over IPv4: the addresses stay in the residual (ICMPv4 has no
@@ -140,22 +162,16 @@ parser TnaHeaderParser(packet_in pkt,
     state parse_ipv4_icmp {
         pkt.extract(hdr.ipv4);
         ipv4_csum.add(hdr.ipv4);
-        transition select(hdr.ipv4.version, hdr.ipv4.ihl) {
-            (4, 5):              parse_ipv4_no_options;
-            (4, 4w0 &&& 4w0xC):  parse_error;   /* IHL 0..3: IPv4HeaderTooShort */
-            (4, 4):              parse_error;   /* IHL 4 */
-            (4, 6):              parse_ipv4_ihl6;
-            (4, 7):              parse_ipv4_ihl7;
-            (4, 8):              parse_ipv4_ihl8;
-            (4, 9):              parse_ipv4_ihl9;
-            (4, 10):             parse_ipv4_ihl10;
-            (4, 11):             parse_ipv4_ihl11;
-            (4, 12):             parse_ipv4_ihl12;
-            (4, 13):             parse_ipv4_ihl13;
-            (4, 14):             parse_ipv4_ihl14;
-            (4, 15):             parse_ipv4_ihl15;
-            default:             parse_error;   /* IPv4IncorrectVersion */
-        }
+        meta.l3.has_ipv4 = true;
+        meta.l3.dst4 = hdr.ipv4.dst_addr;
+        meta.xlate.dst4 = hdr.ipv4.dst_addr;
+        P4CAST_TNA_IPV4_IHL_SELECT
+    }
+
+    state parse_inner_ipv4_icmp {
+        pkt.extract(hdr.ipv4);
+        ipv4_csum.add(hdr.ipv4);
+        P4CAST_TNA_IPV4_IHL_SELECT
     }
 
     state parse_ipv4_no_options {
@@ -202,6 +218,7 @@ parser TnaHeaderParser(packet_in pkt,
     state parse_ipv6 {
         pkt.extract(hdr.ipv6);
         l4_csum.subtract({hdr.ipv6.src_addr, hdr.ipv6.dst_addr});
+        meta.xlate.dst6 = hdr.ipv6.dst_addr;   /* SessionClassify's key on TNA */
         transition select(hdr.ipv6.version, hdr.ipv6.next_hdr) {
             (6, IP_PROTO_HOPOPT): parse_ipv6_hbh;
             (6, IP_PROTO_UDP):    parse_udp;
@@ -257,6 +274,9 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_tcp {
         pkt.extract(hdr.tcp);
+        meta.l4.valid = true;
+        meta.l4.src_port = hdr.tcp.src_port;
+        meta.l4.dst_port = hdr.tcp.dst_port;
         l4_csum.subtract({hdr.tcp.checksum});
         l4_csum.subtract_all_and_deposit(l4_residual);
         transition select(hdr.tcp.data_offset) {
@@ -268,6 +288,9 @@ parser TnaHeaderParser(packet_in pkt,
 
     state parse_udp {
         pkt.extract(hdr.udp);
+        meta.l4.valid = true;
+        meta.l4.src_port = hdr.udp.src_port;
+        meta.l4.dst_port = hdr.udp.dst_port;
         l4_csum.subtract({hdr.udp.checksum});
         transition select(hdr.udp.dst_port) {
             UDP_PORT_HEARTBEAT: parse_heartbeat;
@@ -298,6 +321,8 @@ parser TnaHeaderParser(packet_in pkt,
     }
 }
 
+#undef P4CAST_TNA_IPV4_IHL_SELECT
+
 parser TnaIngressParser(packet_in pkt,
                         out tna_ingress_headers_t hdr,
                         out tna_ingress_md_t md,
@@ -309,6 +334,12 @@ parser TnaIngressParser(packet_in pkt,
         /* Not resubmitted (p4cast never resubmits): skip the port metadata. */
         pkt.advance(PORT_METADATA_SIZE);
         md = {...};   /* all zero / false, as BMv2 starts user metadata */
+        /* A copy of the ingress port set here, where the intrinsic header
+         * is extracted, not by an action: NeighbourTrust's tables, keyed on
+         * it, then need no stage before them (trust.p4). (Not
+         * intrinsic.ingress_port itself: the bridged header holds that at
+         * another bit position, arch.p4.) */
+        md.p4cast.arch.ingress_port = ig_intr_md.ingress_port;
         transition select(ig_intr_md.ingress_port) {
             P4CAST_PKTGEN_PORT: parse_pktgen;
             default:            parse_packet;

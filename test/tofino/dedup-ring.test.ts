@@ -62,19 +62,20 @@ class TnaRing {
     if (wasOpen === 0) {
       ahead = true;
       mark = true;
-    } else if (dM1 === 0xffffffff) verdict = "duplicate";
-    else if (h12 === 0 && l12 < DEDUP_SPAN) {
+    } else if (h12 === 0 && l12 < DEDUP_SPAN) {
       ahead = true;
       mark = true;
       gapInc = dM1;
     } else if (h12 === 0xfffff && l12 >= (~DEDUP_SPAN & 0xfff)) {
+      // d <= 0 within the span; d = 0 (q = H) too: H's slot holds H's tag,
+      // so dedup_mark finds it seen (a duplicate)
       if (l12 <= (~WINDOW & 0xfff)) verdict = "too-old";
       else mark = true;
     } else if (runLong) {
       ahead = true;
       mark = true;
     } else verdict = "out-of-window";
-    // stage 5: dedup_mark and dedup_gap_add
+    // stage 5: dedup_mark and dedup_gap_add; stage 6: the verdict and its counter
     if (mark) {
       const slot = q % WINDOW;
       const tag = this.slots[slot]!;
