@@ -36,23 +36,32 @@ control BurstMeter(inout headers_t hdr, inout metadata_t meta) {
 #if P4CAST_MAX_SESSIONS != 1024
 #error "TNA BurstMeter: the session-id range check below is written for 1024 sessions"
 #endif
-    /*
-     * TNA: the same steps, arranged for Tofino's stages (the v1model body
-     * below is the reference). SessionClassify's session-id range check
-     * is here, folded into the meter's condition, and neither it nor a red
-     * colour clears meta.session.hit: meta.arch.metered says that the
-     * meter ran, and SessionEncap tests it and the colour (a flag that a
-     * later step rewrites and another tests costs a stage each time).
-     * The flag is set in an action of its own (the meter is addressed
-     * from the PHV through the hash unit).
-     */
+    /* TNA (v1model body below: the reference): the session-id range check
+     * is in the meter's condition; meta.arch.metered says the meter ran
+     * (SessionEncap tests it and the colour). Yellow's DSCP and CE mark are
+     * two hidden tables (PHV and constant cannot share one byte's write). */
+    @hidden action yellow_dscp4() { hdr.ipv4.dscp = meta.session.yellow_dscp; }
+    @hidden action yellow_dscp6() { hdr.ipv6.dscp = meta.session.yellow_dscp; }
+    @hidden action yellow_ce4() { hdr.ipv4.ecn = ECN_CE; }
+    @hidden action yellow_ce6() { hdr.ipv6.ecn = ECN_CE; }
+    @hidden table yellow_dscp_step {
+        key = { meta.burst.colour : ternary; hdr.ipv4.isValid() : ternary; hdr.ipv6.isValid() : ternary; }
+        actions = { yellow_dscp4; yellow_dscp6; NoAction; } const default_action = NoAction(); size = 2;
+        const entries = { (METER_YELLOW, true, _): yellow_dscp4(); (METER_YELLOW, false, true): yellow_dscp6(); }
+    }
+    @hidden table yellow_ecn_step {
+        key = { meta.burst.colour : ternary; hdr.ipv4.isValid() : ternary; hdr.ipv4.ecn : ternary;
+                hdr.ipv6.isValid() : ternary; hdr.ipv6.ecn : ternary; }
+        actions = { yellow_ce4; yellow_ce6; NoAction; } const default_action = NoAction(); size = 4;
+        const entries = { (METER_YELLOW, true, ECN_NOT_ECT, _, _): NoAction(); (METER_YELLOW, true, _, _, _): yellow_ce4();
+            (METER_YELLOW, false, _, true, ECN_NOT_ECT): NoAction(); (METER_YELLOW, false, _, true, _): yellow_ce6(); }
+    }
     apply {
         if (meta.session.hit && meta.session.id[15:10] == 0 && !meta.fwd.done) {
             meta.arch.metered = true;
         }
         if (meta.session.hit && !meta.fwd.done) {
-            if (meta.session.id[15:10] != 0) {
-                /* A session id the arrays cannot hold: a controller error. */
+            if (meta.session.id[15:10] != 0) {     /* a controller error */
                 set_drop(meta.fwd, DROP_UNKNOWN_SESSION);
             } else {
                 P4CAST_METER_EXECUTE(session_burst_meter, meta.session.id, meta.burst.colour);
@@ -63,21 +72,12 @@ control BurstMeter(inout headers_t hdr, inout metadata_t meta) {
                 P4CAST_COUNT(burst_green_counter, meta.session.id);
             } else if (meta.burst.colour == METER_YELLOW) {
                 P4CAST_COUNT(burst_yellow_counter, meta.session.id);
-                if (hdr.ipv4.isValid()) {
-                    hdr.ipv4.dscp = meta.session.yellow_dscp;
-                    if (hdr.ipv4.ecn != ECN_NOT_ECT) {
-                        hdr.ipv4.ecn = ECN_CE;
-                    }
-                } else if (hdr.ipv6.isValid()) {
-                    hdr.ipv6.dscp = meta.session.yellow_dscp;
-                    if (hdr.ipv6.ecn != ECN_NOT_ECT) {
-                        hdr.ipv6.ecn = ECN_CE;
-                    }
-                }
             } else {
                 P4CAST_COUNT(burst_red_counter, meta.session.id);
                 set_drop(meta.fwd, DROP_METER_RED);
             }
+            yellow_dscp_step.apply();
+            yellow_ecn_step.apply();
         }
     }
 #else

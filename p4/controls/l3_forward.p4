@@ -126,39 +126,39 @@ control L3Forward(inout headers_t hdr, inout metadata_t meta) {
 
 #ifdef P4CAST_TARGET_TNA
     /*
-     * TNA: the same decisions without the intermediate values (each is a
-     * stage on Tofino): the TTL tests read the header that carries the
-     * TTL, the decrement runs beside the LPM (a packet the lookups then
-     * drop leaves with no TTL at all), and forward_to_neighbor sets
-     * meta.fwd.done (the decision of the v1model body's last step).
+     * TNA: the TTL test and decrement of the header that carries the TTL
+     * are one hidden constant-entry table (the first entry that matches
+     * decides; a TTL of 0 or 1 is 0 &&& 0xFE) whose action picks the LPM,
+     * and a route the next hop, instead of chains of conditions (a table
+     * per leaf on Tofino, in each of the three places that apply this).
      */
-    apply {
-        if (hdr.outer_ipv4.isValid()) {
-            if (hdr.outer_ipv4.ttl <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
-                ipv4_lpm.apply();
-            }
-        } else if (hdr.ipv4.isValid()) {
-            if (hdr.ipv4.ttl <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-                ipv4_lpm.apply();
-            }
-        } else if (hdr.ipv6.isValid()) {
-            if (hdr.ipv6.hop_limit <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-                ipv6_lpm.apply();
-            }
-        } else {
-            drop_no_route();
+    @hidden action route_expired() { set_drop(meta.fwd, DROP_TTL_EXPIRED); }
+    @hidden action route_outer4() { hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1; }
+    @hidden action route_ipv4() { hdr.ipv4.ttl = hdr.ipv4.ttl - 1; }
+    @hidden action route_ipv6() { hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1; }
+    @hidden table route_ttl_step {
+        key = { hdr.outer_ipv4.isValid() : ternary; hdr.ipv4.isValid() : ternary;
+                hdr.ipv6.isValid() : ternary;       hdr.outer_ipv4.ttl : ternary;
+                hdr.ipv4.ttl : ternary;             hdr.ipv6.hop_limit : ternary; }
+        actions = { route_expired; route_outer4; route_ipv4; route_ipv6; drop_no_route; }
+        const default_action = drop_no_route();        /* no IP header */
+        size = 6;
+        const entries = {
+            (true,  _,     _,    0 &&& 0xFE, _, _):    route_expired();
+            (true,  _,     _,    _, _, _):             route_outer4();
+            (false, true,  _,    _, 0 &&& 0xFE, _):    route_expired();
+            (false, true,  _,    _, _, _):             route_ipv4();
+            (false, false, true, _, _, 0 &&& 0xFE):    route_expired();
+            (false, false, true, _, _, _):             route_ipv6();
         }
-        if (!meta.fwd.drop) {
-            nexthop_exact.apply();
+    }
+    apply {
+        switch (route_ttl_step.apply().action_run) {
+            route_outer4:
+            route_ipv4: { switch (ipv4_lpm.apply().action_run) {
+                              route_to_nexthop: { nexthop_exact.apply(); } } }
+            route_ipv6: { switch (ipv6_lpm.apply().action_run) {
+                              route_to_nexthop: { nexthop_exact.apply(); } } }
         }
     }
 #else

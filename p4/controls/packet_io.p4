@@ -28,10 +28,10 @@ control PacketIoIngress(inout headers_t hdr, inout metadata_t meta) {
                         && (hdr.heartbeat.flags & HB_FLAG_STAMP) != 0) {
                     /* The checksum first, while the old value is there. */
 #ifdef P4CAST_TARGET_TNA
-                    /* No checksum unit in the pipeline and no deparser
-                     * checksum engine left (docs/tofino.md): the stamped
-                     * request leaves without a UDP checksum (0: none, allowed
-                     * over IPv4; the controller sends requests with 0). */
+                    /* Not applied on TNA: p4/tna/ingress.p4's hidden
+                     * packet_out_step does the same; no checksum engine is
+                     * left there (docs/tofino.md): no UDP checksum (0: none,
+                     * allowed over IPv4; the controller sends requests with 0). */
                     hdr.udp.checksum = 0;
 #else
                     CSUM16_UPDATE_UDP(hdr.udp.checksum,

@@ -134,20 +134,12 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
     P4CAST_REGISTER(seq_t, P4CAST_MAX_SESSIONS, session_seq);
 
 #ifdef P4CAST_TARGET_TNA
-    /*
-     * TNA: the same steps, arranged for Tofino's match-action units (the
-     * v1model body below is the reference):
-     *   - the inner traffic class (DSCP ++ ECN) is gathered as one byte by
-     *     the hash unit (IPv6's straddles a byte boundary, and an action
-     *     cannot merge rotated header bits with the outer header's
-     *     constants), in an action of its own;
-     *   - comparisons are if statements (an action cannot assign one),
-     *     each leaf one whole rewrite (no local variables);
-     *   - session_seq's RegisterAction runs in an action of its own and
-     *     writes the shim directly: an action that addresses a register
-     *     from the PHV (through the hash unit) cannot also carry the outer
-     *     header's constants in a table without a key.
-     */
+    /* TNA (the v1model body below is the reference): the inner DSCP ++ ECN
+     * gathered as one byte by the hash unit, in an action of its own (an
+     * action cannot merge rotated header bits with the outer header's
+     * constants); session_seq's RegisterAction in an action of its own; the
+     * TTL test, the group-0 test and the rewrite one hidden constant-entry
+     * table (encap_step; first match decides) instead of a chain of conditions. */
     Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv4;
     Hash<bit<8>>(HashAlgorithm_t.IDENTITY) tc_of_ipv6;
 
@@ -176,6 +168,34 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
             ++ meta.session.group_addr[22:0];                            \
         meta.fwd.mcast_grp = meta.session.mcast_grp;                     \
         meta.fwd.done = true;
+    @hidden action encap_expired() { set_drop(meta.fwd, DROP_TTL_EXPIRED); }
+    @hidden action encap_no_group() { set_drop(meta.fwd, DROP_NO_ROUTE); }   /* group 0: no replicas */
+    @hidden action encap_ipv4() {
+        hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+        P4CAST_ENCAP_OUTER(hdr.ipv4.total_len + 28, IP_PROTO_IPV4)
+    }
+    @hidden action encap_ipv6() {
+        hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+        P4CAST_ENCAP_OUTER(hdr.ipv6.payload_len + 68, IP_PROTO_IPV6)
+    }
+    @hidden table encap_step {
+        key = {
+            hdr.ipv4.isValid() : ternary;   hdr.ipv4.ttl : ternary;
+            hdr.ipv6.isValid() : ternary;   hdr.ipv6.hop_limit : ternary;
+            meta.session.mcast_grp : ternary;
+        }
+        actions = { encap_expired; encap_no_group; encap_ipv4; encap_ipv6; }
+        const default_action = encap_expired();         /* neither header */
+        size = 6;
+        const entries = {
+            (true,  0 &&& 0xFE, _,    _,          _):  encap_expired();
+            (true,  _,          _,    _,          0):  encap_no_group();
+            (true,  _,          _,    _,          _):  encap_ipv4();
+            (false, _,          true, 0 &&& 0xFE, _):  encap_expired();
+            (false, _,          true, _,          0):  encap_no_group();
+            (false, _,          true, _,          _):  encap_ipv6();
+        }
+    }
 
     apply {
         /* meta.arch.metered: the session passed its range check and was
@@ -190,34 +210,14 @@ control SessionEncap(inout headers_t hdr, inout metadata_t meta) {
                 meta.arch.encap_tc = tc_of_ipv6.get({hdr.ipv6.dscp, hdr.ipv6.ecn});
             }
             /* The sequence number, on the TTL as it arrived (before the
-             * rewrite below in program order). */
+             * rewrite in program order). */
             if (meta.session.mcast_grp != 0) {
                 if ((hdr.ipv4.isValid() && hdr.ipv4.ttl > 1)
                         || (!hdr.ipv4.isValid() && hdr.ipv6.isValid() && hdr.ipv6.hop_limit > 1)) {
                     P4CAST_REG_FETCH_INC(session_seq, meta.session.id, hdr.shim.seq);
                 }
             }
-            if (hdr.ipv4.isValid()) {
-                if (hdr.ipv4.ttl <= 1) {
-                    set_drop(meta.fwd, DROP_TTL_EXPIRED);
-                } else if (meta.session.mcast_grp == 0) {
-                    set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
-                } else {
-                    hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-                    P4CAST_ENCAP_OUTER(hdr.ipv4.total_len + 28, IP_PROTO_IPV4)
-                }
-            } else if (hdr.ipv6.isValid()) {
-                if (hdr.ipv6.hop_limit <= 1) {
-                    set_drop(meta.fwd, DROP_TTL_EXPIRED);
-                } else if (meta.session.mcast_grp == 0) {
-                    set_drop(meta.fwd, DROP_NO_ROUTE);   /* group 0: no replicas */
-                } else {
-                    hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-                    P4CAST_ENCAP_OUTER(hdr.ipv6.payload_len + 68, IP_PROTO_IPV6)
-                }
-            } else {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            }
+            encap_step.apply();
         }
     }
 #undef P4CAST_ENCAP_OUTER

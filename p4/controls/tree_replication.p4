@@ -62,45 +62,45 @@ control TreeReplicationIngress(inout headers_t hdr, inout metadata_t meta) {
 
 #ifdef P4CAST_TARGET_TNA
     /*
-     * TNA: the same decisions without the intermediate values (each is a
-     * stage on Tofino): the TTL tests read the header that carries the
-     * TTL, and the TTL and MAC rewrite run beside the lookup (a miss drops
-     * the packet, so they do not matter then). A hit whose group is 0
-     * (no replicas) is dropped one step later, as in the v1model body.
+     * TNA: TTL test, decrement and multicast MAC in one hidden table whose
+     * action picks the lookup (as route_ttl_step in l3_forward.p4). A hit
+     * on group 0 is dropped as NO_ROUTE by the TNA ingress's last step.
      */
-    apply {
-        if (hdr.outer_ipv4.isValid() && hdr.outer_ipv4.ttl <= 1) {
-            set_drop(meta.fwd, DROP_TTL_EXPIRED);
-        } else if (!hdr.outer_ipv4.isValid() && hdr.ipv4.isValid() && hdr.ipv4.ttl <= 1) {
-            set_drop(meta.fwd, DROP_TTL_EXPIRED);
-        } else if (hdr.outer_ipv4.isValid() || hdr.ipv4.isValid()) {
-            /* each table is applied once (bf-p4c: a table applied in more
-             * than one place of a control that is itself applied in more
-             * than one place loses its next-table information) */
-            if (hdr.outer_ipv4.isValid()) {
-                hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
-                hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.outer_ipv4.dst_addr[22:0];
-            } else {
-                hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
-                hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.ipv4.dst_addr[22:0];
-            }
-            ipv4_mcast_exact.apply();
-        } else if (hdr.ipv6.isValid()) {
-            if (hdr.ipv6.hop_limit <= 1) {
-                set_drop(meta.fwd, DROP_TTL_EXPIRED);
-            } else {
-                hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
-                hdr.ethernet.dst_addr = 16w0x3333 ++ hdr.ipv6.dst_addr[31:0];
-                ipv6_mcast_exact.apply();
-            }
-        } else {
-            drop_no_group();
+    @hidden action tree_expired() { set_drop(meta.fwd, DROP_TTL_EXPIRED); }
+    @hidden action tree_outer4() {
+        hdr.outer_ipv4.ttl = hdr.outer_ipv4.ttl - 1;
+        hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.outer_ipv4.dst_addr[22:0];
+    }
+    @hidden action tree_ipv4() {
+        hdr.ipv4.ttl = hdr.ipv4.ttl - 1;
+        hdr.ethernet.dst_addr = 24w0x01005e ++ 1w0 ++ hdr.ipv4.dst_addr[22:0];
+    }
+    @hidden action tree_ipv6() {
+        hdr.ipv6.hop_limit = hdr.ipv6.hop_limit - 1;
+        hdr.ethernet.dst_addr = 16w0x3333 ++ hdr.ipv6.dst_addr[31:0];
+    }
+    @hidden table tree_ttl_step {
+        key = { hdr.outer_ipv4.isValid() : ternary; hdr.ipv4.isValid() : ternary;
+                hdr.ipv6.isValid() : ternary;       hdr.outer_ipv4.ttl : ternary;
+                hdr.ipv4.ttl : ternary;             hdr.ipv6.hop_limit : ternary; }
+        actions = { tree_expired; tree_outer4; tree_ipv4; tree_ipv6; drop_no_group; }
+        const default_action = drop_no_group();        /* no IP header */
+        size = 6;
+        const entries = {
+            (true,  _,     _,    0 &&& 0xFE, _, _):    tree_expired();
+            (true,  _,     _,    _, _, _):             tree_outer4();
+            (false, true,  _,    _, 0 &&& 0xFE, _):    tree_expired();
+            (false, true,  _,    _, _, _):             tree_ipv4();
+            (false, false, true, _, _, 0 &&& 0xFE):    tree_expired();
+            (false, false, true, _, _, _):             tree_ipv6();
         }
-        /* A hit on group 0 (no replicas) is dropped as NO_ROUTE by the TNA
-         * ingress's last step (meta.arch.tree_hit, p4/tna/ingress.p4 and
-         * arch.p4): a check here, after the tables, stopped bf-p4c, which
-         * applies this control in two places ("applied in multiple places,
-         * and the next-table information cannot correctly propagate"). */
+    }
+    apply {
+        switch (tree_ttl_step.apply().action_run) {
+            tree_outer4:
+            tree_ipv4: { ipv4_mcast_exact.apply(); }
+            tree_ipv6: { ipv6_mcast_exact.apply(); }
+        }
     }
 #else
     apply {

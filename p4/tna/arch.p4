@@ -71,6 +71,12 @@ struct tna_scratch_md_t {
     bit<32> dedup_gap_inc;      /* d - 1 when the window advances by d */
     bit<32> dedup_seq_m1;       /* shim seq - 1 (one operand for the ALU compares) */
     bit<32> dedup_run_step;     /* dedup_track_seq: 0 copy, 1 run goes on, 2 new run */
+    bit<32> dedup_run_n;        /* dedup_track_count: n, the run's length */
+    bit<32> dedup_d_m1;         /* d - 1, from the window's advance (dedup_advance_step) */
+    bool    dedup_ahead;        /* dedup_window: q is ahead of H (or opens/resyncs the window) */
+    bool    dedup_mark;         /* dedup_window: the slot decides (dedup_mark) */
+    bool    dedup_too_old;      /* dedup_window: 64 or more behind H */
+    bit<32> dedup_seen;         /* dedup_mark (in dedup_window's actions): 1 if the slot held q's tag */
     bit<32> hb_rtt;             /* heartbeat: now - origin_ts (low 32 bits), hb_rtt's value */
     bool    dedup_lh_hit;       /* lasthop_session_exact hit (looked up on every shim packet) */
     bit<16> dedup_lh_grp;       /* its client_grp */
@@ -281,6 +287,121 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
     @name(".ingress") P4castIngress() p4cast_ingress;
     @name(".pktgen")  HeartbeatPktgen() hb_pktgen;
 
+    /*
+     * What the traffic manager does with the packet, in the order of the
+     * shared pipeline's end: a drop, an undecided packet or a tree hit on
+     * group 0 (no replicas) is dropped, a group replicates, else the port.
+     * One hidden constant-entry table instead of a chain of conditions (a
+     * logical table per leaf on Tofino, 16 per stage).
+     */
+    @hidden action tm_drop() { ig_dprsr_md.drop_ctl = 1; }
+    @hidden action tm_group() { ig_tm_md.mcast_grp_a = md.p4cast.fwd.mcast_grp; }
+    @hidden action tm_port() { ig_tm_md.ucast_egress_port = md.p4cast.fwd.egress_port; }
+    @hidden table tm_decision {
+        key = {
+            md.p4cast.fwd.drop       : ternary;
+            md.p4cast.fwd.done       : ternary;
+            md.p4cast.arch.tree_hit  : ternary;
+            md.p4cast.fwd.mcast_grp  : ternary;
+        }
+        actions = { tm_drop; tm_group; tm_port; }
+        const default_action = tm_group();
+        size = 4;
+        const entries = {
+            (true, _, _, _):     tm_drop();
+            (_, false, _, _):    tm_drop();
+            (_, _, true, 0):     tm_drop();
+            (_, _, _, 0):        tm_port();
+        }
+    }
+
+    /*
+     * L4 checksums (see "Checksums" above; the pipeline left the old value
+     * in place: P4CAST_CSUM16_OF is empty on TNA). A UDP checksum of 0
+     * (IPv4: none) stays 0. Which deparser update a packet takes:
+     *   - a reflected heartbeat's UDP checksum (csum_hb_udp);
+     *   - a translated ICMP message: ICMPv6 -> ICMP (csum_v4_icmp) or
+     *     ICMP -> ICMPv6 (csum_v6_icmp);
+     *   - to egress (bridged.l4_fix, the residual in the checksum field): a
+     *     translated UDP/TCP packet, or an accepted p4cast packet at its last
+     *     hop whose L4 header egress reaches (IPv6 Hop-by-Hop header of at
+     *     most 16 octets, parser.p4: hdr_ext_len 0 or 1).
+     * The cases exclude each other: a heartbeat is reflected only when it is
+     * addressed to this switch, a translation only when it is not and it is
+     * not a p4cast packet, a delivery only for a p4cast packet; one L4
+     * header is valid. So one hidden constant-entry table decides (the
+     * first entry that matches), on values the pipeline settled before its
+     * end, not on the drop decision (a dropped packet's flags do not
+     * matter).
+     */
+    @hidden action csum_none() { }
+    @hidden action csum_hb() { md.csum_hb_udp = true; }
+    @hidden action csum_to_icmp() {
+        md.csum_v4_icmp = true;
+        md.icmpv6_nh = ~(bit<16>)IP_PROTO_ICMPV6;
+    }
+    @hidden action csum_to_icmpv6() {
+        md.csum_v6_icmp = true;
+        md.icmpv6_nh = (bit<16>)IP_PROTO_ICMPV6;
+    }
+    @hidden action csum_fix_udp() {
+        hdr.p4cast.udp.checksum = md.l4_residual;
+        md.l4_fix = 1;
+    }
+    @hidden action csum_fix_tcp() {
+        hdr.p4cast.tcp.checksum = md.l4_residual;
+        md.l4_fix = 1;
+    }
+    @hidden action csum_fix_icmpv6() {
+        hdr.p4cast.icmpv6.checksum = md.l4_residual;
+        md.l4_fix = 1;
+    }
+    @hidden table csum_step {
+        key = {
+            md.p4cast.heartbeat.reflected      : ternary;
+            hdr.p4cast.udp.isValid()           : ternary;
+            hdr.p4cast.udp.checksum            : ternary;
+            hdr.p4cast.tcp.isValid()           : ternary;
+            hdr.p4cast.icmp.isValid()          : ternary;
+            hdr.p4cast.icmpv6.isValid()        : ternary;
+            md.p4cast.xlate.to_v4              : ternary;
+            hdr.p4cast.ipv4.isValid()          : ternary;
+            md.p4cast.xlate.to_v6              : ternary;
+            hdr.p4cast.ipv6.isValid()          : ternary;
+            hdr.p4cast.shim.isValid()          : ternary;
+            md.p4cast.dedup.accept             : ternary;
+            hdr.p4cast.ipv6_hbh.isValid()      : ternary;
+            hdr.p4cast.ipv6_hbh.hdr_ext_len    : ternary;
+        }
+        actions = {
+            csum_none; csum_hb; csum_to_icmp; csum_to_icmpv6;
+            csum_fix_udp; csum_fix_tcp; csum_fix_icmpv6;
+        }
+        const default_action = csum_none();
+        size = 16;
+        /* reflected, udp, udp csum, tcp, icmp, icmpv6, to_v4, ipv4, to_v6,
+         * ipv6, shim, accept, hbh, hbh len */
+        const entries = {
+            /* UDP checksum 0: none, stays 0 */
+            (_, true, 0, _, _, _, _, _, _, _, _, _, _, _):                      csum_none();
+            (true, true, _, _, _, _, _, _, _, _, _, _, _, _):                   csum_hb();
+            (_, _, _, _, true, _, true, true, _, _, _, _, _, _):                csum_to_icmp();
+            (_, _, _, _, _, true, _, _, true, true, _, _, _, _):                csum_to_icmpv6();
+            /* translated */
+            (_, true, _, _, _, _, true, true, _, _, _, _, _, _):                csum_fix_udp();
+            (_, true, _, _, _, _, _, _, true, true, _, _, _, _):                csum_fix_udp();
+            (_, _, _, true, _, _, true, true, _, _, _, _, _, _):                csum_fix_tcp();
+            (_, _, _, true, _, _, _, _, true, true, _, _, _, _):                csum_fix_tcp();
+            /* delivered at the last hop */
+            (_, true, _, _, _, _, _, _, _, _, true, true, false, _):            csum_fix_udp();
+            (_, true, _, _, _, _, _, _, _, _, true, true, true, 0 &&& 0xFE):    csum_fix_udp();
+            (_, _, _, true, _, _, _, _, _, _, true, true, false, _):            csum_fix_tcp();
+            (_, _, _, true, _, _, _, _, _, _, true, true, true, 0 &&& 0xFE):    csum_fix_tcp();
+            (_, _, _, _, _, true, _, _, _, _, true, true, false, _):            csum_fix_icmpv6();
+            (_, _, _, _, _, true, _, _, _, _, true, true, true, 0 &&& 0xFE):    csum_fix_icmpv6();
+        }
+    }
+
     apply {
         md.p4cast.intrinsic.ingress_port  = ig_intr_md.ingress_port;
         md.p4cast.intrinsic.ingress_ts    = ig_prsr_md.global_tstamp;   /* ns */
@@ -314,53 +435,15 @@ control TnaIngress(inout tna_ingress_headers_t hdr,
         }
         hdr.pktgen.setInvalid();
 
-        /* An undecided packet, or a tree hit on group 0 (no replicas), is
-         * dropped (NO_ROUTE, counted by the pipeline: p4/tna/ingress.p4). */
-        if (md.p4cast.fwd.drop || !md.p4cast.fwd.done
-                || (md.p4cast.arch.tree_hit && md.p4cast.fwd.mcast_grp == 0)) {
-            ig_dprsr_md.drop_ctl = 1;
-        } else if (md.p4cast.fwd.mcast_grp != 0) {
-            ig_tm_md.mcast_grp_a = md.p4cast.fwd.mcast_grp;
-        } else {
-            ig_tm_md.ucast_egress_port = md.p4cast.fwd.egress_port;
-        }
+        /* L4 checksums: csum_step (above). Ahead of tm_decision, which
+         * waits for the last forwarding decision: the deparser's checksum
+         * conditions wait for csum_step. */
+        csum_step.apply();
 
-        /* L4 checksums (see "Checksums" above; the pipeline left the old
-         * value in place: P4CAST_CSUM16_OF is empty on TNA). A UDP checksum
-         * of 0 (IPv4: none) stays 0. Each flag is one condition on values
-         * the pipeline settled before its end, not on the drop decision
-         * (a dropped packet's flags do not matter), so that the compiler
-         * can place them early and side by side. */
-        if (md.p4cast.heartbeat.reflected
-                && hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0) {
-            md.csum_hb_udp = true;
-        }
-        if (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid() && hdr.p4cast.icmp.isValid()) {
-            md.csum_v4_icmp = true;                      /* ICMPv6 -> ICMP */
-            md.icmpv6_nh = ~(bit<16>)IP_PROTO_ICMPV6;
-        } else if (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid() && hdr.p4cast.icmpv6.isValid()) {
-            md.csum_v6_icmp = true;                      /* ICMP -> ICMPv6 */
-            md.icmpv6_nh = (bit<16>)IP_PROTO_ICMPV6;
-        }
-        /* To egress (bridged.l4_fix, the residual in the checksum field): a
-         * translated UDP/TCP packet, or an accepted p4cast packet at its
-         * last hop whose L4 header egress reaches (IPv6 Hop-by-Hop header
-         * of at most 16 octets, parser.p4). */
-        bool translated = (md.p4cast.xlate.to_v4 && hdr.p4cast.ipv4.isValid())
-            || (md.p4cast.xlate.to_v6 && hdr.p4cast.ipv6.isValid());
-        bool deliverable = hdr.p4cast.shim.isValid() && md.p4cast.dedup.accept
-            && (!hdr.p4cast.ipv6_hbh.isValid() || hdr.p4cast.ipv6_hbh.hdr_ext_len[7:1] == 0);
-        /* md.l4_fix starts at 0 (@pa_auto_init_metadata). */
-        if (hdr.p4cast.udp.isValid() && hdr.p4cast.udp.checksum != 0 && (translated || deliverable)) {
-            hdr.p4cast.udp.checksum = md.l4_residual;
-            md.l4_fix = 1;
-        } else if (hdr.p4cast.tcp.isValid() && (translated || deliverable)) {
-            hdr.p4cast.tcp.checksum = md.l4_residual;
-            md.l4_fix = 1;
-        } else if (hdr.p4cast.icmpv6.isValid() && deliverable) {
-            hdr.p4cast.icmpv6.checksum = md.l4_residual;
-            md.l4_fix = 1;
-        }
+        /* An undecided packet, or a tree hit on group 0 (no replicas), is
+         * dropped (NO_ROUTE, counted by the pipeline: p4/tna/ingress.p4);
+         * else the group or the port (tm_decision, above). */
+        tm_decision.apply();
 
         /* The bridged header in one action: each field written once (its
          * one-bit fields share a container, and writes to one container by
@@ -455,12 +538,9 @@ control TnaEgress(inout tna_egress_headers_t hdr,
 
         /* A client copy whose L4 header egress could not reach (IPv6
          * Hop-by-Hop header longer than 16 octets) would leave with a
-         * checksum for the old destination: dropped (not in
+         * checksum for the old destination: dropped too (not in
          * egress_drop_counter). */
-        if (md.l4_unparsed && md.p4cast.delivery.to_v6 && !md.p4cast.fwd.drop) {
-            md.p4cast.fwd.drop = true;
-        }
-        if (md.p4cast.fwd.drop) {
+        if (md.p4cast.fwd.drop || (md.l4_unparsed && md.p4cast.delivery.to_v6)) {
             eg_dprsr_md.drop_ctl = 1;
         }
     }

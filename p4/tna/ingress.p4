@@ -14,7 +14,9 @@
  *   stage 0           every lookup on the headers and on what the parser
  *                     classified (L3Classify's table, the trust tables, the
  *                     dedup session, the translation LPMs, the operands of
- *                     the checks and of the dedup window);
+ *                     the checks and of the dedup window), and the
+ *                     packet-out step (packet_out_step, below, in place of
+ *                     the shared PacketIoIngress);
  *   one table         IpValidate's checks, the membership punts and the
  *                     trust verdicts, in the shared order, as one @hidden
  *                     ternary table (p4/tna/validate.p4);
@@ -32,12 +34,13 @@
  *                     tree hit on group 0: the TNA wrapper drops it without
  *                     a second write).
  * Each table with constant entries is @hidden, and so are its actions: not
- * control-plane objects (the same P4Info names as v1model otherwise).
+ * control-plane objects (the same P4Info names as v1model otherwise). The
+ * shared controls' TNA blocks turn their chains of conditions into such
+ * tables too (docs/tofino.md, "How it fits in twelve stages").
  */
 #ifndef P4CAST_CONTROL_INGRESS_P4
 #define P4CAST_CONTROL_INGRESS_P4
 
-#include "../controls/packet_io.p4"
 #include "../controls/validate.p4"
 #include "../controls/l3_forward.p4"
 #include "../controls/membership.p4"
@@ -52,7 +55,6 @@
 #include "../controls/xlate.p4"
 
 control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
-    PacketIoIngress()        packet_io;
     IpValidate()             validate;
     L3Classify()             l3_classify;
     NeighbourTrust()         trust;
@@ -74,6 +76,69 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
      */
     P4CAST_COUNTER(P4CAST_REASON_CODES, ingress_drop_counter);
 
+    /*
+     * PacketIoIngress (p4/controls/packet_io.p4, the reference; it holds no
+     * control-plane object) as one hidden constant-entry table instead of
+     * its chain of conditions (a table per leaf on Tofino): a packet from
+     * the controller with DIRECT leaves through its egress port (a STAMP
+     * heartbeat request gets UDP checksum 0, as no deparser checksum engine
+     * is left for it, docs/tofino.md, and origin_ts, in a step of its own
+     * after the table: the timestamp is copied one stage before); FANOUT
+     * is marked (IpValidate drops it: data-plane verdicts are v1model
+     * only); any other runs through the pipeline.
+     */
+    @hidden action pktout_pipeline() {
+        meta.pktio.from_cpu = true;
+        hdr.packet_out.setInvalid();
+    }
+    @hidden action pktout_fanout() {
+        meta.pktio.from_cpu = true;
+        meta.heartbeat.fanout = true;
+        hdr.packet_out.setInvalid();
+    }
+    @hidden action pktout_direct() {
+        meta.pktio.from_cpu = true;
+        meta.fwd.egress_port = hdr.packet_out.egress_port;
+        meta.fwd.done = true;
+        hdr.packet_out.setInvalid();
+    }
+    @hidden action pktout_direct_stamp() {
+        meta.pktio.from_cpu = true;
+        meta.fwd.egress_port = hdr.packet_out.egress_port;
+        meta.fwd.done = true;
+        hdr.packet_out.setInvalid();
+        hdr.udp.checksum = 0;
+    }
+    @hidden
+    table packet_out_step {
+        key = {
+            hdr.packet_out.isValid() : ternary;
+            hdr.packet_out.flags     : ternary;
+            hdr.heartbeat.isValid()  : ternary;
+            hdr.udp.isValid()        : ternary;
+            hdr.heartbeat.msg_type   : ternary;
+            hdr.heartbeat.flags      : ternary;
+        }
+        actions = {
+            pktout_pipeline;
+            pktout_fanout;
+            pktout_direct;
+            pktout_direct_stamp;
+            NoAction;
+        }
+        const default_action = NoAction();
+        size = 4;
+        const entries = {
+            (true, PACKET_OUT_FLAG_DIRECT &&& PACKET_OUT_FLAG_DIRECT, true, true,
+             HB_TYPE_REQUEST, HB_FLAG_STAMP &&& HB_FLAG_STAMP):            pktout_direct_stamp();
+            (true, PACKET_OUT_FLAG_DIRECT &&& PACKET_OUT_FLAG_DIRECT, _, _, _, _):
+                                                                          pktout_direct();
+            (true, PACKET_OUT_FLAG_HB_FANOUT &&& PACKET_OUT_FLAG_HB_FANOUT, _, _, _, _):
+                                                                          pktout_fanout();
+            (true, _, _, _, _, _):                                        pktout_pipeline();
+        }
+    }
+
     @hidden action lh_drop(bit<8> reason) {
         set_drop(meta.fwd, reason);
     }
@@ -88,16 +153,21 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
      * in the shared pipeline's order (the first entry that matches decides):
      * not a last hop of the session -> UNKNOWN_SESSION; duplicate, too old,
      * out of window -> their drops; no clients (group 0) -> UNKNOWN_SESSION;
-     * else the clients' PRE group. One ternary table with constant entries
-     * instead of a gateway and a table per leaf (Tofino 1's 16 logical
-     * tables per stage). @hidden: not a control-plane object.
+     * else the clients' PRE group. It reads what the dedup window's step
+     * wrote (p4/tna/overlay_dedup.p4: the slot marked or not, seen, ahead,
+     * too old), not the verdict written from them, so that it sits in the
+     * verdict's stage. One ternary table with constant entries instead of a
+     * gateway and a table per leaf. @hidden: not a control-plane object.
      */
     @hidden
     table lasthop_verdict {
         key = {
-            meta.dedup.lasthop    : ternary;
-            meta.dedup.verdict    : ternary;
-            meta.dedup.client_grp : ternary;
+            meta.dedup.lasthop      : ternary;
+            meta.arch.dedup_mark    : ternary;
+            meta.arch.dedup_seen    : ternary;
+            meta.arch.dedup_ahead   : ternary;
+            meta.arch.dedup_too_old : ternary;
+            meta.dedup.client_grp   : ternary;
         }
         actions = {
             lh_drop;
@@ -106,11 +176,11 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
         const default_action = lh_deliver();
         size = 6;
         const entries = {
-            (false, _, _):                   lh_drop(DROP_UNKNOWN_SESSION);
-            (true, DEDUP_DUPLICATE, _):      lh_drop(DROP_DUPLICATE);
-            (true, DEDUP_TOO_OLD, _):        lh_drop(DROP_TOO_OLD);
-            (true, DEDUP_OUT_OF_WINDOW, _):  lh_drop(DROP_OUT_OF_WINDOW);
-            (true, _, 0):                    lh_drop(DROP_UNKNOWN_SESSION);  /* no clients */
+            (false, _, _, _, _, _):                 lh_drop(DROP_UNKNOWN_SESSION);
+            (true, true, 1 &&& 1, false, _, _):     lh_drop(DROP_DUPLICATE);
+            (true, false, _, _, true, _):           lh_drop(DROP_TOO_OLD);
+            (true, false, _, _, false, _):          lh_drop(DROP_OUT_OF_WINDOW);
+            (true, _, _, _, _, 0):                  lh_drop(DROP_UNKNOWN_SESSION);  /* no clients */
         }
     }
 
@@ -119,7 +189,11 @@ control P4castIngress(inout headers_t hdr, inout metadata_t meta) {
          * packet-out DIRECT skips it, MembershipPunt's conditions and the
          * trust verdicts are its last links). */
         l3_classify.apply(hdr, meta);
-        packet_io.apply(hdr, meta);
+        switch (packet_out_step.apply().action_run) {
+            pktout_direct_stamp: {
+                hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
+            }
+        }
         trust.apply(hdr, meta);
         validate.apply(hdr, meta);
         /* Translation lookups on every plain packet, ahead of the

@@ -205,6 +205,120 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
         default_action = NoAction();
     }
 
+    /*
+     * Step 3: the advance, one of the three RegisterActions of
+     * dedup_highest chosen by a hidden constant-entry table (one table, one
+     * stateful ALU, the instruction per action) instead of a condition per
+     * leaf: the window empty (was_open 0), n < N (a run too short to
+     * resync), else the jump.
+     */
+#if P4CAST_DEDUP_RESYNC != 4
+#error "TNA dedup: dedup_advance_step's and dedup_window's n < N entries are written for P4CAST_DEDUP_RESYNC 4"
+#endif
+    @hidden action advance_open() {
+        meta.arch.dedup_d_m1 = dedup_advance_open.execute((bit<32>)hdr.shim.session_id);
+    }
+    @hidden action advance_on() {
+        meta.arch.dedup_d_m1 = dedup_advance.execute((bit<32>)hdr.shim.session_id);
+    }
+    @hidden action advance_jump() {
+        meta.arch.dedup_d_m1 = dedup_advance_jump.execute((bit<32>)hdr.shim.session_id);
+    }
+    @hidden table dedup_advance_step {
+        key = {
+            meta.arch.dedup_was_open : ternary;
+            meta.arch.dedup_run_n    : ternary;
+        }
+        actions = { advance_open; advance_on; advance_jump; NoAction; }
+        /* Every packet matches an entry: a default action cannot address
+         * a register through the hash unit (bf-p4c). */
+        const default_action = NoAction();
+        size = 3;
+        const entries = {
+            (0, _):                  advance_open();
+            (_, 0 &&& 0xFFFFFFFC):   advance_on();        /* n < 4 */
+            (_, _):                  advance_jump();
+        }
+    }
+
+    /* dedup_slots' index s * 64 + (q mod 64), gathered by the hash unit
+     * that addresses the register. */
+#define P4CAST_DEDUP_SLOT (dedup_slot_of.get({hdr.shim.session_id[P4CAST_DEDUP_SESSION_BITS - 1:0], \
+                                              hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0]}))
+
+    /*
+     * Step 4: the window's decision on d - 1 (d_m1), one hidden
+     * constant-entry table (the first entry that matches decides) instead
+     * of nested conditions (a table per leaf on Tofino). With SPAN 1024 and
+     * a window of 64:
+     *   empty window                        -> new, no gap
+     *   1 <= d <= SPAN: d_m1 < 1024         -> new, gap d - 1
+     *   -64 < d <= 0: d_m1 >= 2^32 - 64     -> the slot decides (d = 0: H's
+     *                 slot holds H's tag, so dedup_mark finds it seen)
+     *   -SPAN <= d <= -64: d_m1 in 2^32 - 1025 .. 2^32 - 65 -> too old
+     *   farther, n >= N                     -> resync: new, no gap
+     *   farther, n < N                      -> out of window
+     * Every action writes all four results (metadata is not reset between
+     * the decisions of one packet on every target).
+     */
+#if P4CAST_DEDUP_SPAN != 1024 || P4CAST_DEDUP_WINDOW != 64
+#error "TNA dedup: dedup_window's entries are written for P4CAST_DEDUP_SPAN 1024 and P4CAST_DEDUP_WINDOW 64"
+#endif
+    @hidden action window_new() {
+        meta.arch.dedup_ahead = true;
+        meta.arch.dedup_mark = true;
+        meta.arch.dedup_too_old = false;
+        meta.arch.dedup_gap_inc = 0;
+        meta.arch.dedup_seen = dedup_mark.execute(P4CAST_DEDUP_SLOT);
+    }
+    @hidden action window_new_gap() {
+        meta.arch.dedup_ahead = true;
+        meta.arch.dedup_mark = true;
+        meta.arch.dedup_too_old = false;
+        meta.arch.dedup_gap_inc = meta.arch.dedup_d_m1;
+        meta.arch.dedup_seen = dedup_mark.execute(P4CAST_DEDUP_SLOT);
+    }
+    @hidden action window_slot() {
+        meta.arch.dedup_ahead = false;
+        meta.arch.dedup_mark = true;
+        meta.arch.dedup_too_old = false;
+        meta.arch.dedup_gap_inc = 0;
+        meta.arch.dedup_seen = dedup_mark.execute(P4CAST_DEDUP_SLOT);
+    }
+    @hidden action window_too_old() {
+        meta.arch.dedup_ahead = false;
+        meta.arch.dedup_mark = false;
+        meta.arch.dedup_too_old = true;
+        meta.arch.dedup_gap_inc = 0;
+    }
+    @hidden action window_out() {
+        meta.arch.dedup_ahead = false;
+        meta.arch.dedup_mark = false;
+        meta.arch.dedup_too_old = false;
+        meta.arch.dedup_gap_inc = 0;
+    }
+    @hidden table dedup_window {
+        key = {
+            meta.arch.dedup_was_open : ternary;
+            meta.arch.dedup_d_m1     : ternary;
+            meta.arch.dedup_run_n    : ternary;
+        }
+        actions = { window_new; window_new_gap; window_slot; window_too_old; window_out; NoAction; }
+        /* Every packet matches an entry (the last: resync); a default
+         * action cannot address a register through the hash unit. */
+        const default_action = NoAction();
+        size = 7;
+        const entries = {
+            (0, _, _):                                  window_new();       /* empty */
+            (_, 0 &&& 0xFFFFFC00, _):                   window_new_gap();   /* d_m1 < 1024 */
+            (_, 0xFFFFFFC0 &&& 0xFFFFFFC0, _):          window_slot();      /* d_m1 >= 2^32 - 64 */
+            (_, 0xFFFFFC00 &&& 0xFFFFFC00, _):          window_too_old();   /* 2^32 - 1024 .. - 65 */
+            (_, 0xFFFFFBFF, _):                         window_too_old();   /* 2^32 - 1025 */
+            (_, _, 0 &&& 0xFFFFFFFC):                   window_out();       /* n < 4 */
+            (_, _, _):                                  window_new();       /* n >= 4: resync */
+        }
+    }
+
     apply {
         /* Ahead of the decisions (the TNA ingress applies this control on
          * every packet): the lookup and the operands, which only write
@@ -226,82 +340,24 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                 && meta.arch.dedup_lh_hit
                 && hdr.shim.session_id[15:P4CAST_DEDUP_SESSION_BITS] == 0) {
             meta.dedup.lasthop = true;
-            /* The session's cell and its slot s * 64 + (q mod 64), used
-             * where they are needed (a copy into a variable is a stage on
-             * Tofino; the slot index is gathered by the hash unit that
-             * addresses the register). */
+            /* The session's cell, used where it is needed (a copy into a
+             * variable is a stage on Tofino). */
 #define s    ((bit<32>)hdr.shim.session_id)
-#define slot (dedup_slot_of.get({hdr.shim.session_id[P4CAST_DEDUP_SESSION_BITS - 1:0], \
-                                 hdr.shim.seq[P4CAST_DEDUP_WINDOW_BITS - 1:0]}))
 
             meta.arch.dedup_was_open = dedup_open.execute(s);
             meta.arch.dedup_run_step = dedup_track_seq.execute(s);
-            bit<32> run_n = dedup_track_count.execute(s);
-            /* n >= N, with the order comparison on 8 bits (gateway); written
-             * out in each condition below instead of a flag (a flag is one
-             * more stage on Tofino). */
-#define P4CAST_DEDUP_RUN_LONG (run_n[31:8] != 0 || run_n[7:0] >= P4CAST_DEDUP_RESYNC)
-            /* d - 1, so that  d == 0  <=>  d_m1 == 2^32 - 1,
-             * 1 <= d <= SPAN  <=>  d_m1 < SPAN,  -SPAN <= d < 0  <=>
-             * d_m1 >= ~SPAN, and within that -d >= 64  <=>  d_m1 <= ~64. */
-            seq_t d_m1;
-            if (meta.arch.dedup_was_open == 0) {
-                d_m1 = dedup_advance_open.execute(s);
-            } else if (P4CAST_DEDUP_RUN_LONG) {
-                d_m1 = dedup_advance_jump.execute(s);
-            } else {
-                d_m1 = dedup_advance.execute(s);
-            }
+            meta.arch.dedup_run_n = dedup_track_count.execute(s);
+            dedup_advance_step.apply();      /* step 3 */
+            dedup_window.apply();            /* steps 4 and 5 (dedup_mark) */
 
-            bit<2> verdict = DEDUP_NEW;
-            bool ahead = false;
-            bool mark = false;
-            /* Nested so that each gateway reads few bytes (a Tofino gateway
-             * reads at most 4 bytes + 12 bits of PHV, and compares for order
-             * only those 12 bits): with H12 = d_m1[31:12], L12 = d_m1[11:0],
-             *   d_m1 < SPAN      <=>  H12 == 0 && L12 < SPAN
-             *   d_m1 >= ~SPAN    <=>  H12 == 0xFFFFF && L12 >= ~SPAN & 0xFFF
-             *   d_m1 <= ~WINDOW  (then)  <=>  L12 <= ~WINDOW & 0xFFF
-             * d == 0 (d_m1 = 2^32 - 1, q = H) takes the slot test of the
-             * window's past: H's slot holds H's tag (every new H was marked,
-             * and only a sequence number 64 or more ahead could take its
-             * slot), so dedup_mark finds it seen: a duplicate, as v1model's
-             * d == 0 test says, and the verdict is then decided in one place
-             * (below). */
-            if (meta.arch.dedup_was_open == 0) {
-                ahead = true;                        /* empty: new, no gap */
-                mark = true;
-            } else {
-                if (d_m1[31:12] == 0 && d_m1[11:0] < P4CAST_DEDUP_SPAN) {
-                    ahead = true;
-                    mark = true;
-                    meta.arch.dedup_gap_inc = d_m1;
-                } else if (d_m1[31:12] == 0xFFFFF
-                           && d_m1[11:0] >= (~(bit<12>)P4CAST_DEDUP_SPAN)) {
-                    if (d_m1[11:0] <= (~(bit<12>)P4CAST_DEDUP_WINDOW)) {
-                        verdict = DEDUP_TOO_OLD;
-                    } else {
-                        mark = true;
-                    }
-                } else if (P4CAST_DEDUP_RUN_LONG) {
-                    ahead = true;                    /* resync: new, no gap */
-                    mark = true;
-                } else {
-                    verdict = DEDUP_OUT_OF_WINDOW;
-                }
-            }
-
-            bit<32> seen = 0;
-            if (mark) {
-                seen = dedup_mark.execute(slot);
-            }
-            if (ahead && meta.arch.dedup_gap_inc != 0) {
+            /* Step 5: the gap. */
+            if (meta.arch.dedup_ahead && meta.arch.dedup_gap_inc != 0) {
                 dedup_gap_add.execute(s);
             }
 
             /* The verdict and its counter in one step. */
-            if (mark) {
-                if (seen[0:0] == 1 && !ahead) {      /* seen is 0 or 1 */
+            if (meta.arch.dedup_mark) {
+                if (meta.arch.dedup_seen[0:0] == 1 && !meta.arch.dedup_ahead) {   /* 0 or 1 */
                     P4CAST_COUNT(dedup_duplicate_counter, s);
                     meta.dedup.verdict = DEDUP_DUPLICATE;
                 } else {
@@ -309,18 +365,17 @@ control OverlayDedup(inout headers_t hdr, inout metadata_t meta) {
                     meta.dedup.verdict = DEDUP_NEW;
                     meta.dedup.accept = true;
                 }
-            } else if (verdict == DEDUP_TOO_OLD) {
+            } else if (meta.arch.dedup_too_old) {
                 P4CAST_COUNT(dedup_too_old_counter, s);
                 meta.dedup.verdict = DEDUP_TOO_OLD;
             } else {
                 P4CAST_COUNT(dedup_out_of_window_counter, s);
                 meta.dedup.verdict = DEDUP_OUT_OF_WINDOW;
             }
-#undef P4CAST_DEDUP_RUN_LONG
 #undef s
-#undef slot
         }
     }
 }
 
+#undef P4CAST_DEDUP_SLOT
 #endif /* P4CAST_CONTROL_OVERLAY_DEDUP_P4 */

@@ -54,6 +54,15 @@ control HeartbeatPktgen(inout headers_t hdr,
         hdr.heartbeat.origin_id = origin_id;
         hdr.heartbeat.flags = flags;
         meta.fwd.egress_port = port;
+        /* The request's constants and timestamp (a peer index out of range
+         * drops the packet after this table). */
+        hdr.heartbeat.version = HB_VERSION;
+        hdr.heartbeat.msg_type = HB_TYPE_REQUEST;
+        hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
+        hdr.heartbeat.reflect_ts = 0;
+        hdr.ipv4.ttl = 64;
+        hdr.udp.checksum = 0;
+        meta.fwd.done = true;
     }
 
     action drop_unconfigured() {
@@ -82,21 +91,13 @@ control HeartbeatPktgen(inout headers_t hdr,
                     && meta.heartbeat.peer_index >= P4CAST_MAX_HB_PEERS) {
                 set_drop(meta.fwd, DROP_MALFORMED);
             }
-            /* Two actions: one that addresses the register and the counter
-             * from the PHV (through the hash unit), one with the constants
-             * (a table without a key cannot have both). */
+            /* The register and the counter, addressed from the PHV through
+             * the hash unit, in an action of their own (a table without a
+             * key cannot also carry constants; those are in
+             * hb_request_to_peer). */
             if (!meta.fwd.drop) {
                 hdr.heartbeat.seq = hb_tx_seq_next.execute(meta.heartbeat.peer_index);
                 P4CAST_COUNT(hb_request_counter, meta.heartbeat.peer_index);
-            }
-            if (!meta.fwd.drop) {
-                hdr.heartbeat.version = HB_VERSION;
-                hdr.heartbeat.msg_type = HB_TYPE_REQUEST;
-                hdr.heartbeat.origin_ts = (bit<64>)meta.intrinsic.ingress_ts;
-                hdr.heartbeat.reflect_ts = 0;
-                hdr.ipv4.ttl = 64;
-                hdr.udp.checksum = 0;
-                meta.fwd.done = true;
             }
         } else {
             set_drop(meta.fwd, DROP_MALFORMED);   /* not the template */

@@ -2,9 +2,12 @@
  * Tofino device-config packing (src/controller/targets/tofino-device-config.ts):
  * byte-exact layouts of the PI packing (Stratum bf_pipeline_utils.cc,
  * BfPipelineConfigToPiConfig) and of Stratum's BfPipelineConfig protobuf,
- * round trips, and the Tofino target's pipeline / pktgen helpers.
+ * round trips, and the Tofino target's pipeline / pktgen helpers. With
+ * `make -C p4 tofino` run here, also the real tofino.bin and context.json
+ * of the compile p4/build/tofino/manifest.json records (by hash).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -21,6 +24,7 @@ import {
 } from "../../src/controller/targets/index.js";
 import { defaultBuildDir } from "../../src/controller/pipeline.js";
 import { checksumVerifies } from "../../src/packet/checksum.js";
+import { describeWith } from "../support/skips.js";
 
 const ascii = (s: string) => [...Buffer.from(s, "utf8")];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -132,8 +136,9 @@ describe("BfPipelineConfig protobuf (stratum bf.proto)", () => {
 describe("TofinoTarget, with the committed bf-p4c outputs (p4/build/tofino)", () => {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-tofino-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // The assembler does not produce tofino.bin / context.json for this program
-  // yet (docs/tofino.md, "Result"): small blobs stand in for those two only.
+  // tofino.bin and context.json are not committed (the manifest records their
+  // hashes): small blobs stand in for those two here; the last suite of this
+  // file packs the real ones when a compile left them in p4/.tofino-stage.
   writeFileSync(join(dir, "tofino.bin"), Uint8Array.from([1, 2, 3]));
   writeFileSync(join(dir, "context.json"), '{"program_name":"p4cast_tna"}');
   const tofinoBuild = join(defaultBuildDir, "tofino");
@@ -224,3 +229,56 @@ describe("heartbeats from the packet generator", () => {
     expect(e[0]!.action).toMatchObject({ params: { peer_index: 7n, flags: 3n } });
   });
 });
+
+/** The compile's pipeline binary and context, as `make -C p4 tofino` leaves them (not committed: by hash). */
+const tofinoManifest = JSON.parse(readFileSync(join(defaultBuildDir, "tofino", "manifest.json"), "utf8")) as {
+  notCommitted: Record<string, { sha256: string; bytes: number }>;
+};
+const stagedPipe = join(defaultBuildDir, "..", ".tofino-stage", "out", "pipe");
+const staged = (name: string) => join(stagedPipe, name);
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+const stagedMissing = (name: string): string | undefined => {
+  const recorded = tofinoManifest.notCommitted[`pipe/${name}`];
+  if (!recorded) return "p4/build/tofino/manifest.json records no such output (no binary)";
+  if (!existsSync(staged(name))) return "not in p4/.tofino-stage (run `make -C p4 tofino` with bf-p4c: docs/tofino.md)";
+  if (sha256(staged(name)) !== recorded.sha256) return "p4/.tofino-stage holds another compile's (its sha256 differs from the manifest's)";
+  return undefined;
+};
+
+describeWith(
+  "TofinoTarget with the compile's own tofino.bin and context.json",
+  [
+    { tool: "tofino.bin", missing: stagedMissing("tofino.bin") },
+    { tool: "context.json", missing: stagedMissing("context.json") },
+  ],
+  () => {
+    const p4info = join(defaultBuildDir, "tofino", "p4cast_tna.p4info.txtpb");
+    const bin = new Uint8Array(readFileSync(staged("tofino.bin")));
+    const context = new Uint8Array(readFileSync(staged("context.json")));
+
+    it("PI packing carries both files byte for byte, and context.json names the program", async () => {
+      const t = new TofinoTarget({ p4info, tofinoBin: staged("tofino.bin"), contextJson: staged("context.json") });
+      const blobs = unpackTofinoDeviceConfig((await t.pipeline()).deviceConfig);
+      expect(blobs.programName).toBe("p4cast_tna");
+      expect(blobs.tofinoBin.length).toBe(tofinoManifest.notCommitted["pipe/tofino.bin"]!.bytes);
+      expect(Buffer.from(blobs.tofinoBin).equals(Buffer.from(bin))).toBe(true);
+      expect(Buffer.from(blobs.contextJson).equals(Buffer.from(context))).toBe(true);
+      const ctx = JSON.parse(new TextDecoder().decode(blobs.contextJson)) as { program_name: string };
+      expect(ctx.program_name).toBe("p4cast_tna");
+    });
+
+    it("BfPipelineConfig carries them as the profile's context and binary", async () => {
+      const t = new TofinoTarget({
+        p4info,
+        tofinoBin: staged("tofino.bin"),
+        contextJson: staged("context.json"),
+        format: "bf-pipeline-config",
+        bfrtJson: join(defaultBuildDir, "tofino", "bfrt.json"),
+        pipeScope: [0, 1, 2, 3],
+      });
+      const c = decodeBfPipelineConfig((await t.pipeline()).deviceConfig);
+      expect(Buffer.from(c.profiles[0]!.binary).equals(Buffer.from(bin))).toBe(true);
+      expect(Buffer.from(c.profiles[0]!.context).equals(Buffer.from(context))).toBe(true);
+    });
+  },
+);

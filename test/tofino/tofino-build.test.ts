@@ -94,6 +94,12 @@ describe("p4/build/tofino freshness (no compiler needed)", () => {
     expect(result.stages?.egress).toBeGreaterThan(0);
     // No binary: the manifest says why (the assembler's or the compiler's error lines).
     if (!result.binary) expect(result.errors.length).toBeGreaterThan(0);
+    // A binary: a clean compile, the binary and its context recorded by hash.
+    if (result.binary) {
+      expect(result.bfP4cExit).toBe(0);
+      expect(result.errors).toEqual([]);
+      expect(Object.keys(readManifest().notCommitted).sort()).toEqual(["pipe/context.json", `pipe/${compiler.target}.bin`]);
+    }
     const doc = readFileSync(join(root, "docs", "tofino.md"), "utf8");
     expect(doc).toContain(compiler.version);
     expect(doc).toContain(`${result.stages!.ingress} ingress stages`);
