@@ -10,8 +10,12 @@
  *     lines, and the stages the table placement used per gress (from the
  *     compiler's own table_summary.log);
  *   - the sha256 of every P4 source under p4/ (build/ excluded) and of
- *     every copied output, and of the outputs too large to commit
- *     (context.json, tofino.bin) when they were produced.
+ *     every copied output;
+ *   - when the assembler wrote them, the pipeline's binary and context
+ *     (tofino.bin, context.json: what a P4Runtime server loads), committed
+ *     gzipped (megabytes raw) with the sha256 and size of bf-p4c's files;
+ *   - resources.summary.json: stage by stage and object by object, the
+ *     logical tables and memories of the compiler's resources.json.
  *
  * test/tofino/tofino-build.test.ts recomputes the source hashes and fails
  * when they differ, so outputs of an older program never go unnoticed.
@@ -26,6 +30,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { p4Sources, sha256 } from "./sources.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -125,13 +130,56 @@ for (const [from, to] of copies) {
   outputs[to] = sha256(join(outDir, to));
 }
 
-/** The pipeline's binary and context: recorded by hash only (context.json of
- * this program is megabytes; tofino.bin is a device image). Present only when
- * the assembler produced a binary. */
-const large = {};
+/** The pipeline's binary and context, present only when the assembler
+ * produced a binary: committed gzipped (Node's gzip writes no time stamp,
+ * so equal files give equal bytes), with the sha256 and size of the files
+ * bf-p4c wrote. */
+const pipelineFiles = {};
 const binary = join(pipe, `${target}.bin`);
-for (const [name, path] of [[`pipe/${target}.bin`, binary], ["pipe/context.json", join(pipe, "context.json")]]) {
-  if (existsSync(binary) && existsSync(path)) large[name] = { sha256: sha256(path), bytes: statSync(path).size };
+if (existsSync(binary)) {
+  for (const [name, path] of [[`${target}.bin`, binary], ["context.json", join(pipe, "context.json")]]) {
+    if (!existsSync(path)) continue;
+    writeFileSync(join(outDir, `${name}.gz`), gzipSync(readFileSync(path), { level: 9 }));
+    outputs[`${name}.gz`] = sha256(join(outDir, `${name}.gz`));
+    pipelineFiles[name] = { sha256: sha256(path), bytes: statSync(path).size, committed: `${name}.gz` };
+  }
+}
+
+/** The compiler's resources.json (megabytes), summed up: per stage the
+ * logical tables (16 per stage on Tofino 1, both gresses) and the SRAM,
+ * TCAM and map-RAM blocks; per object its stages and blocks (SRAM of
+ * "action" use counted as action RAM). */
+function resourcesSummary(json) {
+  const objects = {};
+  const use = (name, stage) => {
+    objects[name] ??= { stages: [], sram: 0, actionRam: 0, tcam: 0, mapRam: 0 };
+    if (!objects[name].stages.includes(stage)) objects[name].stages.push(stage);
+    return objects[name];
+  };
+  const stages = json.resources.mau.mau_stages.map((st) => {
+    const s = st.stage_number;
+    for (const ram of st.rams.srams)
+      for (const u of ram.usages) {
+        const o = use(u.used_by, s);
+        if (u.used_for.includes("action")) o.actionRam++;
+        else o.sram++;
+      }
+    for (const t of st.tcams.tcams) for (const u of t.usages) use(u.used_by, s).tcam++;
+    for (const m of st.map_rams.maprams) for (const u of m.usages) use(u.used_by, s).mapRam++;
+    return {
+      stage: s,
+      logicalTables: st.logical_tables.ids.length,
+      sram: st.rams.srams.length,
+      tcam: st.tcams.tcams.length,
+      mapRam: st.map_rams.maprams.length,
+    };
+  });
+  return { stages, objects };
+}
+const resources = readIfExists(join(logs, "resources.json"));
+if (resources) {
+  writeFileSync(join(outDir, "resources.summary.json"), JSON.stringify(resourcesSummary(JSON.parse(resources)), null, 1) + "\n");
+  outputs["resources.summary.json"] = sha256(join(outDir, "resources.summary.json"));
 }
 
 const sources = {};
@@ -156,7 +204,7 @@ const manifest = {
   result,
   sources,
   outputs,
-  notCommitted: large,
+  pipelineFiles,
 };
 writeFileSync(join(outDir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
 const st = result.stages;

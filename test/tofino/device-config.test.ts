@@ -2,17 +2,18 @@
  * Tofino device-config packing (src/controller/targets/tofino-device-config.ts):
  * byte-exact layouts of the PI packing (Stratum bf_pipeline_utils.cc,
  * BfPipelineConfigToPiConfig) and of Stratum's BfPipelineConfig protobuf,
- * round trips, and the Tofino target's pipeline / pktgen helpers. With
- * `make -C p4 tofino` run here, also the real tofino.bin and context.json
- * of the compile p4/build/tofino/manifest.json records (by hash).
+ * round trips, and the Tofino target's pipeline / pktgen helpers, with
+ * stand-in blobs and with the compile's own tofino.bin and context.json
+ * (p4/build/tofino, gzipped).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   TofinoTarget,
+  committedTofinoFiles,
   decodeBfPipelineConfig,
   encodeBfPipelineConfig,
   heartbeatTemplate,
@@ -24,7 +25,6 @@ import {
 } from "../../src/controller/targets/index.js";
 import { defaultBuildDir } from "../../src/controller/pipeline.js";
 import { checksumVerifies } from "../../src/packet/checksum.js";
-import { describeWith } from "../support/skips.js";
 
 const ascii = (s: string) => [...Buffer.from(s, "utf8")];
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -136,9 +136,8 @@ describe("BfPipelineConfig protobuf (stratum bf.proto)", () => {
 describe("TofinoTarget, with the committed bf-p4c outputs (p4/build/tofino)", () => {
   const dir = mkdtempSync(join(tmpdir(), "p4cast-tofino-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  // tofino.bin and context.json are not committed (the manifest records their
-  // hashes): small blobs stand in for those two here; the last suite of this
-  // file packs the real ones when a compile left them in p4/.tofino-stage.
+  // Small blobs stand in for tofino.bin and context.json here; the last suite
+  // of this file packs the compile's own.
   writeFileSync(join(dir, "tofino.bin"), Uint8Array.from([1, 2, 3]));
   writeFileSync(join(dir, "context.json"), '{"program_name":"p4cast_tna"}');
   const tofinoBuild = join(defaultBuildDir, "tofino");
@@ -230,55 +229,33 @@ describe("heartbeats from the packet generator", () => {
   });
 });
 
-/** The compile's pipeline binary and context, as `make -C p4 tofino` leaves them (not committed: by hash). */
+/** The compile's pipeline binary and context, committed gzipped with the sha256 of bf-p4c's own files. */
 const tofinoManifest = JSON.parse(readFileSync(join(defaultBuildDir, "tofino", "manifest.json"), "utf8")) as {
-  notCommitted: Record<string, { sha256: string; bytes: number }>;
+  pipelineFiles: Record<string, { sha256: string; bytes: number; committed: string }>;
 };
-const stagedPipe = join(defaultBuildDir, "..", ".tofino-stage", "out", "pipe");
-const staged = (name: string) => join(stagedPipe, name);
-const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
-const stagedMissing = (name: string): string | undefined => {
-  const recorded = tofinoManifest.notCommitted[`pipe/${name}`];
-  if (!recorded) return "p4/build/tofino/manifest.json records no such output (no binary)";
-  if (!existsSync(staged(name))) return "not in p4/.tofino-stage (run `make -C p4 tofino` with bf-p4c: docs/tofino.md)";
-  if (sha256(staged(name)) !== recorded.sha256) return "p4/.tofino-stage holds another compile's (its sha256 differs from the manifest's)";
-  return undefined;
-};
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-describeWith(
-  "TofinoTarget with the compile's own tofino.bin and context.json",
-  [
-    { tool: "tofino.bin", missing: stagedMissing("tofino.bin") },
-    { tool: "context.json", missing: stagedMissing("context.json") },
-  ],
-  () => {
-    const p4info = join(defaultBuildDir, "tofino", "p4cast_tna.p4info.txtpb");
-    const bin = new Uint8Array(readFileSync(staged("tofino.bin")));
-    const context = new Uint8Array(readFileSync(staged("context.json")));
+describe("TofinoTarget with the committed tofino.bin and context.json of the compile", () => {
+  const files = committedTofinoFiles(defaultBuildDir);
+  const recorded = tofinoManifest.pipelineFiles;
 
-    it("PI packing carries both files byte for byte, and context.json names the program", async () => {
-      const t = new TofinoTarget({ p4info, tofinoBin: staged("tofino.bin"), contextJson: staged("context.json") });
-      const blobs = unpackTofinoDeviceConfig((await t.pipeline()).deviceConfig);
-      expect(blobs.programName).toBe("p4cast_tna");
-      expect(blobs.tofinoBin.length).toBe(tofinoManifest.notCommitted["pipe/tofino.bin"]!.bytes);
-      expect(Buffer.from(blobs.tofinoBin).equals(Buffer.from(bin))).toBe(true);
-      expect(Buffer.from(blobs.contextJson).equals(Buffer.from(context))).toBe(true);
-      const ctx = JSON.parse(new TextDecoder().decode(blobs.contextJson)) as { program_name: string };
-      expect(ctx.program_name).toBe("p4cast_tna");
-    });
+  it("PI packing carries bf-p4c's two files byte for byte (their sha256 as the manifest records), and context.json names the program", async () => {
+    const t = new TofinoTarget(files);
+    const blobs = unpackTofinoDeviceConfig((await t.pipeline()).deviceConfig);
+    expect(blobs.programName).toBe("p4cast_tna");
+    expect(blobs.tofinoBin.length).toBe(recorded["tofino.bin"]!.bytes);
+    expect(sha256(blobs.tofinoBin)).toBe(recorded["tofino.bin"]!.sha256);
+    expect(blobs.contextJson.length).toBe(recorded["context.json"]!.bytes);
+    expect(sha256(blobs.contextJson)).toBe(recorded["context.json"]!.sha256);
+    const ctx = JSON.parse(new TextDecoder().decode(blobs.contextJson)) as { program_name: string; target: string };
+    expect(ctx).toMatchObject({ program_name: "p4cast_tna", target: "tofino" });
+  });
 
-    it("BfPipelineConfig carries them as the profile's context and binary", async () => {
-      const t = new TofinoTarget({
-        p4info,
-        tofinoBin: staged("tofino.bin"),
-        contextJson: staged("context.json"),
-        format: "bf-pipeline-config",
-        bfrtJson: join(defaultBuildDir, "tofino", "bfrt.json"),
-        pipeScope: [0, 1, 2, 3],
-      });
-      const c = decodeBfPipelineConfig((await t.pipeline()).deviceConfig);
-      expect(Buffer.from(c.profiles[0]!.binary).equals(Buffer.from(bin))).toBe(true);
-      expect(Buffer.from(c.profiles[0]!.context).equals(Buffer.from(context))).toBe(true);
-    });
-  },
-);
+  it("BfPipelineConfig carries them as the profile's binary and context, and bfrt.json", async () => {
+    const t = new TofinoTarget({ ...files, format: "bf-pipeline-config", pipeScope: [0, 1, 2, 3] });
+    const c = decodeBfPipelineConfig((await t.pipeline()).deviceConfig);
+    expect(sha256(c.profiles[0]!.binary)).toBe(recorded["tofino.bin"]!.sha256);
+    expect(sha256(c.profiles[0]!.context)).toBe(recorded["context.json"]!.sha256);
+    expect(sha256(c.bfruntimeInfo)).toBe(sha256(new Uint8Array(readFileSync(files.bfrtJson!))));
+  });
+});

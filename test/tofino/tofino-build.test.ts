@@ -13,11 +13,13 @@
  * differently from run to run: those are compared by name only).
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { p4Sources, sha256 } from "../../p4/sources.mjs";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { parseP4Info } from "../../src/p4runtime/p4info/load.js";
 import { describeWith } from "../support/skips.js";
@@ -51,7 +53,7 @@ interface TofinoManifest {
   };
   readonly sources: Readonly<Record<string, string>>;
   readonly outputs: Readonly<Record<string, string>>;
-  readonly notCommitted: Readonly<Record<string, { readonly sha256: string; readonly bytes: number }>>;
+  readonly pipelineFiles: Readonly<Record<string, { readonly sha256: string; readonly bytes: number; readonly committed: string }>>;
 }
 
 function readManifest(): TofinoManifest {
@@ -94,11 +96,18 @@ describe("p4/build/tofino freshness (no compiler needed)", () => {
     expect(result.stages?.egress).toBeGreaterThan(0);
     // No binary: the manifest says why (the assembler's or the compiler's error lines).
     if (!result.binary) expect(result.errors.length).toBeGreaterThan(0);
-    // A binary: a clean compile, the binary and its context recorded by hash.
+    // A binary: a clean compile, and the binary and its context committed
+    // gzipped; gunzipped, they are the files whose sha256 the manifest records.
     if (result.binary) {
       expect(result.bfP4cExit).toBe(0);
       expect(result.errors).toEqual([]);
-      expect(Object.keys(readManifest().notCommitted).sort()).toEqual(["pipe/context.json", `pipe/${compiler.target}.bin`]);
+      const files = readManifest().pipelineFiles;
+      expect(Object.keys(files).sort()).toEqual(["context.json", `${compiler.target}.bin`]);
+      for (const [name, f] of Object.entries(files)) {
+        const raw = gunzipSync(readFileSync(join(outDir, f.committed)));
+        expect(raw.length, name).toBe(f.bytes);
+        expect(createHash("sha256").update(raw).digest("hex"), name).toBe(f.sha256);
+      }
     }
     const doc = readFileSync(join(root, "docs", "tofino.md"), "utf8");
     expect(doc).toContain(compiler.version);

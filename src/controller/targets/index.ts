@@ -4,6 +4,7 @@ export { Bmv2Target, BMV2_DEDUP_REGISTERS, type Bmv2TargetOptions } from "./bmv2
 export {
   TofinoTarget,
   TofinoRegisters,
+  committedTofinoFiles,
   TNA_DEDUP,
   TNA_DEDUP_WINDOW,
   TOFINO_PKTGEN_PORT,

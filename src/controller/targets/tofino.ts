@@ -15,6 +15,8 @@
  *    pktgenPeerEntries() the hb_pktgen_peer_exact entries.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import type { P4RuntimeClient } from "../../client/client.js";
 import { P4RuntimeRegisters, type RegisterAccess } from "../../client/registers.js";
 import { loadP4Info } from "../../p4runtime/p4info/load.js";
@@ -45,9 +47,9 @@ export const TOFINO_PKTGEN_PORT = 68;
 export interface TofinoTargetOptions {
   /** bf-p4c's P4Info (--p4runtime-files) of p4/tna/p4cast_tna.p4. */
   readonly p4info: string;
-  /** bf-p4c's <pipeline>/tofino.bin. */
+  /** bf-p4c's <pipeline>/tofino.bin (a name ending in .gz is gunzipped: committedTofinoFiles). */
   readonly tofinoBin: string;
-  /** bf-p4c's <pipeline>/context.json. */
+  /** bf-p4c's <pipeline>/context.json (a name ending in .gz is gunzipped). */
   readonly contextJson: string;
   /** Program name as in bf-p4c's .conf (default "p4cast_tna"). */
   readonly programName?: string;
@@ -59,6 +61,26 @@ export interface TofinoTargetOptions {
   readonly pipeScope?: readonly number[];
   /** PCIe CPU port (P4CAST_CPU_PORT: 192 on 2-pipe, 320 on 4-pipe Tofino 1). */
   readonly cpuPort?: number;
+}
+
+/**
+ * The compile committed in p4/build/tofino (docs/tofino.md): bf-p4c's
+ * P4Info and bfrt.json, and the pipeline's binary and context, gzipped.
+ */
+export function committedTofinoFiles(buildDir: string): Pick<TofinoTargetOptions, "p4info" | "tofinoBin" | "contextJson" | "bfrtJson"> {
+  const dir = join(buildDir, "tofino");
+  return {
+    p4info: join(dir, "p4cast_tna.p4info.txtpb"),
+    tofinoBin: join(dir, "tofino.bin.gz"),
+    contextJson: join(dir, "context.json.gz"),
+    bfrtJson: join(dir, "bfrt.json"),
+  };
+}
+
+/** A file's bytes; gunzipped when its name ends in .gz. */
+function readBlob(path: string): Uint8Array {
+  const bytes = readFileSync(path);
+  return new Uint8Array(path.endsWith(".gz") ? gunzipSync(bytes) : bytes);
 }
 
 export class TofinoTarget implements Target {
@@ -78,8 +100,8 @@ export class TofinoTarget implements Target {
   deviceConfig(): Uint8Array {
     const o = this.options;
     const programName = o.programName ?? "p4cast_tna";
-    const tofinoBin = new Uint8Array(readFileSync(o.tofinoBin));
-    const contextJson = new Uint8Array(readFileSync(o.contextJson));
+    const tofinoBin = readBlob(o.tofinoBin);
+    const contextJson = readBlob(o.contextJson);
     if ((o.format ?? "pi") === "pi") return packTofinoDeviceConfig({ programName, tofinoBin, contextJson });
     return encodeBfPipelineConfig({
       p4Name: programName,
