@@ -12,44 +12,14 @@
  * hidden tables (dedup_advance_step, dedup_window), read from the P4 source
  * and matched here as the ternary tables match them.
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEDUP_RESYNC, DEDUP_SPAN, DedupWindow, type DedupVerdict } from "../features/support/overlay-dedup-model.js";
+import { constEntries, lookup } from "../support/p4-const-entries.js";
 
 const WINDOW = 64;
 
-/** One constant entry: per key a value and mask (mask 0: don't care), and the action. */
-interface Entry {
-  readonly keys: readonly { readonly value: number; readonly mask: number }[];
-  readonly action: string;
-}
-
-/** The constant entries of a table of p4/tna/overlay_dedup.p4 (numeric ternary keys only). */
-function constEntries(table: string): Entry[] {
-  const source = readFileSync(fileURLToPath(new URL("../../p4/tna/overlay_dedup.p4", import.meta.url)), "utf8");
-  const body = new RegExp(`table ${table} \\{[\\s\\S]*?const entries = \\{([\\s\\S]*?)\\n\\s*\\}`).exec(source)?.[1];
-  if (!body) throw new Error(`no const entries for ${table} in overlay_dedup.p4`);
-  const num = (t: string) => Number(t.trim());
-  return [...body.replace(/\/\*[\s\S]*?\*\//g, "").matchAll(/\(([^)]*)\)\s*:\s*(\w+)\(\)/g)].map(([, keys, action]) => ({
-    keys: keys!.split(",").map((k) => {
-      const t = k.trim();
-      if (t === "_") return { value: 0, mask: 0 };
-      const [v, m] = t.split("&&&");
-      return { value: num(v!), mask: m === undefined ? 0xffffffff : num(m) };
-    }),
-    action: action!,
-  }));
-}
-
-/** The first entry that matches (a ternary table's priority order), or the default. */
-function lookup(entries: readonly Entry[], key: readonly number[], defaultAction: string): string {
-  const hit = entries.find((e) => e.keys.every((k, i) => ((key[i]! ^ k.value) & k.mask) >>> 0 === 0));
-  return hit?.action ?? defaultAction;
-}
-
-const ADVANCE_STEP = constEntries("dedup_advance_step");
-const WINDOW_STEP = constEntries("dedup_window");
+const ADVANCE_STEP = constEntries("tna/overlay_dedup.p4", "dedup_advance_step");
+const WINDOW_STEP = constEntries("tna/overlay_dedup.p4", "dedup_window");
 
 /** One session of the TNA layout; each method is one RegisterAction (one stage). */
 class TnaRing {
@@ -82,23 +52,23 @@ class TnaRing {
     // stage 3: dedup_advance_step picks dedup_advance_open, dedup_advance_jump
     // or dedup_advance; each returns d - 1 (d = q - H, old H)
     const dM1 = (seqM1 - this.highest) >>> 0;
-    const advance = lookup(ADVANCE_STEP, [wasOpen, this.runCount], "NoAction");
-    if (advance === "advance_open") this.highest = q;
-    else if (advance === "advance_jump") {
+    const advance = lookup(ADVANCE_STEP, [wasOpen, this.runCount], "NoAction()");
+    if (advance === "advance_open()") this.highest = q;
+    else if (advance === "advance_jump()") {
       if ((this.highest - q) >>> 0 > DEDUP_SPAN) this.highest = q;
-    } else if (advance === "advance_on") {
+    } else if (advance === "advance_on()") {
       if ((seqM1 - this.highest) >>> 0 < DEDUP_SPAN) this.highest = q;
     } else throw new Error(`dedup_advance_step: no entry for was_open ${wasOpen}, n ${this.runCount}`);
     // stage 4: dedup_window on d - 1 (d = 0, q = H, takes the slot: H's slot
     // holds H's tag, so dedup_mark finds it seen, a duplicate)
-    const window = lookup(WINDOW_STEP, [wasOpen, dM1, this.runCount], "NoAction");
-    const ahead = window === "window_new" || window === "window_new_gap";
-    const mark = ahead || window === "window_slot";
-    const gapInc = window === "window_new_gap" ? dM1 : 0;
-    if (!mark && window !== "window_too_old" && window !== "window_out") {
+    const window = lookup(WINDOW_STEP, [wasOpen, dM1, this.runCount], "NoAction()");
+    const ahead = window === "window_new()" || window === "window_new_gap()";
+    const mark = ahead || window === "window_slot()";
+    const gapInc = window === "window_new_gap()" ? dM1 : 0;
+    if (!mark && window !== "window_too_old()" && window !== "window_out()") {
       throw new Error(`dedup_window: no entry for was_open ${wasOpen}, d - 1 ${dM1}, n ${this.runCount}`);
     }
-    let verdict: DedupVerdict = window === "window_too_old" ? "too-old" : window === "window_out" ? "out-of-window" : "new";
+    let verdict: DedupVerdict = window === "window_too_old()" ? "too-old" : window === "window_out()" ? "out-of-window" : "new";
     // stage 4 too: dedup_mark (in dedup_window's actions); stage 5: dedup_gap_add and the verdict
     if (mark) {
       const slot = q % WINDOW;
