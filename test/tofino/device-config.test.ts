@@ -239,7 +239,7 @@ describe("TofinoTarget with the committed tofino.bin and context.json of the com
   const files = committedTofinoFiles(defaultBuildDir);
   const recorded = tofinoManifest.pipelineFiles;
 
-  it("PI packing carries bf-p4c's two files byte for byte (their sha256 as the manifest records), and context.json names the program", async () => {
+  it("PI packing carries bf-p4c's two files byte for byte (the manifest's sha256), context.json naming the program", async () => {
     const t = new TofinoTarget(files);
     const blobs = unpackTofinoDeviceConfig((await t.pipeline()).deviceConfig);
     expect(blobs.programName).toBe("p4cast_tna");
