@@ -55,37 +55,29 @@ function check(
 const ttlExpired = (ttl: number) => ttl <= 1;
 
 describe("the TNA @hidden decision tables take the v1model decisions", () => {
+  /*
+   * v1model (L3Forward, TreeReplicationIngress): outer_ipv4 else ipv4 (v4)
+   * else ipv6; neither -> the control's "no route / no group" drop; TTL <= 1
+   * -> TTL_EXPIRED; else the decrement (and for the tree the multicast MAC)
+   * and the lookup of that family. Keys: the three validity bits, the three TTLs.
+   */
+  const ttlStep =
+    (prefix: string, neither: string) =>
+    ([o, v4, v6, ot, t4, hl]: number[]) => {
+      if (o) return ttlExpired(ot!) ? `${prefix}_expired()` : `${prefix}_outer4()`;
+      if (v4) return ttlExpired(t4!) ? `${prefix}_expired()` : `${prefix}_ipv4()`;
+      if (v6) return ttlExpired(hl!) ? `${prefix}_expired()` : `${prefix}_ipv6()`;
+      return neither;
+    };
+  const ttlKeys = [BOOL, BOOL, BOOL, TTL, TTL, TTL];
+
   it("route_ttl_step (L3Forward): the header that carries the TTL, its test and decrement, else no route", () => {
-    // v1model: outer_ipv4 else ipv4 (v4) else ipv6; neither -> drop_no_route;
-    // TTL <= 1 -> TTL_EXPIRED; else the decrement and the LPM of that family.
-    const n = check(
-      "controls/l3_forward.p4",
-      "route_ttl_step",
-      "drop_no_route()",
-      [BOOL, BOOL, BOOL, TTL, TTL, TTL],
-      ([o, v4, v6, ot, t4, hl]) => {
-        if (o) return ttlExpired(ot!) ? "route_expired()" : "route_outer4()";
-        if (v4) return ttlExpired(t4!) ? "route_expired()" : "route_ipv4()";
-        if (v6) return ttlExpired(hl!) ? "route_expired()" : "route_ipv6()";
-        return "drop_no_route()";
-      },
-    );
+    const n = check("controls/l3_forward.p4", "route_ttl_step", "drop_no_route()", ttlKeys, ttlStep("route", "drop_no_route()"));
     expect(n).toBe(8 * 125);
   });
 
   it("tree_ttl_step (TreeReplicationIngress): the same choice, with the multicast rewrite, else no group", () => {
-    check(
-      "controls/tree_replication.p4",
-      "tree_ttl_step",
-      "drop_no_group()",
-      [BOOL, BOOL, BOOL, TTL, TTL, TTL],
-      ([o, v4, v6, ot, t4, hl]) => {
-        if (o) return ttlExpired(ot!) ? "tree_expired()" : "tree_outer4()";
-        if (v4) return ttlExpired(t4!) ? "tree_expired()" : "tree_ipv4()";
-        if (v6) return ttlExpired(hl!) ? "tree_expired()" : "tree_ipv6()";
-        return "drop_no_group()";
-      },
-    );
+    check("controls/tree_replication.p4", "tree_ttl_step", "drop_no_group()", ttlKeys, ttlStep("tree", "drop_no_group()"));
   });
 
   it("encap_step (SessionEncap): TTL, then group 0, then the encapsulation of the packet's family", () => {
